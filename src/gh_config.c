@@ -1,0 +1,363 @@
+#include "gh_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gh_crypto.h"
+#include "gh_log.h"
+
+typedef int (*setting_parser)(gh_config *cfg, const char *value, char *why, size_t whylen);
+
+struct setting {
+    const char *name; /* without the GATEHOUSE_ prefix */
+    const char *def;  /* default text; NULL: none */
+    setting_parser parse;
+    const char *help;
+};
+
+static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
+{
+    if (!*v || !isdigit((unsigned char)*v))
+        return -1;
+    errno = 0;
+    char *end = NULL;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || *end || n < min || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int set_string(char *dst, size_t cap, const char *v, char *why, size_t whylen)
+{
+    size_t n = strlen(v);
+    if (n >= cap) {
+        snprintf(why, whylen, "is longer than %zu bytes", cap - 1);
+        return -1;
+    }
+    memcpy(dst, v, n + 1);
+    return 0;
+}
+
+static int p_listen(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    const char *colon = strrchr(v, ':');
+    unsigned long port;
+    if (!colon || colon == v || parse_uint(colon + 1, 1, 65535, &port) != 0) {
+        snprintf(why, whylen, "must be host:port with a port from 1 to 65535, got \"%.64s\"", v);
+        return -1;
+    }
+    size_t hl = (size_t)(colon - v);
+    const char *h = v;
+    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') { /* [::1]:8080 */
+        h++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= sizeof(c->listen_host)) {
+        snprintf(why, whylen, "has an empty or overlong host");
+        return -1;
+    }
+    memcpy(c->listen_host, h, hl);
+    c->listen_host[hl] = '\0';
+    c->listen_port = (uint16_t)port;
+    return 0;
+}
+
+static int p_issuer(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+        snprintf(why, whylen, "must be an http:// or https:// URL");
+        return -1;
+    }
+    if (strchr(v, '?') || strchr(v, '#')) {
+        snprintf(why, whylen, "must not contain a query or fragment");
+        return -1;
+    }
+    return set_string(c->issuer, sizeof(c->issuer), v, why, whylen);
+}
+
+static int p_database(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    c->database_is_postgres =
+        strncmp(v, "postgresql://", 13) == 0 || strncmp(v, "postgres://", 11) == 0;
+    return set_string(c->database, sizeof(c->database), v, why, whylen);
+}
+
+static int p_data_dir(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return set_string(c->data_dir, sizeof(c->data_dir), v, why, whylen);
+}
+
+static int p_admin_token(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    if (*v && strlen(v) < 16) {
+        snprintf(why, whylen, "must be at least 16 characters");
+        return -1;
+    }
+    return set_string(c->admin_token, sizeof(c->admin_token), v, why, whylen);
+}
+
+static int p_smtp_url(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    if (*v && strncmp(v, "smtp://", 7) != 0 && strncmp(v, "smtps://", 8) != 0) {
+        snprintf(why, whylen, "must be an smtp:// or smtps:// URL");
+        return -1;
+    }
+    return set_string(c->smtp_url, sizeof(c->smtp_url), v, why, whylen);
+}
+
+static int p_master_key(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    if (!*v)
+        return 0;
+    if (gh_unhex(v, strlen(v), c->master_key, sizeof(c->master_key)) != 0) {
+        snprintf(why, whylen, "must be 64 hex characters (32 bytes)");
+        return -1;
+    }
+    c->master_key_set = true;
+    return 0;
+}
+
+static int p_master_key_file(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return set_string(c->master_key_file, sizeof(c->master_key_file), v, why, whylen);
+}
+
+#define UINT_SETTING(fn, field, lo, hi)                                                            \
+    static int fn(gh_config *c, const char *v, char *why, size_t whylen)                           \
+    {                                                                                              \
+        unsigned long n;                                                                           \
+        if (parse_uint(v, lo, hi, &n) != 0) {                                                      \
+            snprintf(why, whylen, "must be a whole number from %lu to %lu", (unsigned long)(lo),   \
+                     (unsigned long)(hi));                                                         \
+            return -1;                                                                             \
+        }                                                                                          \
+        c->field = n;                                                                              \
+        return 0;                                                                                  \
+    }
+
+UINT_SETTING(p_threads, threads, 0, 256)
+UINT_SETTING(p_workers, workers, 0, 256)
+UINT_SETTING(p_max_body, max_body, 1024, 64ul << 20)
+UINT_SETTING(p_grace, shutdown_grace, 0, 600)
+UINT_SETTING(p_argon2_mem, argon2_memory_kib, 8192, 4ul << 20)
+UINT_SETTING(p_argon2_it, argon2_iterations, 1, 64)
+UINT_SETTING(p_db_pool, db_pool, 0, 256)
+
+static int p_log_level(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    int l = gh_log_level_parse(v);
+    if (l < 0) {
+        snprintf(why, whylen, "must be debug, info, warn or error");
+        return -1;
+    }
+    c->log_level = l;
+    return 0;
+}
+
+static int p_access_log(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+        c->access_log = true;
+    else if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+        c->access_log = false;
+    else {
+        snprintf(why, whylen, "must be on or off");
+        return -1;
+    }
+    return 0;
+}
+
+static const struct setting settings[] = {
+    {"LISTEN", "127.0.0.1:8080", p_listen, "host:port to listen on"},
+    {"ISSUER", NULL, p_issuer,
+     "public base URL; default http://localhost:PORT on loopback, else http://LISTEN"},
+    {"DATABASE", NULL, p_database,
+     "SQLite file path or postgresql:// URL; default DATA_DIR/gatehouse.db"},
+    {"DATA_DIR", "./data", p_data_dir, "directory for the SQLite file and a generated master key"},
+    {"ADMIN_TOKEN", "", p_admin_token,
+     "bearer token for SCIM and client registration (at least 16 characters); unset: disabled"},
+    {"SMTP_URL", "", p_smtp_url, "smtp://host:port for outgoing mail"},
+    {"MASTER_KEY", "", p_master_key, "64 hex characters: the key that encrypts secrets at rest"},
+    {"MASTER_KEY_FILE", "", p_master_key_file,
+     "file holding the master key (64 hex characters); default DATA_DIR/master.key"},
+    {"THREADS", "0", p_threads, "HTTP threads; 0 means one per CPU core"},
+    {"WORKERS", "0", p_workers, "threads for slow work (password hashing); 0 means one per core"},
+    {"MAX_BODY", "65536", p_max_body, "largest request body in bytes"},
+    {"SHUTDOWN_GRACE", "10", p_grace, "seconds in-flight requests get to finish on SIGTERM"},
+    {"LOG_LEVEL", "info", p_log_level, "debug, info, warn or error"},
+    {"ACCESS_LOG", "on", p_access_log, "one JSON line per request: on or off"},
+    {"ARGON2_MEMORY_KIB", "19456", p_argon2_mem, "argon2id memory cost in KiB"},
+    {"ARGON2_ITERATIONS", "2", p_argon2_it, "argon2id time cost (passes)"},
+    {"DB_POOL", "0", p_db_pool, "database connections; 0 means threads + workers"},
+};
+
+enum { N_SETTINGS = sizeof(settings) / sizeof(settings[0]) };
+
+/* Values read from the config file, by setting index. */
+struct file_values {
+    char *v[N_SETTINGS];
+};
+
+static int setting_index(const char *name, size_t n)
+{
+    for (int i = 0; i < N_SETTINGS; i++)
+        if (strlen(settings[i].name) == n && strncasecmp(settings[i].name, name, n) == 0)
+            return i;
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+/* Reads "name = value" lines; names are setting names without the prefix, in
+ * any case. Unknown names are errors so typos do not pass silently. */
+static int read_file(const char *path, struct file_values *fv, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "GATEHOUSE_CONFIG: cannot open %.200s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[2048];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "GATEHOUSE_CONFIG: %.200s line %d: expected name = value", path,
+                     lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(s), *value = trim(eq + 1);
+        if (strncasecmp(name, "GATEHOUSE_", 10) == 0)
+            name += 10;
+        int i = setting_index(name, strlen(name));
+        if (i < 0) {
+            snprintf(err, errlen, "GATEHOUSE_CONFIG: %.200s line %d: unknown setting \"%.64s\"",
+                     path, lineno, name);
+            rc = -1;
+            break;
+        }
+        free(fv->v[i]);
+        fv->v[i] = strdup(value);
+        if (!fv->v[i]) {
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static bool is_loopback(const char *host)
+{
+    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+           strcmp(host, "::1") == 0;
+}
+
+/* Fills what defaults depend on other settings. */
+static int derive(gh_config *c, const bool *given, char *err, size_t errlen)
+{
+    int idx_issuer = setting_index("ISSUER", 6), idx_db = setting_index("DATABASE", 8);
+    if (!given[idx_issuer]) {
+        if (is_loopback(c->listen_host))
+            snprintf(c->issuer, sizeof(c->issuer), "http://localhost:%u", c->listen_port);
+        else if (strchr(c->listen_host, ':'))
+            snprintf(c->issuer, sizeof(c->issuer), "http://[%s]:%u", c->listen_host,
+                     c->listen_port);
+        else
+            snprintf(c->issuer, sizeof(c->issuer), "http://%s:%u", c->listen_host, c->listen_port);
+    }
+    if (!given[idx_db]) {
+        int n = snprintf(c->database, sizeof(c->database), "%s/gatehouse.db", c->data_dir);
+        if (n < 0 || (size_t)n >= sizeof(c->database)) {
+            snprintf(err, errlen, "GATEHOUSE_DATA_DIR: path is too long");
+            return -1;
+        }
+    }
+    if (c->threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        c->threads = n > 0 ? (unsigned)n : 2;
+    }
+    if (c->workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        c->workers = n > 0 ? (unsigned)n : 2;
+    }
+    if (c->db_pool == 0)
+        c->db_pool = c->threads + c->workers + 1;
+    return 0;
+}
+
+int gh_config_load(gh_config *cfg, gh_config_getter get, void *ctx, char *err, size_t errlen)
+{
+    struct file_values fv = {0};
+    bool given[N_SETTINGS] = {0};
+    char why[256];
+    int rc = -1;
+
+    memset(cfg, 0, sizeof(*cfg));
+    const char *file = get("GATEHOUSE_CONFIG", ctx);
+    if (file && *file && read_file(file, &fv, err, errlen) != 0)
+        goto out;
+
+    for (int i = 0; i < N_SETTINGS; i++) {
+        char full[64];
+        snprintf(full, sizeof(full), "GATEHOUSE_%s", settings[i].name);
+        const char *v = get(full, ctx);
+        if (!v)
+            v = fv.v[i];
+        given[i] = v != NULL;
+        if (!v)
+            v = settings[i].def;
+        if (!v)
+            continue;
+        why[0] = '\0';
+        if (settings[i].parse(cfg, v, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "%s: %s", full, why);
+            goto out;
+        }
+    }
+    rc = derive(cfg, given, err, errlen);
+out:
+    for (int i = 0; i < N_SETTINGS; i++)
+        free(fv.v[i]);
+    return rc;
+}
+
+const char *gh_config_getenv(const char *name, void *ctx)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+void gh_config_print_help(FILE *out)
+{
+    fprintf(out, "Settings (environment variables; GATEHOUSE_CONFIG names a file of\n"
+                 "`name = value` lines with the same names, lowercase, without the prefix;\n"
+                 "the environment wins):\n\n");
+    fprintf(out, "  %-30s %s\n", "GATEHOUSE_CONFIG", "optional config file");
+    for (int i = 0; i < N_SETTINGS; i++) {
+        char full[64];
+        snprintf(full, sizeof(full), "GATEHOUSE_%s", settings[i].name);
+        fprintf(out, "  %-30s %s", full, settings[i].help);
+        if (settings[i].def && *settings[i].def)
+            fprintf(out, " (default %s)", settings[i].def);
+        fputc('\n', out);
+    }
+}

@@ -1,0 +1,55 @@
+/*
+ * gh_config: settings from the environment and an optional config file.
+ *
+ * Every setting is one row of a table (name, default, parser, help) so the
+ * parser, `gatehouse help serve` and the README stay in step. The environment
+ * wins over the file. Validation happens before anything is opened: the first
+ * bad setting produces one line naming it and the problem.
+ */
+#ifndef GH_CONFIG_H
+#define GH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum { GH_PATH_MAX = 1024, GH_MASTER_KEY_BYTES = 32 };
+
+typedef struct gh_config {
+    char listen_host[256];
+    uint16_t listen_port;
+    char issuer[512]; /* no trailing slash added or removed */
+    char database[GH_PATH_MAX];
+    bool database_is_postgres;
+    char data_dir[GH_PATH_MAX];
+    char admin_token[512]; /* empty: admin APIs refuse every request */
+    char smtp_url[512];
+    uint8_t master_key[GH_MASTER_KEY_BYTES];
+    bool master_key_set;
+    char master_key_file[GH_PATH_MAX];
+    unsigned threads;        /* HTTP threads; 0 in the table means one per core */
+    unsigned workers;        /* threads for slow work such as password hashing */
+    size_t max_body;         /* bytes */
+    unsigned shutdown_grace; /* seconds to let in-flight requests finish */
+    int log_level;
+    bool access_log;
+    unsigned long argon2_memory_kib;
+    unsigned argon2_iterations;
+    unsigned db_pool;
+} gh_config;
+
+/* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */
+typedef const char *(*gh_config_getter)(const char *name, void *ctx);
+
+/* Fills cfg from defaults, the file named by GATEHOUSE_CONFIG (if any), then
+ * the getter. Returns 0, or -1 with one line in err naming the setting. */
+int gh_config_load(gh_config *cfg, gh_config_getter get, void *ctx, char *err, size_t errlen);
+
+/* The getter for the real process environment. */
+const char *gh_config_getenv(const char *name, void *ctx);
+
+/* Prints the table of settings (name, default, meaning). */
+void gh_config_print_help(FILE *out);
+
+#endif

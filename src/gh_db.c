@@ -1,0 +1,255 @@
+#include "gh_db.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gh_crypto.h"
+#include "gh_db_driver.h"
+#include "gh_log.h"
+
+struct gh_dbconn {
+    gh_db *db;
+    void *drv; /* the driver's connection */
+    bool in_tx;
+};
+
+struct gh_db {
+    const gh_db_driver *driver;
+    gh_dbconn *conns; /* size of them */
+    gh_dbconn **free; /* stack of idle connections */
+    unsigned size, nfree;
+    pthread_mutex_t lock;
+    pthread_cond_t available;
+};
+
+const char *gh_dbres_get(const gh_dbres *r, size_t row, size_t col)
+{
+    if (!r || row >= r->nrows || col >= r->ncols)
+        return NULL;
+    return r->cells[row * r->ncols + col];
+}
+
+long long gh_dbres_int(const gh_dbres *r, size_t row, size_t col)
+{
+    const char *s = gh_dbres_get(r, row, col);
+    return s ? strtoll(s, NULL, 10) : 0;
+}
+
+const char *gh_dbrc_str(gh_dbrc rc)
+{
+    switch (rc) {
+    case GH_DB_OK:
+        return "ok";
+    case GH_DB_NOTFOUND:
+        return "not found";
+    case GH_DB_CONFLICT:
+        return "conflict";
+    case GH_DB_BUSY:
+        return "busy";
+    case GH_DB_INVALID:
+        return "invalid";
+    case GH_DB_PRECONDITION:
+        return "precondition failed";
+    case GH_DB_FAIL:
+        return "failure";
+    }
+    return "unknown";
+}
+
+static const gh_db_driver *pick_driver(const char *url, char *err, size_t errlen)
+{
+    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+        snprintf(err, errlen, "GATEHOUSE_DATABASE: the PostgreSQL backend is not built yet");
+        return NULL;
+    }
+    return &gh_db_sqlite_driver;
+}
+
+gh_db *gh_db_open(const char *url, unsigned size, char *err, size_t errlen)
+{
+    const gh_db_driver *drv = pick_driver(url, err, errlen);
+    if (!drv)
+        return NULL;
+    if (size == 0)
+        size = 1;
+    gh_db *db = calloc(1, sizeof(*db));
+    if (!db)
+        return NULL;
+    db->driver = drv;
+    db->conns = calloc(size, sizeof(*db->conns));
+    db->free = calloc(size, sizeof(*db->free));
+    pthread_mutex_init(&db->lock, NULL);
+    pthread_cond_init(&db->available, NULL);
+    if (!db->conns || !db->free)
+        goto fail;
+    for (unsigned i = 0; i < size; i++) {
+        db->conns[i].db = db;
+        db->conns[i].drv = drv->connect(url, err, errlen);
+        if (!db->conns[i].drv)
+            goto fail;
+        db->size++;
+        db->free[db->nfree++] = &db->conns[i];
+    }
+    return db;
+fail:
+    gh_db_close(db);
+    return NULL;
+}
+
+void gh_db_close(gh_db *db)
+{
+    if (!db)
+        return;
+    for (unsigned i = 0; i < db->size; i++)
+        db->driver->disconnect(db->conns[i].drv);
+    pthread_mutex_destroy(&db->lock);
+    pthread_cond_destroy(&db->available);
+    free(db->conns);
+    free(db->free);
+    free(db);
+}
+
+gh_dbconn *gh_db_acquire(gh_db *db)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    gh_dbconn *c = NULL;
+    pthread_mutex_lock(&db->lock);
+    while (db->nfree == 0)
+        if (pthread_cond_timedwait(&db->available, &db->lock, &until) == ETIMEDOUT)
+            break;
+    if (db->nfree > 0)
+        c = db->free[--db->nfree];
+    pthread_mutex_unlock(&db->lock);
+    if (!c)
+        gh_log(GH_LOG_WARN, "database pool exhausted", "no connection free after 5 s");
+    return c;
+}
+
+void gh_db_release(gh_dbconn *c)
+{
+    if (!c)
+        return;
+    if (c->in_tx)
+        gh_db_rollback(c);
+    gh_db *db = c->db;
+    pthread_mutex_lock(&db->lock);
+    db->free[db->nfree++] = c;
+    pthread_cond_signal(&db->available);
+    pthread_mutex_unlock(&db->lock);
+}
+
+gh_dbrc gh_db_exec(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                   gh_dbres *out)
+{
+    if (out)
+        memset(out, 0, sizeof(*out));
+    return c->db->driver->exec(c->drv, a, sql, p, np, out, true);
+}
+
+gh_dbrc gh_db_exec_built(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                         gh_dbres *out)
+{
+    if (out)
+        memset(out, 0, sizeof(*out));
+    return c->db->driver->exec(c->drv, a, sql, p, np, out, false);
+}
+
+gh_dbrc gh_db_begin(gh_dbconn *c)
+{
+    gh_dbrc rc = c->db->driver->script(c->drv, c->db->driver->begin_sql);
+    if (rc == GH_DB_OK)
+        c->in_tx = true;
+    return rc;
+}
+
+gh_dbrc gh_db_commit(gh_dbconn *c)
+{
+    gh_dbrc rc = c->db->driver->script(c->drv, "COMMIT");
+    if (rc == GH_DB_OK)
+        c->in_tx = false;
+    else
+        gh_db_rollback(c);
+    return rc;
+}
+
+void gh_db_rollback(gh_dbconn *c)
+{
+    c->db->driver->script(c->drv, "ROLLBACK");
+    c->in_tx = false;
+}
+
+static const char create_migrations_table[] =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)";
+
+static int current_version(gh_dbconn *c, gh_arena *a)
+{
+    gh_dbres r;
+    if (gh_db_exec(c, a, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", NULL, 0, &r) !=
+        GH_DB_OK)
+        return -1;
+    return (int)gh_dbres_int(&r, 0, 0);
+}
+
+int gh_db_migrate(gh_db *db, char *err, size_t errlen)
+{
+    const gh_db_driver *drv = db->driver;
+    gh_dbconn *c = gh_db_acquire(db);
+    gh_arena *a = gh_arena_new(0);
+    int rc = -1;
+    if (!c || !a)
+        goto out;
+    if (drv->script(c->drv, create_migrations_table) != GH_DB_OK) {
+        snprintf(err, errlen, "GATEHOUSE_DATABASE: cannot create the migrations table");
+        goto out;
+    }
+    /* One transaction per migration; the lock (or BEGIN IMMEDIATE) makes a
+     * second process wait and then see the version the first one reached. */
+    for (;;) {
+        if (gh_db_begin(c) != GH_DB_OK ||
+            (drv->migration_lock_sql && drv->script(c->drv, drv->migration_lock_sql) != GH_DB_OK)) {
+            snprintf(err, errlen, "GATEHOUSE_DATABASE: cannot lock the schema for migration");
+            goto out;
+        }
+        int v = current_version(c, a);
+        if (v < 0 || (size_t)v > drv->nmigrations) {
+            snprintf(err, errlen, "GATEHOUSE_DATABASE: schema version %d is newer than this binary",
+                     v);
+            goto out;
+        }
+        if ((size_t)v == drv->nmigrations) {
+            gh_db_rollback(c);
+            break;
+        }
+        gh_dbparam p[] = {GH_INT(v + 1), GH_INT(gh_now_ms())};
+        if (drv->script(c->drv, drv->migrations[v]) != GH_DB_OK ||
+            gh_db_exec(c, a, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                       p, 2, NULL) != GH_DB_OK ||
+            gh_db_commit(c) != GH_DB_OK) {
+            snprintf(err, errlen, "GATEHOUSE_DATABASE: migration %d failed", v + 1);
+            goto out;
+        }
+        gh_log_event(GH_LOG_INFO, "migration applied", json_pack("{s:i}", "version", v + 1));
+    }
+    rc = 0;
+out:
+    gh_db_release(c);
+    gh_arena_free(a);
+    return rc;
+}
+
+int gh_db_schema_version(gh_db *db)
+{
+    gh_dbconn *c = gh_db_acquire(db);
+    gh_arena *a = gh_arena_new(0);
+    int v = (c && a) ? current_version(c, a) : -1;
+    gh_db_release(c);
+    gh_arena_free(a);
+    return v;
+}

@@ -1,0 +1,91 @@
+/*
+ * gh_db: the database connection layer under the store.
+ *
+ * A gh_db is a pool of connections to one database through a driver (SQLite
+ * now; PostgreSQL drops in as a second driver). SQL is written once, in a
+ * dialect both accept: `$1`-style parameters, integer milliseconds for times,
+ * TEXT for ids and JSON. Only store modules (gh_store*.c, gh_audit.c) write
+ * SQL; nothing above them sees a driver type.
+ *
+ * Results are copied into the caller's arena as text cells, so a result lives
+ * as long as the request that asked for it and needs no freeing.
+ */
+#ifndef GH_DB_H
+#define GH_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gh_arena.h"
+
+typedef enum {
+    GH_DB_OK = 0,
+    GH_DB_NOTFOUND,     /* no row where one was expected */
+    GH_DB_CONFLICT,     /* a unique or foreign-key constraint refused the write */
+    GH_DB_BUSY,         /* the database is locked or unreachable for now: retry later (503) */
+    GH_DB_INVALID,      /* the caller asked for something the store cannot express */
+    GH_DB_PRECONDITION, /* an expected version did not match (optimistic locking) */
+    GH_DB_FAIL,         /* anything else; logged where it happened */
+} gh_dbrc;
+
+typedef enum { GH_DBP_NULL, GH_DBP_TEXT, GH_DBP_INT } gh_dbptype;
+
+typedef struct gh_dbparam {
+    gh_dbptype type;
+    const char *s;
+    long long i;
+} gh_dbparam;
+
+/* Parameter constructors; GH_TEXT(NULL) binds SQL NULL. */
+static inline gh_dbparam gh_dbp_text(const char *s)
+{
+    return (gh_dbparam){s ? GH_DBP_TEXT : GH_DBP_NULL, s, 0};
+}
+#define GH_TEXT(x) gh_dbp_text(x)
+#define GH_INT(x)  ((gh_dbparam){GH_DBP_INT, NULL, (long long)(x)})
+#define GH_NULLP   ((gh_dbparam){GH_DBP_NULL, NULL, 0})
+
+typedef struct gh_dbres {
+    size_t nrows;
+    size_t ncols;
+    const char **cells; /* nrows * ncols, row-major; NULL for SQL NULL */
+    long long changes;  /* rows changed by an INSERT/UPDATE/DELETE */
+} gh_dbres;
+
+const char *gh_dbres_get(const gh_dbres *r, size_t row, size_t col);
+long long gh_dbres_int(const gh_dbres *r, size_t row, size_t col);
+
+typedef struct gh_db gh_db;
+typedef struct gh_dbconn gh_dbconn;
+
+/* Opens a pool of `size` connections to url (a file path or postgresql://)
+ * and applies migrations. Returns NULL with a reason in err. */
+gh_db *gh_db_open(const char *url, unsigned size, char *err, size_t errlen);
+void gh_db_close(gh_db *db);
+
+/* Applies pending migrations; safe to run from several processes at once. */
+int gh_db_migrate(gh_db *db, char *err, size_t errlen);
+/* Newest migration version applied (0 for none). */
+int gh_db_schema_version(gh_db *db);
+
+/* Takes a connection for this thread; waits up to 5 s, then NULL (busy). */
+gh_dbconn *gh_db_acquire(gh_db *db);
+/* Gives it back; a transaction still open is rolled back. */
+void gh_db_release(gh_dbconn *c);
+
+/* Runs one statement whose text is a string constant (its prepared form is
+ * cached per connection). out (may be NULL) receives the rows in the arena. */
+gh_dbrc gh_db_exec(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                   gh_dbres *out);
+/* The same for SQL text built at run time; it is prepared each time. */
+gh_dbrc gh_db_exec_built(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                         gh_dbres *out);
+
+/* Explicit write transactions. */
+gh_dbrc gh_db_begin(gh_dbconn *c);
+gh_dbrc gh_db_commit(gh_dbconn *c);
+void gh_db_rollback(gh_dbconn *c);
+
+const char *gh_dbrc_str(gh_dbrc rc);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * gh_db_driver: what a database backend provides to gh_db. Private to the
+ * gh_db*.c files.
+ */
+#ifndef GH_DB_DRIVER_H
+#define GH_DB_DRIVER_H
+
+#include "gh_db.h"
+
+typedef struct gh_db_driver {
+    const char *name;
+    /* Opens one connection; returns NULL with a reason in err. */
+    void *(*connect)(const char *url, char *err, size_t errlen);
+    void (*disconnect)(void *conn);
+    /* constant_sql: sql is a string constant, so its prepared form may be cached. */
+    gh_dbrc (*exec)(void *conn, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                    gh_dbres *out, bool constant_sql);
+    /* Runs several statements without parameters (migrations). */
+    gh_dbrc (*script)(void *conn, const char *sql);
+    /* Starts a write transaction that serialises with other writers. */
+    const char *begin_sql;
+    /* Serialises migrations between processes for the life of a transaction. */
+    const char *migration_lock_sql;
+    const char *const *migrations; /* migrations[i] brings the schema to version i+1 */
+    size_t nmigrations;
+} gh_db_driver;
+
+extern const gh_db_driver gh_db_sqlite_driver;
+
+#endif

@@ -1,0 +1,283 @@
+/*
+ * gh_db_sqlite: the embedded SQLite driver for gh_db.
+ *
+ * Each connection runs in WAL mode with foreign keys on and a busy timeout,
+ * and keeps its prepared statements in a small cache keyed by the address of
+ * the SQL text (every statement is a string constant in a store module).
+ */
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gh_db_driver.h"
+#include "gh_log.h"
+
+enum { STMT_CACHE = 128, MAX_PARAMS = 64 };
+
+struct cached_stmt {
+    const char *sql; /* key: the string constant's address */
+    sqlite3_stmt *stmt;
+};
+
+struct sqlite_conn {
+    sqlite3 *db;
+    struct cached_stmt cache[STMT_CACHE];
+};
+
+/* Versioned schema; migrations[i] brings the schema to version i+1. Never
+ * edit a shipped migration: add a new one. */
+static const char *const sqlite_migrations[] = {
+    /* 1: tenants, users, credentials, audit log */
+    "CREATE TABLE tenants ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "INSERT INTO tenants (id, name, created_at)"
+    "  VALUES ('default', 'Default', CAST(strftime('%s','now') AS INTEGER) * 1000);"
+    "CREATE TABLE users ("
+    "  tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    "  id TEXT NOT NULL,"
+    "  username TEXT NOT NULL,"
+    "  email TEXT,"
+    "  email_verified INTEGER NOT NULL DEFAULT 0,"
+    "  status TEXT NOT NULL DEFAULT 'active',"
+    "  external_id TEXT,"
+    "  given_name TEXT,"
+    "  family_name TEXT,"
+    "  display_name TEXT,"
+    "  profile TEXT NOT NULL DEFAULT '{}',"
+    "  version INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, id),"
+    "  UNIQUE (tenant_id, username));"
+    "CREATE UNIQUE INDEX users_email ON users (tenant_id, email);"
+    "CREATE INDEX users_created ON users (tenant_id, created_at, id);"
+    "CREATE TABLE credentials ("
+    "  tenant_id TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  name TEXT,"
+    "  data TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_used_at INTEGER,"
+    "  PRIMARY KEY (tenant_id, id),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
+    "CREATE INDEX credentials_user ON credentials (tenant_id, user_id, type);"
+    "CREATE TABLE audit_events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id TEXT NOT NULL,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  time INTEGER NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  subject TEXT,"
+    "  actor TEXT,"
+    "  ip TEXT,"
+    "  user_agent TEXT,"
+    "  outcome TEXT NOT NULL,"
+    "  reason TEXT,"
+    "  details TEXT NOT NULL DEFAULT '{}');"
+    "CREATE INDEX audit_tenant_time ON audit_events (tenant_id, time);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_events"
+    "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_events"
+    "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;",
+};
+
+static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)
+{
+    int ext = sqlite3_extended_errcode(db);
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+        if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY ||
+            ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+            return GH_DB_CONFLICT;
+        break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return GH_DB_BUSY;
+    default:
+        break;
+    }
+    gh_log_event(GH_LOG_ERROR, "sqlite error",
+                 json_pack("{s:i, s:s, s:s}", "code", ext, "error", sqlite3_errmsg(db), "sql",
+                           sql ? sql : ""));
+    return GH_DB_FAIL;
+}
+
+static void *sq_connect(const char *url, char *err, size_t errlen)
+{
+    struct sqlite_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(url, &c->db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "GATEHOUSE_DATABASE: cannot open %.200s: %s", url,
+                 c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(c->db, 5000);
+    /* WAL lets readers run beside the one writer; NORMAL sync in WAL keeps
+     * every committed transaction across a process crash. */
+    const char *pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                          "PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF;";
+    char *msg = NULL;
+    if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "GATEHOUSE_DATABASE: %.200s: %s", url, msg ? msg : "pragma failed");
+        sqlite3_free(msg);
+        goto fail;
+    }
+    return c;
+fail:
+    sqlite3_close(c->db);
+    free(c);
+    return NULL;
+}
+
+static void sq_disconnect(void *p)
+{
+    struct sqlite_conn *c = p;
+    if (!c)
+        return;
+    for (int i = 0; i < STMT_CACHE; i++)
+        sqlite3_finalize(c->cache[i].stmt);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* Finds or prepares the statement for sql, which must be a string constant:
+ * SQL built at run time (a SCIM filter) could reuse a freed address. */
+static sqlite3_stmt *stmt_get(struct sqlite_conn *c, const char *sql, int *rc)
+{
+    size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE;
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        struct cached_stmt *e = &c->cache[(h + i) % STMT_CACHE];
+        if (e->sql == sql)
+            return e->stmt;
+        if (!e->sql) {
+            *rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->stmt, NULL);
+            if (*rc != SQLITE_OK)
+                return NULL;
+            e->sql = sql;
+            return e->stmt;
+        }
+    }
+    return NULL; /* cache full: prepared each time */
+}
+
+static int bind_params(sqlite3_stmt *st, const gh_dbparam *p, size_t np)
+{
+    for (size_t i = 0; i < np; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "$%zu", i + 1);
+        int idx = sqlite3_bind_parameter_index(st, name);
+        if (idx == 0)
+            continue; /* not used by this statement */
+        int rc;
+        switch (p[i].type) {
+        case GH_DBP_TEXT:
+            rc = sqlite3_bind_text(st, idx, p[i].s, -1, SQLITE_STATIC);
+            break;
+        case GH_DBP_INT:
+            rc = sqlite3_bind_int64(st, idx, p[i].i);
+            break;
+        default:
+            rc = sqlite3_bind_null(st, idx);
+            break;
+        }
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+/* Steps through all rows, copying cells into the arena. */
+static gh_dbrc collect_rows(struct sqlite_conn *c, sqlite3_stmt *st, gh_arena *a, gh_dbres *out,
+                            const char *sql)
+{
+    size_t ncols = (size_t)sqlite3_column_count(st), cap = 0;
+    const char **cells = NULL;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!out)
+            continue;
+        if (out->nrows == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            const char **n = gh_arena_alloc(a, ncap * ncols * sizeof(*n) + 1);
+            if (!n)
+                return GH_DB_FAIL;
+            if (cells)
+                memcpy(n, cells, cap * ncols * sizeof(*n));
+            cells = n;
+            cap = ncap;
+        }
+        for (size_t j = 0; j < ncols; j++) {
+            const unsigned char *t = sqlite3_column_text(st, (int)j);
+            const char *v = NULL;
+            if (t) {
+                v = gh_arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, (int)j));
+                if (!v)
+                    return GH_DB_FAIL;
+            }
+            cells[out->nrows * ncols + j] = v;
+        }
+        out->nrows++;
+    }
+    if (rc != SQLITE_DONE)
+        return map_error(c->db, rc, sql);
+    if (out) {
+        out->ncols = ncols;
+        out->cells = cells;
+        out->changes = sqlite3_changes64(c->db);
+    }
+    return GH_DB_OK;
+}
+
+static gh_dbrc sq_exec(void *p, gh_arena *a, const char *sql, const gh_dbparam *params, size_t np,
+                       gh_dbres *out, bool constant_sql)
+{
+    struct sqlite_conn *c = p;
+    int rc = SQLITE_OK;
+    bool cached = constant_sql;
+    sqlite3_stmt *st = constant_sql ? stmt_get(c, sql, &rc) : NULL;
+    if (!st && rc == SQLITE_OK) {
+        cached = false;
+        rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    }
+    if (!st)
+        return map_error(c->db, rc, sql);
+    gh_dbrc result;
+    if (np > MAX_PARAMS || (rc = bind_params(st, params, np)) != SQLITE_OK)
+        result = map_error(c->db, rc, sql);
+    else
+        result = collect_rows(c, st, a, out, sql);
+    if (cached) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    } else {
+        sqlite3_finalize(st);
+    }
+    return result;
+}
+
+static gh_dbrc sq_script(void *p, const char *sql)
+{
+    struct sqlite_conn *c = p;
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? GH_DB_OK : map_error(c->db, rc, sql);
+}
+
+const gh_db_driver gh_db_sqlite_driver = {
+    .name = "sqlite",
+    .connect = sq_connect,
+    .disconnect = sq_disconnect,
+    .exec = sq_exec,
+    .script = sq_script,
+    .begin_sql = "BEGIN IMMEDIATE",
+    .migration_lock_sql = NULL, /* BEGIN IMMEDIATE already holds the write lock */
+    .migrations = sqlite_migrations,
+    .nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]),
+};

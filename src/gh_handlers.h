@@ -1,0 +1,27 @@
+/*
+ * gh_handlers: every HTTP handler, grouped by module, for the route table in
+ * gh_server.c.
+ */
+#ifndef GH_HANDLERS_H
+#define GH_HANDLERS_H
+
+#include "gh_http.h"
+
+/* gh_health.c */
+void gh_health_live(gh_req *r);
+void gh_health_ready(gh_req *r);
+
+/* gh_scim.c: discovery documents */
+void gh_scim_service_provider_config(gh_req *r);
+void gh_scim_schemas(gh_req *r);
+void gh_scim_resource_types(gh_req *r);
+
+/* gh_scim_users.c */
+void gh_scim_users_create(gh_req *r);
+void gh_scim_users_get(gh_req *r);
+void gh_scim_users_list(gh_req *r);
+void gh_scim_users_replace(gh_req *r);
+void gh_scim_users_patch(gh_req *r);
+void gh_scim_users_delete(gh_req *r);
+
+#endif

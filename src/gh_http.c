@@ -1,0 +1,568 @@
+#include "gh_http.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "gh_buf.h"
+#include "gh_crypto.h"
+#include "gh_log.h"
+
+enum { REQUEST_ARENA_CAP = 16u << 20, MAX_HEADER_BYTES = 32u << 10 };
+
+typedef enum { PHASE_NEW, PHASE_BODY, PHASE_WAIT, PHASE_DONE } phase;
+
+/* Per-request state, created when the request line arrives (uri_log) and
+ * freed when libmicrohttpd says the request is complete. */
+struct ctx {
+    gh_req req;
+    gh_http *http;
+    const gh_route *route;
+    gh_buf body;
+    phase phase;
+    bool too_large;
+    atomic_bool job_done;
+    int64_t start_ms;
+    struct ctx *next_job;
+};
+
+struct gh_http {
+    gh_app *app;
+    const gh_route *routes;
+    size_t nroutes;
+    struct MHD_Daemon *daemon;
+    atomic_uint inflight;
+    bool hsts;
+
+    /* worker pool for GH_ROUTE_SLOW handlers */
+    pthread_t *workers;
+    unsigned nworkers;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct ctx *queue_head, *queue_tail;
+    bool stopping;
+};
+
+/* ---- request accessors ---- */
+
+const char *gh_req_header(gh_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+gh_dbconn *gh_req_db(gh_req *r)
+{
+    if (!r->db) {
+        r->db = gh_db_acquire(r->app->db);
+        if (!r->db) {
+            gh_resp_header(r, "Retry-After", "1");
+            gh_resp_error(r, 503, "temporarily_unavailable", "the database is busy; retry");
+        }
+    }
+    return r->db;
+}
+
+const gh_form *gh_req_query(gh_req *r)
+{
+    if (r->query_form)
+        return r->query_form;
+    gh_form *f = gh_arena_alloc(r->arena, sizeof(*f));
+    if (!f || gh_form_parse(r->arena, r->query, strlen(r->query), NULL, f) != GH_FORM_OK) {
+        gh_resp_error(r, 400, "invalid_request", "the query string is malformed");
+        return NULL;
+    }
+    r->query_form = f;
+    return f;
+}
+
+/* ---- responses ---- */
+
+void gh_resp_header(gh_req *r, const char *name, const char *value)
+{
+    if (r->nhdrs >= GH_MAX_RESP_HEADERS)
+        return;
+    r->hdr_name[r->nhdrs] = name;
+    r->hdr_value[r->nhdrs] = value;
+    r->nhdrs++;
+}
+
+static void set_body(gh_req *r, unsigned status, char *body, size_t len, bool malloced,
+                     const char *type)
+{
+    if (r->resp_malloced)
+        free(r->resp_body);
+    r->status = status;
+    r->resp_body = body;
+    r->resp_len = len;
+    r->resp_malloced = malloced;
+    r->resp_type = type;
+}
+
+void gh_resp_json(gh_req *r, unsigned status, json_t *body, const char *type)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(body);
+    if (!text) {
+        set_body(r, 500, "{\"error\":\"server_error\"}", 24, false, "application/json");
+        return;
+    }
+    set_body(r, status, text, strlen(text), true, type ? type : "application/json");
+}
+
+void gh_resp_empty(gh_req *r, unsigned status)
+{
+    set_body(r, status, NULL, 0, false, NULL);
+}
+
+/* Maps our snake_case codes to SCIM scimType values where one fits. */
+static const char *scim_type_for(const char *error)
+{
+    if (!error)
+        return NULL;
+    if (strcmp(error, "invalid_json") == 0)
+        return "invalidSyntax";
+    return strchr(error, '_') ? NULL : error;
+}
+
+void gh_resp_error(gh_req *r, unsigned status, const char *error, const char *description)
+{
+    if (r->err_style == GH_ERR_SCIM) {
+        char code[8];
+        snprintf(code, sizeof(code), "%u", status);
+        json_t *o = json_pack("{s:[s], s:s}", "schemas",
+                              "urn:ietf:params:scim:api:messages:2.0:Error", "status", code);
+        const char *st = scim_type_for(error);
+        if (st)
+            json_object_set_new(o, "scimType", json_string(st));
+        json_object_set_new(o, "detail", json_string(description ? description : ""));
+        gh_resp_json(r, status, o, "application/scim+json");
+        return;
+    }
+    json_t *o = json_pack("{s:s}", "error", error ? error : "error");
+    if (description)
+        json_object_set_new(o, "error_description", json_string(description));
+    gh_resp_json(r, status, o, NULL);
+}
+
+void gh_resp_db_error(gh_req *r, gh_dbrc rc)
+{
+    switch (rc) {
+    case GH_DB_NOTFOUND:
+        gh_resp_error(r, 404, "not_found", "no such resource");
+        break;
+    case GH_DB_CONFLICT:
+        gh_resp_error(r, 409, r->err_style == GH_ERR_SCIM ? "uniqueness" : "conflict",
+                      "the value is already taken");
+        break;
+    case GH_DB_PRECONDITION:
+        gh_resp_error(r, 412, "precondition_failed", "the resource has changed (ETag mismatch)");
+        break;
+    case GH_DB_BUSY:
+        gh_resp_header(r, "Retry-After", "1");
+        gh_resp_error(r, 503, "temporarily_unavailable", "the database is busy; retry");
+        break;
+    default:
+        gh_resp_error(r, 500, "server_error", "the request could not be completed");
+        break;
+    }
+}
+
+/* ---- sending ---- */
+
+static void add_security_headers(struct MHD_Response *resp, const gh_req *r, bool hsts)
+{
+    bool html = r->resp_type && strncmp(r->resp_type, "text/html", 9) == 0;
+    /* Pages load their own script and style files only; nothing may frame us. */
+    const char *csp = html ? "default-src 'none'; script-src 'self'; style-src 'self'; "
+                             "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+                             "frame-ancestors 'none'; base-uri 'none'"
+                           : "default-src 'none'; frame-ancestors 'none'";
+    MHD_add_response_header(resp, "Content-Security-Policy", csp);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+    if (hsts)
+        MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
+}
+
+static enum MHD_Result send_response(struct ctx *x)
+{
+    gh_req *r = &x->req;
+    struct MHD_Response *resp;
+    if (r->status == 0)
+        gh_resp_error(r, 500, "server_error", "the handler set no response");
+    if (r->resp_malloced) {
+        resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
+        r->resp_malloced = false; /* libmicrohttpd owns it now */
+    } else {
+        resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body ? r->resp_body : "",
+                                               MHD_RESPMEM_PERSISTENT);
+    }
+    if (!resp)
+        return MHD_NO;
+    if (r->resp_type)
+        MHD_add_response_header(resp, "Content-Type", r->resp_type);
+    bool cache_set = false;
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+        if (strcasecmp(r->hdr_name[i], "Cache-Control") == 0)
+            cache_set = true;
+    }
+    /* Anything may carry credentials unless a handler says it is public. */
+    if (!cache_set) {
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+        MHD_add_response_header(resp, "Pragma", "no-cache");
+    }
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    add_security_headers(resp, r, x->http->hsts);
+    enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
+    MHD_destroy_response(resp);
+    x->phase = PHASE_DONE;
+    return ret;
+}
+
+/* ---- request lifecycle ---- */
+
+static bool valid_request_id(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (n >= 128 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return n > 0;
+}
+
+static const char *client_ip(gh_arena *a, struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char host[NI_MAXHOST];
+    if (!ci || !ci->client_addr)
+        return "";
+    socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                           : sizeof(struct sockaddr_in);
+    if (getnameinfo(ci->client_addr, len, host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
+        return "";
+    return gh_arena_strdup(a, host);
+}
+
+/* Called by libmicrohttpd with the raw request URI before anything else;
+ * what it returns becomes the request's context. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    gh_http *h = cls;
+    struct ctx *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    x->req.arena = gh_arena_new(REQUEST_ARENA_CAP);
+    if (!x->req.arena) {
+        free(x);
+        return NULL;
+    }
+    x->http = h;
+    x->req.app = h->app;
+    x->req.conn = conn;
+    x->start_ms = gh_mono_ms();
+    const char *q = strchr(uri, '?');
+    x->req.query = gh_arena_strdup(x->req.arena, q ? q + 1 : "");
+    gh_buf_init(&x->body, h->app->cfg->max_body);
+    atomic_fetch_add(&h->inflight, 1);
+    return x;
+}
+
+static void setup_request(struct ctx *x, const char *url, const char *method)
+{
+    gh_req *r = &x->req;
+    r->method = gh_arena_strdup(r->arena, method);
+    r->path = gh_arena_strdup(r->arena, url);
+    r->err_style = strncmp(url, "/scim/", 6) == 0 ? GH_ERR_SCIM : GH_ERR_JSON;
+    const char *rid = gh_req_header(r, "X-Request-Id");
+    if (rid && valid_request_id(rid)) {
+        r->request_id = gh_arena_strdup(r->arena, rid);
+    } else {
+        uint8_t b[12];
+        char hex[25];
+        gh_random(b, sizeof(b));
+        gh_hex(b, sizeof(b), hex);
+        r->request_id = gh_arena_strdup(r->arena, hex);
+    }
+    r->ip = client_ip(r->arena, r->conn);
+    const char *ua = gh_req_header(r, "User-Agent");
+    r->user_agent = gh_arena_strndup(r->arena, ua ? ua : "", ua ? strnlen(ua, 512) : 0);
+}
+
+/* Decides what to do before any body arrives. Returns false when a response
+ * was queued already (no route, or a declared body over the limit). */
+static bool route_request(struct ctx *x, enum MHD_Result *ret)
+{
+    gh_req *r = &x->req;
+    char allow[128];
+    gh_match m = gh_router_match(x->http->routes, x->http->nroutes, r->method, r->path, r->arena,
+                                 &x->route, r->params, &r->nparams, allow, sizeof(allow));
+    if (m == GH_MATCH_NO_PATH) {
+        gh_resp_error(r, 404, "not_found", "no such endpoint");
+    } else if (m == GH_MATCH_NO_METHOD) {
+        gh_resp_header(r, "Allow", gh_arena_strdup(r->arena, allow));
+        gh_resp_error(r, 405, "method_not_allowed", "this endpoint does not take that method");
+    } else {
+        const char *cl = gh_req_header(r, "Content-Length");
+        if (!cl || strtoull(cl, NULL, 10) <= x->http->app->cfg->max_body)
+            return true;
+        gh_resp_error(r, 413, "request_too_large", "the request body is over the size limit");
+    }
+    *ret = send_response(x);
+    return false;
+}
+
+static void run_handler(struct ctx *x)
+{
+    gh_req *r = &x->req;
+    if (x->body.data) {
+        r->body = gh_arena_strndup(r->arena, x->body.data, x->body.len);
+        r->body_len = x->body.len;
+        gh_buf_free(&x->body);
+    }
+    x->route->handler(r);
+}
+
+static void enqueue_job(gh_http *h, struct ctx *x)
+{
+    pthread_mutex_lock(&h->lock);
+    x->next_job = NULL;
+    if (h->queue_tail)
+        h->queue_tail->next_job = x;
+    else
+        h->queue_head = x;
+    h->queue_tail = x;
+    pthread_cond_signal(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void *worker_main(void *arg)
+{
+    gh_http *h = arg;
+    for (;;) {
+        pthread_mutex_lock(&h->lock);
+        while (!h->queue_head && !h->stopping)
+            pthread_cond_wait(&h->cond, &h->lock);
+        struct ctx *x = h->queue_head;
+        if (!x) {
+            pthread_mutex_unlock(&h->lock);
+            return NULL;
+        }
+        h->queue_head = x->next_job;
+        if (!h->queue_head)
+            h->queue_tail = NULL;
+        pthread_mutex_unlock(&h->lock);
+
+        run_handler(x);
+        atomic_store(&x->job_done, true);
+        MHD_resume_connection(x->req.conn);
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    struct ctx *x = *con_cls;
+    enum MHD_Result ret = MHD_YES;
+    if (!x)
+        return MHD_NO; /* out of memory in on_uri: drop the connection */
+
+    switch (x->phase) {
+    case PHASE_NEW:
+        setup_request(x, url, method);
+        x->phase = PHASE_BODY;
+        if (!route_request(x, &ret))
+            return ret;
+        return MHD_YES;
+    case PHASE_BODY:
+        if (*upload_data_size) {
+            if (!(x->route->flags & GH_ROUTE_BODY) ||
+                gh_buf_append(&x->body, upload_data, *upload_data_size) != GH_BUF_OK) {
+                x->too_large = x->too_large || (x->route->flags & GH_ROUTE_BODY);
+                gh_buf_free(&x->body);
+            }
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        if (x->too_large) {
+            gh_resp_error(&x->req, 413, "request_too_large",
+                          "the request body is over the size limit");
+            return send_response(x);
+        }
+        if (x->route->flags & GH_ROUTE_SLOW) {
+            x->phase = PHASE_WAIT;
+            MHD_suspend_connection(conn);
+            enqueue_job(x->http, x);
+            return MHD_YES;
+        }
+        run_handler(x);
+        return send_response(x);
+    case PHASE_WAIT:
+        if (atomic_load(&x->job_done))
+            return send_response(x);
+        return MHD_YES;
+    case PHASE_DONE:
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return MHD_NO;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    gh_http *h = cls;
+    struct ctx *x = *con_cls;
+    if (!x)
+        return;
+    gh_req *r = &x->req;
+    if (h->app->cfg->access_log && r->method) {
+        json_t *f = json_pack("{s:s, s:s, s:i, s:I, s:s, s:s}", "method", r->method, "path",
+                              r->path, "status", (int)r->status, "duration_ms",
+                              (json_int_t)(gh_mono_ms() - x->start_ms), "request_id", r->request_id,
+                              "ip", r->ip ? r->ip : "");
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && f)
+            json_object_set_new(f, "terminated", json_integer(toe));
+        gh_log_event(GH_LOG_INFO, "request", f);
+    }
+    gh_db_release(r->db);
+    if (r->resp_malloced)
+        free(r->resp_body);
+    gh_buf_free(&x->body);
+    gh_arena_free(r->arena);
+    free(x);
+    *con_cls = NULL;
+    atomic_fetch_sub(&h->inflight, 1);
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    gh_log(GH_LOG_DEBUG, "http", "%s", msg);
+}
+
+static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, char *err,
+                   size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char portstr[8];
+    snprintf(portstr, sizeof(portstr), "%u", port);
+    int rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0 || !res) {
+        snprintf(err, errlen, "GATEHOUSE_LISTEN: cannot resolve %.100s: %s", host,
+                 gai_strerror(rc));
+        return -1;
+    }
+    /* Prefer IPv4 for "localhost" so the default issuer and the socket agree. */
+    struct addrinfo *pick = res;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
+        if (ai->ai_family == AF_INET) {
+            pick = ai;
+            break;
+        }
+    memcpy(ss, pick->ai_addr, pick->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+gh_http *gh_http_start(gh_app *app, const gh_route *routes, size_t nroutes, char *err,
+                       size_t errlen)
+{
+    const gh_config *cfg = app->cfg;
+    struct sockaddr_storage ss;
+    if (resolve(cfg->listen_host, cfg->listen_port, &ss, err, errlen) != 0)
+        return NULL;
+    gh_http *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->app = app;
+    h->routes = routes;
+    h->nroutes = nroutes;
+    h->hsts = strncmp(cfg->issuer, "https://", 8) == 0;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->cond, NULL);
+    h->workers = calloc(cfg->workers, sizeof(*h->workers));
+    if (!h->workers)
+        goto fail;
+    for (unsigned i = 0; i < cfg->workers; i++) {
+        if (pthread_create(&h->workers[i], NULL, worker_main, h) != 0)
+            goto fail;
+        h->nworkers++;
+    }
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    h->daemon = MHD_start_daemon(
+        flags, cfg->listen_port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, h, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)MAX_HEADER_BYTES, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096, MHD_OPTION_END);
+    if (!h->daemon) {
+        snprintf(err, errlen, "GATEHOUSE_LISTEN: cannot listen on %.100s:%u (in use?)",
+                 cfg->listen_host, cfg->listen_port);
+        goto fail;
+    }
+    return h;
+fail:
+    gh_http_stop(h);
+    return NULL;
+}
+
+void gh_http_quiesce(gh_http *h)
+{
+    MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+unsigned gh_http_inflight(gh_http *h)
+{
+    return atomic_load(&h->inflight);
+}
+
+void gh_http_stop(gh_http *h)
+{
+    if (!h)
+        return;
+    if (h->daemon)
+        MHD_stop_daemon(h->daemon);
+    pthread_mutex_lock(&h->lock);
+    h->stopping = true;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+    for (unsigned i = 0; i < h->nworkers; i++)
+        pthread_join(h->workers[i], NULL);
+    free(h->workers);
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->cond);
+    free(h);
+}

@@ -1,0 +1,113 @@
+/*
+ * gh_http: the HTTP core on libmicrohttpd.
+ *
+ * A request flows: libmicrohttpd thread → request context (arena, request id)
+ * → router match → body collected within the size limit → handler → response
+ * with security headers → access-log line → arena freed. Handlers marked
+ * GH_ROUTE_SLOW (password hashing) run on a separate worker pool while their
+ * connection is suspended, so a burst of sign-ins never stalls cheap requests.
+ *
+ * Handlers read the request and set exactly one response through the gh_resp_*
+ * calls. Everything they allocate comes from req->arena.
+ */
+#ifndef GH_HTTP_H
+#define GH_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gh_app.h"
+#include "gh_arena.h"
+#include "gh_db.h"
+#include "gh_form.h"
+
+typedef struct gh_req gh_req;
+typedef void (*gh_handler)(gh_req *req);
+
+enum {
+    GH_ROUTE_SLOW = 1u << 0, /* run on the worker pool */
+    GH_ROUTE_BODY = 1u << 1, /* accepts a request body */
+};
+
+typedef struct gh_route {
+    const char *method;  /* "GET", "POST", ... (HEAD is served by GET routes) */
+    const char *pattern; /* "/scim/v2/Users/{id}": a {name} matches one segment */
+    gh_handler handler;
+    unsigned flags;
+} gh_route;
+
+enum { GH_MAX_PARAMS = 4, GH_MAX_RESP_HEADERS = 16 };
+
+typedef enum { GH_ERR_JSON, GH_ERR_SCIM } gh_err_style;
+
+struct gh_req {
+    gh_app *app;
+    gh_arena *arena;
+    void *conn; /* the libmicrohttpd connection */
+
+    const char *method;
+    const char *path;  /* without the query string */
+    const char *query; /* raw query string, "" when none */
+    const char *request_id;
+    const char *ip;
+    const char *user_agent; /* "" when none */
+    const char *body;       /* NUL-terminated; NULL when there was none */
+    size_t body_len;
+    const char *params[GH_MAX_PARAMS]; /* values of {name} segments, in order */
+    size_t nparams;
+    gh_err_style err_style;
+
+    /* response */
+    unsigned status;
+    const char *resp_type;
+    char *resp_body;
+    size_t resp_len;
+    bool resp_malloced; /* resp_body came from malloc (json_dumps) */
+    const char *hdr_name[GH_MAX_RESP_HEADERS];
+    const char *hdr_value[GH_MAX_RESP_HEADERS];
+    size_t nhdrs;
+
+    gh_dbconn *db; /* taken by gh_req_db, given back when the request ends */
+    gh_form *query_form;
+};
+
+/* A request header, or NULL. */
+const char *gh_req_header(gh_req *r, const char *name);
+/* The request's database connection (taken on first use); NULL when the pool
+ * is exhausted, in which case a 503 has been set. */
+gh_dbconn *gh_req_db(gh_req *r);
+/* The parsed query string; NULL (and a 400 set) when it is malformed. */
+const gh_form *gh_req_query(gh_req *r);
+
+void gh_resp_header(gh_req *r, const char *name, const char *value);
+/* Sends body (stolen) as JSON with the given content type (NULL: application/json). */
+void gh_resp_json(gh_req *r, unsigned status, json_t *body, const char *type);
+void gh_resp_empty(gh_req *r, unsigned status);
+/* An error in the request's style: {"error","error_description"} or, on SCIM
+ * routes, the SCIM error schema with scimType = error (when not NULL). */
+void gh_resp_error(gh_req *r, unsigned status, const char *error, const char *description);
+/* Maps a store result to an error response (404, 409, 412, 503, 500). */
+void gh_resp_db_error(gh_req *r, gh_dbrc rc);
+
+typedef struct gh_http gh_http;
+
+/* Starts listening. Returns NULL with a reason in err. */
+gh_http *gh_http_start(gh_app *app, const gh_route *routes, size_t nroutes, char *err,
+                       size_t errlen);
+/* Stops accepting connections; requests in flight go on. */
+void gh_http_quiesce(gh_http *h);
+/* Requests started and not yet completed. */
+unsigned gh_http_inflight(gh_http *h);
+/* Closes everything and frees h. */
+void gh_http_stop(gh_http *h);
+
+/* Router (gh_router.c). */
+typedef enum { GH_MATCH_FOUND, GH_MATCH_NO_PATH, GH_MATCH_NO_METHOD } gh_match;
+/* Matches method and path; on NO_METHOD, allow gets the methods the path has
+ * ("GET, POST"). Params point into the arena. */
+gh_match gh_router_match(const gh_route *routes, size_t n, const char *method, const char *path,
+                         gh_arena *a, const gh_route **out, const char **params, size_t *nparams,
+                         char *allow, size_t allowlen);
+
+#endif

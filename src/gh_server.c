@@ -1,0 +1,146 @@
+#include "gh_server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gh_app.h"
+#include "gh_crypto.h"
+#include "gh_handlers.h"
+#include "gh_log.h"
+#include "gh_mkey.h"
+#include "gh_password.h"
+
+/* Every endpoint. Slow routes (those that may hash a password) run on the
+ * worker pool; routes without GH_ROUTE_BODY ignore any request body. */
+static const gh_route routes[] = {
+    {"GET", "/healthz/live", gh_health_live, 0},
+    {"GET", "/healthz/ready", gh_health_ready, 0},
+    {"GET", "/scim/v2/ServiceProviderConfig", gh_scim_service_provider_config, 0},
+    {"GET", "/scim/v2/Schemas", gh_scim_schemas, 0},
+    {"GET", "/scim/v2/ResourceTypes", gh_scim_resource_types, 0},
+    {"GET", "/scim/v2/Users", gh_scim_users_list, 0},
+    {"POST", "/scim/v2/Users", gh_scim_users_create, GH_ROUTE_BODY | GH_ROUTE_SLOW},
+    {"GET", "/scim/v2/Users/{id}", gh_scim_users_get, 0},
+    {"PUT", "/scim/v2/Users/{id}", gh_scim_users_replace, GH_ROUTE_BODY | GH_ROUTE_SLOW},
+    {"PATCH", "/scim/v2/Users/{id}", gh_scim_users_patch, GH_ROUTE_BODY | GH_ROUTE_SLOW},
+    {"DELETE", "/scim/v2/Users/{id}", gh_scim_users_delete, 0},
+};
+
+/* Creates the directory that will hold a SQLite file. */
+static int ensure_parent_dir(const char *path)
+{
+    char dir[GH_PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return (mkdir(dir, 0700) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+static gh_db *open_store(gh_config *cfg, unsigned pool)
+{
+    char err[512] = "";
+    if (!cfg->database_is_postgres && ensure_parent_dir(cfg->database) != 0) {
+        gh_log(GH_LOG_ERROR, "start failed", "cannot create the directory of %s: %s", cfg->database,
+               strerror(errno));
+        return NULL;
+    }
+    gh_db *db = gh_db_open(cfg->database, pool, err, sizeof(err));
+    if (db && gh_db_migrate(db, err, sizeof(err)) != 0) {
+        gh_db_close(db);
+        db = NULL;
+    }
+    if (!db)
+        gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+    return db;
+}
+
+int gh_server_migrate(gh_config *cfg)
+{
+    gh_db *db = open_store(cfg, 1);
+    if (!db)
+        return 1;
+    int v = gh_db_schema_version(db);
+    gh_db_close(db);
+    printf("schema at version %d\n", v);
+    return 0;
+}
+
+/* Waits for in-flight requests to end, at most grace seconds. */
+static void drain(gh_http *http, unsigned grace)
+{
+    int64_t until = gh_mono_ms() + (int64_t)grace * 1000;
+    while (gh_http_inflight(http) > 0 && gh_mono_ms() < until) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int gh_server_serve(gh_config *cfg)
+{
+    int64_t t0 = gh_mono_ms();
+    char err[512] = "";
+    gh_app app = {.cfg = cfg};
+    gh_http *http = NULL;
+    int code = 1;
+
+    /* Signals are taken synchronously by this thread (sigwait); every thread
+     * started below inherits the blocked mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (gh_mkey_load(cfg, err, sizeof(err)) != 0) {
+        gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+        return 2;
+    }
+    if (gh_password_setup(cfg->argon2_memory_kib, cfg->argon2_iterations, cfg->workers) != 0)
+        return 1;
+    app.db = open_store(cfg, cfg->db_pool);
+    if (!app.db)
+        return 1;
+    atomic_store(&app.ready, true);
+    http = gh_http_start(&app, routes, sizeof(routes) / sizeof(routes[0]), err, sizeof(err));
+    if (!http) {
+        gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+        goto out;
+    }
+    gh_log_event(GH_LOG_INFO, "listening",
+                 json_pack("{s:s, s:i, s:s, s:i, s:i, s:I}", "host", cfg->listen_host, "port",
+                           cfg->listen_port, "issuer", cfg->issuer, "threads", cfg->threads,
+                           "workers", cfg->workers, "startup_ms", (json_int_t)(gh_mono_ms() - t0)));
+
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0)
+        ;
+    gh_log_event(GH_LOG_INFO, "shutting down",
+                 json_pack("{s:s, s:i}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                           "inflight", gh_http_inflight(http)));
+    atomic_store(&app.stopping, true);
+    gh_http_quiesce(http);
+    drain(http, cfg->shutdown_grace);
+    code = 0;
+out:
+    gh_http_stop(http);
+    gh_db_close(app.db);
+    if (code == 0)
+        gh_log(GH_LOG_INFO, "stopped", "clean shutdown");
+    return code;
+}

@@ -1,0 +1,76 @@
+/*
+ * gh_store: the domain records Gatehouse keeps (users and their credentials)
+ * and the SQL that reads and writes them. Callers hold a connection from
+ * gh_db_acquire and open a transaction around writes that must land together
+ * (a user, its password and the audit event that records them).
+ *
+ * Strings in records are owned by the arena passed in.
+ */
+#ifndef GH_STORE_H
+#define GH_STORE_H
+
+#include <stdbool.h>
+
+#include "gh_db.h"
+#include "gh_scim_filter.h"
+
+#define GH_DEFAULT_TENANT "default"
+
+typedef struct gh_user {
+    const char *tenant_id;
+    const char *id;       /* UUID */
+    const char *username; /* normalised: trimmed, lower case; unique per tenant */
+    const char *email;    /* normalised likewise; unique per tenant; may be NULL */
+    bool email_verified;
+    bool active;
+    const char *external_id;
+    const char *given_name;
+    const char *family_name;
+    const char *display_name;
+    const char *profile;  /* JSON object text: attributes collected over time */
+    long long version;    /* bumped by every update; the SCIM ETag */
+    long long created_at; /* ms since the epoch */
+    long long updated_at;
+} gh_user;
+
+/* Lower-cases and trims an identifier (email or username) into the arena.
+ * NULL when the result is empty. */
+char *gh_store_normalise_id(gh_arena *a, const char *s);
+
+/* Inserts u (id, timestamps and version must be set). CONFLICT when the
+ * username or email is taken. */
+gh_dbrc gh_store_user_insert(gh_dbconn *c, gh_arena *a, const gh_user *u);
+gh_dbrc gh_store_user_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                          gh_user *out);
+gh_dbrc gh_store_user_by_email(gh_dbconn *c, gh_arena *a, const char *tenant, const char *email,
+                               gh_user *out);
+/* Writes every field of u and bumps its version; expected_version < 0 skips
+ * the check. NOTFOUND, PRECONDITION (version moved) or CONFLICT (taken
+ * username/email). On success u->version and u->updated_at are the new ones. */
+gh_dbrc gh_store_user_update(gh_dbconn *c, gh_arena *a, gh_user *u, long long expected_version);
+gh_dbrc gh_store_user_delete(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                             long long expected_version);
+
+typedef struct gh_user_page {
+    gh_user *users;
+    size_t n;
+    long long total; /* matches in all */
+} gh_user_page;
+
+/* Lists users matching filter (may be NULL) in creation order, from the
+ * 1-based start, at most count. INVALID with a reason in err when the filter
+ * names an attribute or comparison the store cannot evaluate. */
+gh_dbrc gh_store_user_list(gh_dbconn *c, gh_arena *a, const char *tenant, const gh_sf_node *filter,
+                           long long start, long long count, gh_user_page *out, char *err,
+                           size_t errlen);
+
+/* The user's password credential (a PHC string): set replaces any old one. */
+gh_dbrc gh_store_password_set(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                              const char *phc);
+gh_dbrc gh_store_password_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                              const char **phc);
+
+/* Parses an RFC 3339 date-time into ms since the epoch; -1 when malformed. */
+long long gh_store_parse_time(const char *s);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * gatehouse: the command line. Each subcommand validates its settings before
+ * it opens anything; a bad setting ends the process with exit code 2 and one
+ * line naming it.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gh_config.h"
+#include "gh_crypto.h"
+#include "gh_log.h"
+#include "gh_server.h"
+
+#define GH_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: gatehouse <command>\n\n"
+                 "Commands:\n"
+                 "  serve     run the identity server\n"
+                 "  migrate   apply database migrations and exit\n"
+                 "  version   print the version\n"
+                 "  help [command]   show help for a command\n\n"
+                 "Settings come from GATEHOUSE_* environment variables; see `gatehouse help "
+                 "serve`.\n");
+}
+
+static int help(const char *cmd)
+{
+    if (!cmd) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        printf("Usage: gatehouse serve\n\nRuns the server until SIGTERM or SIGINT, which let "
+               "in-flight requests finish\n(GATEHOUSE_SHUTDOWN_GRACE) and exit 0.\n\n");
+        gh_config_print_help(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "migrate") == 0) {
+        printf("Usage: gatehouse migrate\n\nApplies pending migrations to GATEHOUSE_DATABASE "
+               "and exits. `serve` does the same\nat start; run this first when rolling out a "
+               "new version to several instances.\n\n");
+        gh_config_print_help(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0) {
+        printf("Usage: gatehouse version\n\nPrints the version.\n");
+        return 0;
+    }
+    fprintf(stderr, "gatehouse: unknown command \"%s\"\n", cmd);
+    return 2;
+}
+
+static int load_config(gh_config *cfg)
+{
+    char err[512];
+    if (gh_config_load(cfg, gh_config_getenv, NULL, err, sizeof(err)) != 0) {
+        fprintf(stderr, "gatehouse: %s\n", err);
+        return -1;
+    }
+    gh_log_set_level((gh_log_level)cfg->log_level);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static gh_config cfg; /* large: keep it off the stack */
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+    if (!cmd) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
+        return help(argc > 2 ? argv[2] : NULL);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("gatehouse %s\n", GH_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
+        fprintf(stderr, "gatehouse: unknown command \"%s\" (try gatehouse --help)\n", cmd);
+        return 2;
+    }
+    if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0))
+        return help(cmd);
+    umask(077); /* the database and key files hold secrets: owner only */
+    if (gh_crypto_init() != 0) {
+        fprintf(stderr, "gatehouse: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (load_config(&cfg) != 0)
+        return 2;
+    return strcmp(cmd, "serve") == 0 ? gh_server_serve(&cfg) : gh_server_migrate(&cfg);
+}

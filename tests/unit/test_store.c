@@ -1,0 +1,284 @@
+/* Unit tests for the store over a real SQLite file: migrations, users,
+ * uniqueness, optimistic locking, SCIM filters as SQL, the audit log. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gh_audit.h"
+#include "gh_crypto.h"
+#include "gh_db.h"
+#include "gh_log.h"
+#include "gh_scim_filter.h"
+#include "gh_store.h"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    gh_db *db;
+    gh_dbconn *c;
+    gh_arena *a;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char err[256];
+    snprintf(f->dir, sizeof(f->dir), "/tmp/gh-store-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    f->db = gh_db_open(f->path, 2, err, sizeof(err));
+    if (!f->db || gh_db_migrate(f->db, err, sizeof(err)) != 0)
+        return -1;
+    f->c = gh_db_acquire(f->db);
+    f->a = gh_arena_new(0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    gh_db_release(f->c);
+    gh_db_close(f->db);
+    gh_arena_free(f->a);
+    char p[160];
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static gh_user make_user(gh_arena *a, const char *username, long long t)
+{
+    char id[GH_UUID_STRLEN + 1];
+    gh_uuid(id);
+    return (gh_user){.tenant_id = GH_DEFAULT_TENANT,
+                     .id = gh_arena_strdup(a, id),
+                     .username = gh_store_normalise_id(a, username),
+                     .email = gh_store_normalise_id(a, username),
+                     .active = true,
+                     .version = 1,
+                     .created_at = t,
+                     .updated_at = t};
+}
+
+static void migrations_are_idempotent(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    int v = gh_db_schema_version(f->db);
+    assert_true(v >= 1);
+    assert_int_equal(gh_db_migrate(f->db, err, sizeof(err)), 0);
+    assert_int_equal(gh_db_schema_version(f->db), v);
+}
+
+static void insert_get_conflict(void **state)
+{
+    struct fixture *f = *state;
+    gh_user u = make_user(f->a, "  Alice@Example.COM ", 1000), got;
+    assert_string_equal(u.username, "alice@example.com");
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &u), GH_DB_OK);
+    assert_int_equal(gh_store_user_get(f->c, f->a, GH_DEFAULT_TENANT, u.id, &got), GH_DB_OK);
+    assert_string_equal(got.username, "alice@example.com");
+    assert_true(got.active);
+    assert_int_equal(got.version, 1);
+    gh_user dup = make_user(f->a, "ALICE@example.com", 1001);
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &dup), GH_DB_CONFLICT);
+    assert_int_equal(gh_store_user_get(f->c, f->a, GH_DEFAULT_TENANT, "nope", &got),
+                     GH_DB_NOTFOUND);
+    assert_int_equal(
+        gh_store_user_by_email(f->c, f->a, GH_DEFAULT_TENANT, "alice@example.com", &got), GH_DB_OK);
+    assert_string_equal(got.id, u.id);
+}
+
+static void update_versions_and_preconditions(void **state)
+{
+    struct fixture *f = *state;
+    gh_user u = make_user(f->a, "bob@example.com", 2000);
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &u), GH_DB_OK);
+    u.given_name = "Bob";
+    assert_int_equal(gh_store_user_update(f->c, f->a, &u, 1), GH_DB_OK);
+    assert_int_equal(u.version, 2);
+    assert_true(u.updated_at > 2000);
+    u.given_name = "Robert";
+    assert_int_equal(gh_store_user_update(f->c, f->a, &u, 1), GH_DB_PRECONDITION);
+    gh_user got;
+    gh_store_user_get(f->c, f->a, GH_DEFAULT_TENANT, u.id, &got);
+    assert_string_equal(got.given_name, "Bob"); /* nothing changed */
+    gh_user ghost = make_user(f->a, "ghost@example.com", 1);
+    assert_int_equal(gh_store_user_update(f->c, f->a, &ghost, -1), GH_DB_NOTFOUND);
+    assert_int_equal(gh_store_user_delete(f->c, f->a, GH_DEFAULT_TENANT, u.id, 1),
+                     GH_DB_PRECONDITION);
+    assert_int_equal(gh_store_user_delete(f->c, f->a, GH_DEFAULT_TENANT, u.id, 2), GH_DB_OK);
+    assert_int_equal(gh_store_user_delete(f->c, f->a, GH_DEFAULT_TENANT, u.id, -1), GH_DB_NOTFOUND);
+}
+
+static void rollback_leaves_nothing(void **state)
+{
+    struct fixture *f = *state;
+    gh_user u = make_user(f->a, "carol@example.com", 3000), got;
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &u), GH_DB_OK);
+    assert_int_equal(gh_store_password_set(f->c, f->a, GH_DEFAULT_TENANT, u.id, "$argon2id$x"),
+                     GH_DB_OK);
+    gh_db_rollback(f->c);
+    assert_int_equal(gh_store_user_get(f->c, f->a, GH_DEFAULT_TENANT, u.id, &got), GH_DB_NOTFOUND);
+}
+
+static void passwords_replace_and_cascade(void **state)
+{
+    struct fixture *f = *state;
+    gh_user u = make_user(f->a, "dave@example.com", 4000);
+    const char *phc = NULL;
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &u), GH_DB_OK);
+    assert_int_equal(gh_store_password_get(f->c, f->a, GH_DEFAULT_TENANT, u.id, &phc),
+                     GH_DB_NOTFOUND);
+    gh_store_password_set(f->c, f->a, GH_DEFAULT_TENANT, u.id, "$argon2id$one");
+    gh_store_password_set(f->c, f->a, GH_DEFAULT_TENANT, u.id, "$argon2id$two");
+    assert_int_equal(gh_store_password_get(f->c, f->a, GH_DEFAULT_TENANT, u.id, &phc), GH_DB_OK);
+    assert_string_equal(phc, "$argon2id$two");
+    gh_dbres r;
+    gh_dbparam p[] = {GH_TEXT(u.id)};
+    gh_db_exec(f->c, f->a, "SELECT COUNT(*) FROM credentials WHERE user_id = $1", p, 1, &r);
+    assert_int_equal(gh_dbres_int(&r, 0, 0), 1);
+    gh_store_user_delete(f->c, f->a, GH_DEFAULT_TENANT, u.id, -1);
+    gh_db_exec(f->c, f->a, "SELECT COUNT(*) FROM credentials WHERE user_id = $1", p, 1, &r);
+    assert_int_equal(gh_dbres_int(&r, 0, 0), 0); /* ON DELETE CASCADE */
+}
+
+/* Runs a filter and returns how many users match (or -1 when refused). */
+static long long count_matching(struct fixture *f, const char *text)
+{
+    gh_sf_node *n = NULL;
+    char err[200];
+    if (gh_scim_filter_parse(f->a, text, strlen(text), &n, err, sizeof(err)) != GH_SF_OK)
+        return -2;
+    gh_user_page page;
+    gh_dbrc rc =
+        gh_store_user_list(f->c, f->a, GH_DEFAULT_TENANT, n, 1, 100, &page, err, sizeof(err));
+    return rc == GH_DB_OK ? page.total : -1;
+}
+
+static void filters(void **state)
+{
+    struct fixture *f = *state;
+    const char *names[] = {"ann@example.com", "andy@example.org", "zed@example.com",
+                           "100%_real@example.com"};
+    for (int i = 0; i < 4; i++) {
+        gh_user u = make_user(f->a, names[i], 10000 + i);
+        u.active = i != 2;
+        u.given_name = i == 0 ? "Ann" : NULL;
+        assert_int_equal(gh_store_user_insert(f->c, f->a, &u), GH_DB_OK);
+    }
+    assert_int_equal(count_matching(f, "userName eq \"ANN@example.com\""), 1);
+    assert_int_equal(count_matching(f, "emails.value eq \"zed@example.com\""), 1);
+    assert_int_equal(count_matching(f, "emails[value eq \"zed@example.com\"]"), 1);
+    assert_int_equal(count_matching(f, "userName sw \"an\""), 2);
+    assert_int_equal(count_matching(f, "userName ew \".org\""), 1);
+    assert_int_equal(count_matching(f, "userName co \"%_\""), 1); /* wildcards are literal */
+    assert_int_equal(count_matching(f, "userName co \"_\""), 1);
+    assert_int_equal(count_matching(f, "active eq false"), 1);
+    assert_int_equal(count_matching(f, "active eq false or userName sw \"ann\""), 2);
+    assert_int_equal(count_matching(f, "not (active eq false) and userName sw \"a\""), 2);
+    assert_int_equal(count_matching(f, "name.givenName eq \"ann\""), 1); /* caseExact false */
+    assert_int_equal(count_matching(f, "name.givenName pr"), 1);
+    assert_int_equal(count_matching(f, "meta.created gt \"1970-01-01T00:00:10.001Z\""), 2);
+    assert_int_equal(count_matching(f, "urn:ietf:params:scim:schemas:core:2.0:User:userName eq "
+                                       "\"zed@example.com\""),
+                     1);
+    /* injection attempts are plain values */
+    assert_int_equal(count_matching(f, "userName eq \"x' OR '1'='1\""), 0);
+    /* unsupported attributes and comparisons are refused, not ignored */
+    assert_int_equal(count_matching(f, "title eq \"x\""), -1);
+    assert_int_equal(count_matching(f, "active eq \"yes\""), -1);
+    assert_int_equal(count_matching(f, "meta.created gt \"yesterday\""), -1);
+}
+
+static void paging(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 5; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "p%d@example.com", i);
+        gh_user u = make_user(f->a, name, 20000 + i);
+        gh_store_user_insert(f->c, f->a, &u);
+    }
+    gh_user_page page;
+    char err[100];
+    assert_int_equal(
+        gh_store_user_list(f->c, f->a, GH_DEFAULT_TENANT, NULL, 2, 2, &page, err, sizeof(err)),
+        GH_DB_OK);
+    assert_int_equal(page.total, 5);
+    assert_int_equal(page.n, 2);
+    assert_string_equal(page.users[0].username, "p1@example.com");
+    assert_string_equal(page.users[1].username, "p2@example.com");
+    assert_int_equal(
+        gh_store_user_list(f->c, f->a, GH_DEFAULT_TENANT, NULL, 1, 0, &page, err, sizeof(err)),
+        GH_DB_OK);
+    assert_int_equal(page.n, 0);
+    assert_int_equal(page.total, 5);
+}
+
+static void audit_is_append_only(void **state)
+{
+    struct fixture *f = *state;
+    gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+                         .type = "test.event",
+                         .subject = "u1",
+                         .actor = "admin",
+                         .outcome = "success"};
+    assert_int_equal(gh_audit_append(f->c, f->a, &ev), GH_DB_OK);
+    gh_dbres r;
+    assert_int_equal(gh_db_exec(f->c, f->a, "SELECT type, details FROM audit_events", NULL, 0, &r),
+                     GH_DB_OK);
+    assert_int_equal(r.nrows, 1);
+    assert_string_equal(gh_dbres_get(&r, 0, 1), "{}");
+    gh_log_set_level(GH_LOG_ERROR + 1); /* the refused statements log errors */
+    assert_int_not_equal(
+        gh_db_exec(f->c, f->a, "UPDATE audit_events SET type = 'x'", NULL, 0, NULL), GH_DB_OK);
+    assert_int_not_equal(gh_db_exec(f->c, f->a, "DELETE FROM audit_events", NULL, 0, NULL),
+                         GH_DB_OK);
+    gh_log_set_level(GH_LOG_INFO);
+}
+
+static void parse_time(void **state)
+{
+    (void)state;
+    assert_int_equal(gh_store_parse_time("1970-01-01T00:00:01Z"), 1000);
+    assert_int_equal(gh_store_parse_time("1970-01-01T00:00:01.5Z"), 1500);
+    assert_int_equal(gh_store_parse_time("1970-01-01T01:00:00+01:00"), 0);
+    assert_int_equal(gh_store_parse_time("2011-05-13T04:42:34Z"), 1305261754000LL);
+    assert_int_equal(gh_store_parse_time("2011-05-13"), -1);
+    assert_int_equal(gh_store_parse_time("2011-13-13T04:42:34Z"), -1);
+    assert_int_equal(gh_store_parse_time("2011-05-13T04:42:34"), -1);
+    assert_int_equal(gh_store_parse_time(NULL), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(migrations_are_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(insert_get_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(update_versions_and_preconditions, setup, teardown),
+        cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(passwords_replace_and_cascade, setup, teardown),
+        cmocka_unit_test_setup_teardown(filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(audit_is_append_only, setup, teardown),
+        cmocka_unit_test(parse_time),
+    };
+    gh_crypto_init();
+    gh_log_set_level(GH_LOG_WARN);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
