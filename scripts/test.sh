@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test:
+#   1. formatting check
+#   2. C unit tests (cmocka)
+#   3. the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   4. end-to-end tests (Node's test runner) against the real server
+# Ends with one line "total: N passed, M failed" counting test cases.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh --test || exit 1
+
+passed=0
+failed=0
+broken_steps=()
+
+# Adds the cmocka counts found in a meson test log.
+count_cmocka() {
+  local log=$1 p f
+  p=$(grep -ohE '^\[  PASSED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
+  f=$(grep -ohE '^\[  FAILED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
+step() { # name, command...
+  local name=$1
+  shift
+  echo "== $name"
+  if ! "$@"; then
+    broken_steps+=("$name")
+    echo "!! $name failed"
+  fi
+}
+
+unit() {
+  meson test -C build --suite unit --print-errorlogs
+  local rc=$?
+  count_cmocka build/meson-logs/testlog.txt
+  return $rc
+}
+
+asan() {
+  if [ ! -f build-asan/build.ninja ]; then
+    CC=clang meson setup build-asan --buildtype=debug \
+      -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || return 1
+  fi
+  ninja -C build-asan >/dev/null || return 1
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    meson test -C build-asan --suite unit --print-errorlogs
+  local rc=$?
+  count_cmocka build-asan/meson-logs/testlog.txt
+  return $rc
+}
+
+e2e() {
+  local out
+  out=$(mktemp)
+  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/ 2>&1 | tee "$out"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  p=$(grep -E '^ℹ pass [0-9]+' "$out" | awk '{print $3}' | tail -1)
+  f=$(grep -E '^ℹ fail [0-9]+' "$out" | awk '{print $3}' | tail -1)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  rm -f "$out"
+  return $rc
+}
+
+step "format" scripts/check-format.sh
+step "build" scripts/build.sh
+step "unit tests" unit
+step "unit tests (ASan+UBSan)" asan
+step "end-to-end tests" e2e
+
+echo
+if [ ${#broken_steps[@]} -gt 0 ]; then
+  echo "failed steps: ${broken_steps[*]}"
+  [ "$failed" -gt 0 ] || failed=${#broken_steps[@]}
+fi
+echo "total: $passed passed, $failed failed"
+[ ${#broken_steps[@]} -eq 0 ] && [ "$failed" -eq 0 ]
