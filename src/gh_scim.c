@@ -31,6 +31,13 @@ json_t *gh_scim_body(gh_req *r)
         gh_resp_error(r, 400, "invalidSyntax", "a JSON body is required");
         return NULL;
     }
+    const char *type = gh_req_header(r, "Content-Type");
+    size_t tl = type ? strcspn(type, "; ") : 0;
+    if (!type || !((tl == 16 && strncasecmp(type, "application/json", tl) == 0) ||
+                   (tl == 21 && strncasecmp(type, GH_SCIM_TYPE, tl) == 0))) {
+        gh_resp_error(r, 415, NULL, "the body must be application/scim+json or application/json");
+        return NULL;
+    }
     if (gh_json_parse(r->body, r->body_len, SCIM_JSON_DEPTH, &doc, why, sizeof(why)) !=
         GH_JSON_OK) {
         gh_resp_error(r, 400, "invalidSyntax", gh_arena_strdup(r->arena, why));

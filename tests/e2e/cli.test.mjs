@@ -80,6 +80,7 @@ describe('invalid settings stop the start before anything is opened', () => {
       assert.equal(lines.length, 1, `expected exactly one stderr line, got:\n${r.stderr}`);
       assert.match(lines[0], naming);
       assert.equal(fs.existsSync(dbPath), false, 'the database must not be created');
+      assert.deepEqual(fs.readdirSync(dir), [], 'nothing (database, master.key) may be created in the data dir');
       // The secret of a bad master key must not be echoed back into logs
       // (SECURITY.md #47 / ASVS 16.3 no secrets in logs): only checked for the key.
       if (name === 'GATEHOUSE_MASTER_KEY') assert.ok(!lines[0].includes(value));
@@ -163,6 +164,23 @@ describe('master key', () => {
       assert.deepEqual(fs.readFileSync(keyPath), content, 'a second start must reuse the same key');
     } finally {
       await second.stop();
+    }
+  });
+});
+
+describe('master key file', () => {
+  test('GATEHOUSE_MASTER_KEY_FILE is used: no key is generated in the data dir', async () => {
+    const dir = await makeTempDir();
+    const keyDir = await makeTempDir();
+    const keyFile = path.join(keyDir, 'key.hex');
+    fs.writeFileSync(keyFile, `${randomHex(32)}\n`, { mode: 0o600 });
+    const server = await startServer({
+      dir, env: { GATEHOUSE_MASTER_KEY: undefined, GATEHOUSE_MASTER_KEY_FILE: keyFile },
+    });
+    try {
+      assert.equal(fs.existsSync(path.join(dir, 'master.key')), false);
+    } finally {
+      assert.equal(await server.stop(), 0);
     }
   });
 });

@@ -52,7 +52,7 @@ describe('HTTP basics', () => {
     assert.deepEqual(r.body, { status: 'ready' });
   });
 
-  test('security headers on success, error and SCIM responses; no HSTS over http (ASVS 3.4, 13.4 / V14.4 headers)', async () => {
+  test('security headers on success, error and SCIM responses; no HSTS over http (ASVS 5.0 3.4.3–3.4.6 [4.0.3 14.4.3–14.4.7])', async () => {
     const responses = {
       'GET /healthz/live (200)': await request(server, 'GET', '/healthz/live'),
       'GET /no/such/path (404)': await request(server, 'GET', '/no/such/path'),
@@ -85,7 +85,7 @@ describe('HTTP basics', () => {
     assert.notEqual(a.headers.get('x-request-id'), b.headers.get('x-request-id'));
   });
 
-  test('X-Request-Id: an invalid one (bad characters, too long) is replaced (log injection)', async () => {
+  test('X-Request-Id: an invalid one (bad characters, too long) is replaced (ASVS 5.0 16.4.1 log injection)', async () => {
     for (const bad of ['bad id with spaces', 'x"}{"level":"error', 'B'.repeat(129), 'a/b']) {
       const r = await request(server, 'GET', '/healthz/live', { headers: { 'x-request-id': bad } });
       const got = r.headers.get('x-request-id') ?? '';

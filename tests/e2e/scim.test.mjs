@@ -117,7 +117,7 @@ describe('SCIM authentication', () => {
   before(async () => { server = await startServer(); });
   after(async () => { await server?.stop(); });
 
-  test('missing or wrong bearer token → 401 with WWW-Authenticate: Bearer and a SCIM error (ASVS 8.2.1 / V4.1.1 access control on admin APIs)', async () => {
+  test('missing or wrong bearer token → 401 with WWW-Authenticate: Bearer and a SCIM error (ASVS 5.0 8.2.1 [4.0.3 4.1.1] access control on admin APIs)', async () => {
     const t = server.token;
     const variants = {
       'no Authorization': { token: null },
@@ -141,7 +141,7 @@ describe('SCIM authentication', () => {
     assert.equal(ok.status, 200, 'the right token works');
   });
 
-  test('the admin token never appears in the logs (SECURITY.md #47 / ASVS 16.3)', async () => {
+  test('the admin token never appears in the logs (SECURITY.md #47 / ASVS 16.3, 16.2.5)', async () => {
     await scim(server, 'GET', '/Users');
     await scim(server, 'GET', '/Users', undefined, { token: `${server.token}x` });
     for (const line of server.logs()) assert.ok(!line.includes(server.token), `token in log: ${line}`);
@@ -153,7 +153,7 @@ describe('SCIM Users: create, read, replace, patch, delete', () => {
   before(async () => { server = await startServer(); });
   after(async () => { await server?.stop(); });
 
-  test('POST /Users → 201 with Location, ETag and the resource; password stored as argon2id, never returned (SECURITY.md #10 / ASVS 11.4.2)', async () => {
+  test('POST /Users → 201 with Location, ETag and the resource; password stored as argon2id (SECURITY.md #10 / ASVS 11.4.2), never returned (RFC 7643 returned:never)', async () => {
     const password = strongPassword();
     const body = userBody('created@example.com', {
       password, displayName: 'Created User', externalId: 'ext-created-1',
@@ -213,6 +213,17 @@ describe('SCIM Users: create, read, replace, patch, delete', () => {
     assert.equal(r.status, 201, r.text);
   });
 
+  test('POST with a non-JSON content type → 415 and no user', async () => {
+    const before = userCount(server);
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx']) {
+      const r = await scim(server, 'POST', '/Users', userBody(`ctype-${randomHex(4)}@example.com`), {
+        headers: { 'content-type': type },
+      });
+      assertScimError(r, 415);
+    }
+    assert.equal(userCount(server), before);
+  });
+
   test('userName is case-insensitive: a duplicate in any case → 409 uniqueness, no new user', async () => {
     const r = await scim(server, 'POST', '/Users', userBody('Alice@Example.com'));
     assert.equal(r.status, 201, r.text);
@@ -226,6 +237,41 @@ describe('SCIM Users: create, read, replace, patch, delete', () => {
     assert.equal(found.status, 200, found.text);
     assert.equal(found.body.totalResults, 1);
     assert.equal(found.body.Resources[0].id, r.body.id);
+  });
+
+  test('concurrent creates of one userName: exactly one 201, the rest 409, one row stored', async () => {
+    const password = strongPassword();
+    const results = await Promise.all([0, 1, 2, 3].map((i) => scim(server, 'POST', '/Users',
+      userBody(i % 2 ? 'Race@Example.com' : 'race@example.com', { password }))));
+    const statuses = results.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [201, 409, 409, 409], results.map((r) => r.text).join('\n'));
+    const rows = sqlite(server.dbPath, 'SELECT * FROM users').filter((u) => JSON.stringify(u).toLowerCase().includes('race@example.com'));
+    assert.equal(rows.length, 1);
+    const created = results.find((r) => r.status === 201).body;
+    assert.equal(passwordCredentials(server, created.id).length, 1, 'no orphan credentials from the losers');
+  });
+
+  test('a deleted user\'s userName can be provisioned again', async () => {
+    const a = await scim(server, 'POST', '/Users', userBody('again@example.com'));
+    assert.equal(a.status, 201, a.text);
+    assert.equal((await scim(server, 'DELETE', `/Users/${a.body.id}`)).status, 204);
+    const b = await scim(server, 'POST', '/Users', userBody('again@example.com'));
+    assert.equal(b.status, 201, b.text);
+    assert.notEqual(b.body.id, a.body.id);
+  });
+
+  test('PUT that renames a user onto another user\'s userName → 409 uniqueness, nothing changes', async () => {
+    const a = await scim(server, 'POST', '/Users', userBody('put-owner@example.com'));
+    const b = await scim(server, 'POST', '/Users', userBody('put-other@example.com'));
+    assert.equal(a.status, 201, a.text);
+    assert.equal(b.status, 201, b.text);
+    const r = await scim(server, 'PUT', `/Users/${b.body.id}`, userBody('PUT-OWNER@example.com', {
+      emails: [{ value: 'put-other@example.com', primary: true }],
+    }));
+    assertScimError(r, 409, 'uniqueness');
+    const g = await scim(server, 'GET', `/Users/${b.body.id}`);
+    assert.equal(g.body.userName, 'put-other@example.com');
+    assert.equal(g.body.meta.version, b.body.meta.version);
   });
 
   test('invalid bodies → 400 and no user: missing userName, malformed JSON, broken UTF-8, nesting depth 100', async () => {
@@ -482,6 +528,14 @@ describe('SCIM Users: list, filter and paging', () => {
     const or = await scim(server, 'GET', filterPath('userName eq "bob@example.com" or userName eq "dave@example.com"'));
     assertList(or, 2);
     assert.deepEqual(names(or), ['bob@example.com', 'dave@example.com']);
+  });
+
+  test('sw/co values are literals, not SQL LIKE patterns ("%" and "_" match nothing here)', async () => {
+    for (const f of ['userName sw "%"', 'userName sw "_"', 'userName co "%"', 'userName sw "a%"', 'userName sw "_lice"']) {
+      const r = await scim(server, 'GET', filterPath(f));
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.totalResults, 0, `${f} matched ${r.body.Resources?.map((u) => u.userName).join(', ')}`);
+    }
   });
 
   test('a filter matching nothing → totalResults 0', async () => {
