@@ -8,11 +8,11 @@ cd "$(dirname "$0")/.."
 runtime_pkgs=(
   gcc meson ninja-build pkg-config
   libmicrohttpd-dev libjansson-dev libsodium-dev libssl-dev libsqlite3-dev libpq-dev
-  libcurl4-openssl-dev libcjose-dev liboath-dev libcbor-dev libqrencode-dev
+  libcurl4-openssl-dev libcjose-dev liboath-dev libcbor-dev libqrencode-dev libunistring-dev
 )
 test_pkgs=(
   libcmocka-dev clang clang-format sqlite3 curl nodejs npm
-  libclang-rt-14-dev wrk
+  libclang-rt-14-dev wrk chromium
 )
 
 want=("${runtime_pkgs[@]}")
