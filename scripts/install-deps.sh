@@ -13,6 +13,7 @@ runtime_pkgs=(
 test_pkgs=(
   libcmocka-dev clang clang-format sqlite3 curl nodejs npm
   libclang-rt-14-dev wrk chromium
+  postgresql-15 postgresql-client-15
 )
 
 want=("${runtime_pkgs[@]}")

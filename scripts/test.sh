@@ -4,11 +4,17 @@
 #   2. C unit tests (cmocka)
 #   3. the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   4. end-to-end tests (Node's test runner) against the real server
+#   5. the store's unit tests (plain and sanitized) and the end-to-end tests
+#      again on PostgreSQL, in a throwaway cluster (scripts/pg.sh) that is
+#      always removed
 # Ends with one line "total: N passed, M failed" counting test cases.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --test || exit 1
+
+# The SQLite steps must run on SQLite whatever the caller's environment says.
+unset GATEHOUSE_TEST_DATABASE_URL
 
 passed=0
 failed=0
@@ -68,11 +74,61 @@ e2e() {
   return $rc
 }
 
+# The PostgreSQL cluster of the PostgreSQL steps; removed on any exit.
+pg_dir=""
+pg_url=""
+stop_pg() {
+  if [ -n "$pg_dir" ]; then
+    scripts/pg.sh stop "$pg_dir" || true
+    pg_dir=""
+    pg_url=""
+  fi
+}
+trap stop_pg EXIT
+trap 'stop_pg; exit 130' INT TERM
+
+start_pg() {
+  pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-pg-XXXXXX") || return 1
+  pg_url=$(scripts/pg.sh start "$pg_dir")
+}
+
+# The unit tests that open a database (and read GATEHOUSE_TEST_DATABASE_URL);
+# the others would only run twice.
+pg_unit_tests=(store)
+unit_pg() {
+  [ -n "$pg_url" ] || return 1
+  GATEHOUSE_TEST_DATABASE_URL=$pg_url meson test -C build --print-errorlogs "${pg_unit_tests[@]}"
+  local rc=$?
+  count_cmocka build/meson-logs/testlog.txt
+  return $rc
+}
+
+# The sanitizer build from the ASan step, on the PostgreSQL driver too.
+asan_pg() {
+  [ -n "$pg_url" ] && [ -f build-asan/build.ninja ] || return 1
+  GATEHOUSE_TEST_DATABASE_URL=$pg_url ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    meson test -C build-asan --print-errorlogs "${pg_unit_tests[@]}"
+  local rc=$?
+  count_cmocka build-asan/meson-logs/testlog.txt
+  return $rc
+}
+
+e2e_pg() {
+  [ -n "$pg_url" ] || return 1
+  GATEHOUSE_TEST_DATABASE_URL=$pg_url e2e
+}
+
 step "format" scripts/check-format.sh
 step "build" scripts/build.sh
 step "unit tests" unit
 step "unit tests (ASan+UBSan)" asan
 step "end-to-end tests" e2e
+step "PostgreSQL test cluster" start_pg
+step "unit tests (PostgreSQL)" unit_pg
+step "unit tests (PostgreSQL, ASan+UBSan)" asan_pg
+step "end-to-end tests (PostgreSQL)" e2e_pg
+stop_pg
 
 echo
 if [ ${#broken_steps[@]} -gt 0 ]; then

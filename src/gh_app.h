@@ -10,10 +10,12 @@
 
 #include "gh_config.h"
 #include "gh_db.h"
+#include "gh_pwpolicy.h"
 
 typedef struct gh_app {
     const gh_config *cfg;
     gh_db *db;
+    gh_pwpolicy pwpolicy; /* rules for new passwords, from the settings */
     atomic_bool ready;    /* store open and migrated */
     atomic_bool stopping; /* SIGTERM seen: readiness turns false so balancers drain */
 } gh_app;

@@ -109,6 +109,21 @@ static int p_smtp_url(gh_config *c, const char *v, char *why, size_t whylen)
     return set_string(c->smtp_url, sizeof(c->smtp_url), v, why, whylen);
 }
 
+static int p_mail_from(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    const char *at = strchr(v, '@');
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            snprintf(why, whylen, "must not contain line breaks or control characters");
+            return -1;
+        }
+    if (!at || at == v || !at[1]) {
+        snprintf(why, whylen, "must be an address such as \"Name <no-reply@example.com>\"");
+        return -1;
+    }
+    return set_string(c->mail_from, sizeof(c->mail_from), v, why, whylen);
+}
+
 static int p_master_key(gh_config *c, const char *v, char *why, size_t whylen)
 {
     if (!*v)
@@ -146,6 +161,17 @@ UINT_SETTING(p_grace, shutdown_grace, 0, 600)
 UINT_SETTING(p_argon2_mem, argon2_memory_kib, 8192, 4ul << 20)
 UINT_SETTING(p_argon2_it, argon2_iterations, 1, 64)
 UINT_SETTING(p_db_pool, db_pool, 0, 256)
+UINT_SETTING(p_mail_retry_base, mail_retry_base, 1, 3600)
+UINT_SETTING(p_session_idle, session_idle, 1, 365u * 86400u)
+UINT_SETTING(p_session_absolute, session_absolute, 1, 365u * 86400u)
+UINT_SETTING(p_code_ttl, code_ttl, 1, 3600)
+UINT_SETTING(p_pw_min, password_min_length, 8, 64)
+
+static int p_breached_file(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return set_string(c->breached_passwords_file, sizeof(c->breached_passwords_file), v, why,
+                      whylen);
+}
 
 static int p_log_level(gh_config *c, const char *v, char *why, size_t whylen)
 {
@@ -158,17 +184,27 @@ static int p_log_level(gh_config *c, const char *v, char *why, size_t whylen)
     return 0;
 }
 
-static int p_access_log(gh_config *c, const char *v, char *why, size_t whylen)
+static int parse_onoff(const char *v, bool *out, char *why, size_t whylen)
 {
     if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
-        c->access_log = true;
+        *out = true;
     else if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
-        c->access_log = false;
+        *out = false;
     else {
         snprintf(why, whylen, "must be on or off");
         return -1;
     }
     return 0;
+}
+
+static int p_access_log(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return parse_onoff(v, &c->access_log, why, whylen);
+}
+
+static int p_require_verified(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return parse_onoff(v, &c->require_verified_email, why, whylen);
 }
 
 static const struct setting settings[] = {
@@ -180,7 +216,11 @@ static const struct setting settings[] = {
     {"DATA_DIR", "./data", p_data_dir, "directory for the SQLite file and a generated master key"},
     {"ADMIN_TOKEN", "", p_admin_token,
      "bearer token for SCIM and client registration (at least 16 characters); unset: disabled"},
-    {"SMTP_URL", "", p_smtp_url, "smtp://host:port for outgoing mail"},
+    {"SMTP_URL", "", p_smtp_url,
+     "mail relay: smtp://host:port (plain SMTP) or smtps://host:port (TLS); unset: mail waits"},
+    {"MAIL_FROM", "Gatehouse <no-reply@localhost>", p_mail_from, "From address of outgoing mail"},
+    {"MAIL_RETRY_BASE", "30", p_mail_retry_base,
+     "seconds before the first mail retry; each next wait is 4 times longer (at most 1 h)"},
     {"MASTER_KEY", "", p_master_key, "64 hex characters: the key that encrypts secrets at rest"},
     {"MASTER_KEY_FILE", "", p_master_key_file,
      "file holding the master key (64 hex characters); default DATA_DIR/master.key"},
@@ -192,6 +232,16 @@ static const struct setting settings[] = {
     {"ACCESS_LOG", "on", p_access_log, "one JSON line per request: on or off"},
     {"ARGON2_MEMORY_KIB", "19456", p_argon2_mem, "argon2id memory cost in KiB"},
     {"ARGON2_ITERATIONS", "2", p_argon2_it, "argon2id time cost (passes)"},
+    {"SESSION_IDLE", "604800", p_session_idle,
+     "seconds a session may go unused before it ends (7 days)"},
+    {"SESSION_ABSOLUTE", "2592000", p_session_absolute,
+     "seconds from sign-in until a session ends (30 days, NIST AAL1)"},
+    {"CODE_TTL", "900", p_code_ttl, "seconds an emailed code or link stays valid"},
+    {"REQUIRE_VERIFIED_EMAIL", "on", p_require_verified,
+     "on: accounts must verify their email before they can sign in"},
+    {"PASSWORD_MIN_LENGTH", "8", p_pw_min, "fewest characters in a new password (8 to 64)"},
+    {"BREACHED_PASSWORDS_FILE", "", p_breached_file,
+     "optional Have I Been Pwned SHA-1 file (sorted by hash) of breached passwords"},
     {"DB_POOL", "0", p_db_pool, "database connections; 0 means threads + workers"},
 };
 

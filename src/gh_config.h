@@ -25,6 +25,8 @@ typedef struct gh_config {
     char data_dir[GH_PATH_MAX];
     char admin_token[512]; /* empty: admin APIs refuse every request */
     char smtp_url[512];
+    char mail_from[256];      /* From header of outgoing mail; no CR/LF */
+    unsigned mail_retry_base; /* seconds: attempt k waits base * 4^(k-1), at most 1 h */
     uint8_t master_key[GH_MASTER_KEY_BYTES];
     bool master_key_set;
     char master_key_file[GH_PATH_MAX];
@@ -37,6 +39,13 @@ typedef struct gh_config {
     unsigned long argon2_memory_kib;
     unsigned argon2_iterations;
     unsigned db_pool;
+    /* accounts */
+    unsigned session_idle;     /* seconds without use before a session ends */
+    unsigned session_absolute; /* seconds from sign-in before a session ends */
+    unsigned code_ttl;         /* seconds an emailed code or link stays valid */
+    bool require_verified_email;
+    unsigned password_min_length;
+    char breached_passwords_file[GH_PATH_MAX];
 } gh_config;
 
 /* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */

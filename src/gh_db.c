@@ -62,10 +62,10 @@ const char *gh_dbrc_str(gh_dbrc rc)
 
 static const gh_db_driver *pick_driver(const char *url, char *err, size_t errlen)
 {
-    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
-        snprintf(err, errlen, "GATEHOUSE_DATABASE: the PostgreSQL backend is not built yet");
-        return NULL;
-    }
+    (void)err;
+    (void)errlen;
+    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+        return &gh_db_pg_driver;
     return &gh_db_sqlite_driver;
 }
 
@@ -205,7 +205,13 @@ int gh_db_migrate(gh_db *db, char *err, size_t errlen)
     int rc = -1;
     if (!c || !a)
         goto out;
-    if (drv->script(c->drv, create_migrations_table) != GH_DB_OK) {
+    /* On PostgreSQL two instances starting together can both find the table
+     * missing; the slower one then fails on a catalog unique index, and its
+     * second try finds the table. */
+    gh_dbrc crc = drv->script(c->drv, create_migrations_table);
+    if (crc == GH_DB_CONFLICT)
+        crc = drv->script(c->drv, create_migrations_table);
+    if (crc != GH_DB_OK) {
         snprintf(err, errlen, "GATEHOUSE_DATABASE: cannot create the migrations table");
         goto out;
     }

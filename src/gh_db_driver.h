@@ -26,5 +26,6 @@ typedef struct gh_db_driver {
 } gh_db_driver;
 
 extern const gh_db_driver gh_db_sqlite_driver;
+extern const gh_db_driver gh_db_pg_driver;
 
 #endif

@@ -24,4 +24,17 @@ void gh_scim_users_replace(gh_req *r);
 void gh_scim_users_patch(gh_req *r);
 void gh_scim_users_delete(gh_req *r);
 
+/* gh_accounts.c: the accounts API (docs/accounts-api.md) */
+void gh_accounts_session(gh_req *r);
+void gh_accounts_signup(gh_req *r);
+void gh_accounts_verify(gh_req *r);
+void gh_accounts_resend(gh_req *r);
+void gh_accounts_signin(gh_req *r);
+void gh_accounts_signout(gh_req *r);
+void gh_accounts_sessions(gh_req *r);
+
+/* gh_static.c: hosted pages and their assets */
+void gh_static_page(gh_req *r);
+void gh_static_asset(gh_req *r);
+
 #endif

@@ -82,6 +82,17 @@ const gh_form *gh_req_query(gh_req *r)
     return f;
 }
 
+const char *gh_req_cookie(gh_req *r, const char *name)
+{
+    if (!r->cookies) {
+        gh_form *f = gh_arena_alloc(r->arena, sizeof(*f));
+        if (!f || gh_cookie_parse(r->arena, gh_req_header(r, "Cookie"), f) != GH_FORM_OK)
+            return NULL;
+        r->cookies = f;
+    }
+    return gh_form_get(r->cookies, name);
+}
+
 /* ---- responses ---- */
 
 void gh_resp_header(gh_req *r, const char *name, const char *value)
@@ -316,8 +327,12 @@ static bool route_request(struct ctx *x, enum MHD_Result *ret)
         gh_resp_header(r, "Allow", gh_arena_strdup(r->arena, allow));
         gh_resp_error(r, 405, "method_not_allowed", "this endpoint does not take that method");
     } else {
+        size_t limit = x->http->app->cfg->max_body;
+        if ((x->route->flags & GH_ROUTE_SMALL) && limit > GH_SMALL_BODY)
+            limit = GH_SMALL_BODY;
+        x->body.max = limit;
         const char *cl = gh_req_header(r, "Content-Length");
-        if (!cl || strtoull(cl, NULL, 10) <= x->http->app->cfg->max_body)
+        if (!cl || strtoull(cl, NULL, 10) <= limit)
             return true;
         gh_resp_error(r, 413, "request_too_large", "the request body is over the size limit");
     }

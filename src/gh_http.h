@@ -26,9 +26,12 @@ typedef struct gh_req gh_req;
 typedef void (*gh_handler)(gh_req *req);
 
 enum {
-    GH_ROUTE_SLOW = 1u << 0, /* run on the worker pool */
-    GH_ROUTE_BODY = 1u << 1, /* accepts a request body */
+    GH_ROUTE_SLOW = 1u << 0,  /* run on the worker pool */
+    GH_ROUTE_BODY = 1u << 1,  /* accepts a request body */
+    GH_ROUTE_SMALL = 1u << 2, /* body capped at GH_SMALL_BODY: unauthenticated endpoints */
 };
+
+enum { GH_SMALL_BODY = 16 * 1024 };
 
 typedef struct gh_route {
     const char *method;  /* "GET", "POST", ... (HEAD is served by GET routes) */
@@ -70,6 +73,9 @@ struct gh_req {
 
     gh_dbconn *db; /* taken by gh_req_db, given back when the request ends */
     gh_form *query_form;
+    gh_form *cookies;
+    void *session; /* the signed-in session, resolved once by gh_session_current */
+    bool session_resolved;
 };
 
 /* A request header, or NULL. */
@@ -79,6 +85,8 @@ const char *gh_req_header(gh_req *r, const char *name);
 gh_dbconn *gh_req_db(gh_req *r);
 /* The parsed query string; NULL (and a 400 set) when it is malformed. */
 const gh_form *gh_req_query(gh_req *r);
+/* A cookie's value, or NULL (also when the Cookie header is malformed). */
+const char *gh_req_cookie(gh_req *r, const char *name);
 
 void gh_resp_header(gh_req *r, const char *name, const char *value);
 /* Sends body (stolen) as JSON with the given content type (NULL: application/json). */

@@ -20,6 +20,9 @@ int gh_password_setup(unsigned long memory_kib, unsigned iterations, unsigned co
 int gh_password_hash(const char *password, size_t n, char out[GH_PWHASH_MAX]);
 /* true when password matches the stored PHC string. */
 bool gh_password_verify(const char *stored, const char *password, size_t n);
+/* Spends the time of a real verification against a fixed dummy hash, so an
+ * unknown account costs what a wrong password costs. Always false. */
+bool gh_password_verify_dummy(const char *password, size_t n);
 /* true when stored was made with other parameters than the current ones. */
 bool gh_password_needs_rehash(const char *stored);
 

@@ -12,8 +12,12 @@
 #include "gh_crypto.h"
 #include "gh_handlers.h"
 #include "gh_log.h"
+#include "gh_mail.h"
 #include "gh_mkey.h"
 #include "gh_password.h"
+
+/* Unauthenticated JSON endpoints take small bodies only. */
+#define API_BODY (GH_ROUTE_BODY | GH_ROUTE_SMALL)
 
 /* Every endpoint. Slow routes (those that may hash a password) run on the
  * worker pool; routes without GH_ROUTE_BODY ignore any request body. */
@@ -29,6 +33,20 @@ static const gh_route routes[] = {
     {"PUT", "/scim/v2/Users/{id}", gh_scim_users_replace, GH_ROUTE_BODY | GH_ROUTE_SLOW},
     {"PATCH", "/scim/v2/Users/{id}", gh_scim_users_patch, GH_ROUTE_BODY | GH_ROUTE_SLOW},
     {"DELETE", "/scim/v2/Users/{id}", gh_scim_users_delete, 0},
+    {"GET", "/api/v1/session", gh_accounts_session, 0},
+    {"POST", "/api/v1/signup", gh_accounts_signup, API_BODY | GH_ROUTE_SLOW},
+    {"POST", "/api/v1/verify", gh_accounts_verify, API_BODY},
+    {"POST", "/api/v1/verify/resend", gh_accounts_resend, API_BODY},
+    {"POST", "/api/v1/signin", gh_accounts_signin, API_BODY | GH_ROUTE_SLOW},
+    {"POST", "/api/v1/signout", gh_accounts_signout, API_BODY},
+    {"GET", "/api/v1/sessions", gh_accounts_sessions, 0},
+    {"GET", "/", gh_static_page, 0},
+    {"GET", "/signin", gh_static_page, 0},
+    {"GET", "/signup", gh_static_page, 0},
+    {"GET", "/verify", gh_static_page, 0},
+    {"GET", "/account", gh_static_page, 0},
+    {"GET", "/error", gh_static_page, 0},
+    {"GET", "/assets/{file}", gh_static_asset, 0},
 };
 
 /* Creates the directory that will hold a SQLite file. */
@@ -113,9 +131,19 @@ int gh_server_serve(gh_config *cfg)
     }
     if (gh_password_setup(cfg->argon2_memory_kib, cfg->argon2_iterations, cfg->workers) != 0)
         return 1;
+    app.pwpolicy = (gh_pwpolicy){
+        .min_length = cfg->password_min_length,
+        .max_length = GH_PWPOLICY_MAX_LENGTH,
+        .breached_file = cfg->breached_passwords_file[0] ? cfg->breached_passwords_file : NULL};
+    if (gh_pwpolicy_init(&app.pwpolicy, err, sizeof(err)) != 0) {
+        gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+        return 2;
+    }
     app.db = open_store(cfg, cfg->db_pool);
     if (!app.db)
         return 1;
+    if (gh_mail_start(&app) != 0)
+        goto out;
     atomic_store(&app.ready, true);
     http = gh_http_start(&app, routes, sizeof(routes) / sizeof(routes[0]), err, sizeof(err));
     if (!http) {
@@ -139,6 +167,7 @@ int gh_server_serve(gh_config *cfg)
     code = 0;
 out:
     gh_http_stop(http);
+    gh_mail_stop();
     gh_db_close(app.db);
     if (code == 0)
         gh_log(GH_LOG_INFO, "stopped", "clean shutdown");

@@ -31,6 +31,18 @@ char *gh_store_normalise_id(gh_arena *a, const char *s)
     return out;
 }
 
+bool gh_store_email_valid(const char *s)
+{
+    const char *at = s ? strchr(s, '@') : NULL;
+    if (!at || at == s || !at[1] || strchr(at + 1, '@') || strlen(s) > 254)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (isspace((unsigned char)*p) || *p == '<' || *p == '>' || *p == ',' ||
+            (unsigned char)*p < 0x20)
+            return false;
+    return true;
+}
+
 static void user_from_row(const gh_dbres *r, size_t row, gh_user *u)
 {
     u->tenant_id = gh_dbres_get(r, row, 0);
@@ -116,11 +128,14 @@ static gh_dbrc missing_or_moved(gh_dbconn *c, gh_arena *a, const char *tenant, c
 
 gh_dbrc gh_store_user_update(gh_dbconn *c, gh_arena *a, gh_user *u, long long expected_version)
 {
+    /* CAST: PostgreSQL would infer a 4-byte integer from `$13 < 0` and
+     * refuse an expected version beyond its range instead of not matching. */
     static const char sql[] =
         "UPDATE users SET username = $3, email = $4, email_verified = $5, status = $6, "
         "external_id = $7, given_name = $8, family_name = $9, display_name = $10, profile = $11, "
         "version = version + 1, updated_at = $12 "
-        "WHERE tenant_id = $1 AND id = $2 AND ($13 < 0 OR version = $13) "
+        "WHERE tenant_id = $1 AND id = $2 "
+        "AND (CAST($13 AS BIGINT) < 0 OR version = CAST($13 AS BIGINT)) "
         "RETURNING version";
     long long now = gh_now_ms();
     if (now <= u->updated_at) /* lastModified never goes backwards */
@@ -154,8 +169,9 @@ gh_dbrc gh_store_user_update(gh_dbconn *c, gh_arena *a, gh_user *u, long long ex
 gh_dbrc gh_store_user_delete(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
                              long long expected_version)
 {
-    static const char sql[] =
-        "DELETE FROM users WHERE tenant_id = $1 AND id = $2 AND ($3 < 0 OR version = $3)";
+    /* CAST: as in gh_store_user_update, for a client's If-Match of any size. */
+    static const char sql[] = "DELETE FROM users WHERE tenant_id = $1 AND id = $2 "
+                              "AND (CAST($3 AS BIGINT) < 0 OR version = CAST($3 AS BIGINT))";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(expected_version)};
     gh_dbres r;
     gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);

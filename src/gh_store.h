@@ -37,6 +37,10 @@ typedef struct gh_user {
  * NULL when the result is empty. */
 char *gh_store_normalise_id(gh_arena *a, const char *s);
 
+/* true when s looks like a deliverable email address: one '@' with text on
+ * both sides, at most 254 bytes, no spaces, angle brackets or commas. */
+bool gh_store_email_valid(const char *s);
+
 /* Inserts u (id, timestamps and version must be set). CONFLICT when the
  * username or email is taken. */
 gh_dbrc gh_store_user_insert(gh_dbconn *c, gh_arena *a, const gh_user *u);

@@ -10,6 +10,7 @@
 #include "gh_config.h"
 #include "gh_crypto.h"
 #include "gh_log.h"
+#include "gh_mail.h"
 #include "gh_server.h"
 
 #define GH_VERSION "0.1.0"
@@ -20,6 +21,7 @@ static void usage(FILE *out)
                  "Commands:\n"
                  "  serve     run the identity server\n"
                  "  migrate   apply database migrations and exit\n"
+                 "  mail-test ADDRESS   send a test message through GATEHOUSE_SMTP_URL\n"
                  "  version   print the version\n"
                  "  help [command]   show help for a command\n\n"
                  "Settings come from GATEHOUSE_* environment variables; see `gatehouse help "
@@ -42,6 +44,17 @@ static int help(const char *cmd)
         printf("Usage: gatehouse migrate\n\nApplies pending migrations to GATEHOUSE_DATABASE "
                "and exits. `serve` does the same\nat start; run this first when rolling out a "
                "new version to several instances.\n\n");
+        gh_config_print_help(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "mail-test") == 0) {
+        printf("Usage: gatehouse mail-test [--timeout SECONDS] ADDRESS\n\n"
+               "Queues a test message to ADDRESS in the outbox of GATEHOUSE_DATABASE and delivers "
+               "it\nthrough GATEHOUSE_SMTP_URL in the foreground, retrying as the server would\n"
+               "(GATEHOUSE_MAIL_RETRY_BASE), until it is sent or fails, or SECONDS pass (default "
+               "60;\nthe message is then withdrawn). Every attempt is recorded in mail_attempts.\n"
+               "Exits 0 when the relay accepted the message, 1 when not, 2 for a usage or\n"
+               "settings error.\n\n");
         gh_config_print_help(stdout);
         return 0;
     }
@@ -78,7 +91,7 @@ int main(int argc, char **argv)
         printf("gatehouse %s\n", GH_VERSION);
         return 0;
     }
-    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
+    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "mail-test") != 0) {
         fprintf(stderr, "gatehouse: unknown command \"%s\" (try gatehouse --help)\n", cmd);
         return 2;
     }
@@ -91,5 +104,7 @@ int main(int argc, char **argv)
     }
     if (load_config(&cfg) != 0)
         return 2;
+    if (strcmp(cmd, "mail-test") == 0)
+        return gh_mail_test_command(&cfg, argc - 2, argv + 2);
     return strcmp(cmd, "serve") == 0 ? gh_server_serve(&cfg) : gh_server_migrate(&cfg);
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 
 import {
   runGatehouse, startServer, stopAll, makeTempDir, freePort, randomHex, buildEnv,
-  sqlite, scim, userBody, request,
+  tableNames, integrityCheck, scim, userBody, request,
 } from './lib/server.mjs';
 
 after(stopAll);
@@ -80,6 +80,7 @@ describe('invalid settings stop the start before anything is opened', () => {
       assert.equal(lines.length, 1, `expected exactly one stderr line, got:\n${r.stderr}`);
       assert.match(lines[0], naming);
       assert.equal(fs.existsSync(dbPath), false, 'the database must not be created');
+      assert.deepEqual(tableNames(dbPath), [], 'no schema may be created (PostgreSQL: the database exists, empty)');
       assert.deepEqual(fs.readdirSync(dir), [], 'nothing (database, master.key) may be created in the data dir');
       // The secret of a bad master key must not be echoed back into logs
       // (SECURITY.md #47 / ASVS 16.3 no secrets in logs): only checked for the key.
@@ -190,12 +191,12 @@ describe('migrate', () => {
     const { env, dbPath, dir } = await freshEnv();
     const r = await runGatehouse(['migrate'], { env, cwd: dir, timeoutMs: 10_000 });
     assert.equal(r.code, 0, r.stderr);
-    const tables = sqlite(dbPath, "SELECT name FROM sqlite_master WHERE type = 'table'").map((t) => t.name);
+    const tables = tableNames(dbPath);
     for (const t of ['users', 'credentials', 'audit_events', 'tenants']) {
       assert.ok(tables.includes(t), `table ${t} missing; have ${tables.join(', ')}`);
     }
     const again = await runGatehouse(['migrate'], { env, cwd: dir, timeoutMs: 10_000 });
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(sqlite(dbPath, 'PRAGMA integrity_check')[0].integrity_check, 'ok');
+    assert.equal(integrityCheck(dbPath), 'ok');
   });
 });

@@ -1,11 +1,12 @@
 // SCIM 2.0 (RFC 7643 / RFC 7644) Users at /scim/v2, authenticated with the
-// admin bearer token, checked over HTTP and against what lands in SQLite.
+// admin bearer token, checked over HTTP and against what lands in the
+// database (SQLite, or PostgreSQL when GATEHOUSE_TEST_DATABASE_URL is set).
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  startServer, stopAll, scim, sqlite, databaseBytes, userBody, randomHex,
+  startServer, stopAll, scim, sql, databaseContains, userBody, randomHex,
   SCIM_USER_SCHEMA, SCIM_ERROR_SCHEMA, SCIM_LIST_SCHEMA, SCIM_PATCH_SCHEMA,
 } from './lib/server.mjs';
 
@@ -46,12 +47,13 @@ function assertNoPassword(r, password) {
 }
 
 function userCount(server) {
-  return sqlite(server.dbPath, 'SELECT count(*) AS n FROM users')[0].n;
+  return sql(server, 'SELECT count(*) AS n FROM users')[0].n;
 }
 
 /** The users row for a SCIM id (whichever column holds it). */
 function userRow(server, id) {
-  const rows = sqlite(server.dbPath, 'SELECT rowid AS _rowid, * FROM users');
+  // PostgreSQL tables have no rowid: the id column is the only key there.
+  const rows = sql(server, server.backend === 'sqlite' ? 'SELECT rowid AS _rowid, * FROM users' : 'SELECT * FROM users');
   return rows.find((r) => Object.values(r).includes(id));
 }
 
@@ -65,20 +67,20 @@ function userKeys(server, id) {
 /** The password credential rows of a user. */
 function passwordCredentials(server, id) {
   const keys = userKeys(server, id);
-  const rows = sqlite(server.dbPath, "SELECT * FROM credentials WHERE type = 'password'");
+  const rows = sql(server, "SELECT * FROM credentials WHERE type = 'password'");
   return rows.filter((c) => ('user_id' in c ? keys.has(c.user_id) : Object.values(c).some((v) => keys.has(v))));
 }
 
 /** Audit rows of a type whose subject is the user. */
 function auditRows(server, type, id) {
   const keys = userKeys(server, id);
-  return sqlite(server.dbPath, `SELECT * FROM audit_events WHERE type = '${type}'`)
+  return sql(server, `SELECT * FROM audit_events WHERE type = '${type}'`)
     .filter((r) => keys.has(r.subject) || String(r.subject ?? '').includes(id));
 }
 
 function assertAudited(server, type, id) {
   const rows = auditRows(server, type, id);
-  assert.equal(rows.length >= 1, true, `no audit_events row of type ${type} for user ${id}:\n${JSON.stringify(sqlite(server.dbPath, 'SELECT * FROM audit_events'), null, 1)}`);
+  assert.equal(rows.length >= 1, true, `no audit_events row of type ${type} for user ${id}:\n${JSON.stringify(sql(server, 'SELECT * FROM audit_events'), null, 1)}`);
   for (const row of rows) {
     for (const col of ['type', 'subject', 'actor', 'outcome']) assert.ok(col in row, `audit_events has no column ${col}`);
     assert.equal(typeof row.actor, 'string');
@@ -189,7 +191,7 @@ describe('SCIM Users: create, read, replace, patch, delete', () => {
     const creds = passwordCredentials(server, u.id);
     assert.equal(creds.length, 1, 'one password credential');
     assertArgon2id(creds[0].data);
-    assert.ok(!databaseBytes(server.dbPath).includes(Buffer.from(password)), 'plaintext password found in the database file');
+    assert.ok(!databaseContains(server, password), 'plaintext password found in the database');
     for (const line of server.logs()) assert.ok(!line.includes(password), `password in log (SECURITY.md #47): ${line}`);
     assertAudited(server, 'scim.user.created', u.id);
   });
@@ -211,6 +213,16 @@ describe('SCIM Users: create, read, replace, patch, delete', () => {
       headers: { 'content-type': 'application/json' },
     });
     assert.equal(r.status, 201, r.text);
+  });
+
+  test('an administrator-set password follows the same policy: short, common or containing the email → 400 (SECURITY.md #1, #4, #5)', async () => {
+    const before = userCount(server);
+    for (const password of ['short', 'password123', 'policyuser-Orchard-99']) {
+      const r = await scim(server, 'POST', '/Users', userBody('policyuser@example.com', { password }));
+      assertScimError(r, 400, 'invalidValue');
+      assert.match(r.body.detail, /^password: /);
+    }
+    assert.equal(userCount(server), before);
   });
 
   test('POST with a non-JSON content type → 415 and no user', async () => {
@@ -245,7 +257,7 @@ describe('SCIM Users: create, read, replace, patch, delete', () => {
       userBody(i % 2 ? 'Race@Example.com' : 'race@example.com', { password }))));
     const statuses = results.map((r) => r.status).sort();
     assert.deepEqual(statuses, [201, 409, 409, 409], results.map((r) => r.text).join('\n'));
-    const rows = sqlite(server.dbPath, 'SELECT * FROM users').filter((u) => JSON.stringify(u).toLowerCase().includes('race@example.com'));
+    const rows = sql(server, 'SELECT * FROM users').filter((u) => JSON.stringify(u).toLowerCase().includes('race@example.com'));
     assert.equal(rows.length, 1);
     const created = results.find((r) => r.status === 201).body;
     assert.equal(passwordCredentials(server, created.id).length, 1, 'no orphan credentials from the losers');
@@ -397,7 +409,7 @@ describe('SCIM Users: create, read, replace, patch, delete', () => {
     assert.equal(after.length, 1, 'still exactly one password credential');
     assertArgon2id(after[0].data);
     assert.notEqual(after[0].data, before[0].data);
-    assert.ok(!databaseBytes(server.dbPath).includes(Buffer.from(second)), 'plaintext password in the database file');
+    assert.ok(!databaseContains(server, second), 'plaintext password in the database');
   });
 
   test('PATCH with a stale If-Match → 412 and nothing changes; the current ETag works', async () => {
@@ -451,7 +463,7 @@ describe('SCIM Users: create, read, replace, patch, delete', () => {
     assertScimError(await scim(server, 'DELETE', `/Users/${id}`), 404);
     const list = await scim(server, 'GET', filterPath('userName eq "deleteme@example.com"'));
     assert.equal(list.body.totalResults, 0);
-    const rows = sqlite(server.dbPath, "SELECT * FROM audit_events WHERE type = 'scim.user.deleted'")
+    const rows = sql(server, "SELECT * FROM audit_events WHERE type = 'scim.user.deleted'")
       .filter((r) => keys.has(r.subject) || String(r.subject ?? '').includes(id));
     assert.ok(rows.length >= 1, 'a scim.user.deleted audit event');
     assert.notEqual(rows[0].actor ?? '', '');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 
 import {
-  startServer, stopAll, scim, rawRequest, sqlite, sqliteText, userBody, randomHex, sleep,
+  startServer, stopAll, scim, rawRequest, sql, integrityCheck, userBody, randomHex, sleep,
 } from './lib/server.mjs';
 
 after(stopAll);
@@ -34,7 +34,7 @@ describe('shutdown', () => {
   test('SIGTERM during an in-flight request: it completes with 201, new connections are refused, exit 0, database intact', async () => {
     const server = await startServer();
     const userName = 'inflight@example.com';
-    const body = Buffer.from(JSON.stringify(userBody(userName, { password: `Inflight-${randomHex(12)}-Pass` })));
+    const body = Buffer.from(JSON.stringify(userBody(userName, { password: `Quartz-${randomHex(12)}-Pass` })));
     const half = Math.floor(body.length / 2);
 
     const response = rawRequest(server, {
@@ -67,8 +67,8 @@ describe('shutdown', () => {
     assert.equal(code, 0, `exit code; stderr:\n${server.logs().join('\n')}`);
     assert.equal(during, 'refused', 'a new connection after SIGTERM must be refused');
 
-    assert.equal(sqliteText(server.dbPath, 'PRAGMA integrity_check'), 'ok');
-    const rows = sqlite(server.dbPath, 'SELECT * FROM users');
+    assert.equal(integrityCheck(server), 'ok');
+    const rows = sql(server, 'SELECT * FROM users');
     assert.ok(rows.some((row) => Object.values(row).includes(r.body.id)), 'the user created during shutdown is stored');
 
     // And it is there for the next start on the same data.

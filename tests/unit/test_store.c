@@ -1,10 +1,14 @@
 /* Unit tests for the store over a real SQLite file: migrations, users,
- * uniqueness, optimistic locking, SCIM filters as SQL, the audit log. */
+ * uniqueness, optimistic locking, SCIM filters as SQL, the audit log.
+ * With GATEHOUSE_TEST_DATABASE_URL set (a PostgreSQL URL, as scripts/pg.sh
+ * prints), the same tests run on PostgreSQL instead: each test gets a fresh
+ * database on that cluster. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,22 +24,83 @@
 struct fixture {
     char dir[64];
     char path[128];
+    char pgname[48]; /* PostgreSQL: this test's database */
+    char url[1024];
     gh_db *db;
     gh_dbconn *c;
     gh_arena *a;
 };
 
+static const char *pg_admin_url(void)
+{
+    const char *u = getenv("GATEHOUSE_TEST_DATABASE_URL");
+    return u && *u ? u : NULL;
+}
+
+/* Runs one statement on the admin database (CREATE/DROP DATABASE cannot run
+ * through gh_db: they refuse to run inside a transaction block or a pool). */
+static int pg_admin(const char *sql)
+{
+    PGconn *c = PQconnectdb(pg_admin_url());
+    int rc = -1;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, sql);
+        ExecStatusType st = PQresultStatus(r);
+        rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+        PQclear(r);
+    }
+    if (rc != 0)
+        fprintf(stderr, "test_store: %s: %s", sql, PQerrorMessage(c));
+    PQfinish(c);
+    return rc;
+}
+
+/* The admin URL with its database name replaced by name. */
+static int pg_url_for(const char *admin, const char *name, char *out, size_t len)
+{
+    const char *auth = strstr(admin, "://");
+    if (!auth)
+        return -1;
+    auth += 3;
+    size_t end = strcspn(auth, "/?"); /* the host part ends at the path or the query */
+    const char *query = strchr(auth + end, '?');
+    int n =
+        snprintf(out, len, "%.*s/%s%s", (int)(auth + end - admin), admin, name, query ? query : "");
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Creates this test's database on the cluster and sets f->url to it. */
+static int pg_create(struct fixture *f)
+{
+    char id[GH_UUID_STRLEN + 1], sql[96];
+    gh_uuid(id);
+    snprintf(f->pgname, sizeof(f->pgname), "gh_unit_%.8s_%.4s", id, id + 9);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->pgname);
+    if (pg_url_for(pg_admin_url(), f->pgname, f->url, sizeof(f->url)) != 0 || pg_admin(sql) != 0) {
+        f->pgname[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    char err[256];
+    char err[256] = "";
+    if (!f)
+        return -1;
+    *state = f;
     snprintf(f->dir, sizeof(f->dir), "/tmp/gh-store-XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;
     snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    f->db = gh_db_open(f->path, 2, err, sizeof(err));
-    if (!f->db || gh_db_migrate(f->db, err, sizeof(err)) != 0)
+    if (pg_admin_url() && pg_create(f) != 0)
         return -1;
+    f->db = gh_db_open(pg_admin_url() ? f->url : f->path, 2, err, sizeof(err));
+    if (!f->db || gh_db_migrate(f->db, err, sizeof(err)) != 0) {
+        fprintf(stderr, "test_store: %s\n", err);
+        return -1;
+    }
     f->c = gh_db_acquire(f->db);
     f->a = gh_arena_new(0);
     *state = f;
@@ -48,6 +113,11 @@ static int teardown(void **state)
     gh_db_release(f->c);
     gh_db_close(f->db);
     gh_arena_free(f->a);
+    if (f->pgname[0]) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->pgname);
+        pg_admin(sql);
+    }
     char p[160];
     const char *suffix[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
@@ -252,6 +322,66 @@ static void audit_is_append_only(void **state)
     gh_log_set_level(GH_LOG_INFO);
 }
 
+/* Where SQLite and PostgreSQL could differ, the store answers the same. */
+static void backends_agree(void **state)
+{
+    struct fixture *f = *state;
+    gh_user u = make_user(f->a, "emile@example.com", 5000);
+    u.given_name = "\xc3\x89mile"; /* É: lower() folds ASCII only, as the store does */
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &u), GH_DB_OK);
+    assert_int_equal(count_matching(f, "name.givenName eq \"\xc3\x89MILE\""), 1);
+    assert_int_equal(count_matching(f, "name.givenName eq \"\xc3\xa9mile\""), 0);
+    assert_int_equal(count_matching(f, "name.givenName sw \"\xc3\x89m\""), 1);
+    /* An If-Match version beyond 32 bits is a mismatch, not an error. */
+    assert_int_equal(gh_store_user_update(f->c, f->a, &u, 99999999999LL), GH_DB_PRECONDITION);
+    assert_int_equal(gh_store_user_delete(f->c, f->a, GH_DEFAULT_TENANT, u.id, 99999999999LL),
+                     GH_DB_PRECONDITION);
+    /* Ordering is byte-wise (upper case before lower case), not by locale. */
+    gh_user lower = make_user(f->a, "lower@example.com", 6000);
+    gh_user upper = make_user(f->a, "upper@example.com", 6000);
+    lower.id = "a-lower";
+    upper.id = "B-upper";
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &lower), GH_DB_OK);
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &upper), GH_DB_OK);
+    gh_user_page page;
+    char err[100];
+    assert_int_equal(
+        gh_store_user_list(f->c, f->a, GH_DEFAULT_TENANT, NULL, 2, 10, &page, err, sizeof(err)),
+        GH_DB_OK);
+    assert_int_equal(page.n, 2);
+    assert_string_equal(page.users[0].id, "B-upper");
+    assert_string_equal(page.users[1].id, "a-lower");
+}
+
+/* PostgreSQL: a connection the server drops fails the transaction that was
+ * open on it (busy, never a write outside it), and the next statement runs
+ * on a new connection. */
+static void survives_lost_connection(void **state)
+{
+    struct fixture *f = *state;
+    if (!f->pgname[0])
+        skip(); /* SQLite has no connection to lose */
+    char kill[256];
+    snprintf(kill, sizeof(kill),
+             "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+             "WHERE datname = '%s' AND application_name = 'gatehouse'",
+             f->pgname);
+    gh_user u = make_user(f->a, "lost@example.com", 7000), got;
+    gh_log_set_level(GH_LOG_ERROR + 1); /* the lost connection is logged */
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &u), GH_DB_OK);
+    assert_int_equal(pg_admin(kill), 0);
+    assert_int_equal(gh_store_password_set(f->c, f->a, GH_DEFAULT_TENANT, u.id, "$argon2id$x"),
+                     GH_DB_BUSY);
+    assert_int_equal(gh_db_commit(f->c), GH_DB_BUSY);
+    assert_int_equal(gh_store_user_get(f->c, f->a, GH_DEFAULT_TENANT, u.id, &got), GH_DB_NOTFOUND);
+    /* Outside a transaction the dropped connection is noticed before use. */
+    assert_int_equal(pg_admin(kill), 0);
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &u), GH_DB_OK);
+    assert_int_equal(gh_store_user_get(f->c, f->a, GH_DEFAULT_TENANT, u.id, &got), GH_DB_OK);
+    gh_log_set_level(GH_LOG_WARN);
+}
+
 static void parse_time(void **state)
 {
     (void)state;
@@ -276,6 +406,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(filters, setup, teardown),
         cmocka_unit_test_setup_teardown(paging, setup, teardown),
         cmocka_unit_test_setup_teardown(audit_is_append_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(backends_agree, setup, teardown),
+        cmocka_unit_test_setup_teardown(survives_lost_connection, setup, teardown),
         cmocka_unit_test(parse_time),
     };
     gh_crypto_init();

@@ -31,6 +31,58 @@ const STOP_TIMEOUT_MS = 8_000;
 const running = new Set();
 const tempDirs = new Set();
 
+// PostgreSQL: when GATEHOUSE_TEST_DATABASE_URL names a database on a test
+// cluster (scripts/pg.sh prints one), each data directory gets a fresh
+// database of its own on that cluster instead of a SQLite file.
+const PG_ADMIN_URL = process.env.GATEHOUSE_TEST_DATABASE_URL || null;
+/** The backend the servers started here use: 'sqlite' or 'postgres'. */
+export const BACKEND = PG_ADMIN_URL ? 'postgres' : 'sqlite';
+const pgDatabases = new Map(); // data dir -> { name, url }
+
+function isPostgresUrl(db) {
+  return typeof db === 'string' && /^postgres(ql)?:\/\//.test(db);
+}
+
+// The client tools themselves: Debian's wrappers in PATH cost a Perl start each.
+const PG_BIN = process.env.PGBIN ?? '/usr/lib/postgresql/15/bin';
+function pgTool(name) {
+  const p = path.join(PG_BIN, name);
+  return fs.existsSync(p) ? p : name;
+}
+
+/** Runs psql on a database URL; returns its standard output. */
+function psql(url, args) {
+  return execFileSync(pgTool('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PGCONNECT_TIMEOUT: '10' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+/** The database of a data dir: a SQLite file in it, or its own PostgreSQL database. */
+function databaseFor(dir) {
+  if (!PG_ADMIN_URL) return path.join(dir, 'gatehouse.db');
+  const known = pgDatabases.get(dir);
+  if (known) return known.url;
+  const name = `gh_e2e_${randomHex(8)}`;
+  psql(PG_ADMIN_URL, ['-c', `CREATE DATABASE ${name}`]);
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  pgDatabases.set(dir, { name, url: url.toString() });
+  return url.toString();
+}
+
+/** Drops the PostgreSQL database of a data dir, if it has one. */
+function dropDatabaseOf(dir) {
+  const db = pgDatabases.get(dir);
+  if (!db) return;
+  pgDatabases.delete(dir);
+  try {
+    psql(PG_ADMIN_URL, ['-c', `DROP DATABASE IF EXISTS ${db.name} WITH (FORCE)`]);
+  } catch { /* best effort: the cluster is thrown away at the end anyway */ }
+}
+
 /** A port that was free a moment ago: listen on port 0, note it, close. */
 export async function freePort() {
   return new Promise((resolve, reject) => {
@@ -66,7 +118,8 @@ export function buildEnv({ port, dir, token, masterKey, overrides = {} }) {
   }
   Object.assign(env, {
     GATEHOUSE_LISTEN: `127.0.0.1:${port}`,
-    GATEHOUSE_DATABASE: path.join(dir, 'gatehouse.db'),
+    // An override of the database must not leave a PostgreSQL database behind.
+    GATEHOUSE_DATABASE: 'GATEHOUSE_DATABASE' in overrides ? undefined : databaseFor(dir),
     GATEHOUSE_DATA_DIR: dir,
     GATEHOUSE_ADMIN_TOKEN: token,
     GATEHOUSE_MASTER_KEY: masterKey,
@@ -178,7 +231,9 @@ export async function startServer({ env = {}, dir, port, token, masterKey, args 
     token,
     masterKey,
     dir,
+    /** The SQLite file path, or the PostgreSQL URL; give it (or the server) to sql(). */
     dbPath: fullEnv.GATEHOUSE_DATABASE,
+    backend: isPostgresUrl(fullEnv.GATEHOUSE_DATABASE) ? 'postgres' : 'sqlite',
     issuer,
     env: fullEnv,
     proc,
@@ -187,14 +242,25 @@ export async function startServer({ env = {}, dir, port, token, masterKey, args 
     /** stderr lines parsed as JSON (lines that are not JSON are skipped). */
     jsonLogs: () => stderrLines.flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } }),
     stdout: () => stdoutChunks.join(''),
-    /** Sends a signal (default SIGTERM); resolves with the exit code. */
-    async stop(signal = 'SIGTERM') {
-      if (exitInfo) return exitInfo.code;
-      proc.kill(signal);
-      const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      const info = await exited;
-      clearTimeout(timer);
-      return info.code;
+    /**
+     * Sends a signal (default SIGTERM); resolves with the exit code. Then
+     * drops the server's PostgreSQL database unless keepData is true (a
+     * SQLite file stays in the data dir either way): pass it to start again
+     * on the same data with startServer({ dir }).
+     */
+    async stop(signal = 'SIGTERM', { keepData = false } = {}) {
+      let code;
+      if (exitInfo) {
+        code = exitInfo.code;
+      } else {
+        proc.kill(signal);
+        const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        const info = await exited;
+        clearTimeout(timer);
+        code = info.code;
+      }
+      if (!keepData) dropDatabaseOf(dir);
+      return code;
     },
   };
 
@@ -218,7 +284,11 @@ export async function startServer({ env = {}, dir, port, token, masterKey, args 
   throw new Error(`gatehouse serve was not ready within ${READY_TIMEOUT_MS} ms (${lastError}); stderr:\n${stderrLines.join('\n')}`);
 }
 
-/** Stops every server this harness started that is still running. */
+/**
+ * Stops every server this harness started that is still running, then drops
+ * every PostgreSQL database still left (servers that exited on their own,
+ * environments from buildEnv that never ran a server).
+ */
 export async function stopAll() {
   await Promise.all([...running].map((proc) => new Promise((resolve) => {
     if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
@@ -226,6 +296,7 @@ export async function stopAll() {
     proc.kill('SIGTERM');
     setTimeout(() => proc.kill('SIGKILL'), 3000).unref();
   })));
+  for (const dir of [...pgDatabases.keys()]) dropDatabaseOf(dir);
 }
 
 process.on('exit', () => {
@@ -235,6 +306,7 @@ process.on('exit', () => {
   for (const dir of tempDirs) {
     try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
   }
+  for (const dir of [...pgDatabases.keys()]) dropDatabaseOf(dir);
 });
 
 export function sleep(ms) {
@@ -336,6 +408,62 @@ export function sqliteText(dbPath, sql) {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   }).trim();
+}
+
+/**
+ * Runs a query on a server's database, whichever the backend; resolves rows
+ * as objects ([] for none). target: a server, or its dbPath (a SQLite file
+ * or a PostgreSQL URL). Integers come back as numbers on both.
+ */
+export function sql(target, query) {
+  const db = typeof target === 'string' ? target : target.dbPath;
+  if (!isPostgresUrl(db)) return sqlite(db, query);
+  const q = query.trim().replace(/;+$/, '');
+  const out = psql(db, ['-At', '-c', `SELECT json_agg(t) FROM (${q}) t`]).trim();
+  return out.length ? JSON.parse(out) : [];
+}
+
+/** The names of the tables in the database (none when it does not exist yet). */
+export function tableNames(target) {
+  const db = typeof target === 'string' ? target : target.dbPath;
+  if (!isPostgresUrl(db)) {
+    if (!fs.existsSync(db)) return [];
+    return sqlite(db, "SELECT name FROM sqlite_master WHERE type = 'table'").map((t) => t.name);
+  }
+  return sql(db, 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()')
+    .map((t) => t.name);
+}
+
+/**
+ * 'ok' when the database is sound. SQLite: PRAGMA integrity_check.
+ * PostgreSQL has no such check without the amcheck extension; every table is
+ * read in full instead, which fails on a damaged page.
+ */
+export function integrityCheck(target) {
+  const db = typeof target === 'string' ? target : target.dbPath;
+  if (!isPostgresUrl(db)) return sqliteText(db, 'PRAGMA integrity_check');
+  try {
+    for (const name of tableNames(db)) sql(db, `SELECT count(*) AS n FROM "${name}"`);
+    return 'ok';
+  } catch (err) {
+    return String(err.stderr || err.message).trim();
+  }
+}
+
+/**
+ * True if text appears anywhere in the stored data. SQLite: the bytes of the
+ * database file and its journals. PostgreSQL: a data-only dump of the
+ * database (what any reader of the tables could see).
+ */
+export function databaseContains(target, text) {
+  const db = typeof target === 'string' ? target : target.dbPath;
+  if (!isPostgresUrl(db)) return databaseBytes(db).includes(Buffer.from(text));
+  const dump = execFileSync(pgTool('pg_dump'), ['--data-only', '--no-owner', '-d', db], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PGCONNECT_TIMEOUT: '10' },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return dump.includes(Buffer.from(text));
 }
 
 /** The bytes of the database file and of its -wal and -journal files, if any. */

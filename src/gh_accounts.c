@@ -1,0 +1,750 @@
+/*
+ * gh_accounts: the accounts JSON API under /api/v1 (docs/accounts-api.md):
+ * sign-up, email verification, sign-in, sign-out and sessions. The hosted
+ * pages call it; so may a customer's own UI on the same origin.
+ *
+ * Journeys never reveal whether an email has an account: sign-up answers the
+ * same for a new and a taken address, and sign-in spends the same time and
+ * says the same words for an unknown address and a wrong password.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gh_audit.h"
+#include "gh_crypto.h"
+#include "gh_handlers.h"
+#include "gh_json.h"
+#include "gh_log.h"
+#include "gh_mail.h"
+#include "gh_password.h"
+#include "gh_pwpolicy.h"
+#include "gh_session.h"
+#include "gh_store.h"
+#include "gh_store_auth.h"
+#include "gh_throttle.h"
+#include "gh_url.h"
+#include "gh_utf8.h"
+
+enum {
+    API_JSON_DEPTH = 4,
+    MAX_PASSWORD_BYTES = 4096, /* far past 256 code points of 4 bytes */
+    MAX_NAME = 256,
+    MAX_FLOW_ATTEMPTS = 5,
+    MAX_FLOW_SENDS = 5,
+    RESEND_COOLDOWN_MS = 60 * 1000,
+};
+
+#define WRONG_CREDENTIALS "The email or password is incorrect."
+#define WRONG_CODE        "That code is wrong or has expired."
+
+typedef char hash_hex[2 * GH_SHA256_BYTES + 1];
+
+/* ---- request helpers ---- */
+
+/* The JSON object body of an API call; on failure a 4xx is set. */
+static json_t *api_body(gh_req *r)
+{
+    char why[160];
+    json_t *doc = NULL;
+    const char *type = gh_req_header(r, "Content-Type");
+    if (!type || strncasecmp(type, "application/json", 16) != 0 ||
+        (type[16] != '\0' && type[16] != ';' && type[16] != ' ')) {
+        gh_resp_error(r, 415, "unsupported_media_type", "Send the request as application/json.");
+        return NULL;
+    }
+    if (!r->body ||
+        gh_json_parse(r->body, r->body_len, API_JSON_DEPTH, &doc, why, sizeof(why)) != GH_JSON_OK) {
+        gh_resp_error(r, 400, "invalid_request",
+                      r->body ? gh_arena_strdup(r->arena, why) : "A JSON body is required.");
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        gh_resp_error(r, 400, "invalid_request", "The body must be a JSON object.");
+        return NULL;
+    }
+    return doc;
+}
+
+/* A string field of at most max bytes, or NULL when absent; *bad is set (and
+ * a 400 answered) when it is present but not acceptable text. */
+static const char *text_field(gh_req *r, json_t *body, const char *name, size_t max, bool *bad)
+{
+    json_t *v = json_object_get(body, name);
+    if (!v || json_is_null(v))
+        return NULL;
+    size_t n = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (!s || n > max || memchr(s, '\0', n) || gh_utf8_has_control(s, n)) {
+        *bad = true;
+        gh_resp_error(r, 400, "invalid_request",
+                      gh_arena_printf(r->arena, "The field %s is not acceptable.", name));
+        return NULL;
+    }
+    return gh_arena_strndup(r->arena, s, n);
+}
+
+static const char *return_target(gh_req *r, const char *asked)
+{
+    const char *ok = gh_url_safe_return(r->arena, r->app->cfg->issuer, asked);
+    return ok ? ok : "/account";
+}
+
+static void audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
+                  const char *outcome, const char *reason, json_t *details)
+{
+    gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+                         .type = type,
+                         .subject = subject,
+                         .actor = subject,
+                         .ip = r->ip,
+                         .user_agent = r->user_agent,
+                         .outcome = outcome,
+                         .reason = reason,
+                         .details = details};
+    if (gh_audit_append(c, r->arena, &ev) != GH_DB_OK)
+        gh_log(GH_LOG_ERROR, "audit write failed", "event %s", type);
+    json_decref(details);
+}
+
+static void hash_of(const char *a, const char *b, hash_hex out)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s:%s", a, b ? b : "");
+    gh_secret_hash(buf, out);
+}
+
+/* ---- email verification flows ---- */
+
+struct codes {
+    char code[7];           /* six digits */
+    const char *link_token; /* 256-bit, base64url */
+};
+
+static void new_codes(gh_req *r, const char *flow_id, struct codes *k, gh_email_flow *f)
+{
+    hash_hex code_hash, link_hash;
+    snprintf(k->code, sizeof(k->code), "%06u", (unsigned)randombytes_uniform(1000000));
+    k->link_token = gh_token(r->arena);
+    /* the code is bound to its flow: the same digits in another flow differ */
+    hash_of(flow_id, k->code, code_hash);
+    gh_secret_hash(k->link_token, link_hash);
+    f->code_hash = gh_arena_strdup(r->arena, code_hash);
+    f->link_hash = gh_arena_strdup(r->arena, link_hash);
+}
+
+static const char *binding_hash(gh_req *r)
+{
+    const char *pre = gh_presession(r, false);
+    hash_hex h;
+    if (!pre)
+        return NULL;
+    gh_secret_hash(pre, h);
+    return gh_arena_strdup(r->arena, h);
+}
+
+/* Creates a verification flow (user_id NULL: a decoy) in the caller's
+ * transaction. */
+static gh_dbrc flow_create(gh_req *r, gh_dbconn *c, const char *user_id, const char *email,
+                           const char *return_to, gh_email_flow *f, struct codes *k)
+{
+    long long now = gh_now_ms();
+    const char *id = gh_token(r->arena);
+    *f = (gh_email_flow){.tenant_id = GH_DEFAULT_TENANT,
+                         .id = id,
+                         .kind = "verify_email",
+                         .user_id = user_id,
+                         .email = email,
+                         .binding_hash = binding_hash(r),
+                         .return_to = return_to,
+                         .attempts = 0,
+                         .sends = 1,
+                         .created_at = now,
+                         .last_sent_at = now,
+                         .expires_at = now + (long long)r->app->cfg->code_ttl * 1000};
+    new_codes(r, id, k, f);
+    return gh_store_flow_insert(c, r->arena, f);
+}
+
+static gh_dbrc mail_code(gh_req *r, gh_dbconn *c, const gh_email_flow *f, const struct codes *k)
+{
+    const char *link = gh_arena_printf(r->arena, "%s/verify?flow=%s&token=%s", r->app->cfg->issuer,
+                                       f->id, k->link_token);
+    json_t *params = json_pack("{s:s, s:s, s:i}", "code", k->code, "link", link, "minutes",
+                               (int)((r->app->cfg->code_ttl + 59) / 60));
+    gh_dbrc rc =
+        gh_mail_enqueue(c, r->arena, r->app, GH_DEFAULT_TENANT, f->email, "verify_email", params);
+    json_decref(params);
+    return rc;
+}
+
+static void respond_verification(gh_req *r, const char *flow_id, const char *email)
+{
+    gh_resp_json(r, 200,
+                 json_pack("{s:s, s:s, s:s}", "status", "verification_required", "flow_id", flow_id,
+                           "email", email),
+                 NULL);
+}
+
+/* ---- GET /api/v1/session ---- */
+
+static json_t *user_summary(gh_req *r, const char *user_id)
+{
+    gh_user u;
+    gh_dbconn *c = gh_req_db(r);
+    if (!c || gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, user_id, &u) != GH_DB_OK)
+        return NULL;
+    return json_pack("{s:s, s:s?, s:b, s:s?, s:s?}", "id", u.id, "email", u.email, "email_verified",
+                     u.email_verified, "given_name", u.given_name, "family_name", u.family_name);
+}
+
+void gh_accounts_session(gh_req *r)
+{
+    const gh_session *s = gh_session_current(r);
+    const char *csrf = gh_csrf_token(r);
+    if (r->status) /* the database was busy */
+        return;
+    json_t *user = s ? user_summary(r, s->user_id) : NULL;
+    if (!s || !user) {
+        gh_resp_json(r, 200, json_pack("{s:b, s:s}", "authenticated", 0, "csrf_token", csrf), NULL);
+        return;
+    }
+    char created[32], expires[32], auth[32];
+    gh_rfc3339(s->created_at, created);
+    gh_rfc3339(s->expires_at < s->idle_expires_at ? s->expires_at : s->idle_expires_at, expires);
+    gh_rfc3339(s->auth_time, auth);
+    gh_resp_json(r, 200,
+                 json_pack("{s:b, s:s, s:o, s:{s:s, s:s, s:s, s:s}}", "authenticated", 1,
+                           "csrf_token", csrf, "user", user, "session", "id", s->id, "created_at",
+                           created, "expires_at", expires, "auth_time", auth),
+                 NULL);
+}
+
+/* ---- POST /api/v1/signup ---- */
+
+/* Reads and checks a new password: normalised (NFKC) into *out. */
+static bool new_password(gh_req *r, json_t *body, const char *email, const char **out,
+                         size_t *outlen)
+{
+    json_t *v = json_object_get(body, "password");
+    const char *why = NULL;
+    if (!json_is_string(v) || json_string_length(v) > MAX_PASSWORD_BYTES) {
+        gh_resp_error(r, 400, "weak_password",
+                      json_is_string(v) ? "Use at most 256 characters." : "Enter a password.");
+        return false;
+    }
+    *out = gh_pwpolicy_normalise(r->arena, json_string_value(v), json_string_length(v), outlen);
+    if (!*out) {
+        gh_resp_error(r, 400, "weak_password", "The password has characters we cannot accept.");
+        return false;
+    }
+    if (gh_pwpolicy_check(&r->app->pwpolicy, *out, *outlen, email, &why) != GH_PW_OK) {
+        gh_resp_error(r, 400, "weak_password", why);
+        return false;
+    }
+    return true;
+}
+
+static const char *email_field(gh_req *r, json_t *body, bool *bad)
+{
+    const char *raw = text_field(r, body, "email", 320, bad);
+    const char *email = gh_store_normalise_id(r->arena, raw);
+    if (*bad)
+        return NULL;
+    if (!email || !gh_store_email_valid(email)) {
+        *bad = true;
+        gh_resp_error(r, 400, "invalid_email", "Enter a valid email address.");
+        return NULL;
+    }
+    return email;
+}
+
+/* The address is taken: its owner gets a notice, the caller a decoy flow. */
+static gh_dbrc signup_existing(gh_req *r, gh_dbconn *c, const gh_user *owner, const char *return_to,
+                               gh_email_flow *f)
+{
+    struct codes k;
+    gh_dbrc rc = flow_create(r, c, NULL, owner->email, return_to, f, &k);
+    if (rc != GH_DB_OK)
+        return rc;
+    json_t *params = json_pack(
+        "{s:s, s:s}", "signin_link", gh_arena_printf(r->arena, "%s/signin", r->app->cfg->issuer),
+        "reset_link", gh_arena_printf(r->arena, "%s/signin", r->app->cfg->issuer));
+    rc = gh_mail_enqueue(c, r->arena, r->app, GH_DEFAULT_TENANT, owner->email, "signup_existing",
+                         params);
+    json_decref(params);
+    if (rc == GH_DB_OK)
+        audit(r, c, "signup.existing_email", owner->id, "failure", "email already registered",
+              NULL);
+    return rc;
+}
+
+static gh_dbrc signup_new(gh_req *r, gh_dbconn *c, gh_user *u, const char *phc,
+                          const char *return_to, gh_email_flow *f)
+{
+    struct codes k;
+    gh_dbrc rc = gh_store_user_insert(c, r->arena, u);
+    if (rc == GH_DB_OK)
+        rc = gh_store_password_set(c, r->arena, u->tenant_id, u->id, phc);
+    if (rc == GH_DB_OK)
+        rc = flow_create(r, c, u->id, u->email, return_to, f, &k);
+    if (rc == GH_DB_OK)
+        rc = mail_code(r, c, f, &k);
+    if (rc == GH_DB_OK)
+        audit(r, c, "signup.created", u->id, "success", NULL, NULL);
+    return rc;
+}
+
+void gh_accounts_signup(gh_req *r)
+{
+    char phc[GH_PWHASH_MAX], id[GH_UUID_STRLEN + 1];
+    bool bad = false;
+    const char *pw = NULL;
+    size_t pwlen = 0;
+    if (!gh_csrf_check(r))
+        return;
+    json_t *body = api_body(r);
+    if (!body)
+        return;
+    const char *email = email_field(r, body, &bad);
+    const char *given = bad ? NULL : text_field(r, body, "given_name", MAX_NAME, &bad);
+    const char *family = bad ? NULL : text_field(r, body, "family_name", MAX_NAME, &bad);
+    const char *asked = bad ? NULL : text_field(r, body, "return_to", 2048, &bad);
+    if (bad || !new_password(r, body, email, &pw, &pwlen)) {
+        json_decref(body);
+        return;
+    }
+    json_decref(body);
+    /* Hash first, whatever happens next, so a taken address costs the same time. */
+    int hrc = gh_password_hash(pw, pwlen, phc);
+    sodium_memzero((char *)pw, pwlen);
+    if (hrc != 0) {
+        gh_resp_error(r, 500, "server_error", "Something went wrong; try again.");
+        return;
+    }
+    const char *return_to = return_target(r, asked);
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
+    long long now = gh_now_ms();
+    gh_uuid(id);
+    gh_user u = {.tenant_id = GH_DEFAULT_TENANT,
+                 .id = gh_arena_strdup(r->arena, id),
+                 .username = email,
+                 .email = email,
+                 .active = true,
+                 .given_name = given,
+                 .family_name = family,
+                 .version = 1,
+                 .created_at = now,
+                 .updated_at = now};
+    gh_user owner;
+    gh_email_flow f;
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK) {
+        rc = gh_store_user_by_email(c, r->arena, GH_DEFAULT_TENANT, email, &owner);
+        if (rc == GH_DB_OK)
+            rc = signup_existing(r, c, &owner, return_to, &f);
+        else if (rc == GH_DB_NOTFOUND)
+            rc = signup_new(r, c, &u, phc, return_to, &f);
+    }
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc == GH_DB_CONFLICT) {
+        /* Another sign-up took the address between our read and write: answer
+         * as for a taken address. */
+        respond_verification(r, gh_token(r->arena), email);
+        return;
+    }
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    gh_mail_kick();
+    respond_verification(r, f.id, email);
+}
+
+/* ---- POST /api/v1/verify ---- */
+
+static bool code_matches(gh_req *r, const gh_email_flow *f, const char *code, const char *token)
+{
+    hash_hex h;
+    if (code) {
+        hash_of(f->id, code, h);
+        return gh_secret_equal(h, f->code_hash);
+    }
+    gh_secret_hash(token, h);
+    (void)r;
+    return gh_secret_equal(h, f->link_hash);
+}
+
+/* Completes a flow whose code matched: verified, and signed in when this is
+ * the browser that started it. */
+static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
+{
+    long long now = gh_now_ms();
+    const char *here = binding_hash(r);
+    bool same_browser = here && f->binding_hash && gh_secret_equal(here, f->binding_hash);
+    const char *token = NULL;
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_store_flow_consume(c, r->arena, f->tenant_id, f->id, now);
+    if (rc == GH_DB_OK)
+        rc = gh_store_user_set_verified(c, r->arena, f->tenant_id, f->user_id, now);
+    if (rc == GH_DB_OK)
+        audit(r, c, "email.verified", f->user_id, "success", NULL,
+              json_pack("{s:s}", "via", same_browser ? "same_browser" : "other_browser"));
+    if (rc == GH_DB_OK && same_browser)
+        rc = gh_session_start(r, c, f->user_id, "[\"pwd\"]", 1, &token);
+    if (rc == GH_DB_OK && token)
+        audit(r, c, "signin.succeeded", f->user_id, "success", "email verified", NULL);
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc == GH_DB_CONFLICT || rc == GH_DB_NOTFOUND) {
+        r->nhdrs = 0; /* no cookie from a transaction that did not land */
+        gh_resp_error(r, 400, "invalid_code", WRONG_CODE);
+        return;
+    }
+    if (rc != GH_DB_OK) {
+        r->nhdrs = 0;
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    if (!token) {
+        gh_resp_json(r, 200, json_pack("{s:s}", "status", "verified"), NULL);
+        return;
+    }
+    gh_resp_json(r, 200,
+                 json_pack("{s:s, s:s, s:s}", "status", "signed_in", "return_to",
+                           return_target(r, f->return_to), "csrf_token",
+                           gh_csrf_token_for(r, token)),
+                 NULL);
+}
+
+void gh_accounts_verify(gh_req *r)
+{
+    bool bad = false;
+    gh_email_flow f;
+    long long attempts = 0;
+    if (!gh_csrf_check(r))
+        return;
+    json_t *body = api_body(r);
+    if (!body)
+        return;
+    const char *flow_id = text_field(r, body, "flow_id", 64, &bad);
+    const char *code = bad ? NULL : text_field(r, body, "code", 16, &bad);
+    const char *token = bad ? NULL : text_field(r, body, "token", 64, &bad);
+    json_decref(body);
+    if (bad)
+        return;
+    if (!flow_id || (!code) == (!token)) {
+        gh_resp_error(r, 400, "invalid_request", "Send flow_id and either code or token.");
+        return;
+    }
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
+    gh_dbrc rc = gh_store_flow_get(c, r->arena, GH_DEFAULT_TENANT, flow_id, &f);
+    if (rc == GH_DB_NOTFOUND || (rc == GH_DB_OK && f.consumed_at)) {
+        gh_resp_error(r, 400, "invalid_code", WRONG_CODE);
+        return;
+    }
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    /* Every try counts, right or wrong, before the comparison. */
+    rc = gh_store_flow_attempt(c, r->arena, f.tenant_id, f.id, MAX_FLOW_ATTEMPTS, &attempts);
+    if (rc == GH_DB_NOTFOUND || gh_now_ms() >= f.expires_at) {
+        gh_resp_error(r, 400, "flow_expired",
+                      "Too many attempts or the code expired. Ask for a new code.");
+        return;
+    }
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    if (!f.user_id || !code_matches(r, &f, code, token)) {
+        if (attempts >= MAX_FLOW_ATTEMPTS)
+            gh_resp_error(r, 400, "flow_expired",
+                          "Too many attempts or the code expired. Ask for a new code.");
+        else
+            gh_resp_error(r, 400, "invalid_code", WRONG_CODE);
+        return;
+    }
+    verify_complete(r, c, &f);
+}
+
+/* ---- POST /api/v1/verify/resend ---- */
+
+void gh_accounts_resend(gh_req *r)
+{
+    bool bad = false;
+    gh_email_flow f;
+    struct codes k;
+    if (!gh_csrf_check(r))
+        return;
+    json_t *body = api_body(r);
+    if (!body)
+        return;
+    const char *flow_id = text_field(r, body, "flow_id", 64, &bad);
+    json_decref(body);
+    if (bad)
+        return;
+    gh_dbconn *c = flow_id ? gh_req_db(r) : NULL;
+    if (!c) {
+        if (!r->status)
+            gh_resp_error(r, 400, "invalid_request", "Send flow_id.");
+        return;
+    }
+    gh_dbrc rc = gh_store_flow_get(c, r->arena, GH_DEFAULT_TENANT, flow_id, &f);
+    if (rc == GH_DB_NOTFOUND || (rc == GH_DB_OK && f.consumed_at)) {
+        gh_resp_json(r, 200, json_pack("{s:s}", "status", "sent"), NULL);
+        return;
+    }
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    long long now = gh_now_ms();
+    long long wait_ms = f.last_sent_at + RESEND_COOLDOWN_MS - now;
+    if (wait_ms > 0 || f.sends >= MAX_FLOW_SENDS) {
+        long long secs = f.sends >= MAX_FLOW_SENDS ? 3600 : (wait_ms + 999) / 1000;
+        gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", secs));
+        gh_resp_error(r, 429, "too_many_requests",
+                      "A code was sent moments ago. Wait a little before asking again.");
+        return;
+    }
+    new_codes(r, f.id, &k, &f);
+    f.last_sent_at = now;
+    f.expires_at = now + (long long)r->app->cfg->code_ttl * 1000;
+    rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_store_flow_renew(c, r->arena, &f);
+    if (rc == GH_DB_OK && f.user_id) /* decoys renew too, so they answer alike, but mail nothing */
+        rc = mail_code(r, c, &f, &k);
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc != GH_DB_OK && rc != GH_DB_NOTFOUND) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    gh_mail_kick();
+    gh_resp_json(r, 200, json_pack("{s:s}", "status", "sent"), NULL);
+}
+
+/* ---- POST /api/v1/signin ---- */
+
+struct throttle_keys {
+    const char *key[3];
+    gh_throttle_kind kind[3];
+};
+
+static void throttle_keys(gh_req *r, const char *email, struct throttle_keys *t)
+{
+    const char *e = email ? email : "";
+    t->key[0] = gh_arena_printf(r->arena, "acctip:%s|%s", e, r->ip);
+    t->kind[0] = GH_TH_ACCOUNT_IP;
+    t->key[1] = gh_arena_printf(r->arena, "ip:%s", r->ip);
+    t->kind[1] = GH_TH_IP;
+    t->key[2] = gh_arena_printf(r->arena, "acct:%s", e);
+    t->kind[2] = GH_TH_ACCOUNT;
+}
+
+/* Seconds until sign-in may be tried again under any key (0: now). */
+static long long throttle_wait(gh_req *r, gh_dbconn *c, const struct throttle_keys *t)
+{
+    long long now = gh_now_ms(), wait = 0;
+    for (int i = 0; i < 3; i++) {
+        long long until = 0;
+        if (gh_store_throttle_get(c, r->arena, GH_DEFAULT_TENANT, t->key[i], &until) == GH_DB_OK &&
+            until > now && (until - now + 999) / 1000 > wait)
+            wait = (until - now + 999) / 1000;
+    }
+    return wait;
+}
+
+static void throttle_failure(gh_req *r, gh_dbconn *c, const struct throttle_keys *t)
+{
+    long long now = gh_now_ms();
+    for (int i = 0; i < 3; i++) {
+        long long n = 0;
+        if (gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, t->key[i], now,
+                                   now - GH_THROTTLE_DECAY_MS, &n) != GH_DB_OK)
+            continue;
+        long long delay = gh_throttle_delay(t->kind[i], n);
+        if (delay > 0)
+            gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, t->key[i], now + delay * 1000);
+    }
+}
+
+static void signin_failed(gh_req *r, gh_dbconn *c, const struct throttle_keys *t,
+                          const char *subject, const char *reason)
+{
+    throttle_failure(r, c, t);
+    audit(r, c, "signin.failed", subject, "failure", reason, NULL);
+    gh_resp_error(r, 401, "invalid_credentials", WRONG_CREDENTIALS);
+}
+
+/* Re-hashes a stored hash made with older parameters (issue: argon2id costs
+ * may rise over time). Failure here never fails the sign-in. */
+static void maybe_rehash(gh_req *r, gh_dbconn *c, const char *user_id, const char *phc,
+                         const char *pw, size_t n)
+{
+    char fresh[GH_PWHASH_MAX];
+    if (!gh_password_needs_rehash(phc) || gh_password_hash(pw, n, fresh) != 0)
+        return;
+    gh_store_password_set(c, r->arena, GH_DEFAULT_TENANT, user_id, fresh);
+}
+
+static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked)
+{
+    const char *token = NULL;
+    const char *return_to = return_target(r, asked);
+    gh_email_flow f;
+    struct codes k;
+    bool verify = !u->email_verified && r->app->cfg->require_verified_email;
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK && verify) {
+        rc = flow_create(r, c, u->id, u->email, return_to, &f, &k);
+        if (rc == GH_DB_OK)
+            rc = mail_code(r, c, &f, &k);
+        if (rc == GH_DB_OK)
+            audit(r, c, "signin.verification_required", u->id, "success", "email not verified",
+                  NULL);
+    } else if (rc == GH_DB_OK) {
+        rc = gh_session_start(r, c, u->id, "[\"pwd\"]", 1, &token);
+        if (rc == GH_DB_OK)
+            audit(r, c, "signin.succeeded", u->id, "success", NULL, NULL);
+    }
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc != GH_DB_OK) {
+        r->nhdrs = 0;
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    if (verify) {
+        gh_mail_kick();
+        respond_verification(r, f.id, u->email);
+        return;
+    }
+    gh_resp_json(r, 200,
+                 json_pack("{s:s, s:s, s:s}", "status", "signed_in", "return_to", return_to,
+                           "csrf_token", gh_csrf_token_for(r, token)),
+                 NULL);
+}
+
+void gh_accounts_signin(gh_req *r)
+{
+    bool bad = false;
+    struct throttle_keys t;
+    if (!gh_csrf_check(r))
+        return;
+    json_t *body = api_body(r);
+    if (!body)
+        return;
+    const char *raw_email = text_field(r, body, "email", 320, &bad);
+    const char *asked = bad ? NULL : text_field(r, body, "return_to", 2048, &bad);
+    json_t *pwv = json_object_get(body, "password");
+    if (bad || !json_is_string(pwv) || json_string_length(pwv) > MAX_PASSWORD_BYTES) {
+        if (!bad)
+            gh_resp_error(r, 400, "invalid_request", "Enter your email and password.");
+        json_decref(body);
+        return;
+    }
+    size_t pwlen = 0;
+    const char *pw =
+        gh_pwpolicy_normalise(r->arena, json_string_value(pwv), json_string_length(pwv), &pwlen);
+    json_decref(body);
+    const char *email = gh_store_normalise_id(r->arena, raw_email);
+    throttle_keys(r, email, &t);
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
+    long long wait = throttle_wait(r, c, &t);
+    if (wait > 0) {
+        gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", wait));
+        gh_resp_error(r, 429, "too_many_requests",
+                      "Too many attempts. Wait a moment, then try again.");
+        return;
+    }
+    gh_user u;
+    const char *phc = NULL;
+    bool found = email &&
+                 gh_store_user_by_email(c, r->arena, GH_DEFAULT_TENANT, email, &u) == GH_DB_OK &&
+                 gh_store_password_get(c, r->arena, GH_DEFAULT_TENANT, u.id, &phc) == GH_DB_OK;
+    bool ok = found && pw ? gh_password_verify(phc, pw, pwlen)
+                          : gh_password_verify_dummy(pw ? pw : "", pw ? pwlen : 0);
+    if (!ok || !u.active) {
+        signin_failed(r, c, &t, found ? u.id : NULL,
+                      !found ? "unknown account"
+                      : !ok  ? "wrong password"
+                             : "account disabled");
+    } else {
+        for (int i = 0; i < 3; i += 2) /* the address key keeps counting */
+            gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.key[i]);
+        maybe_rehash(r, c, u.id, phc, pw, pwlen);
+        signin_succeeded(r, c, &u, asked);
+    }
+    if (pw)
+        sodium_memzero((char *)pw, pwlen);
+}
+
+/* ---- POST /api/v1/signout ---- */
+
+void gh_accounts_signout(gh_req *r)
+{
+    if (!gh_csrf_check(r))
+        return;
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
+    const gh_session *s = gh_session_current(r);
+    const char *user = s ? s->user_id : NULL;
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_session_end(r, c);
+    if (rc == GH_DB_OK && user)
+        audit(r, c, "signout", user, "success", NULL, NULL);
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    const char *pre = gh_presession(r, true);
+    gh_resp_json(r, 200,
+                 json_pack("{s:s, s:s?}", "status", "signed_out", "csrf_token",
+                           pre ? gh_csrf_token_for(r, pre) : NULL),
+                 NULL);
+}
+
+/* ---- GET /api/v1/sessions ---- */
+
+void gh_accounts_sessions(gh_req *r)
+{
+    const gh_session *cur = gh_session_current(r);
+    if (!cur) {
+        if (!r->status)
+            gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
+        return;
+    }
+    gh_session *list = NULL;
+    size_t n = 0;
+    gh_dbrc rc = gh_store_session_list(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, cur->user_id,
+                                       gh_now_ms(), &list, &n);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char created[32], seen[32], expires[32];
+        gh_rfc3339(list[i].created_at, created);
+        gh_rfc3339(list[i].last_seen_at, seen);
+        gh_rfc3339(list[i].expires_at, expires);
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:b}", "id", list[i].id,
+                                        "created_at", created, "last_seen_at", seen, "expires_at",
+                                        expires, "ip", list[i].ip, "user_agent", list[i].user_agent,
+                                        "current", strcmp(list[i].id, cur->id) == 0));
+    }
+    gh_resp_json(r, 200, json_pack("{s:o}", "sessions", arr), NULL);
+}

@@ -1,0 +1,851 @@
+/*
+ * gh_mail: the outbox sender, SMTP delivery with libcurl, and the
+ * `gatehouse mail-test` command. See gh_mail.h for the design.
+ */
+#include "gh_mail.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "gh_crypto.h"
+#include "gh_log.h"
+#include "gh_mkey.h"
+#include "gh_store.h"
+
+/* ---- pure helpers ---- */
+
+int64_t gh_mail_backoff_ms(unsigned base_s, int attempt)
+{
+    int64_t wait = base_s ? base_s : 1;
+    for (int k = 1; k < attempt && wait < GH_MAIL_BACKOFF_CAP_S; k++)
+        wait *= 4;
+    if (wait > GH_MAIL_BACKOFF_CAP_S)
+        wait = GH_MAIL_BACKOFF_CAP_S;
+    return wait * 1000;
+}
+
+static bool has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+bool gh_mail_address_valid(const char *addr)
+{
+    if (!addr)
+        return false;
+    size_t n = strlen(addr);
+    const char *at = strchr(addr, '@');
+    if (n < 3 || n > GH_MAIL_MAX_ADDRESS || !at || strchr(at + 1, '@'))
+        return false;
+    size_t local = (size_t)(at - addr);
+    const char *domain = at + 1;
+    if (local == 0 || local > 64 || !*domain)
+        return false;
+    for (const char *p = addr; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch <= 0x20 || ch == 0x7f || strchr("<>()[]\\,;:\"", ch))
+            return false;
+    }
+    if (addr[0] == '.' || at[-1] == '.' || domain[0] == '.' || addr[n - 1] == '.' ||
+        strstr(addr, ".."))
+        return false;
+    return true;
+}
+
+static bool is_ascii_printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return false;
+    return true;
+}
+
+/* RFC 2047 encoded words for a header value that is not plain ASCII (or
+ * that could be mistaken for encoded words). Each word carries at most 45
+ * bytes (60 base64 characters, 72 with the wrapper) and never splits a
+ * UTF-8 sequence. */
+static const char *encode_words(gh_arena *a, const char *s)
+{
+    if (is_ascii_printable(s) && !strstr(s, "=?"))
+        return s;
+    size_t n = strlen(s);
+    size_t cap = (n / 30 + 1) * 80 + 1;
+    char *out = gh_arena_alloc(a, cap);
+    if (!out)
+        return NULL;
+    size_t len = 0;
+    for (size_t i = 0; i < n;) {
+        size_t take = n - i < 45 ? n - i : 45;
+        while (take > 1 && i + take < n && ((unsigned char)s[i + take] & 0xc0) == 0x80)
+            take--;
+        char b64[128];
+        sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)s + i, take,
+                          sodium_base64_VARIANT_ORIGINAL);
+        int w = snprintf(out + len, cap - len, "%s=?UTF-8?B?%s?=", len ? " " : "", b64);
+        if (w < 0 || (size_t)w >= cap - len)
+            return NULL;
+        len += (size_t)w;
+        i += take;
+    }
+    return out;
+}
+
+/* A display name as an RFC 5322 phrase: encoded words when not ASCII,
+ * a quoted string when it holds specials, else as it is. */
+static const char *phrase(gh_arena *a, const char *name)
+{
+    if (!is_ascii_printable(name) || strstr(name, "=?"))
+        return encode_words(a, name);
+    if (!strpbrk(name, "()<>[]:;@\\,.\""))
+        return name;
+    size_t n = strlen(name);
+    char *out = gh_arena_alloc(a, 2 * n + 3);
+    if (!out)
+        return NULL;
+    size_t j = 0;
+    out[j++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (name[i] == '"' || name[i] == '\\')
+            out[j++] = '\\';
+        out[j++] = name[i];
+    }
+    out[j++] = '"';
+    out[j] = '\0';
+    return out;
+}
+
+static const char *trim(gh_arena *a, const char *s, size_t n)
+{
+    while (n > 0 && (*s == ' ' || *s == '\t')) {
+        s++;
+        n--;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    return gh_arena_strndup(a, s, n);
+}
+
+int gh_mail_parse_from(gh_arena *a, const char *from, const char **addr, const char **mailbox)
+{
+    if (!from || has_control(from))
+        return -1;
+    const char *lt = strchr(from, '<');
+    const char *name = "";
+    if (lt) {
+        const char *gt = strchr(lt, '>');
+        if (!gt || strchr(lt + 1, '<'))
+            return -1;
+        for (const char *p = gt + 1; *p; p++)
+            if (*p != ' ' && *p != '\t')
+                return -1;
+        name = trim(a, from, (size_t)(lt - from));
+        *addr = gh_arena_strndup(a, lt + 1, (size_t)(gt - lt - 1));
+        size_t nl = name ? strlen(name) : 0;
+        if (nl >= 2 && name[0] == '"' && name[nl - 1] == '"') /* already quoted: unquote */
+            name = gh_arena_strndup(a, name + 1, nl - 2);
+    } else {
+        *addr = trim(a, from, strlen(from));
+    }
+    if (!name || !*addr || !gh_mail_address_valid(*addr))
+        return -1;
+    if (!*name) {
+        *mailbox = *addr;
+        return 0;
+    }
+    const char *ph = phrase(a, name);
+    *mailbox = ph ? gh_arena_printf(a, "%s <%s>", ph, *addr) : NULL;
+    return *mailbox ? 0 : -1;
+}
+
+static const char *rfc5322_date(gh_arena *a, int64_t now_ms)
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = (time_t)(now_ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return NULL;
+    return gh_arena_printf(a, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7],
+                           tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
+                           tm.tm_min, tm.tm_sec);
+}
+
+int gh_mail_build_headers(gh_arena *a, const char *from, const char *to, const char *subject,
+                          const char *message_key, int64_t now_ms, gh_mail_headers *out, char *err,
+                          size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    const char *from_addr = NULL, *mailbox = NULL;
+    if (gh_mail_parse_from(a, from, &from_addr, &mailbox) != 0) {
+        snprintf(err, errlen, "the sender address is malformed or holds a line break");
+        return -1;
+    }
+    if (!to || has_control(to) || !gh_mail_address_valid(to)) {
+        snprintf(err, errlen, "the recipient address is malformed or holds a line break");
+        return -1;
+    }
+    if (!subject || has_control(subject)) {
+        snprintf(err, errlen, "the subject holds a line break or control character");
+        return -1;
+    }
+    if (strlen(subject) > GH_MAIL_MAX_SUBJECT) {
+        snprintf(err, errlen, "the subject is longer than %d bytes", GH_MAIL_MAX_SUBJECT);
+        return -1;
+    }
+    if (!message_key || !*message_key || strpbrk(message_key, "<>@ ") || has_control(message_key)) {
+        snprintf(err, errlen, "the message key is malformed");
+        return -1;
+    }
+    const char *subj = encode_words(a, subject), *date = rfc5322_date(a, now_ms);
+    const char *domain = strrchr(from_addr, '@') + 1;
+    out->envelope_from = from_addr;
+    out->envelope_to = to;
+    out->lines[0] = gh_arena_printf(a, "From: %s", mailbox);
+    out->lines[1] = gh_arena_printf(a, "To: %s", to);
+    out->lines[2] = subj ? gh_arena_printf(a, "Subject: %s", subj) : NULL;
+    out->lines[3] = date ? gh_arena_printf(a, "Date: %s", date) : NULL;
+    out->lines[4] = gh_arena_printf(a, "Message-ID: <%s@%s>", message_key, domain);
+    for (int i = 0; i < 5; i++)
+        if (!out->lines[i]) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    return 0;
+}
+
+/* ---- SMTP with libcurl ---- */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Mail bodies end lines with CRLF; the quoted-printable encoder keeps CRLF
+ * as line breaks (a bare LF would become "=0A"). */
+static const char *crlf(gh_arena *a, const char *s)
+{
+    size_t n = 0, lf = 0;
+    for (; s[n]; n++)
+        lf += s[n] == '\n';
+    char *out = gh_arena_alloc(a, n + lf + 1);
+    if (!out)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+            out[j++] = '\r';
+        out[j++] = s[i];
+    }
+    out[j] = '\0';
+    return out;
+}
+
+/* The relay's last refusal, for the error text of a failed attempt. Only
+ * what the server said is kept, never what was sent (AUTH, the message). */
+struct reply {
+    char last[200];
+};
+
+static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *userp)
+{
+    (void)curl;
+    struct reply *r = userp;
+    /* Refusals only (4xx, 5xx): the 221 that answers QUIT comes after them. */
+    if (type != CURLINFO_HEADER_IN || size < 3 || (data[0] != '4' && data[0] != '5'))
+        return 0;
+    while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
+        size--;
+    if (size >= sizeof(r->last))
+        size = sizeof(r->last) - 1;
+    for (size_t i = 0; i < size; i++) /* keep it one printable line */
+        r->last[i] = (unsigned char)data[i] < 0x20 || data[i] == 0x7f ? ' ' : data[i];
+    r->last[size] = '\0';
+    return 0;
+}
+
+enum send_kind { SEND_OK, SEND_TEMPORARY, SEND_PERMANENT };
+
+struct send_result {
+    enum send_kind kind;
+    char error[400];
+};
+
+/* A 5xx answer to RCPT TO or to the message is the relay saying "never":
+ * no such mailbox, message refused. Everything else (no connection, a 4xx,
+ * a 5xx to the greeting, EHLO, AUTH or MAIL FROM, which are configuration
+ * problems that an operator may fix) is retried. */
+static enum send_kind classify(CURLcode rc, long code, const char *errbuf)
+{
+    if (rc == CURLE_OK)
+        return SEND_OK;
+    bool refused_rcpt = strncmp(errbuf, "RCPT failed", 11) == 0;
+    bool refused_data =
+        rc == CURLE_WEIRD_SERVER_REPLY && strncmp(errbuf, "Got unexpected", 14) != 0;
+    if (code >= 500 && code < 600 && (refused_rcpt || refused_data))
+        return SEND_PERMANENT;
+    return SEND_TEMPORARY;
+}
+
+static void smtp_send(const gh_config *cfg, gh_arena *a, const gh_mail_row *m,
+                      const gh_mail_rendered *msg, struct send_result *res)
+{
+    gh_mail_headers h;
+    char err[256];
+    res->kind = SEND_TEMPORARY;
+    res->error[0] = '\0';
+    if (gh_mail_build_headers(a, cfg->mail_from, m->to, msg->subject, m->id, gh_now_ms(), &h, err,
+                              sizeof(err)) != 0) {
+        res->kind = SEND_PERMANENT;
+        snprintf(res->error, sizeof(res->error), "%s", err);
+        return;
+    }
+    pthread_once(&curl_once, curl_init);
+    CURL *curl = curl_init_rc == CURLE_OK ? curl_easy_init() : NULL;
+    if (!curl) {
+        snprintf(res->error, sizeof(res->error), "libcurl could not be initialised");
+        return;
+    }
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *headers = NULL, *rcpt = NULL, *inline_hdr = NULL;
+    curl_mime *mime = curl_mime_init(curl), *alt = curl_mime_init(curl);
+    const char *mail_from = gh_arena_printf(a, "<%s>", h.envelope_from);
+    const char *rcpt_to = gh_arena_printf(a, "<%s>", h.envelope_to);
+    const char *text_body = crlf(a, msg->text), *html_body = crlf(a, msg->html);
+    struct reply reply = {""};
+    bool ok = mime && alt && mail_from && rcpt_to && text_body && html_body;
+
+    /* multipart/mixed (libcurl's top level for mail) holding one inline
+     * multipart/alternative: the text part first, the HTML part preferred. */
+    if (ok) {
+        curl_mimepart *text = curl_mime_addpart(alt), *html = curl_mime_addpart(alt);
+        ok = text && html && curl_mime_data(text, text_body, CURL_ZERO_TERMINATED) == CURLE_OK &&
+             curl_mime_type(text, "text/plain; charset=utf-8") == CURLE_OK &&
+             curl_mime_encoder(text, "quoted-printable") == CURLE_OK &&
+             curl_mime_data(html, html_body, CURL_ZERO_TERMINATED) == CURLE_OK &&
+             curl_mime_type(html, "text/html; charset=utf-8") == CURLE_OK &&
+             curl_mime_encoder(html, "quoted-printable") == CURLE_OK;
+    }
+    if (ok) {
+        curl_mimepart *part = curl_mime_addpart(mime);
+        ok = part && curl_mime_subparts(part, alt) == CURLE_OK;
+        if (ok) {
+            alt = NULL; /* owned by mime now */
+            inline_hdr = curl_slist_append(NULL, "Content-Disposition: inline");
+            ok = inline_hdr && curl_mime_type(part, "multipart/alternative") == CURLE_OK &&
+                 curl_mime_headers(part, inline_hdr, 1) == CURLE_OK;
+            if (ok)
+                inline_hdr = NULL; /* owned by the part */
+        }
+    }
+    for (int i = 0; ok && i < 5; i++) {
+        struct curl_slist *n = curl_slist_append(headers, h.lines[i]);
+        ok = n != NULL;
+        if (ok)
+            headers = n;
+    }
+    if (ok)
+        ok = (rcpt = curl_slist_append(NULL, rcpt_to)) != NULL;
+    if (!ok) {
+        snprintf(res->error, sizeof(res->error), "out of memory building the message");
+        goto out;
+    }
+
+    bool tls = strncmp(cfg->smtp_url, "smtps://", 8) == 0;
+    curl_easy_setopt(curl, CURLOPT_URL, cfg->smtp_url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    /* smtp:// is plain SMTP (a relay on the host or a trusted network);
+     * smtps:// is TLS from the first byte, with the certificate verified. */
+    curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)(tls ? CURLUSESSL_ALL : CURLUSESSL_NONE));
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)GH_MAIL_CONNECT_TIMEOUT_S);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)GH_MAIL_TOTAL_TIMEOUT_S);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_MAIL_FROM, mail_from);
+    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
+    curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
+    curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &reply);
+    curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
+
+    CURLcode rc = curl_easy_perform(curl);
+    long code = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    res->kind = classify(rc, code, errbuf);
+    /* The relay's own words when it refused; else libcurl's (no connection). */
+    if (rc != CURLE_OK && code >= 400 && reply.last[0])
+        snprintf(res->error, sizeof(res->error), "%s", reply.last);
+    else if (rc != CURLE_OK)
+        snprintf(res->error, sizeof(res->error), "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+out:
+    curl_slist_free_all(inline_hdr);
+    curl_slist_free_all(headers);
+    curl_slist_free_all(rcpt);
+    curl_mime_free(alt);
+    curl_mime_free(mime);
+    curl_easy_cleanup(curl);
+}
+
+/* ---- one attempt ---- */
+
+/* Sends a claimed message and records the attempt. */
+static void attempt(const gh_app *app, gh_arena *a, const gh_mail_row *m)
+{
+    const gh_config *cfg = app->cfg;
+    int64_t t0 = gh_mono_ms();
+    struct send_result res = {SEND_PERMANENT, ""};
+
+    if (m->attempts > GH_MAIL_MAX_ATTEMPTS) {
+        snprintf(res.error, sizeof(res.error), "no attempts left");
+    } else {
+        char ad[64 + GH_UUID_STRLEN];
+        snprintf(ad, sizeof(ad), "mail:%s", m->id);
+        size_t n = 0;
+        uint8_t *plain = m->params ? gh_mkey_open(a, cfg->master_key, ad, m->params, &n) : NULL;
+        json_error_t jerr;
+        json_t *params = plain ? json_loadb((const char *)plain, n, 0, &jerr) : NULL;
+        if (plain)
+            sodium_memzero(plain, n);
+        gh_mail_rendered msg;
+        char err[256];
+        if (!plain)
+            snprintf(res.error, sizeof(res.error),
+                     "the parameters cannot be opened (another master key?)");
+        else if (!json_is_object(params))
+            snprintf(res.error, sizeof(res.error), "the parameters are not a JSON object");
+        else if (gh_mail_render(a, m->template_name, params, &msg, err, sizeof(err)) != 0)
+            snprintf(res.error, sizeof(res.error), "%s", err);
+        else
+            smtp_send(cfg, a, m, &msg, &res);
+        json_decref(params);
+    }
+
+    const char *outcome = "sent";
+    int64_t now = gh_now_ms(), next = now;
+    if (res.kind == SEND_TEMPORARY && m->attempts < GH_MAIL_MAX_ATTEMPTS) {
+        outcome = "retry";
+        next = now + gh_mail_backoff_ms(cfg->mail_retry_base, (int)m->attempts);
+    } else if (res.kind != SEND_OK) {
+        outcome = "failed";
+    }
+
+    /* The send cannot be taken back, so the record is worth a few tries. */
+    gh_dbrc rc = GH_DB_BUSY;
+    for (int i = 0; i < 5 && rc != GH_DB_OK; i++) {
+        if (i > 0) {
+            struct timespec ts = {0, 200 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        gh_dbconn *c = gh_db_acquire(app->db);
+        if (!c)
+            continue;
+        rc = gh_store_mail_record(c, a, m->tenant_id, m->id, m->attempts, outcome,
+                                  res.error[0] ? res.error : NULL, now, next);
+        gh_db_release(c);
+        if (rc != GH_DB_OK && rc != GH_DB_BUSY)
+            break;
+    }
+
+    json_t *f = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "tenant", m->tenant_id, "id", m->id,
+                          "template", m->template_name, "attempt", (json_int_t)m->attempts,
+                          "outcome", outcome, "ms", (json_int_t)(gh_mono_ms() - t0));
+    if (f && res.error[0])
+        json_object_set_new(f, "error", json_string(res.error));
+    if (f && strcmp(outcome, "retry") == 0)
+        json_object_set_new(f, "retry_in_ms", json_integer(next - now));
+    if (f && rc != GH_DB_OK)
+        json_object_set_new(f, "record", json_string(gh_dbrc_str(rc)));
+    gh_log_event(strcmp(outcome, "sent") == 0    ? GH_LOG_INFO
+                 : strcmp(outcome, "retry") == 0 ? GH_LOG_WARN
+                                                 : GH_LOG_ERROR,
+                 "mail attempt", f);
+}
+
+/* Claims and delivers one message: the one named by tenant and id, or else
+ * the most overdue. Returns 1 when a message was handled or taken by another
+ * sender meanwhile (look again), 0 when none was due, -1 on database
+ * trouble. */
+static int deliver_next(const gh_app *app, const char *tenant, const char *id)
+{
+    gh_arena *a = gh_arena_new(4u << 20);
+    if (!a)
+        return -1;
+    int ret = -1;
+    bool picked = id == NULL;
+    gh_dbconn *c = gh_db_acquire(app->db);
+    if (!c)
+        goto out;
+    int64_t now = gh_now_ms();
+    gh_mail_row m = {0};
+    gh_dbrc rc = GH_DB_OK;
+    if (picked) {
+        rc = gh_store_mail_next_due(c, a, now, &m);
+        tenant = m.tenant_id;
+        id = m.id;
+    }
+    if (rc == GH_DB_OK)
+        rc = gh_store_mail_claim(c, a, tenant, id, now, &m);
+    gh_db_release(c);
+    if (rc == GH_DB_NOTFOUND) {
+        /* Nothing due; or a candidate that another sender claimed first,
+         * after which another may be due. */
+        ret = picked && id ? 1 : 0;
+        goto out;
+    }
+    if (rc != GH_DB_OK) {
+        gh_log(GH_LOG_WARN, "mail outbox unavailable", "%s", gh_dbrc_str(rc));
+        goto out;
+    }
+    attempt(app, a, &m);
+    ret = 1;
+out:
+    gh_arena_free(a);
+    return ret;
+}
+
+/* ---- the sender thread ---- */
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool cond_ready, running, kicked;
+    atomic_bool stop;
+    pthread_t thread;
+    gh_app *app;
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void *sender_main(void *arg)
+{
+    gh_app *app = arg;
+    pthread_mutex_lock(&S.lock);
+    while (!atomic_load(&S.stop)) {
+        S.kicked = false;
+        pthread_mutex_unlock(&S.lock);
+        /* Everything due now, one message at a time; a budget keeps a long
+         * queue from starving the stop check. */
+        for (int budget = 1000; budget > 0 && !atomic_load(&S.stop); budget--)
+            if (deliver_next(app, NULL, NULL) <= 0)
+                break;
+        pthread_mutex_lock(&S.lock);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += 1;
+        while (!atomic_load(&S.stop) && !S.kicked)
+            if (pthread_cond_timedwait(&S.cond, &S.lock, &until) == ETIMEDOUT)
+                break;
+    }
+    pthread_mutex_unlock(&S.lock);
+    return NULL;
+}
+
+int gh_mail_start(gh_app *app)
+{
+    if (!app->cfg->smtp_url[0]) {
+        gh_log(GH_LOG_WARN, "mail delivery off",
+               "GATEHOUSE_SMTP_URL is not set: queued mail stays in the outbox until an "
+               "instance with a mail relay delivers it");
+        return 0;
+    }
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK) {
+        gh_log(GH_LOG_ERROR, "start failed", "libcurl could not be initialised");
+        return -1;
+    }
+    pthread_mutex_lock(&S.lock);
+    if (S.running) {
+        pthread_mutex_unlock(&S.lock);
+        return 0;
+    }
+    if (!S.cond_ready) {
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&S.cond, &attr);
+        pthread_condattr_destroy(&attr);
+        S.cond_ready = true;
+    }
+    S.app = app;
+    S.kicked = true; /* look at the outbox at once */
+    atomic_store(&S.stop, false);
+    int err = pthread_create(&S.thread, NULL, sender_main, app);
+    S.running = err == 0;
+    pthread_mutex_unlock(&S.lock);
+    if (err != 0) {
+        gh_log(GH_LOG_ERROR, "start failed", "cannot start the mail sender: %s", strerror(err));
+        return -1;
+    }
+    return 0;
+}
+
+void gh_mail_stop(void)
+{
+    pthread_mutex_lock(&S.lock);
+    if (!S.running) {
+        pthread_mutex_unlock(&S.lock);
+        return;
+    }
+    atomic_store(&S.stop, true);
+    pthread_cond_signal(&S.cond);
+    pthread_t t = S.thread;
+    pthread_mutex_unlock(&S.lock);
+    pthread_join(t, NULL);
+    pthread_mutex_lock(&S.lock);
+    S.running = false;
+    S.app = NULL;
+    pthread_mutex_unlock(&S.lock);
+}
+
+void gh_mail_kick(void)
+{
+    pthread_mutex_lock(&S.lock);
+    if (S.running) {
+        S.kicked = true;
+        pthread_cond_signal(&S.cond);
+    }
+    pthread_mutex_unlock(&S.lock);
+}
+
+/* ---- queueing ---- */
+
+gh_dbrc gh_mail_enqueue_id(gh_dbconn *c, gh_arena *a, const gh_app *app, const char *tenant,
+                           const char *to, const char *template_name, json_t *params,
+                           const char **id_out)
+{
+    if (!tenant || !gh_mail_address_valid(to) || !gh_mail_template_exists(template_name) ||
+        (params && !json_is_object(params)))
+        return GH_DB_INVALID;
+    /* Render once now so a missing variable fails here, in the request. */
+    gh_mail_rendered msg;
+    char err[256];
+    if (gh_mail_render(a, template_name, params, &msg, err, sizeof(err)) != 0) {
+        gh_log(GH_LOG_ERROR, "mail not queued", "template %s: %s", template_name, err);
+        return GH_DB_INVALID;
+    }
+    char id[GH_UUID_STRLEN + 1], ad[8 + GH_UUID_STRLEN];
+    gh_uuid(id);
+    snprintf(ad, sizeof(ad), "mail:%s", id);
+    char *json = params ? json_dumps(params, JSON_COMPACT) : strdup("{}");
+    if (!json)
+        return GH_DB_FAIL;
+    size_t n = strlen(json);
+    char *sealed = gh_mkey_seal(a, app->cfg->master_key, ad, (const uint8_t *)json, n);
+    sodium_memzero(json, n);
+    free(json);
+    if (!sealed)
+        return GH_DB_FAIL;
+    gh_dbrc rc =
+        gh_store_mail_insert(c, a, tenant, id, to, template_name, sealed, (int64_t)gh_now_ms());
+    if (rc == GH_DB_OK && id_out)
+        *id_out = gh_arena_strdup(a, id);
+    return rc;
+}
+
+gh_dbrc gh_mail_enqueue(gh_dbconn *c, gh_arena *a, const gh_app *app, const char *tenant,
+                        const char *to, const char *template_name, json_t *params)
+{
+    return gh_mail_enqueue_id(c, a, app, tenant, to, template_name, params, NULL);
+}
+
+/* ---- gatehouse mail-test ---- */
+
+static int mkdir_parent(const char *path)
+{
+    char dir[GH_PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char keep = *p;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return -1;
+        if (!keep)
+            return 0;
+        *p = keep;
+    }
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Reads the message's row into m (in a). */
+static gh_dbrc read_row(gh_db *db, gh_arena *a, const char *id, gh_mail_row *m)
+{
+    gh_dbconn *c = gh_db_acquire(db);
+    if (!c)
+        return GH_DB_BUSY;
+    gh_dbrc rc = gh_store_mail_get(c, a, GH_DEFAULT_TENANT, id, m);
+    gh_db_release(c);
+    return rc;
+}
+
+static int run_test(gh_app *app, const char *to, unsigned timeout_s)
+{
+    gh_arena *a = gh_arena_new(0);
+    if (!a)
+        return 1;
+    const char *id = NULL;
+    gh_dbconn *c = gh_db_acquire(app->db);
+    gh_dbrc rc = c ? gh_db_begin(c) : GH_DB_BUSY;
+    if (rc == GH_DB_OK)
+        rc = gh_mail_enqueue_id(c, a, app, GH_DEFAULT_TENANT, to, "test", NULL, &id);
+    if (rc == GH_DB_OK)
+        rc = gh_db_commit(c);
+    gh_db_release(c);
+    if (rc != GH_DB_OK) {
+        fprintf(stderr, "gatehouse: cannot queue the test message: %s\n", gh_dbrc_str(rc));
+        gh_arena_free(a);
+        return 1;
+    }
+    printf("queued test message %s to %s\n", id, to);
+    fflush(stdout);
+
+    /* Another instance sharing the database may deliver it too; either way
+     * the row says how it went. A send in progress at the deadline gets the
+     * SMTP timeout to finish. */
+    int64_t deadline = gh_mono_ms() + (int64_t)timeout_s * 1000;
+    int64_t hard = deadline + (GH_MAIL_TOTAL_TIMEOUT_S + 5) * 1000;
+    int code = 1;
+    for (;;) {
+        gh_mail_row m;
+        gh_arena *ra = gh_arena_new(0);
+        rc = ra ? read_row(app->db, ra, id, &m) : GH_DB_FAIL;
+        if (rc == GH_DB_OK && strcmp(m.status, "sent") == 0) {
+            printf("sent: the relay accepted the test message to %s (attempt %lld)\n", to,
+                   m.attempts);
+            code = 0;
+        } else if (rc == GH_DB_OK && strcmp(m.status, "failed") == 0) {
+            printf("failed after %lld attempt(s): %s\n", m.attempts,
+                   m.last_error ? m.last_error : "unknown error");
+        } else if (gh_mono_ms() >= hard) {
+            printf("failed: no outcome within %u s\n", timeout_s);
+        } else if (gh_mono_ms() >= deadline && rc == GH_DB_OK) {
+            gh_dbconn *wc = gh_db_acquire(app->db);
+            char reason[64];
+            snprintf(reason, sizeof(reason), "mail-test gave up after %u s", timeout_s);
+            gh_dbrc wrc =
+                wc ? gh_store_mail_withdraw(wc, ra, GH_DEFAULT_TENANT, id, reason) : GH_DB_BUSY;
+            gh_db_release(wc);
+            if (wrc == GH_DB_OK) {
+                printf("failed: not delivered within %u s after %lld attempt(s); last error: %s\n",
+                       timeout_s, m.attempts, m.last_error ? m.last_error : "none");
+            } else {
+                gh_arena_free(ra);
+                sleep_ms(200); /* being sent right now: wait for the outcome */
+                continue;
+            }
+        } else {
+            /* Claim only when due: on SQLite even an UPDATE that changes
+             * nothing takes the write lock. */
+            int64_t now = gh_now_ms();
+            bool due =
+                rc == GH_DB_OK && ((strcmp(m.status, "pending") == 0 && m.next_attempt_at <= now) ||
+                                   (strcmp(m.status, "sending") == 0 && m.claimed_until < now));
+            gh_arena_free(ra);
+            if (due && deliver_next(app, GH_DEFAULT_TENANT, id) > 0)
+                continue;
+            sleep_ms(100);
+            continue;
+        }
+        gh_arena_free(ra);
+        break;
+    }
+    gh_arena_free(a);
+    return code;
+}
+
+int gh_mail_test_command(gh_config *cfg, int argc, char **argv)
+{
+    const char *to = NULL;
+    unsigned long timeout = GH_MAIL_TEST_TIMEOUT_S;
+    for (int i = 0; i < argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+            v = argv[++i];
+        else if (strncmp(argv[i], "--timeout=", 10) == 0)
+            v = argv[i] + 10;
+        if (v) {
+            char *end = NULL;
+            errno = 0;
+            timeout = strtoul(v, &end, 10);
+            if (errno || !*v || *end || *v == '-' || timeout < 1 ||
+                timeout > GH_MAIL_TEST_MAX_TIMEOUT_S) {
+                fprintf(stderr,
+                        "gatehouse: --timeout must be a whole number of seconds from 1 "
+                        "to %d\n",
+                        GH_MAIL_TEST_MAX_TIMEOUT_S);
+                return 2;
+            }
+        } else if (argv[i][0] == '-' || to) {
+            fprintf(stderr, "gatehouse: usage: gatehouse mail-test [--timeout SECONDS] ADDRESS\n");
+            return 2;
+        } else {
+            to = argv[i];
+        }
+    }
+    if (!to) {
+        fprintf(stderr, "gatehouse: usage: gatehouse mail-test [--timeout SECONDS] ADDRESS\n");
+        return 2;
+    }
+    if (!gh_mail_address_valid(to)) {
+        fprintf(stderr, "gatehouse: \"%.254s\" is not a valid email address\n", to);
+        return 2;
+    }
+    if (!cfg->smtp_url[0]) {
+        fprintf(stderr, "gatehouse: GATEHOUSE_SMTP_URL: must be set to test mail delivery\n");
+        return 2;
+    }
+    char err[512] = "";
+    if (gh_mkey_load(cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "gatehouse: %s\n", err);
+        return 2;
+    }
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK) {
+        fprintf(stderr, "gatehouse: libcurl could not be initialised\n");
+        return 1;
+    }
+    if (!cfg->database_is_postgres && mkdir_parent(cfg->database) != 0) {
+        fprintf(stderr, "gatehouse: cannot create the directory of %s: %s\n", cfg->database,
+                strerror(errno));
+        return 1;
+    }
+    gh_db *db = gh_db_open(cfg->database, 2, err, sizeof(err));
+    if (db && gh_db_migrate(db, err, sizeof(err)) != 0) {
+        gh_db_close(db);
+        db = NULL;
+    }
+    if (!db) {
+        fprintf(stderr, "gatehouse: %s\n", err);
+        return 1;
+    }
+    gh_app app = {.cfg = cfg, .db = db};
+    atomic_store(&app.ready, true);
+    int code = run_test(&app, to, (unsigned)timeout);
+    gh_db_close(db);
+    return code;
+}

@@ -1,0 +1,275 @@
+/*
+ * gh_mail_templates: the message of each mail type, as C strings with
+ * {{name}} placeholders, and the renderer that fills them.
+ *
+ * Every template has a subject, a plain-text body and an HTML body. Values
+ * are inserted as they are into the subject and the text body, and
+ * HTML-escaped into the HTML body (in text and in attribute values alike,
+ * since every attribute below is double-quoted). A placeholder without a
+ * value is an error rather than an empty string, so a caller that forgot a
+ * parameter finds out at enqueue time, not from a customer.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gh_mail.h"
+
+struct template
+{
+    const char *name;
+    const char *subject;
+    const char *text;
+    const char *html;
+};
+
+#define HTML_OPEN                                                                                  \
+    "<!DOCTYPE html>\n"                                                                            \
+    "<html lang=\"en\">\n"                                                                         \
+    "<head><meta charset=\"utf-8\"><meta name=\"viewport\" "                                       \
+    "content=\"width=device-width, initial-scale=1\"></head>\n"                                    \
+    "<body style=\"font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; " \
+    "color: #1a1a1a; line-height: 1.5; margin: 0; padding: 24px;\">\n"                             \
+    "<div style=\"max-width: 560px; margin: 0 auto;\">\n"
+
+#define HTML_CLOSE "</div>\n</body>\n</html>\n"
+
+#define BUTTON_STYLE                                                                               \
+    "display: inline-block; padding: 10px 18px; background: #1f4fd1; color: #ffffff; "             \
+    "text-decoration: none; border-radius: 4px;"
+
+#define SMALL_STYLE "font-size: 13px; color: #555555;"
+
+static const char verify_email_text[] =
+    "Your verification code is:\n"
+    "\n"
+    "    {{code}}\n"
+    "\n"
+    "Enter it on the page that asked for it, or open this link to verify your\n"
+    "email address:\n"
+    "\n"
+    "{{link}}\n"
+    "\n"
+    "The code and the link expire in {{minutes}} minutes and work once.\n"
+    "\n"
+    "If you did not ask for this, someone may have typed your address by\n"
+    "mistake: you can ignore this message.\n";
+
+static const char verify_email_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">Verify your email address</h1>\n"
+    "<p>Your verification code is:</p>\n"
+    "<p style=\"font-size: 28px; font-weight: bold; letter-spacing: 4px; font-family: "
+    "monospace;\">{{code}}</p>\n"
+    "<p>Enter it on the page that asked for it, or use this link:</p>\n"
+    "<p><a href=\"{{link}}\" style=\"" BUTTON_STYLE "\">Verify email address</a></p>\n"
+    "<p style=\"" SMALL_STYLE "\">If the button does not work, copy this address into your "
+    "browser:<br>{{link}}</p>\n"
+    "<p>The code and the link expire in {{minutes}} minutes and work once.</p>\n"
+    "<p style=\"" SMALL_STYLE "\">If you did not ask for this, someone may have typed your "
+    "address by mistake: you can ignore this message.</p>\n" HTML_CLOSE;
+
+static const char signup_existing_text[] =
+    "Someone tried to create a new account with this email address, but it\n"
+    "already has an account. Nothing about your account has changed.\n"
+    "\n"
+    "If it was you, sign in instead:\n"
+    "{{signin_link}}\n"
+    "\n"
+    "Forgot your password? You can reset it here:\n"
+    "{{reset_link}}\n"
+    "\n"
+    "If it was not you, you can ignore this message.\n";
+
+static const char signup_existing_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">You already have an account</h1>\n"
+    "<p>Someone tried to create a new account with this email address, but it already has an "
+    "account. Nothing about your account has changed.</p>\n"
+    "<p>If it was you, sign in instead:</p>\n"
+    "<p><a href=\"{{signin_link}}\" style=\"" BUTTON_STYLE "\">Sign in</a></p>\n"
+    "<p>Forgot your password? <a href=\"{{reset_link}}\">Reset your password</a>.</p>\n"
+    "<p style=\"" SMALL_STYLE "\">If it was not you, you can ignore this message.</p>\n" HTML_CLOSE;
+
+static const char test_text[] =
+    "This is a test message from Gatehouse.\n"
+    "\n"
+    "If you can read it, outgoing mail works: the server reached the mail\n"
+    "relay named by GATEHOUSE_SMTP_URL and the relay accepted the message.\n";
+
+static const char test_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">Gatehouse test message</h1>\n"
+    "<p>This is a test message from Gatehouse.</p>\n"
+    "<p>If you can read it, outgoing mail works: the server reached the mail relay named by "
+    "<code>GATEHOUSE_SMTP_URL</code> and the relay accepted the message.</p>\n" HTML_CLOSE;
+
+static const struct template templates[] = {
+    {"verify_email", "Verify your email address", verify_email_text, verify_email_html},
+    {"signup_existing", "You already have an account", signup_existing_text, signup_existing_html},
+    {"test", "Gatehouse test message", test_text, test_html},
+};
+
+static const struct template *find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < sizeof(templates) / sizeof(templates[0]); i++)
+        if (strcmp(templates[i].name, name) == 0)
+            return &templates[i];
+    return NULL;
+}
+
+bool gh_mail_template_exists(const char *name)
+{
+    return find(name) != NULL;
+}
+
+/* A string growing in an arena. */
+struct sb {
+    gh_arena *a;
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static void sb_put(struct sb *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap : 256;
+        while (ncap < b->len + n + 1)
+            ncap *= 2;
+        char *np = gh_arena_alloc(b->a, ncap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        if (b->len)
+            memcpy(np, b->p, b->len);
+        b->p = np;
+        b->cap = ncap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_put_html(struct sb *b, const char *s, size_t n)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *rep;
+        switch (s[i]) {
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            continue;
+        }
+        sb_put(b, s + start, i - start);
+        sb_put(b, rep, strlen(rep));
+        start = i + 1;
+    }
+    sb_put(b, s + start, n - start);
+}
+
+static bool name_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_';
+}
+
+char *gh_mail_render_string(gh_arena *a, const char *tmpl, const json_t *params, bool html,
+                            char *err, size_t errlen)
+{
+    struct sb b = {.a = a};
+    const char *s = tmpl;
+    sb_put(&b, "", 0);
+    for (;;) {
+        const char *open = strstr(s, "{{");
+        if (!open) {
+            sb_put(&b, s, strlen(s));
+            break;
+        }
+        sb_put(&b, s, (size_t)(open - s));
+        const char *close = strstr(open + 2, "}}");
+        if (!close) {
+            snprintf(err, errlen, "unterminated placeholder");
+            return NULL;
+        }
+        const char *n0 = open + 2, *n1 = close;
+        while (n0 < n1 && *n0 == ' ')
+            n0++;
+        while (n1 > n0 && n1[-1] == ' ')
+            n1--;
+        size_t nlen = (size_t)(n1 - n0);
+        bool ok = nlen > 0 && nlen < 64;
+        for (const char *q = n0; ok && q < n1; q++)
+            ok = name_char(*q);
+        if (!ok) {
+            snprintf(err, errlen, "malformed placeholder");
+            return NULL;
+        }
+        char name[64];
+        memcpy(name, n0, nlen);
+        name[nlen] = '\0';
+        const json_t *v = params ? json_object_get(params, name) : NULL;
+        char num[32];
+        const char *val;
+        size_t vlen;
+        if (v && json_is_string(v)) {
+            val = json_string_value(v);
+            vlen = json_string_length(v);
+        } else if (v && json_is_integer(v)) {
+            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            val = num;
+            vlen = strlen(num);
+        } else {
+            snprintf(err, errlen, "no string or integer value for {{%s}}", name);
+            return NULL;
+        }
+        if (memchr(val, '\0', vlen)) { /* a JSON "\u0000" would cut the text short */
+            snprintf(err, errlen, "the value for {{%s}} holds a NUL character", name);
+            return NULL;
+        }
+        if (html)
+            sb_put_html(&b, val, vlen);
+        else
+            sb_put(&b, val, vlen);
+        s = close + 2;
+    }
+    if (b.oom) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    return b.p;
+}
+
+int gh_mail_render(gh_arena *a, const char *template_name, const json_t *params,
+                   gh_mail_rendered *out, char *err, size_t errlen)
+{
+    const struct template *t = find(template_name);
+    if (!t) {
+        snprintf(err, errlen, "unknown mail template \"%.64s\"",
+                 template_name ? template_name : "");
+        return -1;
+    }
+    out->subject = gh_mail_render_string(a, t->subject, params, false, err, errlen);
+    if (!out->subject)
+        return -1;
+    out->text = gh_mail_render_string(a, t->text, params, false, err, errlen);
+    if (!out->text)
+        return -1;
+    out->html = gh_mail_render_string(a, t->html, params, true, err, errlen);
+    return out->html ? 0 : -1;
+}

@@ -1,0 +1,197 @@
+#include "gh_session.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gh_crypto.h"
+#include "gh_store.h"
+#include "gh_url.h"
+
+static bool secure_cookies(const gh_req *r)
+{
+    return strncmp(r->app->cfg->issuer, "https://", 8) == 0;
+}
+
+/* __Host- cookies must be Secure, so the prefix is used only over https. */
+static const char *cookie_name(const gh_req *r, const char *base)
+{
+    if (strcmp(base, "gh_session") == 0)
+        return secure_cookies(r) ? "__Host-gh_session" : "gh_session";
+    return secure_cookies(r) ? "__Host-gh_pre" : "gh_pre";
+}
+
+static void set_cookie(gh_req *r, const char *base, const char *value, long long max_age)
+{
+    char age[48] = "";
+    if (max_age >= 0)
+        snprintf(age, sizeof(age), "; Max-Age=%lld", max_age);
+    gh_resp_header(r, "Set-Cookie",
+                   gh_arena_printf(r->arena, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s%s",
+                                   cookie_name(r, base), value, secure_cookies(r) ? "; Secure" : "",
+                                   age));
+}
+
+const gh_session *gh_session_current(gh_req *r)
+{
+    if (r->session_resolved)
+        return r->session;
+    r->session_resolved = true;
+    const char *token = gh_req_cookie(r, cookie_name(r, "gh_session"));
+    if (!token || strlen(token) != 43)
+        return NULL;
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return NULL;
+    char hash[2 * GH_SHA256_BYTES + 1];
+    gh_secret_hash(token, hash);
+    gh_session *s = gh_arena_alloc(r->arena, sizeof(*s));
+    if (!s || gh_store_session_by_token(c, r->arena, GH_DEFAULT_TENANT, hash, s) != GH_DB_OK)
+        return NULL;
+    long long now = gh_now_ms();
+    if (now >= s->expires_at || now >= s->idle_expires_at)
+        return NULL;
+    /* Record use, but not on every request: the idle window moves in steps
+     * of a tenth of itself (at most a minute). */
+    long long idle_ms = (long long)r->app->cfg->session_idle * 1000;
+    long long step = idle_ms / 10 < 60000 ? idle_ms / 10 : 60000;
+    if (now - s->last_seen_at >= step) {
+        long long idle_until = now + idle_ms;
+        if (idle_until > s->expires_at)
+            idle_until = s->expires_at;
+        if (gh_store_session_touch(c, r->arena, s, now, idle_until) == GH_DB_OK) {
+            s->last_seen_at = now;
+            s->idle_expires_at = idle_until;
+        }
+    }
+    r->session = s;
+    return s;
+}
+
+gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const char *amr, int aal,
+                         const char **token)
+{
+    const gh_session *old = gh_session_current(r);
+    long long now = gh_now_ms();
+    const gh_config *cfg = r->app->cfg;
+    char id[GH_UUID_STRLEN + 1];
+    char hash[2 * GH_SHA256_BYTES + 1];
+    gh_uuid(id);
+    const char *t = gh_token(r->arena);
+    if (!t)
+        return GH_DB_FAIL;
+    gh_secret_hash(t, hash);
+    gh_session s = {.tenant_id = GH_DEFAULT_TENANT,
+                    .id = gh_arena_strdup(r->arena, id),
+                    .token_hash = gh_arena_strdup(r->arena, hash),
+                    .user_id = user_id,
+                    .created_at = now,
+                    .last_seen_at = now,
+                    .idle_expires_at = now + (long long)cfg->session_idle * 1000,
+                    .expires_at = now + (long long)cfg->session_absolute * 1000,
+                    .auth_time = now,
+                    .aal = aal,
+                    .amr = amr,
+                    .ip = r->ip,
+                    .user_agent = r->user_agent};
+    if (s.idle_expires_at > s.expires_at)
+        s.idle_expires_at = s.expires_at;
+    gh_dbrc rc = GH_DB_OK;
+    if (old) /* a new sign-in never keeps the old identifier (ASVS 7.2.4) */
+        rc = gh_store_session_revoke(c, r->arena, old->tenant_id, old->id, now);
+    if (rc == GH_DB_OK)
+        rc = gh_store_session_insert(c, r->arena, &s);
+    if (rc != GH_DB_OK)
+        return rc;
+    set_cookie(r, "gh_session", t, (long long)cfg->session_absolute);
+    *token = t;
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_session_end(gh_req *r, gh_dbconn *c)
+{
+    const gh_session *s = gh_session_current(r);
+    gh_dbrc rc = GH_DB_OK;
+    if (s)
+        rc = gh_store_session_revoke(c, r->arena, s->tenant_id, s->id, gh_now_ms());
+    set_cookie(r, "gh_session", "", 0);
+    r->session = NULL;
+    return rc;
+}
+
+const char *gh_presession(gh_req *r, bool create)
+{
+    const char *v = gh_req_cookie(r, cookie_name(r, "gh_pre"));
+    if (v && strlen(v) == 43)
+        return v;
+    if (!create)
+        return NULL;
+    v = gh_token(r->arena);
+    if (v)
+        set_cookie(r, "gh_pre", v, -1);
+    /* later calls in this request see the new value */
+    if (v && r->cookies) {
+        gh_kv *items = gh_arena_alloc(r->arena, (r->cookies->n + 1) * sizeof(*items));
+        if (items) {
+            memcpy(items, r->cookies->items, r->cookies->n * sizeof(*items));
+            items[r->cookies->n] = (gh_kv){cookie_name(r, "gh_pre"), v, strlen(v)};
+            r->cookies->items = items;
+            r->cookies->n++;
+        }
+    }
+    return v;
+}
+
+const char *gh_csrf_token_for(gh_req *r, const char *binding)
+{
+    uint8_t key[crypto_auth_hmacsha256_BYTES], mac[crypto_auth_hmacsha256_BYTES];
+    static const char label[] = "gatehouse csrf v1";
+    crypto_auth_hmacsha256(key, (const uint8_t *)label, sizeof(label) - 1, r->app->cfg->master_key);
+    crypto_auth_hmacsha256(mac, (const uint8_t *)binding, strlen(binding), key);
+    sodium_memzero(key, sizeof(key));
+    return gh_b64url(r->arena, mac, sizeof(mac));
+}
+
+const char *gh_csrf_token(gh_req *r)
+{
+    if (gh_session_current(r)) {
+        const char *token = gh_req_cookie(r, cookie_name(r, "gh_session"));
+        if (token)
+            return gh_csrf_token_for(r, token);
+    }
+    const char *pre = gh_presession(r, true);
+    return pre ? gh_csrf_token_for(r, pre) : NULL;
+}
+
+static bool origin_ok(gh_req *r)
+{
+    char mine[512];
+    const char *origin = gh_req_header(r, "Origin");
+    if (origin) {
+        if (gh_url_origin(r->app->cfg->issuer, mine, sizeof(mine)) != 0)
+            return false;
+        return strcasecmp(origin, mine) == 0;
+    }
+    const char *site = gh_req_header(r, "Sec-Fetch-Site");
+    return !site || strcmp(site, "cross-site") != 0;
+}
+
+bool gh_csrf_check(gh_req *r)
+{
+    const char *sent = gh_req_header(r, "X-CSRF-Token");
+    bool ok = origin_ok(r) && sent;
+    if (ok) {
+        const char *binding = NULL;
+        if (gh_session_current(r))
+            binding = gh_req_cookie(r, cookie_name(r, "gh_session"));
+        if (!binding)
+            binding = gh_presession(r, false);
+        const char *want = binding ? gh_csrf_token_for(r, binding) : NULL;
+        ok = want && gh_secret_equal(sent, want);
+    }
+    if (!ok)
+        gh_resp_error(r, 403, "csrf",
+                      "This request did not come from a Gatehouse page. Reload the page and try "
+                      "again.");
+    return ok;
+}

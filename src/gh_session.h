@@ -1,0 +1,47 @@
+/*
+ * gh_session: browser sessions, the pre-session cookie and CSRF tokens.
+ *
+ * A session is a 256-bit random token in an HttpOnly cookie; the database
+ * keeps only its SHA-256. It ends after GATEHOUSE_SESSION_IDLE seconds unused
+ * or GATEHOUSE_SESSION_ABSOLUTE seconds after sign-in, whichever is first,
+ * and is rotated at every sign-in.
+ *
+ * CSRF: the token a page sends in X-CSRF-Token is an HMAC (key derived from
+ * the master key) of the cookie that binds it: the session cookie when
+ * signed in, else the pre-session cookie. A cross-site page can read
+ * neither cookie nor our responses, so it cannot make the token.
+ */
+#ifndef GH_SESSION_H
+#define GH_SESSION_H
+
+#include <stdbool.h>
+
+#include "gh_http.h"
+#include "gh_store_auth.h"
+
+/* The signed-in session of this request, or NULL. Checks expiry and records
+ * use (at most once every few seconds). Resolved once per request. */
+const gh_session *gh_session_current(gh_req *r);
+
+/* Starts a session for user_id inside the caller's transaction, ends the
+ * request's current one (rotation), and sets the cookie. On success *token
+ * is the new cookie value (for a CSRF token bound to it). */
+gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const char *amr, int aal,
+                         const char **token);
+/* Revokes the current session (if any) and clears the cookie. */
+gh_dbrc gh_session_end(gh_req *r, gh_dbconn *c);
+
+/* The pre-session cookie's value; when absent and create is true, a new one
+ * is made and set on the response. */
+const char *gh_presession(gh_req *r, bool create);
+
+/* The CSRF token bound to a cookie value. */
+const char *gh_csrf_token_for(gh_req *r, const char *binding);
+/* The CSRF token for this request's current binding (creating the
+ * pre-session cookie when needed). */
+const char *gh_csrf_token(gh_req *r);
+/* Checks Origin / Sec-Fetch-Site and the X-CSRF-Token header; on failure
+ * sets a 403 and returns false. */
+bool gh_csrf_check(gh_req *r);
+
+#endif

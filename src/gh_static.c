@@ -1,0 +1,136 @@
+/*
+ * gh_static: the hosted pages (/signin, /signup, /verify, /account, /error)
+ * and their assets (/assets/{file}), served from the files compiled into the
+ * binary (web/ → gh_web_files.c by tools/gh-embed.c).
+ *
+ * Lookup is by exact name in that table, so nothing outside it can be reached.
+ * Pages keep the default Cache-Control: no-store (and get the strict page CSP
+ * from gh_http); assets are public for a few minutes and carry an ETag, the
+ * hex SHA-256 of their bytes, computed once.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gh_crypto.h"
+#include "gh_embed.h"
+#include "gh_handlers.h"
+
+/* Defined in the generated gh_web_files.c. */
+extern const gh_embed_file gh_web_files[];
+extern const size_t gh_web_count;
+
+enum { ETAG_LEN = 2 * GH_SHA256_BYTES + 2 }; /* quoted hex */
+
+static char (*etags)[ETAG_LEN + 1];
+static pthread_once_t etags_once = PTHREAD_ONCE_INIT;
+
+static void etags_init(void)
+{
+    etags = calloc(gh_web_count ? gh_web_count : 1, sizeof(*etags));
+    if (!etags)
+        return;
+    for (size_t i = 0; i < gh_web_count; i++) {
+        uint8_t h[GH_SHA256_BYTES];
+        char hex[2 * GH_SHA256_BYTES + 1];
+        gh_sha256(gh_web_files[i].data, gh_web_files[i].len, h);
+        gh_hex(h, sizeof(h), hex);
+        snprintf(etags[i], sizeof(etags[i]), "\"%s\"", hex);
+    }
+}
+
+static const char *content_type(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (dot && strcmp(dot, ".html") == 0)
+        return "text/html; charset=utf-8";
+    if (dot && strcmp(dot, ".css") == 0)
+        return "text/css; charset=utf-8";
+    if (dot && strcmp(dot, ".js") == 0)
+        return "text/javascript; charset=utf-8";
+    if (dot && strcmp(dot, ".svg") == 0)
+        return "image/svg+xml";
+    return "application/octet-stream";
+}
+
+/* Sets the embedded bytes as the response body; they live as long as the
+ * process, so nothing is copied or freed. */
+static void send_file(gh_req *r, const gh_embed_file *f)
+{
+    gh_resp_empty(r, 200);
+    r->resp_body = (char *)f->data;
+    r->resp_len = f->len;
+    r->resp_type = content_type(f->name);
+}
+
+static void not_found(gh_req *r)
+{
+    gh_resp_error(r, 404, "not_found", "no such page");
+}
+
+/* True when the If-None-Match header lists etag (or is "*"). */
+static bool etag_matches(const char *inm, const char *etag)
+{
+    if (!inm)
+        return false;
+    if (strcmp(inm, "*") == 0)
+        return true;
+    size_t n = strlen(etag);
+    for (const char *p = strstr(inm, etag); p; p = strstr(p + 1, etag)) {
+        char after = p[n];
+        if (after == '\0' || after == ',' || after == ' ' || after == '\t')
+            return true;
+    }
+    return false;
+}
+
+void gh_static_page(gh_req *r)
+{
+    if (strcmp(r->path, "/") == 0) {
+        gh_resp_header(r, "Location", "/account");
+        gh_resp_empty(r, 302);
+        return;
+    }
+    /* "/signin" → "signin.html"; the route table lists the only paths. */
+    const char *page = r->path[0] == '/' ? r->path + 1 : r->path;
+    char name[64];
+    int w = snprintf(name, sizeof(name), "%s.html", page);
+    if (w <= 0 || (size_t)w >= sizeof(name) || strchr(page, '/')) {
+        not_found(r);
+        return;
+    }
+    const gh_embed_file *f = gh_embed_find(gh_web_files, gh_web_count, name);
+    if (!f) {
+        not_found(r);
+        return;
+    }
+    send_file(r, f);
+}
+
+void gh_static_asset(gh_req *r)
+{
+    const char *file = r->nparams > 0 ? r->params[0] : "";
+    char name[128];
+    int w = snprintf(name, sizeof(name), "assets/%s", file);
+    if (w <= 0 || (size_t)w >= sizeof(name) || strchr(file, '/')) {
+        not_found(r);
+        return;
+    }
+    const gh_embed_file *f = gh_embed_find(gh_web_files, gh_web_count, name);
+    if (!f) {
+        not_found(r);
+        return;
+    }
+    pthread_once(&etags_once, etags_init);
+    const char *etag = etags ? etags[f - gh_web_files] : NULL;
+    gh_resp_header(r, "Cache-Control", "public, max-age=300");
+    if (etag) {
+        gh_resp_header(r, "ETag", etag);
+        if (etag_matches(gh_req_header(r, "If-None-Match"), etag)) {
+            gh_resp_empty(r, 304);
+            return;
+        }
+    }
+    send_file(r, f);
+}

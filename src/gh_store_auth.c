@@ -1,0 +1,254 @@
+#include "gh_store_auth.h"
+
+#include <string.h>
+
+#define SESSION_COLS                                                                               \
+    "tenant_id, id, token_hash, user_id, created_at, last_seen_at, idle_expires_at, expires_at, "  \
+    "auth_time, aal, amr, ip, user_agent"
+
+#define FLOW_COLS                                                                                  \
+    "tenant_id, id, kind, user_id, email, code_hash, link_hash, binding_hash, return_to, "         \
+    "attempts, sends, created_at, last_sent_at, expires_at, consumed_at"
+
+static void session_from_row(const gh_dbres *r, size_t i, gh_session *s)
+{
+    s->tenant_id = gh_dbres_get(r, i, 0);
+    s->id = gh_dbres_get(r, i, 1);
+    s->token_hash = gh_dbres_get(r, i, 2);
+    s->user_id = gh_dbres_get(r, i, 3);
+    s->created_at = gh_dbres_int(r, i, 4);
+    s->last_seen_at = gh_dbres_int(r, i, 5);
+    s->idle_expires_at = gh_dbres_int(r, i, 6);
+    s->expires_at = gh_dbres_int(r, i, 7);
+    s->auth_time = gh_dbres_int(r, i, 8);
+    s->aal = (int)gh_dbres_int(r, i, 9);
+    s->amr = gh_dbres_get(r, i, 10);
+    s->ip = gh_dbres_get(r, i, 11);
+    s->user_agent = gh_dbres_get(r, i, 12);
+}
+
+gh_dbrc gh_store_session_insert(gh_dbconn *c, gh_arena *a, const gh_session *s)
+{
+    static const char sql[] = "INSERT INTO sessions (" SESSION_COLS ") VALUES "
+                              "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    gh_dbparam p[] = {
+        GH_TEXT(s->tenant_id),
+        GH_TEXT(s->id),
+        GH_TEXT(s->token_hash),
+        GH_TEXT(s->user_id),
+        GH_INT(s->created_at),
+        GH_INT(s->last_seen_at),
+        GH_INT(s->idle_expires_at),
+        GH_INT(s->expires_at),
+        GH_INT(s->auth_time),
+        GH_INT(s->aal),
+        GH_TEXT(s->amr ? s->amr : "[]"),
+        GH_TEXT(s->ip),
+        GH_TEXT(s->user_agent),
+    };
+    return gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL);
+}
+
+gh_dbrc gh_store_session_by_token(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                  const char *token_hash, gh_session *out)
+{
+    static const char sql[] = "SELECT " SESSION_COLS " FROM sessions WHERE tenant_id = $1 AND "
+                              "token_hash = $2 AND revoked_at IS NULL";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(token_hash)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    if (r.nrows == 0)
+        return GH_DB_NOTFOUND;
+    session_from_row(&r, 0, out);
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_store_session_touch(gh_dbconn *c, gh_arena *a, const gh_session *s, long long now,
+                               long long idle_expires_at)
+{
+    static const char sql[] = "UPDATE sessions SET last_seen_at = $3, idle_expires_at = $4 "
+                              "WHERE tenant_id = $1 AND id = $2";
+    gh_dbparam p[] = {GH_TEXT(s->tenant_id), GH_TEXT(s->id), GH_INT(now), GH_INT(idle_expires_at)};
+    return gh_db_exec(c, a, sql, p, 4, NULL);
+}
+
+gh_dbrc gh_store_session_revoke(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                                long long now)
+{
+    static const char sql[] = "UPDATE sessions SET revoked_at = $3 WHERE tenant_id = $1 AND "
+                              "id = $2 AND revoked_at IS NULL";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(now)};
+    return gh_db_exec(c, a, sql, p, 3, NULL);
+}
+
+gh_dbrc gh_store_session_list(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                              long long now, gh_session **out, size_t *n)
+{
+    static const char sql[] = "SELECT " SESSION_COLS " FROM sessions WHERE tenant_id = $1 AND "
+                              "user_id = $2 AND revoked_at IS NULL AND expires_at > $3 AND "
+                              "idle_expires_at > $3 ORDER BY created_at DESC LIMIT 100";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(now)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    *out = gh_arena_alloc(a, (r.nrows + 1) * sizeof(gh_session));
+    if (!*out)
+        return GH_DB_FAIL;
+    for (size_t i = 0; i < r.nrows; i++)
+        session_from_row(&r, i, &(*out)[i]);
+    *n = r.nrows;
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_store_flow_insert(gh_dbconn *c, gh_arena *a, const gh_email_flow *f)
+{
+    static const char sql[] = "INSERT INTO email_flows (" FLOW_COLS ") VALUES "
+                              "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL)";
+    gh_dbparam p[] = {
+        GH_TEXT(f->tenant_id),   GH_TEXT(f->id),           GH_TEXT(f->kind),
+        GH_TEXT(f->user_id),     GH_TEXT(f->email),        GH_TEXT(f->code_hash),
+        GH_TEXT(f->link_hash),   GH_TEXT(f->binding_hash), GH_TEXT(f->return_to),
+        GH_INT(f->attempts),     GH_INT(f->sends),         GH_INT(f->created_at),
+        GH_INT(f->last_sent_at), GH_INT(f->expires_at),
+    };
+    return gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL);
+}
+
+gh_dbrc gh_store_flow_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                          gh_email_flow *f)
+{
+    static const char sql[] =
+        "SELECT " FLOW_COLS " FROM email_flows WHERE tenant_id = $1 AND id = $2";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    if (r.nrows == 0)
+        return GH_DB_NOTFOUND;
+    f->tenant_id = gh_dbres_get(&r, 0, 0);
+    f->id = gh_dbres_get(&r, 0, 1);
+    f->kind = gh_dbres_get(&r, 0, 2);
+    f->user_id = gh_dbres_get(&r, 0, 3);
+    f->email = gh_dbres_get(&r, 0, 4);
+    f->code_hash = gh_dbres_get(&r, 0, 5);
+    f->link_hash = gh_dbres_get(&r, 0, 6);
+    f->binding_hash = gh_dbres_get(&r, 0, 7);
+    f->return_to = gh_dbres_get(&r, 0, 8);
+    f->attempts = gh_dbres_int(&r, 0, 9);
+    f->sends = gh_dbres_int(&r, 0, 10);
+    f->created_at = gh_dbres_int(&r, 0, 11);
+    f->last_sent_at = gh_dbres_int(&r, 0, 12);
+    f->expires_at = gh_dbres_int(&r, 0, 13);
+    f->consumed_at = gh_dbres_int(&r, 0, 14);
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_store_flow_attempt(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                              long long max, long long *attempts)
+{
+    static const char sql[] =
+        "UPDATE email_flows SET attempts = attempts + 1 WHERE tenant_id = $1 AND id = $2 AND "
+        "attempts < $3 AND consumed_at IS NULL RETURNING attempts";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(max)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    if (r.nrows == 0)
+        return GH_DB_NOTFOUND;
+    *attempts = gh_dbres_int(&r, 0, 0);
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_store_flow_consume(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                              long long now)
+{
+    static const char sql[] = "UPDATE email_flows SET consumed_at = $3 WHERE tenant_id = $1 AND "
+                              "id = $2 AND consumed_at IS NULL";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(now)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    return r.changes == 1 ? GH_DB_OK : GH_DB_CONFLICT;
+}
+
+gh_dbrc gh_store_flow_renew(gh_dbconn *c, gh_arena *a, const gh_email_flow *f)
+{
+    static const char sql[] =
+        "UPDATE email_flows SET code_hash = $3, link_hash = $4, attempts = 0, sends = sends + 1, "
+        "last_sent_at = $5, expires_at = $6 WHERE tenant_id = $1 AND id = $2 AND "
+        "consumed_at IS NULL";
+    gh_dbparam p[] = {GH_TEXT(f->tenant_id), GH_TEXT(f->id),          GH_TEXT(f->code_hash),
+                      GH_TEXT(f->link_hash), GH_INT(f->last_sent_at), GH_INT(f->expires_at)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 6, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    return r.changes == 1 ? GH_DB_OK : GH_DB_NOTFOUND;
+}
+
+gh_dbrc gh_store_throttle_fail(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
+                               long long now, long long decay_before, long long *failures)
+{
+    static const char sql[] =
+        "INSERT INTO throttles (tenant_id, key, failures, last_failure_at, blocked_until) "
+        "VALUES ($1, $2, 1, $3, 0) ON CONFLICT (tenant_id, key) DO UPDATE SET "
+        "failures = CASE WHEN throttles.last_failure_at < $4 THEN 1 "
+        "ELSE throttles.failures + 1 END, last_failure_at = $3 RETURNING failures";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(key), GH_INT(now), GH_INT(decay_before)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 4, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    *failures = gh_dbres_int(&r, 0, 0);
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_store_throttle_block(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
+                                long long until)
+{
+    static const char sql[] =
+        "UPDATE throttles SET blocked_until = $3 WHERE tenant_id = $1 AND key = $2";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(key), GH_INT(until)};
+    return gh_db_exec(c, a, sql, p, 3, NULL);
+}
+
+gh_dbrc gh_store_throttle_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
+                              long long *blocked_until)
+{
+    static const char sql[] =
+        "SELECT blocked_until FROM throttles WHERE tenant_id = $1 AND key = $2";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(key)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    *blocked_until = r.nrows ? gh_dbres_int(&r, 0, 0) : 0;
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_store_throttle_clear(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key)
+{
+    static const char sql[] = "DELETE FROM throttles WHERE tenant_id = $1 AND key = $2";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(key)};
+    return gh_db_exec(c, a, sql, p, 2, NULL);
+}
+
+gh_dbrc gh_store_user_set_verified(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                   const char *user_id, long long now)
+{
+    static const char sql[] =
+        "UPDATE users SET email_verified = 1, version = version + 1, updated_at = $3 "
+        "WHERE tenant_id = $1 AND id = $2";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(now)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    return r.changes == 1 ? GH_DB_OK : GH_DB_NOTFOUND;
+}

@@ -1,0 +1,80 @@
+/*
+ * gh_store_auth: sessions, email verification flows and sign-in throttles —
+ * the shared state of the accounts journeys, all in the database so any
+ * instance can serve any request. Secrets (session tokens, codes, link
+ * tokens) arrive here already hashed.
+ */
+#ifndef GH_STORE_AUTH_H
+#define GH_STORE_AUTH_H
+
+#include <stdbool.h>
+
+#include "gh_db.h"
+
+typedef struct gh_session {
+    const char *tenant_id;
+    const char *id; /* public id (UUID), safe to show and to revoke by */
+    const char *token_hash;
+    const char *user_id;
+    long long created_at, last_seen_at, idle_expires_at, expires_at, auth_time;
+    int aal;
+    const char *amr; /* JSON array text, e.g. ["pwd"] */
+    const char *ip;
+    const char *user_agent;
+} gh_session;
+
+gh_dbrc gh_store_session_insert(gh_dbconn *c, gh_arena *a, const gh_session *s);
+/* A session by its token hash, unless revoked. Expiry is the caller's check. */
+gh_dbrc gh_store_session_by_token(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                  const char *token_hash, gh_session *out);
+gh_dbrc gh_store_session_touch(gh_dbconn *c, gh_arena *a, const gh_session *s, long long now,
+                               long long idle_expires_at);
+gh_dbrc gh_store_session_revoke(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                                long long now);
+/* The user's live sessions (not revoked, not expired at now), newest first. */
+gh_dbrc gh_store_session_list(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                              long long now, gh_session **out, size_t *n);
+
+typedef struct gh_email_flow {
+    const char *tenant_id;
+    const char *id;
+    const char *kind;    /* "verify_email" */
+    const char *user_id; /* NULL: a decoy flow that can never succeed */
+    const char *email;
+    const char *code_hash;
+    const char *link_hash;
+    const char *binding_hash; /* the pre-session cookie that started it */
+    const char *return_to;
+    long long attempts, sends;
+    long long created_at, last_sent_at, expires_at, consumed_at; /* consumed_at 0: not yet */
+} gh_email_flow;
+
+gh_dbrc gh_store_flow_insert(gh_dbconn *c, gh_arena *a, const gh_email_flow *f);
+gh_dbrc gh_store_flow_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                          gh_email_flow *out);
+/* Counts one attempt; NOTFOUND when the flow is gone or out of attempts
+ * (max), else OK with *attempts the new count. */
+gh_dbrc gh_store_flow_attempt(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                              long long max, long long *attempts);
+/* Marks it used; CONFLICT when it already was (a replay racing us). */
+gh_dbrc gh_store_flow_consume(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                              long long now);
+/* New code and link for a resend: attempts back to 0, sends + 1. */
+gh_dbrc gh_store_flow_renew(gh_dbconn *c, gh_arena *a, const gh_email_flow *f);
+
+/* Sign-in throttling: counts a failure for key and returns the new count
+ * (failures older than decay_before start again from 1). */
+gh_dbrc gh_store_throttle_fail(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
+                               long long now, long long decay_before, long long *failures);
+gh_dbrc gh_store_throttle_block(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
+                                long long until);
+/* blocked_until for key (0 when none). */
+gh_dbrc gh_store_throttle_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
+                              long long *blocked_until);
+gh_dbrc gh_store_throttle_clear(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key);
+
+/* Marks the user's email verified (version bump). */
+gh_dbrc gh_store_user_set_verified(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                   const char *user_id, long long now);
+
+#endif

@@ -1,0 +1,261 @@
+// Outgoing mail: the outbox, the sender thread and `gatehouse mail-test`,
+// against a real SMTP server (tests/e2e/lib/mail.mjs) and the real binary.
+
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+
+import {
+  BINARY, runGatehouse, startServer, stopAll, freePort, sql, sleep, waitFor,
+} from './lib/server.mjs';
+import { startMailSink, stopAllMailSinks } from './lib/mail.mjs';
+
+after(async () => {
+  await stopAll();
+  await stopAllMailSinks();
+});
+
+const TO = 'alice@example.com';
+
+/** Runs `gatehouse mail-test ARGS` with a server's settings (plus overrides). */
+function mailTest(server, args, { env = {}, timeoutMs = 30_000 } = {}) {
+  return runGatehouse(['mail-test', ...args], {
+    env: { ...server.env, ...env }, cwd: server.dir, timeoutMs,
+  });
+}
+
+function outbox(server) {
+  return sql(server,
+    'SELECT id, to_addr, template, status, attempts, last_error, params, sent_at FROM mail_outbox');
+}
+
+function attempts(server, id) {
+  return sql(server,
+    `SELECT attempt, outcome, error FROM mail_attempts WHERE outbox_id = '${id}' ORDER BY attempt`);
+}
+
+function logLines(r) {
+  return r.stderr.split('\n').flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } });
+}
+
+describe('gatehouse mail-test', () => {
+  test('delivers a test message with From, To, Subject, Date, Message-ID and text + HTML parts', async () => {
+    const sink = await startMailSink();
+    const server = await startServer({ env: { GATEHOUSE_SMTP_URL: sink.url, GATEHOUSE_MAIL_RETRY_BASE: 1 } });
+    const r = await mailTest(server, [TO]);
+    assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    assert.match(r.stdout, /\bsent\b/i);
+
+    const msg = await sink.waitFor((m) => m.to === TO, 5000);
+    assert.equal(sink.messages.length, 1, 'exactly one message');
+    assert.match(msg.raw, /^From: Gatehouse <no-reply@localhost>\r?$/m);
+    assert.equal(msg.fromName, 'Gatehouse');
+    assert.equal(msg.fromAddress, 'no-reply@localhost');
+    assert.match(msg.raw, /^To: alice@example\.com\r?$/m);
+    assert.equal(msg.to, TO);
+    assert.equal(msg.subject, 'Gatehouse test message');
+    assert.match(msg.text, /test message from Gatehouse/);
+    assert.match(msg.html, /<h1[^>]*>Gatehouse test message<\/h1>/);
+    assert.deepEqual(msg.envelope, { from: 'no-reply@localhost', to: [TO] });
+    assert.ok(msg.date instanceof Date && Math.abs(msg.date - Date.now()) < 60_000, `Date: ${msg.date}`);
+    assert.match(msg.raw, /^Mime-Version: 1\.0\r?$/im);
+    assert.match(msg.raw, /multipart\/alternative/);
+
+    const rows = outbox(server);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].status, 'sent');
+    assert.equal(rows[0].template, 'test');
+    assert.equal(rows[0].to_addr, TO);
+    assert.equal(rows[0].params, '', 'parameters are cleared once sent');
+    assert.ok(rows[0].sent_at > 0);
+    assert.equal(msg.messageId, `<${rows[0].id}@localhost>`);
+    assert.deepEqual(attempts(server, rows[0].id).map((a) => a.outcome), ['sent']);
+    assert.equal(await server.stop(), 0);
+  });
+
+  test('GATEHOUSE_MAIL_FROM sets the From header and the envelope sender', async () => {
+    const sink = await startMailSink();
+    const server = await startServer({
+      env: { GATEHOUSE_SMTP_URL: sink.url, GATEHOUSE_MAIL_FROM: 'Acme Support <support@acme.test>' },
+    });
+    const r = await mailTest(server, ['bob@example.org']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const msg = await sink.waitFor((m) => m.to === 'bob@example.org', 5000);
+    assert.match(msg.raw, /^From: Acme Support <support@acme\.test>\r?$/m);
+    assert.equal(msg.fromName, 'Acme Support');
+    assert.equal(msg.fromAddress, 'support@acme.test');
+    assert.equal(msg.envelope.from, 'support@acme.test');
+    assert.match(msg.messageId, /@acme\.test>$/);
+  });
+
+  test('a relay that refuses the first 2 deliveries with 451: retried with backoff, then delivered; 3 attempts recorded', async () => {
+    const sink = await startMailSink({ failFirst: 2, failCode: 451 });
+    const server = await startServer({ env: { GATEHOUSE_SMTP_URL: sink.url, GATEHOUSE_MAIL_RETRY_BASE: 1 } });
+    const t0 = Date.now();
+    const r = await mailTest(server, [TO]);
+    const elapsed = Date.now() - t0;
+    assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    assert.equal(sink.rejected, 2);
+    await sink.waitFor((m) => m.to === TO, 5000);
+    assert.equal(sink.messages.length, 1, 'delivered exactly once');
+
+    const [row] = outbox(server);
+    assert.equal(row.status, 'sent');
+    assert.equal(row.attempts, 3);
+    const rows = attempts(server, row.id);
+    assert.deepEqual(rows.map((a) => [a.attempt, a.outcome]), [[1, 'retry'], [2, 'retry'], [3, 'sent']]);
+    assert.match(rows[0].error, /451/);
+    assert.match(rows[1].error, /451/);
+    assert.equal(rows[2].error, null);
+    // base 1 s: the 2nd attempt waits 1 s, the 3rd 4 s more.
+    assert.ok(elapsed >= 4500, `three attempts took only ${elapsed} ms: no backoff?`);
+  });
+
+  test('a 550 refusal of the message is permanent: failed after one attempt, exit 1', async () => {
+    const sink = await startMailSink({ failFirst: 1, failCode: 550 });
+    const server = await startServer({ env: { GATEHOUSE_SMTP_URL: sink.url, GATEHOUSE_MAIL_RETRY_BASE: 1 } });
+    const r = await mailTest(server, [TO]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /failed/i);
+    assert.match(r.stdout, /550/);
+    const [row] = outbox(server);
+    assert.equal(row.status, 'failed');
+    assert.equal(row.params, '');
+    assert.deepEqual(attempts(server, row.id).map((a) => a.outcome), ['failed']);
+    assert.equal(sink.messages.length, 0);
+  });
+
+  test('no SMTP server listening: reports failure, exit 1, attempts recorded, message withdrawn', async () => {
+    const deadPort = await freePort();
+    const server = await startServer({
+      env: { GATEHOUSE_SMTP_URL: `smtp://127.0.0.1:${deadPort}`, GATEHOUSE_MAIL_RETRY_BASE: 1 },
+    });
+    const t0 = Date.now();
+    const r = await mailTest(server, ['--timeout', '3', TO]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.ok(Date.now() - t0 < 15_000, 'mail-test must give up at its timeout');
+    assert.match(r.stdout, /fail|not delivered/i);
+    assert.match(r.stdout, /connect/i, 'the reason is shown');
+
+    const [row] = outbox(server);
+    assert.equal(row.status, 'failed', 'a test message that was given up on is not retried later');
+    assert.equal(row.params, '');
+    const rows = attempts(server, row.id);
+    assert.ok(rows.length >= 2, `expected at least 2 attempts in 3 s, got ${rows.length}`);
+    for (const a of rows) {
+      assert.equal(a.outcome, 'retry');
+      assert.match(a.error, /connect/i);
+    }
+    const logged = logLines(r).filter((l) => l.msg === 'mail attempt');
+    assert.ok(logged.length >= 1);
+    for (const l of logged) {
+      assert.equal(l.id, row.id);
+      assert.equal(l.outcome, 'retry');
+    }
+  });
+
+  test('usage and settings errors exit 2', async () => {
+    const sink = await startMailSink();
+    const server = await startServer({ env: { GATEHOUSE_SMTP_URL: sink.url } });
+    for (const args of [[], ['not-an-address'], ['a@b.c\r\nBcc: victim@example.com'], [TO, 'extra@example.com'],
+      ['--timeout', '0', TO], ['--timeout', 'x', TO], ['--bogus', TO]]) {
+      const r = await mailTest(server, args);
+      assert.equal(r.code, 2, `${JSON.stringify(args)}: ${r.stdout}${r.stderr}`);
+      assert.notEqual(r.stderr.trim(), '');
+    }
+    const noUrl = await mailTest(server, [TO], { env: { GATEHOUSE_SMTP_URL: undefined } });
+    assert.equal(noUrl.code, 2);
+    assert.match(noUrl.stderr, /GATEHOUSE_SMTP_URL/);
+    assert.equal(outbox(server).length, 0, 'nothing is queued');
+    assert.equal(sink.messages.length, 0);
+  });
+
+  test('`help mail-test` documents it and `help` lists it', async () => {
+    const h = await runGatehouse(['help', 'mail-test']);
+    assert.equal(h.code, 0, h.stderr);
+    assert.match(h.stdout, /gatehouse mail-test/);
+    assert.match(h.stdout, /GATEHOUSE_SMTP_URL/);
+    assert.match(h.stdout, /GATEHOUSE_MAIL_FROM/);
+    assert.match(h.stdout, /GATEHOUSE_MAIL_RETRY_BASE/);
+    const u = await runGatehouse(['help']);
+    assert.match(u.stdout, /\bmail-test\b/);
+  });
+});
+
+describe('the sender thread in `serve`', () => {
+  test('a server started with an SMTP URL sends nothing on its own (the outbox is empty)', async () => {
+    const sink = await startMailSink();
+    const server = await startServer({ env: { GATEHOUSE_SMTP_URL: sink.url, GATEHOUSE_MAIL_RETRY_BASE: 1 } });
+    await sleep(1500);
+    assert.equal(sink.messages.length, 0);
+    assert.equal(sink.attempts, 0);
+    assert.deepEqual(outbox(server), []);
+    assert.equal(server.jsonLogs().filter((l) => l.msg === 'mail attempt').length, 0);
+    assert.equal(await server.stop(), 0);
+  });
+
+  test('a message another process left pending is delivered by the server', async () => {
+    const sink = await startMailSink();
+    const server = await startServer({ env: { GATEHOUSE_SMTP_URL: sink.url, GATEHOUSE_MAIL_RETRY_BASE: 1 } });
+    // Another instance (here: mail-test pointed at a dead relay) makes one
+    // attempt and dies before the retry, which is 2 s later.
+    const deadPort = await freePort();
+    const env = { ...server.env, GATEHOUSE_SMTP_URL: `smtp://127.0.0.1:${deadPort}`, GATEHOUSE_MAIL_RETRY_BASE: 2 };
+    const child = spawn(BINARY, ['mail-test', TO], { env, cwd: server.dir, stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      const first = await waitFor(() => {
+        const rows = sql(server, 'SELECT outcome FROM mail_attempts');
+        return rows.length >= 1 ? rows : null;
+      }, 5000, 20);
+      assert.ok(first, 'the other process made its first attempt');
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    const msg = await sink.waitFor((m) => m.to === TO, 10_000);
+    // The relay accepted it a moment before the server records the attempt.
+    const row = await waitFor(() => outbox(server).find((o) => o.status === 'sent'), 3000);
+    assert.ok(row, JSON.stringify(outbox(server)));
+    assert.equal(msg.messageId, `<${row.id}@localhost>`);
+    assert.deepEqual(attempts(server, row.id).map((a) => a.outcome), ['retry', 'sent']);
+    assert.ok(server.jsonLogs().some((l) => l.msg === 'mail attempt' && l.outcome === 'sent' && l.id === row.id),
+      'the server logged its attempt');
+  });
+
+  test('a server with a mail relay shuts down promptly with exit 0', async () => {
+    const sink = await startMailSink();
+    const server = await startServer({ env: { GATEHOUSE_SMTP_URL: sink.url } });
+    const t0 = Date.now();
+    assert.equal(await server.stop(), 0);
+    assert.ok(Date.now() - t0 < 3000, `stop took ${Date.now() - t0} ms`);
+  });
+
+  test('without GATEHOUSE_SMTP_URL the server warns once that mail delivery is off', async () => {
+    const server = await startServer();
+    const warns = server.jsonLogs().filter((l) => l.level === 'warn' && /mail/i.test(l.msg));
+    assert.equal(warns.length, 1, server.logs().join('\n'));
+    assert.match(warns[0].detail, /GATEHOUSE_SMTP_URL/);
+    assert.equal(await server.stop(), 0);
+  });
+});
+
+describe('mail settings', () => {
+  for (const [name, value] of [
+    ['GATEHOUSE_MAIL_FROM', 'Gatehouse <no-reply@localhost>\r\nBcc: victim@example.com'],
+    ['GATEHOUSE_MAIL_FROM', 'no address here'],
+    ['GATEHOUSE_MAIL_RETRY_BASE', '0'],
+    ['GATEHOUSE_MAIL_RETRY_BASE', 'soon'],
+  ]) {
+    test(`${name}=${JSON.stringify(value)} → exit 2 naming the setting`, async () => {
+      const port = await freePort();
+      const r = await runGatehouse(['serve'], {
+        env: { GATEHOUSE_LISTEN: `127.0.0.1:${port}`, GATEHOUSE_DATA_DIR: '/nonexistent/never', [name]: value },
+        timeoutMs: 5000,
+      });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(name));
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    });
+  }
+});
