@@ -251,13 +251,14 @@ describe('accounts API: sign-up, verification, sign-in', () => {
     };
     const known = [];
     const unknown = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 4; i++) { // interleaved, so load on the machine hits both alike
       known.push(await time(email));
       unknown.push(await time(`nobody-${randomHex(4)}@example.com`));
     }
-    const median = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
-    const ratio = median(known) / median(unknown);
-    assert.ok(ratio > 0.5 && ratio < 2, `known ${median(known)} ms vs unknown ${median(unknown)} ms`);
+    // The fastest run of each is the least disturbed by other work on the machine.
+    const best = (a) => Math.min(...a);
+    const ratio = best(known) / best(unknown);
+    assert.ok(ratio > 0.5 && ratio < 2, `known ${known.join(', ')} ms vs unknown ${unknown.join(', ')} ms`);
   });
 
   test('an unverified account is sent to verification at sign-in', async () => {
@@ -412,8 +413,52 @@ describe('accounts API: throttling, expiry', () => {
     await server.stop();
   });
 
+  test('a hash made with older argon2id parameters is re-hashed at the next sign-in (SECURITY.md #10)', async () => {
+    const first = await startServer({ env: { GATEHOUSE_ARGON2_MEMORY_KIB: '8192', GATEHOUSE_ARGON2_ITERATIONS: '1' } });
+    const email = `rehash-${randomHex(4)}@example.com`;
+    const password = strong();
+    const created = await scim(first, 'POST', '/Users', userBody(email, { password }));
+    assert.equal(created.status, 201, created.text);
+    const id = created.body.id;
+    const old = passwordHash(first, id);
+    assert.match(old, /^\$argon2id\$v=19\$m=8192,t=1,p=1\$/);
+    await first.stop('SIGTERM', { keepData: true });
+
+    const second = await startServer({ dir: first.dir, port: first.port, token: first.token, masterKey: first.masterKey });
+    const r = await new Browser(second).post('/api/v1/signin', { email, password });
+    assert.equal(r.status, 200, r.text);
+    const fresh = passwordHash(second, id);
+    assert.match(fresh, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    const again = await new Browser(second).post('/api/v1/signin', { email, password });
+    assert.equal(again.status, 200, 'the new hash verifies the same password');
+    await second.stop();
+  });
+
+  test('with GATEHOUSE_REQUIRE_VERIFIED_EMAIL=off an unverified account signs in; its sessions are listed with IP and user agent (ASVS 7.5.2)', async () => {
+    mail ??= await startMailSink();
+    const server = await startServer({ env: { GATEHOUSE_SMTP_URL: mail.url, GATEHOUSE_REQUIRE_VERIFIED_EMAIL: 'off' } });
+    const email = `lenient-${randomHex(4)}@example.com`;
+    const password = strong();
+    const b = new Browser(server);
+    await b.post('/api/v1/signup', { email, password });
+    const r = await b.post('/api/v1/signin', { email, password }, { headers: { 'user-agent': 'TestAgent/1.0' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 'signed_in');
+    const other = new Browser(server);
+    await other.post('/api/v1/signin', { email, password });
+    const list = await b.raw('GET', '/api/v1/sessions');
+    assert.equal(list.status, 200, list.text);
+    assert.equal(list.json.sessions.length, 2);
+    const mine = list.json.sessions.find((x) => x.current);
+    assert.ok(mine, 'the current session is marked');
+    assert.equal(mine.user_agent, 'TestAgent/1.0');
+    assert.equal(mine.ip, '127.0.0.1');
+    assert.equal(list.json.sessions.filter((x) => x.current).length, 1);
+    await server.stop();
+  });
+
   test('expired codes are refused (GATEHOUSE_CODE_TTL=1) (SECURITY.md #16)', async () => {
-    mail = await startMailSink();
+    mail ??= await startMailSink();
     const server = await startServer({ env: { GATEHOUSE_SMTP_URL: mail.url, GATEHOUSE_CODE_TTL: '1' } });
     const b = new Browser(server);
     const email = `expire-${randomHex(4)}@example.com`;
