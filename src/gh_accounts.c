@@ -739,7 +739,9 @@ void gh_accounts_sessions(gh_req *r)
         char created[32], seen[32], expires[32];
         gh_rfc3339(list[i].created_at, created);
         gh_rfc3339(list[i].last_seen_at, seen);
-        gh_rfc3339(list[i].expires_at, expires);
+        gh_rfc3339(list[i].expires_at < list[i].idle_expires_at ? list[i].expires_at
+                                                                : list[i].idle_expires_at,
+                   expires);
         json_array_append_new(arr,
                               json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:b}", "id", list[i].id,
                                         "created_at", created, "last_seen_at", seen, "expires_at",

@@ -157,9 +157,19 @@ function apiClient(srv) {
         h['content-type'] ??= 'application/json';
         h['content-length'] = String(payload.length);
       }
+      // A large body waits for "100 Continue": a server that refuses it
+      // early (413) may close before reading it all, and a reset socket can
+      // lose the answer.
+      const large = payload && payload.length > 64 * 1024;
+      if (large) h.expect = '100-continue';
       const r = await rawRequest(srv, {
         method, path: p, headers: h, timeoutMs: 30_000,
-        write: (req) => { if (payload) req.write(payload); req.end(); },
+        write: (req) => {
+          if (!large) return req.end(payload);
+          req.on('continue', () => req.end(payload));
+          req.on('response', (res) => res.on('end', () => req.destroy()));
+          return undefined;
+        },
       });
       r.setCookies = [].concat(r.headers['set-cookie'] ?? []);
       for (const sc of r.setCookies) {
