@@ -175,6 +175,83 @@ static const char *const pg_migrations[] = {
     "  outcome TEXT COLLATE \"C\" NOT NULL,"
     "  error TEXT,"
     "  PRIMARY KEY (outbox_id, attempt));",
+
+    /* 3: OpenID Connect provider: keys, clients, codes, refresh tokens, consent */
+    "CREATE TABLE signing_keys ("
+    "  tenant_id TEXT NOT NULL,"
+    "  kid TEXT NOT NULL,"
+    "  alg TEXT NOT NULL,"
+    "  private_jwk TEXT NOT NULL,"
+    "  public_jwk TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  retired_at BIGINT,"
+    "  expires_at BIGINT,"
+    "  PRIMARY KEY (tenant_id, kid));"
+    "CREATE TABLE clients ("
+    "  tenant_id TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  secret_hash TEXT,"
+    "  registration_token_hash TEXT,"
+    "  first_party SMALLINT NOT NULL DEFAULT 0,"
+    "  metadata TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  updated_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, id));"
+    "CREATE TABLE auth_codes ("
+    "  tenant_id TEXT NOT NULL,"
+    "  code_hash TEXT NOT NULL,"
+    "  client_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  session_id TEXT,"
+    "  redirect_uri TEXT NOT NULL,"
+    "  scope TEXT NOT NULL,"
+    "  nonce TEXT,"
+    "  code_challenge TEXT,"
+    "  auth_time BIGINT NOT NULL,"
+    "  acr TEXT,"
+    "  amr TEXT,"
+    "  family_id TEXT,"
+    "  access_jti TEXT,"
+    "  created_at BIGINT NOT NULL,"
+    "  expires_at BIGINT NOT NULL,"
+    "  used_at BIGINT,"
+    "  PRIMARY KEY (tenant_id, code_hash));"
+    "CREATE TABLE refresh_tokens ("
+    "  tenant_id TEXT NOT NULL,"
+    "  token_hash TEXT NOT NULL,"
+    "  family_id TEXT NOT NULL,"
+    "  client_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  session_id TEXT,"
+    "  scope TEXT NOT NULL,"
+    "  auth_time BIGINT,"
+    "  acr TEXT,"
+    "  amr TEXT,"
+    "  created_at BIGINT NOT NULL,"
+    "  expires_at BIGINT NOT NULL,"
+    "  family_expires_at BIGINT NOT NULL,"
+    "  rotated_at BIGINT,"
+    "  revoked_at BIGINT,"
+    "  PRIMARY KEY (tenant_id, token_hash));"
+    "CREATE INDEX refresh_family ON refresh_tokens (tenant_id, family_id);"
+    "CREATE TABLE consents ("
+    "  tenant_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  client_id TEXT NOT NULL,"
+    "  scope TEXT NOT NULL,"
+    "  granted_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, user_id, client_id));"
+    "CREATE TABLE revoked_tokens ("
+    "  tenant_id TEXT NOT NULL,"
+    "  jti TEXT NOT NULL,"
+    "  expires_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, jti));"
+    "CREATE TABLE used_jtis ("
+    "  tenant_id TEXT NOT NULL,"
+    "  client_id TEXT NOT NULL,"
+    "  jti TEXT NOT NULL,"
+    "  expires_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, client_id, jti));",
 };
 
 /* Server messages reach the structured log instead of libpq's default of
@@ -497,10 +574,27 @@ static gh_dbrc pg_exec(void *p, gh_arena *a, const char *sql, const gh_dbparam *
     const char *name = constant_sql ? stmt_get(c, sql, np, &rc) : NULL;
     if (rc != GH_DB_OK)
         return rc;
-    PGresult *res;
+    PGresult *res = NULL;
     if (name) {
         res = PQexecPrepared(c->conn, name, (int)np, values, NULL, NULL, 0);
-    } else {
+        /* "cached plan must not change result type": another instance
+         * migrated the schema under our prepared statements. They are
+         * prepared afresh from now on (the old ones stay on the server
+         * until the session ends). The failed statement did nothing, so
+         * outside a transaction it simply runs again. */
+        if (PQresultStatus(res) == PGRES_FATAL_ERROR &&
+            is_state(PQresultErrorField(res, PG_DIAG_SQLSTATE), "0A000")) {
+            memset(c->cache, 0, sizeof(c->cache));
+            gh_log_event(GH_LOG_WARN, "postgresql schema changed",
+                         json_pack("{s:b}", "retried", !c->in_tx));
+            if (!c->in_tx) {
+                PQclear(res);
+                name = NULL;
+                res = NULL;
+            }
+        }
+    }
+    if (!res) {
         Oid types[MAX_PARAMS];
         param_types(sql, np, types);
         res = PQexecParams(c->conn, sql, (int)np, types, values, NULL, NULL, 0);
