@@ -166,6 +166,10 @@ UINT_SETTING(p_session_idle, session_idle, 1, 365u * 86400u)
 UINT_SETTING(p_session_absolute, session_absolute, 1, 365u * 86400u)
 UINT_SETTING(p_code_ttl, code_ttl, 1, 3600)
 UINT_SETTING(p_pw_min, password_min_length, 8, 64)
+UINT_SETTING(p_at_ttl, access_token_ttl, 10, 86400)
+UINT_SETTING(p_id_ttl, id_token_ttl, 10, 86400)
+UINT_SETTING(p_rt_ttl, refresh_token_ttl, 60, 365u * 86400u)
+UINT_SETTING(p_rt_max, refresh_token_max, 60, 3u * 365u * 86400u)
 
 static int p_breached_file(gh_config *c, const char *v, char *why, size_t whylen)
 {
@@ -240,6 +244,12 @@ static const struct setting settings[] = {
     {"REQUIRE_VERIFIED_EMAIL", "on", p_require_verified,
      "on: accounts must verify their email before they can sign in"},
     {"PASSWORD_MIN_LENGTH", "8", p_pw_min, "fewest characters in a new password (8 to 64)"},
+    {"ACCESS_TOKEN_TTL", "600", p_at_ttl, "seconds an access token is valid"},
+    {"ID_TOKEN_TTL", "3600", p_id_ttl, "seconds an ID token is valid"},
+    {"REFRESH_TOKEN_TTL", "2592000", p_rt_ttl,
+     "seconds a refresh token may go unused before it expires (30 days)"},
+    {"REFRESH_TOKEN_MAX", "7776000", p_rt_max,
+     "seconds a chain of refresh tokens lives at most from sign-in (90 days)"},
     {"BREACHED_PASSWORDS_FILE", "", p_breached_file,
      "optional Have I Been Pwned SHA-1 file (sorted by hash) of breached passwords"},
     {"DB_POOL", "0", p_db_pool, "database connections; 0 means threads + workers"},

@@ -46,6 +46,11 @@ typedef struct gh_config {
     bool require_verified_email;
     unsigned password_min_length;
     char breached_passwords_file[GH_PATH_MAX];
+    /* OpenID Connect */
+    unsigned access_token_ttl;  /* seconds */
+    unsigned id_token_ttl;      /* seconds */
+    unsigned refresh_token_ttl; /* seconds a refresh token lives unused (sliding) */
+    unsigned refresh_token_max; /* seconds a refresh-token family lives at most */
 } gh_config;
 
 /* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */
