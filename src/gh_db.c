@@ -205,22 +205,18 @@ int gh_db_migrate(gh_db *db, char *err, size_t errlen)
     int rc = -1;
     if (!c || !a)
         goto out;
-    /* On PostgreSQL two instances starting together can both find the table
-     * missing; the slower one then fails on a catalog unique index, and its
-     * second try finds the table. */
-    gh_dbrc crc = drv->script(c->drv, create_migrations_table);
-    if (crc == GH_DB_CONFLICT)
-        crc = drv->script(c->drv, create_migrations_table);
-    if (crc != GH_DB_OK) {
-        snprintf(err, errlen, "GATEHOUSE_DATABASE: cannot create the migrations table");
-        goto out;
-    }
     /* One transaction per migration; the lock (or BEGIN IMMEDIATE) makes a
      * second process wait and then see the version the first one reached. */
     for (;;) {
         if (gh_db_begin(c) != GH_DB_OK ||
             (drv->migration_lock_sql && drv->script(c->drv, drv->migration_lock_sql) != GH_DB_OK)) {
             snprintf(err, errlen, "GATEHOUSE_DATABASE: cannot lock the schema for migration");
+            goto out;
+        }
+        /* Created under the lock: on PostgreSQL, instances starting together
+         * could otherwise all find it missing, and all but one then fail. */
+        if (drv->script(c->drv, create_migrations_table) != GH_DB_OK) {
+            snprintf(err, errlen, "GATEHOUSE_DATABASE: cannot create the migrations table");
             goto out;
         }
         int v = current_version(c, a);

@@ -266,7 +266,10 @@ static void *sq_connect(const char *url, char *err, size_t errlen)
     /* WAL lets readers run beside the one writer; NORMAL sync in WAL keeps
      * every committed transaction across a process crash. */
     const char *pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                          "PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF;";
+                          "PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF;"
+                          /* LIKE is case-sensitive, as on PostgreSQL: SCIM's
+                           * caseExact attributes depend on it */
+                          "PRAGMA case_sensitive_like=ON;";
     char *msg = NULL;
     if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "GATEHOUSE_DATABASE: %.200s: %s", url, msg ? msg : "pragma failed");

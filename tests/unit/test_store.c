@@ -83,6 +83,8 @@ static int pg_create(struct fixture *f)
     return 0;
 }
 
+static int teardown(void **state);
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
@@ -92,24 +94,30 @@ static int setup(void **state)
     *state = f;
     snprintf(f->dir, sizeof(f->dir), "/tmp/gh-store-XXXXXX");
     if (!mkdtemp(f->dir))
-        return -1;
+        goto fail;
     snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
     if (pg_admin_url() && pg_create(f) != 0)
-        return -1;
+        goto fail;
     f->db = gh_db_open(pg_admin_url() ? f->url : f->path, 2, err, sizeof(err));
     if (!f->db || gh_db_migrate(f->db, err, sizeof(err)) != 0) {
         fprintf(stderr, "test_store: %s\n", err);
-        return -1;
+        goto fail;
     }
     f->c = gh_db_acquire(f->db);
     f->a = gh_arena_new(0);
-    *state = f;
     return 0;
+fail:
+    /* cmocka skips the teardown of a test whose setup failed. */
+    teardown(state);
+    *state = NULL;
+    return -1;
 }
 
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    if (!f)
+        return 0; /* setup failed and cleaned up already */
     gh_db_release(f->c);
     gh_db_close(f->db);
     gh_arena_free(f->a);
