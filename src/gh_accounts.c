@@ -699,6 +699,7 @@ void gh_accounts_signout(gh_req *r)
         return;
     const gh_session *s = gh_session_current(r);
     const char *user = s ? s->user_id : NULL;
+    const char *sid = s ? s->id : NULL;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_session_end(r, c);
@@ -709,6 +710,8 @@ void gh_accounts_signout(gh_req *r)
         gh_resp_db_error(r, rc);
         return;
     }
+    if (sid)
+        gh_logout_backchannel(r, sid, user);
     const char *pre = gh_presession(r, true);
     gh_resp_json(r, 200,
                  json_pack("{s:s, s:s?}", "status", "signed_out", "csrf_token",

@@ -168,6 +168,14 @@ gh_dbrc gh_db_begin(gh_dbconn *c)
     return rc;
 }
 
+gh_dbrc gh_db_begin_read(gh_dbconn *c)
+{
+    gh_dbrc rc = c->db->driver->script(c->drv, c->db->driver->begin_read_sql);
+    if (rc == GH_DB_OK)
+        c->in_tx = true;
+    return rc;
+}
+
 gh_dbrc gh_db_commit(gh_dbconn *c)
 {
     gh_dbrc rc = c->db->driver->script(c->drv, "COMMIT");

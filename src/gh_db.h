@@ -50,6 +50,11 @@ typedef struct gh_dbres {
     size_t ncols;
     const char **cells; /* nrows * ncols, row-major; NULL for SQL NULL */
     long long changes;  /* rows changed by an INSERT/UPDATE/DELETE */
+    /* ncols column names as the database reports them, and whether each
+     * column is declared with an integer type (false when unknown); both
+     * NULL for a statement that returns no columns. */
+    const char **names;
+    const bool *int_cols;
 } gh_dbres;
 
 const char *gh_dbres_get(const gh_dbres *r, size_t row, size_t col);
@@ -83,6 +88,9 @@ gh_dbrc gh_db_exec_built(gh_dbconn *c, gh_arena *a, const char *sql, const gh_db
 
 /* Explicit write transactions. */
 gh_dbrc gh_db_begin(gh_dbconn *c);
+/* A read-only transaction that sees one consistent snapshot until it ends
+ * (gatehouse export); ended with gh_db_commit or gh_db_rollback. */
+gh_dbrc gh_db_begin_read(gh_dbconn *c);
 gh_dbrc gh_db_commit(gh_dbconn *c);
 void gh_db_rollback(gh_dbconn *c);
 

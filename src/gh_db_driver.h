@@ -19,6 +19,8 @@ typedef struct gh_db_driver {
     gh_dbrc (*script)(void *conn, const char *sql);
     /* Starts a write transaction that serialises with other writers. */
     const char *begin_sql;
+    /* Starts a read-only transaction on one snapshot. */
+    const char *begin_read_sql;
     /* Serialises migrations between processes for the life of a transaction. */
     const char *migration_lock_sql;
     const char *const *migrations; /* migrations[i] brings the schema to version i+1 */

@@ -534,6 +534,22 @@ static gh_dbrc collect_rows(PGresult *res, gh_arena *a, gh_dbres *out)
     out->nrows = nrows;
     out->ncols = ncols;
     out->cells = cells;
+    if (ncols > 0) {
+        /* Names, and integer columns: int8, int2, int4. */
+        const char **names = gh_arena_alloc(a, ncols * sizeof(*names));
+        bool *ints = gh_arena_alloc(a, ncols * sizeof(*ints));
+        if (!names || !ints)
+            return GH_DB_FAIL;
+        for (size_t j = 0; j < ncols; j++) {
+            Oid t = PQftype(res, (int)j);
+            names[j] = gh_arena_strdup(a, PQfname(res, (int)j));
+            ints[j] = t == 20 || t == 21 || t == 23;
+            if (!names[j])
+                return GH_DB_FAIL;
+        }
+        out->names = names;
+        out->int_cols = ints;
+    }
     const char *tuples = PQcmdTuples(res); /* "" for commands without a count */
     out->changes = tuples[0] ? strtoll(tuples, NULL, 10) : 0;
     return GH_DB_OK;
@@ -655,6 +671,7 @@ const gh_db_driver gh_db_pg_driver = {
     /* Optimistic version checks and unique constraints keep writers correct
      * without serialising them. */
     .begin_sql = "BEGIN ISOLATION LEVEL READ COMMITTED",
+    .begin_read_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     /* Held until the migration's transaction ends; other instances wait. */
     .migration_lock_sql = "SELECT pg_advisory_xact_lock(4242001)",
     .migrations = pg_migrations,

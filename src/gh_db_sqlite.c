@@ -340,6 +340,27 @@ static int bind_params(sqlite3_stmt *st, const gh_dbparam *p, size_t np)
     return SQLITE_OK;
 }
 
+/* Column names, and which columns are declared with an integer type (the
+ * affinity rule: the declared type contains "INT"). */
+static int column_info(sqlite3_stmt *st, gh_arena *a, gh_dbres *out)
+{
+    const char **names = gh_arena_alloc(a, out->ncols * sizeof(*names));
+    bool *ints = gh_arena_alloc(a, out->ncols * sizeof(*ints));
+    if (!names || !ints)
+        return -1;
+    for (size_t j = 0; j < out->ncols; j++) {
+        const char *n = sqlite3_column_name(st, (int)j);
+        const char *t = sqlite3_column_decltype(st, (int)j);
+        names[j] = gh_arena_strdup(a, n ? n : "");
+        ints[j] = t && sqlite3_strlike("%INT%", t, 0) == 0;
+        if (!names[j])
+            return -1;
+    }
+    out->names = names;
+    out->int_cols = ints;
+    return 0;
+}
+
 /* Steps through all rows, copying cells into the arena. */
 static gh_dbrc collect_rows(struct sqlite_conn *c, sqlite3_stmt *st, gh_arena *a, gh_dbres *out,
                             const char *sql)
@@ -378,6 +399,8 @@ static gh_dbrc collect_rows(struct sqlite_conn *c, sqlite3_stmt *st, gh_arena *a
         out->ncols = ncols;
         out->cells = cells;
         out->changes = sqlite3_changes64(c->db);
+        if (ncols > 0 && column_info(st, a, out) != 0)
+            return GH_DB_FAIL;
     }
     return GH_DB_OK;
 }
@@ -423,6 +446,8 @@ const gh_db_driver gh_db_sqlite_driver = {
     .exec = sq_exec,
     .script = sq_script,
     .begin_sql = "BEGIN IMMEDIATE",
+    /* In WAL mode the first read fixes the snapshot for the transaction. */
+    .begin_read_sql = "BEGIN DEFERRED",
     .migration_lock_sql = NULL, /* BEGIN IMMEDIATE already holds the write lock */
     .migrations = sqlite_migrations,
     .nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]),

@@ -33,6 +33,34 @@ void gh_accounts_signin(gh_req *r);
 void gh_accounts_signout(gh_req *r);
 void gh_accounts_sessions(gh_req *r);
 
+/* gh_oidc.c: discovery, authorization, consent */
+void gh_oidc_discovery(gh_req *r);
+void gh_oidc_authorize(gh_req *r);
+void gh_oidc_consent_info(gh_req *r);
+void gh_oidc_consent_decide(gh_req *r);
+void gh_oidc_consents_list(gh_req *r);
+void gh_oidc_consents_revoke(gh_req *r);
+
+/* gh_token.c: token, userinfo, introspection, revocation */
+void gh_token_endpoint(gh_req *r);
+void gh_userinfo(gh_req *r);
+void gh_introspect(gh_req *r);
+void gh_revoke(gh_req *r);
+
+/* gh_logout.c */
+void gh_logout_endpoint(gh_req *r);
+/* Sends back-channel logout tokens for a session that just ended. */
+void gh_logout_backchannel(gh_req *r, const char *session_id, const char *user_id);
+
+/* gh_register.c: dynamic client registration (RFC 7591/7592) */
+void gh_register_create(gh_req *r);
+void gh_register_get(gh_req *r);
+void gh_register_update(gh_req *r);
+void gh_register_delete(gh_req *r);
+
+/* gh_keys.c: the JWK Set */
+void gh_keys_jwks_handler(gh_req *r);
+
 /* gh_static.c: hosted pages and their assets */
 void gh_static_page(gh_req *r);
 void gh_static_asset(gh_req *r);

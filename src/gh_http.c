@@ -132,6 +132,17 @@ void gh_resp_empty(gh_req *r, unsigned status)
     set_body(r, status, NULL, 0, false, NULL);
 }
 
+void gh_resp_text(gh_req *r, unsigned status, const char *type, const char *text)
+{
+    set_body(r, status, (char *)text, strlen(text), false, type);
+}
+
+void gh_resp_redirect(gh_req *r, const char *location)
+{
+    gh_resp_header(r, "Location", location);
+    set_body(r, 302, NULL, 0, false, NULL);
+}
+
 /* Maps our snake_case codes to SCIM scimType values where one fits. */
 static const char *scim_type_for(const char *error)
 {
@@ -187,7 +198,8 @@ void gh_resp_db_error(gh_req *r, gh_dbrc rc)
 
 /* ---- sending ---- */
 
-static void add_security_headers(struct MHD_Response *resp, const gh_req *r, bool hsts)
+static void add_security_headers(struct MHD_Response *resp, const gh_req *r, bool hsts,
+                                 bool csp_set)
 {
     bool html = r->resp_type && strncmp(r->resp_type, "text/html", 9) == 0;
     /* Pages load their own script and style files only; nothing may frame us. */
@@ -195,7 +207,8 @@ static void add_security_headers(struct MHD_Response *resp, const gh_req *r, boo
                              "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
                              "frame-ancestors 'none'; base-uri 'none'"
                            : "default-src 'none'; frame-ancestors 'none'";
-    MHD_add_response_header(resp, "Content-Security-Policy", csp);
+    if (!csp_set) /* a handler may set a stricter or more specific one (form_post) */
+        MHD_add_response_header(resp, "Content-Security-Policy", csp);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
@@ -221,11 +234,13 @@ static enum MHD_Result send_response(struct ctx *x)
         return MHD_NO;
     if (r->resp_type)
         MHD_add_response_header(resp, "Content-Type", r->resp_type);
-    bool cache_set = false;
+    bool cache_set = false, csp_set = false;
     for (size_t i = 0; i < r->nhdrs; i++) {
         MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
         if (strcasecmp(r->hdr_name[i], "Cache-Control") == 0)
             cache_set = true;
+        if (strcasecmp(r->hdr_name[i], "Content-Security-Policy") == 0)
+            csp_set = true;
     }
     /* Anything may carry credentials unless a handler says it is public. */
     if (!cache_set) {
@@ -233,7 +248,7 @@ static enum MHD_Result send_response(struct ctx *x)
         MHD_add_response_header(resp, "Pragma", "no-cache");
     }
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-    add_security_headers(resp, r, x->http->hsts);
+    add_security_headers(resp, r, x->http->hsts, csp_set);
     enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
     MHD_destroy_response(resp);
     x->phase = PHASE_DONE;

@@ -92,6 +92,10 @@ void gh_resp_header(gh_req *r, const char *name, const char *value);
 /* Sends body (stolen) as JSON with the given content type (NULL: application/json). */
 void gh_resp_json(gh_req *r, unsigned status, json_t *body, const char *type);
 void gh_resp_empty(gh_req *r, unsigned status);
+/* Sends text (owned by the request arena, or static) with a content type. */
+void gh_resp_text(gh_req *r, unsigned status, const char *type, const char *text);
+/* A redirect (302) to location. */
+void gh_resp_redirect(gh_req *r, const char *location);
 /* An error in the request's style: {"error","error_description"} or, on SCIM
  * routes, the SCIM error schema with scimType = error (when not NULL). */
 void gh_resp_error(gh_req *r, unsigned status, const char *error, const char *description);

@@ -11,6 +11,7 @@
 #include "gh_app.h"
 #include "gh_crypto.h"
 #include "gh_handlers.h"
+#include "gh_keys.h"
 #include "gh_log.h"
 #include "gh_mail.h"
 #include "gh_mkey.h"
@@ -24,6 +25,7 @@
 static const gh_route routes[] = {
     {"GET", "/healthz/live", gh_health_live, 0},
     {"GET", "/healthz/ready", gh_health_ready, 0},
+    {"GET", "/jwks", gh_keys_jwks_handler, 0},
     {"GET", "/scim/v2/ServiceProviderConfig", gh_scim_service_provider_config, 0},
     {"GET", "/scim/v2/Schemas", gh_scim_schemas, 0},
     {"GET", "/scim/v2/ResourceTypes", gh_scim_resource_types, 0},
@@ -38,8 +40,28 @@ static const gh_route routes[] = {
     {"POST", "/api/v1/verify", gh_accounts_verify, API_BODY},
     {"POST", "/api/v1/verify/resend", gh_accounts_resend, API_BODY},
     {"POST", "/api/v1/signin", gh_accounts_signin, API_BODY | GH_ROUTE_SLOW},
-    {"POST", "/api/v1/signout", gh_accounts_signout, API_BODY},
+    {"POST", "/api/v1/signout", gh_accounts_signout, API_BODY | GH_ROUTE_SLOW},
     {"GET", "/api/v1/sessions", gh_accounts_sessions, 0},
+    {"GET", "/.well-known/openid-configuration", gh_oidc_discovery, 0},
+    {"GET", "/.well-known/oauth-authorization-server", gh_oidc_discovery, 0},
+    {"GET", "/authorize", gh_oidc_authorize, 0},
+    {"POST", "/authorize", gh_oidc_authorize, API_BODY},
+    {"POST", "/token", gh_token_endpoint, API_BODY},
+    {"GET", "/userinfo", gh_userinfo, 0},
+    {"POST", "/userinfo", gh_userinfo, API_BODY},
+    {"POST", "/introspect", gh_introspect, API_BODY},
+    {"POST", "/revoke", gh_revoke, API_BODY},
+    {"GET", "/logout", gh_logout_endpoint, GH_ROUTE_SLOW},
+    {"POST", "/logout", gh_logout_endpoint, API_BODY | GH_ROUTE_SLOW},
+    {"GET", "/api/v1/consent", gh_oidc_consent_info, 0},
+    {"POST", "/api/v1/consent", gh_oidc_consent_decide, API_BODY},
+    {"GET", "/api/v1/consents", gh_oidc_consents_list, 0},
+    {"DELETE", "/api/v1/consents/{client_id}", gh_oidc_consents_revoke, 0},
+    {"GET", "/consent", gh_static_page, 0},
+    {"POST", "/register", gh_register_create, GH_ROUTE_BODY},
+    {"GET", "/register/{client_id}", gh_register_get, 0},
+    {"PUT", "/register/{client_id}", gh_register_update, GH_ROUTE_BODY},
+    {"DELETE", "/register/{client_id}", gh_register_delete, 0},
     {"GET", "/", gh_static_page, 0},
     {"GET", "/signin", gh_static_page, 0},
     {"GET", "/signup", gh_static_page, 0},
@@ -142,6 +164,10 @@ int gh_server_serve(gh_config *cfg)
     app.db = open_store(cfg, cfg->db_pool);
     if (!app.db)
         return 1;
+    if (gh_keys_init(&app, err, sizeof(err)) != 0) {
+        gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+        goto out;
+    }
     if (gh_mail_start(&app) != 0)
         goto out;
     atomic_store(&app.ready, true);
@@ -168,6 +194,7 @@ int gh_server_serve(gh_config *cfg)
 out:
     gh_http_stop(http);
     gh_mail_stop();
+    gh_keys_shutdown();
     gh_db_close(app.db);
     if (code == 0)
         gh_log(GH_LOG_INFO, "stopped", "clean shutdown");

@@ -58,3 +58,61 @@ const char *gh_url_safe_return(gh_arena *a, const char *issuer, const char *targ
         return NULL;
     return gh_arena_strdup(a, target);
 }
+
+char *gh_url_encode(gh_arena *a, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = s ? strlen(s) : 0;
+    char *out = gh_arena_alloc(a, 3 * n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            *o++ = (char)c;
+        } else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+char *gh_html_escape(gh_arena *a, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    char *out = gh_arena_alloc(a, 6 * n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *rep = NULL;
+        switch (s[i]) {
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
+        default:
+            *o++ = s[i];
+            continue;
+        }
+        size_t l = strlen(rep);
+        memcpy(o, rep, l);
+        o += l;
+    }
+    *o = '\0';
+    return out;
+}

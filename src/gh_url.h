@@ -21,4 +21,9 @@ int gh_url_origin(const char *url, char *out, size_t outlen);
  * refused. Returns NULL when unsafe or absent. The result is an arena copy. */
 const char *gh_url_safe_return(gh_arena *a, const char *issuer, const char *target);
 
+/* Percent-encodes s for a query component (RFC 3986 unreserved kept). */
+char *gh_url_encode(gh_arena *a, const char *s);
+/* Escapes & < > " ' for HTML text and attribute values. */
+char *gh_html_escape(gh_arena *a, const char *s);
+
 #endif

@@ -7,8 +7,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "gh_clients.h"
 #include "gh_config.h"
 #include "gh_crypto.h"
+#include "gh_keys.h"
+#include "gh_export.h"
 #include "gh_log.h"
 #include "gh_mail.h"
 #include "gh_server.h"
@@ -21,6 +24,10 @@ static void usage(FILE *out)
                  "Commands:\n"
                  "  serve     run the identity server\n"
                  "  migrate   apply database migrations and exit\n"
+                 "  keys rotate|list   rotate or list the token signing keys\n"
+                 "  client create|list|delete|first-party   manage OAuth clients\n"
+                 "  export FILE   write every row of the database to FILE (- for stdout)\n"
+                 "  import FILE   load an export into an empty database (- for stdin)\n"
                  "  mail-test ADDRESS   send a test message through GATEHOUSE_SMTP_URL\n"
                  "  version   print the version\n"
                  "  help [command]   show help for a command\n\n"
@@ -58,6 +65,51 @@ static int help(const char *cmd)
         gh_config_print_help(stdout);
         return 0;
     }
+    if (strcmp(cmd, "export") == 0) {
+        printf("Usage: gatehouse export FILE\n\n"
+               "Applies pending migrations to GATEHOUSE_DATABASE (SQLite or PostgreSQL), then "
+               "writes\nevery row of it to FILE (- for standard output) as JSON lines: a header "
+               "with the\nschema version, one line per row, and a trailer with the count. The "
+               "rows are one\nconsistent snapshot, read in pages. FILE is written as "
+               "FILE.partial and renamed\nwhen complete, mode 0600: it holds password hashes "
+               "and secrets sealed under the\nmaster key, so keep it like the database; "
+               "servers on the copy need the same\nmaster key. A summary goes to standard "
+               "error. Exits 0, 1 on failure, 2 for a\nusage or settings error. See "
+               "docs/migrating.md.\n\n");
+        gh_config_print_help(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "import") == 0) {
+        printf("Usage: gatehouse import FILE\n\n"
+               "Applies pending migrations to GATEHOUSE_DATABASE, then loads FILE (an export; - "
+               "for\nstandard input) into it in one transaction: every row or none. The database "
+               "must\nbe at the file's schema version and hold no users; the default tenant made "
+               "by the\nmigrations takes the file's values. A truncated or malformed file, an "
+               "unknown table\nor column, or a conflicting row changes nothing. Prints the rows "
+               "imported per\ntable. Run the servers on the database with the same master key "
+               "as the source.\nExits 0, 1 on failure, 2 for a usage or settings error or a "
+               "database that cannot\ntake the file. See docs/migrating.md.\n\n");
+        gh_config_print_help(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "client") == 0) {
+        gh_clients_usage(stdout);
+        printf("\n");
+        gh_config_print_help(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "keys") == 0) {
+        printf("Usage: gatehouse keys rotate|list\n\n"
+               "rotate: makes new ES256 and RS256 signing keys, which sign from then on (running\n"
+               "servers pick them up within GATEHOUSE_KEYS_REFRESH seconds). The previous keys\n"
+               "stay in the JWK Set until every token they signed has expired (the longer of\n"
+               "GATEHOUSE_ACCESS_TOKEN_TTL and GATEHOUSE_ID_TOKEN_TTL, plus 60 s), then leave it.\n"
+               "Use the master key of the servers: rotate refuses when it cannot open the keys.\n"
+               "list: prints every signing key: kid, alg, state (active, retired, expired) and\n"
+               "times.\n\n");
+        gh_config_print_help(stdout);
+        return 0;
+    }
     if (strcmp(cmd, "version") == 0) {
         printf("Usage: gatehouse version\n\nPrints the version.\n");
         return 0;
@@ -91,7 +143,9 @@ int main(int argc, char **argv)
         printf("gatehouse %s\n", GH_VERSION);
         return 0;
     }
-    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "mail-test") != 0) {
+    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "mail-test") != 0 &&
+        strcmp(cmd, "client") != 0 && strcmp(cmd, "keys") != 0 && strcmp(cmd, "export") != 0 &&
+        strcmp(cmd, "import") != 0) {
         fprintf(stderr, "gatehouse: unknown command \"%s\" (try gatehouse --help)\n", cmd);
         return 2;
     }
@@ -106,5 +160,13 @@ int main(int argc, char **argv)
         return 2;
     if (strcmp(cmd, "mail-test") == 0)
         return gh_mail_test_command(&cfg, argc - 2, argv + 2);
+    if (strcmp(cmd, "keys") == 0)
+        return gh_keys_command(&cfg, argc - 2, argv + 2);
+    if (strcmp(cmd, "client") == 0)
+        return gh_clients_command(&cfg, argc - 2, argv + 2);
+    if (strcmp(cmd, "export") == 0)
+        return gh_export_command(&cfg, argc - 2, argv + 2);
+    if (strcmp(cmd, "import") == 0)
+        return gh_import_command(&cfg, argc - 2, argv + 2);
     return strcmp(cmd, "serve") == 0 ? gh_server_serve(&cfg) : gh_server_migrate(&cfg);
 }

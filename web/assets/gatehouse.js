@@ -270,6 +270,46 @@ const pages = {
     for (const sess of s.data.sessions || []) list.append(sessionItem(sess));
   },
 
+  // The consent page: return_to is the authorization request to resume; it
+  // must be one (a path starting /authorize?), never anywhere else.
+  async consent() {
+    const back = typeof returnTo === 'string' && returnTo.startsWith('/authorize?') ? returnTo : null;
+    if (!back) {
+      showAlert(MSG.generic);
+      return;
+    }
+    const req = new URLSearchParams(back.slice('/authorize?'.length));
+    const clientId = req.get('client_id') || '';
+    const scope = req.get('scope') || '';
+    const info = await call('GET', `/consent?${new URLSearchParams({ client_id: clientId, scope })}`);
+    if (info.status === 401) {
+      location.assign(`/signin?${new URLSearchParams({ return_to: back })}`);
+      return;
+    }
+    if (!info.ok) {
+      showAlert(errorText(info));
+      return;
+    }
+    byId('client').textContent = info.data.client_name;
+    const list = byId('scopes');
+    for (const s of info.data.scopes) {
+      const li = document.createElement('li');
+      li.textContent = s.description;
+      list.append(li);
+    }
+    byId('form').hidden = false;
+    const decide = async (decision) => {
+      const r = await post('/consent', { client_id: clientId, scope, decision });
+      if (!r.ok) {
+        showAlert(errorText(r));
+        return;
+      }
+      location.assign(`${back}&gh_consent=${encodeURIComponent(r.data.marker)}`);
+    };
+    byId('allow').addEventListener('click', () => decide('allow'));
+    byId('deny').addEventListener('click', () => decide('deny'));
+  },
+
   error() {
     const messages = new Map([
       ['invalid_request', 'The request was not valid. Go back and try again.'],

@@ -1,0 +1,206 @@
+/*
+ * gh_clients: OAuth clients — the model, metadata validation (RFC 7591),
+ * client authentication at the token, introspection and revocation
+ * endpoints (RFC 6749 2.3, RFC 7523), and the `gatehouse client` command.
+ *
+ * One validation serves the registration endpoint (gh_register.c), PUT on
+ * the client configuration endpoint (RFC 7592) and the command line, so a
+ * client is held to the same rules whichever way it was created.
+ *
+ * Secrets at rest: the client secret and the registration access token are
+ * stored as gh_secret_hash hex only; both are shown once, when issued.
+ */
+#ifndef GH_CLIENTS_H
+#define GH_CLIENTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "gh_config.h"
+#include "gh_db.h"
+#include "gh_form.h"
+#include "gh_http.h"
+
+typedef struct gh_client {
+    const char *id;
+    bool first_party;
+    bool is_public;          /* token_endpoint_auth_method none */
+    const char *auth_method; /* client_secret_basic | client_secret_post | private_key_jwt | none */
+    json_t *metadata;        /* the registered metadata (borrowed; freed with gh_client_release) */
+    const char *id_token_alg; /* "ES256" (default) or "RS256" */
+    /* Store state, for this module and gh_register.c. */
+    const char *secret_hash;             /* NULL when the client has no secret */
+    const char *registration_token_hash; /* NULL: no RFC 7592 access */
+    long long created_at;                /* ms since the epoch */
+    long long updated_at;
+} gh_client;
+
+/* Loads a client; NOTFOUND when unknown. Strings live in a; metadata is a
+ * new reference released by gh_client_release. */
+gh_dbrc gh_clients_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *client_id,
+                       gh_client *out);
+/* Releases the metadata; the struct may be reused. NULL and zeroed are fine. */
+void gh_client_release(gh_client *cl);
+
+/* Exact string comparison against the registered redirect_uris (no
+ * normalisation, no prefix match). */
+bool gh_client_redirect_ok(const gh_client *cl, const char *uri);
+bool gh_client_post_logout_redirect_ok(const gh_client *cl, const char *uri);
+bool gh_client_grant_ok(const gh_client *cl, const char *grant_type);
+/* NULL if none. */
+const char *gh_client_backchannel_logout_uri(const gh_client *cl);
+
+/*
+ * Authenticates the client of a token, introspection or revocation request
+ * from the HTTP Basic header or the form (client_id, client_secret,
+ * client_assertion_type, client_assertion). audience: the URL the
+ * assertion's aud must contain (the token endpoint URL; the issuer is
+ * accepted too). Exactly one method may be used (two → invalid_request), and
+ * it must be the client's registered one.
+ *
+ * private_key_jwt (RFC 7523 3): iss = sub = client_id, aud contains audience,
+ * the issuer or the issuer's /token URL, exp in the future and at most GH_CLIENT_ASSERTION_MAX_S
+ * ahead, nbf/iat (if present) not in the future beyond a minute of skew,
+ * jti required and single-use per client (used_jtis; a row lives until the
+ * assertion expires), signature checked against the client's "jwks".
+ * none: only for public clients; it proves nothing (PKCE does).
+ *
+ * On success fills out (release with gh_client_release) and returns true.
+ * On failure sets the response — 401 invalid_client (with WWW-Authenticate:
+ * Basic when Basic was tried), 400 invalid_request for malformed input,
+ * 503 when the store is busy — and returns false with out zeroed.
+ */
+bool gh_client_authenticate(gh_req *r, const gh_form *form, const char *audience, gh_client *out);
+
+enum {
+    GH_CLIENT_ASSERTION_MAX_S = 3600, /* how far ahead an assertion's exp may be */
+    GH_CLIENT_ASSERTION_SKEW_S = 60,  /* clock skew allowed for nbf and iat */
+};
+
+#define GH_CLIENT_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+/* ---- pieces of client authentication, split out for unit tests ---- */
+
+/*
+ * Decodes an Authorization header of the Basic scheme (RFC 7617) carrying
+ * client credentials: base64("id:secret") where id and secret are each
+ * application/x-www-form-urlencoded (RFC 6749 2.3.1). Returns 1 and sets
+ * *id and *secret (arena copies, valid UTF-8 without control characters,
+ * id non-empty) on success; 0 when the header is not of the Basic scheme;
+ * -1 when it is Basic but malformed.
+ */
+int gh_client_basic_decode(gh_arena *a, const char *header, const char **id, const char **secret);
+
+/* Checks the claims of a verified client assertion (RFC 7523 3) at time
+ * now (seconds). On success returns true and *jti, *exp are set. On failure
+ * returns false and *why a reason (static text). */
+bool gh_client_assertion_claims_ok(const json_t *claims, const char *client_id,
+                                   const char *audience, const char *issuer, long long now,
+                                   const char **jti, long long *exp, const char **why);
+
+/* Reads the payload of a compact JWS without verifying it: only to learn
+ * which client it claims to be from (its "sub", else "iss"). NULL when it
+ * cannot be read. The string lives in a. */
+const char *gh_client_assertion_subject(gh_arena *a, const char *jws);
+
+/* ---- metadata (RFC 7591 2) ---- */
+
+typedef struct gh_client_error {
+    const char *error; /* "invalid_redirect_uri" or "invalid_client_metadata" */
+    char description[256];
+} gh_client_error;
+
+/*
+ * Validates client metadata and returns what is accepted, with defaults
+ * filled (grant_types ["authorization_code"], response_types ["code"] when
+ * the client uses the authorization code grant, token_endpoint_auth_method
+ * "client_secret_basic", id_token_signed_response_alg "ES256") and unknown
+ * members dropped. Fields issued by the server (client_id, client_secret,
+ * registration_*, *_issued_at, *_expires_at) and "gatehouse_first_party" are
+ * not metadata and are ignored here. Returns a new reference, or NULL with
+ * err set.
+ */
+json_t *gh_client_metadata_validate(const json_t *in, gh_client_error *err);
+
+/* True when uri is acceptable as a redirect URI (or post-logout redirect
+ * URI) of a client; public: the client's auth method is none (private-use
+ * schemes are allowed only then). */
+bool gh_client_redirect_uri_valid(const char *uri, bool is_public);
+
+/* ---- registration and management, shared by gh_register.c and the CLI ---- */
+
+/* Who changes a client, for the audit log. */
+typedef struct gh_client_actor {
+    const char *tenant;
+    const char *actor; /* "admin", "cli", or the client itself (its id) */
+    const char *ip;    /* NULL from the command line */
+    const char *user_agent;
+} gh_client_actor;
+
+/*
+ * Registers a client from metadata (validated here): a new client id, a
+ * client secret for the secret-based methods, a registration access token;
+ * writes the row and an audit event in one transaction. issuer forms
+ * registration_client_uri. On a validation error returns GH_DB_INVALID with
+ * err set; other codes are store errors. On success *response is the RFC
+ * 7591 3.2.1 document, with client_secret and registration_access_token in
+ * clear: the only time they are shown.
+ */
+gh_dbrc gh_clients_register(gh_dbconn *c, gh_arena *a, const gh_client_actor *who,
+                            const char *issuer, const json_t *metadata, bool first_party,
+                            json_t **response, gh_client_error *err);
+
+/*
+ * Replaces the metadata of cur (RFC 7592 2.2). The request may carry
+ * client_id (must match), client_secret (must be the current one) and the
+ * server-issued fields (ignored). A client moving to a secret-based method
+ * without a secret gets one (shown in *response); a client moving away from
+ * them loses it. INVALID with err set on a validation error.
+ */
+gh_dbrc gh_clients_update(gh_dbconn *c, gh_arena *a, const gh_client_actor *who, const char *issuer,
+                          const gh_client *cur, const json_t *metadata, json_t **response,
+                          gh_client_error *err);
+
+/* Deletes a client and its grants, with an audit event. NOTFOUND when unknown. */
+gh_dbrc gh_clients_delete(gh_dbconn *c, gh_arena *a, const gh_client_actor *who, const char *id);
+
+/* Marks a client first-party (no consent screen) or not, with an audit event. */
+gh_dbrc gh_clients_set_first_party(gh_dbconn *c, gh_arena *a, const gh_client_actor *who,
+                                   const char *id, bool first_party);
+
+/* The client's configuration as JSON (RFC 7592 3): client_id,
+ * client_id_issued_at, client_secret_expires_at (when it has a secret),
+ * registration_client_uri, the metadata, gatehouse_first_party. New reference. */
+json_t *gh_client_view(const gh_client *cl, const char *issuer);
+
+/* True when the registration access token opens cl (constant time). */
+bool gh_client_registration_token_ok(const gh_client *cl, const char *token);
+
+/* ---- store (gh_store_clients.c) ---- */
+
+gh_dbrc gh_store_client_insert(gh_dbconn *c, gh_arena *a, const char *tenant, const gh_client *cl,
+                               const char *metadata_json);
+/* Replaces metadata and secret hash; NOTFOUND when the client is gone. */
+gh_dbrc gh_store_client_update(gh_dbconn *c, gh_arena *a, const char *tenant, const gh_client *cl,
+                               const char *metadata_json);
+gh_dbrc gh_store_client_set_first_party(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                        const char *id, bool first_party);
+/* Deletes the client and its grants (codes, refresh tokens, consents, used
+ * jtis). NOTFOUND when unknown. */
+gh_dbrc gh_store_client_delete(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id);
+/* Every client of a tenant in creation order; release each. */
+gh_dbrc gh_store_client_list(gh_dbconn *c, gh_arena *a, const char *tenant, gh_client **out,
+                             size_t *n);
+/* Records a client assertion's jti until expires_at (ms); CONFLICT when it
+ * was used before (a replay). Rows of expired assertions are swept first. */
+gh_dbrc gh_store_jti_use(gh_dbconn *c, gh_arena *a, const char *tenant, const char *client_id,
+                         const char *jti, long long expires_at, long long now);
+
+/* ---- command line ---- */
+
+/* `gatehouse client ...`: argv[0] is the subcommand. Exit code. */
+int gh_clients_command(gh_config *cfg, int argc, char **argv);
+/* The help text of `gatehouse help client`. */
+void gh_clients_usage(FILE *out);
+
+#endif

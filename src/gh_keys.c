@@ -1,0 +1,1129 @@
+#include "gh_keys.h"
+
+#include <cjose/cjose.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "gh_crypto.h"
+#include "gh_log.h"
+#include "gh_mkey.h"
+#include "gh_store.h"
+
+#define TENANT GH_DEFAULT_TENANT
+
+enum {
+    KID_MAX = 64,
+    MAX_JWS = 64 * 1024,    /* longest compact JWS we look at */
+    MAX_SIG = 1024,         /* 8192-bit RSA */
+    RSA_BITS = 2048,        /* our RSA keys */
+    RSA_MIN_BITS = 2048,    /* the smallest client RSA key we accept */
+    RSA_MAX_BITS = 8192,    /* the largest (verification cost) */
+    UNKNOWN_KID_GAP = 1000, /* ms: an unknown kid re-reads the table at most this often */
+};
+
+/* One key of a snapshot. Immutable once the snapshot is published. */
+typedef struct key {
+    char kid[KID_MAX];
+    char alg[8];
+    cjose_jwk_t *jwk; /* with its private part */
+    char *pub;        /* the published JWK as JSON text (malloc) */
+    int64_t created_at, retired_at, expires_at;
+} key;
+
+/* The keys one reload saw. Readers hold a reference while they use it. */
+typedef struct keyset {
+    atomic_int refs;
+    size_t n;
+    key *keys;
+} keyset;
+
+static struct {
+    pthread_mutex_t mu;        /* guards cur */
+    pthread_mutex_t reload_mu; /* one reload at a time; guards db, last_reload */
+    pthread_mutex_t thread_mu; /* guards stop, running */
+    pthread_cond_t cond;
+    pthread_once_t cond_once;
+    bool stop, running;
+    pthread_t thread;
+    keyset *cur;
+    gh_db *db;
+    uint8_t mkey[GH_MASTER_KEY_BYTES];
+    unsigned refresh_s;
+    int64_t last_reload; /* gh_mono_ms of the last reload */
+} K = {
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .reload_mu = PTHREAD_MUTEX_INITIALIZER,
+    .thread_mu = PTHREAD_MUTEX_INITIALIZER,
+    .cond_once = PTHREAD_ONCE_INIT,
+};
+
+static void cond_init(void)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&K.cond, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
+/* ---- small helpers ---- */
+
+static bool is_es256(const char *alg)
+{
+    return alg && strcmp(alg, "ES256") == 0;
+}
+
+static bool is_rs256(const char *alg)
+{
+    return alg && strcmp(alg, "RS256") == 0;
+}
+
+static bool b64url_text(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static const char *str_member(const json_t *o, const char *name)
+{
+    return json_string_value(json_object_get(o, name));
+}
+
+/* A string cjose allocated; wiped first when it may hold a secret. */
+static void cjose_free_str(char *s, bool secret)
+{
+    if (!s)
+        return;
+    if (secret)
+        sodium_memzero(s, strlen(s));
+    cjose_get_dealloc()(s);
+}
+
+static void keyset_free(keyset *ks)
+{
+    if (!ks)
+        return;
+    for (size_t i = 0; i < ks->n; i++) {
+        cjose_jwk_release(ks->keys[i].jwk);
+        free(ks->keys[i].pub);
+    }
+    free(ks->keys);
+    free(ks);
+}
+
+static keyset *keyset_acquire(void)
+{
+    pthread_mutex_lock(&K.mu);
+    keyset *ks = K.cur;
+    if (ks)
+        atomic_fetch_add(&ks->refs, 1);
+    pthread_mutex_unlock(&K.mu);
+    return ks;
+}
+
+static void keyset_release(keyset *ks)
+{
+    if (ks && atomic_fetch_sub(&ks->refs, 1) == 1)
+        keyset_free(ks);
+}
+
+/* ---- JWKs ---- */
+
+/* The public members of a cjose key: {kty, crv, x, y} or {kty, n, e}. */
+static json_t *public_members(const cjose_jwk_t *jwk)
+{
+    cjose_err ce;
+    char *text = cjose_jwk_to_json(jwk, false, &ce);
+    json_t *all = text ? json_loads(text, 0, NULL) : NULL;
+    cjose_free_str(text, false);
+    json_t *out = NULL;
+    const char *kty = str_member(all, "kty");
+    if (kty && strcmp(kty, "EC") == 0 && str_member(all, "crv") && str_member(all, "x") &&
+        str_member(all, "y"))
+        out = json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", str_member(all, "crv"), "x",
+                        str_member(all, "x"), "y", str_member(all, "y"));
+    else if (kty && strcmp(kty, "RSA") == 0 && str_member(all, "n") && str_member(all, "e"))
+        out = json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", str_member(all, "n"), "e",
+                        str_member(all, "e"));
+    json_decref(all);
+    return out;
+}
+
+char *gh_keys_thumbprint(gh_arena *a, const json_t *jwk)
+{
+    /* RFC 7638: the required members only, in lexicographic order, no
+     * whitespace. The values are base64url (checked), so need no escaping. */
+    const char *kty = str_member(jwk, "kty");
+    const char *m[3] = {NULL, NULL, NULL};
+    char *canon = NULL;
+    if (kty && strcmp(kty, "EC") == 0) {
+        m[0] = str_member(jwk, "crv");
+        m[1] = str_member(jwk, "x");
+        m[2] = str_member(jwk, "y");
+        if (!m[0] || !m[1] || !m[2])
+            return NULL;
+        canon = gh_arena_printf(a, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
+                                m[0], m[1], m[2]);
+    } else if (kty && strcmp(kty, "RSA") == 0) {
+        m[0] = str_member(jwk, "e");
+        m[1] = str_member(jwk, "n");
+        if (!m[0] || !m[1])
+            return NULL;
+        canon = gh_arena_printf(a, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", m[0], m[1]);
+    } else {
+        return NULL;
+    }
+    for (int i = 0; i < 3; i++)
+        if (m[i] && (!*m[i] || !b64url_text(m[i], strlen(m[i])) || strchr(m[i], '"')))
+            return NULL;
+    if (!canon)
+        return NULL;
+    uint8_t h[GH_SHA256_BYTES];
+    gh_sha256(canon, strlen(canon), h);
+    return gh_b64url(a, h, sizeof(h));
+}
+
+/* The published form: {kty, use, alg, kid, <public members>}, as JSON text. */
+static char *published_text(const json_t *pub, const char *kid, const char *alg)
+{
+    json_t *o = json_pack("{s:O, s:s, s:s, s:s}", "kty", json_object_get(pub, "kty"), "use", "sig",
+                          "alg", alg, "kid", kid);
+    if (!o)
+        return NULL;
+    const char *name;
+    json_t *v;
+    json_object_foreach((json_t *)pub, name, v)
+    {
+        if (strcmp(name, "kty") != 0)
+            json_object_set(o, name, v);
+    }
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return text;
+}
+
+/* NULL when the key can verify (or make) a signature of alg with siglen
+ * bytes (0: not checked); else why not. */
+static const char *key_fits(const cjose_jwk_t *jwk, const char *alg, size_t siglen)
+{
+    cjose_err ce;
+    cjose_jwk_kty_t kty = cjose_jwk_get_kty(jwk, &ce);
+    if (is_es256(alg)) {
+        if (kty != CJOSE_JWK_KTY_EC || cjose_jwk_EC_get_curve(jwk, &ce) != CJOSE_JWK_EC_P_256)
+            return "key does not fit alg";
+        if (siglen && siglen != 64)
+            return "bad signature";
+        return NULL;
+    }
+    if (is_rs256(alg) || (alg && strcmp(alg, "PS256") == 0)) {
+        size_t bits = cjose_jwk_get_keysize(jwk, &ce);
+        if (kty != CJOSE_JWK_KTY_RSA)
+            return "key does not fit alg";
+        if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS)
+            return "RSA key size not accepted";
+        if (siglen && siglen != (bits + 7) / 8)
+            return "bad signature";
+        return NULL;
+    }
+    return "alg not allowed";
+}
+
+/* ---- keys in the table ---- */
+
+static void seal_ad(char *out, size_t n, const char *tenant, const char *kid)
+{
+    snprintf(out, n, "key:%s:%s", tenant, kid);
+}
+
+/* Makes a new key of alg as a table row (sealed private JWK) in the arena. */
+static int generate(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], const char *alg,
+                    int64_t now, gh_keyrow *row, char *err, size_t errlen)
+{
+    static const uint8_t e65537[] = {0x01, 0x00, 0x01};
+    cjose_err ce;
+    cjose_jwk_t *jwk = is_es256(alg) ? cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &ce)
+                                     : cjose_jwk_create_RSA_random(RSA_BITS, e65537, 3, &ce);
+    json_t *pub = jwk ? public_members(jwk) : NULL;
+    const char *kid = pub ? gh_keys_thumbprint(a, pub) : NULL;
+    char *priv = kid ? cjose_jwk_to_json(jwk, true, &ce) : NULL;
+    char *pubtext = priv ? published_text(pub, kid, alg) : NULL;
+    char ad[128];
+    int rc = -1;
+    if (pubtext) {
+        seal_ad(ad, sizeof(ad), TENANT, kid);
+        memset(row, 0, sizeof(*row));
+        row->tenant_id = TENANT;
+        row->kid = kid;
+        row->alg = alg;
+        row->private_jwk = gh_mkey_seal(a, mkey, ad, (const uint8_t *)priv, strlen(priv));
+        row->public_jwk = gh_arena_strdup(a, pubtext);
+        row->created_at = now;
+        if (row->private_jwk && row->public_jwk)
+            rc = 0;
+    }
+    if (rc != 0)
+        snprintf(err, errlen, "cannot generate an %s signing key", alg);
+    free(pubtext);
+    cjose_free_str(priv, true);
+    json_decref(pub);
+    cjose_jwk_release(jwk);
+    return rc;
+}
+
+/* Opens one row into k: decrypts, imports, checks that kid is the key's
+ * thumbprint and that alg fits the key. */
+static int key_from_row(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], const gh_keyrow *row,
+                        key *k, char *err, size_t errlen)
+{
+    char ad[128];
+    size_t n = 0;
+    memset(k, 0, sizeof(*k));
+    if (!row->kid || strlen(row->kid) >= KID_MAX || !row->private_jwk) {
+        snprintf(err, errlen, "signing key row with a bad kid");
+        return -1;
+    }
+    seal_ad(ad, sizeof(ad), row->tenant_id ? row->tenant_id : TENANT, row->kid);
+    uint8_t *plain = gh_mkey_open(a, mkey, ad, row->private_jwk, &n);
+    if (!plain) {
+        snprintf(err, errlen,
+                 "signing key %s cannot be decrypted: is the master key the one it was made with?",
+                 row->kid);
+        return -1;
+    }
+    cjose_err ce;
+    k->jwk = cjose_jwk_import((const char *)plain, n, &ce);
+    sodium_memzero(plain, n);
+    json_t *pub = k->jwk ? public_members(k->jwk) : NULL;
+    const char *tp = pub ? gh_keys_thumbprint(a, pub) : NULL;
+    const char *why = NULL;
+    if (!tp)
+        why = "cannot be read";
+    else if (strcmp(tp, row->kid) != 0)
+        why = "does not match its kid";
+    else if (key_fits(k->jwk, row->alg, 0) != NULL)
+        why = "does not fit its alg";
+    if (!why && !(k->pub = published_text(pub, row->kid, row->alg)))
+        why = "cannot be published";
+    json_decref(pub);
+    if (why) {
+        snprintf(err, errlen, "signing key %s %s", row->kid, why);
+        cjose_jwk_release(k->jwk);
+        k->jwk = NULL;
+        return -1;
+    }
+    snprintf(k->kid, sizeof(k->kid), "%s", row->kid);
+    snprintf(k->alg, sizeof(k->alg), "%s", row->alg);
+    k->created_at = row->created_at;
+    k->retired_at = row->retired_at;
+    k->expires_at = row->expires_at;
+    return 0;
+}
+
+/* A snapshot of rows; keys of algs we do not know are skipped. */
+static keyset *build_set(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES],
+                         const gh_keyrow *rows, size_t n, char *err, size_t errlen)
+{
+    keyset *ks = calloc(1, sizeof(*ks));
+    if (!ks || (n && !(ks->keys = calloc(n, sizeof(key))))) {
+        free(ks);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    atomic_init(&ks->refs, 1);
+    for (size_t i = 0; i < n; i++) {
+        if (!is_es256(rows[i].alg) && !is_rs256(rows[i].alg)) {
+            gh_log(GH_LOG_WARN, "signing key skipped", "key %s has alg %s, which is not known",
+                   rows[i].kid ? rows[i].kid : "?", rows[i].alg ? rows[i].alg : "?");
+            continue;
+        }
+        if (key_from_row(a, mkey, &rows[i], &ks->keys[ks->n], err, errlen) != 0) {
+            keyset_free(ks);
+            return NULL;
+        }
+        ks->n++;
+    }
+    return ks;
+}
+
+/* The key that signs for alg: active, newest; equal times go by kid so
+ * every instance picks the same. */
+static const key *active_key(const keyset *ks, const char *alg)
+{
+    const key *best = NULL;
+    for (size_t i = 0; ks && i < ks->n; i++) {
+        const key *k = &ks->keys[i];
+        if (k->retired_at || strcmp(k->alg, alg) != 0)
+            continue;
+        if (!best || k->created_at > best->created_at ||
+            (k->created_at == best->created_at && strcmp(k->kid, best->kid) < 0))
+            best = k;
+    }
+    return best;
+}
+
+static const key *find_kid(const keyset *ks, const char *kid)
+{
+    for (size_t i = 0; ks && i < ks->n; i++)
+        if (strcmp(ks->keys[i].kid, kid) == 0)
+            return &ks->keys[i];
+    return NULL;
+}
+
+/* Reads the live rows of the tenant. */
+static int read_rows(gh_db *db, gh_arena *a, gh_keyrow **rows, size_t *n, char *err, size_t errlen)
+{
+    gh_dbconn *c = gh_db_acquire(db);
+    if (!c) {
+        snprintf(err, errlen, "signing keys: no database connection");
+        return -1;
+    }
+    gh_dbrc rc = gh_store_keys_list(c, a, TENANT, 1, gh_now_ms(), rows, n);
+    gh_db_release(c);
+    if (rc != GH_DB_OK) {
+        snprintf(err, errlen, "signing keys: cannot read them: %s", gh_dbrc_str(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Makes the keys of the algs that have no active key. */
+static int ensure_keys(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], char *err, size_t errlen)
+{
+    static const char *const algs[] = {"ES256", "RS256"};
+    gh_arena *a = gh_arena_new(0);
+    gh_dbconn *c = NULL;
+    gh_keyrow made[2];
+    bool need[2] = {false, false};
+    int rc = -1, nneed = 0;
+    if (!a)
+        return -1;
+    if (!(c = gh_db_acquire(db))) {
+        snprintf(err, errlen, "signing keys: no database connection");
+        goto out;
+    }
+    for (int i = 0; i < 2; i++) {
+        long long cnt = 0;
+        if (gh_store_keys_count_active(c, a, TENANT, algs[i], &cnt) != GH_DB_OK) {
+            snprintf(err, errlen, "signing keys: cannot read them");
+            goto out;
+        }
+        need[i] = cnt == 0;
+        nneed += need[i];
+    }
+    if (!nneed) {
+        rc = 0;
+        goto out;
+    }
+    /* Key generation (RSA: tens of ms) happens outside any transaction. */
+    gh_db_release(c);
+    c = NULL;
+    int64_t now = gh_now_ms(), t0 = gh_mono_ms();
+    for (int i = 0; i < 2; i++)
+        if (need[i] && generate(a, mkey, algs[i], now, &made[i], err, errlen) != 0)
+            goto out;
+    if (!(c = gh_db_acquire(db)) || gh_db_begin(c) != GH_DB_OK) {
+        snprintf(err, errlen, "signing keys: cannot store new keys");
+        goto out;
+    }
+    /* Another instance may have made them meanwhile: check again inside the
+     * transaction (SQLite's BEGIN IMMEDIATE makes this exclusive). */
+    for (int i = 0; i < 2; i++) {
+        long long cnt = 0;
+        if (!need[i])
+            continue;
+        if (gh_store_keys_count_active(c, a, TENANT, algs[i], &cnt) != GH_DB_OK ||
+            (cnt == 0 && gh_store_keys_insert(c, a, &made[i]) != GH_DB_OK)) {
+            gh_db_rollback(c);
+            snprintf(err, errlen, "signing keys: cannot store new keys");
+            goto out;
+        }
+        if (cnt == 0)
+            gh_log_event(GH_LOG_INFO, "signing key created",
+                         json_pack("{s:s, s:s, s:I}", "kid", made[i].kid, "alg", algs[i], "ms",
+                                   (json_int_t)(gh_mono_ms() - t0)));
+    }
+    if (gh_db_commit(c) != GH_DB_OK) {
+        snprintf(err, errlen, "signing keys: cannot store new keys");
+        goto out;
+    }
+    rc = 0;
+out:
+    gh_db_release(c);
+    gh_arena_free(a);
+    return rc;
+}
+
+/* True when the active kids of two snapshots differ. */
+static bool active_changed(const keyset *a, const keyset *b)
+{
+    static const char *const algs[] = {"ES256", "RS256"};
+    for (int i = 0; i < 2; i++) {
+        const key *x = active_key(a, algs[i]), *y = active_key(b, algs[i]);
+        if ((x == NULL) != (y == NULL) || (x && strcmp(x->kid, y->kid) != 0))
+            return true;
+    }
+    return false;
+}
+
+static json_t *active_kids(const keyset *ks)
+{
+    const key *es = active_key(ks, "ES256"), *rs = active_key(ks, "RS256");
+    return json_pack("{s:s?, s:s?, s:I}", "ES256", es ? es->kid : NULL, "RS256",
+                     rs ? rs->kid : NULL, "published", (json_int_t)(ks ? ks->n : 0));
+}
+
+/* Re-reads the table into a new snapshot; K.reload_mu held. */
+static int reload_locked(char *err, size_t errlen)
+{
+    if (!K.db) {
+        snprintf(err, errlen, "signing keys are not loaded");
+        return -1;
+    }
+    gh_arena *a = gh_arena_new(0);
+    gh_keyrow *rows = NULL;
+    size_t n = 0;
+    keyset *ks = NULL;
+    int rc = -1;
+    K.last_reload = gh_mono_ms();
+    if (a && read_rows(K.db, a, &rows, &n, err, errlen) == 0 &&
+        (ks = build_set(a, K.mkey, rows, n, err, errlen)) != NULL)
+        rc = 0;
+    gh_arena_free(a);
+    if (rc != 0)
+        return -1;
+    pthread_mutex_lock(&K.mu);
+    keyset *old = K.cur;
+    K.cur = ks;
+    pthread_mutex_unlock(&K.mu);
+    if (old && active_changed(old, ks))
+        gh_log_event(GH_LOG_INFO, "signing keys changed", active_kids(ks));
+    keyset_release(old);
+    return 0;
+}
+
+int gh_keys_reload(char *err, size_t errlen)
+{
+    pthread_mutex_lock(&K.reload_mu);
+    int rc = reload_locked(err, errlen);
+    pthread_mutex_unlock(&K.reload_mu);
+    return rc;
+}
+
+/* A kid we do not know may be a key another instance just made. */
+static void reload_for_unknown_kid(void)
+{
+    pthread_mutex_lock(&K.reload_mu);
+    if (K.db && gh_mono_ms() - K.last_reload >= UNKNOWN_KID_GAP) {
+        char err[256];
+        if (reload_locked(err, sizeof(err)) != 0)
+            gh_log(GH_LOG_WARN, "signing keys not refreshed", "%s", err);
+    }
+    pthread_mutex_unlock(&K.reload_mu);
+}
+
+static void *refresher(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&K.thread_mu);
+    while (!K.stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += K.refresh_s;
+        while (!K.stop && pthread_cond_timedwait(&K.cond, &K.thread_mu, &until) != ETIMEDOUT)
+            ;
+        if (K.stop)
+            break;
+        pthread_mutex_unlock(&K.thread_mu);
+        char err[256];
+        if (gh_keys_reload(err, sizeof(err)) != 0)
+            gh_log(GH_LOG_WARN, "signing keys not refreshed", "%s", err);
+        pthread_mutex_lock(&K.thread_mu);
+    }
+    pthread_mutex_unlock(&K.thread_mu);
+    return NULL;
+}
+
+int gh_keys_init(gh_app *app, char *err, size_t errlen)
+{
+    int64_t t0 = gh_mono_ms();
+    gh_keys_shutdown();
+    pthread_once(&K.cond_once, cond_init);
+    if (!app || !app->db || !app->cfg || !app->cfg->master_key_set) {
+        snprintf(err, errlen, "signing keys: no store or master key");
+        return -1;
+    }
+    pthread_mutex_lock(&K.reload_mu);
+    K.db = app->db;
+    memcpy(K.mkey, app->cfg->master_key, sizeof(K.mkey));
+    K.refresh_s = app->cfg->keys_refresh ? app->cfg->keys_refresh : 30;
+    int rc = ensure_keys(K.db, K.mkey, err, errlen);
+    if (rc == 0)
+        rc = reload_locked(err, errlen);
+    if (rc != 0) {
+        K.db = NULL;
+        sodium_memzero(K.mkey, sizeof(K.mkey));
+    }
+    pthread_mutex_unlock(&K.reload_mu);
+    if (rc != 0)
+        return -1;
+    keyset *ks = keyset_acquire();
+    json_t *fields = active_kids(ks);
+    json_object_set_new(fields, "ms", json_integer(gh_mono_ms() - t0));
+    gh_log_event(GH_LOG_INFO, "signing keys loaded", fields);
+    keyset_release(ks);
+
+    pthread_mutex_lock(&K.thread_mu);
+    K.stop = false;
+    K.running = pthread_create(&K.thread, NULL, refresher, NULL) == 0;
+    pthread_mutex_unlock(&K.thread_mu);
+    if (!K.running) {
+        snprintf(err, errlen, "signing keys: cannot start the refresh thread");
+        gh_keys_shutdown();
+        return -1;
+    }
+    return 0;
+}
+
+void gh_keys_shutdown(void)
+{
+    pthread_once(&K.cond_once, cond_init);
+    pthread_mutex_lock(&K.thread_mu);
+    bool running = K.running;
+    K.stop = true;
+    pthread_cond_broadcast(&K.cond);
+    pthread_mutex_unlock(&K.thread_mu);
+    if (running)
+        pthread_join(K.thread, NULL);
+    pthread_mutex_lock(&K.thread_mu);
+    K.running = false;
+    K.stop = false;
+    pthread_mutex_unlock(&K.thread_mu);
+
+    pthread_mutex_lock(&K.reload_mu);
+    pthread_mutex_lock(&K.mu);
+    keyset *old = K.cur;
+    K.cur = NULL;
+    pthread_mutex_unlock(&K.mu);
+    K.db = NULL;
+    sodium_memzero(K.mkey, sizeof(K.mkey));
+    pthread_mutex_unlock(&K.reload_mu);
+    keyset_release(old);
+}
+
+/* ---- signing ---- */
+
+char *gh_keys_sign(gh_arena *a, const char *alg, const char *typ, const json_t *payload)
+{
+    if (!(is_es256(alg) || is_rs256(alg)) || !json_is_object(payload))
+        return NULL;
+    keyset *ks = keyset_acquire();
+    const key *k = active_key(ks, alg);
+    char *out = NULL, *body = NULL;
+    json_t *hdr = NULL;
+    cjose_jws_t *jws = NULL;
+    cjose_err ce = {0};
+    if (!k) {
+        gh_log(GH_LOG_ERROR, "cannot sign", "no active %s signing key", alg);
+        goto out;
+    }
+    hdr = json_pack("{s:s, s:s}", "alg", alg, "kid", k->kid);
+    if (hdr && typ)
+        json_object_set_new(hdr, "typ", json_string(typ));
+    body = json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!hdr || !body)
+        goto out;
+    jws = cjose_jws_sign(k->jwk, (cjose_header_t *)hdr, (const uint8_t *)body, strlen(body), &ce);
+    const char *ser = NULL;
+    if (!jws || !cjose_jws_export(jws, &ser, &ce) || !ser) {
+        gh_log(GH_LOG_ERROR, "cannot sign", "%s with %s: %s", alg, k->kid,
+               ce.message ? ce.message : "cjose error");
+        goto out;
+    }
+    out = gh_arena_strdup(a, ser);
+out:
+    cjose_jws_release(jws);
+    free(body);
+    json_decref(hdr);
+    keyset_release(ks);
+    return out;
+}
+
+char *gh_keys_half_hash(gh_arena *a, const char *value)
+{
+    uint8_t h[GH_SHA256_BYTES];
+    if (!value)
+        return NULL;
+    gh_sha256(value, strlen(value), h);
+    return gh_b64url(a, h, GH_SHA256_BYTES / 2);
+}
+
+/* ---- verification ---- */
+
+typedef struct parsed {
+    const char *s;
+    size_t len;
+    json_t *hdr; /* owned */
+    const char *alg, *kid, *typ;
+    size_t siglen;
+} parsed;
+
+/* Splits and checks a compact JWS, decodes its header. The signature must be
+ * there (alg none has none) and every segment strict base64url. */
+static int parse_jws(const char *jws, parsed *p, const char **why)
+{
+    memset(p, 0, sizeof(*p));
+    if (!jws || !*jws) {
+        *why = "no token";
+        return -1;
+    }
+    size_t len = strnlen(jws, MAX_JWS + 1);
+    if (len > MAX_JWS) {
+        *why = "token too long";
+        return -1;
+    }
+    const char *d1 = memchr(jws, '.', len);
+    const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - jws)) : NULL;
+    if (!d1 || !d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - jws))) {
+        *why = "not a compact JWS";
+        return -1;
+    }
+    size_t hlen = (size_t)(d1 - jws), plen = (size_t)(d2 - d1 - 1),
+           slen = len - (size_t)(d2 + 1 - jws);
+    if (!hlen || !plen || !b64url_text(jws, hlen) || !b64url_text(d1 + 1, plen) ||
+        !b64url_text(d2 + 1, slen)) {
+        *why = "malformed token";
+        return -1;
+    }
+    char *hbuf = malloc(hlen);
+    size_t hn = 0;
+    if (!hbuf || sodium_base642bin((unsigned char *)hbuf, hlen, jws, hlen, NULL, &hn, NULL,
+                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
+        free(hbuf);
+        *why = "malformed header";
+        return -1;
+    }
+    p->hdr = json_loadb(hbuf, hn, JSON_REJECT_DUPLICATES, NULL);
+    free(hbuf);
+    if (!json_is_object(p->hdr)) {
+        json_decref(p->hdr);
+        p->hdr = NULL;
+        *why = "malformed header";
+        return -1;
+    }
+    p->alg = str_member(p->hdr, "alg");
+    json_t *kid = json_object_get(p->hdr, "kid"), *typ = json_object_get(p->hdr, "typ");
+    if (!p->alg)
+        *why = "no alg";
+    else if (strcasecmp(p->alg, "none") == 0)
+        *why = "alg none refused";
+    else if (json_object_get(p->hdr, "crit"))
+        *why = "crit not supported";
+    else if ((kid && !json_is_string(kid)) || (typ && !json_is_string(typ)))
+        *why = "malformed header";
+    else if (!slen)
+        *why = "no signature";
+    if (!*why) {
+        unsigned char sig[MAX_SIG];
+        if (sodium_base642bin(sig, sizeof(sig), d2 + 1, slen, NULL, &p->siglen, NULL,
+                              sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+            *why = "bad signature";
+    }
+    if (*why) {
+        json_decref(p->hdr);
+        p->hdr = NULL;
+        return -1;
+    }
+    p->kid = json_string_value(kid);
+    p->typ = json_string_value(typ);
+    p->s = jws;
+    p->len = len;
+    return 0;
+}
+
+/* Checks the signature with jwk (already known to fit the alg) and returns
+ * the payload, a JSON object. */
+static json_t *check_signature(const parsed *p, const cjose_jwk_t *jwk, const char **why)
+{
+    cjose_err ce;
+    cjose_jws_t *jws = cjose_jws_import(p->s, p->len, &ce);
+    uint8_t *pt = NULL;
+    size_t ptn = 0;
+    json_t *out = NULL;
+    if (!jws)
+        *why = "malformed token";
+    else if (!cjose_jws_verify(jws, jwk, &ce))
+        *why = "bad signature";
+    else if (!cjose_jws_get_plaintext(jws, &pt, &ptn, &ce) ||
+             !json_is_object(out =
+                                 json_loadb((const char *)pt, ptn, JSON_REJECT_DUPLICATES, NULL))) {
+        json_decref(out);
+        out = NULL;
+        *why = "payload is not a JSON object";
+    }
+    cjose_jws_release(jws);
+    return out;
+}
+
+static bool typ_matches(const char *got, const char *want)
+{
+    if (!got)
+        return false;
+    if (strcasecmp(got, want) == 0)
+        return true;
+    return strncasecmp(got, "application/", 12) == 0 && strcasecmp(got + 12, want) == 0;
+}
+
+json_t *gh_keys_verify(const char *jws, const char *typ, const char **why)
+{
+    const char *scratch = NULL;
+    if (!why)
+        why = &scratch;
+    *why = NULL;
+    parsed p;
+    if (parse_jws(jws, &p, why) != 0)
+        return NULL;
+    json_t *out = NULL;
+    keyset *ks = NULL;
+    const key *k = NULL;
+    if (!is_es256(p.alg) && !is_rs256(p.alg)) {
+        *why = "alg not allowed";
+        goto out;
+    }
+    if (typ && !typ_matches(p.typ, typ)) {
+        *why = "wrong typ";
+        goto out;
+    }
+    if (!p.kid) {
+        *why = "no kid";
+        goto out;
+    }
+    ks = keyset_acquire();
+    if (!(k = find_kid(ks, p.kid))) {
+        keyset_release(ks);
+        reload_for_unknown_kid();
+        ks = keyset_acquire();
+        k = find_kid(ks, p.kid);
+    }
+    if (!k)
+        *why = "unknown kid";
+    else if (strcmp(k->alg, p.alg) != 0)
+        *why = "alg does not match the key";
+    else if (k->expires_at && gh_now_ms() >= k->expires_at)
+        *why = "key expired";
+    else if ((*why = key_fits(k->jwk, p.alg, p.siglen)) == NULL)
+        out = check_signature(&p, k->jwk, why);
+out:
+    keyset_release(ks);
+    json_decref(p.hdr);
+    return out;
+}
+
+/* Whether a client's JWK may verify alg; kty and curve decide, then its own
+ * use, alg and key_ops when present. */
+static bool jwk_suitable(const json_t *jwk, const char *alg)
+{
+    const char *kty = str_member(jwk, "kty"), *use = str_member(jwk, "use");
+    const char *kalg = str_member(jwk, "alg");
+    json_t *ops = json_object_get(jwk, "key_ops");
+    if (!json_is_object(jwk) || !kty)
+        return false;
+    if (is_es256(alg)) {
+        const char *crv = str_member(jwk, "crv");
+        if (strcmp(kty, "EC") != 0 || !crv || strcmp(crv, "P-256") != 0)
+            return false;
+    } else if (strcmp(kty, "RSA") != 0) {
+        return false;
+    }
+    if (json_object_get(jwk, "use") && (!use || strcmp(use, "sig") != 0))
+        return false;
+    if (json_object_get(jwk, "alg") && (!kalg || strcmp(kalg, alg) != 0))
+        return false;
+    if (ops) {
+        size_t i;
+        json_t *op;
+        bool verify = false;
+        json_array_foreach(ops, i, op)
+        {
+            const char *s = json_string_value(op);
+            if (s && strcmp(s, "verify") == 0)
+                verify = true;
+        }
+        if (!verify)
+            return false;
+    }
+    return true;
+}
+
+json_t *gh_keys_verify_with_jwks(const char *jws, const json_t *jwks, const char **why)
+{
+    const char *scratch = NULL;
+    if (!why)
+        why = &scratch;
+    *why = NULL;
+    parsed p;
+    if (parse_jws(jws, &p, why) != 0)
+        return NULL;
+    json_t *out = NULL, *chosen = NULL, *keys = json_object_get(jwks, "keys"), *jk;
+    size_t i, found = 0;
+    cjose_jwk_t *jwk = NULL;
+    if (!is_es256(p.alg) && !is_rs256(p.alg) && strcmp(p.alg, "PS256") != 0) {
+        *why = "alg not allowed";
+        goto out;
+    }
+    if (!json_is_array(keys)) {
+        *why = "no keys";
+        goto out;
+    }
+    json_array_foreach(keys, i, jk)
+    {
+        const char *kid = str_member(jk, "kid");
+        if (p.kid && (!kid || strcmp(kid, p.kid) != 0))
+            continue;
+        if (!jwk_suitable(jk, p.alg))
+            continue;
+        if (!chosen)
+            chosen = jk;
+        found++;
+    }
+    if (!chosen) {
+        *why = p.kid ? "unknown kid" : "no suitable key";
+        goto out;
+    }
+    if (found > 1 && !p.kid) {
+        *why = "several keys fit: kid needed";
+        goto out;
+    }
+    /* Only the public members reach cjose, whatever else the client sent. */
+    const char *m1 = str_member(chosen, is_es256(p.alg) ? "x" : "n");
+    const char *m2 = str_member(chosen, is_es256(p.alg) ? "y" : "e");
+    if (!m1 || !m2 || !b64url_text(m1, strlen(m1)) || !b64url_text(m2, strlen(m2))) {
+        *why = "bad key";
+        goto out;
+    }
+    json_t *pub = is_es256(p.alg) ? json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256",
+                                              "x", m1, "y", m2)
+                                  : json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", m1, "e", m2);
+    char *text = pub ? json_dumps(pub, JSON_COMPACT) : NULL;
+    json_decref(pub);
+    cjose_err ce;
+    jwk = text ? cjose_jwk_import(text, strlen(text), &ce) : NULL;
+    free(text);
+    if (!jwk)
+        *why = "bad key";
+    else if ((*why = key_fits(jwk, p.alg, p.siglen)) == NULL)
+        out = check_signature(&p, jwk, why);
+out:
+    cjose_jwk_release(jwk);
+    json_decref(p.hdr);
+    return out;
+}
+
+/* ---- the JWK Set ---- */
+
+json_t *gh_keys_jwks(void)
+{
+    json_t *arr = json_array();
+    keyset *ks = keyset_acquire();
+    int64_t now = gh_now_ms();
+    for (size_t i = 0; arr && ks && i < ks->n; i++) {
+        const key *k = &ks->keys[i];
+        if (k->expires_at && now >= k->expires_at)
+            continue;
+        json_t *o = json_loads(k->pub, 0, NULL);
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    keyset_release(ks);
+    return arr ? json_pack("{s:o}", "keys", arr) : NULL;
+}
+
+void gh_keys_jwks_handler(gh_req *r)
+{
+    json_t *set = gh_keys_jwks();
+    if (!set) {
+        gh_resp_error(r, 500, "server_error", "the key set is not available");
+        return;
+    }
+    gh_resp_header(r, "Cache-Control", "public, max-age=60");
+    gh_resp_json(r, 200, set, "application/json");
+}
+
+/* ---- rotation and the CLI ---- */
+
+int64_t gh_keys_keep_ms(const gh_config *cfg)
+{
+    int64_t ttl =
+        cfg->access_token_ttl > cfg->id_token_ttl ? cfg->access_token_ttl : cfg->id_token_ttl;
+    int64_t lag = cfg->keys_refresh > 30 ? cfg->keys_refresh - 30 : 0;
+    return (ttl + GH_KEYS_GRACE_S + lag) * 1000;
+}
+
+int gh_keys_rotate(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], int64_t keep_ms,
+                   char es_kid[64], char rs_kid[64], char *err, size_t errlen)
+{
+    gh_arena *a = gh_arena_new(0);
+    gh_keyrow *rows = NULL, es, rs;
+    size_t n = 0;
+    gh_dbconn *c = NULL;
+    int rc = -1;
+    if (!a)
+        return -1;
+    /* New keys sealed under another master key than the servers' would stop
+     * every server at its next start: refuse when the live keys do not open. */
+    if (read_rows(db, a, &rows, &n, err, errlen) != 0)
+        goto out;
+    keyset *check = build_set(a, mkey, rows, n, err, errlen);
+    if (!check)
+        goto out;
+    keyset_free(check);
+    int64_t now = gh_now_ms();
+    if (generate(a, mkey, "ES256", now, &es, err, errlen) != 0 ||
+        generate(a, mkey, "RS256", now, &rs, err, errlen) != 0)
+        goto out;
+    long long deleted = 0;
+    if (!(c = gh_db_acquire(db)) || gh_db_begin(c) != GH_DB_OK ||
+        gh_store_keys_retire(c, a, TENANT, now, now + keep_ms) != GH_DB_OK ||
+        gh_store_keys_insert(c, a, &es) != GH_DB_OK ||
+        gh_store_keys_insert(c, a, &rs) != GH_DB_OK ||
+        gh_store_keys_delete_expired(c, a, TENANT, now, &deleted) != GH_DB_OK ||
+        gh_db_commit(c) != GH_DB_OK) {
+        if (c)
+            gh_db_rollback(c);
+        snprintf(err, errlen, "signing keys: cannot store the new keys");
+        goto out;
+    }
+    if (es_kid)
+        snprintf(es_kid, 64, "%s", es.kid);
+    if (rs_kid)
+        snprintf(rs_kid, 64, "%s", rs.kid);
+    gh_log_event(GH_LOG_INFO, "signing keys rotated",
+                 json_pack("{s:s, s:s, s:I, s:I}", "ES256", es.kid, "RS256", rs.kid,
+                           "retired_expire_at", (json_int_t)(now + keep_ms), "deleted",
+                           (json_int_t)deleted));
+    rc = 0;
+out:
+    gh_db_release(c);
+    gh_arena_free(a);
+    return rc;
+}
+
+static int mkdir_parent(const char *path)
+{
+    char dir[GH_PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char keep = *p;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return -1;
+        if (!keep)
+            return 0;
+        *p = keep;
+    }
+}
+
+static void print_time(char *out, long long ms)
+{
+    if (ms)
+        gh_rfc3339(ms, out);
+    else
+        snprintf(out, 32, "-");
+}
+
+static int list_keys(gh_db *db)
+{
+    gh_arena *a = gh_arena_new(0);
+    gh_dbconn *c = a ? gh_db_acquire(db) : NULL;
+    gh_keyrow *rows = NULL;
+    size_t n = 0;
+    int rc = 1;
+    if (c && gh_store_keys_list(c, a, TENANT, 0, 0, &rows, &n) == GH_DB_OK) {
+        long long now = gh_now_ms();
+        printf("%-43s  %-5s  %-7s  %-24s  %-24s  %s\n", "KID", "ALG", "STATE", "CREATED", "RETIRED",
+               "EXPIRES");
+        for (size_t i = 0; i < n; i++) {
+            const gh_keyrow *k = &rows[i];
+            const char *state = k->expires_at && now >= k->expires_at ? "expired"
+                                : k->retired_at                       ? "retired"
+                                                                      : "active";
+            char ct[32], rt[32], et[32];
+            print_time(ct, k->created_at);
+            print_time(rt, k->retired_at);
+            print_time(et, k->expires_at);
+            printf("%-43s  %-5s  %-7s  %-24s  %-24s  %s\n", k->kid, k->alg, state, ct, rt, et);
+        }
+        rc = 0;
+    } else {
+        fprintf(stderr, "gatehouse: cannot read the signing keys\n");
+    }
+    gh_db_release(c);
+    gh_arena_free(a);
+    return rc;
+}
+
+int gh_keys_command(gh_config *cfg, int argc, char **argv)
+{
+    const char *sub = argc > 0 ? argv[0] : NULL;
+    if (!sub || argc != 1 || (strcmp(sub, "rotate") != 0 && strcmp(sub, "list") != 0)) {
+        fprintf(stderr, "gatehouse: usage: gatehouse keys rotate|list\n");
+        return 2;
+    }
+    char err[512] = "";
+    if (gh_mkey_load(cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "gatehouse: %s\n", err);
+        return 2;
+    }
+    if (!cfg->database_is_postgres && mkdir_parent(cfg->database) != 0) {
+        fprintf(stderr, "gatehouse: cannot create the directory of %s: %s\n", cfg->database,
+                strerror(errno));
+        return 1;
+    }
+    gh_db *db = gh_db_open(cfg->database, 1, err, sizeof(err));
+    if (db && gh_db_migrate(db, err, sizeof(err)) != 0) {
+        gh_db_close(db);
+        db = NULL;
+    }
+    if (!db) {
+        fprintf(stderr, "gatehouse: %s\n", err);
+        return 1;
+    }
+    int code;
+    if (strcmp(sub, "list") == 0) {
+        code = list_keys(db);
+    } else {
+        char es[64], rs[64], until[32];
+        int64_t keep = gh_keys_keep_ms(cfg);
+        if (gh_keys_rotate(db, cfg->master_key, keep, es, rs, err, sizeof(err)) != 0) {
+            fprintf(stderr, "gatehouse: %s\n", err);
+            code = 1;
+        } else {
+            gh_rfc3339(gh_now_ms() + keep, until);
+            printf("new ES256 key %s\nnew RS256 key %s\nthe previous keys stay published until "
+                   "%s\nrunning servers sign with the new keys within %u s\n",
+                   es, rs, until, cfg->keys_refresh);
+            code = 0;
+        }
+    }
+    gh_db_close(db);
+    return code;
+}

@@ -1,0 +1,133 @@
+/*
+ * gh_keys: the OpenID provider's signing keys, JWS signing and verification
+ * (cjose on OpenSSL), the JWK Set at /jwks, and `gatehouse keys`.
+ *
+ * Keys live in the table signing_keys (migration 3), one row per key: kid
+ * (the RFC 7638 thumbprint), alg (ES256 or RS256), the private JWK sealed
+ * under the master key with associated data "key:<tenant>:<kid>", the public
+ * JWK, created_at, retired_at (NULL while the key signs) and expires_at (when
+ * a retired key leaves the JWK Set: every token it signed has expired by then).
+ *
+ * Every process holds an immutable snapshot of the keys that are not expired,
+ * re-read from the table every GATEHOUSE_KEYS_REFRESH seconds by a background
+ * thread, and at once (at most once a second) when asked to verify a token
+ * whose kid it does not know; so a rotation made by another instance or the
+ * CLI reaches every instance within the refresh interval. The published key
+ * and its kid are derived from the decrypted private key, never from the
+ * public_jwk column, so a row altered without the master key publishes
+ * nothing.
+ */
+#ifndef GH_KEYS_H
+#define GH_KEYS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gh_app.h"
+#include "gh_arena.h"
+#include "gh_config.h"
+#include "gh_db.h"
+#include "gh_http.h"
+
+/* Retired keys stay published this long after the longest token lifetime, so
+ * instances that have not yet re-read the table (GATEHOUSE_KEYS_REFRESH, up to
+ * 30 s by default) and clocks a little apart are covered. */
+enum { GH_KEYS_GRACE_S = 60 };
+
+/* Loads the default tenant's signing keys from the store, generating an ES256
+ * (P-256) and an RS256 (2048-bit) key when none is active. Private JWKs are
+ * stored sealed (gh_mkey_seal, associated data "key:<tenant>:<kid>"). Keeps
+ * them in memory and re-reads the table every cfg->keys_refresh seconds (and
+ * immediately when asked to verify a kid it doesn't know), so a rotation done
+ * by one instance (or the CLI) reaches all instances. Thread-safe. Fails when
+ * a key that is still published cannot be decrypted (another master key). */
+int gh_keys_init(gh_app *app, char *err, size_t errlen);
+/* Stops the refresh thread and forgets the keys; safe to call twice. */
+void gh_keys_shutdown(void);
+
+/* Signs payload as a compact JWS with the active key of alg ("ES256" or
+ * "RS256"); header {alg, kid, typ} (typ NULL: none). Result in the arena; NULL
+ * on error. */
+char *gh_keys_sign(gh_arena *a, const char *alg, const char *typ, const json_t *payload);
+
+/* Verifies a compact JWS made by one of our published keys (active or
+ * retired-but-not-expired). Refuses alg none, algs other than ES256/RS256, a
+ * kid we don't have, a bad signature, a crit header, a header typ different
+ * from typ (when typ is not NULL; compared case-insensitively, also accepting
+ * "application/"+typ). Returns the payload (a JSON object, new reference) or
+ * NULL; *why (optional) gets a short reason. Does NOT check exp/aud. */
+json_t *gh_keys_verify(const char *jws, const char *typ, const char **why);
+
+/* Verifies a JWS against a JWK Set given as JSON (a client's registered jwks,
+ * for private_key_jwt, RFC 7523): the key chosen by kid (or the only suitable
+ * key when there is no kid); alg must be ES256, RS256 or PS256 and match the
+ * key (EC P-256, RSA of 2048 bits or more; the key's own "alg" and "use", when
+ * present, must agree); alg none refused. Returns the payload or NULL. */
+json_t *gh_keys_verify_with_jwks(const char *jws, const json_t *jwks, const char **why);
+
+/* The public JWK Set {"keys":[...]} with kid, use "sig", alg, kty and public
+ * parameters only; keys whose expires_at passed are left out. New reference
+ * ({"keys":[]} before gh_keys_init). */
+json_t *gh_keys_jwks(void);
+
+/* at_hash / c_hash (OpenID Connect Core 3.1.3.6, 3.3.2.11): the left half of
+ * SHA-256 (the hash of ES256 and RS256) of the ASCII value, base64url. */
+char *gh_keys_half_hash(gh_arena *a, const char *value);
+
+/* `gatehouse keys rotate|list` (argv[0] is the subcommand). rotate makes new
+ * ES256 and RS256 keys that sign from then on; the active ones retire with
+ * expires_at = now + gh_keys_keep_ms(cfg); keys already expired are deleted.
+ * list prints kid, alg, state (active/retired/expired) and times. Returns the
+ * process exit code. */
+int gh_keys_command(gh_config *cfg, int argc, char **argv);
+
+/* GET /jwks */
+void gh_keys_jwks_handler(gh_req *r);
+
+/* -- lower level, for the CLI and tests -- */
+
+/* How long a key stays published after it retires: the longest token
+ * lifetime plus GH_KEYS_GRACE_S, plus whatever GATEHOUSE_KEYS_REFRESH adds
+ * beyond 30 s. */
+int64_t gh_keys_keep_ms(const gh_config *cfg);
+/* Rotates the default tenant's keys in db under the master key: retired keys
+ * stay published keep_ms. Refuses (-1) when a published key cannot be
+ * decrypted with mkey. The new kids go to es_kid/rs_kid (64 bytes; may be
+ * NULL). Does not touch this process's snapshot: call gh_keys_reload. */
+int gh_keys_rotate(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], int64_t keep_ms,
+                   char es_kid[64], char rs_kid[64], char *err, size_t errlen);
+/* Re-reads the keys now (after gh_keys_init). */
+int gh_keys_reload(char *err, size_t errlen);
+/* The RFC 7638 thumbprint (SHA-256, base64url) of a public EC or RSA JWK;
+ * NULL for another key type or missing members. In the arena. */
+char *gh_keys_thumbprint(gh_arena *a, const json_t *jwk);
+
+/* -- SQL (gh_store_keys.c) -- */
+
+typedef struct gh_keyrow {
+    const char *tenant_id;
+    const char *kid;
+    const char *alg;
+    const char *private_jwk; /* sealed */
+    const char *public_jwk;
+    long long created_at;
+    long long retired_at; /* 0: active */
+    long long expires_at; /* 0: none */
+} gh_keyrow;
+
+gh_dbrc gh_store_keys_insert(gh_dbconn *c, gh_arena *a, const gh_keyrow *k);
+/* The tenant's keys, newest first; with live set, only those whose expires_at
+ * is unset or after now. */
+gh_dbrc gh_store_keys_list(gh_dbconn *c, gh_arena *a, const char *tenant, int live, long long now,
+                           gh_keyrow **rows, size_t *n);
+/* Active keys of alg (retired_at NULL). */
+gh_dbrc gh_store_keys_count_active(gh_dbconn *c, gh_arena *a, const char *tenant, const char *alg,
+                                   long long *n);
+/* Retires every active key of the tenant. */
+gh_dbrc gh_store_keys_retire(gh_dbconn *c, gh_arena *a, const char *tenant, long long now,
+                             long long expires_at);
+gh_dbrc gh_store_keys_delete_expired(gh_dbconn *c, gh_arena *a, const char *tenant, long long now,
+                                     long long *deleted);
+
+#endif

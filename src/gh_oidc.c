@@ -1,0 +1,654 @@
+/*
+ * gh_oidc: discovery and the authorization endpoint (OpenID Connect Core
+ * 1.0 section 3.1.2; RFC 6749 4.1; PKCE, RFC 7636; iss in responses, RFC
+ * 9207), plus the consent API the consent page uses.
+ *
+ * The authorization request lives in the browser: when the user must sign in
+ * or consent, the browser is sent to the hosted pages with return_to set to
+ * the same /authorize request, plus an HMAC-signed marker saying what has
+ * happened since (the time a fresh sign-in was asked for, or the consent
+ * decision). No request state is kept on the server between the steps.
+ */
+#include "gh_oidc.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gh_audit.h"
+#include "gh_clients.h"
+#include "gh_crypto.h"
+#include "gh_handlers.h"
+#include "gh_json.h"
+#include "gh_oauth.h"
+#include "gh_session.h"
+#include "gh_store.h"
+#include "gh_store_oidc.h"
+#include "gh_url.h"
+
+enum { CODE_TTL_MS = 60 * 1000, MARKER_TTL_MS = 10 * 60 * 1000 };
+
+const char *gh_oidc_url(gh_req *r, const char *path)
+{
+    const char *iss = r->app->cfg->issuer;
+    size_t n = strlen(iss);
+    if (n && iss[n - 1] == '/')
+        n--;
+    return gh_arena_printf(r->arena, "%.*s%s", (int)n, iss, path);
+}
+
+const char *gh_oidc_acr(int aal)
+{
+    return aal >= 3 ? GH_ACR_AAL3 : aal == 2 ? GH_ACR_AAL2 : GH_ACR_AAL1;
+}
+
+const char *gh_oidc_mac(gh_req *r, const char *purpose, const char *data)
+{
+    uint8_t key[crypto_auth_hmacsha256_BYTES], mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256(key, (const uint8_t *)purpose, strlen(purpose), r->app->cfg->master_key);
+    crypto_auth_hmacsha256(mac, (const uint8_t *)data, strlen(data), key);
+    sodium_memzero(key, sizeof(key));
+    return gh_b64url(r->arena, mac, sizeof(mac));
+}
+
+/* ---- discovery ---- */
+
+static json_t *strings(const char *const *v)
+{
+    json_t *a = json_array();
+    for (; *v; v++)
+        json_array_append_new(a, json_string(*v));
+    return a;
+}
+
+void gh_oidc_discovery(gh_req *r)
+{
+    static const char *const scopes[] = {"openid", "profile", "email", "offline_access", NULL};
+    static const char *const response_types[] = {"code", NULL};
+    static const char *const modes[] = {"query", "form_post", NULL};
+    static const char *const grants[] = {"authorization_code", "refresh_token",
+                                         "client_credentials", NULL};
+    static const char *const algs[] = {"ES256", "RS256", NULL};
+    static const char *const auth_methods[] = {"client_secret_basic", "client_secret_post",
+                                               "private_key_jwt", "none", NULL};
+    static const char *const client_auth[] = {"client_secret_basic", "client_secret_post",
+                                              "private_key_jwt", NULL};
+    static const char *const assertion_algs[] = {"ES256", "RS256", "PS256", NULL};
+    static const char *const claims[] = {
+        "sub",   "iss",        "aud",         "exp",        "iat",   "auth_time",
+        "nonce", "acr",        "amr",         "sid",        "email", "email_verified",
+        "name",  "given_name", "family_name", "updated_at", NULL};
+    static const char *const acrs[] = {GH_ACR_AAL1, GH_ACR_AAL2, GH_ACR_AAL3, NULL};
+    static const char *const prompts[] = {"none", "login", "consent", "select_account", NULL};
+    static const char *const pkce[] = {"S256", NULL};
+    json_t *d = json_object();
+    json_object_set_new(d, "issuer", json_string(r->app->cfg->issuer));
+    json_object_set_new(d, "authorization_endpoint", json_string(gh_oidc_url(r, "/authorize")));
+    json_object_set_new(d, "token_endpoint", json_string(gh_oidc_url(r, "/token")));
+    json_object_set_new(d, "userinfo_endpoint", json_string(gh_oidc_url(r, "/userinfo")));
+    json_object_set_new(d, "jwks_uri", json_string(gh_oidc_url(r, "/jwks")));
+    json_object_set_new(d, "registration_endpoint", json_string(gh_oidc_url(r, "/register")));
+    json_object_set_new(d, "introspection_endpoint", json_string(gh_oidc_url(r, "/introspect")));
+    json_object_set_new(d, "revocation_endpoint", json_string(gh_oidc_url(r, "/revoke")));
+    json_object_set_new(d, "end_session_endpoint", json_string(gh_oidc_url(r, "/logout")));
+    json_object_set_new(d, "scopes_supported", strings(scopes));
+    json_object_set_new(d, "response_types_supported", strings(response_types));
+    json_object_set_new(d, "response_modes_supported", strings(modes));
+    json_object_set_new(d, "grant_types_supported", strings(grants));
+    json_object_set_new(d, "subject_types_supported", json_pack("[s]", "public"));
+    json_object_set_new(d, "id_token_signing_alg_values_supported", strings(algs));
+    json_object_set_new(d, "token_endpoint_auth_methods_supported", strings(auth_methods));
+    json_object_set_new(d, "token_endpoint_auth_signing_alg_values_supported",
+                        strings(assertion_algs));
+    json_object_set_new(d, "introspection_endpoint_auth_methods_supported", strings(client_auth));
+    json_object_set_new(d, "revocation_endpoint_auth_methods_supported", strings(auth_methods));
+    json_object_set_new(d, "code_challenge_methods_supported", strings(pkce));
+    json_object_set_new(d, "claims_supported", strings(claims));
+    json_object_set_new(d, "acr_values_supported", strings(acrs));
+    json_object_set_new(d, "prompt_values_supported", strings(prompts));
+    json_object_set_new(d, "authorization_response_iss_parameter_supported", json_true());
+    json_object_set_new(d, "backchannel_logout_supported", json_true());
+    json_object_set_new(d, "backchannel_logout_session_supported", json_true());
+    json_object_set_new(d, "claims_parameter_supported", json_false());
+    json_object_set_new(d, "request_parameter_supported", json_false());
+    json_object_set_new(d, "request_uri_parameter_supported", json_false());
+    gh_resp_header(r, "Cache-Control", "public, max-age=300");
+    gh_resp_json(r, 200, d, NULL);
+}
+
+/* ---- the authorization request ---- */
+
+struct authz {
+    const gh_form *params;
+    const char *client_id, *redirect_uri, *state, *nonce, *scope, *response_mode;
+    const char *code_challenge, *acr_values;
+    long long max_age; /* -1: none */
+    bool prompt_none, prompt_login, prompt_consent;
+    gh_client client;
+    bool have_client;
+};
+
+/* A page for errors that must not go back to the client (unknown client or
+ * redirect URI): a small server-made page, never a redirect. */
+static void error_page(gh_req *r, unsigned status, const char *title, const char *text)
+{
+    const char *html = gh_arena_printf(
+        r->arena,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<title>%s - Gatehouse</title><link rel=\"stylesheet\" href=\"/assets/gatehouse.css\">"
+        "</head><body><main class=\"card\"><h1>%s</h1><p role=\"alert\">%s</p>"
+        "<p><a href=\"/account\">Go to your account</a></p></main></body></html>\n",
+        gh_html_escape(r->arena, title), gh_html_escape(r->arena, title),
+        gh_html_escape(r->arena, text));
+    gh_resp_text(r, status, "text/html; charset=utf-8", html);
+}
+
+static const char *param(const struct authz *z, const char *name)
+{
+    return gh_form_get(z->params, name);
+}
+
+/* form_post (OAuth 2.0 Form Post Response Mode): an auto-submitting form.
+ * Its CSP allows exactly its own script (by hash) and posting to the
+ * client's redirect URI. */
+static void form_post(gh_req *r, const char *action, const char **names, const char **values,
+                      size_t n)
+{
+    static const char script[] = "document.forms[0].submit();";
+    uint8_t h[GH_SHA256_BYTES];
+    char hash64[64], origin[512];
+    gh_sha256(script, sizeof(script) - 1, h);
+    sodium_bin2base64(hash64, sizeof(hash64), h, sizeof(h), sodium_base64_VARIANT_ORIGINAL);
+    if (gh_url_origin(action, origin, sizeof(origin)) != 0)
+        snprintf(origin, sizeof(origin), "%s", action);
+    char *fields = "";
+    for (size_t i = 0; i < n; i++)
+        if (values[i])
+            fields = gh_arena_printf(r->arena, "%s<input type=\"hidden\" name=\"%s\" value=\"%s\">",
+                                     fields, names[i], gh_html_escape(r->arena, values[i]));
+    gh_resp_header(r, "Content-Security-Policy",
+                   gh_arena_printf(r->arena,
+                                   "default-src 'none'; script-src 'sha256-%s'; form-action %s; "
+                                   "frame-ancestors 'none'; base-uri 'none'",
+                                   hash64, origin));
+    gh_resp_text(r, 200, "text/html; charset=utf-8",
+                 gh_arena_printf(r->arena,
+                                 "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                                 "<title>Continue</title></head><body><form method=\"post\" "
+                                 "action=\"%s\">%s<noscript><button type=\"submit\">Continue"
+                                 "</button></noscript></form><script>%s</script></body></html>\n",
+                                 gh_html_escape(r->arena, action), fields, script));
+}
+
+/* Sends the authorization response (or error) to the client's redirect URI
+ * in the requested response mode, always with state and iss. */
+static void respond_to_client(gh_req *r, const struct authz *z, const char *code, const char *error,
+                              const char *description)
+{
+    const char *names[] = {"code", "error", "error_description", "state", "iss"};
+    const char *values[] = {code, error, description, z->state, r->app->cfg->issuer};
+    if (z->response_mode && strcmp(z->response_mode, "form_post") == 0) {
+        form_post(r, z->redirect_uri, names, values, 5);
+        return;
+    }
+    char *url = gh_arena_strdup(r->arena, z->redirect_uri);
+    char sep = strchr(url, '?') ? '&' : '?';
+    for (size_t i = 0; i < 5; i++) {
+        if (!values[i])
+            continue;
+        url = gh_arena_printf(r->arena, "%s%c%s=%s", url, sep, names[i],
+                              gh_url_encode(r->arena, values[i]));
+        sep = '&';
+    }
+    gh_resp_redirect(r, url);
+}
+
+static void client_error(gh_req *r, const struct authz *z, const char *error, const char *desc)
+{
+    respond_to_client(r, z, NULL, error, desc);
+}
+
+/* The parameters: the query (GET) or a urlencoded body (POST). */
+static const gh_form *read_params(gh_req *r)
+{
+    if (strcmp(r->method, "POST") != 0)
+        return gh_req_query(r);
+    const char *type = gh_req_header(r, "Content-Type");
+    gh_form *f = gh_arena_alloc(r->arena, sizeof(*f));
+    if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0 || !f ||
+        gh_form_parse(r->arena, r->body ? r->body : "", r->body_len, NULL, f) != GH_FORM_OK) {
+        error_page(r, 400, "Invalid request", "The sign-in request could not be read.");
+        return NULL;
+    }
+    return f;
+}
+
+/* Checks client and redirect URI: failures here never redirect. */
+static bool check_client(gh_req *r, struct authz *z)
+{
+    const char *dups[] = {"client_id", "redirect_uri",   "response_type", "scope",  "state",
+                          "nonce",     "code_challenge", "response_mode", "prompt", "max_age"};
+    for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++)
+        if (gh_form_count(z->params, dups[i]) > 1) {
+            error_page(r, 400, "Invalid request", "A parameter was repeated.");
+            return false;
+        }
+    z->client_id = param(z, "client_id");
+    z->redirect_uri = param(z, "redirect_uri");
+    gh_dbconn *c = z->client_id ? gh_req_db(r) : NULL;
+    if (r->status)
+        return false;
+    if (!c ||
+        gh_clients_get(c, r->arena, GH_DEFAULT_TENANT, z->client_id, &z->client) != GH_DB_OK) {
+        error_page(r, 400, "Unknown application",
+                   "The application that sent you here is not registered with this service.");
+        return false;
+    }
+    z->have_client = true;
+    if (!z->redirect_uri || !gh_client_redirect_ok(&z->client, z->redirect_uri)) {
+        error_page(r, 400, "Invalid return address",
+                   "The application asked to return you to an address it has not registered.");
+        return false;
+    }
+    return true;
+}
+
+/* Checks the rest; errors from here on go back to the client. */
+static bool check_request(gh_req *r, struct authz *z)
+{
+    z->state = param(z, "state");
+    z->nonce = param(z, "nonce");
+    z->response_mode = param(z, "response_mode");
+    z->acr_values = param(z, "acr_values");
+    const char *rt = param(z, "response_type");
+    const char *prompt = param(z, "prompt");
+    const char *max_age = param(z, "max_age");
+    const char *method = param(z, "code_challenge_method");
+    z->code_challenge = param(z, "code_challenge");
+    if (z->response_mode && strcmp(z->response_mode, "query") != 0 &&
+        strcmp(z->response_mode, "form_post") != 0) {
+        z->response_mode = NULL;
+        return client_error(r, z, "invalid_request", "unsupported response_mode"), false;
+    }
+    if (param(z, "request"))
+        return client_error(r, z, "request_not_supported", "request objects are not supported"),
+               false;
+    if (param(z, "request_uri"))
+        return client_error(r, z, "request_uri_not_supported", "request_uri is not supported"),
+               false;
+    if (!rt || strcmp(rt, "code") != 0)
+        return client_error(r, z, "unsupported_response_type", "only response_type=code"), false;
+    if (!gh_client_grant_ok(&z->client, "authorization_code"))
+        return client_error(r, z, "unauthorized_client", "the client may not use this flow"), false;
+    z->scope = gh_scope_normalise(r->arena, param(z, "scope"));
+    if (!z->scope)
+        return client_error(r, z, "invalid_scope", "the scope is malformed"), false;
+    /* PKCE is required for every client, and only S256 (RFC 9700 2.1.1). */
+    if (!z->code_challenge || !gh_pkce_challenge_valid(z->code_challenge))
+        return client_error(r, z, "invalid_request", "a code_challenge (S256) is required"), false;
+    if (!method || strcmp(method, "S256") != 0)
+        return client_error(r, z, "invalid_request", "code_challenge_method must be S256"), false;
+    z->max_age = -1;
+    if (max_age) {
+        char *end = NULL;
+        z->max_age = strtoll(max_age, &end, 10);
+        if (!*max_age || *end || z->max_age < 0)
+            return client_error(r, z, "invalid_request", "max_age must be a whole number"), false;
+    }
+    if (prompt) {
+        z->prompt_none = gh_scope_has(prompt, "none");
+        z->prompt_login = gh_scope_has(prompt, "login");
+        z->prompt_consent = gh_scope_has(prompt, "consent");
+        if (z->prompt_none &&
+            (z->prompt_login || z->prompt_consent || gh_scope_has(prompt, "select_account")))
+            return client_error(r, z, "invalid_request", "prompt=none stands alone"), false;
+    }
+    if (z->nonce && strlen(z->nonce) > 512)
+        return client_error(r, z, "invalid_request", "nonce is too long"), false;
+    return true;
+}
+
+/* The request as a same-origin URL to come back to, without our markers. */
+static const char *resume_url(gh_req *r, const struct authz *z, const char *extra)
+{
+    char *q = "";
+    for (size_t i = 0; i < z->params->n; i++) {
+        const gh_kv *kv = &z->params->items[i];
+        if (strncmp(kv->key, "gh_", 3) == 0)
+            continue;
+        q = gh_arena_printf(r->arena, "%s%s%s=%s", q, *q ? "&" : "",
+                            gh_url_encode(r->arena, kv->key), gh_url_encode(r->arena, kv->value));
+    }
+    return gh_arena_printf(r->arena, "/authorize?%s%s%s", q, extra ? "&" : "", extra ? extra : "");
+}
+
+/* gh_auth_after=<ms>.<mac>: a sign-in after <ms> satisfies prompt=login and
+ * max_age for this request. */
+static long long auth_after(gh_req *r, const struct authz *z)
+{
+    const char *v = param(z, "gh_auth_after");
+    const char *dot = v ? strchr(v, '.') : NULL;
+    if (!dot)
+        return -1;
+    long long ms = strtoll(v, NULL, 10);
+    const char *want = gh_oidc_mac(r, "gatehouse authz v1",
+                                   gh_arena_printf(r->arena, "after:%lld:%s", ms, z->client_id));
+    if (!gh_secret_equal(dot + 1, want) || gh_now_ms() - ms > MARKER_TTL_MS)
+        return -1;
+    return ms;
+}
+
+static void send_to_signin(gh_req *r, const struct authz *z, bool fresh)
+{
+    const char *extra = NULL;
+    if (fresh) {
+        long long now = gh_now_ms();
+        extra = gh_arena_printf(
+            r->arena, "gh_auth_after=%lld.%s", now,
+            gh_oidc_mac(r, "gatehouse authz v1",
+                        gh_arena_printf(r->arena, "after:%lld:%s", now, z->client_id)));
+    }
+    const char *back = resume_url(r, z, extra);
+    const char *hint = param(z, "login_hint");
+    gh_resp_redirect(r, gh_arena_printf(r->arena, "/signin?return_to=%s%s%s",
+                                        gh_url_encode(r->arena, back), hint ? "&login_hint=" : "",
+                                        hint ? gh_url_encode(r->arena, hint) : ""));
+}
+
+/* gh_consent=<allow|deny>.<ms>.<mac>, made by the consent API for this user,
+ * client and scope. Returns 1 allow, 0 deny, -1 none or invalid. */
+static int consent_marker(gh_req *r, const struct authz *z, const char *user_id)
+{
+    const char *v = param(z, "gh_consent");
+    if (!v)
+        return -1;
+    char decision[8];
+    long long ms = 0;
+    const char *p = strchr(v, '.');
+    const char *q = p ? strchr(p + 1, '.') : NULL;
+    if (!p || !q || p - v >= (long)sizeof(decision))
+        return -1;
+    memcpy(decision, v, (size_t)(p - v));
+    decision[p - v] = '\0';
+    ms = strtoll(p + 1, NULL, 10);
+    const char *want = gh_oidc_mac(r, "gatehouse consent v1",
+                                   gh_arena_printf(r->arena, "%s:%lld:%s:%s:%s", decision, ms,
+                                                   user_id, z->client_id, z->scope));
+    if (!gh_secret_equal(q + 1, want) || gh_now_ms() - ms > MARKER_TTL_MS)
+        return -1;
+    return strcmp(decision, "allow") == 0 ? 1 : 0;
+}
+
+/* Issues the code and answers the client. */
+static void issue_code(gh_req *r, const struct authz *z, const gh_session *s)
+{
+    gh_dbconn *c = gh_req_db(r);
+    char hash[2 * GH_SHA256_BYTES + 1];
+    const char *code = gh_token(r->arena);
+    if (!c || !code)
+        return;
+    gh_secret_hash(code, hash);
+    long long now = gh_now_ms();
+    gh_code k = {.tenant_id = GH_DEFAULT_TENANT,
+                 .code_hash = hash,
+                 .client_id = z->client_id,
+                 .user_id = s->user_id,
+                 .session_id = s->id,
+                 .redirect_uri = z->redirect_uri,
+                 .scope = z->scope,
+                 .nonce = z->nonce,
+                 .code_challenge = z->code_challenge,
+                 .auth_time = s->auth_time,
+                 .acr = gh_oidc_acr(s->aal),
+                 .amr = s->amr,
+                 .created_at = now,
+                 .expires_at = now + CODE_TTL_MS};
+    gh_dbrc rc = gh_store_code_insert(c, r->arena, &k);
+    if (rc != GH_DB_OK) {
+        client_error(r, z, "server_error", "the code could not be stored");
+        return;
+    }
+    respond_to_client(r, z, code, NULL, NULL);
+}
+
+static bool user_active(gh_req *r, const gh_session *s)
+{
+    gh_user u;
+    return gh_store_user_get(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, s->user_id, &u) ==
+               GH_DB_OK &&
+           u.active;
+}
+
+void gh_oidc_authorize(gh_req *r)
+{
+    struct authz z = {0};
+    z.params = read_params(r);
+    if (!z.params)
+        return;
+    if (!check_client(r, &z) || !check_request(r, &z))
+        goto out;
+    const gh_session *s = gh_session_current(r);
+    if (s && !user_active(r, s))
+        s = NULL;
+    long long after = auth_after(r, &z);
+    long long now = gh_now_ms();
+    bool fresh_needed = s && ((z.prompt_login && (after < 0 || s->auth_time < after)) ||
+                              (z.max_age >= 0 && now - s->auth_time > z.max_age * 1000 &&
+                               (after < 0 || s->auth_time < after)));
+    if (!s || fresh_needed) {
+        if (z.prompt_none)
+            client_error(&*r, &z, "login_required", "the user is not signed in");
+        else
+            send_to_signin(r, &z, fresh_needed || z.prompt_login);
+        goto out;
+    }
+    if (!z.client.first_party) {
+        int decision = consent_marker(r, &z, s->user_id);
+        const char *granted = "";
+        if (decision == 0) {
+            client_error(r, &z, "access_denied", "the user declined");
+            goto out;
+        }
+        gh_store_consent_get(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, s->user_id, z.client_id,
+                             &granted);
+        bool covered = gh_scope_subset(z.scope, granted);
+        if (decision != 1 && (!covered || z.prompt_consent)) {
+            if (z.prompt_none)
+                client_error(r, &z, "consent_required", "the user has not consented");
+            else
+                gh_resp_redirect(r,
+                                 gh_arena_printf(r->arena, "/consent?return_to=%s",
+                                                 gh_url_encode(r->arena, resume_url(r, &z, NULL))));
+            goto out;
+        }
+    }
+    issue_code(r, &z, s);
+out:
+    if (z.have_client)
+        gh_client_release(&z.client);
+}
+
+/* ---- the consent API (for web/consent.html) ---- */
+
+static const char *scope_description(const char *s)
+{
+    if (strcmp(s, "openid") == 0)
+        return "Sign you in with your Gatehouse account";
+    if (strcmp(s, "profile") == 0)
+        return "See your name";
+    if (strcmp(s, "email") == 0)
+        return "See your email address";
+    if (strcmp(s, "offline_access") == 0)
+        return "Stay connected when you are not using it";
+    return NULL;
+}
+
+/* GET /api/v1/consent?client_id=&scope= : what to show on the consent page. */
+void gh_oidc_consent_info(gh_req *r)
+{
+    const gh_session *s = gh_session_current(r);
+    const gh_form *q = gh_req_query(r);
+    gh_client cl;
+    if (!q || r->status)
+        return;
+    if (!s) {
+        gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
+        return;
+    }
+    const char *client_id = gh_form_get(q, "client_id");
+    const char *scope = gh_scope_normalise(r->arena, gh_form_get(q, "scope"));
+    if (!client_id || !scope ||
+        gh_clients_get(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, client_id, &cl) != GH_DB_OK) {
+        gh_resp_error(r, 400, "invalid_request", "Unknown application or scope.");
+        return;
+    }
+    json_t *name = json_object_get(cl.metadata, "client_name");
+    json_t *list = json_array();
+    char *copy = gh_arena_strdup(r->arena, scope), *save = NULL;
+    for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        const char *d = scope_description(t);
+        json_array_append_new(list, json_pack("{s:s, s:s}", "scope", t, "description",
+                                              d ? d : gh_arena_printf(r->arena, "Use \"%s\"", t)));
+    }
+    gh_resp_json(r, 200,
+                 json_pack("{s:s, s:s, s:o}", "client_id", client_id, "client_name",
+                           json_is_string(name) ? json_string_value(name) : client_id, "scopes",
+                           list),
+                 NULL);
+    gh_client_release(&cl);
+}
+
+/* POST /api/v1/consent {client_id, scope, decision}: records an allow, and
+ * returns the marker the consent page appends to the authorization request. */
+void gh_oidc_consent_decide(gh_req *r)
+{
+    char why[160];
+    json_t *body = NULL;
+    gh_client cl;
+    if (!gh_csrf_check(r))
+        return;
+    const gh_session *s = gh_session_current(r);
+    if (!s) {
+        gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
+        return;
+    }
+    if (!r->body || gh_json_parse(r->body, r->body_len, 4, &body, why, sizeof(why)) != GH_JSON_OK ||
+        !json_is_object(body)) {
+        json_decref(body);
+        gh_resp_error(r, 400, "invalid_request", "Send a JSON object.");
+        return;
+    }
+    const char *client_id = json_string_value(json_object_get(body, "client_id"));
+    const char *scope =
+        gh_scope_normalise(r->arena, json_string_value(json_object_get(body, "scope")));
+    const char *decision = json_string_value(json_object_get(body, "decision"));
+    client_id = client_id ? gh_arena_strdup(r->arena, client_id) : NULL;
+    bool allow = decision && strcmp(decision, "allow") == 0;
+    bool valid = decision && (allow || strcmp(decision, "deny") == 0);
+    json_decref(body);
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
+    if (!client_id || !scope || !valid ||
+        gh_clients_get(c, r->arena, GH_DEFAULT_TENANT, client_id, &cl) != GH_DB_OK) {
+        gh_resp_error(r, 400, "invalid_request", "Unknown application, scope or decision.");
+        return;
+    }
+    gh_client_release(&cl);
+    long long now = gh_now_ms();
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK && allow) {
+        const char *granted = "";
+        gh_store_consent_get(c, r->arena, GH_DEFAULT_TENANT, s->user_id, client_id, &granted);
+        rc = gh_store_consent_put(c, r->arena, GH_DEFAULT_TENANT, s->user_id, client_id,
+                                  gh_scope_union(r->arena, granted, scope), now);
+    }
+    if (rc == GH_DB_OK) {
+        gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+                             .type = allow ? "consent.granted" : "consent.denied",
+                             .subject = s->user_id,
+                             .actor = s->user_id,
+                             .ip = r->ip,
+                             .user_agent = r->user_agent,
+                             .outcome = "success"};
+        json_t *d = json_pack("{s:s, s:s}", "client_id", client_id, "scope", scope);
+        ev.details = d;
+        rc = gh_audit_append(c, r->arena, &ev);
+        json_decref(d);
+    }
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    const char *d = allow ? "allow" : "deny";
+    const char *mac = gh_oidc_mac(
+        r, "gatehouse consent v1",
+        gh_arena_printf(r->arena, "%s:%lld:%s:%s:%s", d, now, s->user_id, client_id, scope));
+    gh_resp_json(r, 200,
+                 json_pack("{s:s}", "marker", gh_arena_printf(r->arena, "%s.%lld.%s", d, now, mac)),
+                 NULL);
+}
+
+/* GET /api/v1/consents and DELETE /api/v1/consents/{client_id}: the user's
+ * remembered consents, and withdrawing one. */
+void gh_oidc_consents_list(gh_req *r)
+{
+    const gh_session *s = gh_session_current(r);
+    gh_consent *list = NULL;
+    size_t n = 0;
+    if (!s) {
+        if (!r->status)
+            gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
+        return;
+    }
+    gh_dbrc rc =
+        gh_store_consent_list(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, s->user_id, &list, &n);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char t[32];
+        gh_rfc3339(list[i].granted_at, t);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "client_id", list[i].client_id,
+                                             "scope", list[i].scope, "granted_at", t));
+    }
+    gh_resp_json(r, 200, json_pack("{s:o}", "consents", arr), NULL);
+}
+
+void gh_oidc_consents_revoke(gh_req *r)
+{
+    if (!gh_csrf_check(r))
+        return;
+    const gh_session *s = gh_session_current(r);
+    if (!s) {
+        gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
+        return;
+    }
+    gh_dbconn *c = gh_req_db(r);
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_store_consent_delete(c, r->arena, GH_DEFAULT_TENANT, s->user_id, r->params[0]);
+    if (rc == GH_DB_OK) {
+        json_t *d = json_pack("{s:s}", "client_id", r->params[0]);
+        gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+                             .type = "consent.revoked",
+                             .subject = s->user_id,
+                             .actor = s->user_id,
+                             .ip = r->ip,
+                             .user_agent = r->user_agent,
+                             .outcome = "success",
+                             .details = d};
+        rc = gh_audit_append(c, r->arena, &ev);
+        json_decref(d);
+    }
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc != GH_DB_OK)
+        gh_resp_db_error(r, rc);
+    else
+        gh_resp_empty(r, 204);
+}

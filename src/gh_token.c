@@ -1,0 +1,547 @@
+/*
+ * gh_token: the token endpoint (RFC 6749 section 3.2; OIDC Core 3.1.3) with
+ * the authorization_code, refresh_token and client_credentials grants, and
+ * the endpoints that read tokens back: UserInfo, introspection (RFC 7662)
+ * and revocation (RFC 7009).
+ *
+ * Access tokens are JWTs (RFC 9068, typ at+jwt) that need no database row;
+ * a revoked one is remembered by jti until it expires. Refresh tokens are
+ * opaque, stored as hashes, and rotate on every use: presenting a rotated
+ * token again revokes its whole family (the token was stolen, or the client
+ * is broken; either way the chain ends).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gh_audit.h"
+#include "gh_clients.h"
+#include "gh_crypto.h"
+#include "gh_handlers.h"
+#include "gh_keys.h"
+#include "gh_oauth.h"
+#include "gh_oidc.h"
+#include "gh_store.h"
+#include "gh_store_oidc.h"
+
+typedef char hash_hex[2 * GH_SHA256_BYTES + 1];
+
+static void token_error(gh_req *r, unsigned status, const char *error, const char *desc)
+{
+    gh_resp_error(r, status, error, desc);
+}
+
+/* The urlencoded body of a token-style request; repeated parameters are
+ * refused (RFC 6749 3.2). */
+static const gh_form *token_form(gh_req *r)
+{
+    const char *type = gh_req_header(r, "Content-Type");
+    gh_form *f = gh_arena_alloc(r->arena, sizeof(*f));
+    if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0) {
+        token_error(r, 400, "invalid_request",
+                    "the body must be application/x-www-form-urlencoded");
+        return NULL;
+    }
+    if (!f || gh_form_parse(r->arena, r->body ? r->body : "", r->body_len, NULL, f) != GH_FORM_OK) {
+        token_error(r, 400, "invalid_request", "the body is malformed");
+        return NULL;
+    }
+    for (size_t i = 0; i < f->n; i++)
+        if (gh_form_count(f, f->items[i].key) > 1) {
+            token_error(r, 400, "invalid_request",
+                        gh_arena_printf(r->arena, "parameter %s is repeated", f->items[i].key));
+            return NULL;
+        }
+    return f;
+}
+
+/* ---- issuing ---- */
+
+struct grant {
+    const char *sub;     /* user id, or the client id for client_credentials */
+    const char *user_id; /* NULL for client_credentials */
+    const char *scope;
+    const char *session_id;
+    const char *nonce;
+    long long auth_time; /* 0: none */
+    const char *acr;
+    const char *amr; /* JSON array text */
+};
+
+static char *access_token(gh_req *r, const gh_client *cl, const struct grant *g,
+                          const char **jti_out, long long *exp_out)
+{
+    long long now = gh_now_ms() / 1000;
+    long long exp = now + r->app->cfg->access_token_ttl;
+    char jti[GH_UUID_STRLEN + 1];
+    gh_uuid(jti);
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "iss", r->app->cfg->issuer,
+                          "sub", g->sub, "aud", r->app->cfg->issuer, "client_id", cl->id, "iat",
+                          (json_int_t)now, "exp", (json_int_t)exp, "jti", jti, "scope", g->scope);
+    if (g->auth_time)
+        json_object_set_new(p, "auth_time", json_integer(g->auth_time / 1000));
+    if (g->acr)
+        json_object_set_new(p, "acr", json_string(g->acr));
+    if (g->session_id)
+        json_object_set_new(p, "sid", json_string(g->session_id));
+    char *t = gh_keys_sign(r->arena, "ES256", "at+jwt", p);
+    json_decref(p);
+    *jti_out = gh_arena_strdup(r->arena, jti);
+    *exp_out = exp;
+    return t;
+}
+
+static char *id_token(gh_req *r, const gh_client *cl, const struct grant *g, const char *at)
+{
+    long long now = gh_now_ms() / 1000;
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", r->app->cfg->issuer, "sub",
+                          g->sub, "aud", cl->id, "azp", cl->id, "iat", (json_int_t)now, "exp",
+                          (json_int_t)(now + r->app->cfg->id_token_ttl));
+    if (g->auth_time)
+        json_object_set_new(p, "auth_time", json_integer(g->auth_time / 1000));
+    if (g->nonce)
+        json_object_set_new(p, "nonce", json_string(g->nonce));
+    json_object_set_new(p, "acr", json_string(g->acr ? g->acr : GH_ACR_AAL1));
+    json_t *amr = g->amr ? json_loads(g->amr, 0, NULL) : NULL;
+    json_object_set_new(p, "amr", json_is_array(amr) ? amr : json_pack("[s]", "pwd"));
+    if (!json_is_array(amr))
+        json_decref(amr);
+    if (g->session_id)
+        json_object_set_new(p, "sid", json_string(g->session_id));
+    if (at)
+        json_object_set_new(p, "at_hash", json_string(gh_keys_half_hash(r->arena, at)));
+    char *t = gh_keys_sign(r->arena, cl->id_token_alg ? cl->id_token_alg : "ES256", NULL, p);
+    json_decref(p);
+    return t;
+}
+
+/* A new refresh token in family (NULL: a new family), stored hashed. */
+static const char *refresh_token(gh_req *r, gh_dbconn *c, const gh_client *cl,
+                                 const struct grant *g, const char *family,
+                                 long long family_expires)
+{
+    long long now = gh_now_ms();
+    hash_hex hash;
+    char fam[GH_UUID_STRLEN + 1];
+    const char *token = gh_token(r->arena);
+    if (!token)
+        return NULL;
+    gh_secret_hash(token, hash);
+    if (!family) {
+        gh_uuid(fam);
+        family = fam;
+        family_expires = now + (long long)r->app->cfg->refresh_token_max * 1000;
+    }
+    long long exp = now + (long long)r->app->cfg->refresh_token_ttl * 1000;
+    gh_refresh t = {.tenant_id = GH_DEFAULT_TENANT,
+                    .token_hash = hash,
+                    .family_id = family,
+                    .client_id = cl->id,
+                    .user_id = g->user_id,
+                    .session_id = g->session_id,
+                    .scope = g->scope,
+                    .auth_time = g->auth_time,
+                    .acr = g->acr,
+                    .amr = g->amr,
+                    .created_at = now,
+                    .expires_at = exp < family_expires ? exp : family_expires,
+                    .family_expires_at = family_expires};
+    if (gh_store_refresh_insert(c, r->arena, &t) != GH_DB_OK)
+        return NULL;
+    return token;
+}
+
+static void respond_tokens(gh_req *r, const char *at, long long ttl, const char *scope,
+                           const char *idt, const char *rt)
+{
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", at, "token_type", "Bearer",
+                          "expires_in", (json_int_t)ttl, "scope", scope);
+    if (idt)
+        json_object_set_new(o, "id_token", json_string(idt));
+    if (rt)
+        json_object_set_new(o, "refresh_token", json_string(rt));
+    gh_resp_json(r, 200, o, NULL);
+}
+
+static void audit_token(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
+                        const char *client_id, const char *outcome, const char *reason)
+{
+    json_t *d = json_pack("{s:s}", "client_id", client_id);
+    gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+                         .type = type,
+                         .subject = subject,
+                         .actor = client_id,
+                         .ip = r->ip,
+                         .user_agent = r->user_agent,
+                         .outcome = outcome,
+                         .reason = reason,
+                         .details = d};
+    gh_audit_append(c, r->arena, &ev);
+    json_decref(d);
+}
+
+/* ---- grants ---- */
+
+static bool offline_allowed(const gh_client *cl, const char *scope)
+{
+    return gh_scope_has(scope, "offline_access") && gh_client_grant_ok(cl, "refresh_token");
+}
+
+/* A code presented again: revoke what it produced (RFC 6749 4.1.2). */
+static void code_replayed(gh_req *r, gh_dbconn *c, const gh_code *k)
+{
+    long long now = gh_now_ms();
+    if (k->family_id)
+        gh_store_refresh_revoke_family(c, r->arena, k->tenant_id, k->family_id, now);
+    if (k->access_jti)
+        gh_store_jti_revoke(c, r->arena, k->tenant_id, k->access_jti,
+                            now + (long long)r->app->cfg->access_token_ttl * 1000);
+    audit_token(r, c, "token.code_reused", k->user_id, k->client_id, "failure",
+                "authorization code used twice; its tokens were revoked");
+}
+
+static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
+{
+    const char *code = gh_form_get(f, "code");
+    const char *redirect_uri = gh_form_get(f, "redirect_uri");
+    const char *verifier = gh_form_get(f, "code_verifier");
+    hash_hex hash;
+    gh_code k;
+    if (!code || !redirect_uri)
+        return token_error(r, 400, "invalid_request", "code and redirect_uri are required");
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
+    gh_secret_hash(code, hash);
+    long long now = gh_now_ms();
+    gh_dbrc rc = gh_store_code_get(c, r->arena, GH_DEFAULT_TENANT, hash, &k);
+    if (rc != GH_DB_OK || strcmp(k.client_id, cl->id) != 0)
+        return token_error(r, 400, "invalid_grant", "the code is invalid");
+    if (k.used_at) {
+        code_replayed(r, c, &k);
+        return token_error(r, 400, "invalid_grant", "the code was already used");
+    }
+    if (now >= k.expires_at)
+        return token_error(r, 400, "invalid_grant", "the code has expired");
+    if (strcmp(k.redirect_uri, redirect_uri) != 0)
+        return token_error(r, 400, "invalid_grant", "redirect_uri does not match");
+    if (!k.code_challenge || !gh_pkce_s256_matches(verifier, k.code_challenge))
+        return token_error(r, 400, "invalid_grant", "the code_verifier does not match");
+    gh_user u;
+    if (gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, k.user_id, &u) != GH_DB_OK || !u.active)
+        return token_error(r, 400, "invalid_grant", "the account is not active");
+
+    struct grant g = {.sub = k.user_id,
+                      .user_id = k.user_id,
+                      .scope = k.scope,
+                      .session_id = k.session_id,
+                      .nonce = k.nonce,
+                      .auth_time = k.auth_time,
+                      .acr = k.acr,
+                      .amr = k.amr};
+    const char *jti = NULL, *rt = NULL;
+    long long exp = 0;
+    char *at = access_token(r, cl, &g, &jti, &exp);
+    char *idt = gh_scope_has(k.scope, "openid") ? id_token(r, cl, &g, at) : NULL;
+    if (!at || (gh_scope_has(k.scope, "openid") && !idt))
+        return token_error(r, 500, "server_error", "tokens could not be signed");
+    rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_store_code_use(c, r->arena, GH_DEFAULT_TENANT, hash, now);
+    if (rc == GH_DB_OK && offline_allowed(cl, k.scope)) {
+        rt = refresh_token(r, c, cl, &g, NULL, 0);
+        rc = rt ? GH_DB_OK : GH_DB_FAIL;
+    }
+    gh_refresh made;
+    const char *family = NULL;
+    if (rc == GH_DB_OK && rt) {
+        hash_hex rh;
+        gh_secret_hash(rt, rh);
+        if (gh_store_refresh_get(c, r->arena, GH_DEFAULT_TENANT, rh, &made) == GH_DB_OK)
+            family = made.family_id;
+    }
+    if (rc == GH_DB_OK)
+        rc = gh_store_code_link(c, r->arena, GH_DEFAULT_TENANT, hash, family, jti);
+    if (rc == GH_DB_OK)
+        audit_token(r, c, "token.issued", k.user_id, cl->id, "success", "authorization_code");
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc == GH_DB_CONFLICT) /* a concurrent redemption won */
+        return token_error(r, 400, "invalid_grant", "the code was already used");
+    if (rc != GH_DB_OK)
+        return gh_resp_db_error(r, rc);
+    respond_tokens(r, at, (long long)r->app->cfg->access_token_ttl, k.scope, idt, rt);
+}
+
+static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
+{
+    const char *token = gh_form_get(f, "refresh_token");
+    const char *asked = gh_form_get(f, "scope");
+    hash_hex hash;
+    gh_refresh t;
+    if (!token)
+        return token_error(r, 400, "invalid_request", "refresh_token is required");
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
+    gh_secret_hash(token, hash);
+    long long now = gh_now_ms();
+    if (gh_store_refresh_get(c, r->arena, GH_DEFAULT_TENANT, hash, &t) != GH_DB_OK ||
+        strcmp(t.client_id, cl->id) != 0 || t.revoked_at)
+        return token_error(r, 400, "invalid_grant", "the refresh token is invalid");
+    if (t.rotated_at) {
+        gh_store_refresh_revoke_family(c, r->arena, GH_DEFAULT_TENANT, t.family_id, now);
+        audit_token(r, c, "token.refresh_reused", t.user_id, cl->id, "failure",
+                    "a rotated refresh token was presented; the family was revoked");
+        return token_error(r, 400, "invalid_grant", "the refresh token was already used");
+    }
+    if (now >= t.expires_at || now >= t.family_expires_at)
+        return token_error(r, 400, "invalid_grant", "the refresh token has expired");
+    const char *scope = t.scope;
+    if (asked) {
+        scope = gh_scope_normalise(r->arena, asked);
+        if (!scope || !gh_scope_subset(scope, t.scope))
+            return token_error(r, 400, "invalid_scope", "the scope exceeds what was granted");
+    }
+    gh_user u;
+    if (gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, t.user_id, &u) != GH_DB_OK || !u.active)
+        return token_error(r, 400, "invalid_grant", "the account is not active");
+    struct grant g = {.sub = t.user_id,
+                      .user_id = t.user_id,
+                      .scope = t.scope,
+                      .session_id = t.session_id,
+                      .auth_time = t.auth_time,
+                      .acr = t.acr,
+                      .amr = t.amr};
+    const char *jti = NULL;
+    long long exp = 0;
+    struct grant narrowed = g;
+    narrowed.scope = scope;
+    char *at = access_token(r, cl, &narrowed, &jti, &exp);
+    char *idt = gh_scope_has(scope, "openid") ? id_token(r, cl, &narrowed, at) : NULL;
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_store_refresh_rotate(c, r->arena, GH_DEFAULT_TENANT, hash, now);
+    const char *next = NULL;
+    if (rc == GH_DB_OK) {
+        next = refresh_token(r, c, cl, &g, t.family_id, t.family_expires_at);
+        rc = next ? GH_DB_OK : GH_DB_FAIL;
+    }
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc == GH_DB_CONFLICT) {
+        /* another request rotated it first: that is a reuse too */
+        gh_store_refresh_revoke_family(c, r->arena, GH_DEFAULT_TENANT, t.family_id, now);
+        return token_error(r, 400, "invalid_grant", "the refresh token was already used");
+    }
+    if (rc != GH_DB_OK || !at)
+        return rc != GH_DB_OK ? gh_resp_db_error(r, rc)
+                              : token_error(r, 500, "server_error", "signing failed");
+    respond_tokens(r, at, (long long)r->app->cfg->access_token_ttl, scope, idt, next);
+}
+
+static void grant_client_credentials(gh_req *r, const gh_form *f, const gh_client *cl)
+{
+    if (cl->is_public)
+        return token_error(r, 400, "unauthorized_client", "public clients cannot use this grant");
+    const char *scope = gh_scope_normalise(r->arena, gh_form_get(f, "scope"));
+    json_t *allowed = json_object_get(cl->metadata, "scope");
+    if (!scope)
+        return token_error(r, 400, "invalid_scope", "the scope is malformed");
+    if (gh_scope_has(scope, "openid") || gh_scope_has(scope, "offline_access") ||
+        (json_is_string(allowed) &&
+         !gh_scope_subset(scope, gh_scope_normalise(r->arena, json_string_value(allowed)))))
+        return token_error(r, 400, "invalid_scope", "the client may not ask for that scope");
+    struct grant g = {.sub = cl->id, .scope = scope};
+    const char *jti = NULL;
+    long long exp = 0;
+    char *at = access_token(r, cl, &g, &jti, &exp);
+    if (!at)
+        return token_error(r, 500, "server_error", "signing failed");
+    respond_tokens(r, at, (long long)r->app->cfg->access_token_ttl, scope, NULL, NULL);
+}
+
+void gh_token_endpoint(gh_req *r)
+{
+    gh_client cl;
+    const gh_form *f = token_form(r);
+    if (!f)
+        return;
+    if (!gh_client_authenticate(r, f, gh_oidc_url(r, "/token"), &cl))
+        return;
+    const char *gt = gh_form_get(f, "grant_type");
+    if (!gt)
+        token_error(r, 400, "invalid_request", "grant_type is required");
+    else if (strcmp(gt, "authorization_code") != 0 && strcmp(gt, "refresh_token") != 0 &&
+             strcmp(gt, "client_credentials") != 0)
+        token_error(r, 400, "unsupported_grant_type", "this grant type is not supported");
+    else if (!gh_client_grant_ok(&cl, gt))
+        token_error(r, 400, "unauthorized_client", "the client may not use this grant");
+    else if (strcmp(gt, "authorization_code") == 0)
+        grant_code(r, f, &cl);
+    else if (strcmp(gt, "refresh_token") == 0)
+        grant_refresh(r, f, &cl);
+    else
+        grant_client_credentials(r, f, &cl);
+    gh_client_release(&cl);
+}
+
+/* ---- reading access tokens ---- */
+
+/* Verifies one of our access tokens: signature, typ, issuer, expiry and
+ * revocation. Returns its claims (new reference) or NULL. */
+static json_t *check_access_token(gh_req *r, const char *token)
+{
+    json_t *claims = token ? gh_keys_verify(token, "at+jwt", NULL) : NULL;
+    if (!claims)
+        return NULL;
+    const char *iss = json_string_value(json_object_get(claims, "iss"));
+    const char *jti = json_string_value(json_object_get(claims, "jti"));
+    json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
+    gh_dbconn *c = gh_req_db(r);
+    if (!iss || strcmp(iss, r->app->cfg->issuer) != 0 || !jti || exp <= gh_now_ms() / 1000 || !c ||
+        gh_store_jti_revoked(c, r->arena, GH_DEFAULT_TENANT, jti) != GH_DB_NOTFOUND) {
+        json_decref(claims);
+        return NULL;
+    }
+    return claims;
+}
+
+static void bearer_error(gh_req *r, unsigned status, const char *error, const char *desc)
+{
+    gh_resp_header(
+        r, "WWW-Authenticate",
+        gh_arena_printf(r->arena, "Bearer error=\"%s\", error_description=\"%s\"", error, desc));
+    gh_resp_error(r, status, error, desc);
+}
+
+void gh_userinfo(gh_req *r)
+{
+    const char *auth = gh_req_header(r, "Authorization");
+    const char *token = NULL;
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+        token = auth + 7;
+    else if (strcmp(r->method, "POST") == 0 && r->body) {
+        gh_form f;
+        if (gh_form_parse(r->arena, r->body, r->body_len, NULL, &f) == GH_FORM_OK)
+            token = gh_form_get(&f, "access_token");
+    }
+    if (!token) {
+        gh_resp_header(r, "WWW-Authenticate", "Bearer");
+        gh_resp_error(r, 401, "invalid_token", "an access token is required");
+        return;
+    }
+    json_t *claims = check_access_token(r, token);
+    if (r->status) {
+        json_decref(claims);
+        return;
+    }
+    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    const char *client = json_string_value(json_object_get(claims, "client_id"));
+    const char *scope = json_string_value(json_object_get(claims, "scope"));
+    gh_user u;
+    if (!claims || !sub || (client && strcmp(sub, client) == 0) ||
+        gh_store_user_get(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, sub, &u) != GH_DB_OK ||
+        !u.active) {
+        json_decref(claims);
+        return bearer_error(r, 401, "invalid_token", "the access token is not valid");
+    }
+    if (!scope || !gh_scope_has(scope, "openid")) {
+        json_decref(claims);
+        return bearer_error(r, 403, "insufficient_scope", "the openid scope is required");
+    }
+    json_t *o = json_pack("{s:s}", "sub", u.id);
+    if (gh_scope_has(scope, "email") && u.email) {
+        json_object_set_new(o, "email", json_string(u.email));
+        json_object_set_new(o, "email_verified", json_boolean(u.email_verified));
+    }
+    if (gh_scope_has(scope, "profile")) {
+        if (u.given_name)
+            json_object_set_new(o, "given_name", json_string(u.given_name));
+        if (u.family_name)
+            json_object_set_new(o, "family_name", json_string(u.family_name));
+        const char *name = u.display_name;
+        if (!name && (u.given_name || u.family_name))
+            name = gh_arena_printf(r->arena, "%s%s%s", u.given_name ? u.given_name : "",
+                                   u.given_name && u.family_name ? " " : "",
+                                   u.family_name ? u.family_name : "");
+        if (name)
+            json_object_set_new(o, "name", json_string(name));
+        json_object_set_new(o, "updated_at", json_integer(u.updated_at / 1000));
+    }
+    json_decref(claims);
+    gh_resp_json(r, 200, o, NULL);
+}
+
+/* ---- introspection and revocation ---- */
+
+void gh_introspect(gh_req *r)
+{
+    gh_client cl;
+    const gh_form *f = token_form(r);
+    if (!f || !gh_client_authenticate(r, f, gh_oidc_url(r, "/introspect"), &cl))
+        return;
+    const char *token = gh_form_get(f, "token");
+    if (!token) {
+        gh_client_release(&cl);
+        return token_error(r, 400, "invalid_request", "token is required");
+    }
+    json_t *claims = strchr(token, '.') ? check_access_token(r, token) : NULL;
+    if (claims) {
+        json_object_set_new(claims, "active", json_true());
+        json_object_set_new(claims, "token_type", json_string("Bearer"));
+        gh_resp_json(r, 200, claims, NULL);
+        gh_client_release(&cl);
+        return;
+    }
+    hash_hex hash;
+    gh_refresh t;
+    gh_secret_hash(token, hash);
+    gh_dbconn *c = gh_req_db(r);
+    long long now = gh_now_ms();
+    if (c && gh_store_refresh_get(c, r->arena, GH_DEFAULT_TENANT, hash, &t) == GH_DB_OK &&
+        strcmp(t.client_id, cl.id) == 0 && !t.revoked_at && !t.rotated_at && now < t.expires_at &&
+        now < t.family_expires_at) {
+        gh_resp_json(r, 200,
+                     json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "active", 1, "scope",
+                               t.scope, "client_id", t.client_id, "sub", t.user_id, "token_type",
+                               "refresh_token", "exp", (json_int_t)(t.expires_at / 1000), "iat",
+                               (json_int_t)(t.created_at / 1000), "iss", r->app->cfg->issuer),
+                     NULL);
+    } else if (!r->status) {
+        gh_resp_json(r, 200, json_pack("{s:b}", "active", 0), NULL);
+    }
+    gh_client_release(&cl);
+}
+
+void gh_revoke(gh_req *r)
+{
+    gh_client cl;
+    const gh_form *f = token_form(r);
+    if (!f || !gh_client_authenticate(r, f, gh_oidc_url(r, "/revoke"), &cl))
+        return;
+    const char *token = gh_form_get(f, "token");
+    if (!token) {
+        gh_client_release(&cl);
+        return token_error(r, 400, "invalid_request", "token is required");
+    }
+    gh_dbconn *c = gh_req_db(r);
+    long long now = gh_now_ms();
+    json_t *claims = strchr(token, '.') ? gh_keys_verify(token, "at+jwt", NULL) : NULL;
+    if (c && claims) {
+        const char *owner = json_string_value(json_object_get(claims, "client_id"));
+        const char *jti = json_string_value(json_object_get(claims, "jti"));
+        json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
+        if (owner && jti && strcmp(owner, cl.id) == 0)
+            gh_store_jti_revoke(c, r->arena, GH_DEFAULT_TENANT, jti, (long long)exp * 1000);
+    } else if (c) {
+        hash_hex hash;
+        gh_refresh t;
+        gh_secret_hash(token, hash);
+        if (gh_store_refresh_get(c, r->arena, GH_DEFAULT_TENANT, hash, &t) == GH_DB_OK &&
+            strcmp(t.client_id, cl.id) == 0)
+            gh_store_refresh_revoke_family(c, r->arena, GH_DEFAULT_TENANT, t.family_id, now);
+    }
+    json_decref(claims);
+    gh_client_release(&cl);
+    if (!r->status) /* RFC 7009 2.2: unknown tokens get 200 too */
+        gh_resp_empty(r, 200);
+}
