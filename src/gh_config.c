@@ -166,6 +166,7 @@ UINT_SETTING(p_session_idle, session_idle, 1, 365u * 86400u)
 UINT_SETTING(p_session_absolute, session_absolute, 1, 365u * 86400u)
 UINT_SETTING(p_code_ttl, code_ttl, 1, 3600)
 UINT_SETTING(p_pw_min, password_min_length, 8, 64)
+UINT_SETTING(p_code_ttl_oauth, auth_code_ttl, 1, 600)
 UINT_SETTING(p_at_ttl, access_token_ttl, 10, 86400)
 UINT_SETTING(p_id_ttl, id_token_ttl, 10, 86400)
 UINT_SETTING(p_rt_ttl, refresh_token_ttl, 60, 365u * 86400u)
@@ -245,6 +246,7 @@ static const struct setting settings[] = {
     {"REQUIRE_VERIFIED_EMAIL", "on", p_require_verified,
      "on: accounts must verify their email before they can sign in"},
     {"PASSWORD_MIN_LENGTH", "8", p_pw_min, "fewest characters in a new password (8 to 64)"},
+    {"AUTH_CODE_TTL", "60", p_code_ttl_oauth, "seconds an authorization code is valid"},
     {"ACCESS_TOKEN_TTL", "600", p_at_ttl, "seconds an access token is valid"},
     {"ID_TOKEN_TTL", "3600", p_id_ttl, "seconds an ID token is valid"},
     {"REFRESH_TOKEN_TTL", "2592000", p_rt_ttl,

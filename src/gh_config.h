@@ -47,6 +47,7 @@ typedef struct gh_config {
     unsigned password_min_length;
     char breached_passwords_file[GH_PATH_MAX];
     /* OpenID Connect */
+    unsigned auth_code_ttl;     /* seconds an authorization code is valid */
     unsigned access_token_ttl;  /* seconds */
     unsigned id_token_ttl;      /* seconds */
     unsigned refresh_token_ttl; /* seconds a refresh token lives unused (sliding) */

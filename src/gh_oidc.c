@@ -27,7 +27,7 @@
 #include "gh_store_oidc.h"
 #include "gh_url.h"
 
-enum { CODE_TTL_MS = 60 * 1000, MARKER_TTL_MS = 10 * 60 * 1000 };
+enum { MARKER_TTL_MS = 10 * 60 * 1000 };
 
 const char *gh_oidc_url(gh_req *r, const char *path)
 {
@@ -404,8 +404,23 @@ static void issue_code(gh_req *r, const struct authz *z, const gh_session *s)
                  .acr = gh_oidc_acr(s->aal),
                  .amr = s->amr,
                  .created_at = now,
-                 .expires_at = now + CODE_TTL_MS};
+                 .expires_at = now + (long long)r->app->cfg->auth_code_ttl * 1000};
     gh_dbrc rc = gh_store_code_insert(c, r->arena, &k);
+    if (rc == GH_DB_OK) {
+        /* acr_values are recorded now; the MFA work enforces them */
+        json_t *d = json_pack("{s:s, s:s, s:s?, s:s?}", "client_id", z->client_id, "scope",
+                              z->scope, "acr_values", z->acr_values, "prompt", param(z, "prompt"));
+        gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+                             .type = "authorize.code_issued",
+                             .subject = s->user_id,
+                             .actor = z->client_id,
+                             .ip = r->ip,
+                             .user_agent = r->user_agent,
+                             .outcome = "success",
+                             .details = d};
+        rc = gh_audit_append(c, r->arena, &ev);
+        json_decref(d);
+    }
     if (rc != GH_DB_OK) {
         client_error(r, z, "server_error", "the code could not be stored");
         return;

@@ -6,6 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { createHash } from 'node:crypto';
 
 import { startServer, stopAll, scim, sql, userBody, randomHex, sleep, BACKEND } from './lib/server.mjs';
 import { startMailSink } from './lib/mail.mjs';
@@ -109,6 +110,41 @@ describe(`two instances on one ${BACKEND} database`, () => {
       assert.equal(r.status, 429, 'the fifth failure blocks on every instance');
       assert.ok(Number(r.headers.get('retry-after')) >= 1);
     }
+  });
+
+  test('a refresh token rotated on one instance is detected as reused on the other', async () => {
+    const email = `rt-${randomHex(4)}@example.com`;
+    const password = strong();
+    await scim(a, 'POST', '/Users', userBody(email, { password }));
+    const reg = await (await fetch(`${a.url}/register`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Multi', redirect_uris: ['https://app.example.com/cb'],
+        grant_types: ['authorization_code', 'refresh_token'], gatehouse_first_party: true }),
+    })).json();
+    const c = new Client();
+    await c.ready(a);
+    await c.call(a, 'POST', '/api/v1/signin', { email, password });
+    const verifier = 'v'.repeat(43);
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const q = new URLSearchParams({ client_id: reg.client_id, redirect_uri: 'https://app.example.com/cb', response_type: 'code',
+      scope: 'openid offline_access', code_challenge: challenge, code_challenge_method: 'S256' });
+    const auth = await fetch(`${a.url}/authorize?${q}`, { redirect: 'manual', headers: { cookie: [...c.jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+    const code = new URL(auth.headers.get('location')).searchParams.get('code');
+    const basic = `Basic ${Buffer.from(`${reg.client_id}:${reg.client_secret}`).toString('base64')}`;
+    const token = async (server, body) => {
+      const res = await fetch(`${server.url}/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+      return { status: res.status, json: await res.json() };
+    };
+    const t0 = await token(b, { grant_type: 'authorization_code', code, redirect_uri: 'https://app.example.com/cb', code_verifier: verifier });
+    assert.equal(t0.status, 200, JSON.stringify(t0.json));
+    const t1 = await token(a, { grant_type: 'refresh_token', refresh_token: t0.json.refresh_token });
+    assert.equal(t1.status, 200);
+    const reuse = await token(b, { grant_type: 'refresh_token', refresh_token: t0.json.refresh_token });
+    assert.equal(reuse.status, 400);
+    assert.equal(reuse.json.error, 'invalid_grant');
+    const dead = await token(a, { grant_type: 'refresh_token', refresh_token: t1.json.refresh_token });
+    assert.equal(dead.json.error, 'invalid_grant', 'the family is revoked on every instance');
   });
 
   test('a username taken on one instance is taken on the other', async () => {

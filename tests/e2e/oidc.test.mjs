@@ -421,6 +421,26 @@ describe('OpenID Connect provider', () => {
   });
 });
 
+describe('authorization code lifetime', () => {
+  test('an expired code is refused (GATEHOUSE_AUTH_CODE_TTL=1); acr_values are recorded', async () => {
+    const server = await startServer({ env: { GATEHOUSE_AUTH_CODE_TTL: '1' } });
+    const user = await newUser(server);
+    const reg = await register(server, { client_name: 'Slow', redirect_uris: [REDIRECT] });
+    const config = await configFor(server, reg);
+    const agent = new Agent(server);
+    await agent.signIn(user.email, user.password);
+    const flow = await codeFlow(config, agent, { extra: { acr_values: 'urn:gatehouse:aal2' } });
+    await sleep(1500);
+    await assert.rejects(client.authorizationCodeGrant(config, flow.callback,
+      { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce }),
+    (e) => e.error === 'invalid_grant');
+    const { sql } = await import('./lib/server.mjs');
+    const rows = sql(server, "SELECT details FROM audit_events WHERE type = 'authorize.code_issued'");
+    assert.equal(JSON.parse(rows[0].details).acr_values, 'urn:gatehouse:aal2');
+    await server.stop();
+  });
+});
+
 describe('key rotation', () => {
   test('tokens signed before `gatehouse keys rotate` still verify; new tokens use the new key', async () => {
     const server = await startServer({ env: { GATEHOUSE_KEYS_REFRESH: '1' } });
