@@ -767,9 +767,9 @@ static json_t *check_signature(const parsed *p, const cjose_jwk_t *jwk, const ch
         *why = "malformed token";
     else if (!cjose_jws_verify(jws, jwk, &ce))
         *why = "bad signature";
-    else if (!cjose_jws_get_plaintext(jws, &pt, &ptn, &ce) ||
-             !json_is_object(out =
-                                 json_loadb((const char *)pt, ptn, JSON_REJECT_DUPLICATES, NULL))) {
+    else if (cjose_jws_get_plaintext(jws, &pt, &ptn, &ce))
+        out = json_loadb((const char *)pt, ptn, JSON_REJECT_DUPLICATES, NULL);
+    if (jws && !*why && !json_is_object(out)) {
         json_decref(out);
         out = NULL;
         *why = "payload is not a JSON object";
@@ -878,7 +878,7 @@ json_t *gh_keys_verify_with_jwks(const char *jws, const json_t *jwks, const char
     if (parse_jws(jws, &p, why) != 0)
         return NULL;
     json_t *out = NULL, *chosen = NULL, *keys = json_object_get(jwks, "keys"), *jk;
-    size_t i, found = 0;
+    size_t i, found = 0, named = 0;
     cjose_jwk_t *jwk = NULL;
     if (!is_es256(p.alg) && !is_rs256(p.alg) && strcmp(p.alg, "PS256") != 0) {
         *why = "alg not allowed";
@@ -893,6 +893,7 @@ json_t *gh_keys_verify_with_jwks(const char *jws, const json_t *jwks, const char
         const char *kid = str_member(jk, "kid");
         if (p.kid && (!kid || strcmp(kid, p.kid) != 0))
             continue;
+        named++;
         if (!jwk_suitable(jk, p.alg))
             continue;
         if (!chosen)
@@ -900,7 +901,7 @@ json_t *gh_keys_verify_with_jwks(const char *jws, const json_t *jwks, const char
         found++;
     }
     if (!chosen) {
-        *why = p.kid ? "unknown kid" : "no suitable key";
+        *why = p.kid && !named ? "unknown kid" : "no suitable key";
         goto out;
     }
     if (found > 1 && !p.kid) {

@@ -729,6 +729,7 @@ static void client_jwks(void **state)
     assert_string_equal(why, "unknown kid");
     t = sign_with(f->a, ec, json_pack("{s:s, s:s}", "alg", "ES256", "kid", "rsa-1"), payload);
     assert_null(gh_keys_verify_with_jwks(t, set, &why));
+    assert_string_equal(why, "no suitable key");
     t = sign_with(f->a, stranger, json_pack("{s:s, s:s}", "alg", "ES256", "kid", "ec-1"), payload);
     assert_null(gh_keys_verify_with_jwks(t, set, &why));
     assert_string_equal(why, "bad signature");

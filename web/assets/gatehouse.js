@@ -141,6 +141,9 @@ const text = (fd, name) => String(fd.get(name) || '');
 const pages = {
   signin() {
     if (query.get('signed_out') === '1') showStatus(MSG.signedOut);
+    // An application's login_hint (OpenID Connect) fills in the email.
+    const hint = query.get('login_hint');
+    if (hint && hint.includes('@') && hint.length <= 254) byId('email').value = hint;
     onSubmit(byId('form'), async (fd) => {
       const body = { email: text(fd, 'email').trim(), password: text(fd, 'password') };
       if (returnTo !== null) body.return_to = returnTo;
