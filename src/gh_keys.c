@@ -400,8 +400,11 @@ static int read_rows(gh_db *db, gh_arena *a, gh_keyrow **rows, size_t *n, char *
     return 0;
 }
 
-/* Makes the keys of the algs that have no active key. */
-static int ensure_keys(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], char *err, size_t errlen)
+/* Makes the keys of the algs that have no active key; with es_only, only
+ * ES256 (RSA generation takes 100-300 ms, too long for start-up: the refresh
+ * thread makes that key right after the server is up). */
+static int ensure_keys(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], bool es_only, char *err,
+                       size_t errlen)
 {
     static const char *const algs[] = {"ES256", "RS256"};
     gh_arena *a = gh_arena_new(0);
@@ -421,7 +424,7 @@ static int ensure_keys(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], char 
             snprintf(err, errlen, "signing keys: cannot read them");
             goto out;
         }
-        need[i] = cnt == 0;
+        need[i] = cnt == 0 && !(es_only && i == 1);
         nneed += need[i];
     }
     if (!nneed) {
@@ -535,9 +538,23 @@ static void reload_for_unknown_kid(void)
     pthread_mutex_unlock(&K.reload_mu);
 }
 
+/* Makes any key start-up left out (RS256) and publishes it. */
+static void complete_keys(void)
+{
+    char err[256];
+    pthread_mutex_lock(&K.reload_mu);
+    int rc = K.db ? ensure_keys(K.db, K.mkey, false, err, sizeof(err)) : 0;
+    if (rc == 0 && K.db)
+        rc = reload_locked(err, sizeof(err));
+    pthread_mutex_unlock(&K.reload_mu);
+    if (rc != 0)
+        gh_log(GH_LOG_WARN, "signing keys not completed", "%s", err);
+}
+
 static void *refresher(void *arg)
 {
     (void)arg;
+    complete_keys();
     pthread_mutex_lock(&K.thread_mu);
     while (!K.stop) {
         struct timespec until;
@@ -570,7 +587,7 @@ int gh_keys_init(gh_app *app, char *err, size_t errlen)
     K.db = app->db;
     memcpy(K.mkey, app->cfg->master_key, sizeof(K.mkey));
     K.refresh_s = app->cfg->keys_refresh ? app->cfg->keys_refresh : 30;
-    int rc = ensure_keys(K.db, K.mkey, err, errlen);
+    int rc = ensure_keys(K.db, K.mkey, true, err, errlen);
     if (rc == 0)
         rc = reload_locked(err, errlen);
     if (rc != 0) {
@@ -632,6 +649,12 @@ char *gh_keys_sign(gh_arena *a, const char *alg, const char *typ, const json_t *
         return NULL;
     keyset *ks = keyset_acquire();
     const key *k = active_key(ks, alg);
+    if (!k) { /* first start, before the refresh thread made it */
+        keyset_release(ks);
+        complete_keys();
+        ks = keyset_acquire();
+        k = active_key(ks, alg);
+    }
     char *out = NULL, *body = NULL;
     json_t *hdr = NULL;
     cjose_jws_t *jws = NULL;
