@@ -119,10 +119,38 @@ e2e_pg() {
   GATEHOUSE_TEST_DATABASE_URL=$pg_url e2e
 }
 
+# Builds the libFuzzer targets (clang) and runs each briefly on a copy of its
+# seed corpus: enough to keep them building and to catch shallow crashes;
+# long runs are described in fuzz/README.md.
+fuzz_smoke() {
+  if [ ! -f build-fuzz/build.ninja ]; then
+    CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false >/dev/null || return 1
+  fi
+  ninja -C build-fuzz >/dev/null || return 1
+  local t rc=0 work
+  for t in build-fuzz/fuzz_*; do
+    [ -f "$t" ] && [ -x "$t" ] || continue
+    local name=${t#build-fuzz/fuzz_}
+    work=$(mktemp -d)
+    [ -d "fuzz/corpus/$name" ] && cp -r "fuzz/corpus/$name/." "$work/"
+    if "$t" -max_total_time=10 "$work" >"$work.log" 2>&1; then
+      passed=$((passed + 1))
+      echo "fuzz $name: $(grep -o 'Done [0-9]* runs' "$work.log")"
+    else
+      failed=$((failed + 1))
+      rc=1
+      tail -30 "$work.log"
+    fi
+    rm -rf "$work" "$work.log"
+  done
+  return $rc
+}
+
 step "format" scripts/check-format.sh
 step "build" scripts/build.sh
 step "unit tests" unit
 step "unit tests (ASan+UBSan)" asan
+step "fuzz targets (10 s each)" fuzz_smoke
 step "end-to-end tests" e2e
 step "PostgreSQL test cluster" start_pg
 step "unit tests (PostgreSQL)" unit_pg
