@@ -1,12 +1,16 @@
 /* Unit tests for gh_clients: metadata validation (every rule, accepted and
  * refused), exact redirect matching, the Basic header of client
  * authentication, client assertion claims, secrets stored as hashes, and
- * jti replay protection over a temporary SQLite store. */
+ * jti replay protection over a temporary SQLite store. With
+ * GATEHOUSE_TEST_DATABASE_URL set (a PostgreSQL URL, as scripts/pg.sh
+ * prints), the store tests run on PostgreSQL instead: each test gets a fresh
+ * database on that cluster. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -460,10 +464,64 @@ static void assertion_subject(void **state)
 struct fixture {
     char dir[64];
     char path[128];
+    char pgname[48]; /* PostgreSQL: this test's database */
+    char url[1024];
     gh_db *db;
     gh_dbconn *c;
     gh_arena *a;
 };
+
+static const char *pg_admin_url(void)
+{
+    const char *u = getenv("GATEHOUSE_TEST_DATABASE_URL");
+    return u && *u ? u : NULL;
+}
+
+/* Runs one statement on the admin database (CREATE/DROP DATABASE cannot run
+ * through gh_db: they refuse to run inside a transaction block or a pool). */
+static int pg_admin(const char *sql)
+{
+    PGconn *c = PQconnectdb(pg_admin_url());
+    int rc = -1;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, sql);
+        ExecStatusType st = PQresultStatus(r);
+        rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+        PQclear(r);
+    }
+    if (rc != 0)
+        fprintf(stderr, "test_clients: %s: %s", sql, PQerrorMessage(c));
+    PQfinish(c);
+    return rc;
+}
+
+/* The admin URL with its database name replaced by name. */
+static int pg_url_for(const char *admin, const char *name, char *out, size_t len)
+{
+    const char *auth = strstr(admin, "://");
+    if (!auth)
+        return -1;
+    auth += 3;
+    size_t end = strcspn(auth, "/?"); /* the host part ends at the path or the query */
+    const char *query = strchr(auth + end, '?');
+    int n =
+        snprintf(out, len, "%.*s/%s%s", (int)(auth + end - admin), admin, name, query ? query : "");
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Creates this test's database on the cluster and sets f->url to it. */
+static int pg_create(struct fixture *f)
+{
+    char id[GH_UUID_STRLEN + 1], sql[96];
+    gh_uuid(id);
+    snprintf(f->pgname, sizeof(f->pgname), "gh_unit_%.8s_%.4s", id, id + 9);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->pgname);
+    if (pg_url_for(pg_admin_url(), f->pgname, f->url, sizeof(f->url)) != 0 || pg_admin(sql) != 0) {
+        f->pgname[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
 
 static int teardown(void **state)
 {
@@ -474,6 +532,11 @@ static int teardown(void **state)
         gh_db_release(f->c);
     gh_db_close(f->db);
     gh_arena_free(f->a);
+    if (f->pgname[0]) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->pgname);
+        pg_admin(sql);
+    }
     char p[160];
     const char *suffix[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
@@ -497,7 +560,9 @@ static int setup(void **state)
     if (!mkdtemp(f->dir))
         goto fail;
     snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    f->db = gh_db_open(f->path, 2, err, sizeof(err));
+    if (pg_admin_url() && pg_create(f) != 0)
+        goto fail;
+    f->db = gh_db_open(pg_admin_url() ? f->url : f->path, 2, err, sizeof(err));
     if (!f->db || gh_db_migrate(f->db, err, sizeof(err)) != 0) {
         fprintf(stderr, "test_clients: %s\n", err);
         goto fail;
@@ -506,6 +571,7 @@ static int setup(void **state)
     f->a = gh_arena_new(0);
     return 0;
 fail:
+    /* cmocka skips the teardown of a test whose setup failed. */
     teardown(state);
     return -1;
 }

@@ -1,12 +1,15 @@
 /* Unit tests for outgoing mail: the {{name}} renderer and HTML escaping, the
  * templates, the retry schedule, addresses and header building (header
  * injection), and the outbox over a real SQLite file: sealed parameters,
- * race-safe claims, attempt records. */
+ * race-safe claims, attempt records. With GATEHOUSE_TEST_DATABASE_URL set (a
+ * PostgreSQL URL, as scripts/pg.sh prints), the outbox tests run on
+ * PostgreSQL instead: each test gets a fresh database on that cluster. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,40 +316,115 @@ static void headers_refuse_injection(void **state)
 struct fixture {
     char dir[64];
     char path[128];
+    char pgname[48]; /* PostgreSQL: this test's database */
+    char url[1024];
     gh_config cfg;
     gh_app app;
     gh_dbconn *c;
     gh_arena *a;
 };
 
+static const char *pg_admin_url(void)
+{
+    const char *u = getenv("GATEHOUSE_TEST_DATABASE_URL");
+    return u && *u ? u : NULL;
+}
+
+/* Runs one statement on the admin database (CREATE/DROP DATABASE cannot run
+ * through gh_db: they refuse to run inside a transaction block or a pool). */
+static int pg_admin(const char *sql)
+{
+    PGconn *c = PQconnectdb(pg_admin_url());
+    int rc = -1;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, sql);
+        ExecStatusType st = PQresultStatus(r);
+        rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+        PQclear(r);
+    }
+    if (rc != 0)
+        fprintf(stderr, "test_mail: %s: %s", sql, PQerrorMessage(c));
+    PQfinish(c);
+    return rc;
+}
+
+/* The admin URL with its database name replaced by name. */
+static int pg_url_for(const char *admin, const char *name, char *out, size_t len)
+{
+    const char *auth = strstr(admin, "://");
+    if (!auth)
+        return -1;
+    auth += 3;
+    size_t end = strcspn(auth, "/?"); /* the host part ends at the path or the query */
+    const char *query = strchr(auth + end, '?');
+    int n =
+        snprintf(out, len, "%.*s/%s%s", (int)(auth + end - admin), admin, name, query ? query : "");
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Creates this test's database on the cluster and sets f->url to it. */
+static int pg_create(struct fixture *f)
+{
+    char id[GH_UUID_STRLEN + 1], sql[96];
+    gh_uuid(id);
+    snprintf(f->pgname, sizeof(f->pgname), "gh_unit_%.8s_%.4s", id, id + 9);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->pgname);
+    if (pg_url_for(pg_admin_url(), f->pgname, f->url, sizeof(f->url)) != 0 || pg_admin(sql) != 0) {
+        f->pgname[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state);
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    char e[256];
+    char e[256] = "";
+    if (!f)
+        return -1;
+    *state = f;
     snprintf(f->dir, sizeof(f->dir), "/tmp/gh-mail-XXXXXX");
     if (!mkdtemp(f->dir))
-        return -1;
+        goto fail;
     snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
     gh_random(f->cfg.master_key, sizeof(f->cfg.master_key));
     f->cfg.master_key_set = true;
     f->cfg.mail_retry_base = 30;
     snprintf(f->cfg.mail_from, sizeof(f->cfg.mail_from), "Gatehouse <no-reply@localhost>");
     f->app.cfg = &f->cfg;
-    f->app.db = gh_db_open(f->path, 2, e, sizeof(e));
-    if (!f->app.db || gh_db_migrate(f->app.db, e, sizeof(e)) != 0)
-        return -1;
+    if (pg_admin_url() && pg_create(f) != 0)
+        goto fail;
+    f->app.db = gh_db_open(pg_admin_url() ? f->url : f->path, 2, e, sizeof(e));
+    if (!f->app.db || gh_db_migrate(f->app.db, e, sizeof(e)) != 0) {
+        fprintf(stderr, "test_mail: %s\n", e);
+        goto fail;
+    }
     f->c = gh_db_acquire(f->app.db);
     f->a = gh_arena_new(0);
-    *state = f;
     return 0;
+fail:
+    /* cmocka skips the teardown of a test whose setup failed. */
+    teardown(state);
+    *state = NULL;
+    return -1;
 }
 
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    gh_db_release(f->c);
+    if (!f)
+        return 0; /* setup failed and cleaned up already */
+    if (f->c)
+        gh_db_release(f->c);
     gh_db_close(f->app.db);
     gh_arena_free(f->a);
+    if (f->pgname[0]) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->pgname);
+        pg_admin(sql);
+    }
     char p[160];
     const char *suffix[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
