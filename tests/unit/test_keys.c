@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <cjose/cjose.h>
-#include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -31,68 +30,15 @@
 #include "gh_mkey.h"
 #include "gh_store.h"
 
+#include "testdb.h"
+
 struct fixture {
-    char dir[64];
-    char path[128];
-    char pgname[48]; /* PostgreSQL: this test's database */
-    char url[1024];
+    test_db t; /* the fresh database (testdb.h) */
     gh_db *db;
     gh_arena *a;
     gh_config cfg;
     gh_app app;
 };
-
-static const char *pg_admin_url(void)
-{
-    const char *u = getenv("GATEHOUSE_TEST_DATABASE_URL");
-    return u && *u ? u : NULL;
-}
-
-/* Runs one statement on the admin database (CREATE/DROP DATABASE cannot run
- * through gh_db: they refuse to run inside a transaction block or a pool). */
-static int pg_admin(const char *sql)
-{
-    PGconn *c = PQconnectdb(pg_admin_url());
-    int rc = -1;
-    if (PQstatus(c) == CONNECTION_OK) {
-        PGresult *r = PQexec(c, sql);
-        ExecStatusType st = PQresultStatus(r);
-        rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
-        PQclear(r);
-    }
-    if (rc != 0)
-        fprintf(stderr, "test_keys: %s: %s", sql, PQerrorMessage(c));
-    PQfinish(c);
-    return rc;
-}
-
-/* The admin URL with its database name replaced by name. */
-static int pg_url_for(const char *admin, const char *name, char *out, size_t len)
-{
-    const char *auth = strstr(admin, "://");
-    if (!auth)
-        return -1;
-    auth += 3;
-    size_t end = strcspn(auth, "/?"); /* the host part ends at the path or the query */
-    const char *query = strchr(auth + end, '?');
-    int n =
-        snprintf(out, len, "%.*s/%s%s", (int)(auth + end - admin), admin, name, query ? query : "");
-    return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-/* Creates this test's database on the cluster and sets f->url to it. */
-static int pg_create(struct fixture *f)
-{
-    char id[GH_UUID_STRLEN + 1], sql[96];
-    gh_uuid(id);
-    snprintf(f->pgname, sizeof(f->pgname), "gh_unit_%.8s_%.4s", id, id + 9);
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->pgname);
-    if (pg_url_for(pg_admin_url(), f->pgname, f->url, sizeof(f->url)) != 0 || pg_admin(sql) != 0) {
-        f->pgname[0] = '\0';
-        return -1;
-    }
-    return 0;
-}
 
 static int teardown(void **state);
 
@@ -103,13 +49,10 @@ static int setup(void **state)
     if (!f)
         return -1;
     *state = f;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/gh-keys-XXXXXX");
-    if (!mkdtemp(f->dir))
+    const char *where = test_db_create(&f->t, "gh-keys");
+    if (!where)
         goto fail;
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    if (pg_admin_url() && pg_create(f) != 0)
-        goto fail;
-    f->db = gh_db_open(pg_admin_url() ? f->url : f->path, 4, err, sizeof(err));
+    f->db = gh_db_open(where, 4, err, sizeof(err));
     if (!f->db || gh_db_migrate(f->db, err, sizeof(err)) != 0)
         goto fail;
     gh_random(f->cfg.master_key, sizeof(f->cfg.master_key));
@@ -149,18 +92,7 @@ static int teardown(void **state)
     gh_keys_shutdown();
     gh_db_close(f->db);
     gh_arena_free(f->a);
-    if (f->pgname[0]) {
-        char sql[96];
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->pgname);
-        pg_admin(sql);
-    }
-    char p[160];
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
+    test_db_drop(&f->t);
     free(f);
     return 0;
 }
@@ -712,8 +644,8 @@ static void private_keys_sealed(void **state)
          * in the cluster, out of this test's reach). */
         char p[160];
         const char *suffix[] = {"", "-wal"};
-        for (int s = 0; !f->pgname[0] && s < 2; s++) {
-            snprintf(p, sizeof(p), "%s%s", f->path, suffix[s]);
+        for (int s = 0; !f->t.pgname[0] && s < 2; s++) {
+            snprintf(p, sizeof(p), "%s%s", f->t.path, suffix[s]);
             assert_false(file_contains(p, d));
         }
         /* The seal is bound to the row: another kid's associated data fails. */

@@ -1,0 +1,95 @@
+#include "testdb.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gh_crypto.h"
+
+static const char *admin_url(void)
+{
+    const char *u = getenv("GATEHOUSE_TEST_DATABASE_URL");
+    return u && *u ? u : NULL;
+}
+
+bool test_db_pg(void)
+{
+    return admin_url() != NULL;
+}
+
+/* Runs one statement on the admin database (CREATE/DROP DATABASE cannot run
+ * through gh_db: they refuse to run inside a transaction block). */
+int test_db_admin(const char *sql)
+{
+    PGconn *c = PQconnectdb(admin_url());
+    int rc = -1;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, sql);
+        ExecStatusType st = PQresultStatus(r);
+        rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+        PQclear(r);
+    }
+    if (rc != 0)
+        fprintf(stderr, "testdb: %s: %s", sql, PQerrorMessage(c));
+    PQfinish(c);
+    return rc;
+}
+
+/* The admin URL with its database name replaced by name. */
+static int url_for(const char *base, const char *name, char *out, size_t len)
+{
+    const char *auth = strstr(base, "://");
+    if (!auth)
+        return -1;
+    auth += 3;
+    size_t end = strcspn(auth, "/?"); /* the host part ends at the path or the query */
+    const char *query = strchr(auth + end, '?');
+    int n =
+        snprintf(out, len, "%.*s/%s%s", (int)(auth + end - base), base, name, query ? query : "");
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+const char *test_db_create(test_db *t, const char *prefix)
+{
+    memset(t, 0, sizeof(*t));
+    snprintf(t->dir, sizeof(t->dir), "/tmp/%s-XXXXXX", prefix);
+    if (!mkdtemp(t->dir)) {
+        t->dir[0] = '\0';
+        return NULL;
+    }
+    snprintf(t->path, sizeof(t->path), "%s/t.db", t->dir);
+    if (!test_db_pg())
+        return t->path;
+    char id[GH_UUID_STRLEN + 1], sql[96];
+    gh_uuid(id);
+    snprintf(t->pgname, sizeof(t->pgname), "gh_unit_%.8s_%.4s", id, id + 9);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", t->pgname);
+    if (url_for(admin_url(), t->pgname, t->url, sizeof(t->url)) != 0 || test_db_admin(sql) != 0) {
+        t->pgname[0] = '\0';
+        return NULL;
+    }
+    return t->url;
+}
+
+void test_db_drop(test_db *t)
+{
+    if (t->pgname[0]) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", t->pgname);
+        test_db_admin(sql);
+        t->pgname[0] = '\0';
+    }
+    if (t->path[0]) {
+        const char *suffix[] = {"", "-wal", "-shm"};
+        for (int i = 0; i < 3; i++) {
+            char p[160];
+            snprintf(p, sizeof(p), "%s%s", t->path, suffix[i]);
+            unlink(p);
+        }
+    }
+    if (t->dir[0])
+        rmdir(t->dir);
+    memset(t, 0, sizeof(*t));
+}

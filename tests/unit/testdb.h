@@ -1,0 +1,32 @@
+/*
+ * testdb: a fresh, throwaway database for unit tests that touch the store.
+ *
+ * By default a SQLite file in a new temporary directory. With
+ * GATEHOUSE_TEST_DATABASE_URL set (a PostgreSQL URL, as scripts/pg.sh
+ * prints), a new database on that cluster instead, so the same tests run on
+ * both backends.
+ */
+#ifndef TESTDB_H
+#define TESTDB_H
+
+#include <stdbool.h>
+
+typedef struct test_db {
+    char dir[64];
+    char path[128];  /* the SQLite file (also set on PostgreSQL, unused there) */
+    char pgname[48]; /* the PostgreSQL database; "" on SQLite */
+    char url[1024];
+} test_db;
+
+/* true when the tests run on PostgreSQL. */
+bool test_db_pg(void);
+/* Makes the database; returns what to give gh_db_open, or NULL (reason on
+ * stderr). prefix names the temporary directory, e.g. "gh-store". */
+const char *test_db_create(test_db *t, const char *prefix);
+/* Runs one statement on the PostgreSQL cluster's admin database; 0 on
+ * success. */
+int test_db_admin(const char *sql);
+/* Drops the database and removes its files. Safe on a zeroed struct. */
+void test_db_drop(test_db *t);
+
+#endif
