@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include "gh_buf.h"
 #include "gh_crypto.h"
@@ -382,6 +384,11 @@ static void enqueue_job(gh_http *h, struct ctx *x)
 static void *worker_main(void *arg)
 {
     gh_http *h = arg;
+    /* Slow work (argon2id) yields to the HTTP threads: a burst of sign-ins
+     * must not delay health checks and token requests. Linux applies nice
+     * values per thread. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5) != 0)
+        gh_log(GH_LOG_DEBUG, "worker priority", "setpriority failed");
     for (;;) {
         pthread_mutex_lock(&h->lock);
         while (!h->queue_head && !h->stopping)
