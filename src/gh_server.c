@@ -120,13 +120,18 @@ int gh_server_migrate(gh_config *cfg)
     return 0;
 }
 
-/* Waits for in-flight requests to end, at most grace seconds. */
+/* Waits for in-flight requests to end, at most grace seconds. A request
+ * counts from the moment its request line is parsed, so the first 250 ms
+ * also give connections accepted just before the signal time to get that
+ * far on a busy machine. */
 static void drain(gh_http *http, unsigned grace)
 {
-    int64_t until = gh_mono_ms() + (int64_t)grace * 1000;
-    while (gh_http_inflight(http) > 0 && gh_mono_ms() < until) {
+    int64_t now = gh_mono_ms();
+    int64_t until = now + (int64_t)grace * 1000, settle = now + 250;
+    while (now < until && (gh_http_inflight(http) > 0 || now < settle)) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
+        now = gh_mono_ms();
     }
 }
 
