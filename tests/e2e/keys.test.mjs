@@ -196,6 +196,7 @@ describe(`signing keys and JWKS (${BACKEND})`, () => {
 
   test('`keys rotate` with another master key refuses and changes nothing', async () => {
     const server = await startServer();
+    await jwksUntil(server, (k) => k.length === 2, 5000); // the RS256 key comes just after start
     const before = sql(server, 'SELECT kid, retired_at FROM signing_keys ORDER BY kid');
     const r = await runGatehouse(['keys', 'rotate'], { env: { ...server.env, GATEHOUSE_MASTER_KEY: randomHex(32) } });
     assert.equal(r.code, 1);
