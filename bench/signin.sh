@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Password sign-in benchmark: POST /api/v1/signin throughput and p50/p99 at
+# the default argon2id parameters, next to the machine's raw argon2id rate
+# (measured by this script just before and after), and the latency of
+# GET /healthz/live while sign-ins keep every core busy.
+# Prints a table and writes it to bench/results/signin.txt. See bench/README.md.
+#
+# Knobs (environment): BENCH_DURATION (seconds of sign-in load, default 15),
+# BENCH_USERS (users created through SCIM, default 64), BENCH_CONNS (wrk
+# connections for the sign-ins, default 2 per core), BENCH_PROBE_MS (pause
+# between health probes, default 5), BENCH_ARGON2_SECONDS (default 3).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+bench_init signin
+
+DURATION=${BENCH_DURATION:-15}
+USERS=${BENCH_USERS:-64}
+CONNS=${BENCH_CONNS:-$((2 * NPROC))}
+PROBE_MS=${BENCH_PROBE_MS:-5}
+ARGON2_SECONDS=${BENCH_ARGON2_SECONDS:-3}
+# The server's defaults (GATEHOUSE_ARGON2_MEMORY_KIB, GATEHOUSE_ARGON2_ITERATIONS),
+# which the server is started with.
+ARGON2_KIB=19456
+ARGON2_OPS=2
+((DURATION >= 5)) || die "BENCH_DURATION must be at least 5"
+
+say "compiling bench/argon2_rate.c"
+cc -O2 "$BENCH/argon2_rate.c" -o "$WORK/argon2_rate" -lsodium -lpthread ||
+    die "cannot compile bench/argon2_rate.c (libsodium-dev installed?)"
+
+wait_quiet
+IDLE_BEFORE=$(cpu_idle_pct)
+
+argon2_rate() {
+    say "raw argon2id rate (${ARGON2_SECONDS}s on $NPROC threads)"
+    noise_begin
+    A2_LINE=$("$WORK/argon2_rate" "$ARGON2_SECONDS" "$NPROC" "$ARGON2_KIB" "$ARGON2_OPS") ||
+        die "argon2_rate failed"
+    noise_end
+    echo "===== argon2_rate: $A2_LINE (other work: $NOISE%)" >>"$RAW"
+    A2=$(kv "$A2_LINE" hashes_per_s)
+    A2_NOISE=$NOISE
+}
+argon2_rate
+A2_BEFORE=$A2
+A2_NOISE_BEFORE=$A2_NOISE
+
+start_gh main "$WORK/data-main/gatehouse.db"
+MAIN=$PORT
+MAIN_PID=$PID
+
+# ---------------------------------------------------------------- users
+
+# User n: si-<n>@example.com with password Quartz-<n>-Meadow-signin. Created
+# NPROC*2 at a time (each create hashes a password).
+say "creating $USERS users through SCIM"
+T0=$(now_us)
+BATCH=()
+for ((n = 1; n <= USERS; n++)); do
+    scim_create "$MAIN" "si-$n@example.com" "Quartz-$n-Meadow-signin" >"$WORK/create-$n.txt" &
+    BATCH+=($!)
+    if ((${#BATCH[@]} == 2 * NPROC || n == USERS)); then
+        wait "${BATCH[@]}" || true
+        BATCH=()
+    fi
+done
+CREATE_S=$(awk -v u=$(($(now_us) - T0)) 'BEGIN {printf "%.1f", u / 1e6}')
+server_alive main "the SCIM creates"
+BAD=$(cat "$WORK"/create-*.txt | grep -cv '^201$' || true)
+((BAD == 0)) || die "$BAD of $USERS SCIM creates did not answer 201: $(sort "$WORK"/create-*.txt | uniq -c | tr '\n' ' ')"
+
+# A pre-session cookie and its CSRF token; every sign-in sends both.
+session_csrf "$MAIN"
+HDRS=(-H "Cookie: gh_pre=$PRE" -H "X-CSRF-Token: $CSRF" -H "Content-Type: application/json")
+probe=$(curl -sS "${HDRS[@]}" -w '\n%{http_code}' --data '{"email":"si-1@example.com","password":"Quartz-1-Meadow-signin"}' \
+    "http://127.0.0.1:$MAIN/api/v1/signin") || die "probe sign-in failed"
+[[ ${probe##*$'\n'} == 200 && $probe == *'"signed_in"'* ]] ||
+    die "probe sign-in answered ${probe##*$'\n'}: ${probe%$'\n'*}"
+
+# ---------------------------------------------------------------- runs
+
+# Health probes with the server idle, as the baseline.
+say "GET /healthz/live every ${PROBE_MS} ms, server idle (3 s)"
+BENCH_PACE_MS=$PROBE_MS wrk_start "$WORK/wrk-live-idle.txt" "$MAIN" /healthz/live 1 1 3 probe.lua
+wrk_wait "$WPID" "$WORK/wrk-live-idle.txt" "GET /healthz/live, idle, every ${PROBE_MS} ms (t1 c1)"
+BL_IDLE=$BL
+
+say "sign-ins: wrk -t$NPROC -c$CONNS -d${DURATION}s, with health probes every ${PROBE_MS} ms"
+noise_begin "$MAIN_PID"
+wrk_start "$WORK/wrk-signin.txt" "$MAIN" /api/v1/signin "$NPROC" "$CONNS" "$DURATION" signin.lua \
+    "${HDRS[@]}" -- "si-%d@example.com" "$USERS" "Quartz-%d-Meadow-signin" seq "$NPROC"
+SIGNIN_WPID=$WPID
+# The probe starts 1 s later and ends 1 s earlier: it only sees the
+# saturated middle of the run.
+sleep 1
+BENCH_PACE_MS=$PROBE_MS wrk_start "$WORK/wrk-live-load.txt" "$MAIN" /healthz/live 1 1 $((DURATION - 2)) probe.lua
+PROBE_WPID=$WPID
+wrk_wait "$PROBE_WPID" "$WORK/wrk-live-load.txt" "GET /healthz/live during sign-ins, every ${PROBE_MS} ms (t1 c1)"
+BL_LIVE=$BL
+wrk_wait "$SIGNIN_WPID" "$WORK/wrk-signin.txt" "POST /api/v1/signin (t$NPROC c$CONNS)"
+BL_SIGNIN=$BL
+SAMPLE_SIGNIN=$BSAMPLE
+noise_end
+NOISE_RUN=$NOISE
+BUSY_RUN=$BUSY
+server_alive main "the sign-in run"
+PEAK_KIB=$(status_kib "$MAIN_PID" VmHWM)
+THREADS=$(status_kib "$MAIN_PID" Threads)
+
+argon2_rate
+A2_AFTER=$A2
+A2_NOISE_AFTER=$A2_NOISE
+stop_gh main
+collect_log_problems
+
+# ---------------------------------------------------------------- report
+
+SI_RPS=$(kv "$BL_SIGNIN" rps)
+A2_BEST=$(awk -v a="$A2_BEFORE" -v b="$A2_AFTER" 'BEGIN {printf "%.1f", (a > b ? a : b)}')
+SHARE_BEST=$(awk -v s="$SI_RPS" -v a="$A2_BEST" 'BEGIN {printf "%.0f", (a > 0 ? 100 * s / a : 0)}')
+NSI=$(kv "$BL_SIGNIN" not_signed_in)
+errors_clean "$BL_SIGNIN" || PROBLEMS+=("sign-ins: $(errors_of "$BL_SIGNIN"), by status: $(kv "$BL_SIGNIN" codes); first body: $SAMPLE_SIGNIN")
+[[ $NSI == 0 ]] || PROBLEMS+=("sign-ins: $NSI answers were 200 but not signed_in; first: $SAMPLE_SIGNIN")
+errors_clean "$BL_LIVE" || PROBLEMS+=("health probes during load: $(errors_of "$BL_LIVE")")
+errors_clean "$BL_IDLE" || PROBLEMS+=("health probes, idle: $(errors_of "$BL_IDLE")")
+
+LIVE_P99=$(ms_from_us "$(kv "$BL_LIVE" p99_us)")
+LIVE_MAX=$(ms_from_us "$(kv "$BL_LIVE" max_us)")
+
+row() { printf '  %-40s %9s %9s %9s %9s %9s   %s\n' "$@"; }
+{
+    echo "Gatehouse sign-in benchmark  $RUN_DATE  commit $COMMIT"
+    echo
+    echo "Machine"
+    machine_lines
+    printf '  %-32s %s%%\n' "CPU idle in 1 s before start" "$IDLE_BEFORE"
+    printf '  %-32s %s%% of all CPU time (busy in total: %s%%)\n' "other work during the sign-ins" "$NOISE_RUN" "$BUSY_RUN"
+    awk -v i="$IDLE_BEFORE" -v n="$NOISE_RUN" -v a="$A2_BEFORE" -v b="$A2_AFTER" 'BEGIN {
+        if (i < 80) print "  WARNING: the CPUs were already busy when the run started; figures are noisy"
+        if (n > 10) print "  WARNING: other processes took more than 10% of the CPUs during the sign-ins"
+        if (a > 0 && b > 0 && (a / b > 1.25 || b / a > 1.25))
+            print "  WARNING: the raw argon2id rate moved more than 25% between its two measurements" }'
+    echo
+    echo "Raw argon2id (bench/argon2_rate.c: crypto_pwhash_str_alg, $NPROC threads, ${ARGON2_SECONDS}s,"
+    echo "m=$ARGON2_KIB KiB, t=$ARGON2_OPS, p=1, libsodium $(kv "$A2_LINE" libsodium))"
+    printf '  %-40s %9s hashes/s   (other work: %s%% of CPU time)\n' "before the sign-ins" "$A2_BEFORE" "$A2_NOISE_BEFORE"
+    printf '  %-40s %9s hashes/s   (other work: %s%% of CPU time)\n' "after the sign-ins" "$A2_AFTER" "$A2_NOISE_AFTER"
+    echo
+    echo "Sign-ins: $USERS users (SCIM, created in ${CREATE_S}s), all with the right password,"
+    echo "one pre-session cookie and CSRF token; server on SQLite, access log off,"
+    echo "$NPROC HTTP threads + $NPROC argon2 workers ($THREADS threads in all)"
+    row "" conns "req/s" p50_ms p99_ms max_ms errors
+    row "POST /api/v1/signin (t$NPROC)" "$CONNS" "$SI_RPS" "$(ms_from_us "$(kv "$BL_SIGNIN" p50_us)")" \
+        "$(ms_from_us "$(kv "$BL_SIGNIN" p99_us)")" "$(ms_from_us "$(kv "$BL_SIGNIN" max_us)")" "$(errors_of "$BL_SIGNIN")"
+    row "GET /healthz/live, server idle" "1 (t1)" "$(kv "$BL_IDLE" rps)" "$(ms_from_us "$(kv "$BL_IDLE" p50_us)")" \
+        "$(ms_from_us "$(kv "$BL_IDLE" p99_us)")" "$(ms_from_us "$(kv "$BL_IDLE" max_us)")" "$(errors_of "$BL_IDLE")"
+    row "GET /healthz/live, during sign-ins" "1 (t1)" "$(kv "$BL_LIVE" rps)" "$(ms_from_us "$(kv "$BL_LIVE" p50_us)")" \
+        "$LIVE_P99" "$LIVE_MAX" "$(errors_of "$BL_LIVE")"
+    echo "  (health probes: one connection, a ${PROBE_MS} ms pause before each request, so they"
+    echo "   sample latency without taking CPU from the hashing; $(kv "$BL_LIVE" requests) probes under load)"
+    echo "  sign-ins completed: $(kv "$BL_SIGNIN" requests) in ${DURATION}s; peak RSS (VmHWM) $(mib "$PEAK_KIB") MiB"
+    echo
+    echo "Sign-ins as a share of raw argon2id"
+    printf '  %-40s %s\n' "vs. the rate before" "$(pct "$SI_RPS" "$A2_BEFORE")"
+    printf '  %-40s %s\n' "vs. the rate after" "$(pct "$SI_RPS" "$A2_AFTER")"
+    echo
+    echo "Targets"
+    if ((SHARE_BEST >= 90)); then v=met; else v=MISSED; fi
+    printf '  %-58s %s\n' "sign-ins/s >= 90% of raw argon2id hashes/s (better of 2): ${SHARE_BEST}%" "$v"
+    if lt "$LIVE_MAX" 10; then v=met; else v=MISSED; fi
+    printf '  %-58s %s\n' "/healthz/live within 10 ms under load: max $LIVE_MAX ms (p99 $LIVE_P99)" "$v"
+    echo
+    print_problems
+    echo
+    echo "Raw wrk output: bench/results/signin-raw.txt; run took $((SECONDS - T_START)) s"
+} | tee "$RESULTS/signin.txt"
