@@ -17,7 +17,7 @@
 #include "gh_crypto.h"
 #include "gh_log.h"
 
-enum { REQUEST_ARENA_CAP = 16u << 20, MAX_HEADER_BYTES = 32u << 10 };
+enum { REQUEST_ARENA_CAP = 16u << 20, MAX_HEADER_BYTES = 32u << 10, SLOW_REQUEST_MS = 1000 };
 
 typedef enum { PHASE_NEW, PHASE_BODY, PHASE_WAIT, PHASE_DONE } phase;
 
@@ -477,7 +477,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               "ip", r->ip ? r->ip : "");
         if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && f)
             json_object_set_new(f, "terminated", json_integer(toe));
-        gh_log_event(GH_LOG_INFO, "request", f);
+        /* A request that took over a second is worth a look (a stalled
+         * database, a slow mail relay): it is logged as a warning. */
+        bool slow = gh_mono_ms() - x->start_ms > SLOW_REQUEST_MS;
+        gh_log_event(slow ? GH_LOG_WARN : GH_LOG_INFO, "request", f);
     }
     gh_db_release(r->db);
     if (r->resp_malloced)

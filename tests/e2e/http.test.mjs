@@ -5,7 +5,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  startServer, stopAll, scim, request, rawRequest, userBody, waitFor, sleep, SCIM_ERROR_SCHEMA,
+  startServer, stopAll, scim, request, rawRequest, userBody, waitFor, sleep, randomHex, SCIM_ERROR_SCHEMA,
 } from './lib/server.mjs';
 
 after(stopAll);
@@ -206,6 +206,32 @@ describe('HTTP basics', () => {
     for (const l of server.logs()) {
       assert.ok(!l.includes('hunter2') && !l.includes('hunter3'), `query string leaked into the log: ${l}`);
     }
+  });
+});
+
+describe('slow requests', () => {
+  test('a request that takes over a second is logged at warn level; quick ones at info', async () => {
+    const server = await startServer();
+    const body = Buffer.from(JSON.stringify(userBody(`slow-${randomHex(4)}@example.com`)));
+    const res = await rawRequest(server, {
+      method: 'POST',
+      path: '/scim/v2/Users',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/scim+json', 'content-length': body.length },
+      write: async (req) => {
+        req.write(body.subarray(0, 10));
+        await sleep(1300);
+        req.end(body.subarray(10));
+      },
+    });
+    assert.equal(res.status, 201, res.text);
+    await fetch(`${server.url}/healthz/live`).then((r) => r.text());
+    await sleep(100);
+    const lines = server.jsonLogs().filter((l) => l.msg === 'request');
+    const slow = lines.find((l) => l.path === '/scim/v2/Users');
+    assert.equal(slow.level, 'warn');
+    assert.ok(slow.duration_ms > 1000);
+    assert.equal(lines.find((l) => l.path === '/healthz/live').level, 'info');
+    await server.stop();
   });
 });
 
