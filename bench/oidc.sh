@@ -24,6 +24,15 @@ REDIRECT_ENC=https%3A%2F%2Fapp.example.com%2Fcb
 say "compiling bench/sig_rate.c"
 cc -O2 "$BENCH/sig_rate.c" -o "$WORK/sig_rate" -lcrypto -lpthread ||
     die "cannot compile bench/sig_rate.c (libssl-dev installed?)"
+say "compiling bench/totp_rate.c"
+cc -O2 -I"$ROOT/src" "$BENCH/totp_rate.c" "$ROOT/src/gh_totp.c" "$ROOT/src/gh_crypto.c" \
+    "$ROOT/src/gh_url.c" "$ROOT/src/gh_arena.c" -o "$WORK/totp_rate" -loath -lsodium ||
+    die "cannot compile bench/totp_rate.c (liboath-dev, libsodium-dev installed?)"
+say "compiling bench/webauthn_rate.c"
+cc -O2 -I"$ROOT/src" "$BENCH/webauthn_rate.c" "$ROOT/src/gh_webauthn.c" "$ROOT/src/gh_crypto.c" \
+    "$ROOT/src/gh_json.c" "$ROOT/src/gh_utf8.c" "$ROOT/src/gh_arena.c" -o "$WORK/webauthn_rate" \
+    -lcbor -ljansson -lsodium -lcrypto ||
+    die "cannot compile bench/webauthn_rate.c (libcbor-dev, libjansson-dev installed?)"
 
 wait_quiet
 IDLE_BEFORE=$(cpu_idle_pct)
@@ -32,12 +41,18 @@ sig_rate() {
     say "raw signature rates (${SIG_SECONDS}s each on $NPROC threads)"
     noise_begin
     SIG_LINE=$("$WORK/sig_rate" "$SIG_SECONDS" "$NPROC") || die "sig_rate failed"
+    TOTP_LINE=$("$WORK/totp_rate" "$SIG_SECONDS") || die "totp_rate failed"
+    WA_LINE=$("$WORK/webauthn_rate" "$SIG_SECONDS") || die "webauthn_rate failed"
     noise_end
     SIG_NOISE=$NOISE
     echo "===== sig_rate: $SIG_LINE (other work: $NOISE%)" >>"$RAW"
+    echo "===== totp_rate: $TOTP_LINE" >>"$RAW"
+    echo "===== webauthn_rate: $WA_LINE" >>"$RAW"
 }
 sig_rate
 SIG_BEFORE=$SIG_LINE
+TOTP_BEFORE=$TOTP_LINE
+WA_BEFORE=$WA_LINE
 SIG_NOISE_BEFORE=$SIG_NOISE
 
 start_gh main "$WORK/data-main/gatehouse.db"
@@ -222,6 +237,8 @@ SRV_THREADS=$(status_kib "$MAIN_PID" Threads)
 stop_gh main
 sig_rate
 SIG_AFTER=$SIG_LINE
+TOTP_AFTER=$TOTP_LINE
+WA_AFTER=$WA_LINE
 SIG_NOISE_AFTER=$SIG_NOISE
 collect_log_problems
 
@@ -267,7 +284,12 @@ row() { printf '  %-38s %9s %7s %7s %8s   %8s %-8s %5s   %5s %5s %6s %7s   %s\n'
     printf '  %-32s %9s / %s\n' "ES256 (P-256) sign" "$(kv "$SIG_BEFORE" es256_sign_per_s)" "$(kv "$SIG_AFTER" es256_sign_per_s)"
     printf '  %-32s %9s / %s\n' "ES256 (P-256) verify" "$(kv "$SIG_BEFORE" es256_verify_per_s)" "$(kv "$SIG_AFTER" es256_verify_per_s)"
     printf '  %-32s %9s / %s\n' "RS256 (RSA-2048) sign" "$(kv "$SIG_BEFORE" rs256_sign_per_s)" "$(kv "$SIG_AFTER" rs256_sign_per_s)"
+    printf '  %-32s %9s / %s\n' "TOTP verify (1 core, window 1)" "$(kv "$TOTP_BEFORE" totp_verify_per_s)" "$(kv "$TOTP_AFTER" totp_verify_per_s)"
+    printf '  %-32s %9s / %s\n' "WebAuthn ES256 assert (1 core)" "$(kv "$WA_BEFORE" webauthn_es256_assert_per_s)" "$(kv "$WA_AFTER" webauthn_es256_assert_per_s)"
+    printf '  %-32s %9s / %s\n' "ES256 verify (1 core)" "$(kv "$WA_BEFORE" es256_verify_per_s)" "$(kv "$WA_AFTER" es256_verify_per_s)"
     echo "  Other work took $SIG_NOISE_BEFORE% / $SIG_NOISE_AFTER% of the CPU time during these measurements."
+    echo "  TOTP: bench/totp_rate.c, gh_totp_verify (3 HMAC-SHA1 codes, liboath $(kv "$TOTP_BEFORE" liboath)) on one thread."
+    echo "  WebAuthn: bench/webauthn_rate.c, gh_webauthn_assert (JSON, CBOR, key import, ECDSA) vs raw EVP_DigestVerify, one thread."
     echo "  Access tokens and ID tokens are signed with ES256 (the default)."
     echo
     echo "Load: server on SQLite, access log off, wrk -t$THREADS on the same $NPROC cores, ${DURATION}s per run,"

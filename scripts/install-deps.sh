@@ -12,7 +12,7 @@ runtime_pkgs=(
 )
 test_pkgs=(
   libcmocka-dev clang clang-format sqlite3 curl nodejs npm
-  libclang-rt-14-dev wrk chromium
+  libclang-rt-14-dev wrk chromium oathtool
   postgresql-15 postgresql-client-15
 )
 

@@ -11,17 +11,21 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gh_api.h"
 #include "gh_audit.h"
 #include "gh_crypto.h"
 #include "gh_handlers.h"
 #include "gh_json.h"
 #include "gh_log.h"
 #include "gh_mail.h"
+#include "gh_mfa.h"
+#include "gh_oidc.h"
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
 #include "gh_session.h"
 #include "gh_store.h"
 #include "gh_store_auth.h"
+#include "gh_store_mfa.h"
 #include "gh_throttle.h"
 #include "gh_url.h"
 #include "gh_utf8.h"
@@ -38,12 +42,16 @@ enum {
 #define WRONG_CREDENTIALS "The email or password is incorrect."
 #define WRONG_CODE        "That code is wrong or has expired."
 
+/* email_flows kinds */
+#define FLOW_VERIFY "verify_email"
+#define FLOW_SIGNIN "signin_email" /* passwordless sign-in (docs/mfa.md) */
+
 typedef char hash_hex[2 * GH_SHA256_BYTES + 1];
 
 /* ---- request helpers ---- */
 
 /* The JSON object body of an API call; on failure a 4xx is set. */
-static json_t *api_body(gh_req *r)
+json_t *gh_api_body(gh_req *r)
 {
     char why[160];
     json_t *doc = NULL;
@@ -69,7 +77,7 @@ static json_t *api_body(gh_req *r)
 
 /* A string field of at most max bytes, or NULL when absent; *bad is set (and
  * a 400 answered) when it is present but not acceptable text. */
-static const char *text_field(gh_req *r, json_t *body, const char *name, size_t max, bool *bad)
+const char *gh_api_text(gh_req *r, json_t *body, const char *name, size_t max, bool *bad)
 {
     json_t *v = json_object_get(body, name);
     if (!v || json_is_null(v))
@@ -85,13 +93,13 @@ static const char *text_field(gh_req *r, json_t *body, const char *name, size_t 
     return gh_arena_strndup(r->arena, s, n);
 }
 
-static const char *return_target(gh_req *r, const char *asked)
+const char *gh_api_return_target(gh_req *r, const char *asked)
 {
     const char *ok = gh_url_safe_return(r->arena, r->app->cfg->issuer, asked);
     return ok ? ok : "/account";
 }
 
-static void audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
+void gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
                   const char *outcome, const char *reason, json_t *details)
 {
     gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
@@ -146,14 +154,15 @@ static const char *binding_hash(gh_req *r)
 
 /* Creates a verification flow (user_id NULL: a decoy) in the caller's
  * transaction. */
-static gh_dbrc flow_create(gh_req *r, gh_dbconn *c, const char *user_id, const char *email,
-                           const char *return_to, gh_email_flow *f, struct codes *k)
+static gh_dbrc flow_create_kind(gh_req *r, gh_dbconn *c, const char *kind, const char *user_id,
+                                const char *email, const char *return_to, gh_email_flow *f,
+                                struct codes *k)
 {
     long long now = gh_now_ms();
     const char *id = gh_token(r->arena);
     *f = (gh_email_flow){.tenant_id = GH_DEFAULT_TENANT,
                          .id = id,
-                         .kind = "verify_email",
+                         .kind = kind,
                          .user_id = user_id,
                          .email = email,
                          .binding_hash = binding_hash(r),
@@ -167,14 +176,20 @@ static gh_dbrc flow_create(gh_req *r, gh_dbconn *c, const char *user_id, const c
     return gh_store_flow_insert(c, r->arena, f);
 }
 
+static gh_dbrc flow_create(gh_req *r, gh_dbconn *c, const char *user_id, const char *email,
+                           const char *return_to, gh_email_flow *f, struct codes *k)
+{
+    return flow_create_kind(r, c, FLOW_VERIFY, user_id, email, return_to, f, k);
+}
+
 static gh_dbrc mail_code(gh_req *r, gh_dbconn *c, const gh_email_flow *f, const struct codes *k)
 {
     const char *link = gh_arena_printf(r->arena, "%s/verify?flow=%s&token=%s", r->app->cfg->issuer,
                                        f->id, k->link_token);
     json_t *params = json_pack("{s:s, s:s, s:i}", "code", k->code, "link", link, "minutes",
                                (int)((r->app->cfg->code_ttl + 59) / 60));
-    gh_dbrc rc =
-        gh_mail_enqueue(c, r->arena, r->app, GH_DEFAULT_TENANT, f->email, "verify_email", params);
+    const char *tmpl = strcmp(f->kind, FLOW_SIGNIN) == 0 ? "signin_code" : "verify_email";
+    gh_dbrc rc = gh_mail_enqueue(c, r->arena, r->app, GH_DEFAULT_TENANT, f->email, tmpl, params);
     json_decref(params);
     return rc;
 }
@@ -214,10 +229,14 @@ void gh_accounts_session(gh_req *r)
     gh_rfc3339(s->created_at, created);
     gh_rfc3339(s->expires_at < s->idle_expires_at ? s->expires_at : s->idle_expires_at, expires);
     gh_rfc3339(s->auth_time, auth);
+    json_t *amr = json_loads(s->amr ? s->amr : "[]", 0, NULL);
+    json_t *factors = json_loads(s->factors ? s->factors : "[]", 0, NULL);
     gh_resp_json(r, 200,
-                 json_pack("{s:b, s:s, s:o, s:{s:s, s:s, s:s, s:s}}", "authenticated", 1,
-                           "csrf_token", csrf, "user", user, "session", "id", s->id, "created_at",
-                           created, "expires_at", expires, "auth_time", auth),
+                 json_pack("{s:b, s:s, s:o, s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o}}",
+                           "authenticated", 1, "csrf_token", csrf, "user", user, "session", "id",
+                           s->id, "created_at", created, "expires_at", expires, "auth_time", auth,
+                           "acr", gh_oidc_acr(s->aal), "amr", amr ? amr : json_array(), "factors",
+                           factors ? factors : json_array()),
                  NULL);
 }
 
@@ -248,7 +267,7 @@ static bool new_password(gh_req *r, json_t *body, const char *email, const char 
 
 static const char *email_field(gh_req *r, json_t *body, bool *bad)
 {
-    const char *raw = text_field(r, body, "email", 320, bad);
+    const char *raw = gh_api_text(r, body, "email", 320, bad);
     const char *email = gh_store_normalise_id(r->arena, raw);
     if (*bad)
         return NULL;
@@ -275,8 +294,8 @@ static gh_dbrc signup_existing(gh_req *r, gh_dbconn *c, const gh_user *owner, co
                          params);
     json_decref(params);
     if (rc == GH_DB_OK)
-        audit(r, c, "signup.existing_email", owner->id, "failure", "email already registered",
-              NULL);
+        gh_api_audit(r, c, "signup.existing_email", owner->id, "failure",
+                     "email already registered", NULL);
     return rc;
 }
 
@@ -292,7 +311,7 @@ static gh_dbrc signup_new(gh_req *r, gh_dbconn *c, gh_user *u, const char *phc,
     if (rc == GH_DB_OK)
         rc = mail_code(r, c, f, &k);
     if (rc == GH_DB_OK)
-        audit(r, c, "signup.created", u->id, "success", NULL, NULL);
+        gh_api_audit(r, c, "signup.created", u->id, "success", NULL, NULL);
     return rc;
 }
 
@@ -304,13 +323,13 @@ void gh_accounts_signup(gh_req *r)
     size_t pwlen = 0;
     if (!gh_csrf_check(r))
         return;
-    json_t *body = api_body(r);
+    json_t *body = gh_api_body(r);
     if (!body)
         return;
     const char *email = email_field(r, body, &bad);
-    const char *given = bad ? NULL : text_field(r, body, "given_name", MAX_NAME, &bad);
-    const char *family = bad ? NULL : text_field(r, body, "family_name", MAX_NAME, &bad);
-    const char *asked = bad ? NULL : text_field(r, body, "return_to", 2048, &bad);
+    const char *given = bad ? NULL : gh_api_text(r, body, "given_name", MAX_NAME, &bad);
+    const char *family = bad ? NULL : gh_api_text(r, body, "family_name", MAX_NAME, &bad);
+    const char *asked = bad ? NULL : gh_api_text(r, body, "return_to", 2048, &bad);
     if (bad || !new_password(r, body, email, &pw, &pwlen)) {
         json_decref(body);
         return;
@@ -323,7 +342,7 @@ void gh_accounts_signup(gh_req *r)
         gh_resp_error(r, 500, "server_error", "Something went wrong; try again.");
         return;
     }
-    const char *return_to = return_target(r, asked);
+    const char *return_to = gh_api_return_target(r, asked);
     gh_dbconn *c = gh_req_db(r);
     if (!c)
         return;
@@ -378,46 +397,50 @@ static bool code_matches(gh_req *r, const gh_email_flow *f, const char *code, co
     return gh_secret_equal(h, f->link_hash);
 }
 
-/* Completes a flow whose code matched: verified, and signed in when this is
- * the browser that started it. */
+/* Completes a flow whose code matched. Email verification signs in only
+ * the browser that started it; a passwordless sign-in code or link signs in
+ * wherever it is used, since only the mailbox's owner has it. Either way an
+ * account with a second factor is asked for it next (gh_mfa). */
 static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
 {
     long long now = gh_now_ms();
     const char *here = binding_hash(r);
+    bool signin = strcmp(f->kind, FLOW_SIGNIN) == 0;
     bool same_browser = here && f->binding_hash && gh_secret_equal(here, f->binding_hash);
-    const char *token = NULL;
+    gh_mfa_outcome m = {0};
+    bool start = signin || same_browser;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_store_flow_consume(c, r->arena, f->tenant_id, f->id, now);
     if (rc == GH_DB_OK)
         rc = gh_store_user_set_verified(c, r->arena, f->tenant_id, f->user_id, now);
-    if (rc == GH_DB_OK)
-        audit(r, c, "email.verified", f->user_id, "success", NULL,
-              json_pack("{s:s}", "via", same_browser ? "same_browser" : "other_browser"));
-    if (rc == GH_DB_OK && same_browser)
-        rc = gh_session_start(r, c, f->user_id, "[\"pwd\"]", 1, &token);
-    if (rc == GH_DB_OK && token)
-        audit(r, c, "signin.succeeded", f->user_id, "success", "email verified", NULL);
+    if (rc == GH_DB_OK && !signin)
+        gh_api_audit(r, c, "email.verified", f->user_id, "success", NULL,
+                     json_pack("{s:s}", "via", same_browser ? "same_browser" : "other_browser"));
+    if (rc == GH_DB_OK && start)
+        rc = gh_mfa_first_factor(r, c, f->user_id, signin ? GH_METHOD_EMAIL : GH_METHOD_PASSWORD,
+                                 gh_api_return_target(r, f->return_to), &m);
+    if (rc == GH_DB_OK && m.token)
+        gh_api_audit(r, c, "signin.succeeded", f->user_id, "success",
+                     signin ? "emailed code" : "email verified", NULL);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc == GH_DB_CONFLICT || rc == GH_DB_NOTFOUND) {
         r->nhdrs = 0; /* no cookie from a transaction that did not land */
+        json_decref(m.methods);
         gh_resp_error(r, 400, "invalid_code", WRONG_CODE);
         return;
     }
     if (rc != GH_DB_OK) {
         r->nhdrs = 0;
+        json_decref(m.methods);
         gh_resp_db_error(r, rc);
         return;
     }
-    if (!token) {
+    if (!start) {
         gh_resp_json(r, 200, json_pack("{s:s}", "status", "verified"), NULL);
         return;
     }
-    gh_resp_json(r, 200,
-                 json_pack("{s:s, s:s, s:s}", "status", "signed_in", "return_to",
-                           return_target(r, f->return_to), "csrf_token",
-                           gh_csrf_token_for(r, token)),
-                 NULL);
+    gh_mfa_respond(r, &m);
 }
 
 void gh_accounts_verify(gh_req *r)
@@ -427,12 +450,12 @@ void gh_accounts_verify(gh_req *r)
     long long attempts = 0;
     if (!gh_csrf_check(r))
         return;
-    json_t *body = api_body(r);
+    json_t *body = gh_api_body(r);
     if (!body)
         return;
-    const char *flow_id = text_field(r, body, "flow_id", 64, &bad);
-    const char *code = bad ? NULL : text_field(r, body, "code", 16, &bad);
-    const char *token = bad ? NULL : text_field(r, body, "token", 64, &bad);
+    const char *flow_id = gh_api_text(r, body, "flow_id", 64, &bad);
+    const char *code = bad ? NULL : gh_api_text(r, body, "code", 16, &bad);
+    const char *token = bad ? NULL : gh_api_text(r, body, "token", 64, &bad);
     json_decref(body);
     if (bad)
         return;
@@ -483,10 +506,10 @@ void gh_accounts_resend(gh_req *r)
     struct codes k;
     if (!gh_csrf_check(r))
         return;
-    json_t *body = api_body(r);
+    json_t *body = gh_api_body(r);
     if (!body)
         return;
-    const char *flow_id = text_field(r, body, "flow_id", 64, &bad);
+    const char *flow_id = gh_api_text(r, body, "flow_id", 64, &bad);
     json_decref(body);
     if (bad)
         return;
@@ -580,7 +603,7 @@ static void signin_failed(gh_req *r, gh_dbconn *c, const struct throttle_keys *t
                           const char *subject, const char *reason)
 {
     throttle_failure(r, c, t);
-    audit(r, c, "signin.failed", subject, "failure", reason, NULL);
+    gh_api_audit(r, c, "signin.failed", subject, "failure", reason, NULL);
     gh_resp_error(r, 401, "invalid_credentials", WRONG_CREDENTIALS);
 }
 
@@ -597,10 +620,10 @@ static void maybe_rehash(gh_req *r, gh_dbconn *c, const char *user_id, const cha
 
 static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked)
 {
-    const char *token = NULL;
-    const char *return_to = return_target(r, asked);
+    const char *return_to = gh_api_return_target(r, asked);
     gh_email_flow f;
     struct codes k;
+    gh_mfa_outcome m = {0};
     bool verify = !u->email_verified && r->app->cfg->require_verified_email;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK && verify) {
@@ -608,16 +631,17 @@ static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const ch
         if (rc == GH_DB_OK)
             rc = mail_code(r, c, &f, &k);
         if (rc == GH_DB_OK)
-            audit(r, c, "signin.verification_required", u->id, "success", "email not verified",
-                  NULL);
+            gh_api_audit(r, c, "signin.verification_required", u->id, "success",
+                         "email not verified", NULL);
     } else if (rc == GH_DB_OK) {
-        rc = gh_session_start(r, c, u->id, "[\"pwd\"]", 1, &token);
-        if (rc == GH_DB_OK)
-            audit(r, c, "signin.succeeded", u->id, "success", NULL, NULL);
+        rc = gh_mfa_first_factor(r, c, u->id, GH_METHOD_PASSWORD, return_to, &m);
+        if (rc == GH_DB_OK && m.token)
+            gh_api_audit(r, c, "signin.succeeded", u->id, "success", NULL, NULL);
     }
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK) {
         r->nhdrs = 0;
+        json_decref(m.methods);
         gh_resp_db_error(r, rc);
         return;
     }
@@ -626,10 +650,7 @@ static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const ch
         respond_verification(r, f.id, u->email);
         return;
     }
-    gh_resp_json(r, 200,
-                 json_pack("{s:s, s:s, s:s}", "status", "signed_in", "return_to", return_to,
-                           "csrf_token", gh_csrf_token_for(r, token)),
-                 NULL);
+    gh_mfa_respond(r, &m);
 }
 
 void gh_accounts_signin(gh_req *r)
@@ -638,11 +659,11 @@ void gh_accounts_signin(gh_req *r)
     struct throttle_keys t;
     if (!gh_csrf_check(r))
         return;
-    json_t *body = api_body(r);
+    json_t *body = gh_api_body(r);
     if (!body)
         return;
-    const char *raw_email = text_field(r, body, "email", 320, &bad);
-    const char *asked = bad ? NULL : text_field(r, body, "return_to", 2048, &bad);
+    const char *raw_email = gh_api_text(r, body, "email", 320, &bad);
+    const char *asked = bad ? NULL : gh_api_text(r, body, "return_to", 2048, &bad);
     json_t *pwv = json_object_get(body, "password");
     if (bad || !json_is_string(pwv) || json_string_length(pwv) > MAX_PASSWORD_BYTES) {
         if (!bad)
@@ -688,6 +709,72 @@ void gh_accounts_signin(gh_req *r)
         sodium_memzero((char *)pw, pwlen);
 }
 
+/* ---- POST /api/v1/signin/email ---- */
+
+/* Emails a sign-in code to an account that chose passwordless email. Every
+ * address gets the same answer and a flow id; the others get a decoy flow
+ * that can never succeed, and no mail. */
+void gh_accounts_signin_email(gh_req *r)
+{
+    bool bad = false;
+    gh_email_flow f;
+    struct codes k;
+    gh_user u;
+    if (!gh_csrf_check(r))
+        return;
+    json_t *body = gh_api_body(r);
+    if (!body)
+        return;
+    const char *email = email_field(r, body, &bad);
+    const char *asked = bad ? NULL : gh_api_text(r, body, "return_to", 2048, &bad);
+    json_decref(body);
+    gh_dbconn *c = bad ? NULL : gh_req_db(r);
+    if (!c)
+        return;
+    /* sends per address are limited like failed sign-ins, so the endpoint
+     * cannot flood a mailbox */
+    const char *key = gh_arena_printf(r->arena, "emailcode:%s", email);
+    long long until = 0, now = gh_now_ms(), n = 0;
+    if (gh_store_throttle_get(c, r->arena, GH_DEFAULT_TENANT, key, &until) == GH_DB_OK &&
+        until > now) {
+        gh_resp_header(r, "Retry-After",
+                       gh_arena_printf(r->arena, "%lld", (until - now + 999) / 1000));
+        gh_resp_error(r, 429, "too_many_requests",
+                      "A code was sent moments ago. Wait a little before asking again.");
+        return;
+    }
+    bool chosen = false;
+    if (gh_store_user_by_email(c, r->arena, GH_DEFAULT_TENANT, email, &u) == GH_DB_OK && u.active) {
+        gh_factor *list = NULL;
+        size_t nf = 0;
+        if (gh_store_factor_list(c, r->arena, GH_DEFAULT_TENANT, u.id, &list, &nf) == GH_DB_OK)
+            for (size_t i = 0; i < nf; i++)
+                chosen |= strcmp(list[i].kind, GH_FACTOR_EMAIL) == 0;
+    }
+    const char *return_to = gh_api_return_target(r, asked);
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - 15 * 60 * 1000,
+                                    &n);
+    if (rc == GH_DB_OK && n >= MAX_FLOW_SENDS)
+        rc = gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + 15 * 60 * 1000);
+    if (rc == GH_DB_OK)
+        rc = flow_create_kind(r, c, FLOW_SIGNIN, chosen ? u.id : NULL, email, return_to, &f, &k);
+    if (rc == GH_DB_OK && chosen)
+        rc = mail_code(r, c, &f, &k);
+    if (rc == GH_DB_OK && chosen)
+        gh_api_audit(r, c, "signin.email_code_sent", u.id, "success", NULL, NULL);
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    gh_mail_kick();
+    gh_resp_json(
+        r, 200,
+        json_pack("{s:s, s:s, s:s}", "status", "code_sent", "flow_id", f.id, "email", email), NULL);
+}
+
 /* ---- POST /api/v1/signout ---- */
 
 void gh_accounts_signout(gh_req *r)
@@ -704,7 +791,7 @@ void gh_accounts_signout(gh_req *r)
     if (rc == GH_DB_OK)
         rc = gh_session_end(r, c);
     if (rc == GH_DB_OK && user)
-        audit(r, c, "signout", user, "success", NULL, NULL);
+        gh_api_audit(r, c, "signout", user, "success", NULL, NULL);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK) {
         gh_resp_db_error(r, rc);

@@ -19,6 +19,7 @@
 #include "gh_json.h"
 #include "gh_keys.h"
 #include "gh_log.h"
+#include "gh_oidc.h"
 #include "gh_store.h"
 #include "gh_utf8.h"
 
@@ -567,6 +568,29 @@ json_t *gh_client_metadata_validate(const json_t *in, gh_client_error *err)
             goto bad;
         }
         json_object_set_new(out, "contacts", json_deep_copy(v));
+    }
+    /* assurance: the levels a client asks for by default, and the least it
+     * accepts (docs/mfa.md) */
+    static const char *const acrs[] = {GH_ACR_AAL1, GH_ACR_AAL2, GH_ACR_AAL3};
+    v = member(in, "default_acr_values");
+    if (v) {
+        json_t *set = string_set(v, "default_acr_values", acrs, 3, err);
+        if (!set)
+            goto bad;
+        json_object_set_new(out, "default_acr_values", set);
+    }
+    v = member(in, "minimum_acr_value");
+    if (v) {
+        const char *s = json_string_value(v);
+        bool known = false;
+        for (size_t i = 0; s && i < 3; i++)
+            known = known || strcmp(s, acrs[i]) == 0;
+        if (!known) {
+            fail_meta(err, "invalid_client_metadata",
+                      "minimum_acr_value must be one of acr_values_supported");
+            goto bad;
+        }
+        json_object_set_new(out, "minimum_acr_value", json_string(s));
     }
     json_decref(grants);
     json_decref(rtypes);

@@ -172,6 +172,7 @@ UINT_SETTING(p_id_ttl, id_token_ttl, 10, 86400)
 UINT_SETTING(p_rt_ttl, refresh_token_ttl, 60, 365u * 86400u)
 UINT_SETTING(p_rt_max, refresh_token_max, 60, 3u * 365u * 86400u)
 UINT_SETTING(p_keys_refresh, keys_refresh, 1, 3600)
+UINT_SETTING(p_reauth_window, reauth_window, 30, 86400)
 
 static int p_breached_file(gh_config *c, const char *v, char *why, size_t whylen)
 {
@@ -211,6 +212,11 @@ static int p_access_log(gh_config *c, const char *v, char *why, size_t whylen)
 static int p_require_verified(gh_config *c, const char *v, char *why, size_t whylen)
 {
     return parse_onoff(v, &c->require_verified_email, why, whylen);
+}
+
+static int p_mfa_required(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return parse_onoff(v, &c->mfa_required, why, whylen);
 }
 
 static const struct setting settings[] = {
@@ -259,6 +265,10 @@ static const struct setting settings[] = {
     {"BREACHED_PASSWORDS_FILE", "", p_breached_file,
      "optional Have I Been Pwned SHA-1 file (sorted by hash) of breached passwords"},
     {"DB_POOL", "0", p_db_pool, "database connections; 0 means threads + workers"},
+    {"REAUTH_WINDOW", "600", p_reauth_window,
+     "seconds after a sign-in during which its session may change sign-in methods"},
+    {"MFA_REQUIRED", "off", p_mfa_required,
+     "on: an account cannot remove its last second factor (authenticator app or passkey)"},
 };
 
 enum { N_SETTINGS = sizeof(settings) / sizeof(settings[0]) };

@@ -46,6 +46,9 @@ typedef struct gh_config {
     bool require_verified_email;
     unsigned password_min_length;
     char breached_passwords_file[GH_PATH_MAX];
+    /* second factors */
+    unsigned reauth_window; /* seconds after sign-in that sign-in methods may change */
+    bool mfa_required;      /* the last second factor cannot be removed */
     /* OpenID Connect */
     unsigned auth_code_ttl;     /* seconds an authorization code is valid */
     unsigned access_token_ttl;  /* seconds */

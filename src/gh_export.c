@@ -50,9 +50,10 @@ struct table {
     bool identity;            /* key[0] is an identity column on PostgreSQL */
 };
 
-/* Every table, parents before children (credentials and sessions refer to
- * users). schema_migrations is not exported: the target's own migrations
- * build it, and the header carries the version. */
+/* Every table, parents before children (credentials, sessions, mfa_factors
+ * and recovery_codes refer to users). schema_migrations is not exported:
+ * the target's own migrations build it, and the header carries the
+ * version. */
 static const struct table tables[] = {
     {"tenants", {"id"}, true, false},
     {"users", {"tenant_id", "id"}, false, false},
@@ -69,6 +70,9 @@ static const struct table tables[] = {
     {"consents", {"tenant_id", "user_id", "client_id"}, false, false},
     {"revoked_tokens", {"tenant_id", "jti"}, false, false},
     {"used_jtis", {"tenant_id", "client_id", "jti"}, false, false},
+    {"mfa_factors", {"tenant_id", "id"}, false, false},
+    {"recovery_codes", {"tenant_id", "user_id", "code_hash"}, false, false},
+    {"auth_challenges", {"tenant_id", "id"}, false, false},
     {"audit_events", {"seq"}, false, true},
 };
 enum { NTABLES = sizeof(tables) / sizeof(tables[0]) };

@@ -28,6 +28,7 @@ void gh_scim_users_delete(gh_req *r);
 void gh_accounts_session(gh_req *r);
 void gh_accounts_signup(gh_req *r);
 void gh_accounts_verify(gh_req *r);
+void gh_accounts_signin_email(gh_req *r);
 void gh_accounts_resend(gh_req *r);
 void gh_accounts_signin(gh_req *r);
 void gh_accounts_signout(gh_req *r);
@@ -64,5 +65,21 @@ void gh_keys_jwks_handler(gh_req *r);
 /* gh_static.c: hosted pages and their assets */
 void gh_static_page(gh_req *r);
 void gh_static_asset(gh_req *r);
+
+/* gh_mfa.c: second factors, passkeys, step-up (docs/mfa.md) */
+void gh_mfa_pending_info(gh_req *r);
+void gh_mfa_verify(gh_req *r);
+void gh_mfa_passkey_factor_options(gh_req *r);
+void gh_mfa_passkey_signin_options(gh_req *r);
+void gh_mfa_passkey_signin(gh_req *r);
+void gh_mfa_list(gh_req *r);
+void gh_mfa_totp_setup(gh_req *r);
+void gh_mfa_totp_confirm(gh_req *r);
+void gh_mfa_passkey_register_options(gh_req *r);
+void gh_mfa_passkey_register(gh_req *r);
+void gh_mfa_recovery_regenerate(gh_req *r);
+void gh_mfa_factor_rename(gh_req *r);
+void gh_mfa_factor_remove(gh_req *r);
+void gh_mfa_email_choice(gh_req *r);
 
 #endif

@@ -100,7 +100,53 @@ static const char test_html[] = HTML_OPEN
     "<p>If you can read it, outgoing mail works: the server reached the mail relay named by "
     "<code>GATEHOUSE_SMTP_URL</code> and the relay accepted the message.</p>\n" HTML_CLOSE;
 
+static const char signin_code_text[] =
+    "Your sign-in code is:\n"
+    "\n"
+    "    {{code}}\n"
+    "\n"
+    "Enter it on the sign-in page, or open this link to sign in:\n"
+    "\n"
+    "{{link}}\n"
+    "\n"
+    "The code and the link expire in {{minutes}} minutes and work once.\n"
+    "\n"
+    "If you did not ask to sign in, you can ignore this message: nobody can\n"
+    "sign in without the code.\n";
+
+static const char signin_code_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">Your sign-in code</h1>\n"
+    "<p style=\"font-size: 28px; font-weight: bold; letter-spacing: 4px; font-family: "
+    "monospace;\">{{code}}</p>\n"
+    "<p>Enter it on the sign-in page, or use this link:</p>\n"
+    "<p><a href=\"{{link}}\" style=\"" BUTTON_STYLE "\">Sign in</a></p>\n"
+    "<p style=\"" SMALL_STYLE "\">If the button does not work, copy this address into your "
+    "browser:<br>{{link}}</p>\n"
+    "<p>The code and the link expire in {{minutes}} minutes and work once.</p>\n"
+    "<p style=\"" SMALL_STYLE "\">If you did not ask to sign in, you can ignore this message: "
+    "nobody can sign in without the code.</p>\n" HTML_CLOSE;
+
+static const char security_notice_text[] =
+    "A change was made to how you sign in:\n"
+    "\n"
+    "    {{what}}\n"
+    "\n"
+    "If you made it, there is nothing to do. If you did not, sign in, review\n"
+    "your sign-in methods on your account page and change your password:\n"
+    "{{account_link}}\n";
+
+static const char security_notice_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">Your sign-in methods changed</h1>\n"
+    "<p>A change was made to how you sign in:</p>\n"
+    "<p><strong>{{what}}</strong></p>\n"
+    "<p>If you made it, there is nothing to do. If you did not, review your sign-in methods "
+    "and change your password:</p>\n"
+    "<p><a href=\"{{account_link}}\" style=\"" BUTTON_STYLE
+    "\">Review your account</a></p>\n" HTML_CLOSE;
+
 static const struct template templates[] = {
+    {"signin_code", "Your sign-in code", signin_code_text, signin_code_html},
+    {"security_notice", "Your sign-in methods changed", security_notice_text, security_notice_html},
     {"verify_email", "Verify your email address", verify_email_text, verify_email_html},
     {"signup_existing", "You already have an account", signup_existing_text, signup_existing_html},
     {"test", "Gatehouse test message", test_text, test_html},

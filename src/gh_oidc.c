@@ -21,6 +21,7 @@
 #include "gh_crypto.h"
 #include "gh_handlers.h"
 #include "gh_json.h"
+#include "gh_mfa.h"
 #include "gh_oauth.h"
 #include "gh_session.h"
 #include "gh_store.h"
@@ -110,7 +111,7 @@ void gh_oidc_discovery(gh_req *r)
     json_object_set_new(d, "authorization_response_iss_parameter_supported", json_true());
     json_object_set_new(d, "backchannel_logout_supported", json_true());
     json_object_set_new(d, "backchannel_logout_session_supported", json_true());
-    json_object_set_new(d, "claims_parameter_supported", json_false());
+    json_object_set_new(d, "claims_parameter_supported", json_true());
     json_object_set_new(d, "request_parameter_supported", json_false());
     json_object_set_new(d, "request_uri_parameter_supported", json_false());
     gh_resp_header(r, "Cache-Control", "public, max-age=300");
@@ -124,6 +125,8 @@ struct authz {
     const char *client_id, *redirect_uri, *state, *nonce, *scope, *response_mode;
     const char *code_challenge, *acr_values;
     long long max_age; /* -1: none */
+    int want_level;    /* the assurance level asked for (0: none) */
+    int hard_level;    /* the part of it that is essential or client policy */
     bool prompt_none, prompt_login, prompt_consent;
     gh_client client;
     bool have_client;
@@ -255,6 +258,70 @@ static bool check_client(gh_req *r, struct authz *z)
     return true;
 }
 
+/* The highest level among space-separated acr values (0: none we know). */
+static int acr_list_level(gh_arena *a, const char *list)
+{
+    int best = 0;
+    char *copy = list ? gh_arena_strdup(a, list) : NULL;
+    char *save = NULL;
+    for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save)) {
+        int l = gh_mfa_acr_level(t);
+        best = l > best ? l : best;
+    }
+    return best;
+}
+
+/* The levels the request asks for (docs/mfa.md "Step-up"): acr_values (or
+ * the client's default_acr_values) are voluntary; an essential acr in the
+ * claims parameter and the client's minimum_acr_value are not. */
+static bool check_assurance(gh_req *r, struct authz *z)
+{
+    if (z->acr_values)
+        z->want_level = acr_list_level(r->arena, z->acr_values);
+    else {
+        json_t *d = json_object_get(z->client.metadata, "default_acr_values");
+        size_t i;
+        json_t *v;
+        json_array_foreach(d, i, v)
+        {
+            int l = gh_mfa_acr_level(json_string_value(v));
+            z->want_level = l > z->want_level ? l : z->want_level;
+        }
+    }
+    z->hard_level = gh_mfa_acr_level(
+        json_string_value(json_object_get(z->client.metadata, "minimum_acr_value")));
+    const char *claims = param(z, "claims");
+    if (claims) {
+        json_t *doc = json_loads(claims, JSON_REJECT_DUPLICATES, NULL);
+        json_t *acr = json_object_get(json_object_get(doc, "id_token"), "acr");
+        if (!json_is_object(doc)) {
+            json_decref(doc);
+            return client_error(r, z, "invalid_request", "claims must be a JSON object"), false;
+        }
+        if (json_is_true(json_object_get(acr, "essential"))) {
+            /* any of the listed values will do: the lowest one we know is
+             * what is required; none we know cannot be met */
+            int need = 4;
+            json_t *one = json_object_get(acr, "value");
+            json_t *many = json_object_get(acr, "values");
+            int l = gh_mfa_acr_level(json_string_value(one));
+            need = l && l < need ? l : need;
+            size_t i;
+            json_t *v;
+            json_array_foreach(many, i, v)
+            {
+                l = gh_mfa_acr_level(json_string_value(v));
+                need = l && l < need ? l : need;
+            }
+            z->hard_level = need > z->hard_level ? need : z->hard_level;
+        }
+        json_decref(doc);
+    }
+    if (z->hard_level > z->want_level)
+        z->want_level = z->hard_level;
+    return true;
+}
+
 /* Checks the rest; errors from here on go back to the client. */
 static bool check_request(gh_req *r, struct authz *z)
 {
@@ -307,7 +374,7 @@ static bool check_request(gh_req *r, struct authz *z)
     }
     if (z->nonce && strlen(z->nonce) > 512)
         return client_error(r, z, "invalid_request", "nonce is too long"), false;
-    return true;
+    return check_assurance(r, z);
 }
 
 /* The request as a same-origin URL to come back to, without our markers. */
@@ -407,7 +474,6 @@ static void issue_code(gh_req *r, const struct authz *z, const gh_session *s)
                  .expires_at = now + (long long)r->app->cfg->auth_code_ttl * 1000};
     gh_dbrc rc = gh_store_code_insert(c, r->arena, &k);
     if (rc == GH_DB_OK) {
-        /* acr_values are recorded now; the MFA work enforces them */
         json_t *d = json_pack("{s:s, s:s, s:s?, s:s?}", "client_id", z->client_id, "scope",
                               z->scope, "acr_values", z->acr_values, "prompt", param(z, "prompt"));
         gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
@@ -458,6 +524,26 @@ void gh_oidc_authorize(gh_req *r)
         else
             send_to_signin(r, &z, fresh_needed || z.prompt_login);
         goto out;
+    }
+    if (z.want_level > s->aal) {
+        /* step-up: ask for the missing factor, not a whole new sign-in */
+        int reach = gh_mfa_reachable(gh_req_db(r), r->arena, s->user_id);
+        int target = z.want_level < reach ? z.want_level : reach;
+        if (z.hard_level > reach && z.hard_level > s->aal) {
+            client_error(r, &z, "unmet_authentication_requirements",
+                         "the account has no authenticator that reaches the required level");
+            goto out;
+        }
+        if (s->aal < target) {
+            if (z.prompt_none)
+                client_error(r, &z, "interaction_required", "a stronger sign-in is needed");
+            else
+                gh_resp_redirect(r,
+                                 gh_arena_printf(r->arena, "/signin/mfa?acr=%s&return_to=%s",
+                                                 gh_url_encode(r->arena, gh_oidc_acr(target)),
+                                                 gh_url_encode(r->arena, resume_url(r, &z, NULL))));
+            goto out;
+        }
     }
     if (!z.client.first_party) {
         int decision = consent_marker(r, &z, s->user_id);

@@ -69,7 +69,7 @@ const gh_session *gh_session_current(gh_req *r)
 }
 
 gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const char *amr, int aal,
-                         const char **token)
+                         const char *factors, const char **token)
 {
     const gh_session *old = gh_session_current(r);
     long long now = gh_now_ms();
@@ -92,6 +92,7 @@ gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const cha
                     .auth_time = now,
                     .aal = aal,
                     .amr = amr,
+                    .factors = factors,
                     .ip = r->ip,
                     .user_agent = r->user_agent};
     if (s.idle_expires_at > s.expires_at)
@@ -104,6 +105,37 @@ gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const cha
     if (rc != GH_DB_OK)
         return rc;
     set_cookie(r, "gh_session", t, (long long)cfg->session_absolute);
+    *token = t;
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_session_elevate(gh_req *r, gh_dbconn *c, const char *amr, int aal, const char *factors,
+                           const char **token)
+{
+    const gh_session *cur = gh_session_current(r);
+    char hash[2 * GH_SHA256_BYTES + 1];
+    if (!cur)
+        return GH_DB_NOTFOUND;
+    const char *t = gh_token(r->arena);
+    if (!t)
+        return GH_DB_FAIL;
+    gh_secret_hash(t, hash);
+    gh_session *s = gh_arena_alloc(r->arena, sizeof(*s));
+    if (!s)
+        return GH_DB_FAIL;
+    *s = *cur;
+    /* a new token at every change of level, as at sign-in (ASVS 7.2.4) */
+    s->token_hash = gh_arena_strdup(r->arena, hash);
+    s->aal = aal;
+    s->amr = amr;
+    s->factors = factors;
+    s->auth_time = gh_now_ms();
+    gh_dbrc rc = gh_store_session_elevate(c, r->arena, s);
+    if (rc != GH_DB_OK)
+        return rc;
+    long long left = (s->expires_at - s->auth_time) / 1000;
+    set_cookie(r, "gh_session", t, left > 0 ? left : 0);
+    r->session = s;
     *token = t;
     return GH_DB_OK;
 }

@@ -24,10 +24,16 @@
 const gh_session *gh_session_current(gh_req *r);
 
 /* Starts a session for user_id inside the caller's transaction, ends the
- * request's current one (rotation), and sets the cookie. On success *token
- * is the new cookie value (for a CSRF token bound to it). */
+ * request's current one (rotation), and sets the cookie. amr and factors
+ * are JSON array text (gh_mfa.h). On success *token is the new cookie value
+ * (for a CSRF token bound to it). */
 gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const char *amr, int aal,
-                         const char **token);
+                         const char *factors, const char **token);
+/* Step-up of the current session inside the caller's transaction: the same
+ * session id with a new token (and cookie), level, methods and factors, and
+ * auth_time now. */
+gh_dbrc gh_session_elevate(gh_req *r, gh_dbconn *c, const char *amr, int aal, const char *factors,
+                           const char **token);
 /* Revokes the current session (if any) and clears the cookie. */
 gh_dbrc gh_session_end(gh_req *r, gh_dbconn *c);
 

@@ -92,14 +92,18 @@ void gh_static_page(gh_req *r)
         gh_resp_empty(r, 302);
         return;
     }
-    /* "/signin" → "signin.html"; the route table lists the only paths. */
+    /* "/signin" → "signin.html", "/signin/mfa" → "signin-mfa.html"; the
+     * route table lists the only paths. */
     const char *page = r->path[0] == '/' ? r->path + 1 : r->path;
     char name[64];
     int w = snprintf(name, sizeof(name), "%s.html", page);
-    if (w <= 0 || (size_t)w >= sizeof(name) || strchr(page, '/')) {
+    if (w <= 0 || (size_t)w >= sizeof(name)) {
         not_found(r);
         return;
     }
+    for (char *p = name; *p; p++)
+        if (*p == '/')
+            *p = '-';
     const gh_embed_file *f = gh_embed_find(gh_web_files, gh_web_count, name);
     if (!f) {
         not_found(r);

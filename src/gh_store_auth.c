@@ -4,7 +4,7 @@
 
 #define SESSION_COLS                                                                               \
     "tenant_id, id, token_hash, user_id, created_at, last_seen_at, idle_expires_at, expires_at, "  \
-    "auth_time, aal, amr, ip, user_agent"
+    "auth_time, aal, amr, ip, user_agent, factors"
 
 #define FLOW_COLS                                                                                  \
     "tenant_id, id, kind, user_id, email, code_hash, link_hash, binding_hash, return_to, "         \
@@ -25,12 +25,15 @@ static void session_from_row(const gh_dbres *r, size_t i, gh_session *s)
     s->amr = gh_dbres_get(r, i, 10);
     s->ip = gh_dbres_get(r, i, 11);
     s->user_agent = gh_dbres_get(r, i, 12);
+    s->factors = gh_dbres_get(r, i, 13);
+    if (!s->factors)
+        s->factors = "[]";
 }
 
 gh_dbrc gh_store_session_insert(gh_dbconn *c, gh_arena *a, const gh_session *s)
 {
     static const char sql[] = "INSERT INTO sessions (" SESSION_COLS ") VALUES "
-                              "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+                              "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
     gh_dbparam p[] = {
         GH_TEXT(s->tenant_id),
         GH_TEXT(s->id),
@@ -45,6 +48,7 @@ gh_dbrc gh_store_session_insert(gh_dbconn *c, gh_arena *a, const gh_session *s)
         GH_TEXT(s->amr ? s->amr : "[]"),
         GH_TEXT(s->ip),
         GH_TEXT(s->user_agent),
+        GH_TEXT(s->factors ? s->factors : "[]"),
     };
     return gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL);
 }
@@ -72,6 +76,27 @@ gh_dbrc gh_store_session_touch(gh_dbconn *c, gh_arena *a, const gh_session *s, l
                               "WHERE tenant_id = $1 AND id = $2";
     gh_dbparam p[] = {GH_TEXT(s->tenant_id), GH_TEXT(s->id), GH_INT(now), GH_INT(idle_expires_at)};
     return gh_db_exec(c, a, sql, p, 4, NULL);
+}
+
+gh_dbrc gh_store_session_elevate(gh_dbconn *c, gh_arena *a, const gh_session *s)
+{
+    static const char sql[] =
+        "UPDATE sessions SET token_hash = $3, aal = $4, amr = $5, factors = $6, auth_time = $7 "
+        "WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL";
+    gh_dbparam p[] = {
+        GH_TEXT(s->tenant_id),
+        GH_TEXT(s->id),
+        GH_TEXT(s->token_hash),
+        GH_INT(s->aal),
+        GH_TEXT(s->amr ? s->amr : "[]"),
+        GH_TEXT(s->factors ? s->factors : "[]"),
+        GH_INT(s->auth_time),
+    };
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    return r.changes == 1 ? GH_DB_OK : GH_DB_NOTFOUND;
 }
 
 gh_dbrc gh_store_session_revoke(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,

@@ -18,7 +18,9 @@ typedef struct gh_session {
     const char *user_id;
     long long created_at, last_seen_at, idle_expires_at, expires_at, auth_time;
     int aal;
-    const char *amr; /* JSON array text, e.g. ["pwd"] */
+    const char *amr;     /* JSON array text, e.g. ["pwd"] */
+    const char *factors; /* JSON array text of each factor and its time,
+                          * e.g. [{"method":"pwd","time":1700000000000}] */
     const char *ip;
     const char *user_agent;
 } gh_session;
@@ -29,6 +31,11 @@ gh_dbrc gh_store_session_by_token(gh_dbconn *c, gh_arena *a, const char *tenant,
                                   const char *token_hash, gh_session *out);
 gh_dbrc gh_store_session_touch(gh_dbconn *c, gh_arena *a, const gh_session *s, long long now,
                                long long idle_expires_at);
+/* Step-up: the same session (same id, so tokens' sid stays valid) gets a
+ * new token hash, a higher level, its new methods and factors, and
+ * auth_time of this latest authentication. NOTFOUND when the session is
+ * gone or revoked; the old token hash no longer finds it. */
+gh_dbrc gh_store_session_elevate(gh_dbconn *c, gh_arena *a, const gh_session *s);
 gh_dbrc gh_store_session_revoke(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
                                 long long now);
 /* The user's live sessions (not revoked, not expired at now), newest first. */

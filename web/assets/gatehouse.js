@@ -2,10 +2,10 @@
 // picks what runs. Plain ES2020, no framework, no build step.
 //
 // Rules kept here: text reaches the page only through textContent (never
-// innerHTML); every POST carries the CSRF token from GET /api/v1/session;
-// the page's own ?return_to= is handed to the API and to links between the
-// pages untouched, and only the API's answer (already checked by the server)
-// is ever followed.
+// innerHTML); every POST, PUT, PATCH and DELETE carries the CSRF token from
+// GET /api/v1/session; the page's own ?return_to= is handed to the API and to
+// links between the pages untouched, and only the API's answer (already
+// checked by the server) is ever followed.
 'use strict';
 
 const API = '/api/v1';
@@ -22,6 +22,22 @@ const MSG = {
   checkingLink: 'Checking your link…',
   verified: 'Your email is verified. Sign in to continue.',
   resent: 'We sent a new code. It replaces the previous one.',
+  reauth: 'Sign in again to change your sign-in methods.',
+  enterEmail: 'Enter your email first, then choose “Email me a sign-in code”.',
+  noPasskeys: 'This browser cannot use passkeys. Try another way to sign in.',
+  passkeyCancelled: 'The passkey request was cancelled or timed out. Try again when you are ready.',
+  passkeyKnown: 'This device already holds a passkey for your account.',
+  flowExpired: 'This sign-in has expired. Sign in again.',
+  enterCode: 'Enter the 6-digit code from your authenticator app.',
+  enterRecovery: 'Enter one of your recovery codes.',
+  usePasskey: 'Use your passkey, or a recovery code if you cannot.',
+  stepUp: 'To continue, confirm it’s you with your second step.',
+  totpDone: 'Your authenticator app is set up. Next time you sign in we will ask for a code from it.',
+  passkeyAdded: 'Your passkey is added. You can use it to sign in.',
+  renamed: 'The name is saved.',
+  passwordlessOn: 'You can now sign in with a code we email you.',
+  passwordlessOff: 'Signing in with an emailed code is off.',
+  newCodes: 'Your new recovery codes are below. The old ones no longer work.',
 };
 
 const byId = (id) => document.getElementById(id);
@@ -53,15 +69,20 @@ async function call(method, path, body) {
   return { ok: res.ok, status: res.status, data: data || {} };
 }
 
-/** A POST; a stale CSRF token (e.g. signed in or out in another tab) is renewed once. */
-async function post(path, body) {
-  let r = await call('POST', path, body);
+/**
+ * A POST (or PUT, PATCH, DELETE); a stale CSRF token (e.g. signed in or out
+ * in another tab) is renewed once.
+ */
+async function send(method, path, body) {
+  let r = await call(method, path, body);
   if (r.status === 403 && r.data.error === 'csrf') {
     csrfToken = null;
-    r = await call('POST', path, body);
+    r = await call(method, path, body);
   }
   return r;
 }
+
+const post = (path, body) => send('POST', path, body);
 
 // ---- page helpers ----
 
@@ -136,21 +157,303 @@ function onSubmit(form, handler) {
 
 const text = (fd, name) => String(fd.get(name) || '');
 
+/** body with this page's return_to added, when it has one. */
+function withReturnTo(body) {
+  if (returnTo !== null) body.return_to = returnTo;
+  return body;
+}
+
+/**
+ * Changing sign-in methods needs a recent sign-in (403
+ * reauthentication_required): sends the browser to sign in again and back to
+ * this page. True when it did.
+ */
+function reauthIfNeeded(r) {
+  if (r.status !== 403 || r.data.error !== 'reauthentication_required') return false;
+  location.assign(`/signin?${new URLSearchParams({ return_to: location.pathname, reauth: '1' })}`);
+  return true;
+}
+
+/** Leaves a page that needs a session for sign-in, coming back afterwards. */
+function toSignIn() {
+  location.replace(`/signin?${new URLSearchParams({ return_to: location.pathname })}`);
+}
+
+/** Runs an async click handler on button, one at a time, with aria-busy while it runs. */
+function onClick(button, handler) {
+  let busy = false;
+  button.addEventListener('click', async (ev) => {
+    ev.preventDefault();
+    if (busy) return;
+    busy = true;
+    button.setAttribute('aria-busy', 'true');
+    clearAlert();
+    try {
+      await handler();
+    } finally {
+      busy = false;
+      button.removeAttribute('aria-busy');
+    }
+  });
+}
+
+/** Follows a sign-in answer: signed in → return_to, a second step → its page. True when it did. */
+function afterSignIn(r) {
+  if (r.ok && r.data.status === 'signed_in') {
+    go(r.data.return_to);
+    return true;
+  }
+  if (r.ok && r.data.status === 'mfa_required' && typeof r.data.next === 'string' && r.data.next.startsWith('/')
+      && !r.data.next.startsWith('//')) {
+    location.assign(r.data.next);
+    return true;
+  }
+  return false;
+}
+
+/** Fills the ordered list listId with codes and shows boxId. */
+function showCodes(codes, boxId = 'new-codes', listId = 'new-codes-list') {
+  const list = byId(listId);
+  list.textContent = '';
+  for (const c of codes) {
+    const li = document.createElement('li');
+    const code = document.createElement('code');
+    code.textContent = c;
+    li.append(code);
+    list.append(li);
+  }
+  byId(boxId).hidden = false;
+}
+
+// ---- binary data and WebAuthn (passkeys) ----
+//
+// The server sends options as JSON with binary values in base64url and wants
+// the credential back the same way (docs/mfa.md, "Passkeys").
+
+function b64urlToBytes(s) {
+  const b64 = String(s).replace(/-/g, '+').replace(/_/g, '/');
+  const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function bytesToBase64(buf) {
+  const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+  return btoa(bin);
+}
+
+function bytesToB64url(buf) {
+  return bytesToBase64(buf).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** An SVG document as a data: URL for an <img> (the page CSP allows data: images, never inline SVG script). */
+function svgDataUrl(svg) {
+  return `data:image/svg+xml;base64,${bytesToBase64(new TextEncoder().encode(svg))}`;
+}
+
+/** The server's options ({publicKey: {...}} or the bare object) with binary fields decoded. */
+function decodeOptions(json) {
+  const pk = { ...(json && json.publicKey ? json.publicKey : json) };
+  pk.challenge = b64urlToBytes(pk.challenge);
+  if (pk.user) pk.user = { ...pk.user, id: b64urlToBytes(pk.user.id) };
+  for (const key of ['excludeCredentials', 'allowCredentials']) {
+    if (Array.isArray(pk[key])) pk[key] = pk[key].map((c) => ({ ...c, id: b64urlToBytes(c.id) }));
+  }
+  return { publicKey: pk };
+}
+
+/** A PublicKeyCredential as JSON, binary fields in base64url. */
+function credentialJSON(cred) {
+  const res = cred.response;
+  const response = { clientDataJSON: bytesToB64url(res.clientDataJSON) };
+  if (res.attestationObject) {
+    response.attestationObject = bytesToB64url(res.attestationObject);
+    if (typeof res.getTransports === 'function') response.transports = res.getTransports();
+  } else {
+    response.authenticatorData = bytesToB64url(res.authenticatorData);
+    response.signature = bytesToB64url(res.signature);
+    if (res.userHandle && res.userHandle.byteLength) response.userHandle = bytesToB64url(res.userHandle);
+  }
+  const out = { id: cred.id, rawId: bytesToB64url(cred.rawId), type: cred.type, response };
+  if (cred.authenticatorAttachment) out.authenticatorAttachment = cred.authenticatorAttachment;
+  if (typeof cred.getClientExtensionResults === 'function') {
+    out.clientExtensionResults = cred.getClientExtensionResults();
+  }
+  return out;
+}
+
+/**
+ * Asks the server for options at optionsPath, then the browser for a
+ * credential (kind 'get' or 'create'). Resolves {credential} (JSON form) or
+ * {error: text for the alert}, or {redirected: true} after a re-authentication
+ * redirect.
+ */
+async function passkeyCeremony(optionsPath, kind) {
+  if (!window.PublicKeyCredential || !navigator.credentials) return { error: MSG.noPasskeys };
+  const opts = await post(optionsPath);
+  if (reauthIfNeeded(opts)) return { redirected: true };
+  if (!opts.ok) return { error: errorText(opts) };
+  let cred;
+  try {
+    const decoded = decodeOptions(opts.data);
+    cred = kind === 'create' ? await navigator.credentials.create(decoded) : await navigator.credentials.get(decoded);
+  } catch (err) {
+    if (err && err.name === 'InvalidStateError') return { error: MSG.passkeyKnown };
+    if (err && (err.name === 'NotAllowedError' || err.name === 'AbortError')) return { error: MSG.passkeyCancelled };
+    return { error: MSG.generic };
+  }
+  if (!cred) return { error: MSG.passkeyCancelled };
+  return { credential: credentialJSON(cred) };
+}
+
 // ---- pages ----
 
 const pages = {
   signin() {
     if (query.get('signed_out') === '1') showStatus(MSG.signedOut);
+    if (query.get('reauth') === '1') showStatus(MSG.reauth);
     // An application's login_hint (OpenID Connect) fills in the email.
     const hint = query.get('login_hint');
     if (hint && hint.includes('@') && hint.length <= 254) byId('email').value = hint;
+
     onSubmit(byId('form'), async (fd) => {
-      const body = { email: text(fd, 'email').trim(), password: text(fd, 'password') };
-      if (returnTo !== null) body.return_to = returnTo;
+      const body = withReturnTo({ email: text(fd, 'email').trim(), password: text(fd, 'password') });
       const r = await post('/signin', body);
-      if (r.ok && r.data.status === 'signed_in') return go(r.data.return_to);
+      if (afterSignIn(r)) return;
       if (r.ok && r.data.status === 'verification_required') return toVerify(r.data);
       showAlert(errorText(r));
+    });
+
+    // A passkey that verifies its user is enough on its own: no email needed.
+    onClick(byId('passkey'), async () => {
+      const p = await passkeyCeremony('/signin/passkey/options', 'get');
+      if (p.error) return showAlert(p.error);
+      const r = await post('/signin/passkey', withReturnTo({ credential: p.credential }));
+      if (!afterSignIn(r)) showAlert(errorText(r));
+    });
+
+    // Passwordless email: a code to the address typed above.
+    let flowId = null;
+    const passwordEntry = byId('password-entry');
+    const codeEntry = byId('code-entry');
+    const code = byId('code');
+    onClick(byId('email-code'), async () => {
+      const emailField = byId('email');
+      const email = emailField.value.trim();
+      if (!email || !emailField.checkValidity()) {
+        showAlert(MSG.enterEmail);
+        emailField.focus();
+        return;
+      }
+      const r = await post('/signin/email', withReturnTo({ email }));
+      if (!r.ok || !r.data.flow_id) return showAlert(errorText(r));
+      flowId = r.data.flow_id;
+      byId('code-sent').textContent = `If ${r.data.email || email} can sign in with an emailed code, we sent it a 6-digit code. `
+        + 'Enter it below, or open the link in that email.';
+      passwordEntry.hidden = true;
+      codeEntry.hidden = false;
+      code.disabled = false;
+      code.value = '';
+      code.focus();
+    });
+    onSubmit(byId('code-form'), async (fd) => {
+      const r = await post('/verify', { flow_id: flowId, code: text(fd, 'code').replace(/\s+/g, '') });
+      if (!afterSignIn(r)) showAlert(errorText(r));
+    });
+    byId('use-password').addEventListener('click', () => {
+      clearAlert();
+      codeEntry.hidden = true;
+      code.disabled = true;
+      passwordEntry.hidden = false;
+      byId('password').focus();
+    });
+  },
+
+  // The second step of a sign-in, or a step-up of a signed-in session.
+  async 'signin-mfa'() {
+    const info = await call('GET', '/signin/mfa');
+    if (info.status === 401) {
+      location.replace(withReturn('/signin'));
+      return;
+    }
+    if (!info.ok) {
+      showAlert(errorText(info));
+      return;
+    }
+    const methods = Array.isArray(info.data.methods) ? info.data.methods : [];
+    const hasPasskey = methods.includes('passkey');
+    const hasRecovery = methods.includes('recovery_code');
+    // An unknown list still offers the code field rather than nothing.
+    const hasApp = methods.includes('totp') || (!hasPasskey && !hasRecovery);
+    if (info.data.context === 'stepup') {
+      byId('title').textContent = 'Confirm it’s you';
+      byId('intro').textContent = MSG.stepUp;
+    } else {
+      byId('title').textContent = 'Two-step verification';
+    }
+    byId('status').hidden = true;
+    byId('content').hidden = false;
+
+    const form = byId('form');
+    const codeField = byId('code-field');
+    const recoveryField = byId('recovery-field');
+    const useRecovery = byId('use-recovery');
+    const useApp = byId('use-app');
+    // One way at a time: the other field is hidden and disabled (not sent).
+    const mode = (m) => {
+      const recovery = m === 'recovery';
+      codeField.hidden = recovery;
+      byId('code').disabled = recovery;
+      recoveryField.hidden = !recovery;
+      byId('recovery_code').disabled = !recovery;
+      form.hidden = !hasApp && !recovery;
+      useRecovery.hidden = recovery || !hasRecovery;
+      useApp.hidden = !recovery || !hasApp;
+      if (m === 'app') byId('intro').textContent = info.data.context === 'stepup' ? MSG.stepUp : MSG.enterCode;
+      if (recovery) byId('intro').textContent = MSG.enterRecovery;
+      if (m === 'passkey') byId('intro').textContent = MSG.usePasskey;
+    };
+    mode(hasApp ? 'app' : (hasPasskey ? 'passkey' : 'recovery'));
+    byId('passkey').hidden = !hasPasskey;
+
+    useRecovery.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      clearAlert();
+      mode('recovery');
+      byId('recovery_code').focus();
+    });
+    useApp.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      clearAlert();
+      mode('app');
+      byId('code').focus();
+    });
+
+    const finish = (r) => {
+      if (afterSignIn(r)) return;
+      if (r.data.error === 'flow_expired') {
+        byId('content').hidden = true;
+        byId('restart').hidden = false;
+        showAlert(r.data.error_description || MSG.flowExpired);
+        return;
+      }
+      showAlert(errorText(r));
+    };
+
+    onSubmit(form, async (fd) => {
+      const body = fd.has('recovery_code')
+        ? { recovery_code: text(fd, 'recovery_code').trim() }
+        : { code: text(fd, 'code').replace(/\s+/g, '') };
+      finish(await post('/signin/mfa', withReturnTo(body)));
+    });
+
+    onClick(byId('passkey'), async () => {
+      const p = await passkeyCeremony('/signin/mfa/passkey/options', 'get');
+      if (p.error) return showAlert(p.error);
+      finish(await post('/signin/mfa', withReturnTo({ passkey: p.credential })));
     });
   },
 
@@ -187,10 +490,7 @@ const pages = {
     }
 
     const done = (r) => {
-      if (r.ok && r.data.status === 'signed_in') {
-        go(r.data.return_to);
-        return true;
-      }
+      if (afterSignIn(r)) return true;
       if (r.ok && r.data.status === 'verified') {
         byId('entry').hidden = true;
         byId('done').hidden = false;
@@ -260,6 +560,8 @@ const pages = {
       else showAlert(errorText(out));
     });
 
+    await signInMethods();
+
     const s = await call('GET', '/sessions');
     if (s.status === 401) {
       location.replace('/signin');
@@ -271,6 +573,60 @@ const pages = {
     }
     const list = byId('sessions');
     for (const sess of s.data.sessions || []) list.append(sessionItem(sess));
+  },
+
+  // Set up an authenticator app: a new set-up on every visit, confirmed by a code.
+  async 'account-authenticator'() {
+    const r = await post('/mfa/totp');
+    if (r.status === 401) return toSignIn();
+    if (reauthIfNeeded(r)) return;
+    if (!r.ok) {
+      showAlert(errorText(r));
+      return;
+    }
+    const setup = r.data;
+    byId('qr').src = svgDataUrl(setup.qr_svg || '');
+    byId('secret').textContent = setup.secret || '';
+    byId('status').hidden = true;
+    byId('setup').hidden = false;
+
+    onSubmit(byId('form'), async (fd) => {
+      const c = await post(`/mfa/totp/${encodeURIComponent(setup.id)}/confirm`,
+        { code: text(fd, 'code').replace(/\s+/g, '') });
+      if (reauthIfNeeded(c)) return;
+      if (!c.ok) {
+        showAlert(errorText(c));
+        return;
+      }
+      byId('setup').hidden = true;
+      showStatus(MSG.totpDone);
+      if (Array.isArray(c.data.recovery_codes) && c.data.recovery_codes.length) showCodes(c.data.recovery_codes);
+    });
+  },
+
+  async 'account-recovery-codes'() {
+    const r = await call('GET', '/mfa');
+    if (r.status === 401) return toSignIn();
+    if (!r.ok) {
+      showAlert(errorText(r));
+      return;
+    }
+    const left = r.data.recovery_codes ? Number(r.data.recovery_codes.remaining) || 0 : 0;
+    byId('remaining').textContent = codesLeftText(left);
+    byId('status').hidden = true;
+    byId('content').hidden = false;
+
+    onClick(byId('generate'), async () => {
+      const g = await post('/mfa/recovery-codes');
+      if (reauthIfNeeded(g)) return;
+      if (!g.ok || !Array.isArray(g.data.recovery_codes)) {
+        showAlert(errorText(g));
+        return;
+      }
+      byId('remaining').textContent = codesLeftText(g.data.recovery_codes.length);
+      showStatus(MSG.newCodes);
+      showCodes(g.data.recovery_codes);
+    });
   },
 
   // The consent page: return_to is the authorization request to resume; it
@@ -371,6 +727,225 @@ function sessionItem(sess) {
   meta.textContent = parts.join(', ');
   li.append(title, meta);
   return li;
+}
+
+// ---- sign-in methods (account page) ----
+
+const KIND_WORDS = { totp: 'Authenticator app', passkey: 'Passkey', email: 'Emailed code' };
+
+function kindText(f) {
+  const kind = KIND_WORDS[f.kind] || 'Sign-in method';
+  if (f.kind !== 'passkey' || typeof f.backup_eligible !== 'boolean') return kind;
+  return f.backup_eligible ? `${kind}, synced between your devices` : `${kind}, kept on one device`;
+}
+
+function codesLeftText(n) {
+  if (n === 0) return 'You have no recovery codes left.';
+  return n === 1 ? 'You have 1 recovery code left.' : `You have ${n} recovery codes left.`;
+}
+
+let factorSeq = 0;
+
+/**
+ * One factor in the list, with "Rename" (an inline form) and "Remove".
+ * actions: {rename(f, name) → Promise<bool>, remove(f), openRename(closeFn)}.
+ */
+function factorItem(f, actions) {
+  const n = ++factorSeq;
+  const li = document.createElement('li');
+  const title = document.createElement('p');
+  title.className = 'device';
+  title.id = `factor-${n}-name`;
+  title.textContent = f.name || KIND_WORDS[f.kind] || 'Unnamed';
+
+  const meta = document.createElement('p');
+  meta.className = 'meta';
+  const parts = [kindText(f)];
+  if (f.created_at) parts.push(`added ${when(f.created_at)}`);
+  parts.push(f.last_used_at ? `last used ${when(f.last_used_at)}` : 'not used yet');
+  meta.textContent = parts.join(' · ');
+  li.append(title, meta);
+
+  if (f.cloned === true) {
+    const warn = document.createElement('p');
+    warn.className = 'warning';
+    warn.id = `factor-${n}-warning`;
+    warn.textContent = 'Possibly cloned: this passkey’s counter went backwards, so a copy of it may exist. '
+      + 'Sign-ins with it are refused. Remove it and add your passkey again.';
+    li.append(warn);
+  }
+
+  const buttons = document.createElement('div');
+  buttons.className = 'row-actions';
+  const renameBtn = document.createElement('button');
+  renameBtn.type = 'button';
+  renameBtn.className = 'secondary small';
+  renameBtn.textContent = 'Rename';
+  renameBtn.setAttribute('aria-describedby', title.id);
+  const removeBtn = document.createElement('button');
+  removeBtn.type = 'button';
+  removeBtn.className = 'secondary small';
+  removeBtn.textContent = 'Remove';
+  removeBtn.setAttribute('aria-describedby', title.id);
+  buttons.append(renameBtn, removeBtn);
+  li.append(buttons);
+
+  // The rename form: built when opened, so that only one "Name" field exists.
+  let form = null;
+  const close = (focusBack) => {
+    if (!form) return;
+    form.remove();
+    form = null;
+    buttons.hidden = false;
+    if (focusBack) renameBtn.focus();
+  };
+  renameBtn.addEventListener('click', () => {
+    clearAlert();
+    actions.openRename(() => close(false));
+    form = document.createElement('form');
+    form.className = 'rename';
+    const field = document.createElement('div');
+    field.className = 'field';
+    const label = document.createElement('label');
+    label.htmlFor = `factor-${n}-input`;
+    label.textContent = 'Name';
+    const input = document.createElement('input');
+    input.id = label.htmlFor;
+    input.name = 'name';
+    input.type = 'text';
+    input.required = true;
+    input.maxLength = 64;
+    input.autocomplete = 'off';
+    input.value = f.name || '';
+    field.append(label, input);
+    const save = document.createElement('button');
+    save.type = 'submit';
+    save.className = 'secondary small';
+    save.textContent = 'Save';
+    const cancel = document.createElement('button');
+    cancel.type = 'button';
+    cancel.className = 'link';
+    cancel.textContent = 'Cancel';
+    cancel.addEventListener('click', () => close(true));
+    const row = document.createElement('div');
+    row.className = 'row-actions';
+    row.append(save, cancel);
+    form.append(field, row);
+    onSubmit(form, async (fd) => {
+      const name = text(fd, 'name').trim();
+      if (!name) return;
+      if (await actions.rename(f, name)) {
+        f.name = name;
+        title.textContent = name;
+        close(true);
+        showStatus(MSG.renamed);
+      }
+    });
+    form.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape') close(true);
+    });
+    buttons.hidden = true;
+    li.append(form);
+    input.focus();
+    input.select();
+  });
+  onClick(removeBtn, () => actions.remove(f));
+  return li;
+}
+
+/** The account page's "Sign-in methods" section (docs/mfa.md, "Managing authenticators"). */
+async function signInMethods() {
+  let closeOpenRename = null;
+  const actions = {
+    openRename(closeFn) {
+      if (closeOpenRename) closeOpenRename();
+      closeOpenRename = closeFn;
+    },
+    async rename(f, name) {
+      const r = await send('PATCH', `/mfa/factors/${encodeURIComponent(f.id)}`, { name });
+      if (reauthIfNeeded(r)) return false;
+      if (!r.ok) showAlert(errorText(r));
+      return r.ok;
+    },
+    async remove(f) {
+      const r = await send('DELETE', `/mfa/factors/${encodeURIComponent(f.id)}`);
+      if (reauthIfNeeded(r)) return;
+      if (!r.ok) {
+        showAlert(errorText(r));
+        return;
+      }
+      await refresh();
+      showStatus(`Removed ${f.name || KIND_WORDS[f.kind] || 'the sign-in method'}.`);
+      byId('methods-title').focus();
+    },
+  };
+
+  const box = byId('passwordless');
+  const render = (data) => {
+    const list = byId('factors');
+    list.textContent = '';
+    closeOpenRename = null;
+    const factors = Array.isArray(data.factors) ? data.factors : [];
+    for (const f of factors) list.append(factorItem(f, actions));
+    const second = factors.some((f) => f.kind === 'totp' || f.kind === 'passkey');
+    byId('no-factors').hidden = second;
+    const left = data.recovery_codes ? Number(data.recovery_codes.remaining) || 0 : 0;
+    byId('codes-left').textContent = second ? `(${left} left)` : '';
+    byId('reauth-hint').hidden = data.reauth_required !== true;
+    box.checked = data.passwordless_email === true;
+  };
+  const refresh = async () => {
+    const r = await call('GET', '/mfa');
+    if (r.ok) render(r.data);
+    else showAlert(errorText(r));
+    return r;
+  };
+
+  const first = await call('GET', '/mfa');
+  if (first.status === 401) return;
+  if (!first.ok) {
+    showAlert(errorText(first));
+    return;
+  }
+  render(first.data);
+  byId('methods').hidden = false;
+
+  onClick(byId('add-passkey'), async () => {
+    const p = await passkeyCeremony('/mfa/passkeys/options', 'create');
+    if (p.redirected) return;
+    if (p.error) return showAlert(p.error);
+    const r = await post('/mfa/passkeys', { credential: p.credential, name: describeAgent(navigator.userAgent) });
+    if (reauthIfNeeded(r)) return;
+    if (!r.ok) return showAlert(errorText(r));
+    await refresh();
+    showStatus(MSG.passkeyAdded);
+    if (Array.isArray(r.data.recovery_codes) && r.data.recovery_codes.length) showCodes(r.data.recovery_codes);
+  });
+
+  // The checkbox stays focusable while its change is saved (disabling it would drop keyboard focus).
+  let saving = false;
+  box.addEventListener('change', async () => {
+    const want = box.checked;
+    if (saving) {
+      box.checked = !want;
+      return;
+    }
+    saving = true;
+    box.setAttribute('aria-busy', 'true');
+    clearAlert();
+    const r = await send('PUT', '/mfa/email', { enabled: want });
+    saving = false;
+    box.removeAttribute('aria-busy');
+    if (reauthIfNeeded(r)) return;
+    if (!r.ok) {
+      box.checked = !want;
+      showAlert(errorText(r));
+      return;
+    }
+    await refresh();
+    box.checked = r.data.passwordless_email === true;
+    showStatus(box.checked ? MSG.passwordlessOn : MSG.passwordlessOff);
+  });
 }
 
 // ---- start ----

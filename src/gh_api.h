@@ -1,0 +1,28 @@
+/*
+ * gh_api: request and audit helpers shared by the JSON APIs under /api/v1
+ * (gh_accounts.c, gh_mfa.c). Implemented in gh_accounts.c.
+ */
+#ifndef GH_API_H
+#define GH_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "gh_db.h"
+#include "gh_http.h"
+
+/* The JSON object body of an API call; on failure a 4xx is set. The caller
+ * owns the result (json_decref). */
+json_t *gh_api_body(gh_req *r);
+/* A string field of at most max bytes, copied into the request arena, or
+ * NULL when absent; *bad is set (and a 400 answered) when it is present but
+ * not acceptable text. */
+const char *gh_api_text(gh_req *r, json_t *body, const char *name, size_t max, bool *bad);
+/* asked when it is a same-origin target, else "/account". */
+const char *gh_api_return_target(gh_req *r, const char *asked);
+/* Appends an audit event for subject (also the actor) in the default
+ * tenant; takes ownership of details (may be NULL). Failures are logged. */
+void gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
+                  const char *outcome, const char *reason, json_t *details);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * gh_mfa: second factors (authenticator apps, passkeys, recovery codes),
+ * username-less passkey sign-in, step-up, and what a session's factors are
+ * worth (docs/mfa.md). The handlers are declared in gh_handlers.h; this
+ * header is what the rest of the server uses.
+ *
+ * A sign-in's first factor (password, emailed code) ends in
+ * gh_mfa_first_factor: an account without a second factor gets its session
+ * there; one with a second factor gets a pending step bound to the
+ * browser's pre-session cookie, finished by POST /api/v1/signin/mfa.
+ */
+#ifndef GH_MFA_H
+#define GH_MFA_H
+
+#include <stdbool.h>
+
+#include "gh_db.h"
+#include "gh_http.h"
+#include "gh_store_auth.h"
+
+/* First-factor methods, as recorded in a session's factors. */
+#define GH_METHOD_PASSWORD "pwd"
+#define GH_METHOD_EMAIL    "email"
+
+typedef struct gh_mfa_outcome {
+    bool pending;          /* a second factor is needed: no session yet */
+    const char *token;     /* signed in: the new session cookie value */
+    const char *return_to; /* where the journey goes next (same-origin) */
+    int aal;
+    json_t *methods; /* pending: the second factors on offer (owned) */
+} gh_mfa_outcome;
+
+/* Ends a first factor inside the caller's transaction: starts the session,
+ * or stores the pending second-factor step. */
+gh_dbrc gh_mfa_first_factor(gh_req *r, gh_dbconn *c, const char *user_id, const char *method,
+                            const char *return_to, gh_mfa_outcome *out);
+/* The JSON answer for an outcome, after the caller committed; frees its
+ * methods. */
+void gh_mfa_respond(gh_req *r, gh_mfa_outcome *o);
+
+/* The highest level (1 to 3) the user's enrolled factors can reach. */
+int gh_mfa_reachable(gh_dbconn *c, gh_arena *a, const char *user_id);
+/* The level an acr value names (1 to 3), or 0 for a value we do not know. */
+int gh_mfa_acr_level(const char *acr);
+
+#endif
