@@ -517,6 +517,7 @@ struct mfa_context {
     const gh_session *s;
     const char *user_id;
     const char *binding;
+    long long attempts; /* pending: tries so far, this one included */
 };
 
 static bool find_context(gh_req *r, gh_dbconn *c, struct mfa_context *x)
@@ -583,7 +584,7 @@ static bool mfa_blocked(gh_req *r, gh_dbconn *c, const char *user_id)
 
 static void mfa_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *x, const char *reason)
 {
-    long long n = 0, attempts = 0, now = gh_now_ms();
+    long long n = 0, now = gh_now_ms();
     const char *key = mfa_throttle_key(r, x->user_id);
     if (gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - GH_THROTTLE_DECAY_MS,
                                &n) == GH_DB_OK) {
@@ -593,9 +594,7 @@ static void mfa_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *x, con
     }
     gh_api_audit(r, c, x->pending ? "signin.second_factor_failed" : "stepup.failed", x->user_id,
                  "failure", reason, NULL);
-    if (x->pending && (gh_store_challenge_attempt(c, r->arena, GH_DEFAULT_TENANT, x->ch.id,
-                                                  MAX_ATTEMPTS, &attempts) != GH_DB_OK ||
-                       attempts >= MAX_ATTEMPTS)) {
+    if (x->pending && x->attempts >= MAX_ATTEMPTS) {
         gh_resp_error(r, 400, "flow_expired", "Too many attempts. Sign in again.");
         return;
     }
@@ -689,6 +688,13 @@ void gh_mfa_verify(gh_req *r)
     }
     if (mfa_blocked(r, c, x.user_id))
         goto out;
+    /* Every try counts before the comparison, so parallel guesses cannot
+     * outrun the limit. */
+    if (x.pending && gh_store_challenge_attempt(c, r->arena, GH_DEFAULT_TENANT, x.ch.id,
+                                                MAX_ATTEMPTS, &x.attempts) != GH_DB_OK) {
+        gh_resp_error(r, 400, "flow_expired", "Too many attempts. Sign in again.");
+        goto out;
+    }
     if (enrolled_get(c, r->arena, x.user_id, &e) != GH_DB_OK) {
         gh_resp_error(r, 503, "unavailable", "Try again in a moment.");
         goto out;
