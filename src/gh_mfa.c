@@ -582,18 +582,26 @@ static bool mfa_blocked(gh_req *r, gh_dbconn *c, const char *user_id)
     return true;
 }
 
-static void mfa_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *x, const char *reason)
+/* Counts a wrong second factor against the account's throttle and audits
+ * it; the next tries wait longer and longer (gh_throttle). */
+static void count_failure(gh_req *r, gh_dbconn *c, const char *user_id, const char *event,
+                          const char *reason)
 {
     long long n = 0, now = gh_now_ms();
-    const char *key = mfa_throttle_key(r, x->user_id);
+    const char *key = mfa_throttle_key(r, user_id);
     if (gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - GH_THROTTLE_DECAY_MS,
                                &n) == GH_DB_OK) {
         long long delay = gh_throttle_delay(GH_TH_ACCOUNT, n);
         if (delay > 0)
             gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + delay * 1000);
     }
-    gh_api_audit(r, c, x->pending ? "signin.second_factor_failed" : "stepup.failed", x->user_id,
-                 "failure", reason, NULL);
+    gh_api_audit(r, c, event, user_id, "failure", reason, NULL);
+}
+
+static void mfa_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *x, const char *reason)
+{
+    count_failure(r, c, x->user_id, x->pending ? "signin.second_factor_failed" : "stepup.failed",
+                  reason);
     if (x->pending && x->attempts >= MAX_ATTEMPTS) {
         gh_resp_error(r, 400, "flow_expired", "Too many attempts. Sign in again.");
         return;
@@ -1093,9 +1101,9 @@ void gh_mfa_totp_confirm(gh_req *r)
     struct enrolled one = {.list = &f, .n = 1, .totp = true};
     f.confirmed = true;
     verified v;
-    struct mfa_context x = {.have = true, .s = s, .user_id = s->user_id};
     if (!totp_check(r, c, s->user_id, &one, code, &v)) {
-        mfa_failed(r, c, &x, "wrong set-up code");
+        count_failure(r, c, s->user_id, "mfa.totp_setup_failed", "wrong set-up code");
+        gh_resp_error(r, 400, "invalid_code", WRONG_CODE);
         return;
     }
     json_t *answer = json_pack("{s:s, s:s}", "status", "confirmed", "id", f.id);
