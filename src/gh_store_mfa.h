@@ -6,7 +6,7 @@
  * in the database, so any instance can finish a ceremony another began.
  *
  * Secrets arrive here already protected: TOTP seeds sealed under the master
- * key (gh_mkey), recovery codes as SHA-256 hex.
+ * key (gh_mkey), recovery codes as argon2id hex (gh_mfa.c).
  */
 #ifndef GH_STORE_MFA_H
 #define GH_STORE_MFA_H
@@ -80,7 +80,7 @@ gh_dbrc gh_store_factor_delete(gh_dbconn *c, gh_arena *a, const char *tenant, co
 gh_dbrc gh_store_factor_prune_unconfirmed(gh_dbconn *c, gh_arena *a, const char *tenant,
                                           const char *user_id, long long before);
 
-/* ---- recovery codes (look-up secrets), stored as SHA-256 hex ---- */
+/* ---- recovery codes (look-up secrets), stored as argon2id hex ---- */
 
 /* Replaces all the user's codes with n new hashes: a DELETE, then one
  * INSERT per hash, so the caller runs it inside gh_db_begin/gh_db_commit to
