@@ -160,6 +160,25 @@ gh_dbrc gh_db_exec_built(gh_dbconn *c, gh_arena *a, const char *sql, const gh_db
     return c->db->driver->exec(c->drv, a, sql, p, np, out, false);
 }
 
+gh_dbrc gh_db_exec_change(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                          gh_dbrc none)
+{
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, np, &r);
+    if (rc == GH_DB_OK && r.changes < 1)
+        rc = none;
+    return rc;
+}
+
+gh_dbrc gh_db_exec_row(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                       gh_dbres *out)
+{
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, np, out);
+    if (rc == GH_DB_OK && out->nrows == 0)
+        rc = GH_DB_NOTFOUND;
+    return rc;
+}
+
 gh_dbrc gh_db_begin(gh_dbconn *c)
 {
     gh_dbrc rc = c->db->driver->script(c->drv, c->db->driver->begin_sql);

@@ -85,6 +85,14 @@ gh_dbrc gh_db_exec(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam 
 /* The same for SQL text built at run time; it is prepared each time. */
 gh_dbrc gh_db_exec_built(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
                          gh_dbres *out);
+/* gh_db_exec for a write that must change a row: `none` (NOTFOUND or
+ * CONFLICT, the caller's contract) when it changed none. */
+gh_dbrc gh_db_exec_change(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                          gh_dbrc none);
+/* gh_db_exec for a statement expected to give a row: NOTFOUND when it gave
+ * none, else the caller reads row 0 of out (required). */
+gh_dbrc gh_db_exec_row(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                       gh_dbres *out);
 
 /* Explicit write transactions. */
 gh_dbrc gh_db_begin(gh_dbconn *c);

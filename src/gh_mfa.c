@@ -281,6 +281,29 @@ static const char *iso_time(gh_req *r, long long ms)
     return gh_arena_strdup(r->arena, t);
 }
 
+/* Stores a new ceremony for binding; a WebAuthn one (webauthn true) gets
+ * a fresh challenge and CHALLENGE_TTL_MS, others ttl_ms. */
+static gh_dbrc ceremony_put(gh_req *r, gh_dbconn *c, const char *kind, const char *binding,
+                            const char *user_id, const char *data, bool webauthn, long long ttl_ms,
+                            gh_challenge *ch)
+{
+    char id[GH_UUID_STRLEN + 1];
+    long long now = gh_now_ms();
+    gh_uuid(id);
+    *ch = (gh_challenge){.tenant_id = GH_DEFAULT_TENANT,
+                         .id = gh_arena_strdup(r->arena, id),
+                         .kind = kind,
+                         .binding_hash = binding,
+                         .user_id = user_id,
+                         .challenge = webauthn ? new_challenge(r) : NULL,
+                         .data = data ? data : "{}",
+                         .created_at = now,
+                         .expires_at = now + (webauthn ? CHALLENGE_TTL_MS : ttl_ms)};
+    if (!ch->id || (webauthn && !ch->challenge))
+        return GH_DB_FAIL;
+    return gh_store_challenge_put(c, r->arena, ch);
+}
+
 /* ---- the first factor's end ---- */
 
 gh_dbrc gh_mfa_first_factor(gh_req *r, gh_dbconn *c, const char *user_id, const char *method,
@@ -307,18 +330,9 @@ gh_dbrc gh_mfa_first_factor(gh_req *r, gh_dbconn *c, const char *user_id, const 
     json_t *data = json_pack("{s:s, s:s}", "factors", factors, "return_to", return_to);
     char *text = json_dumps(data, JSON_COMPACT);
     json_decref(data);
-    char id[GH_UUID_STRLEN + 1];
-    gh_uuid(id);
-    long long now = gh_now_ms();
-    gh_challenge ch = {.tenant_id = GH_DEFAULT_TENANT,
-                       .id = id,
-                       .kind = GH_CH_MFA,
-                       .binding_hash = binding,
-                       .user_id = user_id,
-                       .data = text ? text : "{}",
-                       .created_at = now,
-                       .expires_at = now + (long long)r->app->cfg->code_ttl * 1000};
-    rc = gh_store_challenge_put(c, r->arena, &ch);
+    gh_challenge ch;
+    rc = ceremony_put(r, c, GH_CH_MFA, binding, user_id, text, false,
+                      (long long)r->app->cfg->code_ttl * 1000, &ch);
     free(text);
     if (rc != GH_DB_OK)
         return rc;
@@ -745,23 +759,12 @@ static void assertion_options(gh_req *r, gh_dbconn *c, const char *binding, cons
                               const struct enrolled *e, const char *uv)
 {
     const char *rp_id, *origin;
-    char id[GH_UUID_STRLEN + 1];
-    long long now = gh_now_ms();
+    gh_challenge ch;
     if (!relying_party(r, &rp_id, &origin)) {
         gh_resp_error(r, 500, "server_error", "The issuer is not a URL.");
         return;
     }
-    gh_uuid(id);
-    gh_challenge ch = {.tenant_id = GH_DEFAULT_TENANT,
-                       .id = id,
-                       .kind = GH_CH_PASSKEY_SIGNIN,
-                       .binding_hash = binding,
-                       .user_id = user_id,
-                       .challenge = new_challenge(r),
-                       .data = "{}",
-                       .created_at = now,
-                       .expires_at = now + CHALLENGE_TTL_MS};
-    gh_dbrc rc = gh_store_challenge_put(c, r->arena, &ch);
+    gh_dbrc rc = ceremony_put(r, c, GH_CH_PASSKEY_SIGNIN, binding, user_id, NULL, true, 0, &ch);
     if (rc != GH_DB_OK) {
         gh_resp_db_error(r, rc);
         return;
@@ -1155,19 +1158,9 @@ void gh_mfa_passkey_register_options(gh_req *r)
         gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
         return;
     }
-    char id[GH_UUID_STRLEN + 1];
-    gh_uuid(id);
-    long long now = gh_now_ms();
-    gh_challenge ch = {.tenant_id = GH_DEFAULT_TENANT,
-                       .id = id,
-                       .kind = GH_CH_PASSKEY_REGISTER,
-                       .binding_hash = s->token_hash,
-                       .user_id = s->user_id,
-                       .challenge = new_challenge(r),
-                       .data = "{}",
-                       .created_at = now,
-                       .expires_at = now + CHALLENGE_TTL_MS};
-    gh_dbrc rc = gh_store_challenge_put(c, r->arena, &ch);
+    gh_challenge ch;
+    gh_dbrc rc =
+        ceremony_put(r, c, GH_CH_PASSKEY_REGISTER, s->token_hash, s->user_id, NULL, true, 0, &ch);
     if (rc != GH_DB_OK) {
         gh_resp_db_error(r, rc);
         return;

@@ -19,16 +19,6 @@ static gh_dbparam opt_time(long long t)
     return t ? GH_INT(t) : GH_NULLP;
 }
 
-/* UPDATE and DELETE of one row: NOTFOUND when no row matched. */
-static gh_dbrc exec_one(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np)
-{
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, np, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    return r.changes > 0 ? GH_DB_OK : GH_DB_NOTFOUND;
-}
-
 static void factor_from_row(const gh_dbres *r, size_t i, gh_factor *f)
 {
     f->tenant_id = gh_dbres_get(r, i, 0);
@@ -88,13 +78,10 @@ gh_dbrc gh_store_factor_get(gh_dbconn *c, gh_arena *a, const char *tenant, const
                               "id = $2 AND user_id = $3";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_TEXT(user_id)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
-    factor_from_row(&r, 0, out);
-    return GH_DB_OK;
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 3, &r);
+    if (rc == GH_DB_OK)
+        factor_from_row(&r, 0, out);
+    return rc;
 }
 
 gh_dbrc gh_store_factor_by_credential(gh_dbconn *c, gh_arena *a, const char *tenant,
@@ -106,13 +93,10 @@ gh_dbrc gh_store_factor_by_credential(gh_dbconn *c, gh_arena *a, const char *ten
     gh_dbres r;
     if (!credential_id)
         return GH_DB_NOTFOUND;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
-    factor_from_row(&r, 0, out);
-    return GH_DB_OK;
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
+    if (rc == GH_DB_OK)
+        factor_from_row(&r, 0, out);
+    return rc;
 }
 
 gh_dbrc gh_store_factor_list(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
@@ -144,7 +128,7 @@ gh_dbrc gh_store_factor_confirm(gh_dbconn *c, gh_arena *a, const char *tenant, c
                               "last_step = CASE WHEN last_step > $3 THEN last_step ELSE $3 END "
                               "WHERE tenant_id = $1 AND id = $2 AND confirmed = 0";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(step), GH_INT(now)};
-    return exec_one(c, a, sql, p, 4);
+    return gh_db_exec_change(c, a, sql, p, 4, GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_totp_use(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
@@ -156,7 +140,7 @@ gh_dbrc gh_store_totp_use(gh_dbconn *c, gh_arena *a, const char *tenant, const c
     static const char sql[] = "UPDATE mfa_factors SET last_step = $3, last_used_at = $4 "
                               "WHERE tenant_id = $1 AND id = $2 AND last_step < $3";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(step), GH_INT(now)};
-    return exec_one(c, a, sql, p, 4);
+    return gh_db_exec_change(c, a, sql, p, 4, GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_passkey_use(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
@@ -165,7 +149,7 @@ gh_dbrc gh_store_passkey_use(gh_dbconn *c, gh_arena *a, const char *tenant, cons
     static const char sql[] = "UPDATE mfa_factors SET sign_count = $3, flags = $4, "
                               "last_used_at = $5 WHERE tenant_id = $1 AND id = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(sign_count), GH_INT(flags), GH_INT(now)};
-    return exec_one(c, a, sql, p, 5);
+    return gh_db_exec_change(c, a, sql, p, 5, GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_factor_mark_cloned(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
@@ -175,7 +159,7 @@ gh_dbrc gh_store_factor_mark_cloned(gh_dbconn *c, gh_arena *a, const char *tenan
     static const char sql[] = "UPDATE mfa_factors SET cloned_at = COALESCE(cloned_at, $3) "
                               "WHERE tenant_id = $1 AND id = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(now)};
-    return exec_one(c, a, sql, p, 3);
+    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_factor_rename(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
@@ -184,7 +168,7 @@ gh_dbrc gh_store_factor_rename(gh_dbconn *c, gh_arena *a, const char *tenant, co
     static const char sql[] =
         "UPDATE mfa_factors SET name = $4 WHERE tenant_id = $1 AND id = $2 AND user_id = $3";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_TEXT(user_id), GH_TEXT(name)};
-    return exec_one(c, a, sql, p, 4);
+    return gh_db_exec_change(c, a, sql, p, 4, GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_factor_delete(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
@@ -193,7 +177,7 @@ gh_dbrc gh_store_factor_delete(gh_dbconn *c, gh_arena *a, const char *tenant, co
     static const char sql[] =
         "DELETE FROM mfa_factors WHERE tenant_id = $1 AND id = $2 AND user_id = $3";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_TEXT(user_id)};
-    return exec_one(c, a, sql, p, 3);
+    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_factor_prune_unconfirmed(gh_dbconn *c, gh_arena *a, const char *tenant,
@@ -229,7 +213,7 @@ gh_dbrc gh_store_recovery_use(gh_dbconn *c, gh_arena *a, const char *tenant, con
         "UPDATE recovery_codes SET used_at = $4 WHERE tenant_id = $1 AND user_id = $2 AND "
         "code_hash = $3 AND used_at IS NULL";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_TEXT(hash), GH_INT(now)};
-    return exec_one(c, a, sql, p, 4);
+    return gh_db_exec_change(c, a, sql, p, 4, GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_recovery_remaining(gh_dbconn *c, gh_arena *a, const char *tenant,
@@ -295,11 +279,9 @@ gh_dbrc gh_store_challenge_find(gh_dbconn *c, gh_arena *a, const char *tenant, c
     gh_dbres r;
     if (!binding_hash)
         return GH_DB_NOTFOUND;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 4, &r);
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 4, &r);
     if (rc != GH_DB_OK)
         return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
     out->tenant_id = gh_dbres_get(&r, 0, 0);
     out->id = gh_dbres_get(&r, 0, 1);
     out->kind = gh_dbres_get(&r, 0, 2);
@@ -324,13 +306,10 @@ gh_dbrc gh_store_challenge_attempt(gh_dbconn *c, gh_arena *a, const char *tenant
         "attempts < $3 AND consumed_at IS NULL RETURNING attempts";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(max)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
-    *attempts = gh_dbres_int(&r, 0, 0);
-    return GH_DB_OK;
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 3, &r);
+    if (rc == GH_DB_OK)
+        *attempts = gh_dbres_int(&r, 0, 0);
+    return rc;
 }
 
 gh_dbrc gh_store_challenge_consume(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
@@ -339,9 +318,5 @@ gh_dbrc gh_store_challenge_consume(gh_dbconn *c, gh_arena *a, const char *tenant
     static const char sql[] = "UPDATE auth_challenges SET consumed_at = $3 WHERE tenant_id = $1 "
                               "AND id = $2 AND consumed_at IS NULL";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(now)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    return r.changes == 1 ? GH_DB_OK : GH_DB_CONFLICT;
+    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_CONFLICT);
 }
