@@ -160,8 +160,8 @@ gh_dbrc gh_db_exec_built(gh_dbconn *c, gh_arena *a, const char *sql, const gh_db
     return c->db->driver->exec(c->drv, a, sql, p, np, out, false);
 }
 
-gh_dbrc gh_db_exec_change(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
-                          gh_dbrc none)
+gh_dbrc gh_db_exec_change(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p,
+                          size_t np, gh_dbrc none)
 {
     gh_dbres r;
     gh_dbrc rc = gh_db_exec(c, a, sql, p, np, &r);

@@ -87,8 +87,8 @@ gh_dbrc gh_db_exec_built(gh_dbconn *c, gh_arena *a, const char *sql, const gh_db
                          gh_dbres *out);
 /* gh_db_exec for a write that must change a row: `none` (NOTFOUND or
  * CONFLICT, the caller's contract) when it changed none. */
-gh_dbrc gh_db_exec_change(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
-                          gh_dbrc none);
+gh_dbrc gh_db_exec_change(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p,
+                          size_t np, gh_dbrc none);
 /* gh_db_exec for a statement expected to give a row: NOTFOUND when it gave
  * none, else the caller reads row 0 of out (required). */
 gh_dbrc gh_db_exec_row(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,

@@ -44,6 +44,10 @@ typedef struct keyset {
     atomic_int refs;
     size_t n;
     key *keys;
+    /* the JWKS document of these keys, made on first use (guarded by K.mu),
+     * and the time the next of them leaves it (0: none does) */
+    char *jwks;
+    int64_t jwks_until;
 } keyset;
 
 static struct {
@@ -122,6 +126,7 @@ static void keyset_free(keyset *ks)
         free(ks->keys[i].pub);
     }
     free(ks->keys);
+    free(ks->jwks);
     free(ks);
 }
 
@@ -958,32 +963,68 @@ out:
 
 /* ---- the JWK Set ---- */
 
-json_t *gh_keys_jwks(void)
+/* The key set as a JSON document, with the time the first of its keys
+ * expires out of it (0: never). */
+static json_t *jwks_of(const keyset *ks, int64_t now, int64_t *until)
 {
     json_t *arr = json_array();
-    keyset *ks = keyset_acquire();
-    int64_t now = gh_now_ms();
+    *until = 0;
     for (size_t i = 0; arr && ks && i < ks->n; i++) {
         const key *k = &ks->keys[i];
         if (k->expires_at && now >= k->expires_at)
             continue;
+        if (k->expires_at && (!*until || k->expires_at < *until))
+            *until = k->expires_at;
         json_t *o = json_loads(k->pub, 0, NULL);
         if (o)
             json_array_append_new(arr, o);
     }
-    keyset_release(ks);
     return arr ? json_pack("{s:o}", "keys", arr) : NULL;
+}
+
+json_t *gh_keys_jwks(void)
+{
+    int64_t until;
+    keyset *ks = keyset_acquire();
+    json_t *set = jwks_of(ks, gh_now_ms(), &until);
+    keyset_release(ks);
+    return set;
+}
+
+/* The JWKS text, made once per key set (and again when a key expires out
+ * of it), copied into the request arena. */
+static const char *jwks_text(gh_arena *a)
+{
+    int64_t now = gh_now_ms(), until = 0;
+    const char *out = NULL;
+    keyset *ks = keyset_acquire();
+    pthread_mutex_lock(&K.mu);
+    if (ks && (!ks->jwks || (ks->jwks_until && now >= ks->jwks_until))) {
+        json_t *set = jwks_of(ks, now, &until);
+        char *text = set ? json_dumps(set, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(set);
+        if (text) {
+            free(ks->jwks);
+            ks->jwks = text;
+            ks->jwks_until = until;
+        }
+    }
+    if (ks && ks->jwks)
+        out = gh_arena_strdup(a, ks->jwks);
+    pthread_mutex_unlock(&K.mu);
+    keyset_release(ks);
+    return out;
 }
 
 void gh_keys_jwks_handler(gh_req *r)
 {
-    json_t *set = gh_keys_jwks();
-    if (!set) {
+    const char *text = jwks_text(r->arena);
+    if (!text) {
         gh_resp_error(r, 500, "server_error", "the key set is not available");
         return;
     }
     gh_resp_header(r, "Cache-Control", "public, max-age=60");
-    gh_resp_json(r, 200, set, "application/json");
+    gh_resp_text(r, 200, "application/json", text);
 }
 
 /* ---- rotation and the CLI ---- */

@@ -11,6 +11,7 @@
  */
 #include "gh_oidc.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +64,33 @@ static json_t *strings(const char *const *v)
     return a;
 }
 
+/* The discovery document depends only on settings: it is made once per
+ * process and served as the same bytes after that (its JSON building was
+ * most of the endpoint's cost). */
+static pthread_mutex_t discovery_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *discovery_text; /* lives as long as the process */
+
+static json_t *discovery_document(gh_req *r);
+
 void gh_oidc_discovery(gh_req *r)
+{
+    pthread_mutex_lock(&discovery_mu);
+    if (!discovery_text) {
+        json_t *d = discovery_document(r);
+        discovery_text = d ? json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(d);
+    }
+    const char *text = discovery_text;
+    pthread_mutex_unlock(&discovery_mu);
+    if (!text) {
+        gh_resp_error(r, 500, "server_error", "the discovery document is not available");
+        return;
+    }
+    gh_resp_header(r, "Cache-Control", "public, max-age=300");
+    gh_resp_text(r, 200, "application/json", text);
+}
+
+static json_t *discovery_document(gh_req *r)
 {
     static const char *const scopes[] = {"openid", "profile", "email", "offline_access", NULL};
     static const char *const response_types[] = {"code", NULL};
@@ -114,8 +141,7 @@ void gh_oidc_discovery(gh_req *r)
     json_object_set_new(d, "claims_parameter_supported", json_true());
     json_object_set_new(d, "request_parameter_supported", json_false());
     json_object_set_new(d, "request_uri_parameter_supported", json_false());
-    gh_resp_header(r, "Cache-Control", "public, max-age=300");
-    gh_resp_json(r, 200, d, NULL);
+    return d;
 }
 
 /* ---- the authorization request ---- */

@@ -90,13 +90,10 @@ static gh_dbrc user_one(gh_dbconn *c, gh_arena *a, const char *sql, const char *
 {
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(key)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
-    user_from_row(&r, 0, out);
-    return GH_DB_OK;
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
+    if (rc == GH_DB_OK)
+        user_from_row(&r, 0, out);
+    return rc;
 }
 
 gh_dbrc gh_store_user_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
@@ -120,10 +117,8 @@ static gh_dbrc missing_or_moved(gh_dbconn *c, gh_arena *a, const char *tenant, c
     static const char sql[] = "SELECT version FROM users WHERE tenant_id = $1 AND id = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    return r.nrows == 0 ? GH_DB_NOTFOUND : GH_DB_PRECONDITION;
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
+    return rc == GH_DB_OK ? GH_DB_PRECONDITION : rc;
 }
 
 gh_dbrc gh_store_user_update(gh_dbconn *c, gh_arena *a, gh_user *u, long long expected_version)
@@ -173,11 +168,8 @@ gh_dbrc gh_store_user_delete(gh_dbconn *c, gh_arena *a, const char *tenant, cons
     static const char sql[] = "DELETE FROM users WHERE tenant_id = $1 AND id = $2 "
                               "AND (CAST($3 AS BIGINT) < 0 OR version = CAST($3 AS BIGINT))";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(expected_version)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    return r.changes == 0 ? missing_or_moved(c, a, tenant, id) : GH_DB_OK;
+    gh_dbrc rc = gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
+    return rc == GH_DB_NOTFOUND ? missing_or_moved(c, a, tenant, id) : rc;
 }
 
 gh_dbrc gh_store_password_set(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
@@ -204,13 +196,10 @@ gh_dbrc gh_store_password_get(gh_dbconn *c, gh_arena *a, const char *tenant, con
                               "user_id = $2 AND type = 'password'";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
-    *phc = gh_dbres_get(&r, 0, 0);
-    return GH_DB_OK;
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
+    if (rc == GH_DB_OK)
+        *phc = gh_dbres_get(&r, 0, 0);
+    return rc;
 }
 
 /* ---- SCIM filters as SQL ----

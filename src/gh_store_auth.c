@@ -60,13 +60,10 @@ gh_dbrc gh_store_session_by_token(gh_dbconn *c, gh_arena *a, const char *tenant,
                               "token_hash = $2 AND revoked_at IS NULL";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(token_hash)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
-    session_from_row(&r, 0, out);
-    return GH_DB_OK;
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
+    if (rc == GH_DB_OK)
+        session_from_row(&r, 0, out);
+    return rc;
 }
 
 gh_dbrc gh_store_session_touch(gh_dbconn *c, gh_arena *a, const gh_session *s, long long now,
@@ -92,11 +89,7 @@ gh_dbrc gh_store_session_elevate(gh_dbconn *c, gh_arena *a, const gh_session *s)
         GH_TEXT(s->factors ? s->factors : "[]"),
         GH_INT(s->auth_time),
     };
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    return r.changes == 1 ? GH_DB_OK : GH_DB_NOTFOUND;
+    return gh_db_exec_change(c, a, sql, p, sizeof(p) / sizeof(p[0]), GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_session_revoke(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
@@ -149,11 +142,9 @@ gh_dbrc gh_store_flow_get(gh_dbconn *c, gh_arena *a, const char *tenant, const c
         "SELECT " FLOW_COLS " FROM email_flows WHERE tenant_id = $1 AND id = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
     if (rc != GH_DB_OK)
         return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
     f->tenant_id = gh_dbres_get(&r, 0, 0);
     f->id = gh_dbres_get(&r, 0, 1);
     f->kind = gh_dbres_get(&r, 0, 2);
@@ -180,13 +171,10 @@ gh_dbrc gh_store_flow_attempt(gh_dbconn *c, gh_arena *a, const char *tenant, con
         "attempts < $3 AND consumed_at IS NULL RETURNING attempts";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(max)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
-    *attempts = gh_dbres_int(&r, 0, 0);
-    return GH_DB_OK;
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 3, &r);
+    if (rc == GH_DB_OK)
+        *attempts = gh_dbres_int(&r, 0, 0);
+    return rc;
 }
 
 gh_dbrc gh_store_flow_consume(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
@@ -195,11 +183,7 @@ gh_dbrc gh_store_flow_consume(gh_dbconn *c, gh_arena *a, const char *tenant, con
     static const char sql[] = "UPDATE email_flows SET consumed_at = $3 WHERE tenant_id = $1 AND "
                               "id = $2 AND consumed_at IS NULL";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(now)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    return r.changes == 1 ? GH_DB_OK : GH_DB_CONFLICT;
+    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_CONFLICT);
 }
 
 gh_dbrc gh_store_flow_renew(gh_dbconn *c, gh_arena *a, const gh_email_flow *f)
@@ -210,11 +194,7 @@ gh_dbrc gh_store_flow_renew(gh_dbconn *c, gh_arena *a, const gh_email_flow *f)
         "consumed_at IS NULL";
     gh_dbparam p[] = {GH_TEXT(f->tenant_id), GH_TEXT(f->id),          GH_TEXT(f->code_hash),
                       GH_TEXT(f->link_hash), GH_INT(f->last_sent_at), GH_INT(f->expires_at)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 6, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    return r.changes == 1 ? GH_DB_OK : GH_DB_NOTFOUND;
+    return gh_db_exec_change(c, a, sql, p, 6, GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_throttle_fail(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
@@ -271,9 +251,5 @@ gh_dbrc gh_store_user_set_verified(gh_dbconn *c, gh_arena *a, const char *tenant
         "UPDATE users SET email_verified = 1, version = version + 1, updated_at = $3 "
         "WHERE tenant_id = $1 AND id = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(now)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    return r.changes == 1 ? GH_DB_OK : GH_DB_NOTFOUND;
+    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
 }

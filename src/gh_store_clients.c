@@ -61,12 +61,8 @@ gh_dbrc gh_clients_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char
         return GH_DB_NOTFOUND;
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(client_id)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
-    return client_from_row(a, &r, 0, out);
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
+    return rc == GH_DB_OK ? client_from_row(a, &r, 0, out) : rc;
 }
 
 gh_dbrc gh_store_client_insert(gh_dbconn *c, gh_arena *a, const char *tenant, const gh_client *cl,
@@ -90,11 +86,7 @@ gh_dbrc gh_store_client_update(gh_dbconn *c, gh_arena *a, const char *tenant, co
                               "WHERE tenant_id = $1 AND id = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(cl->id), GH_TEXT(cl->secret_hash),
                       GH_TEXT(metadata_json), GH_INT(cl->updated_at)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), &r);
-    if (rc == GH_DB_OK && r.changes == 0)
-        rc = GH_DB_NOTFOUND;
-    return rc;
+    return gh_db_exec_change(c, a, sql, p, sizeof(p) / sizeof(p[0]), GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_client_set_first_party(gh_dbconn *c, gh_arena *a, const char *tenant,
@@ -103,11 +95,7 @@ gh_dbrc gh_store_client_set_first_party(gh_dbconn *c, gh_arena *a, const char *t
     static const char sql[] = "UPDATE clients SET first_party = $3, updated_at = $4 "
                               "WHERE tenant_id = $1 AND id = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(first_party), GH_INT(gh_now_ms())};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), &r);
-    if (rc == GH_DB_OK && r.changes == 0)
-        rc = GH_DB_NOTFOUND;
-    return rc;
+    return gh_db_exec_change(c, a, sql, p, sizeof(p) / sizeof(p[0]), GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_client_delete(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id)
@@ -122,12 +110,9 @@ gh_dbrc gh_store_client_delete(gh_dbconn *c, gh_arena *a, const char *tenant, co
         "DELETE FROM consents WHERE tenant_id = $1 AND client_id = $2";
     static const char del_jtis[] = "DELETE FROM used_jtis WHERE tenant_id = $1 AND client_id = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, del_client, p, 2, &r);
+    gh_dbrc rc = gh_db_exec_change(c, a, del_client, p, 2, GH_DB_NOTFOUND);
     if (rc != GH_DB_OK)
         return rc;
-    if (r.changes == 0)
-        return GH_DB_NOTFOUND;
     const char *const more[] = {del_codes, del_refresh, del_consents, del_jtis};
     for (size_t i = 0; i < sizeof(more) / sizeof(more[0]) && rc == GH_DB_OK; i++)
         rc = gh_db_exec(c, a, more[i], p, 2, NULL);
@@ -181,9 +166,5 @@ gh_dbrc gh_store_jti_use(gh_dbconn *c, gh_arena *a, const char *tenant, const ch
     if (rc != GH_DB_OK)
         return rc;
     gh_dbparam pi[] = {GH_TEXT(tenant), GH_TEXT(client_id), GH_TEXT(jti), GH_INT(expires_at)};
-    gh_dbres r;
-    rc = gh_db_exec(c, a, ins, pi, 4, &r);
-    if (rc == GH_DB_OK && r.changes == 0)
-        rc = GH_DB_CONFLICT;
-    return rc;
+    return gh_db_exec_change(c, a, ins, pi, 4, GH_DB_CONFLICT);
 }

@@ -34,11 +34,9 @@ gh_dbrc gh_store_mail_next_due(gh_dbconn *c, gh_arena *a, int64_t now, gh_mail_r
                               " ORDER BY next_attempt_at LIMIT 1";
     gh_dbparam p[] = {GH_INT(now)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 1, &r);
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 1, &r);
     if (rc != GH_DB_OK)
         return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
     memset(out, 0, sizeof(*out));
     out->tenant_id = gh_dbres_get(&r, 0, 0);
     out->id = gh_dbres_get(&r, 0, 1);
@@ -57,11 +55,9 @@ gh_dbrc gh_store_mail_claim(gh_dbconn *c, gh_arena *a, const char *tenant, const
         " RETURNING tenant_id, id, to_addr, template, params, attempts";
     gh_dbparam p[] = {GH_INT(now), GH_TEXT(tenant), GH_TEXT(id), GH_INT(now + GH_MAIL_CLAIM_MS)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), &r);
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, sizeof(p) / sizeof(p[0]), &r);
     if (rc != GH_DB_OK)
         return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
     memset(out, 0, sizeof(*out));
     out->tenant_id = gh_dbres_get(&r, 0, 0);
     out->id = gh_dbres_get(&r, 0, 1);
@@ -126,11 +122,9 @@ gh_dbrc gh_store_mail_get(gh_dbconn *c, gh_arena *a, const char *tenant, const c
         "id = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
     if (rc != GH_DB_OK)
         return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
     memset(out, 0, sizeof(*out));
     out->tenant_id = gh_dbres_get(&r, 0, 0);
     out->id = gh_dbres_get(&r, 0, 1);
@@ -152,9 +146,5 @@ gh_dbrc gh_store_mail_withdraw(gh_dbconn *c, gh_arena *a, const char *tenant, co
         "UPDATE mail_outbox SET status = 'failed', last_error = $3, params = '', "
         "claimed_until = NULL WHERE tenant_id = $1 AND id = $2 AND status = 'pending'";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_TEXT(reason)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    return r.changes == 0 ? GH_DB_NOTFOUND : GH_DB_OK;
+    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
 }

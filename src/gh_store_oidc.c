@@ -31,11 +31,9 @@ gh_dbrc gh_store_code_get(gh_dbconn *c, gh_arena *a, const char *tenant, const c
         "SELECT " CODE_COLS " FROM auth_codes WHERE tenant_id = $1 AND code_hash = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(hash)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
     if (rc != GH_DB_OK)
         return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
     const char **v = r.cells;
     *k = (gh_code){.tenant_id = v[0],
                    .code_hash = v[1],
@@ -63,11 +61,7 @@ gh_dbrc gh_store_code_use(gh_dbconn *c, gh_arena *a, const char *tenant, const c
     static const char sql[] = "UPDATE auth_codes SET used_at = $3 WHERE tenant_id = $1 AND "
                               "code_hash = $2 AND used_at IS NULL";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(hash), GH_INT(now)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    return r.changes == 1 ? GH_DB_OK : GH_DB_CONFLICT;
+    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_CONFLICT);
 }
 
 gh_dbrc gh_store_code_link(gh_dbconn *c, gh_arena *a, const char *tenant, const char *hash,
@@ -108,11 +102,9 @@ gh_dbrc gh_store_refresh_get(gh_dbconn *c, gh_arena *a, const char *tenant, cons
         "SELECT " REFRESH_COLS " FROM refresh_tokens WHERE tenant_id = $1 AND token_hash = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(hash)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
     if (rc != GH_DB_OK)
         return rc;
-    if (r.nrows == 0)
-        return GH_DB_NOTFOUND;
     const char **v = r.cells;
     *t = (gh_refresh){.tenant_id = v[0],
                       .token_hash = v[1],
@@ -138,11 +130,7 @@ gh_dbrc gh_store_refresh_rotate(gh_dbconn *c, gh_arena *a, const char *tenant, c
     static const char sql[] = "UPDATE refresh_tokens SET rotated_at = $3 WHERE tenant_id = $1 AND "
                               "token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(hash), GH_INT(now)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    return r.changes == 1 ? GH_DB_OK : GH_DB_CONFLICT;
+    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_CONFLICT);
 }
 
 gh_dbrc gh_store_refresh_revoke_family(gh_dbconn *c, gh_arena *a, const char *tenant,
@@ -195,11 +183,7 @@ gh_dbrc gh_store_consent_delete(gh_dbconn *c, gh_arena *a, const char *tenant, c
     static const char sql[] =
         "DELETE FROM consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_TEXT(client_id)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    return r.changes ? GH_DB_OK : GH_DB_NOTFOUND;
+    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_consent_list(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
@@ -236,10 +220,7 @@ gh_dbrc gh_store_jti_revoked(gh_dbconn *c, gh_arena *a, const char *tenant, cons
     static const char sql[] = "SELECT 1 FROM revoked_tokens WHERE tenant_id = $1 AND jti = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(jti)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    return r.nrows ? GH_DB_OK : GH_DB_NOTFOUND;
+    return gh_db_exec_row(c, a, sql, p, 2, &r);
 }
 
 gh_dbrc gh_store_session_clients(gh_dbconn *c, gh_arena *a, const char *tenant,
