@@ -471,16 +471,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     gh_req *r = &x->req;
     if (h->app->cfg->access_log && r->method) {
-        json_t *f = json_pack("{s:s, s:s, s:i, s:I, s:s, s:s}", "method", r->method, "path",
-                              r->path, "status", (int)r->status, "duration_ms",
-                              (json_int_t)(gh_mono_ms() - x->start_ms), "request_id", r->request_id,
-                              "ip", r->ip ? r->ip : "");
-        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && f)
-            json_object_set_new(f, "terminated", json_integer(toe));
+        long long ms = gh_mono_ms() - x->start_ms;
         /* A request that took over a second is worth a look (a stalled
          * database, a slow mail relay): it is logged as a warning. */
-        bool slow = gh_mono_ms() - x->start_ms > SLOW_REQUEST_MS;
-        gh_log_event(slow ? GH_LOG_WARN : GH_LOG_INFO, "request", f);
+        gh_log_access(ms > SLOW_REQUEST_MS ? GH_LOG_WARN : GH_LOG_INFO, r->method, r->path,
+                      (int)r->status, ms, r->request_id, r->ip ? r->ip : "",
+                      toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? (int)toe : -1);
     }
     gh_db_release(r->db);
     if (r->resp_malloced)
