@@ -29,6 +29,8 @@ void gh_accounts_session(gh_req *r);
 void gh_accounts_signup(gh_req *r);
 void gh_accounts_verify(gh_req *r);
 void gh_accounts_signin_email(gh_req *r);
+void gh_accounts_session_end(gh_req *r);
+void gh_accounts_sessions_end_others(gh_req *r);
 void gh_accounts_resend(gh_req *r);
 void gh_accounts_signin(gh_req *r);
 void gh_accounts_signout(gh_req *r);

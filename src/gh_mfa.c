@@ -44,7 +44,7 @@ enum {
 #define RECOVERY_MEM (4u << 20) /* argon2id memory for recovery codes: 4 MiB */
 
 #define WRONG_CODE  "That code is wrong or has expired."
-#define REAUTH_TEXT "Sign in again to change your sign-in methods."
+#define REAUTH_TEXT "Sign in again to make this change."
 
 typedef char hash_hex[2 * GH_SHA256_BYTES + 1];
 
@@ -907,6 +907,13 @@ static const gh_session *recent_session(gh_req *r, gh_dbconn *c, struct enrolled
         return NULL;
     }
     return s;
+}
+
+const gh_session *gh_mfa_recent_session(gh_req *r)
+{
+    struct enrolled e;
+    gh_dbconn *c = gh_req_db(r);
+    return c ? recent_session(r, c, &e) : NULL;
 }
 
 static json_t *factor_json(gh_req *r, const gh_factor *f)

@@ -38,6 +38,11 @@ gh_dbrc gh_mfa_first_factor(gh_req *r, gh_dbconn *c, const char *user_id, const 
  * methods. */
 void gh_mfa_respond(gh_req *r, gh_mfa_outcome *o);
 
+/* The signed-in session when it may make a sensitive change (sign-in
+ * methods, ending other sessions): authenticated within
+ * GATEHOUSE_REAUTH_WINDOW, and at AAL2 when the account has a second
+ * factor. Otherwise NULL with 401 or 403 reauthentication_required set. */
+const gh_session *gh_mfa_recent_session(gh_req *r);
 /* The highest level (1 to 3) the user's enrolled factors can reach. */
 int gh_mfa_reachable(gh_dbconn *c, gh_arena *a, const char *user_id);
 /* The level an acr value names (1 to 3), or 0 for a value we do not know. */

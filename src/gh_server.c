@@ -42,6 +42,8 @@ static const gh_route routes[] = {
     {"POST", "/api/v1/signin", gh_accounts_signin, API_BODY | GH_ROUTE_SLOW},
     {"POST", "/api/v1/signout", gh_accounts_signout, API_BODY | GH_ROUTE_SLOW},
     {"GET", "/api/v1/sessions", gh_accounts_sessions, 0},
+    {"DELETE", "/api/v1/sessions", gh_accounts_sessions_end_others, 0},
+    {"DELETE", "/api/v1/sessions/{id}", gh_accounts_session_end, 0},
     {"POST", "/api/v1/signin/email", gh_accounts_signin_email, API_BODY},
     {"GET", "/api/v1/signin/mfa", gh_mfa_pending_info, 0},
     {"POST", "/api/v1/signin/mfa", gh_mfa_verify, API_BODY | GH_ROUTE_SLOW},

@@ -706,6 +706,56 @@ describe('MFA API: managing authenticators', () => {
   });
 });
 
+describe('sessions: a user ends other sessions (ASVS 7.5.2, SECURITY.md #30, #31)', () => {
+  const ctx = {};
+  before(async () => {
+    ctx.mail = await startMailSink();
+    ctx.server = await startServer({ env: { GATEHOUSE_SMTP_URL: ctx.mail.url } });
+  });
+  after(async () => { await ctx.server?.stop(); });
+
+  test('one other session, then all others; never the current one; another user\'s session is not found', async () => {
+    const user = await signUp(ctx, 'sess');
+    const a = user.browser;
+    const { b } = await passwordSignIn(ctx, user);
+    const { b: c } = await passwordSignIn(ctx, user);
+    const bId = (await b.session()).session.id;
+    const aId = (await a.session()).session.id;
+    const list = await a.get('/api/v1/sessions');
+    assert.equal(list.json.sessions.length, 3);
+
+    // without the CSRF token nothing ends
+    let r = await a.del(`/api/v1/sessions/${bId}`, { csrf: false });
+    assert.equal(r.status, 403);
+    assert.equal((await b.session()).authenticated, true);
+
+    r = await a.del(`/api/v1/sessions/${bId}`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.ended, 1);
+    assert.equal((await b.session()).authenticated, false);
+    assert.equal((await c.session()).authenticated, true);
+
+    r = await a.del(`/api/v1/sessions/${aId}`);
+    assert.equal(r.status, 400, 'the current session ends by signing out');
+    r = await a.del(`/api/v1/sessions/${bId}`);
+    assert.equal(r.status, 404, 'an ended session is gone');
+
+    const other = await signUp(ctx, 'sess-other');
+    const otherId = (await other.browser.session()).session.id;
+    r = await a.del(`/api/v1/sessions/${otherId}`);
+    assert.equal(r.status, 404);
+    assert.equal((await other.browser.session()).authenticated, true);
+
+    r = await a.del('/api/v1/sessions');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.ended, 1);
+    assert.equal((await c.session()).authenticated, false);
+    assert.equal((await a.session()).authenticated, true);
+    const ended = sql(ctx.server, `SELECT count(*) AS n FROM audit_events WHERE type = 'session.ended' AND subject = '${user.id}'`);
+    assert.equal(Number(ended[0].n), 2);
+  });
+});
+
 describe('MFA API: GATEHOUSE_MFA_REQUIRED=on', () => {
   const ctx = {};
   before(async () => {

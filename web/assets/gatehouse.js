@@ -22,12 +22,14 @@ const MSG = {
   checkingLink: 'Checking your link…',
   verified: 'Your email is verified. Sign in to continue.',
   resent: 'We sent a new code. It replaces the previous one.',
-  reauth: 'Sign in again to change your sign-in methods.',
+  reauth: 'Sign in again to make this change.',
   enterEmail: 'Enter your email first, then choose “Email me a sign-in code”.',
   noPasskeys: 'This browser cannot use passkeys. Try another way to sign in.',
   passkeyCancelled: 'The passkey request was cancelled or timed out. Try again when you are ready.',
   passkeyKnown: 'This device already holds a passkey for your account.',
   flowExpired: 'This sign-in has expired. Sign in again.',
+  sessionEnded: 'That session has ended.',
+  othersEnded: 'Your other sessions have ended.',
   enterCode: 'Enter the 6-digit code from your authenticator app.',
   enterRecovery: 'Enter one of your recovery codes.',
   usePasskey: 'Use your passkey, or a recovery code if you cannot.',
@@ -572,7 +574,22 @@ const pages = {
       return;
     }
     const list = byId('sessions');
-    for (const sess of s.data.sessions || []) list.append(sessionItem(sess));
+    const sessions = s.data.sessions || [];
+    for (const sess of sessions) list.append(sessionItem(sess));
+    const others = byId('end-others');
+    others.hidden = !sessions.some((x) => !x.current);
+    others.addEventListener('click', async () => {
+      clearAlert();
+      const r = await send('DELETE', '/sessions');
+      if (reauthIfNeeded(r)) return;
+      if (!r.ok) {
+        showAlert(errorText(r));
+        return;
+      }
+      for (const li of [...list.querySelectorAll('li[data-other]')]) li.remove();
+      others.hidden = true;
+      showStatus(MSG.othersEnded);
+    });
   },
 
   // Set up an authenticator app: a new set-up on every visit, confirmed by a code.
@@ -726,6 +743,26 @@ function sessionItem(sess) {
   if (sess.ip) parts.push(`from ${sess.ip}`);
   meta.textContent = parts.join(', ');
   li.append(title, meta);
+  if (!sess.current) {
+    li.dataset.other = '1';
+    const end = document.createElement('button');
+    end.type = 'button';
+    end.className = 'secondary';
+    end.textContent = 'End session';
+    end.setAttribute('aria-label', `End session: ${title.textContent}, ${meta.textContent}`);
+    end.addEventListener('click', async () => {
+      clearAlert();
+      const r = await send('DELETE', `/sessions/${encodeURIComponent(sess.id)}`);
+      if (reauthIfNeeded(r)) return;
+      if (!r.ok) {
+        showAlert(errorText(r));
+        return;
+      }
+      li.remove();
+      showStatus(MSG.sessionEnded);
+    });
+    li.append(end);
+  }
   return li;
 }
 
