@@ -94,7 +94,7 @@ start_pg() {
 
 # The unit tests that open a database (and read GATEHOUSE_TEST_DATABASE_URL);
 # the others would only run twice.
-pg_unit_tests=(store mail clients keys store_mfa)
+pg_unit_tests=(store mail clients keys store_mfa store_prune)
 unit_pg() {
   [ -n "$pg_url" ] || return 1
   GATEHOUSE_TEST_DATABASE_URL=$pg_url meson test -C build --print-errorlogs "${pg_unit_tests[@]}"

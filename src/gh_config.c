@@ -172,6 +172,7 @@ UINT_SETTING(p_id_ttl, id_token_ttl, 10, 86400)
 UINT_SETTING(p_rt_ttl, refresh_token_ttl, 60, 365u * 86400u)
 UINT_SETTING(p_rt_max, refresh_token_max, 60, 3u * 365u * 86400u)
 UINT_SETTING(p_keys_refresh, keys_refresh, 1, 3600)
+UINT_SETTING(p_prune_interval, prune_interval, 0, 86400)
 UINT_SETTING(p_reauth_window, reauth_window, 30, 86400)
 
 static int p_breached_file(gh_config *c, const char *v, char *why, size_t whylen)
@@ -262,6 +263,8 @@ static const struct setting settings[] = {
      "seconds a chain of refresh tokens lives at most from sign-in (90 days)"},
     {"KEYS_REFRESH", "30", p_keys_refresh,
      "seconds between re-reads of the signing keys: a rotation reaches every instance within it"},
+    {"PRUNE_INTERVAL", "300", p_prune_interval,
+     "seconds between deletions of expired codes, tokens, sessions and old mail; 0: never"},
     {"BREACHED_PASSWORDS_FILE", "", p_breached_file,
      "optional Have I Been Pwned SHA-1 file (sorted by hash) of breached passwords"},
     {"DB_POOL", "0", p_db_pool, "database connections; 0 means threads + workers"},

@@ -56,6 +56,7 @@ typedef struct gh_config {
     unsigned refresh_token_ttl; /* seconds a refresh token lives unused (sliding) */
     unsigned refresh_token_max; /* seconds a refresh-token family lives at most */
     unsigned keys_refresh;      /* seconds between re-reads of the signing keys */
+    unsigned prune_interval;    /* seconds between deletions of expired rows; 0: never */
 } gh_config;
 
 /* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */

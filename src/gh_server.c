@@ -16,6 +16,7 @@
 #include "gh_mail.h"
 #include "gh_mkey.h"
 #include "gh_password.h"
+#include "gh_store_prune.h"
 
 /* Unauthenticated JSON endpoints take small bodies only. */
 #define API_BODY (GH_ROUTE_BODY | GH_ROUTE_SMALL)
@@ -195,6 +196,8 @@ int gh_server_serve(gh_config *cfg)
     }
     if (gh_mail_start(&app) != 0)
         goto out;
+    if (gh_prune_start(&app) != 0)
+        goto out;
     atomic_store(&app.ready, true);
     http = gh_http_start(&app, routes, sizeof(routes) / sizeof(routes[0]), err, sizeof(err));
     if (!http) {
@@ -218,6 +221,7 @@ int gh_server_serve(gh_config *cfg)
     code = 0;
 out:
     gh_http_stop(http);
+    gh_prune_stop();
     gh_mail_stop();
     gh_keys_shutdown();
     gh_db_close(app.db);

@@ -22,7 +22,7 @@ const MSG = {
   checkingLink: 'Checking your link…',
   verified: 'Your email is verified. Sign in to continue.',
   resent: 'We sent a new code. It replaces the previous one.',
-  reauth: 'Sign in again to make this change.',
+  reauth: 'Sign in again to change your sign-in methods.',
   enterEmail: 'Enter your email first, then choose “Email me a sign-in code”.',
   noPasskeys: 'This browser cannot use passkeys. Try another way to sign in.',
   passkeyCancelled: 'The passkey request was cancelled or timed out. Try again when you are ready.',

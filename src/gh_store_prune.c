@@ -1,0 +1,230 @@
+/*
+ * gh_store_prune: the DELETE statements of the janitor and the thread that
+ * runs them (see gh_store_prune.h for what is never touched).
+ *
+ * Every instance runs the thread. Two instances pruning at once is harmless:
+ * the statements are idempotent, the second one finds nothing left to
+ * delete, and each holds its table's lock for one statement only.
+ */
+#include "gh_store_prune.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+
+#include "gh_crypto.h"
+#include "gh_log.h"
+#include "gh_throttle.h"
+
+#define HOUR_MS (3600LL * 1000)
+#define DAY_MS  (24 * HOUR_MS)
+
+enum {
+    FIRST_RUN_S = 10,    /* the first run waits this long (or the interval, if shorter) */
+    MAIL_KEEP_DAYS = 30, /* finished mail and its attempts stay this long (support questions) */
+};
+
+/* One DELETE; its row count goes to *count. */
+static gh_dbrc run(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                   long long *count)
+{
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, np, &r);
+    if (rc == GH_DB_OK)
+        *count = r.changes;
+    return rc;
+}
+
+gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts *out)
+{
+    /* Sessions that ended (absolute or idle expiry, or revocation) more than
+     * a day ago. They go first, so the codes of a session pruned now can go
+     * in the same run. */
+    static const char sessions[] = "DELETE FROM sessions WHERE expires_at < $1 OR "
+                                   "idle_expires_at < $1 OR revoked_at < $1";
+    /* Authorization codes an hour past expiry, once their session is gone:
+     * a code row is the record that its client took part in the session,
+     * which back-channel logout reads (gh_store_session_clients; every
+     * refresh-token family starts from a code of the same session and
+     * client, so the codes alone keep that record). A code without a
+     * session (session_id NULL) matches no session and goes. */
+    static const char codes[] =
+        "DELETE FROM auth_codes WHERE expires_at < $1 AND NOT EXISTS (SELECT 1 FROM sessions s "
+        "WHERE s.tenant_id = auth_codes.tenant_id AND s.id = auth_codes.session_id)";
+    /* Refresh tokens. The token endpoint looks at revoked_at first (revoked:
+     * "invalid"), then rotated_at (a rotated token presented again revokes
+     * the whole family: reuse detection), and only then at the expiry. So:
+     *  - a family past family_expires_at is dead in every row (the rows of
+     *    a family share it): all of it goes;
+     *  - a revoked row detects nothing and an unrotated row has nothing to
+     *    detect, so either goes a day after its own expiry;
+     *  - a rotated, unrevoked row stays while its family lives, even after
+     *    its own expiry: presenting it must still revoke the family. */
+    static const char refresh[] =
+        "DELETE FROM refresh_tokens WHERE family_expires_at < $1 OR (expires_at < $2 AND "
+        "(revoked_at IS NOT NULL OR rotated_at IS NULL))";
+    /* A revoked access token, or a client-assertion jti, past its exp is
+     * refused on its exp alone. */
+    static const char revoked[] = "DELETE FROM revoked_tokens WHERE expires_at < $1";
+    static const char jtis[] = "DELETE FROM used_jtis WHERE expires_at < $1";
+    static const char flows[] = "DELETE FROM email_flows WHERE expires_at < $1";
+    static const char challenges[] = "DELETE FROM auth_challenges WHERE expires_at < $1";
+    /* A throttle not blocking now, whose count has decayed (the next failure
+     * would start again from 1), says nothing a missing row does not. */
+    static const char throttles[] =
+        "DELETE FROM throttles WHERE blocked_until < $1 AND last_failure_at < $2";
+    /* Mail in a final state ('sent', or 'failed': given up or withdrawn),
+     * attempts first so none is left without its message. */
+    static const char attempts[] =
+        "DELETE FROM mail_attempts WHERE outbox_id IN (SELECT id FROM mail_outbox WHERE "
+        "status IN ('sent', 'failed') AND created_at < $1)";
+    static const char outbox[] =
+        "DELETE FROM mail_outbox WHERE status IN ('sent', 'failed') AND created_at < $1";
+
+    memset(out, 0, sizeof(*out));
+    gh_dbparam day_ago[] = {GH_INT(now - DAY_MS)};
+    gh_dbparam hour_ago[] = {GH_INT(now - HOUR_MS)};
+    gh_dbparam at_now[] = {GH_INT(now)};
+    gh_dbparam refresh_p[] = {GH_INT(now), GH_INT(now - DAY_MS)};
+    gh_dbparam throttle_p[] = {GH_INT(now), GH_INT(now - GH_THROTTLE_DECAY_MS)};
+    gh_dbparam mail_p[] = {GH_INT(now - MAIL_KEEP_DAYS * DAY_MS)};
+
+    gh_dbrc rc = run(c, a, sessions, day_ago, 1, &out->sessions);
+    if (rc == GH_DB_OK)
+        rc = run(c, a, codes, hour_ago, 1, &out->auth_codes);
+    if (rc == GH_DB_OK)
+        rc = run(c, a, refresh, refresh_p, 2, &out->refresh_tokens);
+    if (rc == GH_DB_OK)
+        rc = run(c, a, revoked, at_now, 1, &out->revoked_tokens);
+    if (rc == GH_DB_OK)
+        rc = run(c, a, jtis, at_now, 1, &out->used_jtis);
+    if (rc == GH_DB_OK)
+        rc = run(c, a, flows, day_ago, 1, &out->email_flows);
+    if (rc == GH_DB_OK)
+        rc = run(c, a, challenges, day_ago, 1, &out->auth_challenges);
+    if (rc == GH_DB_OK)
+        rc = run(c, a, throttles, throttle_p, 2, &out->throttles);
+    if (rc == GH_DB_OK)
+        rc = run(c, a, attempts, mail_p, 1, &out->mail_attempts);
+    if (rc == GH_DB_OK)
+        rc = run(c, a, outbox, mail_p, 1, &out->mail_outbox);
+    return rc;
+}
+
+long long gh_prune_total(const gh_prune_counts *n)
+{
+    return n->sessions + n->auth_codes + n->refresh_tokens + n->revoked_tokens + n->used_jtis +
+           n->email_flows + n->auth_challenges + n->throttles + n->mail_attempts + n->mail_outbox;
+}
+
+/* ---- the thread ---- */
+
+static struct {
+    pthread_mutex_t mu; /* guards everything below */
+    pthread_cond_t cond;
+    bool cond_ready, stop, running;
+    pthread_t thread;
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void prune_once(const gh_app *app)
+{
+    gh_arena *a = gh_arena_new(1u << 20);
+    gh_dbconn *c = a ? gh_db_acquire(app->db) : NULL;
+    if (!c) {
+        gh_log(GH_LOG_WARN, "prune skipped", "no database connection; next try in %u s",
+               app->cfg->prune_interval);
+        gh_arena_free(a);
+        return;
+    }
+    int64_t t0 = gh_mono_ms();
+    gh_prune_counts n;
+    gh_dbrc rc = gh_store_prune(c, a, gh_now_ms(), &n);
+    gh_db_release(c);
+    gh_arena_free(a);
+    if (rc != GH_DB_OK)
+        gh_log(GH_LOG_WARN, "prune incomplete", "%s; next try in %u s", gh_dbrc_str(rc),
+               app->cfg->prune_interval);
+    if (gh_prune_total(&n) > 0)
+        gh_log_event(GH_LOG_INFO, "pruned expired rows",
+                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                               "sessions", (json_int_t)n.sessions, "auth_codes",
+                               (json_int_t)n.auth_codes, "refresh_tokens",
+                               (json_int_t)n.refresh_tokens, "revoked_tokens",
+                               (json_int_t)n.revoked_tokens, "used_jtis", (json_int_t)n.used_jtis,
+                               "email_flows", (json_int_t)n.email_flows, "auth_challenges",
+                               (json_int_t)n.auth_challenges, "throttles", (json_int_t)n.throttles,
+                               "mail_attempts", (json_int_t)n.mail_attempts, "mail_outbox",
+                               (json_int_t)n.mail_outbox, "ms", (json_int_t)(gh_mono_ms() - t0)));
+}
+
+static void *pruner(void *arg)
+{
+    const gh_app *app = arg;
+    unsigned interval = app->cfg->prune_interval;
+    unsigned wait = interval < FIRST_RUN_S ? interval : FIRST_RUN_S;
+    pthread_mutex_lock(&P.mu);
+    while (!P.stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += wait;
+        while (!P.stop)
+            if (pthread_cond_timedwait(&P.cond, &P.mu, &until) == ETIMEDOUT)
+                break;
+        if (P.stop)
+            break;
+        pthread_mutex_unlock(&P.mu);
+        prune_once(app);
+        pthread_mutex_lock(&P.mu);
+        wait = interval;
+    }
+    pthread_mutex_unlock(&P.mu);
+    return NULL;
+}
+
+int gh_prune_start(gh_app *app)
+{
+    if (app->cfg->prune_interval == 0)
+        return 0;
+    pthread_mutex_lock(&P.mu);
+    if (P.running) {
+        pthread_mutex_unlock(&P.mu);
+        return 0;
+    }
+    if (!P.cond_ready) {
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&P.cond, &attr);
+        pthread_condattr_destroy(&attr);
+        P.cond_ready = true;
+    }
+    P.stop = false;
+    int err = pthread_create(&P.thread, NULL, pruner, app);
+    P.running = err == 0;
+    pthread_mutex_unlock(&P.mu);
+    if (err != 0) {
+        gh_log(GH_LOG_ERROR, "start failed", "cannot start the pruning thread: %s", strerror(err));
+        return -1;
+    }
+    return 0;
+}
+
+void gh_prune_stop(void)
+{
+    pthread_mutex_lock(&P.mu);
+    if (!P.running) {
+        pthread_mutex_unlock(&P.mu);
+        return;
+    }
+    P.stop = true;
+    pthread_cond_signal(&P.cond);
+    pthread_t t = P.thread;
+    pthread_mutex_unlock(&P.mu);
+    pthread_join(t, NULL);
+    pthread_mutex_lock(&P.mu);
+    P.running = false;
+    P.stop = false;
+    pthread_mutex_unlock(&P.mu);
+}

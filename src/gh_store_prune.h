@@ -1,0 +1,46 @@
+/*
+ * gh_store_prune: the janitor. Deletes rows that can no longer matter —
+ * expired codes, tokens, flows, ceremonies, ended sessions, decayed
+ * throttles, old finished mail — so those tables do not grow without bound.
+ *
+ * Users, credentials, second factors, recovery codes, clients, consents,
+ * signing keys (gh_keys retires its own) and the audit log are never
+ * touched. Each table is one DELETE in autocommit, so no lock is held for
+ * longer than one statement.
+ */
+#ifndef GH_STORE_PRUNE_H
+#define GH_STORE_PRUNE_H
+
+#include "gh_app.h"
+#include "gh_db.h"
+
+/* Rows deleted per table by one gh_store_prune. */
+typedef struct gh_prune_counts {
+    long long sessions;
+    long long auth_codes;
+    long long refresh_tokens;
+    long long revoked_tokens;
+    long long used_jtis;
+    long long email_flows;
+    long long auth_challenges;
+    long long throttles;
+    long long mail_attempts;
+    long long mail_outbox;
+} gh_prune_counts;
+
+/* Deletes what is dead at now (ms), one table per statement; out (zeroed
+ * first) counts each table. Stops at the first statement that fails and
+ * returns its code; out then holds what was deleted before it. */
+gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts *out);
+/* The sum of all counts. */
+long long gh_prune_total(const gh_prune_counts *n);
+
+/* Starts the thread that runs gh_store_prune every
+ * cfg->prune_interval seconds (the first run a little after start-up);
+ * nothing when the interval is 0. -1 when the thread cannot start. */
+int gh_prune_start(gh_app *app);
+/* Wakes the thread and waits for it (a run in progress finishes first);
+ * a no-op when it is not running. */
+void gh_prune_stop(void);
+
+#endif
