@@ -909,6 +909,24 @@ static const gh_session *recent_session(gh_req *r, gh_dbconn *c, struct enrolled
     return s;
 }
 
+/* The start of every change to sign-in methods: the CSRF check, the JSON
+ * body when body is not NULL (then the caller owns *body), a database
+ * connection and a recent enough session. NULL when an answer is set. */
+static const gh_session *change_begin(gh_req *r, json_t **body, gh_dbconn **c, struct enrolled *e)
+{
+    if (body)
+        *body = NULL;
+    if (!gh_csrf_check(r) || (body && !(*body = gh_api_body(r))))
+        return NULL;
+    *c = gh_req_db(r);
+    const gh_session *s = *c ? recent_session(r, *c, e) : NULL;
+    if (!s && body) {
+        json_decref(*body);
+        *body = NULL;
+    }
+    return s;
+}
+
 const gh_session *gh_mfa_recent_session(gh_req *r)
 {
     struct enrolled e;
@@ -1023,10 +1041,8 @@ void gh_mfa_totp_setup(gh_req *r)
     uint8_t seed[GH_TOTP_SEED_BYTES];
     char b32[GH_TOTP_B32_MAX];
     gh_user u;
-    if (!gh_csrf_check(r))
-        return;
-    gh_dbconn *c = gh_req_db(r);
-    const gh_session *s = c ? recent_session(r, c, &e) : NULL;
+    gh_dbconn *c = NULL;
+    const gh_session *s = change_begin(r, NULL, &c, &e);
     if (!s)
         return;
     if (gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, s->user_id, &u) != GH_DB_OK) {
@@ -1097,13 +1113,9 @@ void gh_mfa_totp_confirm(gh_req *r)
     struct enrolled e;
     gh_factor f;
     bool bad = false;
-    if (!gh_csrf_check(r))
-        return;
-    json_t *body = gh_api_body(r);
-    if (!body)
-        return;
-    gh_dbconn *c = gh_req_db(r);
-    const gh_session *s = c ? recent_session(r, c, &e) : NULL;
+    json_t *body = NULL;
+    gh_dbconn *c = NULL;
+    const gh_session *s = change_begin(r, &body, &c, &e);
     const char *code = s ? gh_api_text(r, body, "code", 32, &bad) : NULL;
     const char *name = s && !bad ? factor_name(r, body, "Authenticator app", &bad) : NULL;
     json_decref(body);
@@ -1154,10 +1166,8 @@ void gh_mfa_passkey_register_options(gh_req *r)
     struct enrolled e;
     gh_user u;
     const char *rp_id, *origin;
-    if (!gh_csrf_check(r))
-        return;
-    gh_dbconn *c = gh_req_db(r);
-    const gh_session *s = c ? recent_session(r, c, &e) : NULL;
+    gh_dbconn *c = NULL;
+    const gh_session *s = change_begin(r, NULL, &c, &e);
     if (!s)
         return;
     if (gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, s->user_id, &u) != GH_DB_OK ||
@@ -1200,13 +1210,9 @@ void gh_mfa_passkey_register(gh_req *r)
     gh_challenge ch;
     const char *rp_id, *origin;
     bool bad = false;
-    if (!gh_csrf_check(r))
-        return;
-    json_t *body = gh_api_body(r);
-    if (!body)
-        return;
-    gh_dbconn *c = gh_req_db(r);
-    const gh_session *s = c ? recent_session(r, c, &e) : NULL;
+    json_t *body = NULL;
+    gh_dbconn *c = NULL;
+    const gh_session *s = change_begin(r, &body, &c, &e);
     const char *name = s ? factor_name(r, body, "Passkey", &bad) : NULL;
     json_t *cred = json_object_get(body, "credential");
     json_t *resp = json_object_get(cred, "response");
@@ -1281,10 +1287,8 @@ void gh_mfa_recovery_regenerate(gh_req *r)
 {
     struct enrolled e;
     json_t *codes = NULL;
-    if (!gh_csrf_check(r))
-        return;
-    gh_dbconn *c = gh_req_db(r);
-    const gh_session *s = c ? recent_session(r, c, &e) : NULL;
+    gh_dbconn *c = NULL;
+    const gh_session *s = change_begin(r, NULL, &c, &e);
     if (!s)
         return;
     if (!has_second(&e)) {
@@ -1307,13 +1311,9 @@ void gh_mfa_factor_rename(gh_req *r)
 {
     struct enrolled e;
     bool bad = false;
-    if (!gh_csrf_check(r))
-        return;
-    json_t *body = gh_api_body(r);
-    if (!body)
-        return;
-    gh_dbconn *c = gh_req_db(r);
-    const gh_session *s = c ? recent_session(r, c, &e) : NULL;
+    json_t *body = NULL;
+    gh_dbconn *c = NULL;
+    const gh_session *s = change_begin(r, &body, &c, &e);
     const char *name = s ? gh_api_text(r, body, "name", MAX_NAME, &bad) : NULL;
     json_decref(body);
     if (!s || bad)
@@ -1340,10 +1340,8 @@ void gh_mfa_factor_remove(gh_req *r)
 {
     struct enrolled e;
     gh_factor f;
-    if (!gh_csrf_check(r))
-        return;
-    gh_dbconn *c = gh_req_db(r);
-    const gh_session *s = c ? recent_session(r, c, &e) : NULL;
+    gh_dbconn *c = NULL;
+    const gh_session *s = change_begin(r, NULL, &c, &e);
     if (!s)
         return;
     const char *id = r->nparams ? r->params[0] : "";
@@ -1385,10 +1383,10 @@ void gh_mfa_factor_remove(gh_req *r)
 void gh_mfa_email_choice(gh_req *r)
 {
     struct enrolled e;
-    if (!gh_csrf_check(r))
-        return;
-    json_t *body = gh_api_body(r);
-    if (!body)
+    json_t *body = NULL;
+    gh_dbconn *c = NULL;
+    const gh_session *s = change_begin(r, &body, &c, &e);
+    if (!s)
         return;
     json_t *en = json_object_get(body, "enabled");
     bool want = json_is_true(en);
@@ -1398,10 +1396,6 @@ void gh_mfa_email_choice(gh_req *r)
         gh_resp_error(r, 400, "invalid_request", "Send enabled as true or false.");
         return;
     }
-    gh_dbconn *c = gh_req_db(r);
-    const gh_session *s = c ? recent_session(r, c, &e) : NULL;
-    if (!s)
-        return;
     if (want == e.email) {
         gh_resp_json(r, 200, json_pack("{s:b}", "passwordless_email", want), NULL);
         return;
