@@ -487,18 +487,12 @@ static int teardown(void **state)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    char err[256] = "";
     if (!f)
         return -1;
     *state = f;
-    const char *where = test_db_create(&f->t, "gh-clients");
-    if (!where)
+    f->db = test_db_open(&f->t, "gh-clients", 2);
+    if (!f->db)
         goto fail;
-    f->db = gh_db_open(where, 2, err, sizeof(err));
-    if (!f->db || gh_db_migrate(f->db, err, sizeof(err)) != 0) {
-        fprintf(stderr, "test_clients: %s\n", err);
-        goto fail;
-    }
     f->c = gh_db_acquire(f->db);
     f->a = gh_arena_new(0);
     return 0;

@@ -49,11 +49,8 @@ static int setup(void **state)
     if (!f)
         return -1;
     *state = f;
-    const char *where = test_db_create(&f->t, "gh-keys");
-    if (!where)
-        goto fail;
-    f->db = gh_db_open(where, 4, err, sizeof(err));
-    if (!f->db || gh_db_migrate(f->db, err, sizeof(err)) != 0)
+    f->db = test_db_open(&f->t, "gh-keys", 4);
+    if (!f->db)
         goto fail;
     gh_random(f->cfg.master_key, sizeof(f->cfg.master_key));
     f->cfg.master_key_set = true;

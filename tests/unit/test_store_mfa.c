@@ -49,18 +49,12 @@ static const char *make_user(struct fixture *f, const char *username)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    char err[256] = "";
     if (!f)
         return -1;
     *state = f;
-    const char *where = test_db_create(&f->t, "gh-store-mfa");
-    if (!where)
+    f->db = test_db_open(&f->t, "gh-store-mfa", 2);
+    if (!f->db)
         goto fail;
-    f->db = gh_db_open(where, 2, err, sizeof(err));
-    if (!f->db || gh_db_migrate(f->db, err, sizeof(err)) != 0) {
-        fprintf(stderr, "test_store_mfa: %s\n", err);
-        goto fail;
-    }
     f->c = gh_db_acquire(f->db);
     f->a = gh_arena_new(0);
     if (!f->c || !f->a)

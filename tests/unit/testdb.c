@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "gh_crypto.h"
+#include "gh_db.h"
 
 static const char *admin_url(void)
 {
@@ -92,4 +93,18 @@ void test_db_drop(test_db *t)
     if (t->dir[0])
         rmdir(t->dir);
     memset(t, 0, sizeof(*t));
+}
+
+struct gh_db *test_db_open(test_db *t, const char *prefix, unsigned pool)
+{
+    char err[256] = "";
+    const char *where = test_db_create(t, prefix);
+    if (!where)
+        return NULL;
+    gh_db *db = gh_db_open(where, pool, err, sizeof(err));
+    if (db && gh_db_migrate(db, err, sizeof(err)) == 0)
+        return db;
+    fprintf(stderr, "%s: %s\n", prefix, err[0] ? err : "cannot open the database");
+    gh_db_close(db);
+    return NULL;
 }

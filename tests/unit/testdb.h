@@ -26,6 +26,9 @@ const char *test_db_create(test_db *t, const char *prefix);
 /* Runs one statement on the PostgreSQL cluster's admin database; 0 on
  * success. */
 int test_db_admin(const char *sql);
+/* Makes the database, opens it with a pool of pool connections and applies
+ * every migration; NULL (reason on stderr) on failure. */
+struct gh_db *test_db_open(test_db *t, const char *prefix, unsigned pool);
 /* Drops the database and removes its files. Safe on a zeroed struct. */
 void test_db_drop(test_db *t);
 
