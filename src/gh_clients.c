@@ -1188,38 +1188,10 @@ static int usage_error(const char *fmt, ...)
     return 2;
 }
 
-static int mkdir_parent(const char *path)
-{
-    char dir[GH_PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return (mkdir(dir, 0700) != 0 && errno != EEXIST) ? -1 : 0;
-}
-
 static gh_db *cli_open(gh_config *cfg)
 {
     char err[512] = "";
-    if (!cfg->database_is_postgres && mkdir_parent(cfg->database) != 0) {
-        fprintf(stderr, "gatehouse: cannot create the directory of %s: %s\n", cfg->database,
-                strerror(errno));
-        return NULL;
-    }
-    gh_db *db = gh_db_open(cfg->database, 1, err, sizeof(err));
-    if (db && gh_db_migrate(db, err, sizeof(err)) != 0) {
-        gh_db_close(db);
-        db = NULL;
-    }
+    gh_db *db = gh_db_open_store(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
     if (!db)
         fprintf(stderr, "gatehouse: %s\n", err);
     return db;

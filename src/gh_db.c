@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "gh_crypto.h"
@@ -281,4 +282,41 @@ int gh_db_schema_version(gh_db *db)
     gh_db_release(c);
     gh_arena_free(a);
     return v;
+}
+
+/* Creates the directories above a SQLite file, each 0700. */
+static int make_parent_dirs(const char *path)
+{
+    char dir[4096];
+    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+        return -1;
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return (mkdir(dir, 0700) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+gh_db *gh_db_open_store(const char *url, bool is_postgres, unsigned pool, char *err, size_t errlen)
+{
+    if (!is_postgres && make_parent_dirs(url) != 0) {
+        snprintf(err, errlen, "cannot create the directory of %s: %s", url, strerror(errno));
+        return NULL;
+    }
+    gh_db *db = gh_db_open(url, pool, err, errlen);
+    if (db && gh_db_migrate(db, err, errlen) != 0) {
+        gh_db_close(db);
+        db = NULL;
+    }
+    if (!db && !err[0])
+        snprintf(err, errlen, "cannot open the database %s", is_postgres ? "(PostgreSQL)" : url);
+    return db;
 }

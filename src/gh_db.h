@@ -68,6 +68,10 @@ typedef struct gh_dbconn gh_dbconn;
 gh_db *gh_db_open(const char *url, unsigned size, char *err, size_t errlen);
 void gh_db_close(gh_db *db);
 
+/* Opens the store a command works on: creates the directory of a SQLite
+ * file (0700) when missing, opens a pool of pool connections and applies
+ * pending migrations. NULL with a one-line reason in err. */
+gh_db *gh_db_open_store(const char *url, bool is_postgres, unsigned pool, char *err, size_t errlen);
 /* Applies pending migrations; safe to run from several processes at once. */
 int gh_db_migrate(gh_db *db, char *err, size_t errlen);
 /* Newest migration version applied (0 for none). */

@@ -136,53 +136,21 @@ static const char *file_arg(const char *cmd, int argc, char **argv)
 }
 
 /* Creates the directories above a SQLite file, as `serve` does. */
-static int make_parent_dir(const char *path)
-{
-    char dir[GH_PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return -1;
-        if (c == '\0')
-            return 0;
-        *p = c;
-    }
-}
-
 /* Opens GATEHOUSE_DATABASE and applies pending migrations, as `migrate`
  * does. must_exist: a missing SQLite file is a settings error (export of a
  * mistyped path would otherwise create an empty database and export it). */
 static int open_db(const gh_config *cfg, bool must_exist, gh_db **out)
 {
     *out = NULL;
-    if (!cfg->database_is_postgres) {
-        struct stat st;
-        if (must_exist && stat(cfg->database, &st) != 0) {
-            fprintf(stderr, "gatehouse: GATEHOUSE_DATABASE: %s does not exist\n", cfg->database);
-            return 2;
-        }
-        if (make_parent_dir(cfg->database) != 0) {
-            fprintf(stderr, "gatehouse: cannot create the directory of %s: %s\n", cfg->database,
-                    strerror(errno));
-            return 1;
-        }
+    struct stat st;
+    if (!cfg->database_is_postgres && must_exist && stat(cfg->database, &st) != 0) {
+        fprintf(stderr, "gatehouse: GATEHOUSE_DATABASE: %s does not exist\n", cfg->database);
+        return 2;
     }
     char err[512] = "";
-    gh_db *db = gh_db_open(cfg->database, 1, err, sizeof(err));
-    if (db && gh_db_migrate(db, err, sizeof(err)) != 0) {
-        gh_db_close(db);
-        db = NULL;
-    }
+    gh_db *db = gh_db_open_store(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
     if (!db) {
-        fprintf(stderr, "gatehouse: %s\n", err[0] ? err : "GATEHOUSE_DATABASE: cannot open it");
+        fprintf(stderr, "gatehouse: %s\n", err);
         return 1;
     }
     *out = db;

@@ -1086,27 +1086,6 @@ out:
     return rc;
 }
 
-static int mkdir_parent(const char *path)
-{
-    char dir[GH_PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char keep = *p;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return -1;
-        if (!keep)
-            return 0;
-        *p = keep;
-    }
-}
-
 static void print_time(char *out, long long ms)
 {
     if (ms)
@@ -1158,16 +1137,7 @@ int gh_keys_command(gh_config *cfg, int argc, char **argv)
         fprintf(stderr, "gatehouse: %s\n", err);
         return 2;
     }
-    if (!cfg->database_is_postgres && mkdir_parent(cfg->database) != 0) {
-        fprintf(stderr, "gatehouse: cannot create the directory of %s: %s\n", cfg->database,
-                strerror(errno));
-        return 1;
-    }
-    gh_db *db = gh_db_open(cfg->database, 1, err, sizeof(err));
-    if (db && gh_db_migrate(db, err, sizeof(err)) != 0) {
-        gh_db_close(db);
-        db = NULL;
-    }
+    gh_db *db = gh_db_open_store(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
     if (!db) {
         fprintf(stderr, "gatehouse: %s\n", err);
         return 1;

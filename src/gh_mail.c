@@ -665,27 +665,6 @@ gh_dbrc gh_mail_enqueue(gh_dbconn *c, gh_arena *a, const gh_app *app, const char
 
 /* ---- gatehouse mail-test ---- */
 
-static int mkdir_parent(const char *path)
-{
-    char dir[GH_PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char keep = *p;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return -1;
-        if (!keep)
-            return 0;
-        *p = keep;
-    }
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -829,16 +808,7 @@ int gh_mail_test_command(gh_config *cfg, int argc, char **argv)
         fprintf(stderr, "gatehouse: libcurl could not be initialised\n");
         return 1;
     }
-    if (!cfg->database_is_postgres && mkdir_parent(cfg->database) != 0) {
-        fprintf(stderr, "gatehouse: cannot create the directory of %s: %s\n", cfg->database,
-                strerror(errno));
-        return 1;
-    }
-    gh_db *db = gh_db_open(cfg->database, 2, err, sizeof(err));
-    if (db && gh_db_migrate(db, err, sizeof(err)) != 0) {
-        gh_db_close(db);
-        db = NULL;
-    }
+    gh_db *db = gh_db_open_store(cfg->database, cfg->database_is_postgres, 2, err, sizeof(err));
     if (!db) {
         fprintf(stderr, "gatehouse: %s\n", err);
         return 1;

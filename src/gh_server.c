@@ -92,39 +92,10 @@ static const gh_route routes[] = {
     {"GET", "/assets/{file}", gh_static_asset, 0},
 };
 
-/* Creates the directory that will hold a SQLite file. */
-static int ensure_parent_dir(const char *path)
-{
-    char dir[GH_PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return (mkdir(dir, 0700) != 0 && errno != EEXIST) ? -1 : 0;
-}
-
 static gh_db *open_store(gh_config *cfg, unsigned pool)
 {
     char err[512] = "";
-    if (!cfg->database_is_postgres && ensure_parent_dir(cfg->database) != 0) {
-        gh_log(GH_LOG_ERROR, "start failed", "cannot create the directory of %s: %s", cfg->database,
-               strerror(errno));
-        return NULL;
-    }
-    gh_db *db = gh_db_open(cfg->database, pool, err, sizeof(err));
-    if (db && gh_db_migrate(db, err, sizeof(err)) != 0) {
-        gh_db_close(db);
-        db = NULL;
-    }
+    gh_db *db = gh_db_open_store(cfg->database, cfg->database_is_postgres, pool, err, sizeof(err));
     if (!db)
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
     return db;
