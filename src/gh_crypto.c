@@ -37,6 +37,17 @@ int gh_unhex(const char *hex, size_t hexlen, uint8_t *out, size_t outlen)
     return 0;
 }
 
+bool gh_b64url_valid(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
 char *gh_b64url(gh_arena *a, const uint8_t *in, size_t n)
 {
     int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;

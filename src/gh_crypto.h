@@ -26,6 +26,10 @@ void gh_hex(const uint8_t *in, size_t n, char *out);
 int gh_unhex(const char *hex, size_t hexlen, uint8_t *out, size_t outlen);
 /* Unpadded base64url (RFC 4648 section 5) into the arena. */
 char *gh_b64url(gh_arena *a, const uint8_t *in, size_t n);
+/* true when s[0..n) holds only base64url characters (A-Z a-z 0-9 - _).
+ * Check before sodium_base642bin: libsodium 1.0.18 also takes bytes >= 0x80
+ * as letters, so two texts would decode to the same bytes. */
+bool gh_b64url_valid(const char *s, size_t n);
 
 /* A random version-4 UUID as text into out (37 bytes). */
 void gh_uuid(char out[GH_UUID_STRLEN + 1]);

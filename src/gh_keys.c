@@ -91,17 +91,6 @@ static bool is_rs256(const char *alg)
     return alg && strcmp(alg, "RS256") == 0;
 }
 
-static bool b64url_text(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return false;
-    }
-    return true;
-}
-
 static const char *str_member(const json_t *o, const char *name)
 {
     return json_string_value(json_object_get(o, name));
@@ -193,7 +182,7 @@ char *gh_keys_thumbprint(gh_arena *a, const json_t *jwk)
         return NULL;
     }
     for (int i = 0; i < 3; i++)
-        if (m[i] && (!*m[i] || !b64url_text(m[i], strlen(m[i])) || strchr(m[i], '"')))
+        if (m[i] && (!*m[i] || !gh_b64url_valid(m[i], strlen(m[i])) || strchr(m[i], '"')))
             return NULL;
     if (!canon)
         return NULL;
@@ -731,8 +720,8 @@ static int parse_jws(const char *jws, parsed *p, const char **why)
     }
     size_t hlen = (size_t)(d1 - jws), plen = (size_t)(d2 - d1 - 1),
            slen = len - (size_t)(d2 + 1 - jws);
-    if (!hlen || !plen || !b64url_text(jws, hlen) || !b64url_text(d1 + 1, plen) ||
-        !b64url_text(d2 + 1, slen)) {
+    if (!hlen || !plen || !gh_b64url_valid(jws, hlen) || !gh_b64url_valid(d1 + 1, plen) ||
+        !gh_b64url_valid(d2 + 1, slen)) {
         *why = "malformed token";
         return -1;
     }
@@ -939,7 +928,7 @@ json_t *gh_keys_verify_with_jwks(const char *jws, const json_t *jwks, const char
     /* Only the public members reach cjose, whatever else the client sent. */
     const char *m1 = str_member(chosen, is_es256(p.alg) ? "x" : "n");
     const char *m2 = str_member(chosen, is_es256(p.alg) ? "y" : "e");
-    if (!m1 || !m2 || !b64url_text(m1, strlen(m1)) || !b64url_text(m2, strlen(m2))) {
+    if (!m1 || !m2 || !gh_b64url_valid(m1, strlen(m1)) || !gh_b64url_valid(m2, strlen(m2))) {
         *why = "bad key";
         goto out;
     }

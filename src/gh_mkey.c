@@ -132,6 +132,8 @@ uint8_t *gh_mkey_open(gh_arena *a, const uint8_t key[GH_MASTER_KEY_BYTES], const
                       const char *sealed, size_t *n)
 {
     size_t slen = strlen(sealed), blen = 0;
+    if (!gh_b64url_valid(sealed, slen))
+        return NULL;
     uint8_t *buf = gh_arena_alloc(a, slen);
     if (!buf || sodium_base642bin(buf, slen, sealed, slen, NULL, &blen, NULL,
                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)

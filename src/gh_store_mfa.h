@@ -104,7 +104,6 @@ gh_dbrc gh_store_recovery_clear(gh_dbconn *c, gh_arena *a, const char *tenant, c
 #define GH_CH_PASSKEY_REGISTER "passkey.register"
 #define GH_CH_PASSKEY_SIGNIN   "passkey.signin" /* username-less, or second factor */
 #define GH_CH_MFA              "mfa"            /* password done, second factor pending */
-#define GH_CH_STEPUP           "stepup"         /* signed in, a stronger factor asked for */
 
 typedef struct gh_challenge {
     const char *tenant_id;

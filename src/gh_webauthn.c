@@ -694,17 +694,6 @@ out:
 
 /* libsodium 1.0.18 (Debian 12) decodes bytes >= 0x80 as if they were
  * letters of the alphabet, so the alphabet is checked here first. */
-static bool b64url_alphabet(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return false;
-    }
-    return true;
-}
-
 uint8_t *gh_wa_b64url_decode(gh_arena *a, const char *text, size_t max, size_t *len)
 {
     size_t n = text ? strlen(text) : 0, pad = 0, bin_len = 0;
@@ -719,7 +708,7 @@ uint8_t *gh_wa_b64url_decode(gh_arena *a, const char *text, size_t max, size_t *
     if (pad && (n + pad) % 4 != 0)
         return NULL;
     size_t need = n / 4 * 3 + n % 4 * 3 / 4;
-    if (need > max || !b64url_alphabet(text, n))
+    if (need > max || !gh_b64url_valid(text, n))
         return NULL;
     uint8_t *bin = gh_arena_alloc(a, need + 1);
     if (!bin || sodium_base642bin(bin, need + 1, text, n, NULL, &bin_len, NULL,

@@ -100,10 +100,27 @@ static void seal_open_and_tamper(void **state)
     assert_memory_equal(back, plain, n);
     assert_null(gh_mkey_open(a, key, "totp:u2", sealed, &n));   /* other context */
     assert_null(gh_mkey_open(a, other, "totp:u1", sealed, &n)); /* other key */
-    sealed[30] = sealed[30] == 'A' ? 'B' : 'A';
+    char was = sealed[30];
+    sealed[30] = was == 'A' ? 'B' : 'A';
     assert_null(gh_mkey_open(a, key, "totp:u1", sealed, &n)); /* altered */
     assert_null(gh_mkey_open(a, key, "totp:u1", "short", &n));
+    sealed[30] = was; /* restored: it opens again */
+    assert_non_null(gh_mkey_open(a, key, "totp:u1", sealed, &n));
+    sealed[5] = (char)0xdc; /* libsodium 1.0.18 would read this byte as a letter */
+    assert_null(gh_mkey_open(a, key, "totp:u1", sealed, &n));
     gh_arena_free(a);
+}
+
+static void b64url_alphabet(void **state)
+{
+    (void)state;
+    assert_true(gh_b64url_valid("AZaz09-_", 8));
+    assert_true(gh_b64url_valid("", 0));
+    assert_false(gh_b64url_valid("ab+c", 4));
+    assert_false(gh_b64url_valid("ab/c", 4));
+    assert_false(gh_b64url_valid("abc=", 4));
+    assert_false(gh_b64url_valid("ab\xdc\xdc", 4));
+    assert_false(gh_b64url_valid("ab c", 4));
 }
 
 /* SECURITY.md #10 (ASVS 11.4.2): argon2id PHC strings with a unique salt. */
@@ -136,6 +153,7 @@ int main(void)
         cmocka_unit_test(rfc3339),
         cmocka_unit_test(seal_open_and_tamper),
         cmocka_unit_test(password_hash_verify),
+        cmocka_unit_test(b64url_alphabet),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -391,7 +391,7 @@ static void challenges(void **state)
     assert_int_equal(gh_store_challenge_find(f->c, f->a, T, GH_CH_MFA, "bind-b", 2000, &got),
                      GH_DB_OK);
     assert_string_equal(got.id, b1.id);
-    assert_int_equal(gh_store_challenge_find(f->c, f->a, T, GH_CH_STEPUP, "bind-a", 2000, &got),
+    assert_int_equal(gh_store_challenge_find(f->c, f->a, T, "unused-kind", "bind-a", 2000, &got),
                      GH_DB_NOTFOUND);
     assert_int_equal(gh_store_challenge_find(f->c, f->a, "other", GH_CH_MFA, "bind-a", 2000, &got),
                      GH_DB_NOTFOUND);
@@ -429,7 +429,7 @@ static void challenges_expired_are_pruned(void **state)
     struct fixture *f = *state;
     const long long day = 24LL * 60 * 60 * 1000;
     gh_challenge old = challenge(f, GH_CH_PASSKEY_SIGNIN, "bind-x", 1000, 2000);
-    gh_challenge recent = challenge(f, GH_CH_STEPUP, "bind-y", day, day + 1000);
+    gh_challenge recent = challenge(f, "unused-kind", "bind-y", day, day + 1000);
     assert_int_equal(gh_store_challenge_put(f->c, f->a, &old), GH_DB_OK);
     assert_int_equal(gh_store_challenge_put(f->c, f->a, &recent), GH_DB_OK);
 
