@@ -6,6 +6,7 @@
 #include "gh_clients.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -738,6 +739,136 @@ gh_dbrc gh_clients_register(gh_dbconn *c, gh_arena *a, const gh_client_actor *wh
 /* RFC 7592 2.2: the client sends its whole configuration back; client_id
  * and client_secret are checked, server-issued fields are ignored (they are
  * not metadata, so validation drops them). */
+/* ---- a short-lived cache of clients, for client authentication ----
+ *
+ * Token, introspection and revocation requests authenticate their client on
+ * every call, and a service asks many times a second: reading and parsing
+ * its row each time cost as much as signing the token. Clients are kept
+ * here for CLIENT_CACHE_MS. A change made through this process (RFC 7592,
+ * an administrator) drops the entry at once; a change made by another
+ * instance or the command line is seen within CLIENT_CACHE_MS. Unknown
+ * clients are not cached, so a new registration works at once everywhere.
+ * Only gh_client_authenticate reads through the cache: the authorization
+ * endpoint and client management always read the store. */
+enum { CLIENT_CACHE_SLOTS = 64, CLIENT_CACHE_MS = 1000 };
+
+struct cached_client {
+    gh_client cl;      /* strings malloc'd; cl.id NULL: an empty slot */
+    int64_t loaded_ms; /* gh_mono_ms when it was read from the store */
+};
+
+static struct {
+    pthread_mutex_t mu;
+    struct cached_client slot[CLIENT_CACHE_SLOTS];
+    /* Bumped by every forget: a load that began before a change must not
+     * put what it read into the cache after the change dropped it. */
+    unsigned long generation;
+} client_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static size_t cache_slot(const char *id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % CLIENT_CACHE_SLOTS;
+}
+
+/* Frees an entry's strings and metadata; client_cache.mu held. */
+static void cache_clear(struct cached_client *e)
+{
+    free((char *)e->cl.id);
+    free((char *)e->cl.auth_method);
+    free((char *)e->cl.id_token_alg);
+    free((char *)e->cl.secret_hash);
+    free((char *)e->cl.registration_token_hash);
+    gh_client_release(&e->cl);
+    e->loaded_ms = 0;
+}
+
+static char *dup_or_null(const char *s, bool *ok)
+{
+    char *d = s ? strdup(s) : NULL;
+    if (s && !d)
+        *ok = false;
+    return d;
+}
+
+/* Copies a client into the arena (metadata: a new reference). */
+static bool client_copy_out(gh_arena *a, const gh_client *from, gh_client *out)
+{
+    *out = *from;
+    out->id = gh_arena_strdup(a, from->id);
+    out->auth_method = gh_arena_strdup(a, from->auth_method);
+    out->id_token_alg = gh_arena_strdup(a, from->id_token_alg);
+    out->secret_hash = from->secret_hash ? gh_arena_strdup(a, from->secret_hash) : NULL;
+    out->registration_token_hash =
+        from->registration_token_hash ? gh_arena_strdup(a, from->registration_token_hash) : NULL;
+    out->metadata = json_incref(from->metadata);
+    if (!out->id || !out->auth_method || !out->id_token_alg ||
+        (from->secret_hash && !out->secret_hash) ||
+        (from->registration_token_hash && !out->registration_token_hash)) {
+        gh_client_release(out);
+        return false;
+    }
+    return true;
+}
+
+/* Drops a client from this process's cache (after a change to it). */
+static void client_cache_forget(const char *id)
+{
+    pthread_mutex_lock(&client_cache.mu);
+    client_cache.generation++;
+    struct cached_client *e = &client_cache.slot[cache_slot(id)];
+    if (e->cl.id && strcmp(e->cl.id, id) == 0)
+        cache_clear(e);
+    pthread_mutex_unlock(&client_cache.mu);
+}
+
+/* Loads a client for authentication: from the cache when fresh, else from
+ * the store (and then into the cache). The metadata document is shared
+ * with the cache and other requests: it is read-only. */
+static gh_dbrc client_get_cached(gh_req *r, const char *id, gh_client *out)
+{
+    gh_arena *a = r->arena;
+    memset(out, 0, sizeof(*out));
+    int64_t now = gh_mono_ms();
+    size_t i = cache_slot(id);
+    pthread_mutex_lock(&client_cache.mu);
+    struct cached_client *e = &client_cache.slot[i];
+    bool hit = e->cl.id && strcmp(e->cl.id, id) == 0 && now - e->loaded_ms < CLIENT_CACHE_MS &&
+               client_copy_out(a, &e->cl, out);
+    unsigned long gen = client_cache.generation;
+    pthread_mutex_unlock(&client_cache.mu);
+    if (hit)
+        return GH_DB_OK;
+
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return GH_DB_BUSY;
+    gh_dbrc rc = gh_clients_get(c, a, GH_DEFAULT_TENANT, id, out);
+    if (rc != GH_DB_OK)
+        return rc;
+    bool ok = true;
+    gh_client copy = *out;
+    copy.id = dup_or_null(out->id, &ok);
+    copy.auth_method = dup_or_null(out->auth_method, &ok);
+    copy.id_token_alg = dup_or_null(out->id_token_alg, &ok);
+    copy.secret_hash = dup_or_null(out->secret_hash, &ok);
+    copy.registration_token_hash = dup_or_null(out->registration_token_hash, &ok);
+    copy.metadata = json_incref(out->metadata);
+    pthread_mutex_lock(&client_cache.mu);
+    if (ok && gen == client_cache.generation) {
+        e = &client_cache.slot[i];
+        cache_clear(e);
+        e->cl = copy;
+        e->loaded_ms = now;
+    } else {
+        cache_clear(&(struct cached_client){.cl = copy});
+    }
+    pthread_mutex_unlock(&client_cache.mu);
+    return GH_DB_OK;
+}
+
 gh_dbrc gh_clients_update(gh_dbconn *c, gh_arena *a, const gh_client_actor *who, const char *issuer,
                           const gh_client *cur, const json_t *metadata, json_t **response,
                           gh_client_error *err)
@@ -796,6 +927,7 @@ gh_dbrc gh_clients_update(gh_dbconn *c, gh_arena *a, const gh_client_actor *who,
                 json_pack("{s:s, s:b}", "auth_method", method, "secret_issued", secret != NULL));
         rc = finish(c, rc);
     }
+    client_cache_forget(cl.id);
     if (rc == GH_DB_OK)
         *response = view(&cl, issuer, secret, NULL);
     json_decref(m);
@@ -810,7 +942,9 @@ gh_dbrc gh_clients_delete(gh_dbconn *c, gh_arena *a, const gh_client_actor *who,
     rc = gh_store_client_delete(c, a, who->tenant, id);
     if (rc == GH_DB_OK)
         rc = audit(c, a, who, "client.deleted", id, NULL);
-    return finish(c, rc);
+    rc = finish(c, rc);
+    client_cache_forget(id);
+    return rc;
 }
 
 gh_dbrc gh_clients_set_first_party(gh_dbconn *c, gh_arena *a, const gh_client_actor *who,
@@ -823,7 +957,9 @@ gh_dbrc gh_clients_set_first_party(gh_dbconn *c, gh_arena *a, const gh_client_ac
     if (rc == GH_DB_OK)
         rc = audit(c, a, who, "client.first_party", id,
                    json_pack("{s:b}", "first_party", first_party));
-    return finish(c, rc);
+    rc = finish(c, rc);
+    client_cache_forget(id);
+    return rc;
 }
 
 /* ---- client authentication ---- */
@@ -1078,10 +1214,7 @@ bool gh_client_authenticate(gh_req *r, const gh_form *form, const char *audience
     if (strlen(id) > CLIENT_ID_MAX)
         return auth_fail(r, out, basic, 401, "invalid_client", "unknown client");
 
-    gh_dbconn *c = gh_req_db(r);
-    if (!c)
-        return false;
-    gh_dbrc rc = gh_clients_get(c, r->arena, GH_DEFAULT_TENANT, id, out);
+    gh_dbrc rc = client_get_cached(r, id, out);
     if (rc == GH_DB_NOTFOUND) {
         if (bsecret || fsecret) /* the same work as for a known client */
             (void)gh_secret_equal(bsecret ? bsecret : fsecret, "unknown client");
@@ -1135,7 +1268,9 @@ bool gh_client_authenticate(gh_req *r, const gh_form *form, const char *audience
         gh_resp_error(r, 500, "server_error", "out of memory");
         return false;
     }
-    rc = gh_store_jti_use(c, r->arena, GH_DEFAULT_TENANT, out->id, jti, exp * 1000, now * 1000);
+    gh_dbconn *c = gh_req_db(r);
+    rc = c ? gh_store_jti_use(c, r->arena, GH_DEFAULT_TENANT, out->id, jti, exp * 1000, now * 1000)
+           : GH_DB_BUSY;
     if (rc == GH_DB_CONFLICT)
         return auth_fail(r, out, false, 401, "invalid_client",
                          "client assertion: this jti was used before (replay)");

@@ -1,12 +1,194 @@
 #include "gh_crypto.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+
+/*
+ * The process-wide randombytes implementation (gh_crypto.h, gh_random).
+ *
+ * Each thread has its own ChaCha20 generator with fast key erasure: a refill
+ * runs ChaCha20 under the current key with a zero nonce into buf; the first
+ * RNG_KEY_BYTES of the output become the next key at once and are wiped from
+ * buf, and the rest is handed out, each byte wiped as it leaves. A key is used
+ * for one refill only, so the zero nonce never repeats under a key, and a copy
+ * of the state taken later cannot recover output already returned.
+ *
+ * The key comes from getrandom(2) when the state is created, after
+ * RNG_RESEED_BYTES of output, after randombytes_stir(), and in a child process
+ * after fork(): the atfork child handler bumps rng_fork_gen, and a state
+ * seeded under another generation reseeds before its next byte (it would
+ * otherwise repeat the parent's stream). Only threads created by pthreads and
+ * forks made by fork() are covered; a raw clone(2) runs no atfork handlers.
+ * Not async-signal-safe: do not draw random bytes in a signal handler.
+ */
+enum {
+    RNG_KEY_BYTES = crypto_stream_chacha20_ietf_KEYBYTES,
+    RNG_BUF_BYTES = 512,
+    RNG_RESEED_BYTES = 1 << 20,
+};
+
+struct gh_rng {
+    uint8_t key[RNG_KEY_BYTES];
+    uint8_t buf[RNG_BUF_BYTES]; /* buf[pos..) is unread output; the rest is zero */
+    size_t pos;                 /* RNG_BUF_BYTES when empty */
+    size_t produced;            /* bytes of output since the key came from getrandom */
+    unsigned gen;               /* rng_fork_gen when seeded */
+};
+
+static pthread_once_t rng_once = PTHREAD_ONCE_INIT;
+static bool rng_once_ok;
+static pthread_key_t rng_key; /* its destructor frees a thread's state at exit */
+static atomic_uint rng_fork_gen;
+static _Thread_local struct gh_rng *rng_self;
+
+static void rng_atfork_child(void)
+{
+    atomic_fetch_add_explicit(&rng_fork_gen, 1, memory_order_relaxed);
+}
+
+/* The pthread_key destructor; runs on the thread that owns r. */
+static void rng_free(void *p)
+{
+    struct gh_rng *r = p;
+    sodium_memzero(r, sizeof(*r));
+    free(r);
+    rng_self = NULL;
+}
+
+static void rng_setup(void)
+{
+    rng_once_ok = pthread_key_create(&rng_key, rng_free) == 0 &&
+                  pthread_atfork(NULL, NULL, rng_atfork_child) == 0;
+}
+
+/* New key from the kernel; drops buffered output. Aborts if getrandom fails:
+ * there is no safe fallback, and callers cannot handle an error. */
+static void rng_seed(struct gh_rng *r)
+{
+    int saved_errno = errno;
+    uint8_t *p = r->key;
+    size_t left = sizeof(r->key);
+    while (left > 0) {
+        ssize_t got = getrandom(p, left, 0);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            abort();
+        }
+        p += got;
+        left -= (size_t)got;
+    }
+    errno = saved_errno;
+    sodium_memzero(r->buf, sizeof(r->buf));
+    r->pos = sizeof(r->buf);
+    r->produced = 0;
+    r->gen = atomic_load_explicit(&rng_fork_gen, memory_order_relaxed);
+}
+
+/* The calling thread's state, created and seeded on first use, reseeded in a
+ * forked child. Aborts when out of memory (a fixed, small allocation). */
+static struct gh_rng *rng_get(void)
+{
+    struct gh_rng *r = rng_self;
+    if (r == NULL) {
+        r = calloc(1, sizeof(*r));
+        if (r == NULL || pthread_setspecific(rng_key, r) != 0)
+            abort();
+        rng_self = r;
+        rng_seed(r);
+    } else if (r->gen != atomic_load_explicit(&rng_fork_gen, memory_order_relaxed)) {
+        rng_seed(r);
+    }
+    return r;
+}
+
+static void rng_refill(struct gh_rng *r)
+{
+    static const uint8_t zero_nonce[crypto_stream_chacha20_ietf_NONCEBYTES];
+    if (r->produced >= RNG_RESEED_BYTES)
+        rng_seed(r);
+    crypto_stream_chacha20_ietf(r->buf, sizeof(r->buf), zero_nonce, r->key);
+    memcpy(r->key, r->buf, sizeof(r->key));
+    sodium_memzero(r->buf, sizeof(r->key));
+    r->pos = sizeof(r->key);
+    r->produced += sizeof(r->buf) - sizeof(r->key);
+}
+
+static void rng_buf(void *const out, const size_t n)
+{
+    struct gh_rng *r = rng_get();
+    uint8_t *p = out;
+    size_t left = n;
+    while (left > 0) {
+        if (r->pos == sizeof(r->buf))
+            rng_refill(r);
+        size_t take = sizeof(r->buf) - r->pos;
+        if (take > left)
+            take = left;
+        memcpy(p, r->buf + r->pos, take);
+        sodium_memzero(r->buf + r->pos, take);
+        r->pos += take;
+        p += take;
+        left -= take;
+    }
+}
+
+static uint32_t rng_random(void)
+{
+    uint32_t v;
+    rng_buf(&v, sizeof(v));
+    return v;
+}
+
+/* randombytes_stir: a fresh key now. sodium_init calls it, so the main thread
+ * is seeded (and getrandom proven to work) at start-up. */
+static void rng_stir(void)
+{
+    if (rng_self == NULL)
+        (void)rng_get();
+    else
+        rng_seed(rng_self);
+}
+
+/* randombytes_close: frees the calling thread's state; the next call makes one. */
+static int rng_close(void)
+{
+    struct gh_rng *r = rng_self;
+    if (r != NULL) {
+        (void)pthread_setspecific(rng_key, NULL);
+        rng_free(r);
+    }
+    return 0;
+}
+
+static const char *rng_name(void)
+{
+    return "gh-chacha20-fke";
+}
+
+/* uniform is NULL: libsodium's generic version rejection-samples rng_random. */
+static randombytes_implementation rng_impl = {
+    .implementation_name = rng_name,
+    .random = rng_random,
+    .stir = rng_stir,
+    .uniform = NULL,
+    .buf = rng_buf,
+    .close = rng_close,
+};
 
 int gh_crypto_init(void)
 {
+    if (pthread_once(&rng_once, rng_setup) != 0 || !rng_once_ok)
+        return -1;
+    /* Before sodium_init, so that nothing ever uses the default source. */
+    randombytes_set_implementation(&rng_impl);
     return sodium_init() < 0 ? -1 : 0;
 }
 

@@ -17,6 +17,9 @@
 enum { GH_SHA256_BYTES = 32, GH_UUID_STRLEN = 36 };
 
 int gh_crypto_init(void);
+/* n random bytes (n may be 0). gh_crypto_init makes this libsodium's randombytes source for
+ * the whole process: per-thread ChaCha20 with fast key erasure, seeded from getrandom(2), so
+ * there is no syscall per call; fork-safe (a child reseeds before its first byte). */
 void gh_random(void *buf, size_t n);
 void gh_sha256(const void *in, size_t n, uint8_t out[GH_SHA256_BYTES]);
 

@@ -25,7 +25,23 @@ struct gh_db {
     unsigned size, nfree;
     pthread_mutex_t lock;
     pthread_cond_t available;
+    /* Waits for a free connection: how many took over SLOW_WAIT_MS since
+     * the last warning, and when that warning was (both under lock). */
+    unsigned slow_waits;
+    long long warned_ms;
 };
+
+/* A wait this long for a pooled connection means the pool is too small for
+ * the load (GATEHOUSE_DB_POOL); warnings about it come at most every
+ * WARN_GAP_MS, with the count since the last one. */
+enum { SLOW_WAIT_MS = 250, WARN_GAP_MS = 10000 };
+
+static long long mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 const char *gh_dbres_get(const gh_dbres *r, size_t row, size_t col)
 {
@@ -120,15 +136,32 @@ gh_dbconn *gh_db_acquire(gh_db *db)
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 5;
     gh_dbconn *c = NULL;
+    long long waited = 0, start = 0;
+    unsigned slow = 0;
     pthread_mutex_lock(&db->lock);
+    if (db->nfree == 0)
+        start = mono_ms();
     while (db->nfree == 0)
         if (pthread_cond_timedwait(&db->available, &db->lock, &until) == ETIMEDOUT)
             break;
     if (db->nfree > 0)
         c = db->free[--db->nfree];
+    if (start && (waited = mono_ms() - start) >= SLOW_WAIT_MS) {
+        db->slow_waits++;
+        if (mono_ms() - db->warned_ms >= WARN_GAP_MS) {
+            slow = db->slow_waits;
+            db->slow_waits = 0;
+            db->warned_ms = mono_ms();
+        }
+    }
     pthread_mutex_unlock(&db->lock);
     if (!c)
         gh_log(GH_LOG_WARN, "database pool exhausted", "no connection free after 5 s");
+    else if (slow)
+        gh_log(GH_LOG_WARN, "database pool wait",
+               "%u wait(s) of %d ms or more for a free connection (this one %lld ms); "
+               "GATEHOUSE_DB_POOL may be too small",
+               slow, (int)SLOW_WAIT_MS, waited);
     return c;
 }
 

@@ -5,6 +5,7 @@
  * and keeps its prepared statements in a small cache keyed by the address of
  * the SQL text (every statement is a string constant in a store module).
  */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -302,8 +303,18 @@ static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)
     return GH_DB_FAIL;
 }
 
+/* Memory statistics would put every SQLite allocation, on every
+ * connection, behind one process-wide mutex; nothing here reads them. Must
+ * run before SQLite initialises (the first open). */
+static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
+static void sq_configure(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static void *sq_connect(const char *url, char *err, size_t errlen)
 {
+    pthread_once(&sq_once, sq_configure);
     struct sqlite_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;

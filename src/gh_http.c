@@ -366,6 +366,13 @@ static void run_handler(struct ctx *x)
         gh_buf_free(&x->body);
     }
     x->route->handler(r);
+    /* The handler is done with the database: give the connection back now,
+     * not when MHD reports the response sent. An HTTP thread serves many
+     * connections, and completions can lag a loop turn behind, so holding
+     * connections until then let one thread pin several and starve the
+     * pool. */
+    gh_db_release(r->db);
+    r->db = NULL;
 }
 
 static void enqueue_job(gh_http *h, struct ctx *x)

@@ -322,6 +322,34 @@ describe('`gatehouse client` command', () => {
     assert.equal(r.code, 1);
   });
 
+  test('a client deleted by the command line stops authenticating within a second', async () => {
+    // Client authentication keeps a client for at most a second (one token
+    // request reading and parsing the row cost as much as signing). Changes
+    // through the server take effect at once; the command line is another
+    // process, so its delete is seen within that second.
+    const c = await registered(server, { grant_types: ['client_credentials'] });
+    const token = () => request(server, 'POST', '/token', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(c.client_id, c.client_secret) },
+      body: 'grant_type=client_credentials',
+    });
+    let r = await token();
+    assert.equal(r.status, 200, r.text);
+    r = await cli(['delete', c.client_id]);
+    assert.equal(r.code, 0, r.stderr);
+    const deleted = Date.now();
+    for (;;) {
+      r = await token();
+      if (r.status === 401) break;
+      assert.equal(r.status, 200, r.text);
+      assert.ok(Date.now() - deleted < 1500, 'the deleted client still gets tokens after 1.5 s');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(r.body.error, 'invalid_client');
+    await new Promise((res) => setTimeout(res, 1100));
+    r = await token();
+    assert.equal(r.status, 401, 'and stays refused');
+  });
+
   test('the same validation as the endpoint; usage errors exit 2', async () => {
     const cases = [
       [['create', '--name', 'X', '--redirect-uri', 'http://app.example/cb'], /invalid_redirect_uri/],

@@ -4,7 +4,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "gh_crypto.h"
 #include "gh_mkey.h"
@@ -142,6 +147,131 @@ static void password_hash_verify(void **state)
     assert_true(gh_password_needs_rehash(h1));
 }
 
+/* The per-thread generator behind gh_random and every randombytes_* call. */
+static void random_is_ours_and_calls_differ(void **state)
+{
+    (void)state;
+    uint8_t a[32], b[32];
+    assert_string_equal(randombytes_implementation_name(), "gh-chacha20-fke");
+    gh_random(a, sizeof(a));
+    gh_random(b, sizeof(b));
+    assert_memory_not_equal(a, b, sizeof(a));
+    randombytes_buf(a, sizeof(a));
+    assert_memory_not_equal(a, b, sizeof(a));
+}
+
+static void random_zero_length(void **state)
+{
+    (void)state;
+    uint8_t b[4] = {0xa5, 0xa5, 0xa5, 0xa5}, want[4] = {0xa5, 0xa5, 0xa5, 0xa5};
+    gh_random(b, 0);
+    randombytes_buf(b, 0);
+    assert_memory_equal(b, want, sizeof(b));
+}
+
+/* Many times the 512-byte buffer, an odd length, and past the 1 MiB reseed:
+ * every byte must be filled. Chi-square over 256 bins has 255 degrees of
+ * freedom (mean 255, sd about 23), so 400 fails only for broken output. */
+static void random_large_request_histogram(void **state)
+{
+    (void)state;
+    size_t n = (1u << 20) + 3;
+    uint8_t *b = malloc(n);
+    assert_non_null(b);
+    memset(b, 0, n);
+    gh_random(b, n);
+    size_t count[256] = {0};
+    for (size_t i = 0; i < n; i++)
+        count[b[i]]++;
+    double expect = (double)n / 256, chi2 = 0;
+    for (int v = 0; v < 256; v++) {
+        double d = (double)count[v] - expect;
+        chi2 += d * d / expect;
+    }
+    assert_true(chi2 < 400.0);
+    uint8_t zero[64] = {0};
+    assert_memory_not_equal(b + n - sizeof(zero), zero, sizeof(zero)); /* the tail too */
+    free(b);
+
+    n = 100 * 1024; /* a second large request right after one that reseeded */
+    b = calloc(1, n);
+    assert_non_null(b);
+    gh_random(b, n);
+    assert_memory_not_equal(b + n - sizeof(zero), zero, sizeof(zero));
+    free(b);
+}
+
+static void *random_thread(void *arg)
+{
+    gh_random(arg, 64);
+    return NULL;
+}
+
+static void random_threads_differ(void **state)
+{
+    (void)state;
+    uint8_t out[2][64], mine[64];
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, random_thread, out[i]), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    gh_random(mine, sizeof(mine));
+    assert_memory_not_equal(out[0], out[1], sizeof(mine));
+    assert_memory_not_equal(out[0], mine, sizeof(mine));
+    assert_memory_not_equal(out[1], mine, sizeof(mine));
+}
+
+/* Without the fork check the child would hand out the same buffered bytes as
+ * the parent: draw a few first so the buffer is part-used when we fork. */
+static void random_fork_child_differs(void **state)
+{
+    (void)state;
+    uint8_t warm[5], child[32], parent[32];
+    int fd[2];
+    gh_random(warm, sizeof(warm));
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uint8_t b[32];
+        close(fd[0]);
+        gh_random(b, sizeof(b));
+        _exit(write(fd[1], b, sizeof(b)) == (ssize_t)sizeof(b) ? 0 : 1);
+    }
+    close(fd[1]);
+    gh_random(parent, sizeof(parent));
+    size_t got = 0;
+    while (got < sizeof(child)) {
+        ssize_t r = read(fd[0], child + got, sizeof(child) - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(got, sizeof(child));
+    assert_memory_not_equal(child, parent, sizeof(child));
+}
+
+/* uniform is left to libsodium's generic rejection sampling over our random(). */
+static void random_uniform_range(void **state)
+{
+    (void)state;
+    int seen[10] = {0};
+    for (int i = 0; i < 10000; i++) {
+        uint32_t v = randombytes_uniform(10);
+        assert_true(v < 10);
+        seen[v]++;
+    }
+    for (int v = 0; v < 10; v++)
+        assert_true(seen[v] > 0);
+    assert_int_equal(randombytes_uniform(0), 0);
+    assert_int_equal(randombytes_uniform(1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +284,12 @@ int main(void)
         cmocka_unit_test(seal_open_and_tamper),
         cmocka_unit_test(password_hash_verify),
         cmocka_unit_test(b64url_alphabet),
+        cmocka_unit_test(random_is_ours_and_calls_differ),
+        cmocka_unit_test(random_zero_length),
+        cmocka_unit_test(random_large_request_histogram),
+        cmocka_unit_test(random_threads_differ),
+        cmocka_unit_test(random_fork_child_differs),
+        cmocka_unit_test(random_uniform_range),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -434,6 +434,57 @@ static void typ_checked(void **state)
     json_decref(ok);
 }
 
+/* gh_keys_verify remembers tokens that verified (by the hash of their text)
+ * so a resource server's repeated introspection skips the signature; what
+ * it returns must be the same as a full verification's, never shared with
+ * another caller, and a key that expires or leaves takes its tokens along. */
+static void verified_tokens_remembered_safely(void **state)
+{
+    struct fixture *f = *state;
+    char err[256], es[64], rs[64];
+    json_t *p = json_pack("{s:s, s:s, s:i}", "iss", "http://localhost:8080", "sub", "user-1", "exp",
+                          2000000000);
+    char *t = gh_keys_sign(f->a, "ES256", "at+jwt", p);
+    assert_non_null(t);
+    for (int i = 0; i < 3; i++) {
+        json_t *got = gh_keys_verify(t, "at+jwt", NULL);
+        assert_non_null(got);
+        assert_true(json_equal(got, p));
+        /* a caller changing its copy changes nobody else's */
+        json_object_set_new(got, "sub", json_string("mallory"));
+        json_object_set_new(got, "active", json_true());
+        json_decref(got);
+    }
+    /* Checked for one typ, remembered for that typ only. */
+    const char *why = NULL;
+    assert_null(gh_keys_verify(t, "logout+jwt", &why));
+    assert_string_equal(why, "wrong typ");
+    /* One changed byte is another text: a full check, refused. */
+    char *flipped = gh_arena_strdup(f->a, t);
+    size_t n = strlen(flipped);
+    flipped[n - 2] = flipped[n - 2] == 'A' ? 'B' : 'A';
+    assert_null(gh_keys_verify(flipped, "at+jwt", &why));
+
+    /* A token of a retired key that expires: refused once the key expires,
+     * although it verified (and was remembered) before. */
+    const int64_t keep = 1500;
+    assert_int_equal(gh_keys_rotate(f->db, f->cfg.master_key, keep, es, rs, err, sizeof(err)), 0);
+    const int64_t rotated = gh_now_ms();
+    assert_int_equal(gh_keys_reload(err, sizeof(err)), 0);
+    json_t *got = gh_keys_verify(t, "at+jwt", NULL);
+    assert_non_null(got);
+    json_decref(got);
+    int64_t wait_ms = rotated + keep + 100 - gh_now_ms();
+    if (wait_ms > 0)
+        usleep((useconds_t)wait_ms * 1000);
+    assert_null(gh_keys_verify(t, "at+jwt", &why));
+    assert_string_equal(why, "key expired");
+    assert_int_equal(gh_keys_reload(err, sizeof(err)), 0);
+    assert_null(gh_keys_verify(t, "at+jwt", &why));
+    assert_string_equal(why, "unknown kid");
+    json_decref(p);
+}
+
 static void rotation_and_expiry(void **state)
 {
     struct fixture *f = *state;
@@ -905,6 +956,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(foreign_key_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(typ_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(rotation_and_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(verified_tokens_remembered_safely, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_kid_rereads, setup, teardown),
         cmocka_unit_test_setup_teardown(jwks_public_only, setup, teardown),
         cmocka_unit_test_setup_teardown(thumbprint_rfc7638, setup, teardown),
