@@ -8,7 +8,9 @@
 # Knobs (environment): BENCH_DURATION (seconds per wrk run, default 8),
 # BENCH_CONNS (connections for the peak runs, default 64), BENCH_PACE_MS
 # (per-connection pause in the half-rate runs, default 10),
-# BENCH_SIG_SECONDS (seconds per signature measurement, default 2).
+# BENCH_SIG_SECONDS (seconds per signature measurement, default 2),
+# BENCH_ONLY (a space-separated subset of: live discovery jwks cc introspect
+# introspect_new userinfo refresh; the report leaves the others out).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_init oidc
@@ -146,6 +148,15 @@ check_all() {
     check "jwks" '"keys"' "$U/jwks"
 }
 check_all
+# Distinct access tokens for introspect_new, 16x more than gh_keys remembers
+# (512), collected from client_credentials responses by one short wrk run.
+MANY_TOKENS=8192
+: >"$WORK/many-tokens.txt"
+wrk -t1 -c16 -d3s -s "$BENCH/collect.lua" -H "$CC_BASIC" -H "$FORM" "$U/token" \
+    -- "$WORK/many-tokens.txt" "$MANY_TOKENS" POST "grant_type=client_credentials&scope=api.read" \
+    >"$WORK/collect.txt" 2>&1 || die "collecting tokens failed: $(tail -3 "$WORK/collect.txt")"
+got=$(sort -u "$WORK/many-tokens.txt" | wc -l)
+((got >= MANY_TOKENS)) || die "collected only $got distinct access tokens of $MANY_TOKENS"
 # The setup hashed two passwords (SCIM create, sign-in): argon2id's ~19 MiB
 # scratch space is in the high-water mark before any load run.
 SETUP_HWM_KIB=$(status_kib "$MAIN_PID" VmHWM)
@@ -153,13 +164,21 @@ SETUP_HWM_KIB=$(status_kib "$MAIN_PID" VmHWM)
 # ---------------------------------------------------------------- runs
 
 declare -A R_BL R_HALF R_CONNS_HALF R_RSS R_NOISE
-ORDER=(live discovery jwks cc introspect userinfo refresh)
+ORDER=(live discovery jwks cc introspect introspect_new userinfo refresh)
+if [[ -n ${BENCH_ONLY:-} ]]; then
+    read -ra ORDER <<<"$BENCH_ONLY"
+    for key in "${ORDER[@]}"; do
+        [[ " live discovery jwks cc introspect introspect_new userinfo refresh " == *" $key "* ]] ||
+            die "BENCH_ONLY: unknown case $key"
+    done
+fi
 declare -A LABEL=(
     [live]="GET /healthz/live (HTTP ceiling)"
     [discovery]="GET /.well-known/openid-configuration"
     [jwks]="GET /jwks"
     [cc]="POST /token client_credentials"
     [introspect]="POST /introspect (access token)"
+    [introspect_new]="POST /introspect (a new token each time)"
     [userinfo]="GET /userinfo"
     [refresh]="POST /token refresh_token"
 )
@@ -176,6 +195,7 @@ run_case() {
     jwks) args=(/jwks fixed.lua) ;;
     cc) args=(/token fixed.lua -H "$CC_BASIC" -H "$FORM" -- POST "grant_type=client_credentials&scope=api.read") ;;
     introspect) args=(/introspect fixed.lua -H "$CC_BASIC" -H "$FORM" -- POST "token=$CC_AT") ;;
+    introspect_new) args=(/introspect cycle.lua -H "$CC_BASIC" -H "$FORM" -- "$WORK/many-tokens.txt" "$thr") ;;
     userinfo) args=(/userinfo fixed.lua -H "Authorization: Bearer $USER_AT") ;;
     refresh)
         # one fresh chain per connection, plus a few spare
@@ -250,7 +270,7 @@ best() { # KEY: the better of the before/after values of a sig_rate key
 ES_SIGN=$(best es256_sign_per_s)
 ES_VERIFY=$(best es256_verify_per_s)
 RS_SIGN=$(best rs256_sign_per_s)
-LIVE_RPS=$(kv "${R_BL[live]}" rps)
+LIVE_RPS=$(kv "${R_BL[live]:-}" rps)
 # The ceiling each endpoint is held to: its cryptography, or for the
 # endpoints without any, the HTTP stack (GET /healthz/live).
 declare -A CEIL CEIL_WHAT
@@ -264,6 +284,8 @@ CEIL[cc]=$ES_SIGN
 CEIL_WHAT[cc]="1 sign"
 CEIL[introspect]=$ES_VERIFY
 CEIL_WHAT[introspect]="1 verify"
+CEIL[introspect_new]=$ES_VERIFY
+CEIL_WHAT[introspect_new]="1 verify"
 CEIL[userinfo]=$ES_VERIFY
 CEIL_WHAT[userinfo]="1 verify"
 CEIL[refresh]=$(awk -v s="$ES_SIGN" 'BEGIN {printf "%.0f", s / 2}')
@@ -313,8 +335,13 @@ row() { printf '  %-38s %9s %7s %7s %8s   %8s %-8s %5s   %5s %5s %6s %7s   %s\n'
     echo "  ceiling: the machine's raw ES256 signatures or verifications/s divided by the crypto work of"
     echo "  one request, or for discovery and JWKS the GET /healthz/live rate. The raw rates use every"
     echo "  core with no load generator; the server shares the cores with wrk."
+    echo "  introspect: one token, as a resource server checking its caller's token on every call;"
+    echo "  after the first call its signature is not checked again (gh_keys remembers verified"
+    echo "  tokens by hash; expiry, issuer and revocation are still checked every time)."
+    echo "  introspect (a new token each time): $MANY_TOKENS distinct tokens in turn, so each request"
+    echo "  pays a full ES256 verification: the cost of a token seen for the first time."
     echo "  refresh: one chain per connection (each request sends the token the previous response"
-    echo "  returned), $(kv "${R_BL[refresh]}" chains) chains from as many code flows; each refresh writes to the database."
+    echo "  returned), $(kv "${R_BL[refresh]:-}" chains) chains from as many code flows; each refresh writes to the database."
     echo "  wrk corrects its percentiles for coordinated omission: one slow response adds synthetic"
     echo "  samples for the requests a steady client would have sent meanwhile, so a stall weighs heavily."
     echo
@@ -330,12 +357,13 @@ row() { printf '  %-38s %9s %7s %7s %8s   %8s %-8s %5s   %5s %5s %6s %7s   %s\n'
     echo
     echo "Targets (2 cores, load generator on the same machine)"
     for key in discovery jwks cc introspect; do
+        [[ -n ${R_BL[$key]:-} ]] || continue
         rps=$(kv "${R_BL[$key]}" rps)
         if ge "$rps" "${TARGET[$key]}"; then v=met; else v=MISSED; fi
         printf '  %-62s %s\n' "${LABEL[$key]} >= ${TARGET[$key]} req/s: $rps" "$v"
     done
     for key in "${ORDER[@]}"; do
-        [[ $key == live ]] && continue
+        [[ $key == live || -z ${R_BL[$key]:-} ]] && continue
         p99=$(ms_from_us "$(kv "${R_HALF[$key]}" p99_us)")
         share=$(pct "$(kv "${R_HALF[$key]}" rps)" "$(kv "${R_BL[$key]}" rps)")
         if lt "$p99" 10; then v=met; else v=MISSED; fi

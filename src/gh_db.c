@@ -29,7 +29,14 @@ struct gh_db {
      * the last warning, and when that warning was (both under lock). */
     unsigned slow_waits;
     long long warned_ms;
+    /* gh_db_start_upkeep's thread and its connection; upkeep_stop under lock */
+    pthread_t upkeep_thread;
+    bool upkeep_running, upkeep_stop;
+    void *upkeep_conn;
+    pthread_cond_t upkeep_wake;
 };
+
+enum { UPKEEP_EVERY_MS = 200 };
 
 /* A wait this long for a pooled connection means the pool is too small for
  * the load (GATEHOUSE_DB_POOL); warnings about it come at most every
@@ -101,6 +108,7 @@ gh_db *gh_db_open(const char *url, unsigned size, char *err, size_t errlen)
     db->free = calloc(size, sizeof(*db->free));
     pthread_mutex_init(&db->lock, NULL);
     pthread_cond_init(&db->available, NULL);
+    pthread_cond_init(&db->upkeep_wake, NULL);
     if (!db->conns || !db->free)
         goto fail;
     for (unsigned i = 0; i < size; i++) {
@@ -117,14 +125,61 @@ fail:
     return NULL;
 }
 
+static void *upkeep_main(void *arg)
+{
+    gh_db *db = arg;
+    pthread_mutex_lock(&db->lock);
+    while (!db->upkeep_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        long long ns = until.tv_nsec + (long long)UPKEEP_EVERY_MS * 1000000;
+        until.tv_sec += (time_t)(ns / 1000000000);
+        until.tv_nsec = (long)(ns % 1000000000);
+        pthread_cond_timedwait(&db->upkeep_wake, &db->lock, &until);
+        if (db->upkeep_stop)
+            break;
+        pthread_mutex_unlock(&db->lock);
+        db->driver->upkeep(db->upkeep_conn);
+        pthread_mutex_lock(&db->lock);
+    }
+    pthread_mutex_unlock(&db->lock);
+    return NULL;
+}
+
+int gh_db_start_upkeep(gh_db *db, const char *url, char *err, size_t errlen)
+{
+    if (!db->driver->upkeep || db->upkeep_running)
+        return 0;
+    db->upkeep_conn = db->driver->connect(url, err, errlen);
+    if (!db->upkeep_conn)
+        return -1;
+    if (pthread_create(&db->upkeep_thread, NULL, upkeep_main, db) != 0) {
+        db->driver->disconnect(db->upkeep_conn);
+        db->upkeep_conn = NULL;
+        snprintf(err, errlen, "cannot start the database upkeep thread");
+        return -1;
+    }
+    db->upkeep_running = true;
+    return 0;
+}
+
 void gh_db_close(gh_db *db)
 {
     if (!db)
         return;
+    if (db->upkeep_running) {
+        pthread_mutex_lock(&db->lock);
+        db->upkeep_stop = true;
+        pthread_cond_signal(&db->upkeep_wake);
+        pthread_mutex_unlock(&db->lock);
+        pthread_join(db->upkeep_thread, NULL);
+        db->driver->disconnect(db->upkeep_conn);
+    }
     for (unsigned i = 0; i < db->size; i++)
         db->driver->disconnect(db->conns[i].drv);
     pthread_mutex_destroy(&db->lock);
     pthread_cond_destroy(&db->available);
+    pthread_cond_destroy(&db->upkeep_wake);
     free(db->conns);
     free(db->free);
     free(db);

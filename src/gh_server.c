@@ -169,6 +169,10 @@ int gh_server_serve(gh_config *cfg)
         goto out;
     if (gh_prune_start(&app) != 0)
         goto out;
+    if (gh_db_start_upkeep(app.db, cfg->database, err, sizeof(err)) != 0) {
+        gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+        goto out;
+    }
     atomic_store(&app.ready, true);
     http = gh_http_start(&app, routes, sizeof(routes) / sizeof(routes[0]), err, sizeof(err));
     if (!http) {
