@@ -291,8 +291,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else 
         fi
         printf '  %-58s %s\n' "$n instance(s): $(f p99 "token-large-$n") ms vs $(f p99 "token-small-$n") ms = x$r" "$v"
     done
-    echo "  (client_credentials reads one client row and writes nothing: it never touches the users"
-    echo "   table, so this target measures the database's size, not a user lookup; sign-in does both)"
+    echo "  (client_credentials reads its client row at most once a second (the client cache) and"
+    echo "   writes nothing: it never touches the users table, so this target measures the database's"
+    echo "   size, not a user lookup; sign-in does both)"
     echo
     if ((${#STALLS[@]})); then
         echo "Stalls (a token response took 1 s or more; wrk's coordinated-omission correction then"
