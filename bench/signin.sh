@@ -87,6 +87,7 @@ BL_IDLE=$BL
 
 say "sign-ins: wrk -t$NPROC -c$CONNS -d${DURATION}s, with health probes every ${PROBE_MS} ms"
 noise_begin "$MAIN_PID"
+SRV_TICKS0=$(proc_ticks "$MAIN_PID")
 wrk_start "$WORK/wrk-signin.txt" "$MAIN" /api/v1/signin "$NPROC" "$CONNS" "$DURATION" signin.lua \
     "${HDRS[@]}" -- "si-%d@example.com" "$USERS" "Quartz-%d-Meadow-signin" seq "$NPROC"
 SIGNIN_WPID=$WPID
@@ -100,6 +101,7 @@ BL_LIVE=$BL
 wrk_wait "$SIGNIN_WPID" "$WORK/wrk-signin.txt" "POST /api/v1/signin (t$NPROC c$CONNS)"
 BL_SIGNIN=$BL
 SAMPLE_SIGNIN=$BSAMPLE
+SRV_TICKS1=$(proc_ticks "$MAIN_PID")
 noise_end
 NOISE_RUN=$NOISE
 BUSY_RUN=$BUSY
@@ -159,6 +161,15 @@ row() { printf '  %-40s %9s %9s %9s %9s %9s   %s\n' "$@"; }
     echo "  (health probes: one connection, a ${PROBE_MS} ms pause before each request, so they"
     echo "   sample latency without taking CPU from the hashing; $(kv "$BL_LIVE" requests) probes under load)"
     echo "  sign-ins completed: $(kv "$BL_SIGNIN" requests) in ${DURATION}s; peak RSS (VmHWM) $(mib "$PEAK_KIB") MiB"
+    echo
+    echo "CPU time per hash (all CPU time of the process / hashes or sign-ins)"
+    awk -v t=$((SRV_TICKS1 - SRV_TICKS0)) -v hz="$(getconf CLK_TCK)" -v n="$(kv "$BL_SIGNIN" requests)" \
+        -v r="$(kv "$A2_LINE" hashes_per_s)" -v th="$(kv "$A2_LINE" threads)" 'BEGIN {
+        si = (n > 0) ? 1000 * t / hz / n : 0
+        raw = (r > 0) ? 1000 * th / r : 0
+        printf "  %-40s %.1f ms\n", "server, per sign-in", si
+        printf "  %-40s %.1f ms (wall time of %d threads, the run after)\n", "argon2_rate, per hash", raw, th
+        if (raw > 0) printf "  %-40s %.0f%%\n", "server work beyond the hash", 100 * (si - raw) / raw }'
     echo
     echo "Sign-ins as a share of raw argon2id"
     printf '  %-40s %s\n' "vs. the rate before" "$(pct "$SI_RPS" "$A2_BEFORE")"
