@@ -8,7 +8,8 @@
 # Knobs (environment): BENCH_DURATION (seconds of sign-in load, default 15),
 # BENCH_USERS (users created through SCIM, default 64), BENCH_CONNS (wrk
 # connections for the sign-ins, default 2 per core), BENCH_PROBE_MS (pause
-# between health probes, default 5), BENCH_ARGON2_SECONDS (default 3).
+# between health probes, default 5), BENCH_ARGON2_SECONDS (default 3),
+# BENCH_ROUNDS (paired rounds, default 3) and BENCH_ROUND_SECONDS (default 5).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_init signin
@@ -18,6 +19,8 @@ USERS=${BENCH_USERS:-64}
 CONNS=${BENCH_CONNS:-$((2 * NPROC))}
 PROBE_MS=${BENCH_PROBE_MS:-5}
 ARGON2_SECONDS=${BENCH_ARGON2_SECONDS:-3}
+ROUNDS=${BENCH_ROUNDS:-3}
+ROUND_S=${BENCH_ROUND_SECONDS:-5}
 # The server's defaults (GATEHOUSE_ARGON2_MEMORY_KIB, GATEHOUSE_ARGON2_ITERATIONS),
 # which the server is started with.
 ARGON2_KIB=19456
@@ -112,6 +115,27 @@ THREADS=$(status_kib "$MAIN_PID" Threads)
 argon2_rate
 A2_AFTER=$A2
 A2_NOISE_AFTER=$A2_NOISE
+A2_THREADS=$(kv "$A2_LINE" threads)
+A2_LIBSODIUM=$(kv "$A2_LINE" libsodium)
+
+# Paired rounds: the raw rate drifts by 10-25% within a minute on a shared
+# machine, so one long run against one raw figure mostly measures that
+# drift. Each round is a short sign-in run between two raw measurements, and
+# its share is taken against their mean; the median of the rounds is the
+# figure held to the target.
+PAIRS=()
+PAIR_RAW=("$A2_AFTER")
+for ((k = 1; k <= ROUNDS; k++)); do
+    say "paired round $k of $ROUNDS: sign-ins for ${ROUND_S}s, then the raw rate"
+    wrk_start "$WORK/wrk-round-$k.txt" "$MAIN" /api/v1/signin "$NPROC" "$CONNS" "$ROUND_S" signin.lua \
+        "${HDRS[@]}" -- "si-%d@example.com" "$USERS" "Quartz-%d-Meadow-signin" seq "$NPROC"
+    wrk_wait "$WPID" "$WORK/wrk-round-$k.txt" "paired round $k: POST /api/v1/signin (t$NPROC c$CONNS)"
+    errors_clean "$BL" || PROBLEMS+=("paired round $k: $(errors_of "$BL")")
+    argon2_rate
+    PAIR_RAW+=("$A2")
+    PAIRS+=("$(kv "$BL" rps)")
+done
+server_alive main "the paired rounds"
 stop_gh main
 collect_log_problems
 
@@ -120,6 +144,17 @@ collect_log_problems
 SI_RPS=$(kv "$BL_SIGNIN" rps)
 A2_BEST=$(awk -v a="$A2_BEFORE" -v b="$A2_AFTER" 'BEGIN {printf "%.1f", (a > b ? a : b)}')
 SHARE_BEST=$(awk -v s="$SI_RPS" -v a="$A2_BEST" 'BEGIN {printf "%.0f", (a > 0 ? 100 * s / a : 0)}')
+# shares of the paired rounds (sign-ins / mean of the raw rates around them)
+PAIR_LINES=()
+PAIR_SHARES=()
+for ((k = 0; k < ROUNDS; k++)); do
+    sh=$(awk -v s="${PAIRS[$k]}" -v a="${PAIR_RAW[$k]}" -v b="${PAIR_RAW[$((k + 1))]}" \
+        'BEGIN {m = (a + b) / 2; printf "%.1f", (m > 0 ? 100 * s / m : 0)}')
+    PAIR_SHARES+=("$sh")
+    PAIR_LINES+=("$(printf '  round %d: %6s sign-ins/s between %s and %s hashes/s = %s%%' $((k + 1)) "${PAIRS[$k]}" "${PAIR_RAW[$k]}" "${PAIR_RAW[$((k + 1))]}" "$sh")")
+done
+SHARE_MEDIAN=$(printf '%s\n' "${PAIR_SHARES[@]}" | sort -n | awk '{v[NR] = $1} END {
+    if (NR == 0) print 0; else if (NR % 2) printf "%.0f", v[(NR + 1) / 2]; else printf "%.0f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 NSI=$(kv "$BL_SIGNIN" not_signed_in)
 errors_clean "$BL_SIGNIN" || PROBLEMS+=("sign-ins: $(errors_of "$BL_SIGNIN"), by status: $(kv "$BL_SIGNIN" codes); first body: $SAMPLE_SIGNIN")
 [[ $NSI == 0 ]] || PROBLEMS+=("sign-ins: $NSI answers were 200 but not signed_in; first: $SAMPLE_SIGNIN")
@@ -144,7 +179,7 @@ row() { printf '  %-40s %9s %9s %9s %9s %9s   %s\n' "$@"; }
             print "  WARNING: the raw argon2id rate moved more than 25% between its two measurements" }'
     echo
     echo "Raw argon2id (bench/argon2_rate.c: crypto_pwhash_str_alg, $NPROC threads, ${ARGON2_SECONDS}s,"
-    echo "m=$ARGON2_KIB KiB, t=$ARGON2_OPS, p=1, libsodium $(kv "$A2_LINE" libsodium))"
+    echo "m=$ARGON2_KIB KiB, t=$ARGON2_OPS, p=1, libsodium $A2_LIBSODIUM)"
     printf '  %-40s %9s hashes/s   (other work: %s%% of CPU time)\n' "before the sign-ins" "$A2_BEFORE" "$A2_NOISE_BEFORE"
     printf '  %-40s %9s hashes/s   (other work: %s%% of CPU time)\n' "after the sign-ins" "$A2_AFTER" "$A2_NOISE_AFTER"
     echo
@@ -164,20 +199,26 @@ row() { printf '  %-40s %9s %9s %9s %9s %9s   %s\n' "$@"; }
     echo
     echo "CPU time per hash (all CPU time of the process / hashes or sign-ins)"
     awk -v t=$((SRV_TICKS1 - SRV_TICKS0)) -v hz="$(getconf CLK_TCK)" -v n="$(kv "$BL_SIGNIN" requests)" \
-        -v r="$(kv "$A2_LINE" hashes_per_s)" -v th="$(kv "$A2_LINE" threads)" 'BEGIN {
+        -v r="$(printf '%s\n' "$A2_BEFORE" "${PAIR_RAW[@]}" | awk '{t += $1} END {if (NR) printf "%.2f", t / NR}')" \
+        -v th="$A2_THREADS" -v nr=$((ROUNDS + 2)) 'BEGIN {
         si = (n > 0) ? 1000 * t / hz / n : 0
         raw = (r > 0) ? 1000 * th / r : 0
         printf "  %-40s %.1f ms\n", "server, per sign-in", si
-        printf "  %-40s %.1f ms (wall time of %d threads, the run after)\n", "argon2_rate, per hash", raw, th
+        printf "  %-40s %.1f ms (wall time of %d threads, mean of the %d raw runs)\n", "argon2_rate, per hash", raw, th, nr
         if (raw > 0) printf "  %-40s %.0f%%\n", "server work beyond the hash", 100 * (si - raw) / raw }'
     echo
     echo "Sign-ins as a share of raw argon2id"
     printf '  %-40s %s\n' "vs. the rate before" "$(pct "$SI_RPS" "$A2_BEFORE")"
     printf '  %-40s %s\n' "vs. the rate after" "$(pct "$SI_RPS" "$A2_AFTER")"
     echo
+    echo "Paired rounds (${ROUND_S}s of sign-ins, then ${ARGON2_SECONDS}s of raw hashing; share against the"
+    echo "mean of the raw rates just before and just after)"
+    printf '%s\n' "${PAIR_LINES[@]}"
+    echo
     echo "Targets"
-    if ((SHARE_BEST >= 90)); then v=met; else v=MISSED; fi
-    printf '  %-58s %s\n' "sign-ins/s >= 90% of raw argon2id hashes/s (better of 2): ${SHARE_BEST}%" "$v"
+    if ((SHARE_MEDIAN >= 90)); then v=met; else v=MISSED; fi
+    printf '  %-58s %s\n' "sign-ins/s >= 90% of raw argon2id hashes/s (median of paired rounds): ${SHARE_MEDIAN}%" "$v"
+    printf '  %-58s %s\n' "  (the long run against the better of its 2 raw rates: ${SHARE_BEST}%)" ""
     if lt "$LIVE_MAX" 10; then v=met; else v=MISSED; fi
     printf '  %-58s %s\n' "/healthz/live within 10 ms under load: max $LIVE_MAX ms (p99 $LIVE_P99)" "$v"
     echo
