@@ -1221,7 +1221,8 @@ bool gh_client_authenticate(gh_req *r, const gh_form *form, const char *audience
         return auth_fail(r, out, basic, 401, "invalid_client", "unknown client");
     }
     if (rc != GH_DB_OK) {
-        gh_resp_db_error(r, rc);
+        if (r->db) /* else gh_req_db found no connection and answered 503 */
+            gh_resp_db_error(r, rc);
         return false;
     }
     /* The two ways of sending the same secret are interchangeable: relying-
@@ -1276,7 +1277,8 @@ bool gh_client_authenticate(gh_req *r, const gh_form *form, const char *audience
                          "client assertion: this jti was used before (replay)");
     if (rc != GH_DB_OK) {
         gh_client_release(out);
-        gh_resp_db_error(r, rc);
+        if (c)
+            gh_resp_db_error(r, rc);
         return false;
     }
     return true;
