@@ -8,12 +8,6 @@
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(dir .. "report.lua")
 
-local threads = {}
-
-function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
 
 function init(args)
   tokens = {}
@@ -40,8 +34,8 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local extra, first = bench_status_summary(threads)
-  local n = threads[1] and threads[1]:get("ntokens") or 0
+  local extra, first = bench_status_summary(bench_threads)
+  local n = bench_threads[1] and bench_threads[1]:get("ntokens") or 0
   bench_report(summary, latency, extra .. string.format(" tokens=%d", n))
   bench_sample(first)
   if os.getenv("BENCH_QUANTILES") then bench_quantiles(latency) end

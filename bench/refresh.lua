@@ -15,12 +15,6 @@ local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(dir .. "report.lua")
 dofile(dir .. "pace.lua")
 
-local threads = {}
-
-function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
 
 function init(args)
   local nthreads = tonumber(args[2] or "1")
@@ -62,9 +56,9 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local extra, first = bench_status_summary(threads)
+  local extra, first = bench_status_summary(bench_threads)
   local loaded, st = 0, 0
-  for _, t in ipairs(threads) do
+  for _, t in ipairs(bench_threads) do
     loaded = loaded + (t:get("tokens_loaded") or 0)
     st = st + (t:get("starved") or 0)
   end

@@ -67,3 +67,13 @@ function bench_sample(first)
     io.write("BENCH_SAMPLE " .. first:gsub("[\r\n]", " "):sub(1, 400) .. "\n")
   end
 end
+
+-- Every wrk thread, in the order wrk set them up; each thread's global `tid`
+-- is its index from 0, so scripts can split work between threads. done()
+-- runs in its own state and reads per-thread figures through these.
+bench_threads = {}
+
+function setup(thread)
+  thread:set("tid", #bench_threads)
+  table.insert(bench_threads, thread)
+end

@@ -9,12 +9,6 @@
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(dir .. "report.lua")
 
-local threads = {}
-
-function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
 
 function init(args)
   tag = args[1] or "run"
@@ -50,7 +44,7 @@ end
 
 function done(summary, latency, requests)
   local total, bycode, first = 0, {}, ""
-  for _, t in ipairs(threads) do
+  for _, t in ipairs(bench_threads) do
     total = total + (t:get("non2xx") or 0)
     for code, c in pairs(t:get("codes") or {}) do
       bycode[code] = (bycode[code] or 0) + c

@@ -11,12 +11,6 @@
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(dir .. "report.lua")
 
-local threads = {}
-
-function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
 
 function init(args)
   email_fmt = args[1]
@@ -52,9 +46,9 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local extra, first = bench_status_summary(threads)
+  local extra, first = bench_status_summary(bench_threads)
   local nsi = 0
-  for _, t in ipairs(threads) do nsi = nsi + (t:get("not_signed_in") or 0) end
+  for _, t in ipairs(bench_threads) do nsi = nsi + (t:get("not_signed_in") or 0) end
   bench_report(summary, latency, extra .. string.format(" not_signed_in=%d", nsi))
   bench_sample(first)
   if os.getenv("BENCH_QUANTILES") then bench_quantiles(latency) end
