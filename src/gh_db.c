@@ -43,13 +43,6 @@ enum { UPKEEP_EVERY_MS = 200 };
  * WARN_GAP_MS, with the count since the last one. */
 enum { SLOW_WAIT_MS = 250, WARN_GAP_MS = 10000 };
 
-static long long mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 const char *gh_dbres_get(const gh_dbres *r, size_t row, size_t col)
 {
     if (!r || row >= r->nrows || col >= r->ncols)
@@ -195,18 +188,18 @@ gh_dbconn *gh_db_acquire(gh_db *db)
     unsigned slow = 0;
     pthread_mutex_lock(&db->lock);
     if (db->nfree == 0)
-        start = mono_ms();
+        start = gh_mono_ms();
     while (db->nfree == 0)
         if (pthread_cond_timedwait(&db->available, &db->lock, &until) == ETIMEDOUT)
             break;
     if (db->nfree > 0)
         c = db->free[--db->nfree];
-    if (start && (waited = mono_ms() - start) >= SLOW_WAIT_MS) {
+    if (start && (waited = gh_mono_ms() - start) >= SLOW_WAIT_MS) {
         db->slow_waits++;
-        if (mono_ms() - db->warned_ms >= WARN_GAP_MS) {
+        if (gh_mono_ms() - db->warned_ms >= WARN_GAP_MS) {
             slow = db->slow_waits;
             db->slow_waits = 0;
-            db->warned_ms = mono_ms();
+            db->warned_ms = gh_mono_ms();
         }
     }
     pthread_mutex_unlock(&db->lock);
