@@ -23,7 +23,8 @@ cc -O2 -I"$ROOT/src" "$BENCH/webauthn_rate.c" "$ROOT/src/gh_webauthn.c" "$ROOT/s
     "$ROOT/src/gh_json.c" "$ROOT/src/gh_utf8.c" "$ROOT/src/gh_arena.c" -o "$WORK/webauthn_rate" \
     -lcbor -ljansson -lsodium -lcrypto ||
     die "cannot compile bench/webauthn_rate.c (libcbor-dev, libjansson-dev installed?)"
-cc -O2 "$BENCH/argon2_rate.c" -o "$WORK/argon2_rate" -lsodium -lpthread ||
+cc -O2 -I"$ROOT/src" "$BENCH/argon2_rate.c" "$ROOT/src/gh_password.c" -o "$WORK/argon2_rate" \
+    -lsodium -largon2 -lpthread ||
     die "cannot compile bench/argon2_rate.c"
 
 wait_quiet

@@ -262,7 +262,8 @@ BIN=$WORK/gatehouse
 NLIBS=$(ldd "$BIN" 2>/dev/null | grep -vc 'linux-vdso' || true)
 
 echo "bench: compiling bench/argon2_rate.c" >&2
-cc -O2 "$BENCH/argon2_rate.c" -o "$WORK/argon2_rate" -lsodium -lpthread ||
+cc -O2 -I"$ROOT/src" "$BENCH/argon2_rate.c" "$ROOT/src/gh_password.c" -o "$WORK/argon2_rate" \
+    -lsodium -largon2 -lpthread ||
     die "cannot compile bench/argon2_rate.c (libsodium-dev installed?)"
 
 TOKEN=$(rand_hex 24)
@@ -302,7 +303,7 @@ IDLE_BEFORE=$(cpu_idle_pct)
 argon2_rate() {
     local out
     echo "bench: argon2id rate (${ARGON2_SECONDS}s on $NPROC threads)" >&2
-    out=$("$WORK/argon2_rate" "$ARGON2_SECONDS" "$NPROC" "$ARGON2_KIB" "$ARGON2_OPS") ||
+    out=$("$WORK/argon2_rate" "$ARGON2_SECONDS" "$NPROC" "$ARGON2_KIB" "$ARGON2_OPS" gatehouse) ||
         die "argon2_rate failed"
     echo "===== argon2_rate: $out" >>"$RAW"
     A2_LINE=$out

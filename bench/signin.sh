@@ -31,27 +31,48 @@ ARGON2_OPS=2
 ((DURATION >= 5)) || die "BENCH_DURATION must be at least 5"
 
 say "compiling bench/argon2_rate.c"
-cc -O2 "$BENCH/argon2_rate.c" -o "$WORK/argon2_rate" -lsodium -lpthread ||
-    die "cannot compile bench/argon2_rate.c (libsodium-dev installed?)"
+cc -O2 -I"$ROOT/src" "$BENCH/argon2_rate.c" "$ROOT/src/gh_password.c" -o "$WORK/argon2_rate" \
+    -lsodium -largon2 -lpthread ||
+    die "cannot compile bench/argon2_rate.c (libsodium-dev and libargon2-dev installed?)"
 
 wait_quiet
 IDLE_BEFORE=$(cpu_idle_pct)
 
-# argon2_rate [seconds]: sets A2, A2_LINE and A2_NOISE.
+# argon2_rate [seconds]: the raw rate of both implementations, one after the
+# other: libsodium's crypto_pwhash_str_alg and the server's own hasher
+# (gh_password). A2 is the better of the two (the machine's raw argon2id
+# rate, which the target is held to), A2_CPU its CPU ms per hash; also sets
+# A2_SODIUM, A2_GH, A2_LINE (the better one's line) and A2_NOISE.
 argon2_rate() {
-    local secs=${1:-$ARGON2_SECONDS}
-    say "raw argon2id rate (${secs}s on $NPROC threads)"
-    noise_begin
-    A2_LINE=$("$WORK/argon2_rate" "$secs" "$NPROC" "$ARGON2_KIB" "$ARGON2_OPS") ||
-        die "argon2_rate failed"
-    noise_end
-    echo "===== argon2_rate: $A2_LINE (other work: $NOISE%)" >>"$RAW"
+    local secs=${1:-$ARGON2_SECONDS} impl line best_line="" n1 n2
+    for impl in libsodium gatehouse; do
+        say "raw argon2id rate, $impl (${secs}s on $NPROC threads)"
+        noise_begin
+        line=$("$WORK/argon2_rate" "$secs" "$NPROC" "$ARGON2_KIB" "$ARGON2_OPS" "$impl") ||
+            die "argon2_rate $impl failed"
+        noise_end
+        echo "===== argon2_rate: $line (other work: $NOISE%)" >>"$RAW"
+        if [[ $impl == libsodium ]]; then
+            A2_SODIUM=$(kv "$line" hashes_per_s)
+            n1=$NOISE
+        else
+            A2_GH=$(kv "$line" hashes_per_s)
+            n2=$NOISE
+        fi
+        if [[ -z $best_line ]] || lt "$(kv "$best_line" hashes_per_s)" "$(kv "$line" hashes_per_s)"; then
+            best_line=$line
+        fi
+    done
+    A2_LINE=$best_line
     A2=$(kv "$A2_LINE" hashes_per_s)
-    A2_NOISE=$NOISE
+    A2_CPU=$(kv "$A2_LINE" cpu_ms_per_hash)
+    A2_NOISE=$(((n1 > n2) ? n1 : n2))
 }
 argon2_rate
 A2_BEFORE=$A2
 A2_NOISE_BEFORE=$A2_NOISE
+A2_SODIUM_BEFORE=$A2_SODIUM
+A2_GH_BEFORE=$A2_GH
 
 start_gh main "$WORK/data-main/gatehouse.db"
 MAIN=$PORT
@@ -120,6 +141,8 @@ THREADS=$(status_kib "$MAIN_PID" Threads)
 argon2_rate
 A2_AFTER=$A2
 A2_NOISE_AFTER=$A2_NOISE
+A2_SODIUM_AFTER=$A2_SODIUM
+A2_GH_AFTER=$A2_GH
 A2_THREADS=$(kv "$A2_LINE" threads)
 A2_LIBSODIUM=$(kv "$A2_LINE" libsodium)
 
@@ -135,6 +158,7 @@ PAIRS=()
 PAIR_CPU=()
 PAIR_RAW=("$A2_AFTER")
 PAIR_RAW_CPU=()
+PAIR_SODIUM=("$A2_SODIUM_AFTER")
 for ((k = 1; k <= ROUNDS; k++)); do
     say "paired round $k of $ROUNDS: sign-ins for ${ROUND_S}s, then the raw rate"
     T0_TICKS=$(proc_ticks "$MAIN_PID")
@@ -147,7 +171,8 @@ for ((k = 1; k <= ROUNDS; k++)); do
         -v n="$(kv "$BL" requests)" 'BEGIN {printf "%.1f", (n > 0 ? 1000 * t / hz / n : 0)}')")
     argon2_rate "$ROUND_A2_S"
     PAIR_RAW+=("$A2")
-    PAIR_RAW_CPU+=("$(kv "$A2_LINE" cpu_ms_per_hash)")
+    PAIR_RAW_CPU+=("$A2_CPU")
+    PAIR_SODIUM+=("$A2_SODIUM")
     PAIRS+=("$(kv "$BL" rps)")
 done
 server_alive main "the paired rounds"
@@ -173,6 +198,7 @@ SHARE_MEDIAN=$(printf '%s\n' "${PAIR_SHARES[@]}" | sort -n | awk '{v[NR] = $1} E
     if (NR == 0) print 0; else if (NR % 2) printf "%.0f", v[(NR + 1) / 2]; else printf "%.0f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 PAIR_SI_MEAN=$(printf '%s\n' "${PAIRS[@]}" | awk '{t += $1} END {printf "%.1f", (NR ? t / NR : 0)}')
 PAIR_RAW_MEAN=$(printf '%s\n' "${PAIR_RAW[@]}" | awk '{t += $1} END {printf "%.1f", (NR ? t / NR : 0)}')
+PAIR_SODIUM_MEAN=$(printf '%s\n' "${PAIR_SODIUM[@]}" | awk '{t += $1} END {printf "%.1f", (NR ? t / NR : 0)}')
 NSI=$(kv "$BL_SIGNIN" not_signed_in)
 errors_clean "$BL_SIGNIN" || PROBLEMS+=("sign-ins: $(errors_of "$BL_SIGNIN"), by status: $(kv "$BL_SIGNIN" codes); first body: $SAMPLE_SIGNIN")
 [[ $NSI == 0 ]] || PROBLEMS+=("sign-ins: $NSI answers were 200 but not signed_in; first: $SAMPLE_SIGNIN")
@@ -196,10 +222,12 @@ row() { printf '  %-40s %9s %9s %9s %9s %9s   %s\n' "$@"; }
         if (a > 0 && b > 0 && (a / b > 1.25 || b / a > 1.25))
             print "  WARNING: the raw argon2id rate moved more than 25% between its two measurements" }'
     echo
-    echo "Raw argon2id (bench/argon2_rate.c: crypto_pwhash_str_alg, $NPROC threads, ${ARGON2_SECONDS}s,"
-    echo "m=$ARGON2_KIB KiB, t=$ARGON2_OPS, p=1, libsodium $A2_LIBSODIUM)"
-    printf '  %-40s %9s hashes/s   (other work: %s%% of CPU time)\n' "before the sign-ins" "$A2_BEFORE" "$A2_NOISE_BEFORE"
-    printf '  %-40s %9s hashes/s   (other work: %s%% of CPU time)\n' "after the sign-ins" "$A2_AFTER" "$A2_NOISE_AFTER"
+    echo "Raw argon2id (bench/argon2_rate.c, $NPROC threads, ${ARGON2_SECONDS}s each, m=$ARGON2_KIB KiB, t=$ARGON2_OPS, p=1):"
+    echo "libsodium $A2_LIBSODIUM crypto_pwhash_str_alg, and the server's own gh_password_hash (libargon2,"
+    echo "memory kept per slot); the better of the two is the raw rate the target is held to"
+    printf '  %-40s %9s %9s hashes/s   (other work: %s%% of CPU time)\n' "" libsodium gatehouse ""
+    printf '  %-40s %9s %9s hashes/s   (other work: %s%% of CPU time)\n' "before the sign-ins" "$A2_SODIUM_BEFORE" "$A2_GH_BEFORE" "$A2_NOISE_BEFORE"
+    printf '  %-40s %9s %9s hashes/s   (other work: %s%% of CPU time)\n' "after the sign-ins" "$A2_SODIUM_AFTER" "$A2_GH_AFTER" "$A2_NOISE_AFTER"
     echo
     echo "Sign-ins: $USERS users (SCIM, created in ${CREATE_S}s), all with the right password,"
     echo "one pre-session cookie and CSRF token; server on SQLite, access log off,"
@@ -225,7 +253,7 @@ row() { printf '  %-40s %9s %9s %9s %9s %9s   %s\n' "$@"; }
         printf "  %-40s %.1f ms (wall time of %d threads, mean of the %d raw runs)\n", "argon2_rate, per hash", raw, th, nr
         if (raw > 0) printf "  %-40s %.0f%%\n", "server work beyond the hash", 100 * (si - raw) / raw }'
     echo
-    echo "Sign-ins as a share of raw argon2id"
+    echo "Sign-ins as a share of raw argon2id (the better implementation)"
     printf '  %-40s %s\n' "vs. the rate before" "$(pct "$SI_RPS" "$A2_BEFORE")"
     printf '  %-40s %s\n' "vs. the rate after" "$(pct "$SI_RPS" "$A2_AFTER")"
     echo
@@ -234,6 +262,8 @@ row() { printf '  %-40s %9s %9s %9s %9s %9s   %s\n' "$@"; }
     printf '%s\n' "${PAIR_LINES[@]}"
     printf '  all rounds: mean %s sign-ins/s against a mean %s hashes/s = %s\n' "$PAIR_SI_MEAN" "$PAIR_RAW_MEAN" \
         "$(pct "$PAIR_SI_MEAN" "$PAIR_RAW_MEAN")"
+    printf '  (against libsodium'"'"'s crypto_pwhash alone, a mean %s hashes/s: %s)\n' "$PAIR_SODIUM_MEAN" \
+        "$(pct "$PAIR_SI_MEAN" "$PAIR_SODIUM_MEAN")"
     echo
     echo "Targets"
     if ((SHARE_MEDIAN >= 90)); then v=met; else v=MISSED; fi

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 runtime_pkgs=(
   gcc meson ninja-build pkg-config
-  libmicrohttpd-dev libjansson-dev libsodium-dev libssl-dev libsqlite3-dev libpq-dev
+  libmicrohttpd-dev libjansson-dev libsodium-dev libargon2-dev libssl-dev libsqlite3-dev libpq-dev
   libcurl4-openssl-dev libcjose-dev liboath-dev libcbor-dev libqrencode-dev libunistring-dev
 )
 test_pkgs=(

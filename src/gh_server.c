@@ -18,6 +18,10 @@
 #include "gh_password.h"
 #include "gh_store_prune.h"
 
+/* How often the main thread gives back idle argon2id memory, and after how
+ * long without a hash a slot counts as idle. */
+enum { PASSWORD_TRIM_EVERY_S = 10, PASSWORD_IDLE_MS = 60 * 1000 };
+
 /* Unauthenticated JSON endpoints take small bodies only. */
 #define API_BODY (GH_ROUTE_BODY | GH_ROUTE_SMALL)
 
@@ -184,9 +188,15 @@ int gh_server_serve(gh_config *cfg)
                            cfg->listen_port, "issuer", cfg->issuer, "threads", cfg->threads,
                            "workers", cfg->workers, "startup_ms", (json_int_t)(gh_mono_ms() - t0)));
 
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0)
-        ;
+    /* Waits for SIGTERM/SIGINT; meanwhile, every PASSWORD_TRIM_EVERY_S, gives
+     * back the argon2id working memory of hash slots idle for a minute. */
+    int sig = -1;
+    while (sig != SIGTERM && sig != SIGINT) {
+        struct timespec every = {PASSWORD_TRIM_EVERY_S, 0};
+        sig = sigtimedwait(&set, NULL, &every);
+        if (sig < 0)
+            gh_password_trim(PASSWORD_IDLE_MS);
+    }
     gh_log_event(GH_LOG_INFO, "shutting down",
                  json_pack("{s:s, s:i}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                            "inflight", gh_http_inflight(http)));
