@@ -243,14 +243,19 @@ char *gh_b64url(gh_arena *a, const uint8_t *in, size_t n)
 
 void gh_uuid(char out[GH_UUID_STRLEN + 1])
 {
+    static const char hex[] = "0123456789abcdef";
     uint8_t b[16];
     randombytes_buf(b, sizeof(b));
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    snprintf(out, GH_UUID_STRLEN + 1,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    char *o = out;
+    for (size_t i = 0; i < sizeof(b); i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+    }
+    *o = '\0';
 }
 
 char *gh_token(gh_arena *a)

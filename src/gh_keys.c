@@ -36,6 +36,9 @@ typedef struct key {
     char alg[8];
     cjose_jwk_t *jwk; /* with its private part */
     char *pub;        /* the published JWK as JSON text (malloc) */
+    /* JWS headers made once: {alg, kid} and {alg, kid, typ: at+jwt}; shared
+     * read-only by every signer (cjose only reads them) */
+    json_t *hdr_plain, *hdr_at;
     int64_t created_at, retired_at, expires_at;
 } key;
 
@@ -113,6 +116,8 @@ static void keyset_free(keyset *ks)
     for (size_t i = 0; i < ks->n; i++) {
         cjose_jwk_release(ks->keys[i].jwk);
         free(ks->keys[i].pub);
+        json_decref(ks->keys[i].hdr_plain);
+        json_decref(ks->keys[i].hdr_at);
     }
     free(ks->keys);
     free(ks->jwks);
@@ -326,6 +331,17 @@ static int key_from_row(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], co
     k->created_at = row->created_at;
     k->retired_at = row->retired_at;
     k->expires_at = row->expires_at;
+    k->hdr_plain = json_pack("{s:s, s:s}", "alg", k->alg, "kid", k->kid);
+    k->hdr_at = json_pack("{s:s, s:s, s:s}", "alg", k->alg, "kid", k->kid, "typ", "at+jwt");
+    if (!k->hdr_plain || !k->hdr_at) {
+        snprintf(err, errlen, "signing key %s: out of memory", row->kid);
+        json_decref(k->hdr_plain);
+        json_decref(k->hdr_at);
+        free(k->pub);
+        cjose_jwk_release(k->jwk);
+        memset(k, 0, sizeof(*k));
+        return -1;
+    }
     return 0;
 }
 
@@ -640,9 +656,10 @@ void gh_keys_shutdown(void)
 
 /* ---- signing ---- */
 
-char *gh_keys_sign(gh_arena *a, const char *alg, const char *typ, const json_t *payload)
+char *gh_keys_sign_text(gh_arena *a, const char *alg, const char *typ, const char *payload,
+                        size_t len)
 {
-    if (!(is_es256(alg) || is_rs256(alg)) || !json_is_object(payload))
+    if (!(is_es256(alg) || is_rs256(alg)) || !payload)
         return NULL;
     keyset *ks = keyset_acquire();
     const key *k = active_key(ks, alg);
@@ -652,7 +669,7 @@ char *gh_keys_sign(gh_arena *a, const char *alg, const char *typ, const json_t *
         ks = keyset_acquire();
         k = active_key(ks, alg);
     }
-    char *out = NULL, *body = NULL;
+    char *out = NULL;
     json_t *hdr = NULL;
     cjose_jws_t *jws = NULL;
     cjose_err ce = {0};
@@ -660,13 +677,15 @@ char *gh_keys_sign(gh_arena *a, const char *alg, const char *typ, const json_t *
         gh_log(GH_LOG_ERROR, "cannot sign", "no active %s signing key", alg);
         goto out;
     }
-    hdr = json_pack("{s:s, s:s}", "alg", alg, "kid", k->kid);
-    if (hdr && typ)
-        json_object_set_new(hdr, "typ", json_string(typ));
-    body = json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!hdr || !body)
+    if (!typ)
+        hdr = json_incref(k->hdr_plain);
+    else if (strcmp(typ, "at+jwt") == 0)
+        hdr = json_incref(k->hdr_at);
+    else
+        hdr = json_pack("{s:s, s:s, s:s}", "alg", alg, "kid", k->kid, "typ", typ);
+    if (!hdr)
         goto out;
-    jws = cjose_jws_sign(k->jwk, (cjose_header_t *)hdr, (const uint8_t *)body, strlen(body), &ce);
+    jws = cjose_jws_sign(k->jwk, (cjose_header_t *)hdr, (const uint8_t *)payload, len, &ce);
     const char *ser = NULL;
     if (!jws || !cjose_jws_export(jws, &ser, &ce) || !ser) {
         gh_log(GH_LOG_ERROR, "cannot sign", "%s with %s: %s", alg, k->kid,
@@ -676,9 +695,18 @@ char *gh_keys_sign(gh_arena *a, const char *alg, const char *typ, const json_t *
     out = gh_arena_strdup(a, ser);
 out:
     cjose_jws_release(jws);
-    free(body);
     json_decref(hdr);
     keyset_release(ks);
+    return out;
+}
+
+char *gh_keys_sign(gh_arena *a, const char *alg, const char *typ, const json_t *payload)
+{
+    if (!json_is_object(payload))
+        return NULL;
+    char *body = json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *out = body ? gh_keys_sign_text(a, alg, typ, body, strlen(body)) : NULL;
+    free(body);
     return out;
 }
 

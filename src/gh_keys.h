@@ -50,6 +50,10 @@ void gh_keys_shutdown(void);
  * "RS256"); header {alg, kid, typ} (typ NULL: none). Result in the arena; NULL
  * on error. */
 char *gh_keys_sign(gh_arena *a, const char *alg, const char *typ, const json_t *payload);
+/* The same, for a payload already serialised as a JSON object (len bytes),
+ * e.g. by gh_jsonw. */
+char *gh_keys_sign_text(gh_arena *a, const char *alg, const char *typ, const char *payload,
+                        size_t len);
 
 /* Verifies a compact JWS made by one of our published keys (active or
  * retired-but-not-expired). Refuses alg none, algs other than ES256/RS256, a

@@ -18,6 +18,7 @@
 #include "gh_clients.h"
 #include "gh_crypto.h"
 #include "gh_handlers.h"
+#include "gh_jsonw.h"
 #include "gh_keys.h"
 #include "gh_oauth.h"
 #include "gh_oidc.h"
@@ -68,25 +69,36 @@ struct grant {
     const char *amr; /* JSON array text */
 };
 
+/* The payload is written as text (gh_jsonw) rather than built with jansson:
+ * this runs once per token request, and client_credentials does little else
+ * besides the signature. */
 static char *access_token(gh_req *r, const gh_client *cl, const struct grant *g,
                           const char **jti_out, long long *exp_out)
 {
     long long now = gh_now_ms() / 1000;
     long long exp = now + r->app->cfg->access_token_ttl;
-    char jti[GH_UUID_STRLEN + 1];
+    char *jti = gh_arena_alloc(r->arena, GH_UUID_STRLEN + 1);
+    if (!jti)
+        return NULL;
     gh_uuid(jti);
-    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "iss", r->app->cfg->issuer,
-                          "sub", g->sub, "aud", r->app->cfg->issuer, "client_id", cl->id, "iat",
-                          (json_int_t)now, "exp", (json_int_t)exp, "jti", jti, "scope", g->scope);
+    gh_jsonw w;
+    gh_jsonw_begin(&w, r->arena, 512);
+    gh_jsonw_str(&w, "iss", r->app->cfg->issuer);
+    gh_jsonw_str(&w, "sub", g->sub);
+    gh_jsonw_str(&w, "aud", r->app->cfg->issuer);
+    gh_jsonw_str(&w, "client_id", cl->id);
+    gh_jsonw_int(&w, "iat", now);
+    gh_jsonw_int(&w, "exp", exp);
+    gh_jsonw_str(&w, "jti", jti);
+    gh_jsonw_str(&w, "scope", g->scope);
     if (g->auth_time)
-        json_object_set_new(p, "auth_time", json_integer(g->auth_time / 1000));
-    if (g->acr)
-        json_object_set_new(p, "acr", json_string(g->acr));
-    if (g->session_id)
-        json_object_set_new(p, "sid", json_string(g->session_id));
-    char *t = gh_keys_sign(r->arena, "ES256", "at+jwt", p);
-    json_decref(p);
-    *jti_out = gh_arena_strdup(r->arena, jti);
+        gh_jsonw_int(&w, "auth_time", g->auth_time / 1000);
+    gh_jsonw_str(&w, "acr", g->acr);
+    gh_jsonw_str(&w, "sid", g->session_id);
+    size_t len = 0;
+    const char *payload = gh_jsonw_end(&w, &len);
+    char *t = payload ? gh_keys_sign_text(r->arena, "ES256", "at+jwt", payload, len) : NULL;
+    *jti_out = jti;
     *exp_out = exp;
     return t;
 }
@@ -154,13 +166,18 @@ static const char *refresh_token(gh_req *r, gh_dbconn *c, const gh_client *cl,
 static void respond_tokens(gh_req *r, const char *at, long long ttl, const char *scope,
                            const char *idt, const char *rt)
 {
-    json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "access_token", at, "token_type", "Bearer",
-                          "expires_in", (json_int_t)ttl, "scope", scope);
-    if (idt)
-        json_object_set_new(o, "id_token", json_string(idt));
-    if (rt)
-        json_object_set_new(o, "refresh_token", json_string(rt));
-    gh_resp_json(r, 200, o, NULL);
+    gh_jsonw w;
+    gh_jsonw_begin(&w, r->arena, 1024);
+    gh_jsonw_str(&w, "access_token", at);
+    gh_jsonw_str(&w, "token_type", "Bearer");
+    gh_jsonw_int(&w, "expires_in", ttl);
+    gh_jsonw_str(&w, "scope", scope);
+    gh_jsonw_str(&w, "id_token", idt);
+    gh_jsonw_str(&w, "refresh_token", rt);
+    const char *body = gh_jsonw_end(&w, NULL);
+    if (!body)
+        return token_error(r, 500, "server_error", "the response could not be written");
+    gh_resp_text(r, 200, "application/json", body);
 }
 
 static void audit_token(gh_req *r, gh_dbconn *c, const char *type, const char *subject,

@@ -15,6 +15,9 @@
 #include <string.h>
 
 #include "gh_json.h"
+#include "gh_jsonw.h"
+
+#include <limits.h>
 
 /* Parses a C string; on success drops the reference, returns the code. */
 static int parse_depth(const char *s, int max_depth)
@@ -309,6 +312,72 @@ static void test_err_buffer_handling(void **state)
     assert_int_equal(gh_json_parse("[]", 2, 0, NULL, err, sizeof(err)), GH_JSON_E_SYNTAX);
 }
 
+/* ---- gh_jsonw: the writer must give exactly what jansson gives ---- */
+
+static void test_jsonw_matches_jansson(void **state)
+{
+    (void)state;
+    static const char *const values[] = {
+        "",
+        "plain",
+        "https://id.example.com/path?x=1", /* '/' is not escaped */
+        "quote \" and backslash \\",
+        "\b\f\n\r\t controls \x01\x1f and DEL \x7f",
+        "caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x94\x91", /* é, U+2028, an emoji */
+    };
+    static const long long ints[] = {0, 1, -1, 1700000000, LLONG_MAX, LLONG_MIN};
+    gh_arena *a = gh_arena_new(0);
+    for (size_t hint = 1; hint <= 256; hint *= 16) {
+        gh_jsonw w;
+        json_t *o = json_object();
+        gh_jsonw_begin(&w, a, hint);
+        for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+            char key[16];
+            snprintf(key, sizeof(key), "k%zu", i);
+            gh_jsonw_str(&w, key, values[i]);
+            json_object_set_new(o, key, json_string(values[i]));
+        }
+        for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+            char key[16];
+            snprintf(key, sizeof(key), "n%zu", i);
+            gh_jsonw_int(&w, key, ints[i]);
+            json_object_set_new(o, key, json_integer(ints[i]));
+        }
+        gh_jsonw_str(&w, "skipped", NULL);
+        size_t len = 0;
+        const char *got = gh_jsonw_end(&w, &len);
+        char *want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        assert_non_null(got);
+        assert_string_equal(got, want);
+        assert_int_equal(len, strlen(want));
+        free(want);
+        json_decref(o);
+    }
+    /* the empty object */
+    gh_jsonw w;
+    gh_jsonw_begin(&w, a, 0);
+    assert_string_equal(gh_jsonw_end(&w, NULL), "{}");
+    gh_arena_free(a);
+}
+
+static void test_jsonw_refuses_bad_utf8(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"\xff", "\xc3", "\xed\xa0\x80" /* a surrogate */,
+                                      "\xc0\xaf" /* overlong '/' */};
+    gh_arena *a = gh_arena_new(0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        gh_jsonw w;
+        gh_jsonw_begin(&w, a, 64);
+        gh_jsonw_str(&w, "ok", "fine");
+        gh_jsonw_str(&w, "bad", bad[i]);
+        gh_jsonw_int(&w, "after", 1);
+        assert_null(gh_jsonw_end(&w, NULL));
+        assert_null(json_string(bad[i])); /* as jansson refuses it */
+    }
+    gh_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +397,8 @@ int main(void)
         cmocka_unit_test(test_top_level_must_be_container),
         cmocka_unit_test(test_error_text_is_safe),
         cmocka_unit_test(test_err_buffer_handling),
+        cmocka_unit_test(test_jsonw_matches_jansson),
+        cmocka_unit_test(test_jsonw_refuses_bad_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
