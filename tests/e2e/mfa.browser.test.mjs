@@ -202,8 +202,11 @@ async function nextApi(page, method, apiPath, timeoutMs = 30_000) {
     await route.fulfill({ response: res, body: text });
     let body = null;
     try { body = JSON.parse(text); } catch { /* not JSON */ }
+    // Unrouted before the answer resolves: an unroute still in flight when
+    // the test sets up its next route can switch interception off after the
+    // new route switched it on, and the next request then passes unseen.
+    await page.unroute(wanted, handler).catch(() => {});
     done({ status: res.status(), body });
-    page.unroute(wanted, handler).catch(() => {});
   };
   result.catch(() => {}); // a test that failed earlier never awaits it
   await page.route(wanted, handler);
