@@ -555,11 +555,12 @@ static gh_wa_status packed(const cbor_item_t *stmt, const auth_data *ad, const u
         cbor_array_size(x5c) > MAX_X5C)
         goto out;
     cbor_item_t **certs = cbor_array_handle(x5c);
-    const uint8_t *der;
+    const uint8_t *der = NULL;
     for (size_t i = 0; i < cbor_array_size(x5c); i++)
         if (!cbor_bytes(certs[i], &der, &der_len))
             goto out;
-    cbor_bytes(certs[0], &der, &der_len);
+    if (!cbor_bytes(certs[0], &der, &der_len)) /* the leaf certificate */
+        goto out;
     const uint8_t *cur = der;
     leaf = der_len <= LONG_MAX ? d2i_X509(NULL, &cur, (long)der_len) : NULL;
     if (!leaf || cur != der + der_len || !packed_cert_ok(leaf, ad->aaguid))
