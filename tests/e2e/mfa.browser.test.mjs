@@ -68,6 +68,7 @@ async function newPage(srv, options = {}) {
     page.dialogs.push(`${d.type()}: ${d.message()}`);
     d.dismiss().catch(() => {});
   });
+  await watchApi(page); // before the first request, so interception never switches on mid-test
   return { ctx, page };
 }
 
@@ -184,33 +185,58 @@ function pageMfa(page) {
  * {status, body}. The request goes through a route so that its body is kept
  * even when the page navigates away at once (Chromium drops the bodies of a
  * page it left).
+ *
+ * One route, installed once per page, serves every watcher: adding and
+ * removing a route per request switches Chromium's interception on and off,
+ * and a request sent right after it was switched on could still pass unseen
+ * (the CI runs' "no answer to DELETE" failures).
  */
 async function nextApi(page, method, apiPath, timeoutMs = 30_000) {
-  const matches = (p) => (apiPath instanceof RegExp ? apiPath.test(p) : p === apiPath);
-  const wanted = (url) => url.pathname.startsWith('/api/v1/') && matches(url.pathname.slice('/api/v1'.length));
-  let done;
-  const result = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer to ${method} /api/v1${apiPath} within ${timeoutMs} ms`)), timeoutMs);
-    done = (v) => { clearTimeout(timer); resolve(v); };
-  });
-  let taken = false;
-  const handler = async (route) => {
-    if (taken || route.request().method() !== method) return route.fallback();
-    taken = true;
-    const res = await route.fetch();
-    const text = await res.text();
-    await route.fulfill({ response: res, body: text });
-    let body = null;
-    try { body = JSON.parse(text); } catch { /* not JSON */ }
-    // Unrouted before the answer resolves: an unroute still in flight when
-    // the test sets up its next route can switch interception off after the
-    // new route switched it on, and the next request then passes unseen.
-    await page.unroute(wanted, handler).catch(() => {});
-    done({ status: res.status(), body });
+  if (!page.apiWatchers) await watchApi(page);
+  const watcher = {
+    method,
+    matches: (p) => (apiPath instanceof RegExp ? apiPath.test(p) : p === apiPath),
   };
+  const result = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const i = page.apiWatchers.indexOf(watcher);
+      if (i >= 0) page.apiWatchers.splice(i, 1);
+      const seen = page.apiSeen.slice(-8).join(', ') || 'none';
+      reject(new Error(`no answer to ${method} /api/v1${apiPath} within ${timeoutMs} ms; `
+        + `the page's last API requests: ${seen}`));
+    }, timeoutMs);
+    watcher.done = (v) => { clearTimeout(timer); resolve(v); };
+    watcher.fail = (e) => { clearTimeout(timer); reject(e); };
+  });
   result.catch(() => {}); // a test that failed earlier never awaits it
-  await page.route(wanted, handler);
+  page.apiWatchers.push(watcher);
   return { answer: result };
+}
+
+/** Installs the page's one /api/v1/ route; see nextApi. */
+async function watchApi(page) {
+  page.apiWatchers = [];
+  page.apiSeen = [];
+  const isApi = (url) => url.pathname.startsWith('/api/v1/');
+  await page.route(isApi, async (route) => {
+    const req = route.request();
+    const path = new URL(req.url()).pathname.slice('/api/v1'.length);
+    page.apiSeen.push(`${req.method()} ${path}`);
+    const i = page.apiWatchers.findIndex((w) => w.method === req.method() && w.matches(path));
+    if (i < 0) return route.fallback();
+    const [watcher] = page.apiWatchers.splice(i, 1);
+    try {
+      const res = await route.fetch();
+      const text = await res.text();
+      await route.fulfill({ response: res, body: text });
+      let body = null;
+      try { body = JSON.parse(text); } catch { /* not JSON */ }
+      watcher.done({ status: res.status(), body });
+    } catch (e) {
+      watcher.fail(new Error(`${req.method()} /api/v1${path} failed in the test's route: ${e.message}`));
+      await route.abort().catch(() => {});
+    }
+  });
 }
 
 async function scimUser(srv, tag) {
@@ -658,6 +684,8 @@ describe('managing sign-in methods on the account page', () => {
     try {
       await signInWithPassword(page, u);
       const box = page.getByLabel(PASSWORDLESS_LABEL, { exact: true });
+      // Visible only once the page has wired its handlers; focus() alone would not wait for that.
+      await box.waitFor();
       await box.focus();
       const put = await nextApi(page, 'PUT', '/mfa/email');
       await page.keyboard.press('Space');
