@@ -124,3 +124,39 @@ size_t gh_arena_used(const gh_arena *a)
 {
     return a ? a->handed : 0;
 }
+
+bool gh_strbuf_reserve(gh_strbuf *b, size_t n)
+{
+    if (b->failed)
+        return false;
+    if (n > SIZE_MAX / 4 - b->len) { /* keeps the sums and the doubling below from overflowing */
+        b->failed = true;
+        return false;
+    }
+    size_t need = b->len + n + 1;
+    if (need <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    char *grown = gh_arena_alloc(b->a, cap);
+    if (!grown) {
+        b->failed = true;
+        return false;
+    }
+    if (b->len)
+        memcpy(grown, b->buf, b->len);
+    grown[b->len] = '\0';
+    b->buf = grown;
+    b->cap = cap;
+    return true;
+}
+
+void gh_strbuf_put(gh_strbuf *b, const char *s, size_t n)
+{
+    if (!gh_strbuf_reserve(b, n))
+        return;
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+}

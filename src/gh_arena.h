@@ -10,6 +10,7 @@
 #ifndef GH_ARENA_H
 #define GH_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct gh_arena gh_arena;
@@ -29,5 +30,25 @@ char *gh_arena_printf(gh_arena *a, const char *fmt, ...) __attribute__((format(p
 
 /* Bytes handed out so far (for tests and limits). */
 size_t gh_arena_used(const gh_arena *a);
+
+/*
+ * A string growing in an arena. Zero-initialise it with its arena; the
+ * text in buf is NUL-terminated after every put. When the arena's cap is
+ * reached, `failed` is set and every later put does nothing, so a writer
+ * checks once at the end. Outgrown buffers stay in the arena until it is
+ * freed (it doubles, so that is at most the final size again).
+ */
+typedef struct gh_strbuf {
+    gh_arena *a;
+    char *buf;
+    size_t len, cap;
+    bool failed;
+} gh_strbuf;
+
+/* Makes room for n more bytes and a NUL; false once failed. A caller may
+ * then write up to n bytes at buf + len itself and add them to len. */
+bool gh_strbuf_reserve(gh_strbuf *b, size_t n);
+/* Appends n bytes of s. */
+void gh_strbuf_put(gh_strbuf *b, const char *s, size_t n);
 
 #endif

@@ -1,37 +1,13 @@
 #include "gh_jsonw.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "gh_utf8.h"
 
-/* Makes room for n more bytes (and a NUL). */
-static bool room(gh_jsonw *w, size_t n)
-{
-    if (w->failed)
-        return false;
-    if (w->len + n + 1 <= w->cap)
-        return true;
-    size_t cap = w->cap ? w->cap : 64;
-    while (cap < w->len + n + 1)
-        cap *= 2;
-    char *grown = gh_arena_alloc(w->a, cap);
-    if (!grown) {
-        w->failed = true;
-        return false;
-    }
-    if (w->len)
-        memcpy(grown, w->buf, w->len);
-    w->buf = grown;
-    w->cap = cap;
-    return true;
-}
-
 static void put(gh_jsonw *w, const char *s, size_t n)
 {
-    if (room(w, n)) {
-        memcpy(w->buf + w->len, s, n);
-        w->len += n;
-    }
+    gh_strbuf_put(&w->sb, s, n);
 }
 
 /* A JSON string, escaped as jansson escapes it: quote, backslash and the
@@ -40,12 +16,12 @@ static void put_string(gh_jsonw *w, const char *s)
 {
     size_t n = strlen(s);
     if (!gh_utf8_valid(s, n)) {
-        w->failed = true;
+        w->sb.failed = true;
         return;
     }
-    if (!room(w, 6 * n + 2))
+    if (n > SIZE_MAX / 8 || !gh_strbuf_reserve(&w->sb, 6 * n + 2))
         return;
-    char *o = w->buf + w->len;
+    char *o = w->sb.buf + w->sb.len;
     *o++ = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -89,20 +65,22 @@ static void put_string(gh_jsonw *w, const char *s)
         }
     }
     *o++ = '"';
-    w->len = (size_t)(o - w->buf);
+    *o = '\0';
+    w->sb.len = (size_t)(o - w->sb.buf);
 }
 
 static void put_key(gh_jsonw *w, const char *key)
 {
-    put(w, w->len > 1 ? "," : "", w->len > 1 ? 1 : 0);
+    if (w->sb.len > 1)
+        put(w, ",", 1);
     put_string(w, key);
     put(w, ":", 1);
 }
 
 void gh_jsonw_begin(gh_jsonw *w, gh_arena *a, size_t hint)
 {
-    *w = (gh_jsonw){.a = a};
-    if (room(w, hint))
+    *w = (gh_jsonw){.sb = {.a = a}};
+    if (gh_strbuf_reserve(&w->sb, hint))
         put(w, "{", 1);
 }
 
@@ -133,10 +111,9 @@ void gh_jsonw_int(gh_jsonw *w, const char *key, long long v)
 const char *gh_jsonw_end(gh_jsonw *w, size_t *len)
 {
     put(w, "}", 1);
-    if (w->failed || !w->buf)
+    if (w->sb.failed)
         return NULL;
-    w->buf[w->len] = '\0';
     if (len)
-        *len = w->len;
-    return w->buf;
+        *len = w->sb.len;
+    return w->sb.buf;
 }

@@ -17,10 +17,7 @@
 #include "gh_arena.h"
 
 typedef struct gh_jsonw {
-    gh_arena *a;
-    char *buf;
-    size_t len, cap;
-    bool failed;
+    gh_strbuf sb;
 } gh_jsonw;
 
 /* Starts an object; `hint` is the expected size in bytes (it grows). */

@@ -167,38 +167,7 @@ bool gh_mail_template_exists(const char *name)
     return find(name) != NULL;
 }
 
-/* A string growing in an arena. */
-struct sb {
-    gh_arena *a;
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void sb_put(struct sb *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 256;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
-        char *np = gh_arena_alloc(b->a, ncap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        if (b->len)
-            memcpy(np, b->p, b->len);
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_put_html(struct sb *b, const char *s, size_t n)
+static void sb_put_html(gh_strbuf *b, const char *s, size_t n)
 {
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
@@ -222,11 +191,11 @@ static void sb_put_html(struct sb *b, const char *s, size_t n)
         default:
             continue;
         }
-        sb_put(b, s + start, i - start);
-        sb_put(b, rep, strlen(rep));
+        gh_strbuf_put(b, s + start, i - start);
+        gh_strbuf_put(b, rep, strlen(rep));
         start = i + 1;
     }
-    sb_put(b, s + start, n - start);
+    gh_strbuf_put(b, s + start, n - start);
 }
 
 static bool name_char(char ch)
@@ -238,16 +207,16 @@ static bool name_char(char ch)
 char *gh_mail_render_string(gh_arena *a, const char *tmpl, const json_t *params, bool html,
                             char *err, size_t errlen)
 {
-    struct sb b = {.a = a};
+    gh_strbuf b = {.a = a};
     const char *s = tmpl;
-    sb_put(&b, "", 0);
+    gh_strbuf_put(&b, "", 0);
     for (;;) {
         const char *open = strstr(s, "{{");
         if (!open) {
-            sb_put(&b, s, strlen(s));
+            gh_strbuf_put(&b, s, strlen(s));
             break;
         }
-        sb_put(&b, s, (size_t)(open - s));
+        gh_strbuf_put(&b, s, (size_t)(open - s));
         const char *close = strstr(open + 2, "}}");
         if (!close) {
             snprintf(err, errlen, "unterminated placeholder");
@@ -291,14 +260,14 @@ char *gh_mail_render_string(gh_arena *a, const char *tmpl, const json_t *params,
         if (html)
             sb_put_html(&b, val, vlen);
         else
-            sb_put(&b, val, vlen);
+            gh_strbuf_put(&b, val, vlen);
         s = close + 2;
     }
-    if (b.oom) {
+    if (b.failed) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    return b.p;
+    return b.buf;
 }
 
 int gh_mail_render(gh_arena *a, const char *template_name, const json_t *params,

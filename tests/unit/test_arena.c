@@ -58,6 +58,51 @@ static void printf_and_strndup(void **state)
     gh_arena_free(a);
 }
 
+static void strbuf_grows_and_stays_terminated(void **state)
+{
+    (void)state;
+    gh_arena *a = gh_arena_new(0);
+    gh_strbuf b = {.a = a};
+    gh_strbuf_put(&b, "", 0);
+    assert_non_null(b.buf);
+    assert_string_equal(b.buf, "");
+    for (int i = 0; i < 1000; i++) /* past the first 64 bytes many times */
+        gh_strbuf_put(&b, "abc", 3);
+    assert_false(b.failed);
+    assert_int_equal(b.len, 3000);
+    assert_int_equal(strlen(b.buf), 3000);
+    assert_memory_equal(b.buf + 2997, "abc", 4);
+
+    /* reserve, then write in place */
+    assert_true(gh_strbuf_reserve(&b, 5));
+    memcpy(b.buf + b.len, "12345", 5);
+    b.len += 5;
+    b.buf[b.len] = '\0';
+    assert_string_equal(b.buf + 3000, "12345");
+    gh_arena_free(a);
+}
+
+static void strbuf_fails_at_the_cap_and_stays_failed(void **state)
+{
+    (void)state;
+    gh_arena *a = gh_arena_new(16 * 1024);
+    gh_strbuf b = {.a = a};
+    gh_strbuf_put(&b, "kept", 4);
+    char big[8192];
+    memset(big, 'x', sizeof(big));
+    for (int i = 0; i < 4 && !b.failed; i++)
+        gh_strbuf_put(&b, big, sizeof(big));
+    assert_true(b.failed);
+    gh_strbuf_put(&b, "y", 1); /* small puts after a failure do nothing */
+    assert_false(gh_strbuf_reserve(&b, 1));
+    assert_memory_equal(b.buf, "kept", 4);
+
+    gh_strbuf huge = {.a = a};
+    assert_false(gh_strbuf_reserve(&huge, SIZE_MAX - 1)); /* no wrap-around */
+    assert_true(huge.failed);
+    gh_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -65,6 +110,8 @@ int main(void)
         cmocka_unit_test(cap_refuses_growth),
         cmocka_unit_test(big_blocks_keep_head_filling),
         cmocka_unit_test(printf_and_strndup),
+        cmocka_unit_test(strbuf_grows_and_stays_terminated),
+        cmocka_unit_test(strbuf_fails_at_the_cap_and_stays_failed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
