@@ -234,6 +234,11 @@ gh_dbrc gh_db_exec(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam 
     return c->db->driver->exec(c->drv, a, sql, p, np, out, true);
 }
 
+bool gh_db_one_writer(const gh_dbconn *c)
+{
+    return c->db->driver->one_writer;
+}
+
 gh_dbrc gh_db_exec_built(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
                          gh_dbres *out)
 {

@@ -90,6 +90,9 @@ void gh_db_release(gh_dbconn *c);
  * cached per connection). out (may be NULL) receives the rows in the arena. */
 gh_dbrc gh_db_exec(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
                    gh_dbres *out);
+/* True when a write statement locks the whole database until it ends
+ * (SQLite): work over many rows must then be cut into short statements. */
+bool gh_db_one_writer(const gh_dbconn *c);
 /* The same for SQL text built at run time; it is prepared each time. */
 gh_dbrc gh_db_exec_built(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
                          gh_dbres *out);

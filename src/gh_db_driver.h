@@ -28,6 +28,9 @@ typedef struct gh_db_driver {
      * by gh_db_start_upkeep (SQLite: a WAL checkpoint); NULL when none. */
     void (*upkeep)(void *conn);
     size_t nmigrations;
+    /* A write statement holds the only write lock of the whole database
+     * until it ends (SQLite), so a long one stalls every other writer. */
+    bool one_writer;
 } gh_db_driver;
 
 extern const gh_db_driver gh_db_sqlite_driver;

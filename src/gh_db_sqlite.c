@@ -564,4 +564,5 @@ const gh_db_driver gh_db_sqlite_driver = {
     .upkeep = sq_upkeep,
     .migrations = sqlite_migrations,
     .nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]),
+    .one_writer = true,
 };

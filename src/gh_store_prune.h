@@ -5,8 +5,9 @@
  *
  * Users, credentials, second factors, recovery codes, clients, consents,
  * signing keys (gh_keys retires its own) and the audit log are never
- * touched. Each table is one DELETE in autocommit, so no lock is held for
- * longer than one statement.
+ * touched. Every DELETE runs in autocommit, so no lock outlives its
+ * statement; on SQLite, where a write locks the whole database, each
+ * statement covers a window of at most a few thousand rows.
  */
 #ifndef GH_STORE_PRUNE_H
 #define GH_STORE_PRUNE_H

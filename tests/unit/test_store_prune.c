@@ -412,6 +412,51 @@ static void rotated_tokens_wait_for_their_family(void **state)
     GONE("refresh_tokens", "token_hash", "old");
 }
 
+/* Over many rows (on SQLite: several windows of rowids, with gaps where
+ * rows were deleted before), exactly the dead ones go, whatever window
+ * they fall in, and a second prune finds nothing. */
+static void large_tables_are_pruned_in_full(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 9001 }; /* not a multiple of any window size */
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    for (int i = 0; i < N; i++) {
+        char jti[32];
+        snprintf(jti, sizeof(jti), "jti-%05d", i);
+        /* most rows are dead (so a row skipped at a window's edge shows);
+         * the first and the last rows are too */
+        bool dead = i % 7 != 3 || i == N - 1;
+        used_jti(f, jti, dead ? NOW - MIN : NOW + HOUR);
+    }
+    static const char gaps[] = "DELETE FROM used_jtis WHERE jti LIKE 'jti-%5'";
+    assert_int_equal(gh_db_exec(f->c, f->a, gaps, NULL, 0, NULL), GH_DB_OK);
+    assert_int_equal(gh_db_commit(f->c), GH_DB_OK);
+
+    long long dead = 0, alive = 0;
+    for (int i = 0; i < N; i++) {
+        if (i % 10 == 5)
+            continue; /* deleted above */
+        if (i % 7 != 3 || i == N - 1)
+            dead++;
+        else
+            alive++;
+    }
+    assert_int_equal(all_rows(f, "used_jtis"), dead + alive);
+
+    gh_prune_counts n;
+    assert_int_equal(gh_store_prune(f->c, f->a, NOW, &n), GH_DB_OK);
+    assert_int_equal(n.used_jtis, dead);
+    assert_int_equal(gh_prune_total(&n), dead);
+    assert_int_equal(all_rows(f, "used_jtis"), alive);
+    GONE("used_jtis", "jti", "jti-00000");
+    GONE("used_jtis", "jti", "jti-09000");
+    KEPT("used_jtis", "jti", "jti-00003");
+    KEPT("used_jtis", "jti", "jti-08991");
+
+    assert_int_equal(gh_store_prune(f->c, f->a, NOW, &n), GH_DB_OK);
+    assert_int_equal(gh_prune_total(&n), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +464,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(deletes_exactly_the_dead_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(codes_follow_their_session, setup, teardown),
         cmocka_unit_test_setup_teardown(rotated_tokens_wait_for_their_family, setup, teardown),
+        cmocka_unit_test_setup_teardown(large_tables_are_pruned_in_full, setup, teardown),
     };
     gh_crypto_init();
     gh_log_set_level(GH_LOG_WARN);
