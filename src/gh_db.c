@@ -36,7 +36,7 @@ struct gh_db {
     pthread_cond_t upkeep_wake;
 };
 
-enum { UPKEEP_EVERY_MS = 200 };
+enum { UPKEEP_EVERY_MS = 50 };
 
 /* A wait this long for a pooled connection means the pool is too small for
  * the load (GATEHOUSE_DB_POOL); warnings about it come at most every

@@ -24,7 +24,7 @@ typedef struct gh_db_driver {
     /* Serialises migrations between processes for the life of a transaction. */
     const char *migration_lock_sql;
     const char *const *migrations; /* migrations[i] brings the schema to version i+1 */
-    /* Background upkeep on a connection of its own, run about once a second
+    /* Background upkeep on a connection of its own, run every 50 ms
      * by gh_db_start_upkeep (SQLite: a WAL checkpoint); NULL when none. */
     void (*upkeep)(void *conn);
     size_t nmigrations;

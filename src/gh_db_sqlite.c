@@ -62,9 +62,11 @@ static int sq_busy(void *arg, int count)
  * and syncs both: 15-50 ms on the benchmark machine. Left to SQLite, it runs
  * inside the commit that crosses the threshold, and that request waits (the
  * p99 of the refresh grant). The server runs it here, on its own connection,
- * every 200 ms (gh_db.c UPKEEP_EVERY_MS); PASSIVE never waits for readers
- * or writers, and small, frequent checkpoints keep each sync short, since
- * writers to the WAL still feel the sync. */
+ * every 50 ms (gh_db.c UPKEEP_EVERY_MS); PASSIVE never waits for readers
+ * or writers. Writers still feel each sync, and the longer the sync the
+ * longer they stall: at 1,700 refreshes/s, the half-peak p99 of the refresh
+ * grant was 3.8-5.8 ms in 6 runs with 50 ms, 6.1-17.4 ms with 200 ms, and
+ * 16-61 ms with 1 s (bench/oidc.sh, BENCH_ONLY=refresh). */
 static void sq_upkeep(void *p);
 
 static const char *const sqlite_migrations[] = {
