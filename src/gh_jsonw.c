@@ -19,7 +19,9 @@ static void put_string(gh_jsonw *w, const char *s)
         w->sb.failed = true;
         return;
     }
-    if (n > SIZE_MAX / 8 || !gh_strbuf_reserve(&w->sb, 6 * n + 2))
+    if (n > SIZE_MAX / 8) /* 6 * n + 2 below must not overflow */
+        w->sb.failed = true;
+    if (!gh_strbuf_reserve(&w->sb, 6 * n + 2))
         return;
     char *o = w->sb.buf + w->sb.len;
     *o++ = '"';
