@@ -48,7 +48,7 @@ unit() {
 
 asan() {
   if [ ! -f build-asan/build.ninja ]; then
-    CC=clang meson setup build-asan --buildtype=debug \
+    CC=clang meson setup build-asan --buildtype=debug -Dtests=enabled \
       -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || return 1
   fi
   ninja -C build-asan >/dev/null || return 1
@@ -147,7 +147,7 @@ fuzz_smoke() {
 }
 
 step "format" scripts/check-format.sh
-step "build" scripts/build.sh
+step "build" scripts/build.sh --tests
 step "unit tests" unit
 step "unit tests (ASan+UBSan)" asan
 step "fuzz targets (10 s each)" fuzz_smoke
