@@ -153,6 +153,8 @@ int gh_db_start_upkeep(gh_db *db, const char *url, char *err, size_t errlen)
         return -1;
     }
     db->upkeep_running = true;
+    for (unsigned i = 0; i < db->size && db->driver->upkeep_started; i++)
+        db->driver->upkeep_started(db->conns[i].drv);
     return 0;
 }
 

@@ -69,7 +69,8 @@ gh_db *gh_db_open(const char *url, unsigned size, char *err, size_t errlen);
 void gh_db_close(gh_db *db);
 /* Starts the driver's background upkeep (SQLite: WAL checkpoints off the
  * request threads) on a connection of its own, until gh_db_close. For the
- * server; a no-op for drivers without upkeep. -1 with a reason in err. */
+ * server, before the pool is in use; a no-op for drivers without upkeep.
+ * -1 with a reason in err. */
 int gh_db_start_upkeep(gh_db *db, const char *url, char *err, size_t errlen);
 
 /* Opens the store a command works on: creates the directory of a SQLite

@@ -27,6 +27,10 @@ typedef struct gh_db_driver {
     /* Background upkeep on a connection of its own, run every 50 ms
      * by gh_db_start_upkeep (SQLite: a WAL checkpoint); NULL when none. */
     void (*upkeep)(void *conn);
+    /* Called on each pooled connection when the upkeep starts, so that it
+     * leaves the upkeep's work to it (SQLite: no checkpoints at commits);
+     * NULL when nothing changes. */
+    void (*upkeep_started)(void *conn);
     size_t nmigrations;
     /* A write statement holds the only write lock of the whole database
      * until it ends (SQLite), so a long one stalls every other writer. */
