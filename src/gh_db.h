@@ -72,6 +72,10 @@ void gh_db_close(gh_db *db);
  * server, before the pool is in use; a no-op for drivers without upkeep.
  * -1 with a reason in err. */
 int gh_db_start_upkeep(gh_db *db, const char *url, char *err, size_t errlen);
+/* SQLite: the WAL length, in pages, past which the upkeep makes the WAL
+ * start over (default 32,768, 128 MiB); 0 restores the default. For tests,
+ * which cannot write that much quickly. */
+void gh_db_sqlite_set_wal_restart(int frames);
 
 /* Opens the store a command works on: creates the directory of a SQLite
  * file (0700) when missing, opens a pool of pool connections and applies

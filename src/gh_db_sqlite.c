@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "gh_db_driver.h"
@@ -29,12 +28,14 @@ struct sqlite_conn {
     struct cached_stmt cache[STMT_CACHE];
     long long busy_since_us; /* when the current wait for a lock began */
     long long busy_limit_us; /* how long a wait may last: BUSY_LIMIT_US but in sq_upkeep */
+    int restarted_at;        /* sq_upkeep: the WAL's length in frames at its last RESTART */
 };
 
 enum {
     BUSY_LIMIT_US = 5000000,
-    /* The WAL file size past which sq_upkeep makes the WAL start over. */
-    WAL_RESTART_BYTES = 48 << 20,
+    /* The WAL length past which sq_upkeep makes the WAL start over, in
+     * frames (pages): 128 MiB at the default 4 KiB. */
+    WAL_RESTART_FRAMES = 32768,
     /* How long the restarting checkpoint waits for the write lock and for
      * readers; writers wait behind it meanwhile. */
     RESTART_WAIT_US = 20000,
@@ -387,9 +388,11 @@ static void *sq_connect(const char *url, char *err, size_t errlen)
                            * and checkpoints in the background
                            * (sq_upkeep_started) */
                           "PRAGMA wal_autocheckpoint=8000;"
-                          /* the WAL file, when it starts over by itself,
-                           * is cut back to 32 MiB (see sq_upkeep) */
-                          "PRAGMA journal_size_limit=33554432;";
+                          /* a WAL file that grew past 256 MiB (behind a
+                           * long reader) is cut back to that when the WAL
+                           * starts over; a smaller one is kept and
+                           * written over (see sq_upkeep) */
+                          "PRAGMA journal_size_limit=268435456;";
     char *msg = NULL;
     if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "GATEHOUSE_DATABASE: %.200s: %s", url, msg ? msg : "pragma failed");
@@ -559,39 +562,43 @@ static gh_dbrc sq_script(void *p, const char *sql)
     return rc == SQLITE_OK ? GH_DB_OK : map_error(c->db, rc, sql);
 }
 
-/* The size of the WAL file in bytes, or 0 when it cannot be read. */
-static long long wal_file_bytes(sqlite3 *db)
-{
-    const char *name = sqlite3_db_filename(db, "main");
-    char path[4096];
-    struct stat st;
-    if (!name || !name[0] || (size_t)snprintf(path, sizeof(path), "%s-wal", name) >= sizeof(path))
-        return 0;
-    return stat(path, &st) == 0 ? (long long)st.st_size : 0;
-}
-
 /* A PASSIVE checkpoint copies only what was committed when it began. Under
  * a steady stream of commits from several connections no checkpoint (this
  * one, or SQLite's own at a commit past wal_autocheckpoint) ever catches up
  * with the last commit, so the WAL never starts over from its beginning and
- * grows without bound: 380 MB in a 60 s refresh benchmark, and each commit
- * then tries a checkpoint of its own. Once the WAL file passes
- * WAL_RESTART_BYTES, a TRUNCATE checkpoint follows the passive one: it
- * takes the write lock, copies the frames committed since, waits for
- * readers to leave the WAL, and empties the file, so the next commit writes
- * at its start. Writers wait behind it for one small sync (11-24 ms on the
- * benchmark machine, about once a second at 4,000 refreshes/s); if the lock
- * or the readers take longer than RESTART_WAIT_US it gives up until the
- * next round. When writes pause, the WAL starts over by itself and
- * journal_size_limit cuts its file back to 32 MiB. */
+ * grows without bound: 380 MB in a 60 s refresh benchmark. Once it is
+ * WAL_RESTART_FRAMES long, a RESTART checkpoint follows the passive one: it
+ * takes the write lock, copies the frames committed since, and waits for
+ * readers to leave the WAL, so that the next commit writes the WAL from its
+ * start again. Writers wait behind it for one small sync, every few
+ * seconds at 2,000 refreshes/s; if the lock or the readers take longer
+ * than RESTART_WAIT_US it gives up until the next round. At 64 MiB the
+ * refresh grant's half-peak p99 was 9.0-13.9 ms in 3 runs, at 128 MiB
+ * 4.0-8.6 ms in 4 (bench/oidc.sh BENCH_ONLY=refresh).
+ *
+ * The file is written over, not emptied (TRUNCATE): on the benchmark
+ * machine's ext4, a commit that grows the file waits for block allocation
+ * behind the checkpoint's sync of the same file, and emptying it waited
+ * for discards; both showed up in the refresh grant's p99. */
+static _Atomic int wal_restart_frames = WAL_RESTART_FRAMES;
+
+void gh_db_sqlite_set_wal_restart(int frames)
+{
+    wal_restart_frames = frames > 0 ? frames : WAL_RESTART_FRAMES;
+}
+
 static void sq_upkeep(void *p)
 {
     struct sqlite_conn *c = p;
-    int rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    if ((rc == SQLITE_OK || rc == SQLITE_BUSY) && wal_file_bytes(c->db) >= WAL_RESTART_BYTES) {
+    int frames = -1;
+    int rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, &frames, NULL);
+    /* Until a commit starts the WAL over, it still reports its old length. */
+    if (rc == SQLITE_OK && frames >= wal_restart_frames && frames != c->restarted_at) {
         c->busy_limit_us = RESTART_WAIT_US;
-        rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
         c->busy_limit_us = BUSY_LIMIT_US;
+        if (rc == SQLITE_OK)
+            c->restarted_at = frames;
     }
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         gh_log(GH_LOG_WARN, "sqlite checkpoint failed", "%s", sqlite3_errmsg(c->db));
