@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "gh_crypto.h"
 #include "gh_db_driver.h"
+#include "gh_fs.h"
 #include "gh_log.h"
 
 struct gh_dbconn {
@@ -372,30 +372,9 @@ int gh_db_schema_version(gh_db *db)
     return v;
 }
 
-/* Creates the directories above a SQLite file, each 0700. */
-static int make_parent_dirs(const char *path)
-{
-    char dir[4096];
-    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-        return -1;
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return (mkdir(dir, 0700) != 0 && errno != EEXIST) ? -1 : 0;
-}
-
 gh_db *gh_db_open_store(const char *url, bool is_postgres, unsigned pool, char *err, size_t errlen)
 {
-    if (!is_postgres && make_parent_dirs(url) != 0) {
+    if (!is_postgres && gh_fs_mkdirs_for(url) != 0) {
         snprintf(err, errlen, "cannot create the directory of %s: %s", url, strerror(errno));
         return NULL;
     }

@@ -9,25 +9,10 @@
 #include <unistd.h>
 
 #include "gh_crypto.h"
+#include "gh_fs.h"
 #include "gh_log.h"
 
 enum { HEX_LEN = 2 * GH_MASTER_KEY_BYTES };
-
-static int mkdir_p(const char *dir)
-{
-    char tmp[GH_PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
-        return -1;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return (mkdir(tmp, 0700) != 0 && errno != EEXIST) ? -1 : 0;
-}
 
 static int read_key_file(const char *path, uint8_t key[GH_MASTER_KEY_BYTES], char *err,
                          size_t errlen)
@@ -99,7 +84,7 @@ int gh_mkey_load(gh_config *cfg, char *err, size_t errlen)
         return -1;
     }
     if (rc == 1) {
-        if (mkdir_p(cfg->data_dir) != 0) {
+        if (gh_fs_mkdirs(cfg->data_dir) != 0) {
             snprintf(err, errlen, "GATEHOUSE_DATA_DIR: cannot create %.200s: %s", cfg->data_dir,
                      strerror(errno));
             return -1;
