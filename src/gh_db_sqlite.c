@@ -30,6 +30,7 @@ struct sqlite_conn {
     long long busy_limit_us; /* how long a wait may last: BUSY_LIMIT_US but in sq_upkeep */
     int restarted_at;        /* sq_upkeep: the WAL's length in frames at its last RESTART */
     int restart_pause;       /* sq_upkeep: rounds to skip after a RESTART gave up */
+    int restart_failures;    /* sq_upkeep: RESTARTs in a row that gave up */
 };
 
 enum {
@@ -40,10 +41,11 @@ enum {
     /* How long the restarting checkpoint waits for the write lock and for
      * readers; writers wait behind it meanwhile. */
     RESTART_WAIT_US = 20000,
-    /* Rounds of sq_upkeep (50 ms each) without a RESTART after one gave up:
-     * a long reader (gatehouse export) then costs writers at most 20 ms a
-     * second. */
-    RESTART_PAUSE_ROUNDS = 20,
+    /* A RESTART that gave up is tried again at the next round, then after
+     * 1, 3, 7 ... rounds (50 ms each), at most RESTART_PAUSE_MAX apart: a
+     * busy moment costs little time, and a long reader (gatehouse export)
+     * costs writers at most 20 ms a second. */
+    RESTART_PAUSE_MAX = 20,
 };
 
 static long long mono_us(void)
@@ -577,10 +579,10 @@ static gh_dbrc sq_script(void *p, const char *sql)
  * readers to leave the WAL, so that the next commit writes the WAL from its
  * start again. Writers wait behind it for one small sync, every few
  * seconds at 2,000 refreshes/s; if the lock or the readers take longer
- * than RESTART_WAIT_US it gives up, and tries again RESTART_PAUSE_ROUNDS
- * later. With a restart at 64 MiB the refresh grant's half-peak p99 was
- * 9.0-13.9 ms in 3 runs, at 128 MiB 4.0-8.6 ms in 4 (bench/oidc.sh,
- * BENCH_ONLY=refresh).
+ * than RESTART_WAIT_US it gives up, and tries again later
+ * (RESTART_PAUSE_MAX). With a restart at 64 MiB the refresh grant's
+ * half-peak p99 was 9.0-13.9 ms in 3 runs, at 128 MiB 4.0-8.6 ms in 4
+ * (bench/oidc.sh, BENCH_ONLY=refresh).
  *
  * The file is written over, not emptied (TRUNCATE): on the benchmark
  * machine's ext4, a commit that grows the file waits for block allocation
@@ -598,17 +600,22 @@ static void sq_upkeep(void *p)
     struct sqlite_conn *c = p;
     int frames = -1;
     int rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, &frames, NULL);
-    /* Until a commit starts the WAL over, it still reports its old length. */
     if (c->restart_pause > 0) {
         c->restart_pause--;
     } else if (rc == SQLITE_OK && frames >= wal_restart_frames && frames != c->restarted_at) {
+        /* (restarted_at: until a commit starts the WAL over, it still
+         * reports its old length) */
         c->busy_limit_us = RESTART_WAIT_US;
         rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
         c->busy_limit_us = BUSY_LIMIT_US;
-        if (rc == SQLITE_OK)
+        if (rc == SQLITE_OK) {
             c->restarted_at = frames;
-        else if (rc == SQLITE_BUSY)
-            c->restart_pause = RESTART_PAUSE_ROUNDS;
+            c->restart_failures = 0;
+        } else if (rc == SQLITE_BUSY) {
+            int pause = (1 << (c->restart_failures < 5 ? c->restart_failures : 5)) - 1;
+            c->restart_pause = pause < RESTART_PAUSE_MAX ? pause : RESTART_PAUSE_MAX;
+            c->restart_failures++;
+        }
     }
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         gh_log(GH_LOG_WARN, "sqlite checkpoint failed", "%s", sqlite3_errmsg(c->db));

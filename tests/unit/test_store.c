@@ -323,14 +323,36 @@ static void survives_lost_connection(void **state)
  * with the last commit, so the WAL would never start over and its file would
  * grow with every write (380 MB in a 60 s refresh benchmark). The upkeep
  * makes it start over past a length, lowered here to 32 MiB: two
- * connections commit 200 MiB of pages through the WAL while its file stays
- * under 128 MiB. */
+ * connections commit 200 MiB of pages through the WAL without a pause, and
+ * the WAL starts over. */
 struct wal_writer {
     gh_dbconn *c;
     const char *wal; /* the WAL file's path */
     off_t largest;   /* the largest WAL file this writer saw */
+    uint32_t seq;    /* the WAL header's checkpoint sequence, last seen */
+    int starts;      /* how often this writer saw it change */
     int failed;      /* inserts that did not succeed */
 };
+
+/* Watches the WAL file: its size, and the checkpoint sequence number in its
+ * header (bytes 12-15), which SQLite counts up each time the WAL starts
+ * over from its beginning. */
+static void wal_look(struct wal_writer *w)
+{
+    struct stat st;
+    if (stat(w->wal, &st) == 0 && st.st_size > w->largest)
+        w->largest = st.st_size;
+    FILE *f = fopen(w->wal, "rb");
+    unsigned char h[16];
+    if (f && fread(h, 1, sizeof(h), f) == sizeof(h)) {
+        uint32_t seq = (uint32_t)h[12] << 24 | (uint32_t)h[13] << 16 | (uint32_t)h[14] << 8 | h[15];
+        if (w->seq && seq != w->seq)
+            w->starts++;
+        w->seq = seq;
+    }
+    if (f)
+        fclose(f);
+}
 
 static void *wal_write(void *arg)
 {
@@ -342,9 +364,8 @@ static void *wal_write(void *arg)
         if (gh_db_exec(w->c, a, "INSERT INTO wal_fill (pad) VALUES (randomblob(3000))", NULL, 0,
                        NULL) != GH_DB_OK)
             w->failed++;
-        struct stat st;
-        if (i % 50 == 0 && stat(w->wal, &st) == 0 && st.st_size > w->largest)
-            w->largest = st.st_size;
+        if (i % 50 == 0)
+            wal_look(w);
     }
     if (!a)
         w->failed = -1;
@@ -379,14 +400,19 @@ static void wal_starts_over_under_steady_writes(void **state)
     assert_int_equal(gh_db_exec(f->c, f->a, "SELECT count(*) FROM wal_fill", NULL, 0, &res),
                      GH_DB_OK);
     assert_int_equal(gh_dbres_int(&res, 0, 0), 25000);
-    /* Without the upkeep's restarts the file holds every page written, at
-     * least 195 MiB here (236 to 294 MiB on the development machine). With
-     * them it stayed under 80 MiB. */
+    /* Without the upkeep's restarts the WAL never starts over, and its file
+     * holds every page written: at least 195 MiB here (236 to 300 MiB on
+     * the development machine). With them it started over 3-5 times and the
+     * file stayed under 70 MiB when the test ran alone; with four copies of
+     * it and another test running beside it, 1-6 times and 37-170 MiB. How
+     * large the file gets depends on how busy the machine is, so only the
+     * restarts are held to. */
     off_t largest = w[0].largest > w[1].largest ? w[0].largest : w[1].largest;
-    printf("largest WAL file: %.1f MiB\n", (double)largest / (1 << 20));
+    int starts = w[0].starts > w[1].starts ? w[0].starts : w[1].starts;
+    printf("largest WAL file: %.1f MiB; the WAL started over %d times\n",
+           (double)largest / (1 << 20), starts);
     gh_db_sqlite_set_wal_restart(0);
-    assert_true(largest > (off_t)32 << 20);
-    assert_true(largest < (off_t)128 << 20);
+    assert_true(starts >= 1);
 }
 
 static void parse_time(void **state)
