@@ -12,7 +12,8 @@ static int make_one(const char *dir)
     return (mkdir(dir, 0700) != 0 && errno != EEXIST) ? -1 : 0;
 }
 
-/* Walks a private copy, cutting it at each '/' in turn. */
+/* Creates every directory along tmp (a private copy of the path), cutting
+ * it at each '/' in turn. */
 static int mkdirs_in(char *tmp)
 {
     for (char *p = tmp + 1; *p; p++) {
@@ -27,23 +28,28 @@ static int mkdirs_in(char *tmp)
     return make_one(tmp);
 }
 
-int gh_fs_mkdirs(const char *dir)
+/* Copies path into tmp[GH_PATH_MAX]; -1 with ENAMETOOLONG when it does not
+ * fit, so a long path is refused whole rather than cut short. */
+static int copy_path(char *tmp, const char *path)
 {
-    char tmp[GH_PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp)) {
+    if (snprintf(tmp, GH_PATH_MAX, "%s", path) >= GH_PATH_MAX) {
         errno = ENAMETOOLONG;
         return -1;
     }
-    return mkdirs_in(tmp);
+    return 0;
+}
+
+int gh_fs_mkdirs(const char *dir)
+{
+    char tmp[GH_PATH_MAX];
+    return copy_path(tmp, dir) == 0 ? mkdirs_in(tmp) : -1;
 }
 
 int gh_fs_mkdirs_for(const char *path)
 {
     char tmp[GH_PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp)) {
-        errno = ENAMETOOLONG;
+    if (copy_path(tmp, path) != 0)
         return -1;
-    }
     char *slash = strrchr(tmp, '/');
     if (!slash || slash == tmp)
         return 0; /* in the current directory, or in / */
