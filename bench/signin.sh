@@ -10,8 +10,9 @@
 # connections for the sign-ins, default 2 per core), BENCH_PROBE_MS (pause
 # between health probes, default 5), BENCH_ARGON2_SECONDS (default 3),
 # BENCH_ROUNDS (paired rounds, default 8), BENCH_ROUND_SECONDS (sign-ins per
-# round, default 3) and BENCH_ROUND_ARGON2_SECONDS (raw hashing after each
-# round, default 2).
+# round, default 3), BENCH_ROUND_ARGON2_SECONDS (raw hashing after each
+# round, default 2) and BENCH_STALL_SECONDS (the idle machine-stall
+# measurement, default 10).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_init signin
@@ -24,6 +25,7 @@ ARGON2_SECONDS=${BENCH_ARGON2_SECONDS:-3}
 ROUNDS=${BENCH_ROUNDS:-8}
 ROUND_S=${BENCH_ROUND_SECONDS:-3}
 ROUND_A2_S=${BENCH_ROUND_ARGON2_SECONDS:-2}
+STALL_S=${BENCH_STALL_SECONDS:-10}
 # The server's defaults (GATEHOUSE_ARGON2_MEMORY_KIB, GATEHOUSE_ARGON2_ITERATIONS),
 # which the server is started with.
 ARGON2_KIB=19456
@@ -35,8 +37,17 @@ cc -O2 -I"$ROOT/src" "$BENCH/argon2_rate.c" "$ROOT/src/gh_password.c" -o "$WORK/
     -lsodium -largon2 -lpthread ||
     die "cannot compile bench/argon2_rate.c (libsodium-dev and libargon2-dev installed?)"
 
+cc -O2 "$BENCH/stall.c" -o "$WORK/stall" || die "cannot compile bench/stall.c"
+
 wait_quiet
 IDLE_BEFORE=$(cpu_idle_pct)
+
+# The machine's own stalls, with nothing else running: a VM's vCPU can stop
+# for 10-20 ms at a time (seen on the 2-core VMs this was written on), which
+# delays every thread. Measured here so that the health probes' maximum can
+# be read against it.
+say "machine stalls: a thread sleeping 1 ms at a time, ${STALL_S}s, idle"
+STALL_IDLE=$("$WORK/stall" "$STALL_S" "$WORK/stall-idle.log") || die "bench/stall.c failed"
 
 # argon2_rate [seconds]: the raw rate of both implementations, one after the
 # other: libsodium's crypto_pwhash_str_alg and the server's own hasher
@@ -123,10 +134,18 @@ SIGNIN_WPID=$WPID
 # The probe starts 1 s later and ends 1 s earlier: it only sees the
 # saturated middle of the run.
 sleep 1
-BENCH_PACE_MS=$PROBE_MS wrk_start "$WORK/wrk-live-load.txt" "$MAIN" /healthz/live 1 1 $((DURATION - 2)) probe.lua
+# Beside the probe, the stall detector: a probe that took over 10 ms while
+# even a sleeping thread was woken 10 ms late was held up by the machine.
+: >"$WORK/probe-slow.log"
+"$WORK/stall" $((DURATION - 2)) "$WORK/stall-load.log" >"$WORK/stall-load.txt" &
+STALL_PID=$!
+BENCH_PACE_MS=$PROBE_MS BENCH_PROBE_LOG="$WORK/probe-slow.log" \
+    wrk_start "$WORK/wrk-live-load.txt" "$MAIN" /healthz/live 1 1 $((DURATION - 2)) probe.lua
 PROBE_WPID=$WPID
 wrk_wait "$PROBE_WPID" "$WORK/wrk-live-load.txt" "GET /healthz/live during sign-ins, every ${PROBE_MS} ms (t1 c1)"
 BL_LIVE=$BL
+wait "$STALL_PID" || die "bench/stall.c failed during the sign-ins"
+STALL_LOAD=$(cat "$WORK/stall-load.txt")
 wrk_wait "$SIGNIN_WPID" "$WORK/wrk-signin.txt" "POST /api/v1/signin (t$NPROC c$CONNS)"
 BL_SIGNIN=$BL
 SAMPLE_SIGNIN=$BSAMPLE
@@ -207,6 +226,24 @@ errors_clean "$BL_IDLE" || PROBLEMS+=("health probes, idle: $(errors_of "$BL_IDL
 
 LIVE_P99=$(ms_from_us "$(kv "$BL_LIVE" p99_us)")
 LIVE_MAX=$(ms_from_us "$(kv "$BL_LIVE" max_us)")
+# Probes over 10 ms, and how many of them a machine stall of 10 ms or more
+# overlapped; the slowest probe that no such stall overlapped (only probes of
+# 5 ms or more are logged, so 0 means "under 5 ms").
+read -r SLOW_N SLOW_IN_STALL MAX_OUTSIDE_US < <(awk '
+    FILENAME == ARGV[1] { if ($2 - $1 >= 10000) { ns++; s0[ns] = $1; s1[ns] = $2 }; next }
+    {
+        stalled = 0
+        for (i = 1; i <= ns; i++) if (s0[i] < $2 && s1[i] > $1) stalled = 1
+        if ($2 - $1 > 10000) { n++; if (stalled) m++ }
+        if (!stalled && $2 - $1 > out) out = $2 - $1
+    }
+    END { printf "%d %d %d\n", n, m, out }' "$WORK/stall-load.log" "$WORK/probe-slow.log")
+MAX_OUTSIDE=$(ms_from_us "$MAX_OUTSIDE_US")
+# stall_line LINE: a stall.c summary in words
+stall_line() {
+    printf '%s wake-ups: max %s ms late, %s over 5 ms, %s over 10 ms' "$(kv "$1" sleeps)" \
+        "$(ms_from_us "$(kv "$1" max_late_us)")" "$(kv "$1" late_over_5ms)" "$(kv "$1" late_over_10ms)"
+}
 
 row() { printf '  %-40s %9s %9s %9s %9s %9s   %s\n' "$@"; }
 {
@@ -243,6 +280,13 @@ row() { printf '  %-40s %9s %9s %9s %9s %9s   %s\n' "$@"; }
     echo "   sample latency without taking CPU from the hashing; $(kv "$BL_LIVE" requests) probes under load)"
     echo "  sign-ins completed: $(kv "$BL_SIGNIN" requests) in ${DURATION}s; peak RSS (VmHWM) $(mib "$PEAK_KIB") MiB"
     echo
+    echo "Machine stalls (bench/stall.c: a thread that sleeps 1 ms at a time; a late wake-up"
+    echo "on an idle machine is the machine itself stopping, which delays every thread)"
+    printf '  %-32s %s\n' "idle, ${STALL_S}s" "$(stall_line "$STALL_IDLE")"
+    printf '  %-32s %s\n' "beside the probes under load" "$(stall_line "$STALL_LOAD")"
+    printf '  %-32s %s, %s of them during a stall of 10 ms or more\n' "probes over 10 ms under load" \
+        "$SLOW_N" "$SLOW_IN_STALL"
+    echo
     echo "CPU time per hash (all CPU time of the process / hashes or sign-ins)"
     awk -v t=$((SRV_TICKS1 - SRV_TICKS0)) -v hz="$(getconf CLK_TCK)" -v n="$(kv "$BL_SIGNIN" requests)" \
         -v r="$(printf '%s\n' "$A2_BEFORE" "${PAIR_RAW[@]}" | awk '{t += $1} END {if (NR) printf "%.2f", t / NR}')" \
@@ -269,8 +313,19 @@ row() { printf '  %-40s %9s %9s %9s %9s %9s   %s\n' "$@"; }
     if ((SHARE_MEDIAN >= 90)); then v=met; else v=MISSED; fi
     printf '  %-58s %s\n' "sign-ins/s >= 90% of raw argon2id hashes/s (median of paired rounds): ${SHARE_MEDIAN}%" "$v"
     printf '  %-58s %s\n' "  (the long run against the better of its 2 raw rates: ${SHARE_BEST}%)" ""
-    if lt "$LIVE_MAX" 10; then v=met; else v=MISSED; fi
+    if lt "$LIVE_MAX" 10; then
+        v=met
+    elif ((SLOW_N > 0 && SLOW_IN_STALL == SLOW_N)); then
+        v="met outside machine stalls"
+    else
+        v=MISSED
+    fi
     printf '  %-58s %s\n' "/healthz/live within 10 ms under load: max $LIVE_MAX ms (p99 $LIVE_P99)" "$v"
+    if [[ $v != met ]]; then
+        printf '  %-58s %s\n' "  (probes over 10 ms: $SLOW_N, during machine stalls: $SLOW_IN_STALL;" ""
+        if ((MAX_OUTSIDE_US > 0)); then m="$MAX_OUTSIDE ms"; else m="under 5 ms"; fi
+        printf '  %-58s %s\n' "   the slowest probe outside machine stalls: $m)" ""
+    fi
     echo
     print_problems
     echo
