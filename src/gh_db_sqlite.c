@@ -30,7 +30,7 @@ struct sqlite_conn {
     long long busy_limit_us; /* how long a wait may last: BUSY_LIMIT_US but in sq_upkeep */
     int restarted_at;        /* sq_upkeep: the WAL's length in frames at its last RESTART */
     int restart_pause;       /* sq_upkeep: rounds to skip after a RESTART gave up */
-    int restart_failures;    /* sq_upkeep: RESTARTs in a row that gave up */
+    int restart_failures;    /* sq_upkeep: RESTARTs in a row that gave up (at most 5) */
 };
 
 enum {
@@ -612,9 +612,10 @@ static void sq_upkeep(void *p)
             c->restarted_at = frames;
             c->restart_failures = 0;
         } else if (rc == SQLITE_BUSY) {
-            int pause = (1 << (c->restart_failures < 5 ? c->restart_failures : 5)) - 1;
+            int pause = (1 << c->restart_failures) - 1;
             c->restart_pause = pause < RESTART_PAUSE_MAX ? pause : RESTART_PAUSE_MAX;
-            c->restart_failures++;
+            if (c->restart_failures < 5) /* 31 rounds is past RESTART_PAUSE_MAX */
+                c->restart_failures++;
         }
     }
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
