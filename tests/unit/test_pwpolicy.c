@@ -194,15 +194,21 @@ static void test_common(void **state)
     assert_int_equal(check("password1x7q"), GH_PW_OK);
 }
 
-/* #4: the first and last entries of the embedded list are found (binary search edges). */
+/* #4: the embedded list holds at least 100,000 passwords, and its first and
+ * last entries are found (binary search edges). */
 static void test_common_list_edges(void **state)
 {
     (void)state;
     const gh_embed_file *f =
         gh_embed_find(gh_common_passwords_files, gh_common_passwords_count, "common-passwords.txt");
     assert_non_null(f);
-    assert_true(f->len > 500000);
     const char *d = (const char *)f->data;
+    /* The issue asks for at least the 100,000 most common passwords: one
+     * per line. */
+    size_t lines = 0;
+    for (size_t i = 0; i < f->len; i++)
+        lines += d[i] == '\n';
+    assert_true(lines >= 100000);
     size_t first_len = strcspn(d, "\n");
     size_t end = f->len;
     while (end > 0 && d[end - 1] == '\n')
