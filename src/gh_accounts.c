@@ -680,18 +680,22 @@ void gh_accounts_signin(gh_req *r)
     gh_dbconn *c = gh_req_db(r);
     if (!c)
         return;
+    gh_user u;
+    bool known =
+        email && gh_store_user_by_email(c, r->arena, GH_DEFAULT_TENANT, email, &u) == GH_DB_OK;
     long long wait = throttle_wait(r, c, &t);
     if (wait > 0) {
+        /* Refused without checking the password, and audited like every
+         * other failure, so the account's owner sees the attempts. */
+        gh_api_audit(r, c, "signin.failed", known ? u.id : NULL, "failure", "throttled", NULL);
         gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", wait));
         gh_resp_error(r, 429, "too_many_requests",
                       "Too many attempts. Wait a moment, then try again.");
-        return;
+        goto done;
     }
-    gh_user u;
     const char *phc = NULL;
-    bool found = email &&
-                 gh_store_user_by_email(c, r->arena, GH_DEFAULT_TENANT, email, &u) == GH_DB_OK &&
-                 gh_store_password_get(c, r->arena, GH_DEFAULT_TENANT, u.id, &phc) == GH_DB_OK;
+    bool found =
+        known && gh_store_password_get(c, r->arena, GH_DEFAULT_TENANT, u.id, &phc) == GH_DB_OK;
     bool ok = found && pw ? gh_password_verify(phc, pw, pwlen)
                           : gh_password_verify_dummy(pw ? pw : "", pw ? pwlen : 0);
     if (!ok || !u.active) {
@@ -705,6 +709,7 @@ void gh_accounts_signin(gh_req *r)
         maybe_rehash(r, c, u.id, phc, pw, pwlen);
         signin_succeeded(r, c, &u, asked);
     }
+done:
     if (pw)
         sodium_memzero((char *)pw, pwlen);
 }

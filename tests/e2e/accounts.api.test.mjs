@@ -399,13 +399,13 @@ describe('accounts API: throttling, expiry', () => {
   let mail;
   after(async () => { await mail?.stop(); });
 
-  test('failed sign-ins slow down per account and address with 429 + Retry-After; another account is unaffected (SECURITY.md #11, #12)', async () => {
+  test('failed sign-ins slow down per account and address with 429 + Retry-After; another account is unaffected; every attempt is audited with its reason (SECURITY.md #11, #12)', async () => {
     const server = await startServer();
     const victim = `victim-${randomHex(4)}@example.com`;
     const other = `other-${randomHex(4)}@example.com`;
     const password = strong();
-    await scim(server, 'POST', '/Users', userBody(victim, { password }));
-    await scim(server, 'POST', '/Users', userBody(other, { password }));
+    const victimId = (await scim(server, 'POST', '/Users', userBody(victim, { password }))).body.id;
+    const otherId = (await scim(server, 'POST', '/Users', userBody(other, { password }))).body.id;
     const b = new Browser(server);
     for (let i = 0; i < 5; i++) {
       const r = await b.post('/api/v1/signin', { email: victim, password: 'wrong-password-here' });
@@ -419,8 +419,20 @@ describe('accounts API: throttling, expiry', () => {
     await sleep(1100 * Number(blocked.headers.get('retry-after')));
     const later = await b.post('/api/v1/signin', { email: victim, password });
     assert.equal(later.status, 200, 'the owner gets in once the delay passed');
-    const audit = sql(server, "SELECT reason FROM audit_events WHERE type = 'signin.failed'");
-    assert.ok(audit.length >= 5 && audit.every((a) => a.reason === 'wrong password'));
+    const unknown = await b.post('/api/v1/signin', { email: `nobody-${randomHex(4)}@example.com`, password });
+    assert.equal(unknown.status, 401, unknown.text);
+    // Every failure and success is an audit event with its reason, the
+    // throttled refusal included (it never checked the password).
+    const audit = sql(server, 'SELECT type, subject, reason FROM audit_events ' +
+      "WHERE type IN ('signin.failed', 'signin.succeeded') ORDER BY seq");
+    const seen = audit.map((a) => `${a.type} ${a.subject ?? '-'} ${a.reason ?? '-'}`);
+    assert.deepEqual(seen, [
+      ...Array(5).fill(`signin.failed ${victimId} wrong password`),
+      `signin.failed ${victimId} throttled`,
+      `signin.succeeded ${otherId} -`,
+      `signin.succeeded ${victimId} -`,
+      'signin.failed - unknown account',
+    ]);
     await server.stop();
   });
 
