@@ -7,65 +7,9 @@ import http from 'node:http';
 
 import { startServer, stopAll, scim, sql, databaseContains, userBody, randomHex, sleep } from './lib/server.mjs';
 import { startMailSink } from './lib/mail.mjs';
+import { Browser } from './lib/browser.mjs';
 
 after(stopAll);
-
-/** A tiny browser: keeps cookies, fetches the CSRF token, posts JSON. */
-class Browser {
-  constructor(server, { origin } = {}) {
-    this.server = server;
-    this.jar = new Map();
-    this.csrf = null;
-    this.origin = origin ?? `http://localhost:${server.port}`;
-  }
-
-  cookieHeader() {
-    return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  take(res) {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const i = pair.indexOf('=');
-      const name = pair.slice(0, i);
-      const value = pair.slice(i + 1);
-      if (/max-age=0/i.test(line) || value === '') this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-  }
-
-  async raw(method, path, { body, headers = {} } = {}) {
-    const res = await fetch(`${this.server.url}${path}`, {
-      method,
-      headers: { cookie: this.cookieHeader(), ...headers },
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(15_000),
-    });
-    this.take(res);
-    const text = await res.text();
-    let json = null;
-    try { json = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: res.status, headers: res.headers, json, text, setCookies: res.headers.getSetCookie() };
-  }
-
-  async session() {
-    const r = await this.raw('GET', '/api/v1/session');
-    assert.equal(r.status, 200, r.text);
-    this.csrf = r.json.csrf_token;
-    return r.json;
-  }
-
-  async post(path, data, { csrf = true, headers = {} } = {}) {
-    if (csrf && !this.csrf) await this.session();
-    const h = { 'content-type': 'application/json', origin: this.origin };
-    if (csrf) h['x-csrf-token'] = this.csrf;
-    Object.assign(h, headers);
-    const r = await this.raw('POST', path, { body: JSON.stringify(data), headers: h });
-    if (r.json?.csrf_token) this.csrf = r.json.csrf_token;
-    return r;
-  }
-}
 
 const strong = () => `Glacier-${randomHex(6)}-Orchard`;
 
