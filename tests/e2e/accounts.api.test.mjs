@@ -6,26 +6,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 
 import { startServer, stopAll, scim, sql, databaseContains, userBody, randomHex, sleep } from './lib/server.mjs';
-import { startMailSink } from './lib/mail.mjs';
+import { startMailSink, codeFrom, linkFrom, sentTo as to } from './lib/mail.mjs';
 import { Browser } from './lib/browser.mjs';
 
 after(stopAll);
 
 const strong = () => `Glacier-${randomHex(6)}-Orchard`;
-
-function codeFrom(message) {
-  const m = /\b(\d{6})\b/.exec(message.text ?? '');
-  assert.ok(m, `no 6-digit code in the mail: ${message.text}`);
-  return m[1];
-}
-
-function linkFrom(message) {
-  const m = /(https?:\/\/\S+\/verify\?flow=[\w-]+&token=[\w-]+)/.exec(message.text ?? '');
-  assert.ok(m, `no verification link in the mail: ${message.text}`);
-  return new URL(m[1]);
-}
-
-const to = (email) => (m) => JSON.stringify(m.to ?? '').toLowerCase().includes(email.toLowerCase());
 
 function userRow(server, email) {
   return sql(server, `SELECT id, email_verified, version FROM users WHERE email = '${email}'`)[0];

@@ -17,7 +17,7 @@ import { chromium } from 'playwright-core';
 
 import * as lib from './lib/server.mjs';
 import { startServer, stopAll, scim, userBody, randomHex, rawRequest, sleep, REPO_ROOT } from './lib/server.mjs';
-import { startMailSink } from './lib/mail.mjs';
+import { startMailSink, codeFrom } from './lib/mail.mjs';
 
 const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 const AXE_PATH = path.join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js');
@@ -88,13 +88,6 @@ function linkFrom(m) {
   const found = (m.text ?? '').match(LINK_RE) ?? (m.html ?? '').replaceAll('&amp;', '&').match(LINK_RE);
   assert.ok(found, `no /verify link in the mail: ${m.text}`);
   return found[0];
-}
-
-function codeFrom(m) {
-  const text = (m.text ?? '').replace(/https?:\/\/\S+/g, ' ');
-  const found = text.match(/(?<!\d)(\d{6})(?!\d)/);
-  assert.ok(found, `no 6-digit code in the mail: ${m.text}`);
-  return found[1];
 }
 
 const onPath = (p) => (url) => url.pathname === p;

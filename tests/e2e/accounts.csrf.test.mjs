@@ -6,19 +6,12 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startServer, stopAll, scim, sql, userBody, randomHex, freePort, sleep } from './lib/server.mjs';
-import { startMailSink } from './lib/mail.mjs';
+import { startMailSink, codeFrom, sentTo as to } from './lib/mail.mjs';
 import { Browser } from './lib/browser.mjs';
 
 after(stopAll);
 
 const strong = () => `Glacier-${randomHex(6)}-Orchard`;
-const to = (email) => (m) => JSON.stringify(m.to ?? '').toLowerCase().includes(email.toLowerCase());
-
-function codeFrom(message) {
-  const m = /\b(\d{6})\b/.exec(message.text ?? '');
-  assert.ok(m, `no 6-digit code in the mail: ${message.text}`);
-  return m[1];
-}
 
 /** Set-Cookie line → {name, value, attrs: Map(lowercased name → value)}. */
 function parseSetCookie(line) {

@@ -20,7 +20,7 @@ import { chromium } from 'playwright-core';
 
 import * as lib from './lib/server.mjs';
 import { startServer, stopAll, scim, userBody, randomHex, sleep, REPO_ROOT } from './lib/server.mjs';
-import { startMailSink } from './lib/mail.mjs';
+import { startMailSink, codeFrom } from './lib/mail.mjs';
 
 const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 const AXE_PATH = path.join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js');
@@ -107,13 +107,6 @@ async function mailAfter(email, index) {
   const m = await mail.waitFor((x) => mail.messages.indexOf(x) >= index && addressedTo(x, email), MAIL_TIMEOUT_MS);
   assert.ok(m, `no mail to ${email} within ${MAIL_TIMEOUT_MS} ms`);
   return m;
-}
-
-function codeFrom(m) {
-  const text = (m.text ?? '').replace(/https?:\/\/\S+/g, ' ');
-  const found = text.match(/(?<!\d)(\d{6})(?!\d)/);
-  assert.ok(found, `no 6-digit code in the mail: ${m.text}`);
-  return found[1];
 }
 
 /**

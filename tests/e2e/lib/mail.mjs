@@ -19,12 +19,33 @@
 // are the header addresses as mailparser writes them (a bare address stays
 // as it is; a display name is quoted: '"Gatehouse" <no-reply@localhost>').
 
+import assert from 'node:assert/strict';
+
 import { SMTPServer } from 'smtp-server';
 import { simpleParser } from 'mailparser';
 
 import { sleep } from './server.mjs';
 
 const running = new Set();
+
+/** A waitFor() predicate: the message is addressed to email. */
+export const sentTo = (email) => (m) => JSON.stringify(m.to ?? '').toLowerCase().includes(email.toLowerCase());
+
+/** The 6-digit code in a message's text; a run of digits inside a link's
+ * token does not count. */
+export function codeFrom(m) {
+  const text = (m.text ?? '').replace(/https?:\/\/\S+/g, ' ');
+  const found = text.match(/(?<!\d)(\d{6})(?!\d)/);
+  assert.ok(found, `no 6-digit code in the mail: ${m.text}`);
+  return found[1];
+}
+
+/** The verification link in a message's text, as a URL. */
+export function linkFrom(message) {
+  const m = /(https?:\/\/\S+\/verify\?flow=[\w-]+&token=[\w-]+)/.exec(message.text ?? '');
+  assert.ok(m, `no verification link in the mail: ${message.text}`);
+  return new URL(m[1]);
+}
 
 export async function startMailSink({ failFirst = 0, failCode = 451, failAt = 'data' } = {}) {
   const messages = [];
