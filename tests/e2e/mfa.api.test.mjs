@@ -18,8 +18,9 @@ import http from 'node:http';
 import * as client from 'openid-client';
 
 import { startServer, stopAll, sql, databaseContains, randomHex, sleep } from './lib/server.mjs';
-import { startMailSink, stopAllMailSinks } from './lib/mail.mjs';
+import { startMailSink, stopAllMailSinks, codeFrom, linkFrom, sentTo as to } from './lib/mail.mjs';
 import { SoftAuthenticator, fromB64url } from './lib/webauthn.mjs';
+import { Browser as BaseBrowser } from './lib/browser.mjs';
 
 after(async () => {
   await stopAll();
@@ -37,50 +38,13 @@ const strong = () => `Glacier-${randomHex(6)}-Orchard`;
 
 // ---------------------------------------------------------------- a user agent
 
-/** A tiny browser: keeps cookies, sends the CSRF token and Origin, follows /authorize by hand. */
-class Browser {
-  constructor(server) {
-    this.server = server;
-    this.jar = new Map();
-    this.csrf = null;
-    this.origin = new URL(server.issuer).origin;
-  }
-
-  cookieHeader() {
-    return [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  take(res) {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const i = pair.indexOf('=');
-      const name = pair.slice(0, i);
-      const value = pair.slice(i + 1);
-      if (/max-age=0/i.test(line) || value === '') this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-  }
-
-  async raw(method, path, { body, headers = {} } = {}) {
-    const res = await fetch(`${this.server.url}${path}`, {
-      method,
-      headers: { cookie: this.cookieHeader(), ...headers },
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(15_000),
-    });
-    this.take(res);
-    const text = await res.text();
-    let json = null;
-    try { json = JSON.parse(text); } catch { /* not JSON */ }
-    if (json?.csrf_token) this.csrf = json.csrf_token;
-    return { status: res.status, headers: res.headers, json, text };
-  }
-
-  async session() {
-    const r = await this.raw('GET', '/api/v1/session');
-    assert.equal(r.status, 200, r.text);
-    return r.json;
+/** The shared test browser, plus any method, a CSRF token taken from every
+ * JSON answer, and /authorize followed by hand. */
+class Browser extends BaseBrowser {
+  async raw(method, path, opts) {
+    const r = await super.raw(method, path, opts);
+    if (r.json?.csrf_token) this.csrf = r.json.csrf_token;
+    return r;
   }
 
   get(path) {
@@ -122,20 +86,6 @@ class Browser {
 }
 
 // ---------------------------------------------------------------- mail
-
-const to = (email) => (m) => JSON.stringify(m.to ?? '').toLowerCase().includes(email.toLowerCase());
-
-function codeFrom(message) {
-  const m = /\b(\d{6})\b/.exec(message.text ?? '');
-  assert.ok(m, `no 6-digit code in the mail: ${message.text}`);
-  return m[1];
-}
-
-function linkFrom(message) {
-  const m = /(https?:\/\/\S+\/verify\?flow=[\w-]+&token=[\w-]+)/.exec(message.text ?? '');
-  assert.ok(m, `no link in the mail: ${message.text}`);
-  return new URL(m[1]);
-}
 
 /** The first mail to email (with subject, if given) that arrived after index since. */
 function mailAfter(ctx, since, email, subject) {
