@@ -8,7 +8,8 @@
 #   - copies build/gatehouse to $WORK (building it first only when missing),
 #     so a rebuild in the tree during the run cannot swap the binary
 #   - installs the EXIT trap: wrk runs, servers and then any commands the
-#     caller added with at_exit are stopped, and $WORK is removed.
+#     caller added with at_exit are stopped, and $WORK is removed (kept, with
+#     its logs, when BENCH_KEEP is set).
 
 die() {
     echo "bench: $*" >&2
@@ -93,7 +94,11 @@ bench_cleanup() {
     for h in "${EXIT_HOOKS[@]}"; do
         eval "$h" || true
     done
-    [[ -n ${WORK:-} ]] && rm -rf "$WORK"
+    if [[ -n ${WORK:-} && -n ${BENCH_KEEP:-} ]]; then
+        say "kept the work directory: $WORK"
+    elif [[ -n ${WORK:-} ]]; then
+        rm -rf "$WORK"
+    fi
 }
 
 rand_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
