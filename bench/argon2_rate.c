@@ -92,7 +92,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (use_gatehouse &&
-        gh_password_setup(memlimit / 1024u, (unsigned)opslimit, (unsigned)threads) != 0) {
+        gh_password_setup(memlimit / 1024u, (unsigned)opslimit, 1, (unsigned)threads) != 0) {
         fprintf(stderr, "argon2_rate: gh_password_setup refused the costs\n");
         return 1;
     }

@@ -36,7 +36,6 @@ enum {
     MAX_NAME = 256,
     MAX_FLOW_ATTEMPTS = 5,
     MAX_FLOW_SENDS = 5,
-    RESEND_COOLDOWN_MS = 60 * 1000,
 };
 
 #define WRONG_CREDENTIALS "The email or password is incorrect."
@@ -529,7 +528,7 @@ void gh_accounts_resend(gh_req *r)
         return;
     }
     long long now = gh_now_ms();
-    long long wait_ms = f.last_sent_at + RESEND_COOLDOWN_MS - now;
+    long long wait_ms = f.last_sent_at + (long long)r->app->cfg->resend_cooldown * 1000 - now;
     if (wait_ms > 0 || f.sends >= MAX_FLOW_SENDS) {
         long long secs = f.sends >= MAX_FLOW_SENDS ? 3600 : (wait_ms + 999) / 1000;
         gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", secs));

@@ -160,11 +160,13 @@ UINT_SETTING(p_max_body, max_body, 1024, 64ul << 20)
 UINT_SETTING(p_grace, shutdown_grace, 0, 600)
 UINT_SETTING(p_argon2_mem, argon2_memory_kib, 8192, 4ul << 20)
 UINT_SETTING(p_argon2_it, argon2_iterations, 1, 64)
+UINT_SETTING(p_argon2_par, argon2_parallelism, 1, 16)
 UINT_SETTING(p_db_pool, db_pool, 0, 256)
 UINT_SETTING(p_mail_retry_base, mail_retry_base, 1, 3600)
 UINT_SETTING(p_session_idle, session_idle, 1, 365u * 86400u)
 UINT_SETTING(p_session_absolute, session_absolute, 1, 365u * 86400u)
 UINT_SETTING(p_code_ttl, code_ttl, 1, 3600)
+UINT_SETTING(p_resend_cooldown, resend_cooldown, 1, 3600)
 UINT_SETTING(p_pw_min, password_min_length, 8, 64)
 UINT_SETTING(p_code_ttl_oauth, auth_code_ttl, 1, 600)
 UINT_SETTING(p_at_ttl, access_token_ttl, 10, 86400)
@@ -245,12 +247,16 @@ static const struct setting settings[] = {
     {"ACCESS_LOG", "on", p_access_log, "one JSON line per request: on or off"},
     {"ARGON2_MEMORY_KIB", "19456", p_argon2_mem, "argon2id memory cost in KiB"},
     {"ARGON2_ITERATIONS", "2", p_argon2_it, "argon2id time cost (passes)"},
+    {"ARGON2_PARALLELISM", "1", p_argon2_par,
+     "argon2id lanes (p), 1 to 16; computed on one core, so they change the hash, not its speed"},
     {"SESSION_IDLE", "604800", p_session_idle,
      "seconds a session may go unused before it ends (7 days)"},
     {"SESSION_ABSOLUTE", "2592000", p_session_absolute,
      "seconds from sign-in until a session ends (30 days, NIST AAL1)"},
     {"CODE_TTL", "600", p_code_ttl,
      "seconds an emailed code or link stays valid (at most 10 minutes, ASVS 6.5)"},
+    {"RESEND_COOLDOWN", "60", p_resend_cooldown,
+     "seconds before a code may be mailed again (resend); at most 5 mails per code flow"},
     {"REQUIRE_VERIFIED_EMAIL", "on", p_require_verified,
      "on: accounts must verify their email before they can sign in"},
     {"PASSWORD_MIN_LENGTH", "8", p_pw_min, "fewest characters in a new password (8 to 64)"},

@@ -38,11 +38,13 @@ typedef struct gh_config {
     bool access_log;
     unsigned long argon2_memory_kib;
     unsigned argon2_iterations;
+    unsigned argon2_parallelism; /* lanes (p) */
     unsigned db_pool;
     /* accounts */
     unsigned session_idle;     /* seconds without use before a session ends */
     unsigned session_absolute; /* seconds from sign-in before a session ends */
     unsigned code_ttl;         /* seconds an emailed code or link stays valid */
+    unsigned resend_cooldown;  /* seconds between two mails of the same code flow */
     bool require_verified_email;
     unsigned password_min_length;
     char breached_passwords_file[GH_PATH_MAX];

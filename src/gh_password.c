@@ -12,6 +12,11 @@
  * and given back after a minute without hashing (gh_password_trim).
  * libargon2 wipes the memory after every hash before handing it back.
  *
+ * Lanes (the parallelism p) are computed one after another on the calling
+ * thread (libargon2's threads = 1): p changes the hash, not how many cores
+ * one hash uses. The server already runs one hash per core in its workers,
+ * and a hash that spawned threads of its own would only compete with them.
+ *
  * The stored form is the PHC string libsodium writes, so hashes made by
  * either verify with the other:
  *   $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>
@@ -46,6 +51,7 @@ enum {
 
 static unsigned long passes = 2;
 static unsigned long memory_kib = 19456;
+static unsigned long lanes = 1;
 
 /* ---- working memory ---- */
 
@@ -143,15 +149,20 @@ static void pool_free(void)
 }
 
 /* pool.mu held. */
-static int setup_locked(unsigned long mem_kib, unsigned iterations, unsigned concurrency)
+static int setup_locked(unsigned long mem_kib, unsigned iterations, unsigned p,
+                        unsigned concurrency)
 {
     if (concurrency == 0)
         concurrency = 1;
-    if (mem_kib < 8 || mem_kib > MAX_MEMORY_KIB || iterations < 1 || iterations > MAX_PASSES)
+    if (iterations < 1 || iterations > MAX_PASSES || p < 1 || p > MAX_LANES)
+        return -1;
+    /* argon2 needs at least 8 KiB (two 1 KiB blocks per slice) per lane */
+    if (mem_kib < 8ul * p || mem_kib > MAX_MEMORY_KIB)
         return -1;
     pool_free();
     passes = iterations;
     memory_kib = mem_kib;
+    lanes = p;
     pool.slabs = calloc(concurrency, sizeof(*pool.slabs));
     if (!pool.slabs || sem_init(&pool.free_slots, 0, concurrency) != 0) {
         free(pool.slabs);
@@ -163,10 +174,10 @@ static int setup_locked(unsigned long mem_kib, unsigned iterations, unsigned con
     return 0;
 }
 
-int gh_password_setup(unsigned long mem_kib, unsigned iterations, unsigned concurrency)
+int gh_password_setup(unsigned long mem_kib, unsigned iterations, unsigned p, unsigned concurrency)
 {
     pthread_mutex_lock(&pool.mu);
-    int rc = setup_locked(mem_kib, iterations, concurrency);
+    int rc = setup_locked(mem_kib, iterations, p, concurrency);
     pthread_mutex_unlock(&pool.mu);
     return rc;
 }
@@ -176,7 +187,7 @@ int gh_password_setup(unsigned long mem_kib, unsigned iterations, unsigned concu
 static int slot_take(void)
 {
     pthread_mutex_lock(&pool.mu);
-    int rc = pool.ready ? 0 : setup_locked(memory_kib, (unsigned)passes, 2);
+    int rc = pool.ready ? 0 : setup_locked(memory_kib, (unsigned)passes, (unsigned)lanes, 2);
     pthread_mutex_unlock(&pool.mu);
     if (rc != 0)
         return -1;
@@ -278,15 +289,15 @@ int gh_password_hash(const char *password, size_t n, char out[GH_PWHASH_MAX])
     memset(out, 0, GH_PWHASH_MAX);
     randombytes_buf(salt, sizeof(salt));
     int rc = -1;
-    if (derive(password, n, salt, sizeof(salt), (uint32_t)memory_kib, (uint32_t)passes, 1, hash,
-               sizeof(hash)) != 0)
+    if (derive(password, n, salt, sizeof(salt), (uint32_t)memory_kib, (uint32_t)passes,
+               (uint32_t)lanes, hash, sizeof(hash)) != 0)
         goto out;
     sodium_bin2base64(salt64, sizeof(salt64), salt, sizeof(salt),
                       sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
     sodium_bin2base64(hash64, sizeof(hash64), hash, sizeof(hash),
                       sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
-    int len = snprintf(out, GH_PWHASH_MAX, "$argon2id$v=19$m=%lu,t=%lu,p=1$%s$%s", memory_kib,
-                       passes, salt64, hash64);
+    int len = snprintf(out, GH_PWHASH_MAX, "$argon2id$v=19$m=%lu,t=%lu,p=%lu$%s$%s", memory_kib,
+                       passes, lanes, salt64, hash64);
     rc = len > 0 && len < GH_PWHASH_MAX ? 0 : -1;
 out:
     sodium_memzero(hash, sizeof(hash));
@@ -405,6 +416,6 @@ bool gh_password_needs_rehash(const char *stored)
     phc p;
     if (parse_phc(stored, &p) != 0)
         return true;
-    return p.m != memory_kib || p.t != passes || p.p != 1 || p.saltlen != SALT_BYTES ||
+    return p.m != memory_kib || p.t != passes || p.p != lanes || p.saltlen != SALT_BYTES ||
            p.hashlen != HASH_BYTES;
 }

@@ -16,9 +16,11 @@
 
 enum { GH_PWHASH_MAX = 128 };
 
-/* Sets the cost (KiB of memory, passes) and how many hashes may run at once.
- * Not while hashes are running. Returns 0, or -1 on out-of-range costs. */
-int gh_password_setup(unsigned long memory_kib, unsigned iterations, unsigned concurrency);
+/* Sets the cost (KiB of memory, passes, lanes) and how many hashes may run
+ * at once. Not while hashes are running. Returns 0, or -1 on out-of-range
+ * costs (lanes 1..16, memory at least 8 KiB per lane). */
+int gh_password_setup(unsigned long memory_kib, unsigned iterations, unsigned lanes,
+                      unsigned concurrency);
 
 /* Hashes password (n bytes) into out. Returns 0 or -1. */
 int gh_password_hash(const char *password, size_t n, char out[GH_PWHASH_MAX]);

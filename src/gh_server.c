@@ -152,7 +152,8 @@ int gh_server_serve(gh_config *cfg)
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         return 2;
     }
-    if (gh_password_setup(cfg->argon2_memory_kib, cfg->argon2_iterations, cfg->workers) != 0)
+    if (gh_password_setup(cfg->argon2_memory_kib, cfg->argon2_iterations, cfg->argon2_parallelism,
+                          cfg->workers) != 0)
         return 1;
     app.pwpolicy = (gh_pwpolicy){
         .min_length = cfg->password_min_length,

@@ -366,7 +366,7 @@ describe('accounts API: throttling, expiry', () => {
     await server.stop();
   });
 
-  test('a hash made with older argon2id parameters is re-hashed at the next sign-in (SECURITY.md #10)', async () => {
+  test('a hash made with older argon2id parameters (memory, passes, lanes) is re-hashed at the next successful sign-in (SECURITY.md #10)', async () => {
     const first = await startServer({ env: { GATEHOUSE_ARGON2_MEMORY_KIB: '8192', GATEHOUSE_ARGON2_ITERATIONS: '1' } });
     const email = `rehash-${randomHex(4)}@example.com`;
     const password = strong();
@@ -384,7 +384,22 @@ describe('accounts API: throttling, expiry', () => {
     assert.match(fresh, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     const again = await new Browser(second).post('/api/v1/signin', { email, password });
     assert.equal(again.status, 200, 'the new hash verifies the same password');
-    await second.stop();
+    await second.stop('SIGTERM', { keepData: true });
+
+    // GATEHOUSE_ARGON2_PARALLELISM: the lanes are a parameter like the others.
+    const third = await startServer({
+      dir: first.dir, port: first.port, token: first.token, masterKey: first.masterKey,
+      env: { GATEHOUSE_ARGON2_PARALLELISM: '2' },
+    });
+    const wrong = await new Browser(third).post('/api/v1/signin', { email, password: `${password}x` });
+    assert.equal(wrong.status, 401, 'a wrong password re-hashes nothing');
+    assert.equal(passwordHash(third, id), fresh);
+    assert.equal((await new Browser(third).post('/api/v1/signin', { email, password })).status, 200);
+    const lanes2 = passwordHash(third, id);
+    assert.match(lanes2, /^\$argon2id\$v=19\$m=19456,t=2,p=2\$/);
+    assert.equal((await new Browser(third).post('/api/v1/signin', { email, password })).status, 200);
+    assert.equal(passwordHash(third, id), lanes2, 'a hash with the current parameters is kept');
+    await third.stop();
   });
 
   test('with GATEHOUSE_REQUIRE_VERIFIED_EMAIL=off an unverified account signs in; its sessions are listed with IP and user agent (ASVS 7.5.2)', async () => {

@@ -133,7 +133,7 @@ static void password_hash_verify(void **state)
 {
     (void)state;
     char h1[GH_PWHASH_MAX], h2[GH_PWHASH_MAX];
-    assert_int_equal(gh_password_setup(8192, 1, 2), 0);
+    assert_int_equal(gh_password_setup(8192, 1, 1, 2), 0);
     assert_int_equal(gh_password_hash("correct horse", 13, h1), 0);
     assert_int_equal(gh_password_hash("correct horse", 13, h2), 0);
     assert_int_equal(strncmp(h1, "$argon2id$", 10), 0);
@@ -143,7 +143,7 @@ static void password_hash_verify(void **state)
     assert_false(gh_password_verify(h1, "correct hors", 12));
     assert_false(gh_password_verify("$2y$10$notargon", "x", 1));
     assert_false(gh_password_needs_rehash(h1));
-    assert_int_equal(gh_password_setup(16384, 2, 2), 0);
+    assert_int_equal(gh_password_setup(16384, 2, 1, 2), 0);
     assert_true(gh_password_needs_rehash(h1));
 }
 

@@ -23,7 +23,7 @@ static int setup(void **state)
     (void)state;
     if (gh_crypto_init() != 0)
         return -1;
-    return gh_password_setup(TEST_KIB, TEST_OPS, 2);
+    return gh_password_setup(TEST_KIB, TEST_OPS, 1, 2);
 }
 
 static void hash_then_verify(void **state)
@@ -160,17 +160,49 @@ static void needs_rehash_follows_settings(void **state)
     char h[GH_PWHASH_MAX];
     assert_int_equal(gh_password_hash("pw", 2, h), 0);
     assert_false(gh_password_needs_rehash(h));
-    assert_int_equal(gh_password_setup(TEST_KIB * 2, TEST_OPS, 2), 0);
+    assert_int_equal(gh_password_setup(TEST_KIB * 2, TEST_OPS, 1, 2), 0);
     assert_true(gh_password_needs_rehash(h));
     assert_true(gh_password_verify(h, "pw", 2)); /* old costs still verify */
-    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS + 1, 2), 0);
+    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS + 1, 1, 2), 0);
     assert_true(gh_password_needs_rehash(h));
-    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 2), 0);
+    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 1, 2), 0);
     assert_false(gh_password_needs_rehash(h));
     /* out-of-range settings are refused */
-    assert_int_equal(gh_password_setup(4, TEST_OPS, 2), -1);
-    assert_int_equal(gh_password_setup(TEST_KIB, 0, 2), -1);
-    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 2), 0);
+    assert_int_equal(gh_password_setup(4, TEST_OPS, 1, 2), -1);
+    assert_int_equal(gh_password_setup(TEST_KIB, 0, 1, 2), -1);
+    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 0, 2), -1);
+    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 17, 2), -1);
+    assert_int_equal(gh_password_setup(8 * 3 - 1, TEST_OPS, 3, 2), -1); /* 8 KiB per lane */
+    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 1, 2), 0);
+}
+
+/* GATEHOUSE_ARGON2_PARALLELISM: the lanes are written into the string and
+ * change the hash; a hash made with other lanes still verifies (its own p is
+ * used) and is due for a re-hash. */
+static void lanes_follow_settings(void **state)
+{
+    (void)state;
+    char one[GH_PWHASH_MAX], four[GH_PWHASH_MAX];
+    assert_int_equal(gh_password_hash("Quartz Meadow", 13, one), 0);
+    assert_non_null(strstr(one, ",p=1$"));
+    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 4, 2), 0);
+    assert_int_equal(gh_password_hash("Quartz Meadow", 13, four), 0);
+    assert_non_null(strstr(four, ",p=4$"));
+    assert_true(gh_password_verify(four, "Quartz Meadow", 13));
+    assert_false(gh_password_verify(four, "Quartz Meadoe", 13));
+    assert_true(gh_password_verify(one, "Quartz Meadow", 13));
+    assert_true(gh_password_needs_rehash(one));
+    assert_false(gh_password_needs_rehash(four));
+    /* Same salt and password with p=1 instead of 4 is a different hash: the
+     * lanes are part of the derivation, not only of the string. */
+    char forged[GH_PWHASH_MAX];
+    snprintf(forged, sizeof(forged), "%s", four);
+    char *p = strstr(forged, ",p=4$");
+    p[3] = '1';
+    assert_false(gh_password_verify(forged, "Quartz Meadow", 13));
+    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 1, 2), 0);
+    assert_true(gh_password_needs_rehash(four));
+    assert_true(gh_password_verify(four, "Quartz Meadow", 13));
 }
 
 /* The working memory is kept for the next hash, holds only zeros between
@@ -179,7 +211,7 @@ static void memory_kept_wiped_and_trimmed(void **state)
 {
     (void)state;
     char h[GH_PWHASH_MAX];
-    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 2), 0);
+    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 1, 2), 0);
     assert_int_equal(gh_password_memory_bytes(), 0);
     assert_int_equal(gh_password_hash("pw", 2, h), 0);
     size_t one = gh_password_memory_bytes();
@@ -197,9 +229,9 @@ static void memory_kept_wiped_and_trimmed(void **state)
     assert_int_equal(gh_password_memory_bytes(), one);
     /* a stored hash with more memory than configured grows the slot */
     char big[GH_PWHASH_MAX];
-    assert_int_equal(gh_password_setup(TEST_KIB * 3, TEST_OPS, 2), 0);
+    assert_int_equal(gh_password_setup(TEST_KIB * 3, TEST_OPS, 1, 2), 0);
     assert_int_equal(gh_password_hash("pw", 2, big), 0);
-    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 2), 0);
+    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 1, 2), 0);
     assert_true(gh_password_verify(big, "pw", 2));
     assert_true(gh_password_memory_bytes() >= (size_t)TEST_KIB * 3 * 1024);
     assert_true(gh_password_memory_wiped());
@@ -234,7 +266,7 @@ static void concurrent_hashes_share_two_slots(void **state)
     enum { N = 6 };
     pthread_t th[N];
     struct worker w[N];
-    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 2), 0);
+    assert_int_equal(gh_password_setup(TEST_KIB, TEST_OPS, 1, 2), 0);
     for (int i = 0; i < N; i++) {
         snprintf(w[i].pw, sizeof(w[i].pw), "password-%d", i);
         assert_int_equal(pthread_create(&th[i], NULL, hash_and_check, &w[i]), 0);
@@ -264,6 +296,7 @@ int main(void)
         cmocka_unit_test(known_answer),
         cmocka_unit_test(malformed_strings_refused),
         cmocka_unit_test(needs_rehash_follows_settings),
+        cmocka_unit_test(lanes_follow_settings),
         cmocka_unit_test(memory_kept_wiped_and_trimmed),
         cmocka_unit_test(concurrent_hashes_share_two_slots),
         cmocka_unit_test(dummy_never_matches),
