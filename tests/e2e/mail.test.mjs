@@ -4,11 +4,13 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 
 import {
   BINARY, runGatehouse, startServer, stopAll, freePort, sql, sleep, waitFor,
 } from './lib/server.mjs';
-import { startMailSink, stopAllMailSinks } from './lib/mail.mjs';
+import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mjs';
+import { Browser } from './lib/browser.mjs';
 
 after(async () => {
   await stopAll();
@@ -228,6 +230,65 @@ describe('the sender thread in `serve`', () => {
     const logged = await waitFor(() => server.jsonLogs().some(
       (l) => l.msg === 'mail attempt' && l.outcome === 'sent' && l.id === row.id), 3000);
     assert.ok(logged, `the server logged its attempt:\n${server.logs().join('\n')}`);
+  });
+
+  test('a relay that says nothing for 4 s holds up no request: sign-up, verification and health answer at once; the code arrives when it talks', async () => {
+    const sink = await startMailSink();
+    // In front of the sink: a relay that accepts the connection and stays
+    // silent for 4 s (no greeting) before it passes the bytes through.
+    const held = new Set();
+    const relay = net.createServer((client) => {
+      held.add(client);
+      client.on('error', () => {});
+      setTimeout(() => {
+        const up = net.connect(sink.port, '127.0.0.1');
+        up.on('error', () => client.destroy());
+        client.pipe(up);
+        up.pipe(client);
+      }, 4000);
+    });
+    await new Promise((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const server = await startServer({
+        env: { GATEHOUSE_SMTP_URL: `smtp://127.0.0.1:${relay.address().port}`, GATEHOUSE_MAIL_RETRY_BASE: 1 },
+      });
+      const timed = async (fn) => {
+        const t0 = Date.now();
+        const r = await fn();
+        return { r, ms: Date.now() - t0 };
+      };
+      const email = `slowrelay-${Date.now()}@example.com`;
+      const b = new Browser(server);
+      const up = await timed(() => b.post('/api/v1/signup', { email, password: 'Lantern-Harbor-Quill-58' }));
+      assert.equal(up.r.status, 200, up.r.text);
+      assert.equal(up.r.json.status, 'verification_required');
+      assert.ok(up.ms < 1500, `sign-up took ${up.ms} ms`);
+      const connected = await waitFor(() => held.size >= 1, 2000);
+      assert.ok(connected, 'the server is delivering (connected to the relay) while it answers');
+      // While that delivery waits for the relay's greeting, the server answers.
+      const other = new Browser(server);
+      const second = await timed(() => other.post('/api/v1/signup', { email: `other-${email}`, password: 'Lantern-Harbor-Quill-59' }));
+      assert.equal(second.r.status, 200, second.r.text);
+      assert.ok(second.ms < 1500, `a second sign-up took ${second.ms} ms`);
+      const wrong = await timed(() => b.post('/api/v1/verify', { flow_id: up.r.json.flow_id, code: '000000' }));
+      assert.equal(wrong.r.status, 400, wrong.r.text);
+      assert.ok(wrong.ms < 1500, `a verification took ${wrong.ms} ms`);
+      for (let i = 0; i < 5; i++) {
+        const live = await timed(() => fetch(`${server.url}/healthz/live`));
+        assert.equal(live.r.status, 200);
+        assert.ok(live.ms < 500, `health check took ${live.ms} ms`);
+      }
+      assert.equal(sink.messages.length, 0, 'nothing was delivered yet: the relay is still silent');
+      // Once the relay talks, the code arrives and works.
+      const msg = await sink.waitFor(sentTo(email), 15_000);
+      const ok = await b.post('/api/v1/verify', { flow_id: up.r.json.flow_id, code: codeFrom(msg) });
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(ok.json.status, 'signed_in');
+      assert.equal(await server.stop(), 0);
+    } finally {
+      for (const c of held) c.destroy();
+      await new Promise((resolve) => relay.close(resolve));
+    }
   });
 
   test('a server with a mail relay shuts down promptly with exit 0', async () => {
