@@ -190,6 +190,9 @@ static void lanes_follow_settings(void **state)
     assert_non_null(strstr(four, ",p=4$"));
     assert_true(gh_password_verify(four, "Quartz Meadow", 13));
     assert_false(gh_password_verify(four, "Quartz Meadoe", 13));
+    /* libsodium, a second implementation, agrees on the 4-lane hash */
+    assert_int_equal(crypto_pwhash_str_verify(four, "Quartz Meadow", 13), 0);
+    assert_int_not_equal(crypto_pwhash_str_verify(four, "Quartz Meadoe", 13), 0);
     assert_true(gh_password_verify(one, "Quartz Meadow", 13));
     assert_true(gh_password_needs_rehash(one));
     assert_false(gh_password_needs_rehash(four));
