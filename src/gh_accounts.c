@@ -19,6 +19,7 @@
 #include "gh_log.h"
 #include "gh_mail.h"
 #include "gh_mfa.h"
+#include "gh_mkey.h"
 #include "gh_oidc.h"
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
@@ -115,11 +116,15 @@ void gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject
     json_decref(details);
 }
 
-static void hash_of(const char *a, const char *b, hash_hex out)
+/* The stored form of a flow's 6-digit code: keyed (gh_mkey_mac), since a
+ * million codes are quickly tried against a plain hash, and bound to its
+ * flow, so the same digits in another flow differ. */
+static void code_hash_of(gh_req *r, const char *flow_id, const char *code, hash_hex out)
 {
     char buf[256];
-    snprintf(buf, sizeof(buf), "%s:%s", a, b ? b : "");
-    gh_secret_hash(buf, out);
+    snprintf(buf, sizeof(buf), "%s:%s", flow_id, code ? code : "");
+    gh_mkey_mac(r->app->cfg->master_key, "gh-code", buf, out);
+    sodium_memzero(buf, sizeof(buf));
 }
 
 /* ---- email verification flows ---- */
@@ -134,8 +139,7 @@ static void new_codes(gh_req *r, const char *flow_id, struct codes *k, gh_email_
     hash_hex code_hash, link_hash;
     snprintf(k->code, sizeof(k->code), "%06u", (unsigned)randombytes_uniform(1000000));
     k->link_token = gh_token(r->arena);
-    /* the code is bound to its flow: the same digits in another flow differ */
-    hash_of(flow_id, k->code, code_hash);
+    code_hash_of(r, flow_id, k->code, code_hash);
     gh_secret_hash(k->link_token, link_hash);
     f->code_hash = gh_arena_strdup(r->arena, code_hash);
     f->link_hash = gh_arena_strdup(r->arena, link_hash);
@@ -388,7 +392,7 @@ static bool code_matches(gh_req *r, const gh_email_flow *f, const char *code, co
 {
     hash_hex h;
     if (code) {
-        hash_of(f->id, code, h);
+        code_hash_of(r, f->id, code, h);
         return gh_secret_equal(h, f->code_hash);
     }
     gh_secret_hash(token, h);

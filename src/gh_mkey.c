@@ -113,6 +113,20 @@ char *gh_mkey_seal(gh_arena *a, const uint8_t key[GH_MASTER_KEY_BYTES], const ch
     return gh_b64url(a, buf, total);
 }
 
+void gh_mkey_mac(const uint8_t key[GH_MASTER_KEY_BYTES], const char *purpose, const char *msg,
+                 char out[2 * 32 + 1])
+{
+    /* crypto_kdf wants a context of exactly 8 bytes: the purpose, padded */
+    char ctx[crypto_kdf_CONTEXTBYTES] = {0};
+    memcpy(ctx, purpose, strnlen(purpose, sizeof(ctx)));
+    uint8_t subkey[crypto_auth_hmacsha256_KEYBYTES];
+    uint8_t mac[crypto_auth_hmacsha256_BYTES];
+    crypto_kdf_derive_from_key(subkey, sizeof(subkey), 1, ctx, key);
+    crypto_auth_hmacsha256(mac, (const uint8_t *)msg, strlen(msg), subkey);
+    sodium_bin2hex(out, 2 * 32 + 1, mac, sizeof(mac));
+    sodium_memzero(subkey, sizeof(subkey));
+}
+
 uint8_t *gh_mkey_open(gh_arena *a, const uint8_t key[GH_MASTER_KEY_BYTES], const char *ad,
                       const char *sealed, size_t *n)
 {

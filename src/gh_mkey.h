@@ -27,4 +27,12 @@ char *gh_mkey_seal(gh_arena *a, const uint8_t key[GH_MASTER_KEY_BYTES], const ch
 uint8_t *gh_mkey_open(gh_arena *a, const uint8_t key[GH_MASTER_KEY_BYTES], const char *ad,
                       const char *sealed, size_t *n);
 
+/* A keyed hash of a short secret (an emailed 6-digit code) for storing:
+ * HMAC-SHA-256 of msg under a key derived from the master key for
+ * `purpose` (at most 8 characters). A plain SHA-256 of a 6-digit code can
+ * be reversed by trying all 10^6 codes; this one cannot without the master
+ * key. Hex into out (65 bytes). */
+void gh_mkey_mac(const uint8_t key[GH_MASTER_KEY_BYTES], const char *purpose, const char *msg,
+                 char out[2 * 32 + 1]);
+
 #endif

@@ -129,6 +129,31 @@ static void b64url_alphabet(void **state)
 }
 
 /* SECURITY.md #10 (ASVS 11.4.2): argon2id PHC strings with a unique salt. */
+/* gh_mkey_mac: HMAC-SHA-256 under a subkey (crypto_kdf, id 1, the purpose
+ * as context). The known answer was computed with Python's hashlib
+ * (blake2b with key, salt = id, person = purpose; then hmac/sha256), an
+ * implementation independent of libsodium. */
+static void mac_known_answer_and_separation(void **state)
+{
+    (void)state;
+    uint8_t key[GH_MASTER_KEY_BYTES], other[GH_MASTER_KEY_BYTES];
+    for (int i = 0; i < GH_MASTER_KEY_BYTES; i++) {
+        key[i] = (uint8_t)i;
+        other[i] = (uint8_t)(i + 1);
+    }
+    char h[65], h2[65], plain[65];
+    gh_mkey_mac(key, "gh-code", "flow-1:123456", h);
+    assert_string_equal(h, "7a0c5ee6615bf1f1b08d3262eed9b24aaaac7a4f3dd57bbc018109c3e4f63f61");
+    gh_mkey_mac(key, "gh-code", "flow-1:123457", h2);
+    assert_string_not_equal(h, h2);
+    gh_mkey_mac(other, "gh-code", "flow-1:123456", h2);
+    assert_string_not_equal(h, h2); /* another master key */
+    gh_mkey_mac(key, "gh-other", "flow-1:123456", h2);
+    assert_string_not_equal(h, h2); /* another purpose */
+    gh_secret_hash("flow-1:123456", plain);
+    assert_string_not_equal(h, plain); /* not the plain SHA-256 */
+}
+
 static void password_hash_verify(void **state)
 {
     (void)state;
@@ -282,6 +307,7 @@ int main(void)
         cmocka_unit_test(secret_equal),
         cmocka_unit_test(rfc3339),
         cmocka_unit_test(seal_open_and_tamper),
+        cmocka_unit_test(mac_known_answer_and_separation),
         cmocka_unit_test(password_hash_verify),
         cmocka_unit_test(b64url_alphabet),
         cmocka_unit_test(random_is_ours_and_calls_differ),
