@@ -41,6 +41,9 @@ enum {
 
 #define WRONG_CREDENTIALS "The email or password is incorrect."
 #define WRONG_CODE        "That code is wrong or has expired."
+#define CODE_USED         "This code or link was already used."
+#define TOO_MANY_TRIES    "Too many wrong codes. Ask for a new code."
+#define CODE_EXPIRED      "That code has expired. Ask for a new code."
 
 /* email_flows kinds */
 #define FLOW_VERIFY "verify_email"
@@ -470,7 +473,7 @@ void gh_accounts_verify(gh_req *r)
     if (!c)
         return;
     gh_dbrc rc = gh_store_flow_get(c, r->arena, GH_DEFAULT_TENANT, flow_id, &f);
-    if (rc == GH_DB_NOTFOUND || (rc == GH_DB_OK && f.consumed_at)) {
+    if (rc == GH_DB_NOTFOUND) {
         gh_resp_error(r, 400, "invalid_code", WRONG_CODE);
         return;
     }
@@ -478,11 +481,16 @@ void gh_accounts_verify(gh_req *r)
         gh_resp_db_error(r, rc);
         return;
     }
+    /* Only the holder of the flow id (random, from the sign-up answer or the
+     * link) learns that it was used. */
+    if (f.consumed_at) {
+        gh_resp_error(r, 400, "code_used", CODE_USED);
+        return;
+    }
     /* Every try counts, right or wrong, before the comparison. */
     rc = gh_store_flow_attempt(c, r->arena, f.tenant_id, f.id, MAX_FLOW_ATTEMPTS, &attempts);
-    if (rc == GH_DB_NOTFOUND || gh_now_ms() >= f.expires_at) {
-        gh_resp_error(r, 400, "flow_expired",
-                      "Too many attempts or the code expired. Ask for a new code.");
+    if (rc == GH_DB_NOTFOUND || (rc == GH_DB_OK && gh_now_ms() >= f.expires_at)) {
+        gh_resp_error(r, 400, "flow_expired", rc == GH_DB_NOTFOUND ? TOO_MANY_TRIES : CODE_EXPIRED);
         return;
     }
     if (rc != GH_DB_OK) {
@@ -491,8 +499,7 @@ void gh_accounts_verify(gh_req *r)
     }
     if (!f.user_id || !code_matches(r, &f, code, token)) {
         if (attempts >= MAX_FLOW_ATTEMPTS)
-            gh_resp_error(r, 400, "flow_expired",
-                          "Too many attempts or the code expired. Ask for a new code.");
+            gh_resp_error(r, 400, "flow_expired", TOO_MANY_TRIES);
         else
             gh_resp_error(r, 400, "invalid_code", WRONG_CODE);
         return;
@@ -533,9 +540,16 @@ void gh_accounts_resend(gh_req *r)
     }
     long long now = gh_now_ms();
     long long wait_ms = f.last_sent_at + (long long)r->app->cfg->resend_cooldown * 1000 - now;
-    if (wait_ms > 0 || f.sends >= MAX_FLOW_SENDS) {
-        long long secs = f.sends >= MAX_FLOW_SENDS ? 3600 : (wait_ms + 999) / 1000;
-        gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", secs));
+    if (f.sends >= MAX_FLOW_SENDS) {
+        /* this flow sends no more: a new sign-in starts a new one */
+        gh_resp_header(r, "Retry-After", "3600");
+        gh_resp_error(
+            r, 429, "too_many_requests",
+            "No more codes can be sent for this request. Sign in again to get a new one.");
+        return;
+    }
+    if (wait_ms > 0) {
+        gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", (wait_ms + 999) / 1000));
         gh_resp_error(r, 429, "too_many_requests",
                       "A code was sent moments ago. Wait a little before asking again.");
         return;

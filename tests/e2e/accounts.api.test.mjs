@@ -67,7 +67,7 @@ describe('accounts API: sign-up, verification, sign-in', () => {
     assert.equal((await b.post('/api/v1/verify', { flow_id: r.json.flow_id, code })).status, 200);
     const again = await b.post('/api/v1/verify', { flow_id: r.json.flow_id, code });
     assert.equal(again.status, 400);
-    assert.equal(again.json.error, 'invalid_code');
+    assert.equal(again.json.error, 'code_used');
 
     const b2 = new Browser(server);
     const email2 = `guess-${randomHex(4)}@example.com`;

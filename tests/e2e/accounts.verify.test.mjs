@@ -28,7 +28,9 @@ const MAX_ATTEMPTS = 5;
 
 // The server's words (error_description).
 const WRONG_CODE = 'That code is wrong or has expired.';
-const FLOW_EXPIRED = 'Too many attempts or the code expired. Ask for a new code.';
+const CODE_USED = 'This code or link was already used.';
+const TOO_MANY_TRIES = 'Too many wrong codes. Ask for a new code.';
+const CODE_EXPIRED = 'That code has expired. Ask for a new code.';
 const RESEND_WAIT = 'A code was sent moments ago. Wait a little before asking again.';
 // The Verify page's own words.
 const VERIFIED = 'Your email is verified. Sign in to continue.';
@@ -218,17 +220,18 @@ describe('verification: the link, used codes, attempts, resend, storage (GATEHOU
       assert.ok(flowRow(server, flow).consumed_at, 'the flow is used up');
       assert.equal(verifiedEvents(server, user.id), 1);
 
-      // Second visit, same browser: refused, and the code form is offered again.
+      // Second visit, same browser: refused as used; no code form, a way to sign in.
       await b.page.goto(link.href);
-      await expectAlert(b.page, WRONG_CODE);
+      await expectAlert(b.page, CODE_USED);
       assert.equal(await b.page.locator('[role="status"]').isVisible(), false, 'no "verified" beside the refusal');
-      assert.equal(await b.page.getByLabel('Code', { exact: true }).isVisible(), true);
+      assert.equal(await b.page.getByLabel('Code', { exact: true }).isVisible(), false, 'nothing left to enter');
+      assert.equal(await b.page.getByRole('link', { name: 'Sign in', exact: true }).isVisible(), true);
       assert.equal(new URL(b.page.url()).searchParams.has('token'), false, 'the token leaves the address bar');
       assert.equal((await pageSession(b.page)).authenticated, false);
 
       // The browser that signed up would be signed in by a live link; not by a used one.
       await a.page.goto(link.href);
-      await expectAlert(a.page, WRONG_CODE);
+      await expectAlert(a.page, CODE_USED);
       assert.equal(new URL(a.page.url()).pathname, '/verify');
       assert.equal((await pageSession(a.page)).authenticated, false, 'a used link signs nobody in');
 
@@ -256,7 +259,7 @@ describe('verification: the link, used codes, attempts, resend, storage (GATEHOU
 
       await b.page.goto(`/verify?flow=${encodeURIComponent(flow)}`);
       assert.equal(await submitCode(b.page, code), 400);
-      await expectAlert(b.page, WRONG_CODE);
+      await expectAlert(b.page, CODE_USED);
       assert.equal(new URL(b.page.url()).pathname, '/verify');
       assert.equal((await pageSession(b.page)).authenticated, false);
       assert.deepEqual(userRow(server, email), verified);
@@ -280,15 +283,15 @@ describe('verification: the link, used codes, attempts, resend, storage (GATEHOU
       for (let i = 1; i <= MAX_ATTEMPTS; i++) {
         assert.equal(await submitCode(a.page, wrong), 400, `wrong code ${i}`);
         // The last allowed try already says the flow is over.
-        await expectAlert(a.page, i < MAX_ATTEMPTS ? WRONG_CODE : FLOW_EXPIRED);
+        await expectAlert(a.page, i < MAX_ATTEMPTS ? WRONG_CODE : TOO_MANY_TRIES);
       }
       assert.equal(await submitCode(a.page, good), 400, 'the right code after the limit');
-      await expectAlert(a.page, FLOW_EXPIRED);
+      await expectAlert(a.page, TOO_MANY_TRIES);
       assert.equal(new URL(a.page.url()).pathname, '/verify');
       assert.equal((await pageSession(a.page)).authenticated, false);
 
       await b.page.goto(link.href);
-      await expectAlert(b.page, FLOW_EXPIRED);
+      await expectAlert(b.page, TOO_MANY_TRIES);
       assert.equal((await pageSession(b.page)).authenticated, false);
 
       const user = userRow(server, email);
@@ -301,6 +304,39 @@ describe('verification: the link, used codes, attempts, resend, storage (GATEHOU
       await a.ctx.close();
       await b.ctx.close();
     }
+  });
+
+  test('a flow mails at most 5 codes: the 5th send is the last, the next resend is refused for good with its message; a new sign-in starts a new flow (SECURITY.md #12, #13)', async () => {
+    const b = new Browser(server);
+    const email = newEmail('sendcap');
+    const password = strongPassword();
+    const r = await b.post('/api/v1/signup', { email, password });
+    assert.equal(r.status, 200, r.text);
+    const flow = r.json.flow_id;
+    let code = codeFrom(await nextMail(email));
+    for (let send = 2; send <= 5; send++) {
+      await sleep(1100);
+      const again = await b.post('/api/v1/verify/resend', { flow_id: flow });
+      assert.equal(again.status, 200, `send ${send}: ${again.text}`);
+      code = codeFrom(await nextMail(email));
+    }
+    await sleep(1100);
+    const capped = await b.post('/api/v1/verify/resend', { flow_id: flow });
+    assert.equal(capped.status, 429, capped.text);
+    assert.equal(capped.headers.get('retry-after'), '3600');
+    assert.equal(capped.json.error_description,
+      'No more codes can be sent for this request. Sign in again to get a new one.');
+    assert.equal(Number(flowRow(server, flow).sends), 5);
+    await sleep(300);
+    assert.equal(mail.messages.filter(sentTo(email)).length, 5, 'no 6th mail');
+    // The 5th code still works; a new sign-in would have started a new flow.
+    const fresh = new Browser(server);
+    const signin = await fresh.post('/api/v1/signin', { email, password });
+    assert.equal(signin.status, 200, signin.text);
+    assert.equal(signin.json.status, 'verification_required');
+    assert.notEqual(signin.json.flow_id, flow, 'a new flow');
+    const v = await b.post('/api/v1/verify', { flow_id: flow, code });
+    assert.equal(v.status, 200, v.text);
   });
 
   test('resend: refused with Retry-After inside the cool-down; after it a new mail whose code works, while the old code and link are dead (GATEHOUSE_RESEND_COOLDOWN=1; SECURITY.md #12, #34)', async () => {
@@ -404,7 +440,7 @@ describe('verification expires (GATEHOUSE_CODE_TTL=1; the default resend cool-do
       await sleepUntil(Number(row.expires_at) + 300);
 
       await page.goto(link.href);
-      await expectAlert(page, FLOW_EXPIRED);
+      await expectAlert(page, CODE_EXPIRED);
       assert.equal(await page.locator('[role="status"]').isVisible(), false);
       assert.equal(new URL(page.url()).pathname, '/verify');
       assert.equal((await pageSession(page)).authenticated, false, 'an expired link signs nobody in');
@@ -427,7 +463,7 @@ describe('verification expires (GATEHOUSE_CODE_TTL=1; the default resend cool-do
       await sleepUntil(Number(flowRow(server, flow).expires_at) + 300);
 
       assert.equal(await submitCode(page, code), 400);
-      await expectAlert(page, FLOW_EXPIRED);
+      await expectAlert(page, CODE_EXPIRED);
       assert.equal(new URL(page.url()).pathname, '/verify');
       assert.equal((await pageSession(page)).authenticated, false);
       assert.equal(userRow(server, email).email_verified, 0);

@@ -499,6 +499,14 @@ const pages = {
         showStatus(MSG.verified);
         return true;
       }
+      if (r.data.error === 'code_used') {
+        // Nothing left to enter here: the way on is to sign in.
+        byId('entry').hidden = true;
+        byId('status').hidden = true;
+        byId('done').hidden = false;
+        showAlert(errorText(r));
+        return true;
+      }
       showAlert(errorText(r));
       return false;
     };
@@ -694,7 +702,8 @@ const pages = {
       ['session_expired', 'Your session has ended. Sign in again to continue.'],
       ['unauthenticated', 'You need to sign in to continue.'],
       ['access_denied', 'The request was declined.'],
-      ['flow_expired', 'This code or link has expired or was used too often. Ask for a new code.'],
+      ['flow_expired', 'This code or link has expired or was tried too often. Ask for a new code.'],
+      ['code_used', 'This code or link was already used.'],
       ['invalid_code', 'That code or link is wrong or has expired.'],
       ['too_many_requests', 'Too many attempts. Wait a minute, then try again.'],
       ['temporarily_unavailable', 'The service is busy right now. Try again in a moment.'],
