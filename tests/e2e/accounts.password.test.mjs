@@ -27,13 +27,12 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { chromium } from 'playwright-core';
+import { launchChromium } from './lib/chromium.mjs';
 
 import { startServer, stopAll, sql, scim, userBody, makeTempDir, randomHex, sleep, REPO_ROOT } from './lib/server.mjs';
 import { startMailSink, codeFrom, sentTo } from './lib/mail.mjs';
 import { Browser } from './lib/browser.mjs';
 
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 const MAIL_TIMEOUT_MS = 15_000;
 const MAX_LENGTH = 256; // GH_PWPOLICY_MAX_LENGTH: not a setting
 
@@ -246,12 +245,7 @@ async function assertPageAccepts(srv, email, password, what) {
 before(async () => {
   mail = await startMailSink();
   server = await startServer({ env: { GATEHOUSE_SMTP_URL: mail.url } });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -15,13 +15,12 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 
-import { chromium } from 'playwright-core';
+import { launchChromium } from './lib/chromium.mjs';
 
 import { startServer, stopAll, sql, databaseContains, randomHex, sleep } from './lib/server.mjs';
 import { startMailSink, codeFrom, linkFrom, sentTo } from './lib/mail.mjs';
 import { Browser } from './lib/browser.mjs';
 
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 const MAIL_TIMEOUT_MS = 15_000;
 /** Tries per code (MAX_FLOW_ATTEMPTS in src/gh_accounts.c; docs/accounts-api.md). */
 const MAX_ATTEMPTS = 5;
@@ -41,12 +40,7 @@ let mail;
 
 before(async () => {
   mail = await startMailSink();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

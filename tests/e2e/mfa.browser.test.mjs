@@ -16,13 +16,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { chromium } from 'playwright-core';
+import { launchChromium } from './lib/chromium.mjs';
 
 import * as lib from './lib/server.mjs';
 import { startServer, stopAll, scim, userBody, randomHex, sleep, REPO_ROOT } from './lib/server.mjs';
 import { startMailSink, codeFrom } from './lib/mail.mjs';
 
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 const AXE_PATH = path.join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 const SHOTS_DIR = '/tmp/gatehouse-shots';
 const MAIL_TIMEOUT_MS = 15_000;
@@ -305,12 +304,7 @@ async function assertAccessible(page, label) {
 before(async () => {
   mail = await startMailSink();
   server = await startServer({ env: { GATEHOUSE_SMTP_URL: mail.url } });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   fs.mkdirSync(SHOTS_DIR, { recursive: true });
 });
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 
 import http from 'node:http';
 
-import { chromium } from 'playwright-core';
+import { launchChromium } from './lib/chromium.mjs';
 import * as client from 'openid-client';
 
 import path from 'node:path';
@@ -18,7 +18,6 @@ import { startServer, stopAll, scim, userBody, randomHex, REPO_ROOT } from './li
 
 const AXE_PATH = path.join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 let RP;
 let REDIRECT;
 let browser;
@@ -40,12 +39,7 @@ before(async () => {
   RP = `http://127.0.0.1:${rp.address().port}`;
   REDIRECT = `${RP}/callback`;
   server = await startServer();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
