@@ -240,6 +240,23 @@ async function assertPageAccepts(srv, email, password, what) {
   assert.equal(usersWithEmail(srv, email), 1, `${what}: the user row exists`);
 }
 
+/** Creates the account on the page and verifies it with the mailed code,
+ * ending signed in on /account. */
+async function signUpAndVerifyOnPage(srv, email, password) {
+  const { ctx, page } = await newPage(srv);
+  try {
+    const res = await submitSignUpPage(page, email, password);
+    if (res.status() !== 200) assert.fail(`sign-up page: ${res.status()} ${await res.text()}`);
+    await page.waitForURL(onPath('/verify'));
+    const code = codeFrom(await mail.waitFor(sentTo(email), MAIL_TIMEOUT_MS));
+    await page.getByLabel('Code', { exact: true }).fill(code);
+    await page.getByRole('button', { name: 'Verify', exact: true }).click();
+    await page.waitForURL(onPath('/account'));
+  } finally {
+    await ctx.close();
+  }
+}
+
 // ---------------------------------------------------------------- setup
 
 before(async () => {
@@ -331,18 +348,7 @@ describe('long passwords (SECURITY.md #2)', () => {
   test('the Create account page takes a 200-character password whole: signed up on the page, it signs in through the API (SECURITY.md #2, #6)', async () => {
     const email = newEmail('page200');
     const password = pwOfLength(200);
-    const { ctx, page } = await newPage(server);
-    try {
-      const res = await submitSignUpPage(page, email, password);
-      if (res.status() !== 200) assert.fail(`sign-up page: ${res.status()} ${await res.text()}`);
-      await page.waitForURL(onPath('/verify'));
-      const code = codeFrom(await mail.waitFor(sentTo(email), MAIL_TIMEOUT_MS));
-      await page.getByLabel('Code', { exact: true }).fill(code);
-      await page.getByRole('button', { name: 'Verify', exact: true }).click();
-      await page.waitForURL(onPath('/account'));
-    } finally {
-      await ctx.close();
-    }
+    await signUpAndVerifyOnPage(server, email, password);
     await assertSignsIn(server, email, password, '200 characters from the page');
   });
 
@@ -456,20 +462,7 @@ describe('Unicode passwords are normalised (NFKC) before hashing (63B §5.1.1.2;
   test('in the browser: Create account with the NFC password, then Sign in typing its NFD form lands on /account (SECURITY.md #2)', async () => {
     const email = newEmail('page-nfd');
     const nfd = composed.normalize('NFD');
-    {
-      const { ctx, page } = await newPage(server);
-      try {
-        const res = await submitSignUpPage(page, email, composed);
-        if (res.status() !== 200) assert.fail(`sign-up page: ${res.status()} ${await res.text()}`);
-        await page.waitForURL(onPath('/verify'));
-        const code = codeFrom(await mail.waitFor(sentTo(email), MAIL_TIMEOUT_MS));
-        await page.getByLabel('Code', { exact: true }).fill(code);
-        await page.getByRole('button', { name: 'Verify', exact: true }).click();
-        await page.waitForURL(onPath('/account'));
-      } finally {
-        await ctx.close();
-      }
-    }
+    await signUpAndVerifyOnPage(server, email, composed);
     const { ctx, page } = await newPage(server);
     try {
       await page.goto('/signin');
