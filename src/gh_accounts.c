@@ -391,6 +391,16 @@ void gh_accounts_signup(gh_req *r)
 
 /* ---- POST /api/v1/verify ---- */
 
+/* A refused code or link is audited like a failed sign-in: for a
+ * passwordless sign-in flow it is one. A decoy flow (no account) has no
+ * subject. */
+static void verify_refused(gh_req *r, gh_dbconn *c, const gh_email_flow *f, const char *reason)
+{
+    bool signin = strcmp(f->kind, FLOW_SIGNIN) == 0;
+    gh_api_audit(r, c, signin ? "signin.failed" : "email.verify_failed", f->user_id, "failure",
+                 reason, NULL);
+}
+
 static bool code_matches(gh_req *r, const gh_email_flow *f, const char *code, const char *token)
 {
     hash_hex h;
@@ -484,13 +494,16 @@ void gh_accounts_verify(gh_req *r)
     /* Only the holder of the flow id (random, from the sign-up answer or the
      * link) learns that it was used. */
     if (f.consumed_at) {
+        verify_refused(r, c, &f, "code used");
         gh_resp_error(r, 400, "code_used", CODE_USED);
         return;
     }
     /* Every try counts, right or wrong, before the comparison. */
     rc = gh_store_flow_attempt(c, r->arena, f.tenant_id, f.id, MAX_FLOW_ATTEMPTS, &attempts);
     if (rc == GH_DB_NOTFOUND || (rc == GH_DB_OK && gh_now_ms() >= f.expires_at)) {
-        gh_resp_error(r, 400, "flow_expired", rc == GH_DB_NOTFOUND ? TOO_MANY_TRIES : CODE_EXPIRED);
+        bool spent = rc == GH_DB_NOTFOUND;
+        verify_refused(r, c, &f, spent ? "too many wrong codes" : "code expired");
+        gh_resp_error(r, 400, "flow_expired", spent ? TOO_MANY_TRIES : CODE_EXPIRED);
         return;
     }
     if (rc != GH_DB_OK) {
@@ -498,6 +511,7 @@ void gh_accounts_verify(gh_req *r)
         return;
     }
     if (!f.user_id || !code_matches(r, &f, code, token)) {
+        verify_refused(r, c, &f, code ? "wrong code" : "wrong link");
         if (attempts >= MAX_FLOW_ATTEMPTS)
             gh_resp_error(r, 400, "flow_expired", TOO_MANY_TRIES);
         else

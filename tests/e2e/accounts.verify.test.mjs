@@ -294,6 +294,10 @@ describe('verification: the link, used codes, attempts, resend, storage (GATEHOU
       const row = flowRow(server, flow);
       assert.equal(Number(row.attempts), MAX_ATTEMPTS, 'tries past the limit are not even counted');
       assert.equal(row.consumed_at, null);
+      // Every refusal is an audit event with its reason.
+      const refused = sql(server, `SELECT reason FROM audit_events WHERE type = 'email.verify_failed' AND subject = '${user.id}' ORDER BY seq`)
+        .map((e) => e.reason);
+      assert.deepEqual(refused, [...Array(MAX_ATTEMPTS).fill('wrong code'), 'too many wrong codes', 'too many wrong codes']);
     } finally {
       await a.ctx.close();
       await b.ctx.close();

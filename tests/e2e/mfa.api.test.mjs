@@ -883,6 +883,9 @@ describe('MFA API: passwordless email', () => {
     assert.equal(late.status, 400, late.text);
     assert.equal(late.json.error, 'flow_expired');
     assert.equal((await b.session()).authenticated, false);
+    // Each refused code is a failed sign-in in the audit trail, with its reason.
+    assert.deepEqual(auditRows(ctx.server, user.id, 'signin.failed').map((e) => e.reason),
+      [...Array(5).fill('wrong code'), 'too many wrong codes']);
   });
 
   test('an address without the choice and an unknown one get the same answer and no mail (SECURITY.md #14)', async () => {
