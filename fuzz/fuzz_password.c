@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int ready;
     if (!ready) {
         check(sodium_init() >= 0, "sodium_init");
-        check(gh_password_setup(KIB, OPS, 1) == 0, "setup");
+        check(gh_password_setup(KIB, OPS, 1, 1) == 0, "setup");
         ready = 1;
     }
     char *s = malloc(size + 1);

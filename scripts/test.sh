@@ -123,10 +123,15 @@ e2e_pg() {
 # seed corpus: enough to keep them building and to catch shallow crashes;
 # long runs are described in fuzz/README.md.
 fuzz_smoke() {
+  local blog
+  blog=$(mktemp)
+  # Quiet when it works; the compiler's words when it does not.
   if [ ! -f build-fuzz/build.ninja ]; then
-    CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false >/dev/null || return 1
+    CC=clang meson setup build-fuzz -Dfuzz=true -Db_lundef=false >"$blog" 2>&1 ||
+      { tail -40 "$blog"; rm -f "$blog"; return 1; }
   fi
-  ninja -C build-fuzz >/dev/null || return 1
+  ninja -C build-fuzz >"$blog" 2>&1 || { grep -v '^\[' "$blog" | tail -40; rm -f "$blog"; return 1; }
+  rm -f "$blog"
   local t rc=0 work
   for t in build-fuzz/fuzz_*; do
     [ -f "$t" ] && [ -x "$t" ] || continue
