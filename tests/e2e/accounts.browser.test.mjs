@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { launchChromium } from './lib/chromium.mjs';
+import { launchChromium, alertText, pageSession } from './lib/chromium.mjs';
 
 import * as lib from './lib/server.mjs';
 import { startServer, stopAll, scim, userBody, randomHex, rawRequest, sleep, REPO_ROOT } from './lib/server.mjs';
@@ -104,21 +104,6 @@ async function fillSignIn(page, email, password) {
   await page.getByLabel('Email', { exact: true }).fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-}
-
-/** The text of the page's role="alert" element once it has some. */
-async function alertText(page) {
-  const alert = page.getByRole('alert');
-  await page.waitForFunction(() => {
-    const el = document.querySelector('[role="alert"]');
-    return el && !el.hidden && el.textContent.trim().length > 0;
-  }, null, { timeout: 10_000 });
-  return (await alert.textContent()).trim();
-}
-
-/** GET /api/v1/session from inside the page (its cookies). */
-function pageSession(page) {
-  return page.evaluate(async () => (await fetch('/api/v1/session', { credentials: 'same-origin' })).json());
 }
 
 /** A SCIM-created user who can sign in at once (BRIEF.md). */

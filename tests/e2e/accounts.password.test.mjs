@@ -27,7 +27,7 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { launchChromium } from './lib/chromium.mjs';
+import { launchChromium, alertText } from './lib/chromium.mjs';
 
 import { startServer, stopAll, sql, scim, userBody, makeTempDir, randomHex, sleep, REPO_ROOT } from './lib/server.mjs';
 import { startMailSink, codeFrom, sentTo } from './lib/mail.mjs';
@@ -182,15 +182,6 @@ async function newPage(srv) {
   const ctx = await browser.newContext({ baseURL: srv.issuer });
   const page = await ctx.newPage();
   return { ctx, page };
-}
-
-/** The text of the page's role="alert" element once it has some. */
-async function alertText(page) {
-  await page.waitForFunction(() => {
-    const el = document.querySelector('[role="alert"]');
-    return el && !el.hidden && el.textContent.trim().length > 0;
-  }, null, { timeout: 10_000 });
-  return (await page.getByRole('alert').textContent()).trim();
 }
 
 /**

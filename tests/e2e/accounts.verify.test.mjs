@@ -15,7 +15,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 
-import { launchChromium } from './lib/chromium.mjs';
+import { launchChromium, pageSession } from './lib/chromium.mjs';
 
 import { startServer, stopAll, sql, databaseContains, randomHex, sleep } from './lib/server.mjs';
 import { startMailSink, codeFrom, linkFrom, sentTo } from './lib/mail.mjs';
@@ -84,11 +84,6 @@ const verifiedEvents = (srv, userId) =>
 async function newPage(srv) {
   const ctx = await browser.newContext({ baseURL: srv.issuer });
   return { ctx, page: await ctx.newPage() };
-}
-
-/** GET /api/v1/session from inside the page (its cookies). */
-function pageSession(page) {
-  return page.evaluate(async () => (await fetch('/api/v1/session', { credentials: 'same-origin' })).json());
 }
 
 /** Signs up on /signup; resolves the flow id once the Verify page is up. */

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { launchChromium } from './lib/chromium.mjs';
+import { launchChromium, alertText, pageSession } from './lib/chromium.mjs';
 
 import * as lib from './lib/server.mjs';
 import { startServer, stopAll, scim, userBody, randomHex, sleep, REPO_ROOT } from './lib/server.mjs';
@@ -148,19 +148,6 @@ async function signOut(page) {
   if (new URL(page.url()).pathname !== '/account') await page.goto('/account');
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.waitForURL(onPath('/signin'));
-}
-
-/** The text of the page's role="alert" element once it has some. */
-async function alertText(page) {
-  await page.waitForFunction(() => {
-    const el = document.querySelector('[role="alert"]');
-    return el && !el.hidden && el.textContent.trim().length > 0;
-  }, null, { timeout: 10_000 });
-  return (await page.getByRole('alert').textContent()).trim();
-}
-
-function pageSession(page) {
-  return page.evaluate(async () => (await fetch('/api/v1/session', { credentials: 'same-origin' })).json());
 }
 
 function pageMfa(page) {

@@ -25,7 +25,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { launchChromium } from './lib/chromium.mjs';
+import { launchChromium, alertText, pageSession } from './lib/chromium.mjs';
 
 import { startServer, stopAll, randomHex, REPO_ROOT } from './lib/server.mjs';
 import { startMailSink, stopAllMailSinks, codeFrom, linkFrom, sentTo } from './lib/mail.mjs';
@@ -201,20 +201,6 @@ async function mailTo(g, email, count = 1) {
 /** A different 6-digit code than code. */
 function wrongCode(code) {
   return code.slice(0, 5) + String((Number(code[5]) + 1) % 10);
-}
-
-/** The text of the page's role="alert" once it has some. */
-async function alertText(page) {
-  await page.waitForFunction(() => {
-    const el = document.querySelector('[role="alert"]');
-    return el && !el.hidden && el.textContent.trim().length > 0;
-  }, null, { timeout: 10_000 });
-  return (await page.getByRole('alert').textContent()).trim();
-}
-
-/** GET /api/v1/session from inside the page (its cookies). */
-function pageSession(page) {
-  return page.evaluate(async () => (await fetch('/api/v1/session', { credentials: 'same-origin' })).json());
 }
 
 async function fillSignUp(page, email, password) {
