@@ -13,13 +13,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { launchChromium, alertText, pageSession } from './lib/chromium.mjs';
+import { launchChromium, alertText, pageSession, assertAccessible } from './lib/chromium.mjs';
 
 import * as lib from './lib/server.mjs';
 import { startServer, stopAll, scim, userBody, randomHex, rawRequest, sleep, REPO_ROOT } from './lib/server.mjs';
 import { startMailSink, codeFrom } from './lib/mail.mjs';
 
-const AXE_PATH = path.join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 const SHOTS_DIR = '/tmp/gatehouse-shots';
 const MAIL_TIMEOUT_MS = 15_000;
 const PAGES = ['signin', 'signup', 'verify', 'account', 'error'];
@@ -178,18 +177,6 @@ function assertJsonError(r, what) {
   assert.ok(r.status >= 400 && r.status < 500, `${what}: expected a 4xx, got ${r.status}: ${r.text.slice(0, 300)}`);
   assert.match(String(r.headers['content-type']), /^application\/json\b/, `${what}: errors are JSON`);
   assert.ok(r.body && typeof r.body.error === 'string', `${what}: {"error": ...} expected: ${r.text.slice(0, 300)}`);
-}
-
-/** Runs axe-core on the page as it is now; fails on serious or critical violations. */
-async function assertAccessible(page, label) {
-  await page.addScriptTag({ path: AXE_PATH });
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(
-    bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    [],
-    `${label}: axe found serious or critical violations`,
-  );
 }
 
 // ---------------------------------------------------------------- setup

@@ -16,13 +16,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { launchChromium, alertText, pageSession } from './lib/chromium.mjs';
+import { launchChromium, alertText, pageSession, assertAccessible } from './lib/chromium.mjs';
 
 import * as lib from './lib/server.mjs';
-import { startServer, stopAll, scim, userBody, randomHex, sleep, REPO_ROOT } from './lib/server.mjs';
+import { startServer, stopAll, scim, userBody, randomHex, sleep } from './lib/server.mjs';
 import { startMailSink, codeFrom } from './lib/mail.mjs';
 
-const AXE_PATH = path.join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 const SHOTS_DIR = '/tmp/gatehouse-shots';
 const MAIL_TIMEOUT_MS = 15_000;
 const TOTP_STEP_S = 30;
@@ -272,18 +271,6 @@ async function setUpAuthenticator(page) {
   }
   await page.getByRole('status').filter({ hasText: 'authenticator app is set up' }).waitFor();
   return { secret, codes };
-}
-
-/** Runs axe-core on the page as it is now; fails on serious or critical violations. */
-async function assertAccessible(page, label) {
-  await page.addScriptTag({ path: AXE_PATH });
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(
-    bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    [],
-    `${label}: axe found serious or critical violations`,
-  );
 }
 
 // ---------------------------------------------------------------- setup

@@ -23,14 +23,12 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 
-import { launchChromium, alertText, pageSession } from './lib/chromium.mjs';
+import { launchChromium, alertText, pageSession, assertAccessible } from './lib/chromium.mjs';
 
-import { startServer, stopAll, randomHex, REPO_ROOT } from './lib/server.mjs';
+import { startServer, stopAll, randomHex } from './lib/server.mjs';
 import { startMailSink, stopAllMailSinks, codeFrom, linkFrom, sentTo } from './lib/mail.mjs';
 
-const AXE_PATH = path.join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 const MAIL_TIMEOUT_MS = 15_000;
 
 let browser;
@@ -486,18 +484,6 @@ async function assertControls(page, origin, label, { buttons = [], links = [], f
 }
 
 // ---------------------------------------------------------------- axe
-
-/** Runs axe-core on the page as it is now; fails on serious or critical violations. */
-async function assertAccessible(page, label) {
-  await page.addScriptTag({ path: AXE_PATH });
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(
-    bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    [],
-    `${label}: axe found serious or critical violations`,
-  );
-}
 
 // ---------------------------------------------------------------- tests
 

@@ -4,9 +4,15 @@
 // to Google's services, which this machine cannot reach anyway. Also the
 // small page helpers the browser tests share.
 
+import assert from 'node:assert/strict';
+import path from 'node:path';
+
 import { chromium } from 'playwright-core';
 
+import { REPO_ROOT } from './server.mjs';
+
 export const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
+const AXE_PATH = path.join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 
 /** A fresh headless Chromium; each launch gets its own temporary profile. */
 export function launchChromium() {
@@ -30,4 +36,18 @@ export async function alertText(page) {
 /** GET /api/v1/session from inside the page, with the page's cookies. */
 export function pageSession(page) {
   return page.evaluate(async () => (await fetch('/api/v1/session', { credentials: 'same-origin' })).json());
+}
+
+/** Runs axe-core on the page as it is now; fails on serious or critical
+ * violations. The page's CSP must allow the injected script (bypassCSP on
+ * the context). */
+export async function assertAccessible(page, label) {
+  await page.addScriptTag({ path: AXE_PATH });
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(
+    bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+    [],
+    `${label}: axe found serious or critical violations`,
+  );
 }
