@@ -234,16 +234,19 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
     gh_dbrc rc = gh_store_code_get(c, r->arena, GH_DEFAULT_TENANT, hash, &k);
     if (rc != GH_DB_OK || strcmp(k.client_id, cl->id) != 0)
         return token_error(r, 400, "invalid_grant", "the code is invalid");
+    /* The binding first: only the party that holds the verifier may make a
+     * replay revoke anything, or a leaked used code of a public client would
+     * let anyone end its owner's tokens. */
+    if (strcmp(k.redirect_uri, redirect_uri) != 0)
+        return token_error(r, 400, "invalid_grant", "redirect_uri does not match");
+    if (!k.code_challenge || !gh_pkce_s256_matches(verifier, k.code_challenge))
+        return token_error(r, 400, "invalid_grant", "the code_verifier does not match");
     if (k.used_at) {
         code_replayed(r, c, &k);
         return token_error(r, 400, "invalid_grant", "the code was already used");
     }
     if (now >= k.expires_at)
         return token_error(r, 400, "invalid_grant", "the code has expired");
-    if (strcmp(k.redirect_uri, redirect_uri) != 0)
-        return token_error(r, 400, "invalid_grant", "redirect_uri does not match");
-    if (!k.code_challenge || !gh_pkce_s256_matches(verifier, k.code_challenge))
-        return token_error(r, 400, "invalid_grant", "the code_verifier does not match");
     gh_user u;
     if (gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, k.user_id, &u) != GH_DB_OK || !u.active)
         return token_error(r, 400, "invalid_grant", "the account is not active");
@@ -334,7 +337,12 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
     struct grant narrowed = g;
     narrowed.scope = scope;
     char *at = access_token(r, cl, &narrowed, &jti, &exp);
-    char *idt = gh_scope_has(scope, "openid") ? id_token(r, cl, &narrowed, at) : NULL;
+    char *idt = at && gh_scope_has(scope, "openid") ? id_token(r, cl, &narrowed, at) : NULL;
+    /* Rotate only with a complete answer in hand: a rotation that commits
+     * and then fails would make the client's retry with its old token look
+     * like a reuse and revoke the whole family. */
+    if (!at || (gh_scope_has(scope, "openid") && !idt))
+        return token_error(r, 500, "server_error", "tokens could not be signed");
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_store_refresh_rotate(c, r->arena, GH_DEFAULT_TENANT, hash, now);
@@ -349,9 +357,8 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
         gh_store_refresh_revoke_family(c, r->arena, GH_DEFAULT_TENANT, t.family_id, now);
         return token_error(r, 400, "invalid_grant", "the refresh token was already used");
     }
-    if (rc != GH_DB_OK || !at)
-        return rc != GH_DB_OK ? gh_resp_db_error(r, rc)
-                              : token_error(r, 500, "server_error", "signing failed");
+    if (rc != GH_DB_OK)
+        return gh_resp_db_error(r, rc);
     respond_tokens(r, at, (long long)r->app->cfg->access_token_ttl, scope, idt, next);
 }
 

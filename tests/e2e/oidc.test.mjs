@@ -295,6 +295,43 @@ describe('OpenID Connect provider', () => {
     assert.equal((await agent.authorize(unknown)).res.status, 400);
   });
 
+  test('a leaked used code of a public client revokes nothing without its PKCE verifier and redirect_uri (SECURITY.md #36, #38)', async () => {
+    const pub = await register(server, {
+      client_name: 'Leaky SPA', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+    });
+    const cfg = await configFor(server, pub, client.None());
+    const agent = new Agent(server);
+    await agent.signIn(user.email, user.password);
+    const flow = await codeFlow(cfg, agent, { scope: 'openid offline_access' });
+    const tokens = await client.authorizationCodeGrant(cfg, flow.callback,
+      { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce });
+    assert.ok(tokens.refresh_token);
+    const code = flow.callback.searchParams.get('code');
+    const redeem = (form) => fetch(`${server.url}/token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', client_id: pub.client_id, code, ...form }).toString(),
+    });
+    // Whoever found the used code (a log, a Referer) lacks the verifier.
+    for (const form of [
+      { redirect_uri: REDIRECT, code_verifier: client.randomPKCECodeVerifier() },
+      { redirect_uri: REDIRECT },
+      { redirect_uri: 'https://app.example.com/other', code_verifier: flow.verifier },
+    ]) {
+      const res = await redeem(form);
+      assert.equal(res.status, 400);
+      assert.equal((await res.json()).error, 'invalid_grant');
+    }
+    // The owner's tokens live on: the refresh token still rotates.
+    const next = await client.refreshTokenGrant(cfg, tokens.refresh_token);
+    assert.ok(next.access_token);
+    // The real client replaying its own code (verifier and all) is a replay:
+    // what the code produced is revoked (RFC 6749 4.1.2).
+    const res = await redeem({ redirect_uri: REDIRECT, code_verifier: flow.verifier });
+    assert.equal((await res.json()).error, 'invalid_grant');
+    await assert.rejects(client.refreshTokenGrant(cfg, next.refresh_token), (e) => e.error === 'invalid_grant');
+  });
+
   test('introspection and revocation; a revoked access token is refused by userinfo', async () => {
     const agent = new Agent(server);
     await agent.signIn(user.email, user.password);
