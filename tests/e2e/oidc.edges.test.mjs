@@ -1,0 +1,226 @@
+// Edges of the OpenID Connect provider that breaking the code on purpose
+// showed no other test watching (issue 16, item 11): expired access tokens,
+// redirect URIs that merely start with a registered one, two requests
+// racing for one code or one refresh token, CSRF on the routes that change
+// consent or mail a code, and sessions checked dead with a copy of the old
+// cookie rather than with the client that just dropped it.
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import * as client from 'openid-client';
+
+import { startServer, stopAll, scim, userBody, randomHex, sleep, sql } from './lib/server.mjs';
+import { Browser } from './lib/browser.mjs';
+
+after(stopAll);
+
+const REDIRECT = 'https://app.example.com/callback';
+// Requests racing for one code or refresh token, and how many times.
+const RACERS = 6;
+const RACE_ROUNDS = 10;
+
+async function register(server, metadata, { firstParty = true } = {}) {
+  const res = await fetch(`${server.url}/register`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...metadata, ...(firstParty ? { gatehouse_first_party: true } : {}) }),
+  });
+  const body = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(body));
+  return body;
+}
+
+async function newUser(server) {
+  const email = `edge-${randomHex(4)}@example.com`;
+  const password = `Lighthouse-${randomHex(6)}-Meadow`;
+  const r = await scim(server, 'POST', '/Users', userBody(email, { password }));
+  assert.equal(r.status, 201, r.text);
+  return { email, password, id: r.body.id };
+}
+
+/** A signed-in browser that follows /authorize by hand and stops at the RP. */
+async function signedIn(server, user) {
+  const b = new Browser(server);
+  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(r.status, 200, r.text);
+  return b;
+}
+
+/** The code of one authorization request (first-party client: no consent). */
+async function authorize(server, b, reg, { scope = 'openid', redirectUri = REDIRECT } = {}) {
+  const verifier = client.randomPKCECodeVerifier();
+  const q = new URLSearchParams({
+    client_id: reg.client_id, redirect_uri: redirectUri, response_type: 'code', scope,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  });
+  const r = await b.raw('GET', `/authorize?${q}`);
+  return { status: r.status, location: r.headers.get('location'), verifier, text: r.text };
+}
+
+function tokenRequest(server, reg, form) {
+  return fetch(`${server.url}/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${reg.client_id}:${reg.client_secret}`).toString('base64')}`,
+    },
+    body: new URLSearchParams(form).toString(),
+  });
+}
+
+async function codeTokens(server, b, reg, scope) {
+  const a = await authorize(server, b, reg, { scope });
+  assert.equal(a.status, 302, a.text);
+  const code = new URL(a.location).searchParams.get('code');
+  assert.ok(code, a.location);
+  const res = await tokenRequest(server, reg, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: a.verifier });
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
+describe('access tokens expire (GATEHOUSE_ACCESS_TOKEN_TTL=1)', () => {
+  test('an expired access token → 401 invalid_token at userinfo and active:false at introspection', async () => {
+    const server = await startServer({ env: { GATEHOUSE_ACCESS_TOKEN_TTL: '1' } });
+    const user = await newUser(server);
+    const reg = await register(server, { client_name: 'Short', redirect_uris: [REDIRECT] });
+    const b = await signedIn(server, user);
+    const tokens = await codeTokens(server, b, reg, 'openid');
+    const userinfo = () => fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const introspect = () => fetch(`${server.url}/introspect`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${reg.client_id}:${reg.client_secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ token: tokens.access_token }).toString(),
+    }).then((r) => r.json());
+    // Valid at first (and so in the verified-token cache) ...
+    assert.equal((await userinfo()).status, 200);
+    assert.equal((await introspect()).active, true);
+    await sleep(2200);
+    // ... refused once exp has passed, cache or not.
+    const res = await userinfo();
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate') ?? '', /invalid_token/);
+    assert.deepEqual(await introspect(), { active: false });
+    await server.stop();
+  });
+});
+
+describe('OpenID Connect edges', () => {
+  let server;
+  let user;
+  let reg;
+
+  before(async () => {
+    server = await startServer();
+    user = await newUser(server);
+    reg = await register(server, {
+      client_name: 'Edges', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'],
+      post_logout_redirect_uris: ['https://app.example.com/bye'],
+    });
+  });
+
+  test('a redirect_uri that only starts with the registered one gets an error page, never a redirect (SECURITY.md #35)', async () => {
+    const b = await signedIn(server, user);
+    const ok = await authorize(server, b, reg);
+    assert.equal(ok.status, 302);
+    assert.ok(ok.location.startsWith(`${REDIRECT}?`));
+    for (const uri of [`${REDIRECT}/more`, `${REDIRECT}?x=1`, `${REDIRECT}x`, `${REDIRECT}/`, `${REDIRECT}#f`,
+      REDIRECT.toUpperCase(), REDIRECT.replace('https:', 'http:')]) {
+      const r = await authorize(server, b, reg, { redirectUri: uri });
+      assert.equal(r.status, 400, `${uri} must be refused`);
+      assert.equal(r.location, null, `${uri}: no redirect`);
+    }
+  });
+
+  test('one code redeemed by two requests at once: exactly one gets tokens (SECURITY.md #36)', async () => {
+    // RS256 ID tokens: a slower signature between reading the code and
+    // marking it used makes the race easy to lose without the store's guard.
+    const rs = await register(server, {
+      client_name: 'Racer', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'],
+      id_token_signed_response_alg: 'RS256',
+    });
+    const b = await signedIn(server, user);
+    for (let round = 0; round < RACE_ROUNDS; round++) {
+      const a = await authorize(server, b, rs, { scope: 'openid offline_access' });
+      const code = new URL(a.location).searchParams.get('code');
+      const form = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: a.verifier };
+      const answers = await Promise.all(Array.from({ length: RACERS }, () => tokenRequest(server, rs, form)));
+      const won = answers.filter((r) => r.status === 200).length;
+      assert.equal(won, 1, `round ${round}: ${answers.map((r) => r.status)}`);
+    }
+  });
+
+  test('one refresh token rotated by two requests at once: exactly one succeeds (SECURITY.md #39)', async () => {
+    const b = await signedIn(server, user);
+    for (let round = 0; round < RACE_ROUNDS; round++) {
+      const t = await codeTokens(server, b, reg, 'openid offline_access');
+      const form = { grant_type: 'refresh_token', refresh_token: t.refresh_token };
+      const answers = await Promise.all(Array.from({ length: RACERS }, () => tokenRequest(server, reg, form)));
+      const won = answers.filter((r) => r.status === 200).length;
+      assert.equal(won, 1, `round ${round}: ${answers.map((r) => r.status)}`);
+    }
+  });
+
+  test('CSRF: /api/v1/signin/email, POST /api/v1/consent and DELETE /api/v1/consents/{client} refuse forged requests and change nothing', async () => {
+    const third = await register(server, { client_name: 'Partner', redirect_uris: [REDIRECT] }, { firstParty: false });
+    const b = await signedIn(server, user);
+    await b.session();
+    const foreign = { origin: 'https://evil.example' };
+
+    // A code mailed on someone else's behalf: no flow, no mail queued.
+    const before = sql(server, 'SELECT COUNT(*) AS n FROM email_flows')[0].n;
+    for (const [csrf, headers] of [[false, {}], ['forged-token', {}], [true, foreign]]) {
+      const r = await b.post('/api/v1/signin/email', { email: user.email }, { csrf, headers });
+      assert.equal(r.status, 403, r.text);
+    }
+    assert.equal(sql(server, 'SELECT COUNT(*) AS n FROM email_flows')[0].n, before);
+
+    // Consent granted by a forged request: nothing stored.
+    for (const [csrf, headers] of [[false, {}], ['forged-token', {}], [true, foreign]]) {
+      const r = await b.post('/api/v1/consent', { client_id: third.client_id, scope: 'openid', decision: 'allow' }, { csrf, headers });
+      assert.equal(r.status, 403, r.text);
+    }
+    assert.equal(sql(server, `SELECT COUNT(*) AS n FROM consents WHERE client_id = '${third.client_id}'`)[0].n, 0);
+
+    // A genuine grant, then forged withdrawals leave it in place.
+    const g = await b.post('/api/v1/consent', { client_id: third.client_id, scope: 'openid', decision: 'allow' });
+    assert.equal(g.status, 200, g.text);
+    assert.equal(sql(server, `SELECT COUNT(*) AS n FROM consents WHERE client_id = '${third.client_id}'`)[0].n, 1);
+    for (const headers of [{}, { 'x-csrf-token': 'forged-token' }, { 'x-csrf-token': b.csrf, ...foreign }]) {
+      const r = await b.raw('DELETE', `/api/v1/consents/${third.client_id}`, { headers });
+      assert.equal(r.status, 403, r.text);
+    }
+    assert.equal(sql(server, `SELECT COUNT(*) AS n FROM consents WHERE client_id = '${third.client_id}'`)[0].n, 1);
+    const del = await b.raw('DELETE', `/api/v1/consents/${third.client_id}`, { headers: { 'x-csrf-token': b.csrf, origin: b.origin } });
+    assert.equal(del.status, 204, del.text);
+  });
+
+  test('sign-out ends the session on the server: a copy of the old cookie is refused afterwards (SECURITY.md #29)', async () => {
+    const b = await signedIn(server, user);
+    const copy = new Browser(server);
+    copy.jar = new Map(b.jar);
+    assert.equal((await copy.session()).authenticated, true);
+    const out = await b.post('/api/v1/signout', {});
+    assert.equal(out.status, 200, out.text);
+    assert.equal((await copy.session()).authenticated, false, 'the old cookie no longer signs anyone in');
+    assert.equal((await copy.raw('GET', '/api/v1/sessions')).status, 401);
+  });
+
+  test('RP-initiated logout ends the session on the server: a copy of the old cookie is refused afterwards (SECURITY.md #29)', async () => {
+    const b = await signedIn(server, user);
+    const tokens = await codeTokens(server, b, reg, 'openid');
+    const copy = new Browser(server);
+    copy.jar = new Map(b.jar);
+    const q = new URLSearchParams({ id_token_hint: tokens.id_token, post_logout_redirect_uri: 'https://app.example.com/bye', state: 's1' });
+    const r = await b.raw('GET', `/logout?${q}`);
+    assert.equal(r.status, 302, r.text);
+    assert.equal(r.headers.get('location'), 'https://app.example.com/bye?state=s1');
+    assert.equal((await copy.session()).authenticated, false, 'the old cookie no longer signs anyone in');
+    const again = await authorize(server, copy, reg);
+    assert.equal(again.status, 302);
+    assert.equal(new URL(again.location, server.issuer).pathname, '/signin', 'authorize asks the old cookie to sign in');
+  });
+});
