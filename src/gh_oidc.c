@@ -179,6 +179,59 @@ static const char *param(const struct authz *z, const char *name)
     return gh_form_get(z->params, name);
 }
 
+/* What ties a marker to one authorization request: a digest of the values
+ * that make the request this one (the client, where the code goes, what it
+ * grants, and the client's own per-request secrets state, nonce and PKCE
+ * challenge). A marker made for one request is worthless in any other. */
+static const char *request_binding(gh_arena *a, const char *client_id, const char *redirect_uri,
+                                   const char *scope, const char *state, const char *nonce,
+                                   const char *code_challenge)
+{
+    const char *v[] = {client_id, redirect_uri, scope, state, nonce, code_challenge};
+    crypto_hash_sha256_state st;
+    uint8_t d[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_init(&st);
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        /* length-prefixed, so no two different requests give the same input */
+        char len[24];
+        size_t n = v[i] ? strlen(v[i]) : 0;
+        snprintf(len, sizeof(len), "%c%zu:", v[i] ? 's' : 'n', n);
+        crypto_hash_sha256_update(&st, (const uint8_t *)len, strlen(len));
+        crypto_hash_sha256_update(&st, (const uint8_t *)(v[i] ? v[i] : ""), n);
+    }
+    crypto_hash_sha256_final(&st, d);
+    return gh_b64url(a, d, sizeof(d));
+}
+
+static const char *authz_binding(gh_req *r, const struct authz *z)
+{
+    return request_binding(r->arena, z->client_id, z->redirect_uri, z->scope, z->state, z->nonce,
+                           z->code_challenge);
+}
+
+/* The binding of the /authorize request in a resume URL (the consent page's
+ * return_to); NULL when it is not one, or not a request of client_id for
+ * scope (the decision must be about the request it is bound to). */
+static const char *return_to_binding(gh_req *r, const char *return_to, const char *want_client,
+                                     const char *want_scope)
+{
+    static const char prefix[] = "/authorize?";
+    gh_form f;
+    if (!return_to || strncmp(return_to, prefix, sizeof(prefix) - 1) != 0)
+        return NULL;
+    const char *q = return_to + sizeof(prefix) - 1;
+    if (gh_form_parse(r->arena, q, strlen(q), NULL, &f) != GH_FORM_OK)
+        return NULL;
+    const char *client_id = gh_form_get(&f, "client_id");
+    const char *scope = gh_scope_normalise(r->arena, gh_form_get(&f, "scope"));
+    if (!client_id || !scope || !want_client || !want_scope ||
+        strcmp(client_id, want_client) != 0 || strcmp(scope, want_scope) != 0)
+        return NULL;
+    return request_binding(r->arena, client_id, gh_form_get(&f, "redirect_uri"), scope,
+                           gh_form_get(&f, "state"), gh_form_get(&f, "nonce"),
+                           gh_form_get(&f, "code_challenge"));
+}
+
 /* form_post (OAuth 2.0 Form Post Response Mode): an auto-submitting form.
  * Its CSP allows exactly its own script (by hash) and posting to the
  * client's redirect URI. */
@@ -426,8 +479,9 @@ static long long auth_after(gh_req *r, const struct authz *z)
     if (!dot)
         return -1;
     long long ms = strtoll(v, NULL, 10);
-    const char *want = gh_oidc_mac(r, "gatehouse authz v1",
-                                   gh_arena_printf(r->arena, "after:%lld:%s", ms, z->client_id));
+    const char *want =
+        gh_oidc_mac(r, "gatehouse authz v2",
+                    gh_arena_printf(r->arena, "after:%lld:%s", ms, authz_binding(r, z)));
     if (!gh_secret_equal(dot + 1, want) || gh_now_ms() - ms > MARKER_TTL_MS)
         return -1;
     return ms;
@@ -440,8 +494,8 @@ static void send_to_signin(gh_req *r, const struct authz *z, bool fresh)
         long long now = gh_now_ms();
         extra = gh_arena_printf(
             r->arena, "gh_auth_after=%lld.%s", now,
-            gh_oidc_mac(r, "gatehouse authz v1",
-                        gh_arena_printf(r->arena, "after:%lld:%s", now, z->client_id)));
+            gh_oidc_mac(r, "gatehouse authz v2",
+                        gh_arena_printf(r->arena, "after:%lld:%s", now, authz_binding(r, z))));
     }
     const char *back = resume_url(r, z, extra);
     const char *hint = param(z, "login_hint");
@@ -466,9 +520,9 @@ static int consent_marker(gh_req *r, const struct authz *z, const char *user_id)
     memcpy(decision, v, (size_t)(p - v));
     decision[p - v] = '\0';
     ms = strtoll(p + 1, NULL, 10);
-    const char *want = gh_oidc_mac(r, "gatehouse consent v1",
-                                   gh_arena_printf(r->arena, "%s:%lld:%s:%s:%s", decision, ms,
-                                                   user_id, z->client_id, z->scope));
+    const char *want = gh_oidc_mac(
+        r, "gatehouse consent v2",
+        gh_arena_printf(r->arena, "%s:%lld:%s:%s", decision, ms, user_id, authz_binding(r, z)));
     if (!gh_secret_equal(q + 1, want) || gh_now_ms() - ms > MARKER_TTL_MS)
         return -1;
     return strcmp(decision, "allow") == 0 ? 1 : 0;
@@ -647,8 +701,10 @@ void gh_oidc_consent_info(gh_req *r)
     gh_client_release(&cl);
 }
 
-/* POST /api/v1/consent {client_id, scope, decision}: records an allow, and
- * returns the marker the consent page appends to the authorization request. */
+/* POST /api/v1/consent {client_id, scope, decision, return_to}: records an
+ * allow, and returns the marker the consent page appends to the
+ * authorization request return_to; the marker is good for that request
+ * only. */
 void gh_oidc_consent_decide(gh_req *r)
 {
     char why[160];
@@ -671,6 +727,8 @@ void gh_oidc_consent_decide(gh_req *r)
     const char *scope =
         gh_scope_normalise(r->arena, json_string_value(json_object_get(body, "scope")));
     const char *decision = json_string_value(json_object_get(body, "decision"));
+    const char *binding = return_to_binding(
+        r, json_string_value(json_object_get(body, "return_to")), client_id, scope);
     client_id = client_id ? gh_arena_strdup(r->arena, client_id) : NULL;
     bool allow = decision && strcmp(decision, "allow") == 0;
     bool valid = decision && (allow || strcmp(decision, "deny") == 0);
@@ -684,6 +742,12 @@ void gh_oidc_consent_decide(gh_req *r)
         return;
     }
     gh_client_release(&cl);
+    if (!binding) {
+        gh_resp_error(r, 400, "invalid_request",
+                      "Send return_to: the authorization request of this client and scope "
+                      "that the decision is for.");
+        return;
+    }
     long long now = gh_now_ms();
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK && allow) {
@@ -711,9 +775,9 @@ void gh_oidc_consent_decide(gh_req *r)
         return;
     }
     const char *d = allow ? "allow" : "deny";
-    const char *mac = gh_oidc_mac(
-        r, "gatehouse consent v1",
-        gh_arena_printf(r->arena, "%s:%lld:%s:%s:%s", d, now, s->user_id, client_id, scope));
+    const char *mac =
+        gh_oidc_mac(r, "gatehouse consent v2",
+                    gh_arena_printf(r->arena, "%s:%lld:%s:%s", d, now, s->user_id, binding));
     gh_resp_json(r, 200,
                  json_pack("{s:s}", "marker", gh_arena_printf(r->arena, "%s.%lld.%s", d, now, mac)),
                  NULL);

@@ -48,11 +48,12 @@ async function signedIn(server, user) {
 }
 
 /** The code of one authorization request (first-party client: no consent). */
-async function authorize(server, b, reg, { scope = 'openid', redirectUri = REDIRECT } = {}) {
+async function authorize(server, b, reg, { scope = 'openid', redirectUri = REDIRECT, prompt } = {}) {
   const verifier = client.randomPKCECodeVerifier();
   const q = new URLSearchParams({
-    client_id: reg.client_id, redirect_uri: redirectUri, response_type: 'code', scope,
+    client_id: reg.client_id, redirect_uri: redirectUri, response_type: 'code', scope, state: randomHex(8),
     code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    ...(prompt ? { prompt } : {}),
   });
   const r = await b.raw('GET', `/authorize?${q}`);
   return { status: r.status, location: r.headers.get('location'), verifier, text: r.text };
@@ -186,7 +187,9 @@ describe('OpenID Connect edges', () => {
     assert.equal(sql(server, `SELECT COUNT(*) AS n FROM consents WHERE client_id = '${third.client_id}'`)[0].n, 0);
 
     // A genuine grant, then forged withdrawals leave it in place.
-    const g = await b.post('/api/v1/consent', { client_id: third.client_id, scope: 'openid', decision: 'allow' });
+    const ask = await authorize(server, b, third);
+    const back = new URL(ask.location, server.issuer).searchParams.get('return_to');
+    const g = await b.post('/api/v1/consent', { client_id: third.client_id, scope: 'openid', decision: 'allow', return_to: back });
     assert.equal(g.status, 200, g.text);
     assert.equal(sql(server, `SELECT COUNT(*) AS n FROM consents WHERE client_id = '${third.client_id}'`)[0].n, 1);
     for (const headers of [{}, { 'x-csrf-token': 'forged-token' }, { 'x-csrf-token': b.csrf, ...foreign }]) {
@@ -196,6 +199,57 @@ describe('OpenID Connect edges', () => {
     assert.equal(sql(server, `SELECT COUNT(*) AS n FROM consents WHERE client_id = '${third.client_id}'`)[0].n, 1);
     const del = await b.raw('DELETE', `/api/v1/consents/${third.client_id}`, { headers: { 'x-csrf-token': b.csrf, origin: b.origin } });
     assert.equal(del.status, 204, del.text);
+  });
+
+  test('consent and fresh-sign-in markers are good for their own authorization request only', async () => {
+    const third = await register(server, { client_name: 'Bound', redirect_uris: [REDIRECT] }, { firstParty: false });
+    const b = await signedIn(server, user);
+    await b.session();
+    const returnTo = async (extra = {}) => {
+      const a = await authorize(server, b, third, extra);
+      const u = new URL(a.location, server.issuer);
+      assert.equal(u.pathname, '/consent', a.location);
+      return u.searchParams.get('return_to');
+    };
+    const resume = async (back, marker) => {
+      const r = await b.raw('GET', `${back}&gh_consent=${encodeURIComponent(marker)}`);
+      return new URL(r.headers.get('location'), server.issuer);
+    };
+    // A deny for request A; request B (its own state and PKCE challenge) is not denied by it.
+    const a = await returnTo();
+    const bReq = await returnTo();
+    const deny = await b.post('/api/v1/consent', { client_id: third.client_id, scope: 'openid', decision: 'deny', return_to: a });
+    assert.equal(deny.status, 200, deny.text);
+    assert.equal((await resume(a, deny.json.marker)).searchParams.get('error'), 'access_denied');
+    assert.equal((await resume(bReq, deny.json.marker)).pathname, '/consent', 'B is asked, not denied');
+    // The decision must be about the request it names.
+    for (const body of [
+      { client_id: third.client_id, scope: 'openid', decision: 'allow' },
+      { client_id: third.client_id, scope: 'openid', decision: 'allow', return_to: '/account' },
+      { client_id: third.client_id, scope: 'openid email', decision: 'allow', return_to: a },
+      { client_id: reg.client_id, scope: 'openid', decision: 'allow', return_to: a },
+    ]) {
+      const r = await b.post('/api/v1/consent', body);
+      assert.equal(r.status, 400, r.text);
+    }
+    assert.equal(sql(server, `SELECT COUNT(*) AS n FROM consents WHERE client_id = '${third.client_id}'`)[0].n, 0);
+
+    // prompt=login: the fresh sign-in marker of one request does not satisfy another.
+    const login = await authorize(server, b, reg, { prompt: 'login' });
+    const signinUrl = new URL(login.location, server.issuer);
+    assert.equal(signinUrl.pathname, '/signin');
+    const marked = signinUrl.searchParams.get('return_to');
+    const marker = new URLSearchParams(marked.split('?')[1]).get('gh_auth_after');
+    assert.ok(marker);
+    const again = await b.post('/api/v1/signin', { email: user.email, password: user.password });
+    assert.equal(again.status, 200, again.text);
+    let r = await b.raw('GET', marked);
+    assert.ok(new URL(r.headers.get('location')).searchParams.get('code'), 'its own request gets a code');
+    const other = await authorize(server, b, reg, { prompt: 'login' });
+    const otherBack = new URL(other.location, server.issuer).searchParams.get('return_to');
+    const swapped = otherBack.replace(/gh_auth_after=[^&]*/, `gh_auth_after=${encodeURIComponent(marker)}`);
+    r = await b.raw('GET', swapped);
+    assert.equal(new URL(r.headers.get('location'), server.issuer).pathname, '/signin', 'another request is sent to sign in again');
   });
 
   test('sign-out ends the session on the server: a copy of the old cookie is refused afterwards (SECURITY.md #29)', async () => {

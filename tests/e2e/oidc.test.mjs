@@ -236,7 +236,7 @@ describe('OpenID Connect provider', () => {
     const back = first.callback.searchParams.get('return_to');
     const info = await agent.api('GET', `/api/v1/consent?client_id=${third.client_id}&scope=${encodeURIComponent('email openid profile')}`);
     assert.equal(info.json.client_name, 'Partner App');
-    const d = await agent.api('POST', '/api/v1/consent', { client_id: third.client_id, scope: 'openid email profile', decision: 'allow' });
+    const d = await agent.api('POST', '/api/v1/consent', { client_id: third.client_id, scope: 'openid email profile', decision: 'allow', return_to: back });
     assert.equal(d.status, 200, JSON.stringify(d.json));
     const done = await agent.authorize(new URL(`${back}&gh_consent=${encodeURIComponent(d.json.marker)}`, server.issuer));
     assert.ok(done.url.searchParams.get('code'));
@@ -251,7 +251,7 @@ describe('OpenID Connect provider', () => {
     const after = await codeFlow(cfg, agent);
     assert.equal(after.callback.pathname, '/consent', 'consent asked again after revocation');
 
-    const deny = await agent.api('POST', '/api/v1/consent', { client_id: third.client_id, scope: 'openid email profile', decision: 'deny' });
+    const deny = await agent.api('POST', '/api/v1/consent', { client_id: third.client_id, scope: 'openid email profile', decision: 'deny', return_to: after.callback.searchParams.get('return_to') });
     const denied = await agent.authorize(new URL(`${after.callback.searchParams.get('return_to')}&gh_consent=${encodeURIComponent(deny.json.marker)}`, server.issuer));
     assert.equal(denied.url.searchParams.get('error'), 'access_denied');
   });

@@ -683,7 +683,7 @@ const pages = {
     }
     byId('form').hidden = false;
     const decide = async (decision) => {
-      const r = await post('/consent', { client_id: clientId, scope, decision });
+      const r = await post('/consent', { client_id: clientId, scope, decision, return_to: back });
       if (!r.ok) {
         showAlert(errorText(r));
         return;
