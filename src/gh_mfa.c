@@ -2,11 +2,15 @@
  * gh_mfa: second factors, passkeys, recovery codes and step-up
  * (docs/mfa.md).
  *
- * Levels follow NIST SP 800-63B: one factor is AAL1; two factors of
- * different kinds AAL2; a hardware-bound (not backup-eligible) passkey with
- * a second factor — the user's verification or a password — AAL3. A
- * session stores every factor it was given with its time, and its level and
- * RFC 8176 methods are computed from that list, never claimed.
+ * Levels follow NIST SP 800-63B: one factor is AAL1; a password with a
+ * possession factor (authenticator app, recovery code, passkey), or a
+ * passkey that verified its user, is AAL2. An emailed code is no AAL2
+ * authenticator (email proves no device, 800-63B 5.1.3.1): it signs in at
+ * AAL1 and adds nothing to another factor. AAL3 needs a hardware
+ * authenticator proven by attestation, and registration asks for none, so
+ * no session reaches it. A session stores every factor it was given with its
+ * time, and its level and RFC 8176 methods are computed from that list,
+ * never claimed.
  */
 #include "gh_mfa.h"
 
@@ -51,10 +55,11 @@ typedef char hash_hex[2 * GH_SHA256_BYTES + 1];
 /* ---- what a set of factors is worth ---- */
 
 typedef struct proof {
-    bool pwd, email, otp, recovery, passkey, hw, uv;
+    bool pwd, email, otp, recovery, passkey, uv;
+    bool bound; /* the passkey says it cannot be synced (not backup-eligible) */
 } proof;
 
-static void proof_add(proof *p, const char *method, bool hw, bool uv)
+static void proof_add(proof *p, const char *method, bool bound, bool uv)
 {
     if (strcmp(method, "pwd") == 0)
         p->pwd = true;
@@ -66,7 +71,7 @@ static void proof_add(proof *p, const char *method, bool hw, bool uv)
         p->recovery = true;
     else if (strcmp(method, "passkey") == 0) {
         p->passkey = true;
-        p->hw |= hw;
+        p->bound |= bound;
         p->uv |= uv;
     }
 }
@@ -90,11 +95,8 @@ static proof proof_of(const char *factors)
 
 static int proof_level(const proof *p)
 {
-    bool first = p->pwd || p->email;
-    bool second = p->otp || p->recovery || p->passkey;
-    if (p->passkey && p->hw && (p->uv || first))
-        return 3;
-    if ((first && second) || (p->passkey && p->uv))
+    bool possession = p->otp || p->recovery || p->passkey;
+    if ((p->pwd && possession) || (p->passkey && p->uv))
         return 2;
     return 1;
 }
@@ -108,7 +110,10 @@ static const char *proof_amr(gh_arena *a, const proof *p)
     if (p->email || p->otp || p->recovery)
         json_array_append_new(arr, json_string("otp"));
     if (p->passkey)
-        json_array_append_new(arr, json_string(p->hw ? "hwk" : "swk"));
+        /* "hwk" would need attestation to prove the key is in hardware; a
+         * key that only says it cannot be synced is a plain proof of
+         * possession ("pop"); a synced one is a software key. */
+        json_array_append_new(arr, json_string(p->bound ? "pop" : "swk"));
     if (p->uv)
         json_array_append_new(arr, json_string("user"));
     if (proof_level(p) >= 2)
@@ -122,7 +127,7 @@ static const char *proof_amr(gh_arena *a, const proof *p)
 
 /* factors plus one more, as JSON array text. */
 static const char *factors_add(gh_arena *a, const char *factors, const char *method,
-                               const char *factor_id, bool hw, bool uv)
+                               const char *factor_id, bool bound, bool uv)
 {
     json_t *arr = factors ? json_loads(factors, 0, NULL) : NULL;
     if (!json_is_array(arr)) {
@@ -133,7 +138,9 @@ static const char *factors_add(gh_arena *a, const char *factors, const char *met
     if (factor_id)
         json_object_set_new(f, "factor_id", json_string(factor_id));
     if (strcmp(method, "passkey") == 0) {
-        json_object_set_new(f, "hwk", json_boolean(hw));
+        /* stored as "hwk" since the first sessions: it means bound, not
+         * proven hardware */
+        json_object_set_new(f, "hwk", json_boolean(bound));
         json_object_set_new(f, "uv", json_boolean(uv));
     }
     json_array_append_new(arr, f);
@@ -162,7 +169,7 @@ int gh_mfa_acr_level(const char *acr)
 struct enrolled {
     gh_factor *list;
     size_t n;
-    bool totp, passkey, hw_passkey, email;
+    bool totp, passkey, email;
     long long recovery_left;
 };
 
@@ -178,11 +185,9 @@ static gh_dbrc enrolled_get(gh_dbconn *c, gh_arena *a, const char *user_id, stru
         const gh_factor *f = &e->list[i];
         if (strcmp(f->kind, GH_FACTOR_TOTP) == 0 && f->confirmed)
             e->totp = true;
-        else if (strcmp(f->kind, GH_FACTOR_PASSKEY) == 0) {
+        else if (strcmp(f->kind, GH_FACTOR_PASSKEY) == 0)
             e->passkey = true;
-            if (!(f->flags & GH_WA_FLAG_BE))
-                e->hw_passkey = true;
-        } else if (strcmp(f->kind, GH_FACTOR_EMAIL) == 0)
+        else if (strcmp(f->kind, GH_FACTOR_EMAIL) == 0)
             e->email = true;
     }
     return GH_DB_OK;
@@ -210,8 +215,6 @@ int gh_mfa_reachable(gh_dbconn *c, gh_arena *a, const char *user_id)
     struct enrolled e;
     if (!c || enrolled_get(c, a, user_id, &e) != GH_DB_OK)
         return 1;
-    if (e.hw_passkey)
-        return 3;
     return has_second(&e) ? 2 : 1;
 }
 
@@ -370,7 +373,7 @@ typedef struct verified {
     const char *method; /* "totp", "recovery_code", "passkey" */
     const char *factor_id;
     long long step; /* totp: the accepted time step */
-    bool hw, uv;
+    bool bound, uv; /* bound: not backup-eligible, by the authenticator's word */
 } verified;
 
 static bool totp_check(gh_req *r, gh_dbconn *c, const char *user_id, const struct enrolled *e,
@@ -529,7 +532,7 @@ static bool passkey_check(gh_req *r, gh_dbconn *c, json_t *cred, const char *bin
     gh_store_passkey_use(c, r->arena, GH_DEFAULT_TENANT, f.id, as.sign_count, as.flags, now);
     *v = (verified){.method = "passkey",
                     .factor_id = f.id,
-                    .hw = !(f.flags & GH_WA_FLAG_BE) && !(as.flags & GH_WA_FLAG_BE),
+                    .bound = !(f.flags & GH_WA_FLAG_BE) && !(as.flags & GH_WA_FLAG_BE),
                     .uv = (as.flags & GH_WA_FLAG_UV) != 0};
     *user_id = f.user_id;
     return true;
@@ -655,7 +658,7 @@ static void mfa_succeeded(gh_req *r, gh_dbconn *c, const struct mfa_context *x, 
     if (!x->pending && (!base || strcmp(base, "[]") == 0) && x->s->amr &&
         strstr(x->s->amr, "\"pwd\""))
         base = factors_add(r->arena, "[]", GH_METHOD_PASSWORD, NULL, false, false);
-    const char *factors = factors_add(r->arena, base, v->method, v->factor_id, v->hw, v->uv);
+    const char *factors = factors_add(r->arena, base, v->method, v->factor_id, v->bound, v->uv);
     proof p = proof_of(factors);
     int aal = proof_level(&p);
     if (!x->pending && aal < x->s->aal)
@@ -860,7 +863,7 @@ void gh_mfa_passkey_signin(gh_req *r)
         gh_resp_error(r, 401, "invalid_credentials", "That passkey was not accepted.");
         goto out;
     }
-    const char *factors = factors_add(r->arena, "[]", "passkey", v.factor_id, v.hw, v.uv);
+    const char *factors = factors_add(r->arena, "[]", "passkey", v.factor_id, v.bound, v.uv);
     proof p = proof_of(factors);
     int aal = proof_level(&p);
     gh_dbrc rc = gh_db_begin(c);
@@ -969,7 +972,7 @@ void gh_mfa_list(gh_req *r)
             json_array_append_new(arr, factor_json(r, &e.list[i]));
     long long window = (long long)r->app->cfg->reauth_window * 1000;
     bool reauth = gh_now_ms() - s->auth_time > window || (has_second(&e) && s->aal < 2);
-    int reach = e.hw_passkey ? 3 : has_second(&e) ? 2 : 1;
+    int reach = has_second(&e) ? 2 : 1;
     gh_resp_json(r, 200,
                  json_pack("{s:o, s:{s:I}, s:b, s:s, s:s, s:b}", "factors", arr, "recovery_codes",
                            "remaining", (json_int_t)e.recovery_left, "passwordless_email", e.email,

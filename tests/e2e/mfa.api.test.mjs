@@ -644,7 +644,7 @@ describe('MFA API: managing authenticators', () => {
     assert.equal(pk.backup_eligible, false);
     assert.equal(pk.cloned, false);
     assert.ok(pk.last_used_at, 'last_used_at after a sign-in');
-    assert.equal(list.json.reachable_acr, AAL3);
+    assert.equal(list.json.reachable_acr, AAL2, 'no attestation, so no AAL3');
     const since = ctx.mail.messages.length;
     assert.equal((await b.patch(`/api/v1/mfa/factors/${pk.id}`, { name: 'Desk key' })).status, 200);
     await mailAfter(ctx, since, user.email, NOTICE);
@@ -846,7 +846,7 @@ describe('MFA API: passwordless email', () => {
     assert.equal(again.status, 400, 'the code works once');
   });
 
-  test('with an authenticator app too, the emailed code answers mfa_required and the app code completes at AAL2', async () => {
+  test('with an authenticator app too, the emailed code answers mfa_required and the app code completes, at AAL1: two possession factors are no AAL2 (NIST SP 800-63B 5.1.3.1; SECURITY.md #22)', async () => {
     const user = await emailUser('pwless-totp');
     const totp = await enrolTotp(user.browser); // allowed: no second factor yet, session recent
     await user.browser.post('/api/v1/signout', {});
@@ -862,7 +862,10 @@ describe('MFA API: passwordless email', () => {
     const m = await b.post('/api/v1/signin/mfa', { code: codeAt(totp.secret, currentStep()) });
     assert.equal(m.status, 200, m.text);
     assert.equal(m.json.status, 'signed_in');
-    assert.equal(m.json.acr, AAL2, 'an emailed code + an app is AAL2 (docs/mfa.md)');
+    assert.equal(m.json.acr, AAL1, 'an emailed code + an app is AAL1 (docs/mfa.md)');
+    const s = await b.session();
+    assert.equal(s.session.acr, AAL1);
+    assert.ok(!s.session.amr.includes('mfa'), `no mfa claimed: ${s.session.amr}`);
   });
 
   test('five wrong codes expire the flow; the right code is then refused (SECURITY.md #13)', async () => {
@@ -998,7 +1001,7 @@ describe('MFA API: passkeys (software ES256 authenticator, "none" attestation)',
     assert.equal(again.json.error, 'reauthentication_required');
   });
 
-  test('username-less sign-in with UV: device-bound → AAL3; a second, backup-eligible passkey → AAL2 (SECURITY.md #21, #23)', async () => {
+  test('username-less sign-in with UV: AAL2 whether device-bound or backup-eligible; never AAL3 on the authenticator\'s own word (SECURITY.md #21, #23)', async () => {
     const user = await userWithPasskey(ctx, 'pkaal');
     const { b, r, options } = await passkeySignIn(ctx, user.auth);
     assert.equal(options.userVerification, 'required');
@@ -1006,12 +1009,12 @@ describe('MFA API: passkeys (software ES256 authenticator, "none" attestation)',
     assert.equal(options.rpId, 'localhost');
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.status, 'signed_in');
-    assert.equal(r.json.acr, AAL3);
+    assert.equal(r.json.acr, AAL2);
     const s = await b.session();
     assert.equal(s.authenticated, true);
     assert.equal(s.user.email, user.email);
 
-    // from that AAL3 session, a synced passkey (BE set)
+    // from that AAL2 session, a synced passkey (BE set)
     const synced = await addPasskey(b, user.auth, { backupEligible: true, name: 'Synced' });
     assert.ok(synced.options.excludeCredentials.some((c) => c.id === user.cred.idB64), 'the user\'s passkeys are excluded');
     assert.equal(synced.r.status, 200, synced.r.text);
@@ -1025,7 +1028,7 @@ describe('MFA API: passkeys (software ES256 authenticator, "none" attestation)',
     assert.equal(viaSynced.r.status, 200, viaSynced.r.text);
     assert.equal(viaSynced.r.json.acr, AAL2);
     const viaBound = await passkeySignIn(ctx, user.auth, { cred: user.cred });
-    assert.equal(viaBound.r.json.acr, AAL3);
+    assert.equal(viaBound.r.json.acr, AAL2);
   });
 
   test('refused assertions: wrong origin, wrong rp id, wrong type, cross-origin, other challenge, bad signature, no UV → 401; then a good one works (SECURITY.md #21)', async () => {
@@ -1089,7 +1092,7 @@ describe('MFA API: passkeys (software ES256 authenticator, "none" attestation)',
     assert.ok(auditRows(ctx.server, user.id, 'passkey.clone_suspected').length >= 1);
   });
 
-  test('password + passkey as the second factor: allowCredentials lists it; device-bound → AAL3 even without UV', async () => {
+  test('password + passkey as the second factor: allowCredentials lists it; AAL2 even without UV (never AAL3 without attestation)', async () => {
     const user = await userWithPasskey(ctx, 'pk2fa');
     const { b, r } = await passwordSignIn(ctx, user);
     assert.equal(r.json.status, 'mfa_required');
@@ -1109,7 +1112,7 @@ describe('MFA API: passkeys (software ES256 authenticator, "none" attestation)',
     const m = await b.post('/api/v1/signin/mfa', { passkey: user.auth.get(o2.json.publicKey, { uv: false }) });
     assert.equal(m.status, 200, m.text);
     assert.equal(m.json.status, 'signed_in');
-    assert.equal(m.json.acr, AAL3);
+    assert.equal(m.json.acr, AAL2);
   });
 
   test('registration is refused with a wrong origin, rp id or type, and over a challenge already spent; nothing is stored', async () => {
@@ -1264,13 +1267,18 @@ describe('MFA API: step-up with openid-client (acr_values, claims, minimum_acr_v
     assert.equal(claims.acr, AAL2);
   });
 
-  test('a passkey sign-in: ID token acr aal3, amr hwk user mfa; a synced one aal2 with swk (docs/mfa.md table)', async () => {
+  test('a passkey sign-in: ID token acr aal2, amr pop user mfa (no attestation: neither aal3 nor hwk); a synced one aal2 with swk (docs/mfa.md table)', async () => {
     const user = await userWithPasskey(ctx, 'oidcpk');
     const { b, r } = await passkeySignIn(ctx, user.auth);
     assert.equal(r.status, 200, r.text);
     const claims = (await redeem(config, await startFlow(config, b, { acr_values: AAL3 }))).claims();
-    assert.equal(claims.acr, AAL3);
-    assert.deepEqual([...claims.amr].sort(), ['hwk', 'mfa', 'user']);
+    assert.equal(claims.acr, AAL2, 'aal3 asked as a preference: the truthful level is given');
+    assert.deepEqual([...claims.amr].sort(), ['mfa', 'pop', 'user']);
+    // aal3 as an essential claim cannot be met by an unattested passkey
+    const essential = JSON.stringify({ id_token: { acr: { essential: true, values: [AAL3] } } });
+    const refused = await startFlow(config, b, { claims: essential });
+    assert.equal(refused.url.searchParams.get('error'), 'unmet_authentication_requirements');
+    assert.equal(refused.url.searchParams.get('code'), null);
 
     const synced = await addPasskey(b, user.auth, { backupEligible: true });
     assert.equal(synced.r.status, 200, synced.r.text);
