@@ -15,6 +15,7 @@
 
 #include "gh_buf.h"
 #include "gh_crypto.h"
+#include "gh_httpcheck.h"
 #include "gh_log.h"
 
 enum { REQUEST_ARENA_CAP = 16u << 20, MAX_HEADER_BYTES = 32u << 10, SLOW_REQUEST_MS = 1000 };
@@ -30,6 +31,7 @@ struct ctx {
     gh_buf body;
     phase phase;
     bool too_large;
+    const char *refused; /* why the request target was refused (on_uri), or NULL */
     atomic_bool job_done;
     int64_t start_ms;
     struct ctx *next_job;
@@ -302,6 +304,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     x->req.app = h->app;
     x->req.conn = conn;
     x->start_ms = gh_mono_ms();
+    x->refused = gh_hcheck_target(uri, strlen(uri));
     const char *q = strchr(uri, '?');
     x->req.query = gh_arena_strdup(x->req.arena, q ? q + 1 : "");
     gh_buf_init(&x->body, h->app->cfg->max_body);
@@ -328,6 +331,40 @@ static void setup_request(struct ctx *x, const char *url, const char *method)
     r->ip = client_ip(r->arena, r->conn);
     const char *ua = gh_req_header(r, "User-Agent");
     r->user_agent = gh_arena_strndup(r->arena, ua ? ua : "", ua ? strnlen(ua, 512) : 0);
+}
+
+/* ---- framing checks (request smuggling) ---- */
+
+static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const char *name,
+                                    size_t nlen, const char *value, size_t vlen)
+{
+    (void)kind;
+    return gh_hcheck_header(cls, name, nlen, value, vlen) ? MHD_YES : MHD_NO;
+}
+
+/* Returns why the request's framing or target is ambiguous, or NULL. What
+ * libmicrohttpd 0.9.75 shows us and what it hides is in ARCHITECTURE.md
+ * ("Request framing"). */
+static const char *framing_problem(struct ctx *x, const char *version)
+{
+    if (x->refused)
+        return x->refused;
+    gh_hcheck c;
+    gh_hcheck_init(&c);
+    MHD_get_connection_values_n(x->req.conn, MHD_HEADER_KIND, check_header, &c);
+    return gh_hcheck_finish(&c, version && strcmp(version, MHD_HTTP_VERSION_1_0) == 0);
+}
+
+/* Answers 400 and closes the connection: after ambiguous framing nothing
+ * else read from it can be trusted to be a request of its own. */
+static enum MHD_Result refuse_framing(struct ctx *x, const char *why)
+{
+    gh_req *r = &x->req;
+    gh_log(GH_LOG_INFO, "request refused", "%s (request %s from %s)", why, r->request_id,
+           r->ip ? r->ip : "");
+    gh_resp_header(r, "Connection", "close");
+    gh_resp_error(r, 400, "invalid_request", "the request framing is ambiguous or malformed");
+    return send_response(x);
 }
 
 /* Decides what to do before any body arrives. Returns false when a response
@@ -421,7 +458,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *upload_data_size, void **con_cls)
 {
     (void)cls;
-    (void)version;
     struct ctx *x = *con_cls;
     enum MHD_Result ret = MHD_YES;
     if (!x)
@@ -431,6 +467,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     case PHASE_NEW:
         setup_request(x, url, method);
         x->phase = PHASE_BODY;
+        const char *why = framing_problem(x, version);
+        if (why)
+            return refuse_framing(x, why);
         if (!route_request(x, &ret))
             return ret;
         return MHD_YES;
