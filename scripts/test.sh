@@ -2,7 +2,8 @@
 # Installs what is missing, builds, and runs every test:
 #   1. formatting check
 #   2. C unit tests (cmocka)
-#   3. the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   3. the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer,
+#      and the shutdown end-to-end tests against the sanitized server
 #   4. end-to-end tests (Node's test runner) against the real server
 #   5. the store's unit tests (plain and sanitized) and the end-to-end tests
 #      again on PostgreSQL, in a throwaway cluster (scripts/pg.sh) that is
@@ -104,6 +105,26 @@ unit_pg() {
 }
 
 # The sanitizer build from the ASan step, on the PostgreSQL driver too.
+# One e2e file against the sanitizer build: SIGTERM while jobs wait for the
+# worker pool (shutdown frees request contexts and resumes connections that
+# worker threads touched). Takes well under a minute.
+asan_e2e() {
+  [ -x build-asan/gatehouse ] || return 1
+  local out
+  out=$(mktemp)
+  E2E_GATEHOUSE_BIN=$PWD/build-asan/gatehouse ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    node --test --test-concurrency=1 --test-reporter=spec tests/e2e/shutdown.test.mjs 2>&1 | tee "$out"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  p=$(grep -E '^ℹ pass [0-9]+' "$out" | awk '{print $3}' | tail -1)
+  f=$(grep -E '^ℹ fail [0-9]+' "$out" | awk '{print $3}' | tail -1)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  rm -f "$out"
+  return $rc
+}
+
 asan_pg() {
   [ -n "$pg_url" ] && [ -f build-asan/build.ninja ] || return 1
   GATEHOUSE_TEST_DATABASE_URL=$pg_url ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -155,6 +176,7 @@ step "format" scripts/check-format.sh
 step "build" scripts/build.sh --tests
 step "unit tests" unit
 step "unit tests (ASan+UBSan)" asan
+step "shutdown end-to-end (ASan+UBSan)" asan_e2e
 step "fuzz targets (10 s each)" fuzz_smoke
 step "end-to-end tests" e2e
 step "PostgreSQL test cluster" start_pg

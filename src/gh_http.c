@@ -12,12 +12,16 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include "gh_buf.h"
 #include "gh_crypto.h"
+#include "gh_httpcheck.h"
 #include "gh_log.h"
 
 enum { REQUEST_ARENA_CAP = 16u << 20, MAX_HEADER_BYTES = 32u << 10, SLOW_REQUEST_MS = 1000 };
+/* Longest gh_http_stop waits for resumed responses to be sent. */
+enum { STOP_FLUSH_MS = 2000 };
 
 typedef enum { PHASE_NEW, PHASE_BODY, PHASE_WAIT, PHASE_DONE } phase;
 
@@ -30,6 +34,7 @@ struct ctx {
     gh_buf body;
     phase phase;
     bool too_large;
+    const char *refused; /* why the request target was refused (on_uri), or NULL */
     atomic_bool job_done;
     int64_t start_ms;
     struct ctx *next_job;
@@ -302,6 +307,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     x->req.app = h->app;
     x->req.conn = conn;
     x->start_ms = gh_mono_ms();
+    x->refused = gh_hcheck_target(uri, strlen(uri));
     const char *q = strchr(uri, '?');
     x->req.query = gh_arena_strdup(x->req.arena, q ? q + 1 : "");
     gh_buf_init(&x->body, h->app->cfg->max_body);
@@ -328,6 +334,40 @@ static void setup_request(struct ctx *x, const char *url, const char *method)
     r->ip = client_ip(r->arena, r->conn);
     const char *ua = gh_req_header(r, "User-Agent");
     r->user_agent = gh_arena_strndup(r->arena, ua ? ua : "", ua ? strnlen(ua, 512) : 0);
+}
+
+/* ---- framing checks (request smuggling) ---- */
+
+static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const char *name,
+                                    size_t nlen, const char *value, size_t vlen)
+{
+    (void)kind;
+    return gh_hcheck_header(cls, name, nlen, value, vlen) ? MHD_YES : MHD_NO;
+}
+
+/* Returns why the request's framing or target is ambiguous, or NULL. What
+ * libmicrohttpd 0.9.75 shows us and what it hides is in ARCHITECTURE.md
+ * ("Request framing"). */
+static const char *framing_problem(struct ctx *x, const char *version)
+{
+    if (x->refused)
+        return x->refused;
+    gh_hcheck c;
+    gh_hcheck_init(&c);
+    MHD_get_connection_values_n(x->req.conn, MHD_HEADER_KIND, check_header, &c);
+    return gh_hcheck_finish(&c, version && strcmp(version, MHD_HTTP_VERSION_1_0) == 0);
+}
+
+/* Answers 400 and closes the connection: after ambiguous framing nothing
+ * else read from it can be trusted to be a request of its own. */
+static enum MHD_Result refuse_framing(struct ctx *x, const char *why)
+{
+    gh_req *r = &x->req;
+    gh_log(GH_LOG_INFO, "request refused", "%s (request %s from %s)", why, r->request_id,
+           r->ip ? r->ip : "");
+    gh_resp_header(r, "Connection", "close");
+    gh_resp_error(r, 400, "invalid_request", "the request framing is ambiguous or malformed");
+    return send_response(x);
 }
 
 /* Decides what to do before any body arrives. Returns false when a response
@@ -375,9 +415,17 @@ static void run_handler(struct ctx *x)
     r->db = NULL;
 }
 
-static void enqueue_job(gh_http *h, struct ctx *x)
+/* Suspends the connection and queues its job for the worker pool. Returns
+ * false, leaving the connection as it was, once shutdown has stopped the pool
+ * (stop_workers): nothing would run the job. */
+static bool enqueue_job(gh_http *h, struct ctx *x)
 {
     pthread_mutex_lock(&h->lock);
+    if (h->stopping) {
+        pthread_mutex_unlock(&h->lock);
+        return false;
+    }
+    MHD_suspend_connection(x->req.conn);
     x->next_job = NULL;
     if (h->queue_tail)
         h->queue_tail->next_job = x;
@@ -386,6 +434,15 @@ static void enqueue_job(gh_http *h, struct ctx *x)
     h->queue_tail = x;
     pthread_cond_signal(&h->cond);
     pthread_mutex_unlock(&h->lock);
+    return true;
+}
+
+/* The answer to a slow request the server will not run: it is shutting down. */
+static void resp_shutting_down(gh_req *r)
+{
+    gh_resp_header(r, "Retry-After", "1");
+    gh_resp_header(r, "Connection", "close");
+    gh_resp_error(r, 503, "temporarily_unavailable", "the server is shutting down; retry");
 }
 
 static void *worker_main(void *arg)
@@ -421,7 +478,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *upload_data_size, void **con_cls)
 {
     (void)cls;
-    (void)version;
+    (void)conn; /* the context holds it (x->req.conn) */
     struct ctx *x = *con_cls;
     enum MHD_Result ret = MHD_YES;
     if (!x)
@@ -431,6 +488,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     case PHASE_NEW:
         setup_request(x, url, method);
         x->phase = PHASE_BODY;
+        const char *why = framing_problem(x, version);
+        if (why)
+            return refuse_framing(x, why);
         if (!route_request(x, &ret))
             return ret;
         return MHD_YES;
@@ -451,9 +511,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         if (x->route->flags & GH_ROUTE_SLOW) {
             x->phase = PHASE_WAIT;
-            MHD_suspend_connection(conn);
-            enqueue_job(x->http, x);
-            return MHD_YES;
+            if (enqueue_job(x->http, x))
+                return MHD_YES;
+            resp_shutting_down(&x->req);
+            return send_response(x);
         }
         run_handler(x);
         return send_response(x);
@@ -592,18 +653,59 @@ unsigned gh_http_inflight(gh_http *h)
     return atomic_load(&h->inflight);
 }
 
+/* Ends the worker pool before libmicrohttpd stops: a job not started yet is
+ * answered 503 without running and its connection resumed, a running job
+ * finishes, then the workers are joined. After this no worker touches a
+ * request context, and no connection is suspended (MHD_stop_daemon panics
+ * on one). */
+static void stop_workers(gh_http *h)
+{
+    pthread_mutex_lock(&h->lock);
+    h->stopping = true;
+    struct ctx *x = h->queue_head;
+    h->queue_head = h->queue_tail = NULL;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+    unsigned refused = 0;
+    while (x) {
+        /* Once resumed, the polling thread may send and free x at once. */
+        struct ctx *next = x->next_job;
+        struct MHD_Connection *conn = x->req.conn;
+        resp_shutting_down(&x->req);
+        atomic_store(&x->job_done, true);
+        MHD_resume_connection(conn);
+        refused++;
+        x = next;
+    }
+    for (unsigned i = 0; i < h->nworkers; i++)
+        pthread_join(h->workers[i], NULL);
+    h->nworkers = 0;
+    if (refused)
+        gh_log(GH_LOG_WARN, "shutdown", "%u queued request(s) answered 503 without running",
+               refused);
+}
+
+/* Gives the responses of resumed connections a moment to go out before
+ * libmicrohttpd closes every socket. Bounded: a client that never finishes
+ * its request must not hold the exit. */
+static void wait_sent(gh_http *h)
+{
+    int64_t until = gh_mono_ms() + STOP_FLUSH_MS;
+    while (atomic_load(&h->inflight) > 0 && gh_mono_ms() < until) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 void gh_http_stop(gh_http *h)
 {
     if (!h)
         return;
-    if (h->daemon)
+    stop_workers(h);
+    if (h->daemon) {
+        wait_sent(h);
         MHD_stop_daemon(h->daemon);
-    pthread_mutex_lock(&h->lock);
-    h->stopping = true;
-    pthread_cond_broadcast(&h->cond);
-    pthread_mutex_unlock(&h->lock);
-    for (unsigned i = 0; i < h->nworkers; i++)
-        pthread_join(h->workers[i], NULL);
+    }
     free(h->workers);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->cond);

@@ -165,7 +165,8 @@ const char *gh_presession(gh_req *r, bool create)
     if (v && r->cookies) {
         gh_kv *items = gh_arena_alloc(r->arena, (r->cookies->n + 1) * sizeof(*items));
         if (items) {
-            memcpy(items, r->cookies->items, r->cookies->n * sizeof(*items));
+            if (r->cookies->n) /* items is NULL when the request had no cookie */
+                memcpy(items, r->cookies->items, r->cookies->n * sizeof(*items));
             items[r->cookies->n] = (gh_kv){cookie_name(r, "gh_pre"), v, strlen(v)};
             r->cookies->items = items;
             r->cookies->n++;

@@ -8,6 +8,7 @@ import net from 'node:net';
 import {
   startServer, stopAll, scim, rawRequest, sql, integrityCheck, userBody, randomHex, sleep,
 } from './lib/server.mjs';
+import { Browser } from './lib/browser.mjs';
 
 after(stopAll);
 
@@ -80,6 +81,63 @@ describe('shutdown', () => {
     } finally {
       assert.equal(await again.stop(), 0);
     }
+  });
+
+  // Issue 15 item 13. Before the fix libmicrohttpd was stopped while jobs
+  // were still queued for the worker pool: it panicked ("called while we
+  // have suspended connections") or freed request contexts a worker still
+  // used. E2E_GATEHOUSE_BIN=build-asan/gatehouse runs this under ASan
+  // (scripts/test.sh does).
+  test('SIGTERM during a queued burst of sign-ups: every client gets a response or a closed connection, no panic, exit 0', async () => {
+    const server = await startServer({
+      env: {
+        GATEHOUSE_WORKERS: 1,
+        GATEHOUSE_SHUTDOWN_GRACE: 1,
+        // each hash takes a while, so the one worker cannot empty the queue within the grace
+        GATEHOUSE_ARGON2_MEMORY_KIB: 65536,
+        GATEHOUSE_ARGON2_ITERATIONS: 3,
+      },
+    });
+    const browsers = [];
+    for (let i = 0; i < 4; i++) {
+      const b = new Browser(server);
+      await b.session();
+      browsers.push(b);
+    }
+    const outcome = (p) => p.then(
+      (r) => ({ status: r.status, retryAfter: r.headers['retry-after'] ?? r.headers.get?.('retry-after') }),
+      (err) => ({ error: err.name === 'TimeoutError' || /no response within/.test(err.message) ? 'hang' : 'closed', message: err.message }),
+    );
+    const jobs = [];
+    for (let i = 0; i < 24; i++) {
+      const body = Buffer.from(JSON.stringify(userBody(`burst${i}-${randomHex(3)}@example.com`, { password: `Quartz-${randomHex(12)}-Pass` })));
+      jobs.push(outcome(rawRequest(server, {
+        method: 'POST',
+        path: '/scim/v2/Users',
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/scim+json', 'content-length': body.length },
+        write: (req) => req.end(body),
+        timeoutMs: 30_000,
+      })));
+    }
+    for (const [i, b] of browsers.entries()) {
+      jobs.push(outcome(b.post('/api/v1/signup', { email: `signup${i}-${randomHex(3)}@example.com`, password: `Quartz-${randomHex(12)}-Pass` })));
+    }
+    await sleep(400); // the requests reach the queue
+    server.proc.kill('SIGTERM');
+
+    const results = await withTimeout(Promise.all(jobs), 40_000, 'every client answered or closed');
+    const { code, signal } = await withTimeout(server.exited, 20_000, 'exit after SIGTERM');
+    const stderr = server.logs().join('\n');
+    assert.equal(signal, null, `killed by ${signal}; stderr:\n${stderr}`);
+    assert.equal(code, 0, `exit code; stderr:\n${stderr}`);
+    assert.doesNotMatch(stderr, /panic|suspended connections|AddressSanitizer|runtime error|LeakSanitizer/i, stderr);
+    assert.ok(!results.some((r) => r.error === 'hang'), `a client got neither a response nor a closed connection: ${JSON.stringify(results)}`);
+    for (const r of results) {
+      if (r.status) assert.ok([200, 201, 503].includes(r.status), `unexpected status: ${JSON.stringify(r)}`);
+      if (r.status === 503) assert.equal(r.retryAfter, '1', 'a job failed at shutdown says when to retry');
+    }
+    assert.ok(results.some((r) => r.status === 503), `the worker could not have run every job in the grace: ${JSON.stringify(results)}`);
+    assert.equal(integrityCheck(server), 'ok');
   });
 
   test('SIGTERM on an idle server exits 0 promptly', async () => {
