@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "gh_crypto.h"
@@ -177,6 +178,24 @@ UINT_SETTING(p_keys_refresh, keys_refresh, 1, 3600)
 UINT_SETTING(p_prune_interval, prune_interval, 0, 86400)
 UINT_SETTING(p_reauth_window, reauth_window, 30, 86400)
 
+static int p_trusted_proxies(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return gh_proxy_parse_list(v, &c->trusted_proxies, why, whylen);
+}
+
+static int p_proxy_header(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    if (strcasecmp(v, "x-forwarded-for") == 0)
+        c->proxy_header = GH_PROXY_XFF;
+    else if (strcasecmp(v, "forwarded") == 0)
+        c->proxy_header = GH_PROXY_FORWARDED;
+    else {
+        snprintf(why, whylen, "must be x-forwarded-for or forwarded");
+        return -1;
+    }
+    return 0;
+}
+
 static int p_breached_file(gh_config *c, const char *v, char *why, size_t whylen)
 {
     return set_string(c->breached_passwords_file, sizeof(c->breached_passwords_file), v, why,
@@ -278,6 +297,10 @@ static const struct setting settings[] = {
      "seconds after a sign-in during which its session may change sign-in methods"},
     {"MFA_REQUIRED", "off", p_mfa_required,
      "on: an account cannot remove its last second factor (authenticator app or passkey)"},
+    {"TRUSTED_PROXIES", "", p_trusted_proxies,
+     "proxies (CIDRs, comma-separated) whose forwarding header names the client; unset: none"},
+    {"PROXY_HEADER", "x-forwarded-for", p_proxy_header,
+     "the header trusted proxies set: x-forwarded-for or forwarded (RFC 7239)"},
 };
 
 enum { N_SETTINGS = sizeof(settings) / sizeof(settings[0]) };

@@ -16,6 +16,7 @@
 #include "gh_buf.h"
 #include "gh_crypto.h"
 #include "gh_log.h"
+#include "gh_proxy.h"
 
 enum { REQUEST_ARENA_CAP = 16u << 20, MAX_HEADER_BYTES = 32u << 10, SLOW_REQUEST_MS = 1000 };
 
@@ -271,18 +272,56 @@ static bool valid_request_id(const char *s)
     return n > 0;
 }
 
-static const char *client_ip(gh_arena *a, struct MHD_Connection *conn)
+struct joined {
+    const char *name;
+    gh_strbuf out;
+};
+
+static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
+    (void)kind;
+    struct joined *j = cls;
+    if (strcasecmp(key, j->name) == 0 && value) {
+        if (j->out.len)
+            gh_strbuf_put(&j->out, ",", 1);
+        gh_strbuf_put(&j->out, value, strlen(value));
+    }
+    return MHD_YES;
+}
+
+/* Every line of a header joined with "," (RFC 9110 5.3): a proxy that adds
+ * its own X-Forwarded-For line below the client's (HAProxy) must be read
+ * too, and MHD_lookup_connection_value sees only the first line. */
+static const char *joined_header(gh_req *r, const char *name)
+{
+    struct joined j = {.name = name, .out = {.a = r->arena}};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, join_header, &j);
+    return j.out.failed ? NULL : j.out.buf;
+}
+
+/* The client address (ARCHITECTURE.md, "Client addresses"): the socket
+ * peer, unless the peer is a trusted proxy and its forwarding header names
+ * the client. Throttling, sessions, audit events and the access log all
+ * read r->ip. */
+static const char *client_ip(gh_req *r)
+{
+    const gh_config *cfg = r->app->cfg;
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char host[NI_MAXHOST];
-    if (!ci || !ci->client_addr)
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    gh_ipaddr peer, client;
+    char text[GH_IP_TEXT];
+    if (!ci || !gh_ip_from_sockaddr(ci->client_addr, &peer))
         return "";
-    socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                           : sizeof(struct sockaddr_in);
-    if (getnameinfo(ci->client_addr, len, host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
-        return "";
-    return gh_arena_strdup(a, host);
+    client = peer;
+    if (cfg->trusted_proxies.n && gh_proxy_trusted(&cfg->trusted_proxies, &peer)) {
+        const char *h = joined_header(
+            r, cfg->proxy_header == GH_PROXY_FORWARDED ? "Forwarded" : "X-Forwarded-For");
+        if (!gh_proxy_client(&cfg->trusted_proxies, cfg->proxy_header, h, &client))
+            client = peer;
+    }
+    gh_ip_format(&client, text, sizeof(text));
+    return gh_arena_strdup(r->arena, text);
 }
 
 /* Called by libmicrohttpd with the raw request URI before anything else;
@@ -325,7 +364,7 @@ static void setup_request(struct ctx *x, const char *url, const char *method)
         gh_hex(b, sizeof(b), hex);
         r->request_id = gh_arena_strdup(r->arena, hex);
     }
-    r->ip = client_ip(r->arena, r->conn);
+    r->ip = client_ip(r);
     const char *ua = gh_req_header(r, "User-Agent");
     r->user_agent = gh_arena_strndup(r->arena, ua ? ua : "", ua ? strnlen(ua, 512) : 0);
 }
