@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 
 #include "gh_buf.h"
+#include "gh_connlimit.h"
 #include "gh_crypto.h"
 #include "gh_log.h"
 #include "gh_proxy.h"
@@ -43,6 +44,7 @@ struct gh_http {
     struct MHD_Daemon *daemon;
     atomic_uint inflight;
     bool hsts;
+    gh_connlimit *limits; /* per-address connections, header and body deadlines */
 
     /* worker pool for GH_ROUTE_SLOW handlers */
     pthread_t *workers;
@@ -224,6 +226,7 @@ static enum MHD_Result send_response(struct ctx *x)
 {
     gh_req *r = &x->req;
     struct MHD_Response *resp;
+    gh_connlimit_busy(r->conn); /* no body deadline while the response goes out */
     if (r->status == 0)
         gh_resp_error(r, 500, "server_error", "the handler set no response");
     if (r->resp_malloced) {
@@ -468,6 +471,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     switch (x->phase) {
     case PHASE_NEW:
+        gh_connlimit_headers_done(conn);
         setup_request(x, url, method);
         x->phase = PHASE_BODY;
         if (!route_request(x, &ret))
@@ -475,6 +479,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     case PHASE_BODY:
         if (*upload_data_size) {
+            gh_connlimit_body(conn, *upload_data_size);
             if (!(x->route->flags & GH_ROUTE_BODY) ||
                 gh_buf_append(&x->body, upload_data, *upload_data_size) != GH_BUF_OK) {
                 x->too_large = x->too_large || (x->route->flags & GH_ROUTE_BODY);
@@ -483,6 +488,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             *upload_data_size = 0;
             return MHD_YES;
         }
+        gh_connlimit_busy(conn);
         if (x->too_large) {
             gh_resp_error(&x->req, 413, "request_too_large",
                           "the request body is over the size limit");
@@ -510,9 +516,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     gh_http *h = cls;
     struct ctx *x = *con_cls;
+    gh_connlimit_idle(conn); /* the next request's header deadline starts now */
     if (!x)
         return;
     gh_req *r = &x->req;
@@ -586,6 +592,9 @@ gh_http *gh_http_start(gh_app *app, const gh_route *routes, size_t nroutes, char
     h->routes = routes;
     h->nroutes = nroutes;
     h->hsts = strncmp(cfg->issuer, "https://", 8) == 0;
+    h->limits = gh_connlimit_new(cfg);
+    if (!h->limits)
+        goto fail;
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->cond, NULL);
     h->workers = calloc(cfg->workers, sizeof(*h->workers));
@@ -602,12 +611,13 @@ gh_http *gh_http_start(gh_app *app, const gh_route *routes, size_t nroutes, char
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     h->daemon = MHD_start_daemon(
-        flags, cfg->listen_port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, h, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)MAX_HEADER_BYTES, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096, MHD_OPTION_END);
+        flags, cfg->listen_port, gh_connlimit_accept, h->limits, on_request, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)cfg->threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+        gh_connlimit_notify, h->limits, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, h,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MAX_HEADER_BYTES, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096, MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(err, errlen, "GATEHOUSE_LISTEN: cannot listen on %.100s:%u (in use?)",
                  cfg->listen_host, cfg->listen_port);
@@ -637,6 +647,7 @@ void gh_http_stop(gh_http *h)
         return;
     if (h->daemon)
         MHD_stop_daemon(h->daemon);
+    gh_connlimit_free(h->limits); /* after the daemon: it reports every connection closed */
     pthread_mutex_lock(&h->lock);
     h->stopping = true;
     pthread_cond_broadcast(&h->cond);

@@ -140,6 +140,11 @@ static void config_setting(void **state)
     assert_int_equal(gh_config_load(&cfg, env_proxies, "10.0.0.0/8, ::1", err, sizeof(err)), 0);
     assert_int_equal(cfg.trusted_proxies.n, 2);
     assert_int_equal(cfg.proxy_header, GH_PROXY_XFF);
+    /* the connection limits' defaults (gh_connlimit) */
+    assert_int_equal(cfg.max_conns_per_ip, 64);
+    assert_int_equal(cfg.header_timeout, 20);
+    assert_int_equal(cfg.min_body_rate, 500);
+    assert_int_equal(cfg.body_grace, 10);
     assert_int_equal(gh_config_load(&cfg, env_proxies, "10.0.0.1/8", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "GATEHOUSE_TRUSTED_PROXIES"));
     assert_non_null(strstr(err, "beyond /8"));
