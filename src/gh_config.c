@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "gh_crypto.h"
@@ -176,6 +177,28 @@ UINT_SETTING(p_rt_max, refresh_token_max, 60, 3u * 365u * 86400u)
 UINT_SETTING(p_keys_refresh, keys_refresh, 1, 3600)
 UINT_SETTING(p_prune_interval, prune_interval, 0, 86400)
 UINT_SETTING(p_reauth_window, reauth_window, 30, 86400)
+UINT_SETTING(p_max_conns_per_ip, max_conns_per_ip, 0, 4096)
+UINT_SETTING(p_header_timeout, header_timeout, 1, 300)
+UINT_SETTING(p_min_body_rate, min_body_rate, 0, 1u << 20)
+UINT_SETTING(p_body_grace, body_grace, 1, 300)
+
+static int p_trusted_proxies(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return gh_proxy_parse_list(v, &c->trusted_proxies, why, whylen);
+}
+
+static int p_proxy_header(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    if (strcasecmp(v, "x-forwarded-for") == 0)
+        c->proxy_header = GH_PROXY_XFF;
+    else if (strcasecmp(v, "forwarded") == 0)
+        c->proxy_header = GH_PROXY_FORWARDED;
+    else {
+        snprintf(why, whylen, "must be x-forwarded-for or forwarded");
+        return -1;
+    }
+    return 0;
+}
 
 static int p_breached_file(gh_config *c, const char *v, char *why, size_t whylen)
 {
@@ -278,6 +301,19 @@ static const struct setting settings[] = {
      "seconds after a sign-in during which its session may change sign-in methods"},
     {"MFA_REQUIRED", "off", p_mfa_required,
      "on: an account cannot remove its last second factor (authenticator app or passkey)"},
+    {"TRUSTED_PROXIES", "", p_trusted_proxies,
+     "proxies (CIDRs, comma-separated) whose forwarding header names the client; unset: none"},
+    {"PROXY_HEADER", "x-forwarded-for", p_proxy_header,
+     "the header trusted proxies set: x-forwarded-for or forwarded (RFC 7239)"},
+    {"MAX_CONNECTIONS_PER_IP", "64", p_max_conns_per_ip,
+     "open connections one client address may hold (IPv6: per /64); trusted proxies exempt; 0: "
+     "no limit"},
+    {"HEADER_TIMEOUT", "20", p_header_timeout,
+     "seconds a connection gets to send a request line and headers (also the keep-alive wait)"},
+    {"MIN_BODY_RATE", "500", p_min_body_rate,
+     "bytes/s a request body must average once BODY_GRACE has passed; 0: no minimum"},
+    {"BODY_GRACE", "10", p_body_grace,
+     "seconds a request body may take before MIN_BODY_RATE applies"},
 };
 
 enum { N_SETTINGS = sizeof(settings) / sizeof(settings[0]) };

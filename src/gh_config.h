@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "gh_proxy.h"
+
 enum { GH_PATH_MAX = 1024, GH_MASTER_KEY_BYTES = 32 };
 
 typedef struct gh_config {
@@ -59,6 +61,13 @@ typedef struct gh_config {
     unsigned refresh_token_max; /* seconds a refresh-token family lives at most */
     unsigned keys_refresh;      /* seconds between re-reads of the signing keys */
     unsigned prune_interval;    /* seconds between deletions of expired rows; 0: never */
+    /* proxies and connection limits (gh_proxy, gh_connlimit) */
+    gh_proxylist trusted_proxies; /* peers whose forwarding header is believed */
+    gh_proxy_header proxy_header; /* the one header those proxies write */
+    unsigned max_conns_per_ip;    /* open connections per client address; 0: no limit */
+    unsigned header_timeout;      /* seconds for a request line and its headers */
+    unsigned min_body_rate;       /* bytes/s a request body must average after the grace */
+    unsigned body_grace;          /* seconds a body may take before the rate applies */
 } gh_config;
 
 /* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */

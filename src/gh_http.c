@@ -15,9 +15,11 @@
 #include <time.h>
 
 #include "gh_buf.h"
+#include "gh_connlimit.h"
 #include "gh_crypto.h"
 #include "gh_httpcheck.h"
 #include "gh_log.h"
+#include "gh_proxy.h"
 
 enum { REQUEST_ARENA_CAP = 16u << 20, MAX_HEADER_BYTES = 32u << 10, SLOW_REQUEST_MS = 1000 };
 /* Longest gh_http_stop waits for resumed responses to be sent. */
@@ -47,6 +49,7 @@ struct gh_http {
     struct MHD_Daemon *daemon;
     atomic_uint inflight;
     bool hsts;
+    gh_connlimit *limits; /* per-address connections, header and body deadlines */
 
     /* worker pool for GH_ROUTE_SLOW handlers */
     pthread_t *workers;
@@ -228,6 +231,7 @@ static enum MHD_Result send_response(struct ctx *x)
 {
     gh_req *r = &x->req;
     struct MHD_Response *resp;
+    gh_connlimit_busy(r->conn); /* no body deadline while the response goes out */
     if (r->status == 0)
         gh_resp_error(r, 500, "server_error", "the handler set no response");
     if (r->resp_malloced) {
@@ -276,18 +280,56 @@ static bool valid_request_id(const char *s)
     return n > 0;
 }
 
-static const char *client_ip(gh_arena *a, struct MHD_Connection *conn)
+struct joined {
+    const char *name;
+    gh_strbuf out;
+};
+
+static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
+    (void)kind;
+    struct joined *j = cls;
+    if (strcasecmp(key, j->name) == 0 && value) {
+        if (j->out.len)
+            gh_strbuf_put(&j->out, ",", 1);
+        gh_strbuf_put(&j->out, value, strlen(value));
+    }
+    return MHD_YES;
+}
+
+/* Every line of a header joined with "," (RFC 9110 5.3): a proxy that adds
+ * its own X-Forwarded-For line below the client's (HAProxy) must be read
+ * too, and MHD_lookup_connection_value sees only the first line. */
+static const char *joined_header(gh_req *r, const char *name)
+{
+    struct joined j = {.name = name, .out = {.a = r->arena}};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, join_header, &j);
+    return j.out.failed ? NULL : j.out.buf;
+}
+
+/* The client address (ARCHITECTURE.md, "Client addresses"): the socket
+ * peer, unless the peer is a trusted proxy and its forwarding header names
+ * the client. Throttling, sessions, audit events and the access log all
+ * read r->ip. */
+static const char *client_ip(gh_req *r)
+{
+    const gh_config *cfg = r->app->cfg;
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char host[NI_MAXHOST];
-    if (!ci || !ci->client_addr)
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    gh_ipaddr peer, client;
+    char text[GH_IP_TEXT];
+    if (!ci || !gh_ip_from_sockaddr(ci->client_addr, &peer))
         return "";
-    socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                           : sizeof(struct sockaddr_in);
-    if (getnameinfo(ci->client_addr, len, host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
-        return "";
-    return gh_arena_strdup(a, host);
+    client = peer;
+    if (cfg->trusted_proxies.n && gh_proxy_trusted(&cfg->trusted_proxies, &peer)) {
+        const char *h = joined_header(
+            r, cfg->proxy_header == GH_PROXY_FORWARDED ? "Forwarded" : "X-Forwarded-For");
+        if (!gh_proxy_client(&cfg->trusted_proxies, cfg->proxy_header, h, &client))
+            client = peer;
+    }
+    gh_ip_format(&client, text, sizeof(text));
+    return gh_arena_strdup(r->arena, text);
 }
 
 /* Called by libmicrohttpd with the raw request URI before anything else;
@@ -331,7 +373,7 @@ static void setup_request(struct ctx *x, const char *url, const char *method)
         gh_hex(b, sizeof(b), hex);
         r->request_id = gh_arena_strdup(r->arena, hex);
     }
-    r->ip = client_ip(r->arena, r->conn);
+    r->ip = client_ip(r);
     const char *ua = gh_req_header(r, "User-Agent");
     r->user_agent = gh_arena_strndup(r->arena, ua ? ua : "", ua ? strnlen(ua, 512) : 0);
 }
@@ -486,6 +528,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     switch (x->phase) {
     case PHASE_NEW:
+        gh_connlimit_headers_done(conn);
         setup_request(x, url, method);
         x->phase = PHASE_BODY;
         const char *why = framing_problem(x, version);
@@ -496,6 +539,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     case PHASE_BODY:
         if (*upload_data_size) {
+            gh_connlimit_body(conn, *upload_data_size);
             if (!(x->route->flags & GH_ROUTE_BODY) ||
                 gh_buf_append(&x->body, upload_data, *upload_data_size) != GH_BUF_OK) {
                 x->too_large = x->too_large || (x->route->flags & GH_ROUTE_BODY);
@@ -504,6 +548,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             *upload_data_size = 0;
             return MHD_YES;
         }
+        gh_connlimit_busy(conn);
         if (x->too_large) {
             gh_resp_error(&x->req, 413, "request_too_large",
                           "the request body is over the size limit");
@@ -532,9 +577,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     gh_http *h = cls;
     struct ctx *x = *con_cls;
+    gh_connlimit_idle(conn); /* the next request's header deadline starts now */
     if (!x)
         return;
     gh_req *r = &x->req;
@@ -608,6 +653,9 @@ gh_http *gh_http_start(gh_app *app, const gh_route *routes, size_t nroutes, char
     h->routes = routes;
     h->nroutes = nroutes;
     h->hsts = strncmp(cfg->issuer, "https://", 8) == 0;
+    h->limits = gh_connlimit_new(cfg);
+    if (!h->limits)
+        goto fail;
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->cond, NULL);
     h->workers = calloc(cfg->workers, sizeof(*h->workers));
@@ -624,12 +672,13 @@ gh_http *gh_http_start(gh_app *app, const gh_route *routes, size_t nroutes, char
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     h->daemon = MHD_start_daemon(
-        flags, cfg->listen_port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, h, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)MAX_HEADER_BYTES, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096, MHD_OPTION_END);
+        flags, cfg->listen_port, gh_connlimit_accept, h->limits, on_request, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)cfg->threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+        gh_connlimit_notify, h->limits, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, h,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MAX_HEADER_BYTES, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096, MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(err, errlen, "GATEHOUSE_LISTEN: cannot listen on %.100s:%u (in use?)",
                  cfg->listen_host, cfg->listen_port);
@@ -706,6 +755,7 @@ void gh_http_stop(gh_http *h)
         wait_sent(h);
         MHD_stop_daemon(h->daemon);
     }
+    gh_connlimit_free(h->limits); /* after the daemon: it reports every connection closed */
     free(h->workers);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->cond);
