@@ -18,7 +18,9 @@ enum {
     LOG_EVERY_MS = 10000, /* at most one warning per limit this often */
 };
 
-typedef enum { CONN_HEADERS, CONN_BODY, CONN_BUSY } conn_phase;
+/* CONN_IDLE is a kept-alive connection between requests: it has the same
+ * deadline as headers, but closing it is routine, so it is not logged. */
+typedef enum { CONN_HEADERS, CONN_BODY, CONN_BUSY, CONN_IDLE } conn_phase;
 
 /* One TCP connection, from libmicrohttpd's STARTED to its CLOSED. The list
  * links and `cut` belong to the registry lock; the phase fields are written
@@ -230,19 +232,30 @@ void gh_connlimit_busy(struct MHD_Connection *mc)
 
 void gh_connlimit_idle(struct MHD_Connection *mc)
 {
-    set_phase(mc, CONN_HEADERS);
+    set_phase(mc, CONN_IDLE);
+}
+
+void gh_connlimit_request_line(struct MHD_Connection *mc)
+{
+    conn *c = conn_of(mc);
+    int idle = CONN_IDLE;
+    /* the deadline still runs from the end of the previous request */
+    if (c)
+        atomic_compare_exchange_strong(&c->phase, &idle, CONN_HEADERS);
 }
 
 /* ---- the sweep ---- */
 
 /* Why c must be cut now, or NLIMITS. */
 static limit_kind overdue(const gh_config *cfg, const conn *c, int64_t now, int64_t *elapsed,
-                          uint64_t *bytes)
+                          uint64_t *bytes, int *phase_out)
 {
     int phase = atomic_load(&c->phase);
+    *phase_out = phase;
     *elapsed = now - atomic_load(&c->since_ms);
     *bytes = atomic_load(&c->body_bytes);
-    if (phase == CONN_HEADERS && *elapsed > (int64_t)cfg->header_timeout * 1000)
+    if ((phase == CONN_HEADERS || phase == CONN_IDLE) &&
+        *elapsed > (int64_t)cfg->header_timeout * 1000)
         return LIMIT_HEADERS;
     if (phase == CONN_BODY && cfg->min_body_rate && *elapsed > (int64_t)cfg->body_grace * 1000 &&
         *bytes * 1000 < (uint64_t)cfg->min_body_rate * (uint64_t)*elapsed)
@@ -265,13 +278,16 @@ static void sweep(gh_connlimit *cl)
         for (conn *c = cl->buckets[b]; c; c = c->next) {
             int64_t elapsed;
             uint64_t bytes;
-            limit_kind k = overdue(cl->cfg, c, now, &elapsed, &bytes);
+            int phase;
+            limit_kind k = overdue(cl->cfg, c, now, &elapsed, &bytes, &phase);
             if (k == NLIMITS || c->cut)
                 continue;
             /* The descriptor is still open: libmicrohttpd closes it only
              * after reporting CLOSED, which waits for this lock. */
             shutdown(c->fd, SHUT_RDWR);
             c->cut = true;
+            if (phase == CONN_IDLE)
+                continue; /* a keep-alive that ran out: no attack */
             if (first[k].seen) {
                 atomic_fetch_add(&cl->warn[k].suppressed, 1);
                 continue;

@@ -349,6 +349,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     x->req.app = h->app;
     x->req.conn = conn;
     x->start_ms = gh_mono_ms();
+    gh_connlimit_request_line(conn);
     x->refused = gh_hcheck_target(uri, strlen(uri));
     const char *q = strchr(uri, '?');
     x->req.query = gh_arena_strdup(x->req.arena, q ? q + 1 : "");
