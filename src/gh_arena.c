@@ -1,10 +1,13 @@
 #include "gh_arena.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "gh_crypto.h"
 
 enum { ARENA_ALIGN = 16, ARENA_CHUNK = 8192 };
 
@@ -35,10 +38,12 @@ void gh_arena_free(gh_arena *a)
 {
     if (!a)
         return;
+    /* Everything a request parsed lives here (its body, passwords, tokens):
+     * the bytes handed out are wiped before the chunk goes back to malloc. */
     struct chunk *c = a->head;
     while (c) {
         struct chunk *next = c->next;
-        free(c);
+        gh_free_wiped(c, offsetof(struct chunk, data) + c->used);
         c = next;
     }
     free(a);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gh_crypto.h"
+
 void gh_buf_init(gh_buf *b, size_t max)
 {
     b->data = NULL;
@@ -22,9 +24,15 @@ int gh_buf_reserve(gh_buf *b, size_t n)
         cap *= 2;
     if (cap > b->max + 1)
         cap = b->max + 1;
-    char *p = realloc(b->data, cap);
+    /* Not realloc: it may leave the old block, with whatever secret it
+     * held, in the heap unwiped. */
+    char *p = malloc(cap);
     if (!p)
         return GH_BUF_E_NOMEM;
+    if (b->data) {
+        memcpy(p, b->data, b->len + 1);
+        gh_free_wiped(b->data, b->cap);
+    }
     b->data = p;
     b->cap = cap;
     return GH_BUF_OK;
@@ -46,6 +54,6 @@ int gh_buf_append(gh_buf *b, const void *p, size_t n)
 
 void gh_buf_free(gh_buf *b)
 {
-    free(b->data);
+    gh_free_wiped(b->data, b->cap);
     gh_buf_init(b, b->max);
 }

@@ -3,7 +3,9 @@
  *
  * The maximum is given when the buffer is initialised; an append that would
  * pass it fails and leaves the buffer as it was, so a caller cannot forget to
- * bound input from outside. The content is always NUL-terminated.
+ * bound input from outside. The content is always NUL-terminated. Request
+ * bodies carry passwords: every block is wiped before it is freed, on growth
+ * and on gh_buf_free.
  */
 #ifndef GH_BUF_H
 #define GH_BUF_H

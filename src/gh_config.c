@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -383,6 +384,7 @@ static int read_file(const char *path, struct file_values *fv, char *err, size_t
         }
     }
     fclose(f);
+    sodium_memzero(line, sizeof(line)); /* the file may hold the master key */
     return rc;
 }
 
@@ -457,8 +459,20 @@ int gh_config_load(gh_config *cfg, gh_config_getter get, void *ctx, char *err, s
     rc = derive(cfg, given, err, errlen);
 out:
     for (int i = 0; i < N_SETTINGS; i++)
-        free(fv.v[i]);
+        if (fv.v[i])
+            gh_free_wiped(fv.v[i], strlen(fv.v[i]));
     return rc;
+}
+
+void gh_config_forget_env(void)
+{
+    /* Overwritten in place, not only unset: /proc/PID/environ shows the
+     * memory the process started with, whatever unsetenv does to environ. */
+    char *v = getenv("GATEHOUSE_MASTER_KEY");
+    if (v) {
+        sodium_memzero(v, strlen(v));
+        unsetenv("GATEHOUSE_MASTER_KEY");
+    }
 }
 
 const char *gh_config_getenv(const char *name, void *ctx)

@@ -83,4 +83,8 @@ const char *gh_config_getenv(const char *name, void *ctx);
 /* Prints the table of settings (name, default, meaning). */
 void gh_config_print_help(FILE *out);
 
+/* Wipes GATEHOUSE_MASTER_KEY's value in the environment and unsets it; main
+ * calls it once the settings are loaded (the key lives in gh_config then). */
+void gh_config_forget_env(void);
+
 #endif

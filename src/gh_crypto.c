@@ -1,6 +1,7 @@
 #include "gh_crypto.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -308,4 +309,25 @@ void gh_rfc3339(int64_t ms, char out[32])
     if (strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
         base[0] = '\0';
     snprintf(out, 32, "%.19s.%03dZ", base, (int)(ms % 1000));
+}
+
+void (*gh_free_wiped_hook)(const void *p, size_t n);
+
+void gh_free_wiped(void *p, size_t n)
+{
+    if (!p)
+        return;
+    sodium_memzero(p, n);
+    if (gh_free_wiped_hook)
+        gh_free_wiped_hook(p, n);
+    free(p);
+}
+
+void gh_free_wiped_all(void *p)
+{
+    /* glibc (and ASan) report the usable size of any malloc'd block, so
+     * jansson's blocks need no size header and stay free()-compatible:
+     * callers free json_dumps output with plain free(). */
+    if (p)
+        gh_free_wiped(p, malloc_usable_size(p));
 }

@@ -45,6 +45,16 @@ void gh_secret_hash(const char *secret, char out[2 * GH_SHA256_BYTES + 1]);
  * compared, so the time does not depend on where they first differ. */
 bool gh_secret_equal(const char *a, const char *b);
 
+/* Zeroes n bytes at p, then frees p (NULL is fine). For heap blocks that held
+ * secrets: request bodies with passwords, responses with TOTP seeds. */
+void gh_free_wiped(void *p, size_t n);
+/* The same for a malloc'd block of unknown size: every usable byte of it.
+ * main.c makes this jansson's free (json_set_alloc_funcs), so parsed
+ * passwords and dumped secrets do not stay in freed heap memory. */
+void gh_free_wiped_all(void *p);
+/* Tests only: when set, gh_free_wiped calls it with each block after the
+ * wipe, just before the free. NULL in the server. */
+extern void (*gh_free_wiped_hook)(const void *p, size_t n);
 /* Milliseconds since the epoch (wall clock) and a monotonic clock. */
 int64_t gh_now_ms(void);
 int64_t gh_mono_ms(void);

@@ -118,7 +118,7 @@ static void set_body(gh_req *r, unsigned status, char *body, size_t len, bool ma
                      const char *type)
 {
     if (r->resp_malloced)
-        free(r->resp_body);
+        gh_free_wiped(r->resp_body, r->resp_len);
     r->status = status;
     r->resp_body = body;
     r->resp_len = len;
@@ -235,7 +235,12 @@ static enum MHD_Result send_response(struct ctx *x)
     if (r->status == 0)
         gh_resp_error(r, 500, "server_error", "the handler set no response");
     if (r->resp_malloced) {
-        resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body, MHD_RESPMEM_MUST_FREE);
+        /* Bodies may carry secrets (TOTP seeds, recovery codes, client
+         * secrets, tokens): libmicrohttpd frees them through a wipe. */
+        resp = MHD_create_response_from_buffer_with_free_callback(r->resp_len, r->resp_body,
+                                                                  gh_free_wiped_all);
+        if (!resp)
+            gh_free_wiped(r->resp_body, r->resp_len);
         r->resp_malloced = false; /* libmicrohttpd owns it now */
     } else {
         resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body ? r->resp_body : "",
@@ -594,7 +599,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     gh_db_release(r->db);
     if (r->resp_malloced)
-        free(r->resp_body);
+        gh_free_wiped(r->resp_body, r->resp_len);
     gh_buf_free(&x->body);
     gh_arena_free(r->arena);
     free(x);

@@ -3,7 +3,9 @@
  * it opens anything; a bad setting ends the process with exit code 2 and one
  * line naming it.
  */
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -132,6 +134,10 @@ static int load_config(gh_config *cfg)
 int main(int argc, char **argv)
 {
     static gh_config cfg; /* large: keep it off the stack */
+    /* Request bodies (passwords) and responses (TOTP seeds, client secrets)
+     * pass through jansson: its freed blocks are wiped. Set before any
+     * jansson call. */
+    json_set_alloc_funcs(malloc, gh_free_wiped_all);
     const char *cmd = argc > 1 ? argv[1] : NULL;
     if (!cmd) {
         usage(stderr);
@@ -158,6 +164,7 @@ int main(int argc, char **argv)
     }
     if (load_config(&cfg) != 0)
         return 2;
+    gh_config_forget_env();
     if (strcmp(cmd, "mail-test") == 0)
         return gh_mail_test_command(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "keys") == 0)

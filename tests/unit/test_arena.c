@@ -7,6 +7,20 @@
 #include <string.h>
 
 #include "gh_arena.h"
+#include "gh_crypto.h"
+
+static unsigned wiped_calls, wiped_dirty;
+static size_t wiped_bytes;
+
+static void record_free(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            wiped_dirty++;
+    wiped_calls++;
+    wiped_bytes += n;
+}
 
 static void alloc_is_zeroed_and_aligned(void **state)
 {
@@ -103,6 +117,30 @@ static void strbuf_fails_at_the_cap_and_stays_failed(void **state)
     gh_arena_free(a);
 }
 
+/* Issue 15 item 14: the request arena holds the body copy and everything
+ * parsed from it (passwords): every chunk is wiped before it is freed. */
+static void chunks_are_wiped_on_free(void **state)
+{
+    (void)state;
+    wiped_calls = wiped_dirty = 0;
+    wiped_bytes = 0;
+    gh_free_wiped_hook = record_free;
+    gh_arena *a = gh_arena_new(0);
+    size_t handed = 0;
+    for (int i = 0; i < 300; i++) { /* three 8 KiB chunks */
+        char *s = gh_arena_strdup(a, "password=Correct-Horse-Battery-Staple-1234567890");
+        assert_non_null(s);
+        handed += strlen(s) + 1;
+    }
+    char *big = gh_arena_alloc(a, 20000); /* a one-off block behind the head */
+    memset(big, 'P', 20000);
+    gh_arena_free(a);
+    gh_free_wiped_hook = NULL;
+    assert_true(wiped_calls >= 2);
+    assert_true(wiped_bytes >= handed + 20000);
+    assert_int_equal(wiped_dirty, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +150,7 @@ int main(void)
         cmocka_unit_test(printf_and_strndup),
         cmocka_unit_test(strbuf_grows_and_stays_terminated),
         cmocka_unit_test(strbuf_fails_at_the_cap_and_stays_failed),
+        cmocka_unit_test(chunks_are_wiped_on_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
