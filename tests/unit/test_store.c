@@ -415,6 +415,45 @@ static void wal_starts_over_under_steady_writes(void **state)
     assert_true(starts >= 1);
 }
 
+/* Back-channel logout (SECURITY.md #29) looks a session's clients up by
+ * session_id in auth_codes and refresh_tokens: both lookups use an index
+ * instead of scanning the tables (issue 15, item 16). */
+static bool has_index(struct fixture *f, const char *table, const char *name)
+{
+    gh_dbres r;
+    gh_dbparam p[] = {GH_TEXT(table), GH_TEXT(name)};
+    const char *sql = f->t.pgname[0]
+                          ? "SELECT 1 FROM pg_indexes WHERE tablename = $1 AND indexname = $2"
+                          : "SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 "
+                            "AND name = $2";
+    return gh_db_exec_built(f->c, f->a, sql, p, 2, &r) == GH_DB_OK && r.nrows == 1;
+}
+
+static void logout_lookups_use_an_index(void **state)
+{
+    struct fixture *f = *state;
+    assert_true(has_index(f, "auth_codes", "auth_codes_session"));
+    assert_true(has_index(f, "refresh_tokens", "refresh_tokens_session"));
+    if (f->t.pgname[0])
+        return; /* the planner scans tables this small whatever the indexes */
+    /* The statement of gh_store_session_clients, as SQLite plans it. */
+    static const char plan[] =
+        "EXPLAIN QUERY PLAN "
+        "SELECT client_id FROM auth_codes WHERE tenant_id = $1 AND session_id = $2 "
+        "UNION SELECT client_id FROM refresh_tokens WHERE tenant_id = $1 AND session_id = $2";
+    gh_dbparam p[] = {GH_TEXT(GH_DEFAULT_TENANT), GH_TEXT("s1")};
+    gh_dbres r;
+    assert_int_equal(gh_db_exec_built(f->c, f->a, plan, p, 2, &r), GH_DB_OK);
+    bool codes = false, tokens = false;
+    for (size_t i = 0; i < r.nrows; i++) {
+        const char *d = gh_dbres_get(&r, i, r.ncols - 1);
+        codes = codes || strstr(d, "INDEX auth_codes_session (tenant_id=? AND session_id=?)");
+        tokens = tokens || strstr(d, "INDEX refresh_tokens_session (tenant_id=? AND session_id=?)");
+    }
+    assert_true(codes);
+    assert_true(tokens);
+}
+
 static void parse_time(void **state)
 {
     (void)state;
@@ -442,6 +481,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(backends_agree, setup, teardown),
         cmocka_unit_test_setup_teardown(survives_lost_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(wal_starts_over_under_steady_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(logout_lookups_use_an_index, setup, teardown),
         cmocka_unit_test(parse_time),
     };
     gh_crypto_init();
