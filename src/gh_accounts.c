@@ -102,8 +102,8 @@ const char *gh_api_return_target(gh_req *r, const char *asked)
     return ok ? ok : "/account";
 }
 
-void gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
-                  const char *outcome, const char *reason, json_t *details)
+gh_dbrc gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
+                     const char *outcome, const char *reason, json_t *details)
 {
     gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
                          .type = type,
@@ -114,9 +114,11 @@ void gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject
                          .outcome = outcome,
                          .reason = reason,
                          .details = details};
-    if (gh_audit_append(c, r->arena, &ev) != GH_DB_OK)
+    gh_dbrc rc = gh_audit_append(c, r->arena, &ev);
+    if (rc != GH_DB_OK)
         gh_log(GH_LOG_ERROR, "audit write failed", "event %s", type);
     json_decref(details);
+    return rc;
 }
 
 /* The stored form of a flow's 6-digit code: keyed (gh_mkey_mac), since a
