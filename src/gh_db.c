@@ -220,6 +220,16 @@ gh_dbconn *gh_db_acquire(gh_db *db)
     return c;
 }
 
+gh_dbconn *gh_db_try_acquire(gh_db *db)
+{
+    gh_dbconn *c = NULL;
+    pthread_mutex_lock(&db->lock);
+    if (db->nfree > 0)
+        c = db->free[--db->nfree];
+    pthread_mutex_unlock(&db->lock);
+    return c;
+}
+
 void gh_db_release(gh_dbconn *c)
 {
     if (!c)

@@ -88,6 +88,9 @@ int gh_db_schema_version(gh_db *db);
 
 /* Takes a connection for this thread; waits up to 5 s, then NULL (busy). */
 gh_dbconn *gh_db_acquire(gh_db *db);
+/* A free connection at once, or NULL without waiting: for work that may
+ * be skipped when the pool is busy (a polling thread must not wait). */
+gh_dbconn *gh_db_try_acquire(gh_db *db);
 /* Gives it back; a transaction still open is rolled back. */
 void gh_db_release(gh_dbconn *c);
 
