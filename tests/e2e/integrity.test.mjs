@@ -6,6 +6,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import { randomBytes } from 'node:crypto';
 
 import { startServer, stopAll, scim, sql, sqliteText, userBody, randomHex, sleep, BACKEND } from './lib/server.mjs';
 import { startMailSink } from './lib/mail.mjs';
@@ -216,5 +217,58 @@ describe('an exhausted connection pool answers 503 and the server stays up (issu
     assert.equal((await hit(server, 'GET', '/api/v1/sessions', { headers: { cookie } })).status, 200);
     assert.equal((await hit(server, 'GET', '/userinfo', { headers: { authorization: `Bearer ${accessToken}` } })).status, 401, 'a client token has no user');
     assert.equal((await hit(server, 'POST', '/token', { headers: tokenForm, body: 'grant_type=client_credentials&scope=reports.read' })).status, 200);
+  });
+});
+
+// ------------------------------------------------------- unknown kid flood
+
+const b64u = (v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+
+/** A JWT with a kid this server never made (and a signature of noise). */
+function madeUpToken() {
+  const header = b64u({ alg: 'ES256', typ: 'at+jwt', kid: `x-${randomHex(16)}` });
+  const payload = b64u({ sub: 'nobody', iss: 'http://localhost', exp: Math.floor(Date.now() / 1000) + 600, jti: randomHex(8) });
+  return `${header}.${payload}.${randomBytes(64).toString('base64url')}`;
+}
+
+// Issue 15 item 10: every unknown kid could make the server re-read its
+// keys, and the HTTP threads queued behind that. Now a flood re-reads at
+// most once a second and no request waits for it.
+describe('tokens with made-up kids (issue 15 item 10)', () => {
+  let server;
+
+  before(async () => { server = await startServer(); });
+  after(async () => { await server?.stop(); });
+
+  test('a flood to /userinfo is refused, re-reads the keys at most once a second and does not slow readiness', async () => {
+    const FLOOD_MS = 3000;
+    const started = Date.now();
+    let sent = 0;
+    const statuses = new Map();
+    const worker = async () => {
+      while (Date.now() - started < FLOOD_MS) {
+        const r = await hit(server, 'GET', '/userinfo', { headers: { authorization: `Bearer ${madeUpToken()}` }, timeoutMs: 10_000 });
+        sent++;
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      }
+    };
+    const ready = [];
+    const probe = async () => {
+      while (Date.now() - started < FLOOD_MS) {
+        const r = await hit(server, 'GET', '/healthz/ready', { timeoutMs: 10_000 });
+        ready.push(r.ms);
+        assert.equal(r.status, 200);
+        await sleep(100);
+      }
+    };
+    await Promise.all([probe(), ...Array.from({ length: 16 }, worker)]);
+    const secs = (Date.now() - started) / 1000;
+    assert.deepEqual([...statuses.keys()], [401], `statuses: ${JSON.stringify([...statuses])}`);
+    assert.ok(sent >= 50, `only ${sent} requests sent`);
+    const rereads = server.jsonLogs().filter((l) => l.msg === 'signing keys re-read').length;
+    assert.ok(rereads >= 1, 'an unknown kid re-reads the keys');
+    assert.ok(rereads <= Math.ceil(secs) + 1, `${rereads} re-reads in ${secs} s for ${sent} tokens`);
+    const worst = Math.max(...ready);
+    assert.ok(worst < 1000, `readiness took ${worst} ms during the flood`);
   });
 });
