@@ -102,8 +102,8 @@ const char *gh_api_return_target(gh_req *r, const char *asked)
     return ok ? ok : "/account";
 }
 
-void gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
-                  const char *outcome, const char *reason, json_t *details)
+gh_dbrc gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
+                     const char *outcome, const char *reason, json_t *details)
 {
     gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
                          .type = type,
@@ -114,9 +114,11 @@ void gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject
                          .outcome = outcome,
                          .reason = reason,
                          .details = details};
-    if (gh_audit_append(c, r->arena, &ev) != GH_DB_OK)
+    gh_dbrc rc = gh_audit_append(c, r->arena, &ev);
+    if (rc != GH_DB_OK)
         gh_log(GH_LOG_ERROR, "audit write failed", "event %s", type);
     json_decref(details);
+    return rc;
 }
 
 /* The stored form of a flow's 6-digit code: keyed (gh_mkey_mac), since a
@@ -393,12 +395,15 @@ void gh_accounts_signup(gh_req *r)
 
 /* A refused code or link is audited like a failed sign-in: for a
  * passwordless sign-in flow it is one. A decoy flow (no account) has no
- * subject. */
-static void verify_refused(gh_req *r, gh_dbconn *c, const gh_email_flow *f, const char *reason)
+ * subject. False, with an error answered, when the event was not written. */
+static bool verify_refused(gh_req *r, gh_dbconn *c, const gh_email_flow *f, const char *reason)
 {
     bool signin = strcmp(f->kind, FLOW_SIGNIN) == 0;
-    gh_api_audit(r, c, signin ? "signin.failed" : "email.verify_failed", f->user_id, "failure",
-                 reason, NULL);
+    gh_dbrc rc = gh_api_audit(r, c, signin ? "signin.failed" : "email.verify_failed", f->user_id,
+                              "failure", reason, NULL);
+    if (rc != GH_DB_OK)
+        gh_resp_db_error(r, rc);
+    return rc == GH_DB_OK;
 }
 
 static bool code_matches(gh_req *r, const gh_email_flow *f, const char *code, const char *token)
@@ -494,16 +499,16 @@ void gh_accounts_verify(gh_req *r)
     /* Only the holder of the flow id (random, from the sign-up answer or the
      * link) learns that it was used. */
     if (f.consumed_at) {
-        verify_refused(r, c, &f, "code used");
-        gh_resp_error(r, 400, "code_used", CODE_USED);
+        if (verify_refused(r, c, &f, "code used"))
+            gh_resp_error(r, 400, "code_used", CODE_USED);
         return;
     }
     /* Every try counts, right or wrong, before the comparison. */
     rc = gh_store_flow_attempt(c, r->arena, f.tenant_id, f.id, MAX_FLOW_ATTEMPTS, &attempts);
     if (rc == GH_DB_NOTFOUND || (rc == GH_DB_OK && gh_now_ms() >= f.expires_at)) {
         bool spent = rc == GH_DB_NOTFOUND;
-        verify_refused(r, c, &f, spent ? "too many wrong codes" : "code expired");
-        gh_resp_error(r, 400, "flow_expired", spent ? TOO_MANY_TRIES : CODE_EXPIRED);
+        if (verify_refused(r, c, &f, spent ? "too many wrong codes" : "code expired"))
+            gh_resp_error(r, 400, "flow_expired", spent ? TOO_MANY_TRIES : CODE_EXPIRED);
         return;
     }
     if (rc != GH_DB_OK) {
@@ -511,7 +516,8 @@ void gh_accounts_verify(gh_req *r)
         return;
     }
     if (!f.user_id || !code_matches(r, &f, code, token)) {
-        verify_refused(r, c, &f, code ? "wrong code" : "wrong link");
+        if (!verify_refused(r, c, &f, code ? "wrong code" : "wrong link"))
+            return;
         if (attempts >= MAX_FLOW_ATTEMPTS)
             gh_resp_error(r, 400, "flow_expired", TOO_MANY_TRIES);
         else
@@ -634,8 +640,11 @@ static void signin_failed(gh_req *r, gh_dbconn *c, const struct throttle_keys *t
                           const char *subject, const char *reason)
 {
     throttle_failure(r, c, t);
-    gh_api_audit(r, c, "signin.failed", subject, "failure", reason, NULL);
-    gh_resp_error(r, 401, "invalid_credentials", WRONG_CREDENTIALS);
+    gh_dbrc rc = gh_api_audit(r, c, "signin.failed", subject, "failure", reason, NULL);
+    if (rc != GH_DB_OK)
+        gh_resp_db_error(r, rc);
+    else
+        gh_resp_error(r, 401, "invalid_credentials", WRONG_CREDENTIALS);
 }
 
 /* Re-hashes a stored hash made with older parameters (issue: argon2id costs
@@ -718,10 +727,14 @@ void gh_accounts_signin(gh_req *r)
     if (wait > 0) {
         /* Refused without checking the password, and audited like every
          * other failure, so the account's owner sees the attempts. */
-        gh_api_audit(r, c, "signin.failed", known ? u.id : NULL, "failure", "throttled", NULL);
+        gh_dbrc rc =
+            gh_api_audit(r, c, "signin.failed", known ? u.id : NULL, "failure", "throttled", NULL);
         gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", wait));
-        gh_resp_error(r, 429, "too_many_requests",
-                      "Too many attempts. Wait a moment, then try again.");
+        if (rc != GH_DB_OK)
+            gh_resp_db_error(r, rc);
+        else
+            gh_resp_error(r, 429, "too_many_requests",
+                          "Too many attempts. Wait a moment, then try again.");
         goto done;
     }
     const char *phc = NULL;
@@ -895,6 +908,8 @@ static void end_sessions(gh_req *r, const char *only)
         return;
     }
     gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
     gh_session *list = NULL;
     size_t n = 0, ended = 0;
     long long now = gh_now_ms();

@@ -21,8 +21,10 @@ const char *gh_api_text(gh_req *r, json_t *body, const char *name, size_t max, b
 /* asked when it is a same-origin target, else "/account". */
 const char *gh_api_return_target(gh_req *r, const char *asked);
 /* Appends an audit event for subject (also the actor) in the default
- * tenant; takes ownership of details (may be NULL). Failures are logged. */
-void gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
-                  const char *outcome, const char *reason, json_t *details);
+ * tenant; takes ownership of details (may be NULL). A failure is logged,
+ * answered, and fails the open transaction (its commit rolls back): an
+ * event written outside a transaction must be checked by the caller. */
+gh_dbrc gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
+                     const char *outcome, const char *reason, json_t *details);
 
 #endif

@@ -11,7 +11,12 @@ gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev)
         "outcome, reason, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
     char id[GH_UUID_STRLEN + 1];
     gh_uuid(id);
-    char *details = ev->details ? json_dumps(ev->details, JSON_COMPACT) : NULL;
+    char *details = ev->details ? json_dumps(ev->details, GH_AUDIT_JSON_FLAGS) : NULL;
+    if (ev->details && !details) {
+        /* An event that cannot be written fails the change it records. */
+        gh_db_fail(c, GH_DB_FAIL);
+        return GH_DB_FAIL;
+    }
     gh_dbparam p[] = {
         GH_TEXT(ev->tenant_id),
         GH_TEXT(id),

@@ -1,7 +1,17 @@
 /*
  * gh_audit: the append-only audit log. An event is written on the same
  * connection and inside the same transaction as the change it records, so a
- * change never lands without its event nor an event without its change.
+ * change never lands without its event nor an event without its change: an
+ * event that fails to be written fails the transaction (gh_db_commit then
+ * rolls back and answers the failure), on every driver.
+ *
+ * The details column holds one canonical text per JSON value, the input of
+ * a later hash chain: jansson's compact form with keys sorted (byte order
+ * of their UTF-8), no whitespace, strings as UTF-8 with only ", \ and the
+ * control characters U+0000-U+001F escaped (\b \f \n \r \t, else \u00XX
+ * with upper-case hex), "/" and non-ASCII unescaped. Details hold strings,
+ * integers, booleans, null, arrays and objects, never reals (whose text
+ * depends on the library's precision). No details is "{}".
  */
 #ifndef GH_AUDIT_H
 #define GH_AUDIT_H
@@ -22,6 +32,11 @@ typedef struct gh_audit_event {
     json_t *details;     /* borrowed; NULL for none */
 } gh_audit_event;
 
+/* json_dumps flags of the canonical details text (above). */
+#define GH_AUDIT_JSON_FLAGS (JSON_SORT_KEYS | JSON_COMPACT)
+
+/* Appends ev; on failure the open transaction is marked failed too
+ * (gh_db_fail), so its commit rolls the change back. */
 gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev);
 
 #endif

@@ -16,6 +16,11 @@ struct gh_dbconn {
     gh_db *db;
     void *drv; /* the driver's connection */
     bool in_tx;
+    /* The first failure inside the open transaction (GH_DB_OK while none):
+     * a failed statement, or gh_db_fail. Later statements are refused and
+     * gh_db_commit rolls back and answers it, so a transaction commits all
+     * of its writes or none, on SQLite as PostgreSQL does by itself. */
+    gh_dbrc tx_rc;
 };
 
 struct gh_db {
@@ -215,6 +220,16 @@ gh_dbconn *gh_db_acquire(gh_db *db)
     return c;
 }
 
+gh_dbconn *gh_db_try_acquire(gh_db *db)
+{
+    gh_dbconn *c = NULL;
+    pthread_mutex_lock(&db->lock);
+    if (db->nfree > 0)
+        c = db->free[--db->nfree];
+    pthread_mutex_unlock(&db->lock);
+    return c;
+}
+
 void gh_db_release(gh_dbconn *c)
 {
     if (!c)
@@ -228,12 +243,31 @@ void gh_db_release(gh_dbconn *c)
     pthread_mutex_unlock(&db->lock);
 }
 
-gh_dbrc gh_db_exec(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
-                   gh_dbres *out)
+/* Runs a statement unless the open transaction already failed; a failure
+ * marks it (see tx_rc). */
+static gh_dbrc exec_in_tx(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p,
+                          size_t np, gh_dbres *out, bool constant_sql)
 {
     if (out)
         memset(out, 0, sizeof(*out));
-    return c->db->driver->exec(c->drv, a, sql, p, np, out, true);
+    if (c->in_tx && c->tx_rc != GH_DB_OK)
+        return GH_DB_FAIL; /* as PostgreSQL answers in an aborted transaction */
+    gh_dbrc rc = c->db->driver->exec(c->drv, a, sql, p, np, out, constant_sql);
+    if (rc != GH_DB_OK)
+        gh_db_fail(c, rc);
+    return rc;
+}
+
+gh_dbrc gh_db_exec(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                   gh_dbres *out)
+{
+    return exec_in_tx(c, a, sql, p, np, out, true);
+}
+
+void gh_db_fail(gh_dbconn *c, gh_dbrc rc)
+{
+    if (c->in_tx && c->tx_rc == GH_DB_OK && rc != GH_DB_OK)
+        c->tx_rc = rc;
 }
 
 bool gh_db_one_writer(const gh_dbconn *c)
@@ -244,9 +278,7 @@ bool gh_db_one_writer(const gh_dbconn *c)
 gh_dbrc gh_db_exec_built(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
                          gh_dbres *out)
 {
-    if (out)
-        memset(out, 0, sizeof(*out));
-    return c->db->driver->exec(c->drv, a, sql, p, np, out, false);
+    return exec_in_tx(c, a, sql, p, np, out, false);
 }
 
 gh_dbrc gh_db_exec_change(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p,
@@ -271,26 +303,32 @@ gh_dbrc gh_db_exec_row(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbpa
 gh_dbrc gh_db_begin(gh_dbconn *c)
 {
     gh_dbrc rc = c->db->driver->script(c->drv, c->db->driver->begin_sql);
-    if (rc == GH_DB_OK)
+    if (rc == GH_DB_OK) {
         c->in_tx = true;
+        c->tx_rc = GH_DB_OK;
+    }
     return rc;
 }
 
 gh_dbrc gh_db_begin_read(gh_dbconn *c)
 {
     gh_dbrc rc = c->db->driver->script(c->drv, c->db->driver->begin_read_sql);
-    if (rc == GH_DB_OK)
+    if (rc == GH_DB_OK) {
         c->in_tx = true;
+        c->tx_rc = GH_DB_OK;
+    }
     return rc;
 }
 
 gh_dbrc gh_db_commit(gh_dbconn *c)
 {
-    gh_dbrc rc = c->db->driver->script(c->drv, "COMMIT");
-    if (rc == GH_DB_OK)
+    gh_dbrc rc = c->tx_rc;
+    if (rc == GH_DB_OK && (rc = c->db->driver->script(c->drv, "COMMIT")) == GH_DB_OK) {
         c->in_tx = false;
-    else
-        gh_db_rollback(c);
+        return GH_DB_OK;
+    }
+    /* A transaction in which something failed lands none of its writes. */
+    gh_db_rollback(c);
     return rc;
 }
 
@@ -298,6 +336,7 @@ void gh_db_rollback(gh_dbconn *c)
 {
     c->db->driver->script(c->drv, "ROLLBACK");
     c->in_tx = false;
+    c->tx_rc = GH_DB_OK;
 }
 
 static const char create_migrations_table[] =

@@ -88,6 +88,9 @@ int gh_db_schema_version(gh_db *db);
 
 /* Takes a connection for this thread; waits up to 5 s, then NULL (busy). */
 gh_dbconn *gh_db_acquire(gh_db *db);
+/* A free connection at once, or NULL without waiting: for work that may
+ * be skipped when the pool is busy (a polling thread must not wait). */
+gh_dbconn *gh_db_try_acquire(gh_db *db);
 /* Gives it back; a transaction still open is rolled back. */
 void gh_db_release(gh_dbconn *c);
 
@@ -110,13 +113,22 @@ gh_dbrc gh_db_exec_change(gh_dbconn *c, gh_arena *a, const char *sql, const gh_d
 gh_dbrc gh_db_exec_row(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
                        gh_dbres *out);
 
-/* Explicit write transactions. */
+/* Explicit write transactions. A transaction lands all of its writes or
+ * none, alike on every driver: once a statement in it fails (or gh_db_fail
+ * marks it), later statements answer GH_DB_FAIL without running, and
+ * gh_db_commit rolls back and answers the first failure. A write expected
+ * to conflict inside a transaction must therefore say so in its SQL
+ * (ON CONFLICT ... DO NOTHING / DO UPDATE), never by failing. */
 gh_dbrc gh_db_begin(gh_dbconn *c);
 /* A read-only transaction that sees one consistent snapshot until it ends
  * (gatehouse export); ended with gh_db_commit or gh_db_rollback. */
 gh_dbrc gh_db_begin_read(gh_dbconn *c);
 gh_dbrc gh_db_commit(gh_dbconn *c);
 void gh_db_rollback(gh_dbconn *c);
+/* Marks the open transaction failed with rc (not GH_DB_OK), for a failure
+ * of the work around the statements (e.g. an audit event that could not be
+ * serialised); nothing outside a transaction, or when one failed already. */
+void gh_db_fail(gh_dbconn *c, gh_dbrc rc);
 
 const char *gh_dbrc_str(gh_dbrc rc);
 

@@ -303,6 +303,12 @@ static const char *const pg_migrations[] = {
     "  PRIMARY KEY (tenant_id, id));"
     "CREATE INDEX auth_challenges_binding ON auth_challenges (tenant_id, binding_hash, kind);"
     "CREATE INDEX auth_challenges_expires ON auth_challenges (tenant_id, expires_at);",
+
+    /* 5: back-channel logout finds a session's clients by session_id in both
+     * token tables (gh_store_session_clients): without these indexes every
+     * logout scanned both tables */
+    "CREATE INDEX auth_codes_session ON auth_codes (tenant_id, session_id);"
+    "CREATE INDEX refresh_tokens_session ON refresh_tokens (tenant_id, session_id);",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

@@ -395,12 +395,14 @@ static const key *find_kid(const keyset *ks, const char *kid)
     return NULL;
 }
 
-/* Reads the live rows of the tenant. */
-static int read_rows(gh_db *db, gh_arena *a, gh_keyrow **rows, size_t *n, char *err, size_t errlen)
+/* Reads the live rows of the tenant; without wait, fails at once when no
+ * connection is free. */
+static int read_rows(gh_db *db, gh_arena *a, bool wait, gh_keyrow **rows, size_t *n, char *err,
+                     size_t errlen)
 {
-    gh_dbconn *c = gh_db_acquire(db);
+    gh_dbconn *c = wait ? gh_db_acquire(db) : gh_db_try_acquire(db);
     if (!c) {
-        snprintf(err, errlen, "signing keys: no database connection");
+        snprintf(err, errlen, "signing keys: no database connection%s", wait ? "" : " free");
         return -1;
     }
     gh_dbrc rc = gh_store_keys_list(c, a, TENANT, 1, gh_now_ms(), rows, n);
@@ -501,8 +503,9 @@ static json_t *active_kids(const keyset *ks)
                      rs ? rs->kid : NULL, "published", (json_int_t)(ks ? ks->n : 0));
 }
 
-/* Re-reads the table into a new snapshot; K.reload_mu held. */
-static int reload_locked(char *err, size_t errlen)
+/* Re-reads the table into a new snapshot; K.reload_mu held. wait: for a
+ * database connection (else fails when none is free). */
+static int reload_with(bool wait, char *err, size_t errlen)
 {
     if (!K.db) {
         snprintf(err, errlen, "signing keys are not loaded");
@@ -514,7 +517,7 @@ static int reload_locked(char *err, size_t errlen)
     keyset *ks = NULL;
     int rc = -1;
     K.last_reload = gh_mono_ms();
-    if (a && read_rows(K.db, a, &rows, &n, err, errlen) == 0 &&
+    if (a && read_rows(K.db, a, wait, &rows, &n, err, errlen) == 0 &&
         (ks = build_set(a, K.mkey, rows, n, err, errlen)) != NULL)
         rc = 0;
     gh_arena_free(a);
@@ -530,6 +533,11 @@ static int reload_locked(char *err, size_t errlen)
     return 0;
 }
 
+static int reload_locked(char *err, size_t errlen)
+{
+    return reload_with(true, err, errlen);
+}
+
 int gh_keys_reload(char *err, size_t errlen)
 {
     pthread_mutex_lock(&K.reload_mu);
@@ -538,13 +546,30 @@ int gh_keys_reload(char *err, size_t errlen)
     return rc;
 }
 
-/* A kid we do not know may be a key another instance just made. */
+static atomic_uint unknown_kid_reloads;
+
+unsigned gh_keys_unknown_kid_reloads(void)
+{
+    return atomic_load(&unknown_kid_reloads);
+}
+
+/* A kid we do not know may be a key another instance just made, so the
+ * table is re-read, but a token with a made-up kid costs an attacker
+ * nothing: at most one re-read a second (UNKNOWN_KID_GAP), by one thread,
+ * and no caller ever waits for one. A thread that finds another reloading,
+ * or a re-read under a second old, checks the token against the keys it
+ * has (an unknown kid is refused); the one that re-reads takes a database
+ * connection only if one is free at once. Callers are HTTP polling threads,
+ * which must not stall every connection they serve. */
 static void reload_for_unknown_kid(void)
 {
-    pthread_mutex_lock(&K.reload_mu);
+    if (pthread_mutex_trylock(&K.reload_mu) != 0)
+        return;
     if (K.db && gh_mono_ms() - K.last_reload >= UNKNOWN_KID_GAP) {
         char err[256];
-        if (reload_locked(err, sizeof(err)) != 0)
+        atomic_fetch_add(&unknown_kid_reloads, 1);
+        gh_log(GH_LOG_INFO, "signing keys re-read", "a token named an unknown kid");
+        if (reload_with(false, err, sizeof(err)) != 0)
             gh_log(GH_LOG_WARN, "signing keys not refreshed", "%s", err);
     }
     pthread_mutex_unlock(&K.reload_mu);
@@ -1175,7 +1200,7 @@ int gh_keys_rotate(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], int64_t k
         return -1;
     /* New keys sealed under another master key than the servers' would stop
      * every server at its next start: refuse when the live keys do not open. */
-    if (read_rows(db, a, &rows, &n, err, errlen) != 0)
+    if (read_rows(db, a, true, &rows, &n, err, errlen) != 0)
         goto out;
     keyset *check = build_set(a, mkey, rows, n, err, errlen);
     if (!check)

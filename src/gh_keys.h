@@ -103,6 +103,9 @@ int gh_keys_rotate(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], int64_t k
                    char es_kid[64], char rs_kid[64], char *err, size_t errlen);
 /* Re-reads the keys now (after gh_keys_init). */
 int gh_keys_reload(char *err, size_t errlen);
+/* How many times a token with an unknown kid made this process re-read the
+ * keys (at most one a second; for tests and diagnostics). */
+unsigned gh_keys_unknown_kid_reloads(void);
 /* The RFC 7638 thumbprint (SHA-256, base64url) of a public EC or RSA JWK;
  * NULL for another key type or missing members. In the arena. */
 char *gh_keys_thumbprint(gh_arena *a, const json_t *jwk);

@@ -520,11 +520,20 @@ static bool passkey_check(gh_req *r, gh_dbconn *c, json_t *cred, const char *bin
     /* A counter that does not grow, where the authenticator keeps one,
      * means two copies of the key exist (WebAuthn §6.1.1). */
     if ((as.sign_count != 0 || f.sign_count != 0) && (long long)as.sign_count <= f.sign_count) {
-        gh_store_factor_mark_cloned(c, r->arena, GH_DEFAULT_TENANT, f.id, now);
-        gh_api_audit(r, c, "passkey.clone_suspected", f.user_id, "failure",
-                     "sign count did not increase",
-                     json_pack("{s:s, s:I, s:I}", "factor_id", f.id, "stored",
-                               (json_int_t)f.sign_count, "received", (json_int_t)as.sign_count));
+        /* the mark and its event land together or not at all */
+        gh_dbrc rc = gh_db_begin(c);
+        if (rc == GH_DB_OK)
+            rc = gh_store_factor_mark_cloned(c, r->arena, GH_DEFAULT_TENANT, f.id, now);
+        if (rc == GH_DB_OK)
+            rc = gh_api_audit(r, c, "passkey.clone_suspected", f.user_id, "failure",
+                              "sign count did not increase",
+                              json_pack("{s:s, s:I, s:I}", "factor_id", f.id, "stored",
+                                        (json_int_t)f.sign_count, "received",
+                                        (json_int_t)as.sign_count));
+        if (rc == GH_DB_OK)
+            gh_db_commit(c);
+        else
+            gh_db_rollback(c);
         *why = "sign count did not increase";
         *user_id = f.user_id;
         return false;
@@ -614,8 +623,8 @@ static bool mfa_blocked(gh_req *r, gh_dbconn *c, const char *user_id)
 
 /* Counts a wrong second factor against the account's throttle and audits
  * it; the next tries wait longer and longer (gh_throttle). */
-static void count_failure(gh_req *r, gh_dbconn *c, const char *user_id, const char *event,
-                          const char *reason)
+static gh_dbrc count_failure(gh_req *r, gh_dbconn *c, const char *user_id, const char *event,
+                             const char *reason)
 {
     long long n = 0, now = gh_now_ms();
     const char *key = mfa_throttle_key(r, user_id);
@@ -625,13 +634,17 @@ static void count_failure(gh_req *r, gh_dbconn *c, const char *user_id, const ch
         if (delay > 0)
             gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + delay * 1000);
     }
-    gh_api_audit(r, c, event, user_id, "failure", reason, NULL);
+    return gh_api_audit(r, c, event, user_id, "failure", reason, NULL);
 }
 
 static void mfa_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *x, const char *reason)
 {
-    count_failure(r, c, x->user_id, x->pending ? "signin.second_factor_failed" : "stepup.failed",
-                  reason);
+    gh_dbrc rc = count_failure(
+        r, c, x->user_id, x->pending ? "signin.second_factor_failed" : "stepup.failed", reason);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc); /* the attempt was not audited */
+        return;
+    }
     if (x->pending && x->attempts >= MAX_ATTEMPTS) {
         gh_resp_error(r, 400, "flow_expired", "Too many attempts. Sign in again.");
         return;
@@ -858,9 +871,11 @@ void gh_mfa_passkey_signin(gh_req *r)
         why = "account disabled";
     }
     if (!ok) {
-        gh_api_audit(r, c, "signin.failed", user_id, "failure", why,
-                     json_pack("{s:s}", "method", "passkey"));
-        gh_resp_error(r, 401, "invalid_credentials", "That passkey was not accepted.");
+        if (gh_api_audit(r, c, "signin.failed", user_id, "failure", why,
+                         json_pack("{s:s}", "method", "passkey")) != GH_DB_OK)
+            gh_resp_db_error(r, GH_DB_FAIL);
+        else
+            gh_resp_error(r, 401, "invalid_credentials", "That passkey was not accepted.");
         goto out;
     }
     const char *factors = factors_add(r->arena, "[]", "passkey", v.factor_id, v.bound, v.uv);
@@ -956,7 +971,7 @@ void gh_mfa_list(gh_req *r)
 {
     struct enrolled e;
     const gh_session *s = gh_session_current(r);
-    gh_dbconn *c = gh_req_db(r);
+    gh_dbconn *c = s ? gh_req_db(r) : NULL;
     if (!s || !c) {
         if (!r->status)
             gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
@@ -1143,8 +1158,11 @@ void gh_mfa_totp_confirm(gh_req *r)
     f.confirmed = true;
     verified v;
     if (!totp_check(r, c, s->user_id, &one, code, &v)) {
-        count_failure(r, c, s->user_id, "mfa.totp_setup_failed", "wrong set-up code");
-        gh_resp_error(r, 400, "invalid_code", WRONG_CODE);
+        if (count_failure(r, c, s->user_id, "mfa.totp_setup_failed", "wrong set-up code") !=
+            GH_DB_OK)
+            gh_resp_db_error(r, GH_DB_FAIL);
+        else
+            gh_resp_error(r, 400, "invalid_code", WRONG_CODE);
         return;
     }
     json_t *answer = json_pack("{s:s, s:s}", "status", "confirmed", "id", f.id);
@@ -1242,11 +1260,13 @@ void gh_mfa_passkey_register(gh_req *r)
     gh_wa_credential wc;
     gh_wa_status st = gh_webauthn_register(r->arena, &want, cd, cd_len, ao, ao_len, &wc);
     if (st != GH_WA_OK) {
-        gh_api_audit(r, c, "mfa.passkey_refused", s->user_id, "failure", gh_wa_status_str(st),
-                     NULL);
-        gh_resp_error(
-            r, 400, "invalid_credential",
-            gh_arena_printf(r->arena, "The passkey was not accepted (%s).", gh_wa_status_str(st)));
+        if (gh_api_audit(r, c, "mfa.passkey_refused", s->user_id, "failure", gh_wa_status_str(st),
+                         NULL) != GH_DB_OK)
+            gh_resp_db_error(r, GH_DB_FAIL);
+        else
+            gh_resp_error(r, 400, "invalid_credential",
+                          gh_arena_printf(r->arena, "The passkey was not accepted (%s).",
+                                          gh_wa_status_str(st)));
         goto out;
     }
     char id[GH_UUID_STRLEN + 1];

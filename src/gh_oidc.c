@@ -552,7 +552,9 @@ static void issue_code(gh_req *r, const struct authz *z, const gh_session *s)
                  .amr = s->amr,
                  .created_at = now,
                  .expires_at = now + (long long)r->app->cfg->auth_code_ttl * 1000};
-    gh_dbrc rc = gh_store_code_insert(c, r->arena, &k);
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_store_code_insert(c, r->arena, &k);
     if (rc == GH_DB_OK) {
         json_t *d = json_pack("{s:s, s:s, s:s?, s:s?}", "client_id", z->client_id, "scope",
                               z->scope, "acr_values", z->acr_values, "prompt", param(z, "prompt"));
@@ -567,6 +569,7 @@ static void issue_code(gh_req *r, const struct authz *z, const gh_session *s)
         rc = gh_audit_append(c, r->arena, &ev);
         json_decref(d);
     }
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK) {
         client_error(r, z, "server_error", "the code could not be stored");
         return;
@@ -577,8 +580,8 @@ static void issue_code(gh_req *r, const struct authz *z, const gh_session *s)
 static bool user_active(gh_req *r, const gh_session *s)
 {
     gh_user u;
-    return gh_store_user_get(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, s->user_id, &u) ==
-               GH_DB_OK &&
+    gh_dbconn *c = gh_req_db(r);
+    return c && gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, s->user_id, &u) == GH_DB_OK &&
            u.active;
 }
 
@@ -714,7 +717,8 @@ void gh_oidc_consent_decide(gh_req *r)
         return;
     const gh_session *s = gh_session_current(r);
     if (!s) {
-        gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
+        if (!r->status) /* else the database was busy: 503 */
+            gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
         return;
     }
     if (!r->body || gh_json_parse(r->body, r->body_len, 4, &body, why, sizeof(why)) != GH_JSON_OK ||
@@ -817,10 +821,13 @@ void gh_oidc_consents_revoke(gh_req *r)
         return;
     const gh_session *s = gh_session_current(r);
     if (!s) {
-        gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
+        if (!r->status) /* else the database was busy: 503 */
+            gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
         return;
     }
     gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_store_consent_delete(c, r->arena, GH_DEFAULT_TENANT, s->user_id, r->params[0]);

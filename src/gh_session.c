@@ -217,6 +217,8 @@ bool gh_csrf_check(gh_req *r)
         const char *binding = NULL;
         if (gh_session_current(r))
             binding = gh_req_cookie(r, cookie_name(r, "gh_session"));
+        else if (r->status)
+            return false; /* the session could not be read: the database is busy (503) */
         if (!binding)
             binding = gh_presession(r, false);
         const char *want = binding ? gh_csrf_token_for(r, binding) : NULL;

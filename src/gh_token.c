@@ -180,8 +180,8 @@ static void respond_tokens(gh_req *r, const char *at, long long ttl, const char 
     gh_resp_text(r, 200, "application/json", body);
 }
 
-static void audit_token(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
-                        const char *client_id, const char *outcome, const char *reason)
+static gh_dbrc audit_token(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
+                           const char *client_id, const char *outcome, const char *reason)
 {
     json_t *d = json_pack("{s:s}", "client_id", client_id);
     gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
@@ -193,8 +193,9 @@ static void audit_token(gh_req *r, gh_dbconn *c, const char *type, const char *s
                          .outcome = outcome,
                          .reason = reason,
                          .details = d};
-    gh_audit_append(c, r->arena, &ev);
+    gh_dbrc rc = gh_audit_append(c, r->arena, &ev);
     json_decref(d);
+    return rc;
 }
 
 /* ---- grants ---- */
@@ -204,17 +205,21 @@ static bool offline_allowed(const gh_client *cl, const char *scope)
     return gh_scope_has(scope, "offline_access") && gh_client_grant_ok(cl, "refresh_token");
 }
 
-/* A code presented again: revoke what it produced (RFC 6749 4.1.2). */
-static void code_replayed(gh_req *r, gh_dbconn *c, const gh_code *k)
+/* A code presented again: revoke what it produced (RFC 6749 4.1.2), with
+ * its audit event in one transaction. */
+static gh_dbrc code_replayed(gh_req *r, gh_dbconn *c, const gh_code *k)
 {
     long long now = gh_now_ms();
-    if (k->family_id)
-        gh_store_refresh_revoke_family(c, r->arena, k->tenant_id, k->family_id, now);
-    if (k->access_jti)
-        gh_store_jti_revoke(c, r->arena, k->tenant_id, k->access_jti,
-                            now + (long long)r->app->cfg->access_token_ttl * 1000);
-    audit_token(r, c, "token.code_reused", k->user_id, k->client_id, "failure",
-                "authorization code used twice; its tokens were revoked");
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK && k->family_id)
+        rc = gh_store_refresh_revoke_family(c, r->arena, k->tenant_id, k->family_id, now);
+    if (rc == GH_DB_OK && k->access_jti)
+        rc = gh_store_jti_revoke(c, r->arena, k->tenant_id, k->access_jti,
+                                 now + (long long)r->app->cfg->access_token_ttl * 1000);
+    if (rc == GH_DB_OK)
+        rc = audit_token(r, c, "token.code_reused", k->user_id, k->client_id, "failure",
+                         "authorization code used twice; its tokens were revoked");
+    return rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
 }
 
 static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
@@ -242,7 +247,8 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
     if (!k.code_challenge || !gh_pkce_s256_matches(verifier, k.code_challenge))
         return token_error(r, 400, "invalid_grant", "the code_verifier does not match");
     if (k.used_at) {
-        code_replayed(r, c, &k);
+        if ((rc = code_replayed(r, c, &k)) != GH_DB_OK)
+            return gh_resp_db_error(r, rc);
         return token_error(r, 400, "invalid_grant", "the code was already used");
     }
     if (now >= k.expires_at)
@@ -283,7 +289,7 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
     if (rc == GH_DB_OK)
         rc = gh_store_code_link(c, r->arena, GH_DEFAULT_TENANT, hash, family, jti);
     if (rc == GH_DB_OK)
-        audit_token(r, c, "token.issued", k.user_id, cl->id, "success", "authorization_code");
+        rc = audit_token(r, c, "token.issued", k.user_id, cl->id, "success", "authorization_code");
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc == GH_DB_CONFLICT) /* a concurrent redemption won */
         return token_error(r, 400, "invalid_grant", "the code was already used");
@@ -309,9 +315,15 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
         strcmp(t.client_id, cl->id) != 0 || t.revoked_at)
         return token_error(r, 400, "invalid_grant", "the refresh token is invalid");
     if (t.rotated_at) {
-        gh_store_refresh_revoke_family(c, r->arena, GH_DEFAULT_TENANT, t.family_id, now);
-        audit_token(r, c, "token.refresh_reused", t.user_id, cl->id, "failure",
-                    "a rotated refresh token was presented; the family was revoked");
+        gh_dbrc rc = gh_db_begin(c);
+        if (rc == GH_DB_OK)
+            rc = gh_store_refresh_revoke_family(c, r->arena, GH_DEFAULT_TENANT, t.family_id, now);
+        if (rc == GH_DB_OK)
+            rc = audit_token(r, c, "token.refresh_reused", t.user_id, cl->id, "failure",
+                             "a rotated refresh token was presented; the family was revoked");
+        rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+        if (rc != GH_DB_OK)
+            return gh_resp_db_error(r, rc);
         return token_error(r, 400, "invalid_grant", "the refresh token was already used");
     }
     if (now >= t.expires_at || now >= t.family_expires_at)

@@ -596,6 +596,86 @@ static void unknown_kid_rereads(void **state)
     assert_string_equal(active_kid(f->a, "ES256"), es);
 }
 
+/* Issue 15 item 10: a token with an unknown kid never makes its thread (an
+ * HTTP polling thread) wait: with every database connection taken, the
+ * re-read is skipped at once instead of waiting 5 s for the pool. */
+static double mono_s(void);
+
+static void unknown_kid_never_waits(void **state)
+{
+    struct fixture *f = *state;
+    cjose_jwk_t *ec = new_ec();
+    char *t = sign_with(f->a, ec, json_pack("{s:s, s:s}", "alg", "ES256", "kid", "made-up-kid"),
+                        "{\"sub\":\"x\"}");
+    cjose_jwk_release(ec);
+    gh_dbconn *held[4];
+    for (int i = 0; i < 4; i++)
+        assert_non_null(held[i] = gh_db_acquire(f->db));
+    sleep(1); /* past the last re-read (start-up) */
+    unsigned before = gh_keys_unknown_kid_reloads();
+    const char *why = NULL;
+    gh_log_set_level(GH_LOG_ERROR); /* "signing keys not refreshed" */
+    double t0 = mono_s();
+    assert_null(gh_keys_verify(t, NULL, &why));
+    double took = mono_s() - t0;
+    gh_log_set_level(GH_LOG_INFO);
+    assert_string_equal(why, "unknown kid");
+    assert_true(took < 1.0);
+    assert_int_equal(gh_keys_unknown_kid_reloads(), before + 1);
+    for (int i = 0; i < 4; i++)
+        gh_db_release(held[i]);
+}
+
+/* A flood of tokens with made-up kids from several threads re-reads the
+ * keys at most once a second, and only one thread re-reads. */
+enum { FLOOD_THREADS = 4, FLOOD_TOKENS = 64, FLOOD_MS = 2500 };
+static char *flood_tokens[FLOOD_THREADS][FLOOD_TOKENS];
+static atomic_int flood_accepted;
+
+static void *flood(void *arg)
+{
+    char **tokens = arg;
+    double until = mono_s() + FLOOD_MS / 1000.0;
+    while (mono_s() < until)
+        for (int i = 0; i < FLOOD_TOKENS; i++) {
+            json_t *got = gh_keys_verify(tokens[i], NULL, NULL);
+            if (got)
+                atomic_fetch_add(&flood_accepted, 1);
+            json_decref(got);
+        }
+    return NULL;
+}
+
+static void unknown_kid_reloads_bounded(void **state)
+{
+    struct fixture *f = *state;
+    cjose_jwk_t *ec = new_ec();
+    for (int i = 0; i < FLOOD_THREADS; i++)
+        for (int j = 0; j < FLOOD_TOKENS; j++) {
+            char kid[40];
+            snprintf(kid, sizeof(kid), "kid-%d-%d-%08x", i, j, randombytes_random());
+            flood_tokens[i][j] = sign_with(
+                f->a, ec, json_pack("{s:s, s:s}", "alg", "ES256", "kid", kid), "{\"sub\":\"x\"}");
+            assert_non_null(flood_tokens[i][j]);
+        }
+    cjose_jwk_release(ec);
+    atomic_store(&flood_accepted, 0);
+    unsigned before = gh_keys_unknown_kid_reloads();
+    double t0 = mono_s();
+    pthread_t th[FLOOD_THREADS];
+    gh_log_set_level(GH_LOG_WARN);
+    for (int i = 0; i < FLOOD_THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, flood, flood_tokens[i]), 0);
+    for (int i = 0; i < FLOOD_THREADS; i++)
+        pthread_join(th[i], NULL);
+    gh_log_set_level(GH_LOG_INFO);
+    double secs = mono_s() - t0;
+    unsigned reloads = gh_keys_unknown_kid_reloads() - before;
+    assert_int_equal(atomic_load(&flood_accepted), 0);
+    assert_true(reloads >= 1);
+    assert_true(reloads <= (unsigned)secs + 1);
+}
+
 static void jwks_public_only(void **state)
 {
     struct fixture *f = *state;
@@ -958,6 +1038,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(rotation_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(verified_tokens_remembered_safely, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_kid_rereads, setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_kid_never_waits, setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_kid_reloads_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(jwks_public_only, setup, teardown),
         cmocka_unit_test_setup_teardown(thumbprint_rfc7638, setup, teardown),
         cmocka_unit_test_setup_teardown(private_keys_sealed, setup, teardown),

@@ -415,6 +415,167 @@ static void wal_starts_over_under_steady_writes(void **state)
     assert_true(starts >= 1);
 }
 
+/* Makes INSERTs of audit events of type "test.refused" fail, as a full
+ * disk or a broken audit table would: a trigger in the test database. */
+static void refuse_test_events(struct fixture *f)
+{
+    if (f->t.pgname[0]) {
+        assert_int_equal(
+            gh_db_exec_built(f->c, f->a,
+                             "CREATE FUNCTION refuse_event() RETURNS trigger LANGUAGE plpgsql AS "
+                             "$$ BEGIN IF NEW.type = 'test.refused' THEN RAISE EXCEPTION "
+                             "'refused'; END IF; RETURN NEW; END $$",
+                             NULL, 0, NULL),
+            GH_DB_OK);
+        assert_int_equal(gh_db_exec_built(f->c, f->a,
+                                          "CREATE TRIGGER refuse_event BEFORE INSERT ON "
+                                          "audit_events FOR EACH ROW EXECUTE FUNCTION "
+                                          "refuse_event()",
+                                          NULL, 0, NULL),
+                         GH_DB_OK);
+    } else {
+        assert_int_equal(gh_db_exec_built(f->c, f->a,
+                                          "CREATE TRIGGER refuse_event BEFORE INSERT ON "
+                                          "audit_events WHEN NEW.type = 'test.refused' "
+                                          "BEGIN SELECT RAISE(ABORT, 'refused'); END",
+                                          NULL, 0, NULL),
+                         GH_DB_OK);
+    }
+}
+
+static long long count_rows(struct fixture *f, const char *sql, const char *param)
+{
+    gh_dbres r;
+    gh_dbparam p[] = {GH_TEXT(param)};
+    assert_int_equal(gh_db_exec_built(f->c, f->a, sql, p, 1, &r), GH_DB_OK);
+    return gh_dbres_int(&r, 0, 0);
+}
+
+/* Issue 15 item 12, SECURITY.md #47 (ASVS 16.3): an audit event that
+ * cannot be written fails the change it records, alike on SQLite and
+ * PostgreSQL: the commit answers the failure and neither lands. */
+static void failed_event_fails_its_change(void **state)
+{
+    struct fixture *f = *state;
+    refuse_test_events(f);
+    gh_log_set_level(GH_LOG_ERROR + 1); /* the refused INSERT logs an error */
+    gh_user u = make_user(f->a, "frank@example.com", 7000), got;
+    gh_audit_event ev = {
+        .tenant_id = GH_DEFAULT_TENANT, .type = "test.refused", .subject = u.id, .actor = "admin"};
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &u), GH_DB_OK);
+    assert_int_not_equal(gh_audit_append(f->c, f->a, &ev), GH_DB_OK);
+    /* later statements do not run, as in PostgreSQL's aborted transaction */
+    assert_int_equal(gh_store_password_set(f->c, f->a, GH_DEFAULT_TENANT, u.id, "$argon2id$x"),
+                     GH_DB_FAIL);
+    assert_int_not_equal(gh_db_commit(f->c), GH_DB_OK);
+    gh_log_set_level(GH_LOG_INFO);
+    assert_int_equal(gh_store_user_get(f->c, f->a, GH_DEFAULT_TENANT, u.id, &got), GH_DB_NOTFOUND);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM audit_events WHERE subject = $1", u.id),
+                     0);
+
+    /* the connection is clean again: the same change with a writable event lands with it */
+    ev.type = "test.accepted";
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &u), GH_DB_OK);
+    assert_int_equal(gh_audit_append(f->c, f->a, &ev), GH_DB_OK);
+    assert_int_equal(gh_db_commit(f->c), GH_DB_OK);
+    assert_int_equal(gh_store_user_get(f->c, f->a, GH_DEFAULT_TENANT, u.id, &got), GH_DB_OK);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM audit_events WHERE subject = $1", u.id),
+                     1);
+
+    /* outside a transaction a failure is the caller's to handle and
+     * leaves the connection usable */
+    ev.type = "test.refused";
+    gh_log_set_level(GH_LOG_ERROR + 1);
+    assert_int_not_equal(gh_audit_append(f->c, f->a, &ev), GH_DB_OK);
+    gh_log_set_level(GH_LOG_INFO);
+    assert_int_equal(gh_store_user_get(f->c, f->a, GH_DEFAULT_TENANT, u.id, &got), GH_DB_OK);
+}
+
+/* Any failed statement fails its transaction on both drivers: a conflict
+ * inside one rolls back the writes before it (SQLite would commit them). */
+static void conflict_fails_its_transaction(void **state)
+{
+    struct fixture *f = *state;
+    gh_user a = make_user(f->a, "gina@example.com", 8000), got;
+    gh_user b = make_user(f->a, "hank@example.com", 8000);
+    gh_user dup = make_user(f->a, "gina@example.com", 8001);
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &a), GH_DB_OK);
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &b), GH_DB_OK);
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &dup), GH_DB_CONFLICT);
+    assert_int_equal(gh_db_commit(f->c), GH_DB_CONFLICT);
+    assert_int_equal(gh_store_user_get(f->c, f->a, GH_DEFAULT_TENANT, b.id, &got), GH_DB_NOTFOUND);
+    /* a NOTFOUND is an answer, not a failure: the transaction goes on */
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    assert_int_equal(gh_store_user_get(f->c, f->a, GH_DEFAULT_TENANT, "nope", &got),
+                     GH_DB_NOTFOUND);
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &b), GH_DB_OK);
+    assert_int_equal(gh_db_commit(f->c), GH_DB_OK);
+    assert_int_equal(gh_store_user_get(f->c, f->a, GH_DEFAULT_TENANT, b.id, &got), GH_DB_OK);
+}
+
+/* Event details are stored in one canonical text (keys sorted, compact),
+ * whatever order they were built in: the input of a later hash chain. */
+static void event_details_are_canonical(void **state)
+{
+    struct fixture *f = *state;
+    json_t *d = json_pack("{s:s, s:i, s:{s:b, s:n}, s:[s, s]}", "zeta", "a/b \"q\"\n\xc3\xa9",
+                          "alpha", 1, "mid", "y", 1, "x", "list", "2", "1");
+    gh_audit_event ev = {
+        .tenant_id = GH_DEFAULT_TENANT, .type = "test.details", .subject = "canon", .details = d};
+    assert_int_equal(gh_audit_append(f->c, f->a, &ev), GH_DB_OK);
+    json_decref(d);
+    gh_dbres r;
+    assert_int_equal(gh_db_exec(f->c, f->a,
+                                "SELECT details FROM audit_events WHERE type = 'test.details'",
+                                NULL, 0, &r),
+                     GH_DB_OK);
+    assert_string_equal(gh_dbres_get(&r, 0, 0),
+                        "{\"alpha\":1,\"list\":[\"2\",\"1\"],\"mid\":{\"x\":null,\"y\":true},"
+                        "\"zeta\":\"a/b \\\"q\\\"\\n\xc3\xa9\"}");
+}
+
+/* Back-channel logout (SECURITY.md #29) looks a session's clients up by
+ * session_id in auth_codes and refresh_tokens: both lookups use an index
+ * instead of scanning the tables (issue 15, item 16). */
+static bool has_index(struct fixture *f, const char *table, const char *name)
+{
+    gh_dbres r;
+    gh_dbparam p[] = {GH_TEXT(table), GH_TEXT(name)};
+    const char *sql = f->t.pgname[0]
+                          ? "SELECT 1 FROM pg_indexes WHERE tablename = $1 AND indexname = $2"
+                          : "SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 "
+                            "AND name = $2";
+    return gh_db_exec_built(f->c, f->a, sql, p, 2, &r) == GH_DB_OK && r.nrows == 1;
+}
+
+static void logout_lookups_use_an_index(void **state)
+{
+    struct fixture *f = *state;
+    assert_true(has_index(f, "auth_codes", "auth_codes_session"));
+    assert_true(has_index(f, "refresh_tokens", "refresh_tokens_session"));
+    if (f->t.pgname[0])
+        return; /* the planner scans tables this small whatever the indexes */
+    /* The statement of gh_store_session_clients, as SQLite plans it. */
+    static const char plan[] =
+        "EXPLAIN QUERY PLAN "
+        "SELECT client_id FROM auth_codes WHERE tenant_id = $1 AND session_id = $2 "
+        "UNION SELECT client_id FROM refresh_tokens WHERE tenant_id = $1 AND session_id = $2";
+    gh_dbparam p[] = {GH_TEXT(GH_DEFAULT_TENANT), GH_TEXT("s1")};
+    gh_dbres r;
+    assert_int_equal(gh_db_exec_built(f->c, f->a, plan, p, 2, &r), GH_DB_OK);
+    bool codes = false, tokens = false;
+    for (size_t i = 0; i < r.nrows; i++) {
+        const char *d = gh_dbres_get(&r, i, r.ncols - 1);
+        codes = codes || strstr(d, "INDEX auth_codes_session (tenant_id=? AND session_id=?)");
+        tokens = tokens || strstr(d, "INDEX refresh_tokens_session (tenant_id=? AND session_id=?)");
+    }
+    assert_true(codes);
+    assert_true(tokens);
+}
+
 static void parse_time(void **state)
 {
     (void)state;
@@ -442,6 +603,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(backends_agree, setup, teardown),
         cmocka_unit_test_setup_teardown(survives_lost_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(wal_starts_over_under_steady_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(logout_lookups_use_an_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_event_fails_its_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(conflict_fails_its_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(event_details_are_canonical, setup, teardown),
         cmocka_unit_test(parse_time),
     };
     gh_crypto_init();
