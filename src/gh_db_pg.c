@@ -303,6 +303,30 @@ static const char *const pg_migrations[] = {
     "  PRIMARY KEY (tenant_id, id));"
     "CREATE INDEX auth_challenges_binding ON auth_challenges (tenant_id, binding_hash, kind);"
     "CREATE INDEX auth_challenges_expires ON auth_challenges (tenant_id, expires_at);",
+    /* back-channel logout queue (see the SQLite list) */
+    "CREATE TABLE logout_queue ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  session_id TEXT COLLATE \"C\" NOT NULL,"
+    "  client_id TEXT COLLATE \"C\" NOT NULL,"
+    "  user_id TEXT COLLATE \"C\" NOT NULL,"
+    "  status TEXT COLLATE \"C\" NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at BIGINT NOT NULL,"
+    "  claimed_until BIGINT,"
+    "  last_error TEXT,"
+    "  created_at BIGINT NOT NULL,"
+    "  sent_at BIGINT,"
+    "  PRIMARY KEY (tenant_id, session_id, client_id));"
+    "CREATE INDEX logout_queue_due ON logout_queue (status, next_attempt_at);"
+    "CREATE TABLE logout_attempts ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  session_id TEXT COLLATE \"C\" NOT NULL,"
+    "  client_id TEXT COLLATE \"C\" NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  time BIGINT NOT NULL,"
+    "  outcome TEXT COLLATE \"C\" NOT NULL,"
+    "  error TEXT,"
+    "  PRIMARY KEY (tenant_id, session_id, client_id, attempt));",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "gh_logout.h"
+
 #define SESSION_COLS                                                                               \
     "tenant_id, id, token_hash, user_id, created_at, last_seen_at, idle_expires_at, expires_at, "  \
     "auth_time, aal, amr, ip, user_agent, factors"
@@ -98,7 +100,13 @@ gh_dbrc gh_store_session_revoke(gh_dbconn *c, gh_arena *a, const char *tenant, c
     static const char sql[] = "UPDATE sessions SET revoked_at = $3 WHERE tenant_id = $1 AND "
                               "id = $2 AND revoked_at IS NULL";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(now)};
-    return gh_db_exec(c, a, sql, p, 3, NULL);
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
+    /* Whatever ends a session queues its back-channel logout in the same
+     * transaction (gh_logout.h), so no caller can forget it. */
+    if (rc == GH_DB_OK && r.changes > 0)
+        rc = gh_store_logout_enqueue(c, a, tenant, id, now);
+    return rc;
 }
 
 gh_dbrc gh_store_session_list(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
