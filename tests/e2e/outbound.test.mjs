@@ -288,3 +288,41 @@ describe('SSRF: the default policy (no GATEHOUSE_OUTBOUND_ALLOW)', () => {
     spy.close();
   });
 });
+
+describe('sessions per account are capped (GATEHOUSE_MAX_SESSIONS_PER_ACCOUNT=3)', () => {
+  test('a 4th sign-in ends the oldest session (its old cookie gets 401) and queues its back-channel logout; the newer ones live', async () => {
+    const server = await startServer({ env: { GATEHOUSE_MAX_SESSIONS_PER_ACCOUNT: '3', GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.1/32' } });
+    const rp = await relyingParty();
+    const reg = await register(server, { client_name: 'Cap RP', backchannel_logout_uri: rp.uri });
+    const user = await newUser(server);
+    const agents = [];
+    for (let i = 0; i < 3; i++) {
+      const a = new Agent(server);
+      await a.signIn(user.email, user.password);
+      agents.push(a);
+      await sleep(5); // distinct creation times
+    }
+    const oldest = (await agents[0].api('GET', '/api/v1/sessions')).json.sessions.find((s) => s.current).id;
+    await agents[0].code(reg.client_id);
+    const oldCookie = new Map(agents[0].jar);
+
+    const fourth = new Agent(server);
+    await fourth.signIn(user.email, user.password);
+    const copy = new Agent(server);
+    copy.jar = oldCookie;
+    assert.equal((await copy.api('GET', '/api/v1/sessions')).status, 401, 'the oldest session ended');
+    for (const a of [agents[1], agents[2], fourth]) assert.equal((await a.api('GET', '/api/v1/sessions')).status, 200);
+    const list = (await fourth.api('GET', '/api/v1/sessions')).json.sessions;
+    assert.equal(list.length, 3);
+    assert.ok(!list.some((s) => s.id === oldest));
+
+    assert.ok(await waitFor(() => rp.hits.length >= 1, 10_000), 'back-channel logout for the ended session');
+    const jwks = jose.createRemoteJWKSet(new URL(`${server.url}/jwks`));
+    const { payload } = await jose.jwtVerify(rp.hits[0].token, jwks, { issuer: server.issuer, audience: reg.client_id });
+    assert.equal(payload.sid, oldest);
+    const audit = sql(server, "SELECT reason FROM audit_events WHERE type = 'session.ended'");
+    assert.equal(audit.length, 1);
+    assert.match(audit[0].reason, /MAX_SESSIONS_PER_ACCOUNT/);
+    rp.srv.close();
+  });
+});
