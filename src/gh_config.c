@@ -259,7 +259,8 @@ static const struct setting settings[] = {
     {"ADMIN_TOKEN", "", p_admin_token,
      "bearer token for SCIM and client registration (at least 16 characters); unset: disabled"},
     {"SMTP_URL", "", p_smtp_url,
-     "mail relay: smtp://host:port (plain SMTP) or smtps://host:port (TLS); unset: mail waits"},
+     "mail relay: smtp://host:port (STARTTLS per SMTP_TLS) or smtps://host:port (TLS); unset: "
+     "mail waits"},
     {"SMTP_TLS", "auto", p_smtp_tls,
      "STARTTLS on smtp:// relays: required, opportunistic, off, or auto (required unless the "
      "relay is on loopback)"},
