@@ -17,6 +17,7 @@
 #include "gh_handlers.h"
 #include "gh_json.h"
 #include "gh_log.h"
+#include "gh_logout.h"
 #include "gh_mail.h"
 #include "gh_mfa.h"
 #include "gh_mkey.h"
@@ -847,7 +848,7 @@ void gh_accounts_signout(gh_req *r)
         return;
     }
     if (sid)
-        gh_logout_backchannel(r, sid, user);
+        gh_logout_kick(); /* revoking queued the back-channel logout */
     const char *pre = gh_presession(r, true);
     gh_resp_json(r, 200,
                  json_pack("{s:s, s:s?}", "status", "signed_out", "csrf_token",
@@ -941,9 +942,7 @@ static void end_sessions(gh_req *r, const char *only)
             gh_resp_db_error(r, rc);
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        if (gone[i])
-            gh_logout_backchannel(r, list[i].id, cur->user_id);
+    gh_logout_kick(); /* revoking queued the back-channel logout */
     gh_resp_json(r, 200, json_pack("{s:s, s:I}", "status", "ended", "ended", (json_int_t)ended),
                  NULL);
 }

@@ -10,6 +10,7 @@
 
 #include "gh_crypto.h"
 #include "gh_log.h"
+#include "gh_netpolicy.h"
 
 typedef int (*setting_parser)(gh_config *cfg, const char *value, char *why, size_t whylen);
 
@@ -201,6 +202,33 @@ static int p_proxy_header(gh_config *c, const char *v, char *why, size_t whylen)
     return 0;
 }
 
+UINT_SETTING(p_max_sessions, max_sessions, 1, 100000)
+
+static int p_smtp_tls(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    static const char *names[] = {"auto", "required", "opportunistic", "off"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(v, names[i]) == 0) {
+            c->smtp_tls = i;
+            return 0;
+        }
+    snprintf(why, whylen, "must be auto, required, opportunistic or off");
+    return -1;
+}
+
+static int p_smtp_ca_file(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return set_string(c->smtp_ca_file, sizeof(c->smtp_ca_file), v, why, whylen);
+}
+
+static int p_outbound_allow(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    gh_netpolicy p;
+    if (gh_netpolicy_parse(v, &p, why, whylen) != 0)
+        return -1;
+    return set_string(c->outbound_allow, sizeof(c->outbound_allow), v, why, whylen);
+}
+
 static int p_breached_file(gh_config *c, const char *v, char *why, size_t whylen)
 {
     return set_string(c->breached_passwords_file, sizeof(c->breached_passwords_file), v, why,
@@ -256,7 +284,13 @@ static const struct setting settings[] = {
     {"ADMIN_TOKEN", "", p_admin_token,
      "bearer token for SCIM and client registration (at least 16 characters); unset: disabled"},
     {"SMTP_URL", "", p_smtp_url,
-     "mail relay: smtp://host:port (plain SMTP) or smtps://host:port (TLS); unset: mail waits"},
+     "mail relay: smtp://host:port (STARTTLS per SMTP_TLS) or smtps://host:port (TLS); unset: "
+     "mail waits"},
+    {"SMTP_TLS", "auto", p_smtp_tls,
+     "STARTTLS on smtp:// relays: required, opportunistic, off, or auto (required unless the "
+     "relay is on loopback)"},
+    {"SMTP_CA_FILE", "", p_smtp_ca_file,
+     "PEM file of CA certificates for the mail relay (a private CA); unset: the system's"},
     {"MAIL_FROM", "Gatehouse <no-reply@localhost>", p_mail_from, "From address of outgoing mail"},
     {"MAIL_RETRY_BASE", "30", p_mail_retry_base,
      "seconds before the first mail retry; each next wait is 4 times longer (at most 1 h)"},
@@ -300,6 +334,11 @@ static const struct setting settings[] = {
     {"DB_POOL", "0", p_db_pool, "database connections; 0 means threads + workers"},
     {"REAUTH_WINDOW", "600", p_reauth_window,
      "seconds after a sign-in during which its session may change sign-in methods"},
+    {"OUTBOUND_ALLOW", "", p_outbound_allow,
+     "CIDR blocks outbound HTTP (back-channel logout) may reach although they are loopback, "
+     "private or link-local, e.g. 10.1.2.0/24; unset: public addresses only"},
+    {"MAX_SESSIONS_PER_ACCOUNT", "50", p_max_sessions,
+     "live sessions per account; a sign-in past it ends the oldest"},
     {"MFA_REQUIRED", "off", p_mfa_required,
      "on: an account cannot remove its last second factor (authenticator app or passkey)"},
     {"TRUSTED_PROXIES", "", p_trusted_proxies,

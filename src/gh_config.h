@@ -18,6 +18,10 @@
 
 enum { GH_PATH_MAX = 1024, GH_MASTER_KEY_BYTES = 32 };
 
+/* GATEHOUSE_SMTP_TLS for smtp:// relays: auto is required for a relay that
+ * is not on loopback and opportunistic for one that is. */
+enum { GH_SMTP_TLS_AUTO, GH_SMTP_TLS_REQUIRED, GH_SMTP_TLS_OPPORTUNISTIC, GH_SMTP_TLS_OFF };
+
 typedef struct gh_config {
     char listen_host[256];
     uint16_t listen_port;
@@ -27,8 +31,11 @@ typedef struct gh_config {
     char data_dir[GH_PATH_MAX];
     char admin_token[512]; /* empty: admin APIs refuse every request */
     char smtp_url[512];
-    char mail_from[256];      /* From header of outgoing mail; no CR/LF */
-    unsigned mail_retry_base; /* seconds: attempt k waits base * 4^(k-1), at most 1 h */
+    char mail_from[256];            /* From header of outgoing mail; no CR/LF */
+    unsigned mail_retry_base;       /* seconds: attempt k waits base * 4^(k-1), at most 1 h */
+    int smtp_tls;                   /* GH_SMTP_TLS_*: STARTTLS policy of an smtp:// relay */
+    char smtp_ca_file[GH_PATH_MAX]; /* CA bundle for the relay's certificate; "": system */
+    char outbound_allow[1024];      /* CIDR blocks outbound HTTP may reach besides public ones */
     uint8_t master_key[GH_MASTER_KEY_BYTES];
     bool master_key_set;
     char master_key_file[GH_PATH_MAX];
@@ -52,6 +59,7 @@ typedef struct gh_config {
     char breached_passwords_file[GH_PATH_MAX];
     /* second factors */
     unsigned reauth_window; /* seconds after sign-in that sign-in methods may change */
+    unsigned max_sessions;  /* live sessions per account; a new one ends the oldest */
     bool mfa_required;      /* the last second factor cannot be removed */
     /* OpenID Connect */
     unsigned auth_code_ttl;     /* seconds an authorization code is valid */

@@ -309,6 +309,31 @@ static const char *const pg_migrations[] = {
      * logout scanned both tables */
     "CREATE INDEX auth_codes_session ON auth_codes (tenant_id, session_id);"
     "CREATE INDEX refresh_tokens_session ON refresh_tokens (tenant_id, session_id);",
+
+    /* 6: back-channel logout queue (see the SQLite list) */
+    "CREATE TABLE logout_queue ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  session_id TEXT COLLATE \"C\" NOT NULL,"
+    "  client_id TEXT COLLATE \"C\" NOT NULL,"
+    "  user_id TEXT COLLATE \"C\" NOT NULL,"
+    "  status TEXT COLLATE \"C\" NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at BIGINT NOT NULL,"
+    "  claimed_until BIGINT,"
+    "  last_error TEXT,"
+    "  created_at BIGINT NOT NULL,"
+    "  sent_at BIGINT,"
+    "  PRIMARY KEY (tenant_id, session_id, client_id));"
+    "CREATE INDEX logout_queue_due ON logout_queue (status, next_attempt_at);"
+    "CREATE TABLE logout_attempts ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  session_id TEXT COLLATE \"C\" NOT NULL,"
+    "  client_id TEXT COLLATE \"C\" NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  time BIGINT NOT NULL,"
+    "  outcome TEXT COLLATE \"C\" NOT NULL,"
+    "  error TEXT,"
+    "  PRIMARY KEY (tenant_id, session_id, client_id, attempt));",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

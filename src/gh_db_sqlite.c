@@ -343,6 +343,32 @@ static const char *const sqlite_migrations[] = {
      * logout scanned both tables */
     "CREATE INDEX auth_codes_session ON auth_codes (tenant_id, session_id);"
     "CREATE INDEX refresh_tokens_session ON refresh_tokens (tenant_id, session_id);",
+
+    /* 6: back-channel logout queue: one row per (ended session, client); the
+     * token is signed at each attempt, so no row holds one */
+    "CREATE TABLE logout_queue ("
+    "  tenant_id TEXT NOT NULL,"
+    "  session_id TEXT NOT NULL,"
+    "  client_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  claimed_until INTEGER,"
+    "  last_error TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  sent_at INTEGER,"
+    "  PRIMARY KEY (tenant_id, session_id, client_id));"
+    "CREATE INDEX logout_queue_due ON logout_queue (status, next_attempt_at);"
+    "CREATE TABLE logout_attempts ("
+    "  tenant_id TEXT NOT NULL,"
+    "  session_id TEXT NOT NULL,"
+    "  client_id TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL,"
+    "  time INTEGER NOT NULL,"
+    "  outcome TEXT NOT NULL,"
+    "  error TEXT,"
+    "  PRIMARY KEY (tenant_id, session_id, client_id, attempt));",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

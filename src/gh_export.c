@@ -35,7 +35,7 @@
 
 enum {
     PAGE_ROWS = 256,
-    MAX_KEY = 3,   /* columns in the widest primary key */
+    MAX_KEY = 4,   /* columns in the widest primary key */
     MAX_COLS = 64, /* the drivers bind at most 64 parameters */
     JSON_DEPTH = 3,
     BATCH_ROWS = 500, /* PostgreSQL import: rows per INSERT */
@@ -73,6 +73,8 @@ static const struct table tables[] = {
     {"mfa_factors", {"tenant_id", "id"}, false, false},
     {"recovery_codes", {"tenant_id", "user_id", "code_hash"}, false, false},
     {"auth_challenges", {"tenant_id", "id"}, false, false},
+    {"logout_queue", {"tenant_id", "session_id", "client_id"}, false, false},
+    {"logout_attempts", {"tenant_id", "session_id", "client_id", "attempt"}, false, false},
     {"audit_events", {"seq"}, false, true},
 };
 enum { NTABLES = sizeof(tables) / sizeof(tables[0]) };

@@ -52,8 +52,6 @@ void gh_revoke(gh_req *r);
 
 /* gh_logout.c */
 void gh_logout_endpoint(gh_req *r);
-/* Sends back-channel logout tokens for a session that just ended. */
-void gh_logout_backchannel(gh_req *r, const char *session_id, const char *user_id);
 
 /* gh_register.c: dynamic client registration (RFC 7591/7592) */
 void gh_register_create(gh_req *r);

@@ -4,6 +4,7 @@
  */
 #include "gh_mail.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -227,6 +229,52 @@ int gh_mail_build_headers(gh_arena *a, const char *from, const char *to, const c
 
 /* ---- SMTP with libcurl ---- */
 
+bool gh_mail_relay_is_loopback(const char *url)
+{
+    const char *h = strstr(url ? url : "", "://");
+    if (!h)
+        return false;
+    h += 3;
+    const char *at = strpbrk(h, "@/");
+    if (at && *at == '@') /* smtp://user:pass@host */
+        h = at + 1;
+    char host[256];
+    size_t n;
+    if (*h == '[') {
+        n = strcspn(h + 1, "]");
+        h++;
+    } else {
+        n = strcspn(h, ":/?");
+    }
+    if (n == 0 || n >= sizeof(host))
+        return false;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    if (strcasecmp(host, "localhost") == 0)
+        return true;
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, host, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+long gh_mail_use_ssl(const char *url, int mode)
+{
+    if (strncmp(url, "smtps://", 8) == 0)
+        return CURLUSESSL_ALL;
+    if (mode == GH_SMTP_TLS_AUTO)
+        mode = gh_mail_relay_is_loopback(url) ? GH_SMTP_TLS_OPPORTUNISTIC : GH_SMTP_TLS_REQUIRED;
+    switch (mode) {
+    case GH_SMTP_TLS_REQUIRED:
+        return CURLUSESSL_ALL; /* no STARTTLS offered or it fails: nothing is sent */
+    case GH_SMTP_TLS_OPPORTUNISTIC:
+        return CURLUSESSL_TRY;
+    default:
+        return CURLUSESSL_NONE;
+    }
+}
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 
@@ -365,14 +413,15 @@ static void smtp_send(const gh_config *cfg, gh_arena *a, const gh_mail_row *m,
         goto out;
     }
 
-    bool tls = strncmp(cfg->smtp_url, "smtps://", 8) == 0;
     curl_easy_setopt(curl, CURLOPT_URL, cfg->smtp_url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    /* smtp:// is plain SMTP (a relay on the host or a trusted network);
-     * smtps:// is TLS from the first byte, with the certificate verified. */
-    curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)(tls ? CURLUSESSL_ALL : CURLUSESSL_NONE));
+    /* smtps:// is TLS from the first byte; smtp:// upgrades with STARTTLS
+     * as GATEHOUSE_SMTP_TLS says. The certificate is always verified. */
+    curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)gh_mail_use_ssl(cfg->smtp_url, cfg->smtp_tls));
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (cfg->smtp_ca_file[0])
+        curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->smtp_ca_file);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)GH_MAIL_CONNECT_TIMEOUT_S);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)GH_MAIL_TOTAL_TIMEOUT_S);

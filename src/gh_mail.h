@@ -82,6 +82,15 @@ int gh_mail_test_command(gh_config *cfg, int argc, char **argv);
  * base * 4^(attempt-1) seconds, capped at GH_MAIL_BACKOFF_CAP_S. */
 int64_t gh_mail_backoff_ms(unsigned base_s, int attempt);
 
+/* True when an smtp(s):// URL names a loopback host (localhost, 127/8,
+ * [::1]); such a relay is on this machine. */
+bool gh_mail_relay_is_loopback(const char *url);
+
+/* CURLOPT_USE_SSL for the relay URL under a GH_SMTP_TLS_* mode: smtps://
+ * always all; auto is required (CURLUSESSL_ALL) for a relay elsewhere and
+ * opportunistic (CURLUSESSL_TRY) for a loopback one. */
+long gh_mail_use_ssl(const char *url, int mode);
+
 /* True for a bare address (local@domain) that is safe in an SMTP envelope
  * and a header: no control characters, spaces or address punctuation. */
 bool gh_mail_address_valid(const char *addr);

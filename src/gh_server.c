@@ -13,6 +13,8 @@
 #include "gh_handlers.h"
 #include "gh_keys.h"
 #include "gh_log.h"
+#include "gh_logout.h"
+#include "gh_outbound.h"
 #include "gh_mail.h"
 #include "gh_mkey.h"
 #include "gh_password.h"
@@ -170,7 +172,7 @@ int gh_server_serve(gh_config *cfg)
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         goto out;
     }
-    if (gh_mail_start(&app) != 0)
+    if (gh_outbound_init(cfg) != 0 || gh_mail_start(&app) != 0 || gh_logout_start(&app) != 0)
         goto out;
     if (gh_prune_start(&app) != 0)
         goto out;
@@ -208,6 +210,7 @@ int gh_server_serve(gh_config *cfg)
 out:
     gh_http_stop(http);
     gh_prune_stop();
+    gh_logout_stop();
     gh_mail_stop();
     gh_keys_shutdown();
     gh_db_close(app.db);

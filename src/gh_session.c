@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gh_audit.h"
 #include "gh_crypto.h"
 #include "gh_store.h"
 #include "gh_url.h"
@@ -102,6 +103,30 @@ gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const cha
         rc = gh_store_session_revoke(c, r->arena, old->tenant_id, old->id, now);
     if (rc == GH_DB_OK)
         rc = gh_store_session_insert(c, r->arena, &s);
+    /* Sessions per account are capped: the oldest end (with back-channel
+     * logout, queued by the revoke) rather than the new sign-in failing, so
+     * a stolen password cannot fill the account and lock its owner out. */
+    const char **over = NULL;
+    size_t nover = 0;
+    if (rc == GH_DB_OK)
+        rc = gh_store_session_over_cap(c, r->arena, GH_DEFAULT_TENANT, user_id, now,
+                                       cfg->max_sessions, &over, &nover);
+    for (size_t i = 0; rc == GH_DB_OK && i < nover; i++) {
+        rc = gh_store_session_revoke(c, r->arena, GH_DEFAULT_TENANT, over[i], now);
+        json_t *details = json_pack("{s:s}", "session_id", over[i]);
+        gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+                             .type = "session.ended",
+                             .subject = user_id,
+                             .actor = user_id,
+                             .ip = r->ip,
+                             .user_agent = r->user_agent,
+                             .outcome = "success",
+                             .reason = "more sessions than GATEHOUSE_MAX_SESSIONS_PER_ACCOUNT",
+                             .details = details};
+        if (rc == GH_DB_OK)
+            rc = gh_audit_append(c, r->arena, &ev);
+        json_decref(details);
+    }
     if (rc != GH_DB_OK)
         return rc;
     set_cookie(r, "gh_session", t, (long long)cfg->session_absolute);

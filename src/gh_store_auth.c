@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "gh_logout.h"
+
 #define SESSION_COLS                                                                               \
     "tenant_id, id, token_hash, user_id, created_at, last_seen_at, idle_expires_at, expires_at, "  \
     "auth_time, aal, amr, ip, user_agent, factors"
@@ -98,7 +100,36 @@ gh_dbrc gh_store_session_revoke(gh_dbconn *c, gh_arena *a, const char *tenant, c
     static const char sql[] = "UPDATE sessions SET revoked_at = $3 WHERE tenant_id = $1 AND "
                               "id = $2 AND revoked_at IS NULL";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(now)};
-    return gh_db_exec(c, a, sql, p, 3, NULL);
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
+    /* Whatever ends a session queues its back-channel logout in the same
+     * transaction (gh_logout.h), so no caller can forget it. */
+    if (rc == GH_DB_OK && r.changes > 0)
+        rc = gh_store_logout_enqueue(c, a, tenant, id, now);
+    return rc;
+}
+
+gh_dbrc gh_store_session_over_cap(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                  const char *user_id, long long now, unsigned cap,
+                                  const char ***ids, size_t *n)
+{
+    /* LIMIT bounds one sign-in's work; a backlog past it (a lowered cap)
+     * shrinks by that much at each sign-in. */
+    static const char sql[] = "SELECT id FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND "
+                              "revoked_at IS NULL AND expires_at > $3 AND idle_expires_at > $3 "
+                              "ORDER BY created_at DESC, id LIMIT 100 OFFSET $4";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(now), GH_INT(cap)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 4, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    *ids = gh_arena_alloc(a, (r.nrows + 1) * sizeof(char *));
+    if (!*ids)
+        return GH_DB_FAIL;
+    for (size_t i = 0; i < r.nrows; i++)
+        (*ids)[i] = gh_dbres_get(&r, i, 0);
+    *n = r.nrows;
+    return GH_DB_OK;
 }
 
 gh_dbrc gh_store_session_list(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,

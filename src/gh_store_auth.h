@@ -38,6 +38,11 @@ gh_dbrc gh_store_session_touch(gh_dbconn *c, gh_arena *a, const gh_session *s, l
 gh_dbrc gh_store_session_elevate(gh_dbconn *c, gh_arena *a, const gh_session *s);
 gh_dbrc gh_store_session_revoke(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
                                 long long now);
+/* The ids of the user's live sessions past the newest cap of them, oldest
+ * last (at most 100). */
+gh_dbrc gh_store_session_over_cap(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                  const char *user_id, long long now, unsigned cap,
+                                  const char ***ids, size_t *n);
 /* The user's live sessions (not revoked, not expired at now), newest first. */
 gh_dbrc gh_store_session_list(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                               long long now, gh_session **out, size_t *n);

@@ -23,8 +23,9 @@
 #define DAY_MS  (24 * HOUR_MS)
 
 enum {
-    FIRST_RUN_S = 10,    /* the first run waits this long (or the interval, if shorter) */
-    MAIL_KEEP_DAYS = 30, /* finished mail and its attempts stay this long (support questions) */
+    FIRST_RUN_S = 10,     /* the first run waits this long (or the interval, if shorter) */
+    MAIL_KEEP_DAYS = 30,  /* finished mail and its attempts stay this long (support questions) */
+    LOGOUT_KEEP_DAYS = 7, /* finished back-channel logout rows and their attempts */
 };
 
 /* Rows per statement where one statement locks the whole database
@@ -132,6 +133,11 @@ gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts
     static const char attempts[] = "outbox_id IN (SELECT id FROM mail_outbox WHERE "
                                    "status IN ('sent', 'failed') AND created_at < $1)";
     static const char outbox[] = "status IN ('sent', 'failed') AND created_at < $1";
+    /* Back-channel logout: attempts by their time (a row's last attempt is
+     * minutes after its first), finished rows by their creation. */
+    static const char logout_attempts[] = "time < $1";
+    static const char logout_queue[] =
+        "status IN ('sent', 'failed', 'skipped') AND created_at < $1";
 
     memset(out, 0, sizeof(*out));
     gh_dbparam day_ago[] = {GH_INT(now - DAY_MS)};
@@ -140,6 +146,7 @@ gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts
     gh_dbparam refresh_p[] = {GH_INT(now), GH_INT(now - DAY_MS)};
     gh_dbparam throttle_p[] = {GH_INT(now), GH_INT(now - GH_THROTTLE_DECAY_MS)};
     gh_dbparam mail_p[] = {GH_INT(now - MAIL_KEEP_DAYS * DAY_MS)};
+    gh_dbparam logout_p[] = {GH_INT(now - LOGOUT_KEEP_DAYS * DAY_MS)};
 
     gh_dbrc rc = prune_table(c, a, "sessions", sessions, day_ago, 1, &out->sessions);
     if (rc == GH_DB_OK)
@@ -160,13 +167,19 @@ gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts
         rc = prune_table(c, a, "mail_attempts", attempts, mail_p, 1, &out->mail_attempts);
     if (rc == GH_DB_OK)
         rc = prune_table(c, a, "mail_outbox", outbox, mail_p, 1, &out->mail_outbox);
+    if (rc == GH_DB_OK)
+        rc = prune_table(c, a, "logout_attempts", logout_attempts, logout_p, 1,
+                         &out->logout_attempts);
+    if (rc == GH_DB_OK)
+        rc = prune_table(c, a, "logout_queue", logout_queue, logout_p, 1, &out->logout_queue);
     return rc;
 }
 
 long long gh_prune_total(const gh_prune_counts *n)
 {
     return n->sessions + n->auth_codes + n->refresh_tokens + n->revoked_tokens + n->used_jtis +
-           n->email_flows + n->auth_challenges + n->throttles + n->mail_attempts + n->mail_outbox;
+           n->email_flows + n->auth_challenges + n->throttles + n->mail_attempts + n->mail_outbox +
+           n->logout_attempts + n->logout_queue;
 }
 
 /* ---- the thread ---- */
@@ -198,7 +211,7 @@ static void prune_once(const gh_app *app)
                app->cfg->prune_interval);
     if (gh_prune_total(&n) > 0)
         gh_log_event(GH_LOG_INFO, "pruned expired rows",
-                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                                "sessions", (json_int_t)n.sessions, "auth_codes",
                                (json_int_t)n.auth_codes, "refresh_tokens",
                                (json_int_t)n.refresh_tokens, "revoked_tokens",
@@ -206,7 +219,9 @@ static void prune_once(const gh_app *app)
                                "email_flows", (json_int_t)n.email_flows, "auth_challenges",
                                (json_int_t)n.auth_challenges, "throttles", (json_int_t)n.throttles,
                                "mail_attempts", (json_int_t)n.mail_attempts, "mail_outbox",
-                               (json_int_t)n.mail_outbox, "ms", (json_int_t)(gh_mono_ms() - t0)));
+                               (json_int_t)n.mail_outbox, "logout_attempts",
+                               (json_int_t)n.logout_attempts, "logout_queue",
+                               (json_int_t)n.logout_queue, "ms", (json_int_t)(gh_mono_ms() - t0)));
 }
 
 static void *pruner(void *arg)

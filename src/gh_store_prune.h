@@ -1,7 +1,8 @@
 /*
  * gh_store_prune: the janitor. Deletes rows that can no longer matter —
  * expired codes, tokens, flows, ceremonies, ended sessions, decayed
- * throttles, old finished mail — so those tables do not grow without bound.
+ * throttles, old finished mail and back-channel logout rows — so those tables do not grow without
+ * bound.
  *
  * Users, credentials, second factors, recovery codes, clients, consents,
  * signing keys (gh_keys retires its own) and the audit log are never
@@ -27,6 +28,8 @@ typedef struct gh_prune_counts {
     long long throttles;
     long long mail_attempts;
     long long mail_outbox;
+    long long logout_attempts;
+    long long logout_queue;
 } gh_prune_counts;
 
 /* Deletes what is dead at now (ms), one table per statement; out (zeroed

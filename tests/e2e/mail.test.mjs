@@ -3,7 +3,10 @@
 
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 
 import {
@@ -308,12 +311,78 @@ describe('the sender thread in `serve`', () => {
   });
 });
 
+/** A self-signed certificate for 127.0.0.1 (made now with openssl, nothing committed). */
+function selfSigned() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-smtp-tls-'));
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  return { key: fs.readFileSync(key), cert: fs.readFileSync(cert), certFile: cert };
+}
+
+// ASVS 5.0 12.3.1 (TLS for outbound connections): smtp:// upgrades with
+// STARTTLS when the relay offers it, and with GATEHOUSE_SMTP_TLS=required
+// (the default for a relay not on loopback) never sends in clear.
+describe('SMTP STARTTLS', () => {
+  const tls = selfSigned();
+
+  test('a loopback relay offering STARTTLS gets the mail over TLS (certificate checked against GATEHOUSE_SMTP_CA_FILE)', async () => {
+    const sink = await startMailSink({ tls });
+    const server = await startServer({ env: { GATEHOUSE_SMTP_URL: sink.url, GATEHOUSE_SMTP_CA_FILE: tls.certFile } });
+    const r = await mailTest(server, [TO]);
+    assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    const msg = await sink.waitFor((m) => m.to === TO, 5000);
+    assert.equal(msg.secure, true, 'delivered over STARTTLS');
+  });
+
+  test('required: the same relay with GATEHOUSE_SMTP_TLS=required still delivers over TLS', async () => {
+    const sink = await startMailSink({ tls });
+    const server = await startServer({
+      env: { GATEHOUSE_SMTP_URL: sink.url, GATEHOUSE_SMTP_CA_FILE: tls.certFile, GATEHOUSE_SMTP_TLS: 'required' },
+    });
+    const r = await mailTest(server, [TO]);
+    assert.equal(r.code, 0, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    assert.equal((await sink.waitFor((m) => m.to === TO, 5000)).secure, true);
+  });
+
+  test('required and a relay without STARTTLS: nothing is sent in clear, the attempts are recorded as failed', async () => {
+    const sink = await startMailSink();
+    const server = await startServer({
+      env: { GATEHOUSE_SMTP_URL: sink.url, GATEHOUSE_SMTP_TLS: 'required', GATEHOUSE_MAIL_RETRY_BASE: 1 },
+    });
+    const r = await mailTest(server, ['--timeout', '2', TO]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(sink.messages.length, 0, 'no message reached the relay');
+    const [row] = outbox(server);
+    assert.equal(row.status, 'failed');
+    const rows = attempts(server, row.id);
+    assert.ok(rows.length >= 1);
+    for (const a of rows) {
+      assert.notEqual(a.outcome, 'sent');
+      assert.match(a.error, /TLS|SSL/i);
+    }
+  });
+
+  test('a certificate the relay cannot prove (no CA file) is refused, not skipped', async () => {
+    const sink = await startMailSink({ tls });
+    const server = await startServer({ env: { GATEHOUSE_SMTP_URL: sink.url, GATEHOUSE_MAIL_RETRY_BASE: 1 } });
+    const r = await mailTest(server, ['--timeout', '2', TO]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(sink.messages.length, 0);
+  });
+});
+
 describe('mail settings', () => {
   for (const [name, value] of [
     ['GATEHOUSE_MAIL_FROM', 'Gatehouse <no-reply@localhost>\r\nBcc: victim@example.com'],
     ['GATEHOUSE_MAIL_FROM', 'no address here'],
     ['GATEHOUSE_MAIL_RETRY_BASE', '0'],
     ['GATEHOUSE_MAIL_RETRY_BASE', 'soon'],
+    ['GATEHOUSE_SMTP_TLS', 'sometimes'],
+    ['GATEHOUSE_OUTBOUND_ALLOW', 'localhost'],
+    ['GATEHOUSE_MAX_SESSIONS_PER_ACCOUNT', '0'],
   ]) {
     test(`${name}=${JSON.stringify(value)} → exit 2 naming the setting`, async () => {
       const port = await freePort();

@@ -112,7 +112,9 @@ describe('OpenID Connect provider', () => {
   let config;
 
   before(async () => {
-    server = await startServer();
+    // The back-channel logout RP below listens on loopback, which outbound
+    // HTTP refuses unless allowed (tests/e2e/outbound.test.mjs).
+    server = await startServer({ env: { GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.1/32' } });
     user = await newUser(server);
     reg = await register(server, {
       client_name: 'Shop', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'],
@@ -418,6 +420,8 @@ describe('OpenID Connect provider', () => {
     assert.equal(out.url.origin + out.url.pathname, 'https://app.example.com/bye');
     assert.equal(out.url.searchParams.get('state'), 'bye-1');
     assert.equal((await agent.api('GET', '/api/v1/session')).json.authenticated, false);
+    // Delivered from the queue by a sender thread, moments after the answer.
+    for (let i = 0; i < 100 && received.length === 0; i++) await sleep(50);
     assert.equal(received.length, 1, 'one back-channel logout');
     const jwks = jose.createRemoteJWKSet(new URL(`${server.url}/jwks`));
     const { payload, protectedHeader } = await jose.jwtVerify(received[0], jwks, { issuer: server.issuer, audience: rp.client_id });

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -551,6 +552,32 @@ static void enqueue_rolls_back_with_the_transaction(void **state)
     assert_int_equal(gh_dbres_int(&r, 0, 0), 0);
 }
 
+/* STARTTLS policy of the relay (ASVS 5.0 12.3.1: TLS for outbound
+ * connections): required unless the relay is on loopback or a setting
+ * says otherwise. */
+static void smtp_tls_policy(void **state)
+{
+    (void)state;
+    assert_true(gh_mail_relay_is_loopback("smtp://127.0.0.1:2525"));
+    assert_true(gh_mail_relay_is_loopback("smtp://127.8.9.1"));
+    assert_true(gh_mail_relay_is_loopback("smtp://localhost:25"));
+    assert_true(gh_mail_relay_is_loopback("smtp://[::1]:25"));
+    assert_true(gh_mail_relay_is_loopback("smtp://user:pw@127.0.0.1:25"));
+    assert_false(gh_mail_relay_is_loopback("smtp://mail.example.com:587"));
+    assert_false(gh_mail_relay_is_loopback("smtp://10.0.0.5"));
+    assert_false(gh_mail_relay_is_loopback("smtp://127.0.0.1.example.com"));
+    assert_false(gh_mail_relay_is_loopback("smtp://localhost.example.com"));
+    assert_false(gh_mail_relay_is_loopback("smtp://[::2]:25"));
+
+    assert_int_equal(gh_mail_use_ssl("smtp://mail.example.com", GH_SMTP_TLS_AUTO), CURLUSESSL_ALL);
+    assert_int_equal(gh_mail_use_ssl("smtp://127.0.0.1:25", GH_SMTP_TLS_AUTO), CURLUSESSL_TRY);
+    assert_int_equal(gh_mail_use_ssl("smtp://127.0.0.1:25", GH_SMTP_TLS_REQUIRED), CURLUSESSL_ALL);
+    assert_int_equal(gh_mail_use_ssl("smtp://mail.example.com", GH_SMTP_TLS_OPPORTUNISTIC),
+                     CURLUSESSL_TRY);
+    assert_int_equal(gh_mail_use_ssl("smtp://mail.example.com", GH_SMTP_TLS_OFF), CURLUSESSL_NONE);
+    assert_int_equal(gh_mail_use_ssl("smtps://mail.example.com", GH_SMTP_TLS_OFF), CURLUSESSL_ALL);
+}
+
 int main(void)
 {
     if (gh_crypto_init() != 0)
@@ -564,6 +591,7 @@ int main(void)
         cmocka_unit_test(templates_unknown_or_incomplete),
         cmocka_unit_test(backoff_schedule),
         cmocka_unit_test(addresses),
+        cmocka_unit_test(smtp_tls_policy),
         cmocka_unit_test(from_setting_parsing),
         cmocka_unit_test(headers_are_built),
         cmocka_unit_test(headers_encode_non_ascii_subjects),

@@ -219,6 +219,20 @@ static long long all_rows(struct fixture *f, const char *table)
     return gh_dbres_int(&r, 0, 0);
 }
 
+/* A back-channel logout row (session id = client id = id) with one attempt. */
+static void logout_row(struct fixture *f, const char *id, const char *status, long long created_at)
+{
+    static const char sql[] =
+        "INSERT INTO logout_queue (tenant_id, session_id, client_id, user_id, status, attempts, "
+        "next_attempt_at, created_at) VALUES ($1, $2, $2, 'u', $3, 1, $4, $4)";
+    static const char att[] = "INSERT INTO logout_attempts (tenant_id, session_id, client_id, "
+                              "attempt, time, outcome) VALUES ($1, $2, $2, 1, $3, 'retry')";
+    gh_dbparam p[] = {GH_TEXT(T), GH_TEXT(id), GH_TEXT(status), GH_INT(created_at)};
+    assert_int_equal(gh_db_exec(f->c, f->a, sql, p, 4, NULL), GH_DB_OK);
+    gh_dbparam q[] = {GH_TEXT(T), GH_TEXT(id), GH_INT(created_at + MIN)};
+    assert_int_equal(gh_db_exec(f->c, f->a, att, q, 3, NULL), GH_DB_OK);
+}
+
 #define KEPT(table, col, key) assert_int_equal(rows(f, table, col, key), 1)
 #define GONE(table, col, key) assert_int_equal(rows(f, table, col, key), 0)
 
@@ -288,6 +302,10 @@ static void deletes_exactly_the_dead_rows(void **state)
     mail(f, "m-pending-old", "pending", NOW - 40 * DAY, 1);
     mail(f, "m-sending-old", "sending", NOW - 40 * DAY, 1);
     mail(f, "m-sent-recent", "sent", NOW - 29 * DAY, 1);
+    logout_row(f, "l-sent-old", "sent", NOW - 8 * DAY);
+    logout_row(f, "l-failed-old", "failed", NOW - 8 * DAY);
+    logout_row(f, "l-skipped-old", "skipped", NOW - 8 * DAY);
+    logout_row(f, "l-sent-recent", "sent", NOW - 6 * DAY);
 
     /* never pruned: the audit log (its trigger would refuse anyway), consent */
     gh_audit_event ev = {
@@ -311,7 +329,9 @@ static void deletes_exactly_the_dead_rows(void **state)
     assert_int_equal(n.throttles, 2);
     assert_int_equal(n.mail_attempts, 3);
     assert_int_equal(n.mail_outbox, 2);
-    assert_int_equal(gh_prune_total(&n), 21);
+    assert_int_equal(n.logout_attempts, 3);
+    assert_int_equal(n.logout_queue, 3);
+    assert_int_equal(gh_prune_total(&n), 27);
 
     KEPT("sessions", "id", "s-live");
     KEPT("sessions", "id", "s-ended-lately");
@@ -366,6 +386,11 @@ static void deletes_exactly_the_dead_rows(void **state)
     assert_int_equal(rows(f, "mail_attempts", "outbox_id", "m-pending-old"), 1);
     assert_int_equal(rows(f, "mail_attempts", "outbox_id", "m-sending-old"), 1);
     assert_int_equal(rows(f, "mail_attempts", "outbox_id", "m-sent-recent"), 1);
+    GONE("logout_queue", "session_id", "l-sent-old");
+    GONE("logout_queue", "session_id", "l-failed-old");
+    GONE("logout_queue", "session_id", "l-skipped-old");
+    KEPT("logout_queue", "session_id", "l-sent-recent");
+    KEPT("logout_attempts", "session_id", "l-sent-recent");
 
     assert_int_equal(all_rows(f, "audit_events"), audit);
     assert_int_equal(all_rows(f, "consents"), 1);

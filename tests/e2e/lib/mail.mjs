@@ -13,9 +13,12 @@
 //   failCode   - the SMTP reply code of a rejection (default 451, "try again
 //                later"; a 5xx reply to the message is a permanent refusal)
 //   failAt     - where to reject: 'data' (after the message, default) or 'rcpt'
+//   tls        - {key, cert} (PEM): offer STARTTLS with this certificate
+//                (default: plain SMTP only, no STARTTLS)
 //
 // Every message is {to, from, fromAddress, fromName, subject, text, html,
-// messageId, date, headers, envelope: {from, to: []}, raw}: `to` and `from`
+// messageId, date, headers, envelope: {from, to: []}, raw, secure}: secure
+// is true when the message came over TLS (STARTTLS): `to` and `from`
 // are the header addresses as mailparser writes them (a bare address stays
 // as it is; a display name is quoted: '"Gatehouse" <no-reply@localhost>').
 
@@ -47,7 +50,7 @@ export function linkFrom(message) {
   return new URL(m[1]);
 }
 
-export async function startMailSink({ failFirst = 0, failCode = 451, failAt = 'data' } = {}) {
+export async function startMailSink({ failFirst = 0, failCode = 451, failAt = 'data', tls = null } = {}) {
   const messages = [];
   const waiters = new Set();
   let rejected = 0;
@@ -62,9 +65,10 @@ export async function startMailSink({ failFirst = 0, failCode = 451, failAt = 'd
   }
 
   const server = new SMTPServer({
-    // Plain SMTP only: no STARTTLS (its certificate would be self-signed)
-    // and no AUTH, as on a local relay.
-    disabledCommands: ['STARTTLS', 'AUTH'],
+    // Plain SMTP only unless a certificate is given; no AUTH, as on a
+    // local relay.
+    disabledCommands: tls ? ['AUTH'] : ['STARTTLS', 'AUTH'],
+    ...(tls ? { key: tls.key, cert: tls.cert } : {}),
     authOptional: true,
     logger: false,
     banner: 'Gatehouse test sink',
@@ -106,6 +110,7 @@ export async function startMailSink({ failFirst = 0, failCode = 451, failAt = 'd
               to: session.envelope.rcptTo.map((r) => r.address),
             },
             raw: raw.toString('utf8'),
+            secure: Boolean(session.secure),
           };
           messages.push(msg);
           for (const w of [...waiters]) w.check(msg);
