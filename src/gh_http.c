@@ -69,9 +69,10 @@ const char *gh_req_header(gh_req *r, const char *name)
 
 gh_dbconn *gh_req_db(gh_req *r)
 {
-    if (!r->db) {
+    if (!r->db && !r->db_unavailable) {
         r->db = gh_db_acquire(r->app->db);
         if (!r->db) {
+            r->db_unavailable = true; /* the next call does not wait again */
             gh_resp_header(r, "Retry-After", "1");
             gh_resp_error(r, 503, "temporarily_unavailable", "the database is busy; retry");
         }

@@ -71,7 +71,8 @@ struct gh_req {
     const char *hdr_value[GH_MAX_RESP_HEADERS];
     size_t nhdrs;
 
-    gh_dbconn *db; /* taken by gh_req_db, given back when the request ends */
+    gh_dbconn *db;       /* taken by gh_req_db, given back when the request ends */
+    bool db_unavailable; /* gh_req_db found the pool exhausted (and answered 503) */
     gh_form *query_form;
     gh_form *cookies;
     void *session; /* the signed-in session, resolved once by gh_session_current */
