@@ -33,6 +33,8 @@ typedef struct conn {
     atomic_int phase;
     _Atomic int64_t since_ms; /* when the phase began */
     _Atomic uint64_t body_bytes;
+    atomic_bool request_line; /* the current request's line has arrived */
+    atomic_bool served;       /* a request has completed on this connection */
 } conn;
 
 /* A rate-limited warning: the first event in a window is logged, the rest
@@ -228,9 +230,28 @@ void gh_connlimit_busy(struct MHD_Connection *mc)
     set_phase(mc, CONN_BUSY);
 }
 
+void gh_connlimit_request_line(struct MHD_Connection *mc)
+{
+    conn *c = conn_of(mc);
+    if (c)
+        atomic_store(&c->request_line, true);
+}
+
 void gh_connlimit_idle(struct MHD_Connection *mc)
 {
+    conn *c = conn_of(mc);
+    if (!c)
+        return;
+    atomic_store(&c->request_line, false);
+    atomic_store(&c->served, true);
     set_phase(mc, CONN_HEADERS);
+}
+
+/* A keep-alive connection that served a request and has not started the
+ * next one is idle, not slow: closing it at the deadline is routine. */
+static bool quietly_idle(const conn *c)
+{
+    return atomic_load(&c->served) && !atomic_load(&c->request_line);
 }
 
 /* ---- the sweep ---- */
@@ -268,10 +289,16 @@ static void sweep(gh_connlimit *cl)
             limit_kind k = overdue(cl->cfg, c, now, &elapsed, &bytes);
             if (k == NLIMITS || c->cut)
                 continue;
+            /* Read before the cut: once the peer's side is shut, the
+             * polling thread may end the request and mark the connection
+             * idle. */
+            bool quiet = k == LIMIT_HEADERS && quietly_idle(c);
             /* The descriptor is still open: libmicrohttpd closes it only
              * after reporting CLOSED, which waits for this lock. */
             shutdown(c->fd, SHUT_RDWR);
             c->cut = true;
+            if (quiet)
+                continue;
             if (first[k].seen) {
                 atomic_fetch_add(&cl->warn[k].suppressed, 1);
                 continue;

@@ -344,6 +344,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     x->req.app = h->app;
     x->req.conn = conn;
     x->start_ms = gh_mono_ms();
+    gh_connlimit_request_line(conn);
     const char *q = strchr(uri, '?');
     x->req.query = gh_arena_strdup(x->req.arena, q ? q + 1 : "");
     gh_buf_init(&x->body, h->app->cfg->max_body);
