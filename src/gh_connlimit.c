@@ -18,9 +18,7 @@ enum {
     LOG_EVERY_MS = 10000, /* at most one warning per limit this often */
 };
 
-/* CONN_IDLE is a kept-alive connection between requests: it has the same
- * deadline as headers, but closing it is routine, so it is not logged. */
-typedef enum { CONN_HEADERS, CONN_BODY, CONN_BUSY, CONN_IDLE } conn_phase;
+typedef enum { CONN_HEADERS, CONN_BODY, CONN_BUSY } conn_phase;
 
 /* One TCP connection, from libmicrohttpd's STARTED to its CLOSED. The list
  * links and `cut` belong to the registry lock; the phase fields are written
@@ -35,6 +33,8 @@ typedef struct conn {
     atomic_int phase;
     _Atomic int64_t since_ms; /* when the phase began */
     _Atomic uint64_t body_bytes;
+    atomic_bool request_line; /* the current request's line has arrived */
+    atomic_bool served;       /* a request has completed on this connection */
 } conn;
 
 /* A rate-limited warning: the first event in a window is logged, the rest
@@ -230,32 +230,40 @@ void gh_connlimit_busy(struct MHD_Connection *mc)
     set_phase(mc, CONN_BUSY);
 }
 
-void gh_connlimit_idle(struct MHD_Connection *mc)
-{
-    set_phase(mc, CONN_IDLE);
-}
-
 void gh_connlimit_request_line(struct MHD_Connection *mc)
 {
     conn *c = conn_of(mc);
-    int idle = CONN_IDLE;
-    /* the deadline still runs from the end of the previous request */
     if (c)
-        atomic_compare_exchange_strong(&c->phase, &idle, CONN_HEADERS);
+        atomic_store(&c->request_line, true);
+}
+
+void gh_connlimit_idle(struct MHD_Connection *mc)
+{
+    conn *c = conn_of(mc);
+    if (!c)
+        return;
+    atomic_store(&c->request_line, false);
+    atomic_store(&c->served, true);
+    set_phase(mc, CONN_HEADERS);
+}
+
+/* A keep-alive connection that served a request and has not started the
+ * next one is idle, not slow: closing it at the deadline is routine. */
+static bool quietly_idle(const conn *c)
+{
+    return atomic_load(&c->served) && !atomic_load(&c->request_line);
 }
 
 /* ---- the sweep ---- */
 
 /* Why c must be cut now, or NLIMITS. */
 static limit_kind overdue(const gh_config *cfg, const conn *c, int64_t now, int64_t *elapsed,
-                          uint64_t *bytes, int *phase_out)
+                          uint64_t *bytes)
 {
     int phase = atomic_load(&c->phase);
-    *phase_out = phase;
     *elapsed = now - atomic_load(&c->since_ms);
     *bytes = atomic_load(&c->body_bytes);
-    if ((phase == CONN_HEADERS || phase == CONN_IDLE) &&
-        *elapsed > (int64_t)cfg->header_timeout * 1000)
+    if (phase == CONN_HEADERS && *elapsed > (int64_t)cfg->header_timeout * 1000)
         return LIMIT_HEADERS;
     if (phase == CONN_BODY && cfg->min_body_rate && *elapsed > (int64_t)cfg->body_grace * 1000 &&
         *bytes * 1000 < (uint64_t)cfg->min_body_rate * (uint64_t)*elapsed)
@@ -278,16 +286,19 @@ static void sweep(gh_connlimit *cl)
         for (conn *c = cl->buckets[b]; c; c = c->next) {
             int64_t elapsed;
             uint64_t bytes;
-            int phase;
-            limit_kind k = overdue(cl->cfg, c, now, &elapsed, &bytes, &phase);
+            limit_kind k = overdue(cl->cfg, c, now, &elapsed, &bytes);
             if (k == NLIMITS || c->cut)
                 continue;
+            /* Read before the cut: once the peer's side is shut, the
+             * polling thread may end the request and mark the connection
+             * idle. */
+            bool quiet = k == LIMIT_HEADERS && quietly_idle(c);
             /* The descriptor is still open: libmicrohttpd closes it only
              * after reporting CLOSED, which waits for this lock. */
             shutdown(c->fd, SHUT_RDWR);
             c->cut = true;
-            if (phase == CONN_IDLE)
-                continue; /* a keep-alive that ran out: no attack */
+            if (quiet)
+                continue;
             if (first[k].seen) {
                 atomic_fetch_add(&cl->warn[k].suppressed, 1);
                 continue;

@@ -21,7 +21,9 @@
  * the descriptor, so the descriptor cannot have been reused by then.
  *
  * Each limit logs a warning when hit, at most one line per limit every
- * 10 s, with the count of the ones not logged.
+ * 10 s, with the count of the ones not logged. An idle keep-alive
+ * connection (it served a request and has not begun the next) is closed at
+ * the header deadline without a warning: that is routine, not an attack.
  */
 #ifndef GH_CONNLIMIT_H
 #define GH_CONNLIMIT_H
@@ -44,6 +46,7 @@ void gh_connlimit_notify(void *cls, struct MHD_Connection *conn, void **socket_c
 
 /* Where a connection's current request is (they do nothing for a
  * connection that is not tracked). */
+void gh_connlimit_request_line(struct MHD_Connection *conn);   /* the request line arrived */
 void gh_connlimit_headers_done(struct MHD_Connection *conn);   /* the body deadline starts */
 void gh_connlimit_body(struct MHD_Connection *conn, size_t n); /* n body bytes arrived */
 void gh_connlimit_busy(struct MHD_Connection *conn);           /* handling or responding */

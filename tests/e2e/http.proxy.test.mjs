@@ -12,7 +12,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 
-import { startServer, stopAll, scim, sql, userBody, randomHex, sleep } from './lib/server.mjs';
+import { startServer, stopAll, scim, sql, userBody, randomHex, sleep, waitFor } from './lib/server.mjs';
 import { Browser } from './lib/browser.mjs';
 
 after(stopAll);
@@ -126,7 +126,8 @@ describe('client addresses with GATEHOUSE_TRUSTED_PROXIES=127.0.0.1/32 (X-Forwar
     assert.equal(await sessionIp(b, user), '203.0.113.7');
     const audit = sql(server, `SELECT ip FROM audit_events WHERE type = 'signin.succeeded' AND subject = '${user.id}'`);
     assert.deepEqual(audit.map((a) => a.ip), ['203.0.113.7']);
-    assert.ok(server.jsonLogs().some((l) => l.msg === 'request' && l.path === '/api/v1/signin' && l.ip === '203.0.113.7'));
+    // the access-log line is written once the response has gone out
+    assert.ok(await waitFor(() => server.jsonLogs().some((l) => l.msg === 'request' && l.path === '/api/v1/signin' && l.ip === '203.0.113.7'), 5000));
   });
 
   test('the right-most untrusted hop wins: hops a client forges on the left are not believed', async () => {
