@@ -51,7 +51,5 @@ void gh_connlimit_headers_done(struct MHD_Connection *conn);   /* the body deadl
 void gh_connlimit_body(struct MHD_Connection *conn, size_t n); /* n body bytes arrived */
 void gh_connlimit_busy(struct MHD_Connection *conn);           /* handling or responding */
 void gh_connlimit_idle(struct MHD_Connection *conn); /* request over: next headers' deadline */
-void gh_connlimit_request_line(
-    struct MHD_Connection *conn); /* a request began on a kept-alive one */
 
 #endif
