@@ -638,18 +638,20 @@ static void signin_failed(gh_req *r, gh_dbconn *c, const struct throttle_keys *t
     gh_resp_error(r, 401, "invalid_credentials", WRONG_CREDENTIALS);
 }
 
-/* Re-hashes a stored hash made with older parameters (issue: argon2id costs
- * may rise over time). Failure here never fails the sign-in. */
-static void maybe_rehash(gh_req *r, gh_dbconn *c, const char *user_id, const char *phc,
-                         const char *pw, size_t n)
+/* A new hash of the password when the stored one was made with older
+ * parameters (argon2id costs may rise over time), else NULL. Computed before
+ * the sign-in's transaction, so the write lock is not held for a hash. */
+static const char *rehash_of(gh_req *r, const char *phc, const char *pw, size_t n)
 {
     char fresh[GH_PWHASH_MAX];
     if (!gh_password_needs_rehash(phc) || gh_password_hash(pw, n, fresh) != 0)
-        return;
-    gh_store_password_set(c, r->arena, GH_DEFAULT_TENANT, user_id, fresh);
+        return NULL;
+    return gh_arena_strdup(r->arena, fresh);
 }
 
-static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked)
+/* fresh: a new password hash to store in the same transaction (or NULL). */
+static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked,
+                             const char *fresh)
 {
     const char *return_to = gh_api_return_target(r, asked);
     gh_email_flow f;
@@ -657,6 +659,8 @@ static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const ch
     gh_mfa_outcome m = {0};
     bool verify = !u->email_verified && r->app->cfg->require_verified_email;
     gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK && fresh) /* one upsert: never a moment without a password */
+        rc = gh_store_password_set(c, r->arena, GH_DEFAULT_TENANT, u->id, fresh);
     if (rc == GH_DB_OK && verify) {
         rc = flow_create(r, c, u->id, u->email, return_to, &f, &k);
         if (rc == GH_DB_OK)
@@ -737,8 +741,7 @@ void gh_accounts_signin(gh_req *r)
     } else {
         for (int i = 0; i < 3; i += 2) /* the address key keeps counting */
             gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.key[i]);
-        maybe_rehash(r, c, u.id, phc, pw, pwlen);
-        signin_succeeded(r, c, &u, asked);
+        signin_succeeded(r, c, &u, asked, rehash_of(r, phc, pw, pwlen));
     }
 done:
     if (pw)

@@ -303,6 +303,16 @@ static const char *const pg_migrations[] = {
     "  PRIMARY KEY (tenant_id, id));"
     "CREATE INDEX auth_challenges_binding ON auth_challenges (tenant_id, binding_hash, kind);"
     "CREATE INDEX auth_challenges_expires ON auth_challenges (tenant_id, expires_at);",
+
+    /* 5: one credential of a type per user (the password re-hash is an
+     * upsert): duplicates from concurrent re-hashes are dropped first,
+     * keeping the newest */
+    "DELETE FROM credentials WHERE EXISTS (SELECT 1 FROM credentials n"
+    "  WHERE n.tenant_id = credentials.tenant_id AND n.user_id = credentials.user_id"
+    "  AND n.type = credentials.type AND (n.created_at > credentials.created_at"
+    "  OR (n.created_at = credentials.created_at AND n.id > credentials.id)));"
+    "DROP INDEX credentials_user;"
+    "CREATE UNIQUE INDEX credentials_user_type ON credentials (tenant_id, user_id, type);",
 };
 
 /* Server messages reach the structured log instead of libpq's default of
