@@ -38,7 +38,7 @@ gh_dbrc gh_session_elevate(gh_req *r, gh_dbconn *c, const char *amr, int aal, co
  * bits set at every sign-in and kept across sign-outs, so sign-in
  * throttling can tell a browser the account signed in on before
  * (docs/accounts-api.md). gh_session_start records it for the user. */
-enum { GH_DEVICE_COOKIE_AGE = 400 * 86400 }; /* the longest browsers keep */
+enum { GH_DEVICE_COOKIE_AGE = GH_DEVICE_KEEP_DAYS * 86400 };
 
 /* The SHA-256 (hex) of the request's device cookie, or NULL. */
 const char *gh_device_hash(gh_req *r);

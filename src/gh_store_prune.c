@@ -17,6 +17,7 @@
 
 #include "gh_crypto.h"
 #include "gh_log.h"
+#include "gh_store_auth.h"
 #include "gh_throttle.h"
 
 #define HOUR_MS (3600LL * 1000)
@@ -132,6 +133,8 @@ gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts
     static const char attempts[] = "outbox_id IN (SELECT id FROM mail_outbox WHERE "
                                    "status IN ('sent', 'failed') AND created_at < $1)";
     static const char outbox[] = "status IN ('sent', 'failed') AND created_at < $1";
+    /* A device whose cookie has expired in the browser is never seen again. */
+    static const char devices[] = "last_seen_at < $1";
 
     memset(out, 0, sizeof(*out));
     gh_dbparam day_ago[] = {GH_INT(now - DAY_MS)};
@@ -140,6 +143,7 @@ gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts
     gh_dbparam refresh_p[] = {GH_INT(now), GH_INT(now - DAY_MS)};
     gh_dbparam throttle_p[] = {GH_INT(now), GH_INT(now - GH_THROTTLE_DECAY_MS)};
     gh_dbparam mail_p[] = {GH_INT(now - MAIL_KEEP_DAYS * DAY_MS)};
+    gh_dbparam device_p[] = {GH_INT(now - GH_DEVICE_KEEP_DAYS * DAY_MS)};
 
     gh_dbrc rc = prune_table(c, a, "sessions", sessions, day_ago, 1, &out->sessions);
     if (rc == GH_DB_OK)
@@ -160,13 +164,16 @@ gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts
         rc = prune_table(c, a, "mail_attempts", attempts, mail_p, 1, &out->mail_attempts);
     if (rc == GH_DB_OK)
         rc = prune_table(c, a, "mail_outbox", outbox, mail_p, 1, &out->mail_outbox);
+    if (rc == GH_DB_OK)
+        rc = prune_table(c, a, "devices", devices, device_p, 1, &out->devices);
     return rc;
 }
 
 long long gh_prune_total(const gh_prune_counts *n)
 {
     return n->sessions + n->auth_codes + n->refresh_tokens + n->revoked_tokens + n->used_jtis +
-           n->email_flows + n->auth_challenges + n->throttles + n->mail_attempts + n->mail_outbox;
+           n->email_flows + n->auth_challenges + n->throttles + n->mail_attempts + n->mail_outbox +
+           n->devices;
 }
 
 /* ---- the thread ---- */
@@ -198,7 +205,7 @@ static void prune_once(const gh_app *app)
                app->cfg->prune_interval);
     if (gh_prune_total(&n) > 0)
         gh_log_event(GH_LOG_INFO, "pruned expired rows",
-                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                                "sessions", (json_int_t)n.sessions, "auth_codes",
                                (json_int_t)n.auth_codes, "refresh_tokens",
                                (json_int_t)n.refresh_tokens, "revoked_tokens",
@@ -206,7 +213,8 @@ static void prune_once(const gh_app *app)
                                "email_flows", (json_int_t)n.email_flows, "auth_challenges",
                                (json_int_t)n.auth_challenges, "throttles", (json_int_t)n.throttles,
                                "mail_attempts", (json_int_t)n.mail_attempts, "mail_outbox",
-                               (json_int_t)n.mail_outbox, "ms", (json_int_t)(gh_mono_ms() - t0)));
+                               (json_int_t)n.mail_outbox, "devices", (json_int_t)n.devices, "ms",
+                               (json_int_t)(gh_mono_ms() - t0)));
 }
 
 static void *pruner(void *arg)

@@ -27,6 +27,7 @@ typedef struct gh_prune_counts {
     long long throttles;
     long long mail_attempts;
     long long mail_outbox;
+    long long devices;
 } gh_prune_counts;
 
 /* Deletes what is dead at now (ms), one table per statement; out (zeroed
