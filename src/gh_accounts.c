@@ -48,7 +48,8 @@ enum {
 
 /* email_flows kinds */
 #define FLOW_VERIFY "verify_email"
-#define FLOW_SIGNIN "signin_email" /* passwordless sign-in (docs/mfa.md) */
+#define FLOW_SIGNIN "signin_email"  /* passwordless sign-in (docs/mfa.md) */
+#define FLOW_UNLOCK "signin_unlock" /* the emailed step of a guarded sign-in */
 
 typedef char hash_hex[2 * GH_SHA256_BYTES + 1];
 
@@ -197,7 +198,7 @@ static gh_dbrc mail_code(gh_req *r, gh_dbconn *c, const gh_email_flow *f, const 
                                        f->id, k->link_token);
     json_t *params = json_pack("{s:s, s:s, s:i}", "code", k->code, "link", link, "minutes",
                                (int)((r->app->cfg->code_ttl + 59) / 60));
-    const char *tmpl = strcmp(f->kind, FLOW_SIGNIN) == 0 ? "signin_code" : "verify_email";
+    const char *tmpl = strcmp(f->kind, FLOW_VERIFY) == 0 ? "verify_email" : "signin_code";
     gh_dbrc rc = gh_mail_enqueue(c, r->arena, r->app, GH_DEFAULT_TENANT, f->email, tmpl, params);
     json_decref(params);
     return rc;
@@ -399,7 +400,7 @@ void gh_accounts_signup(gh_req *r)
  * subject. False, with an error answered, when the event was not written. */
 static bool verify_refused(gh_req *r, gh_dbconn *c, const gh_email_flow *f, const char *reason)
 {
-    bool signin = strcmp(f->kind, FLOW_SIGNIN) == 0;
+    bool signin = strcmp(f->kind, FLOW_VERIFY) != 0;
     gh_dbrc rc = gh_api_audit(r, c, signin ? "signin.failed" : "email.verify_failed", f->user_id,
                               "failure", reason, NULL);
     if (rc != GH_DB_OK)
@@ -428,15 +429,22 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
     long long now = gh_now_ms();
     const char *here = binding_hash(r);
     bool signin = strcmp(f->kind, FLOW_SIGNIN) == 0;
+    bool unlock = strcmp(f->kind, FLOW_UNLOCK) == 0;
     bool same_browser = here && f->binding_hash && gh_secret_equal(here, f->binding_hash);
     gh_mfa_outcome m = {0};
     bool start = signin || same_browser;
+    if (unlock && !same_browser) {
+        /* the password was typed in another browser: only that one goes on */
+        gh_resp_error(r, 400, "other_browser",
+                      "Enter the code in the browser where you entered your password.");
+        return;
+    }
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_store_flow_consume(c, r->arena, f->tenant_id, f->id, now);
     if (rc == GH_DB_OK)
         rc = gh_store_user_set_verified(c, r->arena, f->tenant_id, f->user_id, now);
-    if (rc == GH_DB_OK && !signin)
+    if (rc == GH_DB_OK && !signin && !unlock)
         gh_api_audit(r, c, "email.verified", f->user_id, "success", NULL,
                      json_pack("{s:s}", "via", same_browser ? "same_browser" : "other_browser"));
     if (rc == GH_DB_OK && start)
@@ -444,7 +452,10 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
                                  gh_api_return_target(r, f->return_to), &m);
     if (rc == GH_DB_OK && m.token)
         gh_api_audit(r, c, "signin.succeeded", f->user_id, "success",
-                     signin ? "emailed code" : "email verified", NULL);
+                     signin   ? "emailed code"
+                     : unlock ? "password and emailed code"
+                              : "email verified",
+                     NULL);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc == GH_DB_CONFLICT || rc == GH_DB_NOTFOUND) {
         r->nhdrs = 0; /* no cookie from a transaction that did not land */
@@ -594,46 +605,81 @@ void gh_accounts_resend(gh_req *r)
 
 /* ---- POST /api/v1/signin ---- */
 
+/* The keys a sign-in attempt is judged and counted on (gh_throttle.h). A
+ * device the account signed in on before has one key of its own; any
+ * other attempt has the account + address, address and account keys. */
 struct throttle_keys {
+    int n;
     const char *key[3];
     gh_throttle_kind kind[3];
+    const char *account; /* the account-wide key, when it applies */
 };
 
-static void throttle_keys(gh_req *r, const char *email, struct throttle_keys *t)
+static void throttle_keys(gh_req *r, gh_dbconn *c, const char *email, const char *user_id,
+                          struct throttle_keys *t)
 {
     const char *e = email ? email : "";
+    const char *device = gh_device_hash(r);
+    bool known = false;
+    if (device && user_id)
+        gh_store_device_known(c, r->arena, GH_DEFAULT_TENANT, user_id, device, &known);
+    memset(t, 0, sizeof(*t));
+    if (known) {
+        t->n = 1;
+        t->key[0] = gh_arena_printf(r->arena, "acctdev:%s|%s", e, device);
+        t->kind[0] = GH_TH_ACCOUNT_IP;
+        return;
+    }
+    t->n = 2;
     t->key[0] = gh_arena_printf(r->arena, "acctip:%s|%s", e, r->ip);
     t->kind[0] = GH_TH_ACCOUNT_IP;
     t->key[1] = gh_arena_printf(r->arena, "ip:%s", r->ip);
     t->kind[1] = GH_TH_IP;
-    t->key[2] = gh_arena_printf(r->arena, "acct:%s", e);
-    t->kind[2] = GH_TH_ACCOUNT;
+    t->account = gh_arena_printf(r->arena, "acct:%s", e);
 }
 
-/* Seconds until sign-in may be tried again under any key (0: now). */
+/* Seconds until the key may be tried again (0: now). */
+static long long key_wait(gh_req *r, gh_dbconn *c, const char *key)
+{
+    long long now = gh_now_ms(), until = 0;
+    if (gh_store_throttle_get(c, r->arena, GH_DEFAULT_TENANT, key, &until) != GH_DB_OK ||
+        until <= now)
+        return 0;
+    return (until - now + 999) / 1000;
+}
+
+/* Seconds until sign-in may be tried again under the attacker's own keys
+ * (0: now). The account-wide key never refuses (throttle_guarded). */
 static long long throttle_wait(gh_req *r, gh_dbconn *c, const struct throttle_keys *t)
 {
-    long long now = gh_now_ms(), wait = 0;
-    for (int i = 0; i < 3; i++) {
-        long long until = 0;
-        if (gh_store_throttle_get(c, r->arena, GH_DEFAULT_TENANT, t->key[i], &until) == GH_DB_OK &&
-            until > now && (until - now + 999) / 1000 > wait)
-            wait = (until - now + 999) / 1000;
+    long long wait = 0;
+    for (int i = 0; i < t->n; i++) {
+        long long w = key_wait(r, c, t->key[i]);
+        wait = w > wait ? w : wait;
     }
     return wait;
+}
+
+/* Whether a right password from this unknown device must also prove the
+ * mailbox: the account is under a distributed attack. */
+static bool throttle_guarded(gh_req *r, gh_dbconn *c, const struct throttle_keys *t)
+{
+    return t->account && key_wait(r, c, t->account) > 0;
 }
 
 static void throttle_failure(gh_req *r, gh_dbconn *c, const struct throttle_keys *t)
 {
     long long now = gh_now_ms();
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i <= t->n; i++) {
         long long n = 0;
-        if (gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, t->key[i], now,
-                                   now - GH_THROTTLE_DECAY_MS, &n) != GH_DB_OK)
+        const char *key = i < t->n ? t->key[i] : t->account;
+        if (!key || gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now,
+                                           now - GH_THROTTLE_DECAY_MS, &n) != GH_DB_OK)
             continue;
-        long long delay = gh_throttle_delay(t->kind[i], n);
+        long long delay = i < t->n ? gh_throttle_delay(t->kind[i], n)
+                                   : gh_throttle_guard(n, r->app->cfg->signin_account_limit);
         if (delay > 0)
-            gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, t->key[i], now + delay * 1000);
+            gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + delay * 1000);
     }
 }
 
@@ -648,18 +694,20 @@ static void signin_failed(gh_req *r, gh_dbconn *c, const struct throttle_keys *t
         gh_resp_error(r, 401, "invalid_credentials", WRONG_CREDENTIALS);
 }
 
-/* Re-hashes a stored hash made with older parameters (issue: argon2id costs
- * may rise over time). Failure here never fails the sign-in. */
-static void maybe_rehash(gh_req *r, gh_dbconn *c, const char *user_id, const char *phc,
-                         const char *pw, size_t n)
+/* A new hash of the password when the stored one was made with older
+ * parameters (argon2id costs may rise over time), else NULL. Computed before
+ * the sign-in's transaction, so the write lock is not held for a hash. */
+static const char *rehash_of(gh_req *r, const char *phc, const char *pw, size_t n)
 {
     char fresh[GH_PWHASH_MAX];
     if (!gh_password_needs_rehash(phc) || gh_password_hash(pw, n, fresh) != 0)
-        return;
-    gh_store_password_set(c, r->arena, GH_DEFAULT_TENANT, user_id, fresh);
+        return NULL;
+    return gh_arena_strdup(r->arena, fresh);
 }
 
-static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked)
+/* fresh: a new password hash to store in the same transaction (or NULL). */
+static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked,
+                             const char *fresh)
 {
     const char *return_to = gh_api_return_target(r, asked);
     gh_email_flow f;
@@ -667,6 +715,8 @@ static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const ch
     gh_mfa_outcome m = {0};
     bool verify = !u->email_verified && r->app->cfg->require_verified_email;
     gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK && fresh) /* one upsert: never a moment without a password */
+        rc = gh_store_password_set(c, r->arena, GH_DEFAULT_TENANT, u->id, fresh);
     if (rc == GH_DB_OK && verify) {
         rc = flow_create(r, c, u->id, u->email, return_to, &f, &k);
         if (rc == GH_DB_OK)
@@ -694,6 +744,50 @@ static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const ch
     gh_mfa_respond(r, &m);
 }
 
+/* A right password from an unknown device while the account is guarded
+ * (a distributed attack on it): instead of a refusal, an emailed code to
+ * the account's address, entered in this browser, finishes the sign-in
+ * (docs/accounts-api.md). Mails are limited per address like
+ * /signin/email's. */
+static void signin_unlock(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked)
+{
+    gh_email_flow f;
+    struct codes k;
+    long long now = gh_now_ms(), n = 0;
+    const char *key = gh_arena_printf(r->arena, "emailcode:%s", u->email);
+    long long wait = key_wait(r, c, key);
+    if (wait > 0) {
+        gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", wait));
+        gh_resp_error(r, 429, "too_many_requests",
+                      "A code was sent moments ago. Wait a little before asking again.");
+        return;
+    }
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - 15 * 60 * 1000,
+                                    &n);
+    if (rc == GH_DB_OK && n >= MAX_FLOW_SENDS)
+        rc = gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + 15 * 60 * 1000);
+    if (rc == GH_DB_OK)
+        rc = flow_create_kind(r, c, FLOW_UNLOCK, u->id, u->email, gh_api_return_target(r, asked),
+                              &f, &k);
+    if (rc == GH_DB_OK)
+        rc = mail_code(r, c, &f, &k);
+    if (rc == GH_DB_OK)
+        gh_api_audit(r, c, "signin.email_code_required", u->id, "success",
+                     "account under attack, unknown device", NULL);
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    gh_mail_kick();
+    gh_resp_json(r, 200,
+                 json_pack("{s:s, s:s, s:s}", "status", "email_code_required", "flow_id", f.id,
+                           "email", u->email),
+                 NULL);
+}
+
 void gh_accounts_signin(gh_req *r)
 {
     bool bad = false;
@@ -717,13 +811,13 @@ void gh_accounts_signin(gh_req *r)
         gh_pwpolicy_normalise(r->arena, json_string_value(pwv), json_string_length(pwv), &pwlen);
     json_decref(body);
     const char *email = gh_store_normalise_id(r->arena, raw_email);
-    throttle_keys(r, email, &t);
     gh_dbconn *c = gh_req_db(r);
     if (!c)
         return;
     gh_user u;
     bool known =
         email && gh_store_user_by_email(c, r->arena, GH_DEFAULT_TENANT, email, &u) == GH_DB_OK;
+    throttle_keys(r, c, email, known ? u.id : NULL, &t);
     long long wait = throttle_wait(r, c, &t);
     if (wait > 0) {
         /* Refused without checking the password, and audited like every
@@ -748,11 +842,16 @@ void gh_accounts_signin(gh_req *r)
                       !found ? "unknown account"
                       : !ok  ? "wrong password"
                              : "account disabled");
+    } else if (throttle_guarded(r, c, &t)) {
+        /* the account key stays: the attack it counts may go on */
+        gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.key[0]);
+        signin_unlock(r, c, &u, asked);
     } else {
-        for (int i = 0; i < 3; i += 2) /* the address key keeps counting */
-            gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.key[i]);
-        maybe_rehash(r, c, u.id, phc, pw, pwlen);
-        signin_succeeded(r, c, &u, asked);
+        /* the address key keeps counting */
+        gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.key[0]);
+        if (t.account)
+            gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.account);
+        signin_succeeded(r, c, &u, asked, rehash_of(r, phc, pw, pwlen));
     }
 done:
     if (pw)

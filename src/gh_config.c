@@ -170,6 +170,8 @@ UINT_SETTING(p_session_idle, session_idle, 1, 365u * 86400u)
 UINT_SETTING(p_session_absolute, session_absolute, 1, 365u * 86400u)
 UINT_SETTING(p_code_ttl, code_ttl, 1, 3600)
 UINT_SETTING(p_resend_cooldown, resend_cooldown, 1, 3600)
+UINT_SETTING(p_signin_account_limit, signin_account_limit, 1, 100)
+UINT_SETTING(p_mfa_max_failures, mfa_max_failures, 10, 20)
 UINT_SETTING(p_pw_min, password_min_length, 8, 64)
 UINT_SETTING(p_code_ttl_oauth, auth_code_ttl, 1, 600)
 UINT_SETTING(p_at_ttl, access_token_ttl, 1, 86400)
@@ -315,6 +317,11 @@ static const struct setting settings[] = {
      "seconds an emailed code or link stays valid (at most 10 minutes, ASVS 6.5)"},
     {"RESEND_COOLDOWN", "60", p_resend_cooldown,
      "seconds before a code may be mailed again (resend); at most 5 mails per code flow"},
+    {"SIGNIN_ACCOUNT_LIMIT", "100", p_signin_account_limit,
+     "failed sign-ins on one account from unknown devices (1 to 100) after which a right password "
+     "there also needs an emailed code"},
+    {"MFA_MAX_FAILURES", "10", p_mfa_max_failures,
+     "wrong second-factor codes per account (10 to 20) before the password is asked again"},
     {"REQUIRE_VERIFIED_EMAIL", "on", p_require_verified,
      "on: accounts must verify their email before they can sign in"},
     {"PASSWORD_MIN_LENGTH", "8", p_pw_min, "fewest characters in a new password (8 to 64)"},

@@ -50,17 +50,19 @@ typedef struct gh_config {
     unsigned argon2_parallelism; /* lanes (p) */
     unsigned db_pool;
     /* accounts */
-    unsigned session_idle;     /* seconds without use before a session ends */
-    unsigned session_absolute; /* seconds from sign-in before a session ends */
-    unsigned code_ttl;         /* seconds an emailed code or link stays valid */
-    unsigned resend_cooldown;  /* seconds between two mails of the same code flow */
+    unsigned session_idle;         /* seconds without use before a session ends */
+    unsigned session_absolute;     /* seconds from sign-in before a session ends */
+    unsigned code_ttl;             /* seconds an emailed code or link stays valid */
+    unsigned resend_cooldown;      /* seconds between two mails of the same code flow */
+    unsigned signin_account_limit; /* failures from unknown devices before the emailed code */
     bool require_verified_email;
     unsigned password_min_length;
     char breached_passwords_file[GH_PATH_MAX];
     /* second factors */
-    unsigned reauth_window; /* seconds after sign-in that sign-in methods may change */
-    unsigned max_sessions;  /* live sessions per account; a new one ends the oldest */
-    bool mfa_required;      /* the last second factor cannot be removed */
+    unsigned reauth_window;    /* seconds after sign-in that sign-in methods may change */
+    unsigned max_sessions;     /* live sessions per account; a new one ends the oldest */
+    bool mfa_required;         /* the last second factor cannot be removed */
+    unsigned mfa_max_failures; /* wrong second-factor codes before a fresh first factor */
     /* OpenID Connect */
     unsigned auth_code_ttl;     /* seconds an authorization code is valid */
     unsigned access_token_ttl;  /* seconds */

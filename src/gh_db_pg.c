@@ -334,6 +334,27 @@ static const char *const pg_migrations[] = {
     "  outcome TEXT COLLATE \"C\" NOT NULL,"
     "  error TEXT,"
     "  PRIMARY KEY (tenant_id, session_id, client_id, attempt));",
+
+    /* 7: one credential of a type per user (the password re-hash is an
+     * upsert): duplicates from concurrent re-hashes are dropped first,
+     * keeping the newest */
+    "DELETE FROM credentials WHERE EXISTS (SELECT 1 FROM credentials n"
+    "  WHERE n.tenant_id = credentials.tenant_id AND n.user_id = credentials.user_id"
+    "  AND n.type = credentials.type AND (n.created_at > credentials.created_at"
+    "  OR (n.created_at = credentials.created_at AND n.id > credentials.id)));"
+    "DROP INDEX credentials_user;"
+    "CREATE UNIQUE INDEX credentials_user_type ON credentials (tenant_id, user_id, type);",
+
+    /* 8: devices an account signed in on (the SHA-256 of a device cookie),
+     * so sign-in throttling judges them on their own record */
+    "CREATE TABLE devices ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  user_id TEXT COLLATE \"C\" NOT NULL,"
+    "  device_hash TEXT COLLATE \"C\" NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  last_seen_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, user_id, device_hash),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

@@ -144,9 +144,33 @@ static const char security_notice_html[] = HTML_OPEN
     "<p><a href=\"{{account_link}}\" style=\"" BUTTON_STYLE
     "\">Review your account</a></p>\n" HTML_CLOSE;
 
+static const char mfa_locked_text[] =
+    "Someone completed the first step of signing in to your account (your\n"
+    "password or an emailed code) and then entered {{count}} wrong codes for\n"
+    "your second factor.\n"
+    "\n"
+    "Each further try now needs the first step again. Your passkeys still\n"
+    "work as before.\n"
+    "\n"
+    "If this was not you, someone may know your password: sign in, change\n"
+    "it, and review your sign-in methods on your account page:\n"
+    "{{account_link}}\n";
+
+static const char mfa_locked_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">Wrong codes on your account</h1>\n"
+    "<p>Someone completed the first step of signing in to your account (your password or an "
+    "emailed code) and then entered {{count}} wrong codes for your second factor.</p>\n"
+    "<p>Each further try now needs the first step again. Your passkeys still work as "
+    "before.</p>\n"
+    "<p>If this was not you, someone may know your password: sign in, change it, and review your "
+    "sign-in methods.</p>\n"
+    "<p><a href=\"{{account_link}}\" style=\"" BUTTON_STYLE
+    "\">Review your account</a></p>\n" HTML_CLOSE;
+
 static const struct template templates[] = {
     {"signin_code", "Your sign-in code", signin_code_text, signin_code_html},
     {"security_notice", "Your sign-in methods changed", security_notice_text, security_notice_html},
+    {"mfa_locked", "Wrong sign-in codes on your account", mfa_locked_text, mfa_locked_html},
     {"verify_email", "Verify your email address", verify_email_text, verify_email_html},
     {"signup_existing", "You already have an account", signup_existing_text, signup_existing_html},
     {"test", "Gatehouse test message", test_text, test_html},

@@ -48,6 +48,7 @@ enum {
 #define RECOVERY_MEM (4u << 20) /* argon2id memory for recovery codes: 4 MiB */
 
 #define WRONG_CODE  "That code is wrong or has expired."
+#define MFA_LOCKED  "Too many wrong codes. Sign in again to try another."
 #define REAUTH_TEXT "Sign in again to make this change."
 
 typedef char hash_hex[2 * GH_SHA256_BYTES + 1];
@@ -557,6 +558,7 @@ struct mfa_context {
     const char *user_id;
     const char *binding;
     long long attempts; /* pending: tries so far, this one included */
+    const char *key;    /* the wrong-code count this try is on (NULL: a passkey) */
 };
 
 static bool find_context(gh_req *r, gh_dbconn *c, struct mfa_context *x)
@@ -604,16 +606,34 @@ void gh_mfa_pending_info(gh_req *r)
 
 /* ---- POST /api/v1/signin/mfa ---- */
 
-static const char *mfa_throttle_key(gh_req *r, const char *user_id)
+/* Wrong second-factor codes (TOTP, recovery codes) are capped per account
+ * at GATEHOUSE_MFA_MAX_FAILURES (docs/mfa.md, "Wrong codes"): counted before
+ * each comparison, across pending steps and step-ups, cleared by a success,
+ * decaying 24 hours after the last one. A device the account signed in on
+ * before is counted on its own key, so a guesser who knows the password
+ * cannot use up the owner's budget there. Passkeys are not codes. */
+static const char *mfa_throttle_key(gh_req *r, gh_dbconn *c, const char *user_id)
 {
-    return gh_arena_printf(r->arena, "mfa:%s", user_id);
+    const char *device = gh_device_hash(r);
+    bool known = false;
+    if (device)
+        gh_store_device_known(c, r->arena, GH_DEFAULT_TENANT, user_id, device, &known);
+    return known ? gh_arena_printf(r->arena, "mfa:%s|%s", user_id, device)
+                 : gh_arena_printf(r->arena, "mfa:%s", user_id);
 }
 
-static bool mfa_blocked(gh_req *r, gh_dbconn *c, const char *user_id)
+/* Wrong codes while setting up an app (the signed-in user checking a seed
+ * just shown to them) have a key of their own, with the slow curve. */
+static const char *setup_key(gh_req *r, const char *user_id)
+{
+    return gh_arena_printf(r->arena, "mfasetup:%s", user_id);
+}
+
+static bool setup_blocked(gh_req *r, gh_dbconn *c, const char *user_id)
 {
     long long until = 0, now = gh_now_ms();
-    if (gh_store_throttle_get(c, r->arena, GH_DEFAULT_TENANT, mfa_throttle_key(r, user_id),
-                              &until) != GH_DB_OK ||
+    if (gh_store_throttle_get(c, r->arena, GH_DEFAULT_TENANT, setup_key(r, user_id), &until) !=
+            GH_DB_OK ||
         until <= now)
         return false;
     gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", (until - now + 999) / 1000));
@@ -621,26 +641,78 @@ static bool mfa_blocked(gh_req *r, gh_dbconn *c, const char *user_id)
     return true;
 }
 
-/* Counts a wrong second factor against the account's throttle and audits
- * it; the next tries wait longer and longer (gh_throttle). */
-static gh_dbrc count_failure(gh_req *r, gh_dbconn *c, const char *user_id, const char *event,
-                             const char *reason)
+static gh_dbrc setup_failed(gh_req *r, gh_dbconn *c, const char *user_id)
 {
     long long n = 0, now = gh_now_ms();
-    const char *key = mfa_throttle_key(r, user_id);
+    const char *key = setup_key(r, user_id);
     if (gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - GH_THROTTLE_DECAY_MS,
                                &n) == GH_DB_OK) {
         long long delay = gh_throttle_delay(GH_TH_ACCOUNT, n);
         if (delay > 0)
             gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + delay * 1000);
     }
-    return gh_api_audit(r, c, event, user_id, "failure", reason, NULL);
+    return gh_api_audit(r, c, "mfa.totp_setup_failed", user_id, "failure", "wrong set-up code",
+                        NULL);
 }
 
-static void mfa_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *x, const char *reason)
+/* Ends a pending step in its own statement: the next try needs the first
+ * factor again. */
+static void drop_pending(gh_req *r, gh_dbconn *c, const struct mfa_context *x)
 {
-    gh_dbrc rc = count_failure(
-        r, c, x->user_id, x->pending ? "signin.second_factor_failed" : "stepup.failed", reason);
+    if (x->pending)
+        gh_store_challenge_consume(c, r->arena, GH_DEFAULT_TENANT, x->ch.id, gh_now_ms());
+}
+
+static void mfa_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *x, long long n,
+                       const char *reason)
+{
+    long long cap = r->app->cfg->mfa_max_failures;
+    gh_dbrc arc =
+        gh_api_audit(r, c, x->pending ? "signin.second_factor_failed" : "stepup.failed", x->user_id,
+                     "failure", reason, json_pack("{s:I}", "failures", (json_int_t)n));
+    if (arc != GH_DB_OK) {
+        gh_resp_db_error(r, arc); /* the attempt was not audited */
+        return;
+    }
+    if (n >= cap) {
+        /* the cap: the first factor again for every further try, and a
+         * notice to the owner once, when it is reached */
+        drop_pending(r, c, x);
+        if (n == cap) {
+            json_t *p = json_pack("{s:I, s:s}", "count", (json_int_t)n, "account_link",
+                                  gh_oidc_url(r, "/account"));
+            gh_user u;
+            gh_dbrc rc = gh_db_begin(c);
+            if (rc == GH_DB_OK)
+                rc = gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, x->user_id, &u);
+            if (rc == GH_DB_OK && u.email)
+                rc = gh_mail_enqueue(c, r->arena, r->app, GH_DEFAULT_TENANT, u.email, "mfa_locked",
+                                     p);
+            if (rc == GH_DB_OK)
+                rc = gh_api_audit(r, c, "mfa.locked", x->user_id, "success", "too many wrong codes",
+                                  NULL);
+            rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+            json_decref(p);
+            if (rc == GH_DB_OK)
+                gh_mail_kick();
+            else
+                gh_log(GH_LOG_WARN, "mfa lock notice not queued", "user %s", x->user_id);
+        }
+        gh_resp_error(r, 400, "flow_expired", MFA_LOCKED);
+        return;
+    }
+    if (x->pending && x->attempts >= MAX_ATTEMPTS) {
+        gh_resp_error(r, 400, "flow_expired", "Too many attempts. Sign in again.");
+        return;
+    }
+    gh_resp_error(r, 401, "invalid_code", WRONG_CODE);
+}
+
+/* A passkey that did not verify: audited, but no code is being guessed. */
+static void passkey_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *x, const char *why)
+{
+    gh_dbrc rc = gh_api_audit(r, c, x->pending ? "signin.second_factor_failed" : "stepup.failed",
+                              x->user_id, "failure", why, NULL);
     if (rc != GH_DB_OK) {
         gh_resp_db_error(r, rc); /* the attempt was not audited */
         return;
@@ -697,7 +769,8 @@ static void mfa_succeeded(gh_req *r, gh_dbconn *c, const struct mfa_context *x, 
             gh_resp_db_error(r, rc);
         return;
     }
-    gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, mfa_throttle_key(r, x->user_id));
+    if (x->key)
+        gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, x->key);
     long long left = 0;
     gh_store_recovery_remaining(c, r->arena, GH_DEFAULT_TENANT, x->user_id, &left);
     gh_resp_json(r, 200,
@@ -737,13 +810,29 @@ void gh_mfa_verify(gh_req *r)
             gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
         goto out;
     }
-    if (mfa_blocked(r, c, x.user_id))
+    /* Every code try counts before the comparison, so parallel guesses
+     * cannot outrun the limits; a success clears the count. */
+    long long n = 0, cap = r->app->cfg->mfa_max_failures, now = gh_now_ms();
+    if (!json_is_object(pk)) {
+        x.key = mfa_throttle_key(r, c, x.user_id);
+        if (gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, x.key, now,
+                                   now - GH_THROTTLE_DECAY_MS, &n) != GH_DB_OK) {
+            gh_resp_error(r, 503, "unavailable", "Try again in a moment.");
+            goto out;
+        }
+    }
+    /* Past the cap a session's step-up takes no codes, and a pending step
+     * (a fresh first factor) one. */
+    if (n > cap && !x.pending) {
+        gh_api_audit(r, c, "stepup.failed", x.user_id, "failure", "too many wrong codes", NULL);
+        gh_resp_error(r, 400, "flow_expired", MFA_LOCKED);
         goto out;
-    /* Every try counts before the comparison, so parallel guesses cannot
-     * outrun the limit. */
-    if (x.pending && gh_store_challenge_attempt(c, r->arena, GH_DEFAULT_TENANT, x.ch.id,
-                                                MAX_ATTEMPTS, &x.attempts) != GH_DB_OK) {
-        gh_resp_error(r, 400, "flow_expired", "Too many attempts. Sign in again.");
+    }
+    if (x.pending &&
+        gh_store_challenge_attempt(c, r->arena, GH_DEFAULT_TENANT, x.ch.id,
+                                   n > cap ? 1 : MAX_ATTEMPTS, &x.attempts) != GH_DB_OK) {
+        gh_resp_error(r, 400, "flow_expired",
+                      n > cap ? MFA_LOCKED : "Too many attempts. Sign in again.");
         goto out;
     }
     if (enrolled_get(c, r->arena, x.user_id, &e) != GH_DB_OK) {
@@ -761,8 +850,10 @@ void gh_mfa_verify(gh_req *r)
         const char *who = NULL;
         ok = passkey_check(r, c, pk, x.binding, x.user_id, false, &v, &who, &why);
     }
-    if (!ok)
-        mfa_failed(r, c, &x, why);
+    if (!ok && x.key)
+        mfa_failed(r, c, &x, n, why);
+    else if (!ok)
+        passkey_failed(r, c, &x, why);
     else
         mfa_succeeded(r, c, &x, &v, asked);
 out:
@@ -1145,7 +1236,7 @@ void gh_mfa_totp_confirm(gh_req *r)
         gh_resp_error(r, 400, "invalid_request", "Enter the code from your app.");
         return;
     }
-    if (mfa_blocked(r, c, s->user_id))
+    if (setup_blocked(r, c, s->user_id))
         return;
     if (gh_store_factor_get(c, r->arena, GH_DEFAULT_TENANT, s->user_id, id, &f) != GH_DB_OK ||
         strcmp(f.kind, GH_FACTOR_TOTP) != 0 || f.confirmed ||
@@ -1158,8 +1249,7 @@ void gh_mfa_totp_confirm(gh_req *r)
     f.confirmed = true;
     verified v;
     if (!totp_check(r, c, s->user_id, &one, code, &v)) {
-        if (count_failure(r, c, s->user_id, "mfa.totp_setup_failed", "wrong set-up code") !=
-            GH_DB_OK)
+        if (setup_failed(r, c, s->user_id) != GH_DB_OK)
             gh_resp_db_error(r, GH_DB_FAIL);
         else
             gh_resp_error(r, 400, "invalid_code", WRONG_CODE);

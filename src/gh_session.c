@@ -19,6 +19,8 @@ static const char *cookie_name(const gh_req *r, const char *base)
 {
     if (strcmp(base, "gh_session") == 0)
         return secure_cookies(r) ? "__Host-gh_session" : "gh_session";
+    if (strcmp(base, "gh_device") == 0)
+        return secure_cookies(r) ? "__Host-gh_device" : "gh_device";
     return secure_cookies(r) ? "__Host-gh_pre" : "gh_pre";
 }
 
@@ -67,6 +69,34 @@ const gh_session *gh_session_current(gh_req *r)
     }
     r->session = s;
     return s;
+}
+
+const char *gh_device_hash(gh_req *r)
+{
+    const char *v = gh_req_cookie(r, cookie_name(r, "gh_device"));
+    char hash[2 * GH_SHA256_BYTES + 1];
+    if (!v || strlen(v) != 43)
+        return NULL;
+    gh_secret_hash(v, hash);
+    return gh_arena_strdup(r->arena, hash);
+}
+
+/* Records this browser as one the user signed in on, in the caller's
+ * transaction: the device cookie it has (or a new one) is set again with a
+ * fresh lifetime, and its hash stored for the user. */
+static gh_dbrc remember_device(gh_req *r, gh_dbconn *c, const char *user_id, long long now)
+{
+    const char *v = gh_req_cookie(r, cookie_name(r, "gh_device"));
+    char hash[2 * GH_SHA256_BYTES + 1];
+    if (!v || strlen(v) != 43)
+        v = gh_token(r->arena);
+    if (!v)
+        return GH_DB_FAIL;
+    gh_secret_hash(v, hash);
+    gh_dbrc rc = gh_store_device_seen(c, r->arena, GH_DEFAULT_TENANT, user_id, hash, now);
+    if (rc == GH_DB_OK)
+        set_cookie(r, "gh_device", v, GH_DEVICE_COOKIE_AGE);
+    return rc;
 }
 
 gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const char *amr, int aal,
@@ -127,6 +157,8 @@ gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const cha
             rc = gh_audit_append(c, r->arena, &ev);
         json_decref(details);
     }
+    if (rc == GH_DB_OK)
+        rc = remember_device(r, c, user_id, now);
     if (rc != GH_DB_OK)
         return rc;
     set_cookie(r, "gh_session", t, (long long)cfg->session_absolute);

@@ -34,6 +34,15 @@ gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const cha
  * auth_time now. */
 gh_dbrc gh_session_elevate(gh_req *r, gh_dbconn *c, const char *amr, int aal, const char *factors,
                            const char **token);
+/* The device cookie (gh_device, __Host-gh_device under https): 256 random
+ * bits set at every sign-in and kept across sign-outs, so sign-in
+ * throttling can tell a browser the account signed in on before
+ * (docs/accounts-api.md). gh_session_start records it for the user. */
+enum { GH_DEVICE_COOKIE_AGE = GH_DEVICE_KEEP_DAYS * 86400 };
+
+/* The SHA-256 (hex) of the request's device cookie, or NULL. */
+const char *gh_device_hash(gh_req *r);
+
 /* Revokes the current session (if any) and clears the cookie. */
 gh_dbrc gh_session_end(gh_req *r, gh_dbconn *c);
 

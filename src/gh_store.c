@@ -175,18 +175,17 @@ gh_dbrc gh_store_user_delete(gh_dbconn *c, gh_arena *a, const char *tenant, cons
 gh_dbrc gh_store_password_set(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                               const char *phc)
 {
-    static const char del[] =
-        "DELETE FROM credentials WHERE tenant_id = $1 AND user_id = $2 AND type = 'password'";
-    static const char ins[] = "INSERT INTO credentials (tenant_id, id, user_id, type, data, "
-                              "created_at) VALUES ($1, $3, $2, 'password', $4, $5)";
+    /* One statement, so no moment without a password; UNIQUE (tenant_id,
+     * user_id, type) keeps concurrent writers to one row. */
+    static const char sql[] =
+        "INSERT INTO credentials (tenant_id, id, user_id, type, data, created_at) "
+        "VALUES ($1, $3, $2, 'password', $4, $5) ON CONFLICT (tenant_id, user_id, type) "
+        "DO UPDATE SET data = excluded.data, created_at = excluded.created_at";
     char id[GH_UUID_STRLEN + 1];
     gh_uuid(id);
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_TEXT(id), GH_TEXT(phc),
                       GH_INT(gh_now_ms())};
-    gh_dbrc rc = gh_db_exec(c, a, del, p, 2, NULL);
-    if (rc == GH_DB_OK)
-        rc = gh_db_exec(c, a, ins, p, 5, NULL);
-    return rc;
+    return gh_db_exec(c, a, sql, p, 5, NULL);
 }
 
 gh_dbrc gh_store_password_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,

@@ -275,6 +275,29 @@ gh_dbrc gh_store_throttle_clear(gh_dbconn *c, gh_arena *a, const char *tenant, c
     return gh_db_exec(c, a, sql, p, 2, NULL);
 }
 
+gh_dbrc gh_store_device_seen(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                             const char *device_hash, long long now)
+{
+    static const char sql[] =
+        "INSERT INTO devices (tenant_id, user_id, device_hash, created_at, last_seen_at) "
+        "VALUES ($1, $2, $3, $4, $4) ON CONFLICT (tenant_id, user_id, device_hash) "
+        "DO UPDATE SET last_seen_at = $4";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_TEXT(device_hash), GH_INT(now)};
+    return gh_db_exec(c, a, sql, p, 4, NULL);
+}
+
+gh_dbrc gh_store_device_known(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                              const char *device_hash, bool *known)
+{
+    static const char sql[] = "SELECT 1 FROM devices WHERE tenant_id = $1 AND user_id = $2 "
+                              "AND device_hash = $3";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_TEXT(device_hash)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
+    *known = rc == GH_DB_OK && r.nrows > 0;
+    return rc;
+}
+
 gh_dbrc gh_store_user_set_verified(gh_dbconn *c, gh_arena *a, const char *tenant,
                                    const char *user_id, long long now)
 {

@@ -85,6 +85,18 @@ gh_dbrc gh_store_throttle_get(gh_dbconn *c, gh_arena *a, const char *tenant, con
                               long long *blocked_until);
 gh_dbrc gh_store_throttle_clear(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key);
 
+/* A device cookie lives this long from the last sign-in on it; the janitor
+ * forgets a device unseen for as long. */
+enum { GH_DEVICE_KEEP_DAYS = 400 }; /* the longest browsers keep a cookie */
+
+/* Devices (docs/accounts-api.md, throttling): the SHA-256 of a device
+ * cookie on which the user signed in. seen records a sign-in (insert or
+ * refresh); known tells whether the pair was recorded. */
+gh_dbrc gh_store_device_seen(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                             const char *device_hash, long long now);
+gh_dbrc gh_store_device_known(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                              const char *device_hash, bool *known);
+
 /* Marks the user's email verified (version bump). */
 gh_dbrc gh_store_user_set_verified(gh_dbconn *c, gh_arena *a, const char *tenant,
                                    const char *user_id, long long now);

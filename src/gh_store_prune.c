@@ -17,6 +17,7 @@
 
 #include "gh_crypto.h"
 #include "gh_log.h"
+#include "gh_store_auth.h"
 #include "gh_throttle.h"
 
 #define HOUR_MS (3600LL * 1000)
@@ -138,6 +139,8 @@ gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts
     static const char logout_attempts[] = "time < $1";
     static const char logout_queue[] =
         "status IN ('sent', 'failed', 'skipped') AND created_at < $1";
+    /* A device whose cookie has expired in the browser is never seen again. */
+    static const char devices[] = "last_seen_at < $1";
 
     memset(out, 0, sizeof(*out));
     gh_dbparam day_ago[] = {GH_INT(now - DAY_MS)};
@@ -147,6 +150,7 @@ gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts
     gh_dbparam throttle_p[] = {GH_INT(now), GH_INT(now - GH_THROTTLE_DECAY_MS)};
     gh_dbparam mail_p[] = {GH_INT(now - MAIL_KEEP_DAYS * DAY_MS)};
     gh_dbparam logout_p[] = {GH_INT(now - LOGOUT_KEEP_DAYS * DAY_MS)};
+    gh_dbparam device_p[] = {GH_INT(now - GH_DEVICE_KEEP_DAYS * DAY_MS)};
 
     gh_dbrc rc = prune_table(c, a, "sessions", sessions, day_ago, 1, &out->sessions);
     if (rc == GH_DB_OK)
@@ -172,6 +176,7 @@ gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts
                          &out->logout_attempts);
     if (rc == GH_DB_OK)
         rc = prune_table(c, a, "logout_queue", logout_queue, logout_p, 1, &out->logout_queue);
+    rc = prune_table(c, a, "devices", devices, device_p, 1, &out->devices);
     return rc;
 }
 
@@ -179,7 +184,7 @@ long long gh_prune_total(const gh_prune_counts *n)
 {
     return n->sessions + n->auth_codes + n->refresh_tokens + n->revoked_tokens + n->used_jtis +
            n->email_flows + n->auth_challenges + n->throttles + n->mail_attempts + n->mail_outbox +
-           n->logout_attempts + n->logout_queue;
+           n->logout_attempts + n->logout_queue + n->devices;
 }
 
 /* ---- the thread ---- */
@@ -210,18 +215,18 @@ static void prune_once(const gh_app *app)
         gh_log(GH_LOG_WARN, "prune incomplete", "%s; next try in %u s", gh_dbrc_str(rc),
                app->cfg->prune_interval);
     if (gh_prune_total(&n) > 0)
-        gh_log_event(GH_LOG_INFO, "pruned expired rows",
-                     json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                               "sessions", (json_int_t)n.sessions, "auth_codes",
-                               (json_int_t)n.auth_codes, "refresh_tokens",
-                               (json_int_t)n.refresh_tokens, "revoked_tokens",
-                               (json_int_t)n.revoked_tokens, "used_jtis", (json_int_t)n.used_jtis,
-                               "email_flows", (json_int_t)n.email_flows, "auth_challenges",
-                               (json_int_t)n.auth_challenges, "throttles", (json_int_t)n.throttles,
-                               "mail_attempts", (json_int_t)n.mail_attempts, "mail_outbox",
-                               (json_int_t)n.mail_outbox, "logout_attempts",
-                               (json_int_t)n.logout_attempts, "logout_queue",
-                               (json_int_t)n.logout_queue, "ms", (json_int_t)(gh_mono_ms() - t0)));
+        gh_log_event(
+            GH_LOG_INFO, "pruned expired rows",
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                      "sessions", (json_int_t)n.sessions, "auth_codes", (json_int_t)n.auth_codes,
+                      "refresh_tokens", (json_int_t)n.refresh_tokens, "revoked_tokens",
+                      (json_int_t)n.revoked_tokens, "used_jtis", (json_int_t)n.used_jtis,
+                      "email_flows", (json_int_t)n.email_flows, "auth_challenges",
+                      (json_int_t)n.auth_challenges, "throttles", (json_int_t)n.throttles,
+                      "mail_attempts", (json_int_t)n.mail_attempts, "mail_outbox",
+                      (json_int_t)n.mail_outbox, "logout_attempts", (json_int_t)n.logout_attempts,
+                      "logout_queue", (json_int_t)n.logout_queue, "devices", (json_int_t)n.devices,
+                      "ms", (json_int_t)(gh_mono_ms() - t0)));
 }
 
 static void *pruner(void *arg)

@@ -30,6 +30,7 @@ typedef struct gh_prune_counts {
     long long mail_outbox;
     long long logout_attempts;
     long long logout_queue;
+    long long devices;
 } gh_prune_counts;
 
 /* Deletes what is dead at now (ms), one table per statement; out (zeroed

@@ -23,3 +23,8 @@ long long gh_throttle_delay(gh_throttle_kind kind, long long failures)
     }
     return 0;
 }
+
+long long gh_throttle_guard(long long failures, long long limit)
+{
+    return failures >= limit ? 900 : 0;
+}

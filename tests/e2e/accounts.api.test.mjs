@@ -402,6 +402,23 @@ describe('accounts API: throttling, expiry', () => {
     await third.stop();
   });
 
+  test('concurrent sign-ins that re-hash the password leave exactly one password row, which verifies (issue 15 item 11; SECURITY.md #10)', async () => {
+    const first = await startServer({ env: { GATEHOUSE_ARGON2_MEMORY_KIB: '8192', GATEHOUSE_ARGON2_ITERATIONS: '1' } });
+    const email = `rehash-race-${randomHex(4)}@example.com`;
+    const password = strong();
+    const id = (await scim(first, 'POST', '/Users', userBody(email, { password }))).body.id;
+    await first.stop('SIGTERM', { keepData: true });
+    const second = await startServer({ dir: first.dir, port: first.port, token: first.token, masterKey: first.masterKey });
+    const results = await Promise.all(Array.from({ length: 6 }, () =>
+      new Browser(second).post('/api/v1/signin', { email, password })));
+    for (const r of results) assert.equal(r.status, 200, r.text);
+    const rows = sql(second, `SELECT data FROM credentials WHERE user_id = '${id}' AND type = 'password'`);
+    assert.equal(rows.length, 1, 'one password row');
+    assert.match(rows[0].data, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    assert.equal((await new Browser(second).post('/api/v1/signin', { email, password })).status, 200);
+    await second.stop();
+  });
+
   test('with GATEHOUSE_REQUIRE_VERIFIED_EMAIL=off an unverified account signs in; its sessions are listed with IP and user agent (ASVS 7.5.2)', async () => {
     mail ??= await startMailSink();
     const server = await startServer({ env: { GATEHOUSE_SMTP_URL: mail.url, GATEHOUSE_REQUIRE_VERIFIED_EMAIL: 'off' } });

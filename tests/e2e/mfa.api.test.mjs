@@ -465,6 +465,92 @@ describe('MFA API: authenticator app (TOTP, RFC 6238 codes from oathtool)', () =
 // 2. Recovery codes
 // =====================================================================
 
+describe('MFA API: wrong second-factor codes are capped per account (issue 15 item 3; SECURITY.md #11, #13)', () => {
+  const ctx = {};
+  const LOCKED = 'Wrong sign-in codes on your account';
+  before(async () => {
+    ctx.mail = await startMailSink();
+    ctx.server = await startServer({ env: { GATEHOUSE_SMTP_URL: ctx.mail.url } });
+  });
+  after(async () => { await ctx.server?.stop(); });
+
+  test('someone with the password gets 10 wrong codes across pending steps, then one per fresh password; the owner gets one notice, keeps a known device, and the right code after the password works', async () => {
+    const user = await signUp(ctx, 'cap'); // user.browser is now a device known to the account
+    const totp = await enrolTotp(user.browser);
+    const bad = wrongCode(totp.secret);
+    const mailsBefore = ctx.mail.messages.length;
+    // 4 + 4 + 2 wrong codes over three pending steps (a step ends at 5)
+    let last;
+    for (const tries of [4, 4, 2]) {
+      const { b, r } = await passwordSignIn(ctx, user);
+      assert.equal(r.json.status, 'mfa_required', r.text);
+      for (let i = 0; i < tries; i++) last = { b, w: await b.post('/api/v1/signin/mfa', { code: bad }) };
+    }
+    assert.equal(last.w.status, 400, last.w.text);
+    assert.equal(last.w.json.error, 'flow_expired', 'the 10th wrong code drops the step');
+    assert.match(last.w.json.error_description, /Sign in again/);
+    const dropped = await last.b.post('/api/v1/signin/mfa', { code: codeAt(totp.secret, currentStep()) });
+    assert.notEqual(dropped.json?.status, 'signed_in', 'even the right code needs the password again');
+    const notice = await mailAfter(ctx, mailsBefore, user.email, LOCKED);
+    assert.match(notice.text, /10 wrong codes/);
+    assert.equal(auditRows(ctx.server, user.id, 'mfa.locked').length, 1);
+
+    // Past the cap a fresh password gives one try: a wrong code ends it.
+    const one = await passwordSignIn(ctx, user);
+    assert.equal(one.r.json.status, 'mfa_required');
+    const w = await one.b.post('/api/v1/signin/mfa', { code: bad });
+    assert.equal(w.status, 400, w.text);
+    assert.equal(w.json.error, 'flow_expired');
+    const after1 = await one.b.post('/api/v1/signin/mfa', { code: codeAt(totp.secret, currentStep()) });
+    assert.notEqual(after1.json?.status, 'signed_in');
+
+    // The owner on the device the account knows is judged on its own record.
+    const own = await user.browser.post('/api/v1/signin', { email: user.email, password: user.password });
+    assert.equal(own.json.status, 'mfa_required', own.text);
+    await awayFromStepEdge(3);
+    const base = currentStep();
+    const ownWrong = await user.browser.post('/api/v1/signin/mfa', { code: bad });
+    assert.equal(ownWrong.status, 401, 'a known device has its own budget');
+    const ownOk = await user.browser.post('/api/v1/signin/mfa', { code: codeAt(totp.secret, base) });
+    assert.equal(ownOk.status, 200, ownOk.text);
+    assert.equal(ownOk.json.status, 'signed_in');
+
+    // Anyone who enters the password again and then the right code gets in.
+    const again = await passwordSignIn(ctx, user);
+    const ok = await again.b.post('/api/v1/signin/mfa', { code: codeAt(totp.secret, base + 1) });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.status, 'signed_in');
+    // one notice per lock
+    const notices = ctx.mail.messages.slice(mailsBefore).filter((m) => to(user.email)(m) && m.subject === LOCKED);
+    assert.equal(notices.length, 1);
+  });
+
+  test('recovery codes share the cap; a signed-in session past the cap takes no codes for step-up', async () => {
+    const user = await signUp(ctx, 'caprc');
+    const totp = await enrolTotp(user.browser);
+    for (const tries of [4, 4, 2]) {
+      const { b } = await passwordSignIn(ctx, user);
+      for (let i = 0; i < tries; i++) await b.post('/api/v1/signin/mfa', { recovery_code: 'AAAA-BBBB-CC' });
+    }
+    const { b, r } = await passwordSignIn(ctx, user);
+    assert.equal(r.json.status, 'mfa_required');
+    const used = await b.post('/api/v1/signin/mfa', { recovery_code: totp.recoveryCodes[0] });
+    assert.equal(used.status, 200, 'the one try of a fresh step: a right recovery code signs in');
+    assert.equal(used.json.status, 'signed_in');
+    // b is now a known device with its own count: ten wrong step-up codes
+    // from this session, then not even the right one is compared.
+    for (let i = 1; i <= 10; i++) {
+      const w = await b.post('/api/v1/signin/mfa', { code: wrongCode(totp.secret) });
+      assert.equal(w.status, i < 10 ? 401 : 400, `step-up try ${i}: ${w.text}`);
+    }
+    await awayFromStepEdge(3);
+    const right = await b.post('/api/v1/signin/mfa', { code: codeAt(totp.secret, currentStep()) });
+    assert.equal(right.status, 400, right.text);
+    assert.equal(right.json.error, 'flow_expired');
+    assert.equal((await b.session()).authenticated, true, 'the session itself stays');
+  });
+});
+
 describe('MFA API: recovery codes', () => {
   const ctx = {};
   before(async () => {

@@ -113,6 +113,14 @@ static void templates_render_with_their_params(void **state)
     assert_non_null(strstr(m.html, "href=\"https://id.example/reset\""));
     json_decref(p);
 
+    /* issue 15 item 3: the notice when wrong second-factor codes hit the cap */
+    p = json_pack("{s:i, s:s}", "count", 10, "account_link", "https://id.example/account");
+    assert_int_equal(gh_mail_render(a, "mfa_locked", p, &m, err, sizeof(err)), 0);
+    assert_non_null(strstr(m.text, "10 wrong codes"));
+    assert_non_null(strstr(m.html, "href=\"https://id.example/account\""));
+    assert_null(strstr(m.text, "{{"));
+    json_decref(p);
+
     assert_int_equal(gh_mail_render(a, "test", NULL, &m, err, sizeof(err)), 0);
     assert_string_equal(m.subject, "Gatehouse test message");
     assert_true(strlen(m.text) > 0 && strlen(m.html) > 0);

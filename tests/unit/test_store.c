@@ -163,6 +163,36 @@ static void passwords_replace_and_cascade(void **state)
     assert_int_equal(gh_dbres_int(&r, 0, 0), 0); /* ON DELETE CASCADE */
 }
 
+/* Issue 15 item 11: the re-hash at sign-in is one upsert, and the schema
+ * holds one password row per user, so concurrent re-hashes cannot leave two
+ * rows (or, between a DELETE and an INSERT, none). */
+static void password_is_one_row_by_constraint(void **state)
+{
+    struct fixture *f = *state;
+    gh_user u = make_user(f->a, "erin@example.com", 5000);
+    const char *phc = NULL;
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &u), GH_DB_OK);
+    assert_int_equal(gh_store_password_set(f->c, f->a, GH_DEFAULT_TENANT, u.id, "$argon2id$one"),
+                     GH_DB_OK);
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    assert_int_equal(gh_store_password_set(f->c, f->a, GH_DEFAULT_TENANT, u.id, "$argon2id$two"),
+                     GH_DB_OK);
+    assert_int_equal(gh_db_commit(f->c), GH_DB_OK);
+    assert_int_equal(gh_store_password_get(f->c, f->a, GH_DEFAULT_TENANT, u.id, &phc), GH_DB_OK);
+    assert_string_equal(phc, "$argon2id$two");
+    gh_dbres r;
+    gh_dbparam p[] = {GH_TEXT(u.id)};
+    gh_db_exec(f->c, f->a, "SELECT COUNT(*) FROM credentials WHERE user_id = $1", p, 1, &r);
+    assert_int_equal(gh_dbres_int(&r, 0, 0), 1);
+    /* a second row of the same type is refused by the schema itself */
+    gh_dbparam q[] = {GH_TEXT(GH_DEFAULT_TENANT), GH_TEXT(u.id)};
+    assert_int_equal(gh_db_exec(f->c, f->a,
+                                "INSERT INTO credentials (tenant_id, id, user_id, type, data, "
+                                "created_at) VALUES ($1, 'dup', $2, 'password', 'x', 1)",
+                                q, 2, NULL),
+                     GH_DB_CONFLICT);
+}
+
 /* Runs a filter and returns how many users match (or -1 when refused). */
 static long long count_matching(struct fixture *f, const char *text)
 {
@@ -597,6 +627,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(update_versions_and_preconditions, setup, teardown),
         cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(passwords_replace_and_cascade, setup, teardown),
+        cmocka_unit_test_setup_teardown(password_is_one_row_by_constraint, setup, teardown),
         cmocka_unit_test_setup_teardown(filters, setup, teardown),
         cmocka_unit_test_setup_teardown(paging, setup, teardown),
         cmocka_unit_test_setup_teardown(audit_is_append_only, setup, teardown),

@@ -16,6 +16,7 @@
 #include "gh_db.h"
 #include "gh_log.h"
 #include "gh_store.h"
+#include "gh_store_auth.h"
 #include "gh_store_prune.h"
 #include "gh_throttle.h"
 
@@ -250,6 +251,14 @@ static void deletes_exactly_the_dead_rows(void **state)
 {
     struct fixture *f = *state;
 
+    /* devices: forgotten once their cookie has expired in the browser */
+    assert_int_equal(gh_store_device_seen(f->c, f->a, T, f->alice, "d-old",
+                                          NOW - (GH_DEVICE_KEEP_DAYS + 1) * DAY),
+                     GH_DB_OK);
+    assert_int_equal(gh_store_device_seen(f->c, f->a, T, f->alice, "d-seen",
+                                          NOW - (GH_DEVICE_KEEP_DAYS - 1) * DAY),
+                     GH_DB_OK);
+
     /* sessions: dead a day after they end, however they ended */
     session(f, "s-live", NOW + HOUR, NOW + DAY, 0);
     session(f, "s-ended-lately", NOW + HOUR, NOW - HOUR, 0);
@@ -331,7 +340,10 @@ static void deletes_exactly_the_dead_rows(void **state)
     assert_int_equal(n.mail_outbox, 2);
     assert_int_equal(n.logout_attempts, 3);
     assert_int_equal(n.logout_queue, 3);
-    assert_int_equal(gh_prune_total(&n), 27);
+    assert_int_equal(n.devices, 1);
+    assert_int_equal(gh_prune_total(&n), 28);
+    GONE("devices", "device_hash", "d-old");
+    KEPT("devices", "device_hash", "d-seen");
 
     KEPT("sessions", "id", "s-live");
     KEPT("sessions", "id", "s-ended-lately");

@@ -37,12 +37,26 @@ static void account_never_locked(void **state)
     assert_int_equal(gh_throttle_delay(GH_TH_ACCOUNT, 100000), 30);
 }
 
+/* Issue 15 item 2: the account-wide count never refuses; it guards the
+ * account (an emailed code on unknown devices) from the limit on, which
+ * is at most 100 (SECURITY.md #11). */
+static void account_guard(void **state)
+{
+    (void)state;
+    assert_int_equal(gh_throttle_guard(99, 100), 0);
+    assert_int_equal(gh_throttle_guard(100, 100), 900);
+    assert_int_equal(gh_throttle_guard(100000, 100), 900);
+    assert_int_equal(gh_throttle_guard(9, 10), 0);
+    assert_int_equal(gh_throttle_guard(10, 10), 900);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(account_and_address),
         cmocka_unit_test(address),
         cmocka_unit_test(account_never_locked),
+        cmocka_unit_test(account_guard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -325,7 +325,9 @@ const pages = {
       const body = withReturnTo({ email: text(fd, 'email').trim(), password: text(fd, 'password') });
       const r = await post('/signin', body);
       if (afterSignIn(r)) return;
-      if (r.ok && r.data.status === 'verification_required') return toVerify(r.data);
+      // verification_required: an unverified address; email_code_required:
+      // the account is under attack and this browser is new to it.
+      if (r.ok && ['verification_required', 'email_code_required'].includes(r.data.status)) return toVerify(r.data);
       showAlert(errorText(r));
     });
 
