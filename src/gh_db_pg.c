@@ -303,6 +303,10 @@ static const char *const pg_migrations[] = {
     "  PRIMARY KEY (tenant_id, id));"
     "CREATE INDEX auth_challenges_binding ON auth_challenges (tenant_id, binding_hash, kind);"
     "CREATE INDEX auth_challenges_expires ON auth_challenges (tenant_id, expires_at);",
+    /* self_signup and email_flows.signup: see src/gh_db_sqlite.c */
+    "ALTER TABLE users ADD COLUMN self_signup SMALLINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE email_flows ADD COLUMN signup TEXT;"
+    "CREATE INDEX users_unverified ON users (tenant_id, self_signup, email_verified, created_at);",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

@@ -337,6 +337,13 @@ static const char *const sqlite_migrations[] = {
     "  PRIMARY KEY (tenant_id, id));"
     "CREATE INDEX auth_challenges_binding ON auth_challenges (tenant_id, binding_hash, kind);"
     "CREATE INDEX auth_challenges_expires ON auth_challenges (tenant_id, expires_at);",
+    /* self_signup: created by POST /api/v1/signup (never SCIM or import), so
+     * replaceable and prunable while unverified; email_flows.signup: the
+     * sign-up (password hash, names) a verification flow carries to replace
+     * such an account */
+    "ALTER TABLE users ADD COLUMN self_signup INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE email_flows ADD COLUMN signup TEXT;"
+    "CREATE INDEX users_unverified ON users (tenant_id, self_signup, email_verified, created_at);",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)
