@@ -13,8 +13,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { execFileSync } from 'node:child_process';
 
-import { startServer, stopAll, sql, randomHex, sleep, scim, userBody } from './lib/server.mjs';
+import { startServer, stopAll, sql, randomHex, sleep, scim, userBody, BACKEND } from './lib/server.mjs';
 import { startMailSink, codeFrom, linkFrom, sentTo } from './lib/mail.mjs';
 import { Browser as BaseBrowser } from './lib/browser.mjs';
 
@@ -286,5 +287,150 @@ describe('/api/v1/signin/email: others cannot block the owner (issue 15 item 4)'
     const sent = (await settledMails(email)) - before;
     assert.ok(sent <= MAIL_DAILY_LIMIT, `${sent} code mails, at most ${MAIL_DAILY_LIMIT}`);
     await ownerSignsIn(home, email);
+  });
+});
+
+// ------------------------------------------------ account pre-hijacking
+
+/** Runs a statement that changes rows, on either backend. */
+function write(srv, statement) {
+  if (BACKEND === 'postgres') {
+    execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', srv.dbPath, '-c', statement], { stdio: ['ignore', 'pipe', 'pipe'] });
+  } else {
+    execFileSync('sqlite3', ['-cmd', '.timeout 5000', srv.dbPath, statement], { stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+const GH_URN = 'urn:ietf:params:scim:schemas:extension:gatehouse:2.0:User';
+/** A SCIM user whose email the administrator does not vouch for. */
+const unverifiedScimUser = (email) =>
+  userBody(email, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', GH_URN], [GH_URN]: { emailVerified: false } });
+
+async function signUpAndVerify(email, password, addr = freshAddress()) {
+  const b = new Browser(server, addr);
+  const seen = await settledMails(email, 500);
+  const r = await b.post('/api/v1/signup', { email, password, given_name: 'Real' });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(Object.keys(r.json).sort(), ['email', 'flow_id', 'status'], 'the answer every sign-up gets');
+  assert.equal(r.json.status, 'verification_required');
+  const m = await nextMailAfter(email, seen);
+  const v = await b.post('/api/v1/verify', { flow_id: r.json.flow_id, code: codeFrom(m) });
+  return { b, r, v };
+}
+
+describe('account pre-hijacking: an unverified sign-up does not hold an address (issue 15 item 5; ASVS 6.4, SECURITY.md #14)', () => {
+  test('the owner who signs up later and verifies gets the address with their own password; the squatter\'s password, flow and data are gone, audited', async () => {
+    const email = newEmail('victim');
+    const squatterPassword = strongPassword();
+    const squatter = browserFrom();
+    const s = await squatter.post('/api/v1/signup', { email, password: squatterPassword, given_name: 'Squatter' });
+    assert.equal(s.status, 200, s.text);
+    const squatterMail = await mail.waitFor(sentTo(email), MAIL_TIMEOUT_MS);
+    const old = userRow(email);
+
+    const ownerPassword = strongPassword();
+    const { v } = await signUpAndVerify(email, ownerPassword);
+    assert.equal(v.status, 200, v.text);
+    assert.equal(v.json.status, 'signed_in');
+
+    const now = userRow(email);
+    assert.notEqual(now.id, old.id, 'a new account, with a new id');
+    assert.equal(now.email_verified, 1);
+    assert.equal(sql(server, `SELECT given_name FROM users WHERE id = '${now.id}'`)[0].given_name, 'Real');
+    assert.equal(sql(server, `SELECT count(*) AS n FROM users WHERE id = '${old.id}'`)[0].n, 0);
+    assert.equal(sql(server, `SELECT count(*) AS n FROM email_flows WHERE user_id = '${old.id}'`)[0].n, 0);
+    const ev = sql(server, `SELECT details FROM audit_events WHERE type = 'account.unverified_replaced' AND subject = '${old.id}'`);
+    assert.equal(ev.length, 1);
+    assert.equal(JSON.parse(ev[0].details).new_user_id, now.id);
+
+    const ownerIn = await browserFrom().post('/api/v1/signin', { email, password: ownerPassword });
+    assert.equal(ownerIn.status, 200, ownerIn.text);
+    assert.equal(ownerIn.json.status, 'signed_in');
+    const squatterIn = await browserFrom().post('/api/v1/signin', { email, password: squatterPassword });
+    assert.equal(squatterIn.status, 401, 'the squatter\'s password no longer works');
+    // The squatter's own verification flow died with the account.
+    const link = linkFrom(squatterMail);
+    const late = await squatter.post('/api/v1/verify', { flow_id: link.searchParams.get('flow'), token: link.searchParams.get('token') });
+    assert.equal(late.status, 400, late.text);
+    assert.equal(late.json.error, 'invalid_code');
+  });
+
+  test('a verified account, and an unverified SCIM user, are never replaced: the sign-up only mails a notice', async () => {
+    const email = newEmail('scim');
+    const created = await scim(server, 'POST', '/Users', unverifiedScimUser(email));
+    assert.equal(created.status, 201, created.text);
+    const row = userRow(email);
+    assert.equal(row.email_verified, 0, 'SCIM made it unverified');
+    const seen = await settledMails(email, 500);
+    const r = await browserFrom().post('/api/v1/signup', { email, password: strongPassword() });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 'verification_required');
+    const m = await nextMailAfter(email, seen);
+    assert.match(m.text, /already has an account/, 'a notice, no code');
+    assert.equal(userRow(email).id, row.id);
+    assert.equal(sql(server, `SELECT count(*) AS n FROM credentials WHERE user_id = '${row.id}'`)[0].n, 0);
+  });
+});
+
+describe('account pre-hijacking: unverified sign-ups expire (GATEHOUSE_UNVERIFIED_ACCOUNT_TTL; REQUIRE_VERIFIED_EMAIL off)', () => {
+  let srv;
+  before(async () => {
+    srv = await startServer({
+      env: {
+        GATEHOUSE_SMTP_URL: mail.url,
+        GATEHOUSE_REQUIRE_VERIFIED_EMAIL: 'off',
+        GATEHOUSE_UNVERIFIED_ACCOUNT_TTL: 3600,
+        GATEHOUSE_PRUNE_INTERVAL: 1,
+      },
+    });
+  });
+  after(async () => { await srv?.stop(); });
+
+  test('a squatter signed in without verifying: the owner\'s verified sign-up ends the squatter\'s session', async () => {
+    const email = newEmail('sess');
+    const squatterPassword = strongPassword();
+    const squatter = new Browser(srv, freshAddress());
+    assert.equal((await squatter.post('/api/v1/signup', { email, password: squatterPassword })).status, 200);
+    const inside = await squatter.post('/api/v1/signin', { email, password: squatterPassword });
+    assert.equal(inside.json.status, 'signed_in', inside.text);
+    const cookie = squatter.cookieHeader();
+    assert.equal((await squatter.session()).authenticated, true);
+
+    const owner = new Browser(srv, freshAddress());
+    const seen = await settledMails(email, 500);
+    const r = await owner.post('/api/v1/signup', { email, password: strongPassword() });
+    assert.equal(r.status, 200, r.text);
+    const m = await nextMailAfter(email, seen);
+    const v = await owner.post('/api/v1/verify', { flow_id: r.json.flow_id, code: codeFrom(m) });
+    assert.equal(v.json.status, 'signed_in', v.text);
+
+    const copy = new Browser(srv, freshAddress());
+    const res = await copy.raw('GET', '/api/v1/session', { headers: { cookie } });
+    assert.equal(res.json.authenticated, false, 'the squatter\'s old cookie is dead');
+  });
+
+  test('the janitor deletes a self-service sign-up unverified past the TTL, and never a young one, a verified one or a SCIM user', async () => {
+    const old = newEmail('old');
+    const young = newEmail('young');
+    const scimUser = newEmail('scimold');
+    for (const email of [old, young]) {
+      assert.equal((await new Browser(srv, freshAddress()).post('/api/v1/signup', { email, password: strongPassword() })).status, 200);
+    }
+    assert.equal((await scim(srv, 'POST', '/Users', unverifiedScimUser(scimUser))).status, 201);
+    assert.equal(sql(srv, `SELECT email_verified FROM users WHERE email = '${scimUser}'`)[0].email_verified, 0);
+    const back = Date.now() - 8 * DAY_MS;
+    write(srv, `UPDATE users SET created_at = ${back} WHERE email IN ('${old}', '${scimUser}')`);
+    const oldId = sql(srv, `SELECT id FROM users WHERE email = '${old}'`)[0].id;
+    let left = 1;
+    for (let i = 0; i < 60 && left; i++) {
+      await sleep(250);
+      left = sql(srv, `SELECT count(*) AS n FROM users WHERE email = '${old}'`)[0].n;
+    }
+    assert.equal(left, 0, 'pruned');
+    assert.equal(sql(srv, `SELECT count(*) AS n FROM credentials WHERE user_id = '${oldId}'`)[0].n, 0);
+    assert.equal(sql(srv, `SELECT count(*) AS n FROM email_flows WHERE user_id = '${oldId}'`)[0].n, 0);
+    assert.equal(sql(srv, `SELECT count(*) AS n FROM users WHERE email = '${young}'`)[0].n, 1);
+    assert.equal(sql(srv, `SELECT count(*) AS n FROM users WHERE email = '${scimUser}'`)[0].n, 1, 'SCIM users are never pruned');
   });
 });
