@@ -419,9 +419,9 @@ describe('account pre-hijacking: unverified sign-ups expire (GATEHOUSE_UNVERIFIE
     }
     assert.equal((await scim(srv, 'POST', '/Users', unverifiedScimUser(scimUser))).status, 201);
     assert.equal(sql(srv, `SELECT email_verified FROM users WHERE email = '${scimUser}'`)[0].email_verified, 0);
+    const oldId = sql(srv, `SELECT id FROM users WHERE email = '${old}'`)[0].id;
     const back = Date.now() - 8 * DAY_MS;
     write(srv, `UPDATE users SET created_at = ${back} WHERE email IN ('${old}', '${scimUser}')`);
-    const oldId = sql(srv, `SELECT id FROM users WHERE email = '${old}'`)[0].id;
     let left = 1;
     for (let i = 0; i < 60 && left; i++) {
       await sleep(250);
