@@ -9,6 +9,7 @@
  */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gh_api.h"
@@ -43,8 +44,10 @@ enum {
 #define WRONG_CREDENTIALS "The email or password is incorrect."
 #define WRONG_CODE        "That code is wrong or has expired."
 #define CODE_USED         "This code or link was already used."
-#define TOO_MANY_TRIES    "Too many wrong codes. Ask for a new code."
-#define CODE_EXPIRED      "That code has expired. Ask for a new code."
+#define TOO_MANY_TRIES    "Too many wrong codes. Use the link in the email, or start again."
+#define CODE_LIMIT                                                                                 \
+    "Too many codes were tried for this address today. Use the link in the email instead."
+#define CODE_EXPIRED "That code has expired. Ask for a new code."
 
 /* email_flows kinds */
 #define FLOW_VERIFY "verify_email"
@@ -165,8 +168,8 @@ static const char *binding_hash(gh_req *r)
 /* Creates a verification flow (user_id NULL: a decoy) in the caller's
  * transaction. */
 static gh_dbrc flow_create_kind(gh_req *r, gh_dbconn *c, const char *kind, const char *user_id,
-                                const char *email, const char *return_to, gh_email_flow *f,
-                                struct codes *k)
+                                const char *email, const char *return_to, const char *signup,
+                                gh_email_flow *f, struct codes *k)
 {
     long long now = gh_now_ms();
     const char *id = gh_token(r->arena);
@@ -181,7 +184,8 @@ static gh_dbrc flow_create_kind(gh_req *r, gh_dbconn *c, const char *kind, const
                          .sends = 1,
                          .created_at = now,
                          .last_sent_at = now,
-                         .expires_at = now + (long long)r->app->cfg->code_ttl * 1000};
+                         .expires_at = now + (long long)r->app->cfg->code_ttl * 1000,
+                         .signup = signup};
     new_codes(r, id, k, f);
     return gh_store_flow_insert(c, r->arena, f);
 }
@@ -189,7 +193,7 @@ static gh_dbrc flow_create_kind(gh_req *r, gh_dbconn *c, const char *kind, const
 static gh_dbrc flow_create(gh_req *r, gh_dbconn *c, const char *user_id, const char *email,
                            const char *return_to, gh_email_flow *f, struct codes *k)
 {
-    return flow_create_kind(r, c, FLOW_VERIFY, user_id, email, return_to, f, k);
+    return flow_create_kind(r, c, FLOW_VERIFY, user_id, email, return_to, NULL, f, k);
 }
 
 static gh_dbrc mail_code(gh_req *r, gh_dbconn *c, const gh_email_flow *f, const struct codes *k)
@@ -210,6 +214,78 @@ static void respond_verification(gh_req *r, const char *flow_id, const char *ema
                  json_pack("{s:s, s:s, s:s}", "status", "verification_required", "flow_id", flow_id,
                            "email", email),
                  NULL);
+}
+
+/* ---- limits on code mails and code guesses (issue 15; SECURITY.md #12, #13) ---- */
+
+#define HOUR_MS (3600LL * 1000)
+#define DAY_MS  (24 * HOUR_MS)
+
+/* Counts one event under key and returns the new count (it starts again
+ * from 1 after window_ms without one); -1 when it cannot be counted. */
+static long long count_event(gh_req *r, gh_dbconn *c, const char *key, long long window_ms)
+{
+    long long now = gh_now_ms(), n = 0;
+    if (!key || gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - window_ms,
+                                       &n) != GH_DB_OK)
+        return -1;
+    return n;
+}
+
+typedef enum { SEND_MAIL, SEND_QUIET, SEND_REFUSED } send_verdict;
+
+/* May this request mail a code or notice to email (and open a flow that
+ * can succeed)? Counted for every request, whether the address has an
+ * account or not, so the answers stay alike (SECURITY.md #14):
+ *  - per client address, GATEHOUSE_MAIL_IP_HOURLY_LIMIT in an hour: past
+ *    it SEND_REFUSED, a 429 that slows that client only;
+ *  - per email address, GATEHOUSE_MAIL_DAILY_LIMIT in 24 hours: past it
+ *    SEND_QUIET, the usual answer with a decoy flow and no mail, so nobody
+ *    can flood a mailbox. The address's owner (owner_id) asking from a
+ *    client address one of their sessions came from still gets mail, so
+ *    the requests of others cannot keep the owner's codes away. */
+static send_verdict send_budget(gh_req *r, gh_dbconn *c, const char *email, const char *owner_id)
+{
+    const gh_config *cfg = r->app->cfg;
+    bool seen = false;
+    long long by_ip = count_event(r, c, gh_arena_printf(r->arena, "mailip:%s", r->ip), HOUR_MS);
+    if (by_ip > (long long)cfg->mail_ip_hourly_limit)
+        return SEND_REFUSED;
+    long long by_addr =
+        count_event(r, c, gh_arena_printf(r->arena, "mailaddr:%s", email ? email : ""), DAY_MS);
+    if (by_addr <= (long long)cfg->mail_daily_limit)
+        return SEND_MAIL;
+    if (owner_id &&
+        gh_store_session_seen_from(c, r->arena, GH_DEFAULT_TENANT, owner_id, r->ip, &seen) ==
+            GH_DB_OK &&
+        seen)
+        return SEND_MAIL;
+    return SEND_QUIET;
+}
+
+static void sends_refused(gh_req *r)
+{
+    gh_resp_header(r, "Retry-After", "3600");
+    gh_resp_error(r, 429, "too_many_requests",
+                  "Too many codes were asked for from your network. Try again later.");
+}
+
+/* Counts one emailed code typed for this flow, under its address and its
+ * account (a decoy has none) across all flows and resends; false when
+ * either is past GATEHOUSE_CODE_DAILY_LIMIT in 24 hours. Counted before the
+ * comparison, right or wrong, so parallel guesses cannot overshoot. Links
+ * are not counted: they cannot be guessed, so the owner's link works
+ * whatever others typed. */
+static bool code_budget(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
+{
+    long long limit = r->app->cfg->code_daily_limit;
+    long long by_addr =
+        count_event(r, c, gh_arena_printf(r->arena, "codes:email:%s", f->email), DAY_MS);
+    long long by_user =
+        f->user_id
+            ? count_event(r, c, gh_arena_printf(r->arena, "codes:user:%s", f->user_id), DAY_MS)
+            : 0;
+    return by_addr >= 0 && by_user >= 0 && by_addr <= limit && by_user <= limit;
 }
 
 /* ---- GET /api/v1/session ---- */
@@ -291,11 +367,11 @@ static const char *email_field(gh_req *r, json_t *body, bool *bad)
 
 /* The address is taken: its owner gets a notice, the caller a decoy flow. */
 static gh_dbrc signup_existing(gh_req *r, gh_dbconn *c, const gh_user *owner, const char *return_to,
-                               gh_email_flow *f)
+                               bool mail, gh_email_flow *f)
 {
     struct codes k;
     gh_dbrc rc = flow_create(r, c, NULL, owner->email, return_to, f, &k);
-    if (rc != GH_DB_OK)
+    if (rc != GH_DB_OK || !mail)
         return rc;
     json_t *params = json_pack(
         "{s:s, s:s}", "signin_link", gh_arena_printf(r->arena, "%s/signin", r->app->cfg->issuer),
@@ -309,11 +385,40 @@ static gh_dbrc signup_existing(gh_req *r, gh_dbconn *c, const gh_user *owner, co
     return rc;
 }
 
+/* The address is held by an unverified self-service sign-up that nobody
+ * proved (issue 15): this sign-up gets a real verification flow that
+ * carries its password hash and names, and replaces that account when the
+ * code or link comes back (replace_unverified). Past the address's mail
+ * limit, a decoy. The caller answers as for every sign-up. */
+static gh_dbrc signup_replace(gh_req *r, gh_dbconn *c, const gh_user *holder, const gh_user *u,
+                              const char *phc, const char *return_to, bool mail, gh_email_flow *f)
+{
+    struct codes k;
+    json_t *j = json_pack("{s:s, s:s?, s:s?}", "phc", phc, "given_name", u->given_name,
+                          "family_name", u->family_name);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    const char *signup = text ? gh_arena_strdup(r->arena, text) : NULL;
+    free(text);
+    if (!signup)
+        return GH_DB_FAIL;
+    gh_dbrc rc = flow_create_kind(r, c, FLOW_VERIFY, mail ? holder->id : NULL, holder->email,
+                                  return_to, signup, f, &k);
+    if (rc == GH_DB_OK && mail)
+        rc = mail_code(r, c, f, &k);
+    if (rc == GH_DB_OK)
+        gh_api_audit(r, c, "signup.unverified_email", holder->id, "success",
+                     "address held by an unverified sign-up", NULL);
+    return rc;
+}
+
 static gh_dbrc signup_new(gh_req *r, gh_dbconn *c, gh_user *u, const char *phc,
                           const char *return_to, gh_email_flow *f)
 {
     struct codes k;
     gh_dbrc rc = gh_store_user_insert(c, r->arena, u);
+    if (rc == GH_DB_OK)
+        rc = gh_store_user_mark_signup(c, r->arena, u->tenant_id, u->id);
     if (rc == GH_DB_OK)
         rc = gh_store_password_set(c, r->arena, u->tenant_id, u->id, phc);
     if (rc == GH_DB_OK)
@@ -370,11 +475,22 @@ void gh_accounts_signup(gh_req *r)
                  .updated_at = now};
     gh_user owner;
     gh_email_flow f;
+    bool pending = false;
+    send_verdict send = send_budget(r, c, email, NULL);
+    if (send == SEND_REFUSED) {
+        sodium_memzero(phc, sizeof(phc));
+        sends_refused(r);
+        return;
+    }
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK) {
         rc = gh_store_user_by_email(c, r->arena, GH_DEFAULT_TENANT, email, &owner);
         if (rc == GH_DB_OK)
-            rc = signup_existing(r, c, &owner, return_to, &f);
+            rc = gh_store_user_pending_signup(c, r->arena, GH_DEFAULT_TENANT, owner.id, &pending);
+        if (rc == GH_DB_OK && pending)
+            rc = signup_replace(r, c, &owner, &u, phc, return_to, send == SEND_MAIL, &f);
+        else if (rc == GH_DB_OK)
+            rc = signup_existing(r, c, &owner, return_to, send == SEND_MAIL, &f);
         else if (rc == GH_DB_NOTFOUND)
             rc = signup_new(r, c, &u, phc, return_to, &f);
     }
@@ -420,6 +536,56 @@ static bool code_matches(gh_req *r, const gh_email_flow *f, const char *code, co
     return gh_secret_equal(h, f->link_hash);
 }
 
+/* Completes a sign-up to an address held by an unverified self-service
+ * sign-up (signup_replace; ASVS 6.4, SECURITY.md #14): whoever proved the
+ * mailbox owns the address. The old account goes with everything of its
+ * own (password, names, sessions, flows, tokens, consents, factors), and a
+ * new account, with a new id so that no relying party takes it for the
+ * old one, gets the sign-up's password. In the caller's transaction;
+ * CONFLICT when the old account was verified or is gone by now. *user_id:
+ * the new account. */
+static gh_dbrc replace_unverified(gh_req *r, gh_dbconn *c, const gh_email_flow *f,
+                                  const char **user_id)
+{
+    char id[GH_UUID_STRLEN + 1];
+    bool pending = false;
+    long long now = gh_now_ms();
+    json_t *j = json_loads(f->signup, 0, NULL);
+    const char *phc = json_string_value(json_object_get(j, "phc"));
+    const char *given = json_string_value(json_object_get(j, "given_name"));
+    const char *family = json_string_value(json_object_get(j, "family_name"));
+    gh_uuid(id);
+    gh_user u = {.tenant_id = f->tenant_id,
+                 .id = gh_arena_strdup(r->arena, id),
+                 .username = f->email,
+                 .email = f->email,
+                 .active = true,
+                 .given_name = given ? gh_arena_strdup(r->arena, given) : NULL,
+                 .family_name = family ? gh_arena_strdup(r->arena, family) : NULL,
+                 .version = 1,
+                 .created_at = now,
+                 .updated_at = now};
+    gh_dbrc rc = phc ? gh_store_user_pending_signup(c, r->arena, f->tenant_id, f->user_id, &pending)
+                     : GH_DB_FAIL;
+    if (rc == GH_DB_OK && !pending)
+        rc = GH_DB_CONFLICT;
+    if (rc == GH_DB_OK)
+        rc = gh_store_user_purge(c, r->arena, f->tenant_id, f->user_id);
+    if (rc == GH_DB_OK)
+        rc = gh_store_user_insert(c, r->arena, &u);
+    if (rc == GH_DB_OK)
+        rc = gh_store_user_mark_signup(c, r->arena, u.tenant_id, u.id);
+    if (rc == GH_DB_OK)
+        rc = gh_store_password_set(c, r->arena, u.tenant_id, u.id, phc);
+    if (rc == GH_DB_OK)
+        gh_api_audit(r, c, "account.unverified_replaced", f->user_id, "success",
+                     "a verified sign-up took the address",
+                     json_pack("{s:s}", "new_user_id", u.id));
+    json_decref(j);
+    *user_id = u.id;
+    return rc;
+}
+
 /* Completes a flow whose code matched. Email verification signs in only
  * the browser that started it; a passwordless sign-in code or link signs in
  * wherever it is used, since only the mailbox's owner has it. Either way an
@@ -439,19 +605,22 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
                       "Enter the code in the browser where you entered your password.");
         return;
     }
+    const char *user_id = f->user_id;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_store_flow_consume(c, r->arena, f->tenant_id, f->id, now);
+    if (rc == GH_DB_OK && f->signup && !signin)
+        rc = replace_unverified(r, c, f, &user_id);
     if (rc == GH_DB_OK)
-        rc = gh_store_user_set_verified(c, r->arena, f->tenant_id, f->user_id, now);
+        rc = gh_store_user_set_verified(c, r->arena, f->tenant_id, user_id, now);
     if (rc == GH_DB_OK && !signin && !unlock)
-        gh_api_audit(r, c, "email.verified", f->user_id, "success", NULL,
+        gh_api_audit(r, c, "email.verified", user_id, "success", NULL,
                      json_pack("{s:s}", "via", same_browser ? "same_browser" : "other_browser"));
     if (rc == GH_DB_OK && start)
-        rc = gh_mfa_first_factor(r, c, f->user_id, signin ? GH_METHOD_EMAIL : GH_METHOD_PASSWORD,
+        rc = gh_mfa_first_factor(r, c, user_id, signin ? GH_METHOD_EMAIL : GH_METHOD_PASSWORD,
                                  gh_api_return_target(r, f->return_to), &m);
     if (rc == GH_DB_OK && m.token)
-        gh_api_audit(r, c, "signin.succeeded", f->user_id, "success",
+        gh_api_audit(r, c, "signin.succeeded", user_id, "success",
                      signin   ? "emailed code"
                      : unlock ? "password and emailed code"
                               : "email verified",
@@ -515,8 +684,19 @@ void gh_accounts_verify(gh_req *r)
             gh_resp_error(r, 400, "code_used", CODE_USED);
         return;
     }
-    /* Every try counts, right or wrong, before the comparison. */
-    rc = gh_store_flow_attempt(c, r->arena, f.tenant_id, f.id, MAX_FLOW_ATTEMPTS, &attempts);
+    /* Every code counts, right or wrong, before the comparison: in its flow
+     * (MAX_FLOW_ATTEMPTS, never reset by a resend) and for its account and
+     * address across flows (code_budget). A link counts nowhere and works
+     * until it expires, whatever was typed: it cannot be guessed. */
+    if (code && !code_budget(r, c, &f)) {
+        if (!verify_refused(r, c, &f, "daily code limit"))
+            return;
+        gh_resp_header(r, "Retry-After", "86400");
+        gh_resp_error(r, 429, "too_many_requests", CODE_LIMIT);
+        return;
+    }
+    if (code)
+        rc = gh_store_flow_attempt(c, r->arena, f.tenant_id, f.id, MAX_FLOW_ATTEMPTS, &attempts);
     if (rc == GH_DB_NOTFOUND || (rc == GH_DB_OK && gh_now_ms() >= f.expires_at)) {
         bool spent = rc == GH_DB_NOTFOUND;
         if (verify_refused(r, c, &f, spent ? "too many wrong codes" : "code expired"))
@@ -530,7 +710,7 @@ void gh_accounts_verify(gh_req *r)
     if (!f.user_id || !code_matches(r, &f, code, token)) {
         if (!verify_refused(r, c, &f, code ? "wrong code" : "wrong link"))
             return;
-        if (attempts >= MAX_FLOW_ATTEMPTS)
+        if (code && attempts >= MAX_FLOW_ATTEMPTS)
             gh_resp_error(r, 400, "flow_expired", TOO_MANY_TRIES);
         else
             gh_resp_error(r, 400, "invalid_code", WRONG_CODE);
@@ -584,6 +764,17 @@ void gh_accounts_resend(gh_req *r)
         gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", (wait_ms + 999) / 1000));
         gh_resp_error(r, 429, "too_many_requests",
                       "A code was sent moments ago. Wait a little before asking again.");
+        return;
+    }
+    /* Past the address's mail limit nothing is renewed or sent, so the last
+     * mail's code and link stay good; the answer is the same. */
+    send_verdict send = send_budget(r, c, f.email, f.user_id);
+    if (send == SEND_REFUSED) {
+        sends_refused(r);
+        return;
+    }
+    if (send == SEND_QUIET) {
+        gh_resp_json(r, 200, json_pack("{s:s}", "status", "sent"), NULL);
         return;
     }
     new_codes(r, f.id, &k, &f);
@@ -718,8 +909,10 @@ static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const ch
     if (rc == GH_DB_OK && fresh) /* one upsert: never a moment without a password */
         rc = gh_store_password_set(c, r->arena, GH_DEFAULT_TENANT, u->id, fresh);
     if (rc == GH_DB_OK && verify) {
-        rc = flow_create(r, c, u->id, u->email, return_to, &f, &k);
-        if (rc == GH_DB_OK)
+        /* past the address's mail limit (send_budget), a decoy and no mail */
+        bool mail = send_budget(r, c, u->email, u->id) == SEND_MAIL;
+        rc = flow_create(r, c, mail ? u->id : NULL, u->email, return_to, &f, &k);
+        if (rc == GH_DB_OK && mail)
             rc = mail_code(r, c, &f, &k);
         if (rc == GH_DB_OK)
             gh_api_audit(r, c, "signin.verification_required", u->id, "success",
@@ -770,7 +963,7 @@ static void signin_unlock(gh_req *r, gh_dbconn *c, const gh_user *u, const char 
         rc = gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + 15 * 60 * 1000);
     if (rc == GH_DB_OK)
         rc = flow_create_kind(r, c, FLOW_UNLOCK, u->id, u->email, gh_api_return_target(r, asked),
-                              &f, &k);
+                              NULL, &f, &k);
     if (rc == GH_DB_OK)
         rc = mail_code(r, c, &f, &k);
     if (rc == GH_DB_OK)
@@ -880,9 +1073,11 @@ void gh_accounts_signin_email(gh_req *r)
     gh_dbconn *c = bad ? NULL : gh_req_db(r);
     if (!c)
         return;
-    /* sends per address are limited like failed sign-ins, so the endpoint
-     * cannot flood a mailbox */
-    const char *key = gh_arena_printf(r->arena, "emailcode:%s", email);
+    /* A quick succession of requests for one address from one client
+     * address waits; others' requests never make the owner wait (issue 15):
+     * the daily limit per address (send_budget) withholds mail, not the
+     * answer, and not from the owner's known client addresses. */
+    const char *key = gh_arena_printf(r->arena, "emailcode:%s|%s", email, r->ip);
     long long until = 0, now = gh_now_ms(), n = 0;
     if (gh_store_throttle_get(c, r->arena, GH_DEFAULT_TENANT, key, &until) == GH_DB_OK &&
         until > now) {
@@ -901,6 +1096,12 @@ void gh_accounts_signin_email(gh_req *r)
                 chosen |= strcmp(list[i].kind, GH_FACTOR_EMAIL) == 0;
     }
     const char *return_to = gh_api_return_target(r, asked);
+    send_verdict send = send_budget(r, c, email, chosen ? u.id : NULL);
+    if (send == SEND_REFUSED) {
+        sends_refused(r);
+        return;
+    }
+    bool mail = chosen && send == SEND_MAIL;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - 15 * 60 * 1000,
@@ -908,10 +1109,11 @@ void gh_accounts_signin_email(gh_req *r)
     if (rc == GH_DB_OK && n >= MAX_FLOW_SENDS)
         rc = gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + 15 * 60 * 1000);
     if (rc == GH_DB_OK)
-        rc = flow_create_kind(r, c, FLOW_SIGNIN, chosen ? u.id : NULL, email, return_to, &f, &k);
-    if (rc == GH_DB_OK && chosen)
+        rc =
+            flow_create_kind(r, c, FLOW_SIGNIN, mail ? u.id : NULL, email, return_to, NULL, &f, &k);
+    if (rc == GH_DB_OK && mail)
         rc = mail_code(r, c, &f, &k);
-    if (rc == GH_DB_OK && chosen)
+    if (rc == GH_DB_OK && mail)
         gh_api_audit(r, c, "signin.email_code_sent", u.id, "success", NULL, NULL);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK) {

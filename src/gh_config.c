@@ -172,6 +172,10 @@ UINT_SETTING(p_code_ttl, code_ttl, 1, 3600)
 UINT_SETTING(p_resend_cooldown, resend_cooldown, 1, 3600)
 UINT_SETTING(p_signin_account_limit, signin_account_limit, 1, 100)
 UINT_SETTING(p_mfa_max_failures, mfa_max_failures, 10, 20)
+UINT_SETTING(p_code_daily, code_daily_limit, 5, 1000)
+UINT_SETTING(p_mail_daily, mail_daily_limit, 1, 1000)
+UINT_SETTING(p_mail_ip_hourly, mail_ip_hourly_limit, 1, 100000)
+UINT_SETTING(p_unverified_ttl, unverified_account_ttl, 60, 365u * 86400u)
 UINT_SETTING(p_pw_min, password_min_length, 8, 64)
 UINT_SETTING(p_code_ttl_oauth, auth_code_ttl, 1, 600)
 UINT_SETTING(p_at_ttl, access_token_ttl, 1, 86400)
@@ -322,6 +326,14 @@ static const struct setting settings[] = {
      "there also needs an emailed code"},
     {"MFA_MAX_FAILURES", "10", p_mfa_max_failures,
      "wrong second-factor codes per account (10 to 20) before the password is asked again"},
+    {"CODE_DAILY_LIMIT", "20", p_code_daily,
+     "emailed codes that may be tried per account and per address in 24 hours (links still work)"},
+    {"MAIL_DAILY_LIMIT", "10", p_mail_daily,
+     "code and notice mails (and new code flows) per email address in 24 hours"},
+    {"MAIL_IP_HOURLY_LIMIT", "30", p_mail_ip_hourly,
+     "code and notice mails (and new code flows) asked for per client address in an hour"},
+    {"UNVERIFIED_ACCOUNT_TTL", "604800", p_unverified_ttl,
+     "seconds an unverified self-service sign-up is kept before it is deleted (7 days)"},
     {"REQUIRE_VERIFIED_EMAIL", "on", p_require_verified,
      "on: accounts must verify their email before they can sign in"},
     {"PASSWORD_MIN_LENGTH", "8", p_pw_min, "fewest characters in a new password (8 to 64)"},

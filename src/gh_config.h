@@ -50,11 +50,15 @@ typedef struct gh_config {
     unsigned argon2_parallelism; /* lanes (p) */
     unsigned db_pool;
     /* accounts */
-    unsigned session_idle;         /* seconds without use before a session ends */
-    unsigned session_absolute;     /* seconds from sign-in before a session ends */
-    unsigned code_ttl;             /* seconds an emailed code or link stays valid */
-    unsigned resend_cooldown;      /* seconds between two mails of the same code flow */
-    unsigned signin_account_limit; /* failures from unknown devices before the emailed code */
+    unsigned session_idle;           /* seconds without use before a session ends */
+    unsigned session_absolute;       /* seconds from sign-in before a session ends */
+    unsigned code_ttl;               /* seconds an emailed code or link stays valid */
+    unsigned resend_cooldown;        /* seconds between two mails of the same code flow */
+    unsigned signin_account_limit;   /* failures from unknown devices before the emailed code */
+    unsigned code_daily_limit;       /* emailed codes tried per account and per address in 24 h */
+    unsigned mail_daily_limit;       /* code mails and new flows per email address in 24 h */
+    unsigned mail_ip_hourly_limit;   /* the same per client address in an hour */
+    unsigned unverified_account_ttl; /* seconds an unverified self-service sign-up lives */
     bool require_verified_email;
     unsigned password_min_length;
     char breached_passwords_file[GH_PATH_MAX];

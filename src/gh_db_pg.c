@@ -355,6 +355,11 @@ static const char *const pg_migrations[] = {
     "  last_seen_at BIGINT NOT NULL,"
     "  PRIMARY KEY (tenant_id, user_id, device_hash),"
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);",
+
+    /* 9: self_signup and email_flows.signup: see src/gh_db_sqlite.c */
+    "ALTER TABLE users ADD COLUMN self_signup SMALLINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE email_flows ADD COLUMN signup TEXT;"
+    "CREATE INDEX users_unverified ON users (tenant_id, self_signup, email_verified, created_at);",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

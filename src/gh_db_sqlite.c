@@ -390,6 +390,14 @@ static const char *const sqlite_migrations[] = {
     "  last_seen_at INTEGER NOT NULL,"
     "  PRIMARY KEY (tenant_id, user_id, device_hash),"
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);",
+
+    /* 9: self_signup: created by POST /api/v1/signup (never SCIM or import), so
+     * replaceable and prunable while unverified; email_flows.signup: the
+     * sign-up (password hash, names) a verification flow carries to replace
+     * such an account */
+    "ALTER TABLE users ADD COLUMN self_signup INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE email_flows ADD COLUMN signup TEXT;"
+    "CREATE INDEX users_unverified ON users (tenant_id, self_signup, email_verified, created_at);",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

@@ -10,7 +10,7 @@
 
 #define FLOW_COLS                                                                                  \
     "tenant_id, id, kind, user_id, email, code_hash, link_hash, binding_hash, return_to, "         \
-    "attempts, sends, created_at, last_sent_at, expires_at, consumed_at"
+    "attempts, sends, created_at, last_sent_at, expires_at, consumed_at, signup"
 
 static void session_from_row(const gh_dbres *r, size_t i, gh_session *s)
 {
@@ -154,14 +154,15 @@ gh_dbrc gh_store_session_list(gh_dbconn *c, gh_arena *a, const char *tenant, con
 
 gh_dbrc gh_store_flow_insert(gh_dbconn *c, gh_arena *a, const gh_email_flow *f)
 {
-    static const char sql[] = "INSERT INTO email_flows (" FLOW_COLS ") VALUES "
-                              "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL)";
+    static const char sql[] =
+        "INSERT INTO email_flows (" FLOW_COLS ") VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15)";
     gh_dbparam p[] = {
         GH_TEXT(f->tenant_id),   GH_TEXT(f->id),           GH_TEXT(f->kind),
         GH_TEXT(f->user_id),     GH_TEXT(f->email),        GH_TEXT(f->code_hash),
         GH_TEXT(f->link_hash),   GH_TEXT(f->binding_hash), GH_TEXT(f->return_to),
         GH_INT(f->attempts),     GH_INT(f->sends),         GH_INT(f->created_at),
-        GH_INT(f->last_sent_at), GH_INT(f->expires_at),
+        GH_INT(f->last_sent_at), GH_INT(f->expires_at),    GH_TEXT(f->signup),
     };
     return gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL);
 }
@@ -191,6 +192,7 @@ gh_dbrc gh_store_flow_get(gh_dbconn *c, gh_arena *a, const char *tenant, const c
     f->last_sent_at = gh_dbres_int(&r, 0, 12);
     f->expires_at = gh_dbres_int(&r, 0, 13);
     f->consumed_at = gh_dbres_int(&r, 0, 14);
+    f->signup = gh_dbres_get(&r, 0, 15);
     return GH_DB_OK;
 }
 
@@ -220,7 +222,7 @@ gh_dbrc gh_store_flow_consume(gh_dbconn *c, gh_arena *a, const char *tenant, con
 gh_dbrc gh_store_flow_renew(gh_dbconn *c, gh_arena *a, const gh_email_flow *f)
 {
     static const char sql[] =
-        "UPDATE email_flows SET code_hash = $3, link_hash = $4, attempts = 0, sends = sends + 1, "
+        "UPDATE email_flows SET code_hash = $3, link_hash = $4, sends = sends + 1, "
         "last_sent_at = $5, expires_at = $6 WHERE tenant_id = $1 AND id = $2 AND "
         "consumed_at IS NULL";
     gh_dbparam p[] = {GH_TEXT(f->tenant_id), GH_TEXT(f->id),          GH_TEXT(f->code_hash),
@@ -306,4 +308,57 @@ gh_dbrc gh_store_user_set_verified(gh_dbconn *c, gh_arena *a, const char *tenant
         "WHERE tenant_id = $1 AND id = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(now)};
     return gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
+}
+
+gh_dbrc gh_store_user_mark_signup(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                  const char *user_id)
+{
+    static const char sql[] = "UPDATE users SET self_signup = 1 WHERE tenant_id = $1 AND id = $2";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
+    return gh_db_exec_change(c, a, sql, p, 2, GH_DB_NOTFOUND);
+}
+
+gh_dbrc gh_store_user_pending_signup(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                     const char *user_id, bool *pending)
+{
+    static const char sql[] = "SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2 AND "
+                              "self_signup = 1 AND email_verified = 0";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    if (rc == GH_DB_OK)
+        *pending = r.nrows > 0;
+    return rc;
+}
+
+gh_dbrc gh_store_user_purge(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id)
+{
+    /* Tables without ON DELETE CASCADE first; credentials, sessions, second
+     * factors and recovery codes go with the user row. */
+    static const char *const sql[] = {
+        "DELETE FROM email_flows WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM auth_codes WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM refresh_tokens WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM consents WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM auth_challenges WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM users WHERE tenant_id = $1 AND id = $2",
+    };
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
+    gh_dbrc rc = GH_DB_OK;
+    for (size_t i = 0; rc == GH_DB_OK && i < sizeof(sql) / sizeof(sql[0]); i++)
+        rc = gh_db_exec(c, a, sql[i], p, 2, NULL);
+    return rc;
+}
+
+gh_dbrc gh_store_session_seen_from(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                   const char *user_id, const char *ip, bool *seen)
+{
+    static const char sql[] =
+        "SELECT 1 FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND ip = $3 LIMIT 1";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_TEXT(ip)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
+    if (rc == GH_DB_OK)
+        *seen = r.nrows > 0;
+    return rc;
 }

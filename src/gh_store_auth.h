@@ -59,6 +59,10 @@ typedef struct gh_email_flow {
     const char *return_to;
     long long attempts, sends;
     long long created_at, last_sent_at, expires_at, consumed_at; /* consumed_at 0: not yet */
+    /* JSON {phc, given_name, family_name}: a sign-up that replaces user_id,
+     * an unverified self-service sign-up, when this flow completes; NULL
+     * for a plain verification */
+    const char *signup;
 } gh_email_flow;
 
 gh_dbrc gh_store_flow_insert(gh_dbconn *c, gh_arena *a, const gh_email_flow *f);
@@ -71,7 +75,8 @@ gh_dbrc gh_store_flow_attempt(gh_dbconn *c, gh_arena *a, const char *tenant, con
 /* Marks it used; CONFLICT when it already was (a replay racing us). */
 gh_dbrc gh_store_flow_consume(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
                               long long now);
-/* New code and link for a resend: attempts back to 0, sends + 1. */
+/* New code and link for a resend: sends + 1. The wrong-code count stays:
+ * a resend gives no new guesses (issue 15). */
 gh_dbrc gh_store_flow_renew(gh_dbconn *c, gh_arena *a, const gh_email_flow *f);
 
 /* Sign-in throttling: counts a failure for key and returns the new count
@@ -96,6 +101,20 @@ gh_dbrc gh_store_device_seen(gh_dbconn *c, gh_arena *a, const char *tenant, cons
                              const char *device_hash, long long now);
 gh_dbrc gh_store_device_known(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                               const char *device_hash, bool *known);
+/* Marks a user as created by self-service sign-up (POST /api/v1/signup). */
+gh_dbrc gh_store_user_mark_signup(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                  const char *user_id);
+/* *pending: the user is a self-service sign-up whose email was never
+ * verified (replaceable by a verified sign-up, pruned after a while). */
+gh_dbrc gh_store_user_pending_signup(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                     const char *user_id, bool *pending);
+/* Deletes the user and every row of theirs (flows, codes, tokens, consents,
+ * challenges; the rest by cascade). In the caller's transaction. */
+gh_dbrc gh_store_user_purge(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id);
+/* *seen: a session of this user (live, or ended less than a day ago) was
+ * opened from ip. */
+gh_dbrc gh_store_session_seen_from(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                   const char *user_id, const char *ip, bool *seen);
 
 /* Marks the user's email verified (version bump). */
 gh_dbrc gh_store_user_set_verified(gh_dbconn *c, gh_arena *a, const char *tenant,

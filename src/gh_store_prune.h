@@ -4,7 +4,9 @@
  * throttles, old finished mail and back-channel logout rows — so those tables do not grow without
  * bound.
  *
- * Users, credentials, second factors, recovery codes, clients, consents,
+ * Users (except self-service sign-ups never verified, after
+ * GATEHOUSE_UNVERIFIED_ACCOUNT_TTL: gh_store_prune_unverified), credentials,
+ * second factors, recovery codes, clients, consents,
  * signing keys (gh_keys retires its own) and the audit log are never
  * touched. Every DELETE runs in autocommit, so no lock outlives its
  * statement; on SQLite, where a write locks the whole database, each
@@ -31,12 +33,19 @@ typedef struct gh_prune_counts {
     long long logout_attempts;
     long long logout_queue;
     long long devices;
+    long long unverified_users; /* gh_store_prune_unverified */
 } gh_prune_counts;
 
 /* Deletes what is dead at now (ms), one table per statement; out (zeroed
  * first) counts each table. Stops at the first statement that fails and
  * returns its code; out then holds what was deleted before it. */
 gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts *out);
+/* Deletes the self-service sign-ups (users.self_signup) whose email was
+ * never verified and that were created before created_before (ms), with
+ * all their rows; *count: users deleted. SCIM and imported users are never
+ * touched. */
+gh_dbrc gh_store_prune_unverified(gh_dbconn *c, gh_arena *a, long long created_before,
+                                  long long *count);
 /* The sum of all counts. */
 long long gh_prune_total(const gh_prune_counts *n);
 

@@ -494,6 +494,60 @@ static void large_tables_are_pruned_in_full(void **state)
     assert_int_equal(gh_prune_total(&n), 0);
 }
 
+/* A user row (id = username = email) created at created_at. */
+static void user(struct fixture *f, const char *id, long long created_at, bool self_signup,
+                 bool verified)
+{
+    gh_user u = {.tenant_id = T,
+                 .id = id,
+                 .username = id,
+                 .email = id,
+                 .email_verified = verified,
+                 .active = true,
+                 .version = 1,
+                 .created_at = created_at,
+                 .updated_at = created_at};
+    assert_int_equal(gh_store_user_insert(f->c, f->a, &u), GH_DB_OK);
+    if (self_signup)
+        assert_int_equal(gh_store_user_mark_signup(f->c, f->a, T, id), GH_DB_OK);
+}
+
+/* Issue 15: self-service sign-ups never verified go after the TTL with
+ * their rows; SCIM or imported users (no self_signup), verified sign-ups
+ * and young sign-ups stay (SECURITY.md #14, ASVS 6.4). */
+static void unverified_signups_expire(void **state)
+{
+    struct fixture *f = *state;
+    user(f, "old-signup@example.com", NOW - 8 * DAY, true, false);
+    user(f, "new-signup@example.com", NOW - DAY, true, false);
+    user(f, "verified-signup@example.com", NOW - 8 * DAY, true, true);
+    user(f, "scim@example.com", NOW - 30 * DAY, false, false);
+    static const char fl[] =
+        "INSERT INTO email_flows (tenant_id, id, kind, user_id, email, code_hash, link_hash, "
+        "attempts, sends, created_at, last_sent_at, expires_at) VALUES ($1, 'f-old', "
+        "'verify_email', 'old-signup@example.com', 'old-signup@example.com', 'x', 'y', 0, 1, $2, "
+        "$2, $3)";
+    gh_dbparam p[] = {GH_TEXT(T), GH_INT(NOW - MIN), GH_INT(NOW + HOUR)};
+    assert_int_equal(gh_db_exec(f->c, f->a, fl, p, 3, NULL), GH_DB_OK);
+    session(f, "s-old-signup", NOW + HOUR, NOW + DAY, 0);
+    static const char own[] = "UPDATE sessions SET user_id = 'old-signup@example.com' WHERE id = "
+                              "'s-old-signup'";
+    assert_int_equal(gh_db_exec(f->c, f->a, own, NULL, 0, NULL), GH_DB_OK);
+
+    long long n = 0;
+    assert_int_equal(gh_store_prune_unverified(f->c, f->a, NOW - 7 * DAY, &n), GH_DB_OK);
+    assert_int_equal(n, 1);
+    GONE("users", "id", "old-signup@example.com");
+    GONE("email_flows", "id", "f-old");
+    GONE("sessions", "id", "s-old-signup");
+    KEPT("users", "id", "new-signup@example.com");
+    KEPT("users", "id", "verified-signup@example.com");
+    KEPT("users", "id", "scim@example.com");
+    KEPT("users", "id", f->alice);
+    assert_int_equal(gh_store_prune_unverified(f->c, f->a, NOW - 7 * DAY, &n), GH_DB_OK);
+    assert_int_equal(n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +556,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(codes_follow_their_session, setup, teardown),
         cmocka_unit_test_setup_teardown(rotated_tokens_wait_for_their_family, setup, teardown),
         cmocka_unit_test_setup_teardown(large_tables_are_pruned_in_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(unverified_signups_expire, setup, teardown),
     };
     gh_crypto_init();
     gh_log_set_level(GH_LOG_WARN);
