@@ -158,6 +158,8 @@ describe('back-channel logout through the queue (loopback allowed)', () => {
     assert.equal((await agent.api('POST', '/api/v1/signout', {})).status, 200);
 
     assert.ok(await waitFor(() => rp.hits.length >= 2, 15_000), `hits: ${rp.hits.length}`);
+    // The sender records an attempt after the RP answered: wait for its log line.
+    assert.ok(await waitFor(() => logoutLogs(server, reg.client_id).some((l) => l.outcome === 'sent'), 10_000));
     for (const hit of rp.hits) {
       assert.equal(hit.method, 'POST');
       const { payload, protectedHeader } = await jose.jwtVerify(hit.token, jwks, { issuer: server.issuer, audience: reg.client_id });
