@@ -853,8 +853,8 @@ static json_t *check_signature(const parsed *p, const cjose_jwk_t *jwk, const ch
 
 static bool typ_matches(const char *got, const char *want)
 {
-    if (!got)
-        return false;
+    if (!got) /* ID tokens are signed without a typ (GH_TYP_ID_TOKEN) */
+        return strcmp(want, GH_TYP_ID_TOKEN) == 0;
     if (strcasecmp(got, want) == 0)
         return true;
     return strncasecmp(got, "application/", 12) == 0 && strcasecmp(got + 12, want) == 0;

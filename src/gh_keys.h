@@ -62,6 +62,9 @@ char *gh_keys_sign_text(gh_arena *a, const char *alg, const char *typ, const cha
  * "application/"+typ). Returns the payload (a JSON object, new reference) or
  * NULL; *why (optional) gets a short reason. Does NOT check exp/aud. */
 json_t *gh_keys_verify(const char *jws, const char *typ, const char **why);
+/* typ for gh_keys_verify that accepts what our ID tokens carry: no typ, or
+ * "JWT"; an access token (at+jwt) or logout token (logout+jwt) is refused. */
+#define GH_TYP_ID_TOKEN "JWT"
 
 /* Verifies a JWS against a JWK Set given as JSON (a client's registered jwks,
  * for private_key_jwt, RFC 7523): the key chosen by kid (or the only suitable

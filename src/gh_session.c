@@ -268,7 +268,11 @@ static bool origin_ok(gh_req *r)
 
 bool gh_csrf_check(gh_req *r)
 {
-    const char *sent = gh_req_header(r, "X-CSRF-Token");
+    return gh_csrf_check_value(r, gh_req_header(r, "X-CSRF-Token"));
+}
+
+bool gh_csrf_check_value(gh_req *r, const char *sent)
+{
     bool ok = origin_ok(r) && sent;
     if (ok) {
         const char *binding = NULL;

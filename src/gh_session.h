@@ -58,5 +58,7 @@ const char *gh_csrf_token(gh_req *r);
 /* Checks Origin / Sec-Fetch-Site and the X-CSRF-Token header; on failure
  * sets a 403 and returns false. */
 bool gh_csrf_check(gh_req *r);
+/* The same with a token sent otherwise (a hosted form's hidden field). */
+bool gh_csrf_check_value(gh_req *r, const char *sent);
 
 #endif

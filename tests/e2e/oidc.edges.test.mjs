@@ -252,6 +252,42 @@ describe('OpenID Connect edges', () => {
     assert.equal(new URL(r.headers.get('location'), server.issuer).pathname, '/signin', 'another request is sent to sign in again');
   });
 
+  test('RP-initiated logout without a hint from this session asks the person; a cross-site link alone signs no one out (SECURITY.md #45)', async () => {
+    const b = await signedIn(server, user);
+    const copy = () => { const c = new Browser(server); c.jar = new Map(b.jar); return c; };
+    // A bare link, as any site could embed it.
+    let r = await b.raw('GET', '/logout');
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.text, /<button type="submit">Sign out<\/button>/);
+    assert.equal((await copy().session()).authenticated, true, 'the link alone ended nothing');
+    // An access token, and an ID token of an earlier session, are no hint for this one.
+    const tokens = await codeTokens(server, b, reg, 'openid');
+    r = await b.raw('GET', `/logout?${new URLSearchParams({ id_token_hint: tokens.access_token })}`);
+    assert.equal(r.status, 400, 'an access token is not an ID token');
+    const older = new Browser(server);
+    assert.equal((await older.post('/api/v1/signin', { email: user.email, password: user.password })).status, 200);
+    const olderTokens = await codeTokens(server, older, reg, 'openid');
+    r = await b.raw('GET', `/logout?${new URLSearchParams({ id_token_hint: olderTokens.id_token })}`);
+    assert.equal(r.status, 200, 'another session\'s ID token: asked');
+    assert.equal((await copy().session()).authenticated, true);
+    // The confirmation form without its CSRF token, or from another site, changes nothing.
+    const form = (extra) => new URLSearchParams({ confirm: 'yes', ...extra }).toString();
+    const csrf = /name="csrf_token" value="([^"]+)"/.exec(r.text)[1];
+    const origin = new URL(server.issuer).origin;
+    for (const [body, o] of [[form({}), origin], [form({ csrf_token: 'forged' }), origin], [form({ csrf_token: csrf }), 'https://evil.example']]) {
+      const f = await b.raw('POST', '/logout', { body, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: o } });
+      assert.equal(f.status, 403, f.text);
+    }
+    assert.equal((await copy().session()).authenticated, true);
+    // The person's own click ends it, and a copy of the old cookie is dead.
+    const old = copy();
+    const ok = await b.raw('POST', '/logout', { body: form({ csrf_token: csrf }), headers: { 'content-type': 'application/x-www-form-urlencoded', origin } });
+    assert.equal(ok.status, 302, ok.text);
+    assert.equal((await old.session()).authenticated, false);
+    // The other session lives on.
+    assert.equal((await older.session()).authenticated, true);
+  });
+
   test('sign-out ends the session on the server: a copy of the old cookie is refused afterwards (SECURITY.md #29)', async () => {
     const b = await signedIn(server, user);
     const copy = new Browser(server);
