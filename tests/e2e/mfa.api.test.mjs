@@ -1020,6 +1020,9 @@ describe('MFA API: passwordless email', () => {
     const third = new Browser(ctx.server);
     const again = await third.post('/api/v1/verify', { flow_id: link.searchParams.get('flow'), token: link.searchParams.get('token') });
     assert.equal(again.status, 400, 'the link works once');
+    // the sign-in is audited (SECURITY.md #47)
+    const ok = auditRows(ctx.server, user.id, 'signin.succeeded');
+    assert.equal(ok.at(-1).reason, 'emailed code', JSON.stringify(ok));
   });
 
   test('requests per address are throttled with 429 + Retry-After (SECURITY.md #12)', async () => {
@@ -1099,6 +1102,9 @@ describe('MFA API: passkeys (software ES256 authenticator, "none" attestation)',
     const s = await b.session();
     assert.equal(s.authenticated, true);
     assert.equal(s.user.email, user.email);
+    // audited with the method (SECURITY.md #47)
+    const ok = auditRows(ctx.server, user.id, 'signin.succeeded');
+    assert.equal(JSON.parse(ok.at(-1).details).method, 'passkey', JSON.stringify(ok));
 
     // from that AAL2 session, a synced passkey (BE set)
     const synced = await addPasskey(b, user.auth, { backupEligible: true, name: 'Synced' });
@@ -1383,6 +1389,8 @@ describe('MFA API: step-up with openid-client (acr_values, claims, minimum_acr_v
     const code = codeFrom(await mailAfter(ctx, since, user.email, 'Your sign-in code'));
     const v = await b.post('/api/v1/verify', { flow_id: r.json.flow_id, code });
     assert.equal(v.json.status, 'signed_in', v.text);
+    const ok = auditRows(ctx.server, user.id, 'signin.succeeded');
+    assert.equal(ok.at(-1).reason, 'emailed code', 'the sign-in is audited (SECURITY.md #47)');
     const claims = (await redeem(config, await startFlow(config, b))).claims();
     assert.equal(claims.acr, AAL1);
     assert.deepEqual(claims.amr, ['otp']);
