@@ -20,6 +20,7 @@
 #include "gh_json.h"
 #include "gh_keys.h"
 #include "gh_log.h"
+#include "gh_oauth.h"
 #include "gh_oidc.h"
 #include "gh_store.h"
 #include "gh_utf8.h"
@@ -77,6 +78,13 @@ bool gh_client_post_logout_redirect_ok(const gh_client *cl, const char *uri)
 bool gh_client_grant_ok(const gh_client *cl, const char *grant_type)
 {
     return cl && array_has(json_object_get(cl->metadata, "grant_types"), grant_type);
+}
+
+const char *gh_client_scope(gh_arena *a, const gh_client *cl)
+{
+    json_t *v = json_object_get(cl->metadata, "scope");
+    const char *s = json_is_string(v) ? gh_scope_normalise(a, json_string_value(v)) : NULL;
+    return s ? s : GH_SCOPES_STANDARD;
 }
 
 const char *gh_client_backchannel_logout_uri(const gh_client *cl)

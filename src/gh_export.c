@@ -73,6 +73,7 @@ static const struct table tables[] = {
     {"mfa_factors", {"tenant_id", "id"}, false, false},
     {"recovery_codes", {"tenant_id", "user_id", "code_hash"}, false, false},
     {"auth_challenges", {"tenant_id", "id"}, false, false},
+    {"resources", {"tenant_id", "id"}, false, false},
     {"audit_events", {"seq"}, false, true},
 };
 enum { NTABLES = sizeof(tables) / sizeof(tables[0]) };
