@@ -22,6 +22,7 @@
 #include "gh_log.h"
 #include "gh_oauth.h"
 #include "gh_oidc.h"
+#include "gh_resources.h"
 #include "gh_store.h"
 #include "gh_utf8.h"
 
@@ -1473,8 +1474,19 @@ static int cli_create(gh_config *cfg, int argc, char **argv)
     gh_client_actor who = {.tenant = GH_DEFAULT_TENANT, .actor = "cli"};
     gh_client_error err;
     json_t *resp = NULL;
-    gh_dbrc rc = c && a ? gh_clients_register(c, a, &who, cfg->issuer, m, first_party, &resp, &err)
-                        : GH_DB_BUSY;
+    gh_dbrc rc = c && a ? GH_DB_OK : GH_DB_BUSY;
+    /* the same rule as /register: only scopes the server knows */
+    const char *scope = json_string_value(json_object_get(m, "scope"));
+    const char *norm = scope && a ? gh_scope_normalise(a, scope) : NULL;
+    if (rc == GH_DB_OK && norm && !gh_resources_scope_known_db(c, a, norm)) {
+        err.error = "invalid_client_metadata";
+        snprintf(err.description, sizeof(err.description),
+                 "scope names a scope this server does not know: register the resource that "
+                 "defines it first");
+        rc = GH_DB_INVALID;
+    }
+    if (rc == GH_DB_OK)
+        rc = gh_clients_register(c, a, &who, cfg->issuer, m, first_party, &resp, &err);
     if (rc == GH_DB_OK) {
         print_json(resp);
         code = 0;

@@ -315,6 +315,14 @@ bool gh_resources_scope_known(gh_req *r, const char *scope)
     return ok;
 }
 
+bool gh_resources_scope_known_db(gh_dbconn *c, gh_arena *a, const char *scope)
+{
+    json_t *all = load_all(c, a, NULL);
+    bool ok = all && each_token(scope, known_token, all);
+    json_decref(all);
+    return ok;
+}
+
 struct target {
     json_t *all;
     json_t *found; /* borrowed */

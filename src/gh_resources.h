@@ -34,6 +34,9 @@ enum { GH_RESOURCE_TTL_MAX_S = 86400 };
  * a scope of a registered resource. false also when the store fails. */
 bool gh_resources_scope_known(gh_req *r, const char *scope);
 
+/* The same from the store, for the command line (no snapshot). */
+bool gh_resources_scope_known_db(gh_dbconn *c, gh_arena *a, const char *scope);
+
 /*
  * The resource a request is for: the one that owns the non-standard scopes
  * of scope, checked against the `resource` parameter (may be NULL).

@@ -260,6 +260,12 @@ describe('scopes, resources and audiences (issue 16)', () => {
     const t = await client.clientCredentialsGrant(await configFor(server, svc), { scope: 'inventory.read' });
     const { payload } = await jose.jwtVerify(t.access_token, jwks, { issuer: server.issuer, audience: 'https://inventory.example.com', typ: 'at+jwt' });
     assert.equal(payload.exp - payload.iat, 60);
+    // `gatehouse client create` holds a client to the same rule as /register
+    const unknownScope = await runGatehouse(['client', 'create', '--name', 'X', '--grant', 'client_credentials', '--scope', 'admin:all'], { env: server.env });
+    assert.equal(unknownScope.code, 2, unknownScope.stderr);
+    assert.match(unknownScope.stderr, /does not know/);
+    const knownScope = await runGatehouse(['client', 'create', '--name', 'X', '--grant', 'client_credentials', '--scope', 'inventory.read'], { env: server.env });
+    assert.equal(knownScope.code, 0, knownScope.stderr);
     const del = await cli(['delete', res.id]);
     assert.equal(del.code, 0, del.stderr);
     assert.equal((await cli(['show', res.id])).code, 1);
