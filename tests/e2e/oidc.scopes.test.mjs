@@ -356,17 +356,18 @@ describe('scopes, resources and audiences (issue 16)', () => {
   });
 
   test('SECURITY.md #44, RFC 7662 4: introspection refuses `none`; a client sees only its own tokens unless it is the resource server of their audience', async () => {
-    assert.ok(payments);
+    const LEDGER = 'https://ledger.example.com';
+    const made = await admin(server, 'POST', '', { identifier: LEDGER, name: 'Ledger', scopes: { 'ledger.read': 'See your ledger' } });
+    assert.equal(made.status, 201, made.text);
     const pub = await registered(server, { client_name: 'SPA', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' });
-    const owner = await registered(server, { client_name: 'Owner', grant_types: ['client_credentials'], scope: 'payments:read' });
-    const other = await registered(server, { client_name: 'Nosy', grant_types: ['client_credentials'], scope: 'payments:read' });
-    const api = await registered(server, { client_name: 'Payments API', grant_types: ['client_credentials'], scope: 'payments:read' });
-    const put = await admin(server, 'PUT', `/${payments.id}`, {
-      identifier: PAYMENTS, name: 'Payments', access_token_ttl: 120, introspection_clients: [api.client_id],
-      scopes: { 'payments:read': 'See your payments', 'payments:write': 'Make payments for you' },
+    const owner = await registered(server, { client_name: 'Owner', grant_types: ['client_credentials'], scope: 'ledger.read' });
+    const other = await registered(server, { client_name: 'Nosy', grant_types: ['client_credentials'], scope: 'ledger.read' });
+    const api = await registered(server, { client_name: 'Payments API', grant_types: ['client_credentials'], scope: 'ledger.read' });
+    const put = await admin(server, 'PUT', `/${made.json.id}`, {
+      identifier: LEDGER, name: 'Ledger', introspection_clients: [api.client_id], scopes: { 'ledger.read': 'See your ledger' },
     });
     assert.equal(put.status, 200, put.text);
-    const tok = await form(server, '/token', { grant_type: 'client_credentials', scope: 'payments:read' },
+    const tok = await form(server, '/token', { grant_type: 'client_credentials', scope: 'ledger.read' },
       { authorization: basic(owner.client_id, owner.client_secret) });
     const at = (await tok.json()).access_token;
     const introspect = async (fields, headers) => {
@@ -387,11 +388,11 @@ describe('scopes, resources and audiences (issue 16)', () => {
 
     const own = await introspect({}, { authorization: basic(owner.client_id, owner.client_secret) });
     assert.equal(own.body.active, true);
-    assert.equal(own.body.aud, PAYMENTS);
+    assert.equal(own.body.aud, LEDGER);
 
     const rs = await introspect({}, { authorization: basic(api.client_id, api.client_secret) });
     assert.equal(rs.body.active, true);
     assert.equal(rs.body.client_id, owner.client_id);
-    assert.equal(rs.body.scope, 'payments:read');
+    assert.equal(rs.body.scope, 'ledger.read');
   });
 });
