@@ -534,11 +534,13 @@ static gh_dbrc resource_delete(gh_dbconn *c, gh_arena *a, const struct actor *wh
     gh_dbrc rc = gh_db_begin(c);
     if (rc != GH_DB_OK)
         return rc;
-    static const char sql[] = "DELETE FROM resources WHERE tenant_id = $1 AND id = $2";
+    static const char sql[] =
+        "DELETE FROM resources WHERE tenant_id = $1 AND id = $2 RETURNING identifier";
     gh_dbparam p[] = {GH_TEXT(GH_DEFAULT_TENANT), GH_TEXT(id)};
-    rc = gh_db_exec_change(c, a, sql, p, 2, GH_DB_NOTFOUND);
+    gh_dbres res;
+    rc = gh_db_exec_row(c, a, sql, p, 2, &res);
     if (rc == GH_DB_OK)
-        rc = audit(c, a, who, "resource.deleted", id, "");
+        rc = audit(c, a, who, "resource.deleted", id, gh_dbres_get(&res, 0, 0));
     if (rc == GH_DB_OK)
         rc = gh_db_commit(c);
     else

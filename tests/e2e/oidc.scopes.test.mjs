@@ -228,8 +228,11 @@ describe('scopes, resources and audiences (issue 16)', () => {
     assert.equal(put.json.name, 'Tmp 2');
     assert.equal((await admin(server, 'DELETE', `/${tmp.id}`)).status, 204);
     assert.equal((await admin(server, 'GET', `/${tmp.id}`)).status, 404);
-    const events = sql(server, "SELECT type FROM audit_events WHERE type LIKE 'resource.%' ORDER BY seq").map((e) => e.type);
-    assert.deepEqual(events, ['resource.created', 'resource.created', 'resource.updated', 'resource.deleted']);
+    const events = sql(server, "SELECT type, actor, details FROM audit_events WHERE type LIKE 'resource.%' ORDER BY seq");
+    assert.deepEqual(events.map((e) => e.type), ['resource.created', 'resource.created', 'resource.updated', 'resource.deleted']);
+    assert.ok(events.every((e) => e.actor === 'admin'));
+    const last = typeof events[3].details === 'string' ? JSON.parse(events[3].details) : events[3].details;
+    assert.equal(last.identifier, 'urn:example:tmp');
   });
 
   test('`gatehouse resource` creates, lists, shows and deletes; bad input exits 2 and changes nothing', async () => {
