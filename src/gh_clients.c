@@ -20,7 +20,9 @@
 #include "gh_json.h"
 #include "gh_keys.h"
 #include "gh_log.h"
+#include "gh_oauth.h"
 #include "gh_oidc.h"
+#include "gh_resources.h"
 #include "gh_store.h"
 #include "gh_utf8.h"
 
@@ -77,6 +79,13 @@ bool gh_client_post_logout_redirect_ok(const gh_client *cl, const char *uri)
 bool gh_client_grant_ok(const gh_client *cl, const char *grant_type)
 {
     return cl && array_has(json_object_get(cl->metadata, "grant_types"), grant_type);
+}
+
+const char *gh_client_scope(gh_arena *a, const gh_client *cl)
+{
+    json_t *v = json_object_get(cl->metadata, "scope");
+    const char *s = json_is_string(v) ? gh_scope_normalise(a, json_string_value(v)) : NULL;
+    return s ? s : GH_SCOPES_STANDARD;
 }
 
 const char *gh_client_backchannel_logout_uri(const gh_client *cl)
@@ -1465,8 +1474,19 @@ static int cli_create(gh_config *cfg, int argc, char **argv)
     gh_client_actor who = {.tenant = GH_DEFAULT_TENANT, .actor = "cli"};
     gh_client_error err;
     json_t *resp = NULL;
-    gh_dbrc rc = c && a ? gh_clients_register(c, a, &who, cfg->issuer, m, first_party, &resp, &err)
-                        : GH_DB_BUSY;
+    gh_dbrc rc = c && a ? GH_DB_OK : GH_DB_BUSY;
+    /* the same rule as /register: only scopes the server knows */
+    const char *scope = json_string_value(json_object_get(m, "scope"));
+    const char *norm = scope && a ? gh_scope_normalise(a, scope) : NULL;
+    if (rc == GH_DB_OK && norm && !gh_resources_scope_known_db(c, a, norm)) {
+        err.error = "invalid_client_metadata";
+        snprintf(err.description, sizeof(err.description),
+                 "scope names a scope this server does not know: register the resource that "
+                 "defines it first");
+        rc = GH_DB_INVALID;
+    }
+    if (rc == GH_DB_OK)
+        rc = gh_clients_register(c, a, &who, cfg->issuer, m, first_party, &resp, &err);
     if (rc == GH_DB_OK) {
         print_json(resp);
         code = 0;

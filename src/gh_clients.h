@@ -47,6 +47,9 @@ void gh_client_release(gh_client *cl);
 bool gh_client_redirect_ok(const gh_client *cl, const char *uri);
 bool gh_client_post_logout_redirect_ok(const gh_client *cl, const char *uri);
 bool gh_client_grant_ok(const gh_client *cl, const char *grant_type);
+/* The scopes the client may ask for (normalised, in a): its registered
+ * `scope`, or GH_SCOPES_STANDARD when it registered none. */
+const char *gh_client_scope(gh_arena *a, const gh_client *cl);
 /* NULL if none. */
 const char *gh_client_backchannel_logout_uri(const gh_client *cl);
 

@@ -360,6 +360,21 @@ static const char *const pg_migrations[] = {
     "ALTER TABLE users ADD COLUMN self_signup SMALLINT NOT NULL DEFAULT 0;"
     "ALTER TABLE email_flows ADD COLUMN signup TEXT;"
     "CREATE INDEX users_unverified ON users (tenant_id, self_signup, email_verified, created_at);",
+
+    /* 10: protected resources (RFC 8707): issue 16 */
+    "CREATE TABLE resources ("
+    "  tenant_id TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  identifier TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  scopes TEXT NOT NULL,"
+    "  access_token_ttl BIGINT NOT NULL DEFAULT 0,"
+    "  access_token_format TEXT NOT NULL DEFAULT 'jwt',"
+    "  introspection_clients TEXT NOT NULL DEFAULT '[]',"
+    "  created_at BIGINT NOT NULL,"
+    "  updated_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, id));"
+    "CREATE UNIQUE INDEX resources_identifier ON resources (tenant_id, identifier);",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

@@ -111,6 +111,18 @@ char *gh_scope_union(gh_arena *a, const char *x, const char *y)
     return join(a, tok, n1 + n2);
 }
 
+char *gh_scope_minus(gh_arena *a, const char *want, const char *have)
+{
+    const char *tok[GH_MAX_SCOPES];
+    int n = split(a, want, tok), m = 0;
+    if (n < 0)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        if (!gh_scope_has(have, tok[i]))
+            tok[m++] = tok[i];
+    return join(a, tok, m);
+}
+
 static bool unreserved(char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||

@@ -23,6 +23,14 @@ bool gh_scope_subset(const char *want, const char *have);
 bool gh_scope_has(const char *scope, const char *token);
 /* The union of two normalised scopes. */
 char *gh_scope_union(gh_arena *a, const char *x, const char *y);
+/* The tokens of want (normalised) that are not in have, normalised; "" when
+ * none, NULL when out of memory. */
+char *gh_scope_minus(gh_arena *a, const char *want, const char *have);
+
+/* The OpenID Connect scopes this server acts on (normalised): what a client
+ * may ask for when it registered no `scope`, and the only scopes an access
+ * token for the issuer itself (userinfo) carries. */
+#define GH_SCOPES_STANDARD "email offline_access openid profile"
 
 /* RFC 7636: a verifier is 43 to 128 characters of [A-Za-z0-9-._~]. */
 bool gh_pkce_verifier_valid(const char *verifier);

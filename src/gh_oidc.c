@@ -24,6 +24,7 @@
 #include "gh_json.h"
 #include "gh_mfa.h"
 #include "gh_oauth.h"
+#include "gh_resources.h"
 #include "gh_session.h"
 #include "gh_store.h"
 #include "gh_store_oidc.h"
@@ -310,8 +311,9 @@ static const gh_form *read_params(gh_req *r)
 /* Checks client and redirect URI: failures here never redirect. */
 static bool check_client(gh_req *r, struct authz *z)
 {
-    const char *dups[] = {"client_id", "redirect_uri",   "response_type", "scope",  "state",
-                          "nonce",     "code_challenge", "response_mode", "prompt", "max_age"};
+    const char *dups[] = {"client_id", "redirect_uri", "response_type",  "scope",
+                          "state",     "nonce",        "code_challenge", "response_mode",
+                          "prompt",    "max_age",      "resource"};
     for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++)
         if (gh_form_count(z->params, dups[i]) > 1) {
             error_page(r, 400, "Invalid request", "A parameter was repeated.");
@@ -431,6 +433,17 @@ static bool check_request(gh_req *r, struct authz *z)
     z->scope = gh_scope_normalise(r->arena, param(z, "scope"));
     if (!z->scope)
         return client_error(r, z, "invalid_scope", "the scope is malformed"), false;
+    /* Issue 16: a scope outside what the client registered, or unknown to
+     * the server, is refused rather than dropped: the client learns at once
+     * that it asked for something it will never get (RFC 6749 4.1.2.1). */
+    if (!gh_scope_subset(z->scope, gh_client_scope(r->arena, &z->client)))
+        return client_error(r, z, "invalid_scope", "the client may not ask for that scope"), false;
+    json_t *target = NULL;
+    const char *why = NULL;
+    const char *err = gh_resources_target(r, z->scope, param(z, "resource"), &target, &why);
+    json_decref(target); /* /token finds it again from the code's scope */
+    if (err)
+        return client_error(r, z, err, why), false;
     /* PKCE is required for every client, and only S256 (RFC 9700 2.1.1). */
     if (!z->code_challenge || !gh_pkce_challenge_valid(z->code_challenge))
         return client_error(r, z, "invalid_request", "a code_challenge (S256) is required"), false;
@@ -691,10 +704,22 @@ void gh_oidc_consent_info(gh_req *r)
     json_t *name = json_object_get(cl.metadata, "client_name");
     json_t *list = json_array();
     char *copy = gh_arena_strdup(r->arena, scope), *save = NULL;
-    for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+    /* Each scope in the operator's words; a scope without words is one
+     * /authorize refuses, so it is never put to the user (issue 16). */
+    bool ok = gh_scope_subset(scope, gh_client_scope(r->arena, &cl));
+    for (char *t = strtok_r(copy, " ", &save); ok && t; t = strtok_r(NULL, " ", &save)) {
         const char *d = scope_description(t);
-        json_array_append_new(list, json_pack("{s:s, s:s}", "scope", t, "description",
-                                              d ? d : gh_arena_printf(r->arena, "Use \"%s\"", t)));
+        if (!d)
+            d = gh_resources_scope_description(r, t);
+        if (d)
+            json_array_append_new(list, json_pack("{s:s, s:s}", "scope", t, "description", d));
+        ok = d != NULL;
+    }
+    if (!ok) {
+        json_decref(list);
+        gh_client_release(&cl);
+        gh_resp_error(r, 400, "invalid_scope", "The application may not ask for that.");
+        return;
     }
     gh_resp_json(r, 200,
                  json_pack("{s:s, s:s, s:o}", "client_id", client_id, "client_name",

@@ -20,6 +20,8 @@
 #include "gh_crypto.h"
 #include "gh_handlers.h"
 #include "gh_json.h"
+#include "gh_oauth.h"
+#include "gh_resources.h"
 #include "gh_store.h"
 
 enum { REGISTER_JSON_DEPTH = 8 };
@@ -42,7 +44,24 @@ static void unauthorised(gh_req *r, const char *why)
     gh_resp_error(r, 401, "invalid_token", why);
 }
 
-/* The JSON object body; NULL with the response set otherwise. */
+/* A registered `scope` may name only scopes the server knows (the OIDC
+ * ones and those of registered resources): a client cannot register its way
+ * to a permission nobody defined (issue 16). */
+static bool scope_known(gh_req *r, const json_t *doc)
+{
+    json_t *v = json_object_get(doc, "scope");
+    const char *s = json_is_string(v) ? gh_scope_normalise(r->arena, json_string_value(v)) : NULL;
+    if (!s || gh_resources_scope_known(r, s))
+        return true; /* (a malformed scope is gh_client_metadata_validate's to refuse) */
+    if (!r->status)
+        gh_resp_error(r, 400, "invalid_client_metadata",
+                      "scope names a scope this server does not know: register the resource "
+                      "that defines it first");
+    return false;
+}
+
+/* The JSON object body (with a known `scope`); NULL with the response set
+ * otherwise. */
 static json_t *body_object(gh_req *r)
 {
     char why[160];
@@ -65,6 +84,10 @@ static json_t *body_object(gh_req *r)
     if (!json_is_object(doc)) {
         json_decref(doc);
         gh_resp_error(r, 400, "invalid_client_metadata", "the body must be a JSON object");
+        return NULL;
+    }
+    if (!scope_known(r, doc)) {
+        json_decref(doc);
         return NULL;
     }
     return doc;

@@ -18,6 +18,7 @@
 #include "gh_mail.h"
 #include "gh_mkey.h"
 #include "gh_password.h"
+#include "gh_resources.h"
 #include "gh_store_prune.h"
 
 /* How often the main thread gives back idle argon2id memory, and after how
@@ -86,6 +87,11 @@ static const gh_route routes[] = {
     {"GET", "/register/{client_id}", gh_register_get, 0},
     {"PUT", "/register/{client_id}", gh_register_update, GH_ROUTE_BODY},
     {"DELETE", "/register/{client_id}", gh_register_delete, 0},
+    {"GET", "/admin/v1/resources", gh_resources_admin_list, 0},
+    {"POST", "/admin/v1/resources", gh_resources_admin_create, GH_ROUTE_BODY},
+    {"GET", "/admin/v1/resources/{id}", gh_resources_admin_get, 0},
+    {"PUT", "/admin/v1/resources/{id}", gh_resources_admin_update, GH_ROUTE_BODY},
+    {"DELETE", "/admin/v1/resources/{id}", gh_resources_admin_delete, 0},
     {"GET", "/", gh_static_page, 0},
     {"GET", "/signin", gh_static_page, 0},
     {"GET", "/signup", gh_static_page, 0},

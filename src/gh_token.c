@@ -22,6 +22,7 @@
 #include "gh_keys.h"
 #include "gh_oauth.h"
 #include "gh_oidc.h"
+#include "gh_resources.h"
 #include "gh_store.h"
 #include "gh_store_oidc.h"
 
@@ -67,7 +68,38 @@ struct grant {
     long long auth_time; /* 0: none */
     const char *acr;
     const char *amr; /* JSON array text */
+    const char *aud; /* the resource identifier, or the issuer */
+    long long ttl;   /* seconds the access token lives */
 };
+
+/* The audience and lifetime of an access token for scope (RFC 8707): the
+ * registered resource that owns its non-OIDC scopes, checked against the
+ * `resource` parameter (f may be NULL); the issuer and the server's
+ * lifetime when there are only OIDC scopes. false with the error sent. */
+static bool token_target(gh_req *r, const gh_form *f, const char *scope, struct grant *g)
+{
+    json_t *res = NULL;
+    const char *why = NULL;
+    if (f && gh_form_count(f, "resource") > 1) {
+        token_error(r, 400, "invalid_target", "ask for one resource per request");
+        return false;
+    }
+    const char *err =
+        gh_resources_target(r, scope, f ? gh_form_get(f, "resource") : NULL, &res, &why);
+    if (err) {
+        token_error(r, strcmp(err, "temporarily_unavailable") == 0 ? 503 : 400, err, why);
+        return false;
+    }
+    g->aud = r->app->cfg->issuer;
+    g->ttl = r->app->cfg->access_token_ttl;
+    if (res) {
+        long long ttl = json_integer_value(json_object_get(res, "access_token_ttl"));
+        g->aud = gh_arena_strdup(r->arena, json_string_value(json_object_get(res, "identifier")));
+        g->ttl = ttl > 0 ? ttl : g->ttl;
+        json_decref(res);
+    }
+    return g->aud != NULL;
+}
 
 /* The payload is written as text (gh_jsonw) rather than built with jansson:
  * this runs once per token request, and client_credentials does little else
@@ -76,7 +108,7 @@ static char *access_token(gh_req *r, const gh_client *cl, const struct grant *g,
                           const char **jti_out, long long *exp_out)
 {
     long long now = gh_now_ms() / 1000;
-    long long exp = now + r->app->cfg->access_token_ttl;
+    long long exp = now + g->ttl;
     char *jti = gh_arena_alloc(r->arena, GH_UUID_STRLEN + 1);
     if (!jti)
         return NULL;
@@ -85,7 +117,7 @@ static char *access_token(gh_req *r, const gh_client *cl, const struct grant *g,
     gh_jsonw_begin(&w, r->arena, 512);
     gh_jsonw_str(&w, "iss", r->app->cfg->issuer);
     gh_jsonw_str(&w, "sub", g->sub);
-    gh_jsonw_str(&w, "aud", r->app->cfg->issuer);
+    gh_jsonw_str(&w, "aud", g->aud);
     gh_jsonw_str(&w, "client_id", cl->id);
     gh_jsonw_int(&w, "iat", now);
     gh_jsonw_int(&w, "exp", exp);
@@ -213,9 +245,12 @@ static gh_dbrc code_replayed(gh_req *r, gh_dbconn *c, const gh_code *k)
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK && k->family_id)
         rc = gh_store_refresh_revoke_family(c, r->arena, k->tenant_id, k->family_id, now);
+    /* the token may be a resource's, which can live longer than the
+     * server's default: keep the revocation for the longest a token lives */
+    long long ttl = r->app->cfg->access_token_ttl;
+    ttl = ttl > GH_RESOURCE_TTL_MAX_S ? ttl : GH_RESOURCE_TTL_MAX_S;
     if (rc == GH_DB_OK && k->access_jti)
-        rc = gh_store_jti_revoke(c, r->arena, k->tenant_id, k->access_jti,
-                                 now + (long long)r->app->cfg->access_token_ttl * 1000);
+        rc = gh_store_jti_revoke(c, r->arena, k->tenant_id, k->access_jti, now + ttl * 1000);
     if (rc == GH_DB_OK)
         rc = audit_token(r, c, "token.code_reused", k->user_id, k->client_id, "failure",
                          "authorization code used twice; its tokens were revoked");
@@ -265,6 +300,8 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
                       .auth_time = k.auth_time,
                       .acr = k.acr,
                       .amr = k.amr};
+    if (!token_target(r, f, k.scope, &g))
+        return;
     const char *jti = NULL, *rt = NULL;
     long long exp = 0;
     char *at = access_token(r, cl, &g, &jti, &exp);
@@ -295,7 +332,7 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
         return token_error(r, 400, "invalid_grant", "the code was already used");
     if (rc != GH_DB_OK)
         return gh_resp_db_error(r, rc);
-    respond_tokens(r, at, (long long)r->app->cfg->access_token_ttl, k.scope, idt, rt);
+    respond_tokens(r, at, g.ttl, k.scope, idt, rt);
 }
 
 static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
@@ -334,6 +371,10 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
         if (!scope || !gh_scope_subset(scope, t.scope))
             return token_error(r, 400, "invalid_scope", "the scope exceeds what was granted");
     }
+    /* a client whose registration was narrowed since keeps only what it
+     * may still ask for */
+    if (!gh_scope_subset(scope, gh_client_scope(r->arena, cl)))
+        return token_error(r, 400, "invalid_scope", "the client may no longer ask for that scope");
     gh_user u;
     if (gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, t.user_id, &u) != GH_DB_OK || !u.active)
         return token_error(r, 400, "invalid_grant", "the account is not active");
@@ -348,6 +389,8 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
     long long exp = 0;
     struct grant narrowed = g;
     narrowed.scope = scope;
+    if (!token_target(r, f, scope, &narrowed))
+        return;
     char *at = access_token(r, cl, &narrowed, &jti, &exp);
     char *idt = at && gh_scope_has(scope, "openid") ? id_token(r, cl, &narrowed, at) : NULL;
     /* Rotate only with a complete answer in hand: a rotation that commits
@@ -371,7 +414,7 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
     }
     if (rc != GH_DB_OK)
         return gh_resp_db_error(r, rc);
-    respond_tokens(r, at, (long long)r->app->cfg->access_token_ttl, scope, idt, next);
+    respond_tokens(r, at, narrowed.ttl, scope, idt, next);
 }
 
 static void grant_client_credentials(gh_req *r, const gh_form *f, const gh_client *cl)
@@ -379,20 +422,23 @@ static void grant_client_credentials(gh_req *r, const gh_form *f, const gh_clien
     if (cl->is_public)
         return token_error(r, 400, "unauthorized_client", "public clients cannot use this grant");
     const char *scope = gh_scope_normalise(r->arena, gh_form_get(f, "scope"));
-    json_t *allowed = json_object_get(cl->metadata, "scope");
     if (!scope)
         return token_error(r, 400, "invalid_scope", "the scope is malformed");
-    if (gh_scope_has(scope, "openid") || gh_scope_has(scope, "offline_access") ||
-        (json_is_string(allowed) &&
-         !gh_scope_subset(scope, gh_scope_normalise(r->arena, json_string_value(allowed)))))
+    /* The OIDC scopes are about a user; a client acting for itself may ask
+     * only for scopes of a resource, and only those it registered. */
+    const char *user_scopes = gh_scope_minus(r->arena, scope, GH_SCOPES_STANDARD);
+    if (!user_scopes || strcmp(user_scopes, scope) != 0 ||
+        !gh_scope_subset(scope, gh_client_scope(r->arena, cl)))
         return token_error(r, 400, "invalid_scope", "the client may not ask for that scope");
     struct grant g = {.sub = cl->id, .scope = scope};
+    if (!token_target(r, f, scope, &g))
+        return;
     const char *jti = NULL;
     long long exp = 0;
     char *at = access_token(r, cl, &g, &jti, &exp);
     if (!at)
         return token_error(r, 500, "server_error", "signing failed");
-    respond_tokens(r, at, (long long)r->app->cfg->access_token_ttl, scope, NULL, NULL);
+    respond_tokens(r, at, g.ttl, scope, NULL, NULL);
 }
 
 void gh_token_endpoint(gh_req *r)
@@ -473,8 +519,11 @@ void gh_userinfo(gh_req *r)
     const char *sub = json_string_value(json_object_get(claims, "sub"));
     const char *client = json_string_value(json_object_get(claims, "client_id"));
     const char *scope = json_string_value(json_object_get(claims, "scope"));
+    const char *aud = json_string_value(json_object_get(claims, "aud"));
     gh_user u;
-    if (!claims || !sub || (client && strcmp(sub, client) == 0) ||
+    /* a token for a resource (RFC 8707) is that API's, not userinfo's */
+    if (!claims || !sub || (client && strcmp(sub, client) == 0) || !aud ||
+        strcmp(aud, r->app->cfg->issuer) != 0 ||
         gh_store_user_get(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, sub, &u) != GH_DB_OK ||
         !u.active) {
         json_decref(claims);
@@ -515,12 +564,27 @@ void gh_introspect(gh_req *r)
     const gh_form *f = token_form(r);
     if (!f || !gh_client_authenticate(r, f, gh_oidc_url(r, "/introspect"), &cl))
         return;
+    /* `none` proves nothing: discovery does not offer it here (RFC 7662 2.1) */
+    if (cl.is_public) {
+        gh_client_release(&cl);
+        return token_error(r, 401, "invalid_client",
+                           "introspection needs client authentication; public clients cannot");
+    }
     const char *token = gh_form_get(f, "token");
     if (!token) {
         gh_client_release(&cl);
         return token_error(r, 400, "invalid_request", "token is required");
     }
     json_t *claims = strchr(token, '.') ? check_access_token(r, token) : NULL;
+    /* RFC 7662 4: a client learns about its own tokens, or, registered as
+     * the resource server of the token's audience, about tokens for it. */
+    const char *owner = json_string_value(json_object_get(claims, "client_id"));
+    const char *aud = json_string_value(json_object_get(claims, "aud"));
+    if (claims && (!owner || strcmp(owner, cl.id) != 0) &&
+        !gh_resources_may_introspect(r, aud, cl.id)) {
+        json_decref(claims);
+        claims = NULL;
+    }
     if (claims) {
         json_object_set_new(claims, "active", json_true());
         json_object_set_new(claims, "token_type", json_string("Bearer"));

@@ -16,6 +16,7 @@
 #include "gh_export.h"
 #include "gh_log.h"
 #include "gh_mail.h"
+#include "gh_resources.h"
 #include "gh_server.h"
 
 #define GH_VERSION "0.1.0"
@@ -28,6 +29,7 @@ static void usage(FILE *out)
                  "  migrate   apply database migrations and exit\n"
                  "  keys rotate|list   rotate or list the token signing keys\n"
                  "  client create|list|delete|first-party   manage OAuth clients\n"
+                 "  resource create|list|show|delete   manage protected resources (APIs)\n"
                  "  export FILE   write every row of the database to FILE (- for stdout)\n"
                  "  import FILE   load an export into an empty database (- for stdin)\n"
                  "  mail-test ADDRESS   send a test message through GATEHOUSE_SMTP_URL\n"
@@ -94,6 +96,12 @@ static int help(const char *cmd)
         gh_config_print_help(stdout);
         return 0;
     }
+    if (strcmp(cmd, "resource") == 0) {
+        gh_resources_usage(stdout);
+        printf("\n");
+        gh_config_print_help(stdout);
+        return 0;
+    }
     if (strcmp(cmd, "client") == 0) {
         gh_clients_usage(stdout);
         printf("\n");
@@ -151,7 +159,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "mail-test") != 0 &&
         strcmp(cmd, "client") != 0 && strcmp(cmd, "keys") != 0 && strcmp(cmd, "export") != 0 &&
-        strcmp(cmd, "import") != 0) {
+        strcmp(cmd, "import") != 0 && strcmp(cmd, "resource") != 0) {
         fprintf(stderr, "gatehouse: unknown command \"%s\" (try gatehouse --help)\n", cmd);
         return 2;
     }
@@ -171,6 +179,8 @@ int main(int argc, char **argv)
         return gh_keys_command(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "client") == 0)
         return gh_clients_command(&cfg, argc - 2, argv + 2);
+    if (strcmp(cmd, "resource") == 0)
+        return gh_resources_command(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "export") == 0)
         return gh_export_command(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "import") == 0)

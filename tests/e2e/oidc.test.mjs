@@ -372,11 +372,17 @@ describe('OpenID Connect provider', () => {
   });
 
   test('client_credentials with a secret; a wrong secret → invalid_client', async () => {
+    // reports.read is a scope of a registered resource (issue 16): the token is for that API
+    const res = await fetch(`${server.url}/admin/v1/resources`, {
+      method: 'POST', headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ identifier: 'https://reports.example.com', name: 'Reports', scopes: { 'reports.read': 'Read your reports' } }),
+    });
+    assert.equal(res.status, 201, await res.text());
     const svc = await register(server, { client_name: 'Batch', grant_types: ['client_credentials'], scope: 'reports.read' });
     const cfg = await configFor(server, svc);
     const t = await client.clientCredentialsGrant(cfg, { scope: 'reports.read' });
     const jwks = jose.createRemoteJWKSet(new URL(`${server.url}/jwks`));
-    const { payload } = await jose.jwtVerify(t.access_token, jwks, { issuer: server.issuer, typ: 'at+jwt' });
+    const { payload } = await jose.jwtVerify(t.access_token, jwks, { issuer: server.issuer, typ: 'at+jwt', audience: 'https://reports.example.com' });
     assert.equal(payload.sub, svc.client_id);
     assert.equal(payload.scope, 'reports.read');
     const wrong = await client.discovery(new URL(server.issuer), svc.client_id, 'not-the-secret', undefined, { execute: [client.allowInsecureRequests] });

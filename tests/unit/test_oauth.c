@@ -29,6 +29,10 @@ static void scopes(void **state)
     assert_false(gh_scope_has("email", "e"));
     assert_string_equal(gh_scope_union(a, "openid email", "profile openid"),
                         "email openid profile");
+    assert_string_equal(gh_scope_minus(a, "admin openid payments:write", "openid"),
+                        "admin payments:write");
+    assert_string_equal(gh_scope_minus(a, "email openid", GH_SCOPES_STANDARD), "");
+    assert_string_equal(gh_scope_minus(a, "", "openid"), "");
     char many[2000] = "";
     for (int i = 0; i < 40; i++) {
         char t[16];

@@ -1,0 +1,74 @@
+/*
+ * gh_resources: protected resources (APIs) an access token can be for
+ * (RFC 8707), their scopes and the words consent shows for them; the admin
+ * API `/admin/v1/resources` and the `gatehouse resource` command.
+ *
+ * A resource is a JSON object (the admin API's view):
+ *   {"id", "identifier" (absolute URI: the access token's aud), "name",
+ *    "scopes": {"scope": "description shown at consent", ...},
+ *    "access_token_ttl" (seconds), "access_token_format" ("jwt", RFC 9068),
+ *    "introspection_clients": [client ids that may introspect its tokens],
+ *    "created_at", "updated_at"}
+ * A scope belongs to one resource at most and is never a standard OIDC
+ * scope, so the resource of a token follows from its scope.
+ *
+ * The server keeps a snapshot of all resources per process for at most a
+ * second (a change in this process drops it at once), so the token
+ * endpoint reads no table for them.
+ */
+#ifndef GH_RESOURCES_H
+#define GH_RESOURCES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "gh_config.h"
+#include "gh_db.h"
+#include "gh_http.h"
+
+/* The longest access_token_ttl a resource may have (seconds). */
+enum { GH_RESOURCE_TTL_MAX_S = 86400 };
+
+/* true when every token of scope (normalised) is a standard OIDC scope or
+ * a scope of a registered resource. false also when the store fails. */
+bool gh_resources_scope_known(gh_req *r, const char *scope);
+
+/* The same from the store, for the command line (no snapshot). */
+bool gh_resources_scope_known_db(gh_dbconn *c, gh_arena *a, const char *scope);
+
+/*
+ * The resource a request is for: the one that owns the non-standard scopes
+ * of scope, checked against the `resource` parameter (may be NULL).
+ * Returns 0 and sets *out (new reference, NULL for "the issuer": only OIDC
+ * scopes and no resource asked), or an OAuth error code — "invalid_target"
+ * (unknown resource, or the scope is not of it) or "invalid_scope" (scopes
+ * of two resources, or unknown) — with *why a description.
+ */
+const char *gh_resources_target(gh_req *r, const char *scope, const char *resource, json_t **out,
+                                const char **why);
+
+/* The operator's description of a resource scope (in r's arena), NULL if
+ * no resource has it. */
+const char *gh_resources_scope_description(gh_req *r, const char *scope);
+
+/* true when client_id is listed as a resource server allowed to
+ * introspect tokens whose aud is identifier. */
+bool gh_resources_may_introspect(gh_req *r, const char *identifier, const char *client_id);
+
+/* Admin API handlers (GATEHOUSE_ADMIN_TOKEN as bearer). */
+void gh_resources_admin_list(gh_req *r);
+void gh_resources_admin_create(gh_req *r);
+void gh_resources_admin_get(gh_req *r);
+void gh_resources_admin_update(gh_req *r);
+void gh_resources_admin_delete(gh_req *r);
+
+/* `gatehouse resource ...`; returns the exit code. */
+int gh_resources_command(gh_config *cfg, int argc, char **argv);
+void gh_resources_usage(FILE *out);
+
+/* Validates a resource document (create or replace); returns the stored
+ * form (new reference) or NULL with why set. Pure; unit-tested. */
+json_t *gh_resource_validate(const json_t *in, const char *issuer, char *why, size_t whylen);
+
+#endif
