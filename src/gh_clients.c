@@ -1234,12 +1234,9 @@ bool gh_client_authenticate(gh_req *r, const gh_form *form, const char *audience
             gh_resp_db_error(r, rc);
         return false;
     }
-    /* The two ways of sending the same secret are interchangeable: relying-
-     * party libraries pick one by default (openid-client: post) whatever was
-     * registered, and neither is stronger than the other. */
-    bool both_secret = strncmp(out->auth_method, "client_secret_", 14) == 0 &&
-                       strncmp(method, "client_secret_", 14) == 0;
-    if (strcmp(out->auth_method, method) != 0 && !both_secret)
+    /* Only the registered method (docs/clients.md): a client registered
+     * for Basic does not also take its secret in the form. */
+    if (strcmp(out->auth_method, method) != 0)
         return auth_fail(r, out, basic, 401, "invalid_client",
                          "the client is not registered for this authentication method");
 

@@ -138,6 +138,13 @@ describe('an exhausted connection pool answers 503 and the server stays up (issu
     const b = new Browser(server);
     const s = await b.post('/api/v1/signin', { email, password });
     assert.equal(s.status, 200, s.text);
+    // the scope belongs to a registered API (issue 16: unknown scopes are refused)
+    const api = await fetch(`${server.url}/admin/v1/resources`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ identifier: 'https://reports.example.com', name: 'Reports', scopes: { 'reports.read': 'Read your reports' } }),
+    });
+    assert.equal(api.status, 201, await api.text());
     const reg = await fetch(`${server.url}/register`, {
       method: 'POST',
       headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },

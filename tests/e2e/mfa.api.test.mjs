@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 
 import * as client from 'openid-client';
+import { clientAuth } from './lib/oidc.mjs';
 
 import { startServer, stopAll, sql, databaseContains, randomHex, sleep } from './lib/server.mjs';
 import { startMailSink, stopAllMailSinks, codeFrom, linkFrom, sentTo as to } from './lib/mail.mjs';
@@ -253,7 +254,7 @@ async function registerClient(server, metadata) {
 }
 
 function configFor(server, reg) {
-  return client.discovery(new URL(server.issuer), reg.client_id, reg.client_secret, undefined,
+  return client.discovery(new URL(server.issuer), reg.client_id, reg.client_secret, clientAuth(reg),
     { execute: [client.allowInsecureRequests] });
 }
 

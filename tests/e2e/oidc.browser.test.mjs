@@ -11,6 +11,7 @@ import http from 'node:http';
 
 import { launchChromium } from './lib/chromium.mjs';
 import * as client from 'openid-client';
+import { clientAuth } from './lib/oidc.mjs';
 
 import path from 'node:path';
 
@@ -83,7 +84,7 @@ describe('OpenID Connect in the browser', () => {
     const password = `Orchid-${randomHex(6)}-River`;
     assert.equal((await scim(server, 'POST', '/Users', userBody(email, { password }))).status, 201);
     const reg = await register({ client_name: 'Web Shop', redirect_uris: [REDIRECT], gatehouse_first_party: true });
-    const config = await client.discovery(new URL(server.issuer), reg.client_id, reg.client_secret, undefined,
+    const config = await client.discovery(new URL(server.issuer), reg.client_id, reg.client_secret, clientAuth(reg),
       { execute: [client.allowInsecureRequests] });
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
@@ -119,7 +120,7 @@ describe('OpenID Connect in the browser', () => {
     const password = `Quill-${randomHex(6)}-Harbour`;
     await scim(server, 'POST', '/Users', userBody(email, { password }));
     const reg = await register({ client_name: 'Partner Portal', redirect_uris: [REDIRECT] });
-    const config = await client.discovery(new URL(server.issuer), reg.client_id, reg.client_secret, undefined,
+    const config = await client.discovery(new URL(server.issuer), reg.client_id, reg.client_secret, clientAuth(reg),
       { execute: [client.allowInsecureRequests] });
     const verifier = client.randomPKCECodeVerifier();
     const challenge = await client.calculatePKCECodeChallenge(verifier);

@@ -7,6 +7,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as client from 'openid-client';
+import { clientAuth } from './lib/oidc.mjs';
 import * as jose from 'jose';
 
 import { startServer, stopAll, scim, userBody, randomHex, runGatehouse, sql } from './lib/server.mjs';
@@ -94,7 +95,7 @@ async function admin(server, method, path, body, { token } = {}) {
 }
 
 function configFor(server, reg, auth) {
-  return client.discovery(new URL(server.issuer), reg.client_id, reg.client_secret, auth,
+  return client.discovery(new URL(server.issuer), reg.client_id, reg.client_secret, auth ?? clientAuth(reg),
     { execute: [client.allowInsecureRequests] });
 }
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 
 import * as client from 'openid-client';
+import { clientAuth } from './lib/oidc.mjs';
 import * as oauth from 'oauth4webapi';
 import * as jose from 'jose';
 
@@ -79,7 +80,7 @@ async function register(server, metadata, { firstParty = true } = {}) {
 }
 
 function configFor(server, reg, auth) {
-  return client.discovery(new URL(server.issuer), reg.client_id, reg.client_secret, auth,
+  return client.discovery(new URL(server.issuer), reg.client_id, reg.client_secret, auth ?? clientAuth(reg),
     { execute: [client.allowInsecureRequests] });
 }
 
@@ -385,8 +386,10 @@ describe('OpenID Connect provider', () => {
     const { payload } = await jose.jwtVerify(t.access_token, jwks, { issuer: server.issuer, typ: 'at+jwt', audience: 'https://reports.example.com' });
     assert.equal(payload.sub, svc.client_id);
     assert.equal(payload.scope, 'reports.read');
-    const wrong = await client.discovery(new URL(server.issuer), svc.client_id, 'not-the-secret', undefined, { execute: [client.allowInsecureRequests] });
-    await assert.rejects(client.clientCredentialsGrant(wrong, { scope: 'reports.read' }), (e) => e.error === 'invalid_client');
+    const wrong = await client.discovery(new URL(server.issuer), svc.client_id, 'not-the-secret', client.ClientSecretBasic('not-the-secret'), { execute: [client.allowInsecureRequests] });
+    // Basic: a 401 with a challenge, which openid-client raises as such
+    await assert.rejects(client.clientCredentialsGrant(wrong, { scope: 'reports.read' }),
+      (e) => e.error === 'invalid_client' || (e.status === 401 && e.name === 'WWWAuthenticateChallengeError'));
   });
 
   test('client_credentials with private_key_jwt; a replayed assertion is refused', async () => {

@@ -420,12 +420,14 @@ describe('client authentication at the token endpoint', () => {
     r = await token({}, { client_id: p.client_id, client_secret: 'wrong' });
     assert.equal(r.status, 401);
     assert.equal(r.body.error, 'invalid_client');
-    // The two ways of sending a secret are interchangeable (relying-party
-    // libraries choose one by default whatever was registered).
+    // Only the registered method works (docs/clients.md; issue 16): the
+    // right secret sent the other way is refused.
     r = await token({}, { client_id: b.client_id, client_secret: b.client_secret });
-    assert.equal(r.status, 200);
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error, 'invalid_client');
     r = await token({ authorization: basic(p.client_id, p.client_secret) }, {});
-    assert.equal(r.status, 200);
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error, 'invalid_client');
     // two methods at once
     r = await token({ authorization: basic(b.client_id, b.client_secret) }, { client_secret: b.client_secret });
     assert.equal(r.status, 400);
