@@ -616,9 +616,21 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
     if (rc == GH_DB_OK && !signin && !unlock)
         gh_api_audit(r, c, "email.verified", user_id, "success", NULL,
                      json_pack("{s:s}", "via", same_browser ? "same_browser" : "other_browser"));
+    /* the same decision as every sign-in: the mailbox is proven here */
+    const char *method = signin ? GH_METHOD_EMAIL : GH_METHOD_PASSWORD;
+    gh_signin_facts facts;
+    gh_signin_decision d = {.verdict = GH_SIGNIN_ALLOW};
     if (rc == GH_DB_OK && start)
-        rc = gh_mfa_first_factor(r, c, user_id, signin ? GH_METHOD_EMAIL : GH_METHOD_PASSWORD,
-                                 gh_api_return_target(r, f->return_to), &m);
+        rc = gh_mfa_signin_facts(r, c, user_id, method, false, &facts);
+    if (rc == GH_DB_OK && start) {
+        facts.email_proven = true;
+        d = gh_signin_decide(&facts);
+        if (d.verdict == GH_SIGNIN_REFUSE)
+            rc = GH_DB_NOTFOUND; /* answered like a wrong code, below */
+    }
+    if (rc == GH_DB_OK && start)
+        rc = gh_mfa_first_factor(r, c, user_id, method, &d, gh_api_return_target(r, f->return_to),
+                                 &m);
     if (rc == GH_DB_OK && m.token)
         gh_api_audit(r, c, "signin.succeeded", user_id, "success",
                      signin   ? "emailed code"
@@ -898,13 +910,13 @@ static const char *rehash_of(gh_req *r, const char *phc, const char *pw, size_t 
 
 /* fresh: a new password hash to store in the same transaction (or NULL). */
 static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked,
-                             const char *fresh)
+                             const char *fresh, const gh_signin_decision *d)
 {
     const char *return_to = gh_api_return_target(r, asked);
     gh_email_flow f;
     struct codes k;
     gh_mfa_outcome m = {0};
-    bool verify = !u->email_verified && r->app->cfg->require_verified_email;
+    bool verify = d->verdict == GH_SIGNIN_MORE && d->need == GH_NEED_EMAIL_VERIFICATION;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK && fresh) /* one upsert: never a moment without a password */
         rc = gh_store_password_set(c, r->arena, GH_DEFAULT_TENANT, u->id, fresh);
@@ -918,7 +930,7 @@ static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const ch
             gh_api_audit(r, c, "signin.verification_required", u->id, "success",
                          "email not verified", NULL);
     } else if (rc == GH_DB_OK) {
-        rc = gh_mfa_first_factor(r, c, u->id, GH_METHOD_PASSWORD, return_to, &m);
+        rc = gh_mfa_first_factor(r, c, u->id, GH_METHOD_PASSWORD, d, return_to, &m);
         if (rc == GH_DB_OK && m.token)
             gh_api_audit(r, c, "signin.succeeded", u->id, "success", NULL, NULL);
     }
@@ -1030,12 +1042,21 @@ void gh_accounts_signin(gh_req *r)
         known && gh_store_password_get(c, r->arena, GH_DEFAULT_TENANT, u.id, &phc) == GH_DB_OK;
     bool ok = found && pw ? gh_password_verify(phc, pw, pwlen)
                           : gh_password_verify_dummy(pw ? pw : "", pw ? pwlen : 0);
-    if (!ok || !u.active) {
-        signin_failed(r, c, &t, found ? u.id : NULL,
-                      !found ? "unknown account"
-                      : !ok  ? "wrong password"
-                             : "account disabled");
-    } else if (throttle_guarded(r, c, &t)) {
+    if (!ok) {
+        signin_failed(r, c, &t, found ? u.id : NULL, !found ? "unknown account" : "wrong password");
+        goto done;
+    }
+    gh_signin_facts facts;
+    gh_dbrc frc = gh_mfa_signin_facts(r, c, u.id, GH_METHOD_PASSWORD, false, &facts);
+    if (frc != GH_DB_OK) {
+        gh_resp_db_error(r, frc);
+        goto done;
+    }
+    facts.account_guarded = throttle_guarded(r, c, &t);
+    gh_signin_decision d = gh_signin_decide(&facts);
+    if (d.verdict == GH_SIGNIN_REFUSE) {
+        signin_failed(r, c, &t, u.id, d.reason);
+    } else if (d.verdict == GH_SIGNIN_MORE && d.need == GH_NEED_EMAIL_CODE) {
         /* the account key stays: the attack it counts may go on */
         gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.key[0]);
         signin_unlock(r, c, &u, asked);
@@ -1044,7 +1065,7 @@ void gh_accounts_signin(gh_req *r)
         gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.key[0]);
         if (t.account)
             gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.account);
-        signin_succeeded(r, c, &u, asked, rehash_of(r, phc, pw, pwlen));
+        signin_succeeded(r, c, &u, asked, rehash_of(r, phc, pw, pwlen), &d);
     }
 done:
     if (pw)

@@ -310,19 +310,41 @@ static gh_dbrc ceremony_put(gh_req *r, gh_dbconn *c, const char *kind, const cha
 
 /* ---- the first factor's end ---- */
 
+gh_dbrc gh_mfa_signin_facts(gh_req *r, gh_dbconn *c, const char *user_id, const char *method,
+                            bool multi_factor, gh_signin_facts *out)
+{
+    gh_user u;
+    struct enrolled e;
+    gh_dbrc rc = gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, user_id, &u);
+    if (rc == GH_DB_OK)
+        rc = enrolled_get(c, r->arena, user_id, &e);
+    if (rc != GH_DB_OK)
+        return rc;
+    *out = (gh_signin_facts){.active = u.active,
+                             .email_verified = u.email_verified,
+                             .has_second_factor = has_second(&e),
+                             .method = method,
+                             .multi_factor = multi_factor,
+                             .require_verified_email = r->app->cfg->require_verified_email};
+    return GH_DB_OK;
+}
+
 gh_dbrc gh_mfa_first_factor(gh_req *r, gh_dbconn *c, const char *user_id, const char *method,
-                            const char *return_to, gh_mfa_outcome *out)
+                            const gh_signin_decision *d, const char *return_to, gh_mfa_outcome *out)
 {
     struct enrolled e;
     memset(out, 0, sizeof(*out));
     out->return_to = return_to;
+    bool second = d->verdict == GH_SIGNIN_MORE && d->need == GH_NEED_SECOND_FACTOR;
+    if (d->verdict != GH_SIGNIN_ALLOW && !second)
+        return GH_DB_INVALID;
     gh_dbrc rc = enrolled_get(c, r->arena, user_id, &e);
     if (rc != GH_DB_OK)
         return rc;
     const char *factors = factors_add(r->arena, "[]", method, NULL, false, false);
     if (!factors)
         return GH_DB_FAIL;
-    if (!has_second(&e)) {
+    if (!second) {
         proof p = proof_of(factors);
         out->aal = proof_level(&p);
         return gh_session_start(r, c, user_id, proof_amr(r->arena, &p), out->aal, factors,
@@ -954,12 +976,25 @@ void gh_mfa_passkey_signin(gh_req *r)
         gh_resp_error(r, 400, "invalid_request", "Send the passkey's credential.");
         goto out;
     }
-    gh_user u;
     bool ok = passkey_check(r, c, cred, pre_binding(r, false), NULL, true, &v, &user_id, &why);
-    if (ok &&
-        (gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, user_id, &u) != GH_DB_OK || !u.active)) {
-        ok = false;
-        why = "account disabled";
+    const char *factors =
+        ok ? factors_add(r->arena, "[]", "passkey", v.factor_id, v.bound, v.uv) : NULL;
+    proof p = proof_of(factors);
+    int aal = proof_level(&p);
+    gh_signin_facts facts;
+    if (ok) {
+        gh_dbrc frc = gh_mfa_signin_facts(r, c, user_id, "passkey", aal >= 2, &facts);
+        if (frc != GH_DB_OK && frc != GH_DB_NOTFOUND) {
+            gh_resp_db_error(r, frc);
+            goto out;
+        }
+        gh_signin_decision d = gh_signin_decide(&facts);
+        if (frc == GH_DB_NOTFOUND || d.verdict != GH_SIGNIN_ALLOW) {
+            ok = false;
+            why = frc == GH_DB_NOTFOUND ? "unknown account"
+                  : d.reason            ? d.reason
+                                        : "more proof needed";
+        }
     }
     if (!ok) {
         if (gh_api_audit(r, c, "signin.failed", user_id, "failure", why,
@@ -969,9 +1004,6 @@ void gh_mfa_passkey_signin(gh_req *r)
             gh_resp_error(r, 401, "invalid_credentials", "That passkey was not accepted.");
         goto out;
     }
-    const char *factors = factors_add(r->arena, "[]", "passkey", v.factor_id, v.bound, v.uv);
-    proof p = proof_of(factors);
-    int aal = proof_level(&p);
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_session_start(r, c, user_id, proof_amr(r->arena, &p), aal, factors, &token);

@@ -4,10 +4,11 @@
  * worth (docs/mfa.md). The handlers are declared in gh_handlers.h; this
  * header is what the rest of the server uses.
  *
- * A sign-in's first factor (password, emailed code) ends in
- * gh_mfa_first_factor: an account without a second factor gets its session
- * there; one with a second factor gets a pending step bound to the
- * browser's pre-session cookie, finished by POST /api/v1/signin/mfa.
+ * Every sign-in is decided by gh_signin_decide, from the facts
+ * gh_mfa_signin_facts gathers. A first factor (password, emailed code) then
+ * ends in gh_mfa_first_factor: an allowed sign-in gets its session there;
+ * one that needs a second factor gets a pending step bound to the browser's
+ * pre-session cookie, finished by POST /api/v1/signin/mfa.
  */
 #ifndef GH_MFA_H
 #define GH_MFA_H
@@ -16,6 +17,7 @@
 
 #include "gh_db.h"
 #include "gh_http.h"
+#include "gh_signin.h"
 #include "gh_store_auth.h"
 
 /* First-factor methods, as recorded in a session's factors. */
@@ -30,10 +32,19 @@ typedef struct gh_mfa_outcome {
     json_t *methods; /* pending: the second factors on offer (owned) */
 } gh_mfa_outcome;
 
-/* Ends a first factor inside the caller's transaction: starts the session,
- * or stores the pending second-factor step. */
+/* The account's facts for gh_signin_decide (active, email verified, second
+ * factors enrolled) and what was proven (method, multi_factor); the caller
+ * adds the context (account_guarded, email_proven). GH_DB_NOTFOUND for an
+ * unknown user. */
+gh_dbrc gh_mfa_signin_facts(gh_req *r, gh_dbconn *c, const char *user_id, const char *method,
+                            bool multi_factor, gh_signin_facts *out);
+/* Acts on a first factor's decision (allow, or a second factor) inside the
+ * caller's transaction: starts the session, or stores the pending
+ * second-factor step. Any other decision is the caller's to act on
+ * (GH_DB_INVALID). */
 gh_dbrc gh_mfa_first_factor(gh_req *r, gh_dbconn *c, const char *user_id, const char *method,
-                            const char *return_to, gh_mfa_outcome *out);
+                            const gh_signin_decision *d, const char *return_to,
+                            gh_mfa_outcome *out);
 /* The JSON answer for an outcome, after the caller committed; frees its
  * methods. */
 void gh_mfa_respond(gh_req *r, gh_mfa_outcome *o);
