@@ -42,20 +42,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
     char *nl = strchr(s, '\n');
-    gh_proxylist list;
+    gh_cidrlist list;
     char why[256];
     if (nl) {
         *nl = '\0';
-        if (gh_proxy_parse_list(s, &list, why, sizeof(why)) != 0) {
+        if (gh_cidrlist_parse(s, &list, why, sizeof(why)) != 0) {
             free(s);
             return 0;
         }
     } else {
-        check(gh_proxy_parse_list("10.0.0.0/8, 2001:db8:f::/48", &list, why, sizeof(why)) == 0,
+        check(gh_cidrlist_parse("10.0.0.0/8, 2001:db8:f::/48", &list, why, sizeof(why)) == 0,
               "the fixed list parses");
     }
     for (size_t i = 0; i < list.n; i++)
-        check(gh_proxy_trusted(&list, &list.cidr[i].addr), "a network contains its address");
+        check(gh_cidrlist_has(&list, &list.cidr[i].addr), "a network contains its address");
 
     const char *v = nl ? nl + 1 : s;
     if (!*v) {
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         gh_ip_format(&a, t, sizeof(t));
         check(gh_ip_parse(t, strlen(t), &b) && gh_ip_equal(&a, &b, false),
               "a picked address round-trips");
-        if (!gh_proxy_trusted(&list, &a) && list.n > 0) {
+        if (!gh_cidrlist_has(&list, &a) && list.n > 0) {
             char hop[GH_IP_TEXT + 16];
             gh_ip_format(&list.cidr[0].addr, t, sizeof(t));
             if (kind == GH_PROXY_FORWARDED)

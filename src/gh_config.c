@@ -192,7 +192,7 @@ UINT_SETTING(p_body_grace, body_grace, 1, 300)
 
 static int p_trusted_proxies(gh_config *c, const char *v, char *why, size_t whylen)
 {
-    return gh_proxy_parse_list(v, &c->trusted_proxies, why, whylen);
+    return gh_cidrlist_parse(v, &c->trusted_proxies, why, whylen);
 }
 
 static int p_proxy_header(gh_config *c, const char *v, char *why, size_t whylen)

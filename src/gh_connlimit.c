@@ -130,7 +130,7 @@ enum MHD_Result gh_connlimit_accept(void *cls, const struct sockaddr *addr, sock
     unsigned limit = cl->cfg->max_conns_per_ip;
     gh_ipaddr a;
     if (limit == 0 || !gh_ip_from_sockaddr(addr, &a) ||
-        gh_proxy_trusted(&cl->cfg->trusted_proxies, &a))
+        gh_cidrlist_has(&cl->cfg->trusted_proxies, &a))
         return MHD_YES;
     pthread_mutex_lock(&cl->lock);
     unsigned open = count_address(cl, &a);
@@ -155,7 +155,7 @@ static void conn_started(gh_connlimit *cl, struct MHD_Connection *mc, void **soc
         return;
     }
     c->fd = fi->connect_fd;
-    c->exempt = gh_proxy_trusted(&cl->cfg->trusted_proxies, &c->addr);
+    c->exempt = gh_cidrlist_has(&cl->cfg->trusted_proxies, &c->addr);
     atomic_store(&c->phase, CONN_HEADERS);
     atomic_store(&c->since_ms, gh_mono_ms());
     c->bucket = bucket_of(cl, &c->addr);

@@ -328,7 +328,7 @@ static const char *client_ip(gh_req *r)
     if (!ci || !gh_ip_from_sockaddr(ci->client_addr, &peer))
         return "";
     client = peer;
-    if (cfg->trusted_proxies.n && gh_proxy_trusted(&cfg->trusted_proxies, &peer)) {
+    if (cfg->trusted_proxies.n && gh_cidrlist_has(&cfg->trusted_proxies, &peer)) {
         const char *h = joined_header(
             r, cfg->proxy_header == GH_PROXY_FORWARDED ? "Forwarded" : "X-Forwarded-For");
         if (!gh_proxy_client(&cfg->trusted_proxies, cfg->proxy_header, h, &client))

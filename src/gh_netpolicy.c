@@ -72,17 +72,6 @@ bool gh_netpolicy_is_public(const uint8_t a[16])
     return true;
 }
 
-static bool in_block(const gh_netpolicy_block *b, const uint8_t a[16])
-{
-    unsigned full = b->prefix / 8, rest = b->prefix % 8;
-    if (memcmp(a, b->addr, full) != 0)
-        return false;
-    if (rest == 0)
-        return true;
-    uint8_t mask = (uint8_t)(0xff << (8 - rest));
-    return (a[full] & mask) == (b->addr[full] & mask);
-}
-
 /* The 16-byte form of sa: IPv4 as ::ffff:a.b.c.d. */
 static bool to16(const struct sockaddr *sa, size_t salen, uint8_t out[16])
 {
@@ -108,71 +97,12 @@ bool gh_netpolicy_allowed(const gh_netpolicy *p, const struct sockaddr *sa, size
         return false;
     if (gh_netpolicy_is_public(a))
         return true;
-    for (size_t i = 0; p && i < p->nallow; i++)
-        if (in_block(&p->allow[i], a))
-            return true;
-    return false;
-}
-
-static int parse_block(const char *s, size_t n, gh_netpolicy_block *b)
-{
-    char text[INET6_ADDRSTRLEN + 8];
-    if (n == 0 || n >= sizeof(text))
-        return -1;
-    memcpy(text, s, n);
-    text[n] = '\0';
-    char *slash = strchr(text, '/');
-    long bits = -1;
-    if (slash) {
-        *slash = '\0';
-        char *end = NULL;
-        const char *d = slash + 1;
-        if (*d < '0' || *d > '9' || strlen(d) > 3)
-            return -1;
-        bits = strtol(d, &end, 10);
-        if (*end)
-            return -1;
-    }
-    struct in_addr v4;
-    struct in6_addr v6;
-    if (inet_pton(AF_INET, text, &v4) == 1) {
-        if (bits > 32)
-            return -1;
-        memcpy(b->addr, mapped_prefix, 12);
-        memcpy(b->addr + 12, &v4.s_addr, 4);
-        b->prefix = 96 + (unsigned)(bits < 0 ? 32 : bits);
-    } else if (inet_pton(AF_INET6, text, &v6) == 1) {
-        if (bits > 128)
-            return -1;
-        memcpy(b->addr, v6.s6_addr, 16);
-        b->prefix = (unsigned)(bits < 0 ? 128 : bits);
-    } else {
-        return -1;
-    }
-    return 0;
+    gh_ipaddr ip; /* an IPv4-mapped address is matched as the IPv4 one */
+    return p && gh_ip_from_sockaddr(sa, &ip) && gh_cidrlist_has(&p->allow, &ip);
 }
 
 int gh_netpolicy_parse(const char *text, gh_netpolicy *p, char *why, size_t whylen)
 {
     memset(p, 0, sizeof(*p));
-    const char *s = text ? text : "";
-    while (*s) {
-        while (*s == ' ' || *s == ',')
-            s++;
-        if (!*s)
-            break;
-        size_t n = strcspn(s, ", ");
-        if (p->nallow == GH_NETPOLICY_MAX_ALLOW) {
-            snprintf(why, whylen, "names more than %d blocks", GH_NETPOLICY_MAX_ALLOW);
-            return -1;
-        }
-        if (parse_block(s, n, &p->allow[p->nallow]) != 0) {
-            snprintf(why, whylen, "must be CIDR blocks separated by commas, got \"%.*s\"",
-                     n > 64 ? 64 : (int)n, s);
-            return -1;
-        }
-        p->nallow++;
-        s += n;
-    }
-    return 0;
+    return gh_cidrlist_parse(text ? text : "", &p->allow, why, whylen);
 }

@@ -23,16 +23,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-enum { GH_NETPOLICY_MAX_ALLOW = 32 };
+#include "gh_proxy.h"
 
-typedef struct gh_netpolicy_block {
-    uint8_t addr[16]; /* IPv4 as ::ffff:a.b.c.d */
-    unsigned prefix;  /* bits of addr, 96 + n for IPv4 /n */
-} gh_netpolicy_block;
-
+/* The allow-list is a CIDR list of the same strict form as the trusted
+ * proxies (gh_proxy's gh_cidrlist): one parser for both settings. */
 typedef struct gh_netpolicy {
-    gh_netpolicy_block allow[GH_NETPOLICY_MAX_ALLOW];
-    size_t nallow;
+    gh_cidrlist allow;
 } gh_netpolicy;
 
 /* Parses a comma-separated list of CIDR blocks ("127.0.0.1/32, 10.0.0.0/8,

@@ -82,7 +82,7 @@ static bool in_network(const gh_cidr *c, const gh_ipaddr *a)
     return (c->addr.b[full] & mask) == (a->b[full] & mask);
 }
 
-bool gh_proxy_trusted(const gh_proxylist *list, const gh_ipaddr *a)
+bool gh_cidrlist_has(const gh_cidrlist *list, const gh_ipaddr *a)
 {
     for (size_t i = 0; i < list->n; i++)
         if (in_network(&list->cidr[i], a))
@@ -143,7 +143,7 @@ static int parse_cidr(const char *s, size_t len, gh_cidr *out, char *why, size_t
     return 0;
 }
 
-int gh_proxy_parse_list(const char *text, gh_proxylist *out, char *why, size_t whylen)
+int gh_cidrlist_parse(const char *text, gh_cidrlist *out, char *why, size_t whylen)
 {
     out->n = 0;
     const char *p = text;
@@ -165,8 +165,8 @@ int gh_proxy_parse_list(const char *text, gh_proxylist *out, char *why, size_t w
             snprintf(why, whylen, "has an empty item (write networks separated by commas)");
             return -1;
         }
-        if (out->n == GH_PROXY_MAX_CIDRS) {
-            snprintf(why, whylen, "has more than %d networks", GH_PROXY_MAX_CIDRS);
+        if (out->n == GH_CIDRLIST_MAX) {
+            snprintf(why, whylen, "has more than %d networks", GH_CIDRLIST_MAX);
             return -1;
         }
         if (parse_cidr(s, len, &out->cidr[out->n], why, whylen) != 0)
@@ -245,14 +245,14 @@ static bool parse_node(const char *s, size_t len, bool bare_v6, gh_ipaddr *out)
 }
 
 /* The walk both headers share: from the right, skip trusted hops. */
-static bool pick(const gh_proxylist *trusted, const hop *hops, size_t n, gh_ipaddr *out)
+static bool pick(const gh_cidrlist *trusted, const hop *hops, size_t n, gh_ipaddr *out)
 {
     if (n == 0)
         return false;
     for (size_t i = n; i-- > 0;) {
         if (!hops[i].is_addr)
             return false;
-        if (!gh_proxy_trusted(trusted, &hops[i].addr) || i == 0) {
+        if (!gh_cidrlist_has(trusted, &hops[i].addr) || i == 0) {
             *out = hops[i].addr;
             return true;
         }
@@ -403,7 +403,7 @@ static bool split_forwarded(const char *v, hop *hops, size_t *nhops)
     return true;
 }
 
-bool gh_proxy_client(const gh_proxylist *trusted, gh_proxy_header kind, const char *value,
+bool gh_proxy_client(const gh_cidrlist *trusted, gh_proxy_header kind, const char *value,
                      gh_ipaddr *out)
 {
     if (!value || !*value)

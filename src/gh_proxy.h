@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { GH_PROXY_MAX_CIDRS = 32, GH_IP_TEXT = 46 /* INET6_ADDRSTRLEN */ };
+enum { GH_CIDRLIST_MAX = 32, GH_IP_TEXT = 46 /* INET6_ADDRSTRLEN */ };
 
 typedef struct gh_ipaddr {
     int family; /* 4 or 6; an IPv4-mapped IPv6 address is stored as 4 */
@@ -28,10 +28,10 @@ typedef struct gh_cidr {
     unsigned prefix;
 } gh_cidr;
 
-typedef struct gh_proxylist {
-    gh_cidr cidr[GH_PROXY_MAX_CIDRS];
+typedef struct gh_cidrlist {
+    gh_cidr cidr[GH_CIDRLIST_MAX];
     size_t n;
-} gh_proxylist;
+} gh_cidrlist;
 
 /* Which header a trusted proxy writes (GATEHOUSE_PROXY_HEADER). Only one is
  * read: a proxy that sets one usually passes the other through untouched,
@@ -51,11 +51,11 @@ bool gh_ip_equal(const gh_ipaddr *a, const gh_ipaddr *b, bool v6_64);
 
 /* Parses "10.0.0.0/8, 2001:db8::/32, 192.0.2.7" (a bare address is a /32 or
  * /128). Strict: no host bits beyond the prefix, no empty items, at most
- * GH_PROXY_MAX_CIDRS. Empty text is an empty list. Returns 0, or -1 with a
+ * GH_CIDRLIST_MAX. Empty text is an empty list. Returns 0, or -1 with a
  * reason in why. */
-int gh_proxy_parse_list(const char *text, gh_proxylist *out, char *why, size_t whylen);
+int gh_cidrlist_parse(const char *text, gh_cidrlist *out, char *why, size_t whylen);
 /* Whether a lies in one of the list's networks. */
-bool gh_proxy_trusted(const gh_proxylist *list, const gh_ipaddr *a);
+bool gh_cidrlist_has(const gh_cidrlist *list, const gh_ipaddr *a);
 
 /* The client address named by a forwarding header value (several header
  * lines joined with ","): walks the hops from the right, skips trusted
@@ -64,7 +64,7 @@ bool gh_proxy_trusted(const gh_proxylist *list, const gh_ipaddr *a);
  * absent or empty, when a hop it has to read is not an address ("unknown",
  * an obfuscated node, garbage), or, for Forwarded, when the value does not
  * parse as RFC 7239. */
-bool gh_proxy_client(const gh_proxylist *trusted, gh_proxy_header kind, const char *value,
+bool gh_proxy_client(const gh_cidrlist *trusted, gh_proxy_header kind, const char *value,
                      gh_ipaddr *out);
 
 #endif

@@ -13,23 +13,23 @@
 #include "gh_config.h"
 #include "gh_proxy.h"
 
-static gh_proxylist list_of(const char *text)
+static gh_cidrlist list_of(const char *text)
 {
-    gh_proxylist l;
+    gh_cidrlist l;
     char why[160];
-    assert_int_equal(gh_proxy_parse_list(text, &l, why, sizeof(why)), 0);
+    assert_int_equal(gh_cidrlist_parse(text, &l, why, sizeof(why)), 0);
     return l;
 }
 
-static bool trusted(const gh_proxylist *l, const char *ip)
+static bool trusted(const gh_cidrlist *l, const char *ip)
 {
     gh_ipaddr a;
     assert_true(gh_ip_parse(ip, strlen(ip), &a));
-    return gh_proxy_trusted(l, &a);
+    return gh_cidrlist_has(l, &a);
 }
 
 /* The client the header names, as text; "" when the peer is to be kept. */
-static const char *client(const gh_proxylist *l, gh_proxy_header kind, const char *value)
+static const char *client(const gh_cidrlist *l, gh_proxy_header kind, const char *value)
 {
     static char out[GH_IP_TEXT];
     gh_ipaddr a;
@@ -66,7 +66,7 @@ static void addresses(void **state)
 static void cidr_lists(void **state)
 {
     (void)state;
-    gh_proxylist l = list_of("");
+    gh_cidrlist l = list_of("");
     assert_int_equal(l.n, 0);
     assert_false(trusted(&l, "127.0.0.1"));
     l = list_of("  ");
@@ -108,18 +108,18 @@ static void cidr_errors(void **state)
         "10.0.0.0/8/8",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        gh_proxylist l;
+        gh_cidrlist l;
         char why[160] = "";
-        assert_int_equal(gh_proxy_parse_list(bad[i], &l, why, sizeof(why)), -1);
+        assert_int_equal(gh_cidrlist_parse(bad[i], &l, why, sizeof(why)), -1);
         assert_true(why[0] != '\0');
     }
     char many[33 * 14] = "";
     for (int i = 0; i < 33; i++)
         snprintf(many + strlen(many), sizeof(many) - strlen(many), "%s10.0.%d.0/24", i ? "," : "",
                  i);
-    gh_proxylist l;
+    gh_cidrlist l;
     char why[160];
-    assert_int_equal(gh_proxy_parse_list(many, &l, why, sizeof(why)), -1);
+    assert_int_equal(gh_cidrlist_parse(many, &l, why, sizeof(why)), -1);
 }
 
 /* A bad list is a configuration error naming the setting. */
@@ -155,7 +155,7 @@ static void config_setting(void **state)
 static void x_forwarded_for(void **state)
 {
     (void)state;
-    gh_proxylist l = list_of("10.0.0.0/8");
+    gh_cidrlist l = list_of("10.0.0.0/8");
     gh_proxy_header X = GH_PROXY_XFF;
     assert_string_equal(client(&l, X, "203.0.113.9"), "203.0.113.9");
     assert_string_equal(client(&l, X, "203.0.113.9, 10.0.0.2"), "203.0.113.9");
@@ -192,14 +192,14 @@ static void x_forwarded_for(void **state)
         assert_string_equal(client(&l, X, peer[i]), "");
     assert_string_equal(client(&l, X, NULL), "");
     /* nobody trusted: the rightmost hop, which the nearest proxy wrote */
-    gh_proxylist none = list_of("");
+    gh_cidrlist none = list_of("");
     assert_string_equal(client(&none, X, "1.1.1.1, 203.0.113.9"), "203.0.113.9");
 }
 
 static void forwarded(void **state)
 {
     (void)state;
-    gh_proxylist l = list_of("10.0.0.0/8, 2001:db8:f::/48");
+    gh_cidrlist l = list_of("10.0.0.0/8, 2001:db8:f::/48");
     gh_proxy_header F = GH_PROXY_FORWARDED;
     assert_string_equal(client(&l, F, "for=203.0.113.9"), "203.0.113.9");
     assert_string_equal(client(&l, F, "For=\"203.0.113.9:4711\";proto=https;by=10.0.0.2"),
