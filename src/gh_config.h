@@ -76,7 +76,7 @@ typedef struct gh_config {
     unsigned keys_refresh;      /* seconds between re-reads of the signing keys */
     unsigned prune_interval;    /* seconds between deletions of expired rows; 0: never */
     /* proxies and connection limits (gh_proxy, gh_connlimit) */
-    gh_cidrlist trusted_proxies; /* peers whose forwarding header is believed */
+    gh_cidrlist trusted_proxies;  /* peers whose forwarding header is believed */
     gh_proxy_header proxy_header; /* the one header those proxies write */
     unsigned max_conns_per_ip;    /* open connections per client address; 0: no limit */
     unsigned header_timeout;      /* seconds for a request line and its headers */
