@@ -375,6 +375,10 @@ static const char *const pg_migrations[] = {
     "  updated_at BIGINT NOT NULL,"
     "  PRIMARY KEY (tenant_id, id));"
     "CREATE UNIQUE INDEX resources_identifier ON resources (tenant_id, identifier);",
+    /* see the SQLite migration of the same place */
+    "ALTER TABLE refresh_tokens ADD COLUMN access_jti TEXT;"
+    "ALTER TABLE refresh_tokens ADD COLUMN access_expires_at BIGINT;"
+    "CREATE INDEX refresh_tokens_user ON refresh_tokens (tenant_id, user_id, client_id);",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

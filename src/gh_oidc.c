@@ -856,6 +856,10 @@ void gh_oidc_consents_revoke(gh_req *r)
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_store_consent_delete(c, r->arena, GH_DEFAULT_TENANT, s->user_id, r->params[0]);
+    /* what the consent let the app hold goes with it (SECURITY.md #42) */
+    if (rc == GH_DB_OK)
+        rc = gh_store_refresh_revoke_client(c, r->arena, GH_DEFAULT_TENANT, s->user_id,
+                                            r->params[0], gh_now_ms());
     if (rc == GH_DB_OK) {
         json_t *d = json_pack("{s:s}", "client_id", r->params[0]);
         gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,

@@ -19,6 +19,7 @@
 #include "gh_scim.h"
 #include "gh_scim_filter.h"
 #include "gh_store.h"
+#include "gh_store_auth.h"
 #include "gh_utf8.h"
 
 #include <sodium.h>
@@ -376,6 +377,10 @@ static gh_dbrc write_user(gh_req *r, struct edit *e, bool insert, long long expe
                     : gh_store_user_update(c, r->arena, &e->u, expected);
     if (rc == GH_DB_OK && phc[0])
         rc = gh_store_password_set(c, r->arena, e->u.tenant_id, e->u.id, phc);
+    /* a disabled account, or one an administrator gave a new password,
+     * keeps no session or token (ASVS 7.4.2; SECURITY.md #30, #31) */
+    if (rc == GH_DB_OK && !insert && (!e->u.active || phc[0]))
+        rc = gh_store_user_revoke_all(c, r->arena, e->u.tenant_id, e->u.id, gh_now_ms());
     if (rc == GH_DB_OK)
         rc = audit(r, c, insert ? "scim.user.created" : "scim.user.updated", e->u.id, details);
     else
@@ -662,6 +667,10 @@ void gh_scim_users_delete(gh_req *r)
     if (!c)
         return;
     gh_dbrc rc = gh_db_begin(c);
+    /* sessions end (with their back-channel logouts) and tokens are
+     * revoked before the rows go */
+    if (rc == GH_DB_OK)
+        rc = gh_store_user_revoke_all(c, r->arena, GH_DEFAULT_TENANT, r->params[0], gh_now_ms());
     if (rc == GH_DB_OK)
         rc = gh_store_user_delete(c, r->arena, GH_DEFAULT_TENANT, r->params[0], expected);
     if (rc == GH_DB_OK)

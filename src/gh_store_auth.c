@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "gh_logout.h"
+#include "gh_store_oidc.h"
 
 #define SESSION_COLS                                                                               \
     "tenant_id, id, token_hash, user_id, created_at, last_seen_at, idle_expires_at, expires_at, "  \
@@ -58,8 +59,13 @@ gh_dbrc gh_store_session_insert(gh_dbconn *c, gh_arena *a, const gh_session *s)
 gh_dbrc gh_store_session_by_token(gh_dbconn *c, gh_arena *a, const char *tenant,
                                   const char *token_hash, gh_session *out)
 {
-    static const char sql[] = "SELECT " SESSION_COLS " FROM sessions WHERE tenant_id = $1 AND "
-                              "token_hash = $2 AND revoked_at IS NULL";
+    static const char sql[] =
+        "SELECT " SESSION_COLS " FROM sessions WHERE tenant_id = $1 AND "
+        "token_hash = $2 AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM users WHERE "
+        "users.tenant_id = sessions.tenant_id AND users.id = "
+        "sessions.user_id AND users.status = 'active')";
+    /* the EXISTS: a deactivated or deleted user's session stops working on
+     * every request at once, whatever revoked it or not (ASVS 7.4.2) */
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(token_hash)};
     gh_dbres r;
     gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
@@ -106,6 +112,9 @@ gh_dbrc gh_store_session_revoke(gh_dbconn *c, gh_arena *a, const char *tenant, c
      * transaction (gh_logout.h), so no caller can forget it. */
     if (rc == GH_DB_OK && r.changes > 0)
         rc = gh_store_logout_enqueue(c, a, tenant, id, now);
+    /* and the refresh tokens (with their access tokens) bound to it */
+    if (rc == GH_DB_OK && r.changes > 0)
+        rc = gh_store_refresh_revoke_session(c, a, tenant, id, now);
     return rc;
 }
 
@@ -361,4 +370,22 @@ gh_dbrc gh_store_session_seen_from(gh_dbconn *c, gh_arena *a, const char *tenant
     if (rc == GH_DB_OK)
         *seen = r.nrows > 0;
     return rc;
+}
+
+gh_dbrc gh_store_user_revoke_all(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                                 long long now)
+{
+    /* over_cap with a cap of 0 lists the live sessions 100 at a time */
+    for (int round = 0; round < 100; round++) {
+        const char **ids;
+        size_t n = 0;
+        gh_dbrc rc = gh_store_session_over_cap(c, a, tenant, user_id, now, 0, &ids, &n);
+        for (size_t i = 0; rc == GH_DB_OK && i < n; i++)
+            rc = gh_store_session_revoke(c, a, tenant, ids[i], now);
+        if (rc != GH_DB_OK)
+            return rc;
+        if (n < 100)
+            break;
+    }
+    return gh_store_refresh_revoke_user(c, a, tenant, user_id, now);
 }

@@ -36,6 +36,12 @@ gh_dbrc gh_store_session_touch(gh_dbconn *c, gh_arena *a, const gh_session *s, l
  * auth_time of this latest authentication. NOTFOUND when the session is
  * gone or revoked; the old token hash no longer finds it. */
 gh_dbrc gh_store_session_elevate(gh_dbconn *c, gh_arena *a, const gh_session *s);
+/* Ends every session of a user (each queues its back-channel logout) and
+ * revokes all the user's refresh and access tokens: the account was
+ * disabled, deleted, or given a password by an administrator. Call inside
+ * the caller's transaction. */
+gh_dbrc gh_store_user_revoke_all(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                                 long long now);
 gh_dbrc gh_store_session_revoke(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
                                 long long now);
 /* The ids of the user's live sessions past the newest cap of them, oldest

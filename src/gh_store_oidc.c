@@ -8,7 +8,8 @@
 
 #define REFRESH_COLS                                                                               \
     "tenant_id, token_hash, family_id, client_id, user_id, session_id, scope, auth_time, acr, "    \
-    "amr, created_at, expires_at, family_expires_at, rotated_at, revoked_at"
+    "amr, created_at, expires_at, family_expires_at, rotated_at, revoked_at, access_jti, "         \
+    "access_expires_at"
 
 gh_dbrc gh_store_code_insert(gh_dbconn *c, gh_arena *a, const gh_code *k)
 {
@@ -76,7 +77,7 @@ gh_dbrc gh_store_code_link(gh_dbconn *c, gh_arena *a, const char *tenant, const 
 gh_dbrc gh_store_refresh_insert(gh_dbconn *c, gh_arena *a, const gh_refresh *t)
 {
     static const char sql[] = "INSERT INTO refresh_tokens (" REFRESH_COLS ") VALUES ($1, $2, $3, "
-                              "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL)";
+                              "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL, $14, $15)";
     gh_dbparam p[] = {
         GH_TEXT(t->tenant_id),
         GH_TEXT(t->token_hash),
@@ -91,6 +92,8 @@ gh_dbrc gh_store_refresh_insert(gh_dbconn *c, gh_arena *a, const gh_refresh *t)
         GH_INT(t->created_at),
         GH_INT(t->expires_at),
         GH_INT(t->family_expires_at),
+        GH_TEXT(t->access_jti),
+        GH_INT(t->access_expires_at),
     };
     return gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL);
 }
@@ -120,7 +123,9 @@ gh_dbrc gh_store_refresh_get(gh_dbconn *c, gh_arena *a, const char *tenant, cons
                       .expires_at = gh_dbres_int(&r, 0, 11),
                       .family_expires_at = gh_dbres_int(&r, 0, 12),
                       .rotated_at = gh_dbres_int(&r, 0, 13),
-                      .revoked_at = gh_dbres_int(&r, 0, 14)};
+                      .revoked_at = gh_dbres_int(&r, 0, 14),
+                      .access_jti = v[15],
+                      .access_expires_at = gh_dbres_int(&r, 0, 16)};
     return GH_DB_OK;
 }
 
@@ -133,22 +138,58 @@ gh_dbrc gh_store_refresh_rotate(gh_dbconn *c, gh_arena *a, const char *tenant, c
     return gh_db_exec_change(c, a, sql, p, 3, GH_DB_CONFLICT);
 }
 
+/* Revokes the refresh tokens matching "cond" ($1 tenant, $2 and maybe $3
+ * its parameters, $N now) and first the unexpired access tokens issued with
+ * them: one INSERT ... SELECT and one UPDATE on the same indexed rows. The
+ * SELECT covers rotated and revoked rows too, as their access tokens may
+ * still be live; ON CONFLICT skips jtis already revoked. */
+static gh_dbrc revoke_where(gh_dbconn *c, gh_arena *a, const char *ins, const char *upd,
+                            const gh_dbparam *p, size_t n)
+{
+    gh_dbrc rc = gh_db_exec(c, a, ins, p, n, NULL);
+    if (rc == GH_DB_OK)
+        rc = gh_db_exec(c, a, upd, p, n, NULL);
+    return rc;
+}
+
+#define REVOKE_JTIS(cond, now)                                                                     \
+    "INSERT INTO revoked_tokens (tenant_id, jti, expires_at) SELECT tenant_id, access_jti, "       \
+    "access_expires_at FROM refresh_tokens WHERE tenant_id = $1 AND " cond " AND access_jti IS "   \
+    "NOT NULL AND access_expires_at > " now " ON CONFLICT (tenant_id, jti) DO NOTHING"
+#define REVOKE_ROWS(cond, now)                                                                     \
+    "UPDATE refresh_tokens SET revoked_at = " now " WHERE tenant_id = $1 AND " cond                \
+    " AND revoked_at IS NULL"
+
 gh_dbrc gh_store_refresh_revoke_family(gh_dbconn *c, gh_arena *a, const char *tenant,
                                        const char *family_id, long long now)
 {
-    static const char sql[] = "UPDATE refresh_tokens SET revoked_at = $3 WHERE tenant_id = $1 "
-                              "AND family_id = $2 AND revoked_at IS NULL";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(family_id), GH_INT(now)};
-    return gh_db_exec(c, a, sql, p, 3, NULL);
+    return revoke_where(c, a, REVOKE_JTIS("family_id = $2", "$3"),
+                        REVOKE_ROWS("family_id = $2", "$3"), p, 3);
 }
 
 gh_dbrc gh_store_refresh_revoke_user(gh_dbconn *c, gh_arena *a, const char *tenant,
                                      const char *user_id, long long now)
 {
-    static const char sql[] = "UPDATE refresh_tokens SET revoked_at = $3 WHERE tenant_id = $1 "
-                              "AND user_id = $2 AND revoked_at IS NULL";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(now)};
-    return gh_db_exec(c, a, sql, p, 3, NULL);
+    return revoke_where(c, a, REVOKE_JTIS("user_id = $2", "$3"), REVOKE_ROWS("user_id = $2", "$3"),
+                        p, 3);
+}
+
+gh_dbrc gh_store_refresh_revoke_client(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                       const char *user_id, const char *client_id, long long now)
+{
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_TEXT(client_id), GH_INT(now)};
+    return revoke_where(c, a, REVOKE_JTIS("user_id = $2 AND client_id = $3", "$4"),
+                        REVOKE_ROWS("user_id = $2 AND client_id = $3", "$4"), p, 4);
+}
+
+gh_dbrc gh_store_refresh_revoke_session(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                        const char *session_id, long long now)
+{
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(session_id), GH_INT(now)};
+    return revoke_where(c, a, REVOKE_JTIS("session_id = $2", "$3"),
+                        REVOKE_ROWS("session_id = $2", "$3"), p, 3);
 }
 
 gh_dbrc gh_store_consent_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,

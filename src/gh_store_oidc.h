@@ -47,6 +47,10 @@ typedef struct gh_refresh {
     const char *acr;
     const char *amr;
     long long created_at, expires_at, family_expires_at, rotated_at, revoked_at;
+    /* the access token issued with this refresh token (NULL: none) and its
+     * expiry in ms: revoking the refresh token puts it in revoked_tokens */
+    const char *access_jti;
+    long long access_expires_at;
 } gh_refresh;
 
 gh_dbrc gh_store_refresh_insert(gh_dbconn *c, gh_arena *a, const gh_refresh *t);
@@ -55,11 +59,20 @@ gh_dbrc gh_store_refresh_get(gh_dbconn *c, gh_arena *a, const char *tenant, cons
 /* Marks the token rotated; CONFLICT when it already was (a reuse). */
 gh_dbrc gh_store_refresh_rotate(gh_dbconn *c, gh_arena *a, const char *tenant, const char *hash,
                                 long long now);
+/* Each revocation below revokes the refresh tokens and, in the same
+ * statement batch, the unexpired access tokens issued with them (their jtis
+ * go to revoked_tokens). Call inside the caller's transaction. */
 gh_dbrc gh_store_refresh_revoke_family(gh_dbconn *c, gh_arena *a, const char *tenant,
                                        const char *family_id, long long now);
-/* Revokes every refresh token of a user (password reset, account disabled). */
+/* Every refresh token of a user (account disabled, password set). */
 gh_dbrc gh_store_refresh_revoke_user(gh_dbconn *c, gh_arena *a, const char *tenant,
                                      const char *user_id, long long now);
+/* A user's refresh tokens for one client (consent withdrawn). */
+gh_dbrc gh_store_refresh_revoke_client(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                       const char *user_id, const char *client_id, long long now);
+/* The refresh tokens bound to a session (the session ended). */
+gh_dbrc gh_store_refresh_revoke_session(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                        const char *session_id, long long now);
 
 /* The scopes the user granted the client ("" when none). */
 gh_dbrc gh_store_consent_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,

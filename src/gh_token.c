@@ -162,7 +162,7 @@ static char *id_token(gh_req *r, const gh_client *cl, const struct grant *g, con
 /* A new refresh token in family (NULL: a new family), stored hashed. */
 static const char *refresh_token(gh_req *r, gh_dbconn *c, const gh_client *cl,
                                  const struct grant *g, const char *family,
-                                 long long family_expires)
+                                 long long family_expires, const char *at_jti, long long at_exp)
 {
     long long now = gh_now_ms();
     hash_hex hash;
@@ -189,7 +189,11 @@ static const char *refresh_token(gh_req *r, gh_dbconn *c, const gh_client *cl,
                     .amr = g->amr,
                     .created_at = now,
                     .expires_at = exp < family_expires ? exp : family_expires,
-                    .family_expires_at = family_expires};
+                    .family_expires_at = family_expires,
+                    /* revoking this token revokes the access token issued
+                     * with it (at_exp is in seconds) */
+                    .access_jti = at_jti,
+                    .access_expires_at = at_exp * 1000};
     if (gh_store_refresh_insert(c, r->arena, &t) != GH_DB_OK)
         return NULL;
     return token;
@@ -312,7 +316,7 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
     if (rc == GH_DB_OK)
         rc = gh_store_code_use(c, r->arena, GH_DEFAULT_TENANT, hash, now);
     if (rc == GH_DB_OK && offline_allowed(cl, k.scope)) {
-        rt = refresh_token(r, c, cl, &g, NULL, 0);
+        rt = refresh_token(r, c, cl, &g, NULL, 0, jti, exp);
         rc = rt ? GH_DB_OK : GH_DB_FAIL;
     }
     gh_refresh made;
@@ -403,7 +407,7 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
         rc = gh_store_refresh_rotate(c, r->arena, GH_DEFAULT_TENANT, hash, now);
     const char *next = NULL;
     if (rc == GH_DB_OK) {
-        next = refresh_token(r, c, cl, &g, t.family_id, t.family_expires_at);
+        next = refresh_token(r, c, cl, &g, t.family_id, t.family_expires_at, jti, exp);
         rc = next ? GH_DB_OK : GH_DB_FAIL;
     }
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
