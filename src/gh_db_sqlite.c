@@ -413,7 +413,7 @@ static const char *const sqlite_migrations[] = {
     "  updated_at INTEGER NOT NULL,"
     "  PRIMARY KEY (tenant_id, id));"
     "CREATE UNIQUE INDEX resources_identifier ON resources (tenant_id, identifier);",
-    /* The access token issued with each refresh token, so that revoking a
+    /* 11: the access token issued with each refresh token, so that revoking a
      * refresh token (a family, a session, a user) revokes its access tokens
      * too; and a per-user index for the user-wide revocations. */
     "ALTER TABLE refresh_tokens ADD COLUMN access_jti TEXT;"
