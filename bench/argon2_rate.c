@@ -2,10 +2,10 @@
  * for password sign-ins. Runs one of two implementations on N threads for
  * about S seconds and prints the total rate:
  *   libsodium  crypto_pwhash_str_alg (fresh memory mapped for every hash)
- *   gatehouse  gh_password_hash from src/gh_password.c, the server's own
+ *   gatehouse  gh_password_hash from src/proto/gh_password.c, the server's own
  *              (libargon2, working memory kept per slot; one slot per thread)
  *
- *   cc -O2 -Isrc bench/argon2_rate.c src/gh_password.c -o argon2_rate \
+ *   cc -O2 -Isrc/base -Isrc/proto bench/argon2_rate.c src/proto/gh_password.c -o argon2_rate \
  *      -lsodium -largon2 -lpthread
  *   ./argon2_rate [seconds=3] [threads=nproc] [memory_kib=19456] [opslimit=2]
  *                 [libsodium|gatehouse]

@@ -262,7 +262,7 @@ BIN=$WORK/gatehouse
 NLIBS=$(ldd "$BIN" 2>/dev/null | grep -vc 'linux-vdso' || true)
 
 echo "bench: compiling bench/argon2_rate.c" >&2
-cc -O2 -I"$ROOT/src" "$BENCH/argon2_rate.c" "$ROOT/src/gh_password.c" -o "$WORK/argon2_rate" \
+cc -O2 -I"$ROOT/src/base" -I"$ROOT/src/proto" "$BENCH/argon2_rate.c" "$ROOT/src/proto/gh_password.c" -o "$WORK/argon2_rate" \
     -lsodium -largon2 -lpthread ||
     die "cannot compile bench/argon2_rate.c (libsodium-dev installed?)"
 

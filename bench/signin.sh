@@ -33,7 +33,7 @@ ARGON2_OPS=2
 ((DURATION >= 5)) || die "BENCH_DURATION must be at least 5"
 
 say "compiling bench/argon2_rate.c"
-cc -O2 -I"$ROOT/src" "$BENCH/argon2_rate.c" "$ROOT/src/gh_password.c" -o "$WORK/argon2_rate" \
+cc -O2 -I"$ROOT/src/base" -I"$ROOT/src/proto" "$BENCH/argon2_rate.c" "$ROOT/src/proto/gh_password.c" -o "$WORK/argon2_rate" \
     -lsodium -largon2 -lpthread ||
     die "cannot compile bench/argon2_rate.c (libsodium-dev and libargon2-dev installed?)"
 

@@ -3,8 +3,8 @@
  * window 1, so three HMAC-SHA1 codes through liboath and three
  * constant-time compares) on one thread for about S seconds.
  *
- *   cc -O2 -Isrc bench/totp_rate.c src/gh_totp.c src/gh_crypto.c src/gh_url.c \
- *       src/gh_arena.c -o totp_rate -loath -lsodium
+ *   cc -O2 -Isrc/base -Isrc/proto bench/totp_rate.c src/proto/gh_totp.c src/base/gh_crypto.c
+ * src/base/gh_url.c \ src/base/gh_arena.c -o totp_rate -loath -lsodium
  *   ./totp_rate [seconds=2]
  *
  * Output (one line, key=value): totp_verify_per_s window seconds verifies

@@ -10,8 +10,9 @@
  *   es256_verify     EVP_DigestVerify (SHA-256) over the same 69 bytes
  *                    with an already built key
  *
- *   cc -O2 -Isrc bench/webauthn_rate.c src/gh_webauthn.c src/gh_crypto.c \
- *       src/gh_json.c src/gh_utf8.c src/gh_arena.c -o webauthn_rate \
+ *   cc -O2 -Isrc/base -Isrc/proto bench/webauthn_rate.c src/proto/gh_webauthn.c
+ * src/base/gh_crypto.c \
+ *       src/base/gh_json.c src/base/gh_utf8.c src/base/gh_arena.c -o webauthn_rate \
  *       -lcbor -ljansson -lsodium -lcrypto
  *   ./webauthn_rate [seconds=2]
  *

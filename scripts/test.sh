@@ -173,6 +173,7 @@ fuzz_smoke() {
 }
 
 step "format" scripts/check-format.sh
+step "layers" scripts/check-layers.sh
 step "build" scripts/build.sh --tests
 step "unit tests" unit
 step "unit tests (ASan+UBSan)" asan

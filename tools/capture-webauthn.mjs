@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Captures WebAuthn ceremonies from Chromium's CDP virtual authenticator into
-// tests/unit/fixtures/webauthn.json, the fixture tests/unit/test_webauthn.c
+// tests/unit/fixtures/webauthn.json, the fixture tests/unit/proto/test_webauthn.c
 // checks gh_webauthn.c against. Run it by hand when the fixture needs to be
 // renewed; the unit test itself never needs Chromium.
 //

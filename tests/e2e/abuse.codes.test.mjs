@@ -21,7 +21,7 @@ import { Browser as BaseBrowser } from './lib/browser.mjs';
 
 const CODE_DAILY_LIMIT = 20;
 const MAIL_DAILY_LIMIT = 10;
-const MAX_ATTEMPTS = 5; // per flow (src/gh_accounts.c)
+const MAX_ATTEMPTS = 5; // per flow (src/handlers/gh_accounts.c)
 const CODE_LIMIT = 'Too many codes were tried for this address today. Use the link in the email instead.';
 const MAIL_TIMEOUT_MS = 15_000;
 

@@ -1,7 +1,7 @@
 // The password rules (NIST SP 800-63B §5.1.1.2; SECURITY.md #1-#5) end to
 // end: the real binary, the JSON sign-up and sign-in API (docs/accounts-api.md)
 // and, for the messages a person reads, the hosted "Create account" page in
-// Chromium. The rules themselves live in src/gh_pwpolicy.c (unit-tested in
+// Chromium. The rules themselves live in src/proto/gh_pwpolicy.c (unit-tested in
 // tests/unit); here we show that the server applies them.
 //
 // What the server does, as read from the source:
@@ -36,7 +36,7 @@ import { Browser } from './lib/browser.mjs';
 const MAIL_TIMEOUT_MS = 15_000;
 const MAX_LENGTH = 256; // GH_PWPOLICY_MAX_LENGTH: not a setting
 
-// The plain-words reasons of src/gh_pwpolicy.c, as the page must show them.
+// The plain-words reasons of src/proto/gh_pwpolicy.c, as the page must show them.
 const REASON = {
   short: (n) => `Use at least ${n} characters.`,
   long: (n) => `Use at most ${n} characters.`,

@@ -8,7 +8,7 @@
 // The hosted pages run in Chromium (playwright-core), the JSON API is called
 // through lib/browser.mjs, mail is caught by a real SMTP sink. Messages are
 // compared word for word: the server's error_description
-// (src/gh_accounts.c, docs/accounts-api.md), which the Verify page shows as
+// (src/handlers/gh_accounts.c, docs/accounts-api.md), which the Verify page shows as
 // it is, and the page's own sentences (web/assets/gatehouse.js).
 
 import { test, describe, before, after } from 'node:test';
@@ -22,7 +22,7 @@ import { startMailSink, codeFrom, linkFrom, sentTo } from './lib/mail.mjs';
 import { Browser } from './lib/browser.mjs';
 
 const MAIL_TIMEOUT_MS = 15_000;
-/** Tries per code (MAX_FLOW_ATTEMPTS in src/gh_accounts.c; docs/accounts-api.md). */
+/** Tries per code (MAX_FLOW_ATTEMPTS in src/handlers/gh_accounts.c; docs/accounts-api.md). */
 const MAX_ATTEMPTS = 5;
 
 // The server's words (error_description).

@@ -18,7 +18,7 @@ const strong = () => `Glacier-${randomHex(6)}-Orchard`;
 
 // A trigger in the server's database makes every INSERT into audit_events
 // fail, as a full disk or a damaged audit table would. SQLite only: the
-// unit test in tests/unit/test_store.c does the same on PostgreSQL.
+// unit test in tests/unit/store/test_store.c does the same on PostgreSQL.
 const REFUSE = "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit refused'); END;";
 const ALLOW = 'DROP TRIGGER refuse_audit;';
 

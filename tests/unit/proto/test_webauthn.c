@@ -36,7 +36,7 @@ static json_t *load_fixture(void)
     } else {
         const char *slash = strrchr(__FILE__, '/');
         int dir = slash ? (int)(slash - __FILE__ + 1) : 0;
-        snprintf(path, sizeof(path), "%.*sfixtures/webauthn.json", dir, __FILE__);
+        snprintf(path, sizeof(path), "%.*s../fixtures/webauthn.json", dir, __FILE__);
     }
     json_error_t err;
     json_t *j = json_load_file(path, 0, &err);
