@@ -28,6 +28,7 @@
 #include "gh_arena.h"
 #include "gh_config.h"
 #include "gh_db.h"
+#include "gh_store_keys.h"
 #include "gh_http.h"
 
 /* Retired keys stay published this long after the longest token lifetime, so
@@ -112,32 +113,5 @@ unsigned gh_keys_unknown_kid_reloads(void);
 /* The RFC 7638 thumbprint (SHA-256, base64url) of a public EC or RSA JWK;
  * NULL for another key type or missing members. In the arena. */
 char *gh_keys_thumbprint(gh_arena *a, const json_t *jwk);
-
-/* -- SQL (gh_store_keys.c) -- */
-
-typedef struct gh_keyrow {
-    const char *tenant_id;
-    const char *kid;
-    const char *alg;
-    const char *private_jwk; /* sealed */
-    const char *public_jwk;
-    long long created_at;
-    long long retired_at; /* 0: active */
-    long long expires_at; /* 0: none */
-} gh_keyrow;
-
-gh_dbrc gh_store_keys_insert(gh_dbconn *c, gh_arena *a, const gh_keyrow *k);
-/* The tenant's keys, newest first; with live set, only those whose expires_at
- * is unset or after now. */
-gh_dbrc gh_store_keys_list(gh_dbconn *c, gh_arena *a, const char *tenant, int live, long long now,
-                           gh_keyrow **rows, size_t *n);
-/* Active keys of alg (retired_at NULL). */
-gh_dbrc gh_store_keys_count_active(gh_dbconn *c, gh_arena *a, const char *tenant, const char *alg,
-                                   long long *n);
-/* Retires every active key of the tenant. */
-gh_dbrc gh_store_keys_retire(gh_dbconn *c, gh_arena *a, const char *tenant, long long now,
-                             long long expires_at);
-gh_dbrc gh_store_keys_delete_expired(gh_dbconn *c, gh_arena *a, const char *tenant, long long now,
-                                     long long *deleted);
 
 #endif

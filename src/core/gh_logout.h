@@ -31,12 +31,12 @@
 #include "gh_app.h"
 #include "gh_arena.h"
 #include "gh_db.h"
+#include "gh_store_logout.h"
 
 enum {
     GH_LOGOUT_SENDERS = 2,      /* threads: one black-hole RP never holds up every other */
     GH_LOGOUT_MAX_ATTEMPTS = 5, /* attempts per (session, client) */
     GH_LOGOUT_BACKOFF_BASE_MS = 1000,
-    GH_LOGOUT_CLAIM_MS = 30 * 1000, /* a claim outlives the longest attempt */
     GH_LOGOUT_CONNECT_TIMEOUT_MS = 2000,
     GH_LOGOUT_TIMEOUT_MS = 3000, /* per attempt, the whole POST */
     GH_LOGOUT_MAX_RESPONSE = 4096,
@@ -53,35 +53,5 @@ void gh_logout_kick(void);
 
 /* The wait in ms after failed attempt number attempt (1-based). */
 int64_t gh_logout_backoff_ms(int attempt);
-
-/* ---- the queue (gh_store_logout.c) ---- */
-
-typedef struct gh_logout_row {
-    const char *tenant_id;
-    const char *session_id;
-    const char *client_id;
-    const char *user_id;
-    const char *status; /* pending, sending, sent, failed, skipped */
-    long long attempts; /* including the one just claimed */
-} gh_logout_row;
-
-/* Queues a row per client that got a code or refresh token in the session,
- * within the caller's transaction (gh_store_session_revoke calls it). A
- * session already queued for a client is not queued twice. */
-gh_dbrc gh_store_logout_enqueue(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                const char *session_id, long long now);
-/* The most overdue claimable row (tenant, session and client set).
- * NOTFOUND: none. */
-gh_dbrc gh_store_logout_next_due(gh_dbconn *c, gh_arena *a, int64_t now, gh_logout_row *out);
-/* Claims the row if still claimable, counting the attempt. NOTFOUND: taken
- * by another sender, or not due. */
-gh_dbrc gh_store_logout_claim(gh_dbconn *c, gh_arena *a, const gh_logout_row *key, int64_t now,
-                              gh_logout_row *out);
-/* Records attempt number m->attempts: a logout_attempts row and the queue
- * row's new state, in one transaction. outcome: "sent", "retry"
- * (next_attempt_at applies), "failed" or "skipped" (no URI any more). */
-gh_dbrc gh_store_logout_record(gh_dbconn *c, gh_arena *a, const gh_logout_row *m,
-                               const char *outcome, const char *error, int64_t now,
-                               int64_t next_attempt_at);
 
 #endif

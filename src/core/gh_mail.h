@@ -31,11 +31,11 @@
 #include "gh_arena.h"
 #include "gh_config.h"
 #include "gh_db.h"
+#include "gh_store_mail.h"
 
 enum {
     GH_MAIL_MAX_ATTEMPTS = 8,        /* after this many failed attempts a message is failed */
     GH_MAIL_BACKOFF_CAP_S = 3600,    /* no wait between attempts is longer than an hour */
-    GH_MAIL_CLAIM_MS = 60 * 1000,    /* a claim outlives the longest send (30 s) */
     GH_MAIL_CONNECT_TIMEOUT_S = 10,  /* SMTP connect */
     GH_MAIL_TOTAL_TIMEOUT_S = 30,    /* the whole SMTP exchange */
     GH_MAIL_MAX_SUBJECT = 400,       /* bytes, before encoding */
@@ -135,45 +135,5 @@ char *gh_mail_render_string(gh_arena *a, const char *tmpl, const json_t *params,
  * err for an unknown template or a missing variable. */
 int gh_mail_render(gh_arena *a, const char *template_name, const json_t *params,
                    gh_mail_rendered *out, char *err, size_t errlen);
-
-/* ---- the outbox (gh_store_mail.c) ---- */
-
-typedef struct gh_mail_row {
-    const char *tenant_id;
-    const char *id;
-    const char *to;
-    const char *template_name;
-    const char *params; /* sealed */
-    const char *status; /* pending, sending, sent, failed */
-    const char *last_error;
-    long long attempts; /* attempts begun, including the one just claimed */
-    long long next_attempt_at;
-    long long claimed_until; /* 0 when not claimed */
-    long long sent_at;
-} gh_mail_row;
-
-gh_dbrc gh_store_mail_insert(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
-                             const char *to, const char *template_name, const char *sealed,
-                             int64_t now);
-/* The most overdue message that may be claimed now (pending and due, or
- * sending with an expired claim): tenant_id and id are set. NOTFOUND: none. */
-gh_dbrc gh_store_mail_next_due(gh_dbconn *c, gh_arena *a, int64_t now, gh_mail_row *out);
-/* Claims the message if it may still be claimed, counting the attempt it
- * starts; fills out with the claimed row. NOTFOUND: not due, or another
- * sender took it first. */
-gh_dbrc gh_store_mail_claim(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
-                            int64_t now, gh_mail_row *out);
-/* Records attempt number attempt of a claimed message, in one transaction:
- * a mail_attempts row and the outbox row's new state. outcome: "sent",
- * "retry" (next_attempt_at applies) or "failed". */
-gh_dbrc gh_store_mail_record(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
-                             long long attempt, const char *outcome, const char *error, int64_t now,
-                             int64_t next_attempt_at);
-gh_dbrc gh_store_mail_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
-                          gh_mail_row *out);
-/* Marks a pending message failed without another attempt (mail-test giving
- * up). NOTFOUND when it is no longer pending. */
-gh_dbrc gh_store_mail_withdraw(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
-                               const char *reason);
 
 #endif

@@ -180,7 +180,7 @@ int gh_server_serve(gh_config *cfg)
     }
     if (gh_outbound_init(cfg) != 0 || gh_mail_start(&app) != 0 || gh_logout_start(&app) != 0)
         goto out;
-    if (gh_prune_start(&app) != 0)
+    if (gh_prune_start(app.db, app.cfg) != 0)
         goto out;
     if (gh_db_start_upkeep(app.db, cfg->database, err, sizeof(err)) != 0) {
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);

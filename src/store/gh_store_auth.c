@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "gh_logout.h"
+#include "gh_store_logout.h"
 #include "gh_store_oidc.h"
 
 #define SESSION_COLS                                                                               \

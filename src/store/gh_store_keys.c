@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "gh_keys.h"
+#include "gh_store_keys.h"
 
 #define KEY_COLS "tenant_id, kid, alg, private_jwk, public_jwk, created_at, retired_at, expires_at"
 

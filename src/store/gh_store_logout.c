@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "gh_log.h"
-#include "gh_logout.h"
+#include "gh_store_logout.h"
 
 #define CLAIMABLE                                                                                  \
     "((status = 'pending' AND next_attempt_at <= $1) OR "                                          \

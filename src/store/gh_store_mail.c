@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "gh_log.h"
-#include "gh_mail.h"
+#include "gh_store_mail.h"
 
 #define CLAIMABLE                                                                                  \
     "((status = 'pending' AND next_attempt_at <= $1) OR "                                          \

@@ -221,15 +221,17 @@ static struct {
     pthread_cond_t cond;
     bool cond_ready, stop, running;
     pthread_t thread;
+    gh_db *db; /* set by gh_prune_start, read by the thread */
+    const gh_config *cfg;
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static void prune_once(const gh_app *app)
+static void prune_once(gh_db *db, const gh_config *cfg)
 {
     gh_arena *a = gh_arena_new(1u << 20);
-    gh_dbconn *c = a ? gh_db_acquire(app->db) : NULL;
+    gh_dbconn *c = a ? gh_db_acquire(db) : NULL;
     if (!c) {
         gh_log(GH_LOG_WARN, "prune skipped", "no database connection; next try in %u s",
-               app->cfg->prune_interval);
+               cfg->prune_interval);
         gh_arena_free(a);
         return;
     }
@@ -238,13 +240,13 @@ static void prune_once(const gh_app *app)
     long long now = gh_now_ms();
     gh_dbrc rc = gh_store_prune(c, a, now, &n);
     if (rc == GH_DB_OK)
-        rc = gh_store_prune_unverified(
-            c, a, now - (long long)app->cfg->unverified_account_ttl * 1000, &n.unverified_users);
+        rc = gh_store_prune_unverified(c, a, now - (long long)cfg->unverified_account_ttl * 1000,
+                                       &n.unverified_users);
     gh_db_release(c);
     gh_arena_free(a);
     if (rc != GH_DB_OK)
         gh_log(GH_LOG_WARN, "prune incomplete", "%s; next try in %u s", gh_dbrc_str(rc),
-               app->cfg->prune_interval);
+               cfg->prune_interval);
     if (gh_prune_total(&n) > 0)
         gh_log_event(
             GH_LOG_INFO, "pruned expired rows",
@@ -263,8 +265,10 @@ static void prune_once(const gh_app *app)
 
 static void *pruner(void *arg)
 {
-    const gh_app *app = arg;
-    unsigned interval = app->cfg->prune_interval;
+    (void)arg;
+    gh_db *db = P.db;
+    const gh_config *cfg = P.cfg;
+    unsigned interval = cfg->prune_interval;
     unsigned wait = interval < FIRST_RUN_S ? interval : FIRST_RUN_S;
     pthread_mutex_lock(&P.mu);
     while (!P.stop) {
@@ -277,7 +281,7 @@ static void *pruner(void *arg)
         if (P.stop)
             break;
         pthread_mutex_unlock(&P.mu);
-        prune_once(app);
+        prune_once(db, cfg);
         pthread_mutex_lock(&P.mu);
         wait = interval;
     }
@@ -285,9 +289,9 @@ static void *pruner(void *arg)
     return NULL;
 }
 
-int gh_prune_start(gh_app *app)
+int gh_prune_start(gh_db *db, const gh_config *cfg)
 {
-    if (app->cfg->prune_interval == 0)
+    if (cfg->prune_interval == 0)
         return 0;
     pthread_mutex_lock(&P.mu);
     if (P.running) {
@@ -303,7 +307,9 @@ int gh_prune_start(gh_app *app)
         P.cond_ready = true;
     }
     P.stop = false;
-    int err = pthread_create(&P.thread, NULL, pruner, app);
+    P.db = db;
+    P.cfg = cfg;
+    int err = pthread_create(&P.thread, NULL, pruner, NULL);
     P.running = err == 0;
     pthread_mutex_unlock(&P.mu);
     if (err != 0) {

@@ -15,7 +15,7 @@
 #ifndef GH_STORE_PRUNE_H
 #define GH_STORE_PRUNE_H
 
-#include "gh_app.h"
+#include "gh_config.h"
 #include "gh_db.h"
 
 /* Rows deleted per table by one gh_store_prune. */
@@ -52,7 +52,7 @@ long long gh_prune_total(const gh_prune_counts *n);
 /* Starts the thread that runs gh_store_prune every
  * cfg->prune_interval seconds (the first run a little after start-up);
  * nothing when the interval is 0. -1 when the thread cannot start. */
-int gh_prune_start(gh_app *app);
+int gh_prune_start(gh_db *db, const gh_config *cfg);
 /* Wakes the thread and waits for it (a run in progress finishes first);
  * a no-op when it is not running. */
 void gh_prune_stop(void);
