@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "gh_clients.h"
+#include "gh_store_clients.h"
 #include "gh_crypto.h"
 #include "gh_log.h"
 
