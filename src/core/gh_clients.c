@@ -21,7 +21,7 @@
 #include "gh_keys.h"
 #include "gh_log.h"
 #include "gh_oauth.h"
-#include "gh_oidc.h"
+#include "gh_assurance.h"
 #include "gh_resources.h"
 #include "gh_store.h"
 #include "gh_utf8.h"

@@ -321,8 +321,8 @@ void gh_accounts_session(gh_req *r)
                  json_pack("{s:b, s:s, s:o, s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o}}",
                            "authenticated", 1, "csrf_token", csrf, "user", user, "session", "id",
                            s->id, "created_at", created, "expires_at", expires, "auth_time", auth,
-                           "acr", gh_oidc_acr(s->aal), "amr", amr ? amr : json_array(), "factors",
-                           factors ? factors : json_array()),
+                           "acr", gh_assurance_acr(s->aal), "amr", amr ? amr : json_array(),
+                           "factors", factors ? factors : json_array()),
                  NULL);
 }
 

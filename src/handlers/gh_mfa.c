@@ -152,19 +152,6 @@ static const char *factors_add(gh_arena *a, const char *factors, const char *met
     return out;
 }
 
-int gh_mfa_acr_level(const char *acr)
-{
-    if (!acr)
-        return 0;
-    if (strcmp(acr, GH_ACR_AAL1) == 0)
-        return 1;
-    if (strcmp(acr, GH_ACR_AAL2) == 0)
-        return 2;
-    if (strcmp(acr, GH_ACR_AAL3) == 0)
-        return 3;
-    return 0;
-}
-
 /* ---- the user's enrolled factors ---- */
 
 struct enrolled {
@@ -386,7 +373,7 @@ void gh_mfa_respond(gh_req *r, gh_mfa_outcome *o)
     gh_resp_json(r, 200,
                  json_pack("{s:s, s:s, s:s, s:s}", "status", "signed_in", "return_to", o->return_to,
                            "csrf_token", gh_csrf_token_for(r, o->token), "acr",
-                           gh_oidc_acr(o->aal)),
+                           gh_assurance_acr(o->aal)),
                  NULL);
 }
 
@@ -622,7 +609,8 @@ void gh_mfa_pending_info(gh_req *r)
     gh_resp_json(r, 200,
                  json_pack("{s:s, s:o, s:I, s:s}", "context", x.pending ? "signin" : "stepup",
                            "methods", methods_of(&e), "recovery_codes_remaining",
-                           (json_int_t)e.recovery_left, "acr", gh_oidc_acr(x.s ? x.s->aal : 1)),
+                           (json_int_t)e.recovery_left, "acr",
+                           gh_assurance_acr(x.s ? x.s->aal : 1)),
                  NULL);
 }
 
@@ -780,8 +768,8 @@ static void mfa_succeeded(gh_req *r, gh_dbconn *c, const struct mfa_context *x, 
     if (rc == GH_DB_OK)
         gh_api_audit(r, c, x->pending ? "signin.succeeded" : "stepup.succeeded", x->user_id,
                      "success", NULL,
-                     json_pack("{s:s, s:s, s:s?}", "method", v->method, "acr", gh_oidc_acr(aal),
-                               "factor_id", v->factor_id));
+                     json_pack("{s:s, s:s, s:s?}", "method", v->method, "acr",
+                               gh_assurance_acr(aal), "factor_id", v->factor_id));
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK) {
         r->nhdrs = 0;
@@ -798,7 +786,7 @@ static void mfa_succeeded(gh_req *r, gh_dbconn *c, const struct mfa_context *x, 
     gh_resp_json(r, 200,
                  json_pack("{s:s, s:s, s:s, s:s, s:I}", "status", "signed_in", "return_to",
                            return_to, "csrf_token", gh_csrf_token_for(r, token), "acr",
-                           gh_oidc_acr(aal), "recovery_codes_remaining", (json_int_t)left),
+                           gh_assurance_acr(aal), "recovery_codes_remaining", (json_int_t)left),
                  NULL);
 }
 
@@ -1009,7 +997,7 @@ void gh_mfa_passkey_signin(gh_req *r)
         rc = gh_session_start(r, c, user_id, proof_amr(r->arena, &p), aal, factors, &token);
     if (rc == GH_DB_OK)
         gh_api_audit(r, c, "signin.succeeded", user_id, "success", NULL,
-                     json_pack("{s:s, s:s, s:s}", "method", "passkey", "acr", gh_oidc_acr(aal),
+                     json_pack("{s:s, s:s, s:s}", "method", "passkey", "acr", gh_assurance_acr(aal),
                                "factor_id", v.factor_id));
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK) {
@@ -1020,7 +1008,7 @@ void gh_mfa_passkey_signin(gh_req *r)
     gh_resp_json(r, 200,
                  json_pack("{s:s, s:s, s:s, s:s}", "status", "signed_in", "return_to",
                            gh_api_return_target(r, asked), "csrf_token",
-                           gh_csrf_token_for(r, token), "acr", gh_oidc_acr(aal)),
+                           gh_csrf_token_for(r, token), "acr", gh_assurance_acr(aal)),
                  NULL);
 out:
     json_decref(body);
@@ -1114,8 +1102,8 @@ void gh_mfa_list(gh_req *r)
     gh_resp_json(r, 200,
                  json_pack("{s:o, s:{s:I}, s:b, s:s, s:s, s:b}", "factors", arr, "recovery_codes",
                            "remaining", (json_int_t)e.recovery_left, "passwordless_email", e.email,
-                           "acr", gh_oidc_acr(s->aal), "reachable_acr", gh_oidc_acr(reach),
-                           "reauth_required", reauth),
+                           "acr", gh_assurance_acr(s->aal), "reachable_acr",
+                           gh_assurance_acr(reach), "reauth_required", reauth),
                  NULL);
 }
 

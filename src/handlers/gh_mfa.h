@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 
+#include "gh_assurance.h"
 #include "gh_db.h"
 #include "gh_http.h"
 #include "gh_signin.h"
@@ -56,7 +57,5 @@ void gh_mfa_respond(gh_req *r, gh_mfa_outcome *o);
 const gh_session *gh_mfa_recent_session(gh_req *r);
 /* The highest level (1 to 3) the user's enrolled factors can reach. */
 int gh_mfa_reachable(gh_dbconn *c, gh_arena *a, const char *user_id);
-/* The level an acr value names (1 to 3), or 0 for a value we do not know. */
-int gh_mfa_acr_level(const char *acr);
 
 #endif

@@ -41,11 +41,6 @@ const char *gh_oidc_url(gh_req *r, const char *path)
     return gh_arena_printf(r->arena, "%.*s%s", (int)n, iss, path);
 }
 
-const char *gh_oidc_acr(int aal)
-{
-    return aal >= 3 ? GH_ACR_AAL3 : aal == 2 ? GH_ACR_AAL2 : GH_ACR_AAL1;
-}
-
 const char *gh_oidc_mac(gh_req *r, const char *purpose, const char *data)
 {
     uint8_t key[crypto_auth_hmacsha256_BYTES], mac[crypto_auth_hmacsha256_BYTES];
@@ -346,7 +341,7 @@ static int acr_list_level(gh_arena *a, const char *list)
     char *copy = list ? gh_arena_strdup(a, list) : NULL;
     char *save = NULL;
     for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save)) {
-        int l = gh_mfa_acr_level(t);
+        int l = gh_assurance_level(t);
         best = l > best ? l : best;
     }
     return best;
@@ -365,11 +360,11 @@ static bool check_assurance(gh_req *r, struct authz *z)
         json_t *v;
         json_array_foreach(d, i, v)
         {
-            int l = gh_mfa_acr_level(json_string_value(v));
+            int l = gh_assurance_level(json_string_value(v));
             z->want_level = l > z->want_level ? l : z->want_level;
         }
     }
-    z->hard_level = gh_mfa_acr_level(
+    z->hard_level = gh_assurance_level(
         json_string_value(json_object_get(z->client.metadata, "minimum_acr_value")));
     const char *claims = param(z, "claims");
     if (claims) {
@@ -385,13 +380,13 @@ static bool check_assurance(gh_req *r, struct authz *z)
             int need = 4;
             json_t *one = json_object_get(acr, "value");
             json_t *many = json_object_get(acr, "values");
-            int l = gh_mfa_acr_level(json_string_value(one));
+            int l = gh_assurance_level(json_string_value(one));
             need = l && l < need ? l : need;
             size_t i;
             json_t *v;
             json_array_foreach(many, i, v)
             {
-                l = gh_mfa_acr_level(json_string_value(v));
+                l = gh_assurance_level(json_string_value(v));
                 need = l && l < need ? l : need;
             }
             z->hard_level = need > z->hard_level ? need : z->hard_level;
@@ -561,7 +556,7 @@ static void issue_code(gh_req *r, const struct authz *z, const gh_session *s)
                  .nonce = z->nonce,
                  .code_challenge = z->code_challenge,
                  .auth_time = s->auth_time,
-                 .acr = gh_oidc_acr(s->aal),
+                 .acr = gh_assurance_acr(s->aal),
                  .amr = s->amr,
                  .created_at = now,
                  .expires_at = now + (long long)r->app->cfg->auth_code_ttl * 1000};
@@ -636,7 +631,7 @@ void gh_oidc_authorize(gh_req *r)
             else
                 gh_resp_redirect(r,
                                  gh_arena_printf(r->arena, "/signin/mfa?acr=%s&return_to=%s",
-                                                 gh_url_encode(r->arena, gh_oidc_acr(target)),
+                                                 gh_url_encode(r->arena, gh_assurance_acr(target)),
                                                  gh_url_encode(r->arena, resume_url(r, &z, NULL))));
             goto out;
         }
