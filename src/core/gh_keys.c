@@ -1144,7 +1144,7 @@ json_t *gh_keys_jwks(void)
 
 /* The JWKS text, made once per key set (and again when a key expires out
  * of it), copied into the request arena. */
-static const char *jwks_text(gh_arena *a)
+const char *gh_keys_jwks_text(gh_arena *a)
 {
     int64_t now = gh_now_ms(), until = 0;
     const char *out = NULL;
@@ -1165,17 +1165,6 @@ static const char *jwks_text(gh_arena *a)
     pthread_mutex_unlock(&K.mu);
     keyset_release(ks);
     return out;
-}
-
-void gh_keys_jwks_handler(gh_req *r)
-{
-    const char *text = jwks_text(r->arena);
-    if (!text) {
-        gh_resp_error(r, 500, "server_error", "the key set is not available");
-        return;
-    }
-    gh_resp_header(r, "Cache-Control", "public, max-age=60");
-    gh_resp_text(r, 200, "application/json", text);
 }
 
 /* ---- rotation and the CLI ---- */

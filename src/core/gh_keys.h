@@ -29,7 +29,6 @@
 #include "gh_config.h"
 #include "gh_db.h"
 #include "gh_store_keys.h"
-#include "gh_http.h"
 
 /* Retired keys stay published this long after the longest token lifetime, so
  * instances that have not yet re-read the table (GATEHOUSE_KEYS_REFRESH, up to
@@ -90,8 +89,9 @@ char *gh_keys_half_hash(gh_arena *a, const char *value);
  * process exit code. */
 int gh_keys_command(gh_config *cfg, int argc, char **argv);
 
-/* GET /jwks */
-void gh_keys_jwks_handler(gh_req *r);
+/* The published key set (RFC 7517 JWKS: every live public key) as JSON
+ * text in a; NULL when no key set is loaded. */
+const char *gh_keys_jwks_text(gh_arena *a);
 
 /* -- lower level, for the CLI and tests -- */
 

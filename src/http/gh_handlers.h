@@ -59,8 +59,8 @@ void gh_register_get(gh_req *r);
 void gh_register_update(gh_req *r);
 void gh_register_delete(gh_req *r);
 
-/* gh_keys.c: the JWK Set */
-void gh_keys_jwks_handler(gh_req *r);
+/* gh_jwks.c: the JWK Set */
+void gh_jwks_endpoint(gh_req *r);
 
 /* gh_static.c: hosted pages and their assets */
 void gh_static_page(gh_req *r);

@@ -33,7 +33,7 @@ enum { PASSWORD_TRIM_EVERY_S = 10, PASSWORD_IDLE_MS = 60 * 1000 };
 static const gh_route routes[] = {
     {"GET", "/healthz/live", gh_health_live, 0},
     {"GET", "/healthz/ready", gh_health_ready, 0},
-    {"GET", "/jwks", gh_keys_jwks_handler, 0},
+    {"GET", "/jwks", gh_jwks_endpoint, 0},
     {"GET", "/scim/v2/ServiceProviderConfig", gh_scim_service_provider_config, 0},
     {"GET", "/scim/v2/Schemas", gh_scim_schemas, 0},
     {"GET", "/scim/v2/ResourceTypes", gh_scim_resource_types, 0},
