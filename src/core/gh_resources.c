@@ -193,11 +193,11 @@ static json_t *parse_text(const char *s)
 }
 
 /* All resources of the tenant as a JSON array (new reference), or NULL. */
-static json_t *load_all(gh_dbconn *c, gh_arena *a, gh_dbrc *rc_out)
+static json_t *load_tenant(gh_dbconn *c, gh_arena *a, const char *tenant, gh_dbrc *rc_out)
 {
     static const char sql[] =
         "SELECT " COLUMNS " FROM resources WHERE tenant_id = $1 ORDER BY identifier";
-    gh_dbparam p[] = {GH_TEXT(GH_DEFAULT_TENANT)};
+    gh_dbparam p[] = {GH_TEXT(tenant)};
     gh_dbres res;
     gh_dbrc rc = c ? gh_db_exec(c, a, sql, p, 1, &res) : GH_DB_BUSY;
     if (rc_out)
@@ -262,9 +262,12 @@ static void cache_drop(void)
     pthread_mutex_unlock(&cache_mu);
 }
 
-/* New reference to the snapshot, loading it when older than CACHE_MS. */
-static json_t *snapshot(gh_req *r)
+/* New reference to the snapshot, loading it when older than CACHE_MS. Only
+ * the default tenant's resources are cached (the only tenant today). */
+static json_t *snapshot(const gh_ctx *x)
 {
+    if (strcmp(x->tenant, GH_DEFAULT_TENANT) != 0)
+        return load_tenant(x->db, x->arena, x->tenant, NULL);
     long long now = gh_now_ms();
     pthread_mutex_lock(&cache_mu);
     if (cache_all && now - cache_at < CACHE_MS) {
@@ -273,7 +276,7 @@ static json_t *snapshot(gh_req *r)
         return s;
     }
     pthread_mutex_unlock(&cache_mu);
-    json_t *all = load_all(gh_req_db(r), r->arena, NULL);
+    json_t *all = load_tenant(x->db, x->arena, x->tenant, NULL);
     if (!all)
         return NULL;
     pthread_mutex_lock(&cache_mu);
@@ -307,9 +310,9 @@ static bool known_token(const char *t, void *u)
     return gh_scope_has(GH_SCOPES_STANDARD, t) || owner_of(u, t);
 }
 
-bool gh_resources_scope_known(gh_req *r, const char *scope)
+bool gh_resources_scope_known(const gh_ctx *x, const char *scope)
 {
-    json_t *all = snapshot(r);
+    json_t *all = snapshot(x);
     bool ok = all && each_token(scope, known_token, all);
     json_decref(all);
     return ok;
@@ -317,7 +320,7 @@ bool gh_resources_scope_known(gh_req *r, const char *scope)
 
 bool gh_resources_scope_known_db(gh_dbconn *c, gh_arena *a, const char *scope)
 {
-    json_t *all = load_all(c, a, NULL);
+    json_t *all = load_tenant(c, a, GH_DEFAULT_TENANT, NULL);
     bool ok = all && each_token(scope, known_token, all);
     json_decref(all);
     return ok;
@@ -343,11 +346,11 @@ static bool target_token(const char *t, void *u)
     return true;
 }
 
-const char *gh_resources_target(gh_req *r, const char *scope, const char *resource, json_t **out,
-                                const char **why)
+const char *gh_resources_target(const gh_ctx *ctx, const char *scope, const char *resource,
+                                json_t **out, const char **why)
 {
     *out = NULL;
-    struct target x = {.all = snapshot(r)};
+    struct target x = {.all = snapshot(ctx)};
     if (!x.all) {
         *why = "the resources cannot be read now";
         return "temporarily_unavailable";
@@ -374,20 +377,20 @@ const char *gh_resources_target(gh_req *r, const char *scope, const char *resour
     return err;
 }
 
-const char *gh_resources_scope_description(gh_req *r, const char *scope)
+const char *gh_resources_scope_description(const gh_ctx *x, const char *scope)
 {
-    json_t *all = snapshot(r);
+    json_t *all = snapshot(x);
     json_t *o = all ? owner_of(all, scope) : NULL;
     const char *d =
         o ? json_string_value(json_object_get(json_object_get(o, "scopes"), scope)) : NULL;
-    const char *copy = d ? gh_arena_strdup(r->arena, d) : NULL;
+    const char *copy = d ? gh_arena_strdup(x->arena, d) : NULL;
     json_decref(all);
     return copy;
 }
 
-bool gh_resources_may_introspect(gh_req *r, const char *identifier, const char *client_id)
+bool gh_resources_may_introspect(const gh_ctx *x, const char *identifier, const char *client_id)
 {
-    json_t *all = snapshot(r);
+    json_t *all = snapshot(x);
     json_t *o = all && identifier ? find_in(all, "identifier", identifier) : NULL;
     bool ok = false;
     size_t i;
@@ -464,7 +467,7 @@ static gh_dbrc resource_save(gh_dbconn *c, gh_arena *a, const struct actor *who,
     gh_dbrc rc = gh_db_begin(c);
     if (rc != GH_DB_OK)
         return rc;
-    json_t *all = load_all(c, a, &rc);
+    json_t *all = load_tenant(c, a, GH_DEFAULT_TENANT, &rc);
     json_t *old = all && id ? find_in(all, "id", id) : NULL;
     if (rc == GH_DB_OK && id && !old)
         rc = GH_DB_NOTFOUND;
@@ -584,7 +587,7 @@ void gh_resources_admin_list(gh_req *r)
     if (!gh_scim_authorised(r))
         return;
     gh_dbrc rc;
-    json_t *all = load_all(gh_req_db(r), r->arena, &rc);
+    json_t *all = load_tenant(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, &rc);
     if (!all)
         return admin_error(r, rc, "");
     gh_resp_header(r, "Cache-Control", "no-store");
@@ -596,7 +599,7 @@ void gh_resources_admin_get(gh_req *r)
     if (!gh_scim_authorised(r))
         return;
     gh_dbrc rc;
-    json_t *all = load_all(gh_req_db(r), r->arena, &rc);
+    json_t *all = load_tenant(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, &rc);
     json_t *o = all && r->nparams > 0 ? find_in(all, "id", r->params[0]) : NULL;
     if (o) {
         gh_resp_header(r, "Cache-Control", "no-store");
@@ -816,7 +819,7 @@ int gh_resources_command(gh_config *cfg, int argc, char **argv)
         if (rc == GH_DB_OK)
             printf("deleted resource %s\n", argv[1]);
     } else if (c && a) {
-        json_t *all = load_all(c, a, &rc);
+        json_t *all = load_tenant(c, a, GH_DEFAULT_TENANT, &rc);
         json_t *one = all && argc == 2 ? find_in(all, "id", argv[1]) : NULL;
         if (all && argc == 2 && !one)
             rc = GH_DB_NOTFOUND;

@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "gh_config.h"
+#include "gh_ctx.h"
 #include "gh_db.h"
 #include "gh_http.h"
 
@@ -32,7 +33,7 @@ enum { GH_RESOURCE_TTL_MAX_S = 86400 };
 
 /* true when every token of scope (normalised) is a standard OIDC scope or
  * a scope of a registered resource. false also when the store fails. */
-bool gh_resources_scope_known(gh_req *r, const char *scope);
+bool gh_resources_scope_known(const gh_ctx *x, const char *scope);
 
 /* The same from the store, for the command line (no snapshot). */
 bool gh_resources_scope_known_db(gh_dbconn *c, gh_arena *a, const char *scope);
@@ -45,16 +46,16 @@ bool gh_resources_scope_known_db(gh_dbconn *c, gh_arena *a, const char *scope);
  * (unknown resource, or the scope is not of it) or "invalid_scope" (scopes
  * of two resources, or unknown) — with *why a description.
  */
-const char *gh_resources_target(gh_req *r, const char *scope, const char *resource, json_t **out,
-                                const char **why);
+const char *gh_resources_target(const gh_ctx *x, const char *scope, const char *resource,
+                                json_t **out, const char **why);
 
 /* The operator's description of a resource scope (in r's arena), NULL if
  * no resource has it. */
-const char *gh_resources_scope_description(gh_req *r, const char *scope);
+const char *gh_resources_scope_description(const gh_ctx *x, const char *scope);
 
 /* true when client_id is listed as a resource server allowed to
  * introspect tokens whose aud is identifier. */
-bool gh_resources_may_introspect(gh_req *r, const char *identifier, const char *client_id);
+bool gh_resources_may_introspect(const gh_ctx *x, const char *identifier, const char *client_id);
 
 /* Admin API handlers (GATEHOUSE_ADMIN_TOKEN as bearer). */
 void gh_resources_admin_list(gh_req *r);

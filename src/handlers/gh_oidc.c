@@ -435,7 +435,8 @@ static bool check_request(gh_req *r, struct authz *z)
         return client_error(r, z, "invalid_scope", "the client may not ask for that scope"), false;
     json_t *target = NULL;
     const char *why = NULL;
-    const char *err = gh_resources_target(r, z->scope, param(z, "resource"), &target, &why);
+    gh_ctx x = gh_req_ctx(r);
+    const char *err = gh_resources_target(&x, z->scope, param(z, "resource"), &target, &why);
     json_decref(target); /* /token finds it again from the code's scope */
     if (err)
         return client_error(r, z, err, why), false;
@@ -702,10 +703,11 @@ void gh_oidc_consent_info(gh_req *r)
     /* Each scope in the operator's words; a scope without words is one
      * /authorize refuses, so it is never put to the user (issue 16). */
     bool ok = gh_scope_subset(scope, gh_client_scope(r->arena, &cl));
+    gh_ctx x = gh_req_ctx(r);
     for (char *t = strtok_r(copy, " ", &save); ok && t; t = strtok_r(NULL, " ", &save)) {
         const char *d = scope_description(t);
         if (!d)
-            d = gh_resources_scope_description(r, t);
+            d = gh_resources_scope_description(&x, t);
         if (d)
             json_array_append_new(list, json_pack("{s:s, s:s}", "scope", t, "description", d));
         ok = d != NULL;

@@ -51,7 +51,8 @@ static bool scope_known(gh_req *r, const json_t *doc)
 {
     json_t *v = json_object_get(doc, "scope");
     const char *s = json_is_string(v) ? gh_scope_normalise(r->arena, json_string_value(v)) : NULL;
-    if (!s || gh_resources_scope_known(r, s))
+    gh_ctx x = gh_req_ctx(r);
+    if (!s || gh_resources_scope_known(&x, s))
         return true; /* (a malformed scope is gh_client_metadata_validate's to refuse) */
     if (!r->status)
         gh_resp_error(r, 400, "invalid_client_metadata",

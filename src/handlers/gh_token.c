@@ -84,8 +84,9 @@ static bool token_target(gh_req *r, const gh_form *f, const char *scope, struct 
         token_error(r, 400, "invalid_target", "ask for one resource per request");
         return false;
     }
+    gh_ctx x = gh_req_ctx(r);
     const char *err =
-        gh_resources_target(r, scope, f ? gh_form_get(f, "resource") : NULL, &res, &why);
+        gh_resources_target(&x, scope, f ? gh_form_get(f, "resource") : NULL, &res, &why);
     if (err) {
         token_error(r, strcmp(err, "temporarily_unavailable") == 0 ? 503 : 400, err, why);
         return false;
@@ -584,8 +585,9 @@ void gh_introspect(gh_req *r)
      * the resource server of the token's audience, about tokens for it. */
     const char *owner = json_string_value(json_object_get(claims, "client_id"));
     const char *aud = json_string_value(json_object_get(claims, "aud"));
+    gh_ctx x = gh_req_ctx(r);
     if (claims && (!owner || strcmp(owner, cl.id) != 0) &&
-        !gh_resources_may_introspect(r, aud, cl.id)) {
+        !gh_resources_may_introspect(&x, aud, cl.id)) {
         json_decref(claims);
         claims = NULL;
     }

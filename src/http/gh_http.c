@@ -20,6 +20,7 @@
 #include "gh_httpcheck.h"
 #include "gh_log.h"
 #include "gh_proxy.h"
+#include "gh_store.h"
 
 enum { REQUEST_ARENA_CAP = 16u << 20, MAX_HEADER_BYTES = 32u << 10, SLOW_REQUEST_MS = 1000 };
 /* Longest gh_http_stop waits for resumed responses to be sent. */
@@ -78,6 +79,17 @@ gh_dbconn *gh_req_db(gh_req *r)
         }
     }
     return r->db;
+}
+
+gh_ctx gh_req_ctx(gh_req *r)
+{
+    return (gh_ctx){.tenant = GH_DEFAULT_TENANT,
+                    .db = gh_req_db(r),
+                    .arena = r->arena,
+                    .cfg = r->app->cfg,
+                    .now = gh_now_ms(),
+                    .client_ip = r->ip ? r->ip : "",
+                    .user_agent = r->user_agent ? r->user_agent : ""};
 }
 
 const gh_form *gh_req_query(gh_req *r)

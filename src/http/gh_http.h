@@ -19,6 +19,7 @@
 
 #include "gh_app.h"
 #include "gh_arena.h"
+#include "gh_ctx.h"
 #include "gh_db.h"
 #include "gh_form.h"
 
@@ -84,6 +85,11 @@ const char *gh_req_header(gh_req *r, const char *name);
 /* The request's database connection (taken on first use); NULL when the pool
  * is exhausted, in which case a 503 has been set. */
 gh_dbconn *gh_req_db(gh_req *r);
+/* The context core services take (gh_ctx.h), for this request: the default
+ * tenant, the request's arena, its client address and user agent, the clock
+ * read now, and the connection of gh_req_db (NULL, with the 503 set, when the
+ * pool is exhausted). */
+gh_ctx gh_req_ctx(gh_req *r);
 /* The parsed query string; NULL (and a 400 set) when it is malformed. */
 const gh_form *gh_req_query(gh_req *r);
 /* A cookie's value, or NULL (also when the Cookie header is malformed). */

@@ -1,0 +1,30 @@
+/*
+ * gh_ctx: what a core service needs to know about the call it serves, as
+ * plain values. Services take a gh_ctx, never the HTTP request, so the same
+ * function serves a handler, the command line and a unit test, and the
+ * tenant travels in one field instead of a constant at every call.
+ *
+ * The caller owns everything it points to; a gh_ctx lives as long as the
+ * request (or command) that made it. Handlers get one from gh_req_ctx
+ * (gh_http.h).
+ */
+#ifndef GH_CTX_H
+#define GH_CTX_H
+
+#include <stdint.h>
+
+#include "gh_arena.h"
+#include "gh_config.h"
+#include "gh_db.h"
+
+typedef struct gh_ctx {
+    const char *tenant;     /* GH_DEFAULT_TENANT until tenants land (issue 21) */
+    gh_dbconn *db;          /* NULL: the database is unavailable; services answer so */
+    gh_arena *arena;        /* results the service returns live here */
+    const gh_config *cfg;   /* the settings */
+    int64_t now;            /* ms since the epoch, read once for the whole call */
+    const char *client_ip;  /* the client's address (after trusted proxies), or "" */
+    const char *user_agent; /* "" when none */
+} gh_ctx;
+
+#endif
