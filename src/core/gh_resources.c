@@ -8,11 +8,9 @@
 
 #include "gh_audit.h"
 #include "gh_crypto.h"
-#include "gh_handlers.h"
 #include "gh_json.h"
 #include "gh_log.h"
 #include "gh_oauth.h"
-#include "gh_scim.h"
 #include "gh_store.h"
 #include "gh_utf8.h"
 
@@ -405,23 +403,19 @@ bool gh_resources_may_introspect(const gh_ctx *x, const char *identifier, const 
 
 /* ---- changes (shared by the admin API and the command line) ---- */
 
-struct actor {
-    const char *actor, *ip, *user_agent;
-};
-
-static gh_dbrc audit(gh_dbconn *c, gh_arena *a, const struct actor *who, const char *type,
-                     const char *id, const char *identifier)
+static gh_dbrc audit(const gh_ctx *x, const char *actor, const char *type, const char *id,
+                     const char *identifier)
 {
     json_t *d = json_pack("{s:s, s:s}", "resource_id", id, "identifier", identifier);
-    gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+    gh_audit_event ev = {.tenant_id = x->tenant,
                          .type = type,
                          .subject = id,
-                         .actor = who->actor,
-                         .ip = who->ip,
-                         .user_agent = who->user_agent,
+                         .actor = actor,
+                         .ip = x->client_ip,
+                         .user_agent = x->user_agent,
                          .outcome = "success",
                          .details = d};
-    gh_dbrc rc = gh_audit_append(c, a, &ev);
+    gh_dbrc rc = gh_audit_append(x->db, x->arena, &ev);
     json_decref(d);
     return rc;
 }
@@ -456,18 +450,20 @@ static gh_dbrc check_unique(json_t *all, const json_t *doc, const char *id, char
     return GH_DB_OK;
 }
 
-/* Creates (id NULL) or replaces a resource from a validated doc; on success
- * *out is the stored view (new reference). */
-static gh_dbrc resource_save(gh_dbconn *c, gh_arena *a, const struct actor *who, const char *id,
-                             const json_t *doc, json_t **out, char *why, size_t whylen)
+gh_dbrc gh_resources_save(const gh_ctx *x, const char *actor, const char *id, const json_t *doc,
+                          json_t **out, char *why, size_t whylen)
 {
     char newid[GH_UUID_STRLEN + 1];
-    long long now = gh_now_ms();
+    gh_dbconn *c = x->db;
+    gh_arena *a = x->arena;
+    long long now = x->now;
     *out = NULL;
+    if (!c)
+        return GH_DB_BUSY;
     gh_dbrc rc = gh_db_begin(c);
     if (rc != GH_DB_OK)
         return rc;
-    json_t *all = load_tenant(c, a, GH_DEFAULT_TENANT, &rc);
+    json_t *all = load_tenant(c, a, x->tenant, &rc);
     json_t *old = all && id ? find_in(all, "id", id) : NULL;
     if (rc == GH_DB_OK && id && !old)
         rc = GH_DB_NOTFOUND;
@@ -485,35 +481,22 @@ static gh_dbrc resource_save(gh_dbconn *c, gh_arena *a, const struct actor *who,
         gh_uuid(newid);
         static const char sql[] = "INSERT INTO resources (tenant_id, " COLUMNS
                                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-        gh_dbparam p[] = {GH_TEXT(GH_DEFAULT_TENANT),
-                          GH_TEXT(newid),
-                          GH_TEXT(ident),
-                          GH_TEXT(name),
-                          GH_TEXT(scopes),
-                          GH_INT(ttl),
-                          GH_TEXT("jwt"),
-                          GH_TEXT(ic),
-                          GH_INT(now),
-                          GH_INT(now)};
+        gh_dbparam p[] = {GH_TEXT(x->tenant), GH_TEXT(newid), GH_TEXT(ident), GH_TEXT(name),
+                          GH_TEXT(scopes),    GH_INT(ttl),    GH_TEXT("jwt"), GH_TEXT(ic),
+                          GH_INT(now),        GH_INT(now)};
         rc = gh_db_exec(c, a, sql, p, 10, NULL);
         id = newid;
         if (rc == GH_DB_OK)
-            rc = audit(c, a, who, "resource.created", id, ident);
+            rc = audit(x, actor, "resource.created", id, ident);
     } else if (rc == GH_DB_OK) {
         static const char sql[] =
             "UPDATE resources SET identifier = $3, name = $4, scopes = $5, access_token_ttl = $6, "
             "introspection_clients = $7, updated_at = $8 WHERE tenant_id = $1 AND id = $2";
-        gh_dbparam p[] = {GH_TEXT(GH_DEFAULT_TENANT),
-                          GH_TEXT(id),
-                          GH_TEXT(ident),
-                          GH_TEXT(name),
-                          GH_TEXT(scopes),
-                          GH_INT(ttl),
-                          GH_TEXT(ic),
-                          GH_INT(now)};
+        gh_dbparam p[] = {GH_TEXT(x->tenant), GH_TEXT(id), GH_TEXT(ident), GH_TEXT(name),
+                          GH_TEXT(scopes),    GH_INT(ttl), GH_TEXT(ic),    GH_INT(now)};
         rc = gh_db_exec_change(c, a, sql, p, 8, GH_DB_NOTFOUND);
         if (rc == GH_DB_OK)
-            rc = audit(c, a, who, "resource.updated", id, ident);
+            rc = audit(x, actor, "resource.updated", id, ident);
     }
     free(scopes);
     free(ic);
@@ -532,18 +515,22 @@ static gh_dbrc resource_save(gh_dbconn *c, gh_arena *a, const struct actor *who,
     return rc;
 }
 
-static gh_dbrc resource_delete(gh_dbconn *c, gh_arena *a, const struct actor *who, const char *id)
+gh_dbrc gh_resources_delete(const gh_ctx *x, const char *actor, const char *id)
 {
+    gh_dbconn *c = x->db;
+    gh_arena *a = x->arena;
+    if (!c)
+        return GH_DB_BUSY;
     gh_dbrc rc = gh_db_begin(c);
     if (rc != GH_DB_OK)
         return rc;
     static const char sql[] =
         "DELETE FROM resources WHERE tenant_id = $1 AND id = $2 RETURNING identifier";
-    gh_dbparam p[] = {GH_TEXT(GH_DEFAULT_TENANT), GH_TEXT(id)};
+    gh_dbparam p[] = {GH_TEXT(x->tenant), GH_TEXT(id)};
     gh_dbres res;
     rc = gh_db_exec_row(c, a, sql, p, 2, &res);
     if (rc == GH_DB_OK)
-        rc = audit(c, a, who, "resource.deleted", id, gh_dbres_get(&res, 0, 0));
+        rc = audit(x, actor, "resource.deleted", id, gh_dbres_get(&res, 0, 0));
     if (rc == GH_DB_OK)
         rc = gh_db_commit(c);
     else
@@ -553,105 +540,21 @@ static gh_dbrc resource_delete(gh_dbconn *c, gh_arena *a, const struct actor *wh
     return rc;
 }
 
-/* ---- the admin API ---- */
+/* ---- reading for the admin API and the command line ---- */
 
-static void admin_error(gh_req *r, gh_dbrc rc, const char *why)
+json_t *gh_resources_list(const gh_ctx *x, gh_dbrc *rc)
 {
-    if (rc == GH_DB_NOTFOUND)
-        gh_resp_error(r, 404, "not_found", "no such resource");
-    else if (rc == GH_DB_CONFLICT)
-        gh_resp_error(r, 409, "conflict", gh_arena_strdup(r->arena, why));
-    else if (!r->status)
-        gh_resp_db_error(r, rc);
+    return load_tenant(x->db, x->arena, x->tenant, rc);
 }
 
-static json_t *admin_body(gh_req *r, const char *issuer, char *why, size_t whylen)
+json_t *gh_resources_get(const gh_ctx *x, const char *id, gh_dbrc *rc)
 {
-    json_t *in = gh_scim_body(r);
-    if (!in)
-        return NULL;
-    json_t *doc = gh_resource_validate(in, issuer, why, whylen);
-    json_decref(in);
-    if (!doc)
-        gh_resp_error(r, 400, "invalid_request", gh_arena_strdup(r->arena, why));
-    return doc;
-}
-
-static struct actor admin_actor(gh_req *r)
-{
-    return (struct actor){.actor = "admin", .ip = r->ip, .user_agent = r->user_agent};
-}
-
-void gh_resources_admin_list(gh_req *r)
-{
-    if (!gh_scim_authorised(r))
-        return;
-    gh_dbrc rc;
-    json_t *all = load_tenant(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, &rc);
-    if (!all)
-        return admin_error(r, rc, "");
-    gh_resp_header(r, "Cache-Control", "no-store");
-    gh_resp_json(r, 200, json_pack("{s:o}", "resources", all), NULL);
-}
-
-void gh_resources_admin_get(gh_req *r)
-{
-    if (!gh_scim_authorised(r))
-        return;
-    gh_dbrc rc;
-    json_t *all = load_tenant(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, &rc);
-    json_t *o = all && r->nparams > 0 ? find_in(all, "id", r->params[0]) : NULL;
-    if (o) {
-        gh_resp_header(r, "Cache-Control", "no-store");
-        gh_resp_json(r, 200, json_incref(o), NULL);
-    } else {
-        admin_error(r, all ? GH_DB_NOTFOUND : rc, "");
-    }
+    json_t *all = load_tenant(x->db, x->arena, x->tenant, rc);
+    json_t *one = all && id ? json_incref(find_in(all, "id", id)) : NULL;
+    if (all && !one)
+        *rc = GH_DB_NOTFOUND;
     json_decref(all);
-}
-
-static void admin_save(gh_req *r, const char *id)
-{
-    char why[256] = "";
-    if (!gh_scim_authorised(r))
-        return;
-    json_t *doc = admin_body(r, r->app->cfg->issuer, why, sizeof(why));
-    if (!doc)
-        return;
-    gh_dbconn *c = gh_req_db(r);
-    struct actor who = admin_actor(r);
-    json_t *out = NULL;
-    gh_dbrc rc = c ? resource_save(c, r->arena, &who, id, doc, &out, why, sizeof(why)) : GH_DB_BUSY;
-    json_decref(doc);
-    if (rc != GH_DB_OK)
-        return admin_error(r, rc, why);
-    gh_resp_header(r, "Cache-Control", "no-store");
-    gh_resp_json(r, id ? 200 : 201, out, NULL);
-}
-
-void gh_resources_admin_create(gh_req *r)
-{
-    admin_save(r, NULL);
-}
-
-void gh_resources_admin_update(gh_req *r)
-{
-    if (r->nparams < 1)
-        return admin_error(r, GH_DB_NOTFOUND, "");
-    admin_save(r, r->params[0]);
-}
-
-void gh_resources_admin_delete(gh_req *r)
-{
-    if (!gh_scim_authorised(r))
-        return;
-    gh_dbconn *c = gh_req_db(r);
-    struct actor who = admin_actor(r);
-    gh_dbrc rc =
-        c && r->nparams > 0 ? resource_delete(c, r->arena, &who, r->params[0]) : GH_DB_NOTFOUND;
-    if (rc != GH_DB_OK)
-        return admin_error(r, rc, "");
-    gh_resp_empty(r, 204);
+    return one;
 }
 
 /* ---- gatehouse resource ---- */
@@ -806,26 +709,29 @@ int gh_resources_command(gh_config *cfg, int argc, char **argv)
     }
     gh_dbconn *c = gh_db_acquire(db);
     gh_arena *a = gh_arena_new(0);
-    struct actor who = {.actor = "cli"};
+    gh_ctx x = {.tenant = GH_DEFAULT_TENANT,
+                .db = c,
+                .arena = a,
+                .cfg = cfg,
+                .now = gh_now_ms(),
+                .client_ip = "",
+                .user_agent = ""};
     gh_dbrc rc = GH_DB_BUSY;
     code = 1;
     if (c && a && doc) {
         json_t *out = NULL;
-        rc = resource_save(c, a, &who, NULL, doc, &out, why, sizeof(why));
+        rc = gh_resources_save(&x, "cli", NULL, doc, &out, why, sizeof(why));
         if (rc == GH_DB_OK)
             print_json(out);
     } else if (c && a && strcmp(sub, "delete") == 0) {
-        rc = resource_delete(c, a, &who, argv[1]);
+        rc = gh_resources_delete(&x, "cli", argv[1]);
         if (rc == GH_DB_OK)
             printf("deleted resource %s\n", argv[1]);
     } else if (c && a) {
-        json_t *all = load_tenant(c, a, GH_DEFAULT_TENANT, &rc);
-        json_t *one = all && argc == 2 ? find_in(all, "id", argv[1]) : NULL;
-        if (all && argc == 2 && !one)
-            rc = GH_DB_NOTFOUND;
-        else if (all)
-            print_json(json_incref(one ? one : all));
-        json_decref(all);
+        json_t *doc_out =
+            argc == 2 ? gh_resources_get(&x, argv[1], &rc) : gh_resources_list(&x, &rc);
+        if (doc_out)
+            print_json(doc_out);
     }
     if (rc == GH_DB_OK)
         code = 0;

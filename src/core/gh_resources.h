@@ -26,7 +26,6 @@
 #include "gh_config.h"
 #include "gh_ctx.h"
 #include "gh_db.h"
-#include "gh_http.h"
 
 /* The longest access_token_ttl a resource may have (seconds). */
 enum { GH_RESOURCE_TTL_MAX_S = 86400 };
@@ -57,12 +56,22 @@ const char *gh_resources_scope_description(const gh_ctx *x, const char *scope);
  * introspect tokens whose aud is identifier. */
 bool gh_resources_may_introspect(const gh_ctx *x, const char *identifier, const char *client_id);
 
-/* Admin API handlers (GATEHOUSE_ADMIN_TOKEN as bearer). */
-void gh_resources_admin_list(gh_req *r);
-void gh_resources_admin_create(gh_req *r);
-void gh_resources_admin_get(gh_req *r);
-void gh_resources_admin_update(gh_req *r);
-void gh_resources_admin_delete(gh_req *r);
+/* Every resource of the tenant (a JSON array, new reference), or NULL with
+ * *rc the store's failure. */
+json_t *gh_resources_list(const gh_ctx *x, gh_dbrc *rc);
+/* One resource by id (new reference), or NULL with *rc (NOTFOUND when
+ * there is no such resource). */
+json_t *gh_resources_get(const gh_ctx *x, const char *id, gh_dbrc *rc);
+/* Creates (id NULL) or replaces a resource from a document that
+ * gh_resource_validate returned, with its audit event in the same
+ * transaction (actor: "admin", "cli"). On success *out is the stored view
+ * (new reference). CONFLICT (why set) when the identifier or a scope is
+ * another resource's; NOTFOUND when id is unknown; BUSY without a
+ * connection. */
+gh_dbrc gh_resources_save(const gh_ctx *x, const char *actor, const char *id, const json_t *doc,
+                          json_t **out, char *why, size_t whylen);
+/* Deletes a resource, audited in the same transaction. NOTFOUND: unknown. */
+gh_dbrc gh_resources_delete(const gh_ctx *x, const char *actor, const char *id);
 
 /* `gatehouse resource ...`; returns the exit code. */
 int gh_resources_command(gh_config *cfg, int argc, char **argv);

@@ -59,6 +59,13 @@ void gh_register_get(gh_req *r);
 void gh_register_update(gh_req *r);
 void gh_register_delete(gh_req *r);
 
+/* gh_admin_resources.c: /admin/v1/resources (GATEHOUSE_ADMIN_TOKEN) */
+void gh_admin_resources_list(gh_req *r);
+void gh_admin_resources_create(gh_req *r);
+void gh_admin_resources_get(gh_req *r);
+void gh_admin_resources_update(gh_req *r);
+void gh_admin_resources_delete(gh_req *r);
+
 /* gh_jwks.c: the JWK Set */
 void gh_jwks_endpoint(gh_req *r);
 
