@@ -19,12 +19,26 @@
 
 typedef struct gh_ctx {
     const char *tenant;     /* GH_DEFAULT_TENANT until tenants land (issue 21) */
-    gh_dbconn *db;          /* NULL: the database is unavailable; services answer so */
     gh_arena *arena;        /* results the service returns live here */
     const gh_config *cfg;   /* the settings */
     int64_t now;            /* ms since the epoch, read once for the whole call */
     const char *client_ip;  /* the client's address (after trusted proxies), or "" */
     const char *user_agent; /* "" when none */
+    /* The database connection, through gh_ctx_db: db when the caller holds
+     * one, else acquire(owner) takes one on first use, so a call answered
+     * from a cache (a client, the resources snapshot) takes none. */
+    gh_dbconn *db;
+    gh_dbconn *(*acquire)(void *owner);
+    void *owner;
 } gh_ctx;
+
+/* The connection for x; NULL when the database is unavailable (the service
+ * answers so; behind HTTP a 503 has been set). */
+static inline gh_dbconn *gh_ctx_db(const gh_ctx *x)
+{
+    if (x->db)
+        return x->db;
+    return x->acquire ? x->acquire(x->owner) : NULL;
+}
 
 #endif

@@ -265,7 +265,7 @@ static void cache_drop(void)
 static json_t *snapshot(const gh_ctx *x)
 {
     if (strcmp(x->tenant, GH_DEFAULT_TENANT) != 0)
-        return load_tenant(x->db, x->arena, x->tenant, NULL);
+        return load_tenant(gh_ctx_db(x), x->arena, x->tenant, NULL);
     long long now = gh_now_ms();
     pthread_mutex_lock(&cache_mu);
     if (cache_all && now - cache_at < CACHE_MS) {
@@ -274,7 +274,7 @@ static json_t *snapshot(const gh_ctx *x)
         return s;
     }
     pthread_mutex_unlock(&cache_mu);
-    json_t *all = load_tenant(x->db, x->arena, x->tenant, NULL);
+    json_t *all = load_tenant(gh_ctx_db(x), x->arena, x->tenant, NULL);
     if (!all)
         return NULL;
     pthread_mutex_lock(&cache_mu);
@@ -415,7 +415,7 @@ static gh_dbrc audit(const gh_ctx *x, const char *actor, const char *type, const
                          .user_agent = x->user_agent,
                          .outcome = "success",
                          .details = d};
-    gh_dbrc rc = gh_audit_append(x->db, x->arena, &ev);
+    gh_dbrc rc = gh_audit_append(gh_ctx_db(x), x->arena, &ev);
     json_decref(d);
     return rc;
 }
@@ -454,7 +454,7 @@ gh_dbrc gh_resources_save(const gh_ctx *x, const char *actor, const char *id, co
                           json_t **out, char *why, size_t whylen)
 {
     char newid[GH_UUID_STRLEN + 1];
-    gh_dbconn *c = x->db;
+    gh_dbconn *c = gh_ctx_db(x);
     gh_arena *a = x->arena;
     long long now = x->now;
     *out = NULL;
@@ -517,7 +517,7 @@ gh_dbrc gh_resources_save(const gh_ctx *x, const char *actor, const char *id, co
 
 gh_dbrc gh_resources_delete(const gh_ctx *x, const char *actor, const char *id)
 {
-    gh_dbconn *c = x->db;
+    gh_dbconn *c = gh_ctx_db(x);
     gh_arena *a = x->arena;
     if (!c)
         return GH_DB_BUSY;
@@ -544,12 +544,12 @@ gh_dbrc gh_resources_delete(const gh_ctx *x, const char *actor, const char *id)
 
 json_t *gh_resources_list(const gh_ctx *x, gh_dbrc *rc)
 {
-    return load_tenant(x->db, x->arena, x->tenant, rc);
+    return load_tenant(gh_ctx_db(x), x->arena, x->tenant, rc);
 }
 
 json_t *gh_resources_get(const gh_ctx *x, const char *id, gh_dbrc *rc)
 {
-    json_t *all = load_tenant(x->db, x->arena, x->tenant, rc);
+    json_t *all = load_tenant(gh_ctx_db(x), x->arena, x->tenant, rc);
     json_t *one = all && id ? json_incref(find_in(all, "id", id)) : NULL;
     if (all && !one)
         *rc = GH_DB_NOTFOUND;

@@ -81,10 +81,17 @@ gh_dbconn *gh_req_db(gh_req *r)
     return r->db;
 }
 
+static gh_dbconn *req_acquire(void *owner)
+{
+    return gh_req_db(owner);
+}
+
 gh_ctx gh_req_ctx(gh_req *r)
 {
     return (gh_ctx){.tenant = GH_DEFAULT_TENANT,
-                    .db = gh_req_db(r),
+                    .db = r->db,
+                    .acquire = req_acquire,
+                    .owner = r,
                     .arena = r->arena,
                     .cfg = r->app->cfg,
                     .now = gh_now_ms(),

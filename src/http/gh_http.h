@@ -87,8 +87,8 @@ const char *gh_req_header(gh_req *r, const char *name);
 gh_dbconn *gh_req_db(gh_req *r);
 /* The context core services take (gh_ctx.h), for this request: the default
  * tenant, the request's arena, its client address and user agent, the clock
- * read now, and the connection of gh_req_db (NULL, with the 503 set, when the
- * pool is exhausted). */
+ * read now, and gh_req_db as the way to the connection (taken on first use;
+ * NULL, with the 503 set, when the pool is exhausted). */
 gh_ctx gh_req_ctx(gh_req *r);
 /* The parsed query string; NULL (and a 400 set) when it is malformed. */
 const gh_form *gh_req_query(gh_req *r);
