@@ -1,8 +1,8 @@
 /*
  * gh_token: the token endpoint (RFC 6749 section 3.2; OIDC Core 3.1.3) with
- * the authorization_code, refresh_token and client_credentials grants, and
- * the endpoints that read tokens back: UserInfo, introspection (RFC 7662)
- * and revocation (RFC 7009).
+ * the authorization_code, refresh_token and client_credentials grants. The
+ * endpoints that read tokens back are gh_userinfo.c, gh_introspect.c and
+ * gh_revoke.c, over core/gh_tokens.
  *
  * Access tokens are JWTs (RFC 9068, typ at+jwt) that need no database row;
  * a revoked one is remembered by jti until it expires. Refresh tokens are
@@ -31,30 +31,6 @@ typedef char hash_hex[2 * GH_SHA256_BYTES + 1];
 static void token_error(gh_req *r, unsigned status, const char *error, const char *desc)
 {
     gh_resp_error(r, status, error, desc);
-}
-
-/* The urlencoded body of a token-style request; repeated parameters are
- * refused (RFC 6749 3.2). */
-static const gh_form *token_form(gh_req *r)
-{
-    const char *type = gh_req_header(r, "Content-Type");
-    gh_form *f = gh_arena_alloc(r->arena, sizeof(*f));
-    if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0) {
-        token_error(r, 400, "invalid_request",
-                    "the body must be application/x-www-form-urlencoded");
-        return NULL;
-    }
-    if (!f || gh_form_parse(r->arena, r->body ? r->body : "", r->body_len, NULL, f) != GH_FORM_OK) {
-        token_error(r, 400, "invalid_request", "the body is malformed");
-        return NULL;
-    }
-    for (size_t i = 0; i < f->n; i++)
-        if (gh_form_count(f, f->items[i].key) > 1) {
-            token_error(r, 400, "invalid_request",
-                        gh_arena_printf(r->arena, "parameter %s is repeated", f->items[i].key));
-            return NULL;
-        }
-    return f;
 }
 
 /* ---- issuing ---- */
@@ -449,7 +425,7 @@ static void grant_client_credentials(gh_req *r, const gh_form *f, const gh_clien
 void gh_token_endpoint(gh_req *r)
 {
     gh_client cl;
-    const gh_form *f = token_form(r);
+    const gh_form *f = gh_req_body_form(r);
     if (!f)
         return;
     if (!gh_client_authenticate(r, f, gh_oidc_url(r, "/token"), &cl))
@@ -469,185 +445,4 @@ void gh_token_endpoint(gh_req *r)
     else
         grant_client_credentials(r, f, &cl);
     gh_client_release(&cl);
-}
-
-/* ---- reading access tokens ---- */
-
-/* Verifies one of our access tokens: signature, typ, issuer, expiry and
- * revocation. Returns its claims (new reference) or NULL. */
-static json_t *check_access_token(gh_req *r, const char *token)
-{
-    json_t *claims = token ? gh_keys_verify(token, "at+jwt", NULL) : NULL;
-    if (!claims)
-        return NULL;
-    const char *iss = json_string_value(json_object_get(claims, "iss"));
-    const char *jti = json_string_value(json_object_get(claims, "jti"));
-    json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
-    gh_dbconn *c = gh_req_db(r);
-    if (!iss || strcmp(iss, r->app->cfg->issuer) != 0 || !jti || exp <= gh_now_ms() / 1000 || !c ||
-        gh_store_jti_revoked(c, r->arena, GH_DEFAULT_TENANT, jti) != GH_DB_NOTFOUND) {
-        json_decref(claims);
-        return NULL;
-    }
-    return claims;
-}
-
-static void bearer_error(gh_req *r, unsigned status, const char *error, const char *desc)
-{
-    gh_resp_header(
-        r, "WWW-Authenticate",
-        gh_arena_printf(r->arena, "Bearer error=\"%s\", error_description=\"%s\"", error, desc));
-    gh_resp_error(r, status, error, desc);
-}
-
-void gh_userinfo(gh_req *r)
-{
-    const char *auth = gh_req_header(r, "Authorization");
-    const char *token = NULL;
-    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
-        token = auth + 7;
-    else if (strcmp(r->method, "POST") == 0 && r->body) {
-        gh_form f;
-        if (gh_form_parse(r->arena, r->body, r->body_len, NULL, &f) == GH_FORM_OK)
-            token = gh_form_get(&f, "access_token");
-    }
-    if (!token) {
-        gh_resp_header(r, "WWW-Authenticate", "Bearer");
-        gh_resp_error(r, 401, "invalid_token", "an access token is required");
-        return;
-    }
-    json_t *claims = check_access_token(r, token);
-    if (r->status) {
-        json_decref(claims);
-        return;
-    }
-    const char *sub = json_string_value(json_object_get(claims, "sub"));
-    const char *client = json_string_value(json_object_get(claims, "client_id"));
-    const char *scope = json_string_value(json_object_get(claims, "scope"));
-    const char *aud = json_string_value(json_object_get(claims, "aud"));
-    gh_user u;
-    /* a token for a resource (RFC 8707) is that API's, not userinfo's */
-    if (!claims || !sub || (client && strcmp(sub, client) == 0) || !aud ||
-        strcmp(aud, r->app->cfg->issuer) != 0 ||
-        gh_store_user_get(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, sub, &u) != GH_DB_OK ||
-        !u.active) {
-        json_decref(claims);
-        return bearer_error(r, 401, "invalid_token", "the access token is not valid");
-    }
-    if (!scope || !gh_scope_has(scope, "openid")) {
-        json_decref(claims);
-        return bearer_error(r, 403, "insufficient_scope", "the openid scope is required");
-    }
-    json_t *o = json_pack("{s:s}", "sub", u.id);
-    if (gh_scope_has(scope, "email") && u.email) {
-        json_object_set_new(o, "email", json_string(u.email));
-        json_object_set_new(o, "email_verified", json_boolean(u.email_verified));
-    }
-    if (gh_scope_has(scope, "profile")) {
-        if (u.given_name)
-            json_object_set_new(o, "given_name", json_string(u.given_name));
-        if (u.family_name)
-            json_object_set_new(o, "family_name", json_string(u.family_name));
-        const char *name = u.display_name;
-        if (!name && (u.given_name || u.family_name))
-            name = gh_arena_printf(r->arena, "%s%s%s", u.given_name ? u.given_name : "",
-                                   u.given_name && u.family_name ? " " : "",
-                                   u.family_name ? u.family_name : "");
-        if (name)
-            json_object_set_new(o, "name", json_string(name));
-        json_object_set_new(o, "updated_at", json_integer(u.updated_at / 1000));
-    }
-    json_decref(claims);
-    gh_resp_json(r, 200, o, NULL);
-}
-
-/* ---- introspection and revocation ---- */
-
-void gh_introspect(gh_req *r)
-{
-    gh_client cl;
-    const gh_form *f = token_form(r);
-    if (!f || !gh_client_authenticate(r, f, gh_oidc_url(r, "/introspect"), &cl))
-        return;
-    /* `none` proves nothing: discovery does not offer it here (RFC 7662 2.1) */
-    if (cl.is_public) {
-        gh_client_release(&cl);
-        return token_error(r, 401, "invalid_client",
-                           "introspection needs client authentication; public clients cannot");
-    }
-    const char *token = gh_form_get(f, "token");
-    if (!token) {
-        gh_client_release(&cl);
-        return token_error(r, 400, "invalid_request", "token is required");
-    }
-    json_t *claims = strchr(token, '.') ? check_access_token(r, token) : NULL;
-    /* RFC 7662 4: a client learns about its own tokens, or, registered as
-     * the resource server of the token's audience, about tokens for it. */
-    const char *owner = json_string_value(json_object_get(claims, "client_id"));
-    const char *aud = json_string_value(json_object_get(claims, "aud"));
-    gh_ctx x = gh_req_ctx(r);
-    if (claims && (!owner || strcmp(owner, cl.id) != 0) &&
-        !gh_resources_may_introspect(&x, aud, cl.id)) {
-        json_decref(claims);
-        claims = NULL;
-    }
-    if (claims) {
-        json_object_set_new(claims, "active", json_true());
-        json_object_set_new(claims, "token_type", json_string("Bearer"));
-        gh_resp_json(r, 200, claims, NULL);
-        gh_client_release(&cl);
-        return;
-    }
-    hash_hex hash;
-    gh_refresh t;
-    gh_secret_hash(token, hash);
-    gh_dbconn *c = gh_req_db(r);
-    long long now = gh_now_ms();
-    if (c && gh_store_refresh_get(c, r->arena, GH_DEFAULT_TENANT, hash, &t) == GH_DB_OK &&
-        strcmp(t.client_id, cl.id) == 0 && !t.revoked_at && !t.rotated_at && now < t.expires_at &&
-        now < t.family_expires_at) {
-        gh_resp_json(r, 200,
-                     json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "active", 1, "scope",
-                               t.scope, "client_id", t.client_id, "sub", t.user_id, "token_type",
-                               "refresh_token", "exp", (json_int_t)(t.expires_at / 1000), "iat",
-                               (json_int_t)(t.created_at / 1000), "iss", r->app->cfg->issuer),
-                     NULL);
-    } else if (!r->status) {
-        gh_resp_json(r, 200, json_pack("{s:b}", "active", 0), NULL);
-    }
-    gh_client_release(&cl);
-}
-
-void gh_revoke(gh_req *r)
-{
-    gh_client cl;
-    const gh_form *f = token_form(r);
-    if (!f || !gh_client_authenticate(r, f, gh_oidc_url(r, "/revoke"), &cl))
-        return;
-    const char *token = gh_form_get(f, "token");
-    if (!token) {
-        gh_client_release(&cl);
-        return token_error(r, 400, "invalid_request", "token is required");
-    }
-    gh_dbconn *c = gh_req_db(r);
-    long long now = gh_now_ms();
-    json_t *claims = strchr(token, '.') ? gh_keys_verify(token, "at+jwt", NULL) : NULL;
-    if (c && claims) {
-        const char *owner = json_string_value(json_object_get(claims, "client_id"));
-        const char *jti = json_string_value(json_object_get(claims, "jti"));
-        json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
-        if (owner && jti && strcmp(owner, cl.id) == 0)
-            gh_store_jti_revoke(c, r->arena, GH_DEFAULT_TENANT, jti, (long long)exp * 1000);
-    } else if (c) {
-        hash_hex hash;
-        gh_refresh t;
-        gh_secret_hash(token, hash);
-        if (gh_store_refresh_get(c, r->arena, GH_DEFAULT_TENANT, hash, &t) == GH_DB_OK &&
-            strcmp(t.client_id, cl.id) == 0)
-            gh_store_refresh_revoke_family(c, r->arena, GH_DEFAULT_TENANT, t.family_id, now);
-    }
-    json_decref(claims);
-    gh_client_release(&cl);
-    if (!r->status) /* RFC 7009 2.2: unknown tokens get 200 too */
-        gh_resp_empty(r, 200);
 }

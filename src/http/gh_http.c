@@ -99,6 +99,28 @@ gh_ctx gh_req_ctx(gh_req *r)
                     .user_agent = r->user_agent ? r->user_agent : ""};
 }
 
+const gh_form *gh_req_body_form(gh_req *r)
+{
+    const char *type = gh_req_header(r, "Content-Type");
+    gh_form *f = gh_arena_alloc(r->arena, sizeof(*f));
+    if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0) {
+        gh_resp_error(r, 400, "invalid_request",
+                      "the body must be application/x-www-form-urlencoded");
+        return NULL;
+    }
+    if (!f || gh_form_parse(r->arena, r->body ? r->body : "", r->body_len, NULL, f) != GH_FORM_OK) {
+        gh_resp_error(r, 400, "invalid_request", "the body is malformed");
+        return NULL;
+    }
+    for (size_t i = 0; i < f->n; i++)
+        if (gh_form_count(f, f->items[i].key) > 1) {
+            gh_resp_error(r, 400, "invalid_request",
+                          gh_arena_printf(r->arena, "parameter %s is repeated", f->items[i].key));
+            return NULL;
+        }
+    return f;
+}
+
 const gh_form *gh_req_query(gh_req *r)
 {
     if (r->query_form)

@@ -92,6 +92,10 @@ gh_dbconn *gh_req_db(gh_req *r);
 gh_ctx gh_req_ctx(gh_req *r);
 /* The parsed query string; NULL (and a 400 set) when it is malformed. */
 const gh_form *gh_req_query(gh_req *r);
+/* The urlencoded body of an OAuth-style POST (token, introspection,
+ * revocation): the Content-Type must say so and no parameter may repeat
+ * (RFC 6749 3.2). NULL with a 400 set otherwise. */
+const gh_form *gh_req_body_form(gh_req *r);
 /* A cookie's value, or NULL (also when the Cookie header is malformed). */
 const char *gh_req_cookie(gh_req *r, const char *name);
 
