@@ -1,7 +1,8 @@
 /*
- * libFuzzer target for gh_utf8: checks the table-driven validator against a
- * slow reference that decodes each code point arithmetically, so the two
- * can only agree if the lead-byte ranges in gh_utf8.c are right.
+ * libFuzzer target for gh_utf8: checks the validator (libunistring's
+ * u8_check plus our NUL refusal) against a slow reference that decodes each
+ * code point arithmetically, so the two agree only if both refuse exactly
+ * the overlongs, surrogates, NULs and code points past U+10FFFF.
  */
 #include <stdbool.h>
 #include <stddef.h>
