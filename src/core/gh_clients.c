@@ -973,28 +973,13 @@ gh_dbrc gh_clients_set_first_party(gh_dbconn *c, gh_arena *a, const gh_client_ac
 
 /* ---- client authentication ---- */
 
-/* Decodes application/x-www-form-urlencoded text ('+' is a space). */
-static char *form_decode(gh_arena *a, const char *s, size_t n)
+/* Decodes one form-urlencoded half of Basic credentials (RFC 6749 2.3.1):
+ * valid UTF-8 without control characters, else NULL. */
+static const char *basic_part(gh_arena *a, const char *s, size_t n)
 {
-    char *out = gh_arena_alloc(a, n + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            out[o++] = ' ';
-        } else if (s[i] == '%') {
-            uint8_t b;
-            if (i + 2 >= n || gh_unhex(s + i + 1, 2, &b, 1) != 0)
-                return NULL;
-            out[o++] = (char)b;
-            i += 2;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = '\0';
-    if (!gh_utf8_valid(out, o) || gh_utf8_has_control(out, o))
+    const char *out = NULL;
+    size_t len = 0;
+    if (gh_form_decode(a, s, n, n, &out, &len) != GH_FORM_OK || gh_utf8_has_control(out, len))
         return NULL;
     return out;
 }
@@ -1029,8 +1014,8 @@ int gh_client_basic_decode(gh_arena *a, const char *header, const char **id, con
     if (!colon || memchr(bin, '\0', binlen))
         return -1;
     size_t idlen = (size_t)(colon - bin);
-    char *i = form_decode(a, (const char *)bin, idlen);
-    char *s = form_decode(a, (const char *)colon + 1, binlen - idlen - 1);
+    const char *i = basic_part(a, (const char *)bin, idlen);
+    const char *s = basic_part(a, (const char *)colon + 1, binlen - idlen - 1);
     if (!i || !s || !i[0])
         return -1;
     *id = i;
