@@ -18,6 +18,7 @@
 
 #include "gh_config.h"
 #include "gh_db.h"
+#include "gh_client_meta.h"
 #include "gh_store_clients.h"
 #include "gh_form.h"
 #include "gh_http.h"
@@ -54,61 +55,6 @@ const char *gh_client_backchannel_logout_uri(const gh_client *cl);
  * 503 when the store is busy — and returns false with out zeroed.
  */
 bool gh_client_authenticate(gh_req *r, const gh_form *form, const char *audience, gh_client *out);
-
-enum {
-    GH_CLIENT_ASSERTION_MAX_S = 3600, /* how far ahead an assertion's exp may be */
-    GH_CLIENT_ASSERTION_SKEW_S = 60,  /* clock skew allowed for nbf and iat */
-};
-
-#define GH_CLIENT_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-/* ---- pieces of client authentication, split out for unit tests ---- */
-
-/*
- * Decodes an Authorization header of the Basic scheme (RFC 7617) carrying
- * client credentials: base64("id:secret") where id and secret are each
- * application/x-www-form-urlencoded (RFC 6749 2.3.1). Returns 1 and sets
- * *id and *secret (arena copies, valid UTF-8 without control characters,
- * id non-empty) on success; 0 when the header is not of the Basic scheme;
- * -1 when it is Basic but malformed.
- */
-int gh_client_basic_decode(gh_arena *a, const char *header, const char **id, const char **secret);
-
-/* Checks the claims of a verified client assertion (RFC 7523 3) at time
- * now (seconds). On success returns true and *jti, *exp are set. On failure
- * returns false and *why a reason (static text). */
-bool gh_client_assertion_claims_ok(const json_t *claims, const char *client_id,
-                                   const char *audience, const char *issuer, long long now,
-                                   const char **jti, long long *exp, const char **why);
-
-/* Reads the payload of a compact JWS without verifying it: only to learn
- * which client it claims to be from (its "sub", else "iss"). NULL when it
- * cannot be read. The string lives in a. */
-const char *gh_client_assertion_subject(gh_arena *a, const char *jws);
-
-/* ---- metadata (RFC 7591 2) ---- */
-
-typedef struct gh_client_error {
-    const char *error; /* "invalid_redirect_uri" or "invalid_client_metadata" */
-    char description[256];
-} gh_client_error;
-
-/*
- * Validates client metadata and returns what is accepted, with defaults
- * filled (grant_types ["authorization_code"], response_types ["code"] when
- * the client uses the authorization code grant, token_endpoint_auth_method
- * "client_secret_basic", id_token_signed_response_alg "ES256") and unknown
- * members dropped. Fields issued by the server (client_id, client_secret,
- * registration_*, *_issued_at, *_expires_at) and "gatehouse_first_party" are
- * not metadata and are ignored here. Returns a new reference, or NULL with
- * err set.
- */
-json_t *gh_client_metadata_validate(const json_t *in, gh_client_error *err);
-
-/* True when uri is acceptable as a redirect URI (or post-logout redirect
- * URI) of a client; public: the client's auth method is none (private-use
- * schemes are allowed only then). */
-bool gh_client_redirect_uri_valid(const char *uri, bool is_public);
 
 /* ---- registration and management, shared by gh_register.c and the CLI ---- */
 
