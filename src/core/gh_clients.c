@@ -1,26 +1,21 @@
 /*
- * gh_clients: the OAuth client model, metadata validation (RFC 7591),
- * registration and management shared by the HTTP endpoints and the command
- * line, and client authentication (RFC 6749 2.3, RFC 7523).
+ * gh_clients: the OAuth client model, registration and management shared by
+ * the HTTP endpoints and the command line (validation: proto/gh_client_meta),
+ * and the cache that client authentication (handlers/gh_client_auth) reads
+ * through.
  */
 #include "gh_clients.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
 #include "gh_audit.h"
-#include "gh_client_cred.h"
 #include "gh_crypto.h"
 #include "gh_json.h"
-#include "gh_keys.h"
-#include "gh_log.h"
 #include "gh_oauth.h"
 #include "gh_resources.h"
 #include "gh_store.h"
@@ -28,7 +23,6 @@
 
 enum {
     CLIENT_ID_BYTES = 16,
-    CLIENT_ID_MAX = 256,
 };
 
 /* ---- the model ---- */
@@ -202,24 +196,23 @@ gh_dbrc gh_clients_register(gh_dbconn *c, gh_arena *a, const gh_client_actor *wh
     return rc;
 }
 
-/* RFC 7592 2.2: the client sends its whole configuration back; client_id
- * and client_secret are checked, server-issued fields are ignored (they are
- * not metadata, so validation drops them). */
 /* ---- a short-lived cache of clients, for client authentication ----
  *
  * Token, introspection and revocation requests authenticate their client on
  * every call, and a service asks many times a second: reading and parsing
  * its row each time cost as much as signing the token. Clients are kept
- * here for CLIENT_CACHE_MS. A change made through this process (RFC 7592,
- * an administrator) drops the entry at once; a change made by another
- * instance or the command line is seen within CLIENT_CACHE_MS. Unknown
- * clients are not cached, so a new registration works at once everywhere.
- * Only gh_client_authenticate reads through the cache: the authorization
- * endpoint and client management always read the store. */
+ * here for CLIENT_CACHE_MS, keyed by tenant and id. A change made through
+ * this process (RFC 7592, an administrator) drops the entry at once; a
+ * change made by another instance or the command line is seen within
+ * CLIENT_CACHE_MS. Unknown clients are not cached, so a new registration
+ * works at once everywhere. Only client authentication reads through the
+ * cache (gh_clients_get_cached): the authorization endpoint and client
+ * management always read the store. */
 enum { CLIENT_CACHE_SLOTS = 64, CLIENT_CACHE_MS = 1000 };
 
 struct cached_client {
-    gh_client cl;      /* strings malloc'd; cl.id NULL: an empty slot */
+    char *tenant; /* malloc'd, as the strings of cl; cl.id NULL: an empty slot */
+    gh_client cl;
     int64_t loaded_ms; /* gh_mono_ms when it was read from the store */
 };
 
@@ -231,23 +224,33 @@ static struct {
     unsigned long generation;
 } client_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static size_t cache_slot(const char *id)
+static size_t cache_slot(const char *tenant, const char *id)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
+    uint32_t h = 2166136261u; /* FNV-1a over tenant, a NUL, id */
+    for (const unsigned char *p = (const unsigned char *)tenant; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    h *= 16777619u;
     for (const unsigned char *p = (const unsigned char *)id; *p; p++)
         h = (h ^ *p) * 16777619u;
     return h % CLIENT_CACHE_SLOTS;
 }
 
+static bool cache_holds(const struct cached_client *e, const char *tenant, const char *id)
+{
+    return e->cl.id && strcmp(e->tenant, tenant) == 0 && strcmp(e->cl.id, id) == 0;
+}
+
 /* Frees an entry's strings and metadata; client_cache.mu held. */
 static void cache_clear(struct cached_client *e)
 {
+    free(e->tenant);
     free((char *)e->cl.id);
     free((char *)e->cl.auth_method);
     free((char *)e->cl.id_token_alg);
     free((char *)e->cl.secret_hash);
     free((char *)e->cl.registration_token_hash);
     gh_client_release(&e->cl);
+    e->tenant = NULL;
     e->loaded_ms = 0;
 }
 
@@ -280,59 +283,61 @@ static bool client_copy_out(gh_arena *a, const gh_client *from, gh_client *out)
 }
 
 /* Drops a client from this process's cache (after a change to it). */
-static void client_cache_forget(const char *id)
+static void client_cache_forget(const char *tenant, const char *id)
 {
     pthread_mutex_lock(&client_cache.mu);
     client_cache.generation++;
-    struct cached_client *e = &client_cache.slot[cache_slot(id)];
-    if (e->cl.id && strcmp(e->cl.id, id) == 0)
+    struct cached_client *e = &client_cache.slot[cache_slot(tenant, id)];
+    if (cache_holds(e, tenant, id))
         cache_clear(e);
     pthread_mutex_unlock(&client_cache.mu);
 }
 
-/* Loads a client for authentication: from the cache when fresh, else from
- * the store (and then into the cache). The metadata document is shared
- * with the cache and other requests: it is read-only. */
-static gh_dbrc client_get_cached(gh_req *r, const char *id, gh_client *out)
+/* Puts a client just read from the store into slot i, unless a change came
+ * in between (gen is the generation when the read began). */
+static void cache_put(size_t i, const char *tenant, const gh_client *cl, int64_t now,
+                      unsigned long gen)
 {
-    gh_arena *a = r->arena;
+    bool ok = true;
+    struct cached_client fresh = {.cl = *cl, .loaded_ms = now};
+    fresh.tenant = dup_or_null(tenant, &ok);
+    fresh.cl.id = dup_or_null(cl->id, &ok);
+    fresh.cl.auth_method = dup_or_null(cl->auth_method, &ok);
+    fresh.cl.id_token_alg = dup_or_null(cl->id_token_alg, &ok);
+    fresh.cl.secret_hash = dup_or_null(cl->secret_hash, &ok);
+    fresh.cl.registration_token_hash = dup_or_null(cl->registration_token_hash, &ok);
+    fresh.cl.metadata = json_incref(cl->metadata);
+    pthread_mutex_lock(&client_cache.mu);
+    if (ok && gen == client_cache.generation) {
+        cache_clear(&client_cache.slot[i]);
+        client_cache.slot[i] = fresh;
+    } else {
+        cache_clear(&fresh);
+    }
+    pthread_mutex_unlock(&client_cache.mu);
+}
+
+gh_dbrc gh_clients_get_cached(const gh_ctx *x, const char *id, gh_client *out)
+{
     memset(out, 0, sizeof(*out));
     int64_t now = gh_mono_ms();
-    size_t i = cache_slot(id);
+    size_t i = cache_slot(x->tenant, id);
     pthread_mutex_lock(&client_cache.mu);
     struct cached_client *e = &client_cache.slot[i];
-    bool hit = e->cl.id && strcmp(e->cl.id, id) == 0 && now - e->loaded_ms < CLIENT_CACHE_MS &&
-               client_copy_out(a, &e->cl, out);
+    bool hit = cache_holds(e, x->tenant, id) && now - e->loaded_ms < CLIENT_CACHE_MS &&
+               client_copy_out(x->arena, &e->cl, out);
     unsigned long gen = client_cache.generation;
     pthread_mutex_unlock(&client_cache.mu);
     if (hit)
         return GH_DB_OK;
 
-    gh_dbconn *c = gh_req_db(r);
+    gh_dbconn *c = gh_ctx_db(x); /* only now: a hit takes no connection */
     if (!c)
         return GH_DB_BUSY;
-    gh_dbrc rc = gh_clients_get(c, a, GH_DEFAULT_TENANT, id, out);
-    if (rc != GH_DB_OK)
-        return rc;
-    bool ok = true;
-    gh_client copy = *out;
-    copy.id = dup_or_null(out->id, &ok);
-    copy.auth_method = dup_or_null(out->auth_method, &ok);
-    copy.id_token_alg = dup_or_null(out->id_token_alg, &ok);
-    copy.secret_hash = dup_or_null(out->secret_hash, &ok);
-    copy.registration_token_hash = dup_or_null(out->registration_token_hash, &ok);
-    copy.metadata = json_incref(out->metadata);
-    pthread_mutex_lock(&client_cache.mu);
-    if (ok && gen == client_cache.generation) {
-        e = &client_cache.slot[i];
-        cache_clear(e);
-        e->cl = copy;
-        e->loaded_ms = now;
-    } else {
-        cache_clear(&(struct cached_client){.cl = copy});
-    }
-    pthread_mutex_unlock(&client_cache.mu);
-    return GH_DB_OK;
+    gh_dbrc rc = gh_clients_get(c, x->arena, x->tenant, id, out);
+    if (rc == GH_DB_OK)
+        cache_put(i, x->tenant, out, now, gen);
+    return rc;
 }
 
 /* A member of an update, with JSON null taken as absent (as validation does). */
@@ -349,6 +354,9 @@ static gh_dbrc refuse_update(gh_client_error *err, const char *why)
     return GH_DB_INVALID;
 }
 
+/* RFC 7592 2.2: the client sends its whole configuration back; client_id
+ * and client_secret are checked, server-issued fields are ignored (they are
+ * not metadata, so validation drops them). */
 gh_dbrc gh_clients_update(gh_dbconn *c, gh_arena *a, const gh_client_actor *who, const char *issuer,
                           const gh_client *cur, const json_t *metadata, json_t **response,
                           gh_client_error *err)
@@ -400,7 +408,7 @@ gh_dbrc gh_clients_update(gh_dbconn *c, gh_arena *a, const gh_client_actor *who,
                 json_pack("{s:s, s:b}", "auth_method", method, "secret_issued", secret != NULL));
         rc = finish(c, rc);
     }
-    client_cache_forget(cl.id);
+    client_cache_forget(who->tenant, cl.id);
     if (rc == GH_DB_OK)
         *response = view(&cl, issuer, secret, NULL);
     json_decref(m);
@@ -416,7 +424,7 @@ gh_dbrc gh_clients_delete(gh_dbconn *c, gh_arena *a, const gh_client_actor *who,
     if (rc == GH_DB_OK)
         rc = audit(c, a, who, "client.deleted", id, NULL);
     rc = finish(c, rc);
-    client_cache_forget(id);
+    client_cache_forget(who->tenant, id);
     return rc;
 }
 
@@ -431,148 +439,8 @@ gh_dbrc gh_clients_set_first_party(gh_dbconn *c, gh_arena *a, const gh_client_ac
         rc = audit(c, a, who, "client.first_party", id,
                    json_pack("{s:b}", "first_party", first_party));
     rc = finish(c, rc);
-    client_cache_forget(id);
+    client_cache_forget(who->tenant, id);
     return rc;
-}
-
-/* Ends a failed authentication: releases out and sets the response. */
-static bool auth_fail(gh_req *r, gh_client *out, bool basic, unsigned status, const char *error,
-                      const char *why)
-{
-    gh_client_release(out);
-    if (status == 401 && basic)
-        gh_resp_header(r, "WWW-Authenticate", "Basic realm=\"gatehouse\", charset=\"UTF-8\"");
-    gh_resp_error(r, status, error, why);
-    gh_log_event(
-        GH_LOG_INFO, "client authentication failed",
-        json_pack("{s:s, s:s, s:s}", "request_id", r->request_id, "error", error, "reason", why));
-    return false;
-}
-
-static const char *const auth_params[] = {"client_id", "client_secret", "client_assertion",
-                                          "client_assertion_type"};
-
-bool gh_client_authenticate(gh_req *r, const gh_form *form, const char *audience, gh_client *out)
-{
-    memset(out, 0, sizeof(*out));
-    for (size_t i = 0; i < sizeof(auth_params) / sizeof(auth_params[0]); i++)
-        if (form && gh_form_count(form, auth_params[i]) > 1)
-            return auth_fail(r, out, false, 400, "invalid_request",
-                             "a client authentication parameter is repeated");
-    const char *fid = form ? gh_form_get(form, "client_id") : NULL;
-    const char *fsecret = form ? gh_form_get(form, "client_secret") : NULL;
-    const char *atype = form ? gh_form_get(form, "client_assertion_type") : NULL;
-    const char *assertion = form ? gh_form_get(form, "client_assertion") : NULL;
-    const char *bid = NULL, *bsecret = NULL;
-    int b = gh_client_basic_decode(r->arena, gh_req_header(r, "Authorization"), &bid, &bsecret);
-    bool basic = b != 0;
-    if (b < 0)
-        return auth_fail(r, out, true, 401, "invalid_client",
-                         "the Basic authorization header is malformed");
-    int methods = (b == 1) + (fsecret != NULL) + (atype != NULL || assertion != NULL);
-    if (methods > 1)
-        return auth_fail(r, out, false, 400, "invalid_request",
-                         "use exactly one client authentication method");
-
-    const char *method, *id;
-    if (b == 1) {
-        if (fid && strcmp(fid, bid) != 0)
-            return auth_fail(r, out, false, 400, "invalid_request",
-                             "client_id does not match the Authorization header");
-        method = "client_secret_basic";
-        id = bid;
-    } else if (fsecret) {
-        method = "client_secret_post";
-        id = fid;
-    } else if (atype || assertion) {
-        if (!atype || !assertion)
-            return auth_fail(r, out, false, 400, "invalid_request",
-                             "client_assertion and client_assertion_type go together");
-        if (strcmp(atype, GH_CLIENT_ASSERTION_TYPE) != 0)
-            return auth_fail(r, out, false, 400, "invalid_request",
-                             "client_assertion_type is not supported");
-        method = "private_key_jwt";
-        id = gh_client_assertion_subject(r->arena, assertion);
-        if (!id)
-            return auth_fail(r, out, false, 401, "invalid_client",
-                             "the client assertion cannot be read");
-        if (fid && strcmp(fid, id) != 0)
-            return auth_fail(r, out, false, 401, "invalid_client",
-                             "client_id does not match the client assertion");
-    } else {
-        method = "none";
-        id = fid;
-    }
-    if (!id || !id[0])
-        return auth_fail(r, out, basic, 401, "invalid_client", "client authentication is required");
-    if (strlen(id) > CLIENT_ID_MAX)
-        return auth_fail(r, out, basic, 401, "invalid_client", "unknown client");
-
-    gh_dbrc rc = client_get_cached(r, id, out);
-    if (rc == GH_DB_NOTFOUND) {
-        if (bsecret || fsecret) /* the same work as for a known client */
-            (void)gh_secret_equal(bsecret ? bsecret : fsecret, "unknown client");
-        return auth_fail(r, out, basic, 401, "invalid_client", "unknown client");
-    }
-    if (rc != GH_DB_OK) {
-        if (r->db) /* else gh_req_db found no connection and answered 503 */
-            gh_resp_db_error(r, rc);
-        return false;
-    }
-    /* Only the registered method (docs/clients.md): a client registered
-     * for Basic does not also take its secret in the form. */
-    if (strcmp(out->auth_method, method) != 0)
-        return auth_fail(r, out, basic, 401, "invalid_client",
-                         "the client is not registered for this authentication method");
-
-    if (strcmp(method, "none") == 0)
-        return out->is_public ? true
-                              : auth_fail(r, out, basic, 401, "invalid_client",
-                                          "client authentication is required");
-    if (strcmp(method, "private_key_jwt") != 0) {
-        const char *secret = bsecret ? bsecret : fsecret;
-        char h[2 * GH_SHA256_BYTES + 1];
-        gh_secret_hash(secret, h);
-        bool ok = gh_secret_equal(h, out->secret_hash ? out->secret_hash : "no secret");
-        if (!ok || !out->secret_hash || !secret[0])
-            return auth_fail(r, out, basic, 401, "invalid_client", "invalid client credentials");
-        return true;
-    }
-
-    const char *why = "the client assertion is invalid";
-    json_t *claims =
-        gh_keys_verify_with_jwks(assertion, json_object_get(out->metadata, "jwks"), &why);
-    if (!claims)
-        return auth_fail(r, out, false, 401, "invalid_client",
-                         why ? gh_arena_printf(r->arena, "client assertion: %s", why)
-                             : "the client assertion's signature does not verify");
-    const char *jti = NULL;
-    long long exp = 0, now = gh_now_ms() / 1000;
-    bool ok = gh_client_assertion_claims_ok(claims, out->id, audience, r->app->cfg->issuer, now,
-                                            &jti, &exp, &why);
-    jti = ok ? gh_arena_strdup(r->arena, jti) : NULL;
-    json_decref(claims);
-    if (!ok)
-        return auth_fail(r, out, false, 401, "invalid_client",
-                         gh_arena_printf(r->arena, "client assertion: %s", why));
-    if (!jti) {
-        gh_client_release(out);
-        gh_resp_error(r, 500, "server_error", "out of memory");
-        return false;
-    }
-    gh_dbconn *c = gh_req_db(r);
-    rc = c ? gh_store_jti_use(c, r->arena, GH_DEFAULT_TENANT, out->id, jti, exp * 1000, now * 1000)
-           : GH_DB_BUSY;
-    if (rc == GH_DB_CONFLICT)
-        return auth_fail(r, out, false, 401, "invalid_client",
-                         "client assertion: this jti was used before (replay)");
-    if (rc != GH_DB_OK) {
-        gh_client_release(out);
-        if (c)
-            gh_resp_db_error(r, rc);
-        return false;
-    }
-    return true;
 }
 
 /* ---- the command line ---- */

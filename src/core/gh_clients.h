@@ -20,8 +20,7 @@
 #include "gh_db.h"
 #include "gh_client_meta.h"
 #include "gh_store_clients.h"
-#include "gh_form.h"
-#include "gh_http.h"
+#include "gh_ctx.h"
 
 /* Exact string comparison against the registered redirect_uris (no
  * normalisation, no prefix match). */
@@ -35,26 +34,18 @@ const char *gh_client_scope(gh_arena *a, const gh_client *cl);
 const char *gh_client_backchannel_logout_uri(const gh_client *cl);
 
 /*
- * Authenticates the client of a token, introspection or revocation request
- * from the HTTP Basic header or the form (client_id, client_secret,
- * client_assertion_type, client_assertion). audience: the URL the
- * assertion's aud must contain (the token endpoint URL; the issuer is
- * accepted too). Exactly one method may be used (two → invalid_request), and
- * it must be the client's registered one.
- *
- * private_key_jwt (RFC 7523 3): iss = sub = client_id, aud contains audience,
- * the issuer or the issuer's /token URL, exp in the future and at most GH_CLIENT_ASSERTION_MAX_S
- * ahead, nbf/iat (if present) not in the future beyond a minute of skew,
- * jti required and single-use per client (used_jtis; a row lives until the
- * assertion expires), signature checked against the client's "jwks".
- * none: only for public clients; it proves nothing (PKCE does).
- *
- * On success fills out (release with gh_client_release) and returns true.
- * On failure sets the response — 401 invalid_client (with WWW-Authenticate:
- * Basic when Basic was tried), 400 invalid_request for malformed input,
- * 503 when the store is busy — and returns false with out zeroed.
+ * Loads a client for client authentication (handlers/gh_client_auth)
+ * through a short-lived per-process cache: a fresh entry takes no database
+ * connection (the client_credentials grant stays without one); a miss takes
+ * the connection through gh_ctx_db(x) and reads the store. The cache is
+ * keyed by x->tenant and id. Strings live in x->arena; the metadata is
+ * shared with the cache and read-only (release with gh_client_release).
+ * NOTFOUND when unknown (unknown clients are not cached); BUSY when no
+ * connection could be had (behind HTTP, gh_req_ctx has answered 503).
+ * Changes through gh_clients_update, _delete and _set_first_party drop the
+ * entry at once; changes by another process show within a second.
  */
-bool gh_client_authenticate(gh_req *r, const gh_form *form, const char *audience, gh_client *out);
+gh_dbrc gh_clients_get_cached(const gh_ctx *x, const char *id, gh_client *out);
 
 /* ---- registration and management, shared by gh_register.c and the CLI ---- */
 

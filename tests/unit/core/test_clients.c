@@ -328,6 +328,74 @@ static void jti_replay(void **state)
     json_decref(resp);
 }
 
+/* ---- the cache client authentication reads through ---- */
+
+struct lender {
+    gh_dbconn *c; /* what acquire hands out; NULL: the pool is exhausted */
+    int taken;    /* how many times a connection was asked for */
+};
+
+static gh_dbconn *lend(void *owner)
+{
+    struct lender *l = owner;
+    l->taken++;
+    return l->c;
+}
+
+static gh_ctx ctx_of(struct fixture *f, struct lender *l)
+{
+    return (gh_ctx){.tenant = GH_DEFAULT_TENANT,
+                    .arena = f->a,
+                    .acquire = lend,
+                    .owner = l,
+                    .client_ip = "",
+                    .user_agent = ""};
+}
+
+static void cached_lookup(void **state)
+{
+    struct fixture *f = *state;
+    json_t *resp = register_text(f, "{" CC "}", false);
+    const char *id = str(resp, "client_id");
+    struct lender l = {.c = f->c};
+    gh_ctx x = ctx_of(f, &l);
+    gh_client cl;
+    /* a miss reads the store through the lazily taken connection */
+    assert_int_equal(gh_clients_get_cached(&x, id, &cl), GH_DB_OK);
+    assert_int_equal(l.taken, 1);
+    assert_string_equal(cl.id, id);
+    assert_non_null(cl.secret_hash);
+    gh_client_release(&cl);
+    /* a hit takes no connection at all (commit a0c42fd) */
+    assert_int_equal(gh_clients_get_cached(&x, id, &cl), GH_DB_OK);
+    assert_int_equal(l.taken, 1);
+    assert_true(gh_client_grant_ok(&cl, "client_credentials"));
+    gh_client_release(&cl);
+    /* another tenant is another key */
+    x.tenant = "other";
+    assert_int_equal(gh_clients_get_cached(&x, id, &cl), GH_DB_NOTFOUND);
+    assert_int_equal(l.taken, 2);
+    x.tenant = GH_DEFAULT_TENANT;
+    /* a change drops the entry: the next look-up reads the store again */
+    assert_int_equal(gh_clients_set_first_party(f->c, f->a, &who, id, true), GH_DB_OK);
+    assert_int_equal(gh_clients_get_cached(&x, id, &cl), GH_DB_OK);
+    assert_int_equal(l.taken, 3);
+    assert_true(cl.first_party);
+    gh_client_release(&cl);
+    /* unknown clients are not cached; no connection: BUSY */
+    assert_int_equal(gh_clients_get_cached(&x, "nope", &cl), GH_DB_NOTFOUND);
+    assert_int_equal(gh_clients_get_cached(&x, "nope", &cl), GH_DB_NOTFOUND);
+    assert_int_equal(l.taken, 5);
+    l.c = NULL;
+    assert_int_equal(gh_clients_get_cached(&x, "nope", &cl), GH_DB_BUSY);
+    assert_null(cl.id);
+    /* a deleted client is gone at once */
+    l.c = f->c;
+    assert_int_equal(gh_clients_delete(f->c, f->a, &who, id), GH_DB_OK);
+    assert_int_equal(gh_clients_get_cached(&x, id, &cl), GH_DB_NOTFOUND);
+    json_decref(resp);
+}
+
 int main(void)
 {
     if (gh_crypto_init() != 0)
@@ -337,6 +405,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(secrets_are_hashed, setup, teardown),
         cmocka_unit_test_setup_teardown(public_and_first_party, setup, teardown),
         cmocka_unit_test_setup_teardown(jti_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(cached_lookup, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
