@@ -1,11 +1,12 @@
 /*
- * gh_clients: OAuth clients — the model, metadata validation (RFC 7591),
- * client authentication at the token, introspection and revocation
- * endpoints (RFC 6749 2.3, RFC 7523), and the `gatehouse client` command.
+ * gh_clients: the OAuth clients service — the model, registration and
+ * management (RFC 7591, RFC 7592) with their audit events, and the cache
+ * that client authentication (handlers/gh_client_auth) reads through.
  *
- * One validation serves the registration endpoint (gh_register.c), PUT on
- * the client configuration endpoint (RFC 7592) and the command line, so a
- * client is held to the same rules whichever way it was created.
+ * One validation (proto/gh_client_meta) serves the registration endpoint
+ * (gh_register.c), PUT on the client configuration endpoint (RFC 7592) and
+ * the command line (cmd/gh_cmd_client.c), so a client is held to the same
+ * rules whichever way it was created.
  *
  * Secrets at rest: the client secret and the registration access token are
  * stored as gh_secret_hash hex only; both are shown once, when issued.
@@ -16,7 +17,6 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "gh_config.h"
 #include "gh_db.h"
 #include "gh_client_meta.h"
 #include "gh_store_clients.h"
@@ -95,12 +95,5 @@ json_t *gh_client_view(const gh_client *cl, const char *issuer);
 
 /* True when the registration access token opens cl (constant time). */
 bool gh_client_registration_token_ok(const gh_client *cl, const char *token);
-
-/* ---- command line ---- */
-
-/* `gatehouse client ...`: argv[0] is the subcommand. Exit code. */
-int gh_clients_command(gh_config *cfg, int argc, char **argv);
-/* The help text of `gatehouse help client`. */
-void gh_clients_usage(FILE *out);
 
 #endif
