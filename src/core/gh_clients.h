@@ -17,10 +17,10 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "gh_db.h"
 #include "gh_client_meta.h"
-#include "gh_store_clients.h"
 #include "gh_ctx.h"
+#include "gh_db.h"
+#include "gh_store_clients.h"
 
 /* Exact string comparison against the registered redirect_uris (no
  * normalisation, no prefix match). */
