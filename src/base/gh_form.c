@@ -184,6 +184,19 @@ int gh_form_parse(gh_arena *a, const char *s, size_t len, const gh_form_limits *
     return GH_FORM_OK;
 }
 
+int gh_form_decode(gh_arena *a, const char *s, size_t len, size_t max, const char **out,
+                   size_t *out_len)
+{
+    size_t n = 0;
+    if (!s && len)
+        return GH_FORM_E_SYNTAX;
+    span in = {s ? s : "", len};
+    int rc = decode_field(a, in, max, out, &n);
+    if (rc == GH_FORM_OK && out_len)
+        *out_len = n;
+    return rc;
+}
+
 const char *gh_form_get(const gh_form *f, const char *key)
 {
     if (!f || !key)

@@ -62,6 +62,17 @@ enum {
  */
 int gh_form_parse(gh_arena *a, const char *s, size_t len, const gh_form_limits *lim, gh_form *out);
 
+/*
+ * Decodes one urlencoded component s[0..len) the way gh_form_parse decodes a
+ * key or value ('+' is a space, %XX that byte), for encoded text that does
+ * not come as a form: the client id and secret inside an HTTP Basic header
+ * (RFC 6749 2.3.1). At most max decoded bytes; the result must be valid
+ * UTF-8 (no NUL). Returns GH_FORM_OK with *out (and *out_len unless NULL) set
+ * to a NUL-terminated arena copy, or a GH_FORM_E_* code.
+ */
+int gh_form_decode(gh_arena *a, const char *s, size_t len, size_t max, const char **out,
+                   size_t *out_len);
+
 /* Value of the first field named key, or NULL. */
 const char *gh_form_get(const gh_form *f, const char *key);
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "gh_clients.h"
+#include "gh_cmd.h"
 #include "gh_config.h"
 #include "gh_crypto.h"
 #include "gh_keys.h"
@@ -103,7 +103,7 @@ static int help(const char *cmd)
         return 0;
     }
     if (strcmp(cmd, "client") == 0) {
-        gh_clients_usage(stdout);
+        gh_cmd_client_usage(stdout);
         printf("\n");
         gh_config_print_help(stdout);
         return 0;
@@ -178,7 +178,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "keys") == 0)
         return gh_keys_command(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "client") == 0)
-        return gh_clients_command(&cfg, argc - 2, argv + 2);
+        return gh_cmd_client(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "resource") == 0)
         return gh_resources_command(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "export") == 0)

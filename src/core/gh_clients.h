@@ -1,11 +1,12 @@
 /*
- * gh_clients: OAuth clients — the model, metadata validation (RFC 7591),
- * client authentication at the token, introspection and revocation
- * endpoints (RFC 6749 2.3, RFC 7523), and the `gatehouse client` command.
+ * gh_clients: the OAuth clients service — the model, registration and
+ * management (RFC 7591, RFC 7592) with their audit events, and the cache
+ * that client authentication (handlers/gh_client_auth) reads through.
  *
- * One validation serves the registration endpoint (gh_register.c), PUT on
- * the client configuration endpoint (RFC 7592) and the command line, so a
- * client is held to the same rules whichever way it was created.
+ * One validation (proto/gh_client_meta) serves the registration endpoint
+ * (gh_register.c), PUT on the client configuration endpoint (RFC 7592) and
+ * the command line (cmd/gh_cmd_client.c), so a client is held to the same
+ * rules whichever way it was created.
  *
  * Secrets at rest: the client secret and the registration access token are
  * stored as gh_secret_hash hex only; both are shown once, when issued.
@@ -16,11 +17,10 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "gh_config.h"
+#include "gh_client_meta.h"
+#include "gh_ctx.h"
 #include "gh_db.h"
 #include "gh_store_clients.h"
-#include "gh_form.h"
-#include "gh_http.h"
 
 /* Exact string comparison against the registered redirect_uris (no
  * normalisation, no prefix match). */
@@ -34,81 +34,18 @@ const char *gh_client_scope(gh_arena *a, const gh_client *cl);
 const char *gh_client_backchannel_logout_uri(const gh_client *cl);
 
 /*
- * Authenticates the client of a token, introspection or revocation request
- * from the HTTP Basic header or the form (client_id, client_secret,
- * client_assertion_type, client_assertion). audience: the URL the
- * assertion's aud must contain (the token endpoint URL; the issuer is
- * accepted too). Exactly one method may be used (two → invalid_request), and
- * it must be the client's registered one.
- *
- * private_key_jwt (RFC 7523 3): iss = sub = client_id, aud contains audience,
- * the issuer or the issuer's /token URL, exp in the future and at most GH_CLIENT_ASSERTION_MAX_S
- * ahead, nbf/iat (if present) not in the future beyond a minute of skew,
- * jti required and single-use per client (used_jtis; a row lives until the
- * assertion expires), signature checked against the client's "jwks".
- * none: only for public clients; it proves nothing (PKCE does).
- *
- * On success fills out (release with gh_client_release) and returns true.
- * On failure sets the response — 401 invalid_client (with WWW-Authenticate:
- * Basic when Basic was tried), 400 invalid_request for malformed input,
- * 503 when the store is busy — and returns false with out zeroed.
+ * Loads a client for client authentication (handlers/gh_client_auth)
+ * through a short-lived per-process cache: a fresh entry takes no database
+ * connection (the client_credentials grant stays without one); a miss takes
+ * the connection through gh_ctx_db(x) and reads the store. The cache is
+ * keyed by x->tenant and id. Strings live in x->arena; the metadata is
+ * shared with the cache and read-only (release with gh_client_release).
+ * NOTFOUND when unknown (unknown clients are not cached); BUSY when no
+ * connection could be had (behind HTTP, gh_req_ctx has answered 503).
+ * Changes through gh_clients_update, _delete and _set_first_party drop the
+ * entry at once; changes by another process show within a second.
  */
-bool gh_client_authenticate(gh_req *r, const gh_form *form, const char *audience, gh_client *out);
-
-enum {
-    GH_CLIENT_ASSERTION_MAX_S = 3600, /* how far ahead an assertion's exp may be */
-    GH_CLIENT_ASSERTION_SKEW_S = 60,  /* clock skew allowed for nbf and iat */
-};
-
-#define GH_CLIENT_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-/* ---- pieces of client authentication, split out for unit tests ---- */
-
-/*
- * Decodes an Authorization header of the Basic scheme (RFC 7617) carrying
- * client credentials: base64("id:secret") where id and secret are each
- * application/x-www-form-urlencoded (RFC 6749 2.3.1). Returns 1 and sets
- * *id and *secret (arena copies, valid UTF-8 without control characters,
- * id non-empty) on success; 0 when the header is not of the Basic scheme;
- * -1 when it is Basic but malformed.
- */
-int gh_client_basic_decode(gh_arena *a, const char *header, const char **id, const char **secret);
-
-/* Checks the claims of a verified client assertion (RFC 7523 3) at time
- * now (seconds). On success returns true and *jti, *exp are set. On failure
- * returns false and *why a reason (static text). */
-bool gh_client_assertion_claims_ok(const json_t *claims, const char *client_id,
-                                   const char *audience, const char *issuer, long long now,
-                                   const char **jti, long long *exp, const char **why);
-
-/* Reads the payload of a compact JWS without verifying it: only to learn
- * which client it claims to be from (its "sub", else "iss"). NULL when it
- * cannot be read. The string lives in a. */
-const char *gh_client_assertion_subject(gh_arena *a, const char *jws);
-
-/* ---- metadata (RFC 7591 2) ---- */
-
-typedef struct gh_client_error {
-    const char *error; /* "invalid_redirect_uri" or "invalid_client_metadata" */
-    char description[256];
-} gh_client_error;
-
-/*
- * Validates client metadata and returns what is accepted, with defaults
- * filled (grant_types ["authorization_code"], response_types ["code"] when
- * the client uses the authorization code grant, token_endpoint_auth_method
- * "client_secret_basic", id_token_signed_response_alg "ES256") and unknown
- * members dropped. Fields issued by the server (client_id, client_secret,
- * registration_*, *_issued_at, *_expires_at) and "gatehouse_first_party" are
- * not metadata and are ignored here. Returns a new reference, or NULL with
- * err set.
- */
-json_t *gh_client_metadata_validate(const json_t *in, gh_client_error *err);
-
-/* True when uri is acceptable as a redirect URI (or post-logout redirect
- * URI) of a client; public: the client's auth method is none (private-use
- * schemes are allowed only then). */
-bool gh_client_redirect_uri_valid(const char *uri, bool is_public);
+gh_dbrc gh_clients_get_cached(const gh_ctx *x, const char *id, gh_client *out);
 
 /* ---- registration and management, shared by gh_register.c and the CLI ---- */
 
@@ -158,12 +95,5 @@ json_t *gh_client_view(const gh_client *cl, const char *issuer);
 
 /* True when the registration access token opens cl (constant time). */
 bool gh_client_registration_token_ok(const gh_client *cl, const char *token);
-
-/* ---- command line ---- */
-
-/* `gatehouse client ...`: argv[0] is the subcommand. Exit code. */
-int gh_clients_command(gh_config *cfg, int argc, char **argv);
-/* The help text of `gatehouse help client`. */
-void gh_clients_usage(FILE *out);
 
 #endif

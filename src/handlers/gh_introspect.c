@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "gh_client_auth.h"
 #include "gh_clients.h"
 #include "gh_handlers.h"
 #include "gh_oidc.h"

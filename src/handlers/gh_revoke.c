@@ -3,6 +3,7 @@
  * and refresh tokens; unknown tokens and other clients' tokens get the same
  * 200, so the endpoint tells nothing about them (section 2.2).
  */
+#include "gh_client_auth.h"
 #include "gh_clients.h"
 #include "gh_handlers.h"
 #include "gh_oidc.h"

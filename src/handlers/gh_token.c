@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "gh_audit.h"
+#include "gh_client_auth.h"
 #include "gh_clients.h"
 #include "gh_crypto.h"
 #include "gh_handlers.h"

@@ -300,6 +300,28 @@ static void test_out_of_memory(void **state)
     assert_int_equal(gh_form_parse(NULL, "a=1", 3, NULL, &f), GH_FORM_E_NOMEM);
 }
 
+/* One component, as in a Basic header's client id and secret. */
+static void test_decode_component(void **state)
+{
+    const char *v = NULL;
+    size_t n = 0;
+    assert_int_equal(gh_form_decode(*state, "a%3Ab+c%2B%25", 13, 64, &v, &n), GH_FORM_OK);
+    assert_string_equal(v, "a:b c+%");
+    assert_int_equal(n, 7);
+    assert_int_equal(gh_form_decode(*state, "x=y&z", 5, 64, &v, NULL), GH_FORM_OK);
+    assert_string_equal(v, "x=y&z"); /* no separators inside one component */
+    assert_int_equal(gh_form_decode(*state, "", 0, 64, &v, &n), GH_FORM_OK);
+    assert_string_equal(v, "");
+    assert_int_equal(gh_form_decode(*state, NULL, 0, 64, &v, &n), GH_FORM_OK);
+    assert_int_equal(gh_form_decode(*state, "s%", 2, 64, &v, NULL), GH_FORM_E_SYNTAX);
+    assert_int_equal(gh_form_decode(*state, "%zz", 3, 64, &v, NULL), GH_FORM_E_SYNTAX);
+    assert_int_equal(gh_form_decode(*state, "%ff", 3, 64, &v, NULL), GH_FORM_E_UTF8);
+    assert_int_equal(gh_form_decode(*state, "%00", 3, 64, &v, NULL), GH_FORM_E_UTF8);
+    assert_int_equal(gh_form_decode(*state, "abcd", 4, 3, &v, NULL), GH_FORM_E_LIMIT);
+    assert_int_equal(gh_form_decode(*state, "%41%42%43", 9, 3, &v, NULL), GH_FORM_OK);
+    assert_string_equal(v, "ABC"); /* the limit counts decoded bytes */
+}
+
 /* ---- cookies ---- */
 
 static void test_cookie_basic(void **state)
@@ -459,6 +481,7 @@ int main(void)
         T(test_duplicates),
         T(test_lookup_null_safety),
         T(test_out_of_memory),
+        T(test_decode_component),
         T(test_cookie_basic),
         T(test_cookie_whitespace_and_quotes),
         T(test_cookie_not_decoded),

@@ -1,7 +1,7 @@
-/* Unit tests for gh_clients: metadata validation (every rule, accepted and
- * refused), exact redirect matching, the Basic header of client
- * authentication, client assertion claims, secrets stored as hashes, and
- * jti replay protection over a temporary SQLite store. With
+/* Unit tests for gh_clients: exact redirect matching, secrets stored as
+ * hashes, and jti replay protection over a temporary SQLite store (metadata
+ * validation is tests/unit/proto/test_client_meta.c, the Basic header and
+ * assertion claims tests/unit/proto/test_client_cred.c). With
  * GATEHOUSE_TEST_DATABASE_URL set (a PostgreSQL URL, as scripts/pg.sh
  * prints), the store tests run on PostgreSQL instead: each test gets a fresh
  * database on that cluster. */
@@ -21,146 +21,10 @@
 
 #include "testdb.h"
 
-/* ---- metadata validation ---- */
-
-struct meta_case {
-    const char *json;
-    const char *error; /* NULL: accepted */
-};
-
-#define OK  NULL
-#define BAD "invalid_client_metadata"
-#define URI "invalid_redirect_uri"
-
-#define RU    "\"redirect_uris\":[\"https://app.example/cb\"]"
-#define KEY   "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\",\"y\":\"BBBB\"}"
-#define JWKS  "\"jwks\":{\"keys\":[" KEY "]}"
-#define NONE  "\"token_endpoint_auth_method\":\"none\""
-#define CC    "\"grant_types\":[\"client_credentials\"]"
-#define PKJWT "\"token_endpoint_auth_method\":\"private_key_jwt\""
-
-static const struct meta_case meta_cases[] = {
-    /* the body */
-    {"[]", BAD},
-    {"{" RU "}", OK},
-    /* redirect_uris */
-    {"{}", URI},
-    {"{\"redirect_uris\":[]}", URI},
-    {"{\"redirect_uris\":\"https://app.example/cb\"}", URI},
-    {"{\"redirect_uris\":[1]}", URI},
-    {"{\"redirect_uris\":[\"https://app.example/cb#frag\"]}", URI},
-    {"{\"redirect_uris\":[\"https://app.example/cb#\"]}", URI},
-    {"{\"redirect_uris\":[\"/relative/cb\"]}", URI},
-    {"{\"redirect_uris\":[\"app.example/cb\"]}", URI},
-    {"{\"redirect_uris\":[\"http://app.example/cb\"]}", URI},
-    {"{\"redirect_uris\":[\"http://localhost:3000/cb\"]}", OK},
-    {"{\"redirect_uris\":[\"http://127.0.0.1:8080/cb\"]}", OK},
-    {"{\"redirect_uris\":[\"http://[::1]:8080/cb\"]}", OK},
-    {"{\"redirect_uris\":[\"http://localhost.evil.example/cb\"]}", URI},
-    {"{\"redirect_uris\":[\"http://127.0.0.1.evil.example/cb\"]}", URI},
-    {"{\"redirect_uris\":[\"https://user@app.example/cb\"]}", URI},
-    {"{\"redirect_uris\":[\"https:///cb\"]}", URI},
-    {"{\"redirect_uris\":[\"https://app.example:99999/cb\"]}", URI},
-    {"{\"redirect_uris\":[\"https://app.example:443/cb?x=1\"]}", OK},
-    {"{\"redirect_uris\":[\"https://app.example/c b\"]}", URI},
-    {"{\"redirect_uris\":[\"https://app.example/%zz\"]}", URI},
-    {"{\"redirect_uris\":[\"javascript:alert(1)\"]}", URI},
-    {"{\"redirect_uris\":[\"data:text/html,hi\"]}", URI},
-    {"{\"redirect_uris\":[\"com.example.app:/cb\"]}", URI}, /* private-use: public only */
-    {"{\"redirect_uris\":[\"com.example.app:/cb\"]," NONE "}", OK},
-    {"{\"redirect_uris\":[\"myapp:/cb\"]," NONE "}", URI}, /* no '.' */
-    {"{\"redirect_uris\":[\"com.example.app:/cb#x\"]," NONE "}", URI},
-    /* grant types and response types */
-    {"{" RU ",\"grant_types\":[\"authorization_code\",\"refresh_token\"]}", OK},
-    {"{" RU ",\"grant_types\":[\"implicit\"]}", BAD},
-    {"{" RU ",\"grant_types\":[\"password\"]}", BAD},
-    {"{" RU ",\"grant_types\":[]}", BAD},
-    {"{" RU ",\"grant_types\":\"authorization_code\"}", BAD},
-    {"{" RU ",\"grant_types\":[\"refresh_token\"]}", BAD},
-    {"{" CC "}", OK}, /* no redirect URIs needed */
-    {"{" CC ",\"response_types\":[\"code\"]}", BAD},
-    {"{" CC ",\"response_types\":[]}", OK},
-    {"{" CC "," NONE "}", BAD},
-    {"{" RU ",\"grant_types\":[\"authorization_code\",\"client_credentials\"]}", OK},
-    {"{" RU ",\"response_types\":[\"token\"]}", BAD},
-    {"{" RU ",\"response_types\":[\"code id_token\"]}", BAD},
-    {"{" RU ",\"response_types\":[]}", BAD},
-    {"{" RU ",\"response_types\":[\"code\"]}", OK},
-    /* token_endpoint_auth_method */
-    {"{" RU ",\"token_endpoint_auth_method\":\"client_secret_post\"}", OK},
-    {"{" RU ",\"token_endpoint_auth_method\":\"client_secret_jwt\"}", BAD},
-    {"{" RU ",\"token_endpoint_auth_method\":\"tls_client_auth\"}", BAD},
-    {"{" RU ",\"token_endpoint_auth_method\":5}", BAD},
-    {"{" RU "," NONE "}", OK},
-    /* keys */
-    {"{" RU "," PKJWT "}", BAD},
-    {"{" RU "," PKJWT "," JWKS "}", OK},
-    {"{" RU "," PKJWT ",\"jwks\":{\"keys\":[]}}", BAD},
-    {"{" RU "," PKJWT ",\"jwks\":[" KEY "]}", BAD},
-    {"{" RU "," PKJWT ",\"jwks\":{\"keys\":[{\"kty\":\"EC\",\"d\":\"secret\"}]}}", BAD},
-    {"{" RU "," PKJWT ",\"jwks\":{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\"}]}}", BAD},
-    {"{" RU "," PKJWT ",\"jwks\":{\"keys\":[{\"crv\":\"P-256\"}]}}", BAD},
-    {"{" RU "," PKJWT ",\"jwks_uri\":\"https://app.example/jwks\"}", BAD},
-    {"{" RU ",\"jwks_uri\":\"https://app.example/jwks\"}", BAD},
-    /* id_token_signed_response_alg */
-    {"{" RU ",\"id_token_signed_response_alg\":\"RS256\"}", OK},
-    {"{" RU ",\"id_token_signed_response_alg\":\"none\"}", BAD},
-    {"{" RU ",\"id_token_signed_response_alg\":\"HS256\"}", BAD},
-    /* logout */
-    {"{" RU ",\"post_logout_redirect_uris\":[\"https://app.example/bye\"]}", OK},
-    {"{" RU ",\"post_logout_redirect_uris\":[\"https://app.example/bye#x\"]}", URI},
-    {"{" RU ",\"post_logout_redirect_uris\":[\"http://app.example/bye\"]}", URI},
-    {"{" RU ",\"backchannel_logout_uri\":\"https://app.example/bcl\"}", OK},
-    {"{" RU ",\"backchannel_logout_uri\":\"http://127.0.0.1:9/bcl\"}", OK},
-    {"{" RU ",\"backchannel_logout_uri\":\"http://app.example/bcl\"}", BAD},
-    {"{" RU ",\"backchannel_logout_uri\":\"https://app.example/bcl#x\"}", BAD},
-    {"{" RU ",\"backchannel_logout_uri\":[\"https://app.example/bcl\"]}", BAD},
-    {"{" RU ",\"backchannel_logout_session_required\":true}", OK},
-    {"{" RU ",\"backchannel_logout_session_required\":\"yes\"}", BAD},
-    /* descriptive members */
-    {"{" RU ",\"client_name\":\"My App \\u00e9\"}", OK},
-    {"{" RU ",\"client_name\":\"\"}", BAD},
-    {"{" RU ",\"client_name\":\"a\\u0007b\"}", BAD},
-    {"{" RU ",\"client_name\":7}", BAD},
-    {"{" RU ",\"client_uri\":\"https://app.example/\"}", OK},
-    {"{" RU ",\"client_uri\":\"javascript:alert(1)\"}", BAD},
-    {"{" RU ",\"logo_uri\":\"https://app.example/logo.png\"}", OK},
-    {"{" RU ",\"logo_uri\":\"data:image/png;base64,AAAA\"}", BAD},
-    {"{" RU ",\"scope\":\"openid profile email\"}", OK},
-    {"{" RU ",\"scope\":\"openid  profile\"}", BAD},
-    {"{" RU ",\"scope\":\" openid\"}", BAD},
-    {"{" RU ",\"scope\":\"open\\\"id\"}", BAD},
-    {"{" RU ",\"contacts\":[\"ops@app.example\"]}", OK},
-    {"{" RU ",\"contacts\":\"ops@app.example\"}", BAD},
-    /* unknown members are ignored; null means absent */
-    {"{" RU ",\"frobnicate\":{\"x\":1},\"client_name\":null}", OK},
-};
-
-static void metadata_table(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < sizeof(meta_cases) / sizeof(meta_cases[0]); i++) {
-        json_error_t jerr;
-        json_t *in = json_loads(meta_cases[i].json, 0, &jerr);
-        if (!in)
-            fail_msg("case %zu does not parse: %s", i, meta_cases[i].json);
-        gh_client_error err;
-        json_t *out = gh_client_metadata_validate(in, &err);
-        if (meta_cases[i].error == NULL && !out)
-            fail_msg("case %zu refused (%s: %s): %s", i, err.error, err.description,
-                     meta_cases[i].json);
-        if (meta_cases[i].error != NULL) {
-            if (out)
-                fail_msg("case %zu accepted: %s", i, meta_cases[i].json);
-            if (strcmp(err.error, meta_cases[i].error) != 0)
-                fail_msg("case %zu: %s instead of %s (%s): %s", i, err.error, meta_cases[i].error,
-                         err.description, meta_cases[i].json);
-            assert_true(err.description[0] != '\0');
-        }
-        json_decref(out);
-        json_decref(in);
-    }
-}
+#define RU   "\"redirect_uris\":[\"https://app.example/cb\"]"
+#define NONE "\"token_endpoint_auth_method\":\"none\""
+#define CC   "\"grant_types\":[\"client_credentials\"]"
+#define ISS  "https://id.example"
 
 static json_t *validate_text(const char *text)
 {
@@ -170,47 +34,6 @@ static json_t *validate_text(const char *text)
     json_t *out = gh_client_metadata_validate(in, &err);
     json_decref(in);
     return out;
-}
-
-static void metadata_defaults(void **state)
-{
-    (void)state;
-    json_t *m = validate_text("{" RU ",\"unknown\":1,\"gatehouse_first_party\":true,"
-                              "\"client_secret\":\"x\",\"client_id\":\"y\"}");
-    assert_non_null(m);
-    assert_string_equal(json_string_value(json_object_get(m, "token_endpoint_auth_method")),
-                        "client_secret_basic");
-    assert_string_equal(json_string_value(json_object_get(m, "id_token_signed_response_alg")),
-                        "ES256");
-    json_t *g = json_object_get(m, "grant_types");
-    assert_int_equal(json_array_size(g), 1);
-    assert_string_equal(json_string_value(json_array_get(g, 0)), "authorization_code");
-    json_t *rt = json_object_get(m, "response_types");
-    assert_int_equal(json_array_size(rt), 1);
-    assert_string_equal(json_string_value(json_array_get(rt, 0)), "code");
-    /* not metadata: dropped */
-    assert_null(json_object_get(m, "unknown"));
-    assert_null(json_object_get(m, "gatehouse_first_party"));
-    assert_null(json_object_get(m, "client_secret"));
-    assert_null(json_object_get(m, "client_id"));
-    json_decref(m);
-
-    /* client credentials only: no response types, no redirect URIs */
-    m = validate_text("{" CC "}");
-    assert_non_null(m);
-    assert_int_equal(json_array_size(json_object_get(m, "response_types")), 0);
-    assert_null(json_object_get(m, "redirect_uris"));
-    json_decref(m);
-
-    /* duplicates collapse; a back-channel URI brings session_required false */
-    m = validate_text("{\"redirect_uris\":[\"https://a.example/cb\",\"https://a.example/cb\"],"
-                      "\"grant_types\":[\"authorization_code\",\"authorization_code\"],"
-                      "\"backchannel_logout_uri\":\"https://a.example/bcl\"}");
-    assert_non_null(m);
-    assert_int_equal(json_array_size(json_object_get(m, "redirect_uris")), 1);
-    assert_int_equal(json_array_size(json_object_get(m, "grant_types")), 1);
-    assert_true(json_is_false(json_object_get(m, "backchannel_logout_session_required")));
-    json_decref(m);
 }
 
 /* ---- the model ---- */
@@ -265,201 +88,6 @@ static void redirect_exact_match(void **state)
     assert_null(gh_client_backchannel_logout_uri(&cc));
     gh_client_release(&cc);
 }
-
-/* ---- the Basic header (RFC 6749 2.3.1) ---- */
-
-static const char *basic_of(gh_arena *a, const char *userpass)
-{
-    size_t n = strlen(userpass);
-    char *b64 = gh_arena_alloc(a, 4 * n / 3 + 8);
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned char)userpass[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned char)userpass[i + 1] << 8;
-        if (i + 2 < n)
-            v |= (unsigned char)userpass[i + 2];
-        b64[o++] = tbl[(v >> 18) & 63];
-        b64[o++] = tbl[(v >> 12) & 63];
-        b64[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-        b64[o++] = i + 2 < n ? tbl[v & 63] : '=';
-    }
-    b64[o] = '\0';
-    return gh_arena_printf(a, "Basic %s", b64);
-}
-
-static void basic_decoding(void **state)
-{
-    (void)state;
-    gh_arena *a = gh_arena_new(0);
-    const char *id, *secret;
-    assert_int_equal(gh_client_basic_decode(a, basic_of(a, "client:s3cret"), &id, &secret), 1);
-    assert_string_equal(id, "client");
-    assert_string_equal(secret, "s3cret");
-    /* both parts are form-urlencoded inside Basic */
-    assert_int_equal(gh_client_basic_decode(a, basic_of(a, "a%3Ab:c%2Bd+e%25"), &id, &secret), 1);
-    assert_string_equal(id, "a:b");
-    assert_string_equal(secret, "c+d e%");
-    /* the first ':' splits; the secret may hold more */
-    assert_int_equal(gh_client_basic_decode(a, basic_of(a, "id:x:y"), &id, &secret), 1);
-    assert_string_equal(secret, "x:y");
-    /* an empty secret decodes (and fails later, against the hash) */
-    assert_int_equal(gh_client_basic_decode(a, basic_of(a, "id:"), &id, &secret), 1);
-    assert_string_equal(secret, "");
-    /* scheme is case-insensitive; padding may be left out */
-    assert_int_equal(gh_client_basic_decode(a, "basic aWQ6cw==", &id, &secret), 1);
-    assert_string_equal(id, "id");
-    assert_string_equal(secret, "s");
-    assert_int_equal(gh_client_basic_decode(a, "Basic aWQ6cw", &id, &secret), 1);
-    assert_string_equal(secret, "s");
-    /* not Basic */
-    assert_int_equal(gh_client_basic_decode(a, NULL, &id, &secret), 0);
-    assert_int_equal(gh_client_basic_decode(a, "Bearer abc", &id, &secret), 0);
-    assert_int_equal(gh_client_basic_decode(a, "Basicx abc", &id, &secret), 0);
-    /* Basic but malformed */
-    assert_int_equal(gh_client_basic_decode(a, "Basic", &id, &secret), -1);
-    assert_int_equal(gh_client_basic_decode(a, "Basic !!!!", &id, &secret), -1);
-    assert_int_equal(gh_client_basic_decode(a, basic_of(a, "nocolon"), &id, &secret), -1);
-    assert_int_equal(gh_client_basic_decode(a, basic_of(a, ":secret"), &id, &secret), -1);
-    assert_int_equal(gh_client_basic_decode(a, basic_of(a, "id%zz:s"), &id, &secret), -1);
-    assert_int_equal(gh_client_basic_decode(a, basic_of(a, "id:s%0A"), &id, &secret), -1);
-    assert_int_equal(gh_client_basic_decode(a, basic_of(a, "id:%ff"), &id, &secret), -1);
-    assert_int_equal(gh_client_basic_decode(a, basic_of(a, "id:s%"), &id, &secret), -1);
-    assert_null(id);
-    gh_arena_free(a);
-}
-
-/* ---- client assertions (RFC 7523 3) ---- */
-
-#define ISS "https://id.example"
-#define TOK "https://id.example/token"
-
-static json_t *claims(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    json_error_t jerr;
-    json_t *j = json_vpack_ex(&jerr, 0, fmt, ap);
-    va_end(ap);
-    assert_non_null(j);
-    return j;
-}
-
-static bool claims_ok(json_t *c, long long now, const char **why)
-{
-    const char *jti;
-    long long exp;
-    bool ok = gh_client_assertion_claims_ok(c, "c1", TOK, ISS, now, &jti, &exp, why);
-    if (ok) {
-        assert_string_equal(jti, json_string_value(json_object_get(c, "jti")));
-        assert_int_equal(exp, json_integer_value(json_object_get(c, "exp")));
-    }
-    json_decref(c);
-    return ok;
-}
-
-static void assertion_claims(void **state)
-{
-    (void)state;
-    const long long now = 1800000000;
-    const char *why = NULL;
-    assert_true(claims_ok(claims("{s:s, s:s, s:s, s:I, s:s}", "iss", "c1", "sub", "c1", "aud", TOK,
-                                 "exp", now + 60, "jti", "j1"),
-                          now, &why));
-    /* aud: an array holding the issuer; the token endpoint derived from it */
-    assert_true(claims_ok(claims("{s:s, s:s, s:[s, s], s:I, s:s}", "iss", "c1", "sub", "c1", "aud",
-                                 "https://other.example", ISS, "exp", now + 60, "jti", "j1"),
-                          now, &why));
-    /* at introspection, the token endpoint is still an accepted audience */
-    json_t *c = claims("{s:s, s:s, s:s, s:I, s:s}", "iss", "c1", "sub", "c1", "aud", TOK, "exp",
-                       now + 60, "jti", "j");
-    const char *jti;
-    long long exp;
-    assert_true(
-        gh_client_assertion_claims_ok(c, "c1", ISS "/introspect", ISS, now, &jti, &exp, &why));
-    json_decref(c);
-    /* exp at most an hour ahead; iat and nbf allowed within the skew */
-    assert_true(
-        claims_ok(claims("{s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "iss", "c1", "sub", "c1", "aud",
-                         TOK, "exp", now + 3600, "jti", "j", "iat", now + 30, "nbf", now + 30),
-                  now, &why));
-
-    struct {
-        json_t *c;
-        const char *what;
-    } bad[] = {
-        {claims("{s:s, s:s, s:s, s:I, s:s}", "iss", "c2", "sub", "c1", "aud", TOK, "exp", now + 60,
-                "jti", "j"),
-         "iss"},
-        {claims("{s:s, s:s, s:s, s:I, s:s}", "iss", "c1", "sub", "c2", "aud", TOK, "exp", now + 60,
-                "jti", "j"),
-         "sub"},
-        {claims("{s:s, s:s, s:I, s:s}", "iss", "c1", "aud", TOK, "exp", now + 60, "jti", "j"),
-         "no sub"},
-        {claims("{s:s, s:s, s:s, s:I, s:s}", "iss", "c1", "sub", "c1", "aud", "https://rp.example",
-                "exp", now + 60, "jti", "j"),
-         "aud"},
-        {claims("{s:s, s:s, s:I, s:s}", "iss", "c1", "sub", "c1", "exp", now + 60, "jti", "j"),
-         "no aud"},
-        {claims("{s:s, s:s, s:s, s:I, s:s}", "iss", "c1", "sub", "c1", "aud", TOK, "exp", now,
-                "jti", "j"),
-         "expired"},
-        {claims("{s:s, s:s, s:s, s:I, s:s}", "iss", "c1", "sub", "c1", "aud", TOK, "exp",
-                now + 3601, "jti", "j"),
-         "exp too far"},
-        {claims("{s:s, s:s, s:s, s:s}", "iss", "c1", "sub", "c1", "aud", TOK, "jti", "j"),
-         "no exp"},
-        {claims("{s:s, s:s, s:s, s:s, s:s}", "iss", "c1", "sub", "c1", "aud", TOK, "exp", "soon",
-                "jti", "j"),
-         "exp type"},
-        {claims("{s:s, s:s, s:s, s:I}", "iss", "c1", "sub", "c1", "aud", TOK, "exp", now + 60),
-         "no jti"},
-        {claims("{s:s, s:s, s:s, s:I, s:s}", "iss", "c1", "sub", "c1", "aud", TOK, "exp", now + 60,
-                "jti", ""),
-         "empty jti"},
-        {claims("{s:s, s:s, s:s, s:I, s:I}", "iss", "c1", "sub", "c1", "aud", TOK, "exp", now + 60,
-                "jti", 5),
-         "jti type"},
-        {claims("{s:s, s:s, s:s, s:I, s:s, s:I}", "iss", "c1", "sub", "c1", "aud", TOK, "exp",
-                now + 60, "jti", "j", "nbf", now + 120),
-         "nbf"},
-        {claims("{s:s, s:s, s:s, s:I, s:s, s:I}", "iss", "c1", "sub", "c1", "aud", TOK, "exp",
-                now + 60, "jti", "j", "iat", now + 120),
-         "iat"},
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        why = NULL;
-        if (claims_ok(bad[i].c, now, &why))
-            fail_msg("accepted: %s", bad[i].what);
-        assert_non_null(why);
-    }
-}
-
-static const char *jws_with(gh_arena *a, const char *payload)
-{
-    return gh_arena_printf(a, "eyJhbGciOiJFUzI1NiJ9.%s.c2ln",
-                           gh_b64url(a, (const uint8_t *)payload, strlen(payload)));
-}
-
-static void assertion_subject(void **state)
-{
-    (void)state;
-    gh_arena *a = gh_arena_new(0);
-    assert_string_equal(
-        gh_client_assertion_subject(a, jws_with(a, "{\"iss\":\"i\",\"sub\":\"the-client\"}")),
-        "the-client");
-    assert_string_equal(gh_client_assertion_subject(a, jws_with(a, "{\"iss\":\"i\"}")), "i");
-    assert_null(gh_client_assertion_subject(a, jws_with(a, "{\"sub\":5}")));
-    assert_null(gh_client_assertion_subject(a, jws_with(a, "[1]")));
-    assert_null(gh_client_assertion_subject(a, jws_with(a, "not json")));
-    assert_null(gh_client_assertion_subject(a, "only.two"));
-    assert_null(gh_client_assertion_subject(a, "a.b.c.d"));
-    assert_null(gh_client_assertion_subject(a, "a.!!!.c"));
-    assert_null(gh_client_assertion_subject(a, ""));
-    gh_arena_free(a);
-}
-
 /* ---- the store: secrets as hashes, jti replay ---- */
 
 struct fixture {
@@ -700,20 +328,84 @@ static void jti_replay(void **state)
     json_decref(resp);
 }
 
+/* ---- the cache client authentication reads through ---- */
+
+struct lender {
+    gh_dbconn *c; /* what acquire hands out; NULL: the pool is exhausted */
+    int taken;    /* how many times a connection was asked for */
+};
+
+static gh_dbconn *lend(void *owner)
+{
+    struct lender *l = owner;
+    l->taken++;
+    return l->c;
+}
+
+static gh_ctx ctx_of(struct fixture *f, struct lender *l)
+{
+    return (gh_ctx){.tenant = GH_DEFAULT_TENANT,
+                    .arena = f->a,
+                    .acquire = lend,
+                    .owner = l,
+                    .client_ip = "",
+                    .user_agent = ""};
+}
+
+static void cached_lookup(void **state)
+{
+    struct fixture *f = *state;
+    json_t *resp = register_text(f, "{" CC "}", false);
+    const char *id = str(resp, "client_id");
+    struct lender l = {.c = f->c};
+    gh_ctx x = ctx_of(f, &l);
+    gh_client cl;
+    /* a miss reads the store through the lazily taken connection */
+    assert_int_equal(gh_clients_get_cached(&x, id, &cl), GH_DB_OK);
+    assert_int_equal(l.taken, 1);
+    assert_string_equal(cl.id, id);
+    assert_non_null(cl.secret_hash);
+    gh_client_release(&cl);
+    /* a hit takes no connection at all (commit a0c42fd) */
+    assert_int_equal(gh_clients_get_cached(&x, id, &cl), GH_DB_OK);
+    assert_int_equal(l.taken, 1);
+    assert_true(gh_client_grant_ok(&cl, "client_credentials"));
+    gh_client_release(&cl);
+    /* another tenant is another key */
+    x.tenant = "other";
+    assert_int_equal(gh_clients_get_cached(&x, id, &cl), GH_DB_NOTFOUND);
+    assert_int_equal(l.taken, 2);
+    x.tenant = GH_DEFAULT_TENANT;
+    /* a change drops the entry: the next look-up reads the store again */
+    assert_int_equal(gh_clients_set_first_party(f->c, f->a, &who, id, true), GH_DB_OK);
+    assert_int_equal(gh_clients_get_cached(&x, id, &cl), GH_DB_OK);
+    assert_int_equal(l.taken, 3);
+    assert_true(cl.first_party);
+    gh_client_release(&cl);
+    /* unknown clients are not cached; no connection: BUSY */
+    assert_int_equal(gh_clients_get_cached(&x, "nope", &cl), GH_DB_NOTFOUND);
+    assert_int_equal(gh_clients_get_cached(&x, "nope", &cl), GH_DB_NOTFOUND);
+    assert_int_equal(l.taken, 5);
+    l.c = NULL;
+    assert_int_equal(gh_clients_get_cached(&x, "nope", &cl), GH_DB_BUSY);
+    assert_null(cl.id);
+    /* a deleted client is gone at once */
+    l.c = f->c;
+    assert_int_equal(gh_clients_delete(f->c, f->a, &who, id), GH_DB_OK);
+    assert_int_equal(gh_clients_get_cached(&x, id, &cl), GH_DB_NOTFOUND);
+    json_decref(resp);
+}
+
 int main(void)
 {
     if (gh_crypto_init() != 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(metadata_table),
-        cmocka_unit_test(metadata_defaults),
         cmocka_unit_test(redirect_exact_match),
-        cmocka_unit_test(basic_decoding),
-        cmocka_unit_test(assertion_claims),
-        cmocka_unit_test(assertion_subject),
         cmocka_unit_test_setup_teardown(secrets_are_hashed, setup, teardown),
         cmocka_unit_test_setup_teardown(public_and_first_party, setup, teardown),
         cmocka_unit_test_setup_teardown(jti_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(cached_lookup, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

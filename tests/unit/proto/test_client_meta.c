@@ -1,0 +1,213 @@
+/* Unit tests for gh_client_meta: client metadata validation (every rule,
+ * accepted and refused) and the defaults it fills in. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gh_client_meta.h"
+
+/* ---- metadata validation ---- */
+
+struct meta_case {
+    const char *json;
+    const char *error; /* NULL: accepted */
+};
+
+#define OK  NULL
+#define BAD "invalid_client_metadata"
+#define URI "invalid_redirect_uri"
+
+#define RU    "\"redirect_uris\":[\"https://app.example/cb\"]"
+#define KEY   "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\",\"y\":\"BBBB\"}"
+#define JWKS  "\"jwks\":{\"keys\":[" KEY "]}"
+#define NONE  "\"token_endpoint_auth_method\":\"none\""
+#define CC    "\"grant_types\":[\"client_credentials\"]"
+#define PKJWT "\"token_endpoint_auth_method\":\"private_key_jwt\""
+
+static const struct meta_case meta_cases[] = {
+    /* the body */
+    {"[]", BAD},
+    {"{" RU "}", OK},
+    /* redirect_uris */
+    {"{}", URI},
+    {"{\"redirect_uris\":[]}", URI},
+    {"{\"redirect_uris\":\"https://app.example/cb\"}", URI},
+    {"{\"redirect_uris\":[1]}", URI},
+    {"{\"redirect_uris\":[\"https://app.example/cb#frag\"]}", URI},
+    {"{\"redirect_uris\":[\"https://app.example/cb#\"]}", URI},
+    {"{\"redirect_uris\":[\"/relative/cb\"]}", URI},
+    {"{\"redirect_uris\":[\"app.example/cb\"]}", URI},
+    {"{\"redirect_uris\":[\"http://app.example/cb\"]}", URI},
+    {"{\"redirect_uris\":[\"http://localhost:3000/cb\"]}", OK},
+    {"{\"redirect_uris\":[\"http://127.0.0.1:8080/cb\"]}", OK},
+    {"{\"redirect_uris\":[\"http://[::1]:8080/cb\"]}", OK},
+    {"{\"redirect_uris\":[\"http://localhost.evil.example/cb\"]}", URI},
+    {"{\"redirect_uris\":[\"http://127.0.0.1.evil.example/cb\"]}", URI},
+    {"{\"redirect_uris\":[\"https://user@app.example/cb\"]}", URI},
+    {"{\"redirect_uris\":[\"https:///cb\"]}", URI},
+    {"{\"redirect_uris\":[\"https://app.example:99999/cb\"]}", URI},
+    {"{\"redirect_uris\":[\"https://app.example:443/cb?x=1\"]}", OK},
+    {"{\"redirect_uris\":[\"https://app.example/c b\"]}", URI},
+    {"{\"redirect_uris\":[\"https://app.example/%zz\"]}", URI},
+    {"{\"redirect_uris\":[\"javascript:alert(1)\"]}", URI},
+    {"{\"redirect_uris\":[\"data:text/html,hi\"]}", URI},
+    {"{\"redirect_uris\":[\"com.example.app:/cb\"]}", URI}, /* private-use: public only */
+    {"{\"redirect_uris\":[\"com.example.app:/cb\"]," NONE "}", OK},
+    {"{\"redirect_uris\":[\"myapp:/cb\"]," NONE "}", URI}, /* no '.' */
+    {"{\"redirect_uris\":[\"com.example.app:/cb#x\"]," NONE "}", URI},
+    /* grant types and response types */
+    {"{" RU ",\"grant_types\":[\"authorization_code\",\"refresh_token\"]}", OK},
+    {"{" RU ",\"grant_types\":[\"implicit\"]}", BAD},
+    {"{" RU ",\"grant_types\":[\"password\"]}", BAD},
+    {"{" RU ",\"grant_types\":[]}", BAD},
+    {"{" RU ",\"grant_types\":\"authorization_code\"}", BAD},
+    {"{" RU ",\"grant_types\":[\"refresh_token\"]}", BAD},
+    {"{" CC "}", OK}, /* no redirect URIs needed */
+    {"{" CC ",\"response_types\":[\"code\"]}", BAD},
+    {"{" CC ",\"response_types\":[]}", OK},
+    {"{" CC "," NONE "}", BAD},
+    {"{" RU ",\"grant_types\":[\"authorization_code\",\"client_credentials\"]}", OK},
+    {"{" RU ",\"response_types\":[\"token\"]}", BAD},
+    {"{" RU ",\"response_types\":[\"code id_token\"]}", BAD},
+    {"{" RU ",\"response_types\":[]}", BAD},
+    {"{" RU ",\"response_types\":[\"code\"]}", OK},
+    /* token_endpoint_auth_method */
+    {"{" RU ",\"token_endpoint_auth_method\":\"client_secret_post\"}", OK},
+    {"{" RU ",\"token_endpoint_auth_method\":\"client_secret_jwt\"}", BAD},
+    {"{" RU ",\"token_endpoint_auth_method\":\"tls_client_auth\"}", BAD},
+    {"{" RU ",\"token_endpoint_auth_method\":5}", BAD},
+    {"{" RU "," NONE "}", OK},
+    /* keys */
+    {"{" RU "," PKJWT "}", BAD},
+    {"{" RU "," PKJWT "," JWKS "}", OK},
+    {"{" RU "," PKJWT ",\"jwks\":{\"keys\":[]}}", BAD},
+    {"{" RU "," PKJWT ",\"jwks\":[" KEY "]}", BAD},
+    {"{" RU "," PKJWT ",\"jwks\":{\"keys\":[{\"kty\":\"EC\",\"d\":\"secret\"}]}}", BAD},
+    {"{" RU "," PKJWT ",\"jwks\":{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\"}]}}", BAD},
+    {"{" RU "," PKJWT ",\"jwks\":{\"keys\":[{\"crv\":\"P-256\"}]}}", BAD},
+    {"{" RU "," PKJWT ",\"jwks_uri\":\"https://app.example/jwks\"}", BAD},
+    {"{" RU ",\"jwks_uri\":\"https://app.example/jwks\"}", BAD},
+    /* id_token_signed_response_alg */
+    {"{" RU ",\"id_token_signed_response_alg\":\"RS256\"}", OK},
+    {"{" RU ",\"id_token_signed_response_alg\":\"none\"}", BAD},
+    {"{" RU ",\"id_token_signed_response_alg\":\"HS256\"}", BAD},
+    /* logout */
+    {"{" RU ",\"post_logout_redirect_uris\":[\"https://app.example/bye\"]}", OK},
+    {"{" RU ",\"post_logout_redirect_uris\":[\"https://app.example/bye#x\"]}", URI},
+    {"{" RU ",\"post_logout_redirect_uris\":[\"http://app.example/bye\"]}", URI},
+    {"{" RU ",\"backchannel_logout_uri\":\"https://app.example/bcl\"}", OK},
+    {"{" RU ",\"backchannel_logout_uri\":\"http://127.0.0.1:9/bcl\"}", OK},
+    {"{" RU ",\"backchannel_logout_uri\":\"http://app.example/bcl\"}", BAD},
+    {"{" RU ",\"backchannel_logout_uri\":\"https://app.example/bcl#x\"}", BAD},
+    {"{" RU ",\"backchannel_logout_uri\":[\"https://app.example/bcl\"]}", BAD},
+    {"{" RU ",\"backchannel_logout_session_required\":true}", OK},
+    {"{" RU ",\"backchannel_logout_session_required\":\"yes\"}", BAD},
+    /* descriptive members */
+    {"{" RU ",\"client_name\":\"My App \\u00e9\"}", OK},
+    {"{" RU ",\"client_name\":\"\"}", BAD},
+    {"{" RU ",\"client_name\":\"a\\u0007b\"}", BAD},
+    {"{" RU ",\"client_name\":7}", BAD},
+    {"{" RU ",\"client_uri\":\"https://app.example/\"}", OK},
+    {"{" RU ",\"client_uri\":\"javascript:alert(1)\"}", BAD},
+    {"{" RU ",\"logo_uri\":\"https://app.example/logo.png\"}", OK},
+    {"{" RU ",\"logo_uri\":\"data:image/png;base64,AAAA\"}", BAD},
+    {"{" RU ",\"scope\":\"openid profile email\"}", OK},
+    {"{" RU ",\"scope\":\"openid  profile\"}", BAD},
+    {"{" RU ",\"scope\":\" openid\"}", BAD},
+    {"{" RU ",\"scope\":\"open\\\"id\"}", BAD},
+    {"{" RU ",\"contacts\":[\"ops@app.example\"]}", OK},
+    {"{" RU ",\"contacts\":\"ops@app.example\"}", BAD},
+    /* unknown members are ignored; null means absent */
+    {"{" RU ",\"frobnicate\":{\"x\":1},\"client_name\":null}", OK},
+};
+
+static void metadata_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(meta_cases) / sizeof(meta_cases[0]); i++) {
+        json_error_t jerr;
+        json_t *in = json_loads(meta_cases[i].json, 0, &jerr);
+        if (!in)
+            fail_msg("case %zu does not parse: %s", i, meta_cases[i].json);
+        gh_client_error err;
+        json_t *out = gh_client_metadata_validate(in, &err);
+        if (meta_cases[i].error == NULL && !out)
+            fail_msg("case %zu refused (%s: %s): %s", i, err.error, err.description,
+                     meta_cases[i].json);
+        if (meta_cases[i].error != NULL) {
+            if (out)
+                fail_msg("case %zu accepted: %s", i, meta_cases[i].json);
+            if (strcmp(err.error, meta_cases[i].error) != 0)
+                fail_msg("case %zu: %s instead of %s (%s): %s", i, err.error, meta_cases[i].error,
+                         err.description, meta_cases[i].json);
+            assert_true(err.description[0] != '\0');
+        }
+        json_decref(out);
+        json_decref(in);
+    }
+}
+
+static json_t *validate_text(const char *text)
+{
+    json_error_t jerr;
+    json_t *in = json_loads(text, 0, &jerr);
+    gh_client_error err;
+    json_t *out = gh_client_metadata_validate(in, &err);
+    json_decref(in);
+    return out;
+}
+
+static void metadata_defaults(void **state)
+{
+    (void)state;
+    json_t *m = validate_text("{" RU ",\"unknown\":1,\"gatehouse_first_party\":true,"
+                              "\"client_secret\":\"x\",\"client_id\":\"y\"}");
+    assert_non_null(m);
+    assert_string_equal(json_string_value(json_object_get(m, "token_endpoint_auth_method")),
+                        "client_secret_basic");
+    assert_string_equal(json_string_value(json_object_get(m, "id_token_signed_response_alg")),
+                        "ES256");
+    json_t *g = json_object_get(m, "grant_types");
+    assert_int_equal(json_array_size(g), 1);
+    assert_string_equal(json_string_value(json_array_get(g, 0)), "authorization_code");
+    json_t *rt = json_object_get(m, "response_types");
+    assert_int_equal(json_array_size(rt), 1);
+    assert_string_equal(json_string_value(json_array_get(rt, 0)), "code");
+    /* not metadata: dropped */
+    assert_null(json_object_get(m, "unknown"));
+    assert_null(json_object_get(m, "gatehouse_first_party"));
+    assert_null(json_object_get(m, "client_secret"));
+    assert_null(json_object_get(m, "client_id"));
+    json_decref(m);
+
+    /* client credentials only: no response types, no redirect URIs */
+    m = validate_text("{" CC "}");
+    assert_non_null(m);
+    assert_int_equal(json_array_size(json_object_get(m, "response_types")), 0);
+    assert_null(json_object_get(m, "redirect_uris"));
+    json_decref(m);
+
+    /* duplicates collapse; a back-channel URI brings session_required false */
+    m = validate_text("{\"redirect_uris\":[\"https://a.example/cb\",\"https://a.example/cb\"],"
+                      "\"grant_types\":[\"authorization_code\",\"authorization_code\"],"
+                      "\"backchannel_logout_uri\":\"https://a.example/bcl\"}");
+    assert_non_null(m);
+    assert_int_equal(json_array_size(json_object_get(m, "redirect_uris")), 1);
+    assert_int_equal(json_array_size(json_object_get(m, "grant_types")), 1);
+    assert_true(json_is_false(json_object_get(m, "backchannel_logout_session_required")));
+    json_decref(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(metadata_table),
+        cmocka_unit_test(metadata_defaults),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
