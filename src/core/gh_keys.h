@@ -1,9 +1,9 @@
 /*
  * gh_keys: the OpenID provider's signing keys, JWS signing and verification
- * with them (cjose on OpenSSL), the JWK Set at /jwks, rotation and
- * `gatehouse keys`. The JOSE logic that needs no key store (parsing a JWS,
- * checking a signature with a given key, a client's JWK Set, thumbprints)
- * is gh_jose (proto).
+ * with them (cjose on OpenSSL), the JWK Set at /jwks, and rotation. The
+ * JOSE logic that needs no key store (parsing a JWS, checking a signature
+ * with a given key, a client's JWK Set, thumbprints) is gh_jose (proto);
+ * `gatehouse keys` is cmd/gh_cmd_keys.c.
  *
  * Keys live in the table signing_keys (migration 3), one row per key: kid
  * (the RFC 7638 thumbprint), alg (ES256 or RS256), the private JWK sealed
@@ -78,13 +78,6 @@ json_t *gh_keys_jwks(void);
 /* at_hash / c_hash (OpenID Connect Core 3.1.3.6, 3.3.2.11): the left half of
  * SHA-256 (the hash of ES256 and RS256) of the ASCII value, base64url. */
 char *gh_keys_half_hash(gh_arena *a, const char *value);
-
-/* `gatehouse keys rotate|list` (argv[0] is the subcommand). rotate makes new
- * ES256 and RS256 keys that sign from then on; the active ones retire with
- * expires_at = now + gh_keys_keep_ms(cfg); keys already expired are deleted.
- * list prints kid, alg, state (active/retired/expired) and times. Returns the
- * process exit code. */
-int gh_keys_command(gh_config *cfg, int argc, char **argv);
 
 /* The published key set (RFC 7517 JWKS: every live public key) as JSON
  * text in a; NULL when no key set is loaded. */
