@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -113,15 +114,49 @@ char *gh_mkey_seal(gh_arena *a, const uint8_t key[GH_MASTER_KEY_BYTES], const ch
     return gh_b64url(a, buf, total);
 }
 
+/* Purposes whose key is crypto_kdf's (BLAKE2b keyed with the master key,
+ * subkey id 1, the purpose zero-padded to the 8-byte context): gh_mkey_mac
+ * was built on it. Every other purpose gets HMAC-SHA-256 of the purpose
+ * under the master key, as the CSRF tokens and the authorize and consent
+ * markers always did. Neither construction may change for a purpose in use
+ * (gh_mkey.h). */
+static const char *const kdf_purposes[] = {"gh-code"};
+
+static bool is_kdf_purpose(const char *purpose)
+{
+    for (size_t i = 0; i < sizeof(kdf_purposes) / sizeof(kdf_purposes[0]); i++)
+        if (strcmp(purpose, kdf_purposes[i]) == 0)
+            return true;
+    return false;
+}
+
+int gh_mkey_derive(const uint8_t key[GH_MASTER_KEY_BYTES], const char *purpose, uint8_t *out,
+                   size_t len)
+{
+    if (!out)
+        return -1;
+    sodium_memzero(out, len);
+    if (len != GH_MKEY_DERIVED_BYTES || !purpose || !*purpose)
+        return -1;
+    if (is_kdf_purpose(purpose)) {
+        char ctx[crypto_kdf_CONTEXTBYTES] = {0};
+        memcpy(ctx, purpose, strnlen(purpose, sizeof(ctx)));
+        return crypto_kdf_derive_from_key(out, len, 1, ctx, key) == 0 ? 0 : -1;
+    }
+    _Static_assert(crypto_auth_hmacsha256_BYTES == GH_MKEY_DERIVED_BYTES, "HMAC output size");
+    _Static_assert(crypto_auth_hmacsha256_KEYBYTES == GH_MASTER_KEY_BYTES, "HMAC key size");
+    crypto_auth_hmacsha256(out, (const uint8_t *)purpose, strlen(purpose), key);
+    return 0;
+}
+
 void gh_mkey_mac(const uint8_t key[GH_MASTER_KEY_BYTES], const char *purpose, const char *msg,
                  char out[2 * 32 + 1])
 {
-    /* crypto_kdf wants a context of exactly 8 bytes: the purpose, padded */
-    char ctx[crypto_kdf_CONTEXTBYTES] = {0};
-    memcpy(ctx, purpose, strnlen(purpose, sizeof(ctx)));
-    uint8_t subkey[crypto_auth_hmacsha256_KEYBYTES];
+    uint8_t subkey[GH_MKEY_DERIVED_BYTES];
     uint8_t mac[crypto_auth_hmacsha256_BYTES];
-    crypto_kdf_derive_from_key(subkey, sizeof(subkey), 1, ctx, key);
+    /* cannot fail but for a missing purpose: no hash beats a guessable one */
+    if (gh_mkey_derive(key, purpose, subkey, sizeof(subkey)) != 0)
+        abort();
     crypto_auth_hmacsha256(mac, (const uint8_t *)msg, strlen(msg), subkey);
     sodium_bin2hex(out, 2 * 32 + 1, mac, sizeof(mac));
     sodium_memzero(subkey, sizeof(subkey));

@@ -1,6 +1,7 @@
 /*
  * gh_mkey: the master key that encrypts secrets at rest (TOTP seeds, signing
- * keys), and the AEAD seal/open built on it.
+ * keys), the AEAD seal/open built on it, and the keys derived from it for
+ * other uses (gh_mkey_derive).
  *
  * The key comes from GATEHOUSE_MASTER_KEY, else from the key file
  * (GATEHOUSE_MASTER_KEY_FILE, default DATA_DIR/master.key). When neither holds
@@ -27,11 +28,26 @@ char *gh_mkey_seal(gh_arena *a, const uint8_t key[GH_MASTER_KEY_BYTES], const ch
 uint8_t *gh_mkey_open(gh_arena *a, const uint8_t key[GH_MASTER_KEY_BYTES], const char *ad,
                       const char *sealed, size_t *n);
 
+enum { GH_MKEY_DERIVED_BYTES = 32 };
+
+/* The key for one use of the master key, so that no two uses share a key:
+ * GH_MKEY_DERIVED_BYTES into out (len must be that). purpose names the use,
+ * one distinct string each; today's purposes are
+ *   "gh-code"               gh_mkey_mac of emailed 6-digit codes (gh_accounts)
+ *   "gatehouse csrf v1"     CSRF tokens (gh_csrf_token_for, gh_session)
+ *   "gatehouse authz v2"    the /authorize fresh-sign-in marker (gh_oidc_mac)
+ *   "gatehouse consent v2"  the consent marker (gh_oidc_mac)
+ * Each purpose keeps the construction it was first made with (gh_mkey.c),
+ * since stored code hashes, CSRF tokens in open pages and markers in URLs
+ * depend on the bytes: a new use takes a new purpose, never a changed one.
+ * Returns 0, or -1 with out zeroed (another len, no purpose). */
+int gh_mkey_derive(const uint8_t key[GH_MASTER_KEY_BYTES], const char *purpose, uint8_t *out,
+                   size_t len);
+
 /* A keyed hash of a short secret (an emailed 6-digit code) for storing:
- * HMAC-SHA-256 of msg under a key derived from the master key for
- * `purpose` (at most 8 characters). A plain SHA-256 of a 6-digit code can
- * be reversed by trying all 10^6 codes; this one cannot without the master
- * key. Hex into out (65 bytes). */
+ * HMAC-SHA-256 of msg under gh_mkey_derive's key for `purpose`. A plain
+ * SHA-256 of a 6-digit code can be reversed by trying all 10^6 codes; this
+ * one cannot without the master key. Hex into out (65 bytes). */
 void gh_mkey_mac(const uint8_t key[GH_MASTER_KEY_BYTES], const char *purpose, const char *msg,
                  char out[2 * 32 + 1]);
 

@@ -14,4 +14,12 @@
 int gh_cmd_client(gh_config *cfg, int argc, char **argv);
 void gh_cmd_client_usage(FILE *out);
 
+/* `gatehouse keys rotate|list` (argv[0] is the subcommand). rotate makes new
+ * ES256 and RS256 keys that sign from then on; the active ones retire with
+ * expires_at = now + gh_keys_keep_ms(cfg); keys already expired are deleted.
+ * list prints kid, alg, state (active/retired/expired) and times. */
+int gh_cmd_keys(gh_config *cfg, int argc, char **argv);
+/* The text of `gatehouse help keys`, before the settings. */
+void gh_cmd_keys_usage(FILE *out);
+
 #endif

@@ -12,7 +12,6 @@
 #include "gh_cmd.h"
 #include "gh_config.h"
 #include "gh_crypto.h"
-#include "gh_keys.h"
 #include "gh_export.h"
 #include "gh_log.h"
 #include "gh_mail.h"
@@ -109,14 +108,8 @@ static int help(const char *cmd)
         return 0;
     }
     if (strcmp(cmd, "keys") == 0) {
-        printf("Usage: gatehouse keys rotate|list\n\n"
-               "rotate: makes new ES256 and RS256 signing keys, which sign from then on (running\n"
-               "servers pick them up within GATEHOUSE_KEYS_REFRESH seconds). The previous keys\n"
-               "stay in the JWK Set until every token they signed has expired (the longer of\n"
-               "GATEHOUSE_ACCESS_TOKEN_TTL and GATEHOUSE_ID_TOKEN_TTL, plus 60 s), then leave it.\n"
-               "Use the master key of the servers: rotate refuses when it cannot open the keys.\n"
-               "list: prints every signing key: kid, alg, state (active, retired, expired) and\n"
-               "times.\n\n");
+        gh_cmd_keys_usage(stdout);
+        printf("\n");
         gh_config_print_help(stdout);
         return 0;
     }
@@ -176,7 +169,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "mail-test") == 0)
         return gh_mail_test_command(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "keys") == 0)
-        return gh_keys_command(&cfg, argc - 2, argv + 2);
+        return gh_cmd_keys(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "client") == 0)
         return gh_cmd_client(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "resource") == 0)

@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "gh_crypto.h"
+#include "gh_jose.h"
 #include "gh_log.h"
 #include "gh_mkey.h"
 #include "gh_store.h"
@@ -22,11 +22,7 @@
 
 enum {
     KID_MAX = 64,
-    MAX_JWS = 64 * 1024,    /* longest compact JWS we look at */
-    MAX_SIG = 1024,         /* 8192-bit RSA */
     RSA_BITS = 2048,        /* our RSA keys */
-    RSA_MIN_BITS = 2048,    /* the smallest client RSA key we accept */
-    RSA_MAX_BITS = 8192,    /* the largest (verification cost) */
     UNKNOWN_KID_GAP = 1000, /* ms: an unknown kid re-reads the table at most this often */
 };
 
@@ -94,21 +90,6 @@ static bool is_rs256(const char *alg)
     return alg && strcmp(alg, "RS256") == 0;
 }
 
-static const char *str_member(const json_t *o, const char *name)
-{
-    return json_string_value(json_object_get(o, name));
-}
-
-/* A string cjose allocated; wiped first when it may hold a secret. */
-static void cjose_free_str(char *s, bool secret)
-{
-    if (!s)
-        return;
-    if (secret)
-        sodium_memzero(s, strlen(s));
-    cjose_get_dealloc()(s);
-}
-
 static void keyset_free(keyset *ks)
 {
     if (!ks)
@@ -144,60 +125,6 @@ static void keyset_release(keyset *ks)
 
 /* ---- JWKs ---- */
 
-/* The public members of a cjose key: {kty, crv, x, y} or {kty, n, e}. */
-static json_t *public_members(const cjose_jwk_t *jwk)
-{
-    cjose_err ce;
-    char *text = cjose_jwk_to_json(jwk, false, &ce);
-    json_t *all = text ? json_loads(text, 0, NULL) : NULL;
-    cjose_free_str(text, false);
-    json_t *out = NULL;
-    const char *kty = str_member(all, "kty");
-    if (kty && strcmp(kty, "EC") == 0 && str_member(all, "crv") && str_member(all, "x") &&
-        str_member(all, "y"))
-        out = json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", str_member(all, "crv"), "x",
-                        str_member(all, "x"), "y", str_member(all, "y"));
-    else if (kty && strcmp(kty, "RSA") == 0 && str_member(all, "n") && str_member(all, "e"))
-        out = json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", str_member(all, "n"), "e",
-                        str_member(all, "e"));
-    json_decref(all);
-    return out;
-}
-
-char *gh_keys_thumbprint(gh_arena *a, const json_t *jwk)
-{
-    /* RFC 7638: the required members only, in lexicographic order, no
-     * whitespace. The values are base64url (checked), so need no escaping. */
-    const char *kty = str_member(jwk, "kty");
-    const char *m[3] = {NULL, NULL, NULL};
-    char *canon = NULL;
-    if (kty && strcmp(kty, "EC") == 0) {
-        m[0] = str_member(jwk, "crv");
-        m[1] = str_member(jwk, "x");
-        m[2] = str_member(jwk, "y");
-        if (!m[0] || !m[1] || !m[2])
-            return NULL;
-        canon = gh_arena_printf(a, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
-                                m[0], m[1], m[2]);
-    } else if (kty && strcmp(kty, "RSA") == 0) {
-        m[0] = str_member(jwk, "e");
-        m[1] = str_member(jwk, "n");
-        if (!m[0] || !m[1])
-            return NULL;
-        canon = gh_arena_printf(a, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", m[0], m[1]);
-    } else {
-        return NULL;
-    }
-    for (int i = 0; i < 3; i++)
-        if (m[i] && (!*m[i] || !gh_b64url_valid(m[i], strlen(m[i])) || strchr(m[i], '"')))
-            return NULL;
-    if (!canon)
-        return NULL;
-    uint8_t h[GH_SHA256_BYTES];
-    gh_sha256(canon, strlen(canon), h);
-    return gh_b64url(a, h, sizeof(h));
-}
-
 /* The published form: {kty, use, alg, kid, <public members>}, as JSON text. */
 static char *published_text(const json_t *pub, const char *kid, const char *alg)
 {
@@ -217,32 +144,6 @@ static char *published_text(const json_t *pub, const char *kid, const char *alg)
     return text;
 }
 
-/* NULL when the key can verify (or make) a signature of alg with siglen
- * bytes (0: not checked); else why not. */
-static const char *key_fits(const cjose_jwk_t *jwk, const char *alg, size_t siglen)
-{
-    cjose_err ce;
-    cjose_jwk_kty_t kty = cjose_jwk_get_kty(jwk, &ce);
-    if (is_es256(alg)) {
-        if (kty != CJOSE_JWK_KTY_EC || cjose_jwk_EC_get_curve(jwk, &ce) != CJOSE_JWK_EC_P_256)
-            return "key does not fit alg";
-        if (siglen && siglen != 64)
-            return "bad signature";
-        return NULL;
-    }
-    if (is_rs256(alg) || (alg && strcmp(alg, "PS256") == 0)) {
-        size_t bits = cjose_jwk_get_keysize(jwk, &ce);
-        if (kty != CJOSE_JWK_KTY_RSA)
-            return "key does not fit alg";
-        if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS)
-            return "RSA key size not accepted";
-        if (siglen && siglen != (bits + 7) / 8)
-            return "bad signature";
-        return NULL;
-    }
-    return "alg not allowed";
-}
-
 /* ---- keys in the table ---- */
 
 static void seal_ad(char *out, size_t n, const char *tenant, const char *kid)
@@ -258,8 +159,8 @@ static int generate(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], const 
     cjose_err ce;
     cjose_jwk_t *jwk = is_es256(alg) ? cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &ce)
                                      : cjose_jwk_create_RSA_random(RSA_BITS, e65537, 3, &ce);
-    json_t *pub = jwk ? public_members(jwk) : NULL;
-    const char *kid = pub ? gh_keys_thumbprint(a, pub) : NULL;
+    json_t *pub = jwk ? gh_jose_public_members(jwk) : NULL;
+    const char *kid = pub ? gh_jose_thumbprint(a, pub) : NULL;
     char *priv = kid ? cjose_jwk_to_json(jwk, true, &ce) : NULL;
     char *pubtext = priv ? published_text(pub, kid, alg) : NULL;
     char ad[128];
@@ -279,7 +180,7 @@ static int generate(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], const 
     if (rc != 0)
         snprintf(err, errlen, "cannot generate an %s signing key", alg);
     free(pubtext);
-    cjose_free_str(priv, true);
+    gh_jose_free_text(priv, true);
     json_decref(pub);
     cjose_jwk_release(jwk);
     return rc;
@@ -308,14 +209,14 @@ static int key_from_row(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], co
     cjose_err ce;
     k->jwk = cjose_jwk_import((const char *)plain, n, &ce);
     sodium_memzero(plain, n);
-    json_t *pub = k->jwk ? public_members(k->jwk) : NULL;
-    const char *tp = pub ? gh_keys_thumbprint(a, pub) : NULL;
+    json_t *pub = k->jwk ? gh_jose_public_members(k->jwk) : NULL;
+    const char *tp = pub ? gh_jose_thumbprint(a, pub) : NULL;
     const char *why = NULL;
     if (!tp)
         why = "cannot be read";
     else if (strcmp(tp, row->kid) != 0)
         why = "does not match its kid";
-    else if (key_fits(k->jwk, row->alg, 0) != NULL)
+    else if (gh_jose_key_fits(k->jwk, row->alg, 0) != NULL)
         why = "does not fit its alg";
     if (!why && !(k->pub = published_text(pub, row->kid, row->alg)))
         why = "cannot be published";
@@ -744,123 +645,7 @@ char *gh_keys_half_hash(gh_arena *a, const char *value)
     return gh_b64url(a, h, GH_SHA256_BYTES / 2);
 }
 
-/* ---- verification ---- */
-
-typedef struct parsed {
-    const char *s;
-    size_t len;
-    json_t *hdr; /* owned */
-    const char *alg, *kid, *typ;
-    size_t siglen;
-} parsed;
-
-/* Splits and checks a compact JWS, decodes its header. The signature must be
- * there (alg none has none) and every segment strict base64url. */
-static int parse_jws(const char *jws, parsed *p, const char **why)
-{
-    memset(p, 0, sizeof(*p));
-    if (!jws || !*jws) {
-        *why = "no token";
-        return -1;
-    }
-    size_t len = strnlen(jws, MAX_JWS + 1);
-    if (len > MAX_JWS) {
-        *why = "token too long";
-        return -1;
-    }
-    const char *d1 = memchr(jws, '.', len);
-    const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - jws)) : NULL;
-    if (!d1 || !d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - jws))) {
-        *why = "not a compact JWS";
-        return -1;
-    }
-    size_t hlen = (size_t)(d1 - jws), plen = (size_t)(d2 - d1 - 1),
-           slen = len - (size_t)(d2 + 1 - jws);
-    if (!hlen || !plen || !gh_b64url_valid(jws, hlen) || !gh_b64url_valid(d1 + 1, plen) ||
-        !gh_b64url_valid(d2 + 1, slen)) {
-        *why = "malformed token";
-        return -1;
-    }
-    char *hbuf = malloc(hlen);
-    size_t hn = 0;
-    if (!hbuf || sodium_base642bin((unsigned char *)hbuf, hlen, jws, hlen, NULL, &hn, NULL,
-                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
-        free(hbuf);
-        *why = "malformed header";
-        return -1;
-    }
-    p->hdr = json_loadb(hbuf, hn, JSON_REJECT_DUPLICATES, NULL);
-    free(hbuf);
-    if (!json_is_object(p->hdr)) {
-        json_decref(p->hdr);
-        p->hdr = NULL;
-        *why = "malformed header";
-        return -1;
-    }
-    p->alg = str_member(p->hdr, "alg");
-    json_t *kid = json_object_get(p->hdr, "kid"), *typ = json_object_get(p->hdr, "typ");
-    if (!p->alg)
-        *why = "no alg";
-    else if (strcasecmp(p->alg, "none") == 0)
-        *why = "alg none refused";
-    else if (json_object_get(p->hdr, "crit"))
-        *why = "crit not supported";
-    else if ((kid && !json_is_string(kid)) || (typ && !json_is_string(typ)))
-        *why = "malformed header";
-    else if (!slen)
-        *why = "no signature";
-    if (!*why) {
-        unsigned char sig[MAX_SIG];
-        if (sodium_base642bin(sig, sizeof(sig), d2 + 1, slen, NULL, &p->siglen, NULL,
-                              sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
-            *why = "bad signature";
-    }
-    if (*why) {
-        json_decref(p->hdr);
-        p->hdr = NULL;
-        return -1;
-    }
-    p->kid = json_string_value(kid);
-    p->typ = json_string_value(typ);
-    p->s = jws;
-    p->len = len;
-    return 0;
-}
-
-/* Checks the signature with jwk (already known to fit the alg) and returns
- * the payload, a JSON object. */
-static json_t *check_signature(const parsed *p, const cjose_jwk_t *jwk, const char **why)
-{
-    cjose_err ce;
-    cjose_jws_t *jws = cjose_jws_import(p->s, p->len, &ce);
-    uint8_t *pt = NULL;
-    size_t ptn = 0;
-    json_t *out = NULL;
-    if (!jws)
-        *why = "malformed token";
-    else if (!cjose_jws_verify(jws, jwk, &ce))
-        *why = "bad signature";
-    else if (cjose_jws_get_plaintext(jws, &pt, &ptn, &ce))
-        out = json_loadb((const char *)pt, ptn, JSON_REJECT_DUPLICATES, NULL);
-    if (jws && !*why && !json_is_object(out)) {
-        json_decref(out);
-        out = NULL;
-        *why = "payload is not a JSON object";
-    }
-    cjose_jws_release(jws);
-    return out;
-}
-
-static bool typ_matches(const char *got, const char *want)
-{
-    if (!got) /* ID tokens are signed without a typ (GH_TYP_ID_TOKEN) */
-        return strcmp(want, GH_TYP_ID_TOKEN) == 0;
-    if (strcasecmp(got, want) == 0)
-        return true;
-    return strncasecmp(got, "application/", 12) == 0 && strcasecmp(got + 12, want) == 0;
-}
-
-/* ---- verified tokens ----
+/* ---- verification, and the tokens that verified ----
  *
  * A resource server introspects (or calls UserInfo with) the same access
  * token on every API call, and one ES256 verification costs more than the
@@ -972,15 +757,15 @@ json_t *gh_keys_verify(const char *jws, const char *typ, const char **why)
         if (out)
             return out;
     }
-    parsed p;
-    if (parse_jws(jws, &p, why) != 0)
+    gh_jose_jws p;
+    if (gh_jose_parse(jws, &p, why) != 0)
         return NULL;
     const key *k = NULL;
     if (!is_es256(p.alg) && !is_rs256(p.alg)) {
         *why = "alg not allowed";
         goto out;
     }
-    if (typ && !typ_matches(p.typ, typ)) {
+    if (typ && !gh_jose_typ_matches(p.typ, typ)) {
         *why = "wrong typ";
         goto out;
     }
@@ -1001,114 +786,13 @@ json_t *gh_keys_verify(const char *jws, const char *typ, const char **why)
         *why = "alg does not match the key";
     else if (k->expires_at && gh_now_ms() >= k->expires_at)
         *why = "key expired";
-    else if ((*why = key_fits(k->jwk, p.alg, p.siglen)) == NULL)
-        out = check_signature(&p, k->jwk, why);
+    else if ((*why = gh_jose_key_fits(k->jwk, p.alg, p.siglen)) == NULL)
+        out = gh_jose_check_signature(&p, k->jwk, why);
     if (out)
         verified_put(hash, typ, k->kid, k->alg, out);
 out:
     keyset_release(ks);
-    json_decref(p.hdr);
-    return out;
-}
-
-/* Whether a client's JWK may verify alg; kty and curve decide, then its own
- * use, alg and key_ops when present. */
-static bool jwk_suitable(const json_t *jwk, const char *alg)
-{
-    const char *kty = str_member(jwk, "kty"), *use = str_member(jwk, "use");
-    const char *kalg = str_member(jwk, "alg");
-    json_t *ops = json_object_get(jwk, "key_ops");
-    if (!json_is_object(jwk) || !kty)
-        return false;
-    if (is_es256(alg)) {
-        const char *crv = str_member(jwk, "crv");
-        if (strcmp(kty, "EC") != 0 || !crv || strcmp(crv, "P-256") != 0)
-            return false;
-    } else if (strcmp(kty, "RSA") != 0) {
-        return false;
-    }
-    if (json_object_get(jwk, "use") && (!use || strcmp(use, "sig") != 0))
-        return false;
-    if (json_object_get(jwk, "alg") && (!kalg || strcmp(kalg, alg) != 0))
-        return false;
-    if (ops) {
-        size_t i;
-        json_t *op;
-        bool verify = false;
-        json_array_foreach(ops, i, op)
-        {
-            const char *s = json_string_value(op);
-            if (s && strcmp(s, "verify") == 0)
-                verify = true;
-        }
-        if (!verify)
-            return false;
-    }
-    return true;
-}
-
-json_t *gh_keys_verify_with_jwks(const char *jws, const json_t *jwks, const char **why)
-{
-    const char *scratch = NULL;
-    if (!why)
-        why = &scratch;
-    *why = NULL;
-    parsed p;
-    if (parse_jws(jws, &p, why) != 0)
-        return NULL;
-    json_t *out = NULL, *chosen = NULL, *keys = json_object_get(jwks, "keys"), *jk;
-    size_t i, found = 0, named = 0;
-    cjose_jwk_t *jwk = NULL;
-    if (!is_es256(p.alg) && !is_rs256(p.alg) && strcmp(p.alg, "PS256") != 0) {
-        *why = "alg not allowed";
-        goto out;
-    }
-    if (!json_is_array(keys)) {
-        *why = "no keys";
-        goto out;
-    }
-    json_array_foreach(keys, i, jk)
-    {
-        const char *kid = str_member(jk, "kid");
-        if (p.kid && (!kid || strcmp(kid, p.kid) != 0))
-            continue;
-        named++;
-        if (!jwk_suitable(jk, p.alg))
-            continue;
-        if (!chosen)
-            chosen = jk;
-        found++;
-    }
-    if (!chosen) {
-        *why = p.kid && !named ? "unknown kid" : "no suitable key";
-        goto out;
-    }
-    if (found > 1 && !p.kid) {
-        *why = "several keys fit: kid needed";
-        goto out;
-    }
-    /* Only the public members reach cjose, whatever else the client sent. */
-    const char *m1 = str_member(chosen, is_es256(p.alg) ? "x" : "n");
-    const char *m2 = str_member(chosen, is_es256(p.alg) ? "y" : "e");
-    if (!m1 || !m2 || !gh_b64url_valid(m1, strlen(m1)) || !gh_b64url_valid(m2, strlen(m2))) {
-        *why = "bad key";
-        goto out;
-    }
-    json_t *pub = is_es256(p.alg) ? json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256",
-                                              "x", m1, "y", m2)
-                                  : json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", m1, "e", m2);
-    char *text = pub ? json_dumps(pub, JSON_COMPACT) : NULL;
-    json_decref(pub);
-    cjose_err ce;
-    jwk = text ? cjose_jwk_import(text, strlen(text), &ce) : NULL;
-    free(text);
-    if (!jwk)
-        *why = "bad key";
-    else if ((*why = key_fits(jwk, p.alg, p.siglen)) == NULL)
-        out = check_signature(&p, jwk, why);
-out:
-    cjose_jwk_release(jwk);
-    json_decref(p.hdr);
+    gh_jose_jws_free(&p);
     return out;
 }
 
@@ -1167,7 +851,7 @@ const char *gh_keys_jwks_text(gh_arena *a)
     return out;
 }
 
-/* ---- rotation and the CLI ---- */
+/* ---- rotation ---- */
 
 int64_t gh_keys_keep_ms(const gh_config *cfg)
 {
@@ -1224,81 +908,4 @@ out:
     gh_db_release(c);
     gh_arena_free(a);
     return rc;
-}
-
-static void print_time(char *out, long long ms)
-{
-    if (ms)
-        gh_rfc3339(ms, out);
-    else
-        snprintf(out, 32, "-");
-}
-
-static int list_keys(gh_db *db)
-{
-    gh_arena *a = gh_arena_new(0);
-    gh_dbconn *c = a ? gh_db_acquire(db) : NULL;
-    gh_keyrow *rows = NULL;
-    size_t n = 0;
-    int rc = 1;
-    if (c && gh_store_keys_list(c, a, TENANT, 0, 0, &rows, &n) == GH_DB_OK) {
-        long long now = gh_now_ms();
-        printf("%-43s  %-5s  %-7s  %-24s  %-24s  %s\n", "KID", "ALG", "STATE", "CREATED", "RETIRED",
-               "EXPIRES");
-        for (size_t i = 0; i < n; i++) {
-            const gh_keyrow *k = &rows[i];
-            const char *state = k->expires_at && now >= k->expires_at ? "expired"
-                                : k->retired_at                       ? "retired"
-                                                                      : "active";
-            char ct[32], rt[32], et[32];
-            print_time(ct, k->created_at);
-            print_time(rt, k->retired_at);
-            print_time(et, k->expires_at);
-            printf("%-43s  %-5s  %-7s  %-24s  %-24s  %s\n", k->kid, k->alg, state, ct, rt, et);
-        }
-        rc = 0;
-    } else {
-        fprintf(stderr, "gatehouse: cannot read the signing keys\n");
-    }
-    gh_db_release(c);
-    gh_arena_free(a);
-    return rc;
-}
-
-int gh_keys_command(gh_config *cfg, int argc, char **argv)
-{
-    const char *sub = argc > 0 ? argv[0] : NULL;
-    if (!sub || argc != 1 || (strcmp(sub, "rotate") != 0 && strcmp(sub, "list") != 0)) {
-        fprintf(stderr, "gatehouse: usage: gatehouse keys rotate|list\n");
-        return 2;
-    }
-    char err[512] = "";
-    if (gh_mkey_load(cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "gatehouse: %s\n", err);
-        return 2;
-    }
-    gh_db *db = gh_db_open_store(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
-    if (!db) {
-        fprintf(stderr, "gatehouse: %s\n", err);
-        return 1;
-    }
-    int code;
-    if (strcmp(sub, "list") == 0) {
-        code = list_keys(db);
-    } else {
-        char es[64], rs[64], until[32];
-        int64_t keep = gh_keys_keep_ms(cfg);
-        if (gh_keys_rotate(db, cfg->master_key, keep, es, rs, err, sizeof(err)) != 0) {
-            fprintf(stderr, "gatehouse: %s\n", err);
-            code = 1;
-        } else {
-            gh_rfc3339(gh_now_ms() + keep, until);
-            printf("new ES256 key %s\nnew RS256 key %s\nthe previous keys stay published until "
-                   "%s\nrunning servers sign with the new keys within %u s\n",
-                   es, rs, until, cfg->keys_refresh);
-            code = 0;
-        }
-    }
-    gh_db_close(db);
-    return code;
 }

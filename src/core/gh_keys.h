@@ -1,6 +1,9 @@
 /*
  * gh_keys: the OpenID provider's signing keys, JWS signing and verification
- * (cjose on OpenSSL), the JWK Set at /jwks, and `gatehouse keys`.
+ * with them (cjose on OpenSSL), the JWK Set at /jwks, and rotation. The
+ * JOSE logic that needs no key store (parsing a JWS, checking a signature
+ * with a given key, a client's JWK Set, thumbprints) is gh_jose (proto);
+ * `gatehouse keys` is cmd/gh_cmd_keys.c.
  *
  * Keys live in the table signing_keys (migration 3), one row per key: kid
  * (the RFC 7638 thumbprint), alg (ES256 or RS256), the private JWK sealed
@@ -63,15 +66,9 @@ char *gh_keys_sign_text(gh_arena *a, const char *alg, const char *typ, const cha
  * NULL; *why (optional) gets a short reason. Does NOT check exp/aud. */
 json_t *gh_keys_verify(const char *jws, const char *typ, const char **why);
 /* typ for gh_keys_verify that accepts what our ID tokens carry: no typ, or
- * "JWT"; an access token (at+jwt) or logout token (logout+jwt) is refused. */
+ * "JWT" (GH_JOSE_TYP_JWT); an access token (at+jwt) or logout token
+ * (logout+jwt) is refused. */
 #define GH_TYP_ID_TOKEN "JWT"
-
-/* Verifies a JWS against a JWK Set given as JSON (a client's registered jwks,
- * for private_key_jwt, RFC 7523): the key chosen by kid (or the only suitable
- * key when there is no kid); alg must be ES256, RS256 or PS256 and match the
- * key (EC P-256, RSA of 2048 bits or more; the key's own "alg" and "use", when
- * present, must agree); alg none refused. Returns the payload or NULL. */
-json_t *gh_keys_verify_with_jwks(const char *jws, const json_t *jwks, const char **why);
 
 /* The public JWK Set {"keys":[...]} with kid, use "sig", alg, kty and public
  * parameters only; keys whose expires_at passed are left out. New reference
@@ -81,13 +78,6 @@ json_t *gh_keys_jwks(void);
 /* at_hash / c_hash (OpenID Connect Core 3.1.3.6, 3.3.2.11): the left half of
  * SHA-256 (the hash of ES256 and RS256) of the ASCII value, base64url. */
 char *gh_keys_half_hash(gh_arena *a, const char *value);
-
-/* `gatehouse keys rotate|list` (argv[0] is the subcommand). rotate makes new
- * ES256 and RS256 keys that sign from then on; the active ones retire with
- * expires_at = now + gh_keys_keep_ms(cfg); keys already expired are deleted.
- * list prints kid, alg, state (active/retired/expired) and times. Returns the
- * process exit code. */
-int gh_keys_command(gh_config *cfg, int argc, char **argv);
 
 /* The published key set (RFC 7517 JWKS: every live public key) as JSON
  * text in a; NULL when no key set is loaded. */
@@ -110,8 +100,5 @@ int gh_keys_reload(char *err, size_t errlen);
 /* How many times a token with an unknown kid made this process re-read the
  * keys (at most one a second; for tests and diagnostics). */
 unsigned gh_keys_unknown_kid_reloads(void);
-/* The RFC 7638 thumbprint (SHA-256, base64url) of a public EC or RSA JWK;
- * NULL for another key type or missing members. In the arena. */
-char *gh_keys_thumbprint(gh_arena *a, const json_t *jwk);
 
 #endif

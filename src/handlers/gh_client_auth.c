@@ -12,7 +12,7 @@
 #include "gh_client_cred.h"
 #include "gh_clients.h"
 #include "gh_crypto.h"
-#include "gh_keys.h"
+#include "gh_jose.h"
 #include "gh_log.h"
 
 enum { CLIENT_ID_MAX = 256 };
@@ -124,7 +124,7 @@ bool gh_client_authenticate(gh_req *r, const gh_form *form, const char *audience
 
     const char *why = "the client assertion is invalid";
     json_t *claims =
-        gh_keys_verify_with_jwks(assertion, json_object_get(out->metadata, "jwks"), &why);
+        gh_jose_verify_with_jwks(assertion, json_object_get(out->metadata, "jwks"), &why);
     if (!claims)
         return auth_fail(r, out, false, 401, "invalid_client",
                          why ? gh_arena_printf(r->arena, "client assertion: %s", why)

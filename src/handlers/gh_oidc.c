@@ -23,6 +23,7 @@
 #include "gh_handlers.h"
 #include "gh_json.h"
 #include "gh_mfa.h"
+#include "gh_mkey.h"
 #include "gh_oauth.h"
 #include "gh_resources.h"
 #include "gh_session.h"
@@ -43,8 +44,9 @@ const char *gh_oidc_url(gh_req *r, const char *path)
 
 const char *gh_oidc_mac(gh_req *r, const char *purpose, const char *data)
 {
-    uint8_t key[crypto_auth_hmacsha256_BYTES], mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256(key, (const uint8_t *)purpose, strlen(purpose), r->app->cfg->master_key);
+    uint8_t key[GH_MKEY_DERIVED_BYTES], mac[crypto_auth_hmacsha256_BYTES];
+    if (gh_mkey_derive(r->app->cfg->master_key, purpose, key, sizeof(key)) != 0)
+        return NULL;
     crypto_auth_hmacsha256(mac, (const uint8_t *)data, strlen(data), key);
     sodium_memzero(key, sizeof(key));
     return gh_b64url(r->arena, mac, sizeof(mac));

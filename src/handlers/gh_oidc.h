@@ -13,7 +13,7 @@
 
 /* issuer + path ("/token"), without a doubled slash. */
 const char *gh_oidc_url(gh_req *r, const char *path);
-/* base64url HMAC-SHA256 under a key derived from the master key for purpose. */
+/* base64url HMAC-SHA256 under the master key's key for purpose (gh_mkey_derive). */
 const char *gh_oidc_mac(gh_req *r, const char *purpose, const char *data);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "gh_audit.h"
 #include "gh_crypto.h"
+#include "gh_mkey.h"
 #include "gh_store.h"
 #include "gh_url.h"
 
@@ -234,9 +235,9 @@ const char *gh_presession(gh_req *r, bool create)
 
 const char *gh_csrf_token_for(gh_req *r, const char *binding)
 {
-    uint8_t key[crypto_auth_hmacsha256_BYTES], mac[crypto_auth_hmacsha256_BYTES];
-    static const char label[] = "gatehouse csrf v1";
-    crypto_auth_hmacsha256(key, (const uint8_t *)label, sizeof(label) - 1, r->app->cfg->master_key);
+    uint8_t key[GH_MKEY_DERIVED_BYTES], mac[crypto_auth_hmacsha256_BYTES];
+    if (gh_mkey_derive(r->app->cfg->master_key, "gatehouse csrf v1", key, sizeof(key)) != 0)
+        return NULL;
     crypto_auth_hmacsha256(mac, (const uint8_t *)binding, strlen(binding), key);
     sodium_memzero(key, sizeof(key));
     return gh_b64url(r->arena, mac, sizeof(mac));

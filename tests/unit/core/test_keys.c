@@ -25,6 +25,7 @@
 
 #include "gh_crypto.h"
 #include "gh_db.h"
+#include "gh_jose.h"
 #include "gh_keys.h"
 #include "gh_log.h"
 #include "gh_mkey.h"
@@ -393,7 +394,7 @@ static void foreign_key_refused(void **state)
     assert_string_equal(why, "bad signature");
     /* A stranger with its own kid. */
     json_t *pub = public_jwk(ec, NULL);
-    char *tp = gh_keys_thumbprint(f->a, pub);
+    char *tp = gh_jose_thumbprint(f->a, pub);
     json_decref(pub);
     t = sign_with(f->a, ec, json_pack("{s:s, s:s}", "alg", "ES256", "kid", tp), payload);
     assert_null(gh_keys_verify(t, NULL, &why));
@@ -694,7 +695,7 @@ static void jwks_public_only(void **state)
         assert_string_equal(json_string_value(json_object_get(k, "use")), "sig");
         const char *kid = json_string_value(json_object_get(k, "kid"));
         assert_non_null(kid);
-        assert_string_equal(kid, gh_keys_thumbprint(f->a, k));
+        assert_string_equal(kid, gh_jose_thumbprint(f->a, k));
         for (size_t j = 0; j < sizeof(priv) / sizeof(priv[0]); j++)
             assert_null(json_object_get(k, priv[j]));
         if (strcmp(alg, "ES256") == 0) {
@@ -725,13 +726,13 @@ static void thumbprint_rfc7638(void **state)
         "65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-"
         "bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
         "e", "AQAB", "alg", "RS256", "kid", "2011-04-29");
-    assert_string_equal(gh_keys_thumbprint(f->a, k), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    assert_string_equal(gh_jose_thumbprint(f->a, k), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     json_decref(k);
     json_t *bad = json_pack("{s:s, s:s}", "kty", "oct", "k", "AAAA");
-    assert_null(gh_keys_thumbprint(f->a, bad));
+    assert_null(gh_jose_thumbprint(f->a, bad));
     json_decref(bad);
     bad = json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", "a\"b", "y", "c");
-    assert_null(gh_keys_thumbprint(f->a, bad));
+    assert_null(gh_jose_thumbprint(f->a, bad));
     json_decref(bad);
 }
 
@@ -845,59 +846,59 @@ static void client_jwks(void **state)
     json_t *got;
 
     char *t = sign_with(f->a, ec, json_pack("{s:s, s:s}", "alg", "ES256", "kid", "ec-1"), payload);
-    got = gh_keys_verify_with_jwks(t, set, &why);
+    got = gh_jose_verify_with_jwks(t, set, &why);
     assert_non_null(got);
     assert_string_equal(json_string_value(json_object_get(got, "iss")), "client");
     json_decref(got);
     t = sign_with(f->a, rsa, json_pack("{s:s, s:s}", "alg", "RS256", "kid", "rsa-1"), payload);
-    got = gh_keys_verify_with_jwks(t, set, &why);
+    got = gh_jose_verify_with_jwks(t, set, &why);
     assert_non_null(got);
     json_decref(got);
     t = sign_with(f->a, rsa, json_pack("{s:s, s:s}", "alg", "PS256", "kid", "rsa-1"), payload);
-    got = gh_keys_verify_with_jwks(t, set, &why);
+    got = gh_jose_verify_with_jwks(t, set, &why);
     assert_non_null(got);
     json_decref(got);
 
     /* No kid: the one key of the right type. */
     t = sign_with(f->a, ec, json_pack("{s:s}", "alg", "ES256"), payload);
-    got = gh_keys_verify_with_jwks(t, set, &why);
+    got = gh_jose_verify_with_jwks(t, set, &why);
     assert_non_null(got);
     json_decref(got);
     t = sign_with(f->a, rsa, json_pack("{s:s}", "alg", "RS256"), payload);
-    got = gh_keys_verify_with_jwks(t, set, &why);
+    got = gh_jose_verify_with_jwks(t, set, &why);
     assert_non_null(got);
     json_decref(got);
 
     /* Refused: unknown kid, the wrong key's kid, a stranger's signature,
      * alg none, HS256, a key type that does not fit. */
     t = sign_with(f->a, ec, json_pack("{s:s, s:s}", "alg", "ES256", "kid", "nope"), payload);
-    assert_null(gh_keys_verify_with_jwks(t, set, &why));
+    assert_null(gh_jose_verify_with_jwks(t, set, &why));
     assert_string_equal(why, "unknown kid");
     t = sign_with(f->a, ec, json_pack("{s:s, s:s}", "alg", "ES256", "kid", "rsa-1"), payload);
-    assert_null(gh_keys_verify_with_jwks(t, set, &why));
+    assert_null(gh_jose_verify_with_jwks(t, set, &why));
     assert_string_equal(why, "no suitable key");
     t = sign_with(f->a, stranger, json_pack("{s:s, s:s}", "alg", "ES256", "kid", "ec-1"), payload);
-    assert_null(gh_keys_verify_with_jwks(t, set, &why));
+    assert_null(gh_jose_verify_with_jwks(t, set, &why));
     assert_string_equal(why, "bad signature");
     char *none = gh_arena_printf(
         f->a, "%s.%s.", b64url(f->a, "{\"alg\":\"none\",\"kid\":\"ec-1\"}"), b64url(f->a, payload));
-    assert_null(gh_keys_verify_with_jwks(none, set, &why));
+    assert_null(gh_jose_verify_with_jwks(none, set, &why));
     assert_string_equal(why, "alg none refused");
     char *hs =
         gh_arena_printf(f->a, "%s.%s.AAAA", b64url(f->a, "{\"alg\":\"HS256\",\"kid\":\"ec-1\"}"),
                         b64url(f->a, payload));
-    assert_null(gh_keys_verify_with_jwks(hs, set, &why));
+    assert_null(gh_jose_verify_with_jwks(hs, set, &why));
     assert_string_equal(why, "alg not allowed");
     char *tampered = gh_arena_strdup(
         f->a, sign_with(f->a, ec, json_pack("{s:s, s:s}", "alg", "ES256", "kid", "ec-1"), payload));
     char *dot = strchr(tampered, '.') + 3;
     *dot = *dot == 'x' ? 'y' : 'x';
-    assert_null(gh_keys_verify_with_jwks(tampered, set, &why));
+    assert_null(gh_jose_verify_with_jwks(tampered, set, &why));
 
     /* Two EC keys and no kid: ambiguous. */
     json_array_append_new(json_object_get(set, "keys"), public_jwk(stranger, "ec-2"));
     t = sign_with(f->a, ec, json_pack("{s:s}", "alg", "ES256"), payload);
-    assert_null(gh_keys_verify_with_jwks(t, set, &why));
+    assert_null(gh_jose_verify_with_jwks(t, set, &why));
     assert_string_equal(why, "several keys fit: kid needed");
 
     /* A key's own alg and use bind it. */
@@ -905,12 +906,12 @@ static void client_jwks(void **state)
     json_t *k0 = json_array_get(json_object_get(only, "keys"), 0);
     json_object_set_new(k0, "alg", json_string("RS256"));
     t = sign_with(f->a, rsa, json_pack("{s:s, s:s}", "alg", "PS256", "kid", "rsa-1"), payload);
-    assert_null(gh_keys_verify_with_jwks(t, only, &why));
+    assert_null(gh_jose_verify_with_jwks(t, only, &why));
     json_object_del(k0, "alg");
     json_object_set_new(k0, "use", json_string("enc"));
-    assert_null(gh_keys_verify_with_jwks(t, only, &why));
+    assert_null(gh_jose_verify_with_jwks(t, only, &why));
     json_object_set_new(k0, "use", json_string("sig"));
-    got = gh_keys_verify_with_jwks(t, only, &why);
+    got = gh_jose_verify_with_jwks(t, only, &why);
     assert_non_null(got);
     json_decref(got);
     /* Private members sent by mistake are ignored. */
@@ -920,15 +921,15 @@ static void client_jwks(void **state)
     only = json_pack("{s:[o]}", "keys", json_loads(privtext, 0, NULL));
     free(privtext);
     t = sign_with(f->a, rsa, json_pack("{s:s}", "alg", "RS256"), payload);
-    got = gh_keys_verify_with_jwks(t, only, &why);
+    got = gh_jose_verify_with_jwks(t, only, &why);
     assert_non_null(got);
     json_decref(got);
     json_decref(only);
 
     /* Not a JWK Set. */
     json_t *empty = json_object();
-    assert_null(gh_keys_verify_with_jwks(t, empty, &why));
-    assert_null(gh_keys_verify_with_jwks(t, NULL, &why));
+    assert_null(gh_jose_verify_with_jwks(t, empty, &why));
+    assert_null(gh_jose_verify_with_jwks(t, NULL, &why));
     json_decref(empty);
 
     json_decref(set);
