@@ -53,105 +53,6 @@ enum {
 
 typedef char hash_hex[2 * GH_SHA256_BYTES + 1];
 
-/* ---- what a set of factors is worth ---- */
-
-typedef struct proof {
-    bool pwd, email, otp, recovery, passkey, uv;
-    bool bound; /* the passkey says it cannot be synced (not backup-eligible) */
-} proof;
-
-static void proof_add(proof *p, const char *method, bool bound, bool uv)
-{
-    if (strcmp(method, "pwd") == 0)
-        p->pwd = true;
-    else if (strcmp(method, "email") == 0)
-        p->email = true;
-    else if (strcmp(method, "totp") == 0)
-        p->otp = true;
-    else if (strcmp(method, "recovery_code") == 0)
-        p->recovery = true;
-    else if (strcmp(method, "passkey") == 0) {
-        p->passkey = true;
-        p->bound |= bound;
-        p->uv |= uv;
-    }
-}
-
-static proof proof_of(const char *factors)
-{
-    proof p = {0};
-    json_t *arr = factors ? json_loads(factors, 0, NULL) : NULL;
-    size_t i;
-    json_t *f;
-    json_array_foreach(arr, i, f)
-    {
-        const char *m = json_string_value(json_object_get(f, "method"));
-        if (m)
-            proof_add(&p, m, json_is_true(json_object_get(f, "hwk")),
-                      json_is_true(json_object_get(f, "uv")));
-    }
-    json_decref(arr);
-    return p;
-}
-
-static int proof_level(const proof *p)
-{
-    bool possession = p->otp || p->recovery || p->passkey;
-    if ((p->pwd && possession) || (p->passkey && p->uv))
-        return 2;
-    return 1;
-}
-
-/* RFC 8176 method values, as JSON array text. */
-static const char *proof_amr(gh_arena *a, const proof *p)
-{
-    json_t *arr = json_array();
-    if (p->pwd)
-        json_array_append_new(arr, json_string("pwd"));
-    if (p->email || p->otp || p->recovery)
-        json_array_append_new(arr, json_string("otp"));
-    if (p->passkey)
-        /* "hwk" would need attestation to prove the key is in hardware; a
-         * key that only says it cannot be synced is a plain proof of
-         * possession ("pop"); a synced one is a software key. */
-        json_array_append_new(arr, json_string(p->bound ? "pop" : "swk"));
-    if (p->uv)
-        json_array_append_new(arr, json_string("user"));
-    if (proof_level(p) >= 2)
-        json_array_append_new(arr, json_string("mfa"));
-    char *text = json_dumps(arr, JSON_COMPACT);
-    const char *out = text ? gh_arena_strdup(a, text) : "[]";
-    free(text);
-    json_decref(arr);
-    return out;
-}
-
-/* factors plus one more, as JSON array text. */
-static const char *factors_add(gh_arena *a, const char *factors, const char *method,
-                               const char *factor_id, bool bound, bool uv)
-{
-    json_t *arr = factors ? json_loads(factors, 0, NULL) : NULL;
-    if (!json_is_array(arr)) {
-        json_decref(arr);
-        arr = json_array();
-    }
-    json_t *f = json_pack("{s:s, s:I}", "method", method, "time", (json_int_t)gh_now_ms());
-    if (factor_id)
-        json_object_set_new(f, "factor_id", json_string(factor_id));
-    if (strcmp(method, "passkey") == 0) {
-        /* stored as "hwk" since the first sessions: it means bound, not
-         * proven hardware */
-        json_object_set_new(f, "hwk", json_boolean(bound));
-        json_object_set_new(f, "uv", json_boolean(uv));
-    }
-    json_array_append_new(arr, f);
-    char *text = json_dumps(arr, JSON_COMPACT);
-    const char *out = text ? gh_arena_strdup(a, text) : NULL;
-    free(text);
-    json_decref(arr);
-    return out;
-}
-
 /* ---- the user's enrolled factors ---- */
 
 struct enrolled {
@@ -328,13 +229,14 @@ gh_dbrc gh_mfa_first_factor(gh_req *r, gh_dbconn *c, const char *user_id, const 
     gh_dbrc rc = enrolled_get(c, r->arena, user_id, &e);
     if (rc != GH_DB_OK)
         return rc;
-    const char *factors = factors_add(r->arena, "[]", method, NULL, false, false);
+    const char *factors =
+        gh_assurance_factors_add(r->arena, "[]", method, NULL, false, false, gh_now_ms());
     if (!factors)
         return GH_DB_FAIL;
     if (!second) {
-        proof p = proof_of(factors);
-        out->aal = proof_level(&p);
-        return gh_session_start(r, c, user_id, proof_amr(r->arena, &p), out->aal, factors,
+        gh_assurance_proof p = gh_assurance_proof_of(factors);
+        out->aal = gh_assurance_proof_level(&p);
+        return gh_session_start(r, c, user_id, gh_assurance_amr(r->arena, &p), out->aal, factors,
                                 &out->token);
     }
     const char *binding = pre_binding(r, true);
@@ -752,13 +654,15 @@ static void mfa_succeeded(gh_req *r, gh_dbconn *c, const struct mfa_context *x, 
     /* sessions from before factors were recorded know only their methods */
     if (!x->pending && (!base || strcmp(base, "[]") == 0) && x->s->amr &&
         strstr(x->s->amr, "\"pwd\""))
-        base = factors_add(r->arena, "[]", GH_METHOD_PASSWORD, NULL, false, false);
-    const char *factors = factors_add(r->arena, base, v->method, v->factor_id, v->bound, v->uv);
-    proof p = proof_of(factors);
-    int aal = proof_level(&p);
+        base = gh_assurance_factors_add(r->arena, "[]", GH_METHOD_PASSWORD, NULL, false, false,
+                                        gh_now_ms());
+    const char *factors = gh_assurance_factors_add(r->arena, base, v->method, v->factor_id,
+                                                   v->bound, v->uv, gh_now_ms());
+    gh_assurance_proof p = gh_assurance_proof_of(factors);
+    int aal = gh_assurance_proof_level(&p);
     if (!x->pending && aal < x->s->aal)
         aal = x->s->aal;
-    const char *amr = proof_amr(r->arena, &p);
+    const char *amr = gh_assurance_amr(r->arena, &p);
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK && x->pending)
         rc = gh_store_challenge_consume(c, r->arena, GH_DEFAULT_TENANT, x->ch.id, gh_now_ms());
@@ -965,10 +869,11 @@ void gh_mfa_passkey_signin(gh_req *r)
         goto out;
     }
     bool ok = passkey_check(r, c, cred, pre_binding(r, false), NULL, true, &v, &user_id, &why);
-    const char *factors =
-        ok ? factors_add(r->arena, "[]", "passkey", v.factor_id, v.bound, v.uv) : NULL;
-    proof p = proof_of(factors);
-    int aal = proof_level(&p);
+    const char *factors = ok ? gh_assurance_factors_add(r->arena, "[]", GH_METHOD_PASSKEY,
+                                                        v.factor_id, v.bound, v.uv, gh_now_ms())
+                             : NULL;
+    gh_assurance_proof p = gh_assurance_proof_of(factors);
+    int aal = gh_assurance_proof_level(&p);
     gh_signin_facts facts;
     if (ok) {
         gh_dbrc frc = gh_mfa_signin_facts(r, c, user_id, "passkey", aal >= 2, &facts);
@@ -994,7 +899,7 @@ void gh_mfa_passkey_signin(gh_req *r)
     }
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
-        rc = gh_session_start(r, c, user_id, proof_amr(r->arena, &p), aal, factors, &token);
+        rc = gh_session_start(r, c, user_id, gh_assurance_amr(r->arena, &p), aal, factors, &token);
     if (rc == GH_DB_OK)
         gh_api_audit(r, c, "signin.succeeded", user_id, "success", NULL,
                      json_pack("{s:s, s:s, s:s}", "method", "passkey", "acr", gh_assurance_acr(aal),

@@ -21,10 +21,6 @@
 #include "gh_signin.h"
 #include "gh_store_auth.h"
 
-/* First-factor methods, as recorded in a session's factors. */
-#define GH_METHOD_PASSWORD "pwd"
-#define GH_METHOD_EMAIL    "email"
-
 typedef struct gh_mfa_outcome {
     bool pending;          /* a second factor is needed: no session yet */
     const char *token;     /* signed in: the new session cookie value */
