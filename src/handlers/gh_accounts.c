@@ -14,6 +14,7 @@
 
 #include "gh_api.h"
 #include "gh_crypto.h"
+#include "gh_factors.h"
 #include "gh_handlers.h"
 #include "gh_logout.h"
 #include "gh_mail.h"
@@ -79,16 +80,6 @@ static void new_codes(gh_req *r, const char *flow_id, struct codes *k, gh_email_
     f->link_hash = gh_arena_strdup(r->arena, link_hash);
 }
 
-static const char *binding_hash(gh_req *r)
-{
-    const char *pre = gh_presession(r, false);
-    hash_hex h;
-    if (!pre)
-        return NULL;
-    gh_secret_hash(pre, h);
-    return gh_arena_strdup(r->arena, h);
-}
-
 /* Creates a verification flow (user_id NULL: a decoy) in the caller's
  * transaction. */
 static gh_dbrc flow_create_kind(gh_req *r, gh_dbconn *c, const char *kind, const char *user_id,
@@ -102,7 +93,7 @@ static gh_dbrc flow_create_kind(gh_req *r, gh_dbconn *c, const char *kind, const
                          .kind = kind,
                          .user_id = user_id,
                          .email = email,
-                         .binding_hash = binding_hash(r),
+                         .binding_hash = gh_presession_hash(r, false),
                          .return_to = return_to,
                          .attempts = 0,
                          .sends = 1,
@@ -516,8 +507,9 @@ static gh_dbrc replace_unverified(gh_req *r, gh_dbconn *c, const gh_email_flow *
  * account with a second factor is asked for it next (gh_mfa). */
 static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
 {
-    long long now = gh_now_ms();
-    const char *here = binding_hash(r);
+    gh_ctx x = gh_req_ctx(r);
+    long long now = x.now;
+    const char *here = gh_presession_hash(r, false);
     bool signin = strcmp(f->kind, FLOW_SIGNIN) == 0;
     bool unlock = strcmp(f->kind, FLOW_UNLOCK) == 0;
     bool same_browser = here && f->binding_hash && gh_secret_equal(here, f->binding_hash);
@@ -545,7 +537,7 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
     gh_signin_facts facts;
     gh_signin_decision d = {.verdict = GH_SIGNIN_ALLOW};
     if (rc == GH_DB_OK && start)
-        rc = gh_mfa_signin_facts(r, c, user_id, method, false, &facts);
+        rc = gh_factors_signin_facts(&x, c, user_id, method, false, &facts);
     if (rc == GH_DB_OK && start) {
         facts.email_proven = true;
         d = gh_signin_decide(&facts);
@@ -971,7 +963,8 @@ void gh_accounts_signin(gh_req *r)
         goto done;
     }
     gh_signin_facts facts;
-    gh_dbrc frc = gh_mfa_signin_facts(r, c, u.id, GH_METHOD_PASSWORD, false, &facts);
+    gh_ctx x = gh_req_ctx(r);
+    gh_dbrc frc = gh_factors_signin_facts(&x, c, u.id, GH_METHOD_PASSWORD, false, &facts);
     if (frc != GH_DB_OK) {
         gh_resp_db_error(r, frc);
         goto done;
