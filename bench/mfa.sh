@@ -32,7 +32,7 @@ noise_begin
 SIG=$("$WORK/sig_rate" "$SECS" 1) || die "sig_rate failed"
 TOTP=$("$WORK/totp_rate" "$SECS") || die "totp_rate failed"
 WA=$("$WORK/webauthn_rate" "$SECS") || die "webauthn_rate failed"
-# recovery codes: argon2id with 4 MiB and 2 passes (gh_mfa.c RECOVERY_*)
+# recovery codes: argon2id with 4 MiB and 2 passes (core/gh_factors.c RECOVERY_*)
 ARGON=$("$WORK/argon2_rate" "$SECS" 1 4096 2 2>/dev/null || true)
 noise_end
 {

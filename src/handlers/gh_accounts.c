@@ -1,7 +1,10 @@
 /*
  * gh_accounts: the accounts JSON API under /api/v1 (docs/accounts-api.md):
- * sign-up, email verification, sign-in, sign-out and sessions. The hosted
- * pages call it; so may a customer's own UI on the same origin.
+ * the session, sign-up, email verification and resending codes, and the
+ * emailed-code flows every journey shares (gh_accounts.h). Sign-in and
+ * sign-out are gh_accounts_signin.c, the list of sessions
+ * gh_accounts_sessions.c. The hosted pages call it; so may a customer's own
+ * UI on the same origin.
  *
  * Journeys never reveal whether an email has an account: sign-up answers the
  * same for a new and a taken address, and sign-in spends the same time and
@@ -12,119 +15,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gh_accounts.h"
 #include "gh_api.h"
-#include "gh_audit.h"
 #include "gh_crypto.h"
+#include "gh_factors.h"
 #include "gh_handlers.h"
-#include "gh_json.h"
-#include "gh_log.h"
-#include "gh_logout.h"
 #include "gh_mail.h"
 #include "gh_mfa.h"
 #include "gh_mkey.h"
-#include "gh_oidc.h"
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
 #include "gh_session.h"
 #include "gh_store.h"
 #include "gh_store_auth.h"
-#include "gh_store_mfa.h"
-#include "gh_throttle.h"
-#include "gh_url.h"
-#include "gh_utf8.h"
 
 enum {
-    API_JSON_DEPTH = 4,
-    MAX_PASSWORD_BYTES = 4096, /* far past 256 code points of 4 bytes */
     MAX_NAME = 256,
     MAX_FLOW_ATTEMPTS = 5,
-    MAX_FLOW_SENDS = 5,
 };
 
-#define WRONG_CREDENTIALS "The email or password is incorrect."
-#define WRONG_CODE        "That code is wrong or has expired."
-#define CODE_USED         "This code or link was already used."
-#define TOO_MANY_TRIES    "Too many wrong codes. Use the link in the email, or start again."
+#define WRONG_CODE     "That code is wrong or has expired."
+#define CODE_USED      "This code or link was already used."
+#define TOO_MANY_TRIES "Too many wrong codes. Use the link in the email, or start again."
 #define CODE_LIMIT                                                                                 \
     "Too many codes were tried for this address today. Use the link in the email instead."
 #define CODE_EXPIRED "That code has expired. Ask for a new code."
 
-/* email_flows kinds */
-#define FLOW_VERIFY "verify_email"
-#define FLOW_SIGNIN "signin_email"  /* passwordless sign-in (docs/mfa.md) */
-#define FLOW_UNLOCK "signin_unlock" /* the emailed step of a guarded sign-in */
-
 typedef char hash_hex[2 * GH_SHA256_BYTES + 1];
-
-/* ---- request helpers ---- */
-
-/* The JSON object body of an API call; on failure a 4xx is set. */
-json_t *gh_api_body(gh_req *r)
-{
-    char why[160];
-    json_t *doc = NULL;
-    const char *type = gh_req_header(r, "Content-Type");
-    if (!type || strncasecmp(type, "application/json", 16) != 0 ||
-        (type[16] != '\0' && type[16] != ';' && type[16] != ' ')) {
-        gh_resp_error(r, 415, "unsupported_media_type", "Send the request as application/json.");
-        return NULL;
-    }
-    if (!r->body ||
-        gh_json_parse(r->body, r->body_len, API_JSON_DEPTH, &doc, why, sizeof(why)) != GH_JSON_OK) {
-        gh_resp_error(r, 400, "invalid_request",
-                      r->body ? gh_arena_strdup(r->arena, why) : "A JSON body is required.");
-        return NULL;
-    }
-    if (!json_is_object(doc)) {
-        json_decref(doc);
-        gh_resp_error(r, 400, "invalid_request", "The body must be a JSON object.");
-        return NULL;
-    }
-    return doc;
-}
-
-/* A string field of at most max bytes, or NULL when absent; *bad is set (and
- * a 400 answered) when it is present but not acceptable text. */
-const char *gh_api_text(gh_req *r, json_t *body, const char *name, size_t max, bool *bad)
-{
-    json_t *v = json_object_get(body, name);
-    if (!v || json_is_null(v))
-        return NULL;
-    size_t n = json_string_length(v);
-    const char *s = json_string_value(v);
-    if (!s || n > max || memchr(s, '\0', n) || gh_utf8_has_control(s, n)) {
-        *bad = true;
-        gh_resp_error(r, 400, "invalid_request",
-                      gh_arena_printf(r->arena, "The field %s is not acceptable.", name));
-        return NULL;
-    }
-    return gh_arena_strndup(r->arena, s, n);
-}
-
-const char *gh_api_return_target(gh_req *r, const char *asked)
-{
-    const char *ok = gh_url_safe_return(r->arena, r->app->cfg->issuer, asked);
-    return ok ? ok : "/account";
-}
-
-gh_dbrc gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
-                     const char *outcome, const char *reason, json_t *details)
-{
-    gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
-                         .type = type,
-                         .subject = subject,
-                         .actor = subject,
-                         .ip = r->ip,
-                         .user_agent = r->user_agent,
-                         .outcome = outcome,
-                         .reason = reason,
-                         .details = details};
-    gh_dbrc rc = gh_audit_append(c, r->arena, &ev);
-    if (rc != GH_DB_OK)
-        gh_log(GH_LOG_ERROR, "audit write failed", "event %s", type);
-    json_decref(details);
-    return rc;
-}
 
 /* The stored form of a flow's 6-digit code: keyed (gh_mkey_mac), since a
  * million codes are quickly tried against a plain hash, and bound to its
@@ -139,12 +56,7 @@ static void code_hash_of(gh_req *r, const char *flow_id, const char *code, hash_
 
 /* ---- email verification flows ---- */
 
-struct codes {
-    char code[7];           /* six digits */
-    const char *link_token; /* 256-bit, base64url */
-};
-
-static void new_codes(gh_req *r, const char *flow_id, struct codes *k, gh_email_flow *f)
+static void new_codes(gh_req *r, const char *flow_id, gh_accounts_codes *k, gh_email_flow *f)
 {
     hash_hex code_hash, link_hash;
     snprintf(k->code, sizeof(k->code), "%06u", (unsigned)randombytes_uniform(1000000));
@@ -155,21 +67,9 @@ static void new_codes(gh_req *r, const char *flow_id, struct codes *k, gh_email_
     f->link_hash = gh_arena_strdup(r->arena, link_hash);
 }
 
-static const char *binding_hash(gh_req *r)
-{
-    const char *pre = gh_presession(r, false);
-    hash_hex h;
-    if (!pre)
-        return NULL;
-    gh_secret_hash(pre, h);
-    return gh_arena_strdup(r->arena, h);
-}
-
-/* Creates a verification flow (user_id NULL: a decoy) in the caller's
- * transaction. */
-static gh_dbrc flow_create_kind(gh_req *r, gh_dbconn *c, const char *kind, const char *user_id,
+gh_dbrc gh_accounts_flow_create(gh_req *r, gh_dbconn *c, const char *kind, const char *user_id,
                                 const char *email, const char *return_to, const char *signup,
-                                gh_email_flow *f, struct codes *k)
+                                gh_email_flow *f, gh_accounts_codes *k)
 {
     long long now = gh_now_ms();
     const char *id = gh_token(r->arena);
@@ -178,7 +78,7 @@ static gh_dbrc flow_create_kind(gh_req *r, gh_dbconn *c, const char *kind, const
                          .kind = kind,
                          .user_id = user_id,
                          .email = email,
-                         .binding_hash = binding_hash(r),
+                         .binding_hash = gh_presession_hash(r, false),
                          .return_to = return_to,
                          .attempts = 0,
                          .sends = 1,
@@ -190,25 +90,28 @@ static gh_dbrc flow_create_kind(gh_req *r, gh_dbconn *c, const char *kind, const
     return gh_store_flow_insert(c, r->arena, f);
 }
 
-static gh_dbrc flow_create(gh_req *r, gh_dbconn *c, const char *user_id, const char *email,
-                           const char *return_to, gh_email_flow *f, struct codes *k)
+/* A verification flow (user_id NULL: a decoy) in the caller's
+ * transaction. */
+static gh_dbrc verify_flow_create(gh_req *r, gh_dbconn *c, const char *user_id, const char *email,
+                                  const char *return_to, gh_email_flow *f, gh_accounts_codes *k)
 {
-    return flow_create_kind(r, c, FLOW_VERIFY, user_id, email, return_to, NULL, f, k);
+    return gh_accounts_flow_create(r, c, GH_FLOW_VERIFY, user_id, email, return_to, NULL, f, k);
 }
 
-static gh_dbrc mail_code(gh_req *r, gh_dbconn *c, const gh_email_flow *f, const struct codes *k)
+gh_dbrc gh_accounts_mail_code(gh_req *r, gh_dbconn *c, const gh_email_flow *f,
+                              const gh_accounts_codes *k)
 {
     const char *link = gh_arena_printf(r->arena, "%s/verify?flow=%s&token=%s", r->app->cfg->issuer,
                                        f->id, k->link_token);
     json_t *params = json_pack("{s:s, s:s, s:i}", "code", k->code, "link", link, "minutes",
                                (int)((r->app->cfg->code_ttl + 59) / 60));
-    const char *tmpl = strcmp(f->kind, FLOW_VERIFY) == 0 ? "verify_email" : "signin_code";
+    const char *tmpl = strcmp(f->kind, GH_FLOW_VERIFY) == 0 ? "verify_email" : "signin_code";
     gh_dbrc rc = gh_mail_enqueue(c, r->arena, r->app, GH_DEFAULT_TENANT, f->email, tmpl, params);
     json_decref(params);
     return rc;
 }
 
-static void respond_verification(gh_req *r, const char *flow_id, const char *email)
+void gh_accounts_respond_verification(gh_req *r, const char *flow_id, const char *email)
 {
     gh_resp_json(r, 200,
                  json_pack("{s:s, s:s, s:s}", "status", "verification_required", "flow_id", flow_id,
@@ -232,38 +135,37 @@ static long long count_event(gh_req *r, gh_dbconn *c, const char *key, long long
     return n;
 }
 
-typedef enum { SEND_MAIL, SEND_QUIET, SEND_REFUSED } send_verdict;
-
 /* May this request mail a code or notice to email (and open a flow that
  * can succeed)? Counted for every request, whether the address has an
  * account or not, so the answers stay alike (SECURITY.md #14):
  *  - per client address, GATEHOUSE_MAIL_IP_HOURLY_LIMIT in an hour: past
- *    it SEND_REFUSED, a 429 that slows that client only;
+ *    it GH_ACCOUNTS_SEND_REFUSED, a 429 that slows that client only;
  *  - per email address, GATEHOUSE_MAIL_DAILY_LIMIT in 24 hours: past it
- *    SEND_QUIET, the usual answer with a decoy flow and no mail, so nobody
+ *    GH_ACCOUNTS_SEND_QUIET, the usual answer with a decoy flow and no mail, so nobody
  *    can flood a mailbox. The address's owner (owner_id) asking from a
  *    client address one of their sessions came from still gets mail, so
  *    the requests of others cannot keep the owner's codes away. */
-static send_verdict send_budget(gh_req *r, gh_dbconn *c, const char *email, const char *owner_id)
+gh_accounts_send gh_accounts_send_budget(gh_req *r, gh_dbconn *c, const char *email,
+                                         const char *owner_id)
 {
     const gh_config *cfg = r->app->cfg;
     bool seen = false;
     long long by_ip = count_event(r, c, gh_arena_printf(r->arena, "mailip:%s", r->ip), HOUR_MS);
     if (by_ip > (long long)cfg->mail_ip_hourly_limit)
-        return SEND_REFUSED;
+        return GH_ACCOUNTS_SEND_REFUSED;
     long long by_addr =
         count_event(r, c, gh_arena_printf(r->arena, "mailaddr:%s", email ? email : ""), DAY_MS);
     if (by_addr <= (long long)cfg->mail_daily_limit)
-        return SEND_MAIL;
+        return GH_ACCOUNTS_SEND_MAIL;
     if (owner_id &&
         gh_store_session_seen_from(c, r->arena, GH_DEFAULT_TENANT, owner_id, r->ip, &seen) ==
             GH_DB_OK &&
         seen)
-        return SEND_MAIL;
-    return SEND_QUIET;
+        return GH_ACCOUNTS_SEND_MAIL;
+    return GH_ACCOUNTS_SEND_QUIET;
 }
 
-static void sends_refused(gh_req *r)
+void gh_accounts_sends_refused(gh_req *r)
 {
     gh_resp_header(r, "Retry-After", "3600");
     gh_resp_error(r, 429, "too_many_requests",
@@ -334,7 +236,7 @@ static bool new_password(gh_req *r, json_t *body, const char *email, const char 
 {
     json_t *v = json_object_get(body, "password");
     const char *why = NULL;
-    if (!json_is_string(v) || json_string_length(v) > MAX_PASSWORD_BYTES) {
+    if (!json_is_string(v) || json_string_length(v) > GH_ACCOUNTS_MAX_PASSWORD_BYTES) {
         gh_resp_error(r, 400, "weak_password",
                       json_is_string(v) ? "Use at most 256 characters." : "Enter a password.");
         return false;
@@ -351,7 +253,7 @@ static bool new_password(gh_req *r, json_t *body, const char *email, const char 
     return true;
 }
 
-static const char *email_field(gh_req *r, json_t *body, bool *bad)
+const char *gh_accounts_email_field(gh_req *r, json_t *body, bool *bad)
 {
     const char *raw = gh_api_text(r, body, "email", 320, bad);
     const char *email = gh_store_normalise_id(r->arena, raw);
@@ -369,8 +271,8 @@ static const char *email_field(gh_req *r, json_t *body, bool *bad)
 static gh_dbrc signup_existing(gh_req *r, gh_dbconn *c, const gh_user *owner, const char *return_to,
                                bool mail, gh_email_flow *f)
 {
-    struct codes k;
-    gh_dbrc rc = flow_create(r, c, NULL, owner->email, return_to, f, &k);
+    gh_accounts_codes k;
+    gh_dbrc rc = verify_flow_create(r, c, NULL, owner->email, return_to, f, &k);
     if (rc != GH_DB_OK || !mail)
         return rc;
     json_t *params = json_pack(
@@ -393,7 +295,7 @@ static gh_dbrc signup_existing(gh_req *r, gh_dbconn *c, const gh_user *owner, co
 static gh_dbrc signup_replace(gh_req *r, gh_dbconn *c, const gh_user *holder, const gh_user *u,
                               const char *phc, const char *return_to, bool mail, gh_email_flow *f)
 {
-    struct codes k;
+    gh_accounts_codes k;
     json_t *j = json_pack("{s:s, s:s?, s:s?}", "phc", phc, "given_name", u->given_name,
                           "family_name", u->family_name);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -402,10 +304,10 @@ static gh_dbrc signup_replace(gh_req *r, gh_dbconn *c, const gh_user *holder, co
     free(text);
     if (!signup)
         return GH_DB_FAIL;
-    gh_dbrc rc = flow_create_kind(r, c, FLOW_VERIFY, mail ? holder->id : NULL, holder->email,
-                                  return_to, signup, f, &k);
+    gh_dbrc rc = gh_accounts_flow_create(r, c, GH_FLOW_VERIFY, mail ? holder->id : NULL,
+                                         holder->email, return_to, signup, f, &k);
     if (rc == GH_DB_OK && mail)
-        rc = mail_code(r, c, f, &k);
+        rc = gh_accounts_mail_code(r, c, f, &k);
     if (rc == GH_DB_OK)
         gh_api_audit(r, c, "signup.unverified_email", holder->id, "success",
                      "address held by an unverified sign-up", NULL);
@@ -415,16 +317,16 @@ static gh_dbrc signup_replace(gh_req *r, gh_dbconn *c, const gh_user *holder, co
 static gh_dbrc signup_new(gh_req *r, gh_dbconn *c, gh_user *u, const char *phc,
                           const char *return_to, gh_email_flow *f)
 {
-    struct codes k;
+    gh_accounts_codes k;
     gh_dbrc rc = gh_store_user_insert(c, r->arena, u);
     if (rc == GH_DB_OK)
         rc = gh_store_user_mark_signup(c, r->arena, u->tenant_id, u->id);
     if (rc == GH_DB_OK)
         rc = gh_store_password_set(c, r->arena, u->tenant_id, u->id, phc);
     if (rc == GH_DB_OK)
-        rc = flow_create(r, c, u->id, u->email, return_to, f, &k);
+        rc = verify_flow_create(r, c, u->id, u->email, return_to, f, &k);
     if (rc == GH_DB_OK)
-        rc = mail_code(r, c, f, &k);
+        rc = gh_accounts_mail_code(r, c, f, &k);
     if (rc == GH_DB_OK)
         gh_api_audit(r, c, "signup.created", u->id, "success", NULL, NULL);
     return rc;
@@ -441,7 +343,7 @@ void gh_accounts_signup(gh_req *r)
     json_t *body = gh_api_body(r);
     if (!body)
         return;
-    const char *email = email_field(r, body, &bad);
+    const char *email = gh_accounts_email_field(r, body, &bad);
     const char *given = bad ? NULL : gh_api_text(r, body, "given_name", MAX_NAME, &bad);
     const char *family = bad ? NULL : gh_api_text(r, body, "family_name", MAX_NAME, &bad);
     const char *asked = bad ? NULL : gh_api_text(r, body, "return_to", 2048, &bad);
@@ -476,10 +378,10 @@ void gh_accounts_signup(gh_req *r)
     gh_user owner;
     gh_email_flow f;
     bool pending = false;
-    send_verdict send = send_budget(r, c, email, NULL);
-    if (send == SEND_REFUSED) {
+    gh_accounts_send send = gh_accounts_send_budget(r, c, email, NULL);
+    if (send == GH_ACCOUNTS_SEND_REFUSED) {
         sodium_memzero(phc, sizeof(phc));
-        sends_refused(r);
+        gh_accounts_sends_refused(r);
         return;
     }
     gh_dbrc rc = gh_db_begin(c);
@@ -488,9 +390,10 @@ void gh_accounts_signup(gh_req *r)
         if (rc == GH_DB_OK)
             rc = gh_store_user_pending_signup(c, r->arena, GH_DEFAULT_TENANT, owner.id, &pending);
         if (rc == GH_DB_OK && pending)
-            rc = signup_replace(r, c, &owner, &u, phc, return_to, send == SEND_MAIL, &f);
+            rc =
+                signup_replace(r, c, &owner, &u, phc, return_to, send == GH_ACCOUNTS_SEND_MAIL, &f);
         else if (rc == GH_DB_OK)
-            rc = signup_existing(r, c, &owner, return_to, send == SEND_MAIL, &f);
+            rc = signup_existing(r, c, &owner, return_to, send == GH_ACCOUNTS_SEND_MAIL, &f);
         else if (rc == GH_DB_NOTFOUND)
             rc = signup_new(r, c, &u, phc, return_to, &f);
     }
@@ -498,7 +401,7 @@ void gh_accounts_signup(gh_req *r)
     if (rc == GH_DB_CONFLICT) {
         /* Another sign-up took the address between our read and write: answer
          * as for a taken address. */
-        respond_verification(r, gh_token(r->arena), email);
+        gh_accounts_respond_verification(r, gh_token(r->arena), email);
         return;
     }
     if (rc != GH_DB_OK) {
@@ -506,7 +409,7 @@ void gh_accounts_signup(gh_req *r)
         return;
     }
     gh_mail_kick();
-    respond_verification(r, f.id, email);
+    gh_accounts_respond_verification(r, f.id, email);
 }
 
 /* ---- POST /api/v1/verify ---- */
@@ -516,7 +419,7 @@ void gh_accounts_signup(gh_req *r)
  * subject. False, with an error answered, when the event was not written. */
 static bool verify_refused(gh_req *r, gh_dbconn *c, const gh_email_flow *f, const char *reason)
 {
-    bool signin = strcmp(f->kind, FLOW_VERIFY) != 0;
+    bool signin = strcmp(f->kind, GH_FLOW_VERIFY) != 0;
     gh_dbrc rc = gh_api_audit(r, c, signin ? "signin.failed" : "email.verify_failed", f->user_id,
                               "failure", reason, NULL);
     if (rc != GH_DB_OK)
@@ -592,10 +495,11 @@ static gh_dbrc replace_unverified(gh_req *r, gh_dbconn *c, const gh_email_flow *
  * account with a second factor is asked for it next (gh_mfa). */
 static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
 {
-    long long now = gh_now_ms();
-    const char *here = binding_hash(r);
-    bool signin = strcmp(f->kind, FLOW_SIGNIN) == 0;
-    bool unlock = strcmp(f->kind, FLOW_UNLOCK) == 0;
+    gh_ctx x = gh_req_ctx(r);
+    long long now = x.now;
+    const char *here = gh_presession_hash(r, false);
+    bool signin = strcmp(f->kind, GH_FLOW_SIGNIN) == 0;
+    bool unlock = strcmp(f->kind, GH_FLOW_UNLOCK) == 0;
     bool same_browser = here && f->binding_hash && gh_secret_equal(here, f->binding_hash);
     gh_mfa_outcome m = {0};
     bool start = signin || same_browser;
@@ -621,7 +525,7 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
     gh_signin_facts facts;
     gh_signin_decision d = {.verdict = GH_SIGNIN_ALLOW};
     if (rc == GH_DB_OK && start)
-        rc = gh_mfa_signin_facts(r, c, user_id, method, false, &facts);
+        rc = gh_factors_signin_facts(&x, c, user_id, method, false, &facts);
     if (rc == GH_DB_OK && start) {
         facts.email_proven = true;
         d = gh_signin_decide(&facts);
@@ -737,7 +641,7 @@ void gh_accounts_resend(gh_req *r)
 {
     bool bad = false;
     gh_email_flow f;
-    struct codes k;
+    gh_accounts_codes k;
     if (!gh_csrf_check(r))
         return;
     json_t *body = gh_api_body(r);
@@ -764,7 +668,7 @@ void gh_accounts_resend(gh_req *r)
     }
     long long now = gh_now_ms();
     long long wait_ms = f.last_sent_at + (long long)r->app->cfg->resend_cooldown * 1000 - now;
-    if (f.sends >= MAX_FLOW_SENDS) {
+    if (f.sends >= GH_ACCOUNTS_MAX_FLOW_SENDS) {
         /* this flow sends no more: a new sign-in starts a new one */
         gh_resp_header(r, "Retry-After", "3600");
         gh_resp_error(
@@ -780,12 +684,12 @@ void gh_accounts_resend(gh_req *r)
     }
     /* Past the address's mail limit nothing is renewed or sent, so the last
      * mail's code and link stay good; the answer is the same. */
-    send_verdict send = send_budget(r, c, f.email, f.user_id);
-    if (send == SEND_REFUSED) {
-        sends_refused(r);
+    gh_accounts_send send = gh_accounts_send_budget(r, c, f.email, f.user_id);
+    if (send == GH_ACCOUNTS_SEND_REFUSED) {
+        gh_accounts_sends_refused(r);
         return;
     }
-    if (send == SEND_QUIET) {
+    if (send == GH_ACCOUNTS_SEND_QUIET) {
         gh_resp_json(r, 200, json_pack("{s:s}", "status", "sent"), NULL);
         return;
     }
@@ -796,7 +700,7 @@ void gh_accounts_resend(gh_req *r)
     if (rc == GH_DB_OK)
         rc = gh_store_flow_renew(c, r->arena, &f);
     if (rc == GH_DB_OK && f.user_id) /* decoys renew too, so they answer alike, but mail nothing */
-        rc = mail_code(r, c, &f, &k);
+        rc = gh_accounts_mail_code(r, c, &f, &k);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK && rc != GH_DB_NOTFOUND) {
         gh_resp_db_error(r, rc);
@@ -804,477 +708,4 @@ void gh_accounts_resend(gh_req *r)
     }
     gh_mail_kick();
     gh_resp_json(r, 200, json_pack("{s:s}", "status", "sent"), NULL);
-}
-
-/* ---- POST /api/v1/signin ---- */
-
-/* The keys a sign-in attempt is judged and counted on (gh_throttle.h). A
- * device the account signed in on before has one key of its own; any
- * other attempt has the account + address, address and account keys. */
-struct throttle_keys {
-    int n;
-    const char *key[3];
-    gh_throttle_kind kind[3];
-    const char *account; /* the account-wide key, when it applies */
-};
-
-static void throttle_keys(gh_req *r, gh_dbconn *c, const char *email, const char *user_id,
-                          struct throttle_keys *t)
-{
-    const char *e = email ? email : "";
-    const char *device = gh_device_hash(r);
-    bool known = false;
-    if (device && user_id)
-        gh_store_device_known(c, r->arena, GH_DEFAULT_TENANT, user_id, device, &known);
-    memset(t, 0, sizeof(*t));
-    if (known) {
-        t->n = 1;
-        t->key[0] = gh_arena_printf(r->arena, "acctdev:%s|%s", e, device);
-        t->kind[0] = GH_TH_ACCOUNT_IP;
-        return;
-    }
-    t->n = 2;
-    t->key[0] = gh_arena_printf(r->arena, "acctip:%s|%s", e, r->ip);
-    t->kind[0] = GH_TH_ACCOUNT_IP;
-    t->key[1] = gh_arena_printf(r->arena, "ip:%s", r->ip);
-    t->kind[1] = GH_TH_IP;
-    t->account = gh_arena_printf(r->arena, "acct:%s", e);
-}
-
-/* Seconds until the key may be tried again (0: now). */
-static long long key_wait(gh_req *r, gh_dbconn *c, const char *key)
-{
-    long long now = gh_now_ms(), until = 0;
-    if (gh_store_throttle_get(c, r->arena, GH_DEFAULT_TENANT, key, &until) != GH_DB_OK ||
-        until <= now)
-        return 0;
-    return (until - now + 999) / 1000;
-}
-
-/* Seconds until sign-in may be tried again under the attacker's own keys
- * (0: now). The account-wide key never refuses (throttle_guarded). */
-static long long throttle_wait(gh_req *r, gh_dbconn *c, const struct throttle_keys *t)
-{
-    long long wait = 0;
-    for (int i = 0; i < t->n; i++) {
-        long long w = key_wait(r, c, t->key[i]);
-        wait = w > wait ? w : wait;
-    }
-    return wait;
-}
-
-/* Whether a right password from this unknown device must also prove the
- * mailbox: the account is under a distributed attack. */
-static bool throttle_guarded(gh_req *r, gh_dbconn *c, const struct throttle_keys *t)
-{
-    return t->account && key_wait(r, c, t->account) > 0;
-}
-
-static void throttle_failure(gh_req *r, gh_dbconn *c, const struct throttle_keys *t)
-{
-    long long now = gh_now_ms();
-    for (int i = 0; i <= t->n; i++) {
-        long long n = 0;
-        const char *key = i < t->n ? t->key[i] : t->account;
-        if (!key || gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now,
-                                           now - GH_THROTTLE_DECAY_MS, &n) != GH_DB_OK)
-            continue;
-        long long delay = i < t->n ? gh_throttle_delay(t->kind[i], n)
-                                   : gh_throttle_guard(n, r->app->cfg->signin_account_limit);
-        if (delay > 0)
-            gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + delay * 1000);
-    }
-}
-
-static void signin_failed(gh_req *r, gh_dbconn *c, const struct throttle_keys *t,
-                          const char *subject, const char *reason)
-{
-    throttle_failure(r, c, t);
-    gh_dbrc rc = gh_api_audit(r, c, "signin.failed", subject, "failure", reason, NULL);
-    if (rc != GH_DB_OK)
-        gh_resp_db_error(r, rc);
-    else
-        gh_resp_error(r, 401, "invalid_credentials", WRONG_CREDENTIALS);
-}
-
-/* A new hash of the password when the stored one was made with older
- * parameters (argon2id costs may rise over time), else NULL. Computed before
- * the sign-in's transaction, so the write lock is not held for a hash. */
-static const char *rehash_of(gh_req *r, const char *phc, const char *pw, size_t n)
-{
-    char fresh[GH_PWHASH_MAX];
-    if (!gh_password_needs_rehash(phc) || gh_password_hash(pw, n, fresh) != 0)
-        return NULL;
-    return gh_arena_strdup(r->arena, fresh);
-}
-
-/* fresh: a new password hash to store in the same transaction (or NULL). */
-static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked,
-                             const char *fresh, const gh_signin_decision *d)
-{
-    const char *return_to = gh_api_return_target(r, asked);
-    gh_email_flow f;
-    struct codes k;
-    gh_mfa_outcome m = {0};
-    bool verify = d->verdict == GH_SIGNIN_MORE && d->need == GH_NEED_EMAIL_VERIFICATION;
-    gh_dbrc rc = gh_db_begin(c);
-    if (rc == GH_DB_OK && fresh) /* one upsert: never a moment without a password */
-        rc = gh_store_password_set(c, r->arena, GH_DEFAULT_TENANT, u->id, fresh);
-    if (rc == GH_DB_OK && verify) {
-        /* past the address's mail limit (send_budget), a decoy and no mail */
-        bool mail = send_budget(r, c, u->email, u->id) == SEND_MAIL;
-        rc = flow_create(r, c, mail ? u->id : NULL, u->email, return_to, &f, &k);
-        if (rc == GH_DB_OK && mail)
-            rc = mail_code(r, c, &f, &k);
-        if (rc == GH_DB_OK)
-            gh_api_audit(r, c, "signin.verification_required", u->id, "success",
-                         "email not verified", NULL);
-    } else if (rc == GH_DB_OK) {
-        rc = gh_mfa_first_factor(r, c, u->id, GH_METHOD_PASSWORD, d, return_to, &m);
-        if (rc == GH_DB_OK && m.token)
-            gh_api_audit(r, c, "signin.succeeded", u->id, "success", NULL, NULL);
-    }
-    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
-    if (rc != GH_DB_OK) {
-        r->nhdrs = 0;
-        json_decref(m.methods);
-        gh_resp_db_error(r, rc);
-        return;
-    }
-    if (verify) {
-        gh_mail_kick();
-        respond_verification(r, f.id, u->email);
-        return;
-    }
-    gh_mfa_respond(r, &m);
-}
-
-/* A right password from an unknown device while the account is guarded
- * (a distributed attack on it): instead of a refusal, an emailed code to
- * the account's address, entered in this browser, finishes the sign-in
- * (docs/accounts-api.md). Mails are limited per address like
- * /signin/email's. */
-static void signin_unlock(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked)
-{
-    gh_email_flow f;
-    struct codes k;
-    long long now = gh_now_ms(), n = 0;
-    const char *key = gh_arena_printf(r->arena, "emailcode:%s", u->email);
-    long long wait = key_wait(r, c, key);
-    if (wait > 0) {
-        gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", wait));
-        gh_resp_error(r, 429, "too_many_requests",
-                      "A code was sent moments ago. Wait a little before asking again.");
-        return;
-    }
-    gh_dbrc rc = gh_db_begin(c);
-    if (rc == GH_DB_OK)
-        rc = gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - 15 * 60 * 1000,
-                                    &n);
-    if (rc == GH_DB_OK && n >= MAX_FLOW_SENDS)
-        rc = gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + 15 * 60 * 1000);
-    if (rc == GH_DB_OK)
-        rc = flow_create_kind(r, c, FLOW_UNLOCK, u->id, u->email, gh_api_return_target(r, asked),
-                              NULL, &f, &k);
-    if (rc == GH_DB_OK)
-        rc = mail_code(r, c, &f, &k);
-    if (rc == GH_DB_OK)
-        gh_api_audit(r, c, "signin.email_code_required", u->id, "success",
-                     "account under attack, unknown device", NULL);
-    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
-    if (rc != GH_DB_OK) {
-        gh_resp_db_error(r, rc);
-        return;
-    }
-    gh_mail_kick();
-    gh_resp_json(r, 200,
-                 json_pack("{s:s, s:s, s:s}", "status", "email_code_required", "flow_id", f.id,
-                           "email", u->email),
-                 NULL);
-}
-
-void gh_accounts_signin(gh_req *r)
-{
-    bool bad = false;
-    struct throttle_keys t;
-    if (!gh_csrf_check(r))
-        return;
-    json_t *body = gh_api_body(r);
-    if (!body)
-        return;
-    const char *raw_email = gh_api_text(r, body, "email", 320, &bad);
-    const char *asked = bad ? NULL : gh_api_text(r, body, "return_to", 2048, &bad);
-    json_t *pwv = json_object_get(body, "password");
-    if (bad || !json_is_string(pwv) || json_string_length(pwv) > MAX_PASSWORD_BYTES) {
-        if (!bad)
-            gh_resp_error(r, 400, "invalid_request", "Enter your email and password.");
-        json_decref(body);
-        return;
-    }
-    size_t pwlen = 0;
-    const char *pw =
-        gh_pwpolicy_normalise(r->arena, json_string_value(pwv), json_string_length(pwv), &pwlen);
-    json_decref(body);
-    const char *email = gh_store_normalise_id(r->arena, raw_email);
-    gh_dbconn *c = gh_req_db(r);
-    if (!c)
-        return;
-    gh_user u;
-    bool known =
-        email && gh_store_user_by_email(c, r->arena, GH_DEFAULT_TENANT, email, &u) == GH_DB_OK;
-    throttle_keys(r, c, email, known ? u.id : NULL, &t);
-    long long wait = throttle_wait(r, c, &t);
-    if (wait > 0) {
-        /* Refused without checking the password, and audited like every
-         * other failure, so the account's owner sees the attempts. */
-        gh_dbrc rc =
-            gh_api_audit(r, c, "signin.failed", known ? u.id : NULL, "failure", "throttled", NULL);
-        gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", wait));
-        if (rc != GH_DB_OK)
-            gh_resp_db_error(r, rc);
-        else
-            gh_resp_error(r, 429, "too_many_requests",
-                          "Too many attempts. Wait a moment, then try again.");
-        goto done;
-    }
-    const char *phc = NULL;
-    bool found =
-        known && gh_store_password_get(c, r->arena, GH_DEFAULT_TENANT, u.id, &phc) == GH_DB_OK;
-    bool ok = found && pw ? gh_password_verify(phc, pw, pwlen)
-                          : gh_password_verify_dummy(pw ? pw : "", pw ? pwlen : 0);
-    if (!ok) {
-        signin_failed(r, c, &t, found ? u.id : NULL, !found ? "unknown account" : "wrong password");
-        goto done;
-    }
-    gh_signin_facts facts;
-    gh_dbrc frc = gh_mfa_signin_facts(r, c, u.id, GH_METHOD_PASSWORD, false, &facts);
-    if (frc != GH_DB_OK) {
-        gh_resp_db_error(r, frc);
-        goto done;
-    }
-    facts.account_guarded = throttle_guarded(r, c, &t);
-    gh_signin_decision d = gh_signin_decide(&facts);
-    if (d.verdict == GH_SIGNIN_REFUSE) {
-        signin_failed(r, c, &t, u.id, d.reason);
-    } else if (d.verdict == GH_SIGNIN_MORE && d.need == GH_NEED_EMAIL_CODE) {
-        /* the account key stays: the attack it counts may go on */
-        gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.key[0]);
-        signin_unlock(r, c, &u, asked);
-    } else {
-        /* the address key keeps counting */
-        gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.key[0]);
-        if (t.account)
-            gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.account);
-        signin_succeeded(r, c, &u, asked, rehash_of(r, phc, pw, pwlen), &d);
-    }
-done:
-    if (pw)
-        sodium_memzero((char *)pw, pwlen);
-}
-
-/* ---- POST /api/v1/signin/email ---- */
-
-/* Emails a sign-in code to an account that chose passwordless email. Every
- * address gets the same answer and a flow id; the others get a decoy flow
- * that can never succeed, and no mail. */
-void gh_accounts_signin_email(gh_req *r)
-{
-    bool bad = false;
-    gh_email_flow f;
-    struct codes k;
-    gh_user u;
-    if (!gh_csrf_check(r))
-        return;
-    json_t *body = gh_api_body(r);
-    if (!body)
-        return;
-    const char *email = email_field(r, body, &bad);
-    const char *asked = bad ? NULL : gh_api_text(r, body, "return_to", 2048, &bad);
-    json_decref(body);
-    gh_dbconn *c = bad ? NULL : gh_req_db(r);
-    if (!c)
-        return;
-    /* A quick succession of requests for one address from one client
-     * address waits; others' requests never make the owner wait (issue 15):
-     * the daily limit per address (send_budget) withholds mail, not the
-     * answer, and not from the owner's known client addresses. */
-    const char *key = gh_arena_printf(r->arena, "emailcode:%s|%s", email, r->ip);
-    long long until = 0, now = gh_now_ms(), n = 0;
-    if (gh_store_throttle_get(c, r->arena, GH_DEFAULT_TENANT, key, &until) == GH_DB_OK &&
-        until > now) {
-        gh_resp_header(r, "Retry-After",
-                       gh_arena_printf(r->arena, "%lld", (until - now + 999) / 1000));
-        gh_resp_error(r, 429, "too_many_requests",
-                      "A code was sent moments ago. Wait a little before asking again.");
-        return;
-    }
-    bool chosen = false;
-    if (gh_store_user_by_email(c, r->arena, GH_DEFAULT_TENANT, email, &u) == GH_DB_OK && u.active) {
-        gh_factor *list = NULL;
-        size_t nf = 0;
-        if (gh_store_factor_list(c, r->arena, GH_DEFAULT_TENANT, u.id, &list, &nf) == GH_DB_OK)
-            for (size_t i = 0; i < nf; i++)
-                chosen |= strcmp(list[i].kind, GH_FACTOR_EMAIL) == 0;
-    }
-    const char *return_to = gh_api_return_target(r, asked);
-    send_verdict send = send_budget(r, c, email, chosen ? u.id : NULL);
-    if (send == SEND_REFUSED) {
-        sends_refused(r);
-        return;
-    }
-    bool mail = chosen && send == SEND_MAIL;
-    gh_dbrc rc = gh_db_begin(c);
-    if (rc == GH_DB_OK)
-        rc = gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - 15 * 60 * 1000,
-                                    &n);
-    if (rc == GH_DB_OK && n >= MAX_FLOW_SENDS)
-        rc = gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + 15 * 60 * 1000);
-    if (rc == GH_DB_OK)
-        rc =
-            flow_create_kind(r, c, FLOW_SIGNIN, mail ? u.id : NULL, email, return_to, NULL, &f, &k);
-    if (rc == GH_DB_OK && mail)
-        rc = mail_code(r, c, &f, &k);
-    if (rc == GH_DB_OK && mail)
-        gh_api_audit(r, c, "signin.email_code_sent", u.id, "success", NULL, NULL);
-    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
-    if (rc != GH_DB_OK) {
-        gh_resp_db_error(r, rc);
-        return;
-    }
-    gh_mail_kick();
-    gh_resp_json(
-        r, 200,
-        json_pack("{s:s, s:s, s:s}", "status", "code_sent", "flow_id", f.id, "email", email), NULL);
-}
-
-/* ---- POST /api/v1/signout ---- */
-
-void gh_accounts_signout(gh_req *r)
-{
-    if (!gh_csrf_check(r))
-        return;
-    gh_dbconn *c = gh_req_db(r);
-    if (!c)
-        return;
-    const gh_session *s = gh_session_current(r);
-    const char *user = s ? s->user_id : NULL;
-    const char *sid = s ? s->id : NULL;
-    gh_dbrc rc = gh_db_begin(c);
-    if (rc == GH_DB_OK)
-        rc = gh_session_end(r, c);
-    if (rc == GH_DB_OK && user)
-        gh_api_audit(r, c, "signout", user, "success", NULL, NULL);
-    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
-    if (rc != GH_DB_OK) {
-        gh_resp_db_error(r, rc);
-        return;
-    }
-    if (sid)
-        gh_logout_kick(); /* revoking queued the back-channel logout */
-    const char *pre = gh_presession(r, true);
-    gh_resp_json(r, 200,
-                 json_pack("{s:s, s:s?}", "status", "signed_out", "csrf_token",
-                           pre ? gh_csrf_token_for(r, pre) : NULL),
-                 NULL);
-}
-
-/* ---- GET /api/v1/sessions ---- */
-
-void gh_accounts_sessions(gh_req *r)
-{
-    const gh_session *cur = gh_session_current(r);
-    if (!cur) {
-        if (!r->status)
-            gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
-        return;
-    }
-    gh_session *list = NULL;
-    size_t n = 0;
-    gh_dbrc rc = gh_store_session_list(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, cur->user_id,
-                                       gh_now_ms(), &list, &n);
-    if (rc != GH_DB_OK) {
-        gh_resp_db_error(r, rc);
-        return;
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        char created[32], seen[32], expires[32];
-        gh_rfc3339(list[i].created_at, created);
-        gh_rfc3339(list[i].last_seen_at, seen);
-        gh_rfc3339(list[i].expires_at < list[i].idle_expires_at ? list[i].expires_at
-                                                                : list[i].idle_expires_at,
-                   expires);
-        json_array_append_new(arr,
-                              json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:b}", "id", list[i].id,
-                                        "created_at", created, "last_seen_at", seen, "expires_at",
-                                        expires, "ip", list[i].ip, "user_agent", list[i].user_agent,
-                                        "current", strcmp(list[i].id, cur->id) == 0));
-    }
-    gh_resp_json(r, 200, json_pack("{s:o}", "sessions", arr), NULL);
-}
-
-/* ---- DELETE /api/v1/sessions/{id}, DELETE /api/v1/sessions ---- */
-
-/* Ends the user's other sessions: the one named by {id}, or all of them.
- * The current one is ended by sign-out instead. Needs a recent
- * authentication (ASVS 7.5.2); each ended session gets back-channel logout. */
-static void end_sessions(gh_req *r, const char *only)
-{
-    if (!gh_csrf_check(r))
-        return;
-    const gh_session *cur = gh_mfa_recent_session(r);
-    if (!cur)
-        return;
-    if (only && strcmp(only, cur->id) == 0) {
-        gh_resp_error(r, 400, "current_session",
-                      "Use Sign out to end the session of this browser.");
-        return;
-    }
-    gh_dbconn *c = gh_req_db(r);
-    if (!c)
-        return;
-    gh_session *list = NULL;
-    size_t n = 0, ended = 0;
-    long long now = gh_now_ms();
-    gh_dbrc rc =
-        gh_store_session_list(c, r->arena, GH_DEFAULT_TENANT, cur->user_id, now, &list, &n);
-    bool *gone = rc == GH_DB_OK ? gh_arena_alloc(r->arena, n + 1) : NULL;
-    if (rc == GH_DB_OK && !gone)
-        rc = GH_DB_FAIL;
-    if (rc == GH_DB_OK)
-        rc = gh_db_begin(c);
-    for (size_t i = 0; rc == GH_DB_OK && i < n; i++) {
-        if (strcmp(list[i].id, cur->id) == 0 || (only && strcmp(list[i].id, only) != 0))
-            continue;
-        rc = gh_store_session_revoke(c, r->arena, GH_DEFAULT_TENANT, list[i].id, now);
-        if (rc == GH_DB_OK)
-            gh_api_audit(r, c, "session.ended", cur->user_id, "success", "ended by the user",
-                         json_pack("{s:s}", "session_id", list[i].id));
-        gone[i] = rc == GH_DB_OK;
-        ended++;
-    }
-    if (rc == GH_DB_OK)
-        rc = ended || !only ? gh_db_commit(c) : (gh_db_rollback(c), GH_DB_NOTFOUND);
-    else if (gone)
-        gh_db_rollback(c);
-    if (rc != GH_DB_OK) {
-        if (rc == GH_DB_NOTFOUND)
-            gh_resp_error(r, 404, "not_found", "No such session.");
-        else
-            gh_resp_db_error(r, rc);
-        return;
-    }
-    gh_logout_kick(); /* revoking queued the back-channel logout */
-    gh_resp_json(r, 200, json_pack("{s:s, s:I}", "status", "ended", "ended", (json_int_t)ended),
-                 NULL);
-}
-
-void gh_accounts_session_end(gh_req *r)
-{
-    end_sessions(r, r->nparams ? r->params[0] : "");
-}
-
-void gh_accounts_sessions_end_others(gh_req *r)
-{
-    end_sessions(r, NULL);
 }

@@ -20,6 +20,7 @@
 #include "gh_audit.h"
 #include "gh_clients.h"
 #include "gh_crypto.h"
+#include "gh_factors.h"
 #include "gh_handlers.h"
 #include "gh_json.h"
 #include "gh_mfa.h"
@@ -621,7 +622,8 @@ void gh_oidc_authorize(gh_req *r)
     }
     if (z.want_level > s->aal) {
         /* step-up: ask for the missing factor, not a whole new sign-in */
-        int reach = gh_mfa_reachable(gh_req_db(r), r->arena, s->user_id);
+        gh_ctx x = gh_req_ctx(r);
+        int reach = gh_factors_reachable(&x, s->user_id);
         int target = z.want_level < reach ? z.want_level : reach;
         if (z.hard_level > reach && z.hard_level > s->aal) {
             client_error(r, &z, "unmet_authentication_requirements",

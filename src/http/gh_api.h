@@ -1,6 +1,6 @@
 /*
  * gh_api: request and audit helpers shared by the JSON APIs under /api/v1
- * (gh_accounts.c, gh_mfa.c). Implemented in gh_accounts.c.
+ * (the accounts and second-factor handlers).
  */
 #ifndef GH_API_H
 #define GH_API_H

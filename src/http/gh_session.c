@@ -292,3 +292,13 @@ bool gh_csrf_check_value(gh_req *r, const char *sent)
                       "again.");
     return ok;
 }
+
+const char *gh_presession_hash(gh_req *r, bool create)
+{
+    const char *pre = gh_presession(r, create);
+    char h[2 * GH_SHA256_BYTES + 1];
+    if (!pre)
+        return NULL;
+    gh_secret_hash(pre, h);
+    return gh_arena_strdup(r->arena, h);
+}

@@ -25,7 +25,7 @@ const gh_session *gh_session_current(gh_req *r);
 
 /* Starts a session for user_id inside the caller's transaction, ends the
  * request's current one (rotation), and sets the cookie. amr and factors
- * are JSON array text (gh_mfa.h). On success *token is the new cookie value
+ * are JSON array text (gh_assurance.h). On success *token is the new cookie value
  * (for a CSRF token bound to it). */
 gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const char *amr, int aal,
                          const char *factors, const char **token);
@@ -49,6 +49,10 @@ gh_dbrc gh_session_end(gh_req *r, gh_dbconn *c);
 /* The pre-session cookie's value; when absent and create is true, a new one
  * is made and set on the response. */
 const char *gh_presession(gh_req *r, bool create);
+/* The SHA-256 (hex) of the pre-session cookie, what a pending sign-in step,
+ * an emailed code's flow or a passkey ceremony before sign-in is bound to;
+ * NULL when there is none (create as for gh_presession). */
+const char *gh_presession_hash(gh_req *r, bool create);
 
 /* The CSRF token bound to a cookie value. */
 const char *gh_csrf_token_for(gh_req *r, const char *binding);

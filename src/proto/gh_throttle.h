@@ -20,7 +20,7 @@
 #define GH_THROTTLE_H
 
 /* GH_TH_ACCOUNT (30 s after 100 failures) is now only the curve of wrong
- * codes while setting up an authenticator app (gh_mfa): sign-in's account
+ * codes while setting up an authenticator app (gh_factors): sign-in's account
  * key uses gh_throttle_guard, which never refuses. */
 typedef enum { GH_TH_ACCOUNT_IP, GH_TH_IP, GH_TH_ACCOUNT } gh_throttle_kind;
 

@@ -1,0 +1,65 @@
+/*
+ * gh_accounts: what the accounts journeys share (docs/accounts-api.md): the
+ * emailed-code flows and the limits on the mails they send. The sign-up
+ * and verification journeys that own them are gh_accounts.c; password and
+ * emailed-code sign-in (gh_accounts_signin.c) open flows too. The handlers
+ * themselves are declared in gh_handlers.h.
+ */
+#ifndef GH_ACCOUNTS_H
+#define GH_ACCOUNTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "gh_db.h"
+#include "gh_http.h"
+#include "gh_store_auth.h"
+
+enum {
+    GH_ACCOUNTS_MAX_PASSWORD_BYTES = 4096, /* far past 256 code points of 4 bytes */
+    GH_ACCOUNTS_MAX_FLOW_SENDS = 5,        /* mails per flow, and per address in 15 min */
+};
+
+/* email_flows kinds */
+#define GH_FLOW_VERIFY "verify_email"
+#define GH_FLOW_SIGNIN "signin_email"  /* passwordless sign-in (docs/mfa.md) */
+#define GH_FLOW_UNLOCK "signin_unlock" /* the emailed step of a guarded sign-in */
+
+/* What a flow's mail carries. */
+typedef struct gh_accounts_codes {
+    char code[7];           /* six digits */
+    const char *link_token; /* 256-bit, base64url */
+} gh_accounts_codes;
+
+/* Creates a flow of kind (user_id NULL: a decoy that can never succeed) in
+ * the caller's transaction, bound to this browser's pre-session cookie;
+ * signup: a sign-up's stored details (or NULL). *k: its code and link. */
+gh_dbrc gh_accounts_flow_create(gh_req *r, gh_dbconn *c, const char *kind, const char *user_id,
+                                const char *email, const char *return_to, const char *signup,
+                                gh_email_flow *f, gh_accounts_codes *k);
+/* Queues the mail with a flow's code and link, in the caller's
+ * transaction. */
+gh_dbrc gh_accounts_mail_code(gh_req *r, gh_dbconn *c, const gh_email_flow *f,
+                              const gh_accounts_codes *k);
+/* The answer that a flow waits for its code: {status, flow_id, email}. */
+void gh_accounts_respond_verification(gh_req *r, const char *flow_id, const char *email);
+
+typedef enum {
+    GH_ACCOUNTS_SEND_MAIL,    /* mail it */
+    GH_ACCOUNTS_SEND_QUIET,   /* answer as usual, with a decoy flow and no mail */
+    GH_ACCOUNTS_SEND_REFUSED, /* 429 for this client (gh_accounts_sends_refused) */
+} gh_accounts_send;
+
+/* May this request mail a code or notice to email (owner_id: the
+ * address's account, or NULL)? Counted for every request (gh_accounts.c
+ * says how). */
+gh_accounts_send gh_accounts_send_budget(gh_req *r, gh_dbconn *c, const char *email,
+                                         const char *owner_id);
+/* The answer to GH_ACCOUNTS_SEND_REFUSED. */
+void gh_accounts_sends_refused(gh_req *r);
+
+/* The body's email field, normalised; NULL with *bad set and a 400
+ * answered when it is not a valid address. */
+const char *gh_accounts_email_field(gh_req *r, json_t *body, bool *bad);
+
+#endif

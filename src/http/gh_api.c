@@ -1,0 +1,85 @@
+/*
+ * gh_api: the request and audit helpers the JSON APIs under /api/v1 share
+ * (gh_api.h).
+ */
+#include "gh_api.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "gh_audit.h"
+#include "gh_json.h"
+#include "gh_log.h"
+#include "gh_store.h"
+#include "gh_url.h"
+#include "gh_utf8.h"
+
+enum { API_JSON_DEPTH = 4 };
+
+/* The JSON object body of an API call; on failure a 4xx is set. */
+json_t *gh_api_body(gh_req *r)
+{
+    char why[160];
+    json_t *doc = NULL;
+    const char *type = gh_req_header(r, "Content-Type");
+    if (!type || strncasecmp(type, "application/json", 16) != 0 ||
+        (type[16] != '\0' && type[16] != ';' && type[16] != ' ')) {
+        gh_resp_error(r, 415, "unsupported_media_type", "Send the request as application/json.");
+        return NULL;
+    }
+    if (!r->body ||
+        gh_json_parse(r->body, r->body_len, API_JSON_DEPTH, &doc, why, sizeof(why)) != GH_JSON_OK) {
+        gh_resp_error(r, 400, "invalid_request",
+                      r->body ? gh_arena_strdup(r->arena, why) : "A JSON body is required.");
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        gh_resp_error(r, 400, "invalid_request", "The body must be a JSON object.");
+        return NULL;
+    }
+    return doc;
+}
+
+/* A string field of at most max bytes, or NULL when absent; *bad is set (and
+ * a 400 answered) when it is present but not acceptable text. */
+const char *gh_api_text(gh_req *r, json_t *body, const char *name, size_t max, bool *bad)
+{
+    json_t *v = json_object_get(body, name);
+    if (!v || json_is_null(v))
+        return NULL;
+    size_t n = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (!s || n > max || memchr(s, '\0', n) || gh_utf8_has_control(s, n)) {
+        *bad = true;
+        gh_resp_error(r, 400, "invalid_request",
+                      gh_arena_printf(r->arena, "The field %s is not acceptable.", name));
+        return NULL;
+    }
+    return gh_arena_strndup(r->arena, s, n);
+}
+
+const char *gh_api_return_target(gh_req *r, const char *asked)
+{
+    const char *ok = gh_url_safe_return(r->arena, r->app->cfg->issuer, asked);
+    return ok ? ok : "/account";
+}
+
+gh_dbrc gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
+                     const char *outcome, const char *reason, json_t *details)
+{
+    gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+                         .type = type,
+                         .subject = subject,
+                         .actor = subject,
+                         .ip = r->ip,
+                         .user_agent = r->user_agent,
+                         .outcome = outcome,
+                         .reason = reason,
+                         .details = details};
+    gh_dbrc rc = gh_audit_append(c, r->arena, &ev);
+    if (rc != GH_DB_OK)
+        gh_log(GH_LOG_ERROR, "audit write failed", "event %s", type);
+    json_decref(details);
+    return rc;
+}
