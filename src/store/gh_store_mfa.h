@@ -6,7 +6,7 @@
  * in the database, so any instance can finish a ceremony another began.
  *
  * Secrets arrive here already protected: TOTP seeds sealed under the master
- * key (gh_mkey), recovery codes as argon2id hex (gh_mfa.c).
+ * key (gh_mkey), recovery codes as argon2id hex (core/gh_factors.c).
  */
 #ifndef GH_STORE_MFA_H
 #define GH_STORE_MFA_H
