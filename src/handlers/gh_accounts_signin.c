@@ -93,6 +93,19 @@ static bool throttle_guarded(gh_req *r, gh_dbconn *c, const struct throttle_keys
     return t->account && key_wait(r, c, t->account) > 0;
 }
 
+/* Counts one emailed code sent under key (the unlock or sign-in address) in
+ * the caller's transaction; the key blocks for 15 minutes once it reaches
+ * GH_ACCOUNTS_MAX_FLOW_SENDS sends in that window. */
+static gh_dbrc count_send(gh_req *r, gh_dbconn *c, const char *key, long long now)
+{
+    long long n = 0;
+    gh_dbrc rc =
+        gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - 15 * 60 * 1000, &n);
+    if (rc == GH_DB_OK && n >= GH_ACCOUNTS_MAX_FLOW_SENDS)
+        rc = gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + 15 * 60 * 1000);
+    return rc;
+}
+
 static void throttle_failure(gh_req *r, gh_dbconn *c, const struct throttle_keys *t)
 {
     long long now = gh_now_ms();
@@ -182,7 +195,7 @@ static void signin_unlock(gh_req *r, gh_dbconn *c, const gh_user *u, const char 
 {
     gh_email_flow f;
     gh_accounts_codes k;
-    long long now = gh_now_ms(), n = 0;
+    long long now = gh_now_ms();
     const char *key = gh_arena_printf(r->arena, "emailcode:%s", u->email);
     long long wait = key_wait(r, c, key);
     if (wait > 0) {
@@ -193,10 +206,7 @@ static void signin_unlock(gh_req *r, gh_dbconn *c, const gh_user *u, const char 
     }
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
-        rc = gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - 15 * 60 * 1000,
-                                    &n);
-    if (rc == GH_DB_OK && n >= GH_ACCOUNTS_MAX_FLOW_SENDS)
-        rc = gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + 15 * 60 * 1000);
+        rc = count_send(r, c, key, now);
     if (rc == GH_DB_OK)
         rc = gh_accounts_flow_create(r, c, GH_FLOW_UNLOCK, u->id, u->email,
                                      gh_api_return_target(r, asked), NULL, &f, &k);
@@ -324,7 +334,7 @@ void gh_accounts_signin_email(gh_req *r)
      * the daily limit per address (send_budget) withholds mail, not the
      * answer, and not from the owner's known client addresses. */
     const char *key = gh_arena_printf(r->arena, "emailcode:%s|%s", email, r->ip);
-    long long until = 0, now = gh_now_ms(), n = 0;
+    long long until = 0, now = gh_now_ms();
     if (gh_store_throttle_get(c, r->arena, GH_DEFAULT_TENANT, key, &until) == GH_DB_OK &&
         until > now) {
         gh_resp_header(r, "Retry-After",
@@ -350,10 +360,7 @@ void gh_accounts_signin_email(gh_req *r)
     bool mail = chosen && send == GH_ACCOUNTS_SEND_MAIL;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
-        rc = gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - 15 * 60 * 1000,
-                                    &n);
-    if (rc == GH_DB_OK && n >= GH_ACCOUNTS_MAX_FLOW_SENDS)
-        rc = gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + 15 * 60 * 1000);
+        rc = count_send(r, c, key, now);
     if (rc == GH_DB_OK)
         rc = gh_accounts_flow_create(r, c, GH_FLOW_SIGNIN, mail ? u.id : NULL, email, return_to,
                                      NULL, &f, &k);
