@@ -4,10 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gh_audit.h"
 #include "gh_crypto.h"
 #include "gh_mkey.h"
-#include "gh_store.h"
+#include "gh_sessions.h"
 #include "gh_url.h"
 
 static bool secure_cookies(const gh_req *r)
@@ -42,32 +41,15 @@ const gh_session *gh_session_current(gh_req *r)
         return r->session;
     r->session_resolved = true;
     const char *token = gh_req_cookie(r, cookie_name(r, "gh_session"));
-    if (!token || strlen(token) != 43)
+    if (!token || strlen(token) != GH_SESSION_TOKEN_LEN)
         return NULL;
     gh_dbconn *c = gh_req_db(r);
     if (!c)
         return NULL;
-    char hash[2 * GH_SHA256_BYTES + 1];
-    gh_secret_hash(token, hash);
+    gh_ctx x = gh_req_ctx(r);
     gh_session *s = gh_arena_alloc(r->arena, sizeof(*s));
-    if (!s || gh_store_session_by_token(c, r->arena, GH_DEFAULT_TENANT, hash, s) != GH_DB_OK)
+    if (!s || gh_sessions_find(&x, c, token, s) != GH_DB_OK)
         return NULL;
-    long long now = gh_now_ms();
-    if (now >= s->expires_at || now >= s->idle_expires_at)
-        return NULL;
-    /* Record use, but not on every request: the idle window moves in steps
-     * of a tenth of itself (at most a minute). */
-    long long idle_ms = (long long)r->app->cfg->session_idle * 1000;
-    long long step = idle_ms / 10 < 60000 ? idle_ms / 10 : 60000;
-    if (now - s->last_seen_at >= step) {
-        long long idle_until = now + idle_ms;
-        if (idle_until > s->expires_at)
-            idle_until = s->expires_at;
-        if (gh_store_session_touch(c, r->arena, s, now, idle_until) == GH_DB_OK) {
-            s->last_seen_at = now;
-            s->idle_expires_at = idle_until;
-        }
-    }
     r->session = s;
     return s;
 }
@@ -76,94 +58,26 @@ const char *gh_device_hash(gh_req *r)
 {
     const char *v = gh_req_cookie(r, cookie_name(r, "gh_device"));
     char hash[2 * GH_SHA256_BYTES + 1];
-    if (!v || strlen(v) != 43)
+    if (!v || strlen(v) != GH_SESSION_TOKEN_LEN)
         return NULL;
     gh_secret_hash(v, hash);
     return gh_arena_strdup(r->arena, hash);
-}
-
-/* Records this browser as one the user signed in on, in the caller's
- * transaction: the device cookie it has (or a new one) is set again with a
- * fresh lifetime, and its hash stored for the user. */
-static gh_dbrc remember_device(gh_req *r, gh_dbconn *c, const char *user_id, long long now)
-{
-    const char *v = gh_req_cookie(r, cookie_name(r, "gh_device"));
-    char hash[2 * GH_SHA256_BYTES + 1];
-    if (!v || strlen(v) != 43)
-        v = gh_token(r->arena);
-    if (!v)
-        return GH_DB_FAIL;
-    gh_secret_hash(v, hash);
-    gh_dbrc rc = gh_store_device_seen(c, r->arena, GH_DEFAULT_TENANT, user_id, hash, now);
-    if (rc == GH_DB_OK)
-        set_cookie(r, "gh_device", v, GH_DEVICE_COOKIE_AGE);
-    return rc;
 }
 
 gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const char *amr, int aal,
                          const char *factors, const char **token)
 {
     const gh_session *old = gh_session_current(r);
-    long long now = gh_now_ms();
-    const gh_config *cfg = r->app->cfg;
-    char id[GH_UUID_STRLEN + 1];
-    char hash[2 * GH_SHA256_BYTES + 1];
-    gh_uuid(id);
-    const char *t = gh_token(r->arena);
-    if (!t)
-        return GH_DB_FAIL;
-    gh_secret_hash(t, hash);
-    gh_session s = {.tenant_id = GH_DEFAULT_TENANT,
-                    .id = gh_arena_strdup(r->arena, id),
-                    .token_hash = gh_arena_strdup(r->arena, hash),
-                    .user_id = user_id,
-                    .created_at = now,
-                    .last_seen_at = now,
-                    .idle_expires_at = now + (long long)cfg->session_idle * 1000,
-                    .expires_at = now + (long long)cfg->session_absolute * 1000,
-                    .auth_time = now,
-                    .aal = aal,
-                    .amr = amr,
-                    .factors = factors,
-                    .ip = r->ip,
-                    .user_agent = r->user_agent};
-    if (s.idle_expires_at > s.expires_at)
-        s.idle_expires_at = s.expires_at;
-    gh_dbrc rc = GH_DB_OK;
-    if (old) /* a new sign-in never keeps the old identifier (ASVS 7.2.4) */
-        rc = gh_store_session_revoke(c, r->arena, old->tenant_id, old->id, now);
-    if (rc == GH_DB_OK)
-        rc = gh_store_session_insert(c, r->arena, &s);
-    /* Sessions per account are capped: the oldest end (with back-channel
-     * logout, queued by the revoke) rather than the new sign-in failing, so
-     * a stolen password cannot fill the account and lock its owner out. */
-    const char **over = NULL;
-    size_t nover = 0;
-    if (rc == GH_DB_OK)
-        rc = gh_store_session_over_cap(c, r->arena, GH_DEFAULT_TENANT, user_id, now,
-                                       cfg->max_sessions, &over, &nover);
-    for (size_t i = 0; rc == GH_DB_OK && i < nover; i++) {
-        rc = gh_store_session_revoke(c, r->arena, GH_DEFAULT_TENANT, over[i], now);
-        json_t *details = json_pack("{s:s}", "session_id", over[i]);
-        gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
-                             .type = "session.ended",
-                             .subject = user_id,
-                             .actor = user_id,
-                             .ip = r->ip,
-                             .user_agent = r->user_agent,
-                             .outcome = "success",
-                             .reason = "more sessions than GATEHOUSE_MAX_SESSIONS_PER_ACCOUNT",
-                             .details = details};
-        if (rc == GH_DB_OK)
-            rc = gh_audit_append(c, r->arena, &ev);
-        json_decref(details);
-    }
-    if (rc == GH_DB_OK)
-        rc = remember_device(r, c, user_id, now);
+    gh_ctx x = gh_req_ctx(r);
+    gh_session_started st;
+    gh_dbrc rc = gh_sessions_start(&x, c, old, user_id, amr, aal, factors,
+                                   gh_req_cookie(r, cookie_name(r, "gh_device")), &st);
     if (rc != GH_DB_OK)
         return rc;
-    set_cookie(r, "gh_session", t, (long long)cfg->session_absolute);
-    *token = t;
+    /* the device cookie is set again at every sign-in, with a fresh lifetime */
+    set_cookie(r, "gh_device", st.device, GH_DEVICE_COOKIE_AGE);
+    set_cookie(r, "gh_session", st.token, st.max_age);
+    *token = st.token;
     return GH_DB_OK;
 }
 
@@ -171,30 +85,16 @@ gh_dbrc gh_session_elevate(gh_req *r, gh_dbconn *c, const char *amr, int aal, co
                            const char **token)
 {
     const gh_session *cur = gh_session_current(r);
-    char hash[2 * GH_SHA256_BYTES + 1];
     if (!cur)
         return GH_DB_NOTFOUND;
-    const char *t = gh_token(r->arena);
-    if (!t)
-        return GH_DB_FAIL;
-    gh_secret_hash(t, hash);
-    gh_session *s = gh_arena_alloc(r->arena, sizeof(*s));
-    if (!s)
-        return GH_DB_FAIL;
-    *s = *cur;
-    /* a new token at every change of level, as at sign-in (ASVS 7.2.4) */
-    s->token_hash = gh_arena_strdup(r->arena, hash);
-    s->aal = aal;
-    s->amr = amr;
-    s->factors = factors;
-    s->auth_time = gh_now_ms();
-    gh_dbrc rc = gh_store_session_elevate(c, r->arena, s);
+    gh_ctx x = gh_req_ctx(r);
+    gh_session *s;
+    gh_dbrc rc = gh_sessions_elevate(&x, c, cur, amr, aal, factors, &s, token);
     if (rc != GH_DB_OK)
         return rc;
     long long left = (s->expires_at - s->auth_time) / 1000;
-    set_cookie(r, "gh_session", t, left > 0 ? left : 0);
+    set_cookie(r, "gh_session", *token, left > 0 ? left : 0);
     r->session = s;
-    *token = t;
     return GH_DB_OK;
 }
 
@@ -202,8 +102,10 @@ gh_dbrc gh_session_end(gh_req *r, gh_dbconn *c)
 {
     const gh_session *s = gh_session_current(r);
     gh_dbrc rc = GH_DB_OK;
-    if (s)
-        rc = gh_store_session_revoke(c, r->arena, s->tenant_id, s->id, gh_now_ms());
+    if (s) {
+        gh_ctx x = gh_req_ctx(r);
+        rc = gh_sessions_end(&x, c, s);
+    }
     set_cookie(r, "gh_session", "", 0);
     r->session = NULL;
     return rc;
@@ -212,7 +114,7 @@ gh_dbrc gh_session_end(gh_req *r, gh_dbconn *c)
 const char *gh_presession(gh_req *r, bool create)
 {
     const char *v = gh_req_cookie(r, cookie_name(r, "gh_pre"));
-    if (v && strlen(v) == 43)
+    if (v && strlen(v) == GH_SESSION_TOKEN_LEN)
         return v;
     if (!create)
         return NULL;

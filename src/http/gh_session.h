@@ -1,5 +1,6 @@
 /*
- * gh_session: browser sessions, the pre-session cookie and CSRF tokens.
+ * gh_session: the cookies of browser sessions (the service is core/gh_sessions.h),
+ * the pre-session cookie and CSRF tokens.
  *
  * A session is a 256-bit random token in an HttpOnly cookie; the database
  * keeps only its SHA-256. It ends after GATEHOUSE_SESSION_IDLE seconds unused

@@ -1,0 +1,154 @@
+#include "gh_sessions.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "gh_audit.h"
+#include "gh_crypto.h"
+
+static bool token_shaped(const char *t)
+{
+    return t && strlen(t) == GH_SESSION_TOKEN_LEN;
+}
+
+/* The hex SHA-256 of a token, in the arena. */
+static const char *hash_of(gh_arena *a, const char *token)
+{
+    char h[2 * GH_SHA256_BYTES + 1];
+    gh_secret_hash(token, h);
+    return gh_arena_strdup(a, h);
+}
+
+gh_dbrc gh_sessions_find(const gh_ctx *x, gh_dbconn *c, const char *token, gh_session *out)
+{
+    if (!token_shaped(token))
+        return GH_DB_NOTFOUND;
+    const char *hash = hash_of(x->arena, token);
+    if (!hash)
+        return GH_DB_FAIL;
+    gh_dbrc rc = gh_store_session_by_token(c, x->arena, x->tenant, hash, out);
+    if (rc != GH_DB_OK)
+        return rc;
+    long long now = x->now;
+    if (now >= out->expires_at || now >= out->idle_expires_at)
+        return GH_DB_NOTFOUND;
+    long long idle_ms = (long long)x->cfg->session_idle * 1000;
+    long long step = idle_ms / 10 < 60000 ? idle_ms / 10 : 60000;
+    if (now - out->last_seen_at >= step) {
+        long long idle_until = now + idle_ms;
+        if (idle_until > out->expires_at)
+            idle_until = out->expires_at;
+        /* a failed touch costs only idle time, never the request */
+        if (gh_store_session_touch(c, x->arena, out, now, idle_until) == GH_DB_OK) {
+            out->last_seen_at = now;
+            out->idle_expires_at = idle_until;
+        }
+    }
+    return GH_DB_OK;
+}
+
+/* Ends the user's sessions past the cap, each with its audit event. */
+static gh_dbrc end_over_cap(const gh_ctx *x, gh_dbconn *c, const char *user_id)
+{
+    const char **over = NULL;
+    size_t nover = 0;
+    gh_dbrc rc = gh_store_session_over_cap(c, x->arena, x->tenant, user_id, x->now,
+                                           x->cfg->max_sessions, &over, &nover);
+    for (size_t i = 0; rc == GH_DB_OK && i < nover; i++) {
+        rc = gh_store_session_revoke(c, x->arena, x->tenant, over[i], x->now);
+        json_t *details = json_pack("{s:s}", "session_id", over[i]);
+        gh_audit_event ev = {.tenant_id = x->tenant,
+                             .type = "session.ended",
+                             .subject = user_id,
+                             .actor = user_id,
+                             .ip = x->client_ip,
+                             .user_agent = x->user_agent,
+                             .outcome = "success",
+                             .reason = "more sessions than GATEHOUSE_MAX_SESSIONS_PER_ACCOUNT",
+                             .details = details};
+        if (rc == GH_DB_OK)
+            rc = gh_audit_append(c, x->arena, &ev);
+        json_decref(details);
+    }
+    return rc;
+}
+
+gh_dbrc gh_sessions_start(const gh_ctx *x, gh_dbconn *c, const gh_session *replaced,
+                          const char *user_id, const char *amr, int aal, const char *factors,
+                          const char *device, gh_session_started *out)
+{
+    const gh_config *cfg = x->cfg;
+    long long now = x->now;
+    char id[GH_UUID_STRLEN + 1];
+    memset(out, 0, sizeof(*out));
+    gh_uuid(id);
+    const char *token = gh_token(x->arena);
+    if (!token_shaped(device))
+        device = gh_token(x->arena);
+    const char *hash = token ? hash_of(x->arena, token) : NULL;
+    const char *device_hash = device ? hash_of(x->arena, device) : NULL;
+    if (!hash || !device_hash)
+        return GH_DB_FAIL;
+    gh_session s = {.tenant_id = x->tenant,
+                    .id = gh_arena_strdup(x->arena, id),
+                    .token_hash = hash,
+                    .user_id = user_id,
+                    .created_at = now,
+                    .last_seen_at = now,
+                    .idle_expires_at = now + (long long)cfg->session_idle * 1000,
+                    .expires_at = now + (long long)cfg->session_absolute * 1000,
+                    .auth_time = now,
+                    .aal = aal,
+                    .amr = amr,
+                    .factors = factors,
+                    .ip = x->client_ip,
+                    .user_agent = x->user_agent};
+    if (s.idle_expires_at > s.expires_at)
+        s.idle_expires_at = s.expires_at;
+    gh_dbrc rc = GH_DB_OK;
+    if (replaced) /* a new sign-in never keeps the old identifier (ASVS 7.2.4) */
+        rc = gh_store_session_revoke(c, x->arena, replaced->tenant_id, replaced->id, now);
+    if (rc == GH_DB_OK)
+        rc = gh_store_session_insert(c, x->arena, &s);
+    /* Sessions per account are capped: the oldest end (with back-channel
+     * logout, queued by the revoke) rather than the new sign-in failing, so
+     * a stolen password cannot fill the account and lock its owner out. */
+    if (rc == GH_DB_OK)
+        rc = end_over_cap(x, c, user_id);
+    if (rc == GH_DB_OK)
+        rc = gh_store_device_seen(c, x->arena, x->tenant, user_id, device_hash, now);
+    if (rc != GH_DB_OK)
+        return rc;
+    out->token = token;
+    out->device = device;
+    out->max_age = (long long)cfg->session_absolute;
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_sessions_elevate(const gh_ctx *x, gh_dbconn *c, const gh_session *cur, const char *amr,
+                            int aal, const char *factors, gh_session **out, const char **token)
+{
+    const char *t = gh_token(x->arena);
+    const char *hash = t ? hash_of(x->arena, t) : NULL;
+    gh_session *s = gh_arena_alloc(x->arena, sizeof(*s));
+    if (!hash || !s)
+        return GH_DB_FAIL;
+    *s = *cur;
+    /* a new token at every change of level, as at sign-in (ASVS 7.2.4) */
+    s->token_hash = hash;
+    s->aal = aal;
+    s->amr = amr;
+    s->factors = factors;
+    s->auth_time = x->now;
+    gh_dbrc rc = gh_store_session_elevate(c, x->arena, s);
+    if (rc != GH_DB_OK)
+        return rc;
+    *out = s;
+    *token = t;
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_sessions_end(const gh_ctx *x, gh_dbconn *c, const gh_session *s)
+{
+    return gh_store_session_revoke(c, x->arena, s->tenant_id, s->id, x->now);
+}
