@@ -73,7 +73,7 @@ gh_dbrc gh_accounts_flow_create(gh_req *r, gh_dbconn *c, const char *kind, const
 {
     long long now = gh_now_ms();
     const char *id = gh_token(r->arena);
-    *f = (gh_email_flow){.tenant_id = GH_DEFAULT_TENANT,
+    *f = (gh_email_flow){.tenant_id = r->tenant,
                          .id = id,
                          .kind = kind,
                          .user_id = user_id,
@@ -106,7 +106,7 @@ gh_dbrc gh_accounts_mail_code(gh_req *r, gh_dbconn *c, const gh_email_flow *f,
     json_t *params = json_pack("{s:s, s:s, s:i}", "code", k->code, "link", link, "minutes",
                                (int)((r->app->cfg->code_ttl + 59) / 60));
     const char *tmpl = strcmp(f->kind, GH_FLOW_VERIFY) == 0 ? "verify_email" : "signin_code";
-    gh_dbrc rc = gh_mail_enqueue(c, r->arena, r->app, GH_DEFAULT_TENANT, f->email, tmpl, params);
+    gh_dbrc rc = gh_mail_enqueue(c, r->arena, r->app, r->tenant, f->email, tmpl, params);
     json_decref(params);
     return rc;
 }
@@ -129,8 +129,8 @@ void gh_accounts_respond_verification(gh_req *r, const char *flow_id, const char
 static long long count_event(gh_req *r, gh_dbconn *c, const char *key, long long window_ms)
 {
     long long now = gh_now_ms(), n = 0;
-    if (!key || gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - window_ms,
-                                       &n) != GH_DB_OK)
+    if (!key ||
+        gh_store_throttle_fail(c, r->arena, r->tenant, key, now, now - window_ms, &n) != GH_DB_OK)
         return -1;
     return n;
 }
@@ -158,8 +158,7 @@ gh_accounts_send gh_accounts_send_budget(gh_req *r, gh_dbconn *c, const char *em
     if (by_addr <= (long long)cfg->mail_daily_limit)
         return GH_ACCOUNTS_SEND_MAIL;
     if (owner_id &&
-        gh_store_session_seen_from(c, r->arena, GH_DEFAULT_TENANT, owner_id, r->ip, &seen) ==
-            GH_DB_OK &&
+        gh_store_session_seen_from(c, r->arena, r->tenant, owner_id, r->ip, &seen) == GH_DB_OK &&
         seen)
         return GH_ACCOUNTS_SEND_MAIL;
     return GH_ACCOUNTS_SEND_QUIET;
@@ -196,7 +195,7 @@ static json_t *user_summary(gh_req *r, const char *user_id)
 {
     gh_user u;
     gh_dbconn *c = gh_req_db(r);
-    if (!c || gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, user_id, &u) != GH_DB_OK)
+    if (!c || gh_store_user_get(c, r->arena, r->tenant, user_id, &u) != GH_DB_OK)
         return NULL;
     return json_pack("{s:s, s:s?, s:b, s:s?, s:s?}", "id", u.id, "email", u.email, "email_verified",
                      u.email_verified, "given_name", u.given_name, "family_name", u.family_name);
@@ -278,8 +277,7 @@ static gh_dbrc signup_existing(gh_req *r, gh_dbconn *c, const gh_user *owner, co
     json_t *params = json_pack(
         "{s:s, s:s}", "signin_link", gh_arena_printf(r->arena, "%s/signin", r->app->cfg->issuer),
         "reset_link", gh_arena_printf(r->arena, "%s/signin", r->app->cfg->issuer));
-    rc = gh_mail_enqueue(c, r->arena, r->app, GH_DEFAULT_TENANT, owner->email, "signup_existing",
-                         params);
+    rc = gh_mail_enqueue(c, r->arena, r->app, r->tenant, owner->email, "signup_existing", params);
     json_decref(params);
     if (rc == GH_DB_OK)
         gh_api_audit(r, c, "signup.existing_email", owner->id, "failure",
@@ -365,7 +363,7 @@ void gh_accounts_signup(gh_req *r)
         return;
     long long now = gh_now_ms();
     gh_uuid(id);
-    gh_user u = {.tenant_id = GH_DEFAULT_TENANT,
+    gh_user u = {.tenant_id = r->tenant,
                  .id = gh_arena_strdup(r->arena, id),
                  .username = email,
                  .email = email,
@@ -386,9 +384,9 @@ void gh_accounts_signup(gh_req *r)
     }
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK) {
-        rc = gh_store_user_by_email(c, r->arena, GH_DEFAULT_TENANT, email, &owner);
+        rc = gh_store_user_by_email(c, r->arena, r->tenant, email, &owner);
         if (rc == GH_DB_OK)
-            rc = gh_store_user_pending_signup(c, r->arena, GH_DEFAULT_TENANT, owner.id, &pending);
+            rc = gh_store_user_pending_signup(c, r->arena, r->tenant, owner.id, &pending);
         if (rc == GH_DB_OK && pending)
             rc =
                 signup_replace(r, c, &owner, &u, phc, return_to, send == GH_ACCOUNTS_SEND_MAIL, &f);
@@ -584,7 +582,7 @@ void gh_accounts_verify(gh_req *r)
     gh_dbconn *c = gh_req_db(r);
     if (!c)
         return;
-    gh_dbrc rc = gh_store_flow_get(c, r->arena, GH_DEFAULT_TENANT, flow_id, &f);
+    gh_dbrc rc = gh_store_flow_get(c, r->arena, r->tenant, flow_id, &f);
     if (rc == GH_DB_NOTFOUND) {
         gh_resp_error(r, 400, "invalid_code", WRONG_CODE);
         return;
@@ -657,7 +655,7 @@ void gh_accounts_resend(gh_req *r)
             gh_resp_error(r, 400, "invalid_request", "Send flow_id.");
         return;
     }
-    gh_dbrc rc = gh_store_flow_get(c, r->arena, GH_DEFAULT_TENANT, flow_id, &f);
+    gh_dbrc rc = gh_store_flow_get(c, r->arena, r->tenant, flow_id, &f);
     if (rc == GH_DB_NOTFOUND || (rc == GH_DB_OK && f.consumed_at)) {
         gh_resp_json(r, 200, json_pack("{s:s}", "status", "sent"), NULL);
         return;

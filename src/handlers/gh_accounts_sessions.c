@@ -27,8 +27,8 @@ void gh_accounts_sessions(gh_req *r)
     }
     gh_session *list = NULL;
     size_t n = 0;
-    gh_dbrc rc = gh_store_session_list(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, cur->user_id,
-                                       gh_now_ms(), &list, &n);
+    gh_dbrc rc = gh_store_session_list(gh_req_db(r), r->arena, r->tenant, cur->user_id, gh_now_ms(),
+                                       &list, &n);
     if (rc != GH_DB_OK) {
         gh_resp_db_error(r, rc);
         return;
@@ -73,8 +73,7 @@ static void end_sessions(gh_req *r, const char *only)
     gh_session *list = NULL;
     size_t n = 0, ended = 0;
     long long now = gh_now_ms();
-    gh_dbrc rc =
-        gh_store_session_list(c, r->arena, GH_DEFAULT_TENANT, cur->user_id, now, &list, &n);
+    gh_dbrc rc = gh_store_session_list(c, r->arena, r->tenant, cur->user_id, now, &list, &n);
     bool *gone = rc == GH_DB_OK ? gh_arena_alloc(r->arena, n + 1) : NULL;
     if (rc == GH_DB_OK && !gone)
         rc = GH_DB_FAIL;
@@ -83,7 +82,7 @@ static void end_sessions(gh_req *r, const char *only)
     for (size_t i = 0; rc == GH_DB_OK && i < n; i++) {
         if (strcmp(list[i].id, cur->id) == 0 || (only && strcmp(list[i].id, only) != 0))
             continue;
-        rc = gh_store_session_revoke(c, r->arena, GH_DEFAULT_TENANT, list[i].id, now);
+        rc = gh_store_session_revoke(c, r->arena, r->tenant, list[i].id, now);
         if (rc == GH_DB_OK)
             gh_api_audit(r, c, "session.ended", cur->user_id, "success", "ended by the user",
                          json_pack("{s:s}", "session_id", list[i].id));

@@ -48,7 +48,7 @@ static void throttle_keys(gh_req *r, gh_dbconn *c, const char *email, const char
     const char *device = gh_device_hash(r);
     bool known = false;
     if (device && user_id)
-        gh_store_device_known(c, r->arena, GH_DEFAULT_TENANT, user_id, device, &known);
+        gh_store_device_known(c, r->arena, r->tenant, user_id, device, &known);
     memset(t, 0, sizeof(*t));
     if (known) {
         t->n = 1;
@@ -68,8 +68,7 @@ static void throttle_keys(gh_req *r, gh_dbconn *c, const char *email, const char
 static long long key_wait(gh_req *r, gh_dbconn *c, const char *key)
 {
     long long now = gh_now_ms(), until = 0;
-    if (gh_store_throttle_get(c, r->arena, GH_DEFAULT_TENANT, key, &until) != GH_DB_OK ||
-        until <= now)
+    if (gh_store_throttle_get(c, r->arena, r->tenant, key, &until) != GH_DB_OK || until <= now)
         return 0;
     return (until - now + 999) / 1000;
 }
@@ -99,10 +98,9 @@ static bool throttle_guarded(gh_req *r, gh_dbconn *c, const struct throttle_keys
 static gh_dbrc count_send(gh_req *r, gh_dbconn *c, const char *key, long long now)
 {
     long long n = 0;
-    gh_dbrc rc =
-        gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now, now - 15 * 60 * 1000, &n);
+    gh_dbrc rc = gh_store_throttle_fail(c, r->arena, r->tenant, key, now, now - 15 * 60 * 1000, &n);
     if (rc == GH_DB_OK && n >= GH_ACCOUNTS_MAX_FLOW_SENDS)
-        rc = gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + 15 * 60 * 1000);
+        rc = gh_store_throttle_block(c, r->arena, r->tenant, key, now + 15 * 60 * 1000);
     return rc;
 }
 
@@ -112,13 +110,13 @@ static void throttle_failure(gh_req *r, gh_dbconn *c, const struct throttle_keys
     for (int i = 0; i <= t->n; i++) {
         long long n = 0;
         const char *key = i < t->n ? t->key[i] : t->account;
-        if (!key || gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, key, now,
+        if (!key || gh_store_throttle_fail(c, r->arena, r->tenant, key, now,
                                            now - GH_THROTTLE_DECAY_MS, &n) != GH_DB_OK)
             continue;
         long long delay = i < t->n ? gh_throttle_delay(t->kind[i], n)
                                    : gh_throttle_guard(n, r->app->cfg->signin_account_limit);
         if (delay > 0)
-            gh_store_throttle_block(c, r->arena, GH_DEFAULT_TENANT, key, now + delay * 1000);
+            gh_store_throttle_block(c, r->arena, r->tenant, key, now + delay * 1000);
     }
 }
 
@@ -155,7 +153,7 @@ static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const ch
     bool verify = d->verdict == GH_SIGNIN_MORE && d->need == GH_NEED_EMAIL_VERIFICATION;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK && fresh) /* one upsert: never a moment without a password */
-        rc = gh_store_password_set(c, r->arena, GH_DEFAULT_TENANT, u->id, fresh);
+        rc = gh_store_password_set(c, r->arena, r->tenant, u->id, fresh);
     if (rc == GH_DB_OK && verify) {
         /* past the address's mail limit (send_budget), a decoy and no mail */
         bool mail = gh_accounts_send_budget(r, c, u->email, u->id) == GH_ACCOUNTS_SEND_MAIL;
@@ -254,8 +252,7 @@ void gh_accounts_signin(gh_req *r)
     if (!c)
         return;
     gh_user u;
-    bool known =
-        email && gh_store_user_by_email(c, r->arena, GH_DEFAULT_TENANT, email, &u) == GH_DB_OK;
+    bool known = email && gh_store_user_by_email(c, r->arena, r->tenant, email, &u) == GH_DB_OK;
     throttle_keys(r, c, email, known ? u.id : NULL, &t);
     long long wait = throttle_wait(r, c, &t);
     if (wait > 0) {
@@ -272,8 +269,7 @@ void gh_accounts_signin(gh_req *r)
         goto done;
     }
     const char *phc = NULL;
-    bool found =
-        known && gh_store_password_get(c, r->arena, GH_DEFAULT_TENANT, u.id, &phc) == GH_DB_OK;
+    bool found = known && gh_store_password_get(c, r->arena, r->tenant, u.id, &phc) == GH_DB_OK;
     bool ok = found && pw ? gh_password_verify(phc, pw, pwlen)
                           : gh_password_verify_dummy(pw ? pw : "", pw ? pwlen : 0);
     if (!ok) {
@@ -293,13 +289,13 @@ void gh_accounts_signin(gh_req *r)
         signin_failed(r, c, &t, u.id, d.reason);
     } else if (d.verdict == GH_SIGNIN_MORE && d.need == GH_NEED_EMAIL_CODE) {
         /* the account key stays: the attack it counts may go on */
-        gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.key[0]);
+        gh_store_throttle_clear(c, r->arena, r->tenant, t.key[0]);
         signin_unlock(r, c, &u, asked);
     } else {
         /* the address key keeps counting */
-        gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.key[0]);
+        gh_store_throttle_clear(c, r->arena, r->tenant, t.key[0]);
         if (t.account)
-            gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, t.account);
+            gh_store_throttle_clear(c, r->arena, r->tenant, t.account);
         signin_succeeded(r, c, &u, asked, rehash_of(r, phc, pw, pwlen), &d);
     }
 done:
@@ -335,8 +331,7 @@ void gh_accounts_signin_email(gh_req *r)
      * answer, and not from the owner's known client addresses. */
     const char *key = gh_arena_printf(r->arena, "emailcode:%s|%s", email, r->ip);
     long long until = 0, now = gh_now_ms();
-    if (gh_store_throttle_get(c, r->arena, GH_DEFAULT_TENANT, key, &until) == GH_DB_OK &&
-        until > now) {
+    if (gh_store_throttle_get(c, r->arena, r->tenant, key, &until) == GH_DB_OK && until > now) {
         gh_resp_header(r, "Retry-After",
                        gh_arena_printf(r->arena, "%lld", (until - now + 999) / 1000));
         gh_resp_error(r, 429, "too_many_requests",
@@ -344,10 +339,10 @@ void gh_accounts_signin_email(gh_req *r)
         return;
     }
     bool chosen = false;
-    if (gh_store_user_by_email(c, r->arena, GH_DEFAULT_TENANT, email, &u) == GH_DB_OK && u.active) {
+    if (gh_store_user_by_email(c, r->arena, r->tenant, email, &u) == GH_DB_OK && u.active) {
         gh_factor *list = NULL;
         size_t nf = 0;
-        if (gh_store_factor_list(c, r->arena, GH_DEFAULT_TENANT, u.id, &list, &nf) == GH_DB_OK)
+        if (gh_store_factor_list(c, r->arena, r->tenant, u.id, &list, &nf) == GH_DB_OK)
             for (size_t i = 0; i < nf; i++)
                 chosen |= strcmp(list[i].kind, GH_FACTOR_EMAIL) == 0;
     }

@@ -98,8 +98,7 @@ bool gh_client_authenticate(gh_req *r, const gh_form *form, const char *audience
         return auth_fail(r, out, basic, 401, "invalid_client", "unknown client");
     }
     if (rc != GH_DB_OK) {
-        if (r->db) /* else gh_req_db found no connection and answered 503 */
-            gh_resp_db_error(r, rc);
+        gh_resp_db_error(r, rc);
         return false;
     }
     /* Only the registered method (docs/clients.md): a client registered

@@ -34,8 +34,8 @@ static void answer(gh_req *r, const gh_ctx *x, const gh_client *cl, const char *
 {
     gh_dbrc rc;
     json_t *claims = visible_access_token(x, cl, token, &rc);
-    if (rc != GH_DB_OK)
-        return gh_resp_db_error(r, rc);
+    if (rc != GH_DB_OK || (!claims && gh_req_db_failed(r)))
+        return gh_resp_db_error(r, rc != GH_DB_OK ? rc : GH_DB_BUSY);
     if (claims) {
         json_object_set_new(claims, "active", json_true());
         json_object_set_new(claims, "token_type", json_string("Bearer"));

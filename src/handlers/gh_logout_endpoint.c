@@ -92,7 +92,7 @@ static bool end_this_session(gh_req *r, const char *actor)
     if (rc == GH_DB_OK)
         rc = gh_session_end(r, c);
     if (rc == GH_DB_OK) {
-        gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+        gh_audit_event ev = {.tenant_id = r->tenant,
                              .type = "signout",
                              .subject = uid,
                              .actor = actor ? actor : uid,
@@ -155,7 +155,7 @@ void gh_logout_endpoint(gh_req *r)
     if (client_id && !db)
         return; /* 503 from gh_req_db */
     bool have_client =
-        client_id && gh_clients_get(db, r->arena, GH_DEFAULT_TENANT, client_id, &cl) == GH_DB_OK;
+        client_id && gh_clients_get(db, r->arena, r->tenant, client_id, &cl) == GH_DB_OK;
     if (target && (!have_client || !gh_client_post_logout_redirect_ok(&cl, target))) {
         if (have_client)
             gh_client_release(&cl);

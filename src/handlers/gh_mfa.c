@@ -97,7 +97,7 @@ static bool find_context(gh_req *r, gh_dbconn *c, struct mfa_context *m)
 {
     memset(m, 0, sizeof(*m));
     const char *pre = gh_presession_hash(r, false);
-    if (pre && gh_store_challenge_find(c, r->arena, GH_DEFAULT_TENANT, GH_CH_MFA, pre, gh_now_ms(),
+    if (pre && gh_store_challenge_find(c, r->arena, r->tenant, GH_CH_MFA, pre, gh_now_ms(),
                                        &m->ch) == GH_DB_OK) {
         m->have = m->pending = true;
         m->user_id = m->ch.user_id;
@@ -145,7 +145,7 @@ void gh_mfa_pending_info(gh_req *r)
 static void drop_pending(gh_req *r, gh_dbconn *c, const struct mfa_context *m)
 {
     if (m->pending)
-        gh_store_challenge_consume(c, r->arena, GH_DEFAULT_TENANT, m->ch.id, gh_now_ms());
+        gh_store_challenge_consume(c, r->arena, r->tenant, m->ch.id, gh_now_ms());
 }
 
 static void mfa_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *m, long long n,
@@ -169,10 +169,9 @@ static void mfa_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *m, lon
             gh_user u;
             gh_dbrc rc = gh_db_begin(c);
             if (rc == GH_DB_OK)
-                rc = gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, m->user_id, &u);
+                rc = gh_store_user_get(c, r->arena, r->tenant, m->user_id, &u);
             if (rc == GH_DB_OK && u.email)
-                rc = gh_mail_enqueue(c, r->arena, r->app, GH_DEFAULT_TENANT, u.email, "mfa_locked",
-                                     p);
+                rc = gh_mail_enqueue(c, r->arena, r->app, r->tenant, u.email, "mfa_locked", p);
             if (rc == GH_DB_OK)
                 rc = gh_api_audit(r, c, "mfa.locked", m->user_id, "success", "too many wrong codes",
                                   NULL);
@@ -238,7 +237,7 @@ static void mfa_succeeded(gh_req *r, gh_dbconn *c, const struct mfa_context *m,
     const char *amr = gh_assurance_amr(r->arena, &p);
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK && m->pending)
-        rc = gh_store_challenge_consume(c, r->arena, GH_DEFAULT_TENANT, m->ch.id, gh_now_ms());
+        rc = gh_store_challenge_consume(c, r->arena, r->tenant, m->ch.id, gh_now_ms());
     if (rc == GH_DB_OK)
         rc = m->pending ? gh_session_start(r, c, m->user_id, amr, aal, factors, &token)
                         : gh_session_elevate(r, c, amr, aal, factors, &token);
@@ -257,9 +256,9 @@ static void mfa_succeeded(gh_req *r, gh_dbconn *c, const struct mfa_context *m,
         return;
     }
     if (m->key)
-        gh_store_throttle_clear(c, r->arena, GH_DEFAULT_TENANT, m->key);
+        gh_store_throttle_clear(c, r->arena, r->tenant, m->key);
     long long left = 0;
-    gh_store_recovery_remaining(c, r->arena, GH_DEFAULT_TENANT, m->user_id, &left);
+    gh_store_recovery_remaining(c, r->arena, r->tenant, m->user_id, &left);
     gh_resp_json(r, 200,
                  json_pack("{s:s, s:s, s:s, s:s, s:I}", "status", "signed_in", "return_to",
                            return_to, "csrf_token", gh_csrf_token_for(r, token), "acr",
@@ -303,8 +302,8 @@ void gh_mfa_verify(gh_req *r)
     long long n = 0, cap = r->app->cfg->mfa_max_failures, now = gh_now_ms();
     if (!json_is_object(pk)) {
         m.key = gh_factors_throttle_key(&x, c, m.user_id, gh_device_hash(r));
-        if (gh_store_throttle_fail(c, r->arena, GH_DEFAULT_TENANT, m.key, now,
-                                   now - GH_THROTTLE_DECAY_MS, &n) != GH_DB_OK) {
+        if (gh_store_throttle_fail(c, r->arena, r->tenant, m.key, now, now - GH_THROTTLE_DECAY_MS,
+                                   &n) != GH_DB_OK) {
             gh_resp_error(r, 503, "unavailable", "Try again in a moment.");
             goto out;
         }
@@ -317,8 +316,8 @@ void gh_mfa_verify(gh_req *r)
         goto out;
     }
     if (m.pending &&
-        gh_store_challenge_attempt(c, r->arena, GH_DEFAULT_TENANT, m.ch.id,
-                                   n > cap ? 1 : MAX_ATTEMPTS, &m.attempts) != GH_DB_OK) {
+        gh_store_challenge_attempt(c, r->arena, r->tenant, m.ch.id, n > cap ? 1 : MAX_ATTEMPTS,
+                                   &m.attempts) != GH_DB_OK) {
         gh_resp_error(r, 400, "flow_expired",
                       n > cap ? MFA_LOCKED : "Too many attempts. Sign in again.");
         goto out;

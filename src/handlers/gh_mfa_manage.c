@@ -37,11 +37,10 @@ enum {
 static void notify(gh_req *r, gh_dbconn *c, const char *user_id, const char *what)
 {
     gh_user u;
-    if (gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, user_id, &u) != GH_DB_OK || !u.email)
+    if (gh_store_user_get(c, r->arena, r->tenant, user_id, &u) != GH_DB_OK || !u.email)
         return;
     json_t *p = json_pack("{s:s, s:s}", "what", what, "account_link", gh_oidc_url(r, "/account"));
-    if (gh_mail_enqueue(c, r->arena, r->app, GH_DEFAULT_TENANT, u.email, "security_notice", p) !=
-        GH_DB_OK)
+    if (gh_mail_enqueue(c, r->arena, r->app, r->tenant, u.email, "security_notice", p) != GH_DB_OK)
         gh_log(GH_LOG_WARN, "security notice not queued", "user %s", user_id);
     json_decref(p);
 }
@@ -186,7 +185,7 @@ void gh_mfa_totp_setup(gh_req *r)
     const gh_session *s = change_begin(r, &x, NULL, &c, &e);
     if (!s)
         return;
-    if (gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, s->user_id, &u) != GH_DB_OK) {
+    if (gh_store_user_get(c, r->arena, r->tenant, s->user_id, &u) != GH_DB_OK) {
         gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
         return;
     }
@@ -198,8 +197,7 @@ void gh_mfa_totp_setup(gh_req *r)
     const char *svg = uri ? gh_qr_svg(r->arena, uri) : NULL;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK) /* one set-up at a time: older unconfirmed ones go */
-        rc = gh_store_factor_prune_unconfirmed(c, r->arena, GH_DEFAULT_TENANT, u.id,
-                                               f.created_at + 1);
+        rc = gh_store_factor_prune_unconfirmed(c, r->arena, r->tenant, u.id, f.created_at + 1);
     if (rc == GH_DB_OK)
         rc = gh_store_factor_insert(c, r->arena, &f);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
@@ -259,7 +257,7 @@ void gh_mfa_totp_confirm(gh_req *r)
                       "Too many attempts. Wait a moment, then try again.");
         return;
     }
-    if (gh_store_factor_get(c, r->arena, GH_DEFAULT_TENANT, s->user_id, id, &f) != GH_DB_OK ||
+    if (gh_store_factor_get(c, r->arena, r->tenant, s->user_id, id, &f) != GH_DB_OK ||
         strcmp(f.kind, GH_FACTOR_TOTP) != 0 || f.confirmed ||
         now - f.created_at > TOTP_SETUP_TTL_MS) {
         gh_resp_error(r, 404, "not_found", "Start the set-up again.");
@@ -279,9 +277,9 @@ void gh_mfa_totp_confirm(gh_req *r)
     json_t *answer = json_pack("{s:s, s:s}", "status", "confirmed", "id", f.id);
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
-        rc = gh_store_factor_confirm(c, r->arena, GH_DEFAULT_TENANT, f.id, v.step, now);
+        rc = gh_store_factor_confirm(c, r->arena, r->tenant, f.id, v.step, now);
     if (rc == GH_DB_OK)
-        rc = gh_store_factor_rename(c, r->arena, GH_DEFAULT_TENANT, s->user_id, f.id, name);
+        rc = gh_store_factor_rename(c, r->arena, r->tenant, s->user_id, f.id, name);
     if (rc == GH_DB_OK)
         rc = first_factor_codes(&x, c, &e, s->user_id, answer);
     if (rc == GH_DB_OK) {
@@ -304,7 +302,7 @@ void gh_mfa_passkey_register_options(gh_req *r)
     const gh_session *s = change_begin(r, &x, NULL, &c, &e);
     if (!s)
         return;
-    if (gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, s->user_id, &u) != GH_DB_OK ||
+    if (gh_store_user_get(c, r->arena, r->tenant, s->user_id, &u) != GH_DB_OK ||
         !gh_passkeys_rp(&x, &rp_id, &origin)) {
         gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
         return;
@@ -415,7 +413,7 @@ void gh_mfa_factor_rename(gh_req *r)
     const char *id = r->nparams ? r->params[0] : "";
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
-        rc = gh_store_factor_rename(c, r->arena, GH_DEFAULT_TENANT, s->user_id, id, name);
+        rc = gh_store_factor_rename(c, r->arena, r->tenant, s->user_id, id, name);
     if (rc == GH_DB_OK) {
         gh_api_audit(r, c, "mfa.factor_renamed", s->user_id, "success", NULL,
                      json_pack("{s:s}", "factor_id", id));
@@ -436,7 +434,7 @@ void gh_mfa_factor_remove(gh_req *r)
     if (!s)
         return;
     const char *id = r->nparams ? r->params[0] : "";
-    gh_dbrc rc = gh_store_factor_get(c, r->arena, GH_DEFAULT_TENANT, s->user_id, id, &f);
+    gh_dbrc rc = gh_store_factor_get(c, r->arena, r->tenant, s->user_id, id, &f);
     if (rc != GH_DB_OK) {
         if (rc == GH_DB_NOTFOUND)
             gh_resp_error(r, 404, "not_found", "No such sign-in method.");
@@ -457,9 +455,9 @@ void gh_mfa_factor_remove(gh_req *r)
     }
     rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
-        rc = gh_store_factor_delete(c, r->arena, GH_DEFAULT_TENANT, s->user_id, id);
+        rc = gh_store_factor_delete(c, r->arena, r->tenant, s->user_id, id);
     if (rc == GH_DB_OK && is_second && seconds == 1) /* no second factor left */
-        rc = gh_store_recovery_clear(c, r->arena, GH_DEFAULT_TENANT, s->user_id);
+        rc = gh_store_recovery_clear(c, r->arena, r->tenant, s->user_id);
     if (rc == GH_DB_OK) {
         gh_api_audit(r, c, "mfa.factor_removed", s->user_id, "success", NULL,
                      json_pack("{s:s, s:s}", "factor_id", id, "kind", f.kind));
@@ -495,11 +493,11 @@ void gh_mfa_email_choice(gh_req *r)
     gh_dbrc rc = gh_db_begin(c);
     for (size_t i = 0; rc == GH_DB_OK && !want && i < e.n; i++)
         if (strcmp(e.list[i].kind, GH_FACTOR_EMAIL) == 0)
-            rc = gh_store_factor_delete(c, r->arena, GH_DEFAULT_TENANT, s->user_id, e.list[i].id);
+            rc = gh_store_factor_delete(c, r->arena, r->tenant, s->user_id, e.list[i].id);
     if (rc == GH_DB_OK && want) {
         char id[GH_UUID_STRLEN + 1];
         gh_uuid(id);
-        gh_factor f = {.tenant_id = GH_DEFAULT_TENANT,
+        gh_factor f = {.tenant_id = r->tenant,
                        .id = id,
                        .user_id = s->user_id,
                        .kind = GH_FACTOR_EMAIL,

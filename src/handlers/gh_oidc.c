@@ -322,8 +322,7 @@ static bool check_client(gh_req *r, struct authz *z)
     gh_dbconn *c = z->client_id ? gh_req_db(r) : NULL;
     if (r->status)
         return false;
-    if (!c ||
-        gh_clients_get(c, r->arena, GH_DEFAULT_TENANT, z->client_id, &z->client) != GH_DB_OK) {
+    if (!c || gh_clients_get(c, r->arena, r->tenant, z->client_id, &z->client) != GH_DB_OK) {
         error_page(r, 400, "Unknown application",
                    "The application that sent you here is not registered with this service.");
         return false;
@@ -550,7 +549,7 @@ static void issue_code(gh_req *r, const struct authz *z, const gh_session *s)
         return;
     gh_secret_hash(code, hash);
     long long now = gh_now_ms();
-    gh_code k = {.tenant_id = GH_DEFAULT_TENANT,
+    gh_code k = {.tenant_id = r->tenant,
                  .code_hash = hash,
                  .client_id = z->client_id,
                  .user_id = s->user_id,
@@ -570,7 +569,7 @@ static void issue_code(gh_req *r, const struct authz *z, const gh_session *s)
     if (rc == GH_DB_OK) {
         json_t *d = json_pack("{s:s, s:s, s:s?, s:s?}", "client_id", z->client_id, "scope",
                               z->scope, "acr_values", z->acr_values, "prompt", param(z, "prompt"));
-        gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+        gh_audit_event ev = {.tenant_id = r->tenant,
                              .type = "authorize.code_issued",
                              .subject = s->user_id,
                              .actor = z->client_id,
@@ -593,8 +592,7 @@ static bool user_active(gh_req *r, const gh_session *s)
 {
     gh_user u;
     gh_dbconn *c = gh_req_db(r);
-    return c && gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, s->user_id, &u) == GH_DB_OK &&
-           u.active;
+    return c && gh_store_user_get(c, r->arena, r->tenant, s->user_id, &u) == GH_DB_OK && u.active;
 }
 
 void gh_oidc_authorize(gh_req *r)
@@ -624,6 +622,10 @@ void gh_oidc_authorize(gh_req *r)
         /* step-up: ask for the missing factor, not a whole new sign-in */
         gh_ctx x = gh_req_ctx(r);
         int reach = gh_factors_reachable(&x, s->user_id);
+        if (gh_req_db_failed(r)) {
+            gh_resp_db_error(r, GH_DB_BUSY);
+            goto out;
+        }
         int target = z.want_level < reach ? z.want_level : reach;
         if (z.hard_level > reach && z.hard_level > s->aal) {
             client_error(r, &z, "unmet_authentication_requirements",
@@ -648,8 +650,7 @@ void gh_oidc_authorize(gh_req *r)
             client_error(r, &z, "access_denied", "the user declined");
             goto out;
         }
-        gh_store_consent_get(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, s->user_id, z.client_id,
-                             &granted);
+        gh_store_consent_get(gh_req_db(r), r->arena, r->tenant, s->user_id, z.client_id, &granted);
         bool covered = gh_scope_subset(z.scope, granted);
         if (decision != 1 && (!covered || z.prompt_consent)) {
             if (z.prompt_none)
@@ -696,8 +697,10 @@ void gh_oidc_consent_info(gh_req *r)
     }
     const char *client_id = gh_form_get(q, "client_id");
     const char *scope = gh_scope_normalise(r->arena, gh_form_get(q, "scope"));
-    if (!client_id || !scope ||
-        gh_clients_get(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, client_id, &cl) != GH_DB_OK) {
+    gh_dbconn *c = client_id && scope ? gh_req_db(r) : NULL;
+    if (client_id && scope && !c)
+        return; /* 503 answered */
+    if (!c || gh_clients_get(c, r->arena, r->tenant, client_id, &cl) != GH_DB_OK) {
         gh_resp_error(r, 400, "invalid_request", "Unknown application or scope.");
         return;
     }
@@ -719,6 +722,8 @@ void gh_oidc_consent_info(gh_req *r)
     if (!ok) {
         json_decref(list);
         gh_client_release(&cl);
+        if (gh_req_db_failed(r))
+            return gh_resp_db_error(r, GH_DB_BUSY);
         gh_resp_error(r, 400, "invalid_scope", "The application may not ask for that.");
         return;
     }
@@ -767,7 +772,7 @@ void gh_oidc_consent_decide(gh_req *r)
     if (!c)
         return;
     if (!client_id || !scope || !valid ||
-        gh_clients_get(c, r->arena, GH_DEFAULT_TENANT, client_id, &cl) != GH_DB_OK) {
+        gh_clients_get(c, r->arena, r->tenant, client_id, &cl) != GH_DB_OK) {
         gh_resp_error(r, 400, "invalid_request", "Unknown application, scope or decision.");
         return;
     }
@@ -782,12 +787,12 @@ void gh_oidc_consent_decide(gh_req *r)
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK && allow) {
         const char *granted = "";
-        gh_store_consent_get(c, r->arena, GH_DEFAULT_TENANT, s->user_id, client_id, &granted);
-        rc = gh_store_consent_put(c, r->arena, GH_DEFAULT_TENANT, s->user_id, client_id,
+        gh_store_consent_get(c, r->arena, r->tenant, s->user_id, client_id, &granted);
+        rc = gh_store_consent_put(c, r->arena, r->tenant, s->user_id, client_id,
                                   gh_scope_union(r->arena, granted, scope), now);
     }
     if (rc == GH_DB_OK) {
-        gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+        gh_audit_event ev = {.tenant_id = r->tenant,
                              .type = allow ? "consent.granted" : "consent.denied",
                              .subject = s->user_id,
                              .actor = s->user_id,
@@ -825,8 +830,7 @@ void gh_oidc_consents_list(gh_req *r)
             gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
         return;
     }
-    gh_dbrc rc =
-        gh_store_consent_list(gh_req_db(r), r->arena, GH_DEFAULT_TENANT, s->user_id, &list, &n);
+    gh_dbrc rc = gh_store_consent_list(gh_req_db(r), r->arena, r->tenant, s->user_id, &list, &n);
     if (rc != GH_DB_OK) {
         gh_resp_db_error(r, rc);
         return;
@@ -856,14 +860,14 @@ void gh_oidc_consents_revoke(gh_req *r)
         return;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
-        rc = gh_store_consent_delete(c, r->arena, GH_DEFAULT_TENANT, s->user_id, r->params[0]);
+        rc = gh_store_consent_delete(c, r->arena, r->tenant, s->user_id, r->params[0]);
     /* what the consent let the app hold goes with it (SECURITY.md #42) */
     if (rc == GH_DB_OK)
-        rc = gh_store_refresh_revoke_client(c, r->arena, GH_DEFAULT_TENANT, s->user_id,
-                                            r->params[0], gh_now_ms());
+        rc = gh_store_refresh_revoke_client(c, r->arena, r->tenant, s->user_id, r->params[0],
+                                            gh_now_ms());
     if (rc == GH_DB_OK) {
         json_t *d = json_pack("{s:s}", "client_id", r->params[0]);
-        gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+        gh_audit_event ev = {.tenant_id = r->tenant,
                              .type = "consent.revoked",
                              .subject = s->user_id,
                              .actor = s->user_id,

@@ -54,7 +54,9 @@ static bool scope_known(gh_req *r, const json_t *doc)
     gh_ctx x = gh_req_ctx(r);
     if (!s || gh_resources_scope_known(&x, s))
         return true; /* (a malformed scope is gh_client_metadata_validate's to refuse) */
-    if (!r->status)
+    if (gh_req_db_failed(r))
+        gh_resp_db_error(r, GH_DB_BUSY);
+    else
         gh_resp_error(r, 400, "invalid_client_metadata",
                       "scope names a scope this server does not know: register the resource "
                       "that defines it first");
@@ -110,7 +112,7 @@ static void respond(gh_req *r, gh_dbrc rc, unsigned status, json_t *doc, const g
 static gh_client_actor actor(gh_req *r, const char *who)
 {
     return (gh_client_actor){
-        .tenant = GH_DEFAULT_TENANT, .actor = who, .ip = r->ip, .user_agent = r->user_agent};
+        .tenant = r->tenant, .actor = who, .ip = r->ip, .user_agent = r->user_agent};
 }
 
 void gh_register_create(gh_req *r)
@@ -158,7 +160,7 @@ static bool load_authorised(gh_req *r, gh_client *cl)
     gh_dbconn *c = gh_req_db(r);
     if (!c)
         return false;
-    gh_dbrc rc = gh_clients_get(c, r->arena, GH_DEFAULT_TENANT, id, cl);
+    gh_dbrc rc = gh_clients_get(c, r->arena, r->tenant, id, cl);
     if (rc != GH_DB_OK && rc != GH_DB_NOTFOUND) {
         gh_resp_db_error(r, rc);
         return false;

@@ -348,7 +348,7 @@ static bool hash_password(struct edit *e, char phc[GH_PWHASH_MAX])
 static gh_dbrc audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
                      json_t *details)
 {
-    gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+    gh_audit_event ev = {.tenant_id = r->tenant,
                          .type = type,
                          .subject = subject,
                          .actor = "admin",
@@ -412,7 +412,7 @@ void gh_scim_users_create(gh_req *r)
     struct edit e = {.r = r};
     gh_uuid(id);
     long long now = gh_now_ms();
-    e.u = (gh_user){.tenant_id = GH_DEFAULT_TENANT,
+    e.u = (gh_user){.tenant_id = r->tenant,
                     .id = gh_arena_strdup(r->arena, id),
                     .active = true,
                     .email_verified = true, /* an administrator vouches */
@@ -440,7 +440,7 @@ static bool load_user(gh_req *r, gh_user *u)
     gh_dbconn *c = gh_req_db(r);
     if (!c)
         return false;
-    gh_dbrc rc = gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, r->params[0], u);
+    gh_dbrc rc = gh_store_user_get(c, r->arena, r->tenant, r->params[0], u);
     if (rc == GH_DB_NOTFOUND) {
         gh_resp_error(r, 404, NULL, "no such user");
         return false;
@@ -501,8 +501,8 @@ void gh_scim_users_list(gh_req *r)
         return;
     gh_user_page page;
     why[0] = '\0';
-    gh_dbrc rc = gh_store_user_list(c, r->arena, GH_DEFAULT_TENANT, filter, start, count, &page,
-                                    why, sizeof(why));
+    gh_dbrc rc =
+        gh_store_user_list(c, r->arena, r->tenant, filter, start, count, &page, why, sizeof(why));
     if (rc == GH_DB_INVALID) {
         gh_resp_error(r, 400, "invalidFilter", gh_arena_strdup(r->arena, why));
         return;
@@ -670,9 +670,9 @@ void gh_scim_users_delete(gh_req *r)
     /* sessions end (with their back-channel logouts) and tokens are
      * revoked before the rows go */
     if (rc == GH_DB_OK)
-        rc = gh_store_user_revoke_all(c, r->arena, GH_DEFAULT_TENANT, r->params[0], gh_now_ms());
+        rc = gh_store_user_revoke_all(c, r->arena, r->tenant, r->params[0], gh_now_ms());
     if (rc == GH_DB_OK)
-        rc = gh_store_user_delete(c, r->arena, GH_DEFAULT_TENANT, r->params[0], expected);
+        rc = gh_store_user_delete(c, r->arena, r->tenant, r->params[0], expected);
     if (rc == GH_DB_OK)
         rc = audit(r, c, "scim.user.deleted", r->params[0], NULL);
     if (rc == GH_DB_OK)

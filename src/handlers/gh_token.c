@@ -64,8 +64,12 @@ static bool token_target(gh_req *r, const gh_form *f, const char *scope, struct 
     gh_ctx x = gh_req_ctx(r);
     const char *err =
         gh_resources_target(&x, scope, f ? gh_form_get(f, "resource") : NULL, &res, &why);
+    if (err && strcmp(err, "temporarily_unavailable") == 0) {
+        gh_resp_db_error(r, GH_DB_BUSY);
+        return false;
+    }
     if (err) {
-        token_error(r, strcmp(err, "temporarily_unavailable") == 0 ? 503 : 400, err, why);
+        token_error(r, 400, err, why);
         return false;
     }
     g->aud = r->app->cfg->issuer;
@@ -155,7 +159,7 @@ static const char *refresh_token(gh_req *r, gh_dbconn *c, const gh_client *cl,
         family_expires = now + (long long)r->app->cfg->refresh_token_max * 1000;
     }
     long long exp = now + (long long)r->app->cfg->refresh_token_ttl * 1000;
-    gh_refresh t = {.tenant_id = GH_DEFAULT_TENANT,
+    gh_refresh t = {.tenant_id = r->tenant,
                     .token_hash = hash,
                     .family_id = family,
                     .client_id = cl->id,
@@ -198,7 +202,7 @@ static gh_dbrc audit_token(gh_req *r, gh_dbconn *c, const char *type, const char
                            const char *client_id, const char *outcome, const char *reason)
 {
     json_t *d = json_pack("{s:s}", "client_id", client_id);
-    gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+    gh_audit_event ev = {.tenant_id = r->tenant,
                          .type = type,
                          .subject = subject,
                          .actor = client_id,
@@ -253,7 +257,7 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
         return;
     gh_secret_hash(code, hash);
     long long now = gh_now_ms();
-    gh_dbrc rc = gh_store_code_get(c, r->arena, GH_DEFAULT_TENANT, hash, &k);
+    gh_dbrc rc = gh_store_code_get(c, r->arena, r->tenant, hash, &k);
     if (rc != GH_DB_OK || strcmp(k.client_id, cl->id) != 0)
         return token_error(r, 400, "invalid_grant", "the code is invalid");
     /* The binding first: only the party that holds the verifier may make a
@@ -271,7 +275,7 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
     if (now >= k.expires_at)
         return token_error(r, 400, "invalid_grant", "the code has expired");
     gh_user u;
-    if (gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, k.user_id, &u) != GH_DB_OK || !u.active)
+    if (gh_store_user_get(c, r->arena, r->tenant, k.user_id, &u) != GH_DB_OK || !u.active)
         return token_error(r, 400, "invalid_grant", "the account is not active");
 
     struct grant g = {.sub = k.user_id,
@@ -292,7 +296,7 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
         return token_error(r, 500, "server_error", "tokens could not be signed");
     rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
-        rc = gh_store_code_use(c, r->arena, GH_DEFAULT_TENANT, hash, now);
+        rc = gh_store_code_use(c, r->arena, r->tenant, hash, now);
     if (rc == GH_DB_OK && offline_allowed(cl, k.scope)) {
         rt = refresh_token(r, c, cl, &g, NULL, 0, jti, exp);
         rc = rt ? GH_DB_OK : GH_DB_FAIL;
@@ -302,11 +306,11 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
     if (rc == GH_DB_OK && rt) {
         hash_hex rh;
         gh_secret_hash(rt, rh);
-        if (gh_store_refresh_get(c, r->arena, GH_DEFAULT_TENANT, rh, &made) == GH_DB_OK)
+        if (gh_store_refresh_get(c, r->arena, r->tenant, rh, &made) == GH_DB_OK)
             family = made.family_id;
     }
     if (rc == GH_DB_OK)
-        rc = gh_store_code_link(c, r->arena, GH_DEFAULT_TENANT, hash, family, jti);
+        rc = gh_store_code_link(c, r->arena, r->tenant, hash, family, jti);
     if (rc == GH_DB_OK)
         rc = audit_token(r, c, "token.issued", k.user_id, cl->id, "success", "authorization_code");
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
@@ -330,13 +334,13 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
         return;
     gh_secret_hash(token, hash);
     long long now = gh_now_ms();
-    if (gh_store_refresh_get(c, r->arena, GH_DEFAULT_TENANT, hash, &t) != GH_DB_OK ||
+    if (gh_store_refresh_get(c, r->arena, r->tenant, hash, &t) != GH_DB_OK ||
         strcmp(t.client_id, cl->id) != 0 || t.revoked_at)
         return token_error(r, 400, "invalid_grant", "the refresh token is invalid");
     if (t.rotated_at) {
         gh_dbrc rc = gh_db_begin(c);
         if (rc == GH_DB_OK)
-            rc = gh_store_refresh_revoke_family(c, r->arena, GH_DEFAULT_TENANT, t.family_id, now);
+            rc = gh_store_refresh_revoke_family(c, r->arena, r->tenant, t.family_id, now);
         if (rc == GH_DB_OK)
             rc = audit_token(r, c, "token.refresh_reused", t.user_id, cl->id, "failure",
                              "a rotated refresh token was presented; the family was revoked");
@@ -358,7 +362,7 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
     if (!gh_scope_subset(scope, gh_client_scope(r->arena, cl)))
         return token_error(r, 400, "invalid_scope", "the client may no longer ask for that scope");
     gh_user u;
-    if (gh_store_user_get(c, r->arena, GH_DEFAULT_TENANT, t.user_id, &u) != GH_DB_OK || !u.active)
+    if (gh_store_user_get(c, r->arena, r->tenant, t.user_id, &u) != GH_DB_OK || !u.active)
         return token_error(r, 400, "invalid_grant", "the account is not active");
     struct grant g = {.sub = t.user_id,
                       .user_id = t.user_id,
@@ -382,7 +386,7 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
         return token_error(r, 500, "server_error", "tokens could not be signed");
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
-        rc = gh_store_refresh_rotate(c, r->arena, GH_DEFAULT_TENANT, hash, now);
+        rc = gh_store_refresh_rotate(c, r->arena, r->tenant, hash, now);
     const char *next = NULL;
     if (rc == GH_DB_OK) {
         next = refresh_token(r, c, cl, &g, t.family_id, t.family_expires_at, jti, exp);
@@ -391,7 +395,7 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc == GH_DB_CONFLICT) {
         /* another request rotated it first: that is a reuse too */
-        gh_store_refresh_revoke_family(c, r->arena, GH_DEFAULT_TENANT, t.family_id, now);
+        gh_store_refresh_revoke_family(c, r->arena, r->tenant, t.family_id, now);
         return token_error(r, 400, "invalid_grant", "the refresh token was already used");
     }
     if (rc != GH_DB_OK)

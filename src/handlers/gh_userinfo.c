@@ -81,6 +81,10 @@ void gh_userinfo(gh_req *r)
     const char *aud = json_string_value(json_object_get(claims, "aud"));
     gh_user u;
     gh_dbconn *c = claims ? gh_ctx_db(&x) : NULL;
+    if (claims && !c) {
+        json_decref(claims);
+        return gh_resp_db_error(r, GH_DB_BUSY);
+    }
     /* a token for a resource (RFC 8707) is that API's, not userinfo's; a
      * client's own token (client_credentials) has no user */
     if (!claims || !sub || (client && strcmp(sub, client) == 0) || !aud ||

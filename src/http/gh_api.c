@@ -68,7 +68,7 @@ const char *gh_api_return_target(gh_req *r, const char *asked)
 gh_dbrc gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
                      const char *outcome, const char *reason, json_t *details)
 {
-    gh_audit_event ev = {.tenant_id = GH_DEFAULT_TENANT,
+    gh_audit_event ev = {.tenant_id = r->tenant,
                          .type = type,
                          .subject = subject,
                          .actor = subject,

@@ -68,27 +68,35 @@ const char *gh_req_header(gh_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
-gh_dbconn *gh_req_db(gh_req *r)
+/* Takes the request's connection on first use, answering nothing: a
+ * service reached through gh_ctx returns GH_DB_BUSY and its handler answers.
+ * A failure is remembered, so a later call does not wait again. */
+static gh_dbconn *req_acquire(void *owner)
 {
+    gh_req *r = owner;
     if (!r->db && !r->db_unavailable) {
         r->db = gh_db_acquire(r->app->db);
-        if (!r->db) {
-            r->db_unavailable = true; /* the next call does not wait again */
-            gh_resp_header(r, "Retry-After", "1");
-            gh_resp_error(r, 503, "temporarily_unavailable", "the database is busy; retry");
-        }
+        r->db_unavailable = r->db == NULL;
     }
     return r->db;
 }
 
-static gh_dbconn *req_acquire(void *owner)
+gh_dbconn *gh_req_db(gh_req *r)
 {
-    return gh_req_db(owner);
+    gh_dbconn *c = req_acquire(r);
+    if (!c)
+        gh_resp_db_error(r, GH_DB_BUSY);
+    return c;
+}
+
+bool gh_req_db_failed(const gh_req *r)
+{
+    return r->db_unavailable;
 }
 
 gh_ctx gh_req_ctx(gh_req *r)
 {
-    return (gh_ctx){.tenant = GH_DEFAULT_TENANT,
+    return (gh_ctx){.tenant = r->tenant,
                     .db = r->db,
                     .acquire = req_acquire,
                     .owner = r,
@@ -149,6 +157,14 @@ const char *gh_req_cookie(gh_req *r, const char *name)
 
 void gh_resp_header(gh_req *r, const char *name, const char *value)
 {
+    /* A header set twice keeps the last value (a 503 answered again sends
+     * one Retry-After); only Set-Cookie may repeat. */
+    for (size_t i = 0; strcasecmp(name, "Set-Cookie") != 0 && i < r->nhdrs; i++) {
+        if (strcasecmp(r->hdr_name[i], name) == 0) {
+            r->hdr_value[i] = value;
+            return;
+        }
+    }
     if (r->nhdrs >= GH_MAX_RESP_HEADERS)
         return;
     r->hdr_name[r->nhdrs] = name;
@@ -421,6 +437,7 @@ static void setup_request(struct ctx *x, const char *url, const char *method)
         gh_hex(b, sizeof(b), hex);
         r->request_id = gh_arena_strdup(r->arena, hex);
     }
+    r->tenant = GH_DEFAULT_TENANT;
     r->ip = client_ip(r);
     const char *ua = gh_req_header(r, "User-Agent");
     r->user_agent = gh_arena_strndup(r->arena, ua ? ua : "", ua ? strnlen(ua, 512) : 0);

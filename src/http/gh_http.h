@@ -54,6 +54,11 @@ struct gh_req {
     const char *path;  /* without the query string */
     const char *query; /* raw query string, "" when none */
     const char *request_id;
+    /* The tenant the request is for: every handler passes this one (or
+     * gh_req_ctx's copy) to the store and the services, so resolving it from
+     * the path or the host (issue 21) changes only setup_request.
+     * GH_DEFAULT_TENANT until then. */
+    const char *tenant;
     const char *ip;
     const char *user_agent; /* "" when none */
     const char *body;       /* NUL-terminated; NULL when there was none */
@@ -82,13 +87,19 @@ struct gh_req {
 
 /* A request header, or NULL. */
 const char *gh_req_header(gh_req *r, const char *name);
-/* The request's database connection (taken on first use); NULL when the pool
- * is exhausted, in which case a 503 has been set. */
+/* The request's database connection (taken on first use), for a handler
+ * that talks to the store itself: NULL when the pool is exhausted, and then
+ * it has answered 503 (Retry-After: 1), so the handler just returns. */
 gh_dbconn *gh_req_db(gh_req *r);
-/* The context core services take (gh_ctx.h), for this request: the default
- * tenant, the request's arena, its client address and user agent, the clock
- * read now, and gh_req_db as the way to the connection (taken on first use;
- * NULL, with the 503 set, when the pool is exhausted). */
+/* Whether taking the connection failed, through gh_req_db or a service's
+ * gh_ctx. A service that answers only yes or no (a scope is known, a factor
+ * is reachable) says no then; its handler asks this to answer 503 instead. */
+bool gh_req_db_failed(const gh_req *r);
+/* The context core services take (gh_ctx.h), for this request: its tenant,
+ * its arena, its client address and user agent, the clock
+ * read now, and the way to the connection (taken on first use; when the
+ * pool is exhausted the service gets NULL and returns GH_DB_BUSY, and nothing
+ * is answered: the handler answers, e.g. with gh_resp_db_error). */
 gh_ctx gh_req_ctx(gh_req *r);
 /* The parsed query string; NULL (and a 400 set) when it is malformed. */
 const gh_form *gh_req_query(gh_req *r);

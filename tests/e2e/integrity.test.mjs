@@ -175,6 +175,10 @@ describe('an exhausted connection pool answers 503 and the server stays up (issu
       ['GET', authorize, { headers: { cookie } }],
       ['POST', '/token', { headers: tokenForm, body: 'grant_type=client_credentials&scope=reports.read' }],
       ['GET', '/userinfo', { headers: { authorization: `Bearer ${accessToken}` } }],
+      ['POST', '/introspect', { headers: tokenForm, body: `token=${accessToken}` }],
+      ['POST', '/revoke', { headers: tokenForm, body: `token=${accessToken}` }],
+      // a registration's scope check reads the resources: busy is 503, never "unknown scope"
+      ['POST', '/register', { headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'Busy', grant_types: ['client_credentials'], scope: 'reports.read' }) }],
       ['GET', '/scim/v2/Users', { headers: admin }],
       ['GET', `/register/${encodeURIComponent(client.client_id)}`, { headers: { authorization: `Bearer ${client.registration_access_token}` } }],
     ];
