@@ -14,6 +14,11 @@
 int gh_cmd_client(gh_config *cfg, int argc, char **argv);
 void gh_cmd_client_usage(FILE *out);
 
+/* `gatehouse resource create|list|show|delete`: protected resources (RFC
+ * 8707) from the command line. */
+int gh_cmd_resource(gh_config *cfg, int argc, char **argv);
+void gh_cmd_resource_usage(FILE *out);
+
 /* `gatehouse keys rotate|list` (argv[0] is the subcommand). rotate makes new
  * ES256 and RS256 keys that sign from then on; the active ones retire with
  * expires_at = now + gh_keys_keep_ms(cfg); keys already expired are deleted.

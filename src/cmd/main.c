@@ -96,7 +96,7 @@ static int help(const char *cmd)
         return 0;
     }
     if (strcmp(cmd, "resource") == 0) {
-        gh_resources_usage(stdout);
+        gh_cmd_resource_usage(stdout);
         printf("\n");
         gh_config_print_help(stdout);
         return 0;
@@ -173,7 +173,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "client") == 0)
         return gh_cmd_client(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "resource") == 0)
-        return gh_resources_command(&cfg, argc - 2, argv + 2);
+        return gh_cmd_resource(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "export") == 0)
         return gh_export_command(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "import") == 0)

@@ -1,224 +1,16 @@
 #include "gh_resources.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "gh_audit.h"
 #include "gh_crypto.h"
-#include "gh_json.h"
-#include "gh_log.h"
 #include "gh_oauth.h"
 #include "gh_store.h"
-#include "gh_utf8.h"
+#include "gh_store_resources.h"
 
-enum {
-    IDENTIFIER_MAX = 512,
-    NAME_MAX_BYTES = 200,
-    DESCRIPTION_MAX = 200,
-    RESOURCE_SCOPES_MAX = GH_MAX_SCOPES,
-    INTROSPECTORS_MAX = 16,
-    TTL_MAX_S = GH_RESOURCE_TTL_MAX_S,
-    CACHE_MS = 1000,
-    BODY_DEPTH = 8,
-};
-
-/* ---- validation (pure) ---- */
-
-static bool printable_ascii(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-            return false;
-    return true;
-}
-
-/* RFC 8707 2: an absolute URI without a fragment. http(s) or urn. */
-static bool identifier_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > IDENTIFIER_MAX || !printable_ascii(s) || strchr(s, '#'))
-        return false;
-    if (strncmp(s, "https://", 8) == 0)
-        return n > 8 && s[8] != '/';
-    if (strncmp(s, "http://", 7) == 0)
-        return n > 7 && s[7] != '/';
-    return strncmp(s, "urn:", 4) == 0 && n > 4;
-}
-
-static bool text_ok(const json_t *v, size_t maxb)
-{
-    const char *s = json_string_value(v);
-    size_t n = s ? strlen(s) : 0;
-    if (!s || n == 0 || n > maxb || json_string_length(v) != n || !gh_utf8_valid(s, n))
-        return false;
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
-
-static json_t *fail(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static json_t *fail(char *why, size_t whylen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-    return NULL;
-}
-
-json_t *gh_resource_validate(const json_t *in, const char *issuer, char *why, size_t whylen)
-{
-    static const char *const known[] = {
-        "identifier",           "name", "scopes", "access_token_ttl", "access_token_format",
-        "introspection_clients"};
-    if (!json_is_object(in))
-        return fail(why, whylen, "the resource must be a JSON object");
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)in, key, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-            ok = ok || strcmp(key, known[i]) == 0;
-        /* read-only members of a view sent back unchanged are ignored */
-        if (!ok && strcmp(key, "id") != 0 && strcmp(key, "created_at") != 0 &&
-            strcmp(key, "updated_at") != 0)
-            return fail(why, whylen, "unknown member \"%.64s\"", key);
-    }
-    const char *ident = json_string_value(json_object_get(in, "identifier"));
-    if (!ident || !identifier_valid(ident))
-        return fail(why, whylen,
-                    "identifier must be an absolute URI (https://, http:// or urn:) without a "
-                    "fragment, at most %d bytes",
-                    IDENTIFIER_MAX);
-    if (issuer && strcmp(ident, issuer) == 0)
-        return fail(why, whylen, "identifier must not be the issuer");
-    json_t *name = json_object_get(in, "name");
-    if (!text_ok(name, NAME_MAX_BYTES))
-        return fail(why, whylen, "name must be text of 1 to %d bytes", NAME_MAX_BYTES);
-    json_t *scopes = json_object_get(in, "scopes");
-    if (!json_is_object(scopes) || json_object_size(scopes) == 0 ||
-        json_object_size(scopes) > RESOURCE_SCOPES_MAX)
-        return fail(why, whylen, "scopes must be an object of 1 to %d scope: description members",
-                    RESOURCE_SCOPES_MAX);
-    json_t *out_scopes = json_object();
-    json_object_foreach(scopes, key, v)
-    {
-        char tmp[GH_MAX_SCOPE_LEN + 1];
-        gh_arena *a = gh_arena_new(0);
-        const char *norm = a ? gh_scope_normalise(a, key) : NULL;
-        bool one = norm && strlen(key) <= GH_MAX_SCOPE_LEN && strcmp(norm, key) == 0 && *key &&
-                   !strchr(key, ' ');
-        if (one)
-            snprintf(tmp, sizeof(tmp), "%s", key);
-        gh_arena_free(a);
-        if (!one) {
-            json_decref(out_scopes);
-            return fail(why, whylen, "\"%.64s\" is not a scope token (RFC 6749 3.3)", key);
-        }
-        if (gh_scope_has(GH_SCOPES_STANDARD, tmp)) {
-            json_decref(out_scopes);
-            return fail(why, whylen, "\"%s\" is an OpenID Connect scope, not a resource's", tmp);
-        }
-        if (!text_ok(v, DESCRIPTION_MAX)) {
-            json_decref(out_scopes);
-            return fail(why, whylen,
-                        "scope \"%.64s\" needs a description (text of 1 to %d bytes): "
-                        "consent shows it to the user",
-                        tmp, DESCRIPTION_MAX);
-        }
-        json_object_set_new(out_scopes, key, json_string(json_string_value(v)));
-    }
-    json_t *ttl = json_object_get(in, "access_token_ttl");
-    if (ttl && !json_is_null(ttl) &&
-        (!json_is_integer(ttl) || json_integer_value(ttl) < 1 ||
-         json_integer_value(ttl) > TTL_MAX_S)) {
-        json_decref(out_scopes);
-        return fail(why, whylen, "access_token_ttl must be whole seconds from 1 to %d", TTL_MAX_S);
-    }
-    json_t *fmt = json_object_get(in, "access_token_format");
-    if (fmt && !json_is_null(fmt) &&
-        (!json_is_string(fmt) || strcmp(json_string_value(fmt), "jwt") != 0)) {
-        json_decref(out_scopes);
-        return fail(why, whylen, "access_token_format must be \"jwt\" (RFC 9068)");
-    }
-    json_t *ic = json_object_get(in, "introspection_clients");
-    json_t *out_ic = json_array();
-    if (ic && !json_is_null(ic)) {
-        size_t i;
-        json_t *c;
-        if (!json_is_array(ic) || json_array_size(ic) > INTROSPECTORS_MAX) {
-            json_decref(out_scopes);
-            json_decref(out_ic);
-            return fail(why, whylen,
-                        "introspection_clients must be an array of at most %d client ids",
-                        INTROSPECTORS_MAX);
-        }
-        json_array_foreach(ic, i, c)
-        {
-            if (!text_ok(c, 128) || !printable_ascii(json_string_value(c))) {
-                json_decref(out_scopes);
-                json_decref(out_ic);
-                return fail(why, whylen, "introspection_clients must hold client ids");
-            }
-            json_array_append_new(out_ic, json_string(json_string_value(c)));
-        }
-    }
-    return json_pack("{s:s, s:O, s:o, s:I, s:s, s:o}", "identifier", ident, "name", name, "scopes",
-                     out_scopes, "access_token_ttl",
-                     (json_int_t)(json_is_integer(ttl) ? json_integer_value(ttl) : 0),
-                     "access_token_format", "jwt", "introspection_clients", out_ic);
-}
-
-/* ---- the store ---- */
-
-#define COLUMNS                                                                                    \
-    "id, identifier, name, scopes, access_token_ttl, access_token_format, introspection_clients, " \
-    "created_at, updated_at"
-
-static json_t *parse_text(const char *s)
-{
-    json_t *doc = NULL;
-    char why[64];
-    if (!s || gh_json_parse(s, strlen(s), BODY_DEPTH, &doc, why, sizeof(why)) != GH_JSON_OK)
-        return NULL;
-    return doc;
-}
-
-/* All resources of the tenant as a JSON array (new reference), or NULL. */
-static json_t *load_tenant(gh_dbconn *c, gh_arena *a, const char *tenant, gh_dbrc *rc_out)
-{
-    static const char sql[] =
-        "SELECT " COLUMNS " FROM resources WHERE tenant_id = $1 ORDER BY identifier";
-    gh_dbparam p[] = {GH_TEXT(tenant)};
-    gh_dbres res;
-    gh_dbrc rc = c ? gh_db_exec(c, a, sql, p, 1, &res) : GH_DB_BUSY;
-    if (rc_out)
-        *rc_out = rc;
-    if (rc != GH_DB_OK)
-        return NULL;
-    json_t *all = json_array();
-    for (size_t i = 0; i < res.nrows; i++) {
-        json_t *scopes = parse_text(gh_dbres_get(&res, i, 3));
-        json_t *ic = parse_text(gh_dbres_get(&res, i, 6));
-        long long ttl = gh_dbres_int(&res, i, 4);
-        json_t *o = json_pack(
-            "{s:s, s:s, s:s, s:o, s:I, s:s, s:o, s:I, s:I}", "id", gh_dbres_get(&res, i, 0),
-            "identifier", gh_dbres_get(&res, i, 1), "name", gh_dbres_get(&res, i, 2), "scopes",
-            scopes ? scopes : json_object(), "access_token_ttl", (json_int_t)ttl,
-            "access_token_format", gh_dbres_get(&res, i, 5), "introspection_clients",
-            ic ? ic : json_array(), "created_at", (json_int_t)gh_dbres_int(&res, i, 7),
-            "updated_at", (json_int_t)gh_dbres_int(&res, i, 8));
-        if (o)
-            json_array_append_new(all, o);
-    }
-    return all;
-}
+enum { CACHE_MS = 1000 }; /* the longest a snapshot is used */
 
 static json_t *find_in(json_t *all, const char *member, const char *value)
 {
@@ -265,7 +57,7 @@ static void cache_drop(void)
 static json_t *snapshot(const gh_ctx *x)
 {
     if (strcmp(x->tenant, GH_DEFAULT_TENANT) != 0)
-        return load_tenant(gh_ctx_db(x), x->arena, x->tenant, NULL);
+        return gh_store_resources_all(gh_ctx_db(x), x->arena, x->tenant, NULL);
     long long now = gh_now_ms();
     pthread_mutex_lock(&cache_mu);
     if (cache_all && now - cache_at < CACHE_MS) {
@@ -274,7 +66,7 @@ static json_t *snapshot(const gh_ctx *x)
         return s;
     }
     pthread_mutex_unlock(&cache_mu);
-    json_t *all = load_tenant(gh_ctx_db(x), x->arena, x->tenant, NULL);
+    json_t *all = gh_store_resources_all(gh_ctx_db(x), x->arena, x->tenant, NULL);
     if (!all)
         return NULL;
     pthread_mutex_lock(&cache_mu);
@@ -318,7 +110,7 @@ bool gh_resources_scope_known(const gh_ctx *x, const char *scope)
 
 bool gh_resources_scope_known_db(gh_dbconn *c, gh_arena *a, const char *scope)
 {
-    json_t *all = load_tenant(c, a, GH_DEFAULT_TENANT, NULL);
+    json_t *all = gh_store_resources_all(c, a, GH_DEFAULT_TENANT, NULL);
     bool ok = all && each_token(scope, known_token, all);
     json_decref(all);
     return ok;
@@ -463,7 +255,7 @@ gh_dbrc gh_resources_save(const gh_ctx *x, const char *actor, const char *id, co
     gh_dbrc rc = gh_db_begin(c);
     if (rc != GH_DB_OK)
         return rc;
-    json_t *all = load_tenant(c, a, x->tenant, &rc);
+    json_t *all = gh_store_resources_all(c, a, x->tenant, &rc);
     json_t *old = all && id ? find_in(all, "id", id) : NULL;
     if (rc == GH_DB_OK && id && !old)
         rc = GH_DB_NOTFOUND;
@@ -477,24 +269,23 @@ gh_dbrc gh_resources_save(const gh_ctx *x, const char *actor, const char *id, co
     long long created = old ? json_integer_value(json_object_get(old, "created_at")) : now;
     if (rc == GH_DB_OK && (!scopes || !ic))
         rc = GH_DB_FAIL;
+    gh_resource_row row = {.tenant_id = x->tenant,
+                           .identifier = ident,
+                           .name = name,
+                           .scopes = scopes,
+                           .access_token_ttl = ttl,
+                           .introspection_clients = ic,
+                           .now = now};
     if (rc == GH_DB_OK && !id) {
         gh_uuid(newid);
-        static const char sql[] = "INSERT INTO resources (tenant_id, " COLUMNS
-                                  ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-        gh_dbparam p[] = {GH_TEXT(x->tenant), GH_TEXT(newid), GH_TEXT(ident), GH_TEXT(name),
-                          GH_TEXT(scopes),    GH_INT(ttl),    GH_TEXT("jwt"), GH_TEXT(ic),
-                          GH_INT(now),        GH_INT(now)};
-        rc = gh_db_exec(c, a, sql, p, 10, NULL);
+        row.id = newid;
+        rc = gh_store_resource_insert(c, a, &row);
         id = newid;
         if (rc == GH_DB_OK)
             rc = audit(x, actor, "resource.created", id, ident);
     } else if (rc == GH_DB_OK) {
-        static const char sql[] =
-            "UPDATE resources SET identifier = $3, name = $4, scopes = $5, access_token_ttl = $6, "
-            "introspection_clients = $7, updated_at = $8 WHERE tenant_id = $1 AND id = $2";
-        gh_dbparam p[] = {GH_TEXT(x->tenant), GH_TEXT(id), GH_TEXT(ident), GH_TEXT(name),
-                          GH_TEXT(scopes),    GH_INT(ttl), GH_TEXT(ic),    GH_INT(now)};
-        rc = gh_db_exec_change(c, a, sql, p, 8, GH_DB_NOTFOUND);
+        row.id = id;
+        rc = gh_store_resource_update(c, a, &row);
         if (rc == GH_DB_OK)
             rc = audit(x, actor, "resource.updated", id, ident);
     }
@@ -524,13 +315,10 @@ gh_dbrc gh_resources_delete(const gh_ctx *x, const char *actor, const char *id)
     gh_dbrc rc = gh_db_begin(c);
     if (rc != GH_DB_OK)
         return rc;
-    static const char sql[] =
-        "DELETE FROM resources WHERE tenant_id = $1 AND id = $2 RETURNING identifier";
-    gh_dbparam p[] = {GH_TEXT(x->tenant), GH_TEXT(id)};
-    gh_dbres res;
-    rc = gh_db_exec_row(c, a, sql, p, 2, &res);
+    const char *identifier = NULL;
+    rc = gh_store_resource_delete(c, a, x->tenant, id, &identifier);
     if (rc == GH_DB_OK)
-        rc = audit(x, actor, "resource.deleted", id, gh_dbres_get(&res, 0, 0));
+        rc = audit(x, actor, "resource.deleted", id, identifier);
     if (rc == GH_DB_OK)
         rc = gh_db_commit(c);
     else
@@ -544,207 +332,15 @@ gh_dbrc gh_resources_delete(const gh_ctx *x, const char *actor, const char *id)
 
 json_t *gh_resources_list(const gh_ctx *x, gh_dbrc *rc)
 {
-    return load_tenant(gh_ctx_db(x), x->arena, x->tenant, rc);
+    return gh_store_resources_all(gh_ctx_db(x), x->arena, x->tenant, rc);
 }
 
 json_t *gh_resources_get(const gh_ctx *x, const char *id, gh_dbrc *rc)
 {
-    json_t *all = load_tenant(gh_ctx_db(x), x->arena, x->tenant, rc);
+    json_t *all = gh_store_resources_all(gh_ctx_db(x), x->arena, x->tenant, rc);
     json_t *one = all && id ? json_incref(find_in(all, "id", id)) : NULL;
     if (all && !one)
         *rc = GH_DB_NOTFOUND;
     json_decref(all);
     return one;
-}
-
-/* ---- gatehouse resource ---- */
-
-void gh_resources_usage(FILE *out)
-{
-    fputs("usage: gatehouse resource create --identifier URI --name NAME\n"
-          "                                  --scope SCOPE=DESCRIPTION [--scope ...]\n"
-          "                                  [--access-token-ttl SECONDS]\n"
-          "                                  [--introspection-client CLIENT_ID ...]\n"
-          "       gatehouse resource list\n"
-          "       gatehouse resource show ID\n"
-          "       gatehouse resource delete ID\n"
-          "\n"
-          "A resource is an API access tokens can be for (RFC 8707): its identifier\n"
-          "is the tokens' aud, its scopes are what clients may ask for, and each\n"
-          "scope's description is what the consent page shows.\n",
-          out);
-}
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gatehouse: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see gatehouse help resource)\n", stderr);
-    va_end(ap);
-    return 2;
-}
-
-static void print_json(json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text) {
-        puts(text);
-        free(text);
-    }
-    json_decref(doc);
-}
-
-static const char *opt(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-/* The document `create` describes, or NULL after a usage error. */
-static json_t *cli_doc(int argc, char **argv, int *code)
-{
-    json_t *in = json_object(), *scopes = json_object(), *ic = json_array();
-    json_object_set(in, "scopes", scopes);
-    for (int i = 0; i < argc; i++) {
-        bool missing = false;
-        const char *v;
-        if (!gh_utf8_valid(argv[i], strlen(argv[i]))) {
-            *code = usage_error("arguments must be UTF-8 text");
-            goto bad;
-        }
-        if ((v = opt(argc, argv, &i, "--identifier", &missing)))
-            json_object_set_new(in, "identifier", json_string(v));
-        else if ((v = opt(argc, argv, &i, "--name", &missing)))
-            json_object_set_new(in, "name", json_string(v));
-        else if ((v = opt(argc, argv, &i, "--scope", &missing))) {
-            const char *eq = strchr(v, '=');
-            if (!eq) {
-                *code = usage_error("--scope takes SCOPE=DESCRIPTION");
-                goto bad;
-            }
-            char *key = strndup(v, (size_t)(eq - v));
-            if (key)
-                json_object_set_new(scopes, key, json_string(eq + 1));
-            free(key);
-        } else if ((v = opt(argc, argv, &i, "--access-token-ttl", &missing))) {
-            char *end = NULL;
-            long long ttl = strtoll(v, &end, 10);
-            if (!*v || *end) {
-                *code = usage_error("--access-token-ttl takes whole seconds");
-                goto bad;
-            }
-            json_object_set_new(in, "access_token_ttl", json_integer(ttl));
-        } else if ((v = opt(argc, argv, &i, "--introspection-client", &missing)))
-            json_array_append_new(ic, json_string(v));
-        else if (!missing) {
-            *code = usage_error("unknown option \"%.64s\"", argv[i]);
-            goto bad;
-        }
-        if (missing) {
-            *code = usage_error("%.64s needs a value", argv[i]);
-            goto bad;
-        }
-    }
-    json_object_set(in, "introspection_clients", ic);
-    json_decref(scopes);
-    json_decref(ic);
-    return in;
-bad:
-    json_decref(in);
-    json_decref(scopes);
-    json_decref(ic);
-    return NULL;
-}
-
-int gh_resources_command(gh_config *cfg, int argc, char **argv)
-{
-    const char *sub = argc > 0 ? argv[0] : NULL;
-    if (!sub)
-        return usage_error("resource needs a subcommand: create, list, show or delete");
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
-        gh_resources_usage(stdout);
-        return 0;
-    }
-    json_t *doc = NULL;
-    char why[256] = "";
-    int code = 2;
-    if (strcmp(sub, "create") == 0) {
-        json_t *in = cli_doc(argc - 1, argv + 1, &code);
-        if (!in)
-            return code;
-        doc = gh_resource_validate(in, cfg->issuer, why, sizeof(why));
-        json_decref(in);
-        if (!doc) {
-            fprintf(stderr, "gatehouse: %s\n", why);
-            return 2;
-        }
-    } else if (strcmp(sub, "list") == 0) {
-        if (argc != 1)
-            return usage_error("resource list takes no arguments");
-    } else if (strcmp(sub, "show") == 0 || strcmp(sub, "delete") == 0) {
-        if (argc != 2)
-            return usage_error("usage: gatehouse resource %s ID", sub);
-    } else {
-        return usage_error("unknown resource subcommand \"%.64s\"", sub);
-    }
-    char err[512] = "";
-    gh_db *db = gh_db_open_store(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
-    if (!db) {
-        fprintf(stderr, "gatehouse: %s\n", err);
-        json_decref(doc);
-        return 1;
-    }
-    gh_dbconn *c = gh_db_acquire(db);
-    gh_arena *a = gh_arena_new(0);
-    gh_ctx x = {.tenant = GH_DEFAULT_TENANT,
-                .db = c,
-                .arena = a,
-                .cfg = cfg,
-                .now = gh_now_ms(),
-                .client_ip = "",
-                .user_agent = ""};
-    gh_dbrc rc = GH_DB_BUSY;
-    code = 1;
-    if (c && a && doc) {
-        json_t *out = NULL;
-        rc = gh_resources_save(&x, "cli", NULL, doc, &out, why, sizeof(why));
-        if (rc == GH_DB_OK)
-            print_json(out);
-    } else if (c && a && strcmp(sub, "delete") == 0) {
-        rc = gh_resources_delete(&x, "cli", argv[1]);
-        if (rc == GH_DB_OK)
-            printf("deleted resource %s\n", argv[1]);
-    } else if (c && a) {
-        json_t *doc_out =
-            argc == 2 ? gh_resources_get(&x, argv[1], &rc) : gh_resources_list(&x, &rc);
-        if (doc_out)
-            print_json(doc_out);
-    }
-    if (rc == GH_DB_OK)
-        code = 0;
-    else if (rc == GH_DB_NOTFOUND)
-        fprintf(stderr, "gatehouse: no resource with id \"%.128s\"\n", argv[1]);
-    else if (rc == GH_DB_CONFLICT)
-        fprintf(stderr, "gatehouse: %s\n", why);
-    else
-        fprintf(stderr, "gatehouse: the resource command failed: %s\n", gh_dbrc_str(rc));
-    json_decref(doc);
-    gh_arena_free(a);
-    if (c)
-        gh_db_release(c);
-    gh_db_close(db);
-    return code;
 }

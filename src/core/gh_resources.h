@@ -1,7 +1,9 @@
 /*
  * gh_resources: protected resources (APIs) an access token can be for
- * (RFC 8707), their scopes and the words consent shows for them; the admin
- * API `/admin/v1/resources` and the `gatehouse resource` command.
+ * (RFC 8707), their scopes and the words consent shows for them; the service
+ * behind `/admin/v1/resources` (handlers/gh_admin_resources.c) and
+ * `gatehouse resource` (cmd/gh_cmd_resource.c). Validation is
+ * proto/gh_resource_meta, the SQL store/gh_store_resources.
  *
  * A resource is a JSON object (the admin API's view):
  *   {"id", "identifier" (absolute URI: the access token's aud), "name",
@@ -26,9 +28,7 @@
 #include "gh_config.h"
 #include "gh_ctx.h"
 #include "gh_db.h"
-
-/* The longest access_token_ttl a resource may have (seconds). */
-enum { GH_RESOURCE_TTL_MAX_S = 86400 };
+#include "gh_resource_meta.h"
 
 /* true when every token of scope (normalised) is a standard OIDC scope or
  * a scope of a registered resource. false also when the store fails. */
@@ -72,13 +72,5 @@ gh_dbrc gh_resources_save(const gh_ctx *x, const char *actor, const char *id, co
                           json_t **out, char *why, size_t whylen);
 /* Deletes a resource, audited in the same transaction. NOTFOUND: unknown. */
 gh_dbrc gh_resources_delete(const gh_ctx *x, const char *actor, const char *id);
-
-/* `gatehouse resource ...`; returns the exit code. */
-int gh_resources_command(gh_config *cfg, int argc, char **argv);
-void gh_resources_usage(FILE *out);
-
-/* Validates a resource document (create or replace); returns the stored
- * form (new reference) or NULL with why set. Pure; unit-tested. */
-json_t *gh_resource_validate(const json_t *in, const char *issuer, char *why, size_t whylen);
 
 #endif

@@ -1,5 +1,5 @@
-/* Unit tests for gh_resource_validate: every rule of a protected resource
- * (RFC 8707) document, accepted and refused, and the stored form. */
+/* Unit tests for gh_resource_validate (proto/gh_resource_meta): every rule
+ * of a protected resource (RFC 8707) document, accepted and refused, and the stored form. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "gh_crypto.h"
-#include "gh_resources.h"
+#include "gh_resource_meta.h"
 
 #define ISSUER "https://id.example.com"
 
