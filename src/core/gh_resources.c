@@ -11,7 +11,7 @@
 #include "gh_json.h"
 #include "gh_log.h"
 #include "gh_oauth.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_utf8.h"
 
 enum {

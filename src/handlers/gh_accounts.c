@@ -26,7 +26,7 @@
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
 #include "gh_session.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_store_auth.h"
 
 enum {

@@ -12,7 +12,7 @@
 #include "gh_logout.h"
 #include "gh_mfa.h"
 #include "gh_session.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_store_auth.h"
 
 /* ---- GET /api/v1/sessions ---- */

@@ -7,7 +7,7 @@
 #include "gh_audit.h"
 #include "gh_crypto.h"
 #include "gh_mkey.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_url.h"
 
 static bool secure_cookies(const gh_req *r)

@@ -1,4 +1,4 @@
-#include "gh_store.h"
+#include "gh_store_users.h"
 
 #include <ctype.h>
 #include <stdio.h>

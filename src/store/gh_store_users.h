@@ -1,13 +1,13 @@
 /*
- * gh_store: the domain records Gatehouse keeps (users and their credentials)
+ * gh_store_users: the users Gatehouse keeps and their password credentials,
  * and the SQL that reads and writes them. Callers hold a connection from
  * gh_db_acquire and open a transaction around writes that must land together
  * (a user, its password and the audit event that records them).
  *
  * Strings in records are owned by the arena passed in.
  */
-#ifndef GH_STORE_H
-#define GH_STORE_H
+#ifndef GH_STORE_USERS_H
+#define GH_STORE_USERS_H
 
 #include <stdbool.h>
 
