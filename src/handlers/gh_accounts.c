@@ -27,7 +27,7 @@
 #include "gh_pwpolicy.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
-#include "gh_store_auth.h"
+#include "gh_store_sessions.h"
 
 enum {
     MAX_NAME = 256,

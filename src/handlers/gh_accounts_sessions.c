@@ -13,7 +13,7 @@
 #include "gh_mfa.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
-#include "gh_store_auth.h"
+#include "gh_store_sessions.h"
 
 /* ---- GET /api/v1/sessions ---- */
 

@@ -23,7 +23,7 @@
 #include "gh_pwpolicy.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
-#include "gh_store_auth.h"
+#include "gh_store_sessions.h"
 #include "gh_store_mfa.h"
 #include "gh_throttle.h"
 

@@ -19,7 +19,7 @@
 #include "gh_scim.h"
 #include "gh_scim_filter.h"
 #include "gh_store_users.h"
-#include "gh_store_auth.h"
+#include "gh_store_sessions.h"
 #include "gh_utf8.h"
 
 #include <sodium.h>

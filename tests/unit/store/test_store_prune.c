@@ -16,7 +16,7 @@
 #include "gh_db.h"
 #include "gh_log.h"
 #include "gh_store_users.h"
-#include "gh_store_auth.h"
+#include "gh_store_sessions.h"
 #include "gh_store_prune.h"
 #include "gh_throttle.h"
 

@@ -1,11 +1,11 @@
 /*
- * gh_store_auth: sessions, email verification flows and sign-in throttles —
+ * gh_store_sessions: sessions, email verification flows and sign-in throttles —
  * the shared state of the accounts journeys, all in the database so any
  * instance can serve any request. Secrets (session tokens, codes, link
  * tokens) arrive here already hashed.
  */
-#ifndef GH_STORE_AUTH_H
-#define GH_STORE_AUTH_H
+#ifndef GH_STORE_SESSIONS_H
+#define GH_STORE_SESSIONS_H
 
 #include <stdbool.h>
 

@@ -1,4 +1,4 @@
-#include "gh_store_auth.h"
+#include "gh_store_sessions.h"
 
 #include <string.h>
 
