@@ -23,7 +23,9 @@
 #include "gh_pwpolicy.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
+#include "gh_store_flows.h"
 #include "gh_store_sessions.h"
+#include "gh_store_throttle.h"
 #include "gh_store_mfa.h"
 #include "gh_throttle.h"
 

@@ -23,6 +23,7 @@
 #include "gh_session.h"
 #include "gh_store_users.h"
 #include "gh_store_mfa.h"
+#include "gh_store_throttle.h"
 #include "gh_throttle.h"
 #include "gh_url.h"
 

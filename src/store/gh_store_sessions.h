@@ -1,8 +1,7 @@
 /*
- * gh_store_sessions: sessions, email verification flows and sign-in throttles —
- * the shared state of the accounts journeys, all in the database so any
- * instance can serve any request. Secrets (session tokens, codes, link
- * tokens) arrive here already hashed.
+ * gh_store_sessions: the SQL for browser sessions and the devices users
+ * signed in on, in the database so any instance can serve any request.
+ * Session tokens and device cookies arrive here already hashed.
  */
 #ifndef GH_STORE_SESSIONS_H
 #define GH_STORE_SESSIONS_H
@@ -53,49 +52,6 @@ gh_dbrc gh_store_session_over_cap(gh_dbconn *c, gh_arena *a, const char *tenant,
 gh_dbrc gh_store_session_list(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                               long long now, gh_session **out, size_t *n);
 
-typedef struct gh_email_flow {
-    const char *tenant_id;
-    const char *id;
-    const char *kind;    /* "verify_email" */
-    const char *user_id; /* NULL: a decoy flow that can never succeed */
-    const char *email;
-    const char *code_hash;
-    const char *link_hash;
-    const char *binding_hash; /* the pre-session cookie that started it */
-    const char *return_to;
-    long long attempts, sends;
-    long long created_at, last_sent_at, expires_at, consumed_at; /* consumed_at 0: not yet */
-    /* JSON {phc, given_name, family_name}: a sign-up that replaces user_id,
-     * an unverified self-service sign-up, when this flow completes; NULL
-     * for a plain verification */
-    const char *signup;
-} gh_email_flow;
-
-gh_dbrc gh_store_flow_insert(gh_dbconn *c, gh_arena *a, const gh_email_flow *f);
-gh_dbrc gh_store_flow_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
-                          gh_email_flow *out);
-/* Counts one attempt; NOTFOUND when the flow is gone or out of attempts
- * (max), else OK with *attempts the new count. */
-gh_dbrc gh_store_flow_attempt(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
-                              long long max, long long *attempts);
-/* Marks it used; CONFLICT when it already was (a replay racing us). */
-gh_dbrc gh_store_flow_consume(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
-                              long long now);
-/* New code and link for a resend: sends + 1. The wrong-code count stays:
- * a resend gives no new guesses (issue 15). */
-gh_dbrc gh_store_flow_renew(gh_dbconn *c, gh_arena *a, const gh_email_flow *f);
-
-/* Sign-in throttling: counts a failure for key and returns the new count
- * (failures older than decay_before start again from 1). */
-gh_dbrc gh_store_throttle_fail(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
-                               long long now, long long decay_before, long long *failures);
-gh_dbrc gh_store_throttle_block(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
-                                long long until);
-/* blocked_until for key (0 when none). */
-gh_dbrc gh_store_throttle_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
-                              long long *blocked_until);
-gh_dbrc gh_store_throttle_clear(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key);
-
 /* A device cookie lives this long from the last sign-in on it; the janitor
  * forgets a device unseen for as long. */
 enum { GH_DEVICE_KEEP_DAYS = 400 }; /* the longest browsers keep a cookie */
@@ -107,23 +63,9 @@ gh_dbrc gh_store_device_seen(gh_dbconn *c, gh_arena *a, const char *tenant, cons
                              const char *device_hash, long long now);
 gh_dbrc gh_store_device_known(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                               const char *device_hash, bool *known);
-/* Marks a user as created by self-service sign-up (POST /api/v1/signup). */
-gh_dbrc gh_store_user_mark_signup(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                  const char *user_id);
-/* *pending: the user is a self-service sign-up whose email was never
- * verified (replaceable by a verified sign-up, pruned after a while). */
-gh_dbrc gh_store_user_pending_signup(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                     const char *user_id, bool *pending);
-/* Deletes the user and every row of theirs (flows, codes, tokens, consents,
- * challenges; the rest by cascade). In the caller's transaction. */
-gh_dbrc gh_store_user_purge(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id);
 /* *seen: a session of this user (live, or ended less than a day ago) was
  * opened from ip. */
 gh_dbrc gh_store_session_seen_from(gh_dbconn *c, gh_arena *a, const char *tenant,
                                    const char *user_id, const char *ip, bool *seen);
-
-/* Marks the user's email verified (version bump). */
-gh_dbrc gh_store_user_set_verified(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                   const char *user_id, long long now);
 
 #endif
