@@ -16,7 +16,7 @@
 #include "gh_json.h"
 #include "gh_oauth.h"
 #include "gh_resources.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_utf8.h"
 
 /* A --jwks file may be pretty-printed: room for four times the compact

@@ -11,7 +11,7 @@
 #include "gh_db.h"
 #include "gh_keys.h"
 #include "gh_mkey.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_store_keys.h"
 
 void gh_cmd_keys_usage(FILE *out)

@@ -14,7 +14,7 @@
 #include "gh_json.h"
 #include "gh_resource_meta.h"
 #include "gh_resources.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_utf8.h"
 
 void gh_cmd_resource_usage(FILE *out)

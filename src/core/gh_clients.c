@@ -14,7 +14,7 @@
 #include "gh_audit.h"
 #include "gh_crypto.h"
 #include "gh_oauth.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 
 enum {
     CLIENT_ID_BYTES = 16,

@@ -19,7 +19,9 @@
 #include "gh_crypto.h"
 #include "gh_log.h"
 #include "gh_mkey.h"
-#include "gh_store.h"
+#include "gh_store_sessions.h"
+#include "gh_store_throttle.h"
+#include "gh_store_users.h"
 #include "gh_throttle.h"
 #include "gh_totp.h"
 

@@ -17,8 +17,8 @@
 
 #include "gh_ctx.h"
 #include "gh_signin.h"
-#include "gh_store_auth.h"
-#include "gh_store.h"
+#include "gh_store_sessions.h"
+#include "gh_store_users.h"
 #include "gh_store_mfa.h"
 #include "gh_totp.h"
 

@@ -16,7 +16,7 @@
 #include "gh_jose.h"
 #include "gh_log.h"
 #include "gh_mkey.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 
 #define TENANT GH_DEFAULT_TENANT
 

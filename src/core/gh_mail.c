@@ -20,7 +20,7 @@
 #include "gh_crypto.h"
 #include "gh_log.h"
 #include "gh_mkey.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 
 /* ---- pure helpers ---- */
 

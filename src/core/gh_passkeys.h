@@ -13,7 +13,7 @@
 
 #include "gh_ctx.h"
 #include "gh_factors.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_webauthn.h"
 
 /* The relying party: its id (the issuer's host) and origin, in the

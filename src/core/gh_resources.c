@@ -7,8 +7,8 @@
 #include "gh_audit.h"
 #include "gh_crypto.h"
 #include "gh_oauth.h"
-#include "gh_store.h"
 #include "gh_store_resources.h"
+#include "gh_store_users.h"
 
 enum { CACHE_MS = 1000 }; /* the longest a snapshot is used */
 

@@ -14,7 +14,7 @@
 #define GH_SESSIONS_H
 
 #include "gh_ctx.h"
-#include "gh_store_auth.h"
+#include "gh_store_sessions.h"
 
 enum { GH_SESSION_TOKEN_LEN = 43 };
 

@@ -13,7 +13,7 @@
 
 #include "gh_db.h"
 #include "gh_http.h"
-#include "gh_store_auth.h"
+#include "gh_store_flows.h"
 
 enum {
     GH_ACCOUNTS_MAX_PASSWORD_BYTES = 4096, /* far past 256 code points of 4 bytes */

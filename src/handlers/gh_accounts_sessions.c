@@ -12,8 +12,8 @@
 #include "gh_logout.h"
 #include "gh_mfa.h"
 #include "gh_session.h"
-#include "gh_store.h"
-#include "gh_store_auth.h"
+#include "gh_store_users.h"
+#include "gh_store_sessions.h"
 
 /* ---- GET /api/v1/sessions ---- */
 

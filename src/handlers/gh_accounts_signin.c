@@ -22,8 +22,10 @@
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
 #include "gh_session.h"
-#include "gh_store.h"
-#include "gh_store_auth.h"
+#include "gh_store_users.h"
+#include "gh_store_flows.h"
+#include "gh_store_sessions.h"
+#include "gh_store_throttle.h"
 #include "gh_store_mfa.h"
 #include "gh_throttle.h"
 

@@ -15,7 +15,7 @@
 #include "gh_logout.h"
 #include "gh_oidc.h"
 #include "gh_session.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_store_oidc.h"
 #include "gh_url.h"
 

@@ -21,8 +21,9 @@
 #include "gh_oidc.h"
 #include "gh_passkeys.h"
 #include "gh_session.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_store_mfa.h"
+#include "gh_store_throttle.h"
 #include "gh_throttle.h"
 #include "gh_url.h"
 

@@ -18,7 +18,7 @@
 #include "gh_db.h"
 #include "gh_http.h"
 #include "gh_signin.h"
-#include "gh_store_auth.h"
+#include "gh_store_sessions.h"
 
 typedef struct gh_mfa_outcome {
     bool pending;          /* a second factor is needed: no session yet */

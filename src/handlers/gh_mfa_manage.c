@@ -21,7 +21,7 @@
 #include "gh_passkeys.h"
 #include "gh_qr.h"
 #include "gh_session.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_store_mfa.h"
 #include "gh_totp.h"
 

@@ -28,7 +28,7 @@
 #include "gh_oauth.h"
 #include "gh_resources.h"
 #include "gh_session.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_store_oidc.h"
 #include "gh_url.h"
 

@@ -22,7 +22,7 @@
 #include "gh_json.h"
 #include "gh_oauth.h"
 #include "gh_resources.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 
 enum { REGISTER_JSON_DEPTH = 8 };
 

@@ -18,8 +18,8 @@
 #include "gh_pwpolicy.h"
 #include "gh_scim.h"
 #include "gh_scim_filter.h"
-#include "gh_store.h"
-#include "gh_store_auth.h"
+#include "gh_store_users.h"
+#include "gh_store_sessions.h"
 #include "gh_utf8.h"
 
 #include <sodium.h>

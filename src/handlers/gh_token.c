@@ -24,7 +24,7 @@
 #include "gh_oauth.h"
 #include "gh_oidc.h"
 #include "gh_resources.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_store_oidc.h"
 
 typedef char hash_hex[2 * GH_SHA256_BYTES + 1];

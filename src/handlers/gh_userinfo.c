@@ -8,7 +8,7 @@
 
 #include "gh_handlers.h"
 #include "gh_oauth.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_tokens.h"
 
 static void bearer_error(gh_req *r, unsigned status, const char *error, const char *desc)

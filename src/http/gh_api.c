@@ -10,7 +10,7 @@
 #include "gh_audit.h"
 #include "gh_json.h"
 #include "gh_log.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 #include "gh_url.h"
 #include "gh_utf8.h"
 

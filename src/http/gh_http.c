@@ -20,7 +20,7 @@
 #include "gh_httpcheck.h"
 #include "gh_log.h"
 #include "gh_proxy.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 
 enum { REQUEST_ARENA_CAP = 16u << 20, MAX_HEADER_BYTES = 32u << 10, SLOW_REQUEST_MS = 1000 };
 /* Longest gh_http_stop waits for resumed responses to be sent. */

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 
 #include "gh_http.h"
-#include "gh_store_auth.h"
+#include "gh_store_sessions.h"
 
 /* The signed-in session of this request, or NULL. Checks expiry and records
  * use (at most once every few seconds). Resolved once per request. */

@@ -17,7 +17,7 @@
 
 #include "gh_crypto.h"
 #include "gh_log.h"
-#include "gh_store_auth.h"
+#include "gh_store_sessions.h"
 #include "gh_throttle.h"
 
 #define HOUR_MS (3600LL * 1000)

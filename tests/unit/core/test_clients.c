@@ -17,7 +17,7 @@
 
 #include "gh_clients.h"
 #include "gh_crypto.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 
 #include "testdb.h"
 

@@ -15,7 +15,7 @@
 #include "gh_crypto.h"
 #include "gh_factors.h"
 #include "gh_log.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 
 #include "testdb.h"
 

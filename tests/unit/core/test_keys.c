@@ -29,7 +29,7 @@
 #include "gh_keys.h"
 #include "gh_log.h"
 #include "gh_mkey.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 
 #include "testdb.h"
 

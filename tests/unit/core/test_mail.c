@@ -21,7 +21,7 @@
 #include "gh_log.h"
 #include "gh_mail.h"
 #include "gh_mkey.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 
 #include "testdb.h"
 

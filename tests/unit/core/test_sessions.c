@@ -14,7 +14,8 @@
 
 #include "gh_crypto.h"
 #include "gh_sessions.h"
-#include "gh_store.h"
+#include "gh_store_sessions.h"
+#include "gh_store_users.h"
 
 #include "testdb.h"
 

@@ -20,7 +20,7 @@
 #include "gh_db.h"
 #include "gh_log.h"
 #include "gh_scim_filter.h"
-#include "gh_store.h"
+#include "gh_store_users.h"
 
 #include "testdb.h"
 

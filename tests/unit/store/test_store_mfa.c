@@ -13,8 +13,8 @@
 #include "gh_crypto.h"
 #include "gh_db.h"
 #include "gh_log.h"
-#include "gh_store.h"
-#include "gh_store_auth.h"
+#include "gh_store_users.h"
+#include "gh_store_sessions.h"
 #include "gh_store_mfa.h"
 
 #include "testdb.h"

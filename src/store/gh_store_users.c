@@ -1,4 +1,4 @@
-#include "gh_store.h"
+#include "gh_store_users.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -170,6 +170,56 @@ gh_dbrc gh_store_user_delete(gh_dbconn *c, gh_arena *a, const char *tenant, cons
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(expected_version)};
     gh_dbrc rc = gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
     return rc == GH_DB_NOTFOUND ? missing_or_moved(c, a, tenant, id) : rc;
+}
+
+gh_dbrc gh_store_user_set_verified(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                   const char *user_id, long long now)
+{
+    static const char sql[] =
+        "UPDATE users SET email_verified = 1, version = version + 1, updated_at = $3 "
+        "WHERE tenant_id = $1 AND id = $2";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(now)};
+    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
+}
+
+gh_dbrc gh_store_user_mark_signup(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                  const char *user_id)
+{
+    static const char sql[] = "UPDATE users SET self_signup = 1 WHERE tenant_id = $1 AND id = $2";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
+    return gh_db_exec_change(c, a, sql, p, 2, GH_DB_NOTFOUND);
+}
+
+gh_dbrc gh_store_user_pending_signup(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                     const char *user_id, bool *pending)
+{
+    static const char sql[] = "SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2 AND "
+                              "self_signup = 1 AND email_verified = 0";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    if (rc == GH_DB_OK)
+        *pending = r.nrows > 0;
+    return rc;
+}
+
+gh_dbrc gh_store_user_purge(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id)
+{
+    /* Tables without ON DELETE CASCADE first; credentials, sessions, second
+     * factors and recovery codes go with the user row. */
+    static const char *const sql[] = {
+        "DELETE FROM email_flows WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM auth_codes WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM refresh_tokens WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM consents WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM auth_challenges WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM users WHERE tenant_id = $1 AND id = $2",
+    };
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
+    gh_dbrc rc = GH_DB_OK;
+    for (size_t i = 0; rc == GH_DB_OK && i < sizeof(sql) / sizeof(sql[0]); i++)
+        rc = gh_db_exec(c, a, sql[i], p, 2, NULL);
+    return rc;
 }
 
 gh_dbrc gh_store_password_set(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,

@@ -1,6 +1,4 @@
-#include "gh_store_auth.h"
-
-#include <string.h>
+#include "gh_store_sessions.h"
 
 #include "gh_store_logout.h"
 #include "gh_store_oidc.h"
@@ -8,10 +6,6 @@
 #define SESSION_COLS                                                                               \
     "tenant_id, id, token_hash, user_id, created_at, last_seen_at, idle_expires_at, expires_at, "  \
     "auth_time, aal, amr, ip, user_agent, factors"
-
-#define FLOW_COLS                                                                                  \
-    "tenant_id, id, kind, user_id, email, code_hash, link_hash, binding_hash, return_to, "         \
-    "attempts, sends, created_at, last_sent_at, expires_at, consumed_at, signup"
 
 static void session_from_row(const gh_dbres *r, size_t i, gh_session *s)
 {
@@ -161,131 +155,6 @@ gh_dbrc gh_store_session_list(gh_dbconn *c, gh_arena *a, const char *tenant, con
     return GH_DB_OK;
 }
 
-gh_dbrc gh_store_flow_insert(gh_dbconn *c, gh_arena *a, const gh_email_flow *f)
-{
-    static const char sql[] =
-        "INSERT INTO email_flows (" FLOW_COLS ") VALUES "
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15)";
-    gh_dbparam p[] = {
-        GH_TEXT(f->tenant_id),   GH_TEXT(f->id),           GH_TEXT(f->kind),
-        GH_TEXT(f->user_id),     GH_TEXT(f->email),        GH_TEXT(f->code_hash),
-        GH_TEXT(f->link_hash),   GH_TEXT(f->binding_hash), GH_TEXT(f->return_to),
-        GH_INT(f->attempts),     GH_INT(f->sends),         GH_INT(f->created_at),
-        GH_INT(f->last_sent_at), GH_INT(f->expires_at),    GH_TEXT(f->signup),
-    };
-    return gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL);
-}
-
-gh_dbrc gh_store_flow_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
-                          gh_email_flow *f)
-{
-    static const char sql[] =
-        "SELECT " FLOW_COLS " FROM email_flows WHERE tenant_id = $1 AND id = $2";
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    f->tenant_id = gh_dbres_get(&r, 0, 0);
-    f->id = gh_dbres_get(&r, 0, 1);
-    f->kind = gh_dbres_get(&r, 0, 2);
-    f->user_id = gh_dbres_get(&r, 0, 3);
-    f->email = gh_dbres_get(&r, 0, 4);
-    f->code_hash = gh_dbres_get(&r, 0, 5);
-    f->link_hash = gh_dbres_get(&r, 0, 6);
-    f->binding_hash = gh_dbres_get(&r, 0, 7);
-    f->return_to = gh_dbres_get(&r, 0, 8);
-    f->attempts = gh_dbres_int(&r, 0, 9);
-    f->sends = gh_dbres_int(&r, 0, 10);
-    f->created_at = gh_dbres_int(&r, 0, 11);
-    f->last_sent_at = gh_dbres_int(&r, 0, 12);
-    f->expires_at = gh_dbres_int(&r, 0, 13);
-    f->consumed_at = gh_dbres_int(&r, 0, 14);
-    f->signup = gh_dbres_get(&r, 0, 15);
-    return GH_DB_OK;
-}
-
-gh_dbrc gh_store_flow_attempt(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
-                              long long max, long long *attempts)
-{
-    static const char sql[] =
-        "UPDATE email_flows SET attempts = attempts + 1 WHERE tenant_id = $1 AND id = $2 AND "
-        "attempts < $3 AND consumed_at IS NULL RETURNING attempts";
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(max)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 3, &r);
-    if (rc == GH_DB_OK)
-        *attempts = gh_dbres_int(&r, 0, 0);
-    return rc;
-}
-
-gh_dbrc gh_store_flow_consume(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
-                              long long now)
-{
-    static const char sql[] = "UPDATE email_flows SET consumed_at = $3 WHERE tenant_id = $1 AND "
-                              "id = $2 AND consumed_at IS NULL";
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(now)};
-    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_CONFLICT);
-}
-
-gh_dbrc gh_store_flow_renew(gh_dbconn *c, gh_arena *a, const gh_email_flow *f)
-{
-    static const char sql[] =
-        "UPDATE email_flows SET code_hash = $3, link_hash = $4, sends = sends + 1, "
-        "last_sent_at = $5, expires_at = $6 WHERE tenant_id = $1 AND id = $2 AND "
-        "consumed_at IS NULL";
-    gh_dbparam p[] = {GH_TEXT(f->tenant_id), GH_TEXT(f->id),          GH_TEXT(f->code_hash),
-                      GH_TEXT(f->link_hash), GH_INT(f->last_sent_at), GH_INT(f->expires_at)};
-    return gh_db_exec_change(c, a, sql, p, 6, GH_DB_NOTFOUND);
-}
-
-gh_dbrc gh_store_throttle_fail(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
-                               long long now, long long decay_before, long long *failures)
-{
-    static const char sql[] =
-        "INSERT INTO throttles (tenant_id, key, failures, last_failure_at, blocked_until) "
-        "VALUES ($1, $2, 1, $3, 0) ON CONFLICT (tenant_id, key) DO UPDATE SET "
-        "failures = CASE WHEN throttles.last_failure_at < $4 THEN 1 "
-        "ELSE throttles.failures + 1 END, last_failure_at = $3 RETURNING failures";
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(key), GH_INT(now), GH_INT(decay_before)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 4, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    *failures = gh_dbres_int(&r, 0, 0);
-    return GH_DB_OK;
-}
-
-gh_dbrc gh_store_throttle_block(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
-                                long long until)
-{
-    static const char sql[] =
-        "UPDATE throttles SET blocked_until = $3 WHERE tenant_id = $1 AND key = $2";
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(key), GH_INT(until)};
-    return gh_db_exec(c, a, sql, p, 3, NULL);
-}
-
-gh_dbrc gh_store_throttle_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
-                              long long *blocked_until)
-{
-    static const char sql[] =
-        "SELECT blocked_until FROM throttles WHERE tenant_id = $1 AND key = $2";
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(key)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    *blocked_until = r.nrows ? gh_dbres_int(&r, 0, 0) : 0;
-    return GH_DB_OK;
-}
-
-gh_dbrc gh_store_throttle_clear(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key)
-{
-    static const char sql[] = "DELETE FROM throttles WHERE tenant_id = $1 AND key = $2";
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(key)};
-    return gh_db_exec(c, a, sql, p, 2, NULL);
-}
-
 gh_dbrc gh_store_device_seen(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                              const char *device_hash, long long now)
 {
@@ -306,56 +175,6 @@ gh_dbrc gh_store_device_known(gh_dbconn *c, gh_arena *a, const char *tenant, con
     gh_dbres r;
     gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
     *known = rc == GH_DB_OK && r.nrows > 0;
-    return rc;
-}
-
-gh_dbrc gh_store_user_set_verified(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                   const char *user_id, long long now)
-{
-    static const char sql[] =
-        "UPDATE users SET email_verified = 1, version = version + 1, updated_at = $3 "
-        "WHERE tenant_id = $1 AND id = $2";
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(now)};
-    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
-}
-
-gh_dbrc gh_store_user_mark_signup(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                  const char *user_id)
-{
-    static const char sql[] = "UPDATE users SET self_signup = 1 WHERE tenant_id = $1 AND id = $2";
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
-    return gh_db_exec_change(c, a, sql, p, 2, GH_DB_NOTFOUND);
-}
-
-gh_dbrc gh_store_user_pending_signup(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                     const char *user_id, bool *pending)
-{
-    static const char sql[] = "SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2 AND "
-                              "self_signup = 1 AND email_verified = 0";
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
-    gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
-    if (rc == GH_DB_OK)
-        *pending = r.nrows > 0;
-    return rc;
-}
-
-gh_dbrc gh_store_user_purge(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id)
-{
-    /* Tables without ON DELETE CASCADE first; credentials, sessions, second
-     * factors and recovery codes go with the user row. */
-    static const char *const sql[] = {
-        "DELETE FROM email_flows WHERE tenant_id = $1 AND user_id = $2",
-        "DELETE FROM auth_codes WHERE tenant_id = $1 AND user_id = $2",
-        "DELETE FROM refresh_tokens WHERE tenant_id = $1 AND user_id = $2",
-        "DELETE FROM consents WHERE tenant_id = $1 AND user_id = $2",
-        "DELETE FROM auth_challenges WHERE tenant_id = $1 AND user_id = $2",
-        "DELETE FROM users WHERE tenant_id = $1 AND id = $2",
-    };
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
-    gh_dbrc rc = GH_DB_OK;
-    for (size_t i = 0; rc == GH_DB_OK && i < sizeof(sql) / sizeof(sql[0]); i++)
-        rc = gh_db_exec(c, a, sql[i], p, 2, NULL);
     return rc;
 }
 

@@ -1,13 +1,13 @@
 /*
- * gh_store: the domain records Gatehouse keeps (users and their credentials)
+ * gh_store_users: the users Gatehouse keeps and their password credentials,
  * and the SQL that reads and writes them. Callers hold a connection from
  * gh_db_acquire and open a transaction around writes that must land together
  * (a user, its password and the audit event that records them).
  *
  * Strings in records are owned by the arena passed in.
  */
-#ifndef GH_STORE_H
-#define GH_STORE_H
+#ifndef GH_STORE_USERS_H
+#define GH_STORE_USERS_H
 
 #include <stdbool.h>
 
@@ -67,6 +67,20 @@ typedef struct gh_user_page {
 gh_dbrc gh_store_user_list(gh_dbconn *c, gh_arena *a, const char *tenant, const gh_sf_node *filter,
                            long long start, long long count, gh_user_page *out, char *err,
                            size_t errlen);
+
+/* Marks the user's email verified (version bump). */
+gh_dbrc gh_store_user_set_verified(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                   const char *user_id, long long now);
+/* Marks a user as created by self-service sign-up (POST /api/v1/signup). */
+gh_dbrc gh_store_user_mark_signup(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                  const char *user_id);
+/* *pending: the user is a self-service sign-up whose email was never
+ * verified (replaceable by a verified sign-up, pruned after a while). */
+gh_dbrc gh_store_user_pending_signup(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                     const char *user_id, bool *pending);
+/* Deletes the user and every row of theirs (flows, codes, tokens, consents,
+ * challenges; the rest by cascade). In the caller's transaction. */
+gh_dbrc gh_store_user_purge(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id);
 
 /* The user's password credential (a PHC string): set replaces any old one. */
 gh_dbrc gh_store_password_set(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
