@@ -167,7 +167,58 @@ static const char mfa_locked_html[] = HTML_OPEN
     "<p><a href=\"{{account_link}}\" style=\"" BUTTON_STYLE
     "\">Review your account</a></p>\n" HTML_CLOSE;
 
+static const char recovery_code_text[] =
+    "Someone asked to reset the password of the account with this address.\n"
+    "Your code is:\n"
+    "\n"
+    "    {{code}}\n"
+    "\n"
+    "Enter it on the page where you asked, or open this link in the same\n"
+    "browser:\n"
+    "\n"
+    "{{link}}\n"
+    "\n"
+    "The code and the link expire in {{minutes}} minutes and work once.\n"
+    "\n"
+    "If you did not ask, you can ignore this message: your password stays as\n"
+    "it is, and nobody can reset it without the code.\n";
+
+static const char recovery_code_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">Reset your password</h1>\n"
+    "<p>Someone asked to reset the password of the account with this address. Your code "
+    "is:</p>\n"
+    "<p style=\"font-size: 28px; font-weight: bold; letter-spacing: 4px; font-family: "
+    "monospace;\">{{code}}</p>\n"
+    "<p>Enter it on the page where you asked, or use this link in the same browser:</p>\n"
+    "<p><a href=\"{{link}}\" style=\"" BUTTON_STYLE "\">Reset password</a></p>\n"
+    "<p style=\"" SMALL_STYLE "\">If the button does not work, copy this address into your "
+    "browser:<br>{{link}}</p>\n"
+    "<p>The code and the link expire in {{minutes}} minutes and work once.</p>\n"
+    "<p style=\"" SMALL_STYLE "\">If you did not ask, you can ignore this message: your "
+    "password stays as it is, and nobody can reset it without the code.</p>\n" HTML_CLOSE;
+
+static const char password_reset_text[] =
+    "The password of your account was just reset, and every device that was\n"
+    "signed in was signed out.\n"
+    "\n"
+    "If you did it, there is nothing to do. If you did not, someone else can\n"
+    "read your email: secure your mailbox, then reset your password again and\n"
+    "review your sign-in methods:\n"
+    "{{account_link}}\n";
+
+static const char password_reset_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">Your password was reset</h1>\n"
+    "<p>The password of your account was just reset, and every device that was signed in was "
+    "signed out.</p>\n"
+    "<p>If you did it, there is nothing to do. If you did not, someone else can read your "
+    "email: secure your mailbox, then reset your password again and review your sign-in "
+    "methods.</p>\n"
+    "<p><a href=\"{{account_link}}\" style=\"" BUTTON_STYLE
+    "\">Review your account</a></p>\n" HTML_CLOSE;
+
 static const struct template templates[] = {
+    {"recovery_code", "Reset your password", recovery_code_text, recovery_code_html},
+    {"password_reset", "Your password was reset", password_reset_text, password_reset_html},
     {"signin_code", "Your sign-in code", signin_code_text, signin_code_html},
     {"security_notice", "Your sign-in methods changed", security_notice_text, security_notice_html},
     {"mfa_locked", "Wrong sign-in codes on your account", mfa_locked_text, mfa_locked_html},

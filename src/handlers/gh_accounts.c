@@ -25,6 +25,7 @@
 #include "gh_mkey.h"
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
+#include "gh_recover.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
 #include "gh_store_flows.h"
@@ -103,11 +104,14 @@ static gh_dbrc verify_flow_create(gh_req *r, gh_dbconn *c, const char *user_id, 
 gh_dbrc gh_accounts_mail_code(gh_req *r, gh_dbconn *c, const gh_email_flow *f,
                               const gh_accounts_codes *k)
 {
-    const char *link = gh_arena_printf(r->arena, "%s/verify?flow=%s&token=%s", r->app->cfg->issuer,
-                                       f->id, k->link_token);
+    bool recover = strcmp(f->kind, GH_FLOW_RECOVER) == 0;
+    const char *link = gh_arena_printf(r->arena, "%s/%s?flow=%s&token=%s", r->app->cfg->issuer,
+                                       recover ? "recover" : "verify", f->id, k->link_token);
     json_t *params = json_pack("{s:s, s:s, s:i}", "code", k->code, "link", link, "minutes",
                                (int)((r->app->cfg->code_ttl + 59) / 60));
-    const char *tmpl = strcmp(f->kind, GH_FLOW_VERIFY) == 0 ? "verify_email" : "signin_code";
+    const char *tmpl = recover                                ? "recovery_code"
+                       : strcmp(f->kind, GH_FLOW_VERIFY) == 0 ? "verify_email"
+                                                              : "signin_code";
     gh_dbrc rc = gh_mail_enqueue(c, r->arena, r->app, r->tenant, f->email, tmpl, params);
     json_decref(params);
     return rc;
@@ -173,6 +177,26 @@ void gh_accounts_sends_refused(gh_req *r)
                   "Too many codes were asked for from your network. Try again later.");
 }
 
+gh_dbrc gh_accounts_count_send(gh_req *r, gh_dbconn *c, const char *key, long long now)
+{
+    long long n = 0;
+    gh_dbrc rc = gh_store_throttle_fail(c, r->arena, r->tenant, key, now, now - 15 * 60 * 1000, &n);
+    if (rc == GH_DB_OK && n >= GH_ACCOUNTS_MAX_FLOW_SENDS)
+        rc = gh_store_throttle_block(c, r->arena, r->tenant, key, now + 15 * 60 * 1000);
+    return rc;
+}
+
+bool gh_accounts_send_wait(gh_req *r, gh_dbconn *c, const char *key)
+{
+    long long now = gh_now_ms(), until = 0;
+    if (gh_store_throttle_get(c, r->arena, r->tenant, key, &until) != GH_DB_OK || until <= now)
+        return false;
+    gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", (until - now + 999) / 1000));
+    gh_resp_error(r, 429, "too_many_requests",
+                  "A code was sent moments ago. Wait a little before asking again.");
+    return true;
+}
+
 /* Counts one emailed code typed for this flow, under its address and its
  * account (a decoy has none) across all flows and resends; false when
  * either is past GATEHOUSE_CODE_DAILY_LIMIT in 24 hours. Counted before the
@@ -231,9 +255,8 @@ void gh_accounts_session(gh_req *r)
 
 /* ---- POST /api/v1/signup ---- */
 
-/* Reads and checks a new password: normalised (NFKC) into *out. */
-static bool new_password(gh_req *r, json_t *body, const char *email, const char **out,
-                         size_t *outlen)
+bool gh_accounts_new_password(gh_req *r, json_t *body, const char *email, const char **out,
+                              size_t *outlen)
 {
     json_t *v = json_object_get(body, "password");
     const char *why = NULL;
@@ -347,7 +370,7 @@ void gh_accounts_signup(gh_req *r)
     const char *given = bad ? NULL : gh_api_text(r, body, "given_name", MAX_NAME, &bad);
     const char *family = bad ? NULL : gh_api_text(r, body, "family_name", MAX_NAME, &bad);
     const char *asked = bad ? NULL : gh_api_text(r, body, "return_to", 2048, &bad);
-    if (bad || !new_password(r, body, email, &pw, &pwlen)) {
+    if (bad || !gh_accounts_new_password(r, body, email, &pw, &pwlen)) {
         json_decref(body);
         return;
     }
@@ -415,13 +438,14 @@ void gh_accounts_signup(gh_req *r)
 /* ---- POST /api/v1/verify ---- */
 
 /* A refused code or link is audited like a failed sign-in: for a
- * passwordless sign-in flow it is one. A decoy flow (no account) has no
- * subject. False, with an error answered, when the event was not written. */
+ * passwordless sign-in flow it is one (a recovery's is its own event). A decoy flow (no account)
+ * has no subject. False, with an error answered, when the event was not written. */
 static bool verify_refused(gh_req *r, gh_dbconn *c, const gh_email_flow *f, const char *reason)
 {
-    bool signin = strcmp(f->kind, GH_FLOW_VERIFY) != 0;
-    gh_dbrc rc = gh_api_audit(r, c, signin ? "signin.failed" : "email.verify_failed", f->user_id,
-                              "failure", reason, NULL);
+    const char *type = strcmp(f->kind, GH_FLOW_VERIFY) == 0    ? "email.verify_failed"
+                       : strcmp(f->kind, GH_FLOW_RECOVER) == 0 ? "recovery.code_failed"
+                                                               : "signin.failed";
+    gh_dbrc rc = gh_api_audit(r, c, type, f->user_id, "failure", reason, NULL);
     if (rc != GH_DB_OK)
         gh_resp_db_error(r, rc);
     return rc == GH_DB_OK;
@@ -507,6 +531,10 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
         /* the password was typed in another browser: only that one goes on */
         gh_resp_error(r, 400, "other_browser",
                       "Enter the code in the browser where you entered your password.");
+        return;
+    }
+    if (strcmp(f->kind, GH_FLOW_RECOVER) == 0) {
+        gh_recover_email_proved(r, c, f); /* a reset, never a sign-in */
         return;
     }
     const char *user_id = f->user_id;

@@ -21,9 +21,10 @@ enum {
 };
 
 /* email_flows kinds */
-#define GH_FLOW_VERIFY "verify_email"
-#define GH_FLOW_SIGNIN "signin_email"  /* passwordless sign-in (docs/mfa.md) */
-#define GH_FLOW_UNLOCK "signin_unlock" /* the emailed step of a guarded sign-in */
+#define GH_FLOW_VERIFY  "verify_email"
+#define GH_FLOW_SIGNIN  "signin_email"     /* passwordless sign-in (docs/mfa.md) */
+#define GH_FLOW_UNLOCK  "signin_unlock"    /* the emailed step of a guarded sign-in */
+#define GH_FLOW_RECOVER "recover_password" /* forgot password (docs/recovery.md) */
 
 /* What a flow's mail carries. */
 typedef struct gh_accounts_codes {
@@ -57,6 +58,20 @@ gh_accounts_send gh_accounts_send_budget(gh_req *r, gh_dbconn *c, const char *em
                                          const char *owner_id);
 /* The answer to GH_ACCOUNTS_SEND_REFUSED. */
 void gh_accounts_sends_refused(gh_req *r);
+
+/* Counts one code mail sent under key (an address, or an address and a
+ * client address) in the caller's transaction; the key blocks for 15
+ * minutes once it reaches GH_ACCOUNTS_MAX_FLOW_SENDS sends in that window. */
+gh_dbrc gh_accounts_count_send(gh_req *r, gh_dbconn *c, const char *key, long long now);
+/* true, with 429 and Retry-After answered, while key is blocked. */
+bool gh_accounts_send_wait(gh_req *r, gh_dbconn *c, const char *key);
+
+/* Reads and checks the body's new "password" (the policy of sign-up,
+ * gh_pwpolicy: length, common and breached lists, not the email), normalised
+ * (NFKC) into *out in the request's arena (the caller wipes it). false with
+ * a 400 weak_password answered. */
+bool gh_accounts_new_password(gh_req *r, json_t *body, const char *email, const char **out,
+                              size_t *outlen);
 
 /* The body's email field, normalised; NULL with *bad set and a 400
  * answered when it is not a valid address. */

@@ -94,18 +94,6 @@ static bool throttle_guarded(gh_req *r, gh_dbconn *c, const struct throttle_keys
     return t->account && key_wait(r, c, t->account) > 0;
 }
 
-/* Counts one emailed code sent under key (the unlock or sign-in address) in
- * the caller's transaction; the key blocks for 15 minutes once it reaches
- * GH_ACCOUNTS_MAX_FLOW_SENDS sends in that window. */
-static gh_dbrc count_send(gh_req *r, gh_dbconn *c, const char *key, long long now)
-{
-    long long n = 0;
-    gh_dbrc rc = gh_store_throttle_fail(c, r->arena, r->tenant, key, now, now - 15 * 60 * 1000, &n);
-    if (rc == GH_DB_OK && n >= GH_ACCOUNTS_MAX_FLOW_SENDS)
-        rc = gh_store_throttle_block(c, r->arena, r->tenant, key, now + 15 * 60 * 1000);
-    return rc;
-}
-
 static void throttle_failure(gh_req *r, gh_dbconn *c, const struct throttle_keys *t)
 {
     long long now = gh_now_ms();
@@ -197,16 +185,11 @@ static void signin_unlock(gh_req *r, gh_dbconn *c, const gh_user *u, const char 
     gh_accounts_codes k;
     long long now = gh_now_ms();
     const char *key = gh_arena_printf(r->arena, "emailcode:%s", u->email);
-    long long wait = key_wait(r, c, key);
-    if (wait > 0) {
-        gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", wait));
-        gh_resp_error(r, 429, "too_many_requests",
-                      "A code was sent moments ago. Wait a little before asking again.");
+    if (gh_accounts_send_wait(r, c, key))
         return;
-    }
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
-        rc = count_send(r, c, key, now);
+        rc = gh_accounts_count_send(r, c, key, now);
     if (rc == GH_DB_OK)
         rc = gh_accounts_flow_create(r, c, GH_FLOW_UNLOCK, u->id, u->email,
                                      gh_api_return_target(r, asked), NULL, &f, &k);
@@ -332,14 +315,9 @@ void gh_accounts_signin_email(gh_req *r)
      * the daily limit per address (send_budget) withholds mail, not the
      * answer, and not from the owner's known client addresses. */
     const char *key = gh_arena_printf(r->arena, "emailcode:%s|%s", email, r->ip);
-    long long until = 0, now = gh_now_ms();
-    if (gh_store_throttle_get(c, r->arena, r->tenant, key, &until) == GH_DB_OK && until > now) {
-        gh_resp_header(r, "Retry-After",
-                       gh_arena_printf(r->arena, "%lld", (until - now + 999) / 1000));
-        gh_resp_error(r, 429, "too_many_requests",
-                      "A code was sent moments ago. Wait a little before asking again.");
+    long long now = gh_now_ms();
+    if (gh_accounts_send_wait(r, c, key))
         return;
-    }
     bool chosen = false;
     if (gh_store_user_by_email(c, r->arena, r->tenant, email, &u) == GH_DB_OK && u.active) {
         gh_factor *list = NULL;
@@ -357,7 +335,7 @@ void gh_accounts_signin_email(gh_req *r)
     bool mail = chosen && send == GH_ACCOUNTS_SEND_MAIL;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
-        rc = count_send(r, c, key, now);
+        rc = gh_accounts_count_send(r, c, key, now);
     if (rc == GH_DB_OK)
         rc = gh_accounts_flow_create(r, c, GH_FLOW_SIGNIN, mail ? u.id : NULL, email, return_to,
                                      NULL, &f, &k);

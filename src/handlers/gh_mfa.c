@@ -20,6 +20,8 @@
 #include "gh_mail.h"
 #include "gh_oidc.h"
 #include "gh_passkeys.h"
+#include "gh_recover.h"
+#include "gh_recovery.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
 #include "gh_store_mfa.h"
@@ -85,7 +87,8 @@ void gh_mfa_respond(gh_req *r, gh_mfa_outcome *o)
 
 struct mfa_context {
     bool have;
-    bool pending; /* a sign-in's second step (else step-up of a session) */
+    bool pending;  /* a sign-in's second step (else step-up of a session) */
+    bool recovery; /* pending: a recovery's factor step, which never signs in */
     gh_challenge ch;
     const gh_session *s;
     const char *user_id;
@@ -94,6 +97,16 @@ struct mfa_context {
     const char *key;    /* the wrong-code count this try is on (NULL: a passkey) */
 };
 
+/* A pending step set by a recovery (gh_recovery_email_proved). */
+static bool is_recovery_step(const gh_challenge *ch)
+{
+    json_t *d = json_loads(ch->data, 0, NULL);
+    const char *p = json_string_value(json_object_get(d, "purpose"));
+    bool yes = p && strcmp(p, GH_RECOVERY_PURPOSE) == 0;
+    json_decref(d);
+    return yes;
+}
+
 static bool find_context(gh_req *r, gh_dbconn *c, struct mfa_context *m)
 {
     memset(m, 0, sizeof(*m));
@@ -101,6 +114,7 @@ static bool find_context(gh_req *r, gh_dbconn *c, struct mfa_context *m)
     if (pre && gh_store_challenge_find(c, r->arena, r->tenant, GH_CH_MFA, pre, gh_now_ms(),
                                        &m->ch) == GH_DB_OK) {
         m->have = m->pending = true;
+        m->recovery = is_recovery_step(&m->ch);
         m->user_id = m->ch.user_id;
         m->binding = pre;
         return true;
@@ -132,7 +146,10 @@ void gh_mfa_pending_info(gh_req *r)
         return;
     }
     gh_resp_json(r, 200,
-                 json_pack("{s:s, s:o, s:I, s:s}", "context", m.pending ? "signin" : "stepup",
+                 json_pack("{s:s, s:o, s:I, s:s}", "context",
+                           m.recovery  ? "recovery"
+                           : m.pending ? "signin"
+                                       : "stepup",
                            "methods", gh_factors_methods(&e), "recovery_codes_remaining",
                            (json_int_t)e.recovery_left, "acr",
                            gh_assurance_acr(m.s ? m.s->aal : 1)),
@@ -149,13 +166,19 @@ static void drop_pending(gh_req *r, gh_dbconn *c, const struct mfa_context *m)
         gh_store_challenge_consume(c, r->arena, r->tenant, m->ch.id, gh_now_ms());
 }
 
+static const char *failure_event(const struct mfa_context *m)
+{
+    return m->recovery  ? "recovery.factor_failed"
+           : m->pending ? "signin.second_factor_failed"
+                        : "stepup.failed";
+}
+
 static void mfa_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *m, long long n,
                        const char *reason)
 {
     long long cap = r->app->cfg->mfa_max_failures;
-    gh_dbrc arc =
-        gh_api_audit(r, c, m->pending ? "signin.second_factor_failed" : "stepup.failed", m->user_id,
-                     "failure", reason, json_pack("{s:I}", "failures", (json_int_t)n));
+    gh_dbrc arc = gh_api_audit(r, c, failure_event(m), m->user_id, "failure", reason,
+                               json_pack("{s:I}", "failures", (json_int_t)n));
     if (arc != GH_DB_OK) {
         gh_resp_db_error(r, arc); /* the attempt was not audited */
         return;
@@ -196,8 +219,7 @@ static void mfa_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *m, lon
 /* A passkey that did not verify: audited, but no code is being guessed. */
 static void passkey_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *m, const char *why)
 {
-    gh_dbrc rc = gh_api_audit(r, c, m->pending ? "signin.second_factor_failed" : "stepup.failed",
-                              m->user_id, "failure", why, NULL);
+    gh_dbrc rc = gh_api_audit(r, c, failure_event(m), m->user_id, "failure", why, NULL);
     if (rc != GH_DB_OK) {
         gh_resp_db_error(r, rc); /* the attempt was not audited */
         return;
@@ -216,6 +238,13 @@ static void mfa_succeeded(gh_req *r, gh_dbconn *c, const struct mfa_context *m,
     const char *token = NULL;
     const char *base = m->pending ? NULL : m->s->factors;
     const char *return_to = asked;
+    if (m->recovery) {
+        /* the factor step of a recovery leads to the new password, not in */
+        gh_recover_factor_passed(r, c, m->ch.id, m->user_id, m->ch.data, v);
+        if (m->key && r->status == 200)
+            gh_store_throttle_clear(c, r->arena, r->tenant, m->key);
+        return;
+    }
     if (m->pending) {
         json_t *data = json_loads(m->ch.data, 0, NULL);
         base = gh_arena_strdup(r->arena, json_string_value(json_object_get(data, "factors")));

@@ -36,6 +36,11 @@ void gh_accounts_signin(gh_req *r);
 void gh_accounts_signout(gh_req *r);
 void gh_accounts_sessions(gh_req *r);
 
+/* gh_recover.c: forgot password (docs/recovery.md) */
+void gh_recover_start(gh_req *r);
+void gh_recover_state(gh_req *r);
+void gh_recover_password(gh_req *r);
+
 /* gh_oidc.c: discovery, authorization, consent */
 void gh_oidc_discovery(gh_req *r);
 void gh_oidc_authorize(gh_req *r);

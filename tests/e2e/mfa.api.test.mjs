@@ -12,7 +12,6 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 
 import * as client from 'openid-client';
@@ -21,6 +20,7 @@ import { clientAuth } from './lib/oidc.mjs';
 import { startServer, stopAll, sql, databaseContains, randomHex, sleep } from './lib/server.mjs';
 import { startMailSink, stopAllMailSinks, codeFrom, linkFrom, sentTo as to } from './lib/mail.mjs';
 import { SoftAuthenticator, fromB64url } from './lib/webauthn.mjs';
+import { currentStep, codeAt, awayFromStepEdge, wrongCode, enrolTotp, addPasskey } from './lib/factors.mjs';
 import { Browser as BaseBrowser } from './lib/browser.mjs';
 
 after(async () => {
@@ -33,7 +33,6 @@ const AAL2 = 'urn:gatehouse:aal2';
 const AAL3 = 'urn:gatehouse:aal3';
 const NOTICE = 'Your sign-in methods changed';
 const REDIRECT = 'https://app.example.com/callback';
-const STEP = 30; // TOTP time step (RFC 6238 default; docs/mfa.md)
 
 const strong = () => `Glacier-${randomHex(6)}-Orchard`;
 
@@ -94,36 +93,7 @@ function mailAfter(ctx, since, email, subject) {
     && (subject === undefined || m.subject === subject), 10_000);
 }
 
-// ---------------------------------------------------------------- TOTP via oathtool
-
-/** The oathtool code (RFC 6238, SHA-1, 6 digits, 30 s) for a base32 secret at a Unix time. */
-function oathtool(secret, atSeconds) {
-  return execFileSync('oathtool', ['--totp', '-b', '-N', `@${atSeconds}`, secret], { encoding: 'utf8' }).trim();
-}
-
-const currentStep = () => Math.floor(Date.now() / 1000 / STEP);
-
-/** The code of a time step (the middle of it). */
-const codeAt = (secret, step) => oathtool(secret, step * STEP + STEP / 2);
-
-/**
- * Waits, when needed, until at least `margin` seconds of the current step
- * remain. Only a code from the previous step needs it (it is accepted until
- * the current step ends); a current or next step's code stays within the
- * ±1 window for at least 30 s.
- */
-async function awayFromStepEdge(margin = 2) {
-  const into = (Date.now() / 1000) % STEP;
-  if (STEP - into < margin) await sleep((STEP - into) * 1000 + 300);
-}
-
-/** A code that matches none of the steps around now (a wrong code). */
-function wrongCode(secret) {
-  const s = currentStep();
-  const taken = new Set([-2, -1, 0, 1, 2].map((d) => codeAt(secret, s + d)));
-  for (const c of ['000000', '111111', '123456', '654321', '999999']) if (!taken.has(c)) return c;
-  throw new Error('unreachable');
-}
+// ---------------------------------------------------------------- TOTP (lib/factors.mjs: oathtool)
 
 function base32Decode(text) {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -169,22 +139,6 @@ async function passwordSignIn(ctx, user, extra = {}) {
   return { b, r };
 }
 
-/**
- * Adds an authenticator app in browser b: set-up, then confirmation with the
- * code of the step `offset` steps from now (default the previous step, so the
- * current and next codes stay unused for sign-ins).
- */
-async function enrolTotp(b, { offset = -1, name } = {}) {
-  const setup = await b.post('/api/v1/mfa/totp', {});
-  assert.equal(setup.status, 200, setup.text);
-  await awayFromStepEdge();
-  const code = codeAt(setup.json.secret, currentStep() + offset);
-  const c = await b.post(`/api/v1/mfa/totp/${setup.json.id}/confirm`, name ? { code, name } : { code });
-  assert.equal(c.status, 200, c.text);
-  assert.equal(c.json.status, 'confirmed');
-  return { id: setup.json.id, secret: setup.json.secret, recoveryCodes: c.json.recovery_codes, setup: setup.json };
-}
-
 /** Password, then the current TOTP code: an AAL2 browser. */
 async function signInTotp(ctx, user, secret, { offset = 0 } = {}) {
   const { b, r } = await passwordSignIn(ctx, user);
@@ -203,15 +157,6 @@ async function userWithTotp(ctx, tag = 'totp') {
   const totp = await enrolTotp(user.browser);
   const b = await signInTotp(ctx, user, totp.secret);
   return { ...user, totp, browser: b };
-}
-
-/** Registers a passkey from authenticator auth in browser b; returns the answer and the credential. */
-async function addPasskey(b, auth, { backupEligible = false, name, createOpts = {} } = {}) {
-  const o = await b.post('/api/v1/mfa/passkeys/options', {});
-  assert.equal(o.status, 200, o.text);
-  const { cred, credential } = auth.create(o.json.publicKey, { backupEligible, ...createOpts });
-  const r = await b.post('/api/v1/mfa/passkeys', name ? { credential, name } : { credential });
-  return { r, cred, options: o.json.publicKey };
 }
 
 /** Username-less passkey sign-in in browser b (a fresh one by default). */

@@ -9,95 +9,13 @@ import http from 'node:http';
 
 import * as client from 'openid-client';
 
-import { startServer, stopAll, scim, userBody, randomHex, sleep, sql } from './lib/server.mjs';
-import { Browser } from './lib/browser.mjs';
+import { startServer, stopAll, scim, randomHex, sleep, sql } from './lib/server.mjs';
+import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
+import { registerClient as register, basic, tokenRequest, codeTokens, refresh, REDIRECT } from './lib/oidc.mjs';
 
 after(stopAll);
 
-const REDIRECT = 'https://app.example.com/callback';
 const SCIM_PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-
-async function register(server, metadata, { firstParty = true } = {}) {
-  const res = await fetch(`${server.url}/register`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [REDIRECT],
-      ...metadata, ...(firstParty ? { gatehouse_first_party: true } : {}),
-    }),
-  });
-  const body = await res.json();
-  assert.equal(res.status, 201, JSON.stringify(body));
-  return body;
-}
-
-async function newUser(server) {
-  const email = `rev-${randomHex(4)}@example.com`;
-  const password = `Lighthouse-${randomHex(6)}-Meadow`;
-  const r = await scim(server, 'POST', '/Users', userBody(email, { password }));
-  assert.equal(r.status, 201, r.text);
-  return { email, password, id: r.body.id };
-}
-
-async function signedIn(server, user) {
-  const b = new Browser(server);
-  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
-  assert.equal(r.status, 200, r.text);
-  await b.session();
-  return b;
-}
-
-/** A browser holding a copy of b's session cookie (and its CSRF token). */
-function copyOf(server, b) {
-  const c = new Browser(server);
-  c.jar = new Map(b.jar);
-  c.csrf = b.csrf;
-  return c;
-}
-
-function basic(reg) {
-  return `Basic ${Buffer.from(`${reg.client_id}:${reg.client_secret}`).toString('base64')}`;
-}
-
-function tokenRequest(server, reg, form) {
-  return fetch(`${server.url}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(reg) },
-    body: new URLSearchParams(form).toString(),
-  });
-}
-
-/** Tokens of a code flow with offline_access; consents for a third party. */
-async function codeTokens(server, b, reg, scope = 'openid offline_access') {
-  const verifier = client.randomPKCECodeVerifier();
-  const q = new URLSearchParams({
-    client_id: reg.client_id, redirect_uri: REDIRECT, response_type: 'code', scope, state: randomHex(8),
-    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-  });
-  let r = await b.raw('GET', `/authorize?${q}`);
-  assert.equal(r.status, 302, r.text);
-  let loc = new URL(r.headers.get('location'), server.issuer);
-  if (loc.pathname === '/consent') {
-    const back = loc.searchParams.get('return_to');
-    const d = await b.post('/api/v1/consent', { client_id: reg.client_id, scope, decision: 'allow', return_to: back });
-    assert.equal(d.status, 200, d.text);
-    r = await b.raw('GET', `${back}&gh_consent=${encodeURIComponent(d.json.marker)}`);
-    assert.equal(r.status, 302, r.text);
-    loc = new URL(r.headers.get('location'), server.issuer);
-  }
-  const code = loc.searchParams.get('code');
-  assert.ok(code, loc.href);
-  const res = await tokenRequest(server, reg, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier });
-  const t = await res.json();
-  assert.equal(res.status, 200, JSON.stringify(t));
-  assert.ok(t.refresh_token, 'a refresh token');
-  return t;
-}
-
-async function refresh(server, reg, rt) {
-  const res = await tokenRequest(server, reg, { grant_type: 'refresh_token', refresh_token: rt });
-  return { status: res.status, json: await res.json() };
-}
 
 async function userinfoStatus(server, at) {
   return (await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${at}` } })).status;

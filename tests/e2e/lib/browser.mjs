@@ -3,6 +3,8 @@
 
 import assert from 'node:assert/strict';
 
+import { scim, userBody, randomHex } from './server.mjs';
+
 export class Browser {
   constructor(server, { origin } = {}) {
     this.server = server;
@@ -66,4 +68,30 @@ export class Browser {
     if (r.json?.csrf_token) this.csrf = r.json.csrf_token;
     return r;
   }
+}
+
+/** A user made through SCIM with a password (email not verified). */
+export async function newUser(server, tag = 'rev') {
+  const email = `${tag}-${randomHex(4)}@example.com`;
+  const password = `Lighthouse-${randomHex(6)}-Meadow`;
+  const r = await scim(server, 'POST', '/Users', userBody(email, { password }));
+  assert.equal(r.status, 201, r.text);
+  return { email, password, id: r.body.id };
+}
+
+/** A browser signed in with the user's password. */
+export async function signedIn(server, user) {
+  const b = new Browser(server);
+  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(r.status, 200, r.text);
+  await b.session();
+  return b;
+}
+
+/** A browser holding a copy of b's session cookie (and its CSRF token). */
+export function copyOf(server, b) {
+  const c = new Browser(server);
+  c.jar = new Map(b.jar);
+  c.csrf = b.csrf;
+  return c;
 }

@@ -43,9 +43,10 @@ export function codeFrom(m) {
   return found[1];
 }
 
-/** The verification link in a message's text, as a URL. */
+/** The link with a flow and its token in a message's text (/verify, or
+ * /recover for a password reset), as a URL. */
 export function linkFrom(message) {
-  const m = /(https?:\/\/\S+\/verify\?flow=[\w-]+&token=[\w-]+)/.exec(message.text ?? '');
+  const m = /(https?:\/\/\S+\/(?:verify|recover)\?flow=[\w-]+&token=[\w-]+)/.exec(message.text ?? '');
   assert.ok(m, `no verification link in the mail: ${message.text}`);
   return new URL(m[1]);
 }

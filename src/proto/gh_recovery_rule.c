@@ -1,4 +1,4 @@
-#include "gh_recovery.h"
+#include "gh_recovery_rule.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * gh_recovery: what recovering an account requires, as one pure rule every
+ * gh_recovery_rule: what recovering an account requires, as one pure rule every
  * recovery path asks (docs/recovery.md; SECURITY.md #32: recovery is never
  * weaker than the account's strongest sign-in factor).
  *
@@ -19,8 +19,8 @@
  * is exactly the case this refuses: email alone on an account with a
  * passkey.
  */
-#ifndef GH_RECOVERY_H
-#define GH_RECOVERY_H
+#ifndef GH_RECOVERY_RULE_H
+#define GH_RECOVERY_RULE_H
 
 #include <stdbool.h>
 

@@ -1,4 +1,4 @@
-/* gh_recovery: what account recovery requires (issue 18; SECURITY.md #32:
+/* gh_recovery_rule: what account recovery requires (issue 18; SECURITY.md #32:
  * recovery is never weaker than the account's strongest factor). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "gh_recovery.h"
+#include "gh_recovery_rule.h"
 
 static void email_alone_recovers_an_account_without_a_stronger_factor(void **state)
 {
