@@ -22,6 +22,7 @@
 #include "gh_crypto.h"
 #include "gh_factors.h"
 #include "gh_handlers.h"
+#include "gh_html.h"
 #include "gh_json.h"
 #include "gh_mfa.h"
 #include "gh_mkey.h"
