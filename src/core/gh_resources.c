@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "gh_audit.h"
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_json.h"
 #include "gh_log.h"

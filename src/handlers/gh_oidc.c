@@ -19,6 +19,7 @@
 
 #include "gh_audit.h"
 #include "gh_clients.h"
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_factors.h"
 #include "gh_handlers.h"
