@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "gh_assurance.h"
+#include "gh_url.h"
 #include "gh_utf8.h"
 
 enum {
@@ -46,7 +47,10 @@ static bool is_hex(char ch)
     return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
 }
 
-/* Characters RFC 3986 allows in a URI (and '%' escapes well formed). */
+/* Characters RFC 3986 allows in a URI (and '%' escapes well formed).
+ * Checked by hand before libcurl reads a URI: curl takes bytes RFC 3986
+ * does not allow (non-ASCII, '"', '<', '{', bad '%' escapes) in a path,
+ * and a stored redirect URI must be one a browser sends back unchanged. */
 static bool uri_chars_ok(const char *s, size_t n)
 {
     if (n == 0 || n > URI_MAX)
@@ -61,7 +65,11 @@ static bool uri_chars_ok(const char *s, size_t n)
     return true;
 }
 
-/* Length of the scheme of an absolute URI (RFC 3986 3.1), or 0. */
+/* Length of the scheme of an absolute URI (RFC 3986 3.1), or 0. Read by
+ * hand: libcurl's URL API cannot classify private-use URIs (RFC 8252 7.1):
+ * with CURLU_NON_SUPPORT_SCHEME it reads "com.example.app:/cb" as host
+ * "cb", refuses "com.example.app:cb" and takes "1app.example:" (a scheme
+ * starts with a letter). */
 static size_t scheme_len(const char *s)
 {
     size_t i = 0;
@@ -79,51 +87,26 @@ static size_t scheme_len(const char *s)
 
 typedef enum { WEB_BAD, WEB_HTTPS, WEB_HTTP_LOOPBACK, WEB_HTTP_OTHER } web_kind;
 
-/* Classifies an http(s) URI by its scheme and host. The authority must be
- * present, without userinfo, with a non-empty host and a numeric port. */
+/* Classifies an http(s) URI by its scheme and host, as libcurl's URL API
+ * reads them (gh_url_web_read: an authority with a host, no userinfo,
+ * written the way curl reads it). */
 static web_kind web_uri(const char *s)
 {
-    size_t sl = scheme_len(s);
-    bool https = sl == 5 && strncasecmp(s, "https", 5) == 0;
-    bool http = sl == 4 && strncasecmp(s, "http", 4) == 0;
-    if (!https && !http)
+    gh_url_web w;
+    if (gh_url_web_read(s, &w) != 0)
         return WEB_BAD;
-    const char *p = s + sl + 1;
-    if (strncmp(p, "//", 2) != 0)
+    /* curl takes port 0, which no browser can reach */
+    if (w.port == 0)
         return WEB_BAD;
-    p += 2;
-    size_t alen = strcspn(p, "/?#");
-    if (alen == 0 || memchr(p, '@', alen))
-        return WEB_BAD;
-    size_t hlen;
-    if (p[0] == '[') {
-        const char *close = memchr(p, ']', alen);
-        if (!close)
-            return WEB_BAD;
-        hlen = (size_t)(close - p) + 1;
-    } else {
-        const char *colon = memchr(p, ':', alen);
-        hlen = colon ? (size_t)(colon - p) : alen;
-    }
-    if (hlen == 0)
-        return WEB_BAD;
-    if (hlen < alen) { /* a port */
-        if (p[hlen] != ':' || hlen + 1 == alen || alen - hlen - 1 > 5)
-            return WEB_BAD;
-        long port = 0;
-        for (size_t i = hlen + 1; i < alen; i++) {
-            if (p[i] < '0' || p[i] > '9')
-                return WEB_BAD;
-            port = port * 10 + (p[i] - '0');
-        }
-        if (port < 1 || port > 65535)
-            return WEB_BAD;
-    }
-    if (https)
+    if (w.https)
         return WEB_HTTPS;
-    if ((hlen == 9 && strncasecmp(p, "localhost", 9) == 0) ||
-        (hlen == 9 && strncmp(p, "127.0.0.1", 9) == 0) ||
-        (hlen == 5 && strncmp(p, "[::1]", 5) == 0))
+    /* the host as written, which gh_url_web_read made sure is what curl
+     * read: "127.1" or "[0:0::1]" never get here */
+    const char *h = w.origin + w.host_off;
+    size_t hlen = w.host_len;
+    if ((hlen == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+        (hlen == 9 && strncmp(h, "127.0.0.1", 9) == 0) ||
+        (hlen == 5 && strncmp(h, "[::1]", 5) == 0))
         return WEB_HTTP_LOOPBACK;
     return WEB_HTTP_OTHER;
 }

@@ -286,15 +286,19 @@ static const struct uri_case uri_cases[] = {
     {"javascript:alert(1)", true, false},
     {":/cb", true, false},
     {"", true, false},
-    /* hosts the hand-written reader took as written */
-    {"https://app.example:0443/cb", false, true},
-    {"https://127.1/cb", false, true},
-    {"https://ex%61mple.com/cb", false, true},
-    {"https://[0:0::1]/cb", false, true},
-    {"https://[fe80::1%25eth0]/cb", false, true},
-    {"https://a!b.example/cb", false, true},
-    {"https://[v1.x]/cb", false, true},
-    {"https://[garbage]/cb", false, true},
+    /* The hand-written reader took these hosts and ports as written.
+     * libcurl's URL API refuses "a!b" and bracketed text that is not an
+     * IPv6 address, and reads the others as another spelling (port 443,
+     * 127.0.0.1, example.com, [::1], a zone id apart), so they are refused:
+     * a redirect URI is compared as text, it must say what it means. */
+    {"https://app.example:0443/cb", false, false},
+    {"https://127.1/cb", false, false},
+    {"https://ex%61mple.com/cb", false, false},
+    {"https://[0:0::1]/cb", false, false},
+    {"https://[fe80::1%25eth0]/cb", false, false},
+    {"https://a!b.example/cb", false, false},
+    {"https://[v1.x]/cb", false, false},
+    {"https://[garbage]/cb", false, false},
 };
 
 static void redirect_uri_edges(void **state)
