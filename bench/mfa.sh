@@ -17,7 +17,7 @@ say "compiling the rate programs"
 cc -O2 "$BENCH/sig_rate.c" -o "$WORK/sig_rate" -lcrypto -lpthread ||
     die "cannot compile bench/sig_rate.c (libssl-dev installed?)"
 cc -O2 -I"$ROOT/src/base" -I"$ROOT/src/proto" "$BENCH/totp_rate.c" "$ROOT/src/proto/gh_totp.c" "$ROOT/src/base/gh_crypto.c" \
-    "$ROOT/src/base/gh_url.c" "$ROOT/src/base/gh_arena.c" -o "$WORK/totp_rate" -loath -lsodium -lcurl ||
+    "$ROOT/src/base/gh_url.c" "$ROOT/src/base/gh_arena.c" -o "$WORK/totp_rate" -loath -lsodium ||
     die "cannot compile bench/totp_rate.c (liboath-dev, libsodium-dev installed?)"
 cc -O2 -I"$ROOT/src/base" -I"$ROOT/src/proto" "$BENCH/webauthn_rate.c" "$ROOT/src/proto/gh_webauthn.c" "$ROOT/src/base/gh_crypto.c" \
     "$ROOT/src/base/gh_json.c" "$ROOT/src/base/gh_utf8.c" "$ROOT/src/base/gh_arena.c" -o "$WORK/webauthn_rate" \

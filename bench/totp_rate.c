@@ -4,7 +4,7 @@
  * constant-time compares) on one thread for about S seconds.
  *
  *   cc -O2 -Isrc/base -Isrc/proto bench/totp_rate.c src/proto/gh_totp.c src/base/gh_crypto.c
- * src/base/gh_url.c \ src/base/gh_arena.c -o totp_rate -loath -lsodium -lcurl
+ * src/base/gh_url.c \ src/base/gh_arena.c -o totp_rate -loath -lsodium
  *   ./totp_rate [seconds=2]
  *
  * Output (one line, key=value): totp_verify_per_s window seconds verifies

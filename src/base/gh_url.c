@@ -1,76 +1,32 @@
 #include "gh_url.h"
 
-#include <curl/curl.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-enum { MAX_RETURN = GH_URL_MAX };
+enum { MAX_RETURN = 2048 };
 
-/* The scheme, host and port parts, or -1. A URL with userinfo is refused
- * here: CURLUE_NO_USER / CURLUE_NO_PASSWORD are the only answers taken. */
-static int web_parts(CURLU *u, char **scheme, char **host, char **port)
-{
-    char *user = NULL, *password = NULL;
-    CURLUcode urc = curl_url_get(u, CURLUPART_USER, &user, 0);
-    CURLUcode prc = curl_url_get(u, CURLUPART_PASSWORD, &password, 0);
-    curl_free(user);
-    curl_free(password);
-    if (urc != CURLUE_NO_USER || prc != CURLUE_NO_PASSWORD)
-        return -1;
-    if (curl_url_get(u, CURLUPART_SCHEME, scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, host, 0) != CURLUE_OK)
-        return -1;
-    CURLUcode rc = curl_url_get(u, CURLUPART_PORT, port, 0);
-    return rc == CURLUE_OK || rc == CURLUE_NO_PORT ? 0 : -1;
-}
-
-int gh_url_web_read(const char *url, gh_url_web *out)
-{
-    int rc = -1;
-    char *scheme = NULL, *host = NULL, *port = NULL;
-    CURLU *u = curl_url();
-    /* CURLU_ALLOW_SPACE: only the origin is read, and a path with a space
-     * is the caller's business (a return_to path may hold one) */
-    if (!u || !url || curl_url_set(u, CURLUPART_URL, url, CURLU_ALLOW_SPACE) != CURLUE_OK ||
-        web_parts(u, &scheme, &host, &port) != 0)
-        goto out;
-    bool https = strcmp(scheme, "https") == 0;
-    if ((!https && strcmp(scheme, "http") != 0) || host[0] == '\0')
-        goto out;
-    int n = snprintf(out->origin, sizeof(out->origin), "%s://%s%s%s", scheme, host, port ? ":" : "",
-                     port ? port : "");
-    if (n < 0 || (size_t)n >= sizeof(out->origin))
-        goto out;
-    /* written as read: curl also takes "http:/h", "http:///h", "h:" (no
-     * port), "h:08080", "127.1", "[0:0::1]", "[::1%25lo]" and "ex%61mple"
-     * and hands back its own spelling; the text is what gets compared */
-    if (strncasecmp(url, out->origin, (size_t)n) != 0 || (url[n] != '\0' && !strchr("/?#", url[n])))
-        goto out;
-    out->https = https;
-    out->port = port ? strtol(port, NULL, 10) : -1;
-    out->host_off = strlen(scheme) + 3;
-    out->host_len = strlen(host);
-    rc = 0;
-out:
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-    return rc;
-}
-
+/* Read by hand, not with libcurl's URL API like redirect URIs
+ * (gh_client_meta): curl took about 12 times as long per return_to, and this
+ * also runs in the Origin check of every browser POST (ARCHITECTURE.md,
+ * Dependencies). */
 int gh_url_origin(const char *url, char *out, size_t outlen)
 {
-    gh_url_web w;
-    if (gh_url_web_read(url, &w) != 0)
+    size_t skip;
+    if (strncasecmp(url, "https://", 8) == 0)
+        skip = 8;
+    else if (strncasecmp(url, "http://", 7) == 0)
+        skip = 7;
+    else
         return -1;
-    size_t n = strlen(w.origin);
-    if (n >= outlen)
+    size_t host = strcspn(url + skip, "/?#");
+    size_t n = skip + host;
+    if (host == 0 || n >= outlen)
         return -1;
-    memcpy(out, w.origin, n + 1);
+    memcpy(out, url, n);
+    out[n] = '\0';
+    for (size_t i = 0; i < skip; i++) /* the scheme is case-insensitive */
+        out[i] = (char)(out[i] | 0x20);
     return 0;
 }
 
@@ -84,7 +40,7 @@ static bool has_unsafe_bytes(const char *s)
 
 const char *gh_url_safe_return(gh_arena *a, const char *issuer, const char *target)
 {
-    gh_url_web mine, theirs;
+    char mine[512], theirs[512];
     if (!target || !*target || strlen(target) > MAX_RETURN || has_unsafe_bytes(target))
         return NULL;
     if (target[0] == '/') {
@@ -93,10 +49,16 @@ const char *gh_url_safe_return(gh_arena *a, const char *issuer, const char *targ
             return NULL;
         return gh_arena_strdup(a, target);
     }
-    /* userinfo ("https://issuer@evil") is refused by gh_url_web_read */
-    if (gh_url_web_read(issuer, &mine) != 0 || gh_url_web_read(target, &theirs) != 0)
+    if (gh_url_origin(issuer, mine, sizeof(mine)) != 0 ||
+        gh_url_origin(target, theirs, sizeof(theirs)) != 0)
         return NULL;
-    if (strcasecmp(mine.origin, theirs.origin) != 0)
+    /* userinfo ("https://issuer@evil") would change the host */
+    if (strchr(theirs + (theirs[4] == 's' ? 8 : 7), '@'))
+        return NULL;
+    if (strcasecmp(mine, theirs) != 0)
+        return NULL;
+    size_t n = strlen(theirs);
+    if (target[n] != '\0' && target[n] != '/' && target[n] != '?' && target[n] != '#')
         return NULL;
     return gh_arena_strdup(a, target);
 }

@@ -5,6 +5,7 @@
  */
 #include "gh_client_meta.h"
 
+#include <curl/curl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,6 @@
 #include <strings.h>
 
 #include "gh_assurance.h"
-#include "gh_url.h"
 #include "gh_utf8.h"
 
 enum {
@@ -87,28 +87,70 @@ static size_t scheme_len(const char *s)
 
 typedef enum { WEB_BAD, WEB_HTTPS, WEB_HTTP_LOOPBACK, WEB_HTTP_OTHER } web_kind;
 
-/* Classifies an http(s) URI by its scheme and host, as libcurl's URL API
- * reads them (gh_url_web_read: an authority with a host, no userinfo,
- * written the way curl reads it). */
-static web_kind web_uri(const char *s)
+/* Classifies s from the scheme, host and port libcurl read in it. The text
+ * must be what curl read ("scheme://host[:port]", case aside, then "/", "?",
+ * "#" or the end): curl also takes "https:/h", "https:///h", "h:" (no port),
+ * "h:0443", "127.1", "[0:0::1]", "[::1%25lo]" and "ex%61mple" and hands back
+ * its own spelling, but a redirect URI is compared as text at /authorize, so
+ * it must say what it means. */
+static web_kind web_classify(const char *s, const char *scheme, const char *host, const char *port)
 {
-    gh_url_web w;
-    if (gh_url_web_read(s, &w) != 0)
+    size_t sl = strlen(scheme), hl = strlen(host);
+    bool https = strcmp(scheme, "https") == 0;
+    if ((!https && strcmp(scheme, "http") != 0) || hl == 0)
         return WEB_BAD;
-    /* curl takes port 0, which no browser can reach */
-    if (w.port == 0)
+    if (strncasecmp(s, scheme, sl) != 0 || strncmp(s + sl, "://", 3) != 0)
         return WEB_BAD;
-    if (w.https)
+    const char *h = s + sl + 3, *p = h + hl;
+    if (strncasecmp(h, host, hl) != 0)
+        return WEB_BAD;
+    if (port) {
+        size_t pl = strlen(port);
+        /* curl takes port 0, which no browser can reach */
+        if (*p != ':' || strncmp(p + 1, port, pl) != 0 || strcmp(port, "0") == 0)
+            return WEB_BAD;
+        p += 1 + pl;
+    }
+    if (*p != '\0' && !strchr("/?#", *p))
+        return WEB_BAD;
+    if (https)
         return WEB_HTTPS;
-    /* the host as written, which gh_url_web_read made sure is what curl
-     * read: "127.1" or "[0:0::1]" never get here */
-    const char *h = w.origin + w.host_off;
-    size_t hlen = w.host_len;
-    if ((hlen == 9 && strncasecmp(h, "localhost", 9) == 0) ||
-        (hlen == 9 && strncmp(h, "127.0.0.1", 9) == 0) ||
-        (hlen == 5 && strncmp(h, "[::1]", 5) == 0))
+    if ((hl == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+        (hl == 9 && strncmp(h, "127.0.0.1", 9) == 0) || (hl == 5 && strncmp(h, "[::1]", 5) == 0))
         return WEB_HTTP_LOOPBACK;
     return WEB_HTTP_OTHER;
+}
+
+/* Classifies an http(s) URI by its scheme and host, read with libcurl's URL
+ * API. The authority must be present, without userinfo, with a host and a
+ * port from 1 to 65535 if any. */
+static web_kind web_uri(const char *s)
+{
+    web_kind k = WEB_BAD;
+    char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *password = NULL;
+    CURLU *u = curl_url();
+    if (!u || curl_url_set(u, CURLUPART_URL, s, 0) != CURLUE_OK)
+        goto out;
+    /* userinfo, even empty ("https://@host"): NO_USER and NO_PASSWORD are
+     * the only answers taken */
+    if (curl_url_get(u, CURLUPART_USER, &user, 0) != CURLUE_NO_USER ||
+        curl_url_get(u, CURLUPART_PASSWORD, &password, 0) != CURLUE_NO_PASSWORD)
+        goto out;
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        goto out;
+    CURLUcode prc = curl_url_get(u, CURLUPART_PORT, &port, 0);
+    if (prc != CURLUE_OK && prc != CURLUE_NO_PORT)
+        goto out;
+    k = web_classify(s, scheme, host, port);
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(user);
+    curl_free(password);
+    curl_url_cleanup(u);
+    return k;
 }
 
 /* https, or http on a loopback host; no fragment. */
