@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gh_html.h"
 #include "gh_url.h"
 
 static void check(int ok, const char *what)

@@ -5,11 +5,9 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 /*
  * The process-wide randombytes implementation (gh_crypto.h, gh_random).
@@ -283,32 +281,6 @@ bool gh_secret_equal(const char *a, const char *b)
     crypto_hash_sha256(ha, (const unsigned char *)a, strlen(a));
     crypto_hash_sha256(hb, (const unsigned char *)b, strlen(b));
     return sodium_memcmp(ha, hb, sizeof(ha)) == 0;
-}
-
-int64_t gh_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t gh_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void gh_rfc3339(int64_t ms, char out[32])
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    /* strftime keeps the compiler's width analysis simple; years are 4 digits here */
-    char base[24];
-    if (strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-        base[0] = '\0';
-    snprintf(out, 32, "%.19s.%03dZ", base, (int)(ms % 1000));
 }
 
 void (*gh_free_wiped_hook)(const void *p, size_t n);

@@ -55,10 +55,5 @@ void gh_free_wiped_all(void *p);
 /* Tests only: when set, gh_free_wiped calls it with each block after the
  * wipe, just before the free. NULL in the server. */
 extern void (*gh_free_wiped_hook)(const void *p, size_t n);
-/* Milliseconds since the epoch (wall clock) and a monotonic clock. */
-int64_t gh_now_ms(void);
-int64_t gh_mono_ms(void);
-/* RFC 3339 UTC time with milliseconds, e.g. 2026-11-23T18:00:00.123Z (25 bytes). */
-void gh_rfc3339(int64_t ms, char out[32]);
 
 #endif

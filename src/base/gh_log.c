@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gh_crypto.h"
+#include "gh_clock.h"
 #include "gh_utf8.h"
 
 static gh_log_level min_level = GH_LOG_INFO;

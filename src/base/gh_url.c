@@ -6,6 +6,10 @@
 
 enum { MAX_RETURN = 2048 };
 
+/* Read by hand, not with libcurl's URL API like redirect URIs
+ * (gh_client_meta): curl took about 12 times as long per return_to, and this
+ * also runs in the Origin check of every browser POST (ARCHITECTURE.md,
+ * Dependencies). */
 int gh_url_origin(const char *url, char *out, size_t outlen)
 {
     size_t skip;
@@ -76,42 +80,6 @@ char *gh_url_encode(gh_arena *a, const char *s)
             *o++ = hex[c >> 4];
             *o++ = hex[c & 15];
         }
-    }
-    *o = '\0';
-    return out;
-}
-
-char *gh_html_escape(gh_arena *a, const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    char *out = gh_arena_alloc(a, 6 * n + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        const char *rep = NULL;
-        switch (s[i]) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&#39;";
-            break;
-        default:
-            *o++ = s[i];
-            continue;
-        }
-        size_t l = strlen(rep);
-        memcpy(o, rep, l);
-        o += l;
     }
     *o = '\0';
     return out;

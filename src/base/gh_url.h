@@ -23,7 +23,5 @@ const char *gh_url_safe_return(gh_arena *a, const char *issuer, const char *targ
 
 /* Percent-encodes s for a query component (RFC 3986 unreserved kept). */
 char *gh_url_encode(gh_arena *a, const char *s);
-/* Escapes & < > " ' for HTML text and attribute values. */
-char *gh_html_escape(gh_arena *a, const char *s);
 
 #endif

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gh_clock.h"
 #include "gh_cmd.h"
-#include "gh_crypto.h"
 #include "gh_db.h"
 #include "gh_keys.h"
 #include "gh_mkey.h"

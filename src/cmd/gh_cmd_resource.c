@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gh_clock.h"
 #include "gh_cmd.h"
-#include "gh_crypto.h"
 #include "gh_json.h"
 #include "gh_resource_meta.h"
 #include "gh_resources.h"

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_jose.h"
 #include "gh_log.h"

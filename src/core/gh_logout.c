@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "gh_clients.h"
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_keys.h"
 #include "gh_log.h"

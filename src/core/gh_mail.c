@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_log.h"
 #include "gh_mkey.h"

@@ -17,6 +17,7 @@
 
 #include "gh_accounts.h"
 #include "gh_api.h"
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_factors.h"
 #include "gh_handlers.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "gh_api.h"
-#include "gh_crypto.h"
+#include "gh_clock.h"
 #include "gh_handlers.h"
 #include "gh_logout.h"
 #include "gh_mfa.h"

@@ -11,6 +11,7 @@
 
 #include "gh_client_cred.h"
 #include "gh_clients.h"
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_jose.h"
 #include "gh_log.h"

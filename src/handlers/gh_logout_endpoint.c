@@ -10,6 +10,7 @@
 #include "gh_clients.h"
 #include "gh_crypto.h"
 #include "gh_handlers.h"
+#include "gh_html.h"
 #include "gh_keys.h"
 #include "gh_log.h"
 #include "gh_logout.h"

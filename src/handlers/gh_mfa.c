@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "gh_api.h"
-#include "gh_crypto.h"
+#include "gh_clock.h"
 #include "gh_factors.h"
 #include "gh_handlers.h"
 #include "gh_log.h"

@@ -19,9 +19,11 @@
 
 #include "gh_audit.h"
 #include "gh_clients.h"
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_factors.h"
 #include "gh_handlers.h"
+#include "gh_html.h"
 #include "gh_json.h"
 #include "gh_mfa.h"
 #include "gh_mkey.h"

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "gh_audit.h"
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_handlers.h"
 #include "gh_password.h"

@@ -17,6 +17,7 @@
 #include "gh_audit.h"
 #include "gh_client_auth.h"
 #include "gh_clients.h"
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_handlers.h"
 #include "gh_jsonw.h"

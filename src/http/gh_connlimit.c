@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_log.h"
 #include "gh_proxy.h"

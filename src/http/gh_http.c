@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "gh_buf.h"
+#include "gh_clock.h"
 #include "gh_connlimit.h"
 #include "gh_crypto.h"
 #include "gh_httpcheck.h"

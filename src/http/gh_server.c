@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "gh_app.h"
-#include "gh_crypto.h"
+#include "gh_clock.h"
 #include "gh_handlers.h"
 #include "gh_keys.h"
 #include "gh_log.h"

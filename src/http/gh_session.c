@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_mkey.h"
 #include "gh_sessions.h"

@@ -5,6 +5,7 @@
  */
 #include "gh_client_meta.h"
 
+#include <curl/curl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,10 @@ static bool is_hex(char ch)
     return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
 }
 
-/* Characters RFC 3986 allows in a URI (and '%' escapes well formed). */
+/* Characters RFC 3986 allows in a URI (and '%' escapes well formed).
+ * Checked by hand before libcurl reads a URI: curl takes bytes RFC 3986
+ * does not allow (non-ASCII, '"', '<', '{', bad '%' escapes) in a path,
+ * and a stored redirect URI must be one a browser sends back unchanged. */
 static bool uri_chars_ok(const char *s, size_t n)
 {
     if (n == 0 || n > URI_MAX)
@@ -61,7 +65,11 @@ static bool uri_chars_ok(const char *s, size_t n)
     return true;
 }
 
-/* Length of the scheme of an absolute URI (RFC 3986 3.1), or 0. */
+/* Length of the scheme of an absolute URI (RFC 3986 3.1), or 0. Read by
+ * hand: libcurl's URL API cannot classify private-use URIs (RFC 8252 7.1):
+ * with CURLU_NON_SUPPORT_SCHEME it reads "com.example.app:/cb" as host
+ * "cb", refuses "com.example.app:cb" and takes "1app.example:" (a scheme
+ * starts with a letter). */
 static size_t scheme_len(const char *s)
 {
     size_t i = 0;
@@ -79,53 +87,70 @@ static size_t scheme_len(const char *s)
 
 typedef enum { WEB_BAD, WEB_HTTPS, WEB_HTTP_LOOPBACK, WEB_HTTP_OTHER } web_kind;
 
-/* Classifies an http(s) URI by its scheme and host. The authority must be
- * present, without userinfo, with a non-empty host and a numeric port. */
-static web_kind web_uri(const char *s)
+/* Classifies s from the scheme, host and port libcurl read in it. The text
+ * must be what curl read ("scheme://host[:port]", case aside, then "/", "?",
+ * "#" or the end): curl also takes "https:/h", "https:///h", "h:" (no port),
+ * "h:0443", "127.1", "[0:0::1]", "[::1%25lo]" and "ex%61mple" and hands back
+ * its own spelling, but a redirect URI is compared as text at /authorize, so
+ * it must say what it means. */
+static web_kind web_classify(const char *s, const char *scheme, const char *host, const char *port)
 {
-    size_t sl = scheme_len(s);
-    bool https = sl == 5 && strncasecmp(s, "https", 5) == 0;
-    bool http = sl == 4 && strncasecmp(s, "http", 4) == 0;
-    if (!https && !http)
+    size_t sl = strlen(scheme), hl = strlen(host);
+    bool https = strcmp(scheme, "https") == 0;
+    if ((!https && strcmp(scheme, "http") != 0) || hl == 0)
         return WEB_BAD;
-    const char *p = s + sl + 1;
-    if (strncmp(p, "//", 2) != 0)
+    if (strncasecmp(s, scheme, sl) != 0 || strncmp(s + sl, "://", 3) != 0)
         return WEB_BAD;
-    p += 2;
-    size_t alen = strcspn(p, "/?#");
-    if (alen == 0 || memchr(p, '@', alen))
+    const char *h = s + sl + 3, *p = h + hl;
+    if (strncasecmp(h, host, hl) != 0)
         return WEB_BAD;
-    size_t hlen;
-    if (p[0] == '[') {
-        const char *close = memchr(p, ']', alen);
-        if (!close)
+    if (port) {
+        size_t pl = strlen(port);
+        /* curl takes port 0, which no browser can reach */
+        if (*p != ':' || strncmp(p + 1, port, pl) != 0 || strcmp(port, "0") == 0)
             return WEB_BAD;
-        hlen = (size_t)(close - p) + 1;
-    } else {
-        const char *colon = memchr(p, ':', alen);
-        hlen = colon ? (size_t)(colon - p) : alen;
+        p += 1 + pl;
     }
-    if (hlen == 0)
+    if (*p != '\0' && !strchr("/?#", *p))
         return WEB_BAD;
-    if (hlen < alen) { /* a port */
-        if (p[hlen] != ':' || hlen + 1 == alen || alen - hlen - 1 > 5)
-            return WEB_BAD;
-        long port = 0;
-        for (size_t i = hlen + 1; i < alen; i++) {
-            if (p[i] < '0' || p[i] > '9')
-                return WEB_BAD;
-            port = port * 10 + (p[i] - '0');
-        }
-        if (port < 1 || port > 65535)
-            return WEB_BAD;
-    }
     if (https)
         return WEB_HTTPS;
-    if ((hlen == 9 && strncasecmp(p, "localhost", 9) == 0) ||
-        (hlen == 9 && strncmp(p, "127.0.0.1", 9) == 0) ||
-        (hlen == 5 && strncmp(p, "[::1]", 5) == 0))
+    if ((hl == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+        (hl == 9 && strncmp(h, "127.0.0.1", 9) == 0) || (hl == 5 && strncmp(h, "[::1]", 5) == 0))
         return WEB_HTTP_LOOPBACK;
     return WEB_HTTP_OTHER;
+}
+
+/* Classifies an http(s) URI by its scheme and host, read with libcurl's URL
+ * API. The authority must be present, without userinfo, with a host and a
+ * port from 1 to 65535 if any. */
+static web_kind web_uri(const char *s)
+{
+    web_kind k = WEB_BAD;
+    char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *password = NULL;
+    CURLU *u = curl_url();
+    if (!u || curl_url_set(u, CURLUPART_URL, s, 0) != CURLUE_OK)
+        goto out;
+    /* userinfo, even empty ("https://@host"): NO_USER and NO_PASSWORD are
+     * the only answers taken */
+    if (curl_url_get(u, CURLUPART_USER, &user, 0) != CURLUE_NO_USER ||
+        curl_url_get(u, CURLUPART_PASSWORD, &password, 0) != CURLUE_NO_PASSWORD)
+        goto out;
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        goto out;
+    CURLUcode prc = curl_url_get(u, CURLUPART_PORT, &port, 0);
+    if (prc != CURLUE_OK && prc != CURLUE_NO_PORT)
+        goto out;
+    k = web_classify(s, scheme, host, port);
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(user);
+    curl_free(password);
+    curl_url_cleanup(u);
+    return k;
 }
 
 /* https, or http on a loopback host; no fragment. */

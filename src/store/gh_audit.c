@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "gh_clock.h"
 #include "gh_crypto.h"
 
 gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gh_crypto.h"
+#include "gh_clock.h"
 #include "gh_db_driver.h"
 #include "gh_fs.h"
 #include "gh_log.h"

@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gh_crypto.h"
+#include "gh_clock.h"
 #include "gh_db.h"
 #include "gh_json.h"
 

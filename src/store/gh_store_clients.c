@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "gh_store_clients.h"
-#include "gh_crypto.h"
+#include "gh_clock.h"
 #include "gh_log.h"
 
 #define CLIENT_COLS                                                                                \

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gh_crypto.h"
+#include "gh_clock.h"
 #include "gh_log.h"
 #include "gh_store_sessions.h"
 #include "gh_throttle.h"

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gh_clock.h"
 #include "gh_crypto.h"
 
 #define USER_COLS                                                                                  \

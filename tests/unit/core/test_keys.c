@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_db.h"
 #include "gh_jose.h"

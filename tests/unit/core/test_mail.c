@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_db.h"
 #include "gh_log.h"

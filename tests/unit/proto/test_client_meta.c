@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,11 +204,175 @@ static void metadata_defaults(void **state)
     json_decref(m);
 }
 
+/* ---- redirect URI edge cases ---- */
+
+struct uri_case {
+    const char *uri;
+    bool is_public; /* the client's auth method is none */
+    bool ok;
+};
+
+static const struct uri_case uri_cases[] = {
+    /* scheme and host case */
+    {"HTTPS://APP.EXAMPLE/cb", false, true},
+    {"hTTp://LocalHost:3000/cb", false, true},
+    {"https://app.example", false, true},
+    {"https://app.example?x=1", false, true},
+    /* ports */
+    {"https://app.example:1/cb", false, true},
+    {"https://app.example:65535/cb", false, true},
+    {"https://app.example:0/cb", false, false},
+    {"https://app.example:65536/cb", false, false},
+    {"https://app.example:/cb", false, false},
+    {"https://app.example:-1/cb", false, false},
+    {"https://app.example:+443/cb", false, false},
+    {"https://app.example:80x/cb", false, false},
+    {"https://app.example:443:443/cb", false, false},
+    {"https://app.example:000443/cb", false, false},
+    /* loopback http, written exactly */
+    {"http://localhost/cb", false, true},
+    {"http://127.0.0.1/cb", false, true},
+    {"http://[::1]/cb", false, true},
+    {"http://localhost.:3000/cb", false, false},
+    {"http://127.1:3000/cb", false, false},
+    {"http://0x7f.0.0.1:3000/cb", false, false},
+    {"http://2130706433:3000/cb", false, false},
+    {"http://[0:0::1]:3000/cb", false, false},
+    {"http://[::1%25lo]:3000/cb", false, false},
+    {"http://localhos%74:3000/cb", false, false},
+    {"http://[::ffff:127.0.0.1]:3000/cb", false, false},
+    /* IPv6 literals */
+    {"https://[2001:db8::1]/cb", false, true},
+    {"https://[2001:db8::1]:8443/cb", false, true},
+    {"https://[::1/cb", false, false},
+    {"https://[::1]x/cb", false, false},
+    /* slashes and the authority */
+    {"https:/app.example/cb", false, false},
+    {"https:app.example/cb", false, false},
+    {"https:///app.example/cb", false, false},
+    {"https://", false, false},
+    {"https://?x", false, false},
+    {"https:", false, false},
+    /* userinfo */
+    {"https://@app.example/cb", false, false},
+    {"https://u@app.example/cb", false, false},
+    {"https://u:p@app.example/cb", false, false},
+    {"http://localhost:3000@evil.example/cb", false, false},
+    {"https://app.example@evil.example/cb", false, false},
+    /* bytes RFC 3986 does not allow: backslash, controls, space, non-ASCII */
+    {"https://app.example\\@evil.example/cb", false, false},
+    {"https://app.example/cb\x01", false, false},
+    {"https://app.example/c\x7f", false, false},
+    {" https://app.example/cb", false, false},
+    {"https://app.example/cb ", false, false},
+    {"https://app.example/c%20b", false, true},
+    {"https://b\xc3\xbc"
+     "cher.example/cb",
+     false, false},
+    {"https://xn--bcher-kva.example/cb", false, true},
+    /* fragments */
+    {"https://app.example#", false, false},
+    {"https://app.example/cb?x#", false, false},
+    /* private-use schemes (RFC 8252 7.1) */
+    {"com.example.app:/cb", true, true},
+    {"com.example.app:cb", true, true},
+    {"com.example.app://cb/x", true, true},
+    {"Com.Example.App:/cb", true, true},
+    {"com.example.app:/cb", false, false},
+    {"com.example.app:", true, false},
+    {"1com.example:/cb", true, false},
+    {"com.ex_ample.app:/cb", true, false},
+    {"myapp:/cb", true, false},
+    {"javascript:alert(1)", true, false},
+    {":/cb", true, false},
+    {"", true, false},
+    /* The hand-written reader took these hosts and ports as written.
+     * libcurl's URL API refuses "a!b" and bracketed text that is not an
+     * IPv6 address, and reads the others as another spelling (port 443,
+     * 127.0.0.1, example.com, [::1], a zone id apart), so they are refused:
+     * a redirect URI is compared as text, it must say what it means. */
+    {"https://app.example:0443/cb", false, false},
+    {"https://127.1/cb", false, false},
+    {"https://ex%61mple.com/cb", false, false},
+    {"https://[0:0::1]/cb", false, false},
+    {"https://[fe80::1%25eth0]/cb", false, false},
+    {"https://a!b.example/cb", false, false},
+    {"https://[v1.x]/cb", false, false},
+    {"https://[garbage]/cb", false, false},
+};
+
+static void redirect_uri_edges(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(uri_cases) / sizeof(uri_cases[0]); i++) {
+        const struct uri_case *c = &uri_cases[i];
+        if (gh_client_redirect_uri_valid(c->uri, c->is_public) != c->ok)
+            fail_msg("case %zu: \"%s\" (%s client) should be %s", i, c->uri,
+                     c->is_public ? "public" : "confidential", c->ok ? "accepted" : "refused");
+    }
+    assert_false(gh_client_redirect_uri_valid(NULL, true));
+}
+
+/* 2048 bytes are the most a redirect URI may have. */
+static void redirect_uri_length(void **state)
+{
+    (void)state;
+    char u[2050];
+    memset(u, 'a', sizeof(u));
+    memcpy(u, "https://app.example/", 20);
+    u[2048] = '\0';
+    assert_true(gh_client_redirect_uri_valid(u, false));
+    u[2048] = 'a';
+    u[2049] = '\0';
+    assert_false(gh_client_redirect_uri_valid(u, false));
+    /* the longest host */
+    memset(u, 'a', sizeof(u));
+    memcpy(u, "https://", 8);
+    u[2048] = '\0';
+    assert_true(gh_client_redirect_uri_valid(u, false));
+}
+
+/* back-channel logout and the descriptive URIs: https or loopback http, no
+ * private-use schemes even for public clients */
+static void web_uri_members(void **state)
+{
+    (void)state;
+    const char *cases[][2] = {
+        {"{" RU ",\"backchannel_logout_uri\":\"HTTPS://APP.EXAMPLE/bcl\"}", OK},
+        {"{" RU ",\"backchannel_logout_uri\":\"http://[::1]:9/bcl\"}", OK},
+        {"{" RU ",\"backchannel_logout_uri\":\"http://127.1:9/bcl\"}", BAD},
+        {"{" RU ",\"backchannel_logout_uri\":\"https://u@app.example/bcl\"}", BAD},
+        {"{" RU ",\"backchannel_logout_uri\":\"https://app.example:0/bcl\"}", BAD},
+        {"{" RU ",\"backchannel_logout_uri\":\"https:/app.example/bcl\"}", BAD},
+        {"{" RU "," NONE ",\"backchannel_logout_uri\":\"com.example.app:/bcl\"}", BAD},
+        {"{" RU ",\"client_uri\":\"https://app.example\"}", OK},
+        {"{" RU ",\"client_uri\":\"https://app.example:/\"}", BAD},
+        {"{" RU ",\"logo_uri\":\"http://localhost/logo.png\"}", OK},
+        {"{" RU ",\"logo_uri\":\"http://localhost.evil.example/logo.png\"}", BAD},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        gh_client_error err = {0};
+        json_error_t jerr;
+        json_t *in = json_loads(cases[i][0], 0, &jerr);
+        assert_non_null(in);
+        json_t *m = gh_client_metadata_validate(in, &err);
+        if (cases[i][1] == OK && !m)
+            fail_msg("case %zu: %s refused: %s", i, cases[i][0], err.description);
+        if (cases[i][1] != OK && m)
+            fail_msg("case %zu: %s accepted", i, cases[i][0]);
+        if (!m)
+            assert_string_equal(err.error, cases[i][1]);
+        json_decref(m);
+        json_decref(in);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(metadata_table),
-        cmocka_unit_test(metadata_defaults),
+        cmocka_unit_test(metadata_table),     cmocka_unit_test(metadata_defaults),
+        cmocka_unit_test(redirect_uri_edges), cmocka_unit_test(redirect_uri_length),
+        cmocka_unit_test(web_uri_members),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
