@@ -111,7 +111,7 @@ static void respond_next(gh_req *r, bool need_factor, json_t *methods)
     if (need_factor) {
         gh_resp_json(r, 200,
                      json_pack("{s:s, s:o, s:s}", "status", "recovery_factor_required", "methods",
-                               methods, "next", "/recover/factor"),
+                               methods, "next", "/signin/mfa"),
                      NULL);
         return;
     }

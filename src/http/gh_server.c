@@ -104,6 +104,8 @@ static const gh_route routes[] = {
     {"GET", "/signin/mfa", gh_static_page, 0},
     {"GET", "/account/authenticator", gh_static_page, 0},
     {"GET", "/account/recovery-codes", gh_static_page, 0},
+    {"GET", "/recover", gh_static_page, 0},
+    {"GET", "/recover/password", gh_static_page, 0},
     {"GET", "/assets/{file}", gh_static_asset, 0},
 };
 

@@ -40,6 +40,8 @@ const MSG = {
   passwordlessOn: 'You can now sign in with a code we email you.',
   passwordlessOff: 'Signing in with an emailed code is off.',
   newCodes: 'Your new recovery codes are below. The old ones no longer work.',
+  recoverFactor: 'To reset your password, confirm it’s you with one of your sign-in methods.',
+  recoverExpired: 'This reset has expired. Start again.',
 };
 
 const byId = (id) => document.getElementById(id);
@@ -200,6 +202,20 @@ function onClick(button, handler) {
 }
 
 /** Follows a sign-in answer: signed in → return_to, a second step → its page. True when it did. */
+/** Follows a recovery step's answer to the next page. True when it did. */
+function afterRecoveryStep(r) {
+  if (!r.ok) return false;
+  if (r.data.status === 'recovery_password') {
+    location.assign(withReturn('/recover/password'));
+    return true;
+  }
+  if (r.data.status === 'recovery_factor_required') {
+    location.assign(withReturn('/signin/mfa'));
+    return true;
+  }
+  return false;
+}
+
 function afterSignIn(r) {
   if (r.ok && r.data.status === 'signed_in') {
     go(r.data.return_to);
@@ -392,9 +408,13 @@ const pages = {
     const hasRecovery = methods.includes('recovery_code');
     // An unknown list still offers the code field rather than nothing.
     const hasApp = methods.includes('totp') || (!hasPasskey && !hasRecovery);
+    const recovery = info.data.context === 'recovery';
     if (info.data.context === 'stepup') {
       byId('title').textContent = 'Confirm it’s you';
       byId('intro').textContent = MSG.stepUp;
+    } else if (recovery) {
+      byId('title').textContent = 'Reset your password';
+      byId('lost-all').hidden = false;
     } else {
       byId('title').textContent = 'Two-step verification';
     }
@@ -417,6 +437,7 @@ const pages = {
       useRecovery.hidden = recovery || !hasRecovery;
       useApp.hidden = !recovery || !hasApp;
       if (m === 'app') byId('intro').textContent = info.data.context === 'stepup' ? MSG.stepUp : MSG.enterCode;
+      if (recovery && m === 'app') byId('intro').textContent = `${MSG.recoverFactor} ${MSG.enterCode}`;
       if (recovery) byId('intro').textContent = MSG.enterRecovery;
       if (m === 'passkey') byId('intro').textContent = MSG.usePasskey;
     };
@@ -437,7 +458,7 @@ const pages = {
     });
 
     const finish = (r) => {
-      if (afterSignIn(r)) return;
+      if (afterSignIn(r) || afterRecoveryStep(r)) return;
       if (r.data.error === 'flow_expired') {
         byId('content').hidden = true;
         byId('restart').hidden = false;
@@ -458,6 +479,73 @@ const pages = {
       const p = await passkeyCeremony('/signin/mfa/passkey/options', 'get');
       if (p.error) return showAlert(p.error);
       finish(await post('/signin/mfa', withReturnTo({ passkey: p.credential })));
+    });
+  },
+
+  // Forgot password: the email, then the emailed code (or the mail's link,
+  // which lands here with ?flow=&token=), then the factor step or the new
+  // password (docs/recovery.md).
+  async recover() {
+    const flowFromLink = query.get('flow');
+    const token = query.get('token');
+    let flowId = null;
+    const askPart = byId('ask');
+    const codeEntry = byId('code-entry');
+    const code = byId('code');
+    const showCodeEntry = (email) => {
+      byId('code-sent').textContent = `If ${email} has an account, we sent it a 6-digit code. `
+        + 'Enter it below, or open the link in that email in this browser.';
+      askPart.hidden = true;
+      codeEntry.hidden = false;
+      code.disabled = false;
+      code.value = '';
+      code.focus();
+    };
+    onSubmit(byId('form'), async (fd) => {
+      const email = text(fd, 'email').trim();
+      const r = await post('/recovery', withReturnTo({ email }));
+      if (!r.ok || !r.data.flow_id) return showAlert(errorText(r));
+      flowId = r.data.flow_id;
+      showCodeEntry(r.data.email || email);
+    });
+    onSubmit(byId('code-form'), async (fd) => {
+      const r = await post('/verify', { flow_id: flowId, code: text(fd, 'code').replace(/\s+/g, '') });
+      if (!afterRecoveryStep(r)) showAlert(errorText(r));
+    });
+    if (flowFromLink && token) {
+      // The link's token is a secret: keep it out of the history from now on.
+      history.replaceState(null, '', withReturn('/recover'));
+      askPart.hidden = true;
+      showStatus(MSG.checkingLink);
+      const r = await post('/verify', { flow_id: flowFromLink, token });
+      if (afterRecoveryStep(r)) return;
+      byId('status').hidden = true;
+      askPart.hidden = false;
+      showAlert(errorText(r));
+    }
+  },
+
+  async 'recover-password'() {
+    const state = await call('GET', '/recovery');
+    if (state.ok && state.data.status === 'recovery_factor_required') {
+      location.replace(withReturn('/signin/mfa'));
+      return;
+    }
+    if (!state.ok || state.data.status !== 'recovery_password') {
+      byId('form').hidden = true;
+      byId('restart').hidden = false;
+      showAlert(state.ok ? MSG.recoverExpired : errorText(state));
+      return;
+    }
+    byId('password').focus();
+    onSubmit(byId('form'), async (fd) => {
+      const r = await post('/recovery/password', { password: text(fd, 'password') });
+      if (afterSignIn(r)) return;
+      if (r.data.error === 'flow_expired') {
+        byId('form').hidden = true;
+        byId('restart').hidden = false;
+      }
+      showAlert(errorText(r));
     });
   },
 
