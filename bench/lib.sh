@@ -479,3 +479,20 @@ check_servers() {
     done
     return 0
 }
+
+# Compiles the machine-limit programs both oidc.sh and mfa.sh print beside
+# their figures (signatures/s, TOTP checks/s, WebAuthn assertions/s) into
+# $WORK, from the project's own pure modules.
+compile_rate_programs() {
+    say "compiling bench/sig_rate.c, totp_rate.c and webauthn_rate.c"
+    cc -O2 "$BENCH/sig_rate.c" -o "$WORK/sig_rate" -lcrypto -lpthread ||
+        die "cannot compile bench/sig_rate.c (libssl-dev installed?)"
+    cc -O2 -I"$ROOT/src/base" -I"$ROOT/src/proto" "$BENCH/totp_rate.c" "$ROOT/src/proto/gh_totp.c" \
+        "$ROOT/src/base/gh_crypto.c" "$ROOT/src/base/gh_arena.c" -o "$WORK/totp_rate" -loath -lsodium ||
+        die "cannot compile bench/totp_rate.c (liboath-dev, libsodium-dev installed?)"
+    cc -O2 -I"$ROOT/src/base" -I"$ROOT/src/proto" "$BENCH/webauthn_rate.c" "$ROOT/src/proto/gh_webauthn.c" \
+        "$ROOT/src/base/gh_crypto.c" "$ROOT/src/base/gh_json.c" "$ROOT/src/base/gh_utf8.c" \
+        "$ROOT/src/base/gh_arena.c" -o "$WORK/webauthn_rate" -lcbor -ljansson -lsodium -lcrypto -lunistring ||
+        die "cannot compile bench/webauthn_rate.c (libcbor-dev, libjansson-dev, libunistring-dev installed?)"
+}
+

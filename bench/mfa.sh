@@ -13,16 +13,7 @@ bench_init mfa
 
 SECS=${BENCH_SIG_SECONDS:-3}
 
-say "compiling the rate programs"
-cc -O2 "$BENCH/sig_rate.c" -o "$WORK/sig_rate" -lcrypto -lpthread ||
-    die "cannot compile bench/sig_rate.c (libssl-dev installed?)"
-cc -O2 -I"$ROOT/src/base" -I"$ROOT/src/proto" "$BENCH/totp_rate.c" "$ROOT/src/proto/gh_totp.c" "$ROOT/src/base/gh_crypto.c" \
-    "$ROOT/src/base/gh_url.c" "$ROOT/src/base/gh_arena.c" -o "$WORK/totp_rate" -loath -lsodium ||
-    die "cannot compile bench/totp_rate.c (liboath-dev, libsodium-dev installed?)"
-cc -O2 -I"$ROOT/src/base" -I"$ROOT/src/proto" "$BENCH/webauthn_rate.c" "$ROOT/src/proto/gh_webauthn.c" "$ROOT/src/base/gh_crypto.c" \
-    "$ROOT/src/base/gh_json.c" "$ROOT/src/base/gh_utf8.c" "$ROOT/src/base/gh_arena.c" -o "$WORK/webauthn_rate" \
-    -lcbor -ljansson -lsodium -lcrypto ||
-    die "cannot compile bench/webauthn_rate.c (libcbor-dev, libjansson-dev installed?)"
+compile_rate_programs
 cc -O2 -I"$ROOT/src/base" -I"$ROOT/src/proto" "$BENCH/argon2_rate.c" "$ROOT/src/proto/gh_password.c" -o "$WORK/argon2_rate" \
     -lsodium -largon2 -lpthread ||
     die "cannot compile bench/argon2_rate.c"

@@ -23,18 +23,7 @@ THREADS=2
 REDIRECT=https://app.example.com/cb
 REDIRECT_ENC=https%3A%2F%2Fapp.example.com%2Fcb
 
-say "compiling bench/sig_rate.c"
-cc -O2 "$BENCH/sig_rate.c" -o "$WORK/sig_rate" -lcrypto -lpthread ||
-    die "cannot compile bench/sig_rate.c (libssl-dev installed?)"
-say "compiling bench/totp_rate.c"
-cc -O2 -I"$ROOT/src/base" -I"$ROOT/src/proto" "$BENCH/totp_rate.c" "$ROOT/src/proto/gh_totp.c" "$ROOT/src/base/gh_crypto.c" \
-    "$ROOT/src/base/gh_url.c" "$ROOT/src/base/gh_arena.c" -o "$WORK/totp_rate" -loath -lsodium ||
-    die "cannot compile bench/totp_rate.c (liboath-dev, libsodium-dev installed?)"
-say "compiling bench/webauthn_rate.c"
-cc -O2 -I"$ROOT/src/base" -I"$ROOT/src/proto" "$BENCH/webauthn_rate.c" "$ROOT/src/proto/gh_webauthn.c" "$ROOT/src/base/gh_crypto.c" \
-    "$ROOT/src/base/gh_json.c" "$ROOT/src/base/gh_utf8.c" "$ROOT/src/base/gh_arena.c" -o "$WORK/webauthn_rate" \
-    -lcbor -ljansson -lsodium -lcrypto ||
-    die "cannot compile bench/webauthn_rate.c (libcbor-dev, libjansson-dev installed?)"
+compile_rate_programs
 
 wait_quiet
 IDLE_BEFORE=$(cpu_idle_pct)

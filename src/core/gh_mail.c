@@ -674,9 +674,16 @@ void gh_mail_kick(void)
 
 /* ---- queueing ---- */
 
-gh_dbrc gh_mail_enqueue_id(gh_dbconn *c, gh_arena *a, const gh_app *app, const char *tenant,
+gh_dbrc gh_mail_enqueue_id(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
                            const char *to, const char *template_name, json_t *params,
                            const char **id_out)
+{
+    return gh_mail_enqueue_at(c, a, cfg, tenant, to, template_name, params, 0, id_out);
+}
+
+gh_dbrc gh_mail_enqueue_at(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
+                           const char *to, const char *template_name, json_t *params,
+                           int64_t send_at, const char **id_out)
 {
     if (!tenant || !gh_mail_address_valid(to) || !gh_mail_template_exists(template_name) ||
         (params && !json_is_object(params)))
@@ -695,22 +702,22 @@ gh_dbrc gh_mail_enqueue_id(gh_dbconn *c, gh_arena *a, const gh_app *app, const c
     if (!json)
         return GH_DB_FAIL;
     size_t n = strlen(json);
-    char *sealed = gh_mkey_seal(a, app->cfg->master_key, ad, (const uint8_t *)json, n);
+    char *sealed = gh_mkey_seal(a, cfg->master_key, ad, (const uint8_t *)json, n);
     sodium_memzero(json, n);
     free(json);
     if (!sealed)
         return GH_DB_FAIL;
-    gh_dbrc rc =
-        gh_store_mail_insert(c, a, tenant, id, to, template_name, sealed, (int64_t)gh_now_ms());
+    gh_dbrc rc = gh_store_mail_insert(c, a, tenant, id, to, template_name, sealed,
+                                      (int64_t)gh_now_ms(), send_at);
     if (rc == GH_DB_OK && id_out)
         *id_out = gh_arena_strdup(a, id);
     return rc;
 }
 
-gh_dbrc gh_mail_enqueue(gh_dbconn *c, gh_arena *a, const gh_app *app, const char *tenant,
+gh_dbrc gh_mail_enqueue(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
                         const char *to, const char *template_name, json_t *params)
 {
-    return gh_mail_enqueue_id(c, a, app, tenant, to, template_name, params, NULL);
+    return gh_mail_enqueue_id(c, a, cfg, tenant, to, template_name, params, NULL);
 }
 
 /* ---- gatehouse mail-test ---- */
@@ -741,7 +748,7 @@ static int run_test(gh_app *app, const char *to, unsigned timeout_s)
     gh_dbconn *c = gh_db_acquire(app->db);
     gh_dbrc rc = c ? gh_db_begin(c) : GH_DB_BUSY;
     if (rc == GH_DB_OK)
-        rc = gh_mail_enqueue_id(c, a, app, GH_DEFAULT_TENANT, to, "test", NULL, &id);
+        rc = gh_mail_enqueue_id(c, a, app->cfg, GH_DEFAULT_TENANT, to, "test", NULL, &id);
     if (rc == GH_DB_OK)
         rc = gh_db_commit(c);
     gh_db_release(c);

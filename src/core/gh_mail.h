@@ -58,12 +58,19 @@ void gh_mail_stop(void);
  * names a template below; params is a JSON object of template variables
  * (NULL: none), stored sealed. INVALID for an unknown template, a missing
  * variable or a bad recipient address. */
-gh_dbrc gh_mail_enqueue(gh_dbconn *c, gh_arena *a, const gh_app *app, const char *tenant,
+gh_dbrc gh_mail_enqueue(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
                         const char *to, const char *template_name, json_t *params);
 /* The same, also returning the new outbox id (in a) through id_out. */
-gh_dbrc gh_mail_enqueue_id(gh_dbconn *c, gh_arena *a, const gh_app *app, const char *tenant,
+gh_dbrc gh_mail_enqueue_id(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
                            const char *to, const char *template_name, json_t *params,
                            const char **id_out);
+
+/* The same, first sent at send_at (ms since the epoch; 0 or past: now), so
+ * a reminder can be queued with the change that calls for it and withdrawn
+ * (gh_store_mail_withdraw) if it is no longer wanted. */
+gh_dbrc gh_mail_enqueue_at(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
+                           const char *to, const char *template_name, json_t *params,
+                           int64_t send_at, const char **id_out);
 
 /* Wakes the sender now (after the caller committed) instead of at its next
  * poll. Safe to call from any thread, and when the sender is not running. */

@@ -199,7 +199,7 @@ static const char recovery_code_html[] = HTML_OPEN
 
 static const char password_reset_text[] =
     "The password of your account was just reset, and every device that was\n"
-    "signed in was signed out.\n"
+    "signed in was signed out. {{factors}}\n"
     "\n"
     "If you did it, there is nothing to do. If you did not, someone else can\n"
     "read your email: secure your mailbox, then reset your password again and\n"
@@ -209,14 +209,70 @@ static const char password_reset_text[] =
 static const char password_reset_html[] = HTML_OPEN
     "<h1 style=\"font-size: 20px;\">Your password was reset</h1>\n"
     "<p>The password of your account was just reset, and every device that was signed in was "
-    "signed out.</p>\n"
+    "signed out. {{factors}}</p>\n"
     "<p>If you did it, there is nothing to do. If you did not, someone else can read your "
     "email: secure your mailbox, then reset your password again and review your sign-in "
     "methods.</p>\n"
     "<p><a href=\"{{account_link}}\" style=\"" BUTTON_STYLE
     "\">Review your account</a></p>\n" HTML_CLOSE;
 
+static const char recovery_waiting_text[] =
+    "Someone who proved they can read this mailbox asked to reset the password\n"
+    "of your account without any of its sign-in methods (authenticator app,\n"
+    "passkey, recovery codes).\n"
+    "\n"
+    "To protect you, the reset can happen only after {{ends}}. If you sign in\n"
+    "before then with any of your sign-in methods, it is cancelled.\n"
+    "\n"
+    "If this was not you, cancel it now:\n"
+    "{{cancel_link}}\n";
+
+static const char recovery_waiting_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">A password reset is waiting</h1>\n"
+    "<p>Someone who proved they can read this mailbox asked to reset the password of your "
+    "account without any of its sign-in methods (authenticator app, passkey, recovery "
+    "codes).</p>\n"
+    "<p>To protect you, the reset can happen only after <strong>{{ends}}</strong>. If you sign in "
+    "before then with any of your sign-in methods, it is cancelled.</p>\n"
+    "<p>If this was not you, cancel it now:</p>\n"
+    "<p><a href=\"{{cancel_link}}\" style=\"" BUTTON_STYLE "\">Cancel the reset</a></p>\n"
+    "<p style=\"" SMALL_STYLE "\">If the button does not work, copy this address into your "
+    "browser:<br>{{cancel_link}}</p>\n" HTML_CLOSE;
+
+static const char recovery_reminder_text[] =
+    "Reminder: a reset of your account's password, without any of its sign-in\n"
+    "methods, can happen after {{ends}}.\n"
+    "\n"
+    "If you asked for it, there is nothing to do: come back after that time and\n"
+    "choose \"Forgot password?\" again. If this was not you, cancel it now:\n"
+    "{{cancel_link}}\n";
+
+static const char recovery_reminder_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">Your password reset ends soon</h1>\n"
+    "<p>A reset of your account's password, without any of its sign-in methods, can happen "
+    "after <strong>{{ends}}</strong>.</p>\n"
+    "<p>If you asked for it, there is nothing to do: come back after that time and choose "
+    "\"Forgot password?\" again. If this was not you, cancel it now:</p>\n"
+    "<p><a href=\"{{cancel_link}}\" style=\"" BUTTON_STYLE
+    "\">Cancel the reset</a></p>\n" HTML_CLOSE;
+
+static const char recovery_cancelled_text[] =
+    "The waiting password reset of your account was cancelled. {{why}}\n"
+    "\n"
+    "Your password and sign-in methods are unchanged.\n";
+
+static const char recovery_cancelled_html[] =
+    HTML_OPEN "<h1 style=\"font-size: 20px;\">Password reset cancelled</h1>\n"
+              "<p>The waiting password reset of your account was cancelled. {{why}}</p>\n"
+              "<p>Your password and sign-in methods are unchanged.</p>\n" HTML_CLOSE;
+
 static const struct template templates[] = {
+    {"recovery_waiting", "A password reset is waiting", recovery_waiting_text,
+     recovery_waiting_html},
+    {"recovery_reminder", "Your password reset ends soon", recovery_reminder_text,
+     recovery_reminder_html},
+    {"recovery_cancelled", "Password reset cancelled", recovery_cancelled_text,
+     recovery_cancelled_html},
     {"recovery_code", "Reset your password", recovery_code_text, recovery_code_html},
     {"password_reset", "Your password was reset", password_reset_text, password_reset_html},
     {"signin_code", "Your sign-in code", signin_code_text, signin_code_html},

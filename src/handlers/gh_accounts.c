@@ -113,7 +113,7 @@ gh_dbrc gh_accounts_mail_code(gh_req *r, gh_dbconn *c, const gh_email_flow *f,
     const char *tmpl = recover                                ? "recovery_code"
                        : strcmp(f->kind, GH_FLOW_VERIFY) == 0 ? "verify_email"
                                                               : "signin_code";
-    gh_dbrc rc = gh_mail_enqueue(c, r->arena, r->app, r->tenant, f->email, tmpl, params);
+    gh_dbrc rc = gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, f->email, tmpl, params);
     json_decref(params);
     return rc;
 }
@@ -303,7 +303,8 @@ static gh_dbrc signup_existing(gh_req *r, gh_dbconn *c, const gh_user *owner, co
     json_t *params = json_pack(
         "{s:s, s:s}", "signin_link", gh_arena_printf(r->arena, "%s/signin", r->app->cfg->issuer),
         "reset_link", gh_arena_printf(r->arena, "%s/signin", r->app->cfg->issuer));
-    rc = gh_mail_enqueue(c, r->arena, r->app, r->tenant, owner->email, "signup_existing", params);
+    rc = gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, owner->email, "signup_existing",
+                         params);
     json_decref(params);
     if (rc == GH_DB_OK)
         gh_api_audit(r, c, "signup.existing_email", owner->id, "failure",

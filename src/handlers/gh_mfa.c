@@ -195,7 +195,7 @@ static void mfa_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *m, lon
             if (rc == GH_DB_OK)
                 rc = gh_store_user_get(c, r->arena, r->tenant, m->user_id, &u);
             if (rc == GH_DB_OK && u.email)
-                rc = gh_mail_enqueue(c, r->arena, r->app, r->tenant, u.email, "mfa_locked", p);
+                rc = gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, u.email, "mfa_locked", p);
             if (rc == GH_DB_OK)
                 rc = gh_api_audit(r, c, "mfa.locked", m->user_id, "success", "too many wrong codes",
                                   NULL);

@@ -41,7 +41,8 @@ static void notify(gh_req *r, gh_dbconn *c, const char *user_id, const char *wha
     if (gh_store_user_get(c, r->arena, r->tenant, user_id, &u) != GH_DB_OK || !u.email)
         return;
     json_t *p = json_pack("{s:s, s:s}", "what", what, "account_link", gh_oidc_url(r, "/account"));
-    if (gh_mail_enqueue(c, r->arena, r->app, r->tenant, u.email, "security_notice", p) != GH_DB_OK)
+    if (gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, u.email, "security_notice", p) !=
+        GH_DB_OK)
         gh_log(GH_LOG_WARN, "security notice not queued", "user %s", user_id);
     json_decref(p);
 }

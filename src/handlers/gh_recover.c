@@ -12,6 +12,13 @@
  *   one of them is checked next by POST /api/v1/signin/mfa (and its passkey
  *   options), whose step is marked as a recovery's and never signs in
  *   (gh_recover_factor_passed).
+ *   "I can't use any of these": POST /api/v1/recovery/wait starts a
+ *     waiting period instead (the account's address is told at once and
+ *     before the end; any sign-in, the mail's cancel link through POST
+ *     /api/v1/recovery/wait/cancel, or an operator through
+ *     /admin/v1/users/{id}/recovery cancels it); after the end, a new
+ *     "Forgot password?" leads to the new password without a factor, and
+ *     the reset removes the factors.
  *   GET /api/v1/recovery: where this browser's recovery stands.
  *   POST /api/v1/recovery/password {password}: the reset (core
  *     gh_recovery_complete), then a session at the level proven and a
@@ -34,7 +41,9 @@
 #include "gh_password.h"
 #include "gh_recovery.h"
 #include "gh_session.h"
+#include "gh_scim.h"
 #include "gh_store_mfa.h"
+#include "gh_store_recovery.h"
 #include "gh_store_throttle.h"
 #include "gh_store_users.h"
 
@@ -106,6 +115,23 @@ void gh_recover_start(gh_req *r)
 
 /* ---- the email proven (from POST /api/v1/verify) ---- */
 
+/* A time (ms since the epoch) as mails and pages show it. */
+static const char *when_text(gh_req *r, long long ms)
+{
+    char t[32];
+    gh_rfc3339(ms, t);
+    /* "2026-12-09T04:12:00.000Z" → "2026-12-09 04:12 UTC" */
+    return gh_arena_printf(r->arena, "%.10s %.5s UTC", t, t + 11);
+}
+
+static void respond_waiting(gh_req *r, const gh_recovery_wait *w)
+{
+    gh_resp_json(r, 200,
+                 json_pack("{s:s, s:I, s:s}", "status", "recovery_waiting", "ends_at",
+                           (json_int_t)w->ends_at, "ends", when_text(r, w->ends_at)),
+                 NULL);
+}
+
 static void respond_next(gh_req *r, bool need_factor, json_t *methods)
 {
     if (need_factor) {
@@ -126,6 +152,8 @@ void gh_recover_email_proved(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
     gh_ctx x = gh_req_ctx(r);
     const char *here = gh_presession_hash(r, false);
     gh_recovery_rule rule = {0};
+    gh_recovery_next next = GH_RECOVERY_NEXT_PASSWORD;
+    gh_recovery_wait wait;
     if (!here || !f->binding_hash || !gh_secret_equal(here, f->binding_hash)) {
         /* whoever reads the mail elsewhere cannot carry the reset there */
         gh_resp_error(r, 400, "other_browser",
@@ -140,7 +168,8 @@ void gh_recover_email_proved(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
     if (rc == GH_DB_OK)
         rc = gh_store_user_set_verified(c, r->arena, f->tenant_id, f->user_id, x.now);
     if (rc == GH_DB_OK)
-        rc = gh_recovery_email_proved(&x, c, f->user_id, here, factors, f->return_to, &rule);
+        rc = gh_recovery_email_proved(&x, c, f->user_id, here, factors, f->return_to, &rule, &next,
+                                      &wait);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc == GH_DB_INVALID) {
         gh_resp_error(r, 403, "recovery_unavailable",
@@ -155,6 +184,8 @@ void gh_recover_email_proved(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
         gh_resp_db_error(r, rc);
         return;
     }
+    if (next == GH_RECOVERY_NEXT_WAITING)
+        return respond_waiting(r, &wait);
     json_t *methods = json_array();
     if (rule.factors & GH_RECOVERY_BY_TOTP)
         json_array_append_new(methods, json_string(GH_METHOD_TOTP));
@@ -162,7 +193,7 @@ void gh_recover_email_proved(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
         json_array_append_new(methods, json_string(GH_METHOD_PASSKEY));
     if (rule.factors & GH_RECOVERY_BY_CODE)
         json_array_append_new(methods, json_string(GH_METHOD_RECOVERY));
-    respond_next(r, rule.factors != 0, methods);
+    respond_next(r, next == GH_RECOVERY_NEXT_FACTOR, methods);
 }
 
 /* ---- the factor step passed (from POST /api/v1/signin/mfa) ---- */
@@ -229,10 +260,14 @@ void gh_recover_state(gh_req *r)
 /* ---- POST /api/v1/recovery/password ---- */
 
 /* The notice that the password was reset, to the account's address. */
-static gh_dbrc notify_reset(gh_req *r, gh_dbconn *c, const gh_user *u)
+static gh_dbrc notify_reset(gh_req *r, gh_dbconn *c, const gh_user *u, bool removed)
 {
-    json_t *p = json_pack("{s:s}", "account_link", gh_oidc_url(r, "/account"));
-    gh_dbrc rc = gh_mail_enqueue(c, r->arena, r->app, r->tenant, u->email, "password_reset", p);
+    json_t *p = json_pack("{s:s, s:s}", "account_link", gh_oidc_url(r, "/account"), "factors",
+                          removed ? "Your authenticator apps, passkeys and recovery codes were "
+                                    "removed, since you could not use them: set up new ones."
+                                  : "Your other sign-in methods are unchanged.");
+    gh_dbrc rc =
+        gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, u->email, "password_reset", p);
     json_decref(p);
     return rc;
 }
@@ -246,6 +281,7 @@ void gh_recover_password(gh_req *r)
     const char *pw = NULL, *token = NULL, *amr = NULL;
     size_t pwlen = 0;
     int aal = 1;
+    bool removed = false;
     if (!gh_csrf_check(r))
         return;
     json_t *body = gh_api_body(r);
@@ -278,11 +314,11 @@ void gh_recover_password(gh_req *r)
     }
     rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
-        rc = gh_recovery_complete(&x, c, &t, phc, &aal, &amr);
+        rc = gh_recovery_complete(&x, c, &t, phc, &aal, &amr, &removed);
     if (rc == GH_DB_OK)
         rc = gh_session_start(r, c, u.id, amr, aal, t.factors, &token);
     if (rc == GH_DB_OK)
-        rc = notify_reset(r, c, &u);
+        rc = notify_reset(r, c, &u, removed);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     sodium_memzero(phc, sizeof(phc));
     if (rc != GH_DB_OK) {
@@ -301,9 +337,196 @@ void gh_recover_password(gh_req *r)
     }
     gh_mail_kick();
     gh_logout_kick(); /* ending the sessions queued their back-channel logouts */
+    /* after a wait the factors are gone: straight to setting up new ones */
+    const char *next = removed ? "/account?enrol=1" : gh_api_return_target(r, t.return_to);
     gh_resp_json(r, 200,
-                 json_pack("{s:s, s:s, s:s, s:s}", "status", "signed_in", "return_to",
-                           gh_api_return_target(r, t.return_to), "csrf_token",
-                           gh_csrf_token_for(r, token), "acr", gh_assurance_acr(aal)),
+                 json_pack("{s:s, s:s, s:s, s:s, s:b}", "status", "signed_in", "return_to", next,
+                           "csrf_token", gh_csrf_token_for(r, token), "acr", gh_assurance_acr(aal),
+                           "factors_removed", removed),
                  NULL);
+}
+
+/* ---- POST /api/v1/recovery/wait ---- */
+
+/* This browser's recovery factor step, or NOTFOUND. */
+static gh_dbrc factor_step(gh_req *r, gh_dbconn *c, gh_challenge *step)
+{
+    const char *here = gh_presession_hash(r, false);
+    gh_dbrc rc =
+        here ? gh_store_challenge_find(c, r->arena, r->tenant, GH_CH_MFA, here, gh_now_ms(), step)
+             : GH_DB_NOTFOUND;
+    if (rc == GH_DB_OK && !strstr(step->data, "\"purpose\":\"" GH_RECOVERY_PURPOSE "\""))
+        rc = GH_DB_NOTFOUND;
+    return rc;
+}
+
+/* The mails of a new wait: the notice now, the reminder before the end. */
+static gh_dbrc mail_wait(gh_req *r, gh_dbconn *c, const gh_user *u, const gh_recovery_wait *w,
+                         const char *cancel_token)
+{
+    gh_ctx x = gh_req_ctx(r);
+    const char *link = gh_arena_printf(r->arena, "%s/recover/cancel?wait=%s&token=%s",
+                                       r->app->cfg->issuer, w->id, cancel_token);
+    json_t *p = json_pack("{s:s, s:s}", "ends", when_text(r, w->ends_at), "cancel_link", link);
+    const char *mail_id = NULL;
+    gh_dbrc rc =
+        gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, u->email, "recovery_waiting", p);
+    /* the reminder: a day before the end, or halfway through a shorter wait */
+    long long span = w->ends_at - w->started_at;
+    long long before = span / 2 < 86400000LL ? span / 2 : 86400000LL;
+    if (rc == GH_DB_OK)
+        rc = gh_mail_enqueue_at(c, r->arena, r->app->cfg, r->tenant, u->email, "recovery_reminder",
+                                p, w->ends_at - before, &mail_id);
+    if (rc == GH_DB_OK)
+        rc = gh_recovery_wait_reminder(&x, c, w->id, mail_id);
+    json_decref(p);
+    return rc;
+}
+
+void gh_recover_wait(gh_req *r)
+{
+    gh_ctx x = gh_req_ctx(r);
+    gh_challenge step;
+    gh_recovery_wait w;
+    gh_user u;
+    const char *token = NULL;
+    if (!gh_csrf_check(r))
+        return;
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
+    gh_dbrc rc = factor_step(r, c, &step);
+    if (rc == GH_DB_OK)
+        rc = gh_store_user_get(c, r->arena, r->tenant, step.user_id, &u);
+    if (rc == GH_DB_NOTFOUND)
+        return gh_resp_error(r, 400, "flow_expired", NOT_STARTED);
+    if (rc == GH_DB_OK)
+        rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_store_challenge_consume(c, r->arena, r->tenant, step.id, x.now);
+    if (rc == GH_DB_OK)
+        rc = gh_recovery_wait_start(&x, c, u.id, &w, &token);
+    if (rc == GH_DB_OK && token)
+        rc = mail_wait(r, c, &u, &w, token);
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc == GH_DB_CONFLICT)
+        return gh_resp_error(r, 400, "flow_expired", NOT_STARTED);
+    if (rc != GH_DB_OK)
+        return gh_resp_db_error(r, rc);
+    gh_mail_kick();
+    respond_waiting(r, &w);
+}
+
+/* ---- cancelling a wait: the mail's link, an operator ---- */
+
+void gh_recover_wait_cancel(gh_req *r)
+{
+    bool bad = false;
+    gh_ctx x = gh_req_ctx(r);
+    gh_recovery_wait w;
+    if (!gh_csrf_check(r))
+        return;
+    json_t *body = gh_api_body(r);
+    if (!body)
+        return;
+    const char *id = gh_api_text(r, body, "wait_id", 64, &bad);
+    const char *token = bad ? NULL : gh_api_text(r, body, "token", 64, &bad);
+    json_decref(body);
+    if (bad)
+        return;
+    if (!id || !token)
+        return gh_resp_error(r, 400, "invalid_request", "Send wait_id and token.");
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_recovery_wait_cancel(&x, c, id, token, "owner", "cancelled from the mail's link",
+                                     "You cancelled it with the link in our email.", &w);
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc == GH_DB_NOTFOUND)
+        return gh_resp_error(r, 400, "invalid_link",
+                             "This link is not valid, or the reset already ended.");
+    if (rc != GH_DB_OK)
+        return gh_resp_db_error(r, rc);
+    gh_mail_kick();
+    gh_resp_json(r, 200, json_pack("{s:s}", "status", "cancelled"), NULL);
+}
+
+/* ---- /admin/v1/users/{id}/recovery ---- */
+
+static json_t *wait_json(const gh_recovery_wait *w)
+{
+    return json_pack("{s:s, s:s, s:s, s:I, s:I}", "id", w->id, "user_id", w->user_id, "state",
+                     w->state, "started_at", (json_int_t)w->started_at, "ends_at",
+                     (json_int_t)w->ends_at);
+}
+
+void gh_recover_admin_get(gh_req *r)
+{
+    gh_recovery_wait w;
+    if (!gh_scim_authorised(r))
+        return;
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
+    gh_dbrc rc = gh_store_wait_current(c, r->arena, r->tenant, r->params[0], &w);
+    if (rc == GH_DB_NOTFOUND)
+        return gh_resp_error(r, 404, "not_found", "no waiting recovery for this user");
+    if (rc != GH_DB_OK)
+        return gh_resp_db_error(r, rc);
+    gh_resp_header(r, "Cache-Control", "no-store");
+    gh_resp_json(r, 200, wait_json(&w), NULL);
+}
+
+/* POST {"action": "cancel"} or {"action": "shorten", "ends_in": seconds},
+ * and an optional "reason". */
+void gh_recover_admin_act(gh_req *r)
+{
+    gh_ctx x = gh_req_ctx(r);
+    gh_recovery_wait w;
+    if (!gh_scim_authorised(r))
+        return;
+    json_t *body = gh_scim_body(r);
+    if (!body)
+        return;
+    const char *action = json_string_value(json_object_get(body, "action"));
+    const char *why = json_string_value(json_object_get(body, "reason"));
+    json_t *in = json_object_get(body, "ends_in");
+    bool cancel = action && strcmp(action, "cancel") == 0;
+    bool shorten = action && strcmp(action, "shorten") == 0 && json_is_integer(in) &&
+                   json_integer_value(in) >= 0;
+    long long ends_at = shorten ? x.now + (long long)json_integer_value(in) * 1000 : 0;
+    const char *reason = gh_arena_strdup(r->arena, why ? why : "an operator acted");
+    json_decref(body);
+    if (!cancel && !shorten)
+        return gh_resp_error(r, 400, "invalid_request",
+                             "Send {\"action\": \"cancel\"} or {\"action\": \"shorten\", "
+                             "\"ends_in\": seconds}.");
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
+    gh_dbrc rc = gh_store_wait_current(c, r->arena, r->tenant, r->params[0], &w);
+    if (rc == GH_DB_OK)
+        rc = gh_db_begin(c);
+    if (rc == GH_DB_OK && cancel)
+        rc = gh_recovery_wait_cancel(&x, c, w.id, NULL, "admin", reason,
+                                     "Our support team cancelled it.", &w);
+    if (rc == GH_DB_OK && shorten && ends_at < w.ends_at) {
+        rc = gh_store_wait_set_end(c, r->arena, r->tenant, w.id, ends_at, x.now);
+        w.ends_at = ends_at;
+        if (rc == GH_DB_OK)
+            rc = gh_api_audit(
+                r, c, "recovery.shortened", w.user_id, "success", reason,
+                json_pack("{s:s, s:I}", "wait_id", w.id, "ends_at", (json_int_t)ends_at));
+    }
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc == GH_DB_NOTFOUND)
+        return gh_resp_error(r, 404, "not_found", "no waiting recovery for this user");
+    if (rc != GH_DB_OK)
+        return gh_resp_db_error(r, rc);
+    gh_mail_kick();
+    if (cancel)
+        w.state = GH_WAIT_CANCELLED;
+    gh_resp_json(r, 200, wait_json(&w), NULL);
 }

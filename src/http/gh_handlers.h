@@ -40,6 +40,10 @@ void gh_accounts_sessions(gh_req *r);
 void gh_recover_start(gh_req *r);
 void gh_recover_state(gh_req *r);
 void gh_recover_password(gh_req *r);
+void gh_recover_wait(gh_req *r);
+void gh_recover_wait_cancel(gh_req *r);
+void gh_recover_admin_get(gh_req *r);
+void gh_recover_admin_act(gh_req *r);
 
 /* gh_oidc.c: discovery, authorization, consent */
 void gh_oidc_discovery(gh_req *r);

@@ -56,6 +56,10 @@ static const gh_route routes[] = {
     {"POST", "/api/v1/recovery", gh_recover_start, API_BODY},
     {"GET", "/api/v1/recovery", gh_recover_state, 0},
     {"POST", "/api/v1/recovery/password", gh_recover_password, API_BODY | GH_ROUTE_SLOW},
+    {"POST", "/api/v1/recovery/wait", gh_recover_wait, API_BODY},
+    {"POST", "/api/v1/recovery/wait/cancel", gh_recover_wait_cancel, API_BODY},
+    {"GET", "/admin/v1/users/{id}/recovery", gh_recover_admin_get, 0},
+    {"POST", "/admin/v1/users/{id}/recovery", gh_recover_admin_act, GH_ROUTE_BODY},
     {"GET", "/api/v1/signin/mfa", gh_mfa_pending_info, 0},
     {"POST", "/api/v1/signin/mfa", gh_mfa_verify, API_BODY | GH_ROUTE_SLOW},
     {"POST", "/api/v1/signin/mfa/passkey/options", gh_mfa_passkey_factor_options, API_BODY},
@@ -106,6 +110,8 @@ static const gh_route routes[] = {
     {"GET", "/account/recovery-codes", gh_static_page, 0},
     {"GET", "/recover", gh_static_page, 0},
     {"GET", "/recover/password", gh_static_page, 0},
+    {"GET", "/recover/wait", gh_static_page, 0},
+    {"GET", "/recover/cancel", gh_static_page, 0},
     {"GET", "/assets/{file}", gh_static_asset, 0},
 };
 

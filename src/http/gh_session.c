@@ -7,6 +7,7 @@
 #include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_mkey.h"
+#include "gh_recovery.h"
 #include "gh_sessions.h"
 #include "gh_url.h"
 
@@ -73,6 +74,9 @@ gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const cha
     gh_session_started st;
     gh_dbrc rc = gh_sessions_start(&x, c, old, user_id, amr, aal, factors,
                                    gh_req_cookie(r, cookie_name(r, "gh_device")), &st);
+    /* any sign-in by the owner ends a waiting-period recovery (docs/recovery.md) */
+    if (rc == GH_DB_OK)
+        rc = gh_recovery_cancel_on_signin(&x, c, user_id);
     if (rc != GH_DB_OK)
         return rc;
     /* the device cookie is set again at every sign-in, with a fresh lifetime */

@@ -379,6 +379,21 @@ static const char *const pg_migrations[] = {
     "ALTER TABLE refresh_tokens ADD COLUMN access_jti TEXT;"
     "ALTER TABLE refresh_tokens ADD COLUMN access_expires_at BIGINT;"
     "CREATE INDEX refresh_tokens_user ON refresh_tokens (tenant_id, user_id, client_id);",
+    /* see the SQLite migration of the same place */
+    "CREATE TABLE recovery_waits ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  id TEXT COLLATE \"C\" NOT NULL,"
+    "  user_id TEXT COLLATE \"C\" NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  started_at BIGINT NOT NULL,"
+    "  ends_at BIGINT NOT NULL,"
+    "  cancel_hash TEXT COLLATE \"C\" NOT NULL,"
+    "  reminder_mail_id TEXT COLLATE \"C\","
+    "  reason TEXT,"
+    "  updated_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, id),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
+    "CREATE INDEX recovery_waits_user ON recovery_waits (tenant_id, user_id, state);",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

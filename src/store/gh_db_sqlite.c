@@ -419,6 +419,24 @@ static const char *const sqlite_migrations[] = {
     "ALTER TABLE refresh_tokens ADD COLUMN access_jti TEXT;"
     "ALTER TABLE refresh_tokens ADD COLUMN access_expires_at INTEGER;"
     "CREATE INDEX refresh_tokens_user ON refresh_tokens (tenant_id, user_id, client_id);",
+    /* 12: waiting-period account recovery (issue 18, docs/recovery.md):
+     * state waiting, cancelled or completed; cancel_hash is the SHA-256 of
+     * the token in the cancel link; reminder_mail_id the scheduled reminder,
+     * withdrawn when the wait ends early. */
+    "CREATE TABLE recovery_waits ("
+    "  tenant_id TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  started_at INTEGER NOT NULL,"
+    "  ends_at INTEGER NOT NULL,"
+    "  cancel_hash TEXT NOT NULL,"
+    "  reminder_mail_id TEXT,"
+    "  reason TEXT,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, id),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
+    "CREATE INDEX recovery_waits_user ON recovery_waits (tenant_id, user_id, state);",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

@@ -77,6 +77,7 @@ static const struct table tables[] = {
     {"logout_attempts", {"tenant_id", "session_id", "client_id", "attempt"}, false, false},
     {"devices", {"tenant_id", "user_id", "device_hash"}, false, false},
     {"resources", {"tenant_id", "id"}, false, false},
+    {"recovery_waits", {"tenant_id", "id"}, false, false},
     {"audit_events", {"seq"}, false, true},
 };
 enum { NTABLES = sizeof(tables) / sizeof(tables[0]) };

@@ -18,13 +18,18 @@
 
 gh_dbrc gh_store_mail_insert(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
                              const char *to, const char *template_name, const char *sealed,
-                             int64_t now)
+                             int64_t now, int64_t send_at)
 {
     static const char sql[] =
         "INSERT INTO mail_outbox (tenant_id, id, to_addr, template, params, status, attempts, "
-        "next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)";
-    gh_dbparam p[] = {GH_TEXT(tenant),        GH_TEXT(id),     GH_TEXT(to),
-                      GH_TEXT(template_name), GH_TEXT(sealed), GH_INT(now)};
+        "next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $7, $6)";
+    gh_dbparam p[] = {GH_TEXT(tenant),
+                      GH_TEXT(id),
+                      GH_TEXT(to),
+                      GH_TEXT(template_name),
+                      GH_TEXT(sealed),
+                      GH_INT(now),
+                      GH_INT(send_at > now ? send_at : now)};
     return gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL);
 }
 

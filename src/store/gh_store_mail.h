@@ -27,9 +27,10 @@ typedef struct gh_mail_row {
     long long sent_at;
 } gh_mail_row;
 
+/* A new pending message, first due at send_at (now or later: a reminder). */
 gh_dbrc gh_store_mail_insert(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
                              const char *to, const char *template_name, const char *sealed,
-                             int64_t now);
+                             int64_t now, int64_t send_at);
 /* The most overdue message that may be claimed now (pending and due, or
  * sending with an expired claim): tenant_id and id are set. NOTFOUND: none. */
 gh_dbrc gh_store_mail_next_due(gh_dbconn *c, gh_arena *a, int64_t now, gh_mail_row *out);

@@ -313,3 +313,143 @@ describe('forgot password: nobody learns whether an address has an account (SECU
     for (const e of unknown) assert.equal(ctx.mail.messages.some(sentTo(e)), false, `mail to ${e}`);
   });
 });
+
+describe('waiting-period recovery: every factor lost ("I can\'t use any of these")', () => {
+  const WAIT_S = 4;
+  const w = {};
+  before(async () => {
+    w.server = await startServer({ env: { GATEHOUSE_SMTP_URL: ctx.mail.url, GATEHOUSE_RECOVERY_WAIT: String(WAIT_S) } });
+  });
+
+  async function userWithTotpOn(server, tag) {
+    const user = await newUser(server, tag);
+    const totp = await enrolTotp(await signedIn(server, user));
+    return { ...user, totp };
+  }
+
+  /** The emailed code proven in a new browser of server; returns it and the answer. */
+  async function proveEmail(server, user) {
+    const b = new Browser(server);
+    const since = ctx.mail.messages.length;
+    const r = await b.post('/api/v1/recovery', { email: user.email });
+    assert.equal(r.status, 200, r.text);
+    const msg = await mailAfter(since, user.email, RESET_SUBJECT);
+    const v = await b.post('/api/v1/verify', { flow_id: r.json.flow_id, code: codeFrom(msg) });
+    assert.equal(v.status, 200, v.text);
+    return { b, v };
+  }
+
+  async function startWait(server, user) {
+    const { b, v } = await proveEmail(server, user);
+    assert.equal(v.json.status, 'recovery_factor_required');
+    const since = ctx.mail.messages.length;
+    const s = await b.post('/api/v1/recovery/wait', {});
+    assert.equal(s.status, 200, s.text);
+    assert.equal(s.json.status, 'recovery_waiting');
+    const notice = await mailAfter(since, user.email, 'A password reset is waiting');
+    const link = /(https?:\/\/\S+\/recover\/cancel\?wait=[\w-]+&token=[\w-]+)/.exec(notice.text);
+    assert.ok(link, notice.text);
+    return { b, started: s.json, since, cancel: new URL(link[1]) };
+  }
+
+  const waitRow = (server, userId) => sql(server, `SELECT state, reason FROM recovery_waits WHERE user_id = '${userId}' ORDER BY started_at DESC`)[0];
+  const factorCount = (server, userId) => Number(sql(server, `SELECT count(*) AS n FROM mfa_factors WHERE user_id = '${userId}'`)[0].n)
+    + Number(sql(server, `SELECT count(*) AS n FROM recovery_codes WHERE user_id = '${userId}'`)[0].n);
+
+  test('the wait starts without a factor, the address is told at once and reminded before the end; after it, the reset removes every factor (SECURITY.md #32)', async () => {
+    const { server } = w;
+    const user = await userWithTotpOn(server, 'wait');
+    const { started, since } = await startWait(server, user);
+    assert.ok(started.ends_at > Date.now() + 2000, 'ends in the future');
+    // during the wait, the emailed code alone still opens nothing
+    const early = await proveEmail(server, user);
+    assert.equal(early.v.json.status, 'recovery_waiting', early.v.text);
+    assert.equal((await early.b.post('/api/v1/recovery/password', { password: newPassword() })).status, 400);
+    await mailAfter(since, user.email, 'Your password reset ends soon');
+    await new Promise((res) => setTimeout(res, Math.max(0, started.ends_at - Date.now()) + 300));
+
+    const { b, v } = await proveEmail(server, user);
+    assert.equal(v.json.status, 'recovery_password', v.text);
+    const pw = newPassword();
+    const done = await b.post('/api/v1/recovery/password', { password: pw });
+    assert.equal(done.status, 200, done.text);
+    assert.equal(done.json.factors_removed, true);
+    assert.equal(done.json.acr, AAL1);
+    assert.equal(factorCount(server, user.id), 0, 'apps, passkeys and recovery codes removed');
+    assert.equal(waitRow(server, user.id).state, 'completed');
+    // the next sign-in needs only the new password: nothing left to ask for
+    const next = await new Browser(server).post('/api/v1/signin', { email: user.email, password: pw });
+    assert.equal(next.json.status, 'signed_in', next.text);
+  });
+
+  test('a sign-in by the owner with a factor cancels the wait, and after its end the factor is still required', async () => {
+    const { server } = w;
+    const user = await userWithTotpOn(server, 'waitcancel');
+    const { started, since } = await startWait(server, user);
+    const { b } = await (async () => {
+      const br = new Browser(server);
+      const r = await br.post('/api/v1/signin', { email: user.email, password: user.password });
+      assert.equal(r.json.status, 'mfa_required', r.text);
+      await awayFromStepEdge();
+      const m = await br.post('/api/v1/signin/mfa', { code: codeAt(user.totp.secret, currentStep()) });
+      assert.equal(m.status, 200, m.text);
+      return { b: br };
+    })();
+    assert.equal((await b.session()).authenticated, true);
+    assert.equal(waitRow(server, user.id).state, 'cancelled');
+    await mailAfter(since, user.email, 'Password reset cancelled');
+    await new Promise((res) => setTimeout(res, Math.max(0, started.ends_at - Date.now()) + 300));
+    const after = await proveEmail(server, user);
+    assert.equal(after.v.json.status, 'recovery_factor_required', 'the cancelled wait opens nothing');
+    assert.ok(factorCount(server, user.id) > 0);
+  });
+
+  test('the cancel link in the mail cancels it; a forged or replayed link does nothing', async () => {
+    const { server } = w;
+    const user = await userWithTotpOn(server, 'waitlink');
+    const { cancel } = await startWait(server, user);
+    const b = new Browser(server);
+    const wait = cancel.searchParams.get('wait');
+    const forged = await b.post('/api/v1/recovery/wait/cancel', { wait_id: wait, token: `x${cancel.searchParams.get('token').slice(1)}` });
+    assert.equal(forged.status, 400, forged.text);
+    assert.equal(waitRow(server, user.id).state, 'waiting');
+    const ok = await b.post('/api/v1/recovery/wait/cancel', { wait_id: wait, token: cancel.searchParams.get('token') });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(waitRow(server, user.id).state, 'cancelled');
+    const again = await b.post('/api/v1/recovery/wait/cancel', { wait_id: wait, token: cancel.searchParams.get('token') });
+    assert.equal(again.status, 400, again.text);
+  });
+
+  test('an operator sees the wait, shortens it, or cancels it through the admin API; nobody else can', async () => {
+    const { server } = ctx; // the default 72-hour wait
+    const user = await userWithTotpOn(server, 'waitop');
+    await startWait(server, user);
+    const admin = (method, body, token = server.token) => fetch(`${server.url}/admin/v1/users/${user.id}/recovery`, {
+      method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    assert.equal((await admin('GET', undefined, 'not-the-token')).status, 401);
+    const seen = await admin('GET');
+    const row = await seen.json();
+    assert.equal(seen.status, 200, JSON.stringify(row));
+    assert.equal(row.state, 'waiting');
+    assert.ok(row.ends_at - row.started_at >= 72 * 3600 * 1000 - 1000);
+    assert.equal((await admin('POST', { action: 'explode' })).status, 400);
+    const short = await admin('POST', { action: 'shorten', ends_in: 0, reason: 'ticket 4711: identity checked by phone' });
+    assert.equal(short.status, 200, await short.text());
+    const { b, v } = await proveEmail(server, user);
+    assert.equal(v.json.status, 'recovery_password', v.text);
+    assert.equal((await b.post('/api/v1/recovery/password', { password: newPassword() })).status, 200);
+    assert.equal(events(user.id, 'recovery.shortened').length, 1);
+
+    const other = await userWithTotpOn(server, 'waitop2');
+    await startWait(server, other);
+    const cancel = await fetch(`${server.url}/admin/v1/users/${other.id}/recovery`, {
+      method: 'POST', headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'cancel' }),
+    });
+    assert.equal(cancel.status, 200, await cancel.text());
+    const gone = await fetch(`${server.url}/admin/v1/users/${other.id}/recovery`, { headers: { authorization: `Bearer ${server.token}` } });
+    assert.equal(gone.status, 404);
+  });
+});

@@ -132,4 +132,31 @@ describe('forgot password, hosted pages', () => {
       await ctx.close();
     }
   });
+
+  test('"I can\'t use any of these": the waiting period starts from the page, and the mail\'s link cancels it', async () => {
+    const user = await newUser(server, 'pgwait');
+    await enrolTotp(await signedIn(server, user));
+    const { ctx, page } = await newPage();
+    try {
+      const msg = await askForCode(page, user.email);
+      await page.getByLabel('Code').fill(codeFrom(msg));
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.waitForURL((u) => u.pathname === '/signin/mfa');
+      const since = mail.messages.length;
+      await page.getByRole('link', { name: 'I can’t use any of these' }).click();
+      await page.waitForURL((u) => u.pathname === '/recover/wait');
+      await assertAccessible(page, '/recover/wait');
+      await page.getByRole('button', { name: 'Start waiting period' }).click();
+      await page.getByRole('status').filter({ hasText: 'can be reset after' }).waitFor();
+      const notice = await mail.waitFor((m) => mail.messages.indexOf(m) >= since && sentTo(user.email)(m)
+        && m.subject === 'A password reset is waiting', 15_000);
+      const link = new URL(/(https?:\/\/\S+\/recover\/cancel\?\S+)/.exec(notice.text)[1]);
+      await page.goto(`${link.pathname}${link.search}`);
+      await assertAccessible(page, '/recover/cancel');
+      await page.getByRole('button', { name: 'Cancel the reset' }).click();
+      await page.getByRole('status').filter({ hasText: 'The reset is cancelled' }).waitFor();
+    } finally {
+      await ctx.close();
+    }
+  });
 });

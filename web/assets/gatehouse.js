@@ -42,6 +42,8 @@ const MSG = {
   newCodes: 'Your new recovery codes are below. The old ones no longer work.',
   recoverFactor: 'To reset your password, confirm it’s you with one of your sign-in methods.',
   recoverExpired: 'This reset has expired. Start again.',
+  recoverCancelled: 'The reset is cancelled. Your password and sign-in methods are unchanged.',
+  enrolAgain: 'Your password is reset and your old sign-in methods were removed. Set up a new authenticator app or passkey below.',
 };
 
 const byId = (id) => document.getElementById(id);
@@ -205,6 +207,10 @@ function onClick(button, handler) {
 /** Follows a recovery step's answer to the next page. True when it did. */
 function afterRecoveryStep(r) {
   if (!r.ok) return false;
+  if (r.data.status === 'recovery_waiting') {
+    showWaiting(r.data);
+    return true;
+  }
   if (r.data.status === 'recovery_password') {
     location.assign(withReturn('/recover/password'));
     return true;
@@ -214,6 +220,16 @@ function afterRecoveryStep(r) {
     return true;
   }
   return false;
+}
+
+/** A waiting-period recovery is running: says until when, and nothing else to do. */
+function showWaiting(data) {
+  for (const id of ['ask', 'code-entry', 'explain', 'content', 'form']) {
+    const el = byId(id);
+    if (el) el.hidden = true;
+  }
+  showStatus(`Your password can be reset after ${data.ends}. We emailed you about it. `
+    + 'Come back then and choose “Forgot password?” again.');
 }
 
 function afterSignIn(r) {
@@ -549,6 +565,27 @@ const pages = {
     });
   },
 
+  'recover-wait'() {
+    onClick(byId('start'), async () => {
+      const r = await post('/recovery/wait', {});
+      if (r.ok && r.data.status === 'recovery_waiting') return showWaiting(r.data);
+      showAlert(errorText(r));
+    });
+  },
+
+  'recover-cancel'() {
+    const wait = query.get('wait');
+    const token = query.get('token');
+    // The link's token is a secret: keep it out of the history from now on.
+    history.replaceState(null, '', '/recover/cancel');
+    onClick(byId('cancel'), async () => {
+      const r = await post('/recovery/wait/cancel', { wait_id: wait || '', token: token || '' });
+      if (!r.ok) return showAlert(errorText(r));
+      byId('ask').hidden = true;
+      showStatus(MSG.recoverCancelled);
+    });
+  },
+
   signup() {
     onSubmit(byId('form'), async (fd) => {
       const body = { email: text(fd, 'email').trim(), password: text(fd, 'password') };
@@ -649,6 +686,7 @@ const pages = {
     }
     byId('status').hidden = true;
     byId('content').hidden = false;
+    if (query.get('enrol') === '1') showStatus(MSG.enrolAgain);
 
     let leaving = false;
     byId('signout').addEventListener('click', async () => {

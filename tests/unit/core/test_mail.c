@@ -384,8 +384,8 @@ static const char *enqueue_verify(struct fixture *f, const char *code)
         json_pack("{s:s, s:s, s:i}", "code", code, "link", "http://x/verify?t=1", "minutes", 15);
     const char *id = NULL;
     assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
-    assert_int_equal(gh_mail_enqueue_id(f->c, f->a, &f->app, GH_DEFAULT_TENANT, "alice@example.com",
-                                        "verify_email", p, &id),
+    assert_int_equal(gh_mail_enqueue_id(f->c, f->a, f->app.cfg, GH_DEFAULT_TENANT,
+                                        "alice@example.com", "verify_email", p, &id),
                      GH_DB_OK);
     assert_int_equal(gh_db_commit(f->c), GH_DB_OK);
     json_decref(p);
@@ -425,17 +425,18 @@ static void enqueue_refuses_bad_input(void **state)
 {
     struct fixture *f = *state;
     json_t *p = json_pack("{s:s}", "code", "1");
-    assert_int_equal(gh_mail_enqueue(f->c, f->a, &f->app, GH_DEFAULT_TENANT, "a@b.c", "nope", p),
+    assert_int_equal(gh_mail_enqueue(f->c, f->a, f->app.cfg, GH_DEFAULT_TENANT, "a@b.c", "nope", p),
                      GH_DB_INVALID);
     assert_int_equal(
-        gh_mail_enqueue(f->c, f->a, &f->app, GH_DEFAULT_TENANT, "a@b.c", "verify_email", p),
+        gh_mail_enqueue(f->c, f->a, f->app.cfg, GH_DEFAULT_TENANT, "a@b.c", "verify_email", p),
         GH_DB_INVALID); /* link and minutes missing */
-    assert_int_equal(gh_mail_enqueue(f->c, f->a, &f->app, GH_DEFAULT_TENANT, "a@b.c\r\nBcc: x@y.z",
-                                     "test", NULL),
+    assert_int_equal(gh_mail_enqueue(f->c, f->a, f->app.cfg, GH_DEFAULT_TENANT,
+                                     "a@b.c\r\nBcc: x@y.z", "test", NULL),
                      GH_DB_INVALID);
     json_t *arr = json_array();
-    assert_int_equal(gh_mail_enqueue(f->c, f->a, &f->app, GH_DEFAULT_TENANT, "a@b.c", "test", arr),
-                     GH_DB_INVALID);
+    assert_int_equal(
+        gh_mail_enqueue(f->c, f->a, f->app.cfg, GH_DEFAULT_TENANT, "a@b.c", "test", arr),
+        GH_DB_INVALID);
     json_decref(arr);
     json_decref(p);
     gh_dbres r;
@@ -552,7 +553,7 @@ static void enqueue_rolls_back_with_the_transaction(void **state)
     struct fixture *f = *state;
     assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
     assert_int_equal(
-        gh_mail_enqueue(f->c, f->a, &f->app, GH_DEFAULT_TENANT, "bob@example.com", "test", NULL),
+        gh_mail_enqueue(f->c, f->a, f->app.cfg, GH_DEFAULT_TENANT, "bob@example.com", "test", NULL),
         GH_DB_OK);
     gh_db_rollback(f->c);
     gh_dbres r;
