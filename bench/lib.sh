@@ -151,6 +151,9 @@ http_status() {
 # loopback port with its own data dir, the run's admin token and master key,
 # the access log off, plus any extra settings; waits for /healthz/ready.
 # DATABASE: a SQLite path or a postgresql:// URL. Sets PID and PORT.
+# start_gh NAME DB [VAR=VALUE...]: one server. wrk drives it from one
+# address, so the per-address connection cap (a defence, issue 15) is off
+# unless the caller sets it.
 start_gh() {
     local name=$1 db=$2 port dir st=""
     shift 2
@@ -165,6 +168,7 @@ start_gh() {
         GATEHOUSE_ADMIN_TOKEN="$TOKEN" \
         GATEHOUSE_MASTER_KEY="$MASTER_KEY" \
         GATEHOUSE_ACCESS_LOG=off \
+        GATEHOUSE_MAX_CONNECTIONS_PER_IP=0 \
         "$@" "$BIN" serve </dev/null >>"$WORK/stdout-$name.txt" 2>>"${SERVER_LOG[$name]}" &
     PID=$!
     PORT=$port
@@ -359,6 +363,17 @@ register_client() {
     echo "${out%$'\n'*}"
 }
 
+# Registers a protected resource (an API) with its scopes: PORT JSON. A
+# client may only be registered for scopes the server knows (docs/resources.md).
+register_resource() {
+    local out code
+    out=$(curl -sS -w '\n%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' --data "$2" "http://127.0.0.1:$1/admin/v1/resources") ||
+        die "POST /admin/v1/resources failed"
+    code=${out##*$'\n'}
+    [[ $code == 201 ]] || die "POST /admin/v1/resources answered $code: ${out%$'\n'*}"
+}
+
 # A client_credentials access token: PORT CLIENT_ID SECRET SCOPE
 cc_token() {
     curl -sS -u "$2:$3" --data "grant_type=client_credentials&scope=$4" \
@@ -488,7 +503,8 @@ compile_rate_programs() {
     cc -O2 "$BENCH/sig_rate.c" -o "$WORK/sig_rate" -lcrypto -lpthread ||
         die "cannot compile bench/sig_rate.c (libssl-dev installed?)"
     cc -O2 -I"$ROOT/src/base" -I"$ROOT/src/proto" "$BENCH/totp_rate.c" "$ROOT/src/proto/gh_totp.c" \
-        "$ROOT/src/base/gh_crypto.c" "$ROOT/src/base/gh_arena.c" -o "$WORK/totp_rate" -loath -lsodium ||
+        "$ROOT/src/base/gh_crypto.c" "$ROOT/src/base/gh_url.c" "$ROOT/src/base/gh_arena.c" \
+        -o "$WORK/totp_rate" -loath -lsodium ||
         die "cannot compile bench/totp_rate.c (liboath-dev, libsodium-dev installed?)"
     cc -O2 -I"$ROOT/src/base" -I"$ROOT/src/proto" "$BENCH/webauthn_rate.c" "$ROOT/src/proto/gh_webauthn.c" \
         "$ROOT/src/base/gh_crypto.c" "$ROOT/src/base/gh_json.c" "$ROOT/src/base/gh_utf8.c" \

@@ -54,7 +54,8 @@ IDLE_KIB=$(status_kib "$MAIN_PID" VmRSS)
 
 # ---------------------------------------------------------------- setup
 
-say "registering clients, creating a user, signing in"
+say "registering an API, clients, creating a user, signing in"
+register_resource "$MAIN" '{"identifier":"https://api.bench.example","name":"Bench API","scopes":{"api.read":"Read","api.write":"Write"}}'
 CC=$(register_client "$MAIN" '{"client_name":"bench-service","grant_types":["client_credentials"],"scope":"api.read api.write"}')
 CC_ID=$(jq -r .client_id <<<"$CC")
 CC_SECRET=$(jq -r .client_secret <<<"$CC")

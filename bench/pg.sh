@@ -62,6 +62,7 @@ code=$(scim_create "$A" "pg-ref@example.com" "$PASSWORD")
 PHC=$(psql_q -c "SELECT c.data FROM credentials c JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id WHERE u.username = 'pg-ref@example.com' AND c.type = 'password'")
 [[ $PHC == '$argon2id$'* ]] || die "no argon2id hash for the reference user: $PHC"
 
+register_resource "$A" '{"identifier":"https://api.bench.example","name":"Bench API","scopes":{"api.read":"Read"}}'
 CC=$(register_client "$A" '{"client_name":"bench-service","grant_types":["client_credentials"],"scope":"api.read"}')
 CC_BASIC="Authorization: Basic $(printf '%s:%s' "$(jq -r .client_id <<<"$CC")" "$(jq -r .client_secret <<<"$CC")" | base64 -w0)"
 FORM="Content-Type: application/x-www-form-urlencoded"
@@ -213,6 +214,7 @@ phase large
 # SQLite, for comparison: the same token run on one instance.
 start_gh sqlite "$WORK/data-sqlite/gatehouse.db"
 S=$PORT
+register_resource "$S" '{"identifier":"https://api.bench.example","name":"Bench API","scopes":{"api.read":"Read"}}'
 CC=$(register_client "$S" '{"client_name":"bench-service","grant_types":["client_credentials"],"scope":"api.read"}')
 CC_BASIC="Authorization: Basic $(printf '%s:%s' "$(jq -r .client_id <<<"$CC")" "$(jq -r .client_secret <<<"$CC")" | base64 -w0)"
 PG_PIDS=()
