@@ -266,7 +266,23 @@ static const char recovery_cancelled_html[] =
               "<p>The waiting password reset of your account was cancelled. {{why}}</p>\n"
               "<p>Your password and sign-in methods are unchanged.</p>\n" HTML_CLOSE;
 
+static const char password_changed_text[] =
+    "The password of your account was just changed. {{others}}\n"
+    "\n"
+    "If you did it, there is nothing to do. If you did not, reset your password\n"
+    "now with \"Forgot password?\" on the sign-in page and review your account:\n"
+    "{{account_link}}\n";
+
+static const char password_changed_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">Your password was changed</h1>\n"
+    "<p>The password of your account was just changed. {{others}}</p>\n"
+    "<p>If you did it, there is nothing to do. If you did not, reset your password now with "
+    "\"Forgot password?\" on the sign-in page and review your account.</p>\n"
+    "<p><a href=\"{{account_link}}\" style=\"" BUTTON_STYLE
+    "\">Review your account</a></p>\n" HTML_CLOSE;
+
 static const struct template templates[] = {
+    {"password_changed", "Your password was changed", password_changed_text, password_changed_html},
     {"recovery_waiting", "A password reset is waiting", recovery_waiting_text,
      recovery_waiting_html},
     {"recovery_reminder", "Your password reset ends soon", recovery_reminder_text,

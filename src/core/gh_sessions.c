@@ -148,6 +148,38 @@ gh_dbrc gh_sessions_elevate(const gh_ctx *x, gh_dbconn *c, const gh_session *cur
     return GH_DB_OK;
 }
 
+gh_dbrc gh_sessions_end_others(const gh_ctx *x, gh_dbconn *c, const char *user_id,
+                               const char *keep_id, const char *only_id, const char *reason,
+                               size_t *ended)
+{
+    gh_session *list = NULL;
+    size_t n = 0;
+    *ended = 0;
+    gh_dbrc rc = gh_store_session_list(c, x->arena, x->tenant, user_id, x->now, &list, &n);
+    for (size_t i = 0; rc == GH_DB_OK && i < n; i++) {
+        if ((keep_id && strcmp(list[i].id, keep_id) == 0) ||
+            (only_id && strcmp(list[i].id, only_id) != 0))
+            continue;
+        rc = gh_store_session_revoke(c, x->arena, x->tenant, list[i].id, x->now);
+        json_t *details = json_pack("{s:s}", "session_id", list[i].id);
+        gh_audit_event ev = {.tenant_id = x->tenant,
+                             .type = "session.ended",
+                             .subject = user_id,
+                             .actor = user_id,
+                             .ip = x->client_ip,
+                             .user_agent = x->user_agent,
+                             .outcome = "success",
+                             .reason = reason,
+                             .details = details};
+        if (rc == GH_DB_OK)
+            rc = gh_audit_append(c, x->arena, &ev);
+        json_decref(details);
+        if (rc == GH_DB_OK)
+            (*ended)++;
+    }
+    return rc;
+}
+
 gh_dbrc gh_sessions_end(const gh_ctx *x, gh_dbconn *c, const gh_session *s)
 {
     return gh_store_session_revoke(c, x->arena, s->tenant_id, s->id, x->now);

@@ -51,6 +51,13 @@ gh_dbrc gh_sessions_start(const gh_ctx *x, gh_dbconn *c, const gh_session *repla
 gh_dbrc gh_sessions_elevate(const gh_ctx *x, gh_dbconn *c, const gh_session *cur, const char *amr,
                             int aal, const char *factors, gh_session **out, const char **token);
 
+/* Ends the user's live sessions other than keep_id (only_id not NULL: that
+ * one alone), in the caller's transaction, each audited (session.ended with
+ * reason) with its tokens and back-channel logouts; *ended: how many. */
+gh_dbrc gh_sessions_end_others(const gh_ctx *x, gh_dbconn *c, const char *user_id,
+                               const char *keep_id, const char *only_id, const char *reason,
+                               size_t *ended);
+
 /* Ends session s (its tokens and back-channel logouts go with it). */
 gh_dbrc gh_sessions_end(const gh_ctx *x, gh_dbconn *c, const gh_session *s);
 

@@ -12,6 +12,7 @@
 #include "gh_logout.h"
 #include "gh_mfa.h"
 #include "gh_session.h"
+#include "gh_sessions.h"
 #include "gh_store_users.h"
 #include "gh_store_sessions.h"
 
@@ -70,28 +71,15 @@ static void end_sessions(gh_req *r, const char *only)
     gh_dbconn *c = gh_req_db(r);
     if (!c)
         return;
-    gh_session *list = NULL;
-    size_t n = 0, ended = 0;
-    long long now = gh_now_ms();
-    gh_dbrc rc = gh_store_session_list(c, r->arena, r->tenant, cur->user_id, now, &list, &n);
-    bool *gone = rc == GH_DB_OK ? gh_arena_alloc(r->arena, n + 1) : NULL;
-    if (rc == GH_DB_OK && !gone)
-        rc = GH_DB_FAIL;
+    gh_ctx x = gh_req_ctx(r);
+    size_t ended = 0;
+    gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
-        rc = gh_db_begin(c);
-    for (size_t i = 0; rc == GH_DB_OK && i < n; i++) {
-        if (strcmp(list[i].id, cur->id) == 0 || (only && strcmp(list[i].id, only) != 0))
-            continue;
-        rc = gh_store_session_revoke(c, r->arena, r->tenant, list[i].id, now);
-        if (rc == GH_DB_OK)
-            gh_api_audit(r, c, "session.ended", cur->user_id, "success", "ended by the user",
-                         json_pack("{s:s}", "session_id", list[i].id));
-        gone[i] = rc == GH_DB_OK;
-        ended++;
-    }
+        rc =
+            gh_sessions_end_others(&x, c, cur->user_id, cur->id, only, "ended by the user", &ended);
     if (rc == GH_DB_OK)
         rc = ended || !only ? gh_db_commit(c) : (gh_db_rollback(c), GH_DB_NOTFOUND);
-    else if (gone)
+    else
         gh_db_rollback(c);
     if (rc != GH_DB_OK) {
         if (rc == GH_DB_NOTFOUND)

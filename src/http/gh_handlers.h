@@ -35,6 +35,7 @@ void gh_accounts_resend(gh_req *r);
 void gh_accounts_signin(gh_req *r);
 void gh_accounts_signout(gh_req *r);
 void gh_accounts_sessions(gh_req *r);
+void gh_accounts_password_change(gh_req *r);
 
 /* gh_recover.c: forgot password (docs/recovery.md) */
 void gh_recover_start(gh_req *r);

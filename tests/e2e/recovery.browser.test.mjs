@@ -160,3 +160,29 @@ describe('forgot password, hosted pages', () => {
     }
   });
 });
+
+describe('account page: Change password', () => {
+  test('current password, new password, "Sign out everywhere else" checked by default', async () => {
+    const user = await newUser(server, 'pgchange');
+    const { ctx, page } = await newPage();
+    try {
+      await page.goto('/signin');
+      await page.getByLabel('Email').fill(user.email);
+      await page.getByLabel('Password', { exact: true }).fill(user.password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.waitForURL((u) => u.pathname === '/account');
+      await page.getByRole('heading', { name: 'Password' }).waitFor();
+      assert.equal(await page.getByLabel('Sign out everywhere else').isChecked(), true);
+      await assertAccessible(page, '/account');
+      await page.getByLabel('Current password').fill(user.password);
+      const pw = newPassword();
+      await page.getByLabel('New password').fill(pw);
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.getByRole('status').filter({ hasText: 'Your password is changed' }).waitFor();
+      const b = await signedIn(server, { email: user.email, password: pw });
+      assert.equal((await b.session()).authenticated, true);
+    } finally {
+      await ctx.close();
+    }
+  });
+});

@@ -43,6 +43,7 @@ const MSG = {
   recoverFactor: 'To reset your password, confirm it’s you with one of your sign-in methods.',
   recoverExpired: 'This reset has expired. Start again.',
   recoverCancelled: 'The reset is cancelled. Your password and sign-in methods are unchanged.',
+  passwordChanged: 'Your password is changed.',
   enrolAgain: 'Your password is reset and your old sign-in methods were removed. Set up a new authenticator app or passkey below.',
 };
 
@@ -687,6 +688,21 @@ const pages = {
     byId('status').hidden = true;
     byId('content').hidden = false;
     if (query.get('enrol') === '1') showStatus(MSG.enrolAgain);
+
+    onSubmit(byId('password-form'), async (fd) => {
+      const body = { password: text(fd, 'new_password'), sign_out_others: fd.has('sign_out_others') };
+      const current = text(fd, 'current_password');
+      if (current) body.current_password = current;
+      const r = await post('/password', body);
+      if (reauthIfNeeded(r)) return;
+      if (!r.ok) return showAlert(errorText(r));
+      byId('password-form').reset();
+      showStatus(r.data.ended ? `${MSG.passwordChanged} ${MSG.othersEnded}` : MSG.passwordChanged);
+      if (r.data.ended) {
+        for (const li of [...byId('sessions').querySelectorAll('li[data-other]')]) li.remove();
+        byId('end-others').hidden = true;
+      }
+    });
 
     let leaving = false;
     byId('signout').addEventListener('click', async () => {
