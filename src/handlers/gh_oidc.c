@@ -822,6 +822,34 @@ void gh_oidc_consent_decide(gh_req *r)
 
 /* GET /api/v1/consents and DELETE /api/v1/consents/{client_id}: the user's
  * remembered consents, and withdrawing one. */
+/* One connected app as the account page shows it: the client's name (its
+ * id when it has none), each scope with the words consent showed, when it
+ * was granted and last used. */
+static json_t *consent_json(gh_req *r, const gh_consent *k)
+{
+    char granted[32], used[32];
+    gh_ctx x = gh_req_ctx(r);
+    json_t *meta = k->client_metadata ? json_loads(k->client_metadata, 0, NULL) : NULL;
+    const char *name = json_string_value(json_object_get(meta, "client_name"));
+    json_t *scopes = json_array();
+    char *copy = gh_arena_strdup(r->arena, k->scope), *save = NULL;
+    for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save)) {
+        const char *d = scope_description(t);
+        if (!d)
+            d = gh_resources_scope_description(&x, t);
+        json_array_append_new(scopes, json_pack("{s:s, s:s?}", "scope", t, "description", d));
+    }
+    gh_rfc3339(k->granted_at, granted);
+    if (k->last_used_at)
+        gh_rfc3339(k->last_used_at, used);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:o, s:s, s:s?}", "client_id", k->client_id, "client_name",
+                  name ? name : k->client_id, "scope", k->scope, "scopes", scopes, "granted_at",
+                  granted, "last_used_at", k->last_used_at ? used : NULL);
+    json_decref(meta);
+    return o;
+}
+
 void gh_oidc_consents_list(gh_req *r)
 {
     const gh_session *s = gh_session_current(r);
@@ -838,12 +866,8 @@ void gh_oidc_consents_list(gh_req *r)
         return;
     }
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        char t[32];
-        gh_rfc3339(list[i].granted_at, t);
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "client_id", list[i].client_id,
-                                             "scope", list[i].scope, "granted_at", t));
-    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, consent_json(r, &list[i]));
     gh_resp_json(r, 200, json_pack("{s:o}", "consents", arr), NULL);
 }
 

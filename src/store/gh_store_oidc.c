@@ -230,8 +230,13 @@ gh_dbrc gh_store_consent_delete(gh_dbconn *c, gh_arena *a, const char *tenant, c
 gh_dbrc gh_store_consent_list(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                               gh_consent **out, size_t *n)
 {
-    static const char sql[] = "SELECT client_id, scope, granted_at FROM consents WHERE "
-                              "tenant_id = $1 AND user_id = $2 ORDER BY granted_at DESC";
+    static const char sql[] =
+        "SELECT c.client_id, c.scope, c.granted_at, cl.metadata, "
+        "(SELECT MAX(rt.created_at) FROM refresh_tokens rt WHERE rt.tenant_id = c.tenant_id "
+        "AND rt.user_id = c.user_id AND rt.client_id = c.client_id) "
+        "FROM consents c LEFT JOIN clients cl ON cl.tenant_id = c.tenant_id AND cl.id = "
+        "c.client_id "
+        "WHERE c.tenant_id = $1 AND c.user_id = $2 ORDER BY c.granted_at DESC";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
     gh_dbres r;
     gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
@@ -241,8 +246,11 @@ gh_dbrc gh_store_consent_list(gh_dbconn *c, gh_arena *a, const char *tenant, con
     if (!*out)
         return GH_DB_FAIL;
     for (size_t i = 0; i < r.nrows; i++)
-        (*out)[i] =
-            (gh_consent){gh_dbres_get(&r, i, 0), gh_dbres_get(&r, i, 1), gh_dbres_int(&r, i, 2)};
+        (*out)[i] = (gh_consent){.client_id = gh_dbres_get(&r, i, 0),
+                                 .scope = gh_dbres_get(&r, i, 1),
+                                 .granted_at = gh_dbres_int(&r, i, 2),
+                                 .client_metadata = gh_dbres_get(&r, i, 3),
+                                 .last_used_at = gh_dbres_int(&r, i, 4)};
     *n = r.nrows;
     return GH_DB_OK;
 }

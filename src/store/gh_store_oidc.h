@@ -85,6 +85,8 @@ typedef struct gh_consent {
     const char *client_id;
     const char *scope;
     long long granted_at;
+    const char *client_metadata; /* the client's metadata JSON text; NULL if it is gone */
+    long long last_used_at;      /* its newest refresh token for the user, 0: none */
 } gh_consent;
 gh_dbrc gh_store_consent_list(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                               gh_consent **out, size_t *n);

@@ -14,6 +14,7 @@ import { launchChromium, alertText, pageSession, assertAccessible } from './lib/
 import { startServer, stopAll, randomHex } from './lib/server.mjs';
 import { startMailSink, stopAllMailSinks, codeFrom, linkFrom, sentTo } from './lib/mail.mjs';
 import { newUser, signedIn } from './lib/browser.mjs';
+import { registerClient, codeTokens, refresh } from './lib/oidc.mjs';
 import { currentStep, codeAt, awayFromStepEdge, enrolTotp } from './lib/factors.mjs';
 
 const RESET_SUBJECT = 'Reset your password';
@@ -184,5 +185,36 @@ describe('account page: Change password', () => {
     } finally {
       await ctx.close();
     }
+  });
+
+  test('Connected apps: each app the customer allowed, with what it may do and when it was last used; "Remove access" ends its refresh tokens (SECURITY.md #42)', async () => {
+    const user = await newUser(server, 'pgapps');
+    const b = await signedIn(server, user);
+    const reg = await registerClient(server, { client_name: 'Travel Planner', scope: 'openid email offline_access' }, { firstParty: false });
+    const tokens = await codeTokens(server, b, reg, 'openid email offline_access');
+    const listed = await b.raw('GET', '/api/v1/consents');
+    const app = listed.json.consents.find((c) => c.client_id === reg.client_id);
+    assert.equal(app.client_name, 'Travel Planner');
+    assert.ok(app.last_used_at, 'last used: its refresh token');
+    assert.ok(app.scopes.some((x) => x.scope === 'email' && x.description), JSON.stringify(app.scopes));
+
+    const { ctx, page } = await newPage();
+    try {
+      await page.goto('/signin');
+      await page.getByLabel('Email').fill(user.email);
+      await page.getByLabel('Password', { exact: true }).fill(user.password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.waitForURL((u) => u.pathname === '/account');
+      const section = page.getByRole('region', { name: 'Connected apps' });
+      await section.getByText('Travel Planner').waitFor();
+      await assertAccessible(page, '/account with a connected app');
+      await section.getByRole('button', { name: 'Remove access', exact: true }).click();
+      await page.getByRole('status').filter({ hasText: 'Travel Planner no longer has access' }).waitFor();
+    } finally {
+      await ctx.close();
+    }
+    const after = await refresh(server, reg, tokens.refresh_token);
+    assert.equal(after.status, 400, JSON.stringify(after.json));
+    assert.equal(after.json.error, 'invalid_grant');
   });
 });

@@ -715,6 +715,7 @@ const pages = {
     });
 
     await signInMethods();
+    await connectedApps();
 
     const s = await call('GET', '/sessions');
     if (s.status === 401) {
@@ -917,6 +918,50 @@ function sessionItem(sess) {
     li.append(end);
   }
   return li;
+}
+
+// ---- connected apps (account page) ----
+
+let appSeq = 0;
+
+function appItem(app) {
+  const li = document.createElement('li');
+  const title = document.createElement('p');
+  title.className = 'device';
+  title.id = `app-${++appSeq}`;
+  title.textContent = app.client_name || app.client_id;
+  const what = document.createElement('p');
+  what.className = 'meta';
+  const words = (app.scopes || []).map((s) => s.description || s.scope);
+  what.textContent = words.length ? `Can: ${words.join('; ')}` : '';
+  const meta = document.createElement('p');
+  meta.className = 'meta';
+  const parts = [`Allowed ${when(app.granted_at)}`];
+  if (app.last_used_at) parts.push(`last used ${when(app.last_used_at)}`);
+  meta.textContent = parts.join(', ');
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.className = 'secondary';
+  remove.textContent = 'Remove access';
+  remove.setAttribute('aria-describedby', title.id);
+  remove.addEventListener('click', async () => {
+    clearAlert();
+    const r = await send('DELETE', `/consents/${encodeURIComponent(app.client_id)}`);
+    if (!r.ok) return showAlert(errorText(r));
+    li.remove();
+    byId('no-apps').hidden = byId('apps').children.length > 0;
+    showStatus(`${title.textContent} no longer has access to your account.`);
+  });
+  li.append(title, what, meta, remove);
+  return li;
+}
+
+async function connectedApps() {
+  const r = await call('GET', '/consents');
+  if (!r.ok) return;
+  const list = byId('apps');
+  for (const app of r.data.consents || []) list.append(appItem(app));
+  byId('no-apps').hidden = list.children.length > 0;
 }
 
 // ---- sign-in methods (account page) ----
