@@ -45,9 +45,10 @@ struct grant {
     const char *nonce;
     long long auth_time; /* 0: none */
     const char *acr;
-    const char *amr; /* JSON array text */
-    const char *aud; /* the resource identifier, or the issuer */
-    long long ttl;   /* seconds the access token lives */
+    const char *amr;     /* JSON array text */
+    const char *aud;     /* the resource identifier, or the issuer */
+    long long ttl;       /* seconds the access token lives */
+    const gh_user *user; /* the account, for the ID token's claims; NULL for client_credentials */
 };
 
 /* The audience and lifetime of an access token for scope (RFC 8707): the
@@ -137,6 +138,15 @@ static char *id_token(gh_req *r, const gh_client *cl, const struct grant *g, con
         json_object_set_new(p, "sid", json_string(g->session_id));
     if (at)
         json_object_set_new(p, "at_hash", json_string(gh_keys_half_hash(r->arena, at)));
+    /* the email and profile claims the scope grants, as userinfo gives them
+     * (docs/oidc.md: an RP need not call userinfo for them) */
+    if (g->user) {
+        gh_profile_user pu = gh_store_user_profile(g->user);
+        json_t *more = gh_profile_claims(&pu, g->scope);
+        json_object_del(more, "sub");
+        json_object_update_missing(p, more);
+        json_decref(more);
+    }
     char *t = gh_keys_sign(r->arena, cl->id_token_alg ? cl->id_token_alg : "ES256", NULL, p);
     json_decref(p);
     return t;
@@ -286,7 +296,8 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
                       .nonce = k.nonce,
                       .auth_time = k.auth_time,
                       .acr = k.acr,
-                      .amr = k.amr};
+                      .amr = k.amr,
+                      .user = &u};
     if (!token_target(r, f, k.scope, &g))
         return;
     const char *jti = NULL, *rt = NULL;
@@ -371,7 +382,8 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
                       .session_id = t.session_id,
                       .auth_time = t.auth_time,
                       .acr = t.acr,
-                      .amr = t.amr};
+                      .amr = t.amr,
+                      .user = &u};
     const char *jti = NULL;
     long long exp = 0;
     struct grant narrowed = g;

@@ -32,36 +32,6 @@ static const char *presented_token(gh_req *r)
     return NULL;
 }
 
-/* The name claim: the display name, else given and family names joined. */
-static const char *full_name(gh_arena *a, const gh_user *u)
-{
-    if (u->display_name || (!u->given_name && !u->family_name))
-        return u->display_name;
-    return gh_arena_printf(a, "%s%s%s", u->given_name ? u->given_name : "",
-                           u->given_name && u->family_name ? " " : "",
-                           u->family_name ? u->family_name : "");
-}
-
-static json_t *claims_of(gh_arena *a, const gh_user *u, const char *scope)
-{
-    json_t *o = json_pack("{s:s}", "sub", u->id);
-    if (gh_scope_has(scope, "email") && u->email) {
-        json_object_set_new(o, "email", json_string(u->email));
-        json_object_set_new(o, "email_verified", json_boolean(u->email_verified));
-    }
-    if (gh_scope_has(scope, "profile")) {
-        if (u->given_name)
-            json_object_set_new(o, "given_name", json_string(u->given_name));
-        if (u->family_name)
-            json_object_set_new(o, "family_name", json_string(u->family_name));
-        const char *name = full_name(a, u);
-        if (name)
-            json_object_set_new(o, "name", json_string(name));
-        json_object_set_new(o, "updated_at", json_integer(u->updated_at / 1000));
-    }
-    return o;
-}
-
 void gh_userinfo(gh_req *r)
 {
     const char *token = presented_token(r);
@@ -97,7 +67,8 @@ void gh_userinfo(gh_req *r)
         json_decref(claims);
         return bearer_error(r, 403, "insufficient_scope", "the openid scope is required");
     }
-    json_t *o = claims_of(r->arena, &u, scope);
+    gh_profile_user pu = gh_store_user_profile(&u);
+    json_t *o = gh_profile_claims(&pu, scope);
     json_decref(claims);
     gh_resp_json(r, 200, o, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "gh_db.h"
 #include "gh_scim_filter.h"
+#include "gh_profile.h"
 
 #define GH_DEFAULT_TENANT "default"
 
@@ -32,6 +33,19 @@ typedef struct gh_user {
     long long created_at; /* ms since the epoch */
     long long updated_at;
 } gh_user;
+
+/* The facts OIDC claims are made of (gh_profile_claims). */
+static inline gh_profile_user gh_store_user_profile(const gh_user *u)
+{
+    return (gh_profile_user){.id = u->id,
+                             .email = u->email,
+                             .email_verified = u->email_verified,
+                             .given_name = u->given_name,
+                             .family_name = u->family_name,
+                             .display_name = u->display_name,
+                             .profile = u->profile,
+                             .updated_at = u->updated_at};
+}
 
 /* Lower-cases and trims an identifier (email or username) into the arena.
  * NULL when the result is empty. */

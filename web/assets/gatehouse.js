@@ -44,6 +44,7 @@ const MSG = {
   recoverExpired: 'This reset has expired. Start again.',
   recoverCancelled: 'The reset is cancelled. Your password and sign-in methods are unchanged.',
   passwordChanged: 'Your password is changed.',
+  profileSaved: 'Your profile is saved.',
   enrolAgain: 'Your password is reset and your old sign-in methods were removed. Set up a new authenticator app or passkey below.',
 };
 
@@ -688,6 +689,17 @@ const pages = {
     byId('status').hidden = true;
     byId('content').hidden = false;
     if (query.get('enrol') === '1') showStatus(MSG.enrolAgain);
+
+    const prof = await call('GET', '/profile');
+    const fields = ['given_name', 'family_name', 'display_name', 'locale', 'zoneinfo'];
+    if (prof.ok) for (const f of fields) byId(f).value = prof.data[f] || '';
+    onSubmit(byId('profile-form'), async (fd) => {
+      const body = {};
+      for (const f of fields) body[f] = text(fd, f).trim();
+      const r = await send('PATCH', '/profile', body);
+      if (!r.ok) return showAlert(errorText(r));
+      showStatus(MSG.profileSaved);
+    });
 
     onSubmit(byId('password-form'), async (fd) => {
       const body = { password: text(fd, 'new_password'), sign_out_others: fd.has('sign_out_others') };
