@@ -1,11 +1,14 @@
-// Forgot password in a real browser (issue 18 item 1; docs/recovery.md):
-// the hosted pages /signin → /recover → /signin/mfa → /recover/password,
+// The customer's own account in a real browser (issue 18; docs/recovery.md,
+// docs/accounts-api.md): forgot password through the hosted pages /signin →
+// /recover → /signin/mfa → /recover/password, the waiting period's pages,
+// and the account page's Profile, Change password and Connected apps.
 // Chromium through playwright-core, mail from a real SMTP sink, TOTP codes
 // from oathtool, axe-core for accessibility. Pages are driven by accessible
 // name only (BRIEF.md: a link "Forgot password?", fields "Email", "Code",
 // "New password", buttons "Continue" and "Reset password", a link "I can't
-// use any of these" on the factor step). Kept lean: one journey per kind of
-// account, the mail's link, and the keyboard/320 px/axe checks on the way.
+// use any of these" on the factor step; "Change password", a section
+// "Connected apps" with "Remove access"). Kept lean: one journey per kind of
+// account, with the keyboard, 320 px and axe checks on the way.
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -162,8 +165,8 @@ describe('forgot password, hosted pages', () => {
   });
 });
 
-describe('account page: Change password', () => {
-  test('current password, new password, "Sign out everywhere else" checked by default', async () => {
+describe('account page: Profile, Change password, Connected apps', () => {
+  test('Save profile; then current password, new password, "Sign out everywhere else" checked by default', async () => {
     const user = await newUser(server, 'pgchange');
     const { ctx, page } = await newPage();
     try {
@@ -175,6 +178,15 @@ describe('account page: Change password', () => {
       await page.getByRole('heading', { name: 'Password' }).waitFor();
       assert.equal(await page.getByLabel('Sign out everywhere else').isChecked(), true);
       await assertAccessible(page, '/account');
+      // the profile first: names, language and time zone
+      await page.getByLabel('First name').fill('Grace');
+      await page.getByLabel('Language').fill('en-GB');
+      await page.getByLabel('Time zone').fill('Europe/London');
+      await page.getByRole('button', { name: 'Save profile' }).click();
+      await page.getByRole('status').filter({ hasText: 'Your profile is saved' }).waitFor();
+      const prof = await page.evaluate(async () => (await fetch('/api/v1/profile')).json());
+      assert.equal(prof.given_name, 'Grace');
+      assert.equal(prof.zoneinfo, 'Europe/London');
       await page.getByLabel('Current password').fill(user.password);
       const pw = newPassword();
       await page.getByLabel('New password').fill(pw);
