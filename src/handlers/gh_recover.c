@@ -507,9 +507,13 @@ void gh_recover_admin_act(gh_req *r)
     if (!c)
         return;
     gh_dbrc rc = gh_store_wait_current(c, r->arena, r->tenant, r->params[0], &w);
+    if (rc == GH_DB_NOTFOUND)
+        return gh_resp_error(r, 404, "not_found", "no waiting recovery for this user");
     if (rc == GH_DB_OK)
         rc = gh_db_begin(c);
-    if (rc == GH_DB_OK && cancel)
+    if (rc != GH_DB_OK)
+        return gh_resp_db_error(r, rc);
+    if (cancel)
         rc = gh_recovery_wait_cancel(&x, c, w.id, NULL, "admin", reason,
                                      "Our support team cancelled it.", &w);
     if (rc == GH_DB_OK && shorten && ends_at < w.ends_at) {

@@ -451,5 +451,10 @@ describe('waiting-period recovery: every factor lost ("I can\'t use any of these
     assert.equal(cancel.status, 200, await cancel.text());
     const gone = await fetch(`${server.url}/admin/v1/users/${other.id}/recovery`, { headers: { authorization: `Bearer ${server.token}` } });
     assert.equal(gone.status, 404);
+    const again = await fetch(`${server.url}/admin/v1/users/${other.id}/recovery`, {
+      method: 'POST', headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'cancel' }),
+    });
+    assert.equal(again.status, 404, 'nothing left to cancel');
   });
 });
