@@ -14,6 +14,8 @@
 #include "gh_db.h"
 #include "gh_http.h"
 #include "gh_store_flows.h"
+#include "gh_store_sessions.h"
+#include "gh_store_users.h"
 
 enum {
     GH_ACCOUNTS_MAX_PASSWORD_BYTES = 4096, /* far past 256 code points of 4 bytes */
@@ -72,6 +74,15 @@ bool gh_accounts_send_wait(gh_req *r, gh_dbconn *c, const char *key);
  * a 400 weak_password answered. */
 bool gh_accounts_new_password(gh_req *r, json_t *body, const char *email, const char **out,
                               size_t *outlen);
+
+/* May this session make a sensitive change (password, email, deletion,
+ * data export)? The body's "current_password" (checked, wrong ones limited
+ * per account: 5 in 15 minutes, audited reauth.failed), or else a sign-in
+ * within GATEHOUSE_REAUTH_WINDOW at the account's strongest level. false
+ * with the answer set (400 wrong_password, 403 reauthentication_required,
+ * 429). In gh_accounts_password.c. */
+bool gh_accounts_reauthorised(gh_req *r, gh_dbconn *c, const gh_session *s, const gh_user *u,
+                              json_t *body);
 
 /* The body's email field, normalised; NULL with *bad set and a 400
  * answered when it is not a valid address. */

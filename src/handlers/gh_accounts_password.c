@@ -33,7 +33,7 @@ enum { WRONG_MAX = 5, WRONG_WINDOW_MS = 15 * 60 * 1000 };
  * answer set. */
 static bool current_ok(gh_req *r, gh_dbconn *c, const gh_user *u, json_t *v)
 {
-    const char *key = gh_arena_printf(r->arena, "pwchange:%s", u->id);
+    const char *key = gh_arena_printf(r->arena, "reauth:%s", u->id);
     long long now = gh_now_ms(), until = 0, n = 0;
     if (gh_store_throttle_get(c, r->arena, r->tenant, key, &until) == GH_DB_OK && until > now) {
         gh_resp_header(r, "Retry-After",
@@ -55,14 +55,13 @@ static bool current_ok(gh_req *r, gh_dbconn *c, const gh_user *u, json_t *v)
     gh_store_throttle_fail(c, r->arena, r->tenant, key, now, now - WRONG_WINDOW_MS, &n);
     if (n >= WRONG_MAX)
         gh_store_throttle_block(c, r->arena, r->tenant, key, now + WRONG_WINDOW_MS);
-    gh_api_audit(r, c, "password.change_failed", u->id, "failure", "wrong current password", NULL);
+    gh_api_audit(r, c, "reauth.failed", u->id, "failure", "wrong current password", NULL);
     gh_resp_error(r, 400, "wrong_password", "Your current password is not right.");
     return false;
 }
 
-/* May this session change the password? The current password, or a recent
- * enough sign-in. false with the answer set. */
-static bool authorised(gh_req *r, gh_dbconn *c, const gh_session *s, const gh_user *u, json_t *body)
+bool gh_accounts_reauthorised(gh_req *r, gh_dbconn *c, const gh_session *s, const gh_user *u,
+                              json_t *body)
 {
     json_t *current = json_object_get(body, "current_password");
     if (current && (!json_is_string(current) ||
@@ -111,7 +110,7 @@ void gh_accounts_password_change(gh_req *r)
         gh_resp_error(r, 400, "invalid_request", "sign_out_others must be true or false.");
     else if (rc != GH_DB_OK && c)
         gh_resp_db_error(r, rc);
-    go = go && authorised(r, c, s, &u, body) &&
+    go = go && gh_accounts_reauthorised(r, c, s, &u, body) &&
          gh_accounts_new_password(r, body, u.email, &pw, &pwlen);
     bool sign_out = !others || json_is_true(others);
     json_decref(body);
