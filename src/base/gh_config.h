@@ -64,6 +64,7 @@ typedef struct gh_config {
     char breached_passwords_file[GH_PATH_MAX];
     /* second factors */
     unsigned reauth_window;    /* seconds after sign-in that sign-in methods may change */
+    unsigned undo_window;      /* seconds a notice's lock or undo link works (docs/recovery.md) */
     unsigned recovery_wait;    /* seconds a recovery without any factor waits (docs/recovery.md) */
     unsigned max_sessions;     /* live sessions per account; a new one ends the oldest */
     bool mfa_required;         /* the last second factor cannot be removed */

@@ -19,6 +19,7 @@
 #include "gh_crypto.h"
 #include "gh_log.h"
 #include "gh_mkey.h"
+#include "gh_store_notices.h"
 #include "gh_store_sessions.h"
 #include "gh_store_throttle.h"
 #include "gh_store_users.h"
@@ -115,12 +116,16 @@ gh_dbrc gh_factors_signin_facts(const gh_ctx *x, gh_dbconn *c, const char *user_
 {
     gh_user u;
     gh_factors_enrolled e;
+    long long locked_at = 0;
     gh_dbrc rc = gh_store_user_get(c, x->arena, x->tenant, user_id, &u);
+    if (rc == GH_DB_OK)
+        rc = gh_store_user_locked_at(c, x->arena, x->tenant, user_id, &locked_at);
     if (rc == GH_DB_OK)
         rc = gh_factors_enrolled_get(x, c, user_id, &e);
     if (rc != GH_DB_OK)
         return rc;
     *out = (gh_signin_facts){.active = u.active,
+                             .locked = locked_at > 0,
                              .email_verified = u.email_verified,
                              .has_second_factor = gh_factors_has_second(&e),
                              .method = method,

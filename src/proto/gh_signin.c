@@ -13,6 +13,10 @@ gh_signin_decision gh_signin_decide(const gh_signin_facts *f)
     bool password = f->method && strcmp(f->method, "pwd") == 0;
     if (!f->active)
         return decision(GH_SIGNIN_REFUSE, GH_NEED_NOTHING, "account disabled");
+    /* Only a completed recovery lifts the owner's lock: whoever made them
+     * lock it may hold the password, the mailbox or both. */
+    if (f->locked)
+        return decision(GH_SIGNIN_REFUSE, GH_NEED_NOTHING, "account locked by its owner");
     /* A guessed-at account: a right password from a device it has not
      * signed in on also needs the mailbox, never a plain refusal (issue 15:
      * nobody but the owner can lock the owner out). */

@@ -24,6 +24,7 @@ typedef enum {
 typedef struct gh_signin_facts {
     /* the account */
     bool active;
+    bool locked; /* its owner locked it from a notice ("This wasn't me") */
     bool email_verified;
     bool has_second_factor; /* an authenticator app or passkey is enrolled */
     /* what was just proven */

@@ -394,6 +394,27 @@ static const char *const pg_migrations[] = {
     "  PRIMARY KEY (tenant_id, id),"
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
     "CREATE INDEX recovery_waits_user ON recovery_waits (tenant_id, user_id, state);",
+    /* 13: the owner's lock and the links in security notices (issue 18,
+     * docs/recovery.md "This wasn't me"): users.locked_at is set when the
+     * owner locks the account from a notice (sign-in refused until a
+     * recovery completes); a notice_links row is one link of a notice,
+     * kind lock (lock and recover) or undo_email (restore old_email, lock
+     * and recover), token_hash the SHA-256 hex of its token, single use. */
+    "ALTER TABLE users ADD COLUMN locked_at BIGINT;"
+    "CREATE TABLE notice_links ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  id TEXT COLLATE \"C\" NOT NULL,"
+    "  user_id TEXT COLLATE \"C\" NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  token_hash TEXT COLLATE \"C\" NOT NULL,"
+    "  old_email TEXT,"
+    "  created_at BIGINT NOT NULL,"
+    "  expires_at BIGINT NOT NULL,"
+    "  used_at BIGINT,"
+    "  PRIMARY KEY (tenant_id, id),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
+    "CREATE UNIQUE INDEX notice_links_token ON notice_links (tenant_id, token_hash);"
+    "CREATE INDEX notice_links_expiry ON notice_links (expires_at);",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

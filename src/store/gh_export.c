@@ -78,6 +78,7 @@ static const struct table tables[] = {
     {"devices", {"tenant_id", "user_id", "device_hash"}, false, false},
     {"resources", {"tenant_id", "id"}, false, false},
     {"recovery_waits", {"tenant_id", "id"}, false, false},
+    {"notice_links", {"tenant_id", "id"}, false, false},
     {"audit_events", {"seq"}, false, true},
 };
 enum { NTABLES = sizeof(tables) / sizeof(tables[0]) };

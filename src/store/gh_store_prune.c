@@ -176,7 +176,10 @@ gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts
                          &out->logout_attempts);
     if (rc == GH_DB_OK)
         rc = prune_table(c, a, "logout_queue", logout_queue, logout_p, 1, &out->logout_queue);
-    rc = prune_table(c, a, "devices", devices, device_p, 1, &out->devices);
+    if (rc == GH_DB_OK)
+        rc = prune_table(c, a, "devices", devices, device_p, 1, &out->devices);
+    if (rc == GH_DB_OK)
+        rc = prune_table(c, a, "notice_links", expired, day_ago, 1, &out->notice_links);
     return rc;
 }
 

@@ -33,6 +33,7 @@ typedef struct gh_prune_counts {
     long long logout_attempts;
     long long logout_queue;
     long long devices;
+    long long notice_links;
     long long unverified_users; /* gh_store_prune_unverified */
 } gh_prune_counts;
 

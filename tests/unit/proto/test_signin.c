@@ -37,6 +37,21 @@ static void a_disabled_account_is_refused_whatever_was_proven(void **state)
     }
 }
 
+static void a_locked_account_is_refused_whatever_was_proven(void **state)
+{
+    (void)state;
+    const char *methods[] = {"pwd", "email", "passkey"};
+    for (size_t i = 0; i < 3; i++) {
+        gh_signin_facts f = base(methods[i]);
+        f.locked = true;
+        f.multi_factor = true;
+        f.email_proven = true;
+        gh_signin_decision d = gh_signin_decide(&f);
+        assert_int_equal(d.verdict, GH_SIGNIN_REFUSE);
+        assert_string_equal(d.reason, "account locked by its owner");
+    }
+}
+
 static void a_guarded_account_asks_a_password_for_the_mailbox(void **state)
 {
     (void)state;
@@ -91,6 +106,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(plain_password_is_allowed),
         cmocka_unit_test(a_disabled_account_is_refused_whatever_was_proven),
+        cmocka_unit_test(a_locked_account_is_refused_whatever_was_proven),
         cmocka_unit_test(a_guarded_account_asks_a_password_for_the_mailbox),
         cmocka_unit_test(an_unverified_address_is_verified_first),
         cmocka_unit_test(a_second_factor_is_asked_unless_the_proof_is_multi_factor),
