@@ -197,24 +197,91 @@ static const char recovery_code_html[] = HTML_OPEN
     "<p style=\"" SMALL_STYLE "\">If you did not ask, you can ignore this message: your "
     "password stays as it is, and nobody can reset it without the code.</p>\n" HTML_CLOSE;
 
+#define WASNT_ME_TEXT                                                                              \
+    "If this was not you, lock your account now: every device is signed out,\n"                    \
+    "nobody can sign in, and you choose a new password. This link works once,\n"                   \
+    "for {{days}} days:\n"                                                                         \
+    "{{lock_link}}\n"
+
+#define WASNT_ME_HTML                                                                              \
+    "<p>If this was not you, lock your account now: every device is signed out, nobody can "       \
+    "sign in, and you choose a new password. The link works once, for {{days}} days.</p>\n"        \
+    "<p><a href=\"{{lock_link}}\" style=\"" BUTTON_STYLE "\">This wasn't me</a></p>\n"
+
 static const char password_reset_text[] =
     "The password of your account was just reset, and every device that was\n"
     "signed in was signed out. {{factors}}\n"
     "\n"
-    "If you did it, there is nothing to do. If you did not, someone else can\n"
-    "read your email: secure your mailbox, then reset your password again and\n"
-    "review your sign-in methods:\n"
-    "{{account_link}}\n";
+    "If you did it, there is nothing to do. Review your sign-in methods:\n"
+    "{{account_link}}\n"
+    "\n" WASNT_ME_TEXT;
 
 static const char password_reset_html[] = HTML_OPEN
     "<h1 style=\"font-size: 20px;\">Your password was reset</h1>\n"
     "<p>The password of your account was just reset, and every device that was signed in was "
     "signed out. {{factors}}</p>\n"
-    "<p>If you did it, there is nothing to do. If you did not, someone else can read your "
-    "email: secure your mailbox, then reset your password again and review your sign-in "
-    "methods.</p>\n"
-    "<p><a href=\"{{account_link}}\" style=\"" BUTTON_STYLE
-    "\">Review your account</a></p>\n" HTML_CLOSE;
+    "<p>If you did it, there is nothing to do: <a href=\"{{account_link}}\">review your sign-in "
+    "methods</a>.</p>\n" WASNT_ME_HTML HTML_CLOSE;
+
+static const char new_device_signin_text[] =
+    "Your account was just signed in to from a device it has not used before:\n"
+    "\n"
+    "    {{browser}} on {{os}}\n"
+    "    from the network {{network}}\n"
+    "    at {{time}}\n"
+    "\n"
+    "If it was you, there is nothing to do. You can see and end your sessions\n"
+    "on your account page:\n"
+    "{{account_link}}\n"
+    "\n" WASNT_ME_TEXT;
+
+static const char new_device_signin_html[] =
+    HTML_OPEN "<h1 style=\"font-size: 20px;\">A sign-in from a new device</h1>\n"
+              "<p>Your account was just signed in to from a device it has not used before:</p>\n"
+              "<p><strong>{{browser}} on {{os}}</strong><br>from the network {{network}}<br>at "
+              "{{time}}</p>\n"
+              "<p>If it was you, there is nothing to do. You can see and end your sessions on "
+              "<a href=\"{{account_link}}\">your account page</a>.</p>\n" WASNT_ME_HTML HTML_CLOSE;
+
+static const char email_change_code_text[] =
+    "Someone signed in to an account asked to use this address for it.\n"
+    "Your code is:\n"
+    "\n"
+    "    {{code}}\n"
+    "\n"
+    "Enter it on the account page where you asked. It expires in {{minutes}}\n"
+    "minutes and works once.\n"
+    "\n"
+    "If you did not ask, you can ignore this message: the address is not\n"
+    "used without the code.\n";
+
+static const char email_change_code_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">Confirm your new email address</h1>\n"
+    "<p>Someone signed in to an account asked to use this address for it. Your code is:</p>\n"
+    "<p style=\"font-size: 28px; font-weight: bold; letter-spacing: 4px; font-family: "
+    "monospace;\">{{code}}</p>\n"
+    "<p>Enter it on the account page where you asked. It expires in {{minutes}} minutes and "
+    "works once.</p>\n"
+    "<p style=\"" SMALL_STYLE "\">If you did not ask, you can ignore this message: the address "
+    "is not used without the code.</p>\n" HTML_CLOSE;
+
+static const char email_changed_text[] =
+    "The email address of your account was just changed to {{new_email}}.\n"
+    "Mail about the account goes there from now on.\n"
+    "\n"
+    "If you did it, there is nothing to do. If you did not, undo the change:\n"
+    "this address comes back, every device is signed out, nobody can sign in,\n"
+    "and you choose a new password. This link works once, for {{days}} days:\n"
+    "{{undo_link}}\n";
+
+static const char email_changed_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">Your email address was changed</h1>\n"
+    "<p>The email address of your account was just changed to {{new_email}}. Mail about the "
+    "account goes there from now on.</p>\n"
+    "<p>If you did it, there is nothing to do. If you did not, undo the change: this address "
+    "comes back, every device is signed out, nobody can sign in, and you choose a new password. "
+    "The link works once, for {{days}} days.</p>\n"
+    "<p><a href=\"{{undo_link}}\" style=\"" BUTTON_STYLE "\">Undo the change</a></p>\n" HTML_CLOSE;
 
 static const char recovery_waiting_text[] =
     "Someone who proved they can read this mailbox asked to reset the password\n"
@@ -269,17 +336,15 @@ static const char recovery_cancelled_html[] =
 static const char password_changed_text[] =
     "The password of your account was just changed. {{others}}\n"
     "\n"
-    "If you did it, there is nothing to do. If you did not, reset your password\n"
-    "now with \"Forgot password?\" on the sign-in page and review your account:\n"
-    "{{account_link}}\n";
+    "If you did it, there is nothing to do. Review your account:\n"
+    "{{account_link}}\n"
+    "\n" WASNT_ME_TEXT;
 
-static const char password_changed_html[] = HTML_OPEN
-    "<h1 style=\"font-size: 20px;\">Your password was changed</h1>\n"
-    "<p>The password of your account was just changed. {{others}}</p>\n"
-    "<p>If you did it, there is nothing to do. If you did not, reset your password now with "
-    "\"Forgot password?\" on the sign-in page and review your account.</p>\n"
-    "<p><a href=\"{{account_link}}\" style=\"" BUTTON_STYLE
-    "\">Review your account</a></p>\n" HTML_CLOSE;
+static const char password_changed_html[] =
+    HTML_OPEN "<h1 style=\"font-size: 20px;\">Your password was changed</h1>\n"
+              "<p>The password of your account was just changed. {{others}}</p>\n"
+              "<p>If you did it, there is nothing to do: <a href=\"{{account_link}}\">review your "
+              "account</a>.</p>\n" WASNT_ME_HTML HTML_CLOSE;
 
 static const struct template templates[] = {
     {"password_changed", "Your password was changed", password_changed_text, password_changed_html},
@@ -291,6 +356,11 @@ static const struct template templates[] = {
      recovery_cancelled_html},
     {"recovery_code", "Reset your password", recovery_code_text, recovery_code_html},
     {"password_reset", "Your password was reset", password_reset_text, password_reset_html},
+    {"new_device_signin", "A sign-in from a new device", new_device_signin_text,
+     new_device_signin_html},
+    {"email_change_code", "Confirm your new email address", email_change_code_text,
+     email_change_code_html},
+    {"email_changed", "Your email address was changed", email_changed_text, email_changed_html},
     {"signin_code", "Your sign-in code", signin_code_text, signin_code_html},
     {"security_notice", "Your sign-in methods changed", security_notice_text, security_notice_html},
     {"mfa_locked", "Wrong sign-in codes on your account", mfa_locked_text, mfa_locked_html},

@@ -10,6 +10,7 @@
 #include "gh_mail.h"
 #include "gh_store_mail.h"
 #include "gh_store_mfa.h"
+#include "gh_store_notices.h"
 #include "gh_store_recovery.h"
 #include "gh_store_sessions.h"
 #include "gh_store_users.h"
@@ -290,6 +291,9 @@ gh_dbrc gh_recovery_complete(const gh_ctx *x, gh_dbconn *c, const gh_recovery_ti
     /* whoever held the old password or a session loses it here */
     if (rc == GH_DB_OK)
         rc = gh_store_user_revoke_all(c, x->arena, x->tenant, user_id, x->now);
+    /* the owner's lock ("This wasn't me") ends with the recovery it asked for */
+    if (rc == GH_DB_OK)
+        rc = gh_store_user_set_locked(c, x->arena, x->tenant, user_id, 0);
     if (rc == GH_DB_OK)
         rc = gh_factors_audit(
             x, c, "recovery.completed", user_id, "success",

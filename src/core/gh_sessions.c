@@ -115,10 +115,19 @@ gh_dbrc gh_sessions_start(const gh_ctx *x, gh_dbconn *c, const gh_session *repla
      * a stolen password cannot fill the account and lock its owner out. */
     if (rc == GH_DB_OK)
         rc = end_over_cap(x, c, user_id);
+    /* A browser the account has not used before, on an account that has
+     * used some (the first sign-in after sign-up is no news): the caller
+     * sends the new-device notice. */
+    bool known = false, any = false;
+    if (rc == GH_DB_OK)
+        rc = gh_store_device_known(c, x->arena, x->tenant, user_id, device_hash, &known);
+    if (rc == GH_DB_OK && !known)
+        rc = gh_store_device_any(c, x->arena, x->tenant, user_id, &any);
     if (rc == GH_DB_OK)
         rc = gh_store_device_seen(c, x->arena, x->tenant, user_id, device_hash, now);
     if (rc != GH_DB_OK)
         return rc;
+    out->new_device = !known && any;
     out->token = token;
     out->device = device;
     out->max_age = (long long)cfg->session_absolute;

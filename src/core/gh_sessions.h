@@ -29,6 +29,7 @@ typedef struct gh_session_started {
     const char *token;  /* the session cookie's value */
     const char *device; /* the device cookie's value: the browser's own, or a new one */
     long long max_age;  /* seconds the session cookie may live */
+    bool new_device;    /* the account has not used this browser before (but others) */
 } gh_session_started;
 
 /*

@@ -112,6 +112,7 @@ gh_dbrc gh_accounts_mail_code(gh_req *r, gh_dbconn *c, const gh_email_flow *f,
                                (int)((r->app->cfg->code_ttl + 59) / 60));
     const char *tmpl = recover                                ? "recovery_code"
                        : strcmp(f->kind, GH_FLOW_VERIFY) == 0 ? "verify_email"
+                       : strcmp(f->kind, GH_FLOW_EMAIL) == 0  ? "email_change_code"
                                                               : "signin_code";
     gh_dbrc rc = gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, f->email, tmpl, params);
     json_decref(params);
@@ -446,6 +447,7 @@ static bool verify_refused(gh_req *r, gh_dbconn *c, const gh_email_flow *f, cons
 {
     const char *type = strcmp(f->kind, GH_FLOW_VERIFY) == 0    ? "email.verify_failed"
                        : strcmp(f->kind, GH_FLOW_RECOVER) == 0 ? "recovery.code_failed"
+                       : strcmp(f->kind, GH_FLOW_EMAIL) == 0   ? "email.change_code_failed"
                                                                : "signin.failed";
     gh_dbrc rc = gh_api_audit(r, c, type, f->user_id, "failure", reason, NULL);
     if (rc != GH_DB_OK)
@@ -537,6 +539,10 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
     }
     if (strcmp(f->kind, GH_FLOW_RECOVER) == 0) {
         gh_recover_email_proved(r, c, f); /* a reset, never a sign-in */
+        return;
+    }
+    if (strcmp(f->kind, GH_FLOW_EMAIL) == 0) {
+        gh_accounts_email_proved(r, c, f); /* a new address, never a sign-in */
         return;
     }
     const char *user_id = f->user_id;

@@ -27,6 +27,7 @@ enum {
 #define GH_FLOW_SIGNIN  "signin_email"     /* passwordless sign-in (docs/mfa.md) */
 #define GH_FLOW_UNLOCK  "signin_unlock"    /* the emailed step of a guarded sign-in */
 #define GH_FLOW_RECOVER "recover_password" /* forgot password (docs/recovery.md) */
+#define GH_FLOW_EMAIL   "change_email"     /* a new address for the account (POST /api/v1/email) */
 
 /* What a flow's mail carries. */
 typedef struct gh_accounts_codes {
@@ -83,6 +84,11 @@ bool gh_accounts_new_password(gh_req *r, json_t *body, const char *email, const 
  * 429). In gh_accounts_password.c. */
 bool gh_accounts_reauthorised(gh_req *r, gh_dbconn *c, const gh_session *s, const gh_user *u,
                               json_t *body);
+
+/* A change_email flow's code matched (the caller counted the attempt): in
+ * the browser and session that asked, the new address replaces the old.
+ * In gh_accounts_email.c. */
+void gh_accounts_email_proved(gh_req *r, gh_dbconn *c, const gh_email_flow *f);
 
 /* The body's email field, normalised; NULL with *bad set and a 400
  * answered when it is not a valid address. */

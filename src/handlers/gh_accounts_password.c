@@ -20,6 +20,7 @@
 #include "gh_handlers.h"
 #include "gh_logout.h"
 #include "gh_mail.h"
+#include "gh_notices.h"
 #include "gh_oidc.h"
 #include "gh_password.h"
 #include "gh_session.h"
@@ -133,6 +134,8 @@ void gh_accounts_password_change(gh_req *r)
         rc = gh_api_audit(
             r, c, "password.changed", u.id, "success", NULL,
             json_pack("{s:b, s:I}", "signed_out_others", sign_out, "ended", (json_int_t)ended));
+    if (rc == GH_DB_OK && u.email)
+        rc = p ? gh_notices_add_lock_link(&x, c, u.id, p) : GH_DB_FAIL;
     if (rc == GH_DB_OK && u.email)
         rc = gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, u.email, "password_changed", p);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);

@@ -37,6 +37,7 @@
 #include "gh_handlers.h"
 #include "gh_logout.h"
 #include "gh_mail.h"
+#include "gh_notices.h"
 #include "gh_oidc.h"
 #include "gh_password.h"
 #include "gh_recovery.h"
@@ -60,11 +61,26 @@ static const char *recoverable(gh_req *r, gh_dbconn *c, const char *email)
     return u.id;
 }
 
+/* The recovery flow of user_id (NULL: a decoy, no mail) for email, with
+ * its code mailed and recovery.started audited (why: its reason, or NULL),
+ * in the caller's transaction. */
+static gh_dbrc open_recovery(gh_req *r, gh_dbconn *c, const char *user_id, const char *email,
+                             const char *return_to, gh_email_flow *f, const char *why)
+{
+    gh_accounts_codes k;
+    gh_dbrc rc =
+        gh_accounts_flow_create(r, c, GH_FLOW_RECOVER, user_id, email, return_to, NULL, f, &k);
+    if (rc == GH_DB_OK && user_id)
+        rc = gh_accounts_mail_code(r, c, f, &k);
+    if (rc == GH_DB_OK && user_id)
+        rc = gh_api_audit(r, c, "recovery.started", user_id, "success", why, NULL);
+    return rc;
+}
+
 void gh_recover_start(gh_req *r)
 {
     bool bad = false;
     gh_email_flow f;
-    gh_accounts_codes k;
     if (!gh_csrf_check(r))
         return;
     json_t *body = gh_api_body(r);
@@ -96,12 +112,8 @@ void gh_recover_start(gh_req *r)
     if (rc == GH_DB_OK)
         rc = gh_accounts_count_send(r, c, key, now);
     if (rc == GH_DB_OK)
-        rc = gh_accounts_flow_create(r, c, GH_FLOW_RECOVER, mail ? user_id : NULL, email,
-                                     gh_api_return_target(r, asked), NULL, &f, &k);
-    if (rc == GH_DB_OK && mail)
-        rc = gh_accounts_mail_code(r, c, &f, &k);
-    if (rc == GH_DB_OK && mail)
-        rc = gh_api_audit(r, c, "recovery.started", user_id, "success", NULL, NULL);
+        rc = open_recovery(r, c, mail ? user_id : NULL, email, gh_api_return_target(r, asked), &f,
+                           NULL);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK) {
         gh_resp_db_error(r, rc);
@@ -266,8 +278,10 @@ static gh_dbrc notify_reset(gh_req *r, gh_dbconn *c, const gh_user *u, bool remo
                           removed ? "Your authenticator apps, passkeys and recovery codes were "
                                     "removed, since you could not use them: set up new ones."
                                   : "Your other sign-in methods are unchanged.");
-    gh_dbrc rc =
-        gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, u->email, "password_reset", p);
+    gh_ctx x = gh_req_ctx(r);
+    gh_dbrc rc = p ? gh_notices_add_lock_link(&x, c, u->id, p) : GH_DB_FAIL;
+    if (rc == GH_DB_OK)
+        rc = gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, u->email, "password_reset", p);
     json_decref(p);
     return rc;
 }
@@ -315,6 +329,7 @@ void gh_recover_password(gh_req *r)
     rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_recovery_complete(&x, c, &t, phc, &aal, &amr, &removed);
+    r->quiet_signin = true; /* the reset's notice says it all */
     if (rc == GH_DB_OK)
         rc = gh_session_start(r, c, u.id, amr, aal, t.factors, &token);
     if (rc == GH_DB_OK)
@@ -533,4 +548,64 @@ void gh_recover_admin_act(gh_req *r)
     if (cancel)
         w.state = GH_WAIT_CANCELLED;
     gh_resp_json(r, 200, wait_json(&w), NULL);
+}
+
+/* ---- POST /api/v1/recovery/lock ---- */
+
+/* "This wasn't me" (docs/recovery.md): the link of a notice locks the
+ * account (an email change's restores the old address first), ends every
+ * session and token, and opens a recovery in this browser, whose code goes
+ * to the account's address: the lock lifts only when it completes. */
+void gh_recover_lock(gh_req *r)
+{
+    bool bad = false;
+    gh_email_flow f;
+    gh_notice_used used;
+    if (!gh_csrf_check(r))
+        return;
+    json_t *body = gh_api_body(r);
+    if (!body)
+        return;
+    const char *token = gh_api_text(r, body, "token", 64, &bad);
+    json_decref(body);
+    if (bad)
+        return;
+    if (!token || strlen(token) != 43 || !gh_b64url_valid(token, 43)) {
+        gh_resp_error(r, 400, "invalid_request", "token must be the link's 43-character secret.");
+        return;
+    }
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
+    if (!gh_presession(r, true)) {
+        gh_resp_error(r, 500, "server_error", "No browser binding.");
+        return;
+    }
+    gh_ctx x = gh_req_ctx(r);
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_notices_use(&x, c, token, &used);
+    if (rc == GH_DB_OK && used.email)
+        rc = open_recovery(r, c, used.user_id, used.email, NULL, &f,
+                           "the owner locked the account from a notice");
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc == GH_DB_NOTFOUND) {
+        gh_resp_error(r, 400, "link_expired",
+                      "This link was already used or has expired. If someone else uses your "
+                      "account, reset your password with \"Forgot password?\".");
+        return;
+    }
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    gh_mail_kick();
+    gh_logout_kick(); /* the sessions ended queued their back-channel logouts */
+    json_t *out =
+        json_pack("{s:s, s:b}", "status", "locked", "email_restored", used.email_restored);
+    if (used.email) {
+        json_object_set_new(out, "flow_id", json_string(f.id));
+        json_object_set_new(out, "email", json_string(used.email));
+    }
+    gh_resp_json(r, 200, out, NULL);
 }

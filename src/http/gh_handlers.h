@@ -36,6 +36,7 @@ void gh_accounts_signin(gh_req *r);
 void gh_accounts_signout(gh_req *r);
 void gh_accounts_sessions(gh_req *r);
 void gh_accounts_password_change(gh_req *r);
+void gh_accounts_email_change(gh_req *r);
 void gh_accounts_profile_get(gh_req *r);
 void gh_accounts_profile_update(gh_req *r);
 
@@ -45,6 +46,7 @@ void gh_recover_state(gh_req *r);
 void gh_recover_password(gh_req *r);
 void gh_recover_wait(gh_req *r);
 void gh_recover_wait_cancel(gh_req *r);
+void gh_recover_lock(gh_req *r);
 void gh_recover_admin_get(gh_req *r);
 void gh_recover_admin_act(gh_req *r);
 

@@ -20,6 +20,7 @@
 #include "gh_crypto.h"
 #include "gh_httpcheck.h"
 #include "gh_log.h"
+#include "gh_mail.h"
 #include "gh_proxy.h"
 #include "gh_store_users.h"
 
@@ -514,6 +515,11 @@ static void run_handler(struct ctx *x)
         gh_buf_free(&x->body);
     }
     x->route->handler(r);
+    /* A notice queued deep in a service (a new device's, at sign-in) is
+     * sent now rather than at the sender's next poll. Harmless when the
+     * transaction that queued it rolled back: the sender finds nothing. */
+    if (r->mail_queued)
+        gh_mail_kick();
     /* The handler is done with the database: give the connection back now,
      * not when MHD reports the response sent. An HTTP thread serves many
      * connections, and completions can lag a loop turn behind, so holding

@@ -83,6 +83,8 @@ struct gh_req {
     gh_form *cookies;
     void *session; /* the signed-in session, resolved once by gh_session_current */
     bool session_resolved;
+    bool quiet_signin; /* the next session started sends no new-device notice (a reset's) */
+    bool mail_queued;  /* a committed change queued mail: the sender is woken at the end */
 };
 
 /* A request header, or NULL. */

@@ -50,6 +50,7 @@ static const gh_route routes[] = {
     {"POST", "/api/v1/signin", gh_accounts_signin, API_BODY | GH_ROUTE_SLOW},
     {"POST", "/api/v1/signout", gh_accounts_signout, API_BODY | GH_ROUTE_SLOW},
     {"POST", "/api/v1/password", gh_accounts_password_change, API_BODY | GH_ROUTE_SLOW},
+    {"POST", "/api/v1/email", gh_accounts_email_change, API_BODY | GH_ROUTE_SLOW},
     {"GET", "/api/v1/profile", gh_accounts_profile_get, 0},
     {"PATCH", "/api/v1/profile", gh_accounts_profile_update, API_BODY},
     {"GET", "/api/v1/sessions", gh_accounts_sessions, 0},
@@ -61,6 +62,7 @@ static const gh_route routes[] = {
     {"POST", "/api/v1/recovery/password", gh_recover_password, API_BODY | GH_ROUTE_SLOW},
     {"POST", "/api/v1/recovery/wait", gh_recover_wait, API_BODY},
     {"POST", "/api/v1/recovery/wait/cancel", gh_recover_wait_cancel, API_BODY},
+    {"POST", "/api/v1/recovery/lock", gh_recover_lock, API_BODY},
     {"GET", "/admin/v1/users/{id}/recovery", gh_recover_admin_get, 0},
     {"POST", "/admin/v1/users/{id}/recovery", gh_recover_admin_act, GH_ROUTE_BODY},
     {"GET", "/api/v1/signin/mfa", gh_mfa_pending_info, 0},
@@ -115,6 +117,7 @@ static const gh_route routes[] = {
     {"GET", "/recover/password", gh_static_page, 0},
     {"GET", "/recover/wait", gh_static_page, 0},
     {"GET", "/recover/cancel", gh_static_page, 0},
+    {"GET", "/recover/lock", gh_static_page, 0},
     {"GET", "/assets/{file}", gh_static_asset, 0},
 };
 

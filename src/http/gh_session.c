@@ -7,6 +7,7 @@
 #include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_mkey.h"
+#include "gh_notices.h"
 #include "gh_recovery.h"
 #include "gh_sessions.h"
 #include "gh_url.h"
@@ -66,6 +67,17 @@ const char *gh_device_hash(gh_req *r)
     return gh_arena_strdup(r->arena, hash);
 }
 
+static gh_dbrc new_device_notice(gh_req *r, const gh_ctx *x, gh_dbconn *c, const char *user_id)
+{
+    gh_user u;
+    gh_dbrc rc = gh_store_user_get(c, r->arena, r->tenant, user_id, &u);
+    if (rc == GH_DB_OK)
+        rc = gh_notices_new_device(x, c, &u);
+    if (rc == GH_DB_OK)
+        r->mail_queued = true;
+    return rc;
+}
+
 gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const char *amr, int aal,
                          const char *factors, const char **token)
 {
@@ -77,6 +89,10 @@ gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const cha
     /* any sign-in by the owner ends a waiting-period recovery (docs/recovery.md) */
     if (rc == GH_DB_OK)
         rc = gh_recovery_cancel_on_signin(&x, c, user_id);
+    /* a browser new to the account: its owner hears of it (issue 18
+     * item 8), unless this sign-in ends a reset, whose own notice says it */
+    if (rc == GH_DB_OK && st.new_device && !r->quiet_signin)
+        rc = new_device_notice(r, &x, c, user_id);
     if (rc != GH_DB_OK)
         return rc;
     /* the device cookie is set again at every sign-in, with a fresh lifetime */

@@ -166,6 +166,17 @@ gh_dbrc gh_store_device_seen(gh_dbconn *c, gh_arena *a, const char *tenant, cons
     return gh_db_exec(c, a, sql, p, 4, NULL);
 }
 
+gh_dbrc gh_store_device_any(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                            bool *any)
+{
+    static const char sql[] = "SELECT 1 FROM devices WHERE tenant_id = $1 AND user_id = $2 LIMIT 1";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    *any = rc == GH_DB_OK && r.nrows > 0;
+    return rc;
+}
+
 gh_dbrc gh_store_device_known(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                               const char *device_hash, bool *known)
 {

@@ -61,6 +61,9 @@ enum { GH_DEVICE_KEEP_DAYS = 400 }; /* the longest browsers keep a cookie */
  * refresh); known tells whether the pair was recorded. */
 gh_dbrc gh_store_device_seen(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                              const char *device_hash, long long now);
+/* *any: the user has signed in on some device this store remembers. */
+gh_dbrc gh_store_device_any(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                            bool *any);
 gh_dbrc gh_store_device_known(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                               const char *device_hash, bool *known);
 /* *seen: a session of this user (live, or ended less than a day ago) was

@@ -42,6 +42,8 @@ const MSG = {
   newCodes: 'Your new recovery codes are below. The old ones no longer work.',
   recoverFactor: 'To reset your password, confirm it’s you with one of your sign-in methods.',
   recoverExpired: 'This reset has expired. Start again.',
+  lockLinkBroken: 'This link is incomplete. Open it again from the email, or reset your password with “Forgot password?”.',
+  lockedNoFlow: 'Your account is locked. To choose a new password, use “Forgot password?” on the sign-in page.',
   recoverCancelled: 'The reset is cancelled. Your password and sign-in methods are unchanged.',
   passwordChanged: 'Your password is changed.',
   profileSaved: 'Your profile is saved.',
@@ -572,6 +574,43 @@ const pages = {
       const r = await post('/recovery/wait', {});
       if (r.ok && r.data.status === 'recovery_waiting') return showWaiting(r.data);
       showAlert(errorText(r));
+    });
+  },
+
+  'recover-lock'() {
+    // The link's secret is in the fragment (never sent to a server, never
+    // in a Referer): read it, then drop it from the address bar and history.
+    const m = /^#(lock|undo)=([A-Za-z0-9_-]{43})$/.exec(location.hash);
+    history.replaceState(null, '', '/recover/lock');
+    const lockButton = byId('lock');
+    if (!m) {
+      byId('ask').hidden = true;
+      showAlert(MSG.lockLinkBroken);
+      return;
+    }
+    if (m[1] === 'undo') {
+      byId('ask-lock').hidden = true;
+      byId('ask-undo').hidden = false;
+      lockButton.textContent = 'Undo the change';
+    }
+    let flowId = null;
+    onClick(lockButton, async () => {
+      const r = await post('/recovery/lock', { token: m[2] });
+      if (!r.ok) return showAlert(errorText(r));
+      byId('ask').hidden = true;
+      flowId = r.data.flow_id;
+      if (!flowId) return showStatus(MSG.lockedNoFlow);
+      byId('code-sent').textContent = `Your account is locked${r.data.email_restored
+        ? ` and its address is ${r.data.email} again` : ''}. We sent a 6-digit code to `
+        + `${r.data.email}: enter it to choose a new password.`;
+      byId('code-entry').hidden = false;
+      const code = byId('code');
+      code.disabled = false;
+      code.focus();
+    });
+    onSubmit(byId('code-form'), async (fd) => {
+      const r = await post('/verify', { flow_id: flowId, code: text(fd, 'code').replace(/\s+/g, '') });
+      if (!afterRecoveryStep(r)) showAlert(errorText(r));
     });
   },
 
