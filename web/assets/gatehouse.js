@@ -46,6 +46,7 @@ const MSG = {
   lockedNoFlow: 'Your account is locked. To choose a new password, use “Forgot password?” on the sign-in page.',
   recoverCancelled: 'The reset is cancelled. Your password and sign-in methods are unchanged.',
   passwordChanged: 'Your password is changed.',
+  emailChanged: 'Your email address is changed. Your old address was told, with a way to undo it.',
   profileSaved: 'Your profile is saved.',
   enrolAgain: 'Your password is reset and your old sign-in methods were removed. Set up a new authenticator app or passkey below.',
 };
@@ -753,6 +754,33 @@ const pages = {
         for (const li of [...byId('sessions').querySelectorAll('li[data-other]')]) li.remove();
         byId('end-others').hidden = true;
       }
+    });
+
+    byId('email-now').textContent = user.email || '';
+    let emailFlow = null;
+    onSubmit(byId('email-form'), async (fd) => {
+      const body = { email: text(fd, 'new_email').trim() };
+      const current = text(fd, 'current_password');
+      if (current) body.current_password = current;
+      const r = await post('/email', body);
+      if (reauthIfNeeded(r)) return;
+      if (!r.ok || !r.data.flow_id) return showAlert(errorText(r));
+      emailFlow = r.data.flow_id;
+      byId('email-form').reset();
+      byId('email-form').hidden = true;
+      byId('email-code-sent').textContent = `We sent a 6-digit code to ${r.data.email}. Enter it to use this address.`;
+      byId('email-code-form').hidden = false;
+      byId('email_code').focus();
+    });
+    onSubmit(byId('email-code-form'), async (fd) => {
+      const r = await post('/verify', { flow_id: emailFlow, code: text(fd, 'code').replace(/\s+/g, '') });
+      if (!r.ok) return showAlert(errorText(r));
+      byId('email-code-form').reset();
+      byId('email-code-form').hidden = true;
+      byId('email-form').hidden = false;
+      byId('email').textContent = r.data.email;
+      byId('email-now').textContent = r.data.email;
+      showStatus(MSG.emailChanged);
     });
 
     let leaving = false;
