@@ -6,8 +6,9 @@
 // from oathtool, axe-core for accessibility. Pages are driven by accessible
 // name only (BRIEF.md: a link "Forgot password?", fields "Email", "Code",
 // "New password", buttons "Continue" and "Reset password", a link "I can't
-// use any of these" on the factor step; "Change password", a section
-// "Connected apps" with "Remove access"). Kept lean: one journey per kind of
+// use any of these" on the factor step; "Change password", "Change email"
+// (then "Undo the change" on /recover/lock), a section "Connected apps"
+// with "Remove access"). Kept lean: one journey per kind of
 // account, with the keyboard, 320 px and axe checks on the way.
 
 import { test, describe, before, after } from 'node:test';
@@ -194,6 +195,59 @@ describe('account page: Profile, Change password, Connected apps', () => {
       await page.getByRole('status').filter({ hasText: 'Your password is changed' }).waitFor();
       const b = await signedIn(server, { email: user.email, password: pw });
       assert.equal((await b.session()).authenticated, true);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test('Change email at 320 px by keyboard: New email, Change email, Code, Confirm new email; the old address\'s "Undo the change" link opens /recover/lock, which locks the account and leads through Code to a new password (SECURITY.md #33)', async () => {
+    const user = await newUser(server, 'pgemail');
+    const b = await signedIn(server, user);
+    const { ctx, page } = await newPage({ viewport: { width: 320, height: 640 } });
+    const newEmail = `pgmoved-${randomHex(4)}@example.com`;
+    try {
+      await ctx.addCookies([...b.jar].map(([name, value]) => ({ name, value, url: server.issuer })));
+      await page.goto('/account');
+      await page.getByRole('heading', { name: 'Email address' }).waitFor();
+      const since = mail.messages.length;
+      await page.getByLabel('New email').focus();
+      await page.keyboard.type(newEmail);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(user.password); // Confirm with your password
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter'); // Change email
+      await page.getByLabel('Code', { exact: true }).waitFor();
+      await assertAccessible(page, '/account (email code)');
+      const codeMail = await mail.waitFor((m) => mail.messages.indexOf(m) >= since && sentTo(newEmail)(m), 15_000);
+      await page.keyboard.type(codeFrom(codeMail));
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter'); // Confirm new email
+      await page.getByRole('status').filter({ hasText: 'Your email address is changed' }).waitFor();
+      assert.equal(await page.locator('#email').textContent(), newEmail);
+      const told = await mail.waitFor((m) => mail.messages.indexOf(m) >= since && sentTo(user.email)(m)
+        && m.subject === 'Your email address was changed', 15_000);
+      const undo = /(https?:\/\/\S+\/recover\/lock#undo=[\w-]{43})/.exec(told.text)[1];
+
+      const owner = await newPage({ viewport: { width: 320, height: 640 } });
+      try {
+        await owner.page.goto(undo);
+        await owner.page.getByRole('button', { name: 'Undo the change' }).waitFor();
+        assert.equal(new URL(owner.page.url()).hash, '', 'the secret leaves the address bar');
+        await assertAccessible(owner.page, '/recover/lock');
+        const since2 = mail.messages.length;
+        await owner.page.getByRole('button', { name: 'Undo the change' }).focus();
+        await owner.page.keyboard.press('Enter');
+        await owner.page.getByLabel('Code').waitFor();
+        const reset = await resetMail(user.email, since2);
+        await owner.page.keyboard.type(codeFrom(reset));
+        await owner.page.keyboard.press('Enter');
+        await newPasswordPage(owner.page, newPassword());
+      } finally {
+        await owner.ctx.close();
+      }
+      // the page that changed it was signed out with every other session
+      const s = await page.evaluate(async () => (await fetch('/api/v1/session')).json());
+      assert.equal(s.authenticated, false);
     } finally {
       await ctx.close();
     }
