@@ -127,20 +127,11 @@ void gh_recover_start(gh_req *r)
 
 /* ---- the email proven (from POST /api/v1/verify) ---- */
 
-/* A time (ms since the epoch) as mails and pages show it. */
-static const char *when_text(gh_req *r, long long ms)
-{
-    char t[32];
-    gh_rfc3339(ms, t);
-    /* "2026-12-09T04:12:00.000Z" → "2026-12-09 04:12 UTC" */
-    return gh_arena_printf(r->arena, "%.10s %.5s UTC", t, t + 11);
-}
-
 static void respond_waiting(gh_req *r, const gh_recovery_wait *w)
 {
     gh_resp_json(r, 200,
                  json_pack("{s:s, s:I, s:s}", "status", "recovery_waiting", "ends_at",
-                           (json_int_t)w->ends_at, "ends", when_text(r, w->ends_at)),
+                           (json_int_t)w->ends_at, "ends", gh_notices_time(r->arena, w->ends_at)),
                  NULL);
 }
 
@@ -382,7 +373,8 @@ static gh_dbrc mail_wait(gh_req *r, gh_dbconn *c, const gh_user *u, const gh_rec
     gh_ctx x = gh_req_ctx(r);
     const char *link = gh_arena_printf(r->arena, "%s/recover/cancel?wait=%s&token=%s",
                                        r->app->cfg->issuer, w->id, cancel_token);
-    json_t *p = json_pack("{s:s, s:s}", "ends", when_text(r, w->ends_at), "cancel_link", link);
+    json_t *p =
+        json_pack("{s:s, s:s}", "ends", gh_notices_time(r->arena, w->ends_at), "cancel_link", link);
     const char *mail_id = NULL;
     gh_dbrc rc =
         gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, u->email, "recovery_waiting", p);
