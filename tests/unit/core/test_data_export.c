@@ -2,7 +2,8 @@
  * store/gh_store_data) on a real store (testdb.h), without HTTP: every
  * section holds the account's rows and only its own; no stored secret
  * (password hash, sealed TOTP seed, passkey key and id, code, session,
- * device and token hashes, sealed mail parameters) reaches the document;
+ * device and token hashes, sealed mail parameters, a waiting recovery's
+ * cancel-link hash) reaches the document;
  * a section past GH_STORE_DATA_MAX_ROWS is cut and named. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "gh_store_mail.h"
 #include "gh_store_mfa.h"
 #include "gh_store_oidc.h"
+#include "gh_store_recovery.h"
 #include "gh_store_sessions.h"
 #include "gh_store_users.h"
 
@@ -38,6 +40,7 @@ static const char *const secrets[] = {
     "SESSION-TOKEN-HASH-0001",
     "DEVICE-COOKIE-HASH-0001",
     "SEALED-MAIL-PARAMS-0001",
+    "RECOVERY-CANCEL-HASH-0001",
 };
 
 struct fixture {
@@ -156,6 +159,16 @@ static gh_dbrc fill(struct fixture *f)
                                   secrets[8], NOW - 700, NOW - 700);
     if (rc == GH_DB_OK)
         rc = add_event(f, f->alice, "signin.succeeded", "192.0.2.7");
+    gh_recovery_wait w = {.tenant_id = T,
+                          .id = "w-1",
+                          .user_id = f->alice,
+                          .state = GH_WAIT_WAITING,
+                          .started_at = NOW - 300,
+                          .ends_at = NOW + 3600000,
+                          .updated_at = NOW - 300,
+                          .cancel_hash = secrets[9]};
+    if (rc == GH_DB_OK)
+        rc = gh_store_wait_insert(f->c, f->x.arena, &w);
     if (rc == GH_DB_OK)
         rc = add_session(f, f->bob, "BOB-SESSION-HASH", "198.51.100.9", 0);
     if (rc == GH_DB_OK)
@@ -265,7 +278,10 @@ static void test_sections(void **state)
     assert_string_equal(json_string_value(json_object_get(mail, "subject")), "Your sign-in code");
     assert_int_equal(json_array_size(at(doc, "mails", NULL)), 1);
     assert_int_equal(json_array_size(at(doc, "activity", NULL)), 1);
-    assert_true(json_is_null(at(doc, "pending_recovery", NULL)));
+    assert_string_equal(json_string_value(at(doc, "pending_recovery", "state")), "waiting");
+    assert_string_equal(json_string_value(at(doc, "pending_recovery", "ends_at")),
+                        "2023-11-14T23:13:20.000Z");
+    assert_int_equal(json_array_size(at(doc, "recovery_waits", NULL)), 1);
     assert_int_equal(json_array_size(at(doc, "truncated", NULL)), 0);
     json_decref(doc);
 }
