@@ -131,6 +131,10 @@ typedef struct gh_mail_rendered {
 } gh_mail_rendered;
 
 bool gh_mail_template_exists(const char *name);
+/* The subject line of template name when it is fixed text (no {{value}} in
+ * it), else NULL: what a customer's data export says of a mail without
+ * rendering its body (gh_data_export). */
+const char *gh_mail_template_subject(const char *name);
 
 /* Replaces every {{name}} in tmpl with params' value (a string or an
  * integer), HTML-escaped when html is true. NULL with a reason in err when a

@@ -384,6 +384,12 @@ bool gh_mail_template_exists(const char *name)
     return find(name) != NULL;
 }
 
+const char *gh_mail_template_subject(const char *name)
+{
+    const struct template *t = find(name);
+    return t && !strstr(t->subject, "{{") ? t->subject : NULL;
+}
+
 static void sb_put_html(gh_strbuf *b, const char *s, size_t n)
 {
     size_t start = 0;

@@ -39,6 +39,8 @@ void gh_accounts_password_change(gh_req *r);
 void gh_accounts_email_change(gh_req *r);
 void gh_accounts_profile_get(gh_req *r);
 void gh_accounts_profile_update(gh_req *r);
+/* gh_accounts_export.c: "Download my data" */
+void gh_accounts_export(gh_req *r);
 
 /* gh_recover.c: forgot password (docs/recovery.md) */
 void gh_recover_start(gh_req *r);

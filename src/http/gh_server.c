@@ -53,6 +53,7 @@ static const gh_route routes[] = {
     {"POST", "/api/v1/email", gh_accounts_email_change, API_BODY | GH_ROUTE_SLOW},
     {"GET", "/api/v1/profile", gh_accounts_profile_get, 0},
     {"PATCH", "/api/v1/profile", gh_accounts_profile_update, API_BODY},
+    {"POST", "/api/v1/account/export", gh_accounts_export, API_BODY | GH_ROUTE_SLOW},
     {"GET", "/api/v1/sessions", gh_accounts_sessions, 0},
     {"DELETE", "/api/v1/sessions", gh_accounts_sessions_end_others, 0},
     {"DELETE", "/api/v1/sessions/{id}", gh_accounts_session_end, 0},

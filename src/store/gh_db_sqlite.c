@@ -442,7 +442,8 @@ static const char *const sqlite_migrations[] = {
      * owner locks the account from a notice (sign-in refused until a
      * recovery completes); a notice_links row is one link of a notice,
      * kind lock (lock and recover) or undo_email (restore old_email, lock
-     * and recover), token_hash the SHA-256 hex of its token, single use. */
+     * and recover), token_hash the SHA-256 hex of its token, single use;
+     * audit_subject for one customer's own events. */
     "ALTER TABLE users ADD COLUMN locked_at INTEGER;"
     "CREATE TABLE notice_links ("
     "  tenant_id TEXT NOT NULL,"
@@ -457,7 +458,9 @@ static const char *const sqlite_migrations[] = {
     "  PRIMARY KEY (tenant_id, id),"
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
     "CREATE UNIQUE INDEX notice_links_token ON notice_links (tenant_id, token_hash);"
-    "CREATE INDEX notice_links_expiry ON notice_links (expires_at);",
+    "CREATE INDEX notice_links_expiry ON notice_links (expires_at);"
+    /* a customer's own events (data export, deletion) without a scan */
+    "CREATE INDEX audit_subject ON audit_events (tenant_id, subject, seq);",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

@@ -48,6 +48,8 @@ const MSG = {
   passwordChanged: 'Your password is changed.',
   emailChanged: 'Your email address is changed. Your old address was told, with a way to undo it.',
   profileSaved: 'Your profile is saved.',
+  exported: 'Your data is downloading. Keep the file somewhere safe: it shows where and when you sign in.',
+  exportPassword: 'Enter your password to download your data.',
   enrolAgain: 'Your password is reset and your old sign-in methods were removed. Set up a new authenticator app or passkey below.',
 };
 
@@ -94,6 +96,58 @@ async function send(method, path, body) {
 }
 
 const post = (path, body) => send('POST', path, body);
+
+/**
+ * POST /account/export ("Download my data"). Resolves {ok, status, data}
+ * and, on success, the file: {blob, name} (the name from the server's
+ * Content-Disposition). A stale CSRF token is renewed once, as send() does.
+ */
+async function fetchExport(body) {
+  for (let attempt = 0; ; attempt++) {
+    if (!csrfToken) await call('GET', '/session');
+    let res;
+    try {
+      res = await fetch(`${API}/account/export`, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken || '' },
+        body: JSON.stringify(body),
+      });
+    } catch {
+      return { ok: false, status: 0, data: {} };
+    }
+    if (res.ok) {
+      const named = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
+      return { ok: true, status: res.status, data: {}, blob: await res.blob(), name: named ? named[1] : 'gatehouse-data.json' };
+    }
+    let data = {};
+    try {
+      data = (await res.json()) || {};
+    } catch {
+      data = {};
+    }
+    if (res.status === 403 && data.error === 'csrf' && attempt === 0) {
+      csrfToken = null;
+      continue;
+    }
+    return { ok: false, status: res.status, data };
+  }
+}
+
+/** Hands blob to the browser as a download named name: a link to an object
+ * URL with the download attribute (a navigation the page's CSP does not
+ * restrict; no script or content is loaded from it). */
+function saveFile(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
 
 // ---- page helpers ----
 
@@ -781,6 +835,24 @@ const pages = {
       byId('email').textContent = r.data.email;
       byId('email-now').textContent = r.data.email;
       showStatus(MSG.emailChanged);
+    });
+
+    onSubmit(byId('export-form'), async (fd) => {
+      const current = text(fd, 'current_password');
+      const r = await fetchExport(current ? { current_password: current } : {});
+      if (r.status === 403 && r.data.error === 'reauthentication_required') {
+        showAlert(MSG.exportPassword);
+        byId('export_password').focus();
+        return;
+      }
+      if (!r.ok) {
+        showAlert(errorText(r));
+        if (r.status === 400) byId('export_password').focus();
+        return;
+      }
+      byId('export-form').reset();
+      saveFile(r.blob, r.name);
+      showStatus(MSG.exported);
     });
 
     let leaving = false;
