@@ -105,8 +105,9 @@ static int p_admin_token(gh_config *c, const char *v, char *why, size_t whylen)
 
 static int p_smtp_url(gh_config *c, const char *v, char *why, size_t whylen)
 {
-    if (*v && strncmp(v, "smtp://", 7) != 0 && strncmp(v, "smtps://", 8) != 0) {
-        snprintf(why, whylen, "must be an smtp:// or smtps:// URL");
+    if (*v && strncmp(v, "smtp://", 7) != 0 && strncmp(v, "smtps://", 8) != 0 &&
+        strcmp(v, GH_MAIL_TO_LOG) != 0) {
+        snprintf(why, whylen, "must be an smtp:// or smtps:// URL, or log: (development)");
         return -1;
     }
     return set_string(c->smtp_url, sizeof(c->smtp_url), v, why, whylen);
@@ -292,8 +293,9 @@ static const struct setting settings[] = {
     {"ADMIN_TOKEN", "", p_admin_token,
      "bearer token for SCIM and client registration (at least 16 characters); unset: disabled"},
     {"SMTP_URL", "", p_smtp_url,
-     "mail relay: smtp://host:port (STARTTLS per SMTP_TLS) or smtps://host:port (TLS); unset: "
-     "mail waits"},
+     "mail relay: smtp://host:port (STARTTLS per SMTP_TLS) or smtps://host:port (TLS); log: "
+     "writes every mail to the log and DATA_DIR/mail instead (development, loopback only); "
+     "unset: mail waits"},
     {"SMTP_TLS", "auto", p_smtp_tls,
      "STARTTLS on smtp:// relays: required, opportunistic, off, or auto (required unless the "
      "relay is on loopback)"},
@@ -479,6 +481,14 @@ static int derive(gh_config *c, const bool *given, char *err, size_t errlen)
             snprintf(err, errlen, "GATEHOUSE_DATA_DIR: path is too long");
             return -1;
         }
+    }
+    /* Development mail puts one-time codes in the log: never on a server
+     * others can reach. */
+    if (strcmp(c->smtp_url, GH_MAIL_TO_LOG) == 0 && !is_loopback(c->listen_host)) {
+        snprintf(err, errlen,
+                 "GATEHOUSE_SMTP_URL: log: writes sign-in codes to the log and is for development "
+                 "on a loopback GATEHOUSE_LISTEN only; set a mail relay (smtp:// or smtps://)");
+        return -1;
     }
     if (c->threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);

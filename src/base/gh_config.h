@@ -22,6 +22,10 @@ enum { GH_PATH_MAX = 1024, GH_MASTER_KEY_BYTES = 32 };
  * is not on loopback and opportunistic for one that is. */
 enum { GH_SMTP_TLS_AUTO, GH_SMTP_TLS_REQUIRED, GH_SMTP_TLS_OPPORTUNISTIC, GH_SMTP_TLS_OFF };
 
+/* GATEHOUSE_SMTP_URL for development: every mail is written to the log and
+ * to DATA_DIR/mail/ instead of being sent (loopback listen addresses only). */
+#define GH_MAIL_TO_LOG "log:"
+
 typedef struct gh_config {
     char listen_host[256];
     uint16_t listen_port;
@@ -29,8 +33,8 @@ typedef struct gh_config {
     char database[GH_PATH_MAX];
     bool database_is_postgres;
     char data_dir[GH_PATH_MAX];
-    char admin_token[512]; /* empty: admin APIs refuse every request */
-    char smtp_url[512];
+    char admin_token[512];          /* empty: admin APIs refuse every request */
+    char smtp_url[512];             /* a relay URL, GH_MAIL_TO_LOG, or "" (mail waits) */
     char mail_from[256];            /* From header of outgoing mail; no CR/LF */
     unsigned mail_retry_base;       /* seconds: attempt k waits base * 4^(k-1), at most 1 h */
     int smtp_tls;                   /* GH_SMTP_TLS_*: STARTTLS policy of an smtp:// relay */

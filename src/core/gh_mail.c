@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -16,9 +17,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gh_clock.h"
 #include "gh_crypto.h"
+#include "gh_fs.h"
 #include "gh_log.h"
 #include "gh_mkey.h"
 #include "gh_store_users.h"
@@ -453,6 +456,57 @@ out:
     curl_easy_cleanup(curl);
 }
 
+/* ---- development mail (GATEHOUSE_SMTP_URL=log:) ---- */
+
+/* Writes the message to DATA_DIR/mail/<id>.eml (0600: it holds codes) and
+ * its text to the log, in place of sending it. Loopback servers only
+ * (gh_config refuses log: elsewhere), so the codes stay on the developer's
+ * machine. */
+static void log_send(const gh_config *cfg, gh_arena *a, const gh_mail_row *m,
+                     const gh_mail_rendered *msg, struct send_result *res)
+{
+    gh_mail_headers h;
+    char err[256];
+    res->kind = SEND_PERMANENT;
+    if (gh_mail_build_headers(a, cfg->mail_from, m->to, msg->subject, m->id, gh_now_ms(), &h, err,
+                              sizeof(err)) != 0) {
+        snprintf(res->error, sizeof(res->error), "%s", err);
+        return;
+    }
+    const char *dir = gh_arena_printf(a, "%s/mail", cfg->data_dir);
+    const char *path = dir ? gh_arena_printf(a, "%s/%s.eml", dir, m->id) : NULL;
+    FILE *f = NULL;
+    int fd = -1;
+    if (!path || gh_fs_mkdirs(dir) != 0 ||
+        (fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
+        !(f = fdopen(fd, "w"))) {
+        if (fd >= 0)
+            close(fd);
+        res->kind = SEND_TEMPORARY;
+        snprintf(res->error, sizeof(res->error), "cannot write %s: %s", path ? path : "mail",
+                 strerror(errno));
+        return;
+    }
+    for (int i = 0; i < 5; i++)
+        fprintf(f, "%s\r\n", h.lines[i]);
+    fprintf(f,
+            "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"gh-%s\"\r\n\r\n"
+            "--gh-%s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n"
+            "--gh-%s\r\nContent-Type: text/html; charset=utf-8\r\n\r\n%s\r\n--gh-%s--\r\n",
+            m->id, m->id, crlf(a, msg->text), m->id, crlf(a, msg->html), m->id);
+    bool ok = fflush(f) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok) {
+        res->kind = SEND_TEMPORARY;
+        snprintf(res->error, sizeof(res->error), "cannot write %s", path);
+        return;
+    }
+    json_t *fields = json_pack("{s:s, s:s, s:s, s:s}", "to", m->to, "subject", msg->subject, "file",
+                               path, "text", msg->text);
+    gh_log_event(GH_LOG_INFO, "development mail", fields);
+    res->kind = SEND_OK;
+}
+
 /* ---- one attempt ---- */
 
 /* Sends a claimed message and records the attempt. */
@@ -482,6 +536,8 @@ static void attempt(const gh_app *app, gh_arena *a, const gh_mail_row *m)
             snprintf(res.error, sizeof(res.error), "the parameters are not a JSON object");
         else if (gh_mail_render(a, m->template_name, params, &msg, err, sizeof(err)) != 0)
             snprintf(res.error, sizeof(res.error), "%s", err);
+        else if (strcmp(cfg->smtp_url, GH_MAIL_TO_LOG) == 0)
+            log_send(cfg, a, m, &msg, &res);
         else
             smtp_send(cfg, a, m, &msg, &res);
         json_decref(params);
@@ -613,6 +669,11 @@ int gh_mail_start(gh_app *app)
                "instance with a mail relay delivers it");
         return 0;
     }
+    if (strcmp(app->cfg->smtp_url, GH_MAIL_TO_LOG) == 0)
+        gh_log(GH_LOG_WARN, "development mail",
+               "GATEHOUSE_SMTP_URL=log: every mail (with its codes) is written to this log and to "
+               "%s/mail/ instead of being sent; for development on this machine only",
+               app->cfg->data_dir);
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK) {
         gh_log(GH_LOG_ERROR, "start failed", "libcurl could not be initialised");

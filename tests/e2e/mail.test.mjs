@@ -10,7 +10,7 @@ import path from 'node:path';
 import net from 'node:net';
 
 import {
-  BINARY, runGatehouse, startServer, stopAll, freePort, sql, sleep, waitFor,
+  BINARY, runGatehouse, startServer, stopAll, freePort, sql, sleep, waitFor, randomHex,
 } from './lib/server.mjs';
 import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mjs';
 import { Browser } from './lib/browser.mjs';
@@ -395,4 +395,47 @@ describe('mail settings', () => {
       assert.equal(r.stderr.trim().split('\n').length, 1);
     });
   }
+});
+
+// Development mail (issue 19 item 1): GATEHOUSE_SMTP_URL=log: writes every
+// mail to the log and to DATA_DIR/mail/ instead of sending it, on a
+// loopback listen address only.
+describe('development mail (GATEHOUSE_SMTP_URL=log:)', () => {
+  test('a sign-up\'s code is in the log and in DATA_DIR/mail/<id>.eml (0600), and it verifies the account', async () => {
+    const server = await startServer({ env: { GATEHOUSE_SMTP_URL: 'log:' } });
+    try {
+      assert.ok(server.jsonLogs().some((l) => l.msg === 'development mail' && /instead of being sent/.test(l.detail ?? JSON.stringify(l))),
+        'a start-up line says mail is not sent');
+      const b = new Browser(server);
+      const email = `devmail-${randomHex(4)}@example.com`;
+      const r = await b.post('/api/v1/signup', { email, password: `Lantern-${randomHex(8)}-Orchard` });
+      assert.equal(r.status, 200, r.text);
+      let entry;
+      await waitFor(() => (entry = server.jsonLogs().find((l) => l.msg === 'development mail' && l.to === email)), 10_000);
+      assert.equal(entry.subject, 'Verify your email address');
+      const code = /(?<!\d)(\d{6})(?!\d)/.exec(entry.text.replace(/https?:\/\/\S+/g, ' '))[1];
+      assert.equal(path.dirname(entry.file), path.join(server.dir, 'mail'));
+      const st = fs.statSync(entry.file);
+      assert.equal(st.mode & 0o777, 0o600, 'the file holds a code: owner only');
+      const eml = fs.readFileSync(entry.file, 'utf8');
+      assert.match(eml, new RegExp(`^To: ${email}\\r$`, 'm'));
+      assert.ok(eml.includes(code) && /Content-Type: text\/html/.test(eml));
+      const v = await b.post('/api/v1/verify', { flow_id: r.json.flow_id, code });
+      assert.equal(v.status, 200, v.text);
+      const row = sql(server, `SELECT status FROM mail_outbox WHERE to_addr = '${email}'`);
+      assert.equal(row[0].status, 'sent');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('log: on an address others can reach → exit 2 naming the setting, nothing started', async () => {
+    const port = await freePort();
+    const r = await runGatehouse(['serve'], {
+      env: { GATEHOUSE_LISTEN: `0.0.0.0:${port}`, GATEHOUSE_DATA_DIR: '/nonexistent/never', GATEHOUSE_SMTP_URL: 'log:' },
+      timeoutMs: 5000,
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /GATEHOUSE_SMTP_URL: log: .*loopback/);
+  });
 });
