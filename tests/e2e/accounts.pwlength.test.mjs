@@ -322,4 +322,21 @@ describe('passwordless sign-up', () => {
     assert.equal(off2.status, 200, off2.text);
     assert.equal(off2.json.passwordless_email, false);
   });
+
+  test('a passwordless sign-up to an address held by an unverified sign-up replaces it once the code comes back (no password on either)', async () => {
+    const { server } = ctx;
+    const email = `nopw2-${randomHex(4)}@example.com`;
+    const since = ctx.mail.messages.length;
+    const first = await new Browser(server).post('/api/v1/signup', { email, passwordless: true });
+    assert.equal(first.status, 200, first.text);
+    await mailAfter(since, email); // delivered, so the next mail to this address is the second's
+    const oldId = userId(server, email);
+    const { v } = await signUp(server, { email, passwordless: true });
+    assert.equal(v.status, 200, v.text);
+    assert.equal(v.json.status, 'signed_in');
+    const newId = userId(server, email);
+    assert.notEqual(newId, oldId, 'a new account took the address');
+    assert.equal(hasPassword(server, newId), false);
+    assert.equal(audits(server, oldId, 'account.unverified_replaced'), 1);
+  });
 });
