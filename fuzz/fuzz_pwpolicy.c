@@ -28,7 +28,7 @@
         }                                                                                          \
     } while (0)
 
-static const gh_pwpolicy policy = {8, 256, NULL};
+static const gh_pwpolicy policy = {8, 256, NULL, 0};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -178,6 +178,7 @@ UINT_SETTING(p_mail_daily, mail_daily_limit, 1, 1000)
 UINT_SETTING(p_mail_ip_hourly, mail_ip_hourly_limit, 1, 100000)
 UINT_SETTING(p_unverified_ttl, unverified_account_ttl, 60, 365u * 86400u)
 UINT_SETTING(p_pw_min, password_min_length, 8, 64)
+UINT_SETTING(p_pw_min_mfa, password_min_length_mfa, 8, 64)
 UINT_SETTING(p_code_ttl_oauth, auth_code_ttl, 1, 600)
 UINT_SETTING(p_at_ttl, access_token_ttl, 1, 86400)
 UINT_SETTING(p_id_ttl, id_token_ttl, 10, 86400)
@@ -340,7 +341,12 @@ static const struct setting settings[] = {
      "seconds an unverified self-service sign-up is kept before it is deleted (7 days)"},
     {"REQUIRE_VERIFIED_EMAIL", "on", p_require_verified,
      "on: accounts must verify their email before they can sign in"},
-    {"PASSWORD_MIN_LENGTH", "8", p_pw_min, "fewest characters in a new password (8 to 64)"},
+    {"PASSWORD_MIN_LENGTH", "15", p_pw_min,
+     "fewest characters in a new password when it is the account's only factor (8 to 64; NIST "
+     "SP 800-63B-4)"},
+    {"PASSWORD_MIN_LENGTH_MFA", "8", p_pw_min_mfa,
+     "fewest characters in a new password when the account has a second factor (8 to 64, at most "
+     "PASSWORD_MIN_LENGTH)"},
     {"AUTH_CODE_TTL", "60", p_code_ttl_oauth, "seconds an authorization code is valid"},
     {"ACCESS_TOKEN_TTL", "600", p_at_ttl, "seconds an access token is valid"},
     {"ID_TOKEN_TTL", "3600", p_id_ttl, "seconds an ID token is valid"},
@@ -500,6 +506,14 @@ static int derive(gh_config *c, const bool *given, char *err, size_t errlen)
     }
     if (c->db_pool == 0)
         c->db_pool = c->threads + c->workers + 1;
+    if (c->password_min_length_mfa > c->password_min_length) {
+        /* a second factor may relax the rule, never tighten it */
+        snprintf(err, errlen,
+                 "GATEHOUSE_PASSWORD_MIN_LENGTH_MFA (%u) must not be above "
+                 "GATEHOUSE_PASSWORD_MIN_LENGTH (%u)",
+                 c->password_min_length_mfa, c->password_min_length);
+        return -1;
+    }
     return 0;
 }
 

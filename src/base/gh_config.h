@@ -64,7 +64,8 @@ typedef struct gh_config {
     unsigned mail_ip_hourly_limit;   /* the same per client address in an hour */
     unsigned unverified_account_ttl; /* seconds an unverified self-service sign-up lives */
     bool require_verified_email;
-    unsigned password_min_length;
+    unsigned password_min_length;     /* the password is the account's only factor */
+    unsigned password_min_length_mfa; /* the account has a second factor (<= the other) */
     char breached_passwords_file[GH_PATH_MAX];
     /* second factors */
     unsigned reauth_window;    /* seconds after sign-in that sign-in methods may change */

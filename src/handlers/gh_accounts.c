@@ -30,6 +30,7 @@
 #include "gh_session.h"
 #include "gh_store_users.h"
 #include "gh_store_flows.h"
+#include "gh_store_mfa.h"
 #include "gh_store_sessions.h"
 #include "gh_store_throttle.h"
 
@@ -257,8 +258,17 @@ void gh_accounts_session(gh_req *r)
 
 /* ---- POST /api/v1/signup ---- */
 
-bool gh_accounts_new_password(gh_req *r, json_t *body, const char *email, const char **out,
-                              size_t *outlen)
+bool gh_accounts_has_second_factor(gh_req *r, gh_dbconn *c, const char *user_id)
+{
+    gh_ctx x = gh_req_ctx(r);
+    gh_factors_enrolled e;
+    if (!c || !user_id || gh_factors_enrolled_get(&x, c, user_id, &e) != GH_DB_OK)
+        return false;
+    return e.totp || e.passkey;
+}
+
+bool gh_accounts_new_password(gh_req *r, json_t *body, const char *email, bool has_second_factor,
+                              const char **out, size_t *outlen)
 {
     json_t *v = json_object_get(body, "password");
     const char *why = NULL;
@@ -272,7 +282,8 @@ bool gh_accounts_new_password(gh_req *r, json_t *body, const char *email, const 
         gh_resp_error(r, 400, "weak_password", "The password has characters we cannot accept.");
         return false;
     }
-    if (gh_pwpolicy_check(&r->app->pwpolicy, *out, *outlen, email, &why) != GH_PW_OK) {
+    if (gh_pwpolicy_check_for(&r->app->pwpolicy, has_second_factor, *out, *outlen, email, &why) !=
+        GH_PW_OK) {
         gh_resp_error(r, 400, "weak_password", why);
         return false;
     }
@@ -291,6 +302,23 @@ const char *gh_accounts_email_field(gh_req *r, json_t *body, bool *bad)
         return NULL;
     }
     return email;
+}
+
+/* A passwordless sign-up's one way in: signing in with an emailed code
+ * (the factor PUT /api/v1/mfa/email turns on), in the caller's
+ * transaction. */
+static gh_dbrc email_signin_add(gh_req *r, gh_dbconn *c, const char *tenant, const char *user_id)
+{
+    char id[GH_UUID_STRLEN + 1];
+    gh_uuid(id);
+    gh_factor f = {.tenant_id = tenant,
+                   .id = id,
+                   .user_id = user_id,
+                   .kind = GH_FACTOR_EMAIL,
+                   .name = "Emailed sign-in code",
+                   .confirmed = true,
+                   .created_at = gh_now_ms()};
+    return gh_store_factor_insert(c, r->arena, &f);
 }
 
 /* The address is taken: its owner gets a notice, the caller a decoy flow. */
@@ -322,8 +350,8 @@ static gh_dbrc signup_replace(gh_req *r, gh_dbconn *c, const gh_user *holder, co
                               const char *phc, const char *return_to, bool mail, gh_email_flow *f)
 {
     gh_accounts_codes k;
-    json_t *j = json_pack("{s:s, s:s?, s:s?}", "phc", phc, "given_name", u->given_name,
-                          "family_name", u->family_name);
+    json_t *j = json_pack("{s:s?, s:b, s:s?, s:s?}", "phc", phc, "passwordless", phc == NULL,
+                          "given_name", u->given_name, "family_name", u->family_name);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     const char *signup = text ? gh_arena_strdup(r->arena, text) : NULL;
@@ -347,21 +375,42 @@ static gh_dbrc signup_new(gh_req *r, gh_dbconn *c, gh_user *u, const char *phc,
     gh_dbrc rc = gh_store_user_insert(c, r->arena, u);
     if (rc == GH_DB_OK)
         rc = gh_store_user_mark_signup(c, r->arena, u->tenant_id, u->id);
-    if (rc == GH_DB_OK)
-        rc = gh_store_password_set(c, r->arena, u->tenant_id, u->id, phc);
+    if (rc == GH_DB_OK) /* phc NULL: a passwordless account, which signs in by emailed code */
+        rc = phc ? gh_store_password_set(c, r->arena, u->tenant_id, u->id, phc)
+                 : email_signin_add(r, c, u->tenant_id, u->id);
     if (rc == GH_DB_OK)
         rc = verify_flow_create(r, c, u->id, u->email, return_to, f, &k);
     if (rc == GH_DB_OK)
         rc = gh_accounts_mail_code(r, c, f, &k);
     if (rc == GH_DB_OK)
-        gh_api_audit(r, c, "signup.created", u->id, "success", NULL, NULL);
+        gh_api_audit(r, c, "signup.created", u->id, "success", NULL,
+                     json_pack("{s:b}", "passwordless", phc == NULL));
     return rc;
+}
+
+/* The body's "passwordless": true asks for an account without a password
+ * (it signs in with emailed codes); it and "password" exclude each other.
+ * false with a 400 answered when the body is not one or the other. */
+static bool signup_kind(gh_req *r, json_t *body, bool *passwordless)
+{
+    json_t *v = json_object_get(body, "passwordless");
+    if (v && !json_is_boolean(v)) {
+        gh_resp_error(r, 400, "invalid_request", "passwordless must be true or false.");
+        return false;
+    }
+    *passwordless = json_is_true(v);
+    if (*passwordless && json_object_get(body, "password")) {
+        gh_resp_error(r, 400, "invalid_request",
+                      "Send a password, or passwordless: true, not both.");
+        return false;
+    }
+    return true;
 }
 
 void gh_accounts_signup(gh_req *r)
 {
     char phc[GH_PWHASH_MAX], id[GH_UUID_STRLEN + 1];
-    bool bad = false;
+    bool bad = false, passwordless = false;
     const char *pw = NULL;
     size_t pwlen = 0;
     if (!gh_csrf_check(r))
@@ -373,18 +422,23 @@ void gh_accounts_signup(gh_req *r)
     const char *given = bad ? NULL : gh_api_text(r, body, "given_name", MAX_NAME, &bad);
     const char *family = bad ? NULL : gh_api_text(r, body, "family_name", MAX_NAME, &bad);
     const char *asked = bad ? NULL : gh_api_text(r, body, "return_to", 2048, &bad);
-    if (bad || !gh_accounts_new_password(r, body, email, &pw, &pwlen)) {
+    /* A new account has no second factor yet: the only-factor minimum. */
+    if (bad || !signup_kind(r, body, &passwordless) ||
+        (!passwordless && !gh_accounts_new_password(r, body, email, false, &pw, &pwlen))) {
         json_decref(body);
         return;
     }
     json_decref(body);
-    /* Hash first, whatever happens next, so a taken address costs the same time. */
-    int hrc = gh_password_hash(pw, pwlen, phc);
-    sodium_memzero((char *)pw, pwlen);
+    /* Hash first, whatever happens next, so a taken address costs the same
+     * time (a passwordless sign-up hashes nothing either way). */
+    int hrc = passwordless ? 0 : gh_password_hash(pw, pwlen, phc);
+    if (pw)
+        sodium_memzero((char *)pw, pwlen);
     if (hrc != 0) {
         gh_resp_error(r, 500, "server_error", "Something went wrong; try again.");
         return;
     }
+    const char *hash = passwordless ? NULL : phc;
     const char *return_to = gh_api_return_target(r, asked);
     gh_dbconn *c = gh_req_db(r);
     if (!c)
@@ -416,12 +470,12 @@ void gh_accounts_signup(gh_req *r)
         if (rc == GH_DB_OK)
             rc = gh_store_user_pending_signup(c, r->arena, r->tenant, owner.id, &pending);
         if (rc == GH_DB_OK && pending)
-            rc =
-                signup_replace(r, c, &owner, &u, phc, return_to, send == GH_ACCOUNTS_SEND_MAIL, &f);
+            rc = signup_replace(r, c, &owner, &u, hash, return_to, send == GH_ACCOUNTS_SEND_MAIL,
+                                &f);
         else if (rc == GH_DB_OK)
             rc = signup_existing(r, c, &owner, return_to, send == GH_ACCOUNTS_SEND_MAIL, &f);
         else if (rc == GH_DB_NOTFOUND)
-            rc = signup_new(r, c, &u, phc, return_to, &f);
+            rc = signup_new(r, c, &u, hash, return_to, &f);
     }
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc == GH_DB_CONFLICT) {
@@ -483,6 +537,7 @@ static gh_dbrc replace_unverified(gh_req *r, gh_dbconn *c, const gh_email_flow *
     long long now = gh_now_ms();
     json_t *j = json_loads(f->signup, 0, NULL);
     const char *phc = json_string_value(json_object_get(j, "phc"));
+    bool passwordless = json_is_true(json_object_get(j, "passwordless"));
     const char *given = json_string_value(json_object_get(j, "given_name"));
     const char *family = json_string_value(json_object_get(j, "family_name"));
     gh_uuid(id);
@@ -496,7 +551,8 @@ static gh_dbrc replace_unverified(gh_req *r, gh_dbconn *c, const gh_email_flow *
                  .version = 1,
                  .created_at = now,
                  .updated_at = now};
-    gh_dbrc rc = phc ? gh_store_user_pending_signup(c, r->arena, f->tenant_id, f->user_id, &pending)
+    gh_dbrc rc = phc || passwordless
+                     ? gh_store_user_pending_signup(c, r->arena, f->tenant_id, f->user_id, &pending)
                      : GH_DB_FAIL;
     if (rc == GH_DB_OK && !pending)
         rc = GH_DB_CONFLICT;
@@ -507,7 +563,8 @@ static gh_dbrc replace_unverified(gh_req *r, gh_dbconn *c, const gh_email_flow *
     if (rc == GH_DB_OK)
         rc = gh_store_user_mark_signup(c, r->arena, u.tenant_id, u.id);
     if (rc == GH_DB_OK)
-        rc = gh_store_password_set(c, r->arena, u.tenant_id, u.id, phc);
+        rc = phc ? gh_store_password_set(c, r->arena, u.tenant_id, u.id, phc)
+                 : email_signin_add(r, c, u.tenant_id, u.id);
     if (rc == GH_DB_OK)
         gh_api_audit(r, c, "account.unverified_replaced", f->user_id, "success",
                      "a verified sign-up took the address",
@@ -556,8 +613,13 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
     if (rc == GH_DB_OK && !signin && !unlock)
         gh_api_audit(r, c, "email.verified", user_id, "success", NULL,
                      json_pack("{s:s}", "via", same_browser ? "same_browser" : "other_browser"));
-    /* the same decision as every sign-in: the mailbox is proven here */
+    /* the same decision as every sign-in: the mailbox is proven here; a
+     * passwordless sign-up proved nothing else (no password to count) */
     const char *method = signin ? GH_METHOD_EMAIL : GH_METHOD_PASSWORD;
+    const char *phc = NULL;
+    if (rc == GH_DB_OK && !signin && !unlock && start &&
+        gh_store_password_get(c, r->arena, f->tenant_id, user_id, &phc) == GH_DB_NOTFOUND)
+        method = GH_METHOD_EMAIL;
     gh_signin_facts facts;
     gh_signin_decision d = {.verdict = GH_SIGNIN_ALLOW};
     if (rc == GH_DB_OK && start)

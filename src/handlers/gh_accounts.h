@@ -69,12 +69,18 @@ gh_dbrc gh_accounts_count_send(gh_req *r, gh_dbconn *c, const char *key, long lo
 /* true, with 429 and Retry-After answered, while key is blocked. */
 bool gh_accounts_send_wait(gh_req *r, gh_dbconn *c, const char *key);
 
-/* Reads and checks the body's new "password" (the policy of sign-up,
- * gh_pwpolicy: length, common and breached lists, not the email), normalised
- * (NFKC) into *out in the request's arena (the caller wipes it). false with
- * a 400 weak_password answered. */
-bool gh_accounts_new_password(gh_req *r, json_t *body, const char *email, const char **out,
-                              size_t *outlen);
+/* Reads and checks the body's new "password" (gh_pwpolicy: the minimum
+ * length for an account with or without a second factor,
+ * gh_pwpolicy_min_for; common and breached lists, not the email),
+ * normalised (NFKC) into *out in the request's arena (the caller wipes it).
+ * false with a 400 weak_password answered. */
+bool gh_accounts_new_password(gh_req *r, json_t *body, const char *email, bool has_second_factor,
+                              const char **out, size_t *outlen);
+
+/* Whether the account has a second factor (a confirmed authenticator app or
+ * a passkey) for the password-length rule; false when it cannot be read
+ * (the stricter rule). */
+bool gh_accounts_has_second_factor(gh_req *r, gh_dbconn *c, const char *user_id);
 
 /* May this session make a sensitive change (password, email, deletion,
  * data export)? The body's "current_password" (checked, wrong ones limited

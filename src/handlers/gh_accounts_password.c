@@ -9,6 +9,11 @@
  * stolen session is no password-guessing oracle. "Sign out everywhere
  * else" (on unless the body says false) ends every other session with its
  * tokens; the account's address gets a notice either way.
+ *
+ * Also here: the length rule a page shows before the customer types
+ * (GET /api/v1/password/policy), and "Not now" on the page that asks an
+ * account whose password is shorter than that rule for a longer one
+ * (POST /api/v1/password/upgrade/skip; the sign-in leads there).
  */
 #include <sodium.h>
 #include <string.h>
@@ -23,6 +28,7 @@
 #include "gh_notices.h"
 #include "gh_oidc.h"
 #include "gh_password.h"
+#include "gh_pwpolicy.h"
 #include "gh_session.h"
 #include "gh_sessions.h"
 #include "gh_store_throttle.h"
@@ -104,6 +110,12 @@ void gh_accounts_password_change(gh_req *r)
     if (!body)
         return;
     json_t *others = json_object_get(body, "sign_out_others");
+    bool bad = false; /* return_to: where the upgrade page goes on to, echoed checked */
+    const char *asked = gh_api_text(r, body, "return_to", 2048, &bad);
+    if (bad) {
+        json_decref(body);
+        return;
+    }
     gh_dbconn *c = gh_req_db(r);
     gh_dbrc rc = c ? gh_store_user_get(c, r->arena, r->tenant, s->user_id, &u) : GH_DB_BUSY;
     bool go = rc == GH_DB_OK && (!others || json_is_boolean(others));
@@ -111,8 +123,10 @@ void gh_accounts_password_change(gh_req *r)
         gh_resp_error(r, 400, "invalid_request", "sign_out_others must be true or false.");
     else if (rc != GH_DB_OK && c)
         gh_resp_db_error(r, rc);
+    /* the length rule follows the account: 8 with a second factor, else 15 (defaults) */
     go = go && gh_accounts_reauthorised(r, c, s, &u, body) &&
-         gh_accounts_new_password(r, body, u.email, &pw, &pwlen);
+         gh_accounts_new_password(r, body, u.email, gh_accounts_has_second_factor(r, c, u.id), &pw,
+                                  &pwlen);
     bool sign_out = !others || json_is_true(others);
     json_decref(body);
     if (!go)
@@ -146,6 +160,60 @@ void gh_accounts_password_change(gh_req *r)
     gh_mail_kick();
     if (ended)
         gh_logout_kick();
-    gh_resp_json(r, 200, json_pack("{s:s, s:I}", "status", "changed", "ended", (json_int_t)ended),
+    gh_resp_json(r, 200,
+                 json_pack("{s:s, s:I, s:s?}", "status", "changed", "ended", (json_int_t)ended,
+                           "return_to", asked ? gh_api_return_target(r, asked) : NULL),
+                 NULL);
+}
+
+/* ---- GET /api/v1/password/policy ---- */
+
+void gh_accounts_password_policy(gh_req *r)
+{
+    const gh_pwpolicy *p = &r->app->pwpolicy;
+    unsigned max = p->max_length ? p->max_length : GH_PWPOLICY_MAX_LENGTH;
+    gh_resp_json(r, 200,
+                 json_pack("{s:I, s:I, s:I}", "min_length",
+                           (json_int_t)gh_pwpolicy_min_for(p, false),
+                           "min_length_with_second_factor",
+                           (json_int_t)gh_pwpolicy_min_for(p, true), "max_length", (json_int_t)max),
+                 NULL);
+}
+
+/* ---- POST /api/v1/password/upgrade/skip ---- */
+
+/* "Not now": the customer keeps the short password for now. Counted (the
+ * audit event password.upgrade_skipped) so an operator sees how many put it
+ * off; the answer names where the journey goes on (the body's return_to,
+ * checked like every return target). */
+void gh_accounts_password_upgrade_skip(gh_req *r)
+{
+    bool bad = false;
+    if (!gh_csrf_check(r))
+        return;
+    const gh_session *s = gh_session_current(r);
+    if (!s) {
+        if (!r->status)
+            gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
+        return;
+    }
+    json_t *body = gh_api_body(r);
+    if (!body)
+        return;
+    const char *asked = gh_api_text(r, body, "return_to", 2048, &bad);
+    json_decref(body);
+    if (bad)
+        return;
+    const char *return_to = gh_api_return_target(r, asked);
+    gh_dbconn *c = gh_req_db(r);
+    if (!c)
+        return;
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_api_audit(r, c, "password.upgrade_skipped", s->user_id, "success", NULL, NULL);
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc != GH_DB_OK)
+        return gh_resp_db_error(r, rc);
+    gh_resp_json(r, 200, json_pack("{s:s, s:s}", "status", "skipped", "return_to", return_to),
                  NULL);
 }

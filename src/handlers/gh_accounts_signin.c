@@ -28,6 +28,7 @@
 #include "gh_store_throttle.h"
 #include "gh_store_mfa.h"
 #include "gh_throttle.h"
+#include "gh_url.h"
 
 #define WRONG_CREDENTIALS "The email or password is incorrect."
 
@@ -132,9 +133,22 @@ static const char *rehash_of(gh_req *r, const char *phc, const char *pw, size_t 
     return gh_arena_strdup(r->arena, fresh);
 }
 
-/* fresh: a new password hash to store in the same transaction (or NULL). */
+/* Where a sign-in goes once its factors are done: the journey's target, or
+ * first the page that asks for a longer password (upgrade) and then leads
+ * there. Accounts whose password is shorter than new ones must be are not
+ * locked out (NIST SP 800-63B-4 asks the length of new passwords). */
+static const char *signin_target(gh_req *r, const char *return_to, bool upgrade)
+{
+    if (!upgrade)
+        return return_to;
+    return gh_arena_printf(r->arena, GH_PASSWORD_UPGRADE_PAGE "?return_to=%s",
+                           gh_url_encode(r->arena, return_to));
+}
+
+/* fresh: a new password hash to store in the same transaction (or NULL).
+ * upgrade: the password is shorter than the account's minimum now. */
 static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked,
-                             const char *fresh, const gh_signin_decision *d)
+                             const char *fresh, const gh_signin_decision *d, bool upgrade)
 {
     const char *return_to = gh_api_return_target(r, asked);
     gh_email_flow f;
@@ -155,9 +169,12 @@ static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const ch
             gh_api_audit(r, c, "signin.verification_required", u->id, "success",
                          "email not verified", NULL);
     } else if (rc == GH_DB_OK) {
-        rc = gh_mfa_first_factor(r, c, u->id, GH_METHOD_PASSWORD, d, return_to, &m);
+        rc = gh_mfa_first_factor(r, c, u->id, GH_METHOD_PASSWORD, d,
+                                 signin_target(r, return_to, upgrade), &m);
+        m.password_upgrade = upgrade;
         if (rc == GH_DB_OK && m.token)
-            gh_api_audit(r, c, "signin.succeeded", u->id, "success", NULL, NULL);
+            gh_api_audit(r, c, "signin.succeeded", u->id, "success", NULL,
+                         upgrade ? json_pack("{s:b}", "password_upgrade", 1) : NULL);
     }
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK) {
@@ -281,7 +298,9 @@ void gh_accounts_signin(gh_req *r)
         gh_store_throttle_clear(c, r->arena, r->tenant, t.key[0]);
         if (t.account)
             gh_store_throttle_clear(c, r->arena, r->tenant, t.account);
-        signin_succeeded(r, c, &u, asked, rehash_of(r, phc, pw, pwlen), &d);
+        bool upgrade =
+            gh_pwpolicy_below_minimum(&r->app->pwpolicy, facts.has_second_factor, pw, pwlen);
+        signin_succeeded(r, c, &u, asked, rehash_of(r, phc, pw, pwlen), &d, upgrade);
     }
 done:
     if (pw)

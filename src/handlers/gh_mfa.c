@@ -64,23 +64,26 @@ gh_dbrc gh_mfa_first_factor(gh_req *r, gh_dbconn *c, const char *user_id, const 
 
 void gh_mfa_respond(gh_req *r, gh_mfa_outcome *o)
 {
+    json_t *j;
     if (o->pending) {
         const char *next = gh_arena_printf(r->arena, "/signin/mfa?return_to=%s",
                                            gh_url_encode(r->arena, o->return_to));
-        gh_resp_json(r, 200,
-                     json_pack("{s:s, s:o, s:s}", "status", "mfa_required", "methods", o->methods,
-                               "next", next),
-                     NULL);
+        j = json_pack("{s:s, s:o, s:s}", "status", "mfa_required", "methods", o->methods, "next",
+                      next);
         o->methods = NULL;
-        return;
+    } else {
+        json_decref(o->methods);
+        o->methods = NULL;
+        j = json_pack("{s:s, s:s, s:s, s:s}", "status", "signed_in", "return_to", o->return_to,
+                      "csrf_token", gh_csrf_token_for(r, o->token), "acr",
+                      gh_assurance_acr(o->aal));
+        /* the upgrade page is the next step: return_to already leads there */
+        if (j && o->password_upgrade)
+            json_object_set_new(j, "next", json_string(o->return_to));
     }
-    json_decref(o->methods);
-    o->methods = NULL;
-    gh_resp_json(r, 200,
-                 json_pack("{s:s, s:s, s:s, s:s}", "status", "signed_in", "return_to", o->return_to,
-                           "csrf_token", gh_csrf_token_for(r, o->token), "acr",
-                           gh_assurance_acr(o->aal)),
-                 NULL);
+    if (j && o->password_upgrade)
+        json_object_set_new(j, "password_upgrade", json_true());
+    gh_resp_json(r, 200, j, NULL);
 }
 
 /* ---- GET /api/v1/signin/mfa ---- */

@@ -26,7 +26,14 @@ typedef struct gh_mfa_outcome {
     const char *return_to; /* where the journey goes next (same-origin) */
     int aal;
     json_t *methods; /* pending: the second factors on offer (owned) */
+    /* the password just used is shorter than new ones must be: return_to
+     * is the upgrade page (GH_PASSWORD_UPGRADE_PAGE), which leads on to the
+     * journey's own target; the answer says "password_upgrade": true */
+    bool password_upgrade;
 } gh_mfa_outcome;
+
+/* The hosted page that asks for a longer password or a second factor. */
+#define GH_PASSWORD_UPGRADE_PAGE "/account/password-upgrade"
 
 /* Acts on a first factor's decision (allow, or a second factor) inside the
  * caller's transaction: starts the session (setting its cookie), or stores

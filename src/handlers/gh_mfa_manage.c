@@ -425,6 +425,30 @@ void gh_mfa_factor_rename(gh_req *r)
     finish_change(r, c, rc, json_pack("{s:s}", "status", "renamed"));
 }
 
+/* Whether the account can still sign in on its own once the factor gone_id
+ * (or NULL) is removed and, when email_off, signing in by emailed code is
+ * turned off: a password, the emailed code, or a passkey is left. A
+ * passwordless account must never end up with no way in. A password that
+ * cannot be read counts as none (the change is refused, not risked). */
+static bool keeps_a_way_in(gh_req *r, gh_dbconn *c, const char *user_id,
+                           const gh_factors_enrolled *e, const char *gone_id, bool email_off)
+{
+    const char *phc = NULL;
+    if (gh_store_password_get(c, r->arena, r->tenant, user_id, &phc) == GH_DB_OK)
+        return true;
+    for (size_t i = 0; i < e->n; i++) {
+        const gh_factor *f = &e->list[i];
+        if (gone_id && strcmp(f->id, gone_id) == 0)
+            continue;
+        if (strcmp(f->kind, GH_FACTOR_PASSKEY) == 0 ||
+            (strcmp(f->kind, GH_FACTOR_EMAIL) == 0 && !email_off))
+            return true;
+    }
+    return false;
+}
+
+#define NO_WAY_IN "This is your only way to sign in. Set a password or add a passkey first."
+
 /* DELETE /api/v1/mfa/factors/{id} */
 void gh_mfa_factor_remove(gh_req *r)
 {
@@ -453,6 +477,10 @@ void gh_mfa_factor_remove(gh_req *r)
     if (is_second && seconds == 1 && r->app->cfg->mfa_required) {
         gh_resp_error(r, 409, "factor_required",
                       "This account must keep a second factor. Add another one first.");
+        return;
+    }
+    if (!keeps_a_way_in(r, c, s->user_id, &e, f.id, false)) {
+        gh_resp_error(r, 409, "signin_method_required", NO_WAY_IN);
         return;
     }
     rc = gh_db_begin(c);
@@ -490,6 +518,10 @@ void gh_mfa_email_choice(gh_req *r)
     }
     if (want == e.email) {
         gh_resp_json(r, 200, json_pack("{s:b}", "passwordless_email", want), NULL);
+        return;
+    }
+    if (!want && !keeps_a_way_in(r, c, s->user_id, &e, NULL, true)) {
+        gh_resp_error(r, 409, "signin_method_required", NO_WAY_IN);
         return;
     }
     gh_dbrc rc = gh_db_begin(c);

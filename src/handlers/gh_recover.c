@@ -307,7 +307,11 @@ void gh_recover_password(gh_req *r)
             gh_resp_db_error(r, rc);
         return;
     }
-    bool ok = gh_accounts_new_password(r, body, u.email, &pw, &pwlen);
+    /* A reset that rests on a waiting period may remove the second factors
+     * it could not prove (gh_recovery_complete): that account is held to the
+     * only-factor minimum. */
+    bool second = !t.wait_id && gh_accounts_has_second_factor(r, c, u.id);
+    bool ok = gh_accounts_new_password(r, body, u.email, second, &pw, &pwlen);
     json_decref(body);
     if (!ok)
         return;

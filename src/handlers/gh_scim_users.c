@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gh_accounts.h"
 #include "gh_audit.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
@@ -144,14 +145,17 @@ static bool set_password(struct edit *e, json_t *v)
     return true;
 }
 
-/* Runs the policy once the whole resource is known (the email is context). */
-static bool check_password(struct edit *e)
+/* Runs the policy once the whole resource is known (the email is context).
+ * An operator's password is held to the only-factor minimum unless the
+ * account (existing: a replace or patch) has a second factor. */
+static bool check_password(struct edit *e, bool existing)
 {
     const char *why = NULL;
     if (!e->password || e->error)
         return true;
-    if (gh_pwpolicy_check(&e->r->app->pwpolicy, e->password, e->password_len, e->u.email, &why) !=
-        GH_PW_OK)
+    bool second = existing && gh_accounts_has_second_factor(e->r, gh_req_db(e->r), e->u.id);
+    if (gh_pwpolicy_check_for(&e->r->app->pwpolicy, second, e->password, e->password_len,
+                              e->u.email, &why) != GH_PW_OK)
         return fail(e, "invalidValue", gh_arena_printf(e->r->arena, "password: %s", why));
     return true;
 }
@@ -423,7 +427,7 @@ void gh_scim_users_create(gh_req *r)
     apply_resource(&e, body);
     json_decref(body);
     derive_email(&e);
-    check_password(&e);
+    check_password(&e, false);
     if (respond_edit_error(&e) || !hash_password(&e, phc))
         return;
     gh_dbrc rc = write_user(
@@ -557,7 +561,7 @@ void gh_scim_users_replace(gh_req *r)
     derive_email(&e);
     if (!verified_given && !same_text(old.email, e.u.email))
         e.u.email_verified = true; /* an administrator set it; they vouch for it */
-    check_password(&e);
+    check_password(&e, true);
     if (respond_edit_error(&e) || !hash_password(&e, phc))
         return;
     gh_dbrc rc =
@@ -640,7 +644,7 @@ void gh_scim_users_patch(gh_req *r)
         e.u.email_verified = true; /* an administrator set it; they vouch for it */
     if (!e.u.username)
         fail(&e, "mutability", "userName is required");
-    check_password(&e);
+    check_password(&e, true);
     if (respond_edit_error(&e) || !hash_password(&e, phc))
         goto out;
     gh_dbrc rc = write_user(r, &e, false, e.u.version, phc,

@@ -51,6 +51,8 @@ static const gh_route routes[] = {
     {"POST", "/api/v1/signout", gh_accounts_signout, API_BODY | GH_ROUTE_SLOW},
     {"POST", "/api/v1/password", gh_accounts_password_change, API_BODY | GH_ROUTE_SLOW},
     {"POST", "/api/v1/email", gh_accounts_email_change, API_BODY | GH_ROUTE_SLOW},
+    {"GET", "/api/v1/password/policy", gh_accounts_password_policy, 0},
+    {"POST", "/api/v1/password/upgrade/skip", gh_accounts_password_upgrade_skip, API_BODY},
     {"GET", "/api/v1/profile", gh_accounts_profile_get, 0},
     {"PATCH", "/api/v1/profile", gh_accounts_profile_update, API_BODY},
     {"POST", "/api/v1/account/export", gh_accounts_export, API_BODY | GH_ROUTE_SLOW},
@@ -114,6 +116,7 @@ static const gh_route routes[] = {
     {"GET", "/signin/mfa", gh_static_page, 0},
     {"GET", "/account/authenticator", gh_static_page, 0},
     {"GET", "/account/recovery-codes", gh_static_page, 0},
+    {"GET", "/account/password-upgrade", gh_static_page, 0},
     {"GET", "/recover", gh_static_page, 0},
     {"GET", "/recover/password", gh_static_page, 0},
     {"GET", "/recover/wait", gh_static_page, 0},
@@ -184,7 +187,8 @@ int gh_server_serve(gh_config *cfg)
     app.pwpolicy = (gh_pwpolicy){
         .min_length = cfg->password_min_length,
         .max_length = GH_PWPOLICY_MAX_LENGTH,
-        .breached_file = cfg->breached_passwords_file[0] ? cfg->breached_passwords_file : NULL};
+        .breached_file = cfg->breached_passwords_file[0] ? cfg->breached_passwords_file : NULL,
+        .min_length_mfa = cfg->password_min_length_mfa};
     if (gh_pwpolicy_init(&app.pwpolicy, err, sizeof(err)) != 0) {
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         return 2;

@@ -359,6 +359,14 @@ int gh_pwpolicy_init(const gh_pwpolicy *p, char *err, size_t errlen)
         set_err(err, errlen, "the minimum password length is above the maximum");
         return -1;
     }
+    if (p && p->min_length_mfa != 0 &&
+        (p->min_length_mfa < GH_PWPOLICY_MIN_LENGTH ||
+         p->min_length_mfa > (p->min_length ? p->min_length : GH_PWPOLICY_MIN_LENGTH))) {
+        set_err(err, errlen,
+                "the minimum password length with a second factor must be at least 8 and at "
+                "most the minimum without one");
+        return -1;
+    }
     pthread_mutex_lock(&st.lock);
     shutdown_locked();
     int rc = common_load(err, errlen);
@@ -477,4 +485,30 @@ gh_pw_result gh_pwpolicy_check(const gh_pwpolicy *p, const char *pw, size_t n, c
         return result(GH_PW_BREACHED, MSG_BREACHED, why);
 
     return result(GH_PW_OK, NULL, why);
+}
+
+unsigned gh_pwpolicy_min_for(const gh_pwpolicy *p, bool has_second_factor)
+{
+    unsigned single =
+        p && p->min_length > GH_PWPOLICY_MIN_LENGTH ? p->min_length : GH_PWPOLICY_MIN_LENGTH;
+    if (!has_second_factor)
+        return single;
+    unsigned mfa = p && p->min_length_mfa > GH_PWPOLICY_MIN_LENGTH ? p->min_length_mfa
+                                                                   : GH_PWPOLICY_MIN_LENGTH;
+    /* a second factor never makes the rule stricter */
+    return mfa < single ? mfa : single;
+}
+
+gh_pw_result gh_pwpolicy_check_for(const gh_pwpolicy *p, bool has_second_factor, const char *pw,
+                                   size_t n, const char *email, const char **why)
+{
+    gh_pwpolicy q = p ? *p : (gh_pwpolicy){0};
+    q.min_length = gh_pwpolicy_min_for(p, has_second_factor);
+    return gh_pwpolicy_check(&q, pw, n, email, why);
+}
+
+bool gh_pwpolicy_below_minimum(const gh_pwpolicy *p, bool has_second_factor, const char *pw,
+                               size_t n)
+{
+    return gh_utf8_count(pw, n) < gh_pwpolicy_min_for(p, has_second_factor);
 }

@@ -1,8 +1,11 @@
 /*
  * gh_pwpolicy: the rules a new password must meet, applied at sign-up,
- * password change and reset (NIST SP 800-63B §5.1.1.2; ASVS 6.2.x).
+ * password change, reset and by SCIM (NIST SP 800-63B-4 §3.1.1.2; ASVS 6.2.x).
  *
- * Length only, counted in Unicode code points, with no composition rules;
+ * The minimum length depends on the account: a password that is the
+ * account's only factor needs more characters (15 by default) than one
+ * backed by a second factor (8 by default); gh_pwpolicy_min_for is that
+ * rule. Length only, counted in Unicode code points, with no composition rules;
  * refused when it is on the embedded common-password list, in the optional
  * Have I Been Pwned breached-password file, or contains a context word (the
  * email's local part, the service name). Passwords are NFKC-normalised
@@ -11,18 +14,22 @@
 #ifndef GH_PWPOLICY_H
 #define GH_PWPOLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "gh_arena.h"
 
 typedef struct gh_pwpolicy {
-    unsigned min_length;       /* code points, default 8 */
+    unsigned min_length;       /* code points, the password is the only factor; 0: 8 */
     unsigned max_length;       /* code points, 256 */
     const char *breached_file; /* optional HIBP-format file path or NULL */
+    unsigned min_length_mfa;   /* code points, the account has a second factor; 0: 8 */
 } gh_pwpolicy;
 
-#define GH_PWPOLICY_MIN_LENGTH 8
-#define GH_PWPOLICY_MAX_LENGTH 256
+#define GH_PWPOLICY_MIN_LENGTH         8 /* the floor of both minimums (SECURITY.md #1) */
+#define GH_PWPOLICY_MAX_LENGTH         256
+#define GH_PWPOLICY_MIN_SINGLE_DEFAULT 15 /* NIST SP 800-63B-4 §3.1.1.2, the only factor */
+#define GH_PWPOLICY_MIN_MFA_DEFAULT    8  /* the same, with a second factor */
 
 typedef enum {
     GH_PW_OK = 0,
@@ -40,8 +47,9 @@ typedef enum {
  * (naming GATEHOUSE_BREACHED_PASSWORDS_FILE when that file is unusable).
  * Thread-safe to call gh_pwpolicy_check afterwards from many threads.
  * Calling it again replaces the previous state (not while checks run).
- * min_length 0 means 8 and may not be below 8 (SECURITY.md #1); max_length
- * 0 means 256 and must be 64..4096 (#2). The breached file should be
+ * min_length 0 means 8 and may not be below 8 (SECURITY.md #1); nor may
+ * min_length_mfa, which may not be above min_length; max_length 0 means 256
+ * and must be 64..4096 (#2). The breached file should be
  * replaced by rename, never rewritten in place, while it is mapped.
  */
 int gh_pwpolicy_init(const gh_pwpolicy *p, char *err, size_t errlen);
@@ -74,5 +82,27 @@ char *gh_pwpolicy_normalise(gh_arena *a, const char *pw, size_t n, size_t *outle
  */
 gh_pw_result gh_pwpolicy_check(const gh_pwpolicy *p, const char *pw, size_t n, const char *email,
                                const char **why);
+
+/*
+ * The fewest code points a new password needs on an account with
+ * (has_second_factor: an authenticator app or passkey, with or without
+ * recovery codes) or without a second factor: min_length_mfa or
+ * min_length, never below 8 and, with a second factor, never above the
+ * only-factor minimum. p may be NULL (8 either way). Pure.
+ */
+unsigned gh_pwpolicy_min_for(const gh_pwpolicy *p, bool has_second_factor);
+
+/* gh_pwpolicy_check with the minimum of gh_pwpolicy_min_for. */
+gh_pw_result gh_pwpolicy_check_for(const gh_pwpolicy *p, bool has_second_factor, const char *pw,
+                                   size_t n, const char *email, const char **why);
+
+/*
+ * Whether a password that was just accepted at sign-in (normalised) is
+ * shorter than gh_pwpolicy_min_for asks of new ones now: the account keeps
+ * signing in with it, and is asked to choose a longer one or add a second
+ * factor. Counts code points. Pure.
+ */
+bool gh_pwpolicy_below_minimum(const gh_pwpolicy *p, bool has_second_factor, const char *pw,
+                               size_t n);
 
 #endif

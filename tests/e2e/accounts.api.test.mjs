@@ -140,8 +140,8 @@ describe('accounts API: sign-up, verification, sign-in', () => {
     const b = new Browser(server);
     const email = `weak-${randomHex(4)}@example.com`;
     for (const [pw, pattern] of [
-      ['short7!', /8 characters/i],
-      ['password123', /common|breach/i],
+      ['short7!', /15 characters/i],
+      ['1234567890qwerty', /common|breach/i],
       [`${email.split('@')[0]}-and-more`, /email/i],
     ]) {
       const r = await b.post('/api/v1/signup', { email, password: pw });

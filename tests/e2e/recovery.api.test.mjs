@@ -131,9 +131,10 @@ describe('forgot password: an account whose strongest factor is its password', (
     const v = await b.post('/api/v1/verify', { flow_id: link.searchParams.get('flow'), token: link.searchParams.get('token') });
     assert.equal(v.status, 200, v.text);
     assert.equal(v.json.status, 'recovery_password');
-    const weak = await b.post('/api/v1/recovery/password', { password: 'password123' });
+    const weak = await b.post('/api/v1/recovery/password', { password: '1234567890qwerty' });
     assert.equal(weak.status, 400, weak.text);
     assert.equal(weak.json.error, 'weak_password');
+    assert.match(weak.json.error_description, /too common/, 'the list, not the length (SECURITY.md #4)');
     assert.equal(await passwordWorks(user.email, user.password), true, 'nothing changed');
     assert.equal((await b.raw('GET', '/api/v1/recovery')).json.status, 'recovery_password', 'the ticket is still good');
   });

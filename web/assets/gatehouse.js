@@ -50,6 +50,7 @@ const MSG = {
   profileSaved: 'Your profile is saved.',
   exported: 'Your data is downloading. Keep the file somewhere safe: it shows where and when you sign in.',
   exportPassword: 'Enter your password to download your data.',
+  passwordKept: 'Your password is unchanged. You can choose a longer one any time in your account.',
   enrolAgain: 'Your password is reset and your old sign-in methods were removed. Set up a new authenticator app or passkey below.',
 };
 
@@ -302,6 +303,17 @@ function afterSignIn(r) {
     return true;
   }
   return false;
+}
+
+/**
+ * Writes the current minimum length (GET /api/v1/password/policy, field
+ * key) into the element id, which the Password field's hint holds; the
+ * page's own sentence stays when the policy cannot be read.
+ */
+async function showPasswordRule(id, key) {
+  const r = await call('GET', '/password/policy');
+  const n = r.ok ? r.data[key] : null;
+  if (Number.isInteger(n) && n > 0) byId(id).textContent = `At least ${n} characters.`;
 }
 
 /** Fills the ordered list listId with codes and shows boxId. */
@@ -683,16 +695,57 @@ const pages = {
   },
 
   signup() {
-    onSubmit(byId('form'), async (fd) => {
-      const body = { email: text(fd, 'email').trim(), password: text(fd, 'password') };
+    showPasswordRule('password-rule', 'min_length');
+    const details = (fd) => {
+      const body = { email: text(fd, 'email').trim() };
       const given = text(fd, 'given_name').trim();
       const family = text(fd, 'family_name').trim();
       if (given) body.given_name = given;
       if (family) body.family_name = family;
       if (returnTo !== null) body.return_to = returnTo;
+      return body;
+    };
+    const form = byId('form');
+    onSubmit(form, async (fd) => {
+      const body = { ...details(fd), password: text(fd, 'password') };
       const r = await post('/signup', body);
       if (r.ok && r.data.status === 'verification_required') return toVerify(r.data);
       showAlert(errorText(r));
+    });
+    // An account whose sign-in is a code emailed each time: needs the email only.
+    onClick(byId('passwordless'), async () => {
+      const emailField = byId('email');
+      if (!emailField.value.trim() || !emailField.checkValidity()) {
+        showAlert(MSG.enterEmail.replace('“Email me a sign-in code”', '“Create account without a password”'));
+        emailField.focus();
+        return;
+      }
+      const r = await post('/signup', { ...details(new FormData(form)), passwordless: true });
+      if (r.ok && r.data.status === 'verification_required') return toVerify(r.data);
+      showAlert(errorText(r));
+    });
+  },
+
+  // After a sign-in with a password shorter than new ones must be: a longer
+  // one, a second step, or not now (counted), then on to the journey.
+  async 'password-upgrade'() {
+    const session = await call('GET', '/session');
+    if (!session.ok || !session.data.authenticated) return toSignIn();
+    showPasswordRule('password-rule', 'min_length');
+    const onward = (target) => go(target);
+    onSubmit(byId('form'), async (fd) => {
+      // return_to comes back checked by the server, like every journey target.
+      const r = await post('/password', withReturnTo({ password: text(fd, 'password') }));
+      if (reauthIfNeeded(r)) return;
+      if (!r.ok) return showAlert(errorText(r));
+      byId('form').hidden = true;
+      showStatus(MSG.passwordChanged);
+      onward(r.data.return_to);
+    });
+    onClick(byId('skip'), async () => {
+      const r = await post('/password/upgrade/skip', withReturnTo({}));
+      if (!r.ok) return showAlert(errorText(r));
+      onward(r.data.return_to);
     });
   },
 
@@ -1295,6 +1348,8 @@ async function signInMethods() {
   }
   render(first.data);
   byId('methods').hidden = false;
+  // Arrived from "Add a second step" (the password upgrade page).
+  if (location.hash === '#methods') byId('methods-title').focus();
 
   onClick(byId('add-passkey'), async () => {
     const p = await passkeyCeremony('/mfa/passkeys/options', 'create');

@@ -45,6 +45,35 @@ static void defaults(void **state)
     assert_int_equal(c.argon2_memory_kib, 19456);
     assert_int_equal(c.argon2_iterations, 2);
     assert_false(c.master_key_set);
+    /* NIST SP 800-63B-4 §3.1.1.2 (SECURITY.md #1) */
+    assert_int_equal(c.password_min_length, 15);
+    assert_int_equal(c.password_min_length_mfa, 8);
+}
+
+/* SECURITY.md #1: both minimums are settings from 8 to 64, and a second
+ * factor never makes the rule stricter. */
+static void password_minimums(void **state)
+{
+    (void)state;
+    gh_config c;
+    char err[512];
+    const char *ok[] = {"GATEHOUSE_PASSWORD_MIN_LENGTH", "20", "GATEHOUSE_PASSWORD_MIN_LENGTH_MFA",
+                        "12", NULL};
+    assert_int_equal(load(&c, ok, err), 0);
+    assert_int_equal(c.password_min_length, 20);
+    assert_int_equal(c.password_min_length_mfa, 12);
+    const char *low[] = {"GATEHOUSE_PASSWORD_MIN_LENGTH_MFA", "7", NULL};
+    assert_int_equal(load(&c, low, err), -1);
+    assert_non_null(strstr(err, "GATEHOUSE_PASSWORD_MIN_LENGTH_MFA"));
+    const char *high[] = {"GATEHOUSE_PASSWORD_MIN_LENGTH", "65", NULL};
+    assert_int_equal(load(&c, high, err), -1);
+    const char *upside[] = {"GATEHOUSE_PASSWORD_MIN_LENGTH", "10",
+                            "GATEHOUSE_PASSWORD_MIN_LENGTH_MFA", "12", NULL};
+    assert_int_equal(load(&c, upside, err), -1);
+    assert_non_null(strstr(err, "must not be above"));
+    /* lowering the only-factor minimum to 8 keeps the default of the other valid */
+    const char *eight[] = {"GATEHOUSE_PASSWORD_MIN_LENGTH", "8", NULL};
+    assert_int_equal(load(&c, eight, err), 0);
 }
 
 static void issuer_follows_listen(void **state)
@@ -172,13 +201,10 @@ static void postgres_url_detected(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(defaults),
-        cmocka_unit_test(issuer_follows_listen),
-        cmocka_unit_test(bad_values_name_the_setting),
-        cmocka_unit_test(master_key_hex),
-        cmocka_unit_test(file_then_environment),
-        cmocka_unit_test(file_errors),
-        cmocka_unit_test(postgres_url_detected),
+        cmocka_unit_test(defaults),          cmocka_unit_test(issuer_follows_listen),
+        cmocka_unit_test(password_minimums), cmocka_unit_test(bad_values_name_the_setting),
+        cmocka_unit_test(master_key_hex),    cmocka_unit_test(file_then_environment),
+        cmocka_unit_test(file_errors),       cmocka_unit_test(postgres_url_detected),
     };
     gh_crypto_init();
     return cmocka_run_group_tests(tests, NULL, NULL);

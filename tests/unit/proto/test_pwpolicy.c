@@ -27,7 +27,7 @@
 extern const gh_embed_file gh_common_passwords_files[];
 extern const size_t gh_common_passwords_count;
 
-static const gh_pwpolicy defaults = {8, 256, NULL};
+static const gh_pwpolicy defaults = {8, 256, NULL, 0};
 
 static gh_pw_result check_with(const gh_pwpolicy *p, const char *pw, const char *email,
                                const char **why)
@@ -94,7 +94,7 @@ static void test_min_length(void **state)
     assert_int_equal(check("Tz9#kq2m"), GH_PW_OK);
     assert_int_equal(check(""), GH_PW_TOO_SHORT);
     /* A zeroed policy means the defaults; NULL too. */
-    gh_pwpolicy zero = {0, 0, NULL};
+    gh_pwpolicy zero = {0, 0, NULL, 0};
     assert_int_equal(check_with(&zero, "Tz9#kq2", NULL, NULL), GH_PW_TOO_SHORT);
     assert_int_equal(check_with(NULL, "Tz9#kq2m", NULL, NULL), GH_PW_OK);
 }
@@ -103,7 +103,7 @@ static void test_min_length(void **state)
 static void test_min_length_tenant_setting(void **state)
 {
     (void)state;
-    gh_pwpolicy single = {15, 256, NULL};
+    gh_pwpolicy single = {15, 256, NULL, 0};
     const char *why = NULL;
     assert_int_equal(check_with(&single, "vintage-lamp-8", NULL, &why), GH_PW_TOO_SHORT);
     assert_string_equal(why, "Use at least 15 characters.");
@@ -115,10 +115,10 @@ static void test_min_length_floor(void **state)
 {
     (void)state;
     char err[256];
-    gh_pwpolicy weak = {6, 256, NULL};
+    gh_pwpolicy weak = {6, 256, NULL, 0};
     assert_int_equal(gh_pwpolicy_init(&weak, err, sizeof err), -1);
     assert_non_null(strstr(err, "at least 8"));
-    gh_pwpolicy tight = {8, 32, NULL}; /* #2: at least 64 must be accepted */
+    gh_pwpolicy tight = {8, 32, NULL, 0}; /* #2: at least 64 must be accepted */
     assert_int_equal(gh_pwpolicy_init(&tight, err, sizeof err), -1);
     /* check() applies the same floors if handed such a policy anyway. */
     assert_int_equal(group_setup(NULL), 0);
@@ -126,6 +126,89 @@ static void test_min_length_floor(void **state)
     char *pw64 = repeat_ascii("river-stone-", 64);
     assert_int_equal(check_with(&tight, pw64, NULL, NULL), GH_PW_OK);
     free(pw64);
+}
+
+/* #1 (63B-4 §3.1.1.2): 15 when the password is the only factor, 8 with a
+ * second factor; both are settings, with the floor of 8 and the second
+ * factor never making the rule stricter. */
+static void test_min_for(void **state)
+{
+    (void)state;
+    gh_pwpolicy nist = {15, 256, NULL, 8};
+    assert_int_equal(gh_pwpolicy_min_for(&nist, false), 15);
+    assert_int_equal(gh_pwpolicy_min_for(&nist, true), 8);
+    gh_pwpolicy set = {20, 256, NULL, 12};
+    assert_int_equal(gh_pwpolicy_min_for(&set, false), 20);
+    assert_int_equal(gh_pwpolicy_min_for(&set, true), 12);
+    /* unset, below the floor, or above the only-factor minimum */
+    assert_int_equal(gh_pwpolicy_min_for(NULL, false), 8);
+    assert_int_equal(gh_pwpolicy_min_for(NULL, true), 8);
+    gh_pwpolicy zero = {0, 0, NULL, 0};
+    assert_int_equal(gh_pwpolicy_min_for(&zero, true), 8);
+    gh_pwpolicy low = {4, 256, NULL, 2};
+    assert_int_equal(gh_pwpolicy_min_for(&low, false), 8);
+    assert_int_equal(gh_pwpolicy_min_for(&low, true), 8);
+    gh_pwpolicy upside = {10, 256, NULL, 30};
+    assert_int_equal(gh_pwpolicy_min_for(&upside, true), 10);
+}
+
+/* #1: the check applies the account's minimum: 14 refused and 15 accepted
+ * alone; 7 refused and 8 accepted with a second factor; 64 and 100 accepted. */
+static void test_check_for(void **state)
+{
+    (void)state;
+    gh_pwpolicy nist = {15, 256, NULL, 8};
+    const char *why = NULL;
+    assert_int_equal(gh_pwpolicy_check_for(&nist, false, "vintage-lamp-8", 14, NULL, &why),
+                     GH_PW_TOO_SHORT);
+    assert_string_equal(why, "Use at least 15 characters.");
+    assert_int_equal(gh_pwpolicy_check_for(&nist, false, "vintage-lamp-8x", 15, NULL, &why),
+                     GH_PW_OK);
+    assert_int_equal(gh_pwpolicy_check_for(&nist, true, "Tz9#kq2", 7, NULL, &why), GH_PW_TOO_SHORT);
+    assert_string_equal(why, "Use at least 8 characters.");
+    assert_int_equal(gh_pwpolicy_check_for(&nist, true, "Tz9#kq2m", 8, NULL, &why), GH_PW_OK);
+    assert_int_equal(gh_pwpolicy_check_for(&nist, false, "Tz9#kq2m", 8, NULL, &why),
+                     GH_PW_TOO_SHORT);
+    char *pw64 = repeat_ascii("river-stone-", 64);
+    char *pw100 = repeat_ascii("river-stone-", 100);
+    assert_int_equal(gh_pwpolicy_check_for(&nist, false, pw64, 64, NULL, NULL), GH_PW_OK);
+    assert_int_equal(gh_pwpolicy_check_for(&nist, false, pw100, 100, NULL, NULL), GH_PW_OK);
+    free(pw64);
+    free(pw100);
+    /* the other rules still apply: a common password is refused at any length */
+    assert_int_equal(gh_pwpolicy_check_for(&nist, true, "password", 8, NULL, NULL), GH_PW_COMMON);
+}
+
+/* A password accepted at sign-in that is shorter than today's minimum is
+ * flagged for an upgrade (counted in code points), never refused. */
+static void test_below_minimum(void **state)
+{
+    (void)state;
+    gh_pwpolicy nist = {15, 256, NULL, 8};
+    assert_true(gh_pwpolicy_below_minimum(&nist, false, "vintage-lamp-8", 14));
+    assert_false(gh_pwpolicy_below_minimum(&nist, false, "vintage-lamp-8x", 15));
+    assert_false(gh_pwpolicy_below_minimum(&nist, true, "vintage-lamp-8", 14));
+    assert_false(gh_pwpolicy_below_minimum(&nist, true, "Tz9#kq2m", 8));
+    /* 15 code points of 4 bytes each: long enough */
+    char *emoji = repeat_cp("\xF0\x9F\x8C\xB2", 15);
+    assert_false(gh_pwpolicy_below_minimum(&nist, false, emoji, strlen(emoji)));
+    assert_true(gh_pwpolicy_below_minimum(&nist, false, emoji, strlen(emoji) - 4));
+    free(emoji);
+}
+
+/* Start-up refuses a minimum with a second factor below 8 or above the other. */
+static void test_min_mfa_init(void **state)
+{
+    (void)state;
+    char err[256];
+    gh_pwpolicy above = {10, 256, NULL, 12};
+    assert_int_equal(gh_pwpolicy_init(&above, err, sizeof err), -1);
+    assert_non_null(strstr(err, "second factor"));
+    gh_pwpolicy below = {15, 256, NULL, 6};
+    assert_int_equal(gh_pwpolicy_init(&below, err, sizeof err), -1);
+    gh_pwpolicy nist = {15, 256, NULL, 8};
+    assert_int_equal(gh_pwpolicy_init(&nist, err, sizeof err), 0);
+    assert_int_equal(group_setup(NULL), 0);
 }
 
 /* #2: 64 and 200 characters accepted, 257 refused; no truncation. */
@@ -393,7 +476,7 @@ static void make_leaked(void)
 static int init_with_file(const char *path)
 {
     char err[512];
-    gh_pwpolicy p = {8, 256, path};
+    gh_pwpolicy p = {8, 256, path, 0};
     int rc = gh_pwpolicy_init(&p, err, sizeof err);
     if (rc != 0)
         print_error("init: %s\n", err);
@@ -459,12 +542,12 @@ static void test_breached_file_errors(void **state)
 {
     (void)state;
     char err[512];
-    gh_pwpolicy missing = {8, 256, "/nonexistent/pwned-passwords-sha1-ordered-by-hash.txt"};
+    gh_pwpolicy missing = {8, 256, "/nonexistent/pwned-passwords-sha1-ordered-by-hash.txt", 0};
     assert_int_equal(gh_pwpolicy_init(&missing, err, sizeof err), -1);
     assert_non_null(strstr(err, "GATEHOUSE_BREACHED_PASSWORDS_FILE"));
     assert_non_null(strstr(err, "/nonexistent/"));
 
-    gh_pwpolicy dir = {8, 256, "/tmp"};
+    gh_pwpolicy dir = {8, 256, "/tmp", 0};
     assert_int_equal(gh_pwpolicy_init(&dir, err, sizeof err), -1);
     assert_non_null(strstr(err, "GATEHOUSE_BREACHED_PASSWORDS_FILE"));
 
@@ -477,7 +560,7 @@ static void test_breached_file_errors(void **state)
         assert_true(fd >= 0);
         assert_int_equal(write(fd, bad[i], strlen(bad[i])), (ssize_t)strlen(bad[i]));
         close(fd);
-        gh_pwpolicy p = {8, 256, path};
+        gh_pwpolicy p = {8, 256, path, 0};
         assert_int_equal(gh_pwpolicy_init(&p, err, sizeof err), -1);
         assert_non_null(strstr(err, "GATEHOUSE_BREACHED_PASSWORDS_FILE"));
         unlink(path);
@@ -533,6 +616,10 @@ int main(void)
         cmocka_unit_test(test_min_length),
         cmocka_unit_test(test_min_length_tenant_setting),
         cmocka_unit_test(test_min_length_floor),
+        cmocka_unit_test(test_min_for),
+        cmocka_unit_test(test_check_for),
+        cmocka_unit_test(test_below_minimum),
+        cmocka_unit_test(test_min_mfa_init),
         cmocka_unit_test(test_max_length),
         cmocka_unit_test(test_code_points),
         cmocka_unit_test(test_no_composition_rules),
