@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Gatehouse needs on Debian 12, and nothing when all is present.
 #   scripts/install-deps.sh          build and run the server
+#   scripts/install-deps.sh --example  also Node and its packages (the quickstart's example app)
 #   scripts/install-deps.sh --test   also the test tools (sanitizers, Node packages, sqlite3 CLI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,8 @@ test_pkgs=(
 want=("${runtime_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then
   want+=("${test_pkgs[@]}")
+elif [ "${1:-}" = "--example" ]; then
+  want+=(curl nodejs npm)
 fi
 
 missing=()
@@ -40,7 +43,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "${1:-}" = "--test" ]; then
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--example" ]; then
   # npm ci only when the lock file changed since the last install.
   stamp=node_modules/.gatehouse-lock-sha
   sum=$(sha256sum package-lock.json | cut -d' ' -f1)

@@ -360,7 +360,7 @@ static const struct setting settings[] = {
      "seconds between deletions of expired codes, tokens, sessions and old mail; 0: never"},
     {"BREACHED_PASSWORDS_FILE", "", p_breached_file,
      "optional Have I Been Pwned SHA-1 file (sorted by hash) of breached passwords"},
-    {"DB_POOL", "0", p_db_pool, "database connections; 0 means threads + workers"},
+    {"DB_POOL", "0", p_db_pool, "database connections; 0 means threads + workers + 1"},
     {"REAUTH_WINDOW", "600", p_reauth_window,
      "seconds after a sign-in during which its session may change sign-in methods"},
     {"RECOVERY_WAIT", "259200", p_recovery_wait,
@@ -574,7 +574,7 @@ const char *gh_config_getenv(const char *name, void *ctx)
 void gh_config_print_help(FILE *out)
 {
     fprintf(out, "Settings (environment variables; GATEHOUSE_CONFIG names a file of\n"
-                 "`name = value` lines with the same names, lowercase, without the prefix;\n"
+                 "`name = value` lines with the same names in any case, without the prefix;\n"
                  "the environment wins):\n\n");
     fprintf(out, "  %-30s %s\n", "GATEHOUSE_CONFIG", "optional config file");
     for (int i = 0; i < N_SETTINGS; i++) {

@@ -863,7 +863,6 @@ const pages = {
       }
     });
 
-    byId('email-now').textContent = user.email || '';
     let emailFlow = null;
     onSubmit(byId('email-form'), async (fd) => {
       const body = { email: text(fd, 'new_email').trim() };
@@ -886,7 +885,6 @@ const pages = {
       byId('email-code-form').hidden = true;
       byId('email-form').hidden = false;
       byId('email').textContent = r.data.email;
-      byId('email-now').textContent = r.data.email;
       showStatus(MSG.emailChanged);
     });
 
