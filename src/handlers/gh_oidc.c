@@ -167,9 +167,11 @@ static void error_page(gh_req *r, unsigned status, const char *title, const char
         r->arena,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        "<title>%s - Gatehouse</title><link rel=\"stylesheet\" href=\"/assets/gatehouse.css\">"
-        "</head><body><main class=\"card\"><h1>%s</h1><p role=\"alert\">%s</p>"
-        "<p><a href=\"/account\">Go to your account</a></p></main></body></html>\n",
+        "<title>%s · Gatehouse</title><link rel=\"icon\" href=\"data:,\">"
+        "<link rel=\"stylesheet\" href=\"/assets/gatehouse.css\"></head><body>"
+        "<header class=\"brand\">Gatehouse</header><main class=\"card\"><h1>%s</h1>"
+        "<p class=\"alert\" role=\"alert\">%s</p><p class=\"switch\"><a href=\"/signin\">Sign "
+        "in</a> · <a href=\"/account\">Go to your account</a></p></main></body></html>\n",
         gh_html_escape(r->arena, title), gh_html_escape(r->arena, title),
         gh_html_escape(r->arena, text));
     gh_resp_text(r, status, "text/html; charset=utf-8", html);

@@ -19,6 +19,7 @@
 #include "gh_connlimit.h"
 #include "gh_crypto.h"
 #include "gh_httpcheck.h"
+#include "gh_handlers.h"
 #include "gh_log.h"
 #include "gh_mail.h"
 #include "gh_proxy.h"
@@ -488,7 +489,7 @@ static bool route_request(struct ctx *x, enum MHD_Result *ret)
     gh_match m = gh_router_match(x->http->routes, x->http->nroutes, r->method, r->path, r->arena,
                                  &x->route, r->params, &r->nparams, allow, sizeof(allow));
     if (m == GH_MATCH_NO_PATH) {
-        gh_resp_error(r, 404, "not_found", "no such endpoint");
+        gh_static_not_found(r);
     } else if (m == GH_MATCH_NO_METHOD) {
         gh_resp_header(r, "Allow", gh_arena_strdup(r->arena, allow));
         gh_resp_error(r, 405, "method_not_allowed", "this endpoint does not take that method");

@@ -112,6 +112,27 @@ void gh_static_page(gh_req *r)
     send_file(r, f);
 }
 
+/* Browsers that ask for HTML get a page; API clients keep the JSON error. */
+static bool wants_html(gh_req *r)
+{
+    const char *accept = gh_req_header(r, "Accept");
+    bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    return get && accept && strstr(accept, "text/html") && strncmp(r->path, "/api/", 5) != 0 &&
+           strncmp(r->path, "/scim/", 6) != 0 && strncmp(r->path, "/admin/", 7) != 0;
+}
+
+void gh_static_not_found(gh_req *r)
+{
+    const gh_embed_file *f =
+        wants_html(r) ? gh_embed_find(gh_web_files, gh_web_count, "not-found.html") : NULL;
+    if (!f) {
+        gh_resp_error(r, 404, "not_found", "no such endpoint");
+        return;
+    }
+    send_file(r, f);
+    r->status = 404;
+}
+
 void gh_static_asset(gh_req *r)
 {
     const char *file = r->nparams > 0 ? r->params[0] : "";

@@ -102,6 +102,24 @@ describe('HTTP basics', () => {
     assert.equal(typeof r.body.error_description, 'string');
   });
 
+  test('unknown path from a browser (Accept: text/html) → the 404 page under the page CSP; API paths and other clients keep JSON', async () => {
+    const html = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+    const r = await request(server, 'GET', '/definitely/not/here', { headers: { accept: html } });
+    assert.equal(r.status, 404);
+    assert.match(r.headers.get('content-type'), /^text\/html\b/);
+    assert.match(r.text, /<h1>Page not found<\/h1>/);
+    assert.match(r.headers.get('content-security-policy'), /script-src 'self'/);
+    assert.equal(r.headers.get('cache-control'), 'no-store');
+    for (const p of ['/api/v1/nope', '/scim/v2/Nope', '/admin/v1/nope']) {
+      const a = await request(server, 'GET', p, { headers: { accept: html } });
+      assert.equal(a.status, 404, p);
+      assert.match(a.headers.get('content-type'), /json/, p);
+    }
+    const post = await request(server, 'POST', '/definitely/not/here', { headers: { accept: html } });
+    assert.equal(post.status, 404);
+    assert.equal(post.body?.error, 'not_found');
+  });
+
   test('known path, wrong method → 405 with Allow and a JSON error', async () => {
     const r = await request(server, 'DELETE', '/healthz/live');
     assert.equal(r.status, 405);

@@ -138,6 +138,18 @@ describe('OpenID Connect edges', () => {
     }
   });
 
+  test('the error page of /authorize has the hosted pages\' branded layout and the page CSP (issue 19 item 6)', async () => {
+    const res = await fetch(`${server.url}/authorize?client_id=no-such-client&response_type=code&redirect_uri=${encodeURIComponent(REDIRECT)}`, { redirect: 'manual' });
+    const text = await res.text();
+    assert.equal(res.status, 400);
+    assert.match(res.headers.get('content-type'), /^text\/html/);
+    assert.match(text, /<header class="brand">Gatehouse<\/header>/);
+    assert.match(text, /<link rel="stylesheet" href="\/assets\/gatehouse.css">/);
+    assert.match(text, /<h1>Unknown application<\/h1>/);
+    assert.match(text, /<a href="\/signin">Sign in<\/a>/);
+    assert.match(res.headers.get('content-security-policy'), /script-src 'self'/);
+  });
+
   test('one code redeemed by two requests at once: exactly one gets tokens (SECURITY.md #36)', async () => {
     // RS256 ID tokens: a slower signature between reading the code and
     // marking it used makes the race easy to lose without the store's guard.
