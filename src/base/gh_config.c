@@ -571,18 +571,34 @@ const char *gh_config_getenv(const char *name, void *ctx)
     return getenv(name);
 }
 
+static void print_setting(FILE *out, int i)
+{
+    char full[64];
+    snprintf(full, sizeof(full), "GATEHOUSE_%s", settings[i].name);
+    fprintf(out, "  %-30s %s", full, settings[i].help);
+    if (settings[i].def && *settings[i].def)
+        fprintf(out, " (default %s)", settings[i].def);
+    fputc('\n', out);
+}
+
 void gh_config_print_help(FILE *out)
 {
     fprintf(out, "Settings (environment variables; GATEHOUSE_CONFIG names a file of\n"
                  "`name = value` lines with the same names in any case, without the prefix;\n"
                  "the environment wins):\n\n");
     fprintf(out, "  %-30s %s\n", "GATEHOUSE_CONFIG", "optional config file");
-    for (int i = 0; i < N_SETTINGS; i++) {
-        char full[64];
-        snprintf(full, sizeof(full), "GATEHOUSE_%s", settings[i].name);
-        fprintf(out, "  %-30s %s", full, settings[i].help);
-        if (settings[i].def && *settings[i].def)
-            fprintf(out, " (default %s)", settings[i].def);
-        fputc('\n', out);
+    for (int i = 0; i < N_SETTINGS; i++)
+        print_setting(out, i);
+}
+
+void gh_config_print_some(FILE *out, const char *const *names)
+{
+    fprintf(out, "Settings it reads (environment, or the file GATEHOUSE_CONFIG names):\n\n");
+    fprintf(out, "  %-30s %s\n", "GATEHOUSE_CONFIG", "optional config file");
+    for (size_t k = 0; names[k]; k++) {
+        int i = setting_index(names[k], strlen(names[k]));
+        if (i >= 0)
+            print_setting(out, i);
     }
+    fprintf(out, "\nEvery setting: gatehouse help serve\n");
 }

@@ -103,6 +103,9 @@ const char *gh_config_getenv(const char *name, void *ctx);
 
 /* Prints the table of settings (name, default, meaning). */
 void gh_config_print_help(FILE *out);
+/* The rows of the named settings (without the GATEHOUSE_ prefix; a
+ * NULL-terminated list), for a command's own help. */
+void gh_config_print_some(FILE *out, const char *const *names);
 
 /* Wipes GATEHOUSE_MASTER_KEY's value in the environment and unsets it; main
  * calls it once the settings are loaded (the key lives in gh_config then). */

@@ -38,6 +38,13 @@ static void usage(FILE *out)
                  "serve`.\n");
 }
 
+/* The settings every command that opens the store reads. */
+static const char *const store_settings[] = {"DATABASE",        "DATA_DIR",  "MASTER_KEY",
+                                             "MASTER_KEY_FILE", "LOG_LEVEL", NULL};
+static const char *const mail_settings[] = {
+    "DATABASE", "DATA_DIR",     "MASTER_KEY", "MASTER_KEY_FILE", "SMTP_URL",
+    "SMTP_TLS", "SMTP_CA_FILE", "MAIL_FROM",  "MAIL_RETRY_BASE", NULL};
+
 static int help(const char *cmd)
 {
     if (!cmd) {
@@ -54,7 +61,7 @@ static int help(const char *cmd)
         printf("Usage: gatehouse migrate\n\nApplies pending migrations to GATEHOUSE_DATABASE "
                "and exits. `serve` does the same\nat start; run this first when rolling out a "
                "new version to several instances.\n\n");
-        gh_config_print_help(stdout);
+        gh_config_print_some(stdout, store_settings);
         return 0;
     }
     if (strcmp(cmd, "mail-test") == 0) {
@@ -65,7 +72,7 @@ static int help(const char *cmd)
                "60;\nthe message is then withdrawn). Every attempt is recorded in mail_attempts.\n"
                "Exits 0 when the relay accepted the message, 1 when not, 2 for a usage or\n"
                "settings error.\n\n");
-        gh_config_print_help(stdout);
+        gh_config_print_some(stdout, mail_settings);
         return 0;
     }
     if (strcmp(cmd, "export") == 0) {
@@ -79,7 +86,7 @@ static int help(const char *cmd)
                "servers on the copy need the same\nmaster key. A summary goes to standard "
                "error. Exits 0, 1 on failure, 2 for a\nusage or settings error. See "
                "docs/migrating.md.\n\n");
-        gh_config_print_help(stdout);
+        gh_config_print_some(stdout, store_settings);
         return 0;
     }
     if (strcmp(cmd, "import") == 0) {
@@ -92,25 +99,25 @@ static int help(const char *cmd)
                "imported per\ntable. Run the servers on the database with the same master key "
                "as the source.\nExits 0, 1 on failure, 2 for a usage or settings error or a "
                "database that cannot\ntake the file. See docs/migrating.md.\n\n");
-        gh_config_print_help(stdout);
+        gh_config_print_some(stdout, store_settings);
         return 0;
     }
     if (strcmp(cmd, "resource") == 0) {
         gh_cmd_resource_usage(stdout);
         printf("\n");
-        gh_config_print_help(stdout);
+        gh_config_print_some(stdout, store_settings);
         return 0;
     }
     if (strcmp(cmd, "client") == 0) {
         gh_cmd_client_usage(stdout);
         printf("\n");
-        gh_config_print_help(stdout);
+        gh_config_print_some(stdout, store_settings);
         return 0;
     }
     if (strcmp(cmd, "keys") == 0) {
         gh_cmd_keys_usage(stdout);
         printf("\n");
-        gh_config_print_help(stdout);
+        gh_config_print_some(stdout, store_settings);
         return 0;
     }
     if (strcmp(cmd, "version") == 0) {

@@ -56,6 +56,17 @@ describe('gatehouse CLI', () => {
     }
   });
 
+  test('`help COMMAND` prints that command\'s usage and the settings it reads, not the whole table (issue 19 item 5)', async () => {
+    for (const [cmd, usage] of [['client', /gatehouse client/], ['export', /Usage: gatehouse export FILE/], ['keys', /gatehouse keys rotate\|list/]]) {
+      const r = await runGatehouse(['help', cmd]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, usage);
+      assert.ok(r.stdout.includes('GATEHOUSE_DATABASE'), `${cmd}: the store it opens`);
+      assert.ok(!r.stdout.includes('GATEHOUSE_LISTEN'), `${cmd}: not every setting`);
+      assert.match(r.stdout, /Every setting: gatehouse help serve/);
+    }
+  });
+
   test('an unknown subcommand exits 2 with a message on stderr', async () => {
     const r = await runGatehouse(['frobnicate']);
     assert.equal(r.code, 2);
