@@ -186,6 +186,7 @@ UINT_SETTING(p_keys_refresh, keys_refresh, 1, 3600)
 UINT_SETTING(p_prune_interval, prune_interval, 0, 86400)
 UINT_SETTING(p_reauth_window, reauth_window, 30, 86400)
 UINT_SETTING(p_recovery_wait, recovery_wait, 1, 30u * 86400u)
+UINT_SETTING(p_deletion_grace, deletion_grace, 0, 365u * 86400u)
 UINT_SETTING(p_max_conns_per_ip, max_conns_per_ip, 0, 4096)
 UINT_SETTING(p_header_timeout, header_timeout, 1, 300)
 UINT_SETTING(p_min_body_rate, min_body_rate, 0, 1u << 20)
@@ -357,6 +358,9 @@ static const struct setting settings[] = {
     {"RECOVERY_WAIT", "259200", p_recovery_wait,
      "seconds a password reset waits when the customer can use none of the account's second "
      "factors (72 hours); the account's address is told at once and before it ends"},
+    {"DELETION_GRACE", "2592000", p_deletion_grace,
+     "seconds a customer's deleted account can still be restored by signing in (30 days; 0 to "
+     "365 days); then the janitor erases it"},
     {"OUTBOUND_ALLOW", "", p_outbound_allow,
      "CIDR blocks outbound HTTP (back-channel logout) may reach although they are loopback, "
      "private or link-local, e.g. 10.1.2.0/24; unset: public addresses only"},

@@ -65,6 +65,7 @@ typedef struct gh_config {
     /* second factors */
     unsigned reauth_window;    /* seconds after sign-in that sign-in methods may change */
     unsigned recovery_wait;    /* seconds a recovery without any factor waits (docs/recovery.md) */
+    unsigned deletion_grace;   /* seconds a deleted account can be restored before its purge */
     unsigned max_sessions;     /* live sessions per account; a new one ends the oldest */
     bool mfa_required;         /* the last second factor cannot be removed */
     unsigned mfa_max_failures; /* wrong second-factor codes before a fresh first factor */

@@ -27,6 +27,10 @@ enum {
 #define GH_FLOW_SIGNIN  "signin_email"     /* passwordless sign-in (docs/mfa.md) */
 #define GH_FLOW_UNLOCK  "signin_unlock"    /* the emailed step of a guarded sign-in */
 #define GH_FLOW_RECOVER "recover_password" /* forgot password (docs/recovery.md) */
+/* restoring an account being deleted after a proven sign-in (never mailed;
+ * gh_accounts_delete.c): by password, or by an emailed code */
+#define GH_FLOW_RESTORE       "restore_account"
+#define GH_FLOW_RESTORE_EMAIL "restore_account_email"
 
 /* What a flow's mail carries. */
 typedef struct gh_accounts_codes {
@@ -83,6 +87,14 @@ bool gh_accounts_new_password(gh_req *r, json_t *body, const char *email, const 
  * 429). In gh_accounts_password.c. */
 bool gh_accounts_reauthorised(gh_req *r, gh_dbconn *c, const gh_session *s, const gh_user *u,
                               json_t *body);
+
+/* The answer to a proven sign-in (the method's flow kind: GH_FLOW_RESTORE
+ * or GH_FLOW_RESTORE_EMAIL) into an account being deleted: no session, but
+ * {status: "deletion_pending", deletes_at, restore: {flow_id, endpoint}}
+ * with a new restore flow bound to this browser. Runs its own transaction.
+ * In gh_accounts_delete.c. */
+void gh_accounts_deletion_pending(gh_req *r, gh_dbconn *c, const gh_user *u, const char *kind,
+                                  const char *return_to, long long delete_at);
 
 /* The body's email field, normalised; NULL with *bad set and a 400
  * answered when it is not a valid address. */

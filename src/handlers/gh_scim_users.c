@@ -14,7 +14,9 @@
 #include "gh_audit.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
+#include "gh_deletion.h"
 #include "gh_handlers.h"
+#include "gh_logout.h"
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
 #include "gh_scim.h"
@@ -667,19 +669,25 @@ void gh_scim_users_delete(gh_req *r)
     gh_dbconn *c = gh_req_db(r);
     if (!c)
         return;
+    /* The same erasure as a customer's own deletion after its grace
+     * period (gh_deletion): sessions end with their back-channel logouts,
+     * every row of the user goes, the audit log keeps their events under
+     * the pseudonym. */
+    gh_user u;
+    gh_ctx x = gh_req_ctx(r);
     gh_dbrc rc = gh_db_begin(c);
-    /* sessions end (with their back-channel logouts) and tokens are
-     * revoked before the rows go */
     if (rc == GH_DB_OK)
-        rc = gh_store_user_revoke_all(c, r->arena, r->tenant, r->params[0], gh_now_ms());
+        rc = gh_store_user_get(c, r->arena, r->tenant, r->params[0], &u);
+    if (rc == GH_DB_OK && expected >= 0 && u.version != expected)
+        rc = GH_DB_PRECONDITION;
     if (rc == GH_DB_OK)
-        rc = gh_store_user_delete(c, r->arena, r->tenant, r->params[0], expected);
-    if (rc == GH_DB_OK)
-        rc = audit(r, c, "scim.user.deleted", r->params[0], NULL);
+        rc = gh_deletion_purge(&x, c, r->params[0], "admin", "scim.user.deleted", NULL);
     if (rc == GH_DB_OK)
         rc = gh_db_commit(c);
     else
         gh_db_rollback(c);
+    if (rc == GH_DB_OK)
+        gh_logout_kick();
     if (rc == GH_DB_NOTFOUND)
         gh_resp_error(r, 404, NULL, "no such user");
     else if (rc != GH_DB_OK)

@@ -36,6 +36,9 @@ void gh_accounts_signin(gh_req *r);
 void gh_accounts_signout(gh_req *r);
 void gh_accounts_sessions(gh_req *r);
 void gh_accounts_password_change(gh_req *r);
+/* gh_accounts_delete.c: delete my account, and restore it while it waits */
+void gh_accounts_delete(gh_req *r);
+void gh_accounts_restore(gh_req *r);
 void gh_accounts_profile_get(gh_req *r);
 void gh_accounts_profile_update(gh_req *r);
 

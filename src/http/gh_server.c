@@ -10,6 +10,7 @@
 
 #include "gh_app.h"
 #include "gh_clock.h"
+#include "gh_deletion.h"
 #include "gh_handlers.h"
 #include "gh_keys.h"
 #include "gh_log.h"
@@ -50,6 +51,8 @@ static const gh_route routes[] = {
     {"POST", "/api/v1/signin", gh_accounts_signin, API_BODY | GH_ROUTE_SLOW},
     {"POST", "/api/v1/signout", gh_accounts_signout, API_BODY | GH_ROUTE_SLOW},
     {"POST", "/api/v1/password", gh_accounts_password_change, API_BODY | GH_ROUTE_SLOW},
+    {"POST", "/api/v1/account/delete", gh_accounts_delete, API_BODY | GH_ROUTE_SLOW},
+    {"POST", "/api/v1/account/restore", gh_accounts_restore, API_BODY},
     {"GET", "/api/v1/profile", gh_accounts_profile_get, 0},
     {"PATCH", "/api/v1/profile", gh_accounts_profile_update, API_BODY},
     {"GET", "/api/v1/sessions", gh_accounts_sessions, 0},
@@ -194,6 +197,7 @@ int gh_server_serve(gh_config *cfg)
     }
     if (gh_outbound_init(cfg) != 0 || gh_mail_start(&app) != 0 || gh_logout_start(&app) != 0)
         goto out;
+    gh_prune_set_hook(gh_deletion_purge_due); /* deleted accounts past their grace period */
     if (gh_prune_start(app.db, app.cfg) != 0)
         goto out;
     if (gh_db_start_upkeep(app.db, cfg->database, err, sizeof(err)) != 0) {
