@@ -442,7 +442,9 @@ static const char *const sqlite_migrations[] = {
      * The audit log stays append-only but for one change: the erasure of a
      * deleted customer's personal data in their events (subject and actor
      * become a pseudonym 'pseud:...', ip and user_agent are cleared, details
-     * may lose an address); every other column stays as written. */
+     * may lose an address); every other column stays as written. substr,
+     * not LIKE: with trusted_schema off a trigger may not call the LIKE
+     * that case_sensitive_like installs. */
     "ALTER TABLE users ADD COLUMN delete_at INTEGER;"
     "CREATE INDEX users_delete_at ON users (delete_at) WHERE delete_at IS NOT NULL;"
     "CREATE INDEX audit_subject ON audit_events (tenant_id, subject);"
@@ -452,8 +454,8 @@ static const char *const sqlite_migrations[] = {
     "    OR NEW.id IS NOT OLD.id OR NEW.time IS NOT OLD.time OR NEW.type IS NOT OLD.type"
     "    OR NEW.outcome IS NOT OLD.outcome OR NEW.reason IS NOT OLD.reason"
     "    OR NEW.ip IS NOT NULL OR NEW.user_agent IS NOT NULL"
-    "    OR (NEW.subject IS NOT OLD.subject AND NEW.subject NOT LIKE 'pseud:%')"
-    "    OR (NEW.actor IS NOT OLD.actor AND NEW.actor NOT LIKE 'pseud:%')"
+    "    OR (NEW.subject IS NOT OLD.subject AND substr(NEW.subject, 1, 6) <> 'pseud:')"
+    "    OR (NEW.actor IS NOT OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:')"
     "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;",
 };
 
