@@ -91,10 +91,11 @@ bool gh_accounts_reauthorised(gh_req *r, gh_dbconn *c, const gh_session *s, cons
 /* The answer to a proven sign-in (the method's flow kind: GH_FLOW_RESTORE
  * or GH_FLOW_RESTORE_EMAIL) into an account being deleted: no session, but
  * {status: "deletion_pending", deletes_at, restore: {flow_id, endpoint}}
- * with a new restore flow bound to this browser. Runs its own transaction.
- * In gh_accounts_delete.c. */
+ * with a new restore flow bound to this browser. Runs its own transaction,
+ * which also marks used the emailed flow `used` (NULL: none). In
+ * gh_accounts_delete.c. */
 void gh_accounts_deletion_pending(gh_req *r, gh_dbconn *c, const gh_user *u, const char *kind,
-                                  const char *return_to, long long delete_at);
+                                  const char *return_to, long long delete_at, const char *used);
 
 /* The body's email field, normalised; NULL with *bad set and a 400
  * answered when it is not a valid address. */

@@ -82,11 +82,13 @@ void gh_accounts_delete(gh_req *r)
 }
 
 void gh_accounts_deletion_pending(gh_req *r, gh_dbconn *c, const gh_user *u, const char *kind,
-                                  const char *return_to, long long delete_at)
+                                  const char *return_to, long long delete_at, const char *used)
 {
     gh_email_flow f;
     gh_accounts_codes k;
     gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK && used)
+        rc = gh_store_flow_consume(c, r->arena, r->tenant, used, gh_now_ms());
     /* the flow's code and link are never mailed: only this browser, with
      * the flow id, can use it */
     if (rc == GH_DB_OK)
@@ -95,6 +97,8 @@ void gh_accounts_deletion_pending(gh_req *r, gh_dbconn *c, const gh_user *u, con
         rc = gh_api_audit(r, c, "signin.deletion_pending", u->id, "success",
                           "account being deleted; restore offered", NULL);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc == GH_DB_CONFLICT) /* the emailed code was used meanwhile */
+        return gh_resp_error(r, 400, "code_used", "This code or link was already used.");
     if (rc != GH_DB_OK)
         return gh_resp_db_error(r, rc);
     gh_resp_json(r, 200,

@@ -18,7 +18,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startServer, stopAll, randomHex, sql, sqlExec, sqliteText, databaseContains, scim, waitFor, BACKEND } from './lib/server.mjs';
-import { startMailSink, stopAllMailSinks, sentTo } from './lib/mail.mjs';
+import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mjs';
 import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
 import { registerClient, codeTokens, refresh } from './lib/oidc.mjs';
 import { enrolTotp } from './lib/factors.mjs';
@@ -161,6 +161,34 @@ describe('during the grace period (SECURITY.md #14, #29, #30, #31, #33)', () => 
     const types = sql(server, `SELECT type FROM audit_events WHERE subject = '${user.id}' ORDER BY seq`).map((e) => e.type);
     for (const t of ['account.deletion_requested', 'signin.deletion_pending', 'account.restored'])
       assert.ok(types.includes(t), `${t} in ${types}`);
+  });
+
+  test('an emailed sign-in code offers the restore too, in the browser that used it', async () => {
+    const { server, mail } = ctx;
+    const user = await newUser(server, 'delcode');
+    const b = await signedIn(server, user);
+    const on = await b.raw('PUT', '/api/v1/mfa/email', {
+      body: JSON.stringify({ enabled: true }), headers: { 'content-type': 'application/json', origin: b.origin, 'x-csrf-token': b.csrf },
+    });
+    assert.equal(on.status, 200, on.text);
+    const del = await b.post('/api/v1/account/delete', { current_password: user.password });
+    assert.equal(del.status, 200, del.text);
+
+    const comeback = new Browser(server);
+    const since = mail.messages.length;
+    const ask = await comeback.post('/api/v1/signin/email', { email: user.email });
+    assert.equal(ask.status, 200, ask.text);
+    const msg = await mail.waitFor((m) => mail.messages.indexOf(m) >= since && sentTo(user.email)(m) && m.subject === 'Your sign-in code', 10_000);
+    const offer = await comeback.post('/api/v1/verify', { flow_id: ask.json.flow_id, code: codeFrom(msg) });
+    assert.equal(offer.status, 200, offer.text);
+    assert.equal(offer.json.status, 'deletion_pending');
+    assert.equal((await comeback.session()).authenticated, false);
+    const replay = await comeback.post('/api/v1/verify', { flow_id: ask.json.flow_id, code: codeFrom(msg) });
+    assert.equal(replay.status, 400, 'the code is used');
+    const restored = await comeback.post('/api/v1/account/restore', { flow_id: offer.json.restore.flow_id });
+    assert.equal(restored.status, 200, restored.text);
+    assert.equal(restored.json.status, 'signed_in');
+    assert.equal((await comeback.session()).authenticated, true);
   });
 
   test('an account with a second factor asks for it before the restored sign-in', async () => {
