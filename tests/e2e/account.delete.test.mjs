@@ -158,6 +158,7 @@ describe('during the grace period (SECURITY.md #14, #29, #30, #31, #33)', () => 
     assert.deepEqual(sql(server, `SELECT status, delete_at FROM users WHERE id = '${user.id}'`)[0], { status: 'active', delete_at: null });
     assert.equal((await signIn(server, user.email, user.password)).json.status, 'signed_in');
     assert.equal((await refresh(server, reg, tokens.refresh_token)).status, 400, 'old tokens stay dead');
+    assert.equal((await elsewhere.session()).authenticated, false, 'the other session stays ended after the restore');
     const types = sql(server, `SELECT type FROM audit_events WHERE subject = '${user.id}' ORDER BY seq`).map((e) => e.type);
     for (const t of ['account.deletion_requested', 'signin.deletion_pending', 'account.restored'])
       assert.ok(types.includes(t), `${t} in ${types}`);
