@@ -17,7 +17,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startServer, stopAll, randomHex, sql, sqlExec, sqliteText, databaseContains, scim, waitFor, BACKEND } from './lib/server.mjs';
+import { startServer, stopAll, randomHex, sql, sqlExec, sqliteText, databaseContains, scim, waitFor, BACKEND, SCIM_PATCH_SCHEMA } from './lib/server.mjs';
 import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mjs';
 import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
 import { registerClient, codeTokens, refresh } from './lib/oidc.mjs';
@@ -190,6 +190,23 @@ describe('during the grace period (SECURITY.md #14, #29, #30, #31, #33)', () => 
     assert.equal(restored.status, 200, restored.text);
     assert.equal(restored.json.status, 'signed_in');
     assert.equal((await comeback.session()).authenticated, true);
+  });
+
+  test('an operator sees the pending deletion on SCIM (active: false) and cancels it with active: true', async () => {
+    const { server } = ctx;
+    const user = await newUser(server, 'delop');
+    const b = await signedIn(server, user);
+    assert.equal((await b.post('/api/v1/account/delete', { current_password: user.password })).status, 200);
+    const seen = await scim(server, 'GET', `/Users/${user.id}`);
+    assert.equal(seen.body.active, false);
+    // another change that leaves active false keeps the deletion
+    const rename = await scim(server, 'PATCH', `/Users/${user.id}`, { schemas: [SCIM_PATCH_SCHEMA], Operations: [{ op: 'replace', path: 'displayName', value: 'Renamed' }] });
+    assert.equal(rename.status, 200, rename.text);
+    assert.equal(sql(server, `SELECT status FROM users WHERE id = '${user.id}'`)[0].status, 'deleting');
+    const on = await scim(server, 'PATCH', `/Users/${user.id}`, { schemas: [SCIM_PATCH_SCHEMA], Operations: [{ op: 'replace', path: 'active', value: true }] });
+    assert.equal(on.status, 200, on.text);
+    assert.deepEqual(sql(server, `SELECT status, delete_at FROM users WHERE id = '${user.id}'`)[0], { status: 'active', delete_at: null });
+    assert.equal((await signIn(server, user.email, user.password)).json.status, 'signed_in');
   });
 
   test('an account with a second factor asks for it before the restored sign-in', async () => {
