@@ -294,7 +294,13 @@ static json_t *user_json(gh_req *r, const gh_user *u)
                         u->email ? json_pack("[{s:s, s:b}]", "value", u->email, "primary", 1)
                                  : json_array());
     json_object_set_new(o, "active", json_boolean(u->active));
-    json_object_set_new(o, GH_SCIM_GH_URN, json_pack("{s:b}", "emailVerified", u->email_verified));
+    json_t *ext = json_pack("{s:b}", "emailVerified", u->email_verified);
+    if (u->delete_at > 0) { /* the customer deleted the account; active: true cancels it */
+        char at[32];
+        gh_rfc3339(u->delete_at, at);
+        json_object_set_new(ext, "deletionScheduled", json_string(at));
+    }
+    json_object_set_new(o, GH_SCIM_GH_URN, ext);
     json_object_set_new(o, "meta",
                         json_pack("{s:s, s:s, s:s, s:s, s:s}", "resourceType", "User", "created",
                                   created, "lastModified", modified, "location", location,

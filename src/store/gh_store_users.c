@@ -12,6 +12,8 @@
 #define USER_COLS                                                                                  \
     "tenant_id, id, username, email, email_verified, status, external_id, given_name, "            \
     "family_name, display_name, profile, version, created_at, updated_at"
+/* what a read returns: the written columns and the deletion date */
+#define USER_READ USER_COLS ", delete_at"
 
 char *gh_store_normalise_id(gh_arena *a, const char *s)
 {
@@ -61,6 +63,7 @@ static void user_from_row(const gh_dbres *r, size_t row, gh_user *u)
     u->version = gh_dbres_int(r, row, 11);
     u->created_at = gh_dbres_int(r, row, 12);
     u->updated_at = gh_dbres_int(r, row, 13);
+    u->delete_at = status && strcmp(status, "deleting") == 0 ? gh_dbres_int(r, row, 14) : 0;
 }
 
 gh_dbrc gh_store_user_insert(gh_dbconn *c, gh_arena *a, const gh_user *u)
@@ -100,14 +103,14 @@ static gh_dbrc user_one(gh_dbconn *c, gh_arena *a, const char *sql, const char *
 gh_dbrc gh_store_user_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
                           gh_user *out)
 {
-    static const char sql[] = "SELECT " USER_COLS " FROM users WHERE tenant_id = $1 AND id = $2";
+    static const char sql[] = "SELECT " USER_READ " FROM users WHERE tenant_id = $1 AND id = $2";
     return user_one(c, a, sql, tenant, id, out);
 }
 
 gh_dbrc gh_store_user_by_email(gh_dbconn *c, gh_arena *a, const char *tenant, const char *email,
                                gh_user *out)
 {
-    static const char sql[] = "SELECT " USER_COLS " FROM users WHERE tenant_id = $1 AND email = $2";
+    static const char sql[] = "SELECT " USER_READ " FROM users WHERE tenant_id = $1 AND email = $2";
     return user_one(c, a, sql, tenant, email, out);
 }
 
@@ -163,6 +166,8 @@ gh_dbrc gh_store_user_update(gh_dbconn *c, gh_arena *a, gh_user *u, long long ex
         return missing_or_moved(c, a, u->tenant_id, u->id);
     u->version = gh_dbres_int(&r, 0, 0);
     u->updated_at = now;
+    if (u->active) /* made active: no longer being deleted (the SQL above) */
+        u->delete_at = 0;
     return GH_DB_OK;
 }
 
@@ -581,7 +586,7 @@ gh_dbrc gh_store_user_list(gh_dbconn *c, gh_arena *a, const char *tenant, const 
 
     char *count_sql = gh_arena_printf(a, "SELECT COUNT(*) FROM users %s", w->sql);
     char *page_sql = gh_arena_printf(a,
-                                     "SELECT " USER_COLS " FROM users %s "
+                                     "SELECT " USER_READ " FROM users %s "
                                      "ORDER BY created_at, id LIMIT $2 OFFSET $3",
                                      w->sql);
     if (!count_sql || !page_sql)

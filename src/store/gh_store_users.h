@@ -32,6 +32,7 @@ typedef struct gh_user {
     long long version;    /* bumped by every update; the SCIM ETag */
     long long created_at; /* ms since the epoch */
     long long updated_at;
+    long long delete_at; /* read only: when an account being deleted is erased; else 0 */
 } gh_user;
 
 /* The facts OIDC claims are made of (gh_profile_claims). */

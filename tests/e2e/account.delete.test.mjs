@@ -199,6 +199,8 @@ describe('during the grace period (SECURITY.md #14, #29, #30, #31, #33)', () => 
     assert.equal((await b.post('/api/v1/account/delete', { current_password: user.password })).status, 200);
     const seen = await scim(server, 'GET', `/Users/${user.id}`);
     assert.equal(seen.body.active, false);
+    const ext = seen.body['urn:ietf:params:scim:schemas:extension:gatehouse:2.0:User'] ?? Object.entries(seen.body).find(([k]) => k.includes('extension'))?.[1];
+    assert.ok(Math.abs(Date.parse(ext?.deletionScheduled) - Date.now() - 30 * DAY_MS) < 60_000, JSON.stringify(seen.body));
     // another change that leaves active false keeps the deletion
     const rename = await scim(server, 'PATCH', `/Users/${user.id}`, { schemas: [SCIM_PATCH_SCHEMA], Operations: [{ op: 'replace', path: 'displayName', value: 'Renamed' }] });
     assert.equal(rename.status, 200, rename.text);
@@ -206,6 +208,7 @@ describe('during the grace period (SECURITY.md #14, #29, #30, #31, #33)', () => 
     const on = await scim(server, 'PATCH', `/Users/${user.id}`, { schemas: [SCIM_PATCH_SCHEMA], Operations: [{ op: 'replace', path: 'active', value: true }] });
     assert.equal(on.status, 200, on.text);
     assert.deepEqual(sql(server, `SELECT status, delete_at FROM users WHERE id = '${user.id}'`)[0], { status: 'active', delete_at: null });
+    assert.equal(Object.values(on.body).some((v) => v && typeof v === 'object' && 'deletionScheduled' in v), false);
     assert.equal((await signIn(server, user.email, user.password)).json.status, 'signed_in');
   });
 
