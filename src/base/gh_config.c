@@ -189,6 +189,7 @@ UINT_SETTING(p_prune_interval, prune_interval, 0, 86400)
 UINT_SETTING(p_reauth_window, reauth_window, 30, 86400)
 UINT_SETTING(p_recovery_wait, recovery_wait, 1, 30u * 86400u)
 UINT_SETTING(p_undo_window, undo_window, 3600, 90u * 86400u)
+UINT_SETTING(p_deletion_grace, deletion_grace, 0, 365u * 86400u)
 UINT_SETTING(p_max_conns_per_ip, max_conns_per_ip, 0, 4096)
 UINT_SETTING(p_header_timeout, header_timeout, 1, 300)
 UINT_SETTING(p_min_body_rate, min_body_rate, 0, 1u << 20)
@@ -369,6 +370,9 @@ static const struct setting settings[] = {
     {"UNDO_WINDOW", "604800", p_undo_window,
      "seconds the links in security notices work (\"This wasn't me\", undo an email "
      "change): 7 days"},
+    {"DELETION_GRACE", "2592000", p_deletion_grace,
+     "seconds a customer's deleted account can still be restored by signing in (30 days; 0 to "
+     "365 days); then the janitor erases it"},
     {"OUTBOUND_ALLOW", "", p_outbound_allow,
      "CIDR blocks outbound HTTP (back-channel logout) may reach although they are loopback, "
      "private or link-local, e.g. 10.1.2.0/24; unset: public addresses only"},

@@ -71,6 +71,7 @@ typedef struct gh_config {
     unsigned reauth_window;    /* seconds after sign-in that sign-in methods may change */
     unsigned undo_window;      /* seconds a notice's lock or undo link works (docs/recovery.md) */
     unsigned recovery_wait;    /* seconds a recovery without any factor waits (docs/recovery.md) */
+    unsigned deletion_grace;   /* seconds a deleted account can be restored before its purge */
     unsigned max_sessions;     /* live sessions per account; a new one ends the oldest */
     bool mfa_required;         /* the last second factor cannot be removed */
     unsigned mfa_max_failures; /* wrong second-factor codes before a fresh first factor */

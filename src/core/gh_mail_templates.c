@@ -346,7 +346,30 @@ static const char password_changed_html[] =
               "<p>If you did it, there is nothing to do: <a href=\"{{account_link}}\">review your "
               "account</a>.</p>\n" WASNT_ME_HTML HTML_CLOSE;
 
+/* No secret: the customer restores by signing in again (issue 18 item 8). */
+static const char account_deletion_text[] =
+    "Your account was deleted at your request. It has been switched off and\n"
+    "every device signed in to it was signed out.\n"
+    "\n"
+    "It will be erased for good on {{date}}. Until then you can restore it:\n"
+    "sign in at {{signin_link}} and choose \"Restore my account\".\n"
+    "\n"
+    "If you did not ask for this, restore your account now and change your\n"
+    "password.\n";
+
+static const char account_deletion_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">Your account will be deleted</h1>\n"
+    "<p>Your account was deleted at your request. It has been switched off and every device "
+    "signed in to it was signed out.</p>\n"
+    "<p>It will be erased for good on <strong>{{date}}</strong>. Until then you can restore it: "
+    "sign in and choose \"Restore my account\".</p>\n"
+    "<p><a href=\"{{signin_link}}\" style=\"" BUTTON_STYLE "\">Sign in to restore</a></p>\n"
+    "<p>If you did not ask for this, restore your account now and change your "
+    "password.</p>\n" HTML_CLOSE;
+
 static const struct template templates[] = {
+    {"account_deletion", "Your account will be deleted", account_deletion_text,
+     account_deletion_html},
     {"password_changed", "Your password was changed", password_changed_text, password_changed_html},
     {"recovery_waiting", "A password reset is waiting", recovery_waiting_text,
      recovery_waiting_html},

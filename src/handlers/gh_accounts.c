@@ -602,6 +602,17 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
         gh_accounts_email_proved(r, c, f); /* a new address, never a sign-in */
         return;
     }
+    long long delete_at = 0;
+    gh_user u;
+    if (signin &&
+        gh_store_user_deletion_get(c, r->arena, f->tenant_id, f->user_id, &delete_at) == GH_DB_OK &&
+        delete_at > 0 && gh_store_user_get(c, r->arena, f->tenant_id, f->user_id, &u) == GH_DB_OK) {
+        /* the mailbox is proven: the account being deleted may be restored
+         * in this browser (gh_accounts_delete.c) */
+        gh_accounts_deletion_pending(r, c, &u, GH_FLOW_RESTORE_EMAIL, f->return_to, delete_at,
+                                     f->id);
+        return;
+    }
     const char *user_id = f->user_id;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)

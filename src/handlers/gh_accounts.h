@@ -28,6 +28,10 @@ enum {
 #define GH_FLOW_UNLOCK  "signin_unlock"    /* the emailed step of a guarded sign-in */
 #define GH_FLOW_RECOVER "recover_password" /* forgot password (docs/recovery.md) */
 #define GH_FLOW_EMAIL   "change_email"     /* a new address for the account (POST /api/v1/email) */
+/* restoring an account being deleted after a proven sign-in (never mailed;
+ * gh_accounts_delete.c): by password, or by an emailed code */
+#define GH_FLOW_RESTORE       "restore_account"
+#define GH_FLOW_RESTORE_EMAIL "restore_account_email"
 
 /* What a flow's mail carries. */
 typedef struct gh_accounts_codes {
@@ -95,6 +99,15 @@ bool gh_accounts_reauthorised(gh_req *r, gh_dbconn *c, const gh_session *s, cons
  * the browser and session that asked, the new address replaces the old.
  * In gh_accounts_email.c. */
 void gh_accounts_email_proved(gh_req *r, gh_dbconn *c, const gh_email_flow *f);
+
+/* The answer to a proven sign-in (the method's flow kind: GH_FLOW_RESTORE
+ * or GH_FLOW_RESTORE_EMAIL) into an account being deleted: no session, but
+ * {status: "deletion_pending", deletes_at, restore: {flow_id, endpoint}}
+ * with a new restore flow bound to this browser. Runs its own transaction,
+ * which also marks used the emailed flow `used` (NULL: none). In
+ * gh_accounts_delete.c. */
+void gh_accounts_deletion_pending(gh_req *r, gh_dbconn *c, const gh_user *u, const char *kind,
+                                  const char *return_to, long long delete_at, const char *used);
 
 /* The body's email field, normalised; NULL with *bad set and a 400
  * answered when it is not a valid address. */

@@ -278,6 +278,15 @@ void gh_accounts_signin(gh_req *r)
         signin_failed(r, c, &t, found ? u.id : NULL, !found ? "unknown account" : "wrong password");
         goto done;
     }
+    /* Only a right password learns that the account is being deleted: a
+     * wrong one was answered above exactly as for an unknown address. */
+    long long delete_at = 0;
+    if (!u.active &&
+        gh_store_user_deletion_get(c, r->arena, r->tenant, u.id, &delete_at) == GH_DB_OK &&
+        delete_at > 0) {
+        gh_accounts_deletion_pending(r, c, &u, GH_FLOW_RESTORE, asked, delete_at, NULL);
+        goto done;
+    }
     gh_signin_facts facts;
     gh_ctx x = gh_req_ctx(r);
     gh_dbrc frc = gh_factors_signin_facts(&x, c, u.id, GH_METHOD_PASSWORD, false, &facts);
@@ -338,7 +347,13 @@ void gh_accounts_signin_email(gh_req *r)
     if (gh_accounts_send_wait(r, c, key))
         return;
     bool chosen = false;
-    if (gh_store_user_by_email(c, r->arena, r->tenant, email, &u) == GH_DB_OK && u.active) {
+    long long delete_at = 0;
+    /* an account being deleted gets its code too: using it offers the
+     * restore, as a right password does */
+    if (gh_store_user_by_email(c, r->arena, r->tenant, email, &u) == GH_DB_OK &&
+        (u.active ||
+         (gh_store_user_deletion_get(c, r->arena, r->tenant, u.id, &delete_at) == GH_DB_OK &&
+          delete_at > 0))) {
         gh_factor *list = NULL;
         size_t nf = 0;
         if (gh_store_factor_list(c, r->arena, r->tenant, u.id, &list, &nf) == GH_DB_OK)

@@ -117,7 +117,9 @@ static json_t *user_schema(gh_req *r)
 static json_t *gatehouse_schema(gh_req *r)
 {
     json_t *attrs = json_pack(
-        "[o]", attr("emailVerified", "boolean", false, false, "readWrite", "default", "none"));
+        "[o, o]", attr("emailVerified", "boolean", false, false, "readWrite", "default", "none"),
+        /* set while a customer's deletion waits out its grace period */
+        attr("deletionScheduled", "dateTime", false, false, "readOnly", "default", "none"));
     return json_pack("{s:[s], s:s, s:s, s:s, s:o, s:o}", "schemas",
                      "urn:ietf:params:scim:schemas:core:2.0:Schema", "id", GH_SCIM_GH_URN, "name",
                      "GatehouseUser", "description", "Gatehouse account state", "attributes", attrs,

@@ -15,7 +15,9 @@
 #include "gh_audit.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
+#include "gh_deletion.h"
 #include "gh_handlers.h"
+#include "gh_logout.h"
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
 #include "gh_scim.h"
@@ -296,7 +298,13 @@ static json_t *user_json(gh_req *r, const gh_user *u)
                         u->email ? json_pack("[{s:s, s:b}]", "value", u->email, "primary", 1)
                                  : json_array());
     json_object_set_new(o, "active", json_boolean(u->active));
-    json_object_set_new(o, GH_SCIM_GH_URN, json_pack("{s:b}", "emailVerified", u->email_verified));
+    json_t *ext = json_pack("{s:b}", "emailVerified", u->email_verified);
+    if (u->delete_at > 0) { /* the customer deleted the account; active: true cancels it */
+        char at[32];
+        gh_rfc3339(u->delete_at, at);
+        json_object_set_new(ext, "deletionScheduled", json_string(at));
+    }
+    json_object_set_new(o, GH_SCIM_GH_URN, ext);
     json_object_set_new(o, "meta",
                         json_pack("{s:s, s:s, s:s, s:s, s:s}", "resourceType", "User", "created",
                                   created, "lastModified", modified, "location", location,
@@ -671,19 +679,25 @@ void gh_scim_users_delete(gh_req *r)
     gh_dbconn *c = gh_req_db(r);
     if (!c)
         return;
+    /* The same erasure as a customer's own deletion after its grace
+     * period (gh_deletion): sessions end with their back-channel logouts,
+     * every row of the user goes, the audit log keeps their events under
+     * the pseudonym. */
+    gh_user u;
+    gh_ctx x = gh_req_ctx(r);
     gh_dbrc rc = gh_db_begin(c);
-    /* sessions end (with their back-channel logouts) and tokens are
-     * revoked before the rows go */
     if (rc == GH_DB_OK)
-        rc = gh_store_user_revoke_all(c, r->arena, r->tenant, r->params[0], gh_now_ms());
+        rc = gh_store_user_get(c, r->arena, r->tenant, r->params[0], &u);
+    if (rc == GH_DB_OK && expected >= 0 && u.version != expected)
+        rc = GH_DB_PRECONDITION;
     if (rc == GH_DB_OK)
-        rc = gh_store_user_delete(c, r->arena, r->tenant, r->params[0], expected);
-    if (rc == GH_DB_OK)
-        rc = audit(r, c, "scim.user.deleted", r->params[0], NULL);
+        rc = gh_deletion_purge(&x, c, r->params[0], "admin", "scim.user.deleted", NULL);
     if (rc == GH_DB_OK)
         rc = gh_db_commit(c);
     else
         gh_db_rollback(c);
+    if (rc == GH_DB_OK)
+        gh_logout_kick();
     if (rc == GH_DB_NOTFOUND)
         gh_resp_error(r, 404, NULL, "no such user");
     else if (rc != GH_DB_OK)

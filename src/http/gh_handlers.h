@@ -39,6 +39,9 @@ void gh_accounts_password_change(gh_req *r);
 void gh_accounts_email_change(gh_req *r);
 void gh_accounts_password_policy(gh_req *r);
 void gh_accounts_password_upgrade_skip(gh_req *r);
+/* gh_accounts_delete.c: delete my account, and restore it while it waits */
+void gh_accounts_delete(gh_req *r);
+void gh_accounts_restore(gh_req *r);
 void gh_accounts_profile_get(gh_req *r);
 void gh_accounts_profile_update(gh_req *r);
 /* gh_accounts_export.c: "Download my data" */

@@ -10,6 +10,7 @@
 
 #include "gh_app.h"
 #include "gh_clock.h"
+#include "gh_deletion.h"
 #include "gh_handlers.h"
 #include "gh_keys.h"
 #include "gh_log.h"
@@ -53,6 +54,8 @@ static const gh_route routes[] = {
     {"POST", "/api/v1/email", gh_accounts_email_change, API_BODY | GH_ROUTE_SLOW},
     {"GET", "/api/v1/password/policy", gh_accounts_password_policy, 0},
     {"POST", "/api/v1/password/upgrade/skip", gh_accounts_password_upgrade_skip, API_BODY},
+    {"POST", "/api/v1/account/delete", gh_accounts_delete, API_BODY | GH_ROUTE_SLOW},
+    {"POST", "/api/v1/account/restore", gh_accounts_restore, API_BODY},
     {"GET", "/api/v1/profile", gh_accounts_profile_get, 0},
     {"PATCH", "/api/v1/profile", gh_accounts_profile_update, API_BODY},
     {"POST", "/api/v1/account/export", gh_accounts_export, API_BODY | GH_ROUTE_SLOW},
@@ -202,6 +205,7 @@ int gh_server_serve(gh_config *cfg)
     }
     if (gh_outbound_init(cfg) != 0 || gh_mail_start(&app) != 0 || gh_logout_start(&app) != 0)
         goto out;
+    gh_prune_set_hook(gh_deletion_purge_due); /* deleted accounts past their grace period */
     if (gh_prune_start(app.db, app.cfg) != 0)
         goto out;
     if (gh_db_start_upkeep(app.db, cfg->database, err, sizeof(err)) != 0) {

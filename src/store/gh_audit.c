@@ -1,6 +1,7 @@
 #include "gh_audit.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "gh_clock.h"
 #include "gh_crypto.h"
@@ -34,4 +35,54 @@ gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev)
     gh_dbrc rc = gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL);
     free(details);
     return rc;
+}
+
+/* One UPDATE; the rows it changed are added to *n. */
+static gh_dbrc changed(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p,
+                       long long *n)
+{
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
+    if (rc == GH_DB_OK)
+        *n += (long long)r.nrows;
+    return rc;
+}
+
+gh_dbrc gh_audit_pseudonymise(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                              const char *pseudonym, const char *email, long long *n)
+{
+    /* The address is matched as JSON text holds it: the canonical details
+     * escape neither "@" nor "." nor any other character of a plain
+     * address; an address with a quote or backslash (which JSON escapes)
+     * is not searched. */
+    static const char *const sql[] = {
+        "UPDATE audit_events SET subject = $3, ip = NULL, user_agent = NULL, "
+        "actor = CASE WHEN actor = $2 THEN $3 ELSE actor END "
+        "WHERE tenant_id = $1 AND subject = $2 RETURNING seq",
+        "UPDATE audit_events SET actor = $3, ip = NULL, user_agent = NULL "
+        "WHERE tenant_id = $1 AND actor = $2 RETURNING seq",
+        "UPDATE audit_events SET details = REPLACE(details, $2, '[erased]'), ip = NULL, "
+        "user_agent = NULL WHERE tenant_id = $1 AND details LIKE $3 ESCAPE '\\' RETURNING seq",
+    };
+    *n = 0;
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_TEXT(pseudonym)};
+    gh_dbrc rc = GH_DB_OK;
+    for (size_t i = 0; rc == GH_DB_OK && i < 2; i++)
+        rc = changed(c, a, sql[i], p, n);
+    if (rc != GH_DB_OK || !email || strpbrk(email, "\"\\"))
+        return rc;
+    /* LIKE's wildcards in the address escaped */
+    char *pat = gh_arena_alloc(a, 2 * strlen(email) + 3), *o = pat;
+    if (!pat)
+        return GH_DB_FAIL;
+    *o++ = '%';
+    for (const char *s = email; *s; s++) {
+        if (*s == '%' || *s == '_')
+            *o++ = '\\';
+        *o++ = *s;
+    }
+    *o++ = '%';
+    *o = 0;
+    gh_dbparam q[] = {GH_TEXT(tenant), GH_TEXT(email), GH_TEXT(pat)};
+    return changed(c, a, sql[2], q, n);
 }

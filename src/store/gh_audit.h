@@ -39,4 +39,14 @@ typedef struct gh_audit_event {
  * (gh_db_fail), so its commit rolls the change back. */
 gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev);
 
+/* Erases a deleted customer's personal data from their events and keeps
+ * the events (gh_deletion; docs/accounts-api.md "What deletion keeps"):
+ * subject and actor user_id become pseudonym (which must start "pseud:",
+ * the one change besides erasure the audit table's trigger lets through),
+ * those events lose ip and user_agent, and email (when not NULL) is
+ * replaced by "[erased]" in the details of every event of the tenant that
+ * holds it. In the caller's transaction; *n: events changed. */
+gh_dbrc gh_audit_pseudonymise(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                              const char *pseudonym, const char *email, long long *n);
+
 #endif

@@ -418,6 +418,27 @@ static const char *const pg_migrations[] = {
     "CREATE INDEX notice_links_expiry ON notice_links (expires_at);"
     /* a customer's own events (data export, deletion) without a scan */
     "CREATE INDEX audit_subject ON audit_events (tenant_id, subject, seq);",
+    /* 14: see the SQLite migration of the same place */
+    "ALTER TABLE users ADD COLUMN delete_at BIGINT;"
+    "CREATE INDEX users_delete_at ON users (delete_at) WHERE delete_at IS NOT NULL;"
+    "DROP TRIGGER audit_append_only ON audit_events;"
+    "CREATE TRIGGER audit_append_only BEFORE DELETE OR TRUNCATE ON audit_events"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();"
+    "CREATE FUNCTION audit_events_erase_only() RETURNS trigger LANGUAGE plpgsql AS $$"
+    "  BEGIN"
+    "    IF NEW.seq IS DISTINCT FROM OLD.seq OR NEW.tenant_id IS DISTINCT FROM OLD.tenant_id"
+    "      OR NEW.id IS DISTINCT FROM OLD.id OR NEW.time IS DISTINCT FROM OLD.time"
+    "      OR NEW.type IS DISTINCT FROM OLD.type OR NEW.outcome IS DISTINCT FROM OLD.outcome"
+    "      OR NEW.reason IS DISTINCT FROM OLD.reason"
+    "      OR NEW.ip IS NOT NULL OR NEW.user_agent IS NOT NULL"
+    "      OR (NEW.subject IS DISTINCT FROM OLD.subject AND substr(NEW.subject, 1, 6) <> 'pseud:')"
+    "      OR (NEW.actor IS DISTINCT FROM OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:') THEN"
+    "      RAISE EXCEPTION 'audit_events is append-only' USING ERRCODE = 'restrict_violation';"
+    "    END IF;"
+    "    RETURN NEW;"
+    "  END $$;"
+    "CREATE TRIGGER audit_erase_only BEFORE UPDATE ON audit_events"
+    "  FOR EACH ROW EXECUTE FUNCTION audit_events_erase_only();",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

@@ -461,6 +461,25 @@ static const char *const sqlite_migrations[] = {
     "CREATE INDEX notice_links_expiry ON notice_links (expires_at);"
     /* a customer's own events (data export, deletion) without a scan */
     "CREATE INDEX audit_subject ON audit_events (tenant_id, subject, seq);",
+    /* 14: deleting an account (issue 18 item 6, gh_deletion).
+     * users.delete_at: when an account in status 'deleting' is erased.
+     * The audit log stays append-only but for one change: the erasure of a
+     * deleted customer's personal data in their events (subject and actor
+     * become a pseudonym 'pseud:...', ip and user_agent are cleared, details
+     * may lose an address); every other column stays as written. substr,
+     * not LIKE: with trusted_schema off a trigger may not call the LIKE
+     * that case_sensitive_like installs. */
+    "ALTER TABLE users ADD COLUMN delete_at INTEGER;"
+    "CREATE INDEX users_delete_at ON users (delete_at) WHERE delete_at IS NOT NULL;"
+    "DROP TRIGGER audit_no_update;"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_events"
+    "  WHEN NEW.seq IS NOT OLD.seq OR NEW.tenant_id IS NOT OLD.tenant_id"
+    "    OR NEW.id IS NOT OLD.id OR NEW.time IS NOT OLD.time OR NEW.type IS NOT OLD.type"
+    "    OR NEW.outcome IS NOT OLD.outcome OR NEW.reason IS NOT OLD.reason"
+    "    OR NEW.ip IS NOT NULL OR NEW.user_agent IS NOT NULL"
+    "    OR (NEW.subject IS NOT OLD.subject AND substr(NEW.subject, 1, 6) <> 'pseud:')"
+    "    OR (NEW.actor IS NOT OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:')"
+    "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

@@ -226,7 +226,15 @@ static struct {
     pthread_t thread;
     gh_db *db; /* set by gh_prune_start, read by the thread */
     const gh_config *cfg;
+    gh_prune_hook hook;
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void gh_prune_set_hook(gh_prune_hook hook)
+{
+    pthread_mutex_lock(&P.mu);
+    P.hook = hook;
+    pthread_mutex_unlock(&P.mu);
+}
 
 static void prune_once(gh_db *db, const gh_config *cfg)
 {
@@ -283,8 +291,11 @@ static void *pruner(void *arg)
                 break;
         if (P.stop)
             break;
+        gh_prune_hook hook = P.hook;
         pthread_mutex_unlock(&P.mu);
         prune_once(db, cfg);
+        if (hook)
+            hook(db, cfg);
         pthread_mutex_lock(&P.mu);
         wait = interval;
     }

@@ -50,6 +50,12 @@ gh_dbrc gh_store_prune_unverified(gh_dbconn *c, gh_arena *a, long long created_b
 /* The sum of all counts. */
 long long gh_prune_total(const gh_prune_counts *n);
 
+/* Work of a higher layer that runs after each gh_store_prune, on the same
+ * thread (the purge of deleted accounts, gh_deletion_purge_due). Set before
+ * gh_prune_start; NULL: none. */
+typedef void (*gh_prune_hook)(gh_db *db, const gh_config *cfg);
+void gh_prune_set_hook(gh_prune_hook hook);
+
 /* Starts the thread that runs gh_store_prune every
  * cfg->prune_interval seconds (the first run a little after start-up);
  * nothing when the interval is 0. -1 when the thread cannot start. */

@@ -12,6 +12,8 @@
 #define USER_COLS                                                                                  \
     "tenant_id, id, username, email, email_verified, status, external_id, given_name, "            \
     "family_name, display_name, profile, version, created_at, updated_at"
+/* what a read returns: the written columns and the deletion date */
+#define USER_READ USER_COLS ", delete_at"
 
 char *gh_store_normalise_id(gh_arena *a, const char *s)
 {
@@ -61,6 +63,7 @@ static void user_from_row(const gh_dbres *r, size_t row, gh_user *u)
     u->version = gh_dbres_int(r, row, 11);
     u->created_at = gh_dbres_int(r, row, 12);
     u->updated_at = gh_dbres_int(r, row, 13);
+    u->delete_at = status && strcmp(status, "deleting") == 0 ? gh_dbres_int(r, row, 14) : 0;
 }
 
 gh_dbrc gh_store_user_insert(gh_dbconn *c, gh_arena *a, const gh_user *u)
@@ -100,14 +103,14 @@ static gh_dbrc user_one(gh_dbconn *c, gh_arena *a, const char *sql, const char *
 gh_dbrc gh_store_user_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
                           gh_user *out)
 {
-    static const char sql[] = "SELECT " USER_COLS " FROM users WHERE tenant_id = $1 AND id = $2";
+    static const char sql[] = "SELECT " USER_READ " FROM users WHERE tenant_id = $1 AND id = $2";
     return user_one(c, a, sql, tenant, id, out);
 }
 
 gh_dbrc gh_store_user_by_email(gh_dbconn *c, gh_arena *a, const char *tenant, const char *email,
                                gh_user *out)
 {
-    static const char sql[] = "SELECT " USER_COLS " FROM users WHERE tenant_id = $1 AND email = $2";
+    static const char sql[] = "SELECT " USER_READ " FROM users WHERE tenant_id = $1 AND email = $2";
     return user_one(c, a, sql, tenant, email, out);
 }
 
@@ -127,7 +130,11 @@ gh_dbrc gh_store_user_update(gh_dbconn *c, gh_arena *a, gh_user *u, long long ex
     /* CAST: PostgreSQL would infer a 4-byte integer from `$13 < 0` and
      * refuse an expected version beyond its range instead of not matching. */
     static const char sql[] =
-        "UPDATE users SET username = $3, email = $4, email_verified = $5, status = $6, "
+        /* an account being deleted stays so when an update only says it is
+         * not active; made active, it is no longer being deleted */
+        "UPDATE users SET username = $3, email = $4, email_verified = $5, "
+        "status = CASE WHEN status = 'deleting' AND $6 = 'disabled' THEN status ELSE $6 END, "
+        "delete_at = CASE WHEN $6 = 'active' THEN NULL ELSE delete_at END, "
         "external_id = $7, given_name = $8, family_name = $9, display_name = $10, profile = $11, "
         "version = version + 1, updated_at = $12 "
         "WHERE tenant_id = $1 AND id = $2 "
@@ -159,6 +166,8 @@ gh_dbrc gh_store_user_update(gh_dbconn *c, gh_arena *a, gh_user *u, long long ex
         return missing_or_moved(c, a, u->tenant_id, u->id);
     u->version = gh_dbres_int(&r, 0, 0);
     u->updated_at = now;
+    if (u->active) /* made active: no longer being deleted (the SQL above) */
+        u->delete_at = 0;
     return GH_DB_OK;
 }
 
@@ -220,6 +229,111 @@ gh_dbrc gh_store_user_purge(gh_dbconn *c, gh_arena *a, const char *tenant, const
     gh_dbrc rc = GH_DB_OK;
     for (size_t i = 0; rc == GH_DB_OK && i < sizeof(sql) / sizeof(sql[0]); i++)
         rc = gh_db_exec(c, a, sql[i], p, 2, NULL);
+    return rc;
+}
+
+gh_dbrc gh_store_user_deletion_set(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                   const char *user_id, long long delete_at, long long now)
+{
+    static const char sql[] =
+        "UPDATE users SET status = 'deleting', delete_at = $3, version = version + 1, "
+        "updated_at = $4 WHERE tenant_id = $1 AND id = $2 AND status = 'active'";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(delete_at), GH_INT(now)};
+    return gh_db_exec_change(c, a, sql, p, 4, GH_DB_NOTFOUND);
+}
+
+gh_dbrc gh_store_user_deletion_get(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                   const char *user_id, long long *delete_at)
+{
+    static const char sql[] = "SELECT delete_at FROM users WHERE tenant_id = $1 AND id = $2 "
+                              "AND status = 'deleting' AND delete_at IS NOT NULL";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
+    gh_dbres r;
+    *delete_at = 0;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    if (rc == GH_DB_OK && r.nrows > 0)
+        *delete_at = gh_dbres_int(&r, 0, 0);
+    return rc;
+}
+
+gh_dbrc gh_store_user_deletion_clear(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                     const char *user_id, long long now)
+{
+    static const char sql[] =
+        "UPDATE users SET status = 'active', delete_at = NULL, version = version + 1, "
+        "updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'deleting'";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(now)};
+    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
+}
+
+gh_dbrc gh_store_user_deletion_due(gh_dbconn *c, gh_arena *a, long long now, size_t max,
+                                   const char ***tenants, const char ***ids, size_t *n)
+{
+    static const char sql[] = "SELECT tenant_id, id FROM users WHERE delete_at IS NOT NULL "
+                              "AND delete_at <= $1 AND status = 'deleting' "
+                              "ORDER BY delete_at LIMIT $2";
+    gh_dbparam p[] = {GH_INT(now), GH_INT((long long)max)};
+    gh_dbres r;
+    *n = 0;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    *tenants = gh_arena_alloc(a, (r.nrows + 1) * sizeof(char *));
+    *ids = gh_arena_alloc(a, (r.nrows + 1) * sizeof(char *));
+    if (!*tenants || !*ids)
+        return GH_DB_FAIL;
+    for (size_t i = 0; i < r.nrows; i++) {
+        (*tenants)[i] = gh_dbres_get(&r, i, 0);
+        (*ids)[i] = gh_dbres_get(&r, i, 1);
+    }
+    *n = r.nrows;
+    return GH_DB_OK;
+}
+
+/* s with LIKE's wildcards (and the escape itself) escaped by a backslash. */
+static char *like_escaped(gh_arena *a, const char *s)
+{
+    size_t n = strlen(s);
+    char *out = gh_arena_alloc(a, 2 * n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = s; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            *o++ = '\\';
+        *o++ = *p;
+    }
+    *o = 0;
+    return out;
+}
+
+gh_dbrc gh_store_user_purge_traces(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                   const char *user_id, const char *email)
+{
+    /* Throttle keys are "kind:identifier" or "kind:identifier|client
+     * address" (gh_accounts_signin, gh_accounts): the address's and the id's
+     * counters go, nobody else's. */
+    static const char *const sql[] = {
+        "DELETE FROM mail_attempts WHERE outbox_id IN "
+        "(SELECT id FROM mail_outbox WHERE tenant_id = $1 AND to_addr = $2)",
+        "DELETE FROM mail_outbox WHERE tenant_id = $1 AND to_addr = $2",
+        "DELETE FROM email_flows WHERE tenant_id = $1 AND email = $2",
+        "DELETE FROM throttles WHERE tenant_id = $1 AND "
+        "(key LIKE $3 ESCAPE '\\' OR key LIKE $4 ESCAPE '\\' OR key LIKE $5 ESCAPE '\\')",
+    };
+    const char *ue = like_escaped(a, user_id);
+    const char *ee = email ? like_escaped(a, email) : NULL;
+    if (!ue || (email && !ee))
+        return GH_DB_FAIL;
+    gh_dbparam p[] = {
+        GH_TEXT(tenant),
+        GH_TEXT(email ? email : ""),
+        GH_TEXT(gh_arena_printf(a, "%%:%s", ue)),
+        GH_TEXT(email ? gh_arena_printf(a, "%%:%s", ee) : ""),
+        GH_TEXT(email ? gh_arena_printf(a, "%%:%s|%%", ee) : ""),
+    };
+    gh_dbrc rc = GH_DB_OK;
+    for (size_t i = 0; rc == GH_DB_OK && i < sizeof(sql) / sizeof(sql[0]); i++)
+        rc = gh_db_exec(c, a, sql[i], p, i < 3 ? 2 : 5, NULL);
     return rc;
 }
 
@@ -472,7 +586,7 @@ gh_dbrc gh_store_user_list(gh_dbconn *c, gh_arena *a, const char *tenant, const 
 
     char *count_sql = gh_arena_printf(a, "SELECT COUNT(*) FROM users %s", w->sql);
     char *page_sql = gh_arena_printf(a,
-                                     "SELECT " USER_COLS " FROM users %s "
+                                     "SELECT " USER_READ " FROM users %s "
                                      "ORDER BY created_at, id LIMIT $2 OFFSET $3",
                                      w->sql);
     if (!count_sql || !page_sql)

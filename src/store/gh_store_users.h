@@ -32,6 +32,7 @@ typedef struct gh_user {
     long long version;    /* bumped by every update; the SCIM ETag */
     long long created_at; /* ms since the epoch */
     long long updated_at;
+    long long delete_at; /* read only: when an account being deleted is erased; else 0 */
 } gh_user;
 
 /* The facts OIDC claims are made of (gh_profile_claims). */
@@ -95,6 +96,31 @@ gh_dbrc gh_store_user_pending_signup(gh_dbconn *c, gh_arena *a, const char *tena
 /* Deletes the user and every row of theirs (flows, codes, tokens, consents,
  * challenges; the rest by cascade). In the caller's transaction. */
 gh_dbrc gh_store_user_purge(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id);
+
+/* ---- deletion with a grace period (gh_deletion, docs/accounts-api.md) ----
+ * An account being deleted has status 'deleting' (so it reads as not
+ * active: no sign-in, no token, no userinfo) and users.delete_at. */
+
+/* Marks the account deleting, to be erased at delete_at (ms). NOTFOUND
+ * when no active account has that id. */
+gh_dbrc gh_store_user_deletion_set(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                   const char *user_id, long long delete_at, long long now);
+/* *delete_at: when the account is erased, or 0 when it is not deleting. */
+gh_dbrc gh_store_user_deletion_get(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                   const char *user_id, long long *delete_at);
+/* Makes a deleting account active again; NOTFOUND when it is not deleting. */
+gh_dbrc gh_store_user_deletion_clear(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                     const char *user_id, long long now);
+/* Up to max accounts whose grace period ended before now, as parallel
+ * arrays of tenants and ids in the arena. */
+gh_dbrc gh_store_user_deletion_due(gh_dbconn *c, gh_arena *a, long long now, size_t max,
+                                   const char ***tenants, const char ***ids, size_t *n);
+/* Deletes what the user's address left outside their own rows: mail to
+ * it (with its delivery attempts), flows opened for it, throttle counters
+ * keyed by it or by the user id. In the caller's transaction; called by
+ * gh_deletion before gh_store_user_purge. */
+gh_dbrc gh_store_user_purge_traces(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                   const char *user_id, const char *email);
 
 /* The user's password credential (a PHC string): set replaces any old one. */
 gh_dbrc gh_store_password_set(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,

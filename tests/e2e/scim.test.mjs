@@ -463,9 +463,14 @@ describe('SCIM Users: create, read, replace, patch, delete', () => {
     assertScimError(await scim(server, 'DELETE', `/Users/${id}`), 404);
     const list = await scim(server, 'GET', filterPath('userName eq "deleteme@example.com"'));
     assert.equal(list.body.totalResults, 0);
-    const rows = sql(server, "SELECT * FROM audit_events WHERE type = 'scim.user.deleted'")
-      .filter((r) => keys.has(r.subject) || String(r.subject ?? '').includes(id));
+    // the deleted user's events stay under a pseudonym, the id is gone
+    // (docs/accounts-api.md "What deletion keeps")
+    for (const k of [...keys, id])
+      assert.equal(sql(server, `SELECT count(*) AS n FROM audit_events WHERE subject = '${k}'`)[0].n, 0, k);
+    const rows = sql(server, "SELECT * FROM audit_events WHERE type = 'scim.user.deleted' ORDER BY seq DESC");
     assert.ok(rows.length >= 1, 'a scim.user.deleted audit event');
+    assert.match(rows[0].subject, /^pseud:[A-Za-z0-9_-]{22}$/);
+    assert.equal(sql(server, `SELECT count(*) AS n FROM audit_events WHERE subject = '${rows[0].subject}' AND type = 'scim.user.created'`)[0].n, 1);
     assert.notEqual(rows[0].actor ?? '', '');
   });
 });

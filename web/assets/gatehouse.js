@@ -51,6 +51,8 @@ const MSG = {
   exported: 'Your data is downloading. Keep the file somewhere safe: it shows where and when you sign in.',
   exportPassword: 'Enter your password to download your data.',
   passwordKept: 'Your password is unchanged. You can choose a longer one any time in your account.',
+  accountDeleted: 'Your account is deleted and you are signed out. Until the date in the email we sent you, '
+    + 'you can restore it by signing in again.',
   enrolAgain: 'Your password is reset and your old sign-in methods were removed. Set up a new authenticator app or passkey below.',
 };
 
@@ -424,10 +426,40 @@ const pages = {
     const hint = query.get('login_hint');
     if (hint && hint.includes('@') && hint.length <= 254) byId('email').value = hint;
 
+    if (query.get('deleted') === '1') showStatus(MSG.accountDeleted);
+
+    // A right sign-in into an account being deleted: no session yet, but an
+    // offer to restore it in this browser (docs/accounts-api.md).
+    let restoreFlow = null;
+    const restoreEntry = byId('restore-entry');
+    const offerRestore = (data) => {
+      restoreFlow = data.restore && data.restore.flow_id;
+      const when = typeof data.deletes_at === 'string' ? new Date(data.deletes_at) : null;
+      const date = when && !Number.isNaN(when.getTime()) ? when.toLocaleString() : 'soon';
+      byId('restore-text').textContent = `Your account is set to be deleted on ${date}. `
+        + 'Restore it to keep it and sign in.';
+      byId('password-entry').hidden = true;
+      byId('code-entry').hidden = true;
+      restoreEntry.hidden = false;
+      byId('restore').focus();
+    };
+    onClick(byId('restore'), async () => {
+      const r = await post('/account/restore', { flow_id: restoreFlow });
+      if (!afterSignIn(r)) showAlert(errorText(r));
+    });
+    byId('restore-cancel').addEventListener('click', () => {
+      clearAlert();
+      restoreEntry.hidden = true;
+      byId('password-entry').hidden = false;
+      byId('password').value = '';
+      byId('email').focus();
+    });
+
     onSubmit(byId('form'), async (fd) => {
       const body = withReturnTo({ email: text(fd, 'email').trim(), password: text(fd, 'password') });
       const r = await post('/signin', body);
       if (afterSignIn(r)) return;
+      if (r.ok && r.data.status === 'deletion_pending') return offerRestore(r.data);
       // verification_required: an unverified address; email_code_required:
       // the account is under attack and this browser is new to it.
       if (r.ok && ['verification_required', 'email_code_required'].includes(r.data.status)) return toVerify(r.data);
@@ -468,6 +500,7 @@ const pages = {
     });
     onSubmit(byId('code-form'), async (fd) => {
       const r = await post('/verify', { flow_id: flowId, code: text(fd, 'code').replace(/\s+/g, '') });
+      if (r.ok && r.data.status === 'deletion_pending') return offerRestore(r.data);
       if (!afterSignIn(r)) showAlert(errorText(r));
     });
     byId('use-password').addEventListener('click', () => {
@@ -904,6 +937,13 @@ const pages = {
       byId('export-form').reset();
       saveFile(r.blob, r.name);
       showStatus(MSG.exported);
+    onSubmit(byId('delete-form'), async (fd) => {
+      const r = await post('/account/delete', { current_password: text(fd, 'delete_password') });
+      if (!r.ok) {
+        byId('delete_password').focus();
+        return showAlert(errorText(r));
+      }
+      location.assign('/signin?deleted=1');
     });
 
     let leaving = false;

@@ -423,6 +423,14 @@ export function sql(target, query) {
   return out.length ? JSON.parse(out) : [];
 }
 
+/** Runs one statement without rows (a write) on a server's database,
+ * whichever the backend; throws when the database refuses it. */
+export function sqlExec(target, statement) {
+  const db = typeof target === 'string' ? target : target.dbPath;
+  if (!isPostgresUrl(db)) sqliteText(db, statement);
+  else psql(db, ['-c', statement]);
+}
+
 /** The names of the tables in the database (none when it does not exist yet). */
 export function tableNames(target) {
   const db = typeof target === 'string' ? target : target.dbPath;

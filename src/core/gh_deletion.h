@@ -1,0 +1,56 @@
+/*
+ * gh_deletion: a customer deletes their account (issue 18 item 6;
+ * docs/accounts-api.md "Delete my account"; SECURITY.md #31).
+ *
+ * Deletion has two steps. The request deactivates the account at once
+ * (status 'deleting': no sign-in, no token, no userinfo), ends every
+ * session and revokes every token with back-channel logout, and mails a
+ * notice with the date. Until then, signing in with the right credentials
+ * offers to restore it. After GATEHOUSE_DELETION_GRACE the janitor purges
+ * it: the account and every row of theirs go, and their audit events stay
+ * under a keyed pseudonym with their personal fields erased. SCIM DELETE
+ * purges the same way at once.
+ */
+#ifndef GH_DELETION_H
+#define GH_DELETION_H
+
+#include "gh_ctx.h"
+#include "gh_store_users.h"
+
+enum { GH_DELETION_PSEUDONYM_LEN = 6 + 22 }; /* "pseud:" + 16 bytes in base64url */
+
+/* Starts the grace period of u (an active account) in the caller's
+ * transaction: deactivates it, ends its sessions and tokens (the caller
+ * commits, then gh_logout_kick and gh_mail_kick), audits
+ * account.deletion_requested and queues the notice, which tells the date and
+ * points at signin_link. *delete_at: when the purge is due (ms). NOTFOUND
+ * when the account is not active. */
+gh_dbrc gh_deletion_request(const gh_ctx *x, gh_dbconn *c, const gh_user *u,
+                            const char *signin_link, long long *delete_at);
+
+/* Ends the grace period of user_id in the caller's transaction: the
+ * account is active again (account.restored). NOTFOUND when it is not
+ * being deleted. */
+gh_dbrc gh_deletion_restore(const gh_ctx *x, gh_dbconn *c, const char *user_id);
+
+/* Erases user_id now, in the caller's transaction: sessions and tokens
+ * end, the account and its rows go (gh_store_user_purge and its traces:
+ * mail to the address, flows, throttle counters), the audit log keeps the
+ * account's events under its pseudonym (gh_audit_pseudonymise). Then the
+ * event `type` is appended with the pseudonym as subject, actor as actor
+ * (details: consumed, may be NULL). NOTFOUND when no such user. */
+gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, const char *actor,
+                          const char *type, json_t *details);
+
+/* The pseudonym of a user in the audit log: "pseud:" and the first 16
+ * bytes, base64url, of HMAC-SHA-256 over tenant and user id under the
+ * master key's "audit pseudonym" key. Stable, so one person's events stay
+ * linked; not reversible without the master key. */
+void gh_deletion_pseudonym(const gh_config *cfg, const char *tenant, const char *user_id,
+                           char out[GH_DELETION_PSEUDONYM_LEN + 1]);
+
+/* The janitor's part (gh_prune_set_hook): purges the accounts whose grace
+ * period is over, each in its own transaction. */
+void gh_deletion_purge_due(gh_db *db, const gh_config *cfg);
+
+#endif
