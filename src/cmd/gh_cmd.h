@@ -27,4 +27,16 @@ int gh_cmd_keys(gh_config *cfg, int argc, char **argv);
 /* The text of `gatehouse help keys`, before the settings. */
 void gh_cmd_keys_usage(FILE *out);
 
+/* `gatehouse user find|show|lock|unlock|end-sessions|reset-password|delete`:
+ * one customer's account (gh_cmd_user.c). */
+int gh_cmd_user(gh_config *cfg, int argc, char **argv);
+void gh_cmd_user_usage(FILE *out);
+
+/* `gatehouse audit [filters] [--follow]`: the audit log as JSON lines
+ * (gh_cmd_audit.c). gh_cmd_audit_time reads its TIME arguments (RFC 3339
+ * UTC, milliseconds, or a time ago such as 15m); -1 when not a time. */
+int gh_cmd_audit(gh_config *cfg, int argc, char **argv);
+void gh_cmd_audit_usage(FILE *out);
+long long gh_cmd_audit_time(const char *s, long long now);
+
 #endif

@@ -65,7 +65,8 @@ static int usage_error(const char *fmt, ...)
 static gh_db *cli_open(gh_config *cfg)
 {
     char err[512] = "";
-    gh_db *db = gh_db_open_store(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
+    gh_db *db =
+        gh_db_open_for_command(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
     if (!db)
         fprintf(stderr, "gatehouse: %s\n", err);
     return db;

@@ -78,7 +78,8 @@ int gh_cmd_keys(gh_config *cfg, int argc, char **argv)
         fprintf(stderr, "gatehouse: %s\n", err);
         return 2;
     }
-    gh_db *db = gh_db_open_store(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
+    gh_db *db =
+        gh_db_open_for_command(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
     if (!db) {
         fprintf(stderr, "gatehouse: %s\n", err);
         return 1;

@@ -159,7 +159,8 @@ int gh_cmd_resource(gh_config *cfg, int argc, char **argv)
         return usage_error("unknown resource subcommand \"%.64s\"", sub);
     }
     char err[512] = "";
-    gh_db *db = gh_db_open_store(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
+    gh_db *db =
+        gh_db_open_for_command(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
     if (!db) {
         fprintf(stderr, "gatehouse: %s\n", err);
         json_decref(doc);

@@ -22,20 +22,23 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: gatehouse <command>\n\n"
-                 "Commands:\n"
-                 "  serve     run the identity server\n"
-                 "  migrate   apply database migrations and exit\n"
-                 "  keys rotate|list   rotate or list the token signing keys\n"
-                 "  client create|list|delete|first-party   manage OAuth clients\n"
-                 "  resource create|list|show|delete   manage protected resources (APIs)\n"
-                 "  export FILE   write every row of the database to FILE (- for stdout)\n"
-                 "  import FILE   load an export into an empty database (- for stdin)\n"
-                 "  mail-test ADDRESS   send a test message through GATEHOUSE_SMTP_URL\n"
-                 "  version   print the version\n"
-                 "  help [command]   show help for a command\n\n"
-                 "Settings come from GATEHOUSE_* environment variables; see `gatehouse help "
-                 "serve`.\n");
+    fprintf(out,
+            "Usage: gatehouse <command>\n\n"
+            "Commands:\n"
+            "  serve     run the identity server\n"
+            "  migrate   apply database migrations and exit\n"
+            "  keys rotate|list   rotate or list the token signing keys\n"
+            "  client create|list|delete|first-party   manage OAuth clients\n"
+            "  resource create|list|show|delete   manage protected resources (APIs)\n"
+            "  user find|show|lock|unlock|end-sessions|reset-password|delete   one account\n"
+            "  audit [--subject ID] [--type T] [--since TIME] [--follow]   read the audit log\n"
+            "  export FILE   write every row of the database to FILE (- for stdout)\n"
+            "  import FILE   load an export into an empty database (- for stdin)\n"
+            "  mail-test ADDRESS   send a test message through GATEHOUSE_SMTP_URL\n"
+            "  version   print the version\n"
+            "  help [command]   show help for a command\n\n"
+            "Settings come from GATEHOUSE_* environment variables; see `gatehouse help "
+            "serve`.\n");
 }
 
 /* The settings every command that opens the store reads. */
@@ -114,6 +117,12 @@ static int help(const char *cmd)
         gh_config_print_some(stdout, store_settings);
         return 0;
     }
+    if (strcmp(cmd, "user") == 0 || strcmp(cmd, "audit") == 0) {
+        (strcmp(cmd, "user") == 0 ? gh_cmd_user_usage : gh_cmd_audit_usage)(stdout);
+        printf("\n");
+        gh_config_print_some(stdout, store_settings);
+        return 0;
+    }
     if (strcmp(cmd, "keys") == 0) {
         gh_cmd_keys_usage(stdout);
         printf("\n");
@@ -159,7 +168,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "mail-test") != 0 &&
         strcmp(cmd, "client") != 0 && strcmp(cmd, "keys") != 0 && strcmp(cmd, "export") != 0 &&
-        strcmp(cmd, "import") != 0 && strcmp(cmd, "resource") != 0) {
+        strcmp(cmd, "import") != 0 && strcmp(cmd, "resource") != 0 && strcmp(cmd, "user") != 0 &&
+        strcmp(cmd, "audit") != 0) {
         fprintf(stderr, "gatehouse: unknown command \"%s\" (try gatehouse --help)\n", cmd);
         return 2;
     }
@@ -181,6 +191,10 @@ int main(int argc, char **argv)
         return gh_cmd_client(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "resource") == 0)
         return gh_cmd_resource(&cfg, argc - 2, argv + 2);
+    if (strcmp(cmd, "user") == 0)
+        return gh_cmd_user(&cfg, argc - 2, argv + 2);
+    if (strcmp(cmd, "audit") == 0)
+        return gh_cmd_audit(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "export") == 0)
         return gh_export_command(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "import") == 0)

@@ -926,7 +926,8 @@ int gh_mail_test_command(gh_config *cfg, int argc, char **argv)
         fprintf(stderr, "gatehouse: libcurl could not be initialised\n");
         return 1;
     }
-    gh_db *db = gh_db_open_store(cfg->database, cfg->database_is_postgres, 2, err, sizeof(err));
+    gh_db *db =
+        gh_db_open_for_command(cfg->database, cfg->database_is_postgres, 2, err, sizeof(err));
     if (!db) {
         fprintf(stderr, "gatehouse: %s\n", err);
         return 1;

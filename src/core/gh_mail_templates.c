@@ -367,7 +367,24 @@ static const char account_deletion_html[] = HTML_OPEN
     "<p>If you did not ask for this, restore your account now and change your "
     "password.</p>\n" HTML_CLOSE;
 
+static const char password_reset_required_text[] =
+    "Your account's administrator asked you to choose a new password. Every\n"
+    "device signed in to your account was signed out, and signing in waits\n"
+    "until you do.\n"
+    "\n"
+    "Choose a new password with \"Forgot password?\" on the sign-in page:\n"
+    "{{recover_link}}\n";
+
+static const char password_reset_required_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">Choose a new password</h1>\n"
+    "<p>Your account's administrator asked you to choose a new password. Every device signed in "
+    "to your account was signed out, and signing in waits until you do.</p>\n"
+    "<p><a href=\"{{recover_link}}\" style=\"" BUTTON_STYLE
+    "\">Choose a new password</a></p>\n" HTML_CLOSE;
+
 static const struct template templates[] = {
+    {"password_reset_required", "Choose a new password", password_reset_required_text,
+     password_reset_required_html},
     {"account_deletion", "Your account will be deleted", account_deletion_text,
      account_deletion_html},
     {"password_changed", "Your password was changed", password_changed_text, password_changed_html},

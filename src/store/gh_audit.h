@@ -17,6 +17,7 @@
 #define GH_AUDIT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "gh_db.h"
 
@@ -48,5 +49,21 @@ gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev);
  * holds it. In the caller's transaction; *n: events changed. */
 gh_dbrc gh_audit_pseudonymise(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                               const char *pseudonym, const char *email, long long *n);
+
+/* What `gatehouse audit` asks for; NULL or 0 fields do not filter. */
+typedef struct gh_audit_filter {
+    const char *tenant;
+    const char *subject;
+    const char *type; /* exact, or a prefix ending in '.' ("recovery.") */
+    long long since_ms, until_ms;
+    bool until_set;      /* until_ms filters (it may be 0) */
+    long long after_seq; /* only events after this one (following the log) */
+    long long limit;     /* at most this many, the newest (or the next after after_seq) */
+} gh_audit_filter;
+
+/* The events f selects in seq order, each as a JSON object {seq, id, time
+ * (RFC 3339), type, subject, actor, ip, user_agent, outcome, reason,
+ * details} appended to out (a JSON array). */
+gh_dbrc gh_audit_query(gh_dbconn *c, gh_arena *a, const gh_audit_filter *f, json_t *out);
 
 #endif

@@ -426,3 +426,26 @@ gh_db *gh_db_open_store(const char *url, bool is_postgres, unsigned pool, char *
         snprintf(err, errlen, "cannot open the database %s", is_postgres ? "(PostgreSQL)" : url);
     return db;
 }
+
+const char *gh_db_display(const char *database, char *out, size_t n)
+{
+    /* postgresql://user:secret@host/db → postgresql://user@host/db: the
+     * password never reaches a terminal or a log */
+    const char *scheme = strstr(database, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+    if (at && (!slash || at < slash) && colon && colon < at)
+        snprintf(out, n, "%.*s%s", (int)(colon - database), database, at);
+    else
+        snprintf(out, n, "%s", database);
+    return out;
+}
+
+gh_db *gh_db_open_for_command(const char *url, bool is_postgres, unsigned pool, char *err,
+                              size_t errlen)
+{
+    char shown[1024];
+    fprintf(stderr, "gatehouse: database %s\n", gh_db_display(url, shown, sizeof(shown)));
+    return gh_db_open_store(url, is_postgres, pool, err, errlen);
+}

@@ -81,6 +81,10 @@ void gh_db_sqlite_set_wal_restart(int frames);
  * file (0700) when missing, opens a pool of pool connections and applies
  * pending migrations. NULL with a one-line reason in err. */
 gh_db *gh_db_open_store(const char *url, bool is_postgres, unsigned pool, char *err, size_t errlen);
+/* The same for a command run by hand: first says on stderr which database
+ * it opens ("gatehouse: database ...", without a URL's password). */
+gh_db *gh_db_open_for_command(const char *url, bool is_postgres, unsigned pool, char *err,
+                              size_t errlen);
 /* Applies pending migrations; safe to run from several processes at once. */
 int gh_db_migrate(gh_db *db, char *err, size_t errlen);
 /* Newest migration version applied (0 for none). */
@@ -131,5 +135,9 @@ void gh_db_rollback(gh_dbconn *c);
 void gh_db_fail(gh_dbconn *c, gh_dbrc rc);
 
 const char *gh_dbrc_str(gh_dbrc rc);
+
+/* The database named in database (a SQLite path or a postgresql:// URL) as
+ * a command may show it: a URL's password left out. Returns out. */
+const char *gh_db_display(const char *database, char *out, size_t n);
 
 #endif

@@ -154,7 +154,8 @@ static int open_db(const gh_config *cfg, bool must_exist, gh_db **out)
         return 2;
     }
     char err[512] = "";
-    gh_db *db = gh_db_open_store(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
+    gh_db *db =
+        gh_db_open_for_command(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
     if (!db) {
         fprintf(stderr, "gatehouse: %s\n", err);
         return 1;

@@ -408,7 +408,11 @@ describe('gatehouse export / import', () => {
       const r = await gatehouse(['import', src.file], target);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /already holds users/);
-      assert.equal(r.stderr.trim().split('\n').length, 1, `one line:\n${r.stderr}`);
+      // the database it opened, then one line of why
+      const lines = r.stderr.trim().split('\n');
+      assert.match(lines[0], /^gatehouse: database /);
+      assert.equal(lines.length, 2, `one line after the database:\n${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /:[^@/]*@/, 'no password of a database URL');
       assert.deepEqual(counts(target), src.counts);
       // The same on SQLite.
       const s = await gatehouse(['import', src.file], src.db);
