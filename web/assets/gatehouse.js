@@ -937,6 +937,8 @@ const pages = {
       byId('export-form').reset();
       saveFile(r.blob, r.name);
       showStatus(MSG.exported);
+    });
+
     onSubmit(byId('delete-form'), async (fd) => {
       const r = await post('/account/delete', { current_password: text(fd, 'delete_password') });
       if (!r.ok) {
