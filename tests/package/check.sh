@@ -8,11 +8,13 @@
 # removes somebody's installation. Leaves the machine as it found it: the
 # package purged, and the gatehouse user removed when this run created it.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 export DEBIAN_FRONTEND=noninteractive
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+# Root here; elsewhere sudo, without a password prompt (no stdin in CI).
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi
+}
 
 fails=0
 ok() { echo "ok: $*"; }
@@ -58,14 +60,14 @@ pid=""
 
 cleanup() {
   if [ -n "$pid" ]; then
-    $SUDO kill -TERM "$pid" 2>/dev/null
+    as_root kill -TERM "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     pid=""
   fi
-  $SUDO dpkg --purge gatehouse >"$work/purge.log" 2>&1 || cat "$work/purge.log"
+  as_root dpkg --purge gatehouse >"$work/purge.log" 2>&1 || cat "$work/purge.log"
   if [ "$user_existed" -eq 0 ] && getent passwd gatehouse >/dev/null; then
-    $SUDO userdel gatehouse 2>/dev/null
-    getent group gatehouse >/dev/null && $SUDO groupdel gatehouse 2>/dev/null
+    as_root userdel gatehouse 2>/dev/null
+    getent group gatehouse >/dev/null && as_root groupdel gatehouse 2>/dev/null
   fi
   rm -rf "$work"
 }
@@ -73,7 +75,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # 1. Install (apt resolves the shared libraries; all are local here).
-if ! $SUDO apt-get install -y -qq --no-install-recommends "$deb" >"$work/install.log" 2>&1; then
+if ! as_root apt-get install -y -qq --no-install-recommends "$deb" >"$work/install.log" 2>&1; then
   cat "$work/install.log"
   echo "check: installing $deb failed" >&2
   exit 1
@@ -81,7 +83,7 @@ fi
 ok "installed $(dpkg-query -W -f='${Package} ${Version}' gatehouse)"
 
 # 2. What the package set up.
-mode_of() { $SUDO stat -c '%U:%G %a' "$1" 2>/dev/null; }
+mode_of() { as_root stat -c '%U:%G %a' "$1" 2>/dev/null; }
 check "/usr/bin/gatehouse runs" /usr/bin/gatehouse version
 pw=$(getent passwd gatehouse)
 check "system user gatehouse exists" test -n "$pw"
@@ -96,16 +98,16 @@ check "$conf is root:gatehouse 640" test "$(mode_of $conf)" = "root:gatehouse 64
 check "$state is gatehouse:gatehouse 700" test "$(mode_of $state)" = "gatehouse:gatehouse 700"
 check "$key is gatehouse:gatehouse 600" test "$(mode_of $key)" = "gatehouse:gatehouse 600"
 check "$key holds 64 hex characters and a newline" \
-  test "$($SUDO cat $key | grep -cxE '[0-9a-f]{64}')" = 1 -a "$($SUDO wc -c <$key)" = 65
+  test "$(as_root cat $key | grep -cxE '[0-9a-f]{64}')" = 1 -a "$(as_root wc -c <$key)" = 65
 check "the unit file is installed" test -f "$unit"
-key_sum=$($SUDO sha256sum "$key" | cut -d' ' -f1)
+key_sum=$(as_root sha256sum "$key" | cut -d' ' -f1)
 
 # 3. The installed binary as the gatehouse user with the packaged config.
 # env -i: only the packaged settings, plus a free port (8080 may be taken).
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 run_as_gatehouse() { # extra env assignments..., then the command
-  (cd / && $SUDO runuser -u gatehouse -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-    GATEHOUSE_CONFIG=$conf GATEHOUSE_LISTEN=127.0.0.1:$port GATEHOUSE_ISSUER=http://localhost:$port \
+  (cd / && as_root runuser -u gatehouse -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+    GATEHOUSE_CONFIG=$conf "GATEHOUSE_LISTEN=127.0.0.1:$port" "GATEHOUSE_ISSUER=http://localhost:$port" \
     "$@")
 }
 run_as_gatehouse /usr/bin/gatehouse serve >"$work/serve.log" 2>&1 &
@@ -119,7 +121,7 @@ for _ in $(seq 1 150); do
 done
 check "GET /healthz/ready answers 200 on port $port (got ${code:-nothing})" test "$code" = 200
 # The process that listens on the port (runuser is its parent).
-server=$($SUDO ss -ltnpH "sport = :$port" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+server=$(as_root ss -ltnpH "sport = :$port" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
 check "the listening process runs /usr/bin/gatehouse as gatehouse" \
   test "$(stat -c %U "/proc/${server:-0}" 2>/dev/null) $(tr '\0' ' ' <"/proc/${server:-0}/cmdline" 2>/dev/null)" \
   = "gatehouse /usr/bin/gatehouse serve "
@@ -127,18 +129,18 @@ check "the database is $state/gatehouse.db, owned by gatehouse" \
   test "$(mode_of $state/gatehouse.db | cut -d' ' -f1)" = "gatehouse:gatehouse"
 # SIGTERM to the server (runuser forwards it too, should the lookup miss);
 # KILL after 30 s so a hung shutdown fails the check instead of the CI run.
-$SUDO kill -TERM "${server:-$pid}" 2>/dev/null
+as_root kill -TERM "${server:-$pid}" 2>/dev/null
 for _ in $(seq 1 150); do
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.2
 done
-kill -0 "$pid" 2>/dev/null && $SUDO kill -KILL "$pid" ${server:+"$server"}
+kill -0 "$pid" 2>/dev/null && as_root kill -KILL "$pid" ${server:+"$server"}
 wait "$pid"
 rc=$?
 pid=""
 check "SIGTERM stops it with status 0 (got $rc)" test "$rc" = 0
 check "the server kept the packaged master key" \
-  test "$($SUDO sha256sum "$key" | cut -d' ' -f1)" = "$key_sum"
+  test "$(as_root sha256sum "$key" | cut -d' ' -f1)" = "$key_sum"
 if [ "$fails" -gt 0 ]; then
   echo "--- server log"
   tail -20 "$work/serve.log"
@@ -146,7 +148,7 @@ fi
 
 # Without its key file the server must refuse to start, not make a new key
 # (the data would no longer decrypt).
-$SUDO mv "$key" "$key.moved"
+as_root mv "$key" "$key.moved"
 run_as_gatehouse /usr/bin/gatehouse serve >"$work/nokey.log" 2>&1 &
 pid=$!
 wait "$pid"
@@ -154,13 +156,13 @@ rc=$?
 pid=""
 check "without $key the server exits non-zero (got $rc)" test "$rc" -ne 0
 check "... saying the key file does not exist" grep -q 'MASTER_KEY_FILE.*does not exist' "$work/nokey.log"
-check "... and makes no new key" $SUDO test ! -e "$key"
-$SUDO mv "$key.moved" "$key"
+check "... and makes no new key" as_root test ! -e "$key"
+as_root mv "$key.moved" "$key"
 
 # 4. The unit file. PID 1 is not always systemd here (containers), so the
 # service is not started; "systemd-analyze verify" checks it offline.
 if command -v systemd-analyze >/dev/null 2>&1; then
-  if $SUDO systemd-analyze verify "$unit" >"$work/verify.log" 2>&1; then
+  if as_root systemd-analyze verify "$unit" >"$work/verify.log" 2>&1; then
     ok "systemd-analyze verify $unit"
   elif grep -qiE 'not been booted with systemd|failed to connect to bus|System has not been booted' "$work/verify.log"; then
     echo "skip: systemd-analyze verify needs a running systemd here:"
@@ -174,16 +176,16 @@ else
 fi
 
 # 5. Purge leaves nothing behind.
-if $SUDO dpkg --purge gatehouse >"$work/purge.log" 2>&1; then
+if as_root dpkg --purge gatehouse >"$work/purge.log" 2>&1; then
   ok "dpkg --purge gatehouse"
 else
   cat "$work/purge.log"
   bad "dpkg --purge gatehouse"
 fi
 check "purge removed /etc/gatehouse" test ! -e /etc/gatehouse
-check "purge removed $state" $SUDO test ! -e "$state"
+check "purge removed $state" as_root test ! -e "$state"
 check "purge removed the owner/mode overrides" \
-  test -z "$($SUDO dpkg-statoverride --list | grep gatehouse)"
+  test -z "$(as_root dpkg-statoverride --list | grep gatehouse)"
 
 echo "package check: $fails failed"
 [ "$fails" -eq 0 ]
