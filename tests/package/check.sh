@@ -159,6 +159,21 @@ check "... saying the key file does not exist" grep -q 'MASTER_KEY_FILE.*does no
 check "... and makes no new key" as_root test ! -e "$key"
 as_root mv "$key.moved" "$key"
 
+# Reinstalling (postinst configure with the old version, as an upgrade runs
+# it) keeps the key, an edited config and the modes.
+echo "# edited by tests/package/check.sh" | as_root tee -a "$conf" >/dev/null
+if as_root dpkg -i --force-confold "$deb" >"$work/reinstall.log" 2>&1; then
+  ok "reinstalled over itself"
+else
+  cat "$work/reinstall.log"
+  bad "reinstall"
+fi
+check "the reinstall kept the master key" \
+  test "$(as_root sha256sum "$key" | cut -d' ' -f1)" = "$key_sum"
+check "the reinstall kept the edited config" grep -q 'edited by tests/package/check.sh' "$conf"
+check "... and its mode root:gatehouse 640" test "$(mode_of $conf)" = "root:gatehouse 640"
+check "... and $state gatehouse:gatehouse 700" test "$(mode_of $state)" = "gatehouse:gatehouse 700"
+
 # 4. The unit file. PID 1 is not always systemd here (containers), so the
 # service is not started; "systemd-analyze verify" checks it offline.
 if command -v systemd-analyze >/dev/null 2>&1; then
