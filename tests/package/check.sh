@@ -55,7 +55,6 @@ unit=/lib/systemd/system/gatehouse.service
 user_existed=0
 getent passwd gatehouse >/dev/null && user_existed=1
 work=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-pkgcheck-XXXXXX")
-chmod 0755 "$work"
 pid=""
 
 cleanup() {
