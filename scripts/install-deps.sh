@@ -2,7 +2,8 @@
 # Installs what Gatehouse needs on Debian 12, and nothing when all is present.
 #   scripts/install-deps.sh          build and run the server
 #   scripts/install-deps.sh --example  also Node and its packages (the quickstart's example app)
-#   scripts/install-deps.sh --test   also the test tools (sanitizers, Node packages, sqlite3 CLI)
+#   scripts/install-deps.sh --test   also the test tools (sanitizers, Node packages, sqlite3 CLI,
+#                                    the Debian packaging tools of scripts/package.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,7 @@ test_pkgs=(
   libcmocka-dev clang clang-format sqlite3 curl nodejs npm
   libclang-rt-14-dev wrk chromium oathtool
   postgresql-15 postgresql-client-15
+  dpkg-dev debhelper lintian
 )
 
 want=("${runtime_pkgs[@]}")

@@ -8,6 +8,9 @@
 #   5. the store's unit tests (plain and sanitized) and the end-to-end tests
 #      again on PostgreSQL, in a throwaway cluster (scripts/pg.sh) that is
 #      always removed
+#   6. the Debian package: built (scripts/package.sh, lintian clean), installed,
+#      served as the gatehouse user, purged (tests/package/check.sh; needs root
+#      or sudo)
 # Ends with one line "total: N passed, M failed" counting test cases.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -172,6 +175,20 @@ fuzz_smoke() {
   return $rc
 }
 
+# Builds the .deb (a second, plain compile of the server: 1-2 minutes),
+# installs it, checks it and purges it again.
+debian_package() {
+  local deb out rc
+  deb=$(scripts/package.sh | tail -1) || return 1
+  out=$(mktemp)
+  tests/package/check.sh "$deb" 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  passed=$((passed + $(grep -c '^ok:' "$out")))
+  failed=$((failed + $(grep -c '^FAIL:' "$out")))
+  rm -f "$out"
+  return $rc
+}
+
 step "format" scripts/check-format.sh
 step "layers" scripts/check-layers.sh
 step "build" scripts/build.sh --tests
@@ -185,6 +202,7 @@ step "unit tests (PostgreSQL)" unit_pg
 step "unit tests (PostgreSQL, ASan+UBSan)" asan_pg
 step "end-to-end tests (PostgreSQL)" e2e_pg
 stop_pg
+step "Debian package" debian_package
 
 echo
 if [ ${#broken_steps[@]} -gt 0 ]; then
