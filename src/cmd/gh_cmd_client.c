@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gh_clients.h"
 #include "gh_json.h"
@@ -39,8 +40,17 @@ void gh_cmd_client_usage(FILE *out)
                  "      private_key_jwt (needs --jwks, a file holding a JWK Set of public keys),\n"
                  "      none (a public client; PKCE is required). ALG: ES256 (default) or RS256.\n"
                  "      --first-party: the client is the operator's own; no consent screen.\n"
-                 "  list\n"
-                 "      prints every client's configuration as a JSON array (no secrets).\n"
+                 "  list [--json]\n"
+                 "      prints every client: a table on a terminal; a JSON array of their\n"
+                 "      configurations (no secrets) with --json or into a pipe.\n"
+                 "  show ID\n"
+                 "      prints one client's configuration as JSON (no secrets).\n"
+                 "  update ID [--name NAME] [--redirect-uri URI]... [--first-party on|off]\n"
+                 "      changes its name or its redirect URIs (the list given replaces the\n"
+                 "      old one), checked like RFC 7592 updates; or marks it first-party.\n"
+                 "  rotate-secret ID\n"
+                 "      gives the client a new secret, printed this once; the old one stops\n"
+                 "      working (a running server sees it within a second).\n"
                  "  delete ID\n"
                  "      deletes a client and its grants (codes, refresh tokens, consents).\n"
                  "  first-party ID on|off\n"
@@ -237,6 +247,90 @@ out:
     return code;
 }
 
+/* One line of `client list` on a terminal. */
+static void print_row(json_t *view)
+{
+    const char *name = json_string_value(json_object_get(view, "client_name"));
+    const char *auth = json_string_value(json_object_get(view, "token_endpoint_auth_method"));
+    printf("%-44s  %-24.24s  %-19s  %s\n", json_string_value(json_object_get(view, "client_id")),
+           name ? name : "-", auth ? auth : "-",
+           json_is_true(json_object_get(view, "gatehouse_first_party")) ? "yes" : "no");
+}
+
+/* `client update ID [--name NAME] [--redirect-uri URI]... [--first-party on|off]` */
+static int cli_update(gh_config *cfg, int argc, char **argv)
+{
+    if (argc < 1 || argv[0][0] == '-')
+        return usage_error(
+            "usage: gatehouse client update ID [--name NAME] [--redirect-uri URI]... "
+            "[--first-party on|off]");
+    const char *id = argv[0], *name = NULL, *fp = NULL;
+    json_t *uris = json_array();
+    for (int i = 1; i < argc; i++) {
+        bool missing = false;
+        const char *v;
+        if ((v = opt(argc, argv, &i, "--name", &missing)))
+            name = v;
+        else if ((v = opt(argc, argv, &i, "--redirect-uri", &missing)))
+            json_array_append_new(uris, json_string(v));
+        else if ((v = opt(argc, argv, &i, "--first-party", &missing)) &&
+                 (strcmp(v, "on") == 0 || strcmp(v, "off") == 0))
+            fp = v;
+        else {
+            json_decref(uris);
+            return usage_error(missing ? "option \"%.64s\" needs a value"
+                                       : "unknown or bad option \"%.64s\"",
+                               argv[i]);
+        }
+    }
+    if (!name && !fp && json_array_size(uris) == 0) {
+        json_decref(uris);
+        return usage_error("client update needs --name, --redirect-uri or --first-party");
+    }
+    gh_db *db = cli_open(cfg);
+    gh_dbconn *c = db ? gh_db_acquire(db) : NULL;
+    gh_arena *a = gh_arena_new(0);
+    gh_client_actor who = {.tenant = GH_DEFAULT_TENANT, .actor = "cli"};
+    gh_client cur = {0};
+    int code = 1;
+    gh_dbrc rc = c && a ? gh_clients_get(c, a, GH_DEFAULT_TENANT, id, &cur) : GH_DB_BUSY;
+    if (rc == GH_DB_OK && (name || json_array_size(uris) > 0)) {
+        json_t *m = json_deep_copy(cur.metadata), *response = NULL;
+        gh_client_error err = {0};
+        if (name)
+            json_object_set_new(m, "client_name", json_string(name));
+        if (json_array_size(uris) > 0)
+            json_object_set(m, "redirect_uris", uris);
+        rc = gh_clients_update(c, a, &who, cfg->issuer, &cur, m, &response, &err);
+        if (rc == GH_DB_INVALID)
+            fprintf(stderr, "gatehouse: %s: %s\n", err.error, err.description);
+        json_decref(m);
+        json_decref(response);
+    }
+    if (rc == GH_DB_OK && fp)
+        rc = gh_clients_set_first_party(c, a, &who, id, strcmp(fp, "on") == 0);
+    if (rc == GH_DB_OK) {
+        gh_client now;
+        if (gh_clients_get(c, a, GH_DEFAULT_TENANT, id, &now) == GH_DB_OK) {
+            print_json(gh_client_view(&now, cfg->issuer));
+            gh_client_release(&now);
+        }
+        code = 0;
+    } else if (rc == GH_DB_INVALID) {
+        code = 2;
+    } else {
+        code = db_failure(rc, "update the client", id);
+    }
+    gh_client_release(&cur);
+    json_decref(uris);
+    gh_arena_free(a);
+    if (c)
+        gh_db_release(c);
+    if (db)
+        gh_db_close(db);
+    return code;
+}
+
 int gh_cmd_client(gh_config *cfg, int argc, char **argv)
 {
     const char *sub = argc > 0 ? argv[0] : NULL;
@@ -248,10 +342,17 @@ int gh_cmd_client(gh_config *cfg, int argc, char **argv)
     }
     if (strcmp(sub, "create") == 0)
         return cli_create(cfg, argc - 1, argv + 1);
-    bool on = false;
+    bool on = false, as_json = !isatty(STDOUT_FILENO);
+    if (strcmp(sub, "update") == 0)
+        return cli_update(cfg, argc - 1, argv + 1);
     if (strcmp(sub, "list") == 0) {
-        if (argc != 1)
-            return usage_error("client list takes no arguments");
+        if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
+            return usage_error("client list takes only --json");
+        as_json = as_json || argc == 2;
+    } else if ((strcmp(sub, "show") == 0 || strcmp(sub, "rotate-secret") == 0) && argc != 2) {
+        return usage_error("usage: gatehouse client show|rotate-secret ID");
+    } else if (strcmp(sub, "show") == 0 || strcmp(sub, "rotate-secret") == 0) {
+        /* one client, below */
     } else if (strcmp(sub, "delete") == 0) {
         if (argc != 2)
             return usage_error("usage: gatehouse client delete ID");
@@ -278,14 +379,45 @@ int gh_cmd_client(gh_config *cfg, int argc, char **argv)
         gh_dbrc rc = gh_store_client_list(c, a, GH_DEFAULT_TENANT, &v, &n);
         if (rc == GH_DB_OK) {
             json_t *arr = json_array();
+            if (!as_json)
+                printf("%-44s  %-24.24s  %-19s  %s\n", "ID", "NAME", "AUTH", "FIRST-PARTY");
             for (size_t i = 0; i < n; i++) {
-                json_array_append_new(arr, gh_client_view(&v[i], cfg->issuer));
+                json_t *view = gh_client_view(&v[i], cfg->issuer);
+                if (as_json)
+                    json_array_append(arr, view);
+                else
+                    print_row(view);
+                json_decref(view);
                 gh_client_release(&v[i]);
             }
-            print_json(arr);
+            if (as_json)
+                print_json(arr);
+            else
+                json_decref(arr);
             code = 0;
         } else {
             code = db_failure(rc, "list the clients", "");
+        }
+    } else if (strcmp(sub, "show") == 0) {
+        gh_client cl;
+        gh_dbrc rc = gh_clients_get(c, a, GH_DEFAULT_TENANT, argv[1], &cl);
+        if (rc == GH_DB_OK) {
+            print_json(gh_client_view(&cl, cfg->issuer));
+            gh_client_release(&cl);
+            code = 0;
+        } else {
+            code = db_failure(rc, "read the client", argv[1]);
+        }
+    } else if (strcmp(sub, "rotate-secret") == 0) {
+        const char *secret = NULL;
+        gh_dbrc rc = gh_clients_rotate_secret(c, a, &who, argv[1], &secret);
+        if (rc == GH_DB_OK) {
+            print_json(json_pack("{s:s, s:s}", "client_id", argv[1], "client_secret", secret));
+            code = 0;
+        } else if (rc == GH_DB_INVALID) {
+            fprintf(stderr, "gatehouse: client %.128s authenticates without a secret\n", argv[1]);
+        } else {
+            code = db_failure(rc, "rotate the secret", argv[1]);
         }
     } else if (strcmp(sub, "delete") == 0) {
         gh_dbrc rc = gh_clients_delete(c, a, &who, argv[1]);

@@ -411,6 +411,34 @@ gh_dbrc gh_clients_update(gh_dbconn *c, gh_arena *a, const gh_client_actor *who,
     return rc;
 }
 
+gh_dbrc gh_clients_rotate_secret(gh_dbconn *c, gh_arena *a, const gh_client_actor *who,
+                                 const char *id, const char **secret)
+{
+    gh_client cl;
+    *secret = NULL;
+    gh_dbrc rc = gh_clients_get(c, a, who->tenant, id, &cl);
+    if (rc != GH_DB_OK)
+        return rc;
+    const char *text = secret_method(cl.auth_method) ? metadata_text(a, cl.metadata) : NULL;
+    const char *fresh = text ? gh_token(a) : NULL;
+    cl.secret_hash = fresh ? hash_of(a, fresh) : NULL;
+    cl.updated_at = gh_now_ms();
+    rc = !secret_method(cl.auth_method) ? GH_DB_INVALID
+         : cl.secret_hash               ? gh_db_begin(c)
+                                        : GH_DB_FAIL;
+    if (rc == GH_DB_OK) {
+        rc = gh_store_client_update(c, a, who->tenant, &cl, text);
+        if (rc == GH_DB_OK)
+            rc = audit(c, a, who, "client.secret_rotated", cl.id, NULL);
+        rc = finish(c, rc);
+    }
+    gh_client_release(&cl);
+    client_cache_forget(who->tenant, id);
+    if (rc == GH_DB_OK)
+        *secret = fresh;
+    return rc;
+}
+
 gh_dbrc gh_clients_delete(gh_dbconn *c, gh_arena *a, const gh_client_actor *who, const char *id)
 {
     gh_dbrc rc = gh_db_begin(c);

@@ -81,6 +81,13 @@ gh_dbrc gh_clients_update(gh_dbconn *c, gh_arena *a, const gh_client_actor *who,
                           const gh_client *cur, const json_t *metadata, json_t **response,
                           gh_client_error *err);
 
+/* A new client secret for id (secret-based methods only: INVALID for the
+ * others), the old one refused from now on (this process at once, others
+ * within the client cache's second); audited client.secret_rotated.
+ * *secret: the new one, in a, shown this once. */
+gh_dbrc gh_clients_rotate_secret(gh_dbconn *c, gh_arena *a, const gh_client_actor *who,
+                                 const char *id, const char **secret);
+
 /* Deletes a client and its grants, with an audit event. NOTFOUND when unknown. */
 gh_dbrc gh_clients_delete(gh_dbconn *c, gh_arena *a, const gh_client_actor *who, const char *id);
 

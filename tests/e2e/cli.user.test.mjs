@@ -124,3 +124,45 @@ test('audit: --limit, --since/--until (RFC 3339, relative, ms), bad values exit 
   const out = await proc; // ended by the timeout
   assert.ok(lines(out.stdout).some((e) => e.type === 'signin.succeeded'), out.stdout);
 });
+
+test('client show, update (name, redirect URIs, first-party), rotate-secret (the old secret refused), list --json', async () => {
+  const token = async (id, secret) => (await fetch(`${ctx.server.url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` },
+    body: 'grant_type=client_credentials',
+  })).status;
+  const made = await gatehouse(['client', 'create', '--name', 'Ops app', '--grant', 'client_credentials']);
+  assert.equal(made.code, 0, made.stderr);
+  const { client_id: id, client_secret: old } = JSON.parse(made.stdout);
+  assert.equal(await token(id, old), 200);
+
+  const show = JSON.parse((await gatehouse(['client', 'show', id])).stdout);
+  assert.equal(show.client_name, 'Ops app');
+  assert.equal(show.client_secret, undefined, 'no secret shown');
+
+  const web = JSON.parse((await gatehouse(['client', 'create', '--name', 'Web', '--redirect-uri', 'https://a.example.com/cb'])).stdout);
+  const up = await gatehouse(['client', 'update', web.client_id, '--name', 'Web two', '--redirect-uri', 'https://b.example.com/cb', '--first-party', 'on']);
+  assert.equal(up.code, 0, up.stderr);
+  const after = JSON.parse(up.stdout);
+  assert.equal(after.client_name, 'Web two');
+  assert.deepEqual(after.redirect_uris, ['https://b.example.com/cb']);
+  assert.equal(after.gatehouse_first_party, true);
+  const bad = await gatehouse(['client', 'update', web.client_id, '--redirect-uri', 'http://evil.example.com/cb']);
+  assert.equal(bad.code, 2, 'checked like RFC 7592: http only on loopback');
+  assert.deepEqual(JSON.parse((await gatehouse(['client', 'show', web.client_id])).stdout).redirect_uris, ['https://b.example.com/cb']);
+
+  const rot = await gatehouse(['client', 'rotate-secret', id]);
+  assert.equal(rot.code, 0, rot.stderr);
+  const fresh = JSON.parse(rot.stdout).client_secret;
+  assert.ok(fresh && fresh !== old);
+  await new Promise((res) => setTimeout(res, 1200)); // the server's client cache lives a second
+  assert.equal(await token(id, old), 401, 'the old secret');
+  assert.equal(await token(id, fresh), 200);
+  const ev = lines((await gatehouse(['audit', '--subject', id, '--type', 'client.'])).stdout).map((e) => e.type);
+  assert.ok(ev.includes('client.secret_rotated'), ev.join());
+
+  const list = JSON.parse((await gatehouse(['client', 'list', '--json'])).stdout);
+  assert.ok(list.some((c) => c.client_id === id) && list.every((c) => c.client_secret === undefined));
+  assert.equal((await gatehouse(['client', 'show', 'nope'])).code, 1);
+  assert.equal((await gatehouse(['client', 'list', '--table'])).code, 2);
+});
