@@ -54,6 +54,23 @@ struct table {
  * and recovery_codes refer to users). schema_migrations is not exported:
  * the target's own migrations build it, and the header carries the
  * version. */
+/* Progress on a terminal (never into a pipe or a log): one line rewritten
+ * every PROGRESS_EVERY rows, erased at the end. */
+enum { PROGRESS_EVERY = 10000 };
+static void progress(const char *verb, const char *table, long long rows)
+{
+    static int tty = -1;
+    if (tty < 0)
+        tty = isatty(STDERR_FILENO);
+    if (!tty)
+        return;
+    if (table)
+        fprintf(stderr, "\r\033[Kgatehouse: %s %lld rows (%s)", verb, rows, table);
+    else
+        fprintf(stderr, "\r\033[K");
+    fflush(stderr);
+}
+
 static const struct table tables[] = {
     {"tenants", {"id"}, true, false},
     {"users", {"tenant_id", "id"}, false, false},
@@ -297,6 +314,7 @@ static int export_table(gh_dbconn *c, const struct table *t, FILE *f, long long 
                 goto out;
             (*count)++;
         }
+        progress("exported", t->name, *count);
         if (r.nrows < PAGE_ROWS)
             break;
         for (size_t k = 0; k < nkey; k++) {
@@ -420,6 +438,7 @@ int gh_export_command(gh_config *cfg, int argc, char **argv)
         tmp[0] = '\0';
     }
 
+    progress(NULL, NULL, 0);
     fprintf(stderr, "gatehouse: exported %lld rows at schema version %d from %s to %s\n", total,
             version, backend_name(cfg), to_stdout ? "standard output" : file);
     for (int i = 0; i < NTABLES; i++)
@@ -427,6 +446,7 @@ int gh_export_command(gh_config *cfg, int argc, char **argv)
     code = 0;
     goto out;
 fail:
+    progress(NULL, NULL, 0);
     fprintf(stderr, "gatehouse: export failed: %s\n", err);
 out:
     if (f && f != stdout)
@@ -876,7 +896,8 @@ static int import_rows(gh_dbconn *c, const gh_config *cfg, struct reader *rd, st
             json_decref(o);
             if (rc != 0)
                 goto fail;
-            total++;
+            if (++total % PROGRESS_EVERY == 0)
+                progress("imported", tables[i].name, total);
             continue;
         }
         json_decref(o);
@@ -956,6 +977,7 @@ int gh_import_command(gh_config *cfg, int argc, char **argv)
     long long total = 0;
     for (int i = 0; i < NTABLES; i++)
         total += tg[i].rows;
+    progress(NULL, NULL, 0);
     printf("imported %lld rows at schema version %d into %s\n", total, schema, backend_name(cfg));
     for (int i = 0; i < NTABLES; i++)
         printf("  %-16s %lld\n", tables[i].name, tg[i].rows);
@@ -966,6 +988,7 @@ int gh_import_command(gh_config *cfg, int argc, char **argv)
             "(signing keys, mail parameters) cannot be opened with another key\n");
     goto out;
 fail:
+    progress(NULL, NULL, 0);
     fprintf(stderr, "gatehouse: import failed: %s; nothing was imported\n", err);
 out:
     gh_db_release(c);
