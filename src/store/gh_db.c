@@ -385,6 +385,7 @@ int gh_db_migrate(gh_db *db, char *err, size_t errlen)
             break;
         }
         gh_dbparam p[] = {GH_INT(v + 1), GH_INT(gh_now_ms())};
+        int64_t t0 = gh_mono_ms();
         if (drv->script(c->drv, drv->migrations[v]) != GH_DB_OK ||
             gh_db_exec(c, a, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
                        p, 2, NULL) != GH_DB_OK ||
@@ -392,7 +393,11 @@ int gh_db_migrate(gh_db *db, char *err, size_t errlen)
             snprintf(err, errlen, "GATEHOUSE_DATABASE: migration %d failed", v + 1);
             goto out;
         }
-        gh_log_event(GH_LOG_INFO, "migration applied", json_pack("{s:i}", "version", v + 1));
+        /* one line per migration, with its time: the progress of a long
+         * migration of a large database, on a terminal and in the log */
+        gh_log_event(GH_LOG_INFO, "migration applied",
+                     json_pack("{s:i, s:i, s:I}", "version", v + 1, "of", (int)drv->nmigrations,
+                               "ms", (json_int_t)(gh_mono_ms() - t0)));
     }
     rc = 0;
 out:
