@@ -198,7 +198,7 @@ const oidc = {
       ),
       responses: {
         200: ok('Tokens', ref('TokenResponse')),
-        400: err('Refused grant or request', ['invalid_request', 'invalid_grant', 'unsupported_grant_type', 'invalid_scope', 'invalid_target']),
+        400: err('Refused grant or request', ['invalid_request', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_target']),
         401: err('Client authentication failed', ['invalid_client']),
       },
     },
@@ -208,13 +208,13 @@ const oidc = {
       tags: ['oidc'],
       summary: "Claims about the access token's user, as its scopes allow",
       security: [{ accessToken: [] }],
-      responses: { 200: ok('Claims', ref('UserInfo')), 401: { description: 'Missing, expired or revoked token (WWW-Authenticate)' } },
+      responses: { 200: ok('Claims', ref('UserInfo')), 401: err('Missing, expired or revoked token (WWW-Authenticate)', ['invalid_token']) },
     },
     post: {
       tags: ['oidc'],
       summary: 'Userinfo with POST (as GET)',
       security: [{ accessToken: [] }],
-      responses: { 200: ok('Claims', ref('UserInfo')), 401: { description: 'Missing, expired or revoked token (WWW-Authenticate)' } },
+      responses: { 200: ok('Claims', ref('UserInfo')), 401: err('Missing, expired or revoked token (WWW-Authenticate)', ['invalid_token']) },
     },
   },
   '/introspect': {
@@ -384,7 +384,7 @@ const accounts = {
       tags: ['mfa'],
       summary: "WebAuthn request options for the pending sign-in's or the signed-in user's passkeys",
       security: PRE_CSRF,
-      responses: { 200: ok('Options', ref('PasskeyOptions')), 401: E401, 403: E403CSRF },
+      responses: { 200: ok('Options', ref('PasskeyOptions')), 400: err('The account has no passkey', ['no_passkey']), 401: E401, 403: E403CSRF },
     },
   },
   '/api/v1/signin/passkey/options': {
@@ -595,7 +595,7 @@ const accounts = {
       summary: "Withdraw an app's access (its refresh tokens end with it)",
       security: SESSION_CSRF,
       parameters: [pathParam('client_id', 'the client')],
-      responses: { 200: { description: 'Withdrawn' }, 401: E401, 403: E403CSRF, 404: err('No such consent', ['not_found']) },
+      responses: { 204: { description: 'Withdrawn' }, 401: E401, 403: E403CSRF, 404: err('No such consent', ['not_found']) },
     },
   },
 };
@@ -634,7 +634,11 @@ const recovery = {
       tags: ['recovery'],
       summary: '"I can\'t use any of these": start the waiting period',
       security: PRE_CSRF,
-      responses: { 200: ok('Waiting', obj({ status: str('recovery_waiting'), ends_at: int('ms since the epoch'), ends: str() }, ['status'])), 403: E403CSRF },
+      responses: {
+        200: ok('Waiting', obj({ status: str('recovery_waiting'), ends_at: int('ms since the epoch'), ends: str() }, ['status'])),
+        400: err('No recovery in this browser at that step', ['flow_expired']),
+        403: E403CSRF,
+      },
     },
   },
   '/api/v1/recovery/wait/cancel': {
@@ -709,9 +713,11 @@ const mfa = {
       requestBody: jsonBody(obj({ code: str(), name: str() }, ['code'])),
       responses: {
         200: ok('Confirmed; recovery codes when it is the first second factor', obj({ status: str('confirmed'), recovery_codes: arr(str()) }, ['status'])),
-        400: err('Wrong code', ['invalid_code']),
+        400: err('Wrong code, or a bad body', ['invalid_code', 'invalid_request']),
         401: E401,
         403: E403REAUTH,
+        404: err('No such set-up', ['not_found']),
+        429: E429,
       },
     },
   },
@@ -961,7 +967,7 @@ const registration = {
         201: ok('Registered; the secret and registration access token are shown only here', ref('ClientRegistration')),
         400: err('Invalid metadata', ['invalid_redirect_uri', 'invalid_client_metadata']),
         401: err('No valid admin bearer token', ['invalid_token']),
-        415: err('Not application/json'),
+        415: err('Not application/json', ['invalid_request']),
       },
     },
   },
@@ -971,7 +977,7 @@ const registration = {
       summary: "A client's configuration (RFC 7592), never the secret",
       security: REG,
       parameters: [clientId],
-      responses: { 200: ok('Configuration', ref('ClientRegistration')), 401: err('Not this client\'s registration access token, or unknown client') },
+      responses: { 200: ok('Configuration', ref('ClientRegistration')), 401: err('Not this client\'s registration access token, or unknown client', ['invalid_token']) },
     },
     put: {
       tags: ['clients'],
@@ -982,8 +988,8 @@ const registration = {
       responses: {
         200: ok('Configuration', ref('ClientRegistration')),
         400: err('Invalid metadata', ['invalid_redirect_uri', 'invalid_client_metadata']),
-        401: err('Not this client\'s registration access token, or unknown client'),
-        415: err('Not application/json'),
+        401: err('Not this client\'s registration access token, or unknown client', ['invalid_token']),
+        415: err('Not application/json', ['invalid_request']),
       },
     },
     delete: {
@@ -991,7 +997,7 @@ const registration = {
       summary: 'Delete a client (RFC 7592)',
       security: REG,
       parameters: [clientId],
-      responses: { 204: { description: 'Deleted' }, 401: err('Not this client\'s registration access token, or unknown client') },
+      responses: { 204: { description: 'Deleted' }, 401: err('Not this client\'s registration access token, or unknown client', ['invalid_token']) },
     },
   },
 };
@@ -1006,6 +1012,19 @@ const meta = {
     },
   },
 };
+
+// The /api/v1 JSON bodies all go through gh_api_body: a body that is not
+// application/json is 415, one that is not a JSON object (or a field of the
+// wrong type) 400 invalid_request.
+for (const [p, item] of Object.entries(accounts).concat(Object.entries(recovery), Object.entries(mfa))) {
+  for (const op of Object.values(item)) {
+    if (!p.startsWith('/api/v1/') || !op.requestBody?.content?.['application/json']) continue;
+    const r = op.responses;
+    if (!r[400]) r[400] = err('The body is not a JSON object, or a field is missing or of the wrong type', ['invalid_request']);
+    else if (!r[400].description.includes('`invalid_request`')) r[400] = { ...r[400], description: r[400].description.replace(/\)$/, ', `invalid_request`)') };
+    if (!r[415]) r[415] = err('Not application/json', ['unsupported_media_type']);
+  }
+}
 
 // ---- shared schemas --------------------------------------------------------
 
