@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 
 import { startServer, stopAll, REPO_ROOT } from './lib/server.mjs';
+import { newUser, signedIn } from './lib/browser.mjs';
 import { openapiText } from '../../tools/openapi.mjs';
 
 const DOC_PATH = path.join(REPO_ROOT, 'docs', 'openapi.json');
@@ -147,6 +148,59 @@ describe('GET /openapi.json on a running server', () => {
       seen.push(p);
     }
     assert.ok(seen.length >= 15, `called ${seen.length} paths`);
+  });
+
+  test('every described GET with path parameters answers a listed status for an id that does not exist', async () => {
+    const seen = [];
+    for (const { method, path: p, op } of operations(doc)) {
+      if (method !== 'get' || !p.includes('{')) continue;
+      const admin = op.security.some((req) => 'adminToken' in req);
+      const headers = admin ? { Authorization: `Bearer ${ctx.server.token}` } : {};
+      const url = `${ctx.server.url}${p.replace(/\{[^}]*\}/g, 'no-such-id')}`;
+      const res = await fetch(url, { headers, redirect: 'manual' });
+      await res.arrayBuffer();
+      const listed = Object.keys(op.responses);
+      assert.ok(listed.includes(String(res.status)), `GET ${p} answered ${res.status}; the document lists ${listed.join(', ')}`);
+      seen.push(p);
+    }
+    assert.ok(seen.length >= 4, `called ${seen.length} paths`);
+  });
+
+  test('a JSON answer carries the members its documented schema requires', async () => {
+    const resolve = (s) => (s?.$ref ? doc.components.schemas[s.$ref.split('/').pop()] : s);
+    const checked = [];
+    for (const { method, path: p, op } of operations(doc)) {
+      if (method !== 'get' || p.includes('{')) continue;
+      const admin = op.security.some((req) => 'adminToken' in req);
+      const headers = admin ? { Authorization: `Bearer ${ctx.server.token}` } : {};
+      const res = await fetch(`${ctx.server.url}${p}`, { headers, redirect: 'manual' });
+      const body = await res.text();
+      const content = op.responses[String(res.status)]?.content ?? {};
+      const [type, media] = Object.entries(content)[0] ?? [];
+      if (!type) continue;
+      assert.ok(res.headers.get('content-type')?.startsWith(type), `GET ${p} ${res.status}: ${res.headers.get('content-type')}, documented ${type}`);
+      const schema = resolve(media.schema);
+      const json = JSON.parse(body);
+      for (const name of schema.required ?? []) assert.ok(name in json, `GET ${p} ${res.status}: "${name}" missing`);
+      checked.push(`${p} ${res.status}`);
+    }
+    assert.ok(checked.length >= 10, `checked ${checked.join('; ')}`);
+  });
+
+  test('signed in, every session GET answers a listed status with the members its schema requires', async () => {
+    const resolve = (s) => (s?.$ref ? doc.components.schemas[s.$ref.split('/').pop()] : s);
+    const b = await signedIn(ctx.server, await newUser(ctx.server, 'openapi'));
+    const seen = [];
+    for (const { method, path: p, op } of operations(doc)) {
+      if (method !== 'get' || p.includes('{') || !op.security.some((req) => 'session' in req)) continue;
+      const r = await b.raw('GET', p);
+      const listed = Object.keys(op.responses);
+      assert.ok(listed.includes(String(r.status)), `GET ${p} answered ${r.status}; the document lists ${listed.join(', ')}`);
+      const media = op.responses[String(r.status)].content?.['application/json'];
+      if (media) for (const name of resolve(media.schema).required ?? []) assert.ok(name in r.json, `GET ${p}: "${name}" missing`);
+      seen.push(`${p} ${r.status}`);
+    }
+    assert.ok(seen.filter((x) => x.endsWith(' 200')).length >= 4, seen.join('; '));
   });
 
   test('an admin-token GET answers 401 without the token, as described', async () => {
