@@ -67,6 +67,7 @@ const ADMIN = [{ adminToken: [] }];
 const SESSION = [{ session: [] }];
 const SESSION_CSRF = [{ session: [], csrfToken: [] }];
 const PRE_CSRF = [{ preSession: [], csrfToken: [] }];
+const ANY_CSRF = [{ preSession: [], csrfToken: [] }, { session: [], csrfToken: [] }]; // signing in, or signed in (step-up, email change)
 const CLIENT = [{ clientBasic: [] }, {}]; // or client_secret_post / private_key_jwt in the body
 const NONE = [];
 
@@ -259,7 +260,7 @@ const oidc = {
       tags: ['oidc'],
       summary: 'RP-initiated logout, or the confirmation page posting back (with its CSRF token)',
       security: NONE,
-      requestBody: formBody(obj({ id_token_hint: str(), client_id: str(), post_logout_redirect_uri: str(), state: str() })),
+      requestBody: formBody(obj({ id_token_hint: str(), client_id: str(), post_logout_redirect_uri: str(), state: str(), confirm: str('`yes` from the confirmation page'), csrf_token: str('with confirm') })),
       responses: {
         200: { description: 'A page asking the person to confirm signing out' },
         302: { description: 'To the registered post_logout_redirect_uri with state' },
@@ -308,7 +309,7 @@ const accounts = {
     post: {
       tags: ['accounts'],
       summary: 'Complete a flow with the mailed code or link token (sign-up, sign-in, recovery, email change)',
-      security: PRE_CSRF,
+      security: ANY_CSRF,
       requestBody: jsonBody(obj({ flow_id: str(), code: str('6 digits from the mail'), token: str('from the link') }, ['flow_id'])),
       responses: {
         200: ok('signed_in, verified, mfa_required, recovery_password, recovery_factor_required, recovery_waiting, email_changed, deletion_pending', SIGNED_IN),
@@ -368,7 +369,7 @@ const accounts = {
     post: {
       tags: ['mfa'],
       summary: 'Complete the second step with an app code, a recovery code or a passkey assertion',
-      security: PRE_CSRF,
+      security: ANY_CSRF,
       requestBody: jsonBody(obj({ code: str('6 digits'), recovery_code: str(), passkey: ref('PasskeyCredential'), return_to: returnTo })),
       responses: {
         200: ok('Signed in (or the recovery journey goes on)', SIGNED_IN),
@@ -383,7 +384,7 @@ const accounts = {
     post: {
       tags: ['mfa'],
       summary: "WebAuthn request options for the pending sign-in's or the signed-in user's passkeys",
-      security: PRE_CSRF,
+      security: ANY_CSRF,
       responses: { 200: ok('Options', ref('PasskeyOptions')), 400: err('The account has no passkey', ['no_passkey']), 401: E401, 403: E403CSRF },
     },
   },
