@@ -93,6 +93,8 @@ void gh_jwks_endpoint(gh_req *r);
 /* gh_static.c: hosted pages and their assets */
 void gh_static_page(gh_req *r);
 void gh_static_asset(gh_req *r);
+/* GET /openapi.json: the OpenAPI 3.1 document of the JSON APIs. */
+void gh_static_openapi(gh_req *r);
 /* The answer to a path no route has: an HTML page for a browser's GET
  * (Accept: text/html, outside /api, /scim and /admin), else JSON 404. */
 void gh_static_not_found(gh_req *r);

@@ -126,6 +126,7 @@ static const gh_route routes[] = {
     {"GET", "/recover/cancel", gh_static_page, 0},
     {"GET", "/recover/lock", gh_static_page, 0},
     {"GET", "/assets/{file}", gh_static_asset, 0},
+    {"GET", "/openapi.json", gh_static_openapi, 0},
 };
 
 static gh_db *open_store(gh_config *cfg, unsigned pool)

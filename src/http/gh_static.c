@@ -6,7 +6,8 @@
  * Lookup is by exact name in that table, so nothing outside it can be reached.
  * Pages keep the default Cache-Control: no-store (and get the strict page CSP
  * from gh_http); assets are public for a few minutes and carry an ETag, the
- * hex SHA-256 of their bytes, computed once.
+ * hex SHA-256 of their bytes, computed once. The OpenAPI document
+ * (docs/openapi.json, GET /openapi.json) is served like an asset.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -49,6 +50,8 @@ static const char *content_type(const char *name)
         return "text/css; charset=utf-8";
     if (dot && strcmp(dot, ".js") == 0)
         return "text/javascript; charset=utf-8";
+    if (dot && strcmp(dot, ".json") == 0)
+        return "application/json";
     if (dot && strcmp(dot, ".svg") == 0)
         return "image/svg+xml";
     return "application/octet-stream";
@@ -133,6 +136,23 @@ void gh_static_not_found(gh_req *r)
     r->status = 404;
 }
 
+/* Sends an embedded file that may be cached for a few minutes, with its ETag
+ * (304 when the client already holds it). */
+static void send_cacheable(gh_req *r, const gh_embed_file *f)
+{
+    pthread_once(&etags_once, etags_init);
+    const char *etag = etags ? etags[f - gh_web_files] : NULL;
+    gh_resp_header(r, "Cache-Control", "public, max-age=300");
+    if (etag) {
+        gh_resp_header(r, "ETag", etag);
+        if (etag_matches(gh_req_header(r, "If-None-Match"), etag)) {
+            gh_resp_empty(r, 304);
+            return;
+        }
+    }
+    send_file(r, f);
+}
+
 void gh_static_asset(gh_req *r)
 {
     const char *file = r->nparams > 0 ? r->params[0] : "";
@@ -147,15 +167,15 @@ void gh_static_asset(gh_req *r)
         not_found(r);
         return;
     }
-    pthread_once(&etags_once, etags_init);
-    const char *etag = etags ? etags[f - gh_web_files] : NULL;
-    gh_resp_header(r, "Cache-Control", "public, max-age=300");
-    if (etag) {
-        gh_resp_header(r, "ETag", etag);
-        if (etag_matches(gh_req_header(r, "If-None-Match"), etag)) {
-            gh_resp_empty(r, 304);
-            return;
-        }
+    send_cacheable(r, f);
+}
+
+void gh_static_openapi(gh_req *r)
+{
+    const gh_embed_file *f = gh_embed_find(gh_web_files, gh_web_count, "openapi.json");
+    if (!f) {
+        not_found(r);
+        return;
     }
-    send_file(r, f);
+    send_cacheable(r, f);
 }

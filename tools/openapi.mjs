@@ -1,0 +1,1213 @@
+#!/usr/bin/env node
+// Writes docs/openapi.json, the OpenAPI 3.1 description of Gatehouse's JSON
+// APIs (served at GET /openapi.json). Edit this file, then run
+//   node tools/openapi.mjs
+// and commit both. tests/e2e/openapi.test.mjs checks that the document
+// describes every route of src/http/gh_server.c except the hosted pages,
+// that it is what this script writes, and that it is valid OpenAPI 3.1.
+// Field names come from the docs (docs/accounts-api.md, docs/mfa.md,
+// docs/recovery.md, docs/oidc.md, docs/clients.md, README "SCIM") and the
+// handlers; a schema lists the members we know, and allows others.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = path.join(ROOT, 'docs', 'openapi.json');
+
+// ---- small builders ------------------------------------------------------
+
+const ref = (name) => ({ $ref: `#/components/schemas/${name}` });
+const str = (description) => (description ? { type: 'string', description } : { type: 'string' });
+const int = (description) => (description ? { type: 'integer', description } : { type: 'integer' });
+const bool = (description) => (description ? { type: 'boolean', description } : { type: 'boolean' });
+const arr = (items, description) => ({ type: 'array', items, ...(description ? { description } : {}) });
+
+/** An object schema; required: names that must be present. */
+function obj(properties, required = [], description) {
+  const o = { type: 'object', properties };
+  if (required.length) o.required = required;
+  if (description) o.description = description;
+  return o;
+}
+
+/** A JSON success response. */
+function ok(description, schema, type = 'application/json') {
+  const r = { description };
+  if (schema) r.content = { [type]: { schema } };
+  return r;
+}
+
+/** An error response in the JSON shape; codes: the `error` values. */
+function err(description, codes) {
+  return {
+    description: codes ? `${description} (\`error\`: ${codes.map((c) => `\`${c}\``).join(', ')})` : description,
+    content: { 'application/json': { schema: ref('Error') } },
+  };
+}
+
+/** An error response in the SCIM shape. */
+function scimErr(description) {
+  return { description, content: { 'application/scim+json': { schema: ref('ScimError') } } };
+}
+
+function jsonBody(schema, required = true) {
+  return { required, content: { 'application/json': { schema } } };
+}
+
+function formBody(schema) {
+  return { required: true, content: { 'application/x-www-form-urlencoded': { schema } } };
+}
+
+const pathParam = (name, description) => ({ name, in: 'path', required: true, schema: { type: 'string' }, description });
+const query = (name, description, required = false) => ({ name, in: 'query', required, schema: { type: 'string' }, description });
+
+// Security requirements.
+const ADMIN = [{ adminToken: [] }];
+const SESSION = [{ session: [] }];
+const SESSION_CSRF = [{ session: [], csrfToken: [] }];
+const PRE_CSRF = [{ preSession: [], csrfToken: [] }];
+const ANY_CSRF = [{ preSession: [], csrfToken: [] }, { session: [], csrfToken: [] }]; // signing in, or signed in (step-up, email change)
+const CLIENT = [{ clientBasic: [] }, {}]; // or client_secret_post / private_key_jwt in the body
+const NONE = [];
+
+// Responses many operations share.
+const E401 = err('Not signed in', ['unauthenticated']);
+const E403CSRF = err('Missing or wrong X-CSRF-Token, or a cross-site request', ['csrf']);
+const E403REAUTH = err('Missing CSRF token, or no current password and no recent sign-in', ['csrf', 'reauthentication_required']);
+const E429 = err('Too many requests; see Retry-After (seconds)', ['too_many_requests']);
+const ADMIN401 = err('No valid admin bearer token');
+
+const SIGNED_IN = obj(
+  {
+    status: str('signed_in, mfa_required, verification_required, email_code_required, deletion_pending, ...'),
+    return_to: str('where the journey goes on (same origin only)'),
+    next: str(),
+    csrf_token: str(),
+    acr: str(),
+    password_upgrade: bool(),
+    methods: arr(str()),
+    flow_id: str(),
+    email: str(),
+  },
+  ['status'],
+  'The answer of a sign-in step: `status` says what happens next.',
+);
+
+const status = (...values) => obj({ status: { type: 'string', enum: values } }, ['status']);
+const returnTo = str('same-origin target to continue to; anything else becomes /account');
+
+// ---- operations ----------------------------------------------------------
+
+const health = {
+  '/healthz/live': {
+    get: { tags: ['health'], summary: 'Liveness: the process answers', security: NONE, responses: { 200: ok('Alive', obj({ status: str() })) } },
+  },
+  '/healthz/ready': {
+    get: {
+      tags: ['health'],
+      summary: 'Readiness: the store is open and migrated',
+      security: NONE,
+      responses: { 200: ok('Ready', obj({ status: str() })), 503: err('Not ready, or shutting down') },
+    },
+  },
+};
+
+const oidc = {
+  '/.well-known/openid-configuration': {
+    get: {
+      tags: ['oidc'],
+      summary: 'OpenID Connect discovery document',
+      security: NONE,
+      responses: { 200: ok('Provider metadata', ref('ProviderMetadata')) },
+    },
+  },
+  '/.well-known/oauth-authorization-server': {
+    get: {
+      tags: ['oidc'],
+      summary: 'OAuth 2.0 authorization server metadata (RFC 8414); the same document as discovery',
+      security: NONE,
+      responses: { 200: ok('Provider metadata', ref('ProviderMetadata')) },
+    },
+  },
+  '/jwks': {
+    get: {
+      tags: ['oidc'],
+      summary: 'The public signing keys (JWK Set)',
+      security: NONE,
+      responses: { 200: ok('JWK Set', obj({ keys: arr({ type: 'object' }) }, ['keys'])) },
+    },
+  },
+  '/authorize': {
+    get: {
+      tags: ['oidc'],
+      summary: 'Authorization endpoint (code flow with PKCE); answers with redirects and pages, not JSON',
+      security: NONE,
+      parameters: [
+        query('response_type', '`code`', true),
+        query('client_id', 'the client', true),
+        query('redirect_uri', 'exactly as registered'),
+        query('scope', 'space-separated; `openid` for OpenID Connect'),
+        query('state'),
+        query('nonce'),
+        query('code_challenge', 'PKCE (S256)'),
+        query('code_challenge_method', '`S256`'),
+        query('prompt', '`none`, `login`, `consent`, `select_account`'),
+        query('max_age'),
+        query('acr_values'),
+        query('claims'),
+        query('resource', 'a registered resource identifier (RFC 8707)'),
+      ],
+      responses: {
+        302: { description: 'To the redirect URI with `code` and `state` (or `error`), or to a sign-in or consent page' },
+        400: { description: 'An error page, when the client or redirect URI cannot be trusted' },
+      },
+    },
+    post: {
+      tags: ['oidc'],
+      summary: 'Authorization endpoint with form-encoded parameters (as GET)',
+      security: NONE,
+      requestBody: formBody(obj({ response_type: str(), client_id: str(), redirect_uri: str(), scope: str(), state: str() })),
+      responses: {
+        302: { description: 'As GET' },
+        400: { description: 'An error page, when the client or redirect URI cannot be trusted' },
+      },
+    },
+  },
+  '/token': {
+    post: {
+      tags: ['oidc'],
+      summary: 'Token endpoint: authorization_code, refresh_token and client_credentials grants',
+      security: CLIENT,
+      requestBody: formBody(
+        obj(
+          {
+            grant_type: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials'] },
+            code: str(),
+            redirect_uri: str(),
+            code_verifier: str('PKCE verifier'),
+            refresh_token: str(),
+            scope: str(),
+            resource: str('a registered resource identifier (RFC 8707)'),
+            client_id: str('public clients and client_secret_post'),
+            client_secret: str('client_secret_post'),
+            client_assertion_type: str('private_key_jwt'),
+            client_assertion: str('private_key_jwt'),
+          },
+          ['grant_type'],
+        ),
+      ),
+      responses: {
+        200: ok('Tokens', ref('TokenResponse')),
+        400: err('Refused grant or request', ['invalid_request', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_target']),
+        401: err('Client authentication failed', ['invalid_client']),
+      },
+    },
+  },
+  '/userinfo': {
+    get: {
+      tags: ['oidc'],
+      summary: "Claims about the access token's user, as its scopes allow",
+      security: [{ accessToken: [] }],
+      responses: { 200: ok('Claims', ref('UserInfo')), 401: err('Missing, expired or revoked token (WWW-Authenticate)', ['invalid_token']) },
+    },
+    post: {
+      tags: ['oidc'],
+      summary: 'Userinfo with POST (as GET)',
+      security: [{ accessToken: [] }],
+      responses: { 200: ok('Claims', ref('UserInfo')), 401: err('Missing, expired or revoked token (WWW-Authenticate)', ['invalid_token']) },
+    },
+  },
+  '/introspect': {
+    post: {
+      tags: ['oidc'],
+      summary: 'Token introspection (RFC 7662); client authentication required (not `none`)',
+      security: [{ clientBasic: [] }, {}],
+      requestBody: formBody(obj({ token: str(), token_type_hint: str('`access_token` or `refresh_token`') }, ['token'])),
+      responses: {
+        200: ok('The token\'s state; `{"active": false}` for anything not active or not the client\'s to see', obj({ active: bool() }, ['active'])),
+        400: err('Malformed request', ['invalid_request']),
+        401: err('Client authentication failed', ['invalid_client']),
+      },
+    },
+  },
+  '/revoke': {
+    post: {
+      tags: ['oidc'],
+      summary: 'Token revocation (RFC 7009); client authentication required',
+      security: CLIENT,
+      requestBody: formBody(obj({ token: str(), token_type_hint: str('`access_token` or `refresh_token`') }, ['token'])),
+      responses: {
+        200: { description: 'Revoked, or the token was unknown' },
+        400: err('Malformed request', ['invalid_request']),
+        401: err('Client authentication failed', ['invalid_client']),
+      },
+    },
+  },
+  '/logout': {
+    get: {
+      tags: ['oidc'],
+      summary: 'RP-initiated logout; answers with a redirect or a confirmation page',
+      security: NONE,
+      parameters: [query('id_token_hint'), query('client_id'), query('post_logout_redirect_uri', 'exactly as registered'), query('state')],
+      responses: {
+        200: { description: 'A page asking the person to confirm signing out' },
+        302: { description: 'To the registered post_logout_redirect_uri with state' },
+        400: { description: 'An error page' },
+      },
+    },
+    post: {
+      tags: ['oidc'],
+      summary: 'RP-initiated logout, or the confirmation page posting back (with its CSRF token)',
+      security: NONE,
+      requestBody: formBody(obj({ id_token_hint: str(), client_id: str(), post_logout_redirect_uri: str(), state: str(), confirm: str('`yes` from the confirmation page'), csrf_token: str('with confirm') })),
+      responses: {
+        200: { description: 'A page asking the person to confirm signing out' },
+        302: { description: 'To the registered post_logout_redirect_uri with state' },
+        400: { description: 'An error page' },
+      },
+    },
+  },
+};
+
+const accounts = {
+  '/api/v1/session': {
+    get: {
+      tags: ['accounts'],
+      summary: "The browser's session and a CSRF token; sets the pre-session cookie when missing",
+      security: NONE,
+      responses: { 200: ok('Signed in or not', ref('Session')) },
+    },
+  },
+  '/api/v1/signup': {
+    post: {
+      tags: ['accounts'],
+      summary: 'Create an account (with a password, or passwordless); mails a verification code',
+      security: PRE_CSRF,
+      requestBody: jsonBody(
+        obj(
+          {
+            email: str(),
+            password: str('absent when passwordless'),
+            passwordless: bool('true: no password; signs in with emailed codes'),
+            given_name: str(),
+            family_name: str(),
+            return_to: returnTo,
+          },
+          ['email'],
+        ),
+      ),
+      responses: {
+        200: ok('Same answer whether or not the address has an account', obj({ status: str('verification_required'), flow_id: str(), email: str() }, ['status', 'flow_id'])),
+        400: err('Refused', ['invalid_email', 'weak_password', 'invalid_request']),
+        403: E403CSRF,
+        429: E429,
+      },
+    },
+  },
+  '/api/v1/verify': {
+    post: {
+      tags: ['accounts'],
+      summary: 'Complete a flow with the mailed code or link token (sign-up, sign-in, recovery, email change)',
+      security: ANY_CSRF,
+      requestBody: jsonBody(obj({ flow_id: str(), code: str('6 digits from the mail'), token: str('from the link') }, ['flow_id'])),
+      responses: {
+        200: ok('signed_in, verified, mfa_required, recovery_password, recovery_factor_required, recovery_waiting, email_changed, deletion_pending', SIGNED_IN),
+        400: err('Refused', ['invalid_code', 'code_used', 'flow_expired', 'other_browser']),
+        403: err('Refused', ['csrf', 'recovery_unavailable']),
+        409: err('The new address belongs to another account', ['email_taken']),
+        429: E429,
+      },
+    },
+  },
+  '/api/v1/verify/resend': {
+    post: {
+      tags: ['accounts'],
+      summary: "Mail a new code and link for a flow",
+      security: PRE_CSRF,
+      requestBody: jsonBody(obj({ flow_id: str() }, ['flow_id'])),
+      responses: { 200: ok('Sent', status('sent')), 403: E403CSRF, 429: E429 },
+    },
+  },
+  '/api/v1/signin': {
+    post: {
+      tags: ['accounts'],
+      summary: 'Sign in with email and password',
+      security: PRE_CSRF,
+      requestBody: jsonBody(obj({ email: str(), password: str(), return_to: returnTo }, ['email', 'password'])),
+      responses: {
+        200: ok('Signed in, or the next step', SIGNED_IN),
+        401: err('Unknown email or wrong password (the same answer)', ['invalid_credentials']),
+        403: E403CSRF,
+        429: E429,
+      },
+    },
+  },
+  '/api/v1/signin/email': {
+    post: {
+      tags: ['accounts'],
+      summary: 'Passwordless sign-in: mail a code to an account that chose it',
+      security: PRE_CSRF,
+      requestBody: jsonBody(obj({ email: str(), return_to: returnTo }, ['email'])),
+      responses: {
+        200: ok('Same answer for every address', obj({ status: str('code_sent'), flow_id: str(), email: str() }, ['status', 'flow_id'])),
+        403: E403CSRF,
+        429: E429,
+      },
+    },
+  },
+  '/api/v1/signin/mfa': {
+    get: {
+      tags: ['mfa'],
+      summary: 'The pending second step (sign-in or step-up) and its methods',
+      security: [{ preSession: [] }, { session: [] }],
+      responses: {
+        200: ok('Pending step', obj({ context: { type: 'string', enum: ['signin', 'stepup'] }, methods: arr(str()), recovery_codes_remaining: int() })),
+        401: err('No pending step and no session', ['unauthenticated']),
+      },
+    },
+    post: {
+      tags: ['mfa'],
+      summary: 'Complete the second step with an app code, a recovery code or a passkey assertion',
+      security: ANY_CSRF,
+      requestBody: jsonBody(obj({ code: str('6 digits'), recovery_code: str(), passkey: ref('PasskeyCredential'), return_to: returnTo })),
+      responses: {
+        200: ok('Signed in (or the recovery journey goes on)', SIGNED_IN),
+        400: err('Too many wrong tries: sign in again', ['flow_expired']),
+        401: err('Wrong code', ['invalid_code', 'unauthenticated']),
+        403: E403CSRF,
+        429: E429,
+      },
+    },
+  },
+  '/api/v1/signin/mfa/passkey/options': {
+    post: {
+      tags: ['mfa'],
+      summary: "WebAuthn request options for the pending sign-in's or the signed-in user's passkeys",
+      security: ANY_CSRF,
+      responses: { 200: ok('Options', ref('PasskeyOptions')), 400: err('The account has no passkey', ['no_passkey']), 401: E401, 403: E403CSRF },
+    },
+  },
+  '/api/v1/signin/passkey/options': {
+    post: {
+      tags: ['mfa'],
+      summary: 'WebAuthn request options for username-less passkey sign-in',
+      security: PRE_CSRF,
+      responses: { 200: ok('Options', ref('PasskeyOptions')), 403: E403CSRF },
+    },
+  },
+  '/api/v1/signin/passkey': {
+    post: {
+      tags: ['mfa'],
+      summary: 'Sign in with a passkey (no password, no second step)',
+      security: PRE_CSRF,
+      requestBody: jsonBody(obj({ credential: ref('PasskeyCredential'), return_to: returnTo }, ['credential'])),
+      responses: { 200: ok('Signed in', SIGNED_IN), 401: err('Not a valid assertion', ['invalid_credentials']), 403: E403CSRF },
+    },
+  },
+  '/api/v1/signout': {
+    post: {
+      tags: ['accounts'],
+      summary: "End this browser's session",
+      security: SESSION_CSRF,
+      responses: { 200: ok('Signed out', obj({ status: str('signed_out'), csrf_token: str() }, ['status'])), 403: E403CSRF },
+    },
+  },
+  '/api/v1/password': {
+    post: {
+      tags: ['accounts'],
+      summary: 'Change the password (current password or a recent sign-in)',
+      security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ password: str(), current_password: str(), sign_out_others: bool('default true'), return_to: returnTo }, ['password'])),
+      responses: {
+        200: ok('Changed', obj({ status: str('changed'), ended: int('other sessions ended'), return_to: str() }, ['status'])),
+        400: err('Refused', ['wrong_password', 'weak_password', 'invalid_request']),
+        401: E401,
+        403: E403REAUTH,
+        429: E429,
+      },
+    },
+  },
+  '/api/v1/password/policy': {
+    get: {
+      tags: ['accounts'],
+      summary: 'The password length rules, for a page to state',
+      security: NONE,
+      responses: { 200: ok('Policy', obj({ min_length: int(), min_length_with_second_factor: int(), max_length: int() })) },
+    },
+  },
+  '/api/v1/password/upgrade/skip': {
+    post: {
+      tags: ['accounts'],
+      summary: '"Not now" on the password upgrade page',
+      security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ return_to: returnTo }), false),
+      responses: { 200: ok('Skipped', obj({ status: str('skipped'), return_to: str() }, ['status'])), 401: E401, 403: E403CSRF },
+    },
+  },
+  '/api/v1/email': {
+    post: {
+      tags: ['accounts'],
+      summary: 'Change the email address; a code goes to the new address (complete with /api/v1/verify)',
+      security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ email: str(), current_password: str() }, ['email'])),
+      responses: {
+        200: ok('Code sent', obj({ status: str('verification_required'), flow_id: str(), email: str() }, ['status'])),
+        400: err('Refused', ['invalid_request', 'same_email', 'wrong_password']),
+        401: E401,
+        403: E403REAUTH,
+        429: E429,
+      },
+    },
+  },
+  '/api/v1/profile': {
+    get: {
+      tags: ['accounts'],
+      summary: "The signed-in customer's profile",
+      security: SESSION,
+      responses: { 200: ok('Profile', ref('Profile')), 401: E401 },
+    },
+    patch: {
+      tags: ['accounts'],
+      summary: 'Change profile fields (null or "" clears one)',
+      security: SESSION_CSRF,
+      requestBody: jsonBody(
+        obj({
+          given_name: { type: ['string', 'null'] },
+          family_name: { type: ['string', 'null'] },
+          display_name: { type: ['string', 'null'] },
+          locale: { type: ['string', 'null'], description: 'BCP 47 tag' },
+          zoneinfo: { type: ['string', 'null'], description: 'IANA time zone' },
+        }),
+      ),
+      responses: { 200: ok('The new profile', ref('Profile')), 400: err('A value it cannot take', ['invalid_request']), 401: E401, 403: E403CSRF, 409: err('Changed meanwhile', ['conflict']) },
+    },
+  },
+  '/api/v1/account/delete': {
+    post: {
+      tags: ['accounts'],
+      summary: 'Delete my account after a grace period (current password or a recent sign-in)',
+      security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ current_password: str() }), false),
+      responses: {
+        200: ok('Deletion pending; the session has ended', obj({ status: str('deletion_pending'), deletes_at: str(), deletes_at_ms: int(), csrf_token: str() }, ['status'])),
+        400: err('Refused', ['wrong_password', 'invalid_request']),
+        401: E401,
+        403: E403REAUTH,
+        429: E429,
+      },
+    },
+  },
+  '/api/v1/account/restore': {
+    post: {
+      tags: ['accounts'],
+      summary: 'Restore an account during its deletion grace period (flow from the sign-in answer)',
+      security: PRE_CSRF,
+      requestBody: jsonBody(obj({ flow_id: str() }, ['flow_id'])),
+      responses: { 200: ok('Restored and signed in, or the next step', SIGNED_IN), 400: err('Refused', ['restore_expired', 'invalid_request']), 403: E403CSRF },
+    },
+  },
+  '/api/v1/account/export': {
+    post: {
+      tags: ['accounts'],
+      summary: 'Download my data: one JSON document (current password or a recent sign-in)',
+      security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ current_password: str() }), false),
+      responses: {
+        200: ok('The document, as an attachment', { type: 'object' }),
+        400: err('Refused', ['wrong_password', 'invalid_request']),
+        401: E401,
+        403: E403REAUTH,
+        429: E429,
+      },
+    },
+  },
+  '/api/v1/sessions': {
+    get: {
+      tags: ['accounts'],
+      summary: "The signed-in user's active sessions",
+      security: SESSION,
+      responses: {
+        200: ok(
+          'Sessions',
+          obj({
+            sessions: arr(obj({ id: str(), created_at: str(), last_seen_at: str(), expires_at: str(), ip: str(), user_agent: str(), current: bool() })),
+          }),
+        ),
+        401: E401,
+      },
+    },
+    delete: {
+      tags: ['accounts'],
+      summary: 'End all other sessions (needs a recent sign-in)',
+      security: SESSION_CSRF,
+      responses: { 200: ok('Ended', obj({ status: str('ended'), ended: int() })), 401: E401, 403: E403REAUTH },
+    },
+  },
+  '/api/v1/sessions/{id}': {
+    delete: {
+      tags: ['accounts'],
+      summary: 'End one other session (needs a recent sign-in)',
+      security: SESSION_CSRF,
+      parameters: [pathParam('id', 'session id from GET /api/v1/sessions')],
+      responses: {
+        200: ok('Ended', obj({ status: str('ended'), ended: int() })),
+        400: err('That is this session: sign out instead', ['current_session']),
+        401: E401,
+        403: E403REAUTH,
+        404: err('No such live session of this user', ['not_found']),
+      },
+    },
+  },
+  '/api/v1/consent': {
+    get: {
+      tags: ['oidc'],
+      summary: 'What the consent page shows: the client and the words for each scope',
+      security: SESSION,
+      parameters: [query('client_id', '', true), query('scope', '', true)],
+      responses: {
+        200: ok('Client and scopes', obj({ client_id: str(), client_name: str(), scopes: arr(obj({ scope: str(), description: str() })) })),
+        400: err('Unknown client or scope', ['invalid_request', 'invalid_scope']),
+        401: E401,
+      },
+    },
+    post: {
+      tags: ['oidc'],
+      summary: 'Record a consent decision; the answer\'s marker is appended to the authorization request as gh_consent',
+      security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ client_id: str(), scope: str(), decision: { type: 'string', enum: ['allow', 'deny'] }, return_to: str('the /authorize?... URL') }, ['client_id', 'scope', 'decision', 'return_to'])),
+      responses: { 200: ok('Recorded', obj({ marker: str() })), 400: err('Refused', ['invalid_request']), 401: E401, 403: E403CSRF },
+    },
+  },
+  '/api/v1/consents': {
+    get: {
+      tags: ['oidc'],
+      summary: 'The apps the user has granted access to',
+      security: SESSION,
+      responses: {
+        200: ok('Consents', obj({ consents: arr(obj({ client_id: str(), client_name: str(), scope: str(), scopes: arr({ type: 'object' }), granted_at: str(), last_used_at: str() })) })),
+        401: E401,
+      },
+    },
+  },
+  '/api/v1/consents/{client_id}': {
+    delete: {
+      tags: ['oidc'],
+      summary: "Withdraw an app's access (its refresh tokens end with it)",
+      security: SESSION_CSRF,
+      parameters: [pathParam('client_id', 'the client')],
+      responses: { 204: { description: 'Withdrawn' }, 401: E401, 403: E403CSRF, 404: err('No such consent', ['not_found']) },
+    },
+  },
+};
+
+const recovery = {
+  '/api/v1/recovery': {
+    post: {
+      tags: ['recovery'],
+      summary: 'Forgot password: mail a code (same answer for every address)',
+      security: PRE_CSRF,
+      requestBody: jsonBody(obj({ email: str(), return_to: returnTo }, ['email'])),
+      responses: { 200: ok('Code sent', obj({ status: str('code_sent'), flow_id: str(), email: str() }, ['status'])), 403: E403CSRF, 429: E429 },
+    },
+    get: {
+      tags: ['recovery'],
+      summary: "This browser's recovery step",
+      security: [{ preSession: [] }],
+      responses: { 200: ok('Step', obj({ status: { type: 'string', enum: ['recovery_password', 'recovery_factor_required', 'none'] } }, ['status'])) },
+    },
+  },
+  '/api/v1/recovery/password': {
+    post: {
+      tags: ['recovery'],
+      summary: 'Set the new password at the end of a recovery; signs in',
+      security: PRE_CSRF,
+      requestBody: jsonBody(obj({ password: str() }, ['password'])),
+      responses: {
+        200: ok('Signed in', obj({ status: str('signed_in'), return_to: str(), csrf_token: str(), acr: str(), factors_removed: {} }, ['status'])),
+        400: err('Refused', ['weak_password', 'flow_expired']),
+        403: err('Refused', ['csrf', 'recovery_factor_required']),
+      },
+    },
+  },
+  '/api/v1/recovery/wait': {
+    post: {
+      tags: ['recovery'],
+      summary: '"I can\'t use any of these": start the waiting period',
+      security: PRE_CSRF,
+      responses: {
+        200: ok('Waiting', obj({ status: str('recovery_waiting'), ends_at: int('ms since the epoch'), ends: str() }, ['status'])),
+        400: err('No recovery in this browser at that step', ['flow_expired']),
+        403: E403CSRF,
+      },
+    },
+  },
+  '/api/v1/recovery/wait/cancel': {
+    post: {
+      tags: ['recovery'],
+      summary: 'Cancel a waiting period (the link in the mail)',
+      security: PRE_CSRF,
+      requestBody: jsonBody(obj({ wait_id: str(), token: str() }, ['wait_id', 'token'])),
+      responses: { 200: ok('Cancelled', status('cancelled')), 400: err('Refused', ['invalid_link']), 403: E403CSRF },
+    },
+  },
+  '/api/v1/recovery/lock': {
+    post: {
+      tags: ['recovery'],
+      summary: '"This wasn\'t me" / "Undo the change": lock the account and start a recovery',
+      security: PRE_CSRF,
+      requestBody: jsonBody(obj({ token: str() }, ['token'])),
+      responses: {
+        200: ok('Locked', obj({ status: str('locked'), flow_id: str(), email: str(), email_restored: bool() }, ['status'])),
+        400: err('Refused', ['link_expired', 'invalid_request']),
+        403: E403CSRF,
+      },
+    },
+  },
+};
+
+const mfa = {
+  '/api/v1/mfa': {
+    get: {
+      tags: ['mfa'],
+      summary: "The signed-in user's factors and recovery codes",
+      security: SESSION,
+      responses: {
+        200: ok(
+          'Factors',
+          obj({
+            factors: arr(
+              obj({
+                id: str(),
+                kind: { type: 'string', enum: ['totp', 'passkey', 'email'] },
+                name: str(),
+                created_at: str(),
+                last_used_at: str(),
+                backup_eligible: bool(),
+                cloned: bool(),
+              }),
+            ),
+            recovery_codes: obj({ remaining: int() }),
+            passwordless_email: bool(),
+            reachable_acr: str(),
+            reauth_required: bool(),
+          }),
+        ),
+        401: E401,
+      },
+    },
+  },
+  '/api/v1/mfa/totp': {
+    post: {
+      tags: ['mfa'],
+      summary: 'Start an authenticator app set-up',
+      security: SESSION_CSRF,
+      responses: { 200: ok('Unconfirmed set-up', obj({ id: str(), secret: str('base32'), otpauth_uri: str(), qr_svg: str() })), 401: E401, 403: E403REAUTH },
+    },
+  },
+  '/api/v1/mfa/totp/{id}/confirm': {
+    post: {
+      tags: ['mfa'],
+      summary: 'Confirm an authenticator app with a code from it',
+      security: SESSION_CSRF,
+      parameters: [pathParam('id', 'from POST /api/v1/mfa/totp')],
+      requestBody: jsonBody(obj({ code: str(), name: str() }, ['code'])),
+      responses: {
+        200: ok('Confirmed; recovery codes when it is the first second factor', obj({ status: str('confirmed'), recovery_codes: arr(str()) }, ['status'])),
+        400: err('Wrong code, or a bad body', ['invalid_code', 'invalid_request']),
+        401: E401,
+        403: E403REAUTH,
+        404: err('No such set-up', ['not_found']),
+        429: E429,
+      },
+    },
+  },
+  '/api/v1/mfa/passkeys/options': {
+    post: {
+      tags: ['mfa'],
+      summary: 'WebAuthn creation options for a new passkey',
+      security: SESSION_CSRF,
+      responses: { 200: ok('Options', ref('PasskeyOptions')), 401: E401, 403: E403REAUTH },
+    },
+  },
+  '/api/v1/mfa/passkeys': {
+    post: {
+      tags: ['mfa'],
+      summary: 'Register a passkey',
+      security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ credential: ref('PasskeyCredential'), name: str() }, ['credential'])),
+      responses: {
+        200: ok('Added', obj({ status: str('added'), id: str(), recovery_codes: arr(str()) }, ['status'])),
+        400: err('Not a valid attestation', ['invalid_credential']),
+        401: E401,
+        403: E403REAUTH,
+      },
+    },
+  },
+  '/api/v1/mfa/recovery-codes': {
+    post: {
+      tags: ['mfa'],
+      summary: 'Replace the recovery codes with ten new ones',
+      security: SESSION_CSRF,
+      responses: {
+        200: ok('New codes', obj({ recovery_codes: arr(str()) })),
+        401: E401,
+        403: E403REAUTH,
+        409: err('No authenticator app or passkey', ['no_second_factor']),
+      },
+    },
+  },
+  '/api/v1/mfa/factors/{id}': {
+    patch: {
+      tags: ['mfa'],
+      summary: 'Rename a factor',
+      security: SESSION_CSRF,
+      parameters: [pathParam('id', 'factor id from GET /api/v1/mfa')],
+      requestBody: jsonBody(obj({ name: str() }, ['name'])),
+      responses: { 200: ok('Renamed', status('renamed')), 401: E401, 403: E403REAUTH, 404: err('No such factor', ['not_found']) },
+    },
+    delete: {
+      tags: ['mfa'],
+      summary: 'Remove a factor',
+      security: SESSION_CSRF,
+      parameters: [pathParam('id', 'factor id from GET /api/v1/mfa')],
+      responses: {
+        200: ok('Removed', status('removed')),
+        401: E401,
+        403: E403REAUTH,
+        404: err('No such factor', ['not_found']),
+        409: err('The last second factor when one is required, or the last way in', ['factor_required', 'signin_method_required']),
+      },
+    },
+  },
+  '/api/v1/mfa/email': {
+    put: {
+      tags: ['mfa'],
+      summary: 'Turn passwordless sign-in by emailed code on or off',
+      security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ enabled: bool() }, ['enabled'])),
+      responses: {
+        200: ok('The choice', obj({ passwordless_email: bool() })),
+        401: E401,
+        403: E403REAUTH,
+        409: err('It is the last way in', ['signin_method_required']),
+      },
+    },
+  },
+};
+
+const scimUserId = pathParam('id', 'the user id');
+const scim = {
+  '/scim/v2/ServiceProviderConfig': {
+    get: { tags: ['scim'], summary: 'SCIM service provider configuration', security: ADMIN, responses: { 200: ok('Configuration', { type: 'object' }, 'application/scim+json'), 401: scimErr('No valid admin bearer token') } },
+  },
+  '/scim/v2/Schemas': {
+    get: { tags: ['scim'], summary: 'SCIM schemas', security: ADMIN, responses: { 200: ok('Schemas', { type: 'object' }, 'application/scim+json'), 401: scimErr('No valid admin bearer token') } },
+  },
+  '/scim/v2/ResourceTypes': {
+    get: { tags: ['scim'], summary: 'SCIM resource types', security: ADMIN, responses: { 200: ok('Resource types', { type: 'object' }, 'application/scim+json'), 401: scimErr('No valid admin bearer token') } },
+  },
+  '/scim/v2/Users': {
+    get: {
+      tags: ['scim'],
+      summary: 'List and filter users',
+      security: ADMIN,
+      parameters: [
+        query('filter', '`eq ne co sw ew gt ge lt le pr`, `and or not`, `emails[...]`'),
+        { name: 'startIndex', in: 'query', schema: { type: 'integer', minimum: 1 } },
+        { name: 'count', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 200 } },
+      ],
+      responses: {
+        200: ok('A list response', obj({ schemas: arr(str()), totalResults: int(), startIndex: int(), itemsPerPage: int(), Resources: arr(ref('ScimUser')) }), 'application/scim+json'),
+        400: scimErr('Bad filter (scimType invalidFilter)'),
+        401: scimErr('No valid admin bearer token'),
+      },
+    },
+    post: {
+      tags: ['scim'],
+      summary: 'Create a user',
+      security: ADMIN,
+      requestBody: { required: true, content: { 'application/scim+json': { schema: ref('ScimUser') }, 'application/json': { schema: ref('ScimUser') } } },
+      responses: {
+        201: ok('Created (Location, ETag)', ref('ScimUser'), 'application/scim+json'),
+        400: scimErr('Invalid (scimType invalidSyntax or invalidValue)'),
+        401: scimErr('No valid admin bearer token'),
+        409: scimErr('userName or email taken (scimType uniqueness)'),
+        415: scimErr('Not application/scim+json or application/json'),
+      },
+    },
+  },
+  '/scim/v2/Users/{id}': {
+    get: {
+      tags: ['scim'],
+      summary: 'Read a user',
+      security: ADMIN,
+      parameters: [scimUserId],
+      responses: { 200: ok('The user (ETag)', ref('ScimUser'), 'application/scim+json'), 401: scimErr('No valid admin bearer token'), 404: scimErr('No such user') },
+    },
+    put: {
+      tags: ['scim'],
+      summary: 'Replace a user (If-Match honoured)',
+      security: ADMIN,
+      parameters: [scimUserId],
+      requestBody: { required: true, content: { 'application/scim+json': { schema: ref('ScimUser') }, 'application/json': { schema: ref('ScimUser') } } },
+      responses: {
+        200: ok('The user', ref('ScimUser'), 'application/scim+json'),
+        400: scimErr('Invalid'),
+        401: scimErr('No valid admin bearer token'),
+        404: scimErr('No such user'),
+        409: scimErr('userName or email taken'),
+        412: scimErr('If-Match does not match'),
+      },
+    },
+    patch: {
+      tags: ['scim'],
+      summary: 'Patch a user (add, replace, remove; If-Match honoured)',
+      security: ADMIN,
+      parameters: [scimUserId],
+      requestBody: {
+        required: true,
+        content: {
+          'application/scim+json': { schema: ref('ScimPatch') },
+          'application/json': { schema: ref('ScimPatch') },
+        },
+      },
+      responses: {
+        200: ok('The user', ref('ScimUser'), 'application/scim+json'),
+        400: scimErr('Invalid (invalidPath, invalidValue, noTarget, invalidSyntax)'),
+        401: scimErr('No valid admin bearer token'),
+        404: scimErr('No such user'),
+        409: scimErr('userName or email taken'),
+        412: scimErr('If-Match does not match'),
+      },
+    },
+    delete: {
+      tags: ['scim'],
+      summary: 'Delete a user (If-Match honoured)',
+      security: ADMIN,
+      parameters: [scimUserId],
+      responses: { 204: { description: 'Deleted' }, 401: scimErr('No valid admin bearer token'), 404: scimErr('No such user'), 412: scimErr('If-Match does not match') },
+    },
+  },
+};
+
+const resourceId = pathParam('id', 'the resource id');
+const admin = {
+  '/admin/v1/users/{id}/recovery': {
+    get: {
+      tags: ['admin'],
+      summary: "A user's waiting recovery",
+      security: ADMIN,
+      parameters: [pathParam('id', 'the user id')],
+      responses: {
+        200: ok('The waiting period', obj({ id: str(), user_id: str(), state: str(), started_at: {}, ends_at: {} })),
+        401: ADMIN401,
+        404: err('No waiting recovery for this user', ['not_found']),
+      },
+    },
+    post: {
+      tags: ['admin'],
+      summary: "Shorten or cancel a user's waiting recovery",
+      security: ADMIN,
+      parameters: [pathParam('id', 'the user id')],
+      requestBody: jsonBody(obj({ action: { type: 'string', enum: ['shorten', 'cancel'] }, ends_in: int('seconds, with shorten'), reason: str() }, ['action'])),
+      responses: { 200: ok('The waiting period after the change', { type: 'object' }), 400: err('Refused', ['invalid_request']), 401: ADMIN401, 404: err('No waiting recovery', ['not_found']) },
+    },
+  },
+  '/admin/v1/resources': {
+    get: {
+      tags: ['admin'],
+      summary: 'List protected resources',
+      security: ADMIN,
+      responses: { 200: ok('Resources', obj({ resources: arr(ref('Resource')) })), 401: ADMIN401 },
+    },
+    post: {
+      tags: ['admin'],
+      summary: 'Register a protected resource',
+      security: ADMIN,
+      requestBody: jsonBody(ref('Resource')),
+      responses: { 201: ok('Created', ref('Resource')), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 409: err('Identifier or a scope already taken', ['conflict']) },
+    },
+  },
+  '/admin/v1/resources/{id}': {
+    get: {
+      tags: ['admin'],
+      summary: 'Read a protected resource',
+      security: ADMIN,
+      parameters: [resourceId],
+      responses: { 200: ok('The resource', ref('Resource')), 401: ADMIN401, 404: err('No such resource', ['not_found']) },
+    },
+    put: {
+      tags: ['admin'],
+      summary: 'Replace a protected resource (the whole document)',
+      security: ADMIN,
+      parameters: [resourceId],
+      requestBody: jsonBody(ref('Resource')),
+      responses: { 200: ok('The resource', ref('Resource')), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 404: err('No such resource', ['not_found']), 409: err('Identifier or a scope already taken', ['conflict']) },
+    },
+    delete: {
+      tags: ['admin'],
+      summary: 'Delete a protected resource',
+      security: ADMIN,
+      parameters: [resourceId],
+      responses: { 204: { description: 'Deleted' }, 401: ADMIN401, 404: err('No such resource', ['not_found']) },
+    },
+  },
+};
+
+const clientId = pathParam('client_id', 'the client');
+const REG = [{ registrationToken: [] }];
+const registration = {
+  '/register': {
+    post: {
+      tags: ['clients'],
+      summary: 'Dynamic client registration (RFC 7591), with the admin token as initial access token',
+      security: ADMIN,
+      requestBody: jsonBody(ref('ClientMetadata')),
+      responses: {
+        201: ok('Registered; the secret and registration access token are shown only here', ref('ClientRegistration')),
+        400: err('Invalid metadata', ['invalid_redirect_uri', 'invalid_client_metadata']),
+        401: err('No valid admin bearer token', ['invalid_token']),
+        415: err('Not application/json', ['invalid_request']),
+      },
+    },
+  },
+  '/register/{client_id}': {
+    get: {
+      tags: ['clients'],
+      summary: "A client's configuration (RFC 7592), never the secret",
+      security: REG,
+      parameters: [clientId],
+      responses: { 200: ok('Configuration', ref('ClientRegistration')), 401: err('Not this client\'s registration access token, or unknown client', ['invalid_token']) },
+    },
+    put: {
+      tags: ['clients'],
+      summary: "Replace a client's metadata (RFC 7592)",
+      security: REG,
+      parameters: [clientId],
+      requestBody: jsonBody(ref('ClientMetadata')),
+      responses: {
+        200: ok('Configuration', ref('ClientRegistration')),
+        400: err('Invalid metadata', ['invalid_redirect_uri', 'invalid_client_metadata']),
+        401: err('Not this client\'s registration access token, or unknown client', ['invalid_token']),
+        415: err('Not application/json', ['invalid_request']),
+      },
+    },
+    delete: {
+      tags: ['clients'],
+      summary: 'Delete a client (RFC 7592)',
+      security: REG,
+      parameters: [clientId],
+      responses: { 204: { description: 'Deleted' }, 401: err('Not this client\'s registration access token, or unknown client', ['invalid_token']) },
+    },
+  },
+};
+
+const meta = {
+  '/openapi.json': {
+    get: {
+      tags: ['meta'],
+      summary: 'This document',
+      security: NONE,
+      responses: { 200: ok('OpenAPI 3.1 document', { type: 'object' }), 304: { description: 'Not modified (If-None-Match)' } },
+    },
+  },
+};
+
+// The /api/v1 JSON bodies all go through gh_api_body: a body that is not
+// application/json is 415, one that is not a JSON object (or a field of the
+// wrong type) 400 invalid_request.
+for (const [p, item] of Object.entries(accounts).concat(Object.entries(recovery), Object.entries(mfa))) {
+  for (const op of Object.values(item)) {
+    if (!p.startsWith('/api/v1/') || !op.requestBody?.content?.['application/json']) continue;
+    const r = op.responses;
+    if (!r[400]) r[400] = err('The body is not a JSON object, or a field is missing or of the wrong type', ['invalid_request']);
+    else if (!r[400].description.includes('`invalid_request`')) r[400] = { ...r[400], description: r[400].description.replace(/\)$/, ', `invalid_request`)') };
+    if (!r[415]) r[415] = err('Not application/json', ['unsupported_media_type']);
+  }
+}
+
+// ---- shared schemas --------------------------------------------------------
+
+const schemas = {
+  Error: obj({ error: str('a code, such as invalid_request'), error_description: str('plain words for a person') }, ['error']),
+  ScimError: obj(
+    {
+      schemas: arr({ const: 'urn:ietf:params:scim:api:messages:2.0:Error' }),
+      status: str('the HTTP status, as a string'),
+      scimType: str(),
+      detail: str(),
+    },
+    ['schemas', 'status'],
+  ),
+  Session: obj(
+    {
+      authenticated: bool(),
+      csrf_token: str('send as X-CSRF-Token'),
+      user: obj({ id: str(), email: str(), email_verified: bool(), given_name: str(), family_name: str() }),
+      session: obj({ id: str(), created_at: str(), expires_at: str(), auth_time: str(), acr: str(), amr: arr(str()), factors: arr({ type: 'object' }) }),
+    },
+    ['authenticated', 'csrf_token'],
+  ),
+  Profile: obj({
+    sub: str(),
+    email: str(),
+    email_verified: bool(),
+    name: str(),
+    given_name: str(),
+    family_name: str(),
+    locale: str(),
+    zoneinfo: str(),
+    updated_at: {},
+    display_name: str(),
+  }),
+  PasskeyOptions: obj({ publicKey: { type: 'object', description: 'WebAuthn options, binary values as base64url' } }, ['publicKey']),
+  PasskeyCredential: obj(
+    {
+      id: str(),
+      rawId: str(),
+      type: { const: 'public-key' },
+      response: { type: 'object', description: 'clientDataJSON and attestationObject (registration) or authenticatorData, signature, userHandle (assertion), base64url' },
+    },
+    ['id', 'type', 'response'],
+  ),
+  ProviderMetadata: obj(
+    {
+      issuer: str(),
+      authorization_endpoint: str(),
+      token_endpoint: str(),
+      userinfo_endpoint: str(),
+      jwks_uri: str(),
+      registration_endpoint: str(),
+      introspection_endpoint: str(),
+      revocation_endpoint: str(),
+      end_session_endpoint: str(),
+    },
+    ['issuer'],
+  ),
+  TokenResponse: obj(
+    { access_token: str(), token_type: str('Bearer'), expires_in: int(), refresh_token: str(), id_token: str(), scope: str() },
+    ['access_token', 'token_type'],
+  ),
+  UserInfo: obj({ sub: str(), email: str(), email_verified: bool(), name: str(), given_name: str(), family_name: str() }, ['sub']),
+  ScimUser: obj({
+    schemas: arr(str()),
+    id: { type: 'string', readOnly: true },
+    externalId: str(),
+    userName: str(),
+    name: obj({ givenName: str(), familyName: str(), formatted: str() }),
+    displayName: str(),
+    emails: arr(obj({ value: str(), primary: bool() })),
+    active: bool(),
+    password: { type: 'string', writeOnly: true },
+    meta: { type: 'object', readOnly: true },
+  }),
+  ScimPatch: obj(
+    {
+      schemas: arr({ const: 'urn:ietf:params:scim:api:messages:2.0:PatchOp' }),
+      Operations: arr(obj({ op: { type: 'string', enum: ['add', 'replace', 'remove'] }, path: str(), value: {} }, ['op'])),
+    },
+    ['schemas', 'Operations'],
+  ),
+  Resource: obj(
+    {
+      id: { type: 'string', readOnly: true },
+      identifier: str('absolute URI; the aud of its tokens'),
+      name: str(),
+      scopes: { type: 'object', additionalProperties: { type: 'string' }, description: 'scope → description shown at consent' },
+      access_token_ttl: int('seconds (1-86400); 0 or absent: the default'),
+      access_token_format: { type: 'string', enum: ['jwt'] },
+      introspection_clients: arr(str()),
+      created_at: { readOnly: true },
+      updated_at: { readOnly: true },
+    },
+    ['identifier', 'name', 'scopes'],
+  ),
+  ClientMetadata: obj({
+    redirect_uris: arr(str()),
+    grant_types: arr({ type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials'] }),
+    response_types: arr({ type: 'string', enum: ['code'] }),
+    token_endpoint_auth_method: { type: 'string', enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] },
+    jwks: { type: 'object' },
+    id_token_signed_response_alg: { type: 'string', enum: ['ES256', 'RS256'] },
+    post_logout_redirect_uris: arr(str()),
+    backchannel_logout_uri: str(),
+    backchannel_logout_session_required: bool(),
+    scope: str(),
+    client_name: str(),
+    client_uri: str(),
+    logo_uri: str(),
+    tos_uri: str(),
+    policy_uri: str(),
+    contacts: arr(str()),
+    software_id: str(),
+    software_version: str(),
+    gatehouse_first_party: bool('admin-token registrations only; ignored in PUT'),
+  }),
+  ClientRegistration: {
+    allOf: [
+      ref('ClientMetadata'),
+      obj({
+        client_id: str(),
+        client_secret: str('secret-based methods; shown at registration only'),
+        client_id_issued_at: int(),
+        client_secret_expires_at: int('0: never'),
+        registration_access_token: str('shown at registration only'),
+        registration_client_uri: str(),
+      }),
+    ],
+  },
+};
+
+const securitySchemes = {
+  adminToken: { type: 'http', scheme: 'bearer', description: 'GATEHOUSE_ADMIN_TOKEN (SCIM, /admin/v1, POST /register)' },
+  registrationToken: { type: 'http', scheme: 'bearer', description: "the client's registration_access_token (RFC 7592)" },
+  accessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'an access token from /token' },
+  clientBasic: {
+    type: 'http',
+    scheme: 'basic',
+    description: 'client_secret_basic; client_secret_post and private_key_jwt send their credentials in the form body instead, public clients only client_id',
+  },
+  session: { type: 'apiKey', in: 'cookie', name: 'gh_session', description: 'the session cookie (`__Host-gh_session` under an https issuer)' },
+  preSession: { type: 'apiKey', in: 'cookie', name: 'gh_pre', description: 'the pre-session cookie set by GET /api/v1/session (`__Host-gh_pre` under an https issuer)' },
+  csrfToken: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-CSRF-Token',
+    description: 'csrf_token from the latest GET /api/v1/session (or the response that signed the browser in or out); every /api/v1 request that is not a GET',
+  },
+};
+
+const doc = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Gatehouse',
+    version: '1',
+    description:
+      'The JSON APIs of Gatehouse: the accounts API behind the hosted pages (/api/v1), SCIM 2.0, the admin API, client registration, and the OpenID Connect / OAuth endpoints. The hosted HTML pages are not described. Errors are `{"error", "error_description"}`, under /scim/v2 the SCIM error schema. Prose: docs/accounts-api.md, docs/mfa.md, docs/recovery.md, docs/oidc.md, docs/clients.md, README "SCIM".',
+    license: { name: 'See the repository' },
+  },
+  servers: [{ url: '/', description: 'the issuer (GATEHOUSE_ISSUER)' }],
+  tags: [
+    { name: 'accounts', description: 'the hosted pages\' JSON API (docs/accounts-api.md)' },
+    { name: 'mfa', description: 'second factors and passkeys (docs/mfa.md)' },
+    { name: 'recovery', description: 'account recovery (docs/recovery.md)' },
+    { name: 'oidc', description: 'OpenID Connect and OAuth (docs/oidc.md)' },
+    { name: 'clients', description: 'client registration (docs/clients.md)' },
+    { name: 'scim', description: 'SCIM 2.0 users (README)' },
+    { name: 'admin', description: 'operator API (admin token)' },
+    { name: 'health', description: 'probes' },
+    { name: 'meta', description: 'this description' },
+  ],
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta },
+  components: { schemas, securitySchemes },
+};
+
+export function openapiText() {
+  return JSON.stringify(doc, null, 2) + '\n';
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  fs.writeFileSync(OUT, openapiText());
+  console.log(`wrote ${path.relative(ROOT, OUT)}`);
+}
