@@ -419,23 +419,27 @@ gh_dbrc gh_clients_rotate_secret(gh_dbconn *c, gh_arena *a, const gh_client_acto
     gh_dbrc rc = gh_clients_get(c, a, who->tenant, id, &cl);
     if (rc != GH_DB_OK)
         return rc;
-    const char *text = secret_method(cl.auth_method) ? metadata_text(a, cl.metadata) : NULL;
-    const char *fresh = text ? gh_token(a) : NULL;
+    const char *text = NULL, *fresh = NULL;
+    if (!secret_method(cl.auth_method)) {
+        rc = GH_DB_INVALID;
+        goto out;
+    }
+    text = metadata_text(a, cl.metadata);
+    fresh = text ? gh_token(a) : NULL;
     cl.secret_hash = fresh ? hash_of(a, fresh) : NULL;
     cl.updated_at = gh_now_ms();
-    rc = !secret_method(cl.auth_method) ? GH_DB_INVALID
-         : cl.secret_hash               ? gh_db_begin(c)
-                                        : GH_DB_FAIL;
-    if (rc == GH_DB_OK) {
-        rc = gh_store_client_update(c, a, who->tenant, &cl, text);
-        if (rc == GH_DB_OK)
-            rc = audit(c, a, who, "client.secret_rotated", cl.id, NULL);
-        rc = finish(c, rc);
-    }
-    gh_client_release(&cl);
+    rc = cl.secret_hash ? gh_db_begin(c) : GH_DB_FAIL;
+    if (rc != GH_DB_OK)
+        goto out;
+    rc = gh_store_client_update(c, a, who->tenant, &cl, text);
+    if (rc == GH_DB_OK)
+        rc = audit(c, a, who, "client.secret_rotated", cl.id, NULL);
+    rc = finish(c, rc);
     client_cache_forget(who->tenant, id);
     if (rc == GH_DB_OK)
         *secret = fresh;
+out:
+    gh_client_release(&cl);
     return rc;
 }
 
