@@ -349,10 +349,9 @@ int gh_cmd_client(gh_config *cfg, int argc, char **argv)
         if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
             return usage_error("client list takes only --json");
         as_json = as_json || argc == 2;
-    } else if ((strcmp(sub, "show") == 0 || strcmp(sub, "rotate-secret") == 0) && argc != 2) {
-        return usage_error("usage: gatehouse client show|rotate-secret ID");
     } else if (strcmp(sub, "show") == 0 || strcmp(sub, "rotate-secret") == 0) {
-        /* one client, below */
+        if (argc != 2)
+            return usage_error("usage: gatehouse client show|rotate-secret ID");
     } else if (strcmp(sub, "delete") == 0) {
         if (argc != 2)
             return usage_error("usage: gatehouse client delete ID");
