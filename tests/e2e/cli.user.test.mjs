@@ -160,6 +160,11 @@ test('client show, update (name, redirect URIs, first-party), rotate-secret (the
   assert.equal(await token(id, fresh), 200);
   const ev = lines((await gatehouse(['audit', '--subject', id, '--type', 'client.'])).stdout).map((e) => e.type);
   assert.ok(ev.includes('client.secret_rotated'), ev.join());
+  const pub = JSON.parse((await gatehouse(['client', 'create', '--name', 'Spa', '--auth', 'none', '--redirect-uri', 'https://spa.example.com/cb'])).stdout);
+  const none = await gatehouse(['client', 'rotate-secret', pub.client_id]);
+  assert.equal(none.code, 1, 'a public client has no secret to rotate');
+  assert.match(none.stderr, /authenticates without a secret/);
+  assert.equal(none.stdout, '');
 
   const list = JSON.parse((await gatehouse(['client', 'list', '--json'])).stdout);
   assert.ok(list.some((c) => c.client_id === id) && list.every((c) => c.client_secret === undefined));
