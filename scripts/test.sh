@@ -23,6 +23,9 @@ unset GATEHOUSE_TEST_DATABASE_URL
 passed=0
 failed=0
 broken_steps=()
+# The names of failed end-to-end tests, repeated at the end of the output so a
+# log cut to its last lines still says what failed.
+failed_tests=$(mktemp)
 
 # Adds the cmocka counts found in a meson test log.
 count_cmocka() {
@@ -74,6 +77,9 @@ e2e() {
   f=$(grep -E '^ℹ fail [0-9]+' "$out" | awk '{print $3}' | tail -1)
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
+  local backend=sqlite
+  [ -n "${GATEHOUSE_TEST_DATABASE_URL:-}" ] && backend=postgresql
+  grep -E '^ *✖ ' "$out" | grep -v '✖ failing tests:' | sed "s/^ */  [$backend] /" | sort -u >>"$failed_tests"
   rm -f "$out"
   return $rc
 }
@@ -88,7 +94,7 @@ stop_pg() {
     pg_url=""
   fi
 }
-trap stop_pg EXIT
+trap 'stop_pg; rm -f "$failed_tests"' EXIT
 trap 'stop_pg; exit 130' INT TERM
 
 start_pg() {
@@ -205,6 +211,10 @@ stop_pg
 step "Debian package" debian_package
 
 echo
+if [ -s "$failed_tests" ]; then
+  echo "failed end-to-end tests:"
+  cut -c1-300 "$failed_tests"
+fi
 if [ ${#broken_steps[@]} -gt 0 ]; then
   echo "failed steps: ${broken_steps[*]}"
   [ "$failed" -gt 0 ] || failed=${#broken_steps[@]}
