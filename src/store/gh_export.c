@@ -97,6 +97,9 @@ static const struct table tables[] = {
     {"recovery_waits", {"tenant_id", "id"}, false, false},
     {"notice_links", {"tenant_id", "id"}, false, false},
     {"audit_events", {"seq"}, false, true},
+    {"consent_purposes", {"tenant_id", "key"}, false, false},
+    {"consent_documents", {"seq"}, false, true},
+    {"consent_records", {"seq"}, false, true},
 };
 enum { NTABLES = sizeof(tables) / sizeof(tables[0]) };
 
@@ -913,6 +916,19 @@ static int import_rows(gh_dbconn *c, const gh_config *cfg, struct reader *rd, st
                    NULL, 0, NULL) != GH_DB_OK) {
         snprintf(err, errlen, "cannot move the audit_events sequence");
         goto fail;
+    }
+    /* the same for the consent tables' numbers (docs/privacy.md) */
+    static const char *const consent_seqs[] = {
+        "SELECT setval(pg_get_serial_sequence('consent_documents', 'seq'),"
+        " COALESCE((SELECT MAX(seq) FROM consent_documents), 0) + 1, false)",
+        "SELECT setval(pg_get_serial_sequence('consent_records', 'seq'),"
+        " COALESCE((SELECT MAX(seq) FROM consent_records), 0) + 1, false)",
+    };
+    for (size_t i = 0; cfg->database_is_postgres && i < 2; i++) {
+        if (gh_db_exec(c, a, consent_seqs[i], NULL, 0, NULL) != GH_DB_OK) {
+            snprintf(err, errlen, "cannot move the consent sequences");
+            goto fail;
+        }
     }
     if (gh_db_commit(c) != GH_DB_OK) {
         snprintf(err, errlen, "the commit failed");
