@@ -736,6 +736,9 @@ const pages = {
       if (given) body.given_name = given;
       if (family) body.family_name = family;
       if (returnTo !== null) body.return_to = returnTo;
+      // the purposes privacy.js shows, each ticked or not (docs/privacy.md)
+      const boxes = [...document.querySelectorAll('input[data-consent]')];
+      if (boxes.length) body.consents = Object.fromEntries(boxes.map((b) => [b.dataset.consent, b.checked]));
       return body;
     };
     const form = byId('form');
@@ -853,6 +856,10 @@ const pages = {
     const r = await call('GET', '/session');
     if (r.ok && !r.data.authenticated) {
       location.replace('/signin');
+      return;
+    }
+    if (r.ok && r.data.consent_required) { // a required document waits (docs/privacy.md)
+      location.replace(`/consent/update?${new URLSearchParams({ return_to: '/account' })}`);
       return;
     }
     if (!r.ok) {
