@@ -55,7 +55,7 @@ async function noSidewaysScroll(page, label) {
 
 async function signIn(page, email, password) {
   await page.goto('/signin');
-  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Email', { exact: true }).fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
@@ -75,7 +75,7 @@ describe('agreements in the hosted pages', () => {
         'https://example.com/terms/1');
       await assertAccessible(page, '/signup with agreements');
       await noSidewaysScroll(page, '/signup');
-      await page.getByLabel('Email').fill(user.email);
+      await page.getByLabel('Email', { exact: true }).fill(user.email);
       await page.getByLabel('Password', { exact: true }).fill(user.password);
       // the passwordless button sends without the browser's form check: the server refuses
       await page.getByRole('button', { name: 'Create account without a password' }).click();
