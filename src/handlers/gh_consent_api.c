@@ -64,7 +64,10 @@ void gh_admin_consent_purpose_get(gh_req *r)
     answer_json(r, 200, one);
 }
 
-void gh_admin_consent_purpose_add(gh_req *r)
+/* A write by the operator: the body through fn (add a purpose, publish a
+ * document of the purpose in the path), 201 with the purpose. */
+static void admin_write(gh_req *r, gh_dbrc (*fn)(gh_req *r, const gh_ctx *x, json_t *in,
+                                                 json_t **out, char *why, size_t whylen))
 {
     char why[256] = "";
     if (!gh_scim_authorised(r))
@@ -74,30 +77,36 @@ void gh_admin_consent_purpose_add(gh_req *r)
         return;
     gh_ctx x = gh_req_ctx(r);
     json_t *out = NULL;
-    gh_dbrc rc = gh_consent_purpose_add(&x, "admin", in, &out, why, sizeof(why));
+    gh_dbrc rc = fn(r, &x, in, &out, why, sizeof(why));
     json_decref(in);
     if (rc != GH_DB_OK)
         return answer_failure(r, rc, why);
     answer_json(r, 201, out);
 }
 
+static gh_dbrc purpose_add(gh_req *r, const gh_ctx *x, json_t *in, json_t **out, char *why,
+                           size_t whylen)
+{
+    (void)r;
+    return gh_consent_purpose_add(x, "admin", in, out, why, whylen);
+}
+
+static gh_dbrc document_publish(gh_req *r, const gh_ctx *x, json_t *in, json_t **out, char *why,
+                                size_t whylen)
+{
+    if (r->nparams < 1)
+        return GH_DB_NOTFOUND;
+    return gh_consent_document_publish(x, "admin", r->params[0], in, out, why, whylen);
+}
+
+void gh_admin_consent_purpose_add(gh_req *r)
+{
+    admin_write(r, purpose_add);
+}
+
 void gh_admin_consent_document_publish(gh_req *r)
 {
-    char why[256] = "";
-    if (!gh_scim_authorised(r))
-        return;
-    json_t *in = gh_scim_body(r);
-    if (!in)
-        return;
-    gh_ctx x = gh_req_ctx(r);
-    json_t *out = NULL;
-    gh_dbrc rc = r->nparams > 0 ? gh_consent_document_publish(&x, "admin", r->params[0], in, &out,
-                                                              why, sizeof(why))
-                                : GH_DB_NOTFOUND;
-    json_decref(in);
-    if (rc != GH_DB_OK)
-        return answer_failure(r, rc, why);
-    answer_json(r, 201, out);
+    admin_write(r, document_publish);
 }
 
 /* The customer named in the path exists; false with 404 answered. */
