@@ -53,8 +53,8 @@ async function noSidewaysScroll(page, label) {
   assert.ok(wide <= 320, `${label}: no sideways scrolling at 320 px (${wide})`);
 }
 
-async function signIn(page, email, password) {
-  await page.goto('/signin');
+async function signIn(page, email, password, path = '/signin') {
+  await page.goto(path);
   await page.getByLabel('Email', { exact: true }).fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
@@ -128,12 +128,13 @@ describe('agreements in the hosted pages', () => {
     }
   });
 
-  test('Decline signs out with a clear message, and nothing else', async () => {
+  test('from any return target the re-ask comes first; Decline signs out with a clear message, and nothing else', async () => {
     await publish('3', 'A third change.');
     const { ctx, page } = await newPage();
     try {
-      await signIn(page, user.email, user.password);
+      await signIn(page, user.email, user.password, '/signin?return_to=%2Faccount%2Fauthenticator');
       await page.waitForURL((u) => u.pathname === '/consent/update');
+      assert.equal(new URL(page.url()).searchParams.get('return_to'), '/account/authenticator');
       await page.getByRole('button', { name: 'Decline' }).click();
       await page.getByRole('status').filter({ hasText: 'You declined, so you are signed out' }).waitFor();
       assert.equal((await pageSession(page)).authenticated, false);

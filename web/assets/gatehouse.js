@@ -294,9 +294,20 @@ function showWaiting(data) {
     + 'Come back then and choose “Forgot password?” again.');
 }
 
+/** After a sign-in: a required document's new version is asked first (docs/privacy.md), then the target. */
+async function onwardAfterSignIn(target) {
+  const s = await call('GET', '/session');
+  if (s.ok && s.data.consent_required) {
+    const back = typeof target === 'string' && target ? target : '/account';
+    location.assign(`/consent/update?${new URLSearchParams({ return_to: back })}`);
+    return;
+  }
+  go(target);
+}
+
 function afterSignIn(r) {
   if (r.ok && r.data.status === 'signed_in') {
-    go(r.data.return_to);
+    onwardAfterSignIn(r.data.return_to);
     return true;
   }
   if (r.ok && r.data.status === 'mfa_required' && typeof r.data.next === 'string' && r.data.next.startsWith('/')
