@@ -123,7 +123,9 @@ static gh_dbrc new_device_notice(gh_req *r, const gh_ctx *x, gh_dbconn *c, const
 gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const char *amr, int aal,
                          const char *factors, const char **token)
 {
-    const gh_session *old = gh_session_current(r);
+    /* the session this browser had, pending a consent or not: rotation
+     * ends it either way */
+    const gh_session *old = session_resolve(r);
     gh_ctx x = gh_req_ctx(r);
     gh_session_started st;
     gh_dbrc rc = gh_sessions_start(&x, c, old, user_id, amr, aal, factors,
@@ -163,7 +165,7 @@ gh_dbrc gh_session_elevate(gh_req *r, gh_dbconn *c, const char *amr, int aal, co
 
 gh_dbrc gh_session_end(gh_req *r, gh_dbconn *c)
 {
-    const gh_session *s = gh_session_current(r);
+    const gh_session *s = session_resolve(r); /* also one pending a consent */
     gh_dbrc rc = GH_DB_OK;
     if (s) {
         gh_ctx x = gh_req_ctx(r);

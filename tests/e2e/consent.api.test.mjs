@@ -181,6 +181,17 @@ describe('the ledger', () => {
     assert.equal((await b.post('/api/v1/consent/update', { decision: 'maybe' })).status, 401);
   });
 
+  test('a pending session can sign out, and signing out ends it (a copy of the cookie is dead)', async () => {
+    const user = await newUser(ctx.server, 'pendingout');
+    const b = await signedIn(ctx.server, user);
+    assert.equal((await b.session()).consent_required, true);
+    const copy = copyOf(ctx.server, b);
+    const out = await b.post('/api/v1/signout', {});
+    assert.equal(out.status, 200, out.text);
+    assert.equal((await copy.raw('GET', '/api/v1/consent/update')).status, 401);
+    assert.equal((await copy.session()).authenticated, false);
+  });
+
   test('optional purposes are granted and withdrawn; a required one is not withdrawn here (the path is deleting the account)', async () => {
     const user = await newUser(ctx.server, 'withdraw');
     const b = await signedIn(ctx.server, user);
