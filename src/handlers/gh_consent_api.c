@@ -205,7 +205,18 @@ static const gh_session *customer(gh_req *r)
     return s;
 }
 
-void gh_consents_purposes_get(gh_req *r)
+/* A customer's POST: CSRF checked, signed in, a JSON body (owned by the
+ * caller); NULL with the answer set. */
+static json_t *customer_post(gh_req *r, const gh_session **s, gh_dbconn **c)
+{
+    *s = gh_csrf_check(r) ? customer(r) : NULL;
+    *c = *s ? gh_req_db(r) : NULL;
+    return *c ? gh_api_body(r) : NULL;
+}
+
+/* A signed-in customer's read: fn's JSON for them, 200. */
+static void customer_get(gh_req *r, json_t *(*fn)(const gh_ctx *x, gh_dbconn *c,
+                                                  const char *user_id, gh_dbrc *rc))
 {
     const gh_session *s = customer(r);
     gh_dbconn *c = s ? gh_req_db(r) : NULL;
@@ -213,10 +224,15 @@ void gh_consents_purposes_get(gh_req *r)
         return;
     gh_ctx x = gh_req_ctx(r);
     gh_dbrc rc;
-    json_t *view = gh_consent_view(&x, c, s->user_id, &rc);
-    if (!view)
+    json_t *out = fn(&x, c, s->user_id, &rc);
+    if (!out)
         return answer_failure(r, rc, "");
-    answer_json(r, 200, view);
+    answer_json(r, 200, out);
+}
+
+void gh_consents_purposes_get(gh_req *r)
+{
+    customer_get(r, gh_consent_view);
 }
 
 /* An optional purpose granted, withdrawn or declined on /account or by the
@@ -225,11 +241,9 @@ void gh_consents_purposes_decide(gh_req *r)
 {
     char why[256] = "";
     bool bad = false;
-    if (!gh_csrf_check(r))
-        return;
-    const gh_session *s = customer(r);
-    gh_dbconn *c = s ? gh_req_db(r) : NULL;
-    json_t *body = c ? gh_api_body(r) : NULL;
+    const gh_session *s;
+    gh_dbconn *c;
+    json_t *body = customer_post(r, &s, &c);
     if (!body)
         return;
     const char *purpose = gh_api_text(r, body, "purpose", 64, &bad);
@@ -266,16 +280,7 @@ void gh_consents_purposes_decide(gh_req *r)
 
 void gh_consent_update_get(gh_req *r)
 {
-    const gh_session *s = customer(r);
-    gh_dbconn *c = s ? gh_req_db(r) : NULL;
-    if (!c)
-        return;
-    gh_ctx x = gh_req_ctx(r);
-    gh_dbrc rc;
-    json_t *list = gh_consent_pending_list(&x, c, s->user_id, &rc);
-    if (!list)
-        return answer_failure(r, rc, "");
-    answer_json(r, 200, list);
+    customer_get(r, gh_consent_pending_list);
 }
 
 /* Records the decision for every pending document, in one transaction. */
@@ -305,11 +310,9 @@ void gh_consent_update_decide(gh_req *r)
 {
     char why[256] = "";
     bool bad = false;
-    if (!gh_csrf_check(r))
-        return;
-    const gh_session *s = customer(r);
-    gh_dbconn *c = s ? gh_req_db(r) : NULL;
-    json_t *body = c ? gh_api_body(r) : NULL;
+    const gh_session *s;
+    gh_dbconn *c;
+    json_t *body = customer_post(r, &s, &c);
     if (!body)
         return;
     const char *decision = gh_api_text(r, body, "decision", 16, &bad);
