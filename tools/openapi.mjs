@@ -1014,6 +1014,75 @@ const meta = {
   },
 };
 
+// ---- purposes, documents and the consent ledger (docs/privacy.md) --------
+
+const purposeKey = pathParam('key', 'the purpose key, e.g. terms');
+const userIdParam = pathParam('id', 'the user id');
+const ConsentDocument = obj({
+  purpose: str(), version: str(), effective_at: str('RFC 3339'), url: str(), sha256: str('hex SHA-256 of the text'),
+  summary: str('what changed'), published_at: str('RFC 3339'),
+});
+const ConsentPurpose = obj({
+  key: str(), title: str(), description: str(), label: str('the exact words beside the checkbox, recorded with each decision'),
+  required: bool(), document: { oneOf: [ConsentDocument, { type: 'null' }], description: 'the version in effect now' },
+}, ['key', 'title', 'label', 'required']);
+const ConsentRecord = obj({
+  id: str(), time: str('RFC 3339'), purpose: str(), decision: { enum: ['granted', 'withdrawn', 'declined'] },
+  version: { type: ['string', 'null'] }, sha256: { type: ['string', 'null'] }, wording: str(),
+  channel: { enum: ['page', 'api', 'import', 'admin'] }, ip: { type: ['string', 'null'] },
+  user_agent: { type: ['string', 'null'] }, actor: str('the user id, or admin'), reason: { type: ['string', 'null'] },
+});
+const ConsentView = obj({ purposes: arr(ConsentPurpose), history: arr(ConsentRecord) }, ['purposes', 'history']);
+const BAD_BODY = err('The body is not a JSON object, or a value it cannot take', ['invalid_request']);
+const NOT_JSON = err('Not application/json', ['unsupported_media_type']);
+const privacy = {
+  '/admin/v1/consent/purposes': {
+    get: { tags: ['admin'], summary: 'Every purpose with its documents', security: ADMIN, responses: { 200: ok('Purposes', obj({ purposes: arr(ConsentPurpose) })), 401: ADMIN401 } },
+    post: {
+      tags: ['admin'], summary: 'Define a purpose', security: ADMIN,
+      requestBody: jsonBody(obj({ key: str(), title: str(), description: str(), label: str(), required: bool() }, ['key', 'title'])),
+      responses: { 201: ok('The purpose', ConsentPurpose), 400: BAD_BODY, 401: ADMIN401, 409: err('The key is taken', ['conflict']) },
+    },
+  },
+  '/admin/v1/consent/purposes/{key}': {
+    get: { tags: ['admin'], summary: 'One purpose with its documents', security: ADMIN, parameters: [purposeKey], responses: { 200: ok('The purpose', ConsentPurpose), 401: ADMIN401, 404: err('No such purpose', ['not_found']) } },
+  },
+  '/admin/v1/consent/purposes/{key}/documents': {
+    post: {
+      tags: ['admin'], summary: 'Publish a version of the purpose\'s document', security: ADMIN, parameters: [purposeKey],
+      requestBody: jsonBody(obj({ version: str(), url: str(), text: str(), sha256: str(), summary: str(), effective_at: str('YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ') }, ['version', 'url'])),
+      responses: { 201: ok('The purpose', ConsentPurpose), 400: BAD_BODY, 401: ADMIN401, 404: err('No such purpose', ['not_found']), 409: err('The version exists', ['conflict']) },
+    },
+  },
+  '/admin/v1/users/{id}/consents': {
+    get: { tags: ['admin'], summary: 'A customer\'s decisions and ledger', security: ADMIN, parameters: [userIdParam], responses: { 200: ok('Decisions', ConsentView), 401: ADMIN401, 404: err('No such user', ['not_found']) } },
+    post: {
+      tags: ['admin'], summary: 'Record a decision for a customer (an operator, with a reason)', security: ADMIN, parameters: [userIdParam],
+      requestBody: jsonBody(obj({ purpose: str(), decision: str(), reason: str(), channel: { enum: ['admin', 'import'] } }, ['purpose', 'decision', 'reason'])),
+      responses: { 201: ok('Decisions', ConsentView), 400: BAD_BODY, 401: ADMIN401, 404: err('No such user', ['not_found']) },
+    },
+  },
+  '/api/v1/consent/documents': {
+    get: { tags: ['accounts'], summary: 'What the sign-up page asks (required documents in effect, optional purposes)', security: NONE, responses: { 200: ok('Purposes', obj({ purposes: arr(ConsentPurpose) })) } },
+  },
+  '/api/v1/consents/purposes': {
+    get: { tags: ['accounts'], summary: 'The signed-in customer\'s decisions and history', security: SESSION, responses: { 200: ok('Decisions', ConsentView), 401: E401 } },
+    post: {
+      tags: ['accounts'], summary: 'Grant, withdraw or decline an optional purpose', security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ purpose: str(), decision: { enum: ['granted', 'withdrawn', 'declined'] } }, ['purpose', 'decision'])),
+      responses: { 200: ok('Decisions', ConsentView), 400: err('Unknown purpose, a required one, or a decision it cannot take', ['invalid_request']), 401: E401, 403: E403CSRF, 415: NOT_JSON },
+    },
+  },
+  '/api/v1/consent/update': {
+    get: { tags: ['accounts'], summary: 'The required documents waiting for the customer\'s acceptance', security: SESSION, responses: { 200: ok('Pending', obj({ purposes: arr(ConsentPurpose) })), 401: E401 } },
+    post: {
+      tags: ['accounts'], summary: 'Accept (continue to return_to) or decline (signed out)', security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ decision: { enum: ['accept', 'decline'] }, return_to: str() }, ['decision'])),
+      responses: { 200: ok('accepted or signed_out', obj({ status: { enum: ['accepted', 'signed_out'] }, return_to: str(), csrf_token: str() })), 400: BAD_BODY, 401: E401, 403: E403CSRF, 415: NOT_JSON },
+    },
+  },
+};
+
 // The /api/v1 JSON bodies all go through gh_api_body: a body that is not
 // application/json is 415, one that is not a JSON object (or a field of the
 // wrong type) 400 invalid_request.
@@ -1199,7 +1268,7 @@ const doc = {
     { name: 'health', description: 'probes' },
     { name: 'meta', description: 'this description' },
   ],
-  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta },
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy },
   components: { schemas, securitySchemes },
 };
 

@@ -39,4 +39,9 @@ int gh_cmd_audit(gh_config *cfg, int argc, char **argv);
 void gh_cmd_audit_usage(FILE *out);
 long long gh_cmd_audit_time(const char *s, long long now);
 
+/* `gatehouse consent purpose add|list|show`, `consent document
+ * publish|list`: purposes and versioned documents (gh_cmd_consent.c). */
+int gh_cmd_consent(gh_config *cfg, int argc, char **argv);
+void gh_cmd_consent_usage(FILE *out);
+
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gh_clock.h"
+#include "gh_consent.h"
 #include "gh_mail.h"
 #include "gh_store_data.h"
 #include "gh_store_mfa.h"
@@ -354,6 +355,12 @@ gh_dbrc gh_data_export_build(const gh_ctx *x, gh_dbconn *c, const char *user_id,
         rc = mails_json(&b, doc);
     if (rc == GH_DB_OK)
         pending_json(doc);
+    if (rc == GH_DB_OK) {
+        /* the consent ledger: every decision with its evidence (docs/privacy.md) */
+        json_t *ledger = gh_consent_history(x, c, user_id, &rc);
+        if (ledger)
+            json_object_set_new(doc, "consents", ledger);
+    }
     json_object_set_new(doc, "truncated", b.truncated);
     if (rc != GH_DB_OK) {
         json_decref(doc);

@@ -10,6 +10,7 @@
 
 #include "gh_audit.h"
 #include "gh_clock.h"
+#include "gh_consent.h"
 #include "gh_factors.h"
 #include "gh_log.h"
 #include "gh_logout.h"
@@ -100,6 +101,11 @@ gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, co
         rc = gh_store_user_purge(c, x->arena, x->tenant, user_id);
     if (rc == GH_DB_OK)
         rc = gh_audit_pseudonymise(c, x->arena, x->tenant, user_id, pseud, u.email, &n);
+    /* the consent ledger is kept as evidence under the same pseudonym
+     * (docs/privacy.md "After deletion") */
+    long long nc = 0;
+    if (rc == GH_DB_OK)
+        rc = gh_consent_pseudonymise(x, c, user_id, pseud, &nc);
     if (rc != GH_DB_OK) {
         json_decref(details);
         return rc;
@@ -107,6 +113,7 @@ gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, co
     if (!details)
         details = json_object();
     json_object_set_new(details, "events_pseudonymised", json_integer(n));
+    json_object_set_new(details, "consents_pseudonymised", json_integer(nc));
     gh_audit_event ev = {.tenant_id = x->tenant,
                          .type = type,
                          .subject = pseud,

@@ -27,6 +27,7 @@
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
 #include "gh_recover.h"
+#include "gh_consent.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
 #include "gh_store_flows.h"
@@ -247,13 +248,15 @@ void gh_accounts_session(gh_req *r)
     gh_rfc3339(s->auth_time, auth);
     json_t *amr = json_loads(s->amr ? s->amr : "[]", 0, NULL);
     json_t *factors = json_loads(s->factors ? s->factors : "[]", 0, NULL);
-    gh_resp_json(r, 200,
-                 json_pack("{s:b, s:s, s:o, s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o}}",
-                           "authenticated", 1, "csrf_token", csrf, "user", user, "session", "id",
-                           s->id, "created_at", created, "expires_at", expires, "auth_time", auth,
-                           "acr", gh_assurance_acr(s->aal), "amr", amr ? amr : json_array(),
-                           "factors", factors ? factors : json_array()),
-                 NULL);
+    json_t *j =
+        json_pack("{s:b, s:s, s:o, s:{s:s, s:s, s:s, s:s, s:s, s:o, s:o}}", "authenticated", 1,
+                  "csrf_token", csrf, "user", user, "session", "id", s->id, "created_at", created,
+                  "expires_at", expires, "auth_time", auth, "acr", gh_assurance_acr(s->aal), "amr",
+                  amr ? amr : json_array(), "factors", factors ? factors : json_array());
+    /* a required document waits for acceptance: the pages go to the re-ask */
+    if (j && gh_session_consent_pending(r))
+        json_object_set_new(j, "consent_required", json_true());
+    gh_resp_json(r, 200, j, NULL);
 }
 
 /* ---- POST /api/v1/signup ---- */
@@ -388,6 +391,29 @@ static gh_dbrc signup_new(gh_req *r, gh_dbconn *c, gh_user *u, const char *phc,
     return rc;
 }
 
+/* The sign-up's "consents" against the purposes in effect; false with a
+ * 400 answered (or 503). */
+static bool signup_consents_ok(gh_req *r, json_t *consents)
+{
+    char why[256] = "";
+    gh_ctx x = gh_req_ctx(r);
+    gh_dbconn *c = gh_req_db(r);
+    gh_dbrc rc = c ? gh_consent_signup_check(&x, c, consents, why, sizeof(why)) : GH_DB_BUSY;
+    if (rc == GH_DB_INVALID)
+        gh_resp_error(r, 400, "consent_required", gh_arena_strdup(r->arena, why));
+    else if (rc != GH_DB_OK && !r->status)
+        gh_resp_db_error(r, rc);
+    return rc == GH_DB_OK;
+}
+
+/* A new account's decisions, in the sign-up's transaction. */
+static gh_dbrc signup_consents_record(gh_req *r, gh_dbconn *c, const char *user_id,
+                                      json_t *consents)
+{
+    gh_ctx x = gh_req_ctx(r);
+    return gh_consent_signup_record(&x, c, user_id, consents, "page");
+}
+
 /* The body's "passwordless": true asks for an account without a password
  * (it signs in with emailed codes); it and "password" exclude each other.
  * false with a 400 answered when the body is not one or the other. */
@@ -428,21 +454,33 @@ void gh_accounts_signup(gh_req *r)
         json_decref(body);
         return;
     }
+    /* the purposes' decisions: refused before any work when a required
+     * document is not accepted (docs/privacy.md) */
+    json_t *consents = json_incref(json_object_get(body, "consents"));
     json_decref(body);
+    if (!signup_consents_ok(r, consents)) {
+        if (pw)
+            sodium_memzero((char *)pw, pwlen);
+        json_decref(consents);
+        return;
+    }
     /* Hash first, whatever happens next, so a taken address costs the same
      * time (a passwordless sign-up hashes nothing either way). */
     int hrc = passwordless ? 0 : gh_password_hash(pw, pwlen, phc);
     if (pw)
         sodium_memzero((char *)pw, pwlen);
     if (hrc != 0) {
+        json_decref(consents);
         gh_resp_error(r, 500, "server_error", "Something went wrong; try again.");
         return;
     }
     const char *hash = passwordless ? NULL : phc;
     const char *return_to = gh_api_return_target(r, asked);
     gh_dbconn *c = gh_req_db(r);
-    if (!c)
+    if (!c) {
+        json_decref(consents);
         return;
+    }
     long long now = gh_now_ms();
     gh_uuid(id);
     gh_user u = {.tenant_id = r->tenant,
@@ -461,6 +499,7 @@ void gh_accounts_signup(gh_req *r)
     gh_accounts_send send = gh_accounts_send_budget(r, c, email, NULL);
     if (send == GH_ACCOUNTS_SEND_REFUSED) {
         sodium_memzero(phc, sizeof(phc));
+        json_decref(consents);
         gh_accounts_sends_refused(r);
         return;
     }
@@ -474,9 +513,13 @@ void gh_accounts_signup(gh_req *r)
                                 &f);
         else if (rc == GH_DB_OK)
             rc = signup_existing(r, c, &owner, return_to, send == GH_ACCOUNTS_SEND_MAIL, &f);
-        else if (rc == GH_DB_NOTFOUND)
+        else if (rc == GH_DB_NOTFOUND) {
             rc = signup_new(r, c, &u, hash, return_to, &f);
+            if (rc == GH_DB_OK) /* the new account's decisions, with it */
+                rc = signup_consents_record(r, c, u.id, consents);
+        }
     }
+    json_decref(consents);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc == GH_DB_CONFLICT) {
         /* Another sign-up took the address between our read and write: answer

@@ -622,6 +622,16 @@ void gh_oidc_authorize(gh_req *r)
             send_to_signin(r, &z, fresh_needed || z.prompt_login);
         goto out;
     }
+    if (gh_session_consent_pending(r)) {
+        /* a required document's new version waits for acceptance
+         * (docs/privacy.md): the re-ask first, then this request again */
+        if (z.prompt_none)
+            client_error(r, &z, "interaction_required", "a required document awaits acceptance");
+        else
+            gh_resp_redirect(r, gh_arena_printf(r->arena, "/consent/update?return_to=%s",
+                                                gh_url_encode(r->arena, resume_url(r, &z, NULL))));
+        goto out;
+    }
     if (z.want_level > s->aal) {
         /* step-up: ask for the missing factor, not a whole new sign-in */
         gh_ctx x = gh_req_ctx(r);

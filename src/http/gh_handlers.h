@@ -115,4 +115,17 @@ void gh_mfa_factor_rename(gh_req *r);
 void gh_mfa_factor_remove(gh_req *r);
 void gh_mfa_email_choice(gh_req *r);
 
+/* purposes, documents and the consent ledger (gh_consent_api.c, docs/privacy.md) */
+void gh_admin_consent_purposes(gh_req *r);
+void gh_admin_consent_purpose_get(gh_req *r);
+void gh_admin_consent_purpose_add(gh_req *r);
+void gh_admin_consent_document_publish(gh_req *r);
+void gh_admin_consent_user_get(gh_req *r);
+void gh_admin_consent_user_record(gh_req *r);
+void gh_consent_documents(gh_req *r);
+void gh_consents_purposes_get(gh_req *r);
+void gh_consents_purposes_decide(gh_req *r);
+void gh_consent_update_get(gh_req *r);
+void gh_consent_update_decide(gh_req *r);
+
 #endif

@@ -85,6 +85,10 @@ struct gh_req {
     bool session_resolved;
     bool quiet_signin; /* the next session started sends no new-device notice (a reset's) */
     bool mail_queued;  /* a committed change queued mail: the sender is woken at the end */
+    /* the session's customer must accept a required document first
+     * (gh_session_consent_pending, docs/privacy.md): checked once */
+    bool consent_checked;
+    bool consent_pending;
 };
 
 /* A request header, or NULL. */

@@ -127,6 +127,20 @@ static const gh_route routes[] = {
     {"GET", "/recover/lock", gh_static_page, 0},
     {"GET", "/assets/{file}", gh_static_asset, 0},
     {"GET", "/openapi.json", gh_static_openapi, 0},
+    /* purposes, documents and the consent ledger (docs/privacy.md) */
+    {"GET", "/admin/v1/consent/purposes", gh_admin_consent_purposes, 0},
+    {"POST", "/admin/v1/consent/purposes", gh_admin_consent_purpose_add, GH_ROUTE_BODY},
+    {"GET", "/admin/v1/consent/purposes/{key}", gh_admin_consent_purpose_get, 0},
+    {"POST", "/admin/v1/consent/purposes/{key}/documents", gh_admin_consent_document_publish,
+     GH_ROUTE_BODY},
+    {"GET", "/admin/v1/users/{id}/consents", gh_admin_consent_user_get, 0},
+    {"POST", "/admin/v1/users/{id}/consents", gh_admin_consent_user_record, GH_ROUTE_BODY},
+    {"GET", "/api/v1/consent/documents", gh_consent_documents, 0},
+    {"GET", "/api/v1/consents/purposes", gh_consents_purposes_get, 0},
+    {"POST", "/api/v1/consents/purposes", gh_consents_purposes_decide, API_BODY},
+    {"GET", "/api/v1/consent/update", gh_consent_update_get, 0},
+    {"POST", "/api/v1/consent/update", gh_consent_update_decide, API_BODY},
+    {"GET", "/consent/update", gh_static_page, 0},
 };
 
 static gh_db *open_store(gh_config *cfg, unsigned pool)

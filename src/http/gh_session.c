@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gh_clock.h"
+#include "gh_consent.h"
 #include "gh_crypto.h"
 #include "gh_mkey.h"
 #include "gh_notices.h"
@@ -38,7 +39,48 @@ static void set_cookie(gh_req *r, const char *base, const char *value, long long
                                    age));
 }
 
+/* Paths a session still reaches while a required document waits for
+ * acceptance: the re-ask itself, signing out, the session's summary (which
+ * says so), /authorize (which sends the browser to the re-ask) and signing
+ * in again (rotation ends the old session). */
+static bool consent_exempt(const char *path)
+{
+    static const char *const exact[] = {"/api/v1/session", "/api/v1/signout",
+                                        "/api/v1/consent/update", "/logout", "/authorize"};
+    for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+        if (path && strcmp(path, exact[i]) == 0)
+            return true;
+    return path && strncmp(path, "/api/v1/signin", 14) == 0;
+}
+
+static const gh_session *session_resolve(gh_req *r);
+
 const gh_session *gh_session_current(gh_req *r)
+{
+    const gh_session *s = session_resolve(r);
+    if (!s || consent_exempt(r->path))
+        return s;
+    return gh_session_consent_pending(r) ? NULL : s;
+}
+
+bool gh_session_consent_pending(gh_req *r)
+{
+    const gh_session *s = session_resolve(r);
+    if (!s)
+        return false;
+    if (!r->consent_checked) {
+        gh_ctx x = gh_req_ctx(r);
+        bool pending = true;
+        gh_dbconn *c = gh_req_db(r);
+        if (!c || gh_consent_pending(&x, c, s->user_id, &pending) != GH_DB_OK)
+            pending = true;
+        r->consent_checked = true;
+        r->consent_pending = pending;
+    }
+    return r->consent_pending;
+}
+
+static const gh_session *session_resolve(gh_req *r)
 {
     if (r->session_resolved)
         return r->session;
@@ -81,7 +123,9 @@ static gh_dbrc new_device_notice(gh_req *r, const gh_ctx *x, gh_dbconn *c, const
 gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const char *amr, int aal,
                          const char *factors, const char **token)
 {
-    const gh_session *old = gh_session_current(r);
+    /* the session this browser had, pending a consent or not: rotation
+     * ends it either way */
+    const gh_session *old = session_resolve(r);
     gh_ctx x = gh_req_ctx(r);
     gh_session_started st;
     gh_dbrc rc = gh_sessions_start(&x, c, old, user_id, amr, aal, factors,
@@ -121,7 +165,7 @@ gh_dbrc gh_session_elevate(gh_req *r, gh_dbconn *c, const char *amr, int aal, co
 
 gh_dbrc gh_session_end(gh_req *r, gh_dbconn *c)
 {
-    const gh_session *s = gh_session_current(r);
+    const gh_session *s = session_resolve(r); /* also one pending a consent */
     gh_dbrc rc = GH_DB_OK;
     if (s) {
         gh_ctx x = gh_req_ctx(r);

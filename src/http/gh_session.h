@@ -23,6 +23,13 @@
 /* The signed-in session of this request, or NULL. Checks expiry and records
  * use (at most once every few seconds). Resolved once per request. */
 const gh_session *gh_session_current(gh_req *r);
+/* Whether the request's session belongs to a customer who must accept a
+ * required document (gh_consent_pending) before going on. While true,
+ * gh_session_current answers NULL on every path but those that deal with
+ * it (the re-ask, signing out, /api/v1/session, /authorize and sign-in),
+ * so no account page or API works as if all were fine; a database failure
+ * counts as pending. docs/privacy.md. */
+bool gh_session_consent_pending(gh_req *r);
 
 /* Starts a session for user_id inside the caller's transaction, ends the
  * request's current one (rotation), and sets the cookie. amr and factors

@@ -479,7 +479,73 @@ static const char *const sqlite_migrations[] = {
     "    OR NEW.ip IS NOT NULL OR NEW.user_agent IS NOT NULL"
     "    OR (NEW.subject IS NOT OLD.subject AND substr(NEW.subject, 1, 6) <> 'pseud:')"
     "    OR (NEW.actor IS NOT OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:')"
-    "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;",
+    "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;", /* migration 15: purposes,
+                                                                         * versioned documents and
+                                                                         * the consent ledger (issue
+                                                                         * 20, docs/privacy.md).
+                                                                         * consent_records is
+                                                                         * append-only like
+                                                                         * audit_events but for one
+                                                                         * change: the erasure of a
+                                                                         * deleted customer (user_id
+                                                                         * and actor become their
+                                                                         * 'pseud:' pseudonym, ip
+                                                                         * and user_agent are
+                                                                         * cleared); no foreign key
+                                                                         * to users, so a record
+                                                                         * outlives the account it
+                                                                         * is about. */
+    "CREATE TABLE consent_purposes ("
+    "  tenant_id TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  title TEXT NOT NULL,"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  label TEXT NOT NULL,"
+    "  required INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, key));"
+    "CREATE TABLE consent_documents ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id TEXT NOT NULL,"
+    "  purpose TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  effective_at INTEGER NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  body TEXT,"
+    "  summary TEXT NOT NULL DEFAULT '',"
+    "  published_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, purpose, version),"
+    "  FOREIGN KEY (tenant_id, purpose) REFERENCES consent_purposes (tenant_id, key));"
+    "CREATE TABLE consent_records ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id TEXT NOT NULL,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  time INTEGER NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  purpose TEXT NOT NULL,"
+    "  decision TEXT NOT NULL,"
+    "  version TEXT,"
+    "  sha256 TEXT,"
+    "  wording TEXT NOT NULL,"
+    "  channel TEXT NOT NULL,"
+    "  ip TEXT,"
+    "  user_agent TEXT,"
+    "  actor TEXT NOT NULL,"
+    "  reason TEXT);"
+    "CREATE INDEX consent_records_user ON consent_records (tenant_id, user_id, seq);"
+    "CREATE TRIGGER consent_records_no_delete BEFORE DELETE ON consent_records"
+    "  BEGIN SELECT RAISE(ABORT, 'consent_records is append-only'); END;"
+    "CREATE TRIGGER consent_records_no_update BEFORE UPDATE ON consent_records"
+    "  WHEN NEW.seq IS NOT OLD.seq OR NEW.tenant_id IS NOT OLD.tenant_id"
+    "    OR NEW.id IS NOT OLD.id OR NEW.time IS NOT OLD.time OR NEW.purpose IS NOT OLD.purpose"
+    "    OR NEW.decision IS NOT OLD.decision OR NEW.version IS NOT OLD.version"
+    "    OR NEW.sha256 IS NOT OLD.sha256 OR NEW.wording IS NOT OLD.wording"
+    "    OR NEW.channel IS NOT OLD.channel OR NEW.reason IS NOT OLD.reason"
+    "    OR NEW.ip IS NOT NULL OR NEW.user_agent IS NOT NULL"
+    "    OR (NEW.user_id IS NOT OLD.user_id AND substr(NEW.user_id, 1, 6) <> 'pseud:')"
+    "    OR (NEW.actor IS NOT OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:')"
+    "  BEGIN SELECT RAISE(ABORT, 'consent_records is append-only'); END;",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

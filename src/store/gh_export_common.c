@@ -37,6 +37,9 @@ const struct gh_export_table gh_export_tables[] = {
     {"recovery_waits", {"tenant_id", "id"}, false, false},
     {"notice_links", {"tenant_id", "id"}, false, false},
     {"audit_events", {"seq"}, false, true},
+    {"consent_purposes", {"tenant_id", "key"}, false, false},
+    {"consent_documents", {"seq"}, false, true},
+    {"consent_records", {"seq"}, false, true},
 };
 _Static_assert(sizeof(gh_export_tables) / sizeof(gh_export_tables[0]) == GH_EXPORT_NTABLES,
                "GH_EXPORT_NTABLES counts the tables");

@@ -15,9 +15,9 @@
 enum {
     GH_EXPORT_MAX_KEY = 4,   /* columns in the widest primary key */
     GH_EXPORT_MAX_COLS = 64, /* the drivers bind at most 64 parameters */
-    GH_EXPORT_NTABLES = 25,
-    GH_EXPORT_PROGRESS_EVERY =
-        10000, /* entries of gh_export_tables (checked where it is defined) */
+    /* entries of gh_export_tables (checked where it is defined) */
+    GH_EXPORT_NTABLES = 28,
+    GH_EXPORT_PROGRESS_EVERY = 10000,
 };
 
 struct gh_export_table {

@@ -176,7 +176,7 @@ static int prepare_target(gh_dbconn *c, const gh_config *cfg, const struct gh_ex
     for (size_t j = 0; j < tg->ncols; j++)
         sql_add(ins, cap, &n, "%s\"%s\"", j ? ", " : "", tg->cols[j]);
     sql_add(ins, cap, &n, ")");
-    /* PostgreSQL: audit_events.seq is GENERATED ALWAYS; the file's values
+    /* PostgreSQL: identity keys (audit_events.seq, ...) are GENERATED ALWAYS; the file's values
      * are kept (the sequence is moved past them at the end). SQLite takes
      * an explicit value for an AUTOINCREMENT key as it is. */
     if (t->identity && pg)
@@ -488,15 +488,21 @@ static int import_rows(gh_dbconn *c, const gh_config *cfg, struct reader *rd, st
         goto fail;
     }
 
-    /* PostgreSQL: the next audit event takes the number after the last one
-     * imported. */
-    if (cfg->database_is_postgres &&
-        gh_db_exec(c, a,
-                   "SELECT setval(pg_get_serial_sequence('audit_events', 'seq'),"
-                   " COALESCE((SELECT MAX(seq) FROM audit_events), 0) + 1, false)",
-                   NULL, 0, NULL) != GH_DB_OK) {
-        snprintf(err, errlen, "cannot move the audit_events sequence");
-        goto fail;
+    /* PostgreSQL: the next row of each identity table (audit events, consent
+     * documents and records) takes the number after the last one imported. */
+    for (int i = 0; cfg->database_is_postgres && i < GH_EXPORT_NTABLES; i++) {
+        const struct gh_export_table *t = &gh_export_tables[i];
+        if (!t->identity)
+            continue;
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT setval(pg_get_serial_sequence('%s', '%s'),"
+                 " COALESCE((SELECT MAX(\"%s\") FROM \"%s\"), 0) + 1, false)",
+                 t->name, t->key[0], t->key[0], t->name);
+        if (gh_db_exec(c, a, sql, NULL, 0, NULL) != GH_DB_OK) {
+            snprintf(err, errlen, "cannot move the %s sequence", t->name);
+            goto fail;
+        }
     }
     if (gh_db_commit(c) != GH_DB_OK) {
         snprintf(err, errlen, "the commit failed");

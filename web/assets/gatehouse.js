@@ -294,9 +294,20 @@ function showWaiting(data) {
     + 'Come back then and choose “Forgot password?” again.');
 }
 
+/** After a sign-in: a required document's new version is asked first (docs/privacy.md), then the target. */
+async function onwardAfterSignIn(target) {
+  const s = await call('GET', '/session');
+  if (s.ok && s.data.consent_required) {
+    const back = typeof target === 'string' && target ? target : '/account';
+    location.assign(`/consent/update?${new URLSearchParams({ return_to: back })}`);
+    return;
+  }
+  go(target);
+}
+
 function afterSignIn(r) {
   if (r.ok && r.data.status === 'signed_in') {
-    go(r.data.return_to);
+    onwardAfterSignIn(r.data.return_to);
     return true;
   }
   if (r.ok && r.data.status === 'mfa_required' && typeof r.data.next === 'string' && r.data.next.startsWith('/')
@@ -736,6 +747,9 @@ const pages = {
       if (given) body.given_name = given;
       if (family) body.family_name = family;
       if (returnTo !== null) body.return_to = returnTo;
+      // the purposes privacy.js shows, each ticked or not (docs/privacy.md)
+      const boxes = [...document.querySelectorAll('input[data-consent]')];
+      if (boxes.length) body.consents = Object.fromEntries(boxes.map((b) => [b.dataset.consent, b.checked]));
       return body;
     };
     const form = byId('form');
@@ -853,6 +867,10 @@ const pages = {
     const r = await call('GET', '/session');
     if (r.ok && !r.data.authenticated) {
       location.replace('/signin');
+      return;
+    }
+    if (r.ok && r.data.consent_required) { // a required document waits (docs/privacy.md)
+      location.replace(`/consent/update?${new URLSearchParams({ return_to: '/account' })}`);
       return;
     }
     if (!r.ok) {
