@@ -39,4 +39,8 @@ int gh_cmd_audit(gh_config *cfg, int argc, char **argv);
 void gh_cmd_audit_usage(FILE *out);
 long long gh_cmd_audit_time(const char *s, long long now);
 
+/* `gatehouse topic add|list|retire`: communication topics (gh_cmd_topic.c). */
+int gh_cmd_topic(gh_config *cfg, int argc, char **argv);
+void gh_cmd_topic_usage(FILE *out);
+
 #endif

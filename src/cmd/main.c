@@ -32,6 +32,7 @@ static void usage(FILE *out)
             "  resource create|list|show|delete   manage protected resources (APIs)\n"
             "  user find|show|lock|unlock|end-sessions|reset-password|delete   one account\n"
             "  audit [--subject ID] [--type T] [--since TIME] [--follow]   read the audit log\n"
+            "  topic add|list|retire   manage communication topics (opt-in email)\n"
             "  export FILE   write every row of the database to FILE (- for stdout)\n"
             "  import FILE   load an export into an empty database (- for stdin)\n"
             "  mail-test ADDRESS   send a test message through GATEHOUSE_SMTP_URL\n"
@@ -129,6 +130,12 @@ static int help(const char *cmd)
         gh_config_print_some(stdout, store_settings);
         return 0;
     }
+    if (strcmp(cmd, "topic") == 0) {
+        gh_cmd_topic_usage(stdout);
+        printf("\n");
+        gh_config_print_some(stdout, store_settings);
+        return 0;
+    }
     if (strcmp(cmd, "version") == 0) {
         printf("Usage: gatehouse version\n\nPrints the version.\n");
         return 0;
@@ -169,7 +176,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "mail-test") != 0 &&
         strcmp(cmd, "client") != 0 && strcmp(cmd, "keys") != 0 && strcmp(cmd, "export") != 0 &&
         strcmp(cmd, "import") != 0 && strcmp(cmd, "resource") != 0 && strcmp(cmd, "user") != 0 &&
-        strcmp(cmd, "audit") != 0) {
+        strcmp(cmd, "audit") != 0 && strcmp(cmd, "topic") != 0) {
         fprintf(stderr, "gatehouse: unknown command \"%s\" (try gatehouse --help)\n", cmd);
         return 2;
     }
@@ -195,6 +202,8 @@ int main(int argc, char **argv)
         return gh_cmd_user(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "audit") == 0)
         return gh_cmd_audit(&cfg, argc - 2, argv + 2);
+    if (strcmp(cmd, "topic") == 0)
+        return gh_cmd_topic(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "export") == 0)
         return gh_export_command(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "import") == 0)

@@ -15,6 +15,7 @@
 #include "gh_logout.h"
 #include "gh_mail.h"
 #include "gh_mkey.h"
+#include "gh_prefs.h"
 #include "gh_store_sessions.h"
 
 enum { DUE_BATCH = 100 };
@@ -100,6 +101,9 @@ gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, co
         rc = gh_store_user_purge(c, x->arena, x->tenant, user_id);
     if (rc == GH_DB_OK)
         rc = gh_audit_pseudonymise(c, x->arena, x->tenant, user_id, pseud, u.email, &n);
+    long long nprefs = 0; /* communication preference evidence (gh_prefs) */
+    if (rc == GH_DB_OK)
+        rc = gh_prefs_erase(x, c, user_id, pseud, &nprefs);
     if (rc != GH_DB_OK) {
         json_decref(details);
         return rc;
@@ -107,6 +111,7 @@ gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, co
     if (!details)
         details = json_object();
     json_object_set_new(details, "events_pseudonymised", json_integer(n));
+    json_object_set_new(details, "preference_history_pseudonymised", json_integer(nprefs));
     gh_audit_event ev = {.tenant_id = x->tenant,
                          .type = type,
                          .subject = pseud,

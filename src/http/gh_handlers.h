@@ -115,4 +115,15 @@ void gh_mfa_factor_rename(gh_req *r);
 void gh_mfa_factor_remove(gh_req *r);
 void gh_mfa_email_choice(gh_req *r);
 
+/* gh_prefs_api.c: communication preferences, unsubscribe, topics */
+void gh_prefs_api_get(gh_req *r);
+void gh_prefs_api_put(gh_req *r);
+void gh_prefs_unsubscribe_post(gh_req *r);
+void gh_admin_topics_list(gh_req *r);
+void gh_admin_topics_create(gh_req *r);
+void gh_admin_topics_update(gh_req *r);
+void gh_admin_topics_retire(gh_req *r);
+void gh_admin_topics_message(gh_req *r);
+void gh_admin_user_preferences(gh_req *r);
+
 #endif

@@ -97,6 +97,10 @@ static const struct table tables[] = {
     {"recovery_waits", {"tenant_id", "id"}, false, false},
     {"notice_links", {"tenant_id", "id"}, false, false},
     {"audit_events", {"seq"}, false, true},
+    {"comm_topics", {"tenant_id", "key"}, false, false},
+    {"comm_preferences", {"tenant_id", "user_id", "topic_key", "channel"}, false, false},
+    {"comm_preference_history", {"seq"}, false, true},
+    {"comm_unsubscribe_links", {"tenant_id", "token_hash"}, false, false},
 };
 enum { NTABLES = sizeof(tables) / sizeof(tables[0]) };
 
