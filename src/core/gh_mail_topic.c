@@ -14,18 +14,18 @@ enum { URL_MAX = 2048 };
 
 #define FOOTER_TEXT                                                                                \
     "\n\n-- \n"                                                                                    \
-    "You receive this because you chose to get these emails. To stop, open\n"                     \
+    "You receive this because you chose to get these emails. To stop, open\n"                      \
     "this link and choose Unsubscribe:\n"                                                          \
     "{{" GH_MAIL_TOPIC_UNSUBSCRIBE "}}\n"
 
 #define FOOTER_HTML                                                                                \
-    "<p style=\"font-size: 13px; color: #555555; margin-top: 32px;\">You receive this because "   \
+    "<p style=\"font-size: 13px; color: #555555; margin-top: 32px;\">You receive this because "    \
     "you chose to get these emails. <a href=\"{{" GH_MAIL_TOPIC_UNSUBSCRIBE                        \
     "}}\">Unsubscribe</a></p>\n"
 
 #define PLAIN_HTML_OPEN                                                                            \
     "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"></head>\n"                 \
-    "<body style=\"font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, "            \
+    "<body style=\"font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, "             \
     "sans-serif; color: #1a1a1a; line-height: 1.5;\">\n"                                           \
     "<div style=\"white-space: pre-wrap;\">{{text}}</div>\n"
 
@@ -66,9 +66,9 @@ int gh_mail_topic_render(gh_arena *a, const json_t *params, gh_mail_rendered *ou
         return -1;
     }
     out->subject = gh_mail_render_string(a, "{{subject}}", params, false, err, errlen);
-    out->text = out->subject ? gh_mail_render_string(a, "{{text}}" FOOTER_TEXT, params, false, err,
-                                                     errlen)
-                             : NULL;
+    out->text = out->subject
+                    ? gh_mail_render_string(a, "{{text}}" FOOTER_TEXT, params, false, err, errlen)
+                    : NULL;
     const char *footer =
         out->text ? gh_mail_render_string(a, FOOTER_HTML, params, true, err, errlen) : NULL;
     if (footer && html)

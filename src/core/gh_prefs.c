@@ -72,8 +72,7 @@ static json_t *reread(const gh_ctx *x, gh_dbconn *c, const char *key)
     return t;
 }
 
-gh_dbrc gh_prefs_topic_create(const gh_ctx *x, const char *actor, const json_t *doc,
-                              json_t **out)
+gh_dbrc gh_prefs_topic_create(const gh_ctx *x, const char *actor, const json_t *doc, json_t **out)
 {
     gh_dbconn *c = gh_ctx_db(x);
     const char *key = json_string_value(json_object_get(doc, "key"));
@@ -167,12 +166,12 @@ json_t *gh_prefs_of(const gh_ctx *x, const char *user_id, gh_dbrc *rc)
         const char *channel = json_string_value(json_object_get(t, "channel"));
         long row = find_choice(&mine, key, channel);
         json_array_append_new(
-            list, json_pack("{s:s, s:O, s:O, s:s, s:b, s:o}", "topic", key, "title",
-                            json_object_get(t, "title"), "description",
-                            json_object_get(t, "description"), "channel", channel, "subscribed",
-                            row >= 0 && gh_dbres_int(&mine, (size_t)row, 2) != 0, "updated_at",
-                            row >= 0 ? json_integer(gh_dbres_int(&mine, (size_t)row, 3))
-                                     : json_null()));
+            list,
+            json_pack("{s:s, s:O, s:O, s:s, s:b, s:o}", "topic", key, "title",
+                      json_object_get(t, "title"), "description", json_object_get(t, "description"),
+                      "channel", channel, "subscribed",
+                      row >= 0 && gh_dbres_int(&mine, (size_t)row, 2) != 0, "updated_at",
+                      row >= 0 ? json_integer(gh_dbres_int(&mine, (size_t)row, 3)) : json_null()));
     }
     json_decref(topics);
     return json_pack("{s:o}", "preferences", list);
@@ -230,9 +229,9 @@ static gh_dbrc change_in(const gh_ctx *x, gh_dbconn *c, const gh_prefs_who *who,
         bool changed = false;
         rc = apply_one(x, c, who, &mine, &ch[i], &changed);
         if (rc == GH_DB_OK && changed)
-            json_array_append_new(changes, json_pack("{s:s, s:s, s:b}", "topic", ch[i].topic,
-                                                     "channel", ch[i].channel, "subscribed",
-                                                     ch[i].subscribed));
+            json_array_append_new(changes,
+                                  json_pack("{s:s, s:s, s:b}", "topic", ch[i].topic, "channel",
+                                            ch[i].channel, "subscribed", ch[i].subscribed));
     }
     if (rc == GH_DB_OK && json_array_size(changes) > 0)
         return audit(x, c, "preferences.updated", who->user_id, who->actor, who->reason,
@@ -352,8 +351,8 @@ gh_dbrc gh_prefs_unsubscribe(const gh_ctx *x, const char *token, const char **ti
             rc = apply_one(x, c, &who, &mine, &ch, &changed);
         if (rc == GH_DB_OK)
             rc = audit(x, c, "preferences.unsubscribed", user_id, "link-holder", NULL,
-                       json_pack("{s:s, s:s, s:s, s:b}", "via", "unsubscribe-link", "topic",
-                                 topic, "channel", channel, "changed", changed));
+                       json_pack("{s:s, s:s, s:s, s:b}", "via", "unsubscribe-link", "topic", topic,
+                                 "channel", channel, "changed", changed));
     }
     return finish(c, rc);
 }
@@ -378,10 +377,10 @@ gh_dbrc gh_prefs_export(const gh_ctx *x, gh_dbconn *c, const char *user_id, json
     json_t *history = json_array();
     for (size_t i = 0; i < h.nrows; i++) {
         gh_rfc3339(gh_dbres_int(&h, i, 0), t);
-        json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "time", t, "topic",
-                              gh_dbres_get(&h, i, 1), "channel", gh_dbres_get(&h, i, 2),
-                              "decision", gh_dbres_get(&h, i, 3), "via", gh_dbres_get(&h, i, 4),
-                              "actor", gh_dbres_get(&h, i, 5));
+        json_t *e =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "time", t, "topic", gh_dbres_get(&h, i, 1),
+                      "channel", gh_dbres_get(&h, i, 2), "decision", gh_dbres_get(&h, i, 3), "via",
+                      gh_dbres_get(&h, i, 4), "actor", gh_dbres_get(&h, i, 5));
         static const char *const opt[] = {"reason", "ip", "user_agent"};
         for (size_t j = 0; e && j < 3; j++) {
             const char *v = gh_dbres_get(&h, i, 6 + j);

@@ -28,8 +28,7 @@
 json_t *gh_prefs_topics(const gh_ctx *x, bool with_retired, gh_dbrc *rc);
 /* doc from gh_topic_validate. CONFLICT: the key exists (retired or not).
  * *out: the stored topic. actor: "admin" or "cli". */
-gh_dbrc gh_prefs_topic_create(const gh_ctx *x, const char *actor, const json_t *doc,
-                              json_t **out);
+gh_dbrc gh_prefs_topic_create(const gh_ctx *x, const char *actor, const json_t *doc, json_t **out);
 /* NOTFOUND: no active topic with that key. */
 gh_dbrc gh_prefs_topic_update(const gh_ctx *x, const char *actor, const char *key,
                               const json_t *doc, json_t **out);

@@ -200,8 +200,7 @@ void gh_admin_topics_retire(gh_req *r)
     if (!gh_scim_authorised(r))
         return;
     gh_ctx x = gh_req_ctx(r);
-    gh_dbrc rc =
-        r->nparams > 0 ? gh_prefs_topic_retire(&x, "admin", r->params[0]) : GH_DB_NOTFOUND;
+    gh_dbrc rc = r->nparams > 0 ? gh_prefs_topic_retire(&x, "admin", r->params[0]) : GH_DB_NOTFOUND;
     if (rc != GH_DB_OK)
         return admin_error(r, rc, "no such topic");
     gh_resp_empty(r, 204);
@@ -221,8 +220,8 @@ void gh_admin_topics_message(gh_req *r)
         return gh_resp_error(r, 400, "invalid_request", gh_arena_strdup(r->arena, why));
     gh_ctx x = gh_req_ctx(r);
     long long queued = 0;
-    gh_dbrc rc = r->nparams > 0 ? gh_prefs_send(&x, "admin", r->params[0], msg, &queued)
-                                : GH_DB_NOTFOUND;
+    gh_dbrc rc =
+        r->nparams > 0 ? gh_prefs_send(&x, "admin", r->params[0], msg, &queued) : GH_DB_NOTFOUND;
     json_decref(msg);
     if (rc != GH_DB_OK)
         return admin_error(r, rc, "no such topic");

@@ -133,8 +133,7 @@ json_t *gh_topic_message_validate(const json_t *in, char *why, size_t whylen)
     return out;
 }
 
-int gh_topic_changes(const json_t *body, gh_topic_change *out, size_t max, char *why,
-                     size_t whylen)
+int gh_topic_changes(const json_t *body, gh_topic_change *out, size_t max, char *why, size_t whylen)
 {
     const json_t *list = json_object_get(body, "preferences");
     if (!json_is_array(list) || json_array_size(list) > max) {

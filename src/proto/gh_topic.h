@@ -15,16 +15,16 @@
 #include "gh_arena.h"
 
 enum {
-    GH_TOPIC_KEY_MAX = 64,            /* bytes of a topic key */
-    GH_TOPIC_TITLE_MAX = 200,         /* bytes of a title */
-    GH_TOPIC_DESCRIPTION_MAX = 1000,  /* bytes of a description */
-    GH_TOPIC_REASON_MAX = 500,        /* bytes of an operator's reason */
-    GH_TOPIC_SUBJECT_MAX = 400,       /* as GH_MAIL_MAX_SUBJECT */
-    GH_TOPIC_TEXT_MAX = 100 * 1024,   /* bytes of a message's text body */
-    GH_TOPIC_HTML_MAX = 200 * 1024,   /* bytes of a message's HTML body */
-    GH_TOPIC_MAX_CHANGES = 100,       /* preference changes in one request */
-    GH_TOPIC_TOKEN_LEN = 43,          /* an unsubscribe token: 32 bytes, base64url */
-    GH_TOPIC_LINK_DAYS = 365,         /* how long a mailed unsubscribe link works */
+    GH_TOPIC_KEY_MAX = 64,           /* bytes of a topic key */
+    GH_TOPIC_TITLE_MAX = 200,        /* bytes of a title */
+    GH_TOPIC_DESCRIPTION_MAX = 1000, /* bytes of a description */
+    GH_TOPIC_REASON_MAX = 500,       /* bytes of an operator's reason */
+    GH_TOPIC_SUBJECT_MAX = 400,      /* as GH_MAIL_MAX_SUBJECT */
+    GH_TOPIC_TEXT_MAX = 100 * 1024,  /* bytes of a message's text body */
+    GH_TOPIC_HTML_MAX = 200 * 1024,  /* bytes of a message's HTML body */
+    GH_TOPIC_MAX_CHANGES = 100,      /* preference changes in one request */
+    GH_TOPIC_TOKEN_LEN = 43,         /* an unsubscribe token: 32 bytes, base64url */
+    GH_TOPIC_LINK_DAYS = 365,        /* how long a mailed unsubscribe link works */
 };
 
 /* The only channel today. */

@@ -37,7 +37,7 @@ gh_dbrc gh_store_topic_insert(gh_dbconn *c, gh_arena *a, const char *tenant, con
     static const char sql[] =
         "INSERT INTO comm_topics (tenant_id, key, title, description, channel, created_at, "
         "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (tenant_id, key) DO NOTHING";
-    gh_dbparam p[] = {GH_TEXT(tenant),       GH_TEXT(key),     GH_TEXT(title),
+    gh_dbparam p[] = {GH_TEXT(tenant),      GH_TEXT(key),     GH_TEXT(title),
                       GH_TEXT(description), GH_TEXT(channel), GH_INT(now)};
     return gh_db_exec_change(c, a, sql, p, 6, GH_DB_CONFLICT);
 }
@@ -45,10 +45,9 @@ gh_dbrc gh_store_topic_insert(gh_dbconn *c, gh_arena *a, const char *tenant, con
 gh_dbrc gh_store_topic_update(gh_dbconn *c, gh_arena *a, const char *tenant, const char *key,
                               const char *title, const char *description, long long now)
 {
-    static const char sql[] =
-        "UPDATE comm_topics SET title = COALESCE($3, title), "
-        "description = COALESCE($4, description), updated_at = $5 "
-        "WHERE tenant_id = $1 AND key = $2 AND retired_at IS NULL";
+    static const char sql[] = "UPDATE comm_topics SET title = COALESCE($3, title), "
+                              "description = COALESCE($4, description), updated_at = $5 "
+                              "WHERE tenant_id = $1 AND key = $2 AND retired_at IS NULL";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(key), GH_TEXT(title), GH_TEXT(description),
                       GH_INT(now)};
     return gh_db_exec_change(c, a, sql, p, 5, GH_DB_NOTFOUND);
@@ -81,7 +80,7 @@ gh_dbrc gh_store_pref_set(gh_dbconn *c, gh_arena *a, const char *tenant, const c
         "updated_at) VALUES ($1, $2, $3, $4, $5, $6) "
         "ON CONFLICT (tenant_id, user_id, topic_key, channel) "
         "DO UPDATE SET subscribed = excluded.subscribed, updated_at = excluded.updated_at";
-    gh_dbparam p[] = {GH_TEXT(tenant),  GH_TEXT(user_id),         GH_TEXT(topic),
+    gh_dbparam p[] = {GH_TEXT(tenant),  GH_TEXT(user_id),           GH_TEXT(topic),
                       GH_TEXT(channel), GH_INT(subscribed ? 1 : 0), GH_INT(now)};
     return gh_db_exec(c, a, sql, p, 6, NULL);
 }
@@ -114,8 +113,8 @@ gh_dbrc gh_store_pref_history_append(gh_dbconn *c, gh_arena *a, const gh_pref_ev
     return gh_db_exec(c, a, sql, p, 12, NULL);
 }
 
-gh_dbrc gh_store_pref_history_of(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                 const char *user_id, long long limit, gh_dbres *out)
+gh_dbrc gh_store_pref_history_of(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                                 long long limit, gh_dbres *out)
 {
     static const char sql[] =
         "SELECT time, topic_key, channel, decision, via, actor, reason, ip, user_agent "
@@ -126,8 +125,7 @@ gh_dbrc gh_store_pref_history_of(gh_dbconn *c, gh_arena *a, const char *tenant,
 }
 
 gh_dbrc gh_store_pref_history_pseudonymise(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                           const char *user_id, const char *pseudonym,
-                                           long long *n)
+                                           const char *user_id, const char *pseudonym, long long *n)
 {
     static const char sql[] =
         "UPDATE comm_preference_history SET user_id = $3, ip = NULL, user_agent = NULL, "
@@ -140,8 +138,8 @@ gh_dbrc gh_store_pref_history_pseudonymise(gh_dbconn *c, gh_arena *a, const char
     return rc;
 }
 
-gh_dbrc gh_store_topic_recipients(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                  const char *topic, const char *channel, gh_dbres *out)
+gh_dbrc gh_store_topic_recipients(gh_dbconn *c, gh_arena *a, const char *tenant, const char *topic,
+                                  const char *channel, gh_dbres *out)
 {
     static const char sql[] =
         "SELECT u.id, u.email FROM comm_preferences p JOIN users u "
@@ -153,14 +151,14 @@ gh_dbrc gh_store_topic_recipients(gh_dbconn *c, gh_arena *a, const char *tenant,
     return gh_db_exec(c, a, sql, p, 3, out);
 }
 
-gh_dbrc gh_store_unsub_insert(gh_dbconn *c, gh_arena *a, const char *tenant,
-                              const char *token_hash, const char *user_id, const char *topic,
-                              const char *channel, long long now, long long expires_at)
+gh_dbrc gh_store_unsub_insert(gh_dbconn *c, gh_arena *a, const char *tenant, const char *token_hash,
+                              const char *user_id, const char *topic, const char *channel,
+                              long long now, long long expires_at)
 {
     static const char sql[] =
         "INSERT INTO comm_unsubscribe_links (tenant_id, token_hash, user_id, topic_key, channel, "
         "created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    gh_dbparam p[] = {GH_TEXT(tenant),  GH_TEXT(token_hash), GH_TEXT(user_id), GH_TEXT(topic),
+    gh_dbparam p[] = {GH_TEXT(tenant),  GH_TEXT(token_hash), GH_TEXT(user_id),  GH_TEXT(topic),
                       GH_TEXT(channel), GH_INT(now),         GH_INT(expires_at)};
     return gh_db_exec(c, a, sql, p, 7, NULL);
 }

@@ -53,8 +53,8 @@ typedef struct gh_pref_event {
 gh_dbrc gh_store_pref_history_append(gh_dbconn *c, gh_arena *a, const gh_pref_event *ev);
 /* The user's history, oldest first, at most limit rows: (time, topic_key,
  * channel, decision, via, actor, reason, ip, user_agent). */
-gh_dbrc gh_store_pref_history_of(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                 const char *user_id, long long limit, gh_dbres *out);
+gh_dbrc gh_store_pref_history_of(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                                 long long limit, gh_dbres *out);
 /* The erasure the history allows (deleting an account): user_id, and
  * actor where it is the user, become pseudonym; ip and user_agent are
  * cleared. *n: rows changed. */
@@ -64,12 +64,12 @@ gh_dbrc gh_store_pref_history_pseudonymise(gh_dbconn *c, gh_arena *a, const char
 
 /* Who receives a message to topic on channel: active customers with a
  * verified address who chose it; rows (id, email). */
-gh_dbrc gh_store_topic_recipients(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                  const char *topic, const char *channel, gh_dbres *out);
+gh_dbrc gh_store_topic_recipients(gh_dbconn *c, gh_arena *a, const char *tenant, const char *topic,
+                                  const char *channel, gh_dbres *out);
 
-gh_dbrc gh_store_unsub_insert(gh_dbconn *c, gh_arena *a, const char *tenant,
-                              const char *token_hash, const char *user_id, const char *topic,
-                              const char *channel, long long now, long long expires_at);
+gh_dbrc gh_store_unsub_insert(gh_dbconn *c, gh_arena *a, const char *tenant, const char *token_hash,
+                              const char *user_id, const char *topic, const char *channel,
+                              long long now, long long expires_at);
 /* Uses a link: marks it used if it is unused and unexpired, giving its
  * user, topic and channel (in a). NOTFOUND for an unknown, used or expired
  * link alike. */
