@@ -21,7 +21,8 @@
   async function api(method, body) {
     const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
     if (body) {
-      const s = await fetch('/api/v1/session', init).then((r) => r.json()).catch(() => ({}));
+      const s = await fetch('/api/v1/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+        .then((r) => r.json()).catch(() => ({}));
       init.headers['Content-Type'] = 'application/json';
       init.headers['X-CSRF-Token'] = s.csrf_token || '';
       init.body = JSON.stringify(body);
