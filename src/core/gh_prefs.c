@@ -72,65 +72,56 @@ static json_t *reread(const gh_ctx *x, gh_dbconn *c, const char *key)
     return t;
 }
 
-gh_dbrc gh_prefs_topic_create(const gh_ctx *x, const char *actor, const json_t *doc, json_t **out)
+enum topic_op { TOPIC_CREATE, TOPIC_UPDATE, TOPIC_RETIRE };
+
+/* One change to topic key with its audit event, in one transaction; *out
+ * (when out is not NULL): the topic as stored after it. */
+static gh_dbrc topic_change(const gh_ctx *x, const char *actor, enum topic_op op, const char *key,
+                            const json_t *doc, json_t **out)
 {
+    static const char *const types[] = {"topic.created", "topic.updated", "topic.retired"};
     gh_dbconn *c = gh_ctx_db(x);
-    const char *key = json_string_value(json_object_get(doc, "key"));
-    *out = NULL;
+    const char *title = json_string_value(json_object_get(doc, "title"));
+    const char *desc = json_string_value(json_object_get(doc, "description"));
+    if (out)
+        *out = NULL;
     if (!c)
         return GH_DB_BUSY;
+    if (!gh_topic_key_valid(key))
+        return GH_DB_NOTFOUND;
     gh_dbrc rc = gh_db_begin(c);
     if (rc != GH_DB_OK)
         return rc;
-    rc = gh_store_topic_insert(c, x->arena, x->tenant, key,
-                               json_string_value(json_object_get(doc, "title")),
-                               json_string_value(json_object_get(doc, "description")),
-                               json_string_value(json_object_get(doc, "channel")), x->now);
+    if (op == TOPIC_CREATE)
+        rc = gh_store_topic_insert(c, x->arena, x->tenant, key, title, desc,
+                                   json_string_value(json_object_get(doc, "channel")), x->now);
+    else if (op == TOPIC_UPDATE)
+        rc = gh_store_topic_update(c, x->arena, x->tenant, key, title, desc, x->now);
+    else
+        rc = gh_store_topic_retire(c, x->arena, x->tenant, key, x->now);
     if (rc == GH_DB_OK)
-        rc = audit(x, c, "topic.created", key, actor, NULL, json_pack("{s:s}", "topic", key));
+        rc = audit(x, c, types[op], key, actor, NULL, json_pack("{s:s}", "topic", key));
     rc = finish(c, rc);
-    if (rc == GH_DB_OK)
+    if (rc == GH_DB_OK && out)
         *out = reread(x, c, key);
     return rc;
+}
+
+gh_dbrc gh_prefs_topic_create(const gh_ctx *x, const char *actor, const json_t *doc, json_t **out)
+{
+    const char *key = json_string_value(json_object_get(doc, "key"));
+    return topic_change(x, actor, TOPIC_CREATE, key, doc, out);
 }
 
 gh_dbrc gh_prefs_topic_update(const gh_ctx *x, const char *actor, const char *key,
                               const json_t *doc, json_t **out)
 {
-    gh_dbconn *c = gh_ctx_db(x);
-    *out = NULL;
-    if (!c)
-        return GH_DB_BUSY;
-    if (!gh_topic_key_valid(key))
-        return GH_DB_NOTFOUND;
-    gh_dbrc rc = gh_db_begin(c);
-    if (rc != GH_DB_OK)
-        return rc;
-    rc = gh_store_topic_update(c, x->arena, x->tenant, key,
-                               json_string_value(json_object_get(doc, "title")),
-                               json_string_value(json_object_get(doc, "description")), x->now);
-    if (rc == GH_DB_OK)
-        rc = audit(x, c, "topic.updated", key, actor, NULL, json_pack("{s:s}", "topic", key));
-    rc = finish(c, rc);
-    if (rc == GH_DB_OK)
-        *out = reread(x, c, key);
-    return rc;
+    return topic_change(x, actor, TOPIC_UPDATE, key, doc, out);
 }
 
 gh_dbrc gh_prefs_topic_retire(const gh_ctx *x, const char *actor, const char *key)
 {
-    gh_dbconn *c = gh_ctx_db(x);
-    if (!c)
-        return GH_DB_BUSY;
-    if (!gh_topic_key_valid(key))
-        return GH_DB_NOTFOUND;
-    gh_dbrc rc = gh_db_begin(c);
-    if (rc != GH_DB_OK)
-        return rc;
-    rc = gh_store_topic_retire(c, x->arena, x->tenant, key, x->now);
-    if (rc == GH_DB_OK)
-        rc = audit(x, c, "topic.retired", key, actor, NULL, json_pack("{s:s}", "topic", key));
-    return finish(c, rc);
+    return topic_change(x, actor, TOPIC_RETIRE, key, NULL, NULL);
 }
 
 /* ---- a customer's choices ---- */
