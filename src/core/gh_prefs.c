@@ -56,6 +56,17 @@ static gh_dbrc finish(gh_dbconn *c, gh_dbrc rc)
 
 /* ---- topics ---- */
 
+/* Opens the transaction of a change to topic key: BUSY without a
+ * connection, NOTFOUND for a key no topic can have. */
+static gh_dbrc begin_on_topic(gh_dbconn *c, const char *key)
+{
+    if (!c)
+        return GH_DB_BUSY;
+    if (!gh_topic_key_valid(key))
+        return GH_DB_NOTFOUND;
+    return gh_db_begin(c);
+}
+
 json_t *gh_prefs_topics(const gh_ctx *x, bool with_retired, gh_dbrc *rc)
 {
     json_t *all = gh_store_topics_all(gh_ctx_db(x), x->arena, x->tenant, with_retired, rc);
@@ -85,11 +96,7 @@ static gh_dbrc topic_change(const gh_ctx *x, const char *actor, enum topic_op op
     const char *desc = json_string_value(json_object_get(doc, "description"));
     if (out)
         *out = NULL;
-    if (!c)
-        return GH_DB_BUSY;
-    if (!gh_topic_key_valid(key))
-        return GH_DB_NOTFOUND;
-    gh_dbrc rc = gh_db_begin(c);
+    gh_dbrc rc = begin_on_topic(c, key);
     if (rc != GH_DB_OK)
         return rc;
     if (op == TOPIC_CREATE)
@@ -285,11 +292,7 @@ gh_dbrc gh_prefs_send(const gh_ctx *x, const char *actor, const char *key, const
     gh_dbconn *c = gh_ctx_db(x);
     gh_dbres to;
     *queued = 0;
-    if (!c)
-        return GH_DB_BUSY;
-    if (!gh_topic_key_valid(key))
-        return GH_DB_NOTFOUND;
-    gh_dbrc rc = gh_db_begin(c);
+    gh_dbrc rc = begin_on_topic(c, key);
     if (rc != GH_DB_OK)
         return rc;
     json_t *topics = gh_store_topics_all(c, x->arena, x->tenant, false, &rc);
