@@ -955,6 +955,121 @@ const admin = {
   },
 };
 
+// ---- communication preferences (issue 20 item 5; docs/accounts-api.md) ----
+const topicKey = pathParam('key', 'the topic key');
+const Topic = obj({
+  key: str('a-z, 0-9, - and _, starting with a letter'),
+  title: str(),
+  description: str(),
+  channel: { type: 'string', enum: ['email'] },
+  created_at: int('ms since the epoch'),
+  updated_at: int('ms since the epoch'),
+  retired_at: { type: ['integer', 'null'], description: 'ms since the epoch; null while active' },
+}, ['key', 'title', 'channel']);
+const Preferences = obj({
+  preferences: arr(obj({
+    topic: str(),
+    title: str(),
+    description: str(),
+    channel: str(),
+    subscribed: bool('false until the customer opts in'),
+    updated_at: { type: ['integer', 'null'] },
+  }, ['topic', 'channel', 'subscribed'])),
+}, ['preferences']);
+const PreferenceChanges = obj({
+  preferences: arr(obj({ topic: str(), channel: { type: 'string', enum: ['email'] }, subscribed: bool() }, ['topic', 'subscribed'])),
+}, ['preferences']);
+const preferences = {
+  '/api/v1/preferences': {
+    get: {
+      tags: ['accounts'],
+      summary: "The signed-in customer's email preferences: every active topic and their choice",
+      security: SESSION,
+      responses: { 200: ok('Choices', Preferences), 401: E401 },
+    },
+    put: {
+      tags: ['accounts'],
+      summary: 'Change some choices; each change is recorded with its evidence',
+      security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ ...PreferenceChanges.properties, via: { type: 'string', enum: ['page', 'api'] } }, ['preferences'])),
+      responses: {
+        200: ok('All choices after the change', Preferences),
+        400: err('Refused', ['invalid_request', 'unknown_topic']),
+        401: E401,
+        403: E403CSRF,
+        415: err('Not application/json', ['invalid_request']),
+      },
+    },
+  },
+  '/unsubscribe': {
+    post: {
+      tags: ['accounts'],
+      summary: 'RFC 8058 one-click unsubscribe from a mailed link (no session, no CSRF token)',
+      security: NONE,
+      parameters: [query('token', 'the token of the mailed link', true)],
+      requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: obj({ 'List-Unsubscribe': { type: 'string', enum: ['One-Click'] } }, ['List-Unsubscribe']) } } },
+      responses: {
+        200: ok('Unsubscribed', obj({ unsubscribed: bool(), topic: str('the topic title') }, ['unsubscribed'])),
+        400: err('The body is not List-Unsubscribe=One-Click', ['invalid_request']),
+        404: err('Unknown, used or expired link (one answer for all)', ['not_found']),
+      },
+    },
+  },
+  '/admin/v1/topics': {
+    get: {
+      tags: ['admin'],
+      summary: 'List communication topics (?retired=true: retired ones too)',
+      security: ADMIN,
+      parameters: [query('retired', 'true to include retired topics')],
+      responses: { 200: ok('Topics', obj({ topics: arr(Topic) }, ['topics'])), 401: ADMIN401 },
+    },
+    post: {
+      tags: ['admin'],
+      summary: 'Create a topic (opt-in: nobody receives it until they choose it)',
+      security: ADMIN,
+      requestBody: jsonBody(obj({ key: str(), title: str(), description: str(), channel: { type: 'string', enum: ['email'] } }, ['key', 'title'])),
+      responses: { 201: ok('Created', Topic), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 409: err('The key is taken (perhaps by a retired topic)', ['conflict']) },
+    },
+  },
+  '/admin/v1/topics/{key}': {
+    put: {
+      tags: ['admin'],
+      summary: "Change an active topic's title or description",
+      security: ADMIN,
+      parameters: [topicKey],
+      requestBody: jsonBody(obj({ title: str(), description: str() })),
+      responses: { 200: ok('The topic', Topic), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 404: err('No active topic', ['not_found']) },
+    },
+    delete: {
+      tags: ['admin'],
+      summary: 'Retire a topic: no longer offered or mailed; the key stays taken',
+      security: ADMIN,
+      parameters: [topicKey],
+      responses: { 204: { description: 'Retired' }, 401: ADMIN401, 404: err('No active topic', ['not_found']) },
+    },
+  },
+  '/admin/v1/topics/{key}/messages': {
+    post: {
+      tags: ['admin'],
+      summary: 'Queue a message to every opted-in, active, verified customer, each with their own unsubscribe link',
+      security: ADMIN,
+      parameters: [topicKey],
+      requestBody: jsonBody(obj({ subject: str('one line'), text: str(), html: str('optional; the unsubscribe link is added') }, ['subject', 'text'])),
+      responses: { 202: ok('Queued', obj({ queued: int('recipients') }, ['queued'])), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 404: err('No active topic', ['not_found']) },
+    },
+  },
+  '/admin/v1/users/{id}/preferences': {
+    put: {
+      tags: ['admin'],
+      summary: "Change a customer's choices for them, with a reason kept in the evidence",
+      security: ADMIN,
+      parameters: [pathParam('id', 'the user id')],
+      requestBody: jsonBody(obj({ ...PreferenceChanges.properties, reason: str() }, ['preferences', 'reason'])),
+      responses: { 200: ok('All choices after the change', Preferences), 400: err('Refused', ['invalid_request', 'unknown_topic']), 401: ADMIN401, 404: err('No such user', ['not_found']) },
+    },
+  },
+};
+
 const clientId = pathParam('client_id', 'the client');
 const REG = [{ registrationToken: [] }];
 const registration = {
@@ -1268,7 +1383,7 @@ const doc = {
     { name: 'health', description: 'probes' },
     { name: 'meta', description: 'this description' },
   ],
-  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy },
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences },
   components: { schemas, securitySchemes },
 };
 

@@ -43,5 +43,8 @@ long long gh_cmd_audit_time(const char *s, long long now);
  * publish|list`: purposes and versioned documents (gh_cmd_consent.c). */
 int gh_cmd_consent(gh_config *cfg, int argc, char **argv);
 void gh_cmd_consent_usage(FILE *out);
+/* `gatehouse topic add|list|retire`: communication topics (gh_cmd_topic.c). */
+int gh_cmd_topic(gh_config *cfg, int argc, char **argv);
+void gh_cmd_topic_usage(FILE *out);
 
 #endif

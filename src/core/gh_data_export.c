@@ -13,6 +13,7 @@
 #include "gh_clock.h"
 #include "gh_consent.h"
 #include "gh_mail.h"
+#include "gh_prefs.h"
 #include "gh_store_data.h"
 #include "gh_store_mfa.h"
 #include "gh_store_oidc.h"
@@ -361,6 +362,8 @@ gh_dbrc gh_data_export_build(const gh_ctx *x, gh_dbconn *c, const char *user_id,
         if (ledger)
             json_object_set_new(doc, "consents", ledger);
     }
+    if (rc == GH_DB_OK)
+        rc = gh_prefs_export(x, c, user_id, doc);
     json_object_set_new(doc, "truncated", b.truncated);
     if (rc != GH_DB_OK) {
         json_decref(doc);

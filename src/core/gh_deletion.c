@@ -16,6 +16,7 @@
 #include "gh_logout.h"
 #include "gh_mail.h"
 #include "gh_mkey.h"
+#include "gh_prefs.h"
 #include "gh_store_sessions.h"
 
 enum { DUE_BATCH = 100 };
@@ -106,6 +107,9 @@ gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, co
     long long nc = 0;
     if (rc == GH_DB_OK)
         rc = gh_consent_pseudonymise(x, c, user_id, pseud, &nc);
+    long long nprefs = 0; /* communication preference evidence (gh_prefs) */
+    if (rc == GH_DB_OK)
+        rc = gh_prefs_erase(x, c, user_id, pseud, &nprefs);
     if (rc != GH_DB_OK) {
         json_decref(details);
         return rc;
@@ -114,6 +118,7 @@ gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, co
         details = json_object();
     json_object_set_new(details, "events_pseudonymised", json_integer(n));
     json_object_set_new(details, "consents_pseudonymised", json_integer(nc));
+    json_object_set_new(details, "preference_history_pseudonymised", json_integer(nprefs));
     gh_audit_event ev = {.tenant_id = x->tenant,
                          .type = type,
                          .subject = pseud,

@@ -404,8 +404,15 @@ static void smtp_send(const gh_config *cfg, gh_arena *a, const gh_mail_row *m,
                 inline_hdr = NULL; /* owned by the part */
         }
     }
-    for (int i = 0; ok && i < 5; i++) {
-        struct curl_slist *n = curl_slist_append(headers, h.lines[i]);
+    const char *list[2];
+    int nlist = gh_mail_list_headers(a, msg, list);
+    if (nlist < 0) {
+        res->kind = SEND_PERMANENT;
+        snprintf(res->error, sizeof(res->error), "the unsubscribe URL is malformed");
+        goto out;
+    }
+    for (int i = 0; ok && i < 5 + nlist; i++) {
+        struct curl_slist *n = curl_slist_append(headers, i < 5 ? h.lines[i] : list[i - 5]);
         ok = n != NULL;
         if (ok)
             headers = n;
@@ -489,6 +496,9 @@ static void log_send(const gh_config *cfg, gh_arena *a, const gh_mail_row *m,
     }
     for (int i = 0; i < 5; i++)
         fprintf(f, "%s\r\n", h.lines[i]);
+    const char *list[2];
+    for (int i = 0; i < gh_mail_list_headers(a, msg, list); i++)
+        fprintf(f, "%s\r\n", list[i]);
     fprintf(f,
             "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"gh-%s\"\r\n\r\n"
             "--gh-%s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n"

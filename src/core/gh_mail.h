@@ -128,6 +128,9 @@ typedef struct gh_mail_rendered {
     const char *subject;
     const char *text;
     const char *html;
+    /* The RFC 8058 unsubscribe URL of a topic mail (gh_mail_topic.c); NULL
+     * for every other template: security mail carries none. */
+    const char *unsubscribe_url;
 } gh_mail_rendered;
 
 bool gh_mail_template_exists(const char *name);
@@ -146,5 +149,20 @@ char *gh_mail_render_string(gh_arena *a, const char *tmpl, const json_t *params,
  * err for an unknown template or a missing variable. */
 int gh_mail_render(gh_arena *a, const char *template_name, const json_t *params,
                    gh_mail_rendered *out, char *err, size_t errlen);
+
+/* ---- topic mail (gh_mail_topic.c): the one template that is not a
+ * security notice (gh_prefs sends it). Its params: subject, text, html
+ * (optional: the operator's own HTML) and GH_MAIL_TOPIC_UNSUBSCRIBE (the
+ * recipient's link). The link is shown in both bodies and given to the
+ * sender as List-Unsubscribe with List-Unsubscribe-Post (RFC 8058). ---- */
+#define GH_MAIL_TOPIC_TEMPLATE    "topic"
+#define GH_MAIL_TOPIC_UNSUBSCRIBE "unsubscribe_url"
+
+/* Renders a topic mail; -1 with a reason for missing or malformed params. */
+int gh_mail_topic_render(gh_arena *a, const json_t *params, gh_mail_rendered *out, char *err,
+                         size_t errlen);
+/* The extra header lines of msg (without CRLF) into lines: 2 for a topic
+ * mail, 0 for any other, -1 when its URL could inject a header. */
+int gh_mail_list_headers(gh_arena *a, const gh_mail_rendered *msg, const char *lines[2]);
 
 #endif

@@ -421,6 +421,8 @@ static const struct template *find(const char *name)
 
 bool gh_mail_template_exists(const char *name)
 {
+    if (name && strcmp(name, GH_MAIL_TOPIC_TEMPLATE) == 0)
+        return true;
     return find(name) != NULL;
 }
 
@@ -536,6 +538,9 @@ char *gh_mail_render_string(gh_arena *a, const char *tmpl, const json_t *params,
 int gh_mail_render(gh_arena *a, const char *template_name, const json_t *params,
                    gh_mail_rendered *out, char *err, size_t errlen)
 {
+    out->unsubscribe_url = NULL;
+    if (template_name && strcmp(template_name, GH_MAIL_TOPIC_TEMPLATE) == 0)
+        return gh_mail_topic_render(a, params, out, err, errlen);
     const struct template *t = find(template_name);
     if (!t) {
         snprintf(err, errlen, "unknown mail template \"%.64s\"",

@@ -127,5 +127,15 @@ void gh_consents_purposes_get(gh_req *r);
 void gh_consents_purposes_decide(gh_req *r);
 void gh_consent_update_get(gh_req *r);
 void gh_consent_update_decide(gh_req *r);
+/* gh_prefs_api.c: communication preferences, unsubscribe, topics */
+void gh_prefs_api_get(gh_req *r);
+void gh_prefs_api_put(gh_req *r);
+void gh_prefs_unsubscribe_post(gh_req *r);
+void gh_admin_topics_list(gh_req *r);
+void gh_admin_topics_create(gh_req *r);
+void gh_admin_topics_update(gh_req *r);
+void gh_admin_topics_retire(gh_req *r);
+void gh_admin_topics_message(gh_req *r);
+void gh_admin_user_preferences(gh_req *r);
 
 #endif

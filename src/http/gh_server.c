@@ -141,6 +141,16 @@ static const gh_route routes[] = {
     {"GET", "/api/v1/consent/update", gh_consent_update_get, 0},
     {"POST", "/api/v1/consent/update", gh_consent_update_decide, API_BODY},
     {"GET", "/consent/update", gh_static_page, 0},
+    {"GET", "/api/v1/preferences", gh_prefs_api_get, 0},
+    {"PUT", "/api/v1/preferences", gh_prefs_api_put, API_BODY},
+    {"GET", "/unsubscribe", gh_static_page, 0},
+    {"POST", "/unsubscribe", gh_prefs_unsubscribe_post, API_BODY},
+    {"GET", "/admin/v1/topics", gh_admin_topics_list, 0},
+    {"POST", "/admin/v1/topics", gh_admin_topics_create, GH_ROUTE_BODY},
+    {"PUT", "/admin/v1/topics/{key}", gh_admin_topics_update, GH_ROUTE_BODY},
+    {"DELETE", "/admin/v1/topics/{key}", gh_admin_topics_retire, 0},
+    {"POST", "/admin/v1/topics/{key}/messages", gh_admin_topics_message, GH_ROUTE_BODY},
+    {"PUT", "/admin/v1/users/{id}/preferences", gh_admin_user_preferences, GH_ROUTE_BODY},
 };
 
 static gh_db *open_store(gh_config *cfg, unsigned pool)

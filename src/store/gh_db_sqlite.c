@@ -479,22 +479,13 @@ static const char *const sqlite_migrations[] = {
     "    OR NEW.ip IS NOT NULL OR NEW.user_agent IS NOT NULL"
     "    OR (NEW.subject IS NOT OLD.subject AND substr(NEW.subject, 1, 6) <> 'pseud:')"
     "    OR (NEW.actor IS NOT OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:')"
-    "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;", /* migration 15: purposes,
-                                                                         * versioned documents and
-                                                                         * the consent ledger (issue
-                                                                         * 20, docs/privacy.md).
-                                                                         * consent_records is
-                                                                         * append-only like
-                                                                         * audit_events but for one
-                                                                         * change: the erasure of a
-                                                                         * deleted customer (user_id
-                                                                         * and actor become their
-                                                                         * 'pseud:' pseudonym, ip
-                                                                         * and user_agent are
-                                                                         * cleared); no foreign key
-                                                                         * to users, so a record
-                                                                         * outlives the account it
-                                                                         * is about. */
+    "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;",
+    /* migration 15: purposes, versioned documents and the consent ledger
+     * (issue 20, docs/privacy.md). consent_records is append-only like
+     * audit_events but for one change: the erasure of a deleted customer
+     * (user_id and actor become their 'pseud:' pseudonym, ip and user_agent
+     * are cleared); no foreign key to users, so a record outlives the account
+     * it is about. */
     "CREATE TABLE consent_purposes ("
     "  tenant_id TEXT NOT NULL,"
     "  key TEXT NOT NULL,"
@@ -546,6 +537,73 @@ static const char *const sqlite_migrations[] = {
     "    OR (NEW.user_id IS NOT OLD.user_id AND substr(NEW.user_id, 1, 6) <> 'pseud:')"
     "    OR (NEW.actor IS NOT OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:')"
     "  BEGIN SELECT RAISE(ABORT, 'consent_records is append-only'); END;",
+    /* migration 16: communication preferences (issue 20 item 5, gh_prefs,
+     * docs/privacy.md). comm_topics: what an operator mails about (opt-in:
+     * no row in comm_preferences means not subscribed); comm_preferences:
+     * each customer's current choice per topic and channel; the history is
+     * append-only evidence of every change, erasable only as the audit
+     * log is (user_id and actor to a 'pseud:' pseudonym, ip and user_agent
+     * cleared); comm_unsubscribe_links: one row per mailed link, its token
+     * kept as a SHA-256 hex only, single use. */
+    "CREATE TABLE comm_topics ("
+    "  tenant_id TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  title TEXT NOT NULL,"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  channel TEXT NOT NULL DEFAULT 'email',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  retired_at INTEGER,"
+    "  PRIMARY KEY (tenant_id, key));"
+    "CREATE TABLE comm_preferences ("
+    "  tenant_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  topic_key TEXT NOT NULL,"
+    "  channel TEXT NOT NULL,"
+    "  subscribed INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, user_id, topic_key, channel),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
+    "CREATE INDEX comm_preferences_topic ON comm_preferences (tenant_id, topic_key, channel);"
+    "CREATE TABLE comm_preference_history ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tenant_id TEXT NOT NULL,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  time INTEGER NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  topic_key TEXT NOT NULL,"
+    "  channel TEXT NOT NULL,"
+    "  decision TEXT NOT NULL,"
+    "  via TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  reason TEXT,"
+    "  ip TEXT,"
+    "  user_agent TEXT);"
+    "CREATE INDEX comm_history_user ON comm_preference_history (tenant_id, user_id, seq);"
+    "CREATE TRIGGER comm_history_no_delete BEFORE DELETE ON comm_preference_history"
+    "  BEGIN SELECT RAISE(ABORT, 'comm_preference_history is append-only'); END;"
+    "CREATE TRIGGER comm_history_no_update BEFORE UPDATE ON comm_preference_history"
+    "  WHEN NEW.seq IS NOT OLD.seq OR NEW.tenant_id IS NOT OLD.tenant_id"
+    "    OR NEW.id IS NOT OLD.id OR NEW.time IS NOT OLD.time"
+    "    OR NEW.topic_key IS NOT OLD.topic_key OR NEW.channel IS NOT OLD.channel"
+    "    OR NEW.decision IS NOT OLD.decision OR NEW.via IS NOT OLD.via"
+    "    OR NEW.reason IS NOT OLD.reason OR NEW.ip IS NOT NULL OR NEW.user_agent IS NOT NULL"
+    "    OR (NEW.user_id IS NOT OLD.user_id AND substr(NEW.user_id, 1, 6) <> 'pseud:')"
+    "    OR (NEW.actor IS NOT OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:')"
+    "  BEGIN SELECT RAISE(ABORT, 'comm_preference_history is append-only'); END;"
+    "CREATE TABLE comm_unsubscribe_links ("
+    "  tenant_id TEXT NOT NULL,"
+    "  token_hash TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  topic_key TEXT NOT NULL,"
+    "  channel TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER,"
+    "  PRIMARY KEY (tenant_id, token_hash),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
+    "CREATE INDEX comm_unsubscribe_user ON comm_unsubscribe_links (tenant_id, user_id);"
+    "CREATE INDEX comm_unsubscribe_expiry ON comm_unsubscribe_links (expires_at);",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

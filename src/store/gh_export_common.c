@@ -40,6 +40,10 @@ const struct gh_export_table gh_export_tables[] = {
     {"consent_purposes", {"tenant_id", "key"}, false, false},
     {"consent_documents", {"seq"}, false, true},
     {"consent_records", {"seq"}, false, true},
+    {"comm_topics", {"tenant_id", "key"}, false, false},
+    {"comm_preferences", {"tenant_id", "user_id", "topic_key", "channel"}, false, false},
+    {"comm_preference_history", {"seq"}, false, true},
+    {"comm_unsubscribe_links", {"tenant_id", "token_hash"}, false, false},
 };
 _Static_assert(sizeof(gh_export_tables) / sizeof(gh_export_tables[0]) == GH_EXPORT_NTABLES,
                "GH_EXPORT_NTABLES counts the tables");

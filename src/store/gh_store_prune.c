@@ -180,6 +180,9 @@ gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts
         rc = prune_table(c, a, "devices", devices, device_p, 1, &out->devices);
     if (rc == GH_DB_OK)
         rc = prune_table(c, a, "notice_links", expired, day_ago, 1, &out->notice_links);
+    if (rc == GH_DB_OK)
+        rc = prune_table(c, a, "comm_unsubscribe_links", expired, day_ago, 1,
+                         &out->unsubscribe_links);
     return rc;
 }
 
@@ -214,7 +217,8 @@ long long gh_prune_total(const gh_prune_counts *n)
 {
     return n->sessions + n->auth_codes + n->refresh_tokens + n->revoked_tokens + n->used_jtis +
            n->email_flows + n->auth_challenges + n->throttles + n->mail_attempts + n->mail_outbox +
-           n->logout_attempts + n->logout_queue + n->devices + n->unverified_users;
+           n->logout_attempts + n->logout_queue + n->devices + n->unverified_users +
+           n->unsubscribe_links;
 }
 
 /* ---- the thread ---- */

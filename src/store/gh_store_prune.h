@@ -35,6 +35,8 @@ typedef struct gh_prune_counts {
     long long devices;
     long long notice_links;
     long long unverified_users; /* gh_store_prune_unverified */
+    /* comm_unsubscribe_links a day past their expiry */
+    long long unsubscribe_links;
 } gh_prune_counts;
 
 /* Deletes what is dead at now (ms), one table per statement; out (zeroed

@@ -1,0 +1,152 @@
+/*
+ * gatehouse topic add|list|retire: communication topics from the command
+ * line, over the same service as /admin/v1/topics (core/gh_prefs), audited
+ * with actor "cli".
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gh_clock.h"
+#include "gh_cmd.h"
+#include "gh_prefs.h"
+#include "gh_store_users.h"
+#include "gh_utf8.h"
+
+void gh_cmd_topic_usage(FILE *out)
+{
+    fputs("usage: gatehouse topic add KEY --title TITLE [--description TEXT]\n"
+          "       gatehouse topic list [--all]\n"
+          "       gatehouse topic retire KEY\n"
+          "\n"
+          "A topic is something customers may choose to get email about (a\n"
+          "newsletter, product updates, offers). Nobody gets it until they opt\n"
+          "in on their account page or through the API; every message carries a\n"
+          "one-click unsubscribe link. A retired topic is no longer offered or\n"
+          "mailed; its key stays taken. list --all shows retired topics too.\n",
+          out);
+}
+
+static int usage_error(const char *what)
+{
+    fprintf(stderr, "gatehouse: %s (see gatehouse help topic)\n", what);
+    return 2;
+}
+
+static void print_json(json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text) {
+        puts(text);
+        free(text);
+    }
+    json_decref(doc);
+}
+
+/* The topic `add` describes, or NULL after a usage error (*code). */
+static json_t *add_doc(int argc, char **argv, int *code)
+{
+    json_t *in = json_pack("{s:s}", "key", argv[1]);
+    for (int i = 2; in && i < argc; i++) {
+        bool title = strcmp(argv[i], "--title") == 0;
+        if ((!title && strcmp(argv[i], "--description") != 0) || i + 1 >= argc ||
+            !gh_utf8_valid(argv[i + 1], strlen(argv[i + 1]))) {
+            *code = usage_error("topic add takes --title TITLE and --description TEXT (UTF-8)");
+            json_decref(in);
+            return NULL;
+        }
+        json_object_set_new(in, title ? "title" : "description", json_string(argv[++i]));
+    }
+    char why[200] = "";
+    json_t *doc = gh_topic_validate(in, true, why, sizeof(why));
+    json_decref(in);
+    if (!doc) {
+        fprintf(stderr, "gatehouse: %s\n", why);
+        *code = 2;
+    }
+    return doc;
+}
+
+/* Runs sub on an open store; the exit code. */
+static int run(gh_ctx *x, const char *sub, int argc, char **argv, json_t *doc)
+{
+    gh_dbrc rc;
+    json_t *out = NULL;
+    if (strcmp(sub, "add") == 0) {
+        rc = gh_prefs_topic_create(x, "cli", doc, &out);
+        if (rc == GH_DB_OK)
+            print_json(out);
+    } else if (strcmp(sub, "retire") == 0) {
+        rc = gh_prefs_topic_retire(x, "cli", argv[1]);
+        if (rc == GH_DB_OK)
+            printf("retired topic %s\n", argv[1]);
+    } else {
+        out = gh_prefs_topics(x, argc == 2, &rc);
+        if (out)
+            print_json(out);
+    }
+    if (rc == GH_DB_OK)
+        return 0;
+    if (rc == GH_DB_CONFLICT)
+        fprintf(stderr, "gatehouse: a topic with key \"%.64s\" exists (perhaps retired)\n",
+                argv[1]);
+    else if (rc == GH_DB_NOTFOUND)
+        fprintf(stderr, "gatehouse: no active topic \"%.64s\"\n", argv[1]);
+    else
+        fprintf(stderr, "gatehouse: the topic command failed: %s\n", gh_dbrc_str(rc));
+    return 1;
+}
+
+int gh_cmd_topic(gh_config *cfg, int argc, char **argv)
+{
+    const char *sub = argc > 0 ? argv[0] : NULL;
+    json_t *doc = NULL;
+    int code = 2;
+    if (!sub)
+        return usage_error("topic needs a subcommand: add, list or retire");
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+        gh_cmd_topic_usage(stdout);
+        return 0;
+    }
+    if (strcmp(sub, "add") == 0) {
+        if (argc < 2)
+            return usage_error("usage: gatehouse topic add KEY --title TITLE");
+        if (!(doc = add_doc(argc, argv, &code)))
+            return code;
+    } else if (strcmp(sub, "list") == 0) {
+        if (argc > 2 || (argc == 2 && strcmp(argv[1], "--all") != 0))
+            return usage_error("topic list takes only --all");
+    } else if (strcmp(sub, "retire") == 0) {
+        if (argc != 2)
+            return usage_error("usage: gatehouse topic retire KEY");
+    } else {
+        return usage_error("unknown topic subcommand");
+    }
+    char err[512] = "";
+    gh_db *db =
+        gh_db_open_for_command(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
+    if (!db) {
+        fprintf(stderr, "gatehouse: %s\n", err);
+        json_decref(doc);
+        return 1;
+    }
+    gh_dbconn *c = gh_db_acquire(db);
+    gh_arena *a = gh_arena_new(0);
+    gh_ctx x = {.tenant = GH_DEFAULT_TENANT,
+                .db = c,
+                .arena = a,
+                .cfg = cfg,
+                .now = gh_now_ms(),
+                .client_ip = "",
+                .user_agent = ""};
+    code = c && a ? run(&x, sub, argc, argv, doc) : 1;
+    if (!c || !a)
+        fprintf(stderr, "gatehouse: the database is unavailable\n");
+    json_decref(doc);
+    gh_arena_free(a);
+    if (c)
+        gh_db_release(c);
+    gh_db_close(db);
+    return code;
+}
