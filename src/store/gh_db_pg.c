@@ -439,6 +439,14 @@ static const char *const pg_migrations[] = {
     "  END $$;"
     "CREATE TRIGGER audit_erase_only BEFORE UPDATE ON audit_events"
     "  FOR EACH ROW EXECUTE FUNCTION audit_events_erase_only();",
+    /* migration 16: see the SQLite migration of the same place */
+    "CREATE TABLE profile_attributes ("
+    "  tenant_id TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  updated_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, name));",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

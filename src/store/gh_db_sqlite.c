@@ -480,6 +480,18 @@ static const char *const sqlite_migrations[] = {
     "    OR (NEW.subject IS NOT OLD.subject AND substr(NEW.subject, 1, 6) <> 'pseud:')"
     "    OR (NEW.actor IS NOT OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:')"
     "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;",
+    /* migration 16: the operator's profile schema (issue 20 item 6,
+     * docs/privacy.md "Progressive profiling"): one row per attribute of a
+     * tenant; doc is the attribute as the admin API shows it (JSON text,
+     * validated by proto/gh_attr_schema). The customers' values live in
+     * users.profile under "attributes" (ARCHITECTURE.md says why). */
+    "CREATE TABLE profile_attributes ("
+    "  tenant_id TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, name));",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)
