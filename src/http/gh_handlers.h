@@ -115,4 +115,14 @@ void gh_mfa_factor_rename(gh_req *r);
 void gh_mfa_factor_remove(gh_req *r);
 void gh_mfa_email_choice(gh_req *r);
 
+/* gh_admin_profile.c: /admin/v1/profile/attributes (GATEHOUSE_ADMIN_TOKEN);
+ * gh_profile_attrs.c: the customer's attributes (progressive profiling) */
+void gh_admin_profile_attrs_list(gh_req *r);
+void gh_admin_profile_attrs_create(gh_req *r);
+void gh_admin_profile_attrs_get(gh_req *r);
+void gh_admin_profile_attrs_put(gh_req *r);
+void gh_admin_profile_attrs_delete(gh_req *r);
+void gh_profile_attrs_get(gh_req *r);
+void gh_profile_attrs_update(gh_req *r);
+
 #endif

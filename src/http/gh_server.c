@@ -127,6 +127,14 @@ static const gh_route routes[] = {
     {"GET", "/recover/lock", gh_static_page, 0},
     {"GET", "/assets/{file}", gh_static_asset, 0},
     {"GET", "/openapi.json", gh_static_openapi, 0},
+    {"GET", "/admin/v1/profile/attributes", gh_admin_profile_attrs_list, 0},
+    {"POST", "/admin/v1/profile/attributes", gh_admin_profile_attrs_create, GH_ROUTE_BODY},
+    {"GET", "/admin/v1/profile/attributes/{name}", gh_admin_profile_attrs_get, 0},
+    {"PUT", "/admin/v1/profile/attributes/{name}", gh_admin_profile_attrs_put, GH_ROUTE_BODY},
+    {"DELETE", "/admin/v1/profile/attributes/{name}", gh_admin_profile_attrs_delete, 0},
+    {"GET", "/api/v1/profile/attributes", gh_profile_attrs_get, 0},
+    {"PATCH", "/api/v1/profile/attributes", gh_profile_attrs_update, API_BODY},
+    {"GET", "/profile/complete", gh_static_page, 0},
 };
 
 static gh_db *open_store(gh_config *cfg, unsigned pool)
