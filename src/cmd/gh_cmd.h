@@ -39,4 +39,9 @@ int gh_cmd_audit(gh_config *cfg, int argc, char **argv);
 void gh_cmd_audit_usage(FILE *out);
 long long gh_cmd_audit_time(const char *s, long long now);
 
+/* `gatehouse profile attribute add|list|remove`: the profile schema of
+ * progressive profiling (gh_cmd_profile.c). */
+int gh_cmd_profile(gh_config *cfg, int argc, char **argv);
+void gh_cmd_profile_usage(FILE *out);
+
 #endif

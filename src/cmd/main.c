@@ -30,6 +30,7 @@ static void usage(FILE *out)
             "  keys rotate|list   rotate or list the token signing keys\n"
             "  client create|list|delete|first-party   manage OAuth clients\n"
             "  resource create|list|show|delete   manage protected resources (APIs)\n"
+            "  profile attribute add|list|remove   the profile schema (progressive profiling)\n"
             "  user find|show|lock|unlock|end-sessions|reset-password|delete   one account\n"
             "  audit [--subject ID] [--type T] [--since TIME] [--follow]   read the audit log\n"
             "  export FILE   write every row of the database to FILE (- for stdout)\n"
@@ -105,6 +106,12 @@ static int help(const char *cmd)
         gh_config_print_some(stdout, store_settings);
         return 0;
     }
+    if (strcmp(cmd, "profile") == 0) {
+        gh_cmd_profile_usage(stdout);
+        printf("\n");
+        gh_config_print_some(stdout, store_settings);
+        return 0;
+    }
     if (strcmp(cmd, "resource") == 0) {
         gh_cmd_resource_usage(stdout);
         printf("\n");
@@ -169,7 +176,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "mail-test") != 0 &&
         strcmp(cmd, "client") != 0 && strcmp(cmd, "keys") != 0 && strcmp(cmd, "export") != 0 &&
         strcmp(cmd, "import") != 0 && strcmp(cmd, "resource") != 0 && strcmp(cmd, "user") != 0 &&
-        strcmp(cmd, "audit") != 0) {
+        strcmp(cmd, "audit") != 0 && strcmp(cmd, "profile") != 0) {
         fprintf(stderr, "gatehouse: unknown command \"%s\" (try gatehouse --help)\n", cmd);
         return 2;
     }
@@ -191,6 +198,8 @@ int main(int argc, char **argv)
         return gh_cmd_client(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "resource") == 0)
         return gh_cmd_resource(&cfg, argc - 2, argv + 2);
+    if (strcmp(cmd, "profile") == 0)
+        return gh_cmd_profile(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "user") == 0)
         return gh_cmd_user(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "audit") == 0)
