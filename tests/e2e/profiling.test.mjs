@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import * as jose from 'jose';
 
-import { startServer, stopAll, randomHex, runGatehouse, sql } from './lib/server.mjs';
+import { startServer, stopAll, randomHex, runGatehouse, sql, scim, SCIM_PATCH_SCHEMA } from './lib/server.mjs';
 import { Browser, newUser, signedIn } from './lib/browser.mjs';
 import { registerClient, tokenRequest, REDIRECT } from './lib/oidc.mjs';
 
@@ -245,6 +245,47 @@ describe('progressive profiling', () => {
     });
     assert.equal(res.status, 400);
     assert.equal((await res.json()).error, 'invalid_client_metadata');
+  });
+
+  test('SCIM: the schema extension is listed, read and written, and validated by the schema', async () => {
+    const URN = 'urn:ietf:params:scim:schemas:extension:gatehouse:profile:2.0:User';
+    const schemas = await scim(server, 'GET', '/Schemas');
+    const ext = schemas.body.Resources.find((x) => x.id === URN);
+    assert.ok(ext, 'listed in /Schemas');
+    assert.ok(ext.attributes.some((a) => a.name === 'birthdate' && a.description === 'Date of birth'));
+    const types = await scim(server, 'GET', '/ResourceTypes');
+    assert.ok(types.body.Resources[0].schemaExtensions.some((x) => x.schema === URN));
+
+    const user = await newUser(server, 'prof');
+    let r = await scim(server, 'PATCH', `/Users/${user.id}`, {
+      schemas: [SCIM_PATCH_SCHEMA], Operations: [{ op: 'replace', path: `${URN}:birthdate`, value: '1985-12-01' }],
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body[URN].birthdate, '1985-12-01');
+    assert.ok(r.body.schemas.includes(URN));
+    r = await scim(server, 'PATCH', `/Users/${user.id}`, {
+      schemas: [SCIM_PATCH_SCHEMA], Operations: [{ op: 'replace', path: `${URN}:birthdate`, value: '1985-13-01' }],
+    });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.scimType, 'invalidValue');
+    r = await scim(server, 'PATCH', `/Users/${user.id}`, {
+      schemas: [SCIM_PATCH_SCHEMA], Operations: [{ op: 'add', path: `${URN}:no_such`, value: 'x' }],
+    });
+    assert.equal(r.status, 400);
+    const got = await scim(server, 'GET', `/Users/${user.id}`);
+    assert.equal(got.body[URN].birthdate, '1985-12-01');
+    // PUT with the extension replaces its values, validated likewise
+    const put = { ...got.body, [URN]: { shoe_size: 42 } };
+    delete put.meta;
+    r = await scim(server, 'PUT', `/Users/${user.id}`, put);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body[URN], { shoe_size: 42 });
+    r = await scim(server, 'PUT', `/Users/${user.id}`, { ...put, [URN]: { shoe_size: 'big' } });
+    assert.equal(r.status, 400);
+    // and the customer sees what SCIM wrote
+    const b = await signedIn(server, user);
+    const mine = await b.raw('GET', '/api/v1/profile/attributes');
+    assert.equal(mine.json.attributes.find((a) => a.name === 'shoe_size').value, 42);
   });
 
   test('gatehouse profile attribute add|list|remove', async () => {
