@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "gh_accounts.h"
 #include "gh_api.h"
 #include "gh_clients.h"
 #include "gh_handlers.h"
@@ -48,22 +49,6 @@ bool gh_profile_attrs_claims(gh_req *r, const char *profile, const char *scope,
     return true;
 }
 
-/* Fills u with the signed-in user; false with the answer set. */
-static bool signed_in_user(gh_req *r, gh_user *u)
-{
-    const gh_session *s = gh_session_current(r);
-    if (!s) {
-        if (!r->status)
-            gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
-        return false;
-    }
-    gh_dbconn *c = gh_req_db(r);
-    gh_dbrc rc = c ? gh_store_user_get(c, r->arena, r->tenant, s->user_id, u) : GH_DB_BUSY;
-    if (rc != GH_DB_OK && c)
-        gh_resp_db_error(r, rc);
-    return rc == GH_DB_OK;
-}
-
 /* An attribute as the customer's pages see it: what to ask and how, not
  * which scopes or clients it is for. */
 static json_t *public_view(const json_t *d, const json_t *values, const json_t *reasons)
@@ -96,7 +81,7 @@ void gh_profile_attrs_get(gh_req *r)
     gh_user u;
     gh_client cl;
     const gh_form *q = gh_req_query(r);
-    if (!q || r->status || !signed_in_user(r, &u))
+    if (!q || r->status || !gh_accounts_signed_in_user(r, &u))
         return;
     const char *client_id = gh_form_get(q, "client_id");
     const char *scope = gh_scope_normalise(r->arena, gh_form_get(q, "scope"));
@@ -170,6 +155,6 @@ void gh_profile_attrs_update(gh_req *r)
     if (rc != GH_DB_OK)
         return gh_resp_db_error(r, rc);
     gh_user u;
-    if (signed_in_user(r, &u))
+    if (gh_accounts_signed_in_user(r, &u))
         gh_resp_json(r, 200, json_pack("{s:o}", "values", gh_profiling_values(u.profile)), NULL);
 }
