@@ -108,7 +108,7 @@ describe('progressive profiling', () => {
     assert.equal(noToken.status, 401);
   });
 
-  test('an authorization needing birthdate asks for it first, once; the ID token and userinfo carry it only with profile', async () => {
+  test('an authorization needing birthdate asks for it first, once; the ID token and userinfo carry it only with profile (data minimisation; SECURITY.md #42: what consent shows is what tokens carry)', async () => {
     const user = await newUser(server, 'prof');
     const b = await signedIn(server, user);
     // without the profile scope nothing is asked
@@ -215,7 +215,7 @@ describe('progressive profiling', () => {
     assert.equal(loc.searchParams.get('error'), 'interaction_required');
   });
 
-  test('a sensitive attribute never reaches the logs or the audit trail', async () => {
+  test('a sensitive attribute never reaches the logs or the audit trail (SECURITY.md #47)', async () => {
     const r0 = await admin(server, 'POST', '', {
       name: 'tax_id', display_name: 'Tax number', type: 'string', pattern: 'TX[0-9]{8}', sensitivity: 'sensitive',
     });
