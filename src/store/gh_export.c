@@ -96,6 +96,7 @@ static const struct table tables[] = {
     {"resources", {"tenant_id", "id"}, false, false},
     {"recovery_waits", {"tenant_id", "id"}, false, false},
     {"notice_links", {"tenant_id", "id"}, false, false},
+    {"profile_attributes", {"tenant_id", "name"}, false, false}, /* migration 16 */
     {"audit_events", {"seq"}, false, true},
 };
 enum { NTABLES = sizeof(tables) / sizeof(tables[0]) };

@@ -299,6 +299,11 @@ describe('progressive profiling', () => {
     assert.equal((await admin(server, 'GET', '/nickname')).json.max_length, 30);
     r = await runGatehouse(['profile', 'attribute', 'add', 'x', '--display-name', 'X', '--type', 'blob'], { env });
     assert.notEqual(r.code, 0);
+    // the schema moves with `gatehouse export` (docs/migrating.md)
+    const dump = await runGatehouse(['export', '-'], { env });
+    assert.equal(dump.code, 0, dump.stderr);
+    assert.match(dump.stdout, /profile_attributes/);
+    assert.match(dump.stdout, /nickname/);
     r = await runGatehouse(['profile', 'attribute', 'remove', 'nickname'], { env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await admin(server, 'GET', '/nickname')).status, 404);
