@@ -82,6 +82,7 @@ gh_dbrc gh_profiling_attr_save(const gh_ctx *x, const char *actor, const json_t 
     char *text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
     const char *name = json_string_value(json_object_get(d, "name"));
     gh_dbrc rc = !c ? GH_DB_BUSY : !text ? GH_DB_FAIL : gh_db_begin(c);
+    bool began = rc == GH_DB_OK;
     json_t *all = rc == GH_DB_OK ? gh_store_profile_attrs_all(c, x->arena, x->tenant, &rc) : NULL;
     if (rc == GH_DB_OK && !replace && gh_profiling_find(all, name)) {
         snprintf(why, whylen, "an attribute named %s exists", name);
@@ -97,9 +98,9 @@ gh_dbrc gh_profiling_attr_save(const gh_ctx *x, const char *actor, const json_t 
         rc =
             audit(x, actor, replace ? "profile.attribute_saved" : "profile.attribute_created", name,
                   json_pack("{s:s, s:O}", "name", name, "scopes", json_object_get(d, "scopes")));
-    if (c && rc == GH_DB_OK)
+    if (began && rc == GH_DB_OK)
         rc = gh_db_commit(c);
-    else if (c && text)
+    else if (began)
         gh_db_rollback(c);
     free(text);
     json_decref(all);
