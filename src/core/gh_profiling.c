@@ -250,7 +250,7 @@ static bool apply(const json_t *schema, json_t *p, const json_t *values, const j
 gh_dbrc gh_profiling_save_values(const gh_ctx *x, const char *actor, const char *user_id,
                                  const json_t *values, const json_t *skip, char *why, size_t whylen)
 {
-    gh_user u;
+    gh_user u = {0};
     gh_dbrc rc;
     if (!json_is_object(values) || (skip && !json_is_array(skip))) {
         snprintf(why, whylen, "Send values as an object and skip as a list of names.");
