@@ -10,10 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gh_clock.h"
 #include "gh_cmd.h"
 #include "gh_profiling.h"
-#include "gh_store_users.h"
 #include "gh_utf8.h"
 
 void gh_cmd_profile_usage(FILE *out)
@@ -186,30 +184,13 @@ int gh_cmd_profile(gh_config *cfg, int argc, char **argv)
     } else {
         return usage_error("unknown profile attribute subcommand \"%.64s\"", sub);
     }
-    char err[512] = "";
-    gh_db *db =
-        gh_db_open_for_command(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
-    if (!db) {
-        fprintf(stderr, "gatehouse: %s\n", err);
+    gh_cmd_store st;
+    if (!gh_cmd_store_open(cfg, &st)) {
         json_decref(in);
         return 1;
     }
-    gh_dbconn *c = gh_db_acquire(db);
-    gh_arena *a = gh_arena_new(0);
-    gh_ctx x = {.tenant = GH_DEFAULT_TENANT,
-                .db = c,
-                .arena = a,
-                .cfg = cfg,
-                .now = gh_now_ms(),
-                .client_ip = "",
-                .user_agent = ""};
-    code = c && a ? run(&x, sub, in, replace, argc > 2 ? argv[2] : NULL) : 1;
-    if (!c || !a)
-        fprintf(stderr, "gatehouse: the database is busy\n");
+    code = run(&st.x, sub, in, replace, argc > 2 ? argv[2] : NULL);
     json_decref(in);
-    gh_arena_free(a);
-    if (c)
-        gh_db_release(c);
-    gh_db_close(db);
+    gh_cmd_store_close(&st);
     return code;
 }
