@@ -22,35 +22,39 @@ static void admin_error(gh_req *r, gh_dbrc rc, const char *why)
         gh_resp_db_error(r, rc);
 }
 
-void gh_admin_profile_attrs_list(gh_req *r)
+/* The tenant's schema for an authorised admin request (new reference), or
+ * NULL with the answer set. */
+static json_t *admin_schema(gh_req *r)
 {
     if (!gh_scim_authorised(r))
-        return;
+        return NULL;
     gh_ctx x = gh_req_ctx(r);
     gh_dbrc rc;
     json_t *all = gh_profiling_attrs(&x, &rc);
     if (!all)
-        return admin_error(r, rc, "");
-    gh_resp_header(r, "Cache-Control", "no-store");
-    gh_resp_json(r, 200, json_pack("{s:o}", "attributes", all), NULL);
+        admin_error(r, rc, "");
+    else
+        gh_resp_header(r, "Cache-Control", "no-store");
+    return all;
+}
+
+void gh_admin_profile_attrs_list(gh_req *r)
+{
+    json_t *all = admin_schema(r);
+    if (all)
+        gh_resp_json(r, 200, json_pack("{s:o}", "attributes", all), NULL);
 }
 
 void gh_admin_profile_attrs_get(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
-        return;
-    gh_ctx x = gh_req_ctx(r);
-    gh_dbrc rc;
-    json_t *all = gh_profiling_attrs(&x, &rc);
+    json_t *all = admin_schema(r);
     if (!all)
-        return admin_error(r, rc, "");
+        return;
     const json_t *one = r->nparams > 0 ? gh_profiling_find(all, r->params[0]) : NULL;
-    if (one) {
-        gh_resp_header(r, "Cache-Control", "no-store");
+    if (one)
         gh_resp_json(r, 200, json_deep_copy(one), NULL);
-    } else {
+    else
         admin_error(r, GH_DB_NOTFOUND, "");
-    }
     json_decref(all);
 }
 
