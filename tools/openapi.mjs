@@ -1362,6 +1362,89 @@ const securitySchemes = {
   },
 };
 
+// Progressive profiling (issue 20 item 6; docs/privacy.md): the profile
+// schema (admin) and the customer's attribute values.
+const profileAttribute = obj(
+  {
+    name: str('the claim name'), display_name: str('the field label'),
+    type: { type: 'string', enum: ['string', 'boolean', 'date', 'number', 'enum', 'phone'] },
+    required: bool(), sensitivity: { type: 'string', enum: ['normal', 'sensitive'] },
+    scopes: arr(str(), 'scopes that need and release it'), clients: arr(str(), 'clients that need it'),
+    min_length: int(), max_length: int(), pattern: str('POSIX extended regular expression, anchored'),
+    min: {}, max: {}, values: arr(str(), 'enum values'),
+    claim: { type: 'string', enum: ['standard', 'custom'] }, created_at: int(), updated_at: int(),
+  },
+  ['name', 'display_name', 'type'],
+);
+const attrName = pathParam('name', 'the attribute name');
+const profiling = {
+  '/admin/v1/profile/attributes': {
+    get: {
+      tags: ['admin'],
+      summary: 'The profile schema',
+      security: ADMIN,
+      responses: { 200: ok('Attributes', obj({ attributes: arr(profileAttribute) })), 401: ADMIN401 },
+    },
+    post: {
+      tags: ['admin'],
+      summary: 'Define a profile attribute',
+      security: ADMIN,
+      requestBody: jsonBody(profileAttribute),
+      responses: { 201: ok('Created', profileAttribute), 400: err('Invalid, or a scope that does not exist', ['invalid_request']), 401: ADMIN401, 409: err('Name taken', ['conflict']) },
+    },
+  },
+  '/admin/v1/profile/attributes/{name}': {
+    get: {
+      tags: ['admin'],
+      summary: 'One profile attribute',
+      security: ADMIN,
+      parameters: [attrName],
+      responses: { 200: ok('The attribute', profileAttribute), 401: ADMIN401, 404: err('No such attribute', ['not_found']) },
+    },
+    put: {
+      tags: ['admin'],
+      summary: 'Define or replace a profile attribute',
+      security: ADMIN,
+      parameters: [attrName],
+      requestBody: jsonBody(profileAttribute),
+      responses: { 200: ok('The attribute', profileAttribute), 400: err('Invalid', ['invalid_request']), 401: ADMIN401 },
+    },
+    delete: {
+      tags: ['admin'],
+      summary: 'Remove a profile attribute from the schema',
+      security: ADMIN,
+      parameters: [attrName],
+      responses: { 204: { description: 'Removed' }, 401: ADMIN401, 404: err('No such attribute', ['not_found']) },
+    },
+  },
+  '/api/v1/profile/attributes': {
+    get: {
+      tags: ['accounts'],
+      summary: "The schema's attributes with the customer's values; with client_id and scope, only those that authorization still needs, with the application's reasons",
+      security: SESSION,
+      parameters: [query('client_id', 'the application asking'), query('scope', 'the scope it asks for')],
+      responses: {
+        200: ok('Attributes', obj({ attributes: arr({ type: 'object' }), client_id: str(), client_name: str() }, ['attributes'])),
+        400: err('Unknown application or scope', ['invalid_request']),
+        401: E401,
+      },
+    },
+    patch: {
+      tags: ['accounts'],
+      summary: 'Give, change or remove (null) attribute values, or skip optional ones',
+      security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ values: { type: 'object' }, skip: arr(str()) })),
+      responses: {
+        200: ok('The values held', obj({ values: { type: 'object' } }, ['values'])),
+        400: err('A value the schema refuses, an unknown attribute, or a required one skipped', ['invalid_request']),
+        401: E401,
+        403: E403CSRF,
+        409: err('Changed meanwhile', ['conflict']),
+      },
+    },
+  },
+};
+
 const doc = {
   openapi: '3.1.0',
   info: {
@@ -1383,7 +1466,7 @@ const doc = {
     { name: 'health', description: 'probes' },
     { name: 'meta', description: 'this description' },
   ],
-  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences },
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling },
   components: { schemas, securitySchemes },
 };
 

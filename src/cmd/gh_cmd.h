@@ -7,9 +7,12 @@
 #ifndef GH_CMD_H
 #define GH_CMD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "gh_config.h"
+#include "gh_ctx.h"
+#include "gh_db.h"
 
 int gh_cmd_client(gh_config *cfg, int argc, char **argv);
 void gh_cmd_client_usage(FILE *out);
@@ -46,5 +49,22 @@ void gh_cmd_consent_usage(FILE *out);
 /* `gatehouse topic add|list|retire`: communication topics (gh_cmd_topic.c). */
 int gh_cmd_topic(gh_config *cfg, int argc, char **argv);
 void gh_cmd_topic_usage(FILE *out);
+/* The store a command runs on (gh_cmd_store.c): the database opened for a
+ * command, a connection, an arena and a gh_ctx for the default tenant.
+ * open prints why and returns false when any of it cannot be had; close
+ * gives back whatever open got. */
+typedef struct gh_cmd_store {
+    gh_db *db;
+    gh_dbconn *c;
+    gh_arena *a;
+    gh_ctx x;
+} gh_cmd_store;
+bool gh_cmd_store_open(gh_config *cfg, gh_cmd_store *s);
+void gh_cmd_store_close(gh_cmd_store *s);
+
+/* `gatehouse profile attribute add|list|remove`: the profile schema of
+ * progressive profiling (gh_cmd_profile.c). */
+int gh_cmd_profile(gh_config *cfg, int argc, char **argv);
+void gh_cmd_profile_usage(FILE *out);
 
 #endif

@@ -158,23 +158,14 @@ int gh_cmd_resource(gh_config *cfg, int argc, char **argv)
     } else {
         return usage_error("unknown resource subcommand \"%.64s\"", sub);
     }
-    char err[512] = "";
-    gh_db *db =
-        gh_db_open_for_command(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
-    if (!db) {
-        fprintf(stderr, "gatehouse: %s\n", err);
+    gh_cmd_store st;
+    if (!gh_cmd_store_open(cfg, &st)) {
         json_decref(doc);
         return 1;
     }
-    gh_dbconn *c = gh_db_acquire(db);
-    gh_arena *a = gh_arena_new(0);
-    gh_ctx x = {.tenant = GH_DEFAULT_TENANT,
-                .db = c,
-                .arena = a,
-                .cfg = cfg,
-                .now = gh_now_ms(),
-                .client_ip = "",
-                .user_agent = ""};
+    gh_ctx x = st.x;
+    gh_dbconn *c = st.c;
+    gh_arena *a = st.a;
     gh_dbrc rc = GH_DB_BUSY;
     code = 1;
     if (c && a && doc) {
@@ -201,9 +192,6 @@ int gh_cmd_resource(gh_config *cfg, int argc, char **argv)
     else
         fprintf(stderr, "gatehouse: the resource command failed: %s\n", gh_dbrc_str(rc));
     json_decref(doc);
-    gh_arena_free(a);
-    if (c)
-        gh_db_release(c);
-    gh_db_close(db);
+    gh_cmd_store_close(&st);
     return code;
 }

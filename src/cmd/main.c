@@ -30,6 +30,7 @@ static void usage(FILE *out)
             "  keys rotate|list   rotate or list the token signing keys\n"
             "  client create|list|delete|first-party   manage OAuth clients\n"
             "  resource create|list|show|delete   manage protected resources (APIs)\n"
+            "  profile attribute add|list|remove   the profile schema (progressive profiling)\n"
             "  user find|show|lock|unlock|end-sessions|reset-password|delete   one account\n"
             "  audit [--subject ID] [--type T] [--since TIME] [--follow]   read the audit log\n"
             "  consent purpose|document ...   purposes and versioned documents\n"
@@ -104,6 +105,12 @@ static int help(const char *cmd)
                "imported per\ntable. Run the servers on the database with the same master key "
                "as the source.\nExits 0, 1 on failure, 2 for a usage or settings error or a "
                "database that cannot\ntake the file. See docs/migrating.md.\n\n");
+        gh_config_print_some(stdout, store_settings);
+        return 0;
+    }
+    if (strcmp(cmd, "profile") == 0) {
+        gh_cmd_profile_usage(stdout);
+        printf("\n");
         gh_config_print_some(stdout, store_settings);
         return 0;
     }
@@ -183,7 +190,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "mail-test") != 0 &&
         strcmp(cmd, "client") != 0 && strcmp(cmd, "keys") != 0 && strcmp(cmd, "export") != 0 &&
         strcmp(cmd, "import") != 0 && strcmp(cmd, "resource") != 0 && strcmp(cmd, "user") != 0 &&
-        strcmp(cmd, "audit") != 0 && strcmp(cmd, "consent") != 0 && strcmp(cmd, "topic") != 0) {
+        strcmp(cmd, "audit") != 0 && strcmp(cmd, "consent") != 0 && strcmp(cmd, "topic") != 0 &&
+        strcmp(cmd, "profile") != 0) {
         fprintf(stderr, "gatehouse: unknown command \"%s\" (try gatehouse --help)\n", cmd);
         return 2;
     }
@@ -205,6 +213,8 @@ int main(int argc, char **argv)
         return gh_cmd_client(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "resource") == 0)
         return gh_cmd_resource(&cfg, argc - 2, argv + 2);
+    if (strcmp(cmd, "profile") == 0)
+        return gh_cmd_profile(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "user") == 0)
         return gh_cmd_user(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "audit") == 0)

@@ -113,4 +113,8 @@ void gh_accounts_deletion_pending(gh_req *r, gh_dbconn *c, const gh_user *u, con
  * answered when it is not a valid address. */
 const char *gh_accounts_email_field(gh_req *r, json_t *body, bool *bad);
 
+/* Fills u with the signed-in customer's account; false with the answer set
+ * (401, or 503 when the database is busy). In gh_accounts_profile.c. */
+bool gh_accounts_signed_in_user(gh_req *r, gh_user *u);
+
 #endif

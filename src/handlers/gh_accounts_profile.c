@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gh_accounts.h"
 #include "gh_api.h"
 #include "gh_clock.h"
 #include "gh_handlers.h"
@@ -25,8 +26,7 @@ static json_t *profile_json(const gh_user *u)
     return o;
 }
 
-/* Fills u with the signed-in user; false with the answer set. */
-static bool signed_in_user(gh_req *r, gh_user *u)
+bool gh_accounts_signed_in_user(gh_req *r, gh_user *u)
 {
     const gh_session *s = gh_session_current(r);
     if (!s) {
@@ -44,7 +44,7 @@ static bool signed_in_user(gh_req *r, gh_user *u)
 void gh_accounts_profile_get(gh_req *r)
 {
     gh_user u;
-    if (signed_in_user(r, &u))
+    if (gh_accounts_signed_in_user(r, &u))
         gh_resp_json(r, 200, profile_json(&u), NULL);
 }
 
@@ -91,7 +91,7 @@ void gh_accounts_profile_update(gh_req *r)
     gh_user u;
     bool set[5], bad = false;
     const char *v[5];
-    if (!gh_csrf_check(r) || !signed_in_user(r, &u))
+    if (!gh_csrf_check(r) || !gh_accounts_signed_in_user(r, &u))
         return;
     json_t *body = gh_api_body(r);
     if (!body)

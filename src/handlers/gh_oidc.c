@@ -28,6 +28,7 @@
 #include "gh_mfa.h"
 #include "gh_mkey.h"
 #include "gh_oauth.h"
+#include "gh_profile_attrs.h"
 #include "gh_resources.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
@@ -656,6 +657,17 @@ void gh_oidc_authorize(gh_req *r)
                                                  gh_url_encode(r->arena, resume_url(r, &z, NULL))));
             goto out;
         }
+    }
+    /* progressive profiling (issue 20 item 6): attributes the application
+     * needs and the customer has not given are asked first, once */
+    int ask = gh_profile_attrs_pending(r, z.client_id, z.scope, s->user_id);
+    if (ask != 0) {
+        if (ask > 0 && z.prompt_none)
+            client_error(r, &z, "interaction_required", "the profile needs more details");
+        else if (ask > 0)
+            gh_resp_redirect(r, gh_arena_printf(r->arena, "/profile/complete?return_to=%s",
+                                                gh_url_encode(r->arena, resume_url(r, &z, NULL))));
+        goto out;
     }
     if (!z.client.first_party) {
         int decision = consent_marker(r, &z, s->user_id);

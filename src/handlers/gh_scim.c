@@ -140,18 +140,19 @@ void gh_scim_schemas(gh_req *r)
 {
     if (!gh_scim_authorised(r))
         return;
-    list_response(r, json_pack("[o, o]", user_schema(r), gatehouse_schema(r)));
+    list_response(
+        r, json_pack("[o, o, o]", user_schema(r), gatehouse_schema(r), gh_scim_profile_schema(r)));
 }
 
 void gh_scim_resource_types(gh_req *r)
 {
     if (!gh_scim_authorised(r))
         return;
-    json_t *user =
-        json_pack("{s:[s], s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:b}], s:o}", "schemas",
-                  "urn:ietf:params:scim:schemas:core:2.0:ResourceType", "id", "User", "name",
-                  "User", "endpoint", "/Users", "description", "User Account", "schema",
-                  GH_SCIM_USER_URN, "schemaExtensions", "schema", GH_SCIM_GH_URN, "required", 0,
-                  "meta", meta(r, "ResourceType", "ResourceTypes/User"));
+    json_t *user = json_pack("{s:[s], s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:b}, {s:s, s:b}], s:o}",
+                             "schemas", "urn:ietf:params:scim:schemas:core:2.0:ResourceType", "id",
+                             "User", "name", "User", "endpoint", "/Users", "description",
+                             "User Account", "schema", GH_SCIM_USER_URN, "schemaExtensions",
+                             "schema", GH_SCIM_GH_URN, "required", 0, "schema", GH_SCIM_PROFILE_URN,
+                             "required", 0, "meta", meta(r, "ResourceType", "ResourceTypes/User"));
     list_response(r, json_pack("[o]", user));
 }

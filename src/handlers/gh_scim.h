@@ -4,6 +4,7 @@
 #ifndef GH_SCIM_H
 #define GH_SCIM_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "gh_http.h"
@@ -22,5 +23,19 @@ bool gh_scim_authorised(gh_req *r);
 /* Parses the JSON body into an object; on failure sets a 400 and returns NULL.
  * The caller owns the reference. */
 json_t *gh_scim_body(gh_req *r);
+
+/* Progressive profiling (gh_scim_profile.c): the tenant's profile
+ * attributes as a User schema extension. */
+#define GH_SCIM_PROFILE_URN "urn:ietf:params:scim:schemas:extension:gatehouse:profile:2.0:User"
+/* The extension's Schema resource, from the tenant's schema. */
+json_t *gh_scim_profile_schema(gh_req *r);
+/* A user's values ({name: value}, new reference), NULL when none. */
+json_t *gh_scim_profile_values(const char *profile);
+/* Applies path (the URN: the whole object; URN:name: one value) with v
+ * (NULL or null removes) to *profile (users.profile JSON text, replaced in
+ * r's arena); replace: the whole object replaces every value. false with
+ * *why (the field named) when the schema refuses a value. */
+bool gh_scim_profile_set(gh_req *r, const char **profile, const char *path, json_t *v, bool replace,
+                         const char **why);
 
 #endif

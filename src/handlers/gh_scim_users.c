@@ -217,6 +217,14 @@ static bool set_attr(struct edit *e, const char *path, json_t *v, bool patch)
         return v ? set_extension(e, v) : true;
     if (strcasecmp(path, GH_SCIM_GH_URN ":emailVerified") == 0)
         return v ? set_bool(e, v, &e->u.email_verified, "emailVerified") : true;
+    if (strncasecmp(path, GH_SCIM_PROFILE_URN, sizeof(GH_SCIM_PROFILE_URN) - 1) == 0 &&
+        (path[sizeof(GH_SCIM_PROFILE_URN) - 1] == '\0' ||
+         path[sizeof(GH_SCIM_PROFILE_URN) - 1] == ':')) {
+        const char *why = NULL;
+        return gh_scim_profile_set(e->r, &e->u.profile, path, v, !patch, &why)
+                   ? true
+                   : fail(e, "invalidValue", why);
+    }
     if (!patch &&
         (strcasecmp(p, "id") == 0 || strcasecmp(p, "meta") == 0 || strcasecmp(p, "schemas") == 0))
         return true;
@@ -305,6 +313,11 @@ static json_t *user_json(gh_req *r, const gh_user *u)
         json_object_set_new(ext, "deletionScheduled", json_string(at));
     }
     json_object_set_new(o, GH_SCIM_GH_URN, ext);
+    json_t *values = gh_scim_profile_values(u->profile);
+    if (values) {
+        json_array_append_new(json_object_get(o, "schemas"), json_string(GH_SCIM_PROFILE_URN));
+        json_object_set_new(o, GH_SCIM_PROFILE_URN, values);
+    }
     json_object_set_new(o, "meta",
                         json_pack("{s:s, s:s, s:s, s:s, s:s}", "resourceType", "User", "created",
                                   created, "lastModified", modified, "location", location,

@@ -24,6 +24,7 @@
 #include "gh_keys.h"
 #include "gh_oauth.h"
 #include "gh_oidc.h"
+#include "gh_profile_attrs.h"
 #include "gh_resources.h"
 #include "gh_store_users.h"
 #include "gh_store_oidc.h"
@@ -143,6 +144,7 @@ static char *id_token(gh_req *r, const gh_client *cl, const struct grant *g, con
     if (g->user) {
         gh_profile_user pu = gh_store_user_profile(g->user);
         json_t *more = gh_profile_claims(&pu, g->scope);
+        gh_profile_attrs_claims(r, g->user->profile, g->scope, cl->id, more);
         json_object_del(more, "sub");
         json_object_update_missing(p, more);
         json_decref(more);

@@ -8,6 +8,7 @@
 
 #include "gh_handlers.h"
 #include "gh_oauth.h"
+#include "gh_profile_attrs.h"
 #include "gh_store_users.h"
 #include "gh_tokens.h"
 
@@ -69,6 +70,7 @@ void gh_userinfo(gh_req *r)
     }
     gh_profile_user pu = gh_store_user_profile(&u);
     json_t *o = gh_profile_claims(&pu, scope);
+    gh_profile_attrs_claims(r, u.profile, scope, client, o);
     json_decref(claims);
     gh_resp_json(r, 200, o, NULL);
 }

@@ -137,5 +137,14 @@ void gh_admin_topics_update(gh_req *r);
 void gh_admin_topics_retire(gh_req *r);
 void gh_admin_topics_message(gh_req *r);
 void gh_admin_user_preferences(gh_req *r);
+/* gh_admin_profile.c: /admin/v1/profile/attributes (GATEHOUSE_ADMIN_TOKEN);
+ * gh_profile_attrs.c: the customer's attributes (progressive profiling) */
+void gh_admin_profile_attrs_list(gh_req *r);
+void gh_admin_profile_attrs_create(gh_req *r);
+void gh_admin_profile_attrs_get(gh_req *r);
+void gh_admin_profile_attrs_put(gh_req *r);
+void gh_admin_profile_attrs_delete(gh_req *r);
+void gh_profile_attrs_get(gh_req *r);
+void gh_profile_attrs_update(gh_req *r);
 
 #endif

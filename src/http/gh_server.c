@@ -151,6 +151,14 @@ static const gh_route routes[] = {
     {"DELETE", "/admin/v1/topics/{key}", gh_admin_topics_retire, 0},
     {"POST", "/admin/v1/topics/{key}/messages", gh_admin_topics_message, GH_ROUTE_BODY},
     {"PUT", "/admin/v1/users/{id}/preferences", gh_admin_user_preferences, GH_ROUTE_BODY},
+    {"GET", "/admin/v1/profile/attributes", gh_admin_profile_attrs_list, 0},
+    {"POST", "/admin/v1/profile/attributes", gh_admin_profile_attrs_create, GH_ROUTE_BODY},
+    {"GET", "/admin/v1/profile/attributes/{name}", gh_admin_profile_attrs_get, 0},
+    {"PUT", "/admin/v1/profile/attributes/{name}", gh_admin_profile_attrs_put, GH_ROUTE_BODY},
+    {"DELETE", "/admin/v1/profile/attributes/{name}", gh_admin_profile_attrs_delete, 0},
+    {"GET", "/api/v1/profile/attributes", gh_profile_attrs_get, 0},
+    {"PATCH", "/api/v1/profile/attributes", gh_profile_attrs_update, API_BODY},
+    {"GET", "/profile/complete", gh_static_page, 0},
 };
 
 static gh_db *open_store(gh_config *cfg, unsigned pool)

@@ -340,6 +340,29 @@ static const char *const response_types[] = {"code"};
 static const char *const text_members[] = {"software_id", "software_version"};
 static const char *const url_members[] = {"client_uri", "logo_uri", "tos_uri", "policy_uri"};
 
+/* attribute_reasons (progressive profiling, docs/clients.md): {attribute
+ * name: why the application needs it}, shown on the profile page; at most
+ * 64 members, names as the profile schema spells them, texts of 1-200
+ * characters. */
+static json_t *attribute_reasons(const json_t *v, gh_client_error *err)
+{
+    bool ok = json_is_object(v) && json_object_size(v) <= 64;
+    const char *k;
+    json_t *e;
+    json_object_foreach((json_t *)v, k, e)
+    {
+        size_t n = strlen(k);
+        ok = ok && n > 0 && n <= 40 && strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_") == n &&
+             plain_string(e, TEXT_MAX) && json_string_length(e) > 0 &&
+             gh_utf8_count(json_string_value(e), json_string_length(e)) <= 200;
+    }
+    if (!ok)
+        return fail_meta(err, "invalid_client_metadata",
+                         "attribute_reasons must map attribute names to texts of 1 to 200 "
+                         "characters (at most 64)");
+    return json_deep_copy(v);
+}
+
 json_t *gh_client_metadata_validate(const json_t *in, gh_client_error *err)
 {
     err->error = NULL;
@@ -572,6 +595,13 @@ json_t *gh_client_metadata_validate(const json_t *in, gh_client_error *err)
             goto bad;
         }
         json_object_set_new(out, "minimum_acr_value", json_string(s));
+    }
+    v = member(in, "attribute_reasons");
+    if (v) {
+        json_t *reasons = attribute_reasons(v, err);
+        if (!reasons)
+            goto bad;
+        json_object_set_new(out, "attribute_reasons", reasons);
     }
     json_decref(grants);
     json_decref(rtypes);

@@ -576,6 +576,14 @@ static const char *const pg_migrations[] = {
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
     "CREATE INDEX comm_unsubscribe_user ON comm_unsubscribe_links (tenant_id, user_id);"
     "CREATE INDEX comm_unsubscribe_expiry ON comm_unsubscribe_links (expires_at);",
+    /* migration 17: see the SQLite migration of the same place */
+    "CREATE TABLE profile_attributes ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  name TEXT COLLATE \"C\" NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  updated_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, name));",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

@@ -604,6 +604,18 @@ static const char *const sqlite_migrations[] = {
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
     "CREATE INDEX comm_unsubscribe_user ON comm_unsubscribe_links (tenant_id, user_id);"
     "CREATE INDEX comm_unsubscribe_expiry ON comm_unsubscribe_links (expires_at);",
+    /* migration 17: the operator's profile schema (issue 20 item 6,
+     * docs/privacy.md "Progressive profiling"): one row per attribute of a
+     * tenant; doc is the attribute as the admin API shows it (JSON text,
+     * validated by proto/gh_attr_schema). The customers' values live in
+     * users.profile under "attributes" (ARCHITECTURE.md says why). */
+    "CREATE TABLE profile_attributes ("
+    "  tenant_id TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, name));",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

@@ -123,6 +123,13 @@ static const struct meta_case meta_cases[] = {
     {"{" RU ",\"scope\":\"open\\\"id\"}", BAD},
     {"{" RU ",\"contacts\":[\"ops@app.example\"]}", OK},
     {"{" RU ",\"contacts\":\"ops@app.example\"}", BAD},
+    /* attribute_reasons (progressive profiling, docs/clients.md) */
+    {"{" RU ",\"attribute_reasons\":{\"birthdate\":\"We sell wine only to adults.\"}}", OK},
+    {"{" RU ",\"attribute_reasons\":{\"birthdate\":\"\"}}", BAD},
+    {"{" RU ",\"attribute_reasons\":{\"Birth Date\":\"x\"}}", BAD},
+    {"{" RU ",\"attribute_reasons\":{\"birthdate\":7}}", BAD},
+    {"{" RU ",\"attribute_reasons\":{\"birthdate\":\"a\\u0007b\"}}", BAD},
+    {"{" RU ",\"attribute_reasons\":[\"birthdate\"]}", BAD},
     /* unknown members are ignored; null means absent */
     {"{" RU ",\"frobnicate\":{\"x\":1},\"client_name\":null}", OK},
 };
