@@ -147,9 +147,14 @@ static void put_tag(gh_strbuf *b, const gh_catalog *cat, const char *tag, const 
 /* The language switch (a labelled list of buttons, gatehouse.js acts on
  * them), placed after the page's main content so it does not come between
  * a customer and the form. */
-static void put_switch(gh_strbuf *b, size_t current)
+static void put_switch(gh_strbuf *b, const gh_catalog *cat, size_t current)
 {
-    puts_(b, "<nav class=\"languages\" aria-label=\"Language\"><ul>\n");
+    const char *label = cat ? gh_catalog_text(cat, "Language") : NULL;
+    puts_(b, "<nav class=\"languages\" aria-label=\"");
+    puts_(b, label ? "" : "Language");
+    if (label)
+        put_escaped(b, label, strlen(label));
+    puts_(b, "\"><ul>\n");
     for (size_t i = 0; i < gh_i18n_count(); i++) {
         const char *tag = gh_i18n_tags()[i];
         puts_(b, "<li><button type=\"button\" class=\"link\" data-lang=\"");
@@ -227,7 +232,7 @@ static page translate(const gh_embed_file *f, size_t lang)
             if (starts(p, left, "</main>")) {
                 put(&b, p, len);
                 puts_(&b, "\n");
-                put_switch(&b, lang);
+                put_switch(&b, cat, lang);
                 i += len;
                 continue;
             }
