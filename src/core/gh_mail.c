@@ -763,9 +763,9 @@ static void mail_locale(gh_dbconn *c, gh_arena *a, const char *tenant, const cha
         json_object_set_new(params, "_locale", json_string(gh_i18n_tags()[i]));
 }
 
-static gh_dbrc enqueue_prepared(gh_dbconn *c, gh_arena *a, const gh_config *cfg,
-                                const char *tenant, const char *to, const char *template_name,
-                                json_t *params, int64_t send_at, const char **id_out);
+static gh_dbrc enqueue_prepared(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
+                                const char *to, const char *template_name, json_t *params,
+                                int64_t send_at, const char **id_out);
 
 gh_dbrc gh_mail_enqueue_at(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
                            const char *to, const char *template_name, json_t *params,
@@ -783,9 +783,9 @@ gh_dbrc gh_mail_enqueue_at(gh_dbconn *c, gh_arena *a, const gh_config *cfg, cons
     return rc;
 }
 
-static gh_dbrc enqueue_prepared(gh_dbconn *c, gh_arena *a, const gh_config *cfg,
-                                const char *tenant, const char *to, const char *template_name,
-                                json_t *params, int64_t send_at, const char **id_out)
+static gh_dbrc enqueue_prepared(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
+                                const char *to, const char *template_name, json_t *params,
+                                int64_t send_at, const char **id_out)
 {
     /* Render once now so a missing variable fails here, in the request. */
     gh_mail_rendered msg;

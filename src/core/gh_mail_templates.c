@@ -27,7 +27,7 @@ struct template
  * its own lang (HTML_FRAME_TOP, the tag, HTML_FRAME_REST, the body). */
 #define HTML_FRAME_TOP "<!DOCTYPE html>\n<html lang=\""
 #define HTML_FRAME_REST                                                                            \
-    "\">\n"                                                                                         \
+    "\">\n"                                                                                        \
     "<head><meta charset=\"utf-8\"><meta name=\"viewport\" "                                       \
     "content=\"width=device-width, initial-scale=1\"></head>\n"                                    \
     "<body style=\"font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; " \
@@ -540,7 +540,8 @@ char *gh_mail_render_string(gh_arena *a, const char *tmpl, const json_t *params,
 
 /* ---- other languages (docs/i18n.md) ---- */
 
-#define CODE_STYLE "font-size: 28px; font-weight: bold; letter-spacing: 4px; font-family: monospace;"
+#define CODE_STYLE                                                                                 \
+    "font-size: 28px; font-weight: bold; letter-spacing: 4px; font-family: monospace;"
 
 /* A catalog's HTML body names its looks with a few classes (a translator
  * writes words, not CSS); mail clients drop style sheets, so each becomes the
@@ -587,7 +588,8 @@ static char *local_time(gh_arena *a, const gh_catalog *cat, const char *v)
     static const struct {
         const char *name;
         int at, len;
-    } parts[] = {{"{yyyy}", 0, 4}, {"{mm}", 5, 2}, {"{dd}", 8, 2}, {"{HH}", 11, 2}, {"{MM}", 14, 2}};
+    } parts[] = {
+        {"{yyyy}", 0, 4}, {"{mm}", 5, 2}, {"{dd}", 8, 2}, {"{HH}", 11, 2}, {"{MM}", 14, 2}};
     gh_strbuf b = {.a = a};
     gh_strbuf_put(&b, "", 0);
     for (const char *s = fmt; *s;) {
@@ -612,7 +614,8 @@ static json_t *local_params(gh_arena *a, const gh_catalog *cat, const json_t *pa
     json_t *v;
     if (!p)
         return NULL;
-    json_object_foreach (p, k, v) {
+    json_object_foreach(p, k, v)
+    {
         const char *s = json_string_value(v);
         const char *t = s ? gh_catalog_text(cat, s) : NULL;
         if (!t && s)
@@ -668,7 +671,8 @@ int gh_mail_catalog_check(const gh_catalog *c, char *err, size_t errlen)
     int rc = a ? 0 : -1;
     if (!a)
         snprintf(err, errlen, "out of memory");
-    json_object_foreach ((json_t *)c->mail, name, t) {
+    json_object_foreach((json_t *)c->mail, name, t)
+    {
         const struct template *en = find(name);
         if (rc != 0)
             break;

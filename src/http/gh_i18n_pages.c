@@ -30,8 +30,8 @@ typedef struct page {
     size_t len;
 } page;
 
-static gh_arena *arena;                          /* holds every translated page */
-static page *pages[GH_I18N_MAX_LANGUAGES];       /* per language, per web file */
+static gh_arena *arena;                    /* holds every translated page */
+static page *pages[GH_I18N_MAX_LANGUAGES]; /* per language, per web file */
 
 static void put(gh_strbuf *b, const char *s, size_t n)
 {
@@ -319,8 +319,7 @@ static const char *saved_locale(gh_req *r)
     const gh_session *s = gh_session_current(r);
     gh_dbconn *c = s ? gh_req_db(r) : NULL;
     gh_user u;
-    if (!c || gh_store_user_get(c, r->arena, r->tenant, s->user_id, &u) != GH_DB_OK ||
-        !u.profile)
+    if (!c || gh_store_user_get(c, r->arena, r->tenant, s->user_id, &u) != GH_DB_OK || !u.profile)
         return NULL;
     json_t *p = json_loads(u.profile, 0, NULL);
     const char *v = json_string_value(json_object_get(p, "locale"));

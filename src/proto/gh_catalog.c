@@ -24,7 +24,8 @@ static bool all_strings(const json_t *o, const char **bad)
 {
     const char *k;
     const json_t *v;
-    json_object_foreach ((json_t *)o, k, v) {
+    json_object_foreach((json_t *)o, k, v)
+    {
         if (!*k || !json_is_string(v) ||
             !gh_utf8_valid(json_string_value(v), json_string_length(v))) {
             *bad = k;
@@ -38,7 +39,8 @@ static int check_mail(const json_t *mail, const char *origin, char *err, size_t 
 {
     const char *name;
     const json_t *t;
-    json_object_foreach ((json_t *)mail, name, t) {
+    json_object_foreach((json_t *)mail, name, t)
+    {
         static const char *parts[] = {"subject", "text", "html"};
         if (!json_is_object(t)) {
             snprintf(err, errlen, "locale catalog %s: mail \"%.64s\" must be an object", origin,
@@ -82,7 +84,8 @@ int gh_catalog_parse(const char *text, size_t len, const char *origin, gh_catalo
     if (!json_is_object(root))
         fail(err, errlen, origin, "must be a JSON object");
     else if (!tag || !gh_locale_tag_valid(tag, strlen(tag)))
-        fail(err, errlen, origin, "\"language\" must be a language tag such as \"de\" or \"fr-CA\"");
+        fail(err, errlen, origin,
+             "\"language\" must be a language tag such as \"de\" or \"fr-CA\"");
     else if (!name || !*name)
         fail(err, errlen, origin, "\"name\" must be the language's own name, e.g. \"Deutsch\"");
     else if (!json_is_object(strings))

@@ -15,8 +15,9 @@
 #include <stddef.h>
 
 enum {
-    GH_LOCALE_TAG_MAX = 35,    /* bytes in a tag we consider (RFC 5646 allows longer, nobody sends them) */
-    GH_LOCALE_RANGES_MAX = 32, /* language ranges read from one Accept-Language or ui_locales */
+    GH_LOCALE_TAG_MAX =
+        35, /* bytes in a tag we consider (RFC 5646 allows longer, nobody sends them) */
+    GH_LOCALE_RANGES_MAX = 32,  /* language ranges read from one Accept-Language or ui_locales */
     GH_LOCALE_HEADER_MAX = 1024 /* bytes of an Accept-Language header read; the rest is ignored */
 };
 

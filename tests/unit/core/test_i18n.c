@@ -60,9 +60,8 @@ static void a_mail_renders_in_the_language_it_carries(void **state)
     assert_non_null(strstr(m.html, "<html lang=\"en\">"));
     json_decref(p);
     /* prose a caller writes in English and times follow the language */
-    p = json_pack("{s:s, s:s, s:s}", "others",
-                  "Your other devices stay signed in.", "account_link", "https://x/account",
-                  "_locale", "de");
+    p = json_pack("{s:s, s:s, s:s}", "others", "Your other devices stay signed in.", "account_link",
+                  "https://x/account", "_locale", "de");
     json_object_set_new(p, "lock_link", json_string("https://x/lock"));
     json_object_set_new(p, "days", json_integer(7));
     assert_int_equal(gh_mail_render(a, "password_changed", p, &m, err, sizeof(err)), 0);
@@ -101,14 +100,15 @@ static void a_mail_missing_a_placeholder_is_refused(void **state)
     assert_non_null(strstr(err, "text"));
     assert_int_equal(gh_i18n_count(), 1); /* nothing was added */
     /* a placeholder the English template lacks is refused too */
-    assert_int_equal(add_mail("{\"test\":{\"subject\":\"T\",\"text\":\"{{secret}}\",\"html\":\"H\"}}",
-                              err, sizeof(err)),
-                     -1);
+    assert_int_equal(
+        add_mail("{\"test\":{\"subject\":\"T\",\"text\":\"{{secret}}\",\"html\":\"H\"}}", err,
+                 sizeof(err)),
+        -1);
     assert_non_null(strstr(err, "secret"));
     /* and a template that does not exist */
-    assert_int_equal(add_mail("{\"nope\":{\"subject\":\"T\",\"text\":\"T\",\"html\":\"H\"}}", err,
-                              sizeof(err)),
-                     -1);
+    assert_int_equal(
+        add_mail("{\"nope\":{\"subject\":\"T\",\"text\":\"T\",\"html\":\"H\"}}", err, sizeof(err)),
+        -1);
     assert_non_null(strstr(err, "no such template"));
     /* the same placeholders in another order are fine */
     assert_int_equal(

@@ -18,8 +18,8 @@ static void tags_are_checked_for_shape(void **state)
 {
     (void)state;
     static const char *good[] = {"de", "de-CH", "zh-Hant-TW", "es-419", "gsw"};
-    static const char *bad[] = {"", "d", "de-", "-de", "de--CH", "1de", "de_CH", "de CH",
-                                "verylongtag", "de-abcdefghi", "<script>", "*"};
+    static const char *bad[] = {"",      "d",     "de-",         "-de",          "de--CH",   "1de",
+                                "de_CH", "de CH", "verylongtag", "de-abcdefghi", "<script>", "*"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         assert_true(gh_locale_tag_valid(good[i], strlen(good[i])));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -96,8 +96,8 @@ static void a_region_is_served_by_its_language(void **state)
 static void precedence_is_ui_locales_saved_choice_header(void **state)
 {
     (void)state;
-    gh_locale_inputs in = {.ui_locales = "es de", .saved = "fr", .chosen = "en",
-                           .accept_language = "fr"};
+    gh_locale_inputs in = {
+        .ui_locales = "es de", .saved = "fr", .chosen = "en", .accept_language = "fr"};
     assert_int_equal(gh_locale_pick(&in, avail, N), 1); /* first ui_locales we have */
     in.ui_locales = "es";                               /* none we have: the saved locale */
     assert_int_equal(gh_locale_pick(&in, avail, N), 2);
