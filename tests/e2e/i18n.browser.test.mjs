@@ -66,7 +66,7 @@ describe('a German browser', () => {
       assert.equal((await pageSession(page)).authenticated, true);
 
       // the language switch by keyboard: Tab to "English", press Enter
-      const nav = page.getByRole('navigation', { name: 'Sprache' });
+      const nav = page.getByRole('navigation', { name: 'Sprache wählen' });
       await nav.waitFor();
       let reached = false;
       for (let i = 0; i < 80 && !reached; i++) {

@@ -66,7 +66,7 @@ describe('choosing the language', () => {
     assert.match(p.html, />Passwort vergessen\?</);
     assert.match(p.html, /<title>Anmelden · Gatehouse<\/title>/);
     assert.equal(p.headers.get('content-language'), 'de');
-    assert.match(p.html, /<nav class="languages" aria-label="Sprache">/);
+    assert.match(p.html, /<nav class="languages" aria-label="Sprache wählen">/);
     assert.match(p.html, /data-lang="de" lang="de" aria-current="true">Deutsch</);
     assert.match(p.html, /<script type="application\/json" id="gh-i18n">/, 'the page script gets the catalog');
     // q-values count: German is preferred over English here too
@@ -136,7 +136,7 @@ describe('choosing the language', () => {
       assert.equal(en.lang, 'en', p);
       assert.equal(de.lang, 'de', p);
       assert.notEqual(de.h1, en.h1, `${p}: "${en.h1}" is translated`);
-      assert.match(de.html, /aria-label="Sprache"/, p);
+      assert.match(de.html, /aria-label="Sprache wählen"/, p);
       assert.doesNotMatch(de.html, /<title>[^<]*\b(Sign|Your|Reset|Choose|Page|Allow)\b/, p);
     }
     const missing = await page(`/no-such-page-${randomHex(3)}`, { 'accept-language': 'de' });
@@ -200,14 +200,14 @@ describe('catalogs are data files', () => {
     const dir = await makeTempDir();
     fs.writeFileSync(path.join(dir, 'fr.json'), JSON.stringify({
       language: 'fr', name: 'Français',
-      strings: { 'Sign in': 'Se connecter', 'Sign in · Gatehouse': 'Se connecter · Gatehouse', Language: 'Langue' },
+      strings: { 'Sign in': 'Se connecter', 'Sign in · Gatehouse': 'Se connecter · Gatehouse', 'Choose language': 'Choisir la langue' },
     }));
     const server = await startServer({ env: { GATEHOUSE_LOCALES_DIR: dir } });
     const b = new Browser(server);
     const r = await b.raw('GET', '/signin', { headers: { accept: 'text/html', 'accept-language': 'fr-FR, en;q=0.5' } });
     assert.equal(langOf(r.text), 'fr');
     assert.equal(h1Of(r.text), 'Se connecter');
-    assert.match(r.text, /aria-label="Langue"/);
+    assert.match(r.text, /aria-label="Choisir la langue"/);
     assert.match(r.text, /data-lang="fr" lang="fr" aria-current="true">Français</);
     assert.match(r.text, />Forgot password\?</, 'what the catalog lacks stays English');
     assert.match(r.text, /data-lang="de" lang="de">Deutsch</, 'the shipped languages stay');
