@@ -117,7 +117,7 @@ export function allStrings() {
   for (const f of readdirSync(assets).filter((n) => n.endsWith('.js')).sort()) {
     for (const t of scriptStrings(readFileSync(join(assets, f), 'utf8'))) add(t, `web/assets/${f}`);
   }
-  add('Choose language', 'the language switch (src/http/gh_i18n_pages.c)');
+  add('Translations', 'the language switch (src/http/gh_i18n_pages.c)');
   for (const t of MAIL_PROSE) add(t, 'mail values (tools/i18n-check.mjs MAIL_PROSE)');
   const mails = mailTemplates(readFileSync(join(root, 'src/core/gh_mail_templates.c'), 'utf8'));
   return { strings, mails };

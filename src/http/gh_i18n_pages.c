@@ -149,9 +149,9 @@ static void put_tag(gh_strbuf *b, const gh_catalog *cat, const char *tag, const 
  * a customer and the form. */
 static void put_switch(gh_strbuf *b, const gh_catalog *cat, size_t current)
 {
-    const char *label = cat ? gh_catalog_text(cat, "Choose language") : NULL;
+    const char *label = cat ? gh_catalog_text(cat, "Translations") : NULL;
     puts_(b, "<nav class=\"languages\" aria-label=\"");
-    puts_(b, label ? "" : "Choose language");
+    puts_(b, label ? "" : "Translations");
     if (label)
         put_escaped(b, label, strlen(label));
     puts_(b, "\"><ul>\n");

@@ -200,7 +200,7 @@ describe('catalogs are data files', () => {
     const dir = await makeTempDir();
     fs.writeFileSync(path.join(dir, 'fr.json'), JSON.stringify({
       language: 'fr', name: 'Français',
-      strings: { 'Sign in': 'Se connecter', 'Sign in · Gatehouse': 'Se connecter · Gatehouse', 'Choose language': 'Choisir la langue' },
+      strings: { 'Sign in': 'Se connecter', 'Sign in · Gatehouse': 'Se connecter · Gatehouse', 'Translations': 'Choisir la langue' },
     }));
     const server = await startServer({ env: { GATEHOUSE_LOCALES_DIR: dir } });
     const b = new Browser(server);
