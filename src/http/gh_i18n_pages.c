@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "gh_form.h"
+#include "gh_html.h"
 #include "gh_i18n.h"
 #include "gh_locale.h"
 #include "gh_session.h"
@@ -43,27 +44,14 @@ static void puts_(gh_strbuf *b, const char *s)
     gh_strbuf_put(b, s, strlen(s));
 }
 
-/* Writes s[0..n) escaped for HTML text and double-quoted attributes. */
-static void put_escaped(gh_strbuf *b, const char *s, size_t n)
+/* Writes s escaped for HTML text and double-quoted attributes. */
+static void put_escaped(gh_strbuf *b, const char *s)
 {
-    for (size_t i = 0; i < n; i++) {
-        switch (s[i]) {
-        case '&':
-            puts_(b, "&amp;");
-            break;
-        case '<':
-            puts_(b, "&lt;");
-            break;
-        case '>':
-            puts_(b, "&gt;");
-            break;
-        case '"':
-            puts_(b, "&quot;");
-            break;
-        default:
-            put(b, s + i, 1);
-        }
-    }
+    const char *e = gh_html_escape(b->a, s);
+    if (!e)
+        b->failed = true;
+    else
+        puts_(b, e);
 }
 
 static bool is_ws(char c)
@@ -104,7 +92,7 @@ static void put_text(gh_strbuf *b, const gh_catalog *cat, const char *s, size_t 
         return;
     }
     put(b, s, lead);
-    put_escaped(b, t, strlen(t));
+    put_escaped(b, t);
     put(b, s + trail, n - trail);
 }
 
@@ -137,7 +125,7 @@ static void put_tag(gh_strbuf *b, const gh_catalog *cat, const char *tag, const 
         put(b, rest, head);
         const char *t = lang ? tag : (cat ? lookup(cat, v, (size_t)(end - v)) : NULL);
         if (t)
-            put_escaped(b, t, strlen(t));
+            put_escaped(b, t);
         else
             put(b, v, (size_t)(end - v));
         i = (size_t)(end - s);
@@ -153,16 +141,16 @@ static void put_switch(gh_strbuf *b, const gh_catalog *cat, size_t current)
     puts_(b, "<nav class=\"languages\" aria-label=\"");
     puts_(b, label ? "" : "Translations");
     if (label)
-        put_escaped(b, label, strlen(label));
+        put_escaped(b, label);
     puts_(b, "\"><ul>\n");
     for (size_t i = 0; i < gh_i18n_count(); i++) {
         const char *tag = gh_i18n_tags()[i];
         puts_(b, "<li><button type=\"button\" class=\"link\" data-lang=\"");
-        put_escaped(b, tag, strlen(tag));
+        put_escaped(b, tag);
         puts_(b, "\" lang=\"");
-        put_escaped(b, tag, strlen(tag));
+        put_escaped(b, tag);
         puts_(b, i == current ? "\" aria-current=\"true\">" : "\">");
-        put_escaped(b, gh_i18n_name(i), strlen(gh_i18n_name(i)));
+        put_escaped(b, gh_i18n_name(i));
         puts_(b, "</button></li>\n");
     }
     puts_(b, "</ul></nav>\n");

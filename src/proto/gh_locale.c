@@ -114,16 +114,17 @@ static size_t add_range(gh_locale_range *out, size_t count, size_t max, const ch
     return count + 1;
 }
 
-size_t gh_locale_accept_parse(const char *header, gh_locale_range *out, size_t max)
+/* Reads the sep-separated items of s (at most GH_LOCALE_HEADER_MAX bytes)
+ * into out: a tag, and when weighted "*" too and ";q=" parameters. */
+static size_t read_ranges(const char *s, char sep, bool weighted, gh_locale_range *out, size_t max)
 {
-    if (!header || !out || max == 0)
+    if (!s || !out || max == 0)
         return 0;
-    size_t len = strnlen(header, GH_LOCALE_HEADER_MAX);
-    const char *p = header, *stop = header + len;
+    const char *p = s, *stop = s + strnlen(s, GH_LOCALE_HEADER_MAX);
     size_t count = 0;
     while (p < stop) {
         const char *item = p;
-        while (p < stop && *p != ',')
+        while (p < stop && *p != sep)
             p++;
         const char *item_end = p;
         if (p < stop)
@@ -134,35 +135,24 @@ size_t gh_locale_accept_parse(const char *header, gh_locale_range *out, size_t m
         while (tag_end < item_end && *tag_end != ';' && !is_space(*tag_end))
             tag_end++;
         size_t n = (size_t)(tag_end - item);
-        bool star = n == 1 && *item == '*';
-        if (!star && !gh_locale_tag_valid(item, n))
+        bool star = weighted && n == 1 && *item == '*';
+        if (n == 0 || (!star && !gh_locale_tag_valid(item, n)))
             continue;
-        int q = parse_q(tag_end, item_end);
-        if (q <= 0)
-            continue;
-        count = add_range(out, count, max, item, n, q);
+        int q = weighted ? parse_q(tag_end, item_end) : (tag_end == item_end ? 1000 : -1);
+        if (q > 0)
+            count = add_range(out, count, max, item, n, q);
     }
     return count;
 }
 
+size_t gh_locale_accept_parse(const char *header, gh_locale_range *out, size_t max)
+{
+    return read_ranges(header, ',', true, out, max);
+}
+
 size_t gh_locale_list_parse(const char *list, gh_locale_range *out, size_t max)
 {
-    if (!list || !out || max == 0)
-        return 0;
-    size_t len = strnlen(list, GH_LOCALE_HEADER_MAX);
-    const char *p = list, *stop = list + len;
-    size_t count = 0;
-    while (p < stop) {
-        while (p < stop && *p == ' ')
-            p++;
-        const char *t = p;
-        while (p < stop && *p != ' ')
-            p++;
-        size_t n = (size_t)(p - t);
-        if (n > 0 && gh_locale_tag_valid(t, n))
-            count = add_range(out, count, max, t, n, 1000);
-    }
-    return count;
+    return read_ranges(list, ' ', false, out, max);
 }
 
 /* Length of the primary language subtag of tag. */

@@ -56,6 +56,15 @@ async function signinFromAuthorize(extra, headers = {}) {
   return loc.pathname + loc.search;
 }
 
+/** Saves tag as the signed-in customer's locale (PATCH /api/v1/profile). */
+async function saveLocale(b, tag) {
+  const r = await b.raw('PATCH', '/api/v1/profile', {
+    body: JSON.stringify({ locale: tag }),
+    headers: { 'content-type': 'application/json', 'x-csrf-token': b.csrf, origin: b.origin },
+  });
+  assert.equal(r.status, 200, r.text);
+}
+
 describe('choosing the language', () => {
   test('Accept-Language: a German browser gets German pages, with lang, Content-Language and the switch', async () => {
     const p = await page('/signin', { 'accept-language': 'de-DE,de;q=0.9,en;q=0.8' });
@@ -106,11 +115,7 @@ describe('choosing the language', () => {
   test('precedence: ui_locales, then the saved locale, then the switch\'s cookie, then Accept-Language', async () => {
     const user = await newUser(ctx.server, 'lang');
     const b = await signedIn(ctx.server, user);
-    const saved = await b.raw('PATCH', '/api/v1/profile', {
-      body: JSON.stringify({ locale: 'de-CH' }),
-      headers: { 'content-type': 'application/json', 'x-csrf-token': b.csrf, origin: b.origin },
-    });
-    assert.equal(saved.status, 200, saved.text);
+    await saveLocale(b, 'de-CH');
     // the saved locale beats an English browser and an English switch choice
     b.jar.set('gh_lang', 'en');
     assert.equal((await page('/account', { 'accept-language': 'en' }, b)).lang, 'de');
@@ -177,11 +182,7 @@ describe('mails in the customer\'s language', () => {
   test('a customer who saved German gets a German security notice; an English one stays English', async () => {
     const user = await newUser(ctx.server, 'notice');
     const b = await signedIn(ctx.server, user);
-    const saved = await b.raw('PATCH', '/api/v1/profile', {
-      body: JSON.stringify({ locale: 'de' }),
-      headers: { 'content-type': 'application/json', 'x-csrf-token': b.csrf, origin: b.origin },
-    });
-    assert.equal(saved.status, 200, saved.text);
+    await saveLocale(b, 'de');
     await enrolTotp(b);
     const m = await ctx.mail.waitFor((x) => sentTo(user.email)(x) && x.subject === 'Ihre Anmeldemethoden wurden geändert', 10_000);
     assert.match(m.text, /Ihrem Konto wurde eine Authenticator-App hinzugefügt\./);
