@@ -98,6 +98,24 @@ function scriptStrings(src) {
   return out.filter((t) => hasLetters(t));
 }
 
+/** The customer-facing error descriptions of the JSON APIs (capitalised
+ * sentences; "Send ..." and lower-case ones are for developers), which the
+ * page script shows through tr(). */
+function apiStrings(src) {
+  const out = [];
+  const re = /gh_resp_error\(\s*r,\s*4\d\d,\s*"[a-z_]+",\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)/g;
+  for (const m of src.matchAll(re)) {
+    const t = [...m[1].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((x) => x[1]).join('').replace(/\\"/g, '"');
+    if (/^[A-Z]/.test(t) && !/^Send /.test(t) && /[.!?]$/.test(t)) out.push(t);
+  }
+  // descriptions kept in a #define (WRONG_CODE, WRONG_CREDENTIALS, ...)
+  for (const m of src.matchAll(/^#define [A-Z_]+\s+(?:\\\n\s*)?"((?:[^"\\]|\\.)*)"\s*$/gm)) {
+    const t = m[1].replace(/\\"/g, '"');
+    if (/^[A-Z][^/]* [^/]*[.!?]$/.test(t)) out.push(t);
+  }
+  return out;
+}
+
 /** Mail template names, from the template table of gh_mail_templates.c. */
 function mailTemplates(src) {
   const table = /static const struct template templates\[\] = \{([\s\S]*?)\n\};/.exec(src);
@@ -116,6 +134,11 @@ export function allStrings() {
   const assets = join(web, 'assets');
   for (const f of readdirSync(assets).filter((n) => n.endsWith('.js')).sort()) {
     for (const t of scriptStrings(readFileSync(join(assets, f), 'utf8'))) add(t, `web/assets/${f}`);
+  }
+  for (const dir of ['src/handlers', 'src/http']) {
+    for (const f of readdirSync(join(root, dir)).filter((n) => n.endsWith('.c')).sort()) {
+      for (const t of apiStrings(readFileSync(join(root, dir, f), 'utf8'))) add(t, `${dir}/${f} (API error)`);
+    }
   }
   add('Translations', 'the language switch (src/http/gh_i18n_pages.c)');
   for (const t of MAIL_PROSE) add(t, 'mail values (tools/i18n-check.mjs MAIL_PROSE)');
