@@ -8,7 +8,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { launchChromium, pageSession, assertAccessible } from './lib/chromium.mjs';
+import { launchChromium, alertText, pageSession, assertAccessible } from './lib/chromium.mjs';
 import { startServer, stopAll, randomHex } from './lib/server.mjs';
 import { startMailSink, stopAllMailSinks, codeFrom, sentTo } from './lib/mail.mjs';
 
@@ -60,6 +60,10 @@ describe('a German browser', () => {
       await page.waitForURL(onPath('/signin'));
       await page.getByRole('status').getByText('Sie haben sich abgemeldet.').waitFor();
       await page.getByLabel('E-Mail', { exact: true }).fill(email);
+      // the API's refusal reaches the page in German too
+      await page.getByLabel('Passwort', { exact: true }).fill(`${password}-falsch`);
+      await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
+      assert.equal(await alertText(page), 'Die E-Mail-Adresse oder das Passwort ist nicht korrekt.');
       await page.getByLabel('Passwort', { exact: true }).fill(password);
       await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
       await page.waitForURL(onPath('/account'));
