@@ -135,10 +135,12 @@ export function allStrings() {
   for (const f of readdirSync(assets).filter((n) => n.endsWith('.js')).sort()) {
     for (const t of scriptStrings(readFileSync(join(assets, f), 'utf8'))) add(t, `web/assets/${f}`);
   }
+  const apiFiles = ['src/proto/gh_pwpolicy.c']; // the password rules' refusals
   for (const dir of ['src/handlers', 'src/http']) {
-    for (const f of readdirSync(join(root, dir)).filter((n) => n.endsWith('.c')).sort()) {
-      for (const t of apiStrings(readFileSync(join(root, dir, f), 'utf8'))) add(t, `${dir}/${f} (API error)`);
-    }
+    for (const f of readdirSync(join(root, dir)).filter((n) => n.endsWith('.c')).sort()) apiFiles.push(`${dir}/${f}`);
+  }
+  for (const f of apiFiles) {
+    for (const t of apiStrings(readFileSync(join(root, f), 'utf8'))) add(t, `${f} (API error)`);
   }
   add('Translations', 'the language switch (src/http/gh_i18n_pages.c)');
   for (const t of MAIL_PROSE) add(t, 'mail values (tools/i18n-check.mjs MAIL_PROSE)');
