@@ -41,6 +41,21 @@ const MAIL_PROSE = [
   '{yyyy}-{mm}-{dd} {HH}:{MM} UTC',
 ];
 
+// The pages the server writes itself (gh_i18n_html): the /authorize error
+// page (error_page in src/handlers/gh_oidc.c) and the sign-out pages
+// (src/handlers/gh_logout_endpoint.c). Keep in step with that code.
+const SERVER_PAGES = [
+  'Invalid request · Gatehouse', 'Invalid request', 'The sign-in request could not be read.',
+  'A parameter was repeated.', 'Unknown application · Gatehouse', 'Unknown application',
+  'The application that sent you here is not registered with this service.',
+  'Invalid return address · Gatehouse', 'Invalid return address',
+  'The application asked to return you to an address it has not registered.',
+  'Sign out - Gatehouse', 'The sign-out request could not be read.',
+  'The sign-out request carries an ID token we did not issue.',
+  'The application asked to return you to an address it has not registered, so you were not signed out.',
+  'Do you want to sign out of Gatehouse on this device?', 'Stay signed in',
+];
+
 const collapse = (s) => s.replace(/[ \t\r\n]+/g, ' ').trim();
 const hasLetters = (s) => /\p{L}/u.test(s);
 
@@ -143,6 +158,7 @@ export function allStrings() {
     for (const t of apiStrings(readFileSync(join(root, f), 'utf8'))) add(t, `${f} (API error)`);
   }
   add('Translations', 'the language switch (src/http/gh_i18n_pages.c)');
+  for (const t of SERVER_PAGES) add(t, 'pages the server writes (tools/i18n-check.mjs SERVER_PAGES)');
   for (const t of MAIL_PROSE) add(t, 'mail values (tools/i18n-check.mjs MAIL_PROSE)');
   const mails = mailTemplates(readFileSync(join(root, 'src/core/gh_mail_templates.c'), 'utf8'));
   return { strings, mails };

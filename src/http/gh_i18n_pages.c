@@ -195,13 +195,15 @@ static bool starts(const char *s, size_t n, const char *prefix)
     return n >= k && strncmp(s, prefix, k) == 0;
 }
 
-static page translate(const gh_embed_file *f, size_t lang)
+/* Page s[0..n) in language lang, in a. A hosted page (full) also gets the
+ * language switch and, in a language other than English, the catalog for
+ * the page script; a page the server writes itself loads no script, so it
+ * gets neither. */
+static page translate(gh_arena *a, const char *s, size_t n, size_t lang, bool full)
 {
     const gh_catalog *cat = gh_i18n_catalog(lang);
     const char *tag = gh_i18n_tags()[lang];
-    const char *s = (const char *)f->data;
-    size_t n = f->len;
-    gh_strbuf b = {.a = arena};
+    gh_strbuf b = {.a = a};
     for (size_t i = 0; i < n;) {
         const char *p = s + i;
         size_t left = n - i;
@@ -215,9 +217,9 @@ static page translate(const gh_embed_file *f, size_t lang)
         } else {
             const char *gt = memchr(p, '>', left);
             size_t len = gt ? (size_t)(gt - p) + 1 : left;
-            if (starts(p, left, "</head>") && cat)
+            if (full && starts(p, left, "</head>") && cat)
                 put_messages(&b, cat);
-            if (starts(p, left, "</main>")) {
+            if (full && starts(p, left, "</main>")) {
                 put(&b, p, len);
                 puts_(&b, "\n");
                 put_switch(&b, cat, lang);
@@ -247,7 +249,8 @@ int gh_i18n_pages_init(char *err, size_t errlen)
             break;
         for (size_t i = 0; i < gh_web_count; i++) {
             const gh_embed_file *f = &gh_web_files[i];
-            pages[l][i] = is_page(f) ? translate(f, l) : (page){(const char *)f->data, f->len};
+            pages[l][i] = is_page(f) ? translate(arena, (const char *)f->data, f->len, l, true)
+                                     : (page){(const char *)f->data, f->len};
             if (!pages[l][i].data) {
                 pages[l] = NULL;
                 break;
@@ -283,6 +286,13 @@ void gh_i18n_page(const gh_embed_file *f, size_t lang, const char **data, size_t
     }
     *data = (const char *)f->data;
     *len = f->len;
+}
+
+const char *gh_i18n_html(gh_req *r, const char *html)
+{
+    size_t lang = gh_req_language(r, NULL);
+    page p = lang ? translate(r->arena, html, strlen(html), lang, false) : (page){NULL, 0};
+    return p.data ? p.data : html;
 }
 
 /* ui_locales of the authorization request a resume URL return_to names:

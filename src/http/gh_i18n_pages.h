@@ -24,6 +24,12 @@ void gh_i18n_pages_free(void);
  * lang: the translated page, or f's own bytes before init. */
 void gh_i18n_page(const gh_embed_file *f, size_t lang, const char **data, size_t *len);
 
+/* html, a page the server writes itself (an error at /authorize, the
+ * sign-out confirmation), in the request's language: translated now, in
+ * the request's arena, the way the hosted pages are at start (no switch,
+ * no script catalog). html itself for English or when memory runs out. */
+const char *gh_i18n_html(gh_req *r, const char *html);
+
 /* The language (an index of gh_i18n_tags) for this request: ui_locales of
  * the authorization request in return_to (a resume URL ending in
  * /authorize, carried from page to page), then the signed-in customer's

@@ -144,6 +144,15 @@ describe('choosing the language', () => {
       assert.match(de.html, /aria-label="Sprache wählen"/, p);
       assert.doesNotMatch(de.html, /<title>[^<]*\b(Sign|Your|Reset|Choose|Page|Allow)\b/, p);
     }
+    // a page the server writes itself: the /authorize error for an unknown application
+    const unknown = await page(`/authorize?client_id=nobody-${randomHex(3)}&redirect_uri=${encodeURIComponent(REDIRECT)}`
+      + '&response_type=code&scope=openid', { 'accept-language': 'de' });
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.lang, 'de');
+    assert.equal(unknown.h1, 'Unbekannte Anwendung');
+    assert.match(unknown.html, /nicht registriert\./);
+    assert.equal((await page(`/authorize?client_id=nobody&redirect_uri=${encodeURIComponent(REDIRECT)}`
+      + '&response_type=code&scope=openid')).h1, 'Unknown application');
     const missing = await page(`/no-such-page-${randomHex(3)}`, { 'accept-language': 'de' });
     assert.equal(missing.status, 404);
     assert.equal(missing.lang, 'de');
