@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gh_crypto.h"
@@ -215,6 +216,18 @@ static int p_proxy_header(gh_config *c, const char *v, char *why, size_t whylen)
 
 UINT_SETTING(p_max_sessions, max_sessions, 1, 100000)
 
+/* A directory of language catalogs (docs/i18n.md); its files are read and
+ * checked at start by gh_i18n_load. */
+static int p_locales_dir(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    struct stat st;
+    if (*v && (stat(v, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        snprintf(why, whylen, "must name an existing directory of language catalogs (*.json)");
+        return -1;
+    }
+    return set_string(c->locales_dir, sizeof(c->locales_dir), v, why, whylen);
+}
+
 static int p_smtp_tls(gh_config *c, const char *v, char *why, size_t whylen)
 {
     static const char *names[] = {"auto", "required", "opportunistic", "off"};
@@ -393,6 +406,9 @@ static const struct setting settings[] = {
      "bytes/s a request body must average once BODY_GRACE has passed; 0: no minimum"},
     {"BODY_GRACE", "10", p_body_grace,
      "seconds a request body may take before MIN_BODY_RATE applies"},
+    {"LOCALES_DIR", "", p_locales_dir,
+     "directory of language catalogs (<tag>.json) that add languages to the pages and mails or "
+     "replace shipped ones; read and checked at start"},
 };
 
 enum { N_SETTINGS = sizeof(settings) / sizeof(settings[0]) };

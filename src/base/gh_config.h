@@ -90,6 +90,8 @@ typedef struct gh_config {
     unsigned header_timeout;      /* seconds for a request line and its headers */
     unsigned min_body_rate;       /* bytes/s a request body must average after the grace */
     unsigned body_grace;          /* seconds a body may take before the rate applies */
+    /* languages (docs/i18n.md) */
+    char locales_dir[GH_PATH_MAX]; /* catalogs added to the shipped ones; "": none */
 } gh_config;
 
 /* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */

@@ -22,6 +22,7 @@
 #include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_fs.h"
+#include "gh_i18n.h"
 #include "gh_log.h"
 #include "gh_mkey.h"
 #include "gh_store_users.h"
@@ -752,6 +753,30 @@ gh_dbrc gh_mail_enqueue_id(gh_dbconn *c, gh_arena *a, const gh_config *cfg, cons
     return gh_mail_enqueue_at(c, a, cfg, tenant, to, template_name, params, 0, id_out);
 }
 
+/* The language of a mail (docs/i18n.md): params' "_locale" when the caller
+ * set it (a sign-up or recovery: the language of the browser that asked),
+ * else the recipient's saved `locale` when they have an account at this
+ * address and it names a loaded language other than English. Stored with
+ * the sealed parameters, so the sender renders what the request chose. */
+static void mail_locale(gh_dbconn *c, gh_arena *a, const char *tenant, const char *to,
+                        json_t *params)
+{
+    gh_user u;
+    if (!params || gh_i18n_count() < 2 || json_object_get(params, "_locale"))
+        return;
+    if (gh_store_user_by_email(c, a, tenant, to, &u) != GH_DB_OK || !u.profile)
+        return;
+    json_t *p = json_loads(u.profile, 0, NULL);
+    size_t i = gh_i18n_index(json_string_value(json_object_get(p, "locale")));
+    json_decref(p);
+    if (i > 0)
+        json_object_set_new(params, "_locale", json_string(gh_i18n_tags()[i]));
+}
+
+static gh_dbrc enqueue_prepared(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
+                                const char *to, const char *template_name, json_t *params,
+                                int64_t send_at, const char **id_out);
+
 gh_dbrc gh_mail_enqueue_at(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
                            const char *to, const char *template_name, json_t *params,
                            int64_t send_at, const char **id_out)
@@ -759,6 +784,19 @@ gh_dbrc gh_mail_enqueue_at(gh_dbconn *c, gh_arena *a, const gh_config *cfg, cons
     if (!tenant || !gh_mail_address_valid(to) || !gh_mail_template_exists(template_name) ||
         (params && !json_is_object(params)))
         return GH_DB_INVALID;
+    json_t *own = NULL;
+    if (!params && gh_i18n_count() > 1)
+        params = own = json_object();
+    mail_locale(c, a, tenant, to, params);
+    gh_dbrc rc = enqueue_prepared(c, a, cfg, tenant, to, template_name, params, send_at, id_out);
+    json_decref(own);
+    return rc;
+}
+
+static gh_dbrc enqueue_prepared(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
+                                const char *to, const char *template_name, json_t *params,
+                                int64_t send_at, const char **id_out)
+{
     /* Render once now so a missing variable fails here, in the request. */
     gh_mail_rendered msg;
     char err[256];

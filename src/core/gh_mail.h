@@ -145,7 +145,16 @@ const char *gh_mail_template_subject(const char *name);
 char *gh_mail_render_string(gh_arena *a, const char *tmpl, const json_t *params, bool html,
                             char *err, size_t errlen);
 
-/* Renders a template's subject, text and HTML bodies. -1 with a reason in
+/* Checks a language catalog's mails (gh_catalog) against the English
+ * templates: each must name a template and use exactly its placeholders in
+ * its subject, text and HTML. -1 with a reason in err otherwise (a start-up
+ * error: a German mail that lost {{link}} must never reach a customer). */
+struct gh_catalog;
+int gh_mail_catalog_check(const struct gh_catalog *c, char *err, size_t errlen);
+
+/* Renders a template's subject, text and HTML bodies, in the language that
+ * params' "_locale" names when a loaded catalog has the mail (docs/i18n.md);
+ * else in English. -1 with a reason in
  * err for an unknown template or a missing variable. */
 int gh_mail_render(gh_arena *a, const char *template_name, const json_t *params,
                    gh_mail_rendered *out, char *err, size_t errlen);

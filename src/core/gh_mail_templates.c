@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gh_i18n.h"
 #include "gh_mail.h"
 
 struct template
@@ -22,14 +23,18 @@ struct template
     const char *html;
 };
 
-#define HTML_OPEN                                                                                  \
-    "<!DOCTYPE html>\n"                                                                            \
-    "<html lang=\"en\">\n"                                                                         \
+/* The frame of every HTML mail; a catalog's mail body goes inside it with
+ * its own lang (HTML_FRAME_TOP, the tag, HTML_FRAME_REST, the body). */
+#define HTML_FRAME_TOP "<!DOCTYPE html>\n<html lang=\""
+#define HTML_FRAME_REST                                                                            \
+    "\">\n"                                                                                        \
     "<head><meta charset=\"utf-8\"><meta name=\"viewport\" "                                       \
     "content=\"width=device-width, initial-scale=1\"></head>\n"                                    \
     "<body style=\"font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; " \
     "color: #1a1a1a; line-height: 1.5; margin: 0; padding: 24px;\">\n"                             \
     "<div style=\"max-width: 560px; margin: 0 auto;\">\n"
+
+#define HTML_OPEN HTML_FRAME_TOP "en" HTML_FRAME_REST
 
 #define HTML_CLOSE "</div>\n</body>\n</html>\n"
 
@@ -535,6 +540,178 @@ char *gh_mail_render_string(gh_arena *a, const char *tmpl, const json_t *params,
     return b.buf;
 }
 
+/* ---- other languages (docs/i18n.md) ---- */
+
+#define CODE_STYLE                                                                                 \
+    "font-size: 28px; font-weight: bold; letter-spacing: 4px; font-family: monospace;"
+
+/* A catalog's HTML body names its looks with a few classes (a translator
+ * writes words, not CSS); mail clients drop style sheets, so each becomes the
+ * inline style the English templates carry. */
+static const char *const mail_classes[][2] = {
+    {"<h1>", "<h1 style=\"font-size: 20px;\">"},
+    {" class=\"button\"", " style=\"" BUTTON_STYLE "\""},
+    {" class=\"small\"", " style=\"" SMALL_STYLE "\""},
+    {" class=\"code\"", " style=\"" CODE_STYLE "\""},
+};
+
+static char *catalog_html(gh_arena *a, const char *lang, const char *body)
+{
+    gh_strbuf b = {.a = a};
+    gh_strbuf_put(&b, HTML_FRAME_TOP, strlen(HTML_FRAME_TOP));
+    gh_strbuf_put(&b, lang, strlen(lang));
+    gh_strbuf_put(&b, HTML_FRAME_REST, strlen(HTML_FRAME_REST));
+    for (const char *s = body; *s;) {
+        size_t k = 0, n = sizeof(mail_classes) / sizeof(mail_classes[0]);
+        while (k < n && strncmp(s, mail_classes[k][0], strlen(mail_classes[k][0])) != 0)
+            k++;
+        if (k < n) {
+            gh_strbuf_put(&b, mail_classes[k][1], strlen(mail_classes[k][1]));
+            s += strlen(mail_classes[k][0]);
+        } else
+            gh_strbuf_put(&b, s++, 1);
+    }
+    gh_strbuf_put(&b, HTML_CLOSE, strlen(HTML_CLOSE));
+    return b.failed ? NULL : b.buf;
+}
+
+/* "2026-12-09 04:12 UTC" (gh_notices_time) in the catalog's date format,
+ * the string "{yyyy}-{mm}-{dd} {HH}:{MM} UTC" of its "strings"; NULL when the
+ * value is no such time or the catalog has no format. */
+static char *local_time(gh_arena *a, const gh_catalog *cat, const char *v)
+{
+    static const char shape[] = "dddd-dd-dd dd:dd UTC";
+    const char *fmt = gh_catalog_text(cat, "{yyyy}-{mm}-{dd} {HH}:{MM} UTC");
+    if (!fmt || strlen(v) != sizeof(shape) - 1)
+        return NULL;
+    for (size_t i = 0; shape[i]; i++)
+        if (shape[i] == 'd' ? (v[i] < '0' || v[i] > '9') : v[i] != shape[i])
+            return NULL;
+    static const struct {
+        const char *name;
+        int at, len;
+    } parts[] = {
+        {"{yyyy}", 0, 4}, {"{mm}", 5, 2}, {"{dd}", 8, 2}, {"{HH}", 11, 2}, {"{MM}", 14, 2}};
+    gh_strbuf b = {.a = a};
+    gh_strbuf_put(&b, "", 0);
+    for (const char *s = fmt; *s;) {
+        size_t k = 0;
+        while (k < 5 && strncmp(s, parts[k].name, strlen(parts[k].name)) != 0)
+            k++;
+        if (k < 5) {
+            gh_strbuf_put(&b, v + parts[k].at, (size_t)parts[k].len);
+            s += strlen(parts[k].name);
+        } else
+            gh_strbuf_put(&b, s++, 1);
+    }
+    return b.failed ? NULL : b.buf;
+}
+
+/* params with the prose values callers write in English (a sentence about
+ * other devices, what changed) and the times in cat's language. */
+static json_t *local_params(gh_arena *a, const gh_catalog *cat, const json_t *params)
+{
+    json_t *p = json_copy((json_t *)params);
+    const char *k;
+    json_t *v;
+    if (!p)
+        return NULL;
+    json_object_foreach(p, k, v)
+    {
+        const char *s = json_string_value(v);
+        const char *t = s ? gh_catalog_text(cat, s) : NULL;
+        if (!t && s)
+            t = local_time(a, cat, s);
+        if (t)
+            json_string_set(v, t);
+    }
+    return p;
+}
+
+/* The names of the {{placeholders}} of tmpl, space-separated in a (each
+ * followed by a space), for comparing two templates' sets. */
+static char *placeholder_set(gh_arena *a, const char *tmpl)
+{
+    gh_strbuf b = {.a = a};
+    gh_strbuf_put(&b, " ", 1);
+    for (const char *s = strstr(tmpl, "{{"); s; s = strstr(s, "{{")) {
+        const char *close = strstr(s + 2, "}}");
+        if (!close)
+            break;
+        char name[72];
+        snprintf(name, sizeof(name), " %.*s ", (int)(close - s - 2 > 64 ? 64 : close - s - 2),
+                 s + 2);
+        if (!strstr(b.buf, name))
+            gh_strbuf_put(&b, name + 1, strlen(name) - 1);
+        s = close + 2;
+    }
+    return b.failed ? NULL : b.buf;
+}
+
+/* True when every name of set a is in set b. */
+static bool set_within(const char *a, const char *b)
+{
+    for (const char *s = a + 1; *s;) {
+        const char *e = strchr(s, ' ');
+        char name[72];
+        snprintf(name, sizeof(name), " %.*s ", (int)(e - s > 64 ? 64 : e - s), s);
+        if (!strstr(b, name))
+            return false;
+        s = e + 1;
+    }
+    return true;
+}
+
+int gh_mail_catalog_check(const gh_catalog *c, char *err, size_t errlen)
+{
+    static const char *parts[] = {"subject", "text", "html"};
+    const char *name;
+    json_t *t;
+    if (!c->mail)
+        return 0;
+    gh_arena *a = gh_arena_new(64 * 1024);
+    int rc = a ? 0 : -1;
+    if (!a)
+        snprintf(err, errlen, "out of memory");
+    json_object_foreach((json_t *)c->mail, name, t)
+    {
+        const struct template *en = find(name);
+        if (rc != 0)
+            break;
+        if (!en) {
+            snprintf(err, errlen, "mail \"%.64s\": there is no such template", name);
+            rc = -1;
+            break;
+        }
+        const char *en_parts[] = {en->subject, en->text, en->html};
+        for (int i = 0; i < 3 && rc == 0; i++) {
+            char *want = placeholder_set(a, en_parts[i]);
+            char *got = placeholder_set(a, json_string_value(json_object_get(t, parts[i])));
+            if (!want || !got) {
+                snprintf(err, errlen, "out of memory");
+                rc = -1;
+            } else if (!set_within(want, got) || !set_within(got, want)) {
+                snprintf(err, errlen,
+                         "mail \"%.64s\" %s: its placeholders are {{%.200s}}, the English "
+                         "template's {{%.200s}}; they must be the same",
+                         name, parts[i], got + 1, want + 1);
+                rc = -1;
+            }
+        }
+    }
+    gh_arena_free(a);
+    return rc;
+}
+
+/* The template of name in the language params' "_locale" asks for (set by
+ * gh_mail_enqueue): English unless a loaded catalog has that mail. */
+static const gh_catalog *mail_catalog(const char *name, const json_t *params)
+{
+    const char *loc = params ? json_string_value(json_object_get(params, "_locale")) : NULL;
+    const gh_catalog *cat = loc ? gh_i18n_catalog(gh_i18n_index(loc)) : NULL;
+    return cat && gh_catalog_mail(cat, name, "subject") ? cat : NULL;
+}
+
 int gh_mail_render(gh_arena *a, const char *template_name, const json_t *params,
                    gh_mail_rendered *out, char *err, size_t errlen)
 {
@@ -547,12 +724,29 @@ int gh_mail_render(gh_arena *a, const char *template_name, const json_t *params,
                  template_name ? template_name : "");
         return -1;
     }
-    out->subject = gh_mail_render_string(a, t->subject, params, false, err, errlen);
-    if (!out->subject)
-        return -1;
-    out->text = gh_mail_render_string(a, t->text, params, false, err, errlen);
-    if (!out->text)
-        return -1;
-    out->html = gh_mail_render_string(a, t->html, params, true, err, errlen);
-    return out->html ? 0 : -1;
+    const gh_catalog *cat = mail_catalog(template_name, params);
+    const char *subject = t->subject, *text = t->text, *html = t->html;
+    json_t *local = NULL;
+    if (cat) {
+        subject = gh_catalog_mail(cat, template_name, "subject");
+        text = gh_catalog_mail(cat, template_name, "text");
+        html = catalog_html(a, cat->tag, gh_catalog_mail(cat, template_name, "html"));
+        local = params ? local_params(a, cat, params) : NULL;
+        if (!html || (params && !local)) {
+            json_decref(local);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        params = local;
+    }
+    int rc = -1;
+    out->subject = gh_mail_render_string(a, subject, params, false, err, errlen);
+    if (out->subject)
+        out->text = gh_mail_render_string(a, text, params, false, err, errlen);
+    if (out->subject && out->text)
+        out->html = gh_mail_render_string(a, html, params, true, err, errlen);
+    if (out->subject && out->text && out->html)
+        rc = 0;
+    json_decref(local);
+    return rc;
 }

@@ -34,6 +34,8 @@
 #include "gh_store_mfa.h"
 #include "gh_store_sessions.h"
 #include "gh_store_throttle.h"
+#include "gh_i18n.h"
+#include "gh_i18n_pages.h"
 
 enum {
     MAX_NAME = 256,
@@ -110,8 +112,11 @@ gh_dbrc gh_accounts_mail_code(gh_req *r, gh_dbconn *c, const gh_email_flow *f,
     bool recover = strcmp(f->kind, GH_FLOW_RECOVER) == 0;
     const char *link = gh_arena_printf(r->arena, "%s/%s?flow=%s&token=%s", r->app->cfg->issuer,
                                        recover ? "recover" : "verify", f->id, k->link_token);
-    json_t *params = json_pack("{s:s, s:s, s:i}", "code", k->code, "link", link, "minutes",
-                               (int)((r->app->cfg->code_ttl + 59) / 60));
+    /* In the language of the page that asked, where the code is entered
+     * (docs/i18n.md). */
+    json_t *params = json_pack("{s:s, s:s, s:i, s:s}", "code", k->code, "link", link, "minutes",
+                               (int)((r->app->cfg->code_ttl + 59) / 60), "_locale",
+                               gh_i18n_tags()[gh_req_language(r, f->return_to)]);
     const char *tmpl = recover                                ? "recovery_code"
                        : strcmp(f->kind, GH_FLOW_VERIFY) == 0 ? "verify_email"
                        : strcmp(f->kind, GH_FLOW_EMAIL) == 0  ? "email_change_code"
@@ -332,9 +337,11 @@ static gh_dbrc signup_existing(gh_req *r, gh_dbconn *c, const gh_user *owner, co
     gh_dbrc rc = verify_flow_create(r, c, NULL, owner->email, return_to, f, &k);
     if (rc != GH_DB_OK || !mail)
         return rc;
-    json_t *params = json_pack(
-        "{s:s, s:s}", "signin_link", gh_arena_printf(r->arena, "%s/signin", r->app->cfg->issuer),
-        "reset_link", gh_arena_printf(r->arena, "%s/signin", r->app->cfg->issuer));
+    json_t *params =
+        json_pack("{s:s, s:s, s:s}", "signin_link",
+                  gh_arena_printf(r->arena, "%s/signin", r->app->cfg->issuer), "reset_link",
+                  gh_arena_printf(r->arena, "%s/signin", r->app->cfg->issuer), "_locale",
+                  gh_i18n_tags()[gh_req_language(r, return_to)]);
     rc = gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, owner->email, "signup_existing",
                          params);
     json_decref(params);

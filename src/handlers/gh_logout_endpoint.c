@@ -19,18 +19,21 @@
 #include "gh_store_users.h"
 #include "gh_store_oidc.h"
 #include "gh_url.h"
+#include "gh_i18n_pages.h"
 
 static void logout_page_error(gh_req *r, const char *text)
 {
     gh_resp_text(
         r, 400, "text/html; charset=utf-8",
-        gh_arena_printf(r->arena,
-                        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                        "<title>Sign out - Gatehouse</title><link rel=\"stylesheet\" "
-                        "href=\"/assets/gatehouse.css\"></head><body><main class=\"card\">"
-                        "<h1>Sign out</h1><p role=\"alert\">%s</p><p><a href=\"/account\">Go to "
-                        "your account</a></p></main></body></html>\n",
-                        gh_html_escape(r->arena, text)));
+        gh_i18n_html(r,
+                     gh_arena_printf(
+                         r->arena,
+                         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                         "<title>Sign out - Gatehouse</title><link rel=\"stylesheet\" "
+                         "href=\"/assets/gatehouse.css\"></head><body><main class=\"card\">"
+                         "<h1>Sign out</h1><p role=\"alert\">%s</p><p><a href=\"/account\">Go to "
+                         "your account</a></p></main></body></html>\n",
+                         gh_html_escape(r->arena, text))));
 }
 
 /* The person's go-ahead, asked when the request does not prove it comes
@@ -53,16 +56,18 @@ static void logout_confirm_page(gh_req *r, const char *client_id, const char *ta
                                      hidden, extra[i][0], gh_html_escape(a, extra[i][1]));
     gh_resp_text(
         r, 200, "text/html; charset=utf-8",
-        gh_arena_printf(a,
-                        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                        "<title>Sign out - Gatehouse</title><link rel=\"stylesheet\" "
-                        "href=\"/assets/gatehouse.css\"></head><body><main class=\"card\">"
-                        "<h1>Sign out</h1><p>Do you want to sign out of Gatehouse on this "
-                        "device?</p><form method=\"post\" action=\"/logout\">%s"
-                        "<button type=\"submit\">Sign out</button></form>"
-                        "<p><a href=\"/account\">Stay signed in</a></p></main></body></html>\n",
-                        hidden));
+        gh_i18n_html(r,
+                     gh_arena_printf(
+                         a,
+                         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                         "<title>Sign out - Gatehouse</title><link rel=\"stylesheet\" "
+                         "href=\"/assets/gatehouse.css\"></head><body><main class=\"card\">"
+                         "<h1>Sign out</h1><p>Do you want to sign out of Gatehouse on this "
+                         "device?</p><form method=\"post\" action=\"/logout\">%s"
+                         "<button type=\"submit\">Sign out</button></form>"
+                         "<p><a href=\"/account\">Stay signed in</a></p></main></body></html>\n",
+                         hidden)));
 }
 
 /* The id_token_hint's claims when it is one of our ID tokens (not an access

@@ -34,6 +34,7 @@
 #include "gh_store_users.h"
 #include "gh_store_oidc.h"
 #include "gh_url.h"
+#include "gh_i18n_pages.h"
 
 enum { MARKER_TTL_MS = 10 * 60 * 1000 };
 
@@ -175,7 +176,7 @@ static void error_page(gh_req *r, unsigned status, const char *title, const char
         "in</a> · <a href=\"/account\">Go to your account</a></p></main></body></html>\n",
         gh_html_escape(r->arena, title), gh_html_escape(r->arena, title),
         gh_html_escape(r->arena, text));
-    gh_resp_text(r, status, "text/html; charset=utf-8", html);
+    gh_resp_text(r, status, "text/html; charset=utf-8", gh_i18n_html(r, html));
 }
 
 static const char *param(const struct authz *z, const char *name)

@@ -21,6 +21,8 @@
 #include "gh_password.h"
 #include "gh_resources.h"
 #include "gh_store_prune.h"
+#include "gh_i18n.h"
+#include "gh_i18n_pages.h"
 
 /* How often the main thread gives back idle argon2id memory, and after how
  * long without a hash a slot counts as idle. */
@@ -226,6 +228,11 @@ int gh_server_serve(gh_config *cfg)
         .breached_file = cfg->breached_passwords_file[0] ? cfg->breached_passwords_file : NULL,
         .min_length_mfa = cfg->password_min_length_mfa};
     if (gh_pwpolicy_init(&app.pwpolicy, err, sizeof(err)) != 0) {
+        gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+        return 2;
+    }
+    if (gh_i18n_load(cfg->locales_dir, err, sizeof(err)) != 0 ||
+        gh_i18n_pages_init(err, sizeof(err)) != 0) {
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         return 2;
     }

@@ -17,6 +17,8 @@
 #include "gh_crypto.h"
 #include "gh_embed.h"
 #include "gh_handlers.h"
+#include "gh_i18n.h"
+#include "gh_i18n_pages.h"
 
 /* Defined in the generated gh_web_files.c. */
 extern const gh_embed_file gh_web_files[];
@@ -67,6 +69,24 @@ static void send_file(gh_req *r, const gh_embed_file *f)
     r->resp_type = content_type(f->name);
 }
 
+/* Sends page f in the request's language (gh_req_language: ui_locales of
+ * the flow in the page's return_to, the saved locale, the switch's cookie,
+ * Accept-Language), prepared at start by gh_i18n_pages. */
+static void send_page(gh_req *r, const gh_embed_file *f)
+{
+    const gh_form *q = gh_req_query(r);
+    size_t lang = gh_req_language(r, q ? gh_form_get(q, "return_to") : NULL);
+    const char *data;
+    size_t len;
+    gh_i18n_page(f, lang, &data, &len);
+    gh_resp_empty(r, 200);
+    r->resp_body = (char *)data;
+    r->resp_len = len;
+    r->resp_type = content_type(f->name);
+    gh_resp_header(r, "Content-Language", gh_i18n_tags()[lang]);
+    gh_resp_header(r, "Vary", "Accept-Language, Cookie");
+}
+
 static void not_found(gh_req *r)
 {
     gh_resp_error(r, 404, "not_found", "no such page");
@@ -112,7 +132,7 @@ void gh_static_page(gh_req *r)
         not_found(r);
         return;
     }
-    send_file(r, f);
+    send_page(r, f);
 }
 
 /* Browsers that ask for HTML get a page; API clients keep the JSON error. */
@@ -132,7 +152,7 @@ void gh_static_not_found(gh_req *r)
         gh_resp_error(r, 404, "not_found", "no such endpoint");
         return;
     }
-    send_file(r, f);
+    send_page(r, f);
     r->status = 404;
 }
 

@@ -13,6 +13,25 @@ const query = new URLSearchParams(location.search);
 const returnTo = query.get('return_to');
 let csrfToken = null;
 
+// ---- language (docs/i18n.md) ----
+// The server translates each page before sending it and, for a language
+// other than English, adds its catalog as a JSON data block; the messages
+// this script writes go through tr(), keyed by their English text.
+const I18N = (() => {
+  try {
+    return JSON.parse((document.getElementById('gh-i18n') || {}).textContent || '{}');
+  } catch {
+    return {};
+  }
+})();
+const LANG = document.documentElement.lang || 'en';
+
+/** text in the page's language, its {name} markers filled from vars. */
+function tr(text, vars = {}) {
+  const t = (I18N.strings && typeof I18N.strings[text] === 'string' && I18N.strings[text]) || text;
+  return t.replace(/\{(\w+)\}/g, (m, k) => (Object.hasOwn(vars, k) ? String(vars[k]) : m));
+}
+
 const MSG = {
   network: 'We could not reach the server. Check your connection and try again.',
   busy: 'Too many attempts. Wait a minute, then try again.',
@@ -55,6 +74,7 @@ const MSG = {
     + 'you can restore it by signing in again.',
   enrolAgain: 'Your password is reset and your old sign-in methods were removed. Set up a new authenticator app or passkey below.',
 };
+for (const k of Object.keys(MSG)) MSG[k] = tr(MSG[k]);
 
 const byId = (id) => document.getElementById(id);
 
@@ -156,7 +176,7 @@ function saveFile(blob, name) {
 
 function errorText(r) {
   if (typeof r.data.error_description === 'string' && r.data.error_description) {
-    return r.data.error_description;
+    return tr(r.data.error_description);
   }
   if (r.status === 0) return MSG.network;
   if (r.status === 429) return MSG.busy;
@@ -290,8 +310,11 @@ function showWaiting(data) {
     const el = byId(id);
     if (el) el.hidden = true;
   }
-  showStatus(`Your password can be reset after ${data.ends}. We emailed you about it. `
-    + 'Come back then and choose “Forgot password?” again.');
+  // ends is the server's English text (UTC); other languages get the time
+  // in their own format from ends_at (ms since the epoch).
+  const ends = LANG !== 'en' && Number.isFinite(data.ends_at) ? new Date(data.ends_at).toLocaleString(LANG) : data.ends;
+  showStatus(tr('Your password can be reset after {ends}. We emailed you about it. '
+    + 'Come back then and choose “Forgot password?” again.', { ends }));
 }
 
 /** After a sign-in: a required document's new version is asked first (docs/privacy.md), then the target. */
@@ -326,7 +349,7 @@ function afterSignIn(r) {
 async function showPasswordRule(id, key) {
   const r = await call('GET', '/password/policy');
   const n = r.ok ? r.data[key] : null;
-  if (Number.isInteger(n) && n > 0) byId(id).textContent = `At least ${n} characters.`;
+  if (Number.isInteger(n) && n > 0) byId(id).textContent = tr('At least {n} characters.', { n });
 }
 
 /** Fills the ordered list listId with codes and shows boxId. */
@@ -446,9 +469,9 @@ const pages = {
     const offerRestore = (data) => {
       restoreFlow = data.restore && data.restore.flow_id;
       const when = typeof data.deletes_at === 'string' ? new Date(data.deletes_at) : null;
-      const date = when && !Number.isNaN(when.getTime()) ? when.toLocaleString() : 'soon';
-      byId('restore-text').textContent = `Your account is set to be deleted on ${date}. `
-        + 'Restore it to keep it and sign in.';
+      const date = when && !Number.isNaN(when.getTime()) ? when.toLocaleString(LANG) : tr('soon');
+      byId('restore-text').textContent = tr('Your account is set to be deleted on {date}. '
+        + 'Restore it to keep it and sign in.', { date });
       byId('password-entry').hidden = true;
       byId('code-entry').hidden = true;
       restoreEntry.hidden = false;
@@ -501,8 +524,8 @@ const pages = {
       const r = await post('/signin/email', withReturnTo({ email }));
       if (!r.ok || !r.data.flow_id) return showAlert(errorText(r));
       flowId = r.data.flow_id;
-      byId('code-sent').textContent = `If ${r.data.email || email} can sign in with an emailed code, we sent it a 6-digit code. `
-        + 'Enter it below, or open the link in that email.';
+      byId('code-sent').textContent = tr('If {email} can sign in with an emailed code, we sent it a 6-digit code. '
+        + 'Enter it below, or open the link in that email.', { email: r.data.email || email });
       passwordEntry.hidden = true;
       codeEntry.hidden = false;
       code.disabled = false;
@@ -541,13 +564,13 @@ const pages = {
     const hasApp = methods.includes('totp') || (!hasPasskey && !hasRecovery);
     const recovery = info.data.context === 'recovery';
     if (info.data.context === 'stepup') {
-      byId('title').textContent = 'Confirm it’s you';
+      byId('title').textContent = tr('Confirm it’s you');
       byId('intro').textContent = MSG.stepUp;
     } else if (recovery) {
-      byId('title').textContent = 'Reset your password';
+      byId('title').textContent = tr('Reset your password');
       byId('lost-all').hidden = false;
     } else {
-      byId('title').textContent = 'Two-step verification';
+      byId('title').textContent = tr('Two-step verification');
     }
     byId('status').hidden = true;
     byId('content').hidden = false;
@@ -624,8 +647,8 @@ const pages = {
     const codeEntry = byId('code-entry');
     const code = byId('code');
     const showCodeEntry = (email) => {
-      byId('code-sent').textContent = `If ${email} has an account, we sent it a 6-digit code. `
-        + 'Enter it below, or open the link in that email in this browser.';
+      byId('code-sent').textContent = tr('If {email} has an account, we sent it a 6-digit code. '
+        + 'Enter it below, or open the link in that email in this browser.', { email });
       askPart.hidden = true;
       codeEntry.hidden = false;
       code.disabled = false;
@@ -702,7 +725,7 @@ const pages = {
     if (m[1] === 'undo') {
       byId('ask-lock').hidden = true;
       byId('ask-undo').hidden = false;
-      lockButton.textContent = 'Undo the change';
+      lockButton.textContent = tr('Undo the change');
     }
     let flowId = null;
     onClick(lockButton, async () => {
@@ -711,9 +734,11 @@ const pages = {
       byId('ask').hidden = true;
       flowId = r.data.flow_id;
       if (!flowId) return showStatus(MSG.lockedNoFlow);
-      byId('code-sent').textContent = `Your account is locked${r.data.email_restored
-        ? ` and its address is ${r.data.email} again` : ''}. We sent a 6-digit code to `
-        + `${r.data.email}: enter it to choose a new password.`;
+      byId('code-sent').textContent = r.data.email_restored
+        ? tr('Your account is locked and its address is {email} again. We sent a 6-digit code to '
+          + '{email}: enter it to choose a new password.', { email: r.data.email })
+        : tr('Your account is locked. We sent a 6-digit code to {email}: enter it to choose a new password.',
+          { email: r.data.email });
       byId('code-entry').hidden = false;
       const code = byId('code');
       code.disabled = false;
@@ -811,7 +836,7 @@ const pages = {
     } catch { /* no storage */ }
     if (email) {
       byId('sent-to').textContent =
-        `We sent a 6-digit code to ${email}. Enter it below, or open the link in that email.`;
+        tr('We sent a 6-digit code to {email}. Enter it below, or open the link in that email.', { email });
     }
 
     const done = (r) => {
@@ -925,7 +950,8 @@ const pages = {
       emailFlow = r.data.flow_id;
       byId('email-form').reset();
       byId('email-form').hidden = true;
-      byId('email-code-sent').textContent = `We sent a 6-digit code to ${r.data.email}. Enter it to use this address.`;
+      byId('email-code-sent').textContent = tr('We sent a 6-digit code to {email}. Enter it to use this address.',
+        { email: r.data.email });
       byId('email-code-form').hidden = false;
       byId('email_code').focus();
     });
@@ -1117,27 +1143,27 @@ const pages = {
       ['server_error', 'Something went wrong on our side. Try again in a moment.'],
     ]);
     const code = query.get('error');
-    if (code !== null && messages.has(code)) byId('message').textContent = messages.get(code);
+    if (code !== null && messages.has(code)) byId('message').textContent = tr(messages.get(code));
   },
 };
 
 // ---- sessions list (account page) ----
 
 function describeAgent(ua) {
-  if (!ua) return 'Unknown device';
+  if (!ua) return tr('Unknown device');
   const browser = [['Edg/', 'Edge'], ['Firefox/', 'Firefox'], ['Chrome/', 'Chrome'], ['Safari/', 'Safari']]
     .find(([needle]) => ua.includes(needle));
   const os = [['Android', 'Android'], ['iPhone', 'iPhone'], ['iPad', 'iPad'], ['Windows', 'Windows'],
     ['Mac OS X', 'macOS'], ['CrOS', 'ChromeOS'], ['Linux', 'Linux']]
     .find(([needle]) => ua.includes(needle));
-  if (browser && os) return `${browser[1]} on ${os[1]}`;
+  if (browser && os) return tr('{browser} on {os}', { browser: browser[1], os: os[1] });
   if (browser) return browser[1];
   return ua.length > 60 ? `${ua.slice(0, 60)}…` : ua;
 }
 
 function when(t) {
   const d = new Date(t);
-  return Number.isNaN(d.getTime()) ? '' : d.toLocaleString();
+  return Number.isNaN(d.getTime()) ? '' : d.toLocaleString(LANG);
 }
 
 function sessionItem(sess) {
@@ -1148,15 +1174,15 @@ function sessionItem(sess) {
   if (sess.current) {
     const tag = document.createElement('span');
     tag.className = 'tag';
-    tag.textContent = 'This browser';
+    tag.textContent = tr('This browser');
     title.append(' ', tag);
   }
   const meta = document.createElement('p');
   meta.className = 'meta';
   const parts = [];
-  if (sess.created_at) parts.push(`Signed in ${when(sess.created_at)}`);
-  if (sess.last_seen_at) parts.push(`last active ${when(sess.last_seen_at)}`);
-  if (sess.ip) parts.push(`from ${sess.ip}`);
+  if (sess.created_at) parts.push(tr('Signed in {when}', { when: when(sess.created_at) }));
+  if (sess.last_seen_at) parts.push(tr('last active {when}', { when: when(sess.last_seen_at) }));
+  if (sess.ip) parts.push(tr('from {ip}', { ip: sess.ip }));
   meta.textContent = parts.join(', ');
   li.append(title, meta);
   if (!sess.current) {
@@ -1164,8 +1190,9 @@ function sessionItem(sess) {
     const end = document.createElement('button');
     end.type = 'button';
     end.className = 'secondary';
-    end.textContent = 'End session';
-    end.setAttribute('aria-label', `End session: ${title.textContent}, ${meta.textContent}`);
+    end.textContent = tr('End session');
+    end.setAttribute('aria-label', tr('End session: {device}, {details}',
+      { device: title.textContent, details: meta.textContent }));
     end.addEventListener('click', async () => {
       clearAlert();
       const r = await send('DELETE', `/sessions/${encodeURIComponent(sess.id)}`);
@@ -1195,16 +1222,16 @@ function appItem(app) {
   const what = document.createElement('p');
   what.className = 'meta';
   const words = (app.scopes || []).map((s) => s.description || s.scope);
-  what.textContent = words.length ? `Can: ${words.join('; ')}` : '';
+  what.textContent = words.length ? tr('Can: {what}', { what: words.join('; ') }) : '';
   const meta = document.createElement('p');
   meta.className = 'meta';
-  const parts = [`Allowed ${when(app.granted_at)}`];
-  if (app.last_used_at) parts.push(`last used ${when(app.last_used_at)}`);
+  const parts = [tr('Allowed {when}', { when: when(app.granted_at) })];
+  if (app.last_used_at) parts.push(tr('last used {when}', { when: when(app.last_used_at) }));
   meta.textContent = parts.join(', ');
   const remove = document.createElement('button');
   remove.type = 'button';
   remove.className = 'secondary';
-  remove.textContent = 'Remove access';
+  remove.textContent = tr('Remove access');
   remove.setAttribute('aria-describedby', title.id);
   remove.addEventListener('click', async () => {
     clearAlert();
@@ -1212,7 +1239,7 @@ function appItem(app) {
     if (!r.ok) return showAlert(errorText(r));
     li.remove();
     byId('no-apps').hidden = byId('apps').children.length > 0;
-    showStatus(`${title.textContent} no longer has access to your account.`);
+    showStatus(tr('{app} no longer has access to your account.', { app: title.textContent }));
   });
   li.append(title, what, meta, remove);
   return li;
@@ -1231,14 +1258,14 @@ async function connectedApps() {
 const KIND_WORDS = { totp: 'Authenticator app', passkey: 'Passkey', email: 'Emailed code' };
 
 function kindText(f) {
-  const kind = KIND_WORDS[f.kind] || 'Sign-in method';
+  const kind = tr(KIND_WORDS[f.kind] || 'Sign-in method');
   if (f.kind !== 'passkey' || typeof f.backup_eligible !== 'boolean') return kind;
-  return f.backup_eligible ? `${kind}, synced between your devices` : `${kind}, kept on one device`;
+  return tr(f.backup_eligible ? '{kind}, synced between your devices' : '{kind}, kept on one device', { kind });
 }
 
 function codesLeftText(n) {
-  if (n === 0) return 'You have no recovery codes left.';
-  return n === 1 ? 'You have 1 recovery code left.' : `You have ${n} recovery codes left.`;
+  if (n === 0) return tr('You have no recovery codes left.');
+  return n === 1 ? tr('You have 1 recovery code left.') : tr('You have {n} recovery codes left.', { n });
 }
 
 let factorSeq = 0;
@@ -1253,13 +1280,13 @@ function factorItem(f, actions) {
   const title = document.createElement('p');
   title.className = 'device';
   title.id = `factor-${n}-name`;
-  title.textContent = f.name || KIND_WORDS[f.kind] || 'Unnamed';
+  title.textContent = f.name || tr(KIND_WORDS[f.kind] || 'Unnamed');
 
   const meta = document.createElement('p');
   meta.className = 'meta';
   const parts = [kindText(f)];
-  if (f.created_at) parts.push(`added ${when(f.created_at)}`);
-  parts.push(f.last_used_at ? `last used ${when(f.last_used_at)}` : 'not used yet');
+  if (f.created_at) parts.push(tr('added {when}', { when: when(f.created_at) }));
+  parts.push(f.last_used_at ? tr('last used {when}', { when: when(f.last_used_at) }) : tr('not used yet'));
   meta.textContent = parts.join(' · ');
   li.append(title, meta);
 
@@ -1267,8 +1294,8 @@ function factorItem(f, actions) {
     const warn = document.createElement('p');
     warn.className = 'warning';
     warn.id = `factor-${n}-warning`;
-    warn.textContent = 'Possibly cloned: this passkey’s counter went backwards, so a copy of it may exist. '
-      + 'Sign-ins with it are refused. Remove it and add your passkey again.';
+    warn.textContent = tr('Possibly cloned: this passkey’s counter went backwards, so a copy of it may exist. '
+      + 'Sign-ins with it are refused. Remove it and add your passkey again.');
     li.append(warn);
   }
 
@@ -1277,12 +1304,12 @@ function factorItem(f, actions) {
   const renameBtn = document.createElement('button');
   renameBtn.type = 'button';
   renameBtn.className = 'secondary small';
-  renameBtn.textContent = 'Rename';
+  renameBtn.textContent = tr('Rename');
   renameBtn.setAttribute('aria-describedby', title.id);
   const removeBtn = document.createElement('button');
   removeBtn.type = 'button';
   removeBtn.className = 'secondary small';
-  removeBtn.textContent = 'Remove';
+  removeBtn.textContent = tr('Remove');
   removeBtn.setAttribute('aria-describedby', title.id);
   buttons.append(renameBtn, removeBtn);
   li.append(buttons);
@@ -1305,7 +1332,7 @@ function factorItem(f, actions) {
     field.className = 'field';
     const label = document.createElement('label');
     label.htmlFor = `factor-${n}-input`;
-    label.textContent = 'Name';
+    label.textContent = tr('Name');
     const input = document.createElement('input');
     input.id = label.htmlFor;
     input.name = 'name';
@@ -1318,11 +1345,11 @@ function factorItem(f, actions) {
     const save = document.createElement('button');
     save.type = 'submit';
     save.className = 'secondary small';
-    save.textContent = 'Save';
+    save.textContent = tr('Save');
     const cancel = document.createElement('button');
     cancel.type = 'button';
     cancel.className = 'link';
-    cancel.textContent = 'Cancel';
+    cancel.textContent = tr('Cancel');
     cancel.addEventListener('click', () => close(true));
     const row = document.createElement('div');
     row.className = 'row-actions';
@@ -1372,7 +1399,7 @@ async function signInMethods() {
         return;
       }
       await refresh();
-      showStatus(`Removed ${f.name || KIND_WORDS[f.kind] || 'the sign-in method'}.`);
+      showStatus(tr('Removed {name}.', { name: f.name || tr(KIND_WORDS[f.kind] || 'the sign-in method') }));
       byId('methods-title').focus();
     },
   };
@@ -1387,7 +1414,7 @@ async function signInMethods() {
     const second = factors.some((f) => f.kind === 'totp' || f.kind === 'passkey');
     byId('no-factors').hidden = second;
     const left = data.recovery_codes ? Number(data.recovery_codes.remaining) || 0 : 0;
-    byId('codes-left').textContent = second ? `(${left} left)` : '';
+    byId('codes-left').textContent = second ? tr('({n} left)', { n: left }) : '';
     byId('reauth-hint').hidden = data.reauth_required !== true;
     box.checked = data.passwordless_email === true;
   };
@@ -1445,6 +1472,34 @@ async function signInMethods() {
     box.checked = r.data.passwordless_email === true;
     showStatus(box.checked ? MSG.passwordlessOn : MSG.passwordlessOff);
   });
+}
+
+// ---- language switch (docs/i18n.md) ----
+// The server adds the switch to every page. A choice is kept for this
+// browser (cookie gh_lang), saved as the account's locale when signed in,
+// and, inside a sign-in that an application started with ui_locales, put
+// into that request's ui_locales (only that parameter of return_to changes;
+// the server binds none of its checks to it), so every later page of the
+// flow follows it. Then the page reloads in the new language.
+async function chooseLanguage(tag) {
+  const secure = location.protocol === 'https:' ? '; Secure' : '';
+  document.cookie = `gh_lang=${encodeURIComponent(tag)}; Path=/; Max-Age=31536000; SameSite=Lax${secure}`;
+  const s = await call('GET', '/session');
+  if (s.ok && s.data.authenticated) await send('PATCH', '/profile', { locale: tag });
+  const url = new URL(location.href);
+  const back = url.searchParams.get('return_to');
+  if (back && back.startsWith('/') && !back.startsWith('//')) {
+    const resume = new URL(back, location.origin);
+    if (resume.pathname.endsWith('/authorize') && resume.searchParams.has('ui_locales')) {
+      resume.searchParams.set('ui_locales', tag);
+      url.searchParams.set('return_to', resume.pathname + resume.search);
+    }
+  }
+  location.replace(url.href);
+}
+
+for (const b of document.querySelectorAll('nav.languages button[data-lang]')) {
+  b.addEventListener('click', () => chooseLanguage(b.dataset.lang));
 }
 
 // ---- start ----
