@@ -143,4 +143,29 @@ describe('agreements in the hosted pages', () => {
       await ctx.close();
     }
   });
+
+  test('in German (issue 20 item 7): the re-ask and the agreements on /account speak the browser\'s language, the operator\'s wording stays as written', async () => {
+    await publish('4', 'A fourth change.');
+    const ctx = await browser.newContext({ baseURL: server.issuer, locale: 'de-DE', bypassCSP: true, viewport: { width: 320, height: 700 } });
+    const page = await ctx.newPage();
+    try {
+      await page.goto('/signin');
+      await page.getByLabel('E-Mail', { exact: true }).fill(user.email);
+      await page.getByLabel('Passwort', { exact: true }).fill(user.password);
+      await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
+      await page.waitForURL((u) => u.pathname === '/consent/update');
+      await page.getByRole('heading', { name: 'Bitte prüfen Sie, was sich geändert hat' }).waitFor();
+      await page.getByRole('link', { name: 'Terms of service, Version 4 (öffnet in einem neuen Tab)' }).waitFor();
+      await page.getByRole('button', { name: 'Akzeptieren' }).click();
+      await page.waitForURL((u) => u.pathname === '/account');
+      const section = page.getByRole('region', { name: 'Datenschutz und Zustimmungen' });
+      await section.getByText('Sie haben Version 4 am').waitFor();
+      await section.getByRole('button', { name: 'Zustimmen: Send me marketing email' }).click();
+      await page.getByRole('status').filter({ hasText: 'Gespeichert: Send me marketing email.' }).waitFor();
+      await section.getByRole('listitem').filter({ hasText: 'zugestimmt „Send me marketing email“' }).first().waitFor();
+      await assertAccessible(page, '/account in German');
+    } finally {
+      await ctx.close();
+    }
+  });
 });

@@ -76,11 +76,11 @@
     const r = await api('PUT', { preferences, via: 'page' });
     if (r.ok) {
       render(r.data.preferences);
-      show('preferences-status', 'Your email preferences are saved.');
+      show('preferences-status', tr('Your email preferences are saved.'));
     } else if (r.status === 401) {
-      show('preferences-alert', 'Your session has ended. Sign in again to change your email preferences.');
+      show('preferences-alert', tr('Your session has ended. Sign in again to change your email preferences.'));
     } else {
-      show('preferences-alert', r.data.error_description || 'Something went wrong. Please try again.');
+      show('preferences-alert', errorText(r));
     }
   });
 

@@ -12,7 +12,7 @@ function documentLink(title, doc) {
   a.href = doc.url;
   a.target = '_blank';
   a.rel = 'noopener noreferrer';
-  a.textContent = `${title}, version ${doc.version} (opens in a new tab)`;
+  a.textContent = tr('{title}, version {version} (opens in a new tab)', { title, version: doc.version });
   return a;
 }
 
@@ -53,13 +53,14 @@ function purposeBox(p) {
 
 /** "Accepted version 2 on …", "Declined on …", … for a purpose on /account. */
 function decisionText(p) {
-  const at = p.decided_at ? ` on ${when(p.decided_at)}` : '';
-  const version = p.version ? ` version ${p.version}` : '';
+  const vars = { date: p.decided_at ? when(p.decided_at) : '', version: p.version };
   switch (p.decision) {
-    case 'granted': return p.required ? `You accepted${version}${at}.` : `You agreed${at}.`;
-    case 'declined': return `You declined${at}.`;
-    case 'withdrawn': return `You withdrew${at}.`;
-    default: return 'Not decided yet.';
+    case 'granted':
+      if (!p.required) return tr('You agreed on {date}.', vars);
+      return p.version ? tr('You accepted version {version} on {date}.', vars) : tr('You accepted on {date}.', vars);
+    case 'declined': return tr('You declined on {date}.', vars);
+    case 'withdrawn': return tr('You withdrew on {date}.', vars);
+    default: return tr('Not decided yet.');
   }
 }
 
@@ -75,20 +76,20 @@ function agreementItem(p, refresh) {
     li.append(links);
   }
   if (p.required) {
-    li.append(para('hint', 'Required to use your account. To end it, delete your account.'));
+    li.append(para('hint', tr('Required to use your account. To end it, delete your account.')));
     return li;
   }
   const granted = p.decision === 'granted';
   const b = document.createElement('button');
   b.type = 'button';
   b.className = 'secondary';
-  b.textContent = granted ? 'Withdraw' : 'Agree';
-  b.setAttribute('aria-label', `${granted ? 'Withdraw' : 'Agree'}: ${p.label}`);
+  b.textContent = granted ? tr('Withdraw') : tr('Agree');
+  b.setAttribute('aria-label', `${b.textContent}: ${p.label}`);
   onClick(b, async () => {
     const r = await post('/consents/purposes',
       { purpose: p.key, decision: granted ? 'withdrawn' : 'granted', channel: 'page' });
     if (!r.ok) return showAlert(errorText(r));
-    showStatus(granted ? `Withdrawn: ${p.label}.` : `Saved: ${p.label}.`);
+    showStatus(granted ? tr('Withdrawn: {label}.', { label: p.label }) : tr('Saved: {label}.', { label: p.label }));
     await refresh();
   });
   li.append(b);
@@ -97,15 +98,19 @@ function agreementItem(p, refresh) {
 
 function historyItem(h) {
   const li = document.createElement('li');
-  const what = { granted: 'agreed to', declined: 'declined', withdrawn: 'withdrew' }[h.decision] || h.decision;
-  const who = h.actor === 'admin' ? ' (recorded by your provider)' : '';
-  li.append(`${when(h.time)}: ${what} “${h.wording}”${h.version ? `, version ${h.version}` : ''}${who}. `);
+  const what = { granted: tr('agreed to'), declined: tr('declined'), withdrawn: tr('withdrew') }[h.decision]
+    || h.decision;
+  const vars = { date: when(h.time), what, wording: h.wording, version: h.version };
+  const line = h.version ? tr('{date}: {what} “{wording}”, version {version}', vars)
+    : tr('{date}: {what} “{wording}”', vars);
+  const who = h.actor === 'admin' ? tr(' (recorded by your provider)') : '';
+  li.append(`${line}${who}. `);
   if (h.url && h.version) {
     const a = document.createElement('a');
     a.href = h.url;
     a.target = '_blank';
     a.rel = 'noopener noreferrer';
-    a.textContent = `Version ${h.version} (opens in a new tab)`;
+    a.textContent = tr('Version {version} (opens in a new tab)', { version: h.version });
     li.append(a);
   }
   return li;
@@ -130,8 +135,8 @@ const privacyPages = {
       if (out.data.status === 'accepted') return go(out.data.return_to);
       byId('content').hidden = true;
       byId('after-decline').hidden = false;
-      showStatus('You declined, so you are signed out. Your account is unchanged: sign in again '
-        + 'when you are ready to accept.');
+      showStatus(tr('You declined, so you are signed out. Your account is unchanged: sign in again '
+        + 'when you are ready to accept.'));
       return undefined;
     };
     const purposes = Array.isArray(r.data.purposes) ? r.data.purposes : [];

@@ -23,7 +23,7 @@ function attrField(a, prefix) {
     input = document.createElement('select');
     const none = document.createElement('option');
     none.value = '';
-    none.textContent = a.required ? 'Choose…' : 'Not given';
+    none.textContent = a.required ? tr('Choose…') : tr('Not given');
     input.append(none);
     for (const v of a.values || []) {
       const o = document.createElement('option');
@@ -50,14 +50,14 @@ function attrField(a, prefix) {
   const hint = document.createElement('p');
   hint.className = 'hint';
   hint.id = `${id}-hint`;
-  hint.textContent = a.required ? 'Required.' : 'Optional.';
-  if (a.type === 'phone') hint.textContent += ' With the country code, e.g. +41 79 123 45 67.';
+  hint.textContent = a.required ? tr('Required.') : tr('Optional.');
+  if (a.type === 'phone') hint.textContent += ` ${tr('With the country code, e.g. +41 79 123 45 67.')}`;
   hints.push(hint);
   if (a.reason) {
     const why = document.createElement('p');
     why.className = 'hint';
     why.id = `${id}-why`;
-    why.textContent = `Why this is needed: ${a.reason}`;
+    why.textContent = tr('Why this is needed: {reason}', { reason: a.reason });
     hints.push(why);
   }
   input.setAttribute('aria-describedby', hints.map((h) => h.id).join(' '));
@@ -145,7 +145,7 @@ async function accountAttributes() {
       showAlert(errorText(r));
       return;
     }
-    showStatus('Your details are saved.');
+    showStatus(tr('Your details are saved.'));
   });
 }
 

@@ -1,7 +1,7 @@
 // The unsubscribe page (/unsubscribe?token=...): opening it changes nothing
 // (mail scanners follow links); the "Unsubscribe" button sends the same
 // RFC 8058 one-click POST a mail client would. Text reaches the page only
-// through textContent.
+// through textContent; tr() and MSG come from gatehouse.js, loaded first.
 'use strict';
 
 (() => {
@@ -33,16 +33,17 @@
     }
     if (res && res.ok) {
       form.hidden = true;
-      const topic = typeof data.topic === 'string' ? ` from “${data.topic}”` : '';
-      say('status', `You are unsubscribed${topic}. You will get no more of these emails.`);
+      say('status', typeof data.topic === 'string'
+        ? tr('You are unsubscribed from “{topic}”. You will get no more of these emails.', { topic: data.topic })
+        : tr('You are unsubscribed. You will get no more of these emails.'));
       return;
     }
     button.disabled = false;
     if (res && res.status === 404) {
       form.hidden = true;
-      say('alert', 'This link is not valid or was already used. You can see and change your email choices on your account page.');
+      say('alert', tr('This link is not valid or was already used. You can see and change your email choices on your account page.'));
     } else {
-      say('alert', 'We could not reach the server. Check your connection and try again.');
+      say('alert', MSG.network);
     }
   });
 })();
