@@ -193,24 +193,13 @@ int gh_cmd_consent(gh_config *cfg, int argc, char **argv)
     int code = parse(argc, argv, &w);
     if (code != 0)
         return code;
-    char err[512] = "", why[256] = "";
-    gh_db *db =
-        gh_db_open_for_command(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
-    if (!db) {
-        fprintf(stderr, "gatehouse: %s\n", err);
+    char why[256] = "";
+    gh_cmd_store s;
+    if (!gh_cmd_store_open(cfg, &s)) {
         json_decref(w.in);
         return 1;
     }
-    gh_dbconn *c = gh_db_acquire(db);
-    gh_arena *a = gh_arena_new(0);
-    gh_ctx x = {.tenant = GH_DEFAULT_TENANT,
-                .db = c,
-                .arena = a,
-                .cfg = cfg,
-                .now = gh_now_ms(),
-                .client_ip = "",
-                .user_agent = ""};
-    gh_dbrc rc = c && a ? run_one(&x, &w, why, sizeof(why)) : GH_DB_BUSY;
+    gh_dbrc rc = run_one(&s.x, &w, why, sizeof(why));
     code = rc == GH_DB_OK ? 0 : rc == GH_DB_INVALID ? 2 : 1;
     if (rc == GH_DB_NOTFOUND)
         fprintf(stderr, "gatehouse: no purpose with key \"%.64s\"\n", w.key ? w.key : "");
@@ -219,9 +208,6 @@ int gh_cmd_consent(gh_config *cfg, int argc, char **argv)
     else if (rc != GH_DB_OK)
         fprintf(stderr, "gatehouse: the consent command failed: %s\n", gh_dbrc_str(rc));
     json_decref(w.in);
-    gh_arena_free(a);
-    if (c)
-        gh_db_release(c);
-    gh_db_close(db);
+    gh_cmd_store_close(&s);
     return code;
 }

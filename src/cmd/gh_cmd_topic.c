@@ -123,30 +123,13 @@ int gh_cmd_topic(gh_config *cfg, int argc, char **argv)
     } else {
         return usage_error("unknown topic subcommand");
     }
-    char err[512] = "";
-    gh_db *db =
-        gh_db_open_for_command(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
-    if (!db) {
-        fprintf(stderr, "gatehouse: %s\n", err);
+    gh_cmd_store s;
+    if (!gh_cmd_store_open(cfg, &s)) {
         json_decref(doc);
         return 1;
     }
-    gh_dbconn *c = gh_db_acquire(db);
-    gh_arena *a = gh_arena_new(0);
-    gh_ctx x = {.tenant = GH_DEFAULT_TENANT,
-                .db = c,
-                .arena = a,
-                .cfg = cfg,
-                .now = gh_now_ms(),
-                .client_ip = "",
-                .user_agent = ""};
-    code = c && a ? run(&x, sub, argc, argv, doc) : 1;
-    if (!c || !a)
-        fprintf(stderr, "gatehouse: the database is unavailable\n");
+    code = run(&s.x, sub, argc, argv, doc);
     json_decref(doc);
-    gh_arena_free(a);
-    if (c)
-        gh_db_release(c);
-    gh_db_close(db);
+    gh_cmd_store_close(&s);
     return code;
 }

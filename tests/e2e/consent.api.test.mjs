@@ -266,3 +266,48 @@ describe('the ledger', () => {
     }
   });
 });
+
+describe('`gatehouse consent` (issue 20 item 1)', () => {
+  test('purposes and documents from the command line: add, list, show, publish from a text file, list; the same checks and audit as the API; usage errors exit 2, an unknown purpose 1', async () => {
+    const { runGatehouse } = await import('./lib/server.mjs');
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { createHash } = await import('node:crypto');
+    const env = { env: ctx.server.env, timeoutMs: 15_000 };
+    const key = `research_${randomHex(3)}`;
+    const add = await runGatehouse(['consent', 'purpose', 'add', key, '--title', 'Research', '--label', 'Use my answers for research'], env);
+    assert.equal(add.code, 0, add.stderr);
+    assert.equal(JSON.parse(add.stdout).key, key);
+    assert.equal((await runGatehouse(['consent', 'purpose', 'add', key, '--title', 'Again'], env)).code, 1, 'a key in use');
+    const list = JSON.parse((await runGatehouse(['consent', 'purpose', 'list'], env)).stdout);
+    const mine = list.find((p) => p.key === key);
+    assert.deepEqual([mine.title, mine.label, mine.required], ['Research', 'Use my answers for research', false]);
+
+    const dir = mkdtempSync(join(tmpdir(), 'gh-consent-'));
+    const text = 'We use your answers only for research.\n';
+    writeFileSync(join(dir, 'research.txt'), text);
+    const pub = await runGatehouse(['consent', 'document', 'publish', key, '--version', '2026-12', '--url',
+      'https://example.com/research', '--text-file', join(dir, 'research.txt'), '--summary', 'First version.'], env);
+    assert.equal(pub.code, 0, pub.stderr);
+    assert.equal(JSON.parse(pub.stdout).document.sha256, createHash('sha256').update(text).digest('hex'), 'the hash is of the file\'s text');
+    const docs = JSON.parse((await runGatehouse(['consent', 'document', 'list', key], env)).stdout);
+    assert.deepEqual(docs.map((d) => d.version), ['2026-12']);
+    const shown = JSON.parse((await runGatehouse(['consent', 'purpose', 'show', key], env)).stdout);
+    assert.equal(shown.document.version, '2026-12', 'the version in effect');
+    // the same as through the API: a published version is never replaced
+    assert.equal((await runGatehouse(['consent', 'document', 'publish', key, '--version', '2026-12', '--url',
+      'https://example.com/research', '--sha256', 'ab'.repeat(32)], env)).code, 1);
+
+    const unknown = await runGatehouse(['consent', 'purpose', 'show', 'no_such_purpose'], env);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no purpose with key "no_such_purpose"/);
+    assert.equal((await runGatehouse(['consent', 'purpose', 'add', 'Bad Key!', '--title', 'x'], env)).code, 2);
+    assert.equal((await runGatehouse(['consent', 'document', 'publish', key, '--version', '2'], env)).code, 2, 'no URL, no text');
+    assert.equal((await runGatehouse(['consent', 'frobnicate'], env)).code, 2);
+
+    const events = sql(ctx.server, `SELECT type, actor FROM audit_events WHERE type LIKE 'consent.%' AND details LIKE '%"${key}"%' ORDER BY seq`);
+    assert.deepEqual(events.map((e) => [e.type, e.actor]),
+      [['consent.purpose_created', 'cli'], ['consent.document_published', 'cli']], 'audited as the command line\'s, once each');
+  });
+});
