@@ -239,10 +239,11 @@ static const char *return_to_binding(gh_req *r, const char *return_to, const cha
     if (!client_id || !scope || !want_client || !want_scope ||
         strcmp(client_id, want_client) != 0 || strcmp(scope, want_scope) != 0)
         return NULL;
+    /* NULL without purposes, as the request's own binding has it */
+    const char *purpose = gh_scope_normalise(r->arena, gh_form_get(&f, "purpose"));
     return request_binding(r->arena, client_id, gh_form_get(&f, "redirect_uri"), scope,
                            gh_form_get(&f, "state"), gh_form_get(&f, "nonce"),
-                           gh_form_get(&f, "code_challenge"),
-                           gh_scope_normalise(r->arena, gh_form_get(&f, "purpose")));
+                           gh_form_get(&f, "code_challenge"), purpose && *purpose ? purpose : NULL);
 }
 
 /* form_post (OAuth 2.0 Form Post Response Mode): an auto-submitting form.
