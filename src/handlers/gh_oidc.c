@@ -224,15 +224,22 @@ static const char *authz_binding(gh_req *r, const struct authz *z)
 /* The binding of the /authorize request in a resume URL (the consent page's
  * return_to); NULL when it is not one, or not a request of client_id for
  * scope (the decision must be about the request it is bound to). */
+/* The parameters of the /authorize request in a resume URL; false when it
+ * is not one. */
+static bool return_to_form(gh_req *r, const char *return_to, gh_form *f)
+{
+    static const char prefix[] = "/authorize?";
+    if (!return_to || strncmp(return_to, prefix, sizeof(prefix) - 1) != 0)
+        return false;
+    const char *q = return_to + sizeof(prefix) - 1;
+    return gh_form_parse(r->arena, q, strlen(q), NULL, f) == GH_FORM_OK;
+}
+
 static const char *return_to_binding(gh_req *r, const char *return_to, const char *want_client,
                                      const char *want_scope)
 {
-    static const char prefix[] = "/authorize?";
     gh_form f;
-    if (!return_to || strncmp(return_to, prefix, sizeof(prefix) - 1) != 0)
-        return NULL;
-    const char *q = return_to + sizeof(prefix) - 1;
-    if (gh_form_parse(r->arena, q, strlen(q), NULL, &f) != GH_FORM_OK)
+    if (!return_to_form(r, return_to, &f))
         return NULL;
     const char *client_id = gh_form_get(&f, "client_id");
     const char *scope = gh_scope_normalise(r->arena, gh_form_get(&f, "scope"));
@@ -862,12 +869,8 @@ void gh_oidc_consent_info(gh_req *r)
  * NULL when it asks about none. */
 static const char *return_to_purpose(gh_req *r, const char *return_to)
 {
-    static const char prefix[] = "/authorize?";
     gh_form f;
-    if (!return_to || strncmp(return_to, prefix, sizeof(prefix) - 1) != 0)
-        return NULL;
-    const char *q = return_to + sizeof(prefix) - 1;
-    if (gh_form_parse(r->arena, q, strlen(q), NULL, &f) != GH_FORM_OK)
+    if (!return_to_form(r, return_to, &f))
         return NULL;
     const char *p = gh_scope_normalise(r->arena, gh_form_get(&f, "purpose"));
     return p && *p ? p : NULL;

@@ -8,29 +8,22 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 
 import * as client from 'openid-client';
 
 import { launchChromium, assertAccessible } from './lib/chromium.mjs';
 import { startServer, stopAll, request, sql } from './lib/server.mjs';
 import { newUser } from './lib/browser.mjs';
-import { registerClient, clientAuth } from './lib/oidc.mjs';
+import { registerClient, clientAuth, startRelyingParty } from './lib/oidc.mjs';
 
 let browser;
 let server;
-let rp; // the relying party's callback: a loopback server recording where it was reached
+let rp; // the relying party's callback on loopback
 let REDIRECT;
-let callback = null;
 
 before(async () => {
-  rp = http.createServer((req, res) => {
-    if (req.url.startsWith('/callback')) callback = new URL(req.url, REDIRECT);
-    res.setHeader('content-type', 'text/html');
-    res.end('<!doctype html><title>App</title><p>Back at the app</p>');
-  });
-  await new Promise((r) => rp.listen(0, '127.0.0.1', r));
-  REDIRECT = `http://127.0.0.1:${rp.address().port}/callback`;
+  rp = await startRelyingParty();
+  REDIRECT = rp.redirect;
   server = await startServer();
   browser = await launchChromium();
   const r = await request(server, 'POST', '/admin/v1/consent/purposes', {
@@ -77,6 +70,7 @@ test('the consent page asks the purpose with an unticked, named checkbox; Allow 
     await page.getByRole('button', { name: 'Allow' }).focus();
     await page.keyboard.press('Enter');
     await page.waitForURL(`${REDIRECT}**`);
+    const callback = rp.callbacks.at(-1);
     assert.ok(callback?.searchParams.get('code'), `a code despite the decline: ${callback}`);
     const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
     const info = await client.fetchUserInfo(config, tokens.access_token, tokens.claims().sub);
