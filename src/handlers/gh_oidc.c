@@ -966,6 +966,9 @@ void gh_oidc_consent_decide(gh_req *r)
         gh_resp_error(r, 400, "invalid_request", "Unknown application, scope or decision.");
         return;
     }
+    /* a first-party client is on the page only for its purposes: its
+     * scopes need no consent, so none is stored (nor listed on /account) */
+    bool first_party = cl.first_party;
     gh_client_release(&cl);
     if (!binding) {
         json_decref(choices);
@@ -976,7 +979,7 @@ void gh_oidc_consent_decide(gh_req *r)
     }
     long long now = gh_now_ms();
     gh_dbrc rc = gh_db_begin(c);
-    if (rc == GH_DB_OK && allow) {
+    if (rc == GH_DB_OK && allow && !first_party) {
         const char *granted = "";
         gh_store_consent_get(c, r->arena, r->tenant, s->user_id, client_id, &granted);
         rc = gh_store_consent_put(c, r->arena, r->tenant, s->user_id, client_id,

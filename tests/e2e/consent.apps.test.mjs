@@ -233,6 +233,8 @@ describe('asking for a purpose in the authorization request', () => {
     ]);
     const again = await start(b, ctx.first, { scope: 'openid', purpose: 'marketing_email' });
     assert.ok(again.loc.searchParams.get('code'), `decided: no page again (${again.loc.href})`);
+    const apps = await b.raw('GET', '/api/v1/consents');
+    assert.deepEqual(apps.json.consents, [], 'a first-party client is not listed among connected apps for its purposes');
   });
 
   test('prompt=none does not stop at an undecided purpose (an optional purpose never blocks)', async () => {
