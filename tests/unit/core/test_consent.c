@@ -109,6 +109,15 @@ fail:
     return -1;
 }
 
+/* One decision in its own transaction. */
+static gh_dbrc record_act(struct fixture *f, const gh_consent_act *a, char *why)
+{
+    gh_dbrc rc = gh_db_begin(f->c);
+    if (rc == GH_DB_OK)
+        rc = gh_consent_record(&f->x, f->c, a, why, 256);
+    return rc == GH_DB_OK ? gh_db_commit(f->c) : (gh_db_rollback(f->c), rc);
+}
+
 static gh_dbrc record(struct fixture *f, const char *purpose, const char *decision,
                       const char *actor, const char *reason, char *why)
 {
@@ -118,10 +127,7 @@ static gh_dbrc record(struct fixture *f, const char *purpose, const char *decisi
                         .channel = actor && strcmp(actor, "admin") == 0 ? "admin" : "page",
                         .actor = actor ? actor : f->alice,
                         .reason = reason};
-    gh_dbrc rc = gh_db_begin(f->c);
-    if (rc == GH_DB_OK)
-        rc = gh_consent_record(&f->x, f->c, &a, why, 256);
-    return rc == GH_DB_OK ? gh_db_commit(f->c) : (gh_db_rollback(f->c), rc);
+    return record_act(f, &a, why);
 }
 
 static bool pending(struct fixture *f)
@@ -345,9 +351,7 @@ static void an_application_record_keeps_its_client_fixed(void **state)
                         .channel = "api",
                         .actor = f->alice,
                         .client_id = "shop-app"};
-    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
-    assert_int_equal(gh_consent_record(&f->x, f->c, &a, why, sizeof(why)), GH_DB_OK);
-    assert_int_equal(gh_db_commit(f->c), GH_DB_OK);
+    assert_int_equal(record_act(f, &a, why), GH_DB_OK);
     gh_dbparam p[] = {GH_TEXT(f->alice)};
     assert_int_not_equal(gh_db_exec_built(f->c, f->x.arena,
                                           "UPDATE consent_records SET client_id = 'other-app', "
