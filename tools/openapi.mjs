@@ -157,6 +157,7 @@ const oidc = {
         query('acr_values'),
         query('claims'),
         query('resource', 'a registered resource identifier (RFC 8707)'),
+        query('purpose', 'space-separated optional purpose keys to ask about on the consent page (docs/privacy.md "For applications")'),
       ],
       responses: {
         302: { description: 'To the redirect URI with `code` and `state` (or `error`), or to a sign-in or consent page' },
@@ -564,10 +565,10 @@ const accounts = {
       tags: ['oidc'],
       summary: 'What the consent page shows: the client and the words for each scope',
       security: SESSION,
-      parameters: [query('client_id', '', true), query('scope', '', true)],
+      parameters: [query('client_id', '', true), query('scope', '', true), query('purpose', 'the request\'s purpose parameter')],
       responses: {
-        200: ok('Client and scopes', obj({ client_id: str(), client_name: str(), scopes: arr(obj({ scope: str(), description: str() })) })),
-        400: err('Unknown client or scope', ['invalid_request', 'invalid_scope']),
+        200: ok('Client, scopes and the purposes asked about', obj({ client_id: str(), client_name: str(), scopes: arr(obj({ scope: str(), description: str() })), purposes: arr({ type: 'object', description: 'a purpose (key, title, description, label, required, document) with the customer\'s decision' }) })),
+        400: err('Unknown client, scope or purpose', ['invalid_request', 'invalid_scope']),
         401: E401,
       },
     },
@@ -575,7 +576,7 @@ const accounts = {
       tags: ['oidc'],
       summary: 'Record a consent decision; the answer\'s marker is appended to the authorization request as gh_consent',
       security: SESSION_CSRF,
-      requestBody: jsonBody(obj({ client_id: str(), scope: str(), decision: { type: 'string', enum: ['allow', 'deny'] }, return_to: str('the /authorize?... URL') }, ['client_id', 'scope', 'decision', 'return_to'])),
+      requestBody: jsonBody(obj({ client_id: str(), scope: str(), decision: { type: 'string', enum: ['allow', 'deny'] }, return_to: str('the /authorize?... URL'), purposes: { type: 'object', additionalProperties: { type: 'boolean' }, description: 'each purpose the request asks about: true granted, false (or absent) declined; recorded with an allow' } }, ['client_id', 'scope', 'decision', 'return_to'])),
       responses: { 200: ok('Recorded', obj({ marker: str() })), 400: err('Refused', ['invalid_request']), 401: E401, 403: E403CSRF },
     },
   },
@@ -1146,6 +1147,7 @@ const ConsentRecord = obj({
   version: { type: ['string', 'null'] }, sha256: { type: ['string', 'null'] }, wording: str(),
   channel: { enum: ['page', 'api', 'import', 'admin'] }, ip: { type: ['string', 'null'] },
   user_agent: { type: ['string', 'null'] }, actor: str('the user id, or admin'), reason: { type: ['string', 'null'] },
+  client_id: { type: ['string', 'null'], description: 'the application the customer decided through' },
 });
 const ConsentView = obj({ purposes: arr(ConsentPurpose), history: arr(ConsentRecord) }, ['purposes', 'history']);
 const BAD_BODY = err('The body is not a JSON object, or a value it cannot take', ['invalid_request']);
@@ -1273,7 +1275,7 @@ const schemas = {
     { access_token: str(), token_type: str('Bearer'), expires_in: int(), refresh_token: str(), id_token: str(), scope: str() },
     ['access_token', 'token_type'],
   ),
-  UserInfo: obj({ sub: str(), email: str(), email_verified: bool(), name: str(), given_name: str(), family_name: str() }, ['sub']),
+  UserInfo: obj({ sub: str(), email: str(), email_verified: bool(), name: str(), given_name: str(), family_name: str(), consents: { type: 'object', description: 'with the consents scope: purpose key → {granted, decision, required, version, at} (docs/privacy.md "For applications")' } }, ['sub']),
   ScimUser: obj({
     schemas: arr(str()),
     id: { type: 'string', readOnly: true },
@@ -1445,6 +1447,39 @@ const profiling = {
   },
 };
 
+// ---- purpose decisions for applications (docs/privacy.md "For applications") ----
+
+const AppConsents = obj({
+  consents: {
+    type: 'object',
+    additionalProperties: obj({
+      granted: bool('true only for a grant valid now'), decision: { enum: ['granted', 'withdrawn', 'declined', 'none'] },
+      required: bool(), version: { type: ['string', 'null'] }, at: { type: ['integer', 'null'], description: 'seconds since the epoch' },
+    }),
+  },
+}, ['consents']);
+const APP_TOKEN = [{ accessToken: [] }];
+const APP401 = err('Missing, expired or revoked token (WWW-Authenticate)', ['invalid_token']);
+const APP403 = err('The token lacks the consents scope (WWW-Authenticate)', ['insufficient_scope']);
+const appConsents = {
+  '/api/v1/app/consents': {
+    get: {
+      tags: ['oidc'], summary: 'The customer\'s decision per purpose, for an application (access token with scope consents)', security: APP_TOKEN,
+      responses: { 200: ok('Decisions', AppConsents), 401: APP401, 403: APP403 },
+    },
+    post: {
+      tags: ['oidc'], summary: 'Record the customer\'s decision for an optional purpose (channel api); needs a sign-in at most 5 minutes old', security: APP_TOKEN,
+      requestBody: jsonBody(obj({ purpose: str(), decision: { enum: ['granted', 'withdrawn'] } }, ['purpose', 'decision'])),
+      responses: {
+        200: ok('Decisions', AppConsents),
+        400: err('Unknown purpose, a required one, or another decision', ['invalid_request']),
+        401: err('Token not valid, or the sign-in is older than 5 minutes (RFC 9470; WWW-Authenticate with max_age=300)', ['invalid_token', 'insufficient_user_authentication']),
+        403: APP403,
+      },
+    },
+  },
+};
+
 const doc = {
   openapi: '3.1.0',
   info: {
@@ -1466,7 +1501,7 @@ const doc = {
     { name: 'health', description: 'probes' },
     { name: 'meta', description: 'this description' },
   ],
-  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling },
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents },
   components: { schemas, securitySchemes },
 };
 

@@ -223,11 +223,11 @@ json_t *gh_consent_pending_list(const gh_ctx *x, gh_dbconn *c, const char *user_
 
 static json_t *record_json(const gh_consent_record_row *r)
 {
-    return json_pack("{s:s, s:o, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s?, s:s, s:s?}", "id",
-                     r->id, "time", time_json(r->time), "purpose", r->purpose, "decision",
+    return json_pack("{s:s, s:o, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s?, s:s, s:s?, s:s?}",
+                     "id", r->id, "time", time_json(r->time), "purpose", r->purpose, "decision",
                      r->decision, "version", r->version, "sha256", r->sha256, "wording", r->wording,
                      "channel", r->channel, "ip", r->ip, "user_agent", r->user_agent, "actor",
-                     r->actor, "reason", r->reason);
+                     r->actor, "reason", r->reason, "client_id", r->client_id);
 }
 
 json_t *gh_consent_history(const gh_ctx *x, gh_dbconn *c, const char *user_id, gh_dbrc *rc)
@@ -514,13 +514,15 @@ gh_dbrc gh_consent_record(const gh_ctx *x, gh_dbconn *c, const gh_consent_act *a
                                .ip = x->client_ip && *x->client_ip ? x->client_ip : NULL,
                                .user_agent = x->user_agent && *x->user_agent ? x->user_agent : NULL,
                                .actor = a->actor,
-                               .reason = operator? a->reason : NULL };
+                               .reason = operator? a->reason : NULL,
+                               .client_id = a->client_id};
     rc = gh_store_consent_record_insert(c, x->arena, &r);
     if (rc == GH_DB_OK)
         rc = audit(x, c, gh_arena_printf(x->arena, "consent.%s", a->decision), a->user_id, a->actor,
                    r.reason,
-                   json_pack("{s:s, s:s, s:s?, s:s, s:s}", "record", id, "purpose", p->key,
-                             "version", r.version, "channel", a->channel, "decision", a->decision));
+                   json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?}", "record", id, "purpose", p->key,
+                             "version", r.version, "channel", a->channel, "decision", a->decision,
+                             "client_id", a->client_id));
     return rc;
 }
 
@@ -580,4 +582,92 @@ gh_dbrc gh_consent_pseudonymise(const gh_ctx *x, gh_dbconn *c, const char *user_
                                 const char *pseudonym, long long *n)
 {
     return gh_store_consent_pseudonymise(c, x->arena, x->tenant, user_id, pseudonym, n);
+}
+
+/* ---- for applications (issue 20 item 4; docs/privacy.md "For applications") ---- */
+
+json_t *gh_consent_claim(const gh_ctx *x, gh_dbconn *c, const char *user_id, gh_dbrc *rc)
+{
+    struct state s;
+    *rc = state_load(x, c, user_id, &s);
+    if (*rc != GH_DB_OK)
+        return NULL;
+    json_t *o = json_object();
+    for (size_t i = 0; i < s.k.np; i++) {
+        const gh_consent_purpose_row *p = &s.k.p[i];
+        const gh_consent_record_row *r = latest(&s, p->key);
+        if (!r && !shown(x, &s.k, p))
+            continue;
+        /* granted means granted now: a required purpose whose newer
+         * version is not accepted yet is not granted */
+        gh_consent_fact f = fact_of(x, &s, p);
+        bool granted =
+            f.last == GH_CONSENT_GRANTED && gh_consent_rule_ask(&f) == GH_CONSENT_SETTLED;
+        json_object_set_new(o, p->key,
+                            json_pack("{s:b, s:s, s:b, s:o, s:o}", "granted", granted, "decision",
+                                      r ? r->decision : "none", "required", p->required, "version",
+                                      r && r->version ? json_string(r->version) : json_null(), "at",
+                                      r ? json_integer(r->time / 1000) : json_null()));
+    }
+    return o;
+}
+
+/* Calls fn for each space-separated key of keys; stops at the first false. */
+static bool each_key(gh_arena *a, const char *keys, bool (*fn)(const char *, void *), void *u)
+{
+    char *copy = keys ? gh_arena_strdup(a, keys) : NULL, *save = NULL;
+    for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save))
+        if (!fn(t, u))
+            return false;
+    return true;
+}
+
+struct asked {
+    const gh_ctx *x;
+    struct state *s;
+    const char *bad; /* the first key refused */
+    json_t *list;    /* the page's view, when wanted */
+    bool undecided;  /* some key was never decided */
+};
+
+static bool ask_one(const char *key, void *u)
+{
+    struct asked *q = u;
+    const gh_consent_purpose_row *p = find_purpose(&q->s->k, key);
+    if (!p || p->required) {
+        q->bad = key;
+        return false;
+    }
+    const gh_consent_record_row *r = latest(q->s, key);
+    q->undecided = q->undecided || !r;
+    if (q->list) {
+        json_t *o = purpose_json(q->x, &q->s->k, p, false);
+        json_object_set_new(o, "decision", json_string(r ? r->decision : "none"));
+        json_array_append_new(q->list, o);
+    }
+    return true;
+}
+
+gh_dbrc gh_consent_asked(const gh_ctx *x, gh_dbconn *c, const char *user_id, const char *keys,
+                         bool *undecided, json_t **view, char *why, size_t whylen)
+{
+    struct state s;
+    gh_dbrc rc = state_load(x, c, user_id ? user_id : "", &s);
+    struct asked q = {.x = x, .s = &s, .list = view ? json_array() : NULL};
+    if (view)
+        *view = NULL;
+    if (rc == GH_DB_OK && !each_key(x->arena, keys, ask_one, &q)) {
+        snprintf(why, whylen,
+                 "purpose: %s is not an optional purpose of this service (unknown, or required: "
+                 "required documents are asked by the service itself)",
+                 q.bad);
+        rc = GH_DB_INVALID;
+    }
+    if (rc == GH_DB_OK && view)
+        *view = q.list;
+    else
+        json_decref(q.list);
+    if (undecided)
+        *undecided = rc == GH_DB_OK && q.undecided;
+    return rc;
 }

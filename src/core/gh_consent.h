@@ -16,7 +16,8 @@
  *   document: {"purpose", "version", "effective_at", "url", "sha256",
  *              "summary", "published_at"}
  *   record:   {"id", "time", "purpose", "decision", "version", "sha256",
- *              "wording", "channel", "ip", "user_agent", "actor", "reason"}
+ *              "wording", "channel", "ip", "user_agent", "actor", "reason",
+ *              "client_id"}
  */
 #ifndef GH_CONSENT_H
 #define GH_CONSENT_H
@@ -74,10 +75,11 @@ json_t *gh_consent_history(const gh_ctx *x, gh_dbconn *c, const char *user_id, g
 typedef struct gh_consent_act {
     const char *user_id;
     const char *purpose;
-    const char *decision; /* granted, withdrawn, declined */
-    const char *channel;  /* page, api, import, admin */
-    const char *actor;    /* the customer's id, or "admin" */
-    const char *reason;   /* required when the actor is not the customer */
+    const char *decision;  /* granted, withdrawn, declined */
+    const char *channel;   /* page, api, import, admin */
+    const char *actor;     /* the customer's id, or "admin" */
+    const char *reason;    /* required when the actor is not the customer */
+    const char *client_id; /* the application the customer decided through, or NULL */
 } gh_consent_act;
 
 /* Records one decision against the document in effect, with its audit
@@ -103,5 +105,24 @@ gh_dbrc gh_consent_signup_record(const gh_ctx *x, gh_dbconn *c, const char *user
  * pseudonym; address and user agent are cleared. *n counts them. */
 gh_dbrc gh_consent_pseudonymise(const gh_ctx *x, gh_dbconn *c, const char *user_id,
                                 const char *pseudonym, long long *n);
+
+/* ---- for applications (issue 20 item 4; docs/privacy.md "For applications") ---- */
+
+/* The "consents" claim (userinfo, ID token, GET /api/v1/app/consents): one
+ * member per purpose the customer decided or is asked about,
+ * {"key": {"granted", "decision", "required", "version", "at"}} where
+ * granted is true only for a grant that is valid now, decision is
+ * granted|withdrawn|declined|none, version the document decided on (or
+ * null) and at the decision's time in seconds since the epoch (or null). */
+json_t *gh_consent_claim(const gh_ctx *x, gh_dbconn *c, const char *user_id, gh_dbrc *rc);
+
+/* Checks the purposes an authorization request asks about (keys:
+ * space-separated): each must be an optional purpose (INVALID with *why
+ * otherwise). *undecided (may be NULL) is true when the customer (user_id,
+ * may be NULL) has never decided one of them; *view (may be NULL) is the
+ * consent page's list: [{key, title, description, label, required,
+ * document, decision}]. */
+gh_dbrc gh_consent_asked(const gh_ctx *x, gh_dbconn *c, const char *user_id, const char *keys,
+                         bool *undecided, json_t **view, char *why, size_t whylen);
 
 #endif

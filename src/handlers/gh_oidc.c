@@ -17,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gh_app_consents.h"
 #include "gh_audit.h"
 #include "gh_clients.h"
 #include "gh_clock.h"
+#include "gh_consent.h"
 #include "gh_crypto.h"
 #include "gh_factors.h"
 #include "gh_handlers.h"
@@ -95,7 +97,8 @@ void gh_oidc_discovery(gh_req *r)
 
 static json_t *discovery_document(gh_req *r)
 {
-    static const char *const scopes[] = {"openid", "profile", "email", "offline_access", NULL};
+    static const char *const scopes[] = {"openid",         "profile",  "email",
+                                         "offline_access", "consents", NULL};
     static const char *const response_types[] = {"code", NULL};
     static const char *const modes[] = {"query", "form_post", NULL};
     static const char *const grants[] = {"authorization_code", "refresh_token",
@@ -107,9 +110,9 @@ static json_t *discovery_document(gh_req *r)
                                               "private_key_jwt", NULL};
     static const char *const assertion_algs[] = {"ES256", "RS256", "PS256", NULL};
     static const char *const claims[] = {
-        "sub",   "iss",        "aud",         "exp",        "iat",   "auth_time",
-        "nonce", "acr",        "amr",         "sid",        "email", "email_verified",
-        "name",  "given_name", "family_name", "updated_at", NULL};
+        "sub",   "iss",        "aud",         "exp",        "iat",      "auth_time",
+        "nonce", "acr",        "amr",         "sid",        "email",    "email_verified",
+        "name",  "given_name", "family_name", "updated_at", "consents", NULL};
     static const char *const acrs[] = {GH_ACR_AAL1, GH_ACR_AAL2, GH_ACR_AAL3, NULL};
     static const char *const prompts[] = {"none", "login", "consent", "select_account", NULL};
     static const char *const pkce[] = {"S256", NULL};
@@ -153,9 +156,11 @@ struct authz {
     const gh_form *params;
     const char *client_id, *redirect_uri, *state, *nonce, *scope, *response_mode;
     const char *code_challenge, *acr_values;
-    long long max_age; /* -1: none */
-    int want_level;    /* the assurance level asked for (0: none) */
-    int hard_level;    /* the part of it that is essential or client policy */
+    const char *purpose;         /* purposes to ask about (normalised), or NULL */
+    const char *id_token_claims; /* what the claims parameter asks for in the ID token */
+    long long max_age;           /* -1: none */
+    int want_level;              /* the assurance level asked for (0: none) */
+    int hard_level;              /* the part of it that is essential or client policy */
     bool prompt_none, prompt_login, prompt_consent;
     gh_client client;
     bool have_client;
@@ -190,9 +195,11 @@ static const char *param(const struct authz *z, const char *name)
  * challenge). A marker made for one request is worthless in any other. */
 static const char *request_binding(gh_arena *a, const char *client_id, const char *redirect_uri,
                                    const char *scope, const char *state, const char *nonce,
-                                   const char *code_challenge)
+                                   const char *code_challenge, const char *purpose)
 {
-    const char *v[] = {client_id, redirect_uri, scope, state, nonce, code_challenge};
+    /* purpose too: a consent given for one list of purposes is no answer
+     * about another (issue 20 item 4) */
+    const char *v[] = {client_id, redirect_uri, scope, state, nonce, code_challenge, purpose};
     crypto_hash_sha256_state st;
     uint8_t d[crypto_hash_sha256_BYTES];
     crypto_hash_sha256_init(&st);
@@ -211,30 +218,39 @@ static const char *request_binding(gh_arena *a, const char *client_id, const cha
 static const char *authz_binding(gh_req *r, const struct authz *z)
 {
     return request_binding(r->arena, z->client_id, z->redirect_uri, z->scope, z->state, z->nonce,
-                           z->code_challenge);
+                           z->code_challenge, z->purpose);
 }
 
 /* The binding of the /authorize request in a resume URL (the consent page's
  * return_to); NULL when it is not one, or not a request of client_id for
  * scope (the decision must be about the request it is bound to). */
+/* The parameters of the /authorize request in a resume URL; false when it
+ * is not one. */
+static bool return_to_form(gh_req *r, const char *return_to, gh_form *f)
+{
+    static const char prefix[] = "/authorize?";
+    if (!return_to || strncmp(return_to, prefix, sizeof(prefix) - 1) != 0)
+        return false;
+    const char *q = return_to + sizeof(prefix) - 1;
+    return gh_form_parse(r->arena, q, strlen(q), NULL, f) == GH_FORM_OK;
+}
+
 static const char *return_to_binding(gh_req *r, const char *return_to, const char *want_client,
                                      const char *want_scope)
 {
-    static const char prefix[] = "/authorize?";
     gh_form f;
-    if (!return_to || strncmp(return_to, prefix, sizeof(prefix) - 1) != 0)
-        return NULL;
-    const char *q = return_to + sizeof(prefix) - 1;
-    if (gh_form_parse(r->arena, q, strlen(q), NULL, &f) != GH_FORM_OK)
+    if (!return_to_form(r, return_to, &f))
         return NULL;
     const char *client_id = gh_form_get(&f, "client_id");
     const char *scope = gh_scope_normalise(r->arena, gh_form_get(&f, "scope"));
     if (!client_id || !scope || !want_client || !want_scope ||
         strcmp(client_id, want_client) != 0 || strcmp(scope, want_scope) != 0)
         return NULL;
+    /* NULL without purposes, as the request's own binding has it */
+    const char *purpose = gh_scope_normalise(r->arena, gh_form_get(&f, "purpose"));
     return request_binding(r->arena, client_id, gh_form_get(&f, "redirect_uri"), scope,
                            gh_form_get(&f, "state"), gh_form_get(&f, "nonce"),
-                           gh_form_get(&f, "code_challenge"));
+                           gh_form_get(&f, "code_challenge"), purpose && *purpose ? purpose : NULL);
 }
 
 /* form_post (OAuth 2.0 Form Post Response Mode): an auto-submitting form.
@@ -317,7 +333,7 @@ static bool check_client(gh_req *r, struct authz *z)
 {
     const char *dups[] = {"client_id", "redirect_uri", "response_type",  "scope",
                           "state",     "nonce",        "code_challenge", "response_mode",
-                          "prompt",    "max_age",      "resource"};
+                          "prompt",    "max_age",      "resource",       "purpose"};
     for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++)
         if (gh_form_count(z->params, dups[i]) > 1) {
             error_page(r, 400, "Invalid request", "A parameter was repeated.");
@@ -406,6 +422,29 @@ static bool check_assurance(gh_req *r, struct authz *z)
     return true;
 }
 
+/* The purposes the request asks the customer about (purpose=KEY KEY...;
+ * docs/privacy.md "For applications"): optional purposes only. */
+static bool check_purpose(gh_req *r, struct authz *z)
+{
+    char why[256];
+    const char *raw = param(z, "purpose");
+    if (!raw)
+        return true;
+    z->purpose = gh_scope_normalise(r->arena, raw);
+    if (!z->purpose || !*z->purpose)
+        return client_error(r, z, "invalid_request", "purpose: space-separated purpose keys"),
+               false;
+    gh_ctx x = gh_req_ctx(r);
+    gh_dbconn *c = gh_ctx_db(&x);
+    gh_dbrc rc =
+        c ? gh_consent_asked(&x, c, NULL, z->purpose, NULL, NULL, why, sizeof(why)) : GH_DB_BUSY;
+    if (rc == GH_DB_INVALID)
+        return client_error(r, z, "invalid_request", gh_arena_strdup(r->arena, why)), false;
+    if (rc != GH_DB_OK)
+        return client_error(r, z, "temporarily_unavailable", "try again"), false;
+    return true;
+}
+
 /* Checks the rest; errors from here on go back to the client. */
 static bool check_request(gh_req *r, struct authz *z)
 {
@@ -470,6 +509,9 @@ static bool check_request(gh_req *r, struct authz *z)
     }
     if (z->nonce && strlen(z->nonce) > 512)
         return client_error(r, z, "invalid_request", "nonce is too long"), false;
+    if (!check_purpose(r, z))
+        return false;
+    z->id_token_claims = gh_app_consents_id_token_claims(r, param(z, "claims"));
     return check_assurance(r, z);
 }
 
@@ -567,6 +609,7 @@ static void issue_code(gh_req *r, const struct authz *z, const gh_session *s)
                  .auth_time = s->auth_time,
                  .acr = gh_assurance_acr(s->aal),
                  .amr = s->amr,
+                 .claims = z->id_token_claims,
                  .created_at = now,
                  .expires_at = now + (long long)r->app->cfg->auth_code_ttl * 1000};
     gh_dbrc rc = gh_db_begin(c);
@@ -592,6 +635,26 @@ static void issue_code(gh_req *r, const struct authz *z, const gh_session *s)
         return;
     }
     respond_to_client(r, z, code, NULL, NULL);
+}
+
+/* 1 when the request asks about a purpose user_id never decided, 0 when
+ * not (or prompt=none), -1 with 503 answered when the ledger is unreadable. */
+static int purposes_undecided(gh_req *r, const struct authz *z, const char *user_id)
+{
+    char why[256];
+    bool undecided = false;
+    if (!z->purpose || z->prompt_none)
+        return 0;
+    gh_ctx x = gh_req_ctx(r);
+    gh_dbconn *c = gh_ctx_db(&x);
+    gh_dbrc rc =
+        c ? gh_consent_asked(&x, c, user_id, z->purpose, &undecided, NULL, why, sizeof(why))
+          : GH_DB_BUSY;
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc == GH_DB_INVALID ? GH_DB_FAIL : rc);
+        return -1;
+    }
+    return undecided ? 1 : 0;
 }
 
 static bool user_active(gh_req *r, const gh_session *s)
@@ -670,7 +733,13 @@ void gh_oidc_authorize(gh_req *r)
                                                 gh_url_encode(r->arena, resume_url(r, &z, NULL))));
         goto out;
     }
-    if (!z.client.first_party) {
+    /* a purpose the request asks about and the customer never decided
+     * brings the consent page even when the scopes need no consent; with
+     * prompt=none it is not asked (an optional purpose never blocks) */
+    int purposes = purposes_undecided(r, &z, s->user_id);
+    if (purposes < 0)
+        goto out;
+    if (!z.client.first_party || purposes > 0) {
         int decision = consent_marker(r, &z, s->user_id);
         const char *granted = "";
         if (decision == 0) {
@@ -678,8 +747,9 @@ void gh_oidc_authorize(gh_req *r)
             goto out;
         }
         gh_store_consent_get(gh_req_db(r), r->arena, r->tenant, s->user_id, z.client_id, &granted);
-        bool covered = gh_scope_subset(z.scope, granted);
-        if (decision != 1 && (!covered || z.prompt_consent)) {
+        bool covered = z.client.first_party || gh_scope_subset(z.scope, granted);
+        bool again = z.prompt_consent && !z.client.first_party;
+        if (decision != 1 && (!covered || again || purposes > 0)) {
             if (z.prompt_none)
                 client_error(r, &z, "consent_required", "the user has not consented");
             else
@@ -707,10 +777,37 @@ static const char *scope_description(const char *s)
         return "See your email address";
     if (strcmp(s, "offline_access") == 0)
         return "Stay connected when you are not using it";
+    if (strcmp(s, "consents") == 0)
+        return "See your privacy choices, and record the ones you make in it";
     return NULL;
 }
 
-/* GET /api/v1/consent?client_id=&scope= : what to show on the consent page. */
+/* The purposes the consent page shows beside the scopes (an array, maybe
+ * empty, in *out); false with the answer sent. */
+static bool consent_info_purposes(gh_req *r, const gh_ctx *x, const char *user_id,
+                                  const char *purpose, json_t **out)
+{
+    char why[256];
+    const char *keys = purpose ? gh_scope_normalise(r->arena, purpose) : NULL;
+    *out = NULL;
+    if (!keys || !*keys) {
+        *out = json_array();
+        if (purpose)
+            gh_resp_error(r, 400, "invalid_request", "purpose: space-separated purpose keys");
+        return !purpose;
+    }
+    gh_dbconn *c = gh_ctx_db(x);
+    gh_dbrc rc =
+        c ? gh_consent_asked(x, c, user_id, keys, NULL, out, why, sizeof(why)) : GH_DB_BUSY;
+    if (rc == GH_DB_INVALID)
+        gh_resp_error(r, 400, "invalid_request", gh_arena_strdup(r->arena, why));
+    else if (rc != GH_DB_OK)
+        gh_resp_db_error(r, rc);
+    return rc == GH_DB_OK;
+}
+
+/* GET /api/v1/consent?client_id=&scope=[&purpose=] : what to show on the
+ * consent page. */
 void gh_oidc_consent_info(gh_req *r)
 {
     const gh_session *s = gh_session_current(r);
@@ -754,12 +851,73 @@ void gh_oidc_consent_info(gh_req *r)
         gh_resp_error(r, 400, "invalid_scope", "The application may not ask for that.");
         return;
     }
+    json_t *purposes = NULL;
+    if (!consent_info_purposes(r, &x, s->user_id, gh_form_get(q, "purpose"), &purposes)) {
+        json_decref(list);
+        gh_client_release(&cl);
+        return;
+    }
     gh_resp_json(r, 200,
-                 json_pack("{s:s, s:s, s:o}", "client_id", client_id, "client_name",
+                 json_pack("{s:s, s:s, s:o, s:o}", "client_id", client_id, "client_name",
                            json_is_string(name) ? json_string_value(name) : client_id, "scopes",
-                           list),
+                           list, "purposes", purposes),
                  NULL);
     gh_client_release(&cl);
+}
+
+/* The purposes of the /authorize request in return_to (normalised), or
+ * NULL when it asks about none. */
+static const char *return_to_purpose(gh_req *r, const char *return_to)
+{
+    gh_form f;
+    if (!return_to_form(r, return_to, &f))
+        return NULL;
+    const char *p = gh_scope_normalise(r->arena, gh_form_get(&f, "purpose"));
+    return p && *p ? p : NULL;
+}
+
+/* The body's "purposes" ({"key": true|false}): only keys the request asked
+ * about. false with 400 answered. */
+static bool purpose_choices_ok(gh_req *r, const char *asked, json_t *choices)
+{
+    const char *key;
+    json_t *v;
+    if (choices && !json_is_object(choices)) {
+        gh_resp_error(r, 400, "invalid_request",
+                      "purposes: an object of purpose keys to true or false");
+        return false;
+    }
+    json_object_foreach(choices, key, v)
+    {
+        if (!asked || !gh_scope_has(asked, key) || !json_is_boolean(v)) {
+            gh_resp_error(r, 400, "invalid_request",
+                          "purposes: only the purposes the request asks about, each true or false");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Records each asked purpose: granted when ticked, else declined; channel
+ * page, through client_id. */
+static gh_dbrc record_purposes(gh_req *r, gh_dbconn *c, const char *user_id, const char *client_id,
+                               const char *asked, json_t *choices, char *why, size_t whylen)
+{
+    gh_ctx x = gh_req_ctx(r);
+    gh_dbrc rc = GH_DB_OK;
+    char *copy = gh_arena_strdup(r->arena, asked), *save = NULL;
+    for (char *t = strtok_r(copy, " ", &save); rc == GH_DB_OK && t;
+         t = strtok_r(NULL, " ", &save)) {
+        gh_consent_act a = {.user_id = user_id,
+                            .purpose = t,
+                            .decision =
+                                json_is_true(json_object_get(choices, t)) ? "granted" : "declined",
+                            .channel = "page",
+                            .actor = user_id,
+                            .client_id = client_id};
+        rc = gh_consent_record(&x, c, &a, why, whylen);
+    }
+    return rc;
 }
 
 /* POST /api/v1/consent {client_id, scope, decision, return_to}: records an
@@ -789,22 +947,31 @@ void gh_oidc_consent_decide(gh_req *r)
     const char *scope =
         gh_scope_normalise(r->arena, json_string_value(json_object_get(body, "scope")));
     const char *decision = json_string_value(json_object_get(body, "decision"));
-    const char *binding = return_to_binding(
-        r, json_string_value(json_object_get(body, "return_to")), client_id, scope);
+    const char *return_to = json_string_value(json_object_get(body, "return_to"));
+    const char *binding = return_to_binding(r, return_to, client_id, scope);
+    const char *asked = return_to_purpose(r, return_to);
+    json_t *choices = json_incref(json_object_get(body, "purposes"));
     client_id = client_id ? gh_arena_strdup(r->arena, client_id) : NULL;
     bool allow = decision && strcmp(decision, "allow") == 0;
     bool valid = decision && (allow || strcmp(decision, "deny") == 0);
     json_decref(body);
     gh_dbconn *c = gh_req_db(r);
-    if (!c)
+    if (!c || !purpose_choices_ok(r, asked, choices)) {
+        json_decref(choices);
         return;
+    }
     if (!client_id || !scope || !valid ||
         gh_clients_get(c, r->arena, r->tenant, client_id, &cl) != GH_DB_OK) {
+        json_decref(choices);
         gh_resp_error(r, 400, "invalid_request", "Unknown application, scope or decision.");
         return;
     }
+    /* a first-party client is on the page only for its purposes: its
+     * scopes need no consent, so none is stored (nor listed on /account) */
+    bool first_party = cl.first_party;
     gh_client_release(&cl);
     if (!binding) {
+        json_decref(choices);
         gh_resp_error(r, 400, "invalid_request",
                       "Send return_to: the authorization request of this client and scope "
                       "that the decision is for.");
@@ -812,12 +979,17 @@ void gh_oidc_consent_decide(gh_req *r)
     }
     long long now = gh_now_ms();
     gh_dbrc rc = gh_db_begin(c);
-    if (rc == GH_DB_OK && allow) {
+    if (rc == GH_DB_OK && allow && !first_party) {
         const char *granted = "";
         gh_store_consent_get(c, r->arena, r->tenant, s->user_id, client_id, &granted);
         rc = gh_store_consent_put(c, r->arena, r->tenant, s->user_id, client_id,
                                   gh_scope_union(r->arena, granted, scope), now);
     }
+    /* the purposes asked with it, in the same transaction: ticked granted,
+     * unticked declined (a decline does not stop the sign-in) */
+    if (rc == GH_DB_OK && allow && asked)
+        rc = record_purposes(r, c, s->user_id, client_id, asked, choices, why, sizeof(why));
+    json_decref(choices);
     if (rc == GH_DB_OK) {
         gh_audit_event ev = {.tenant_id = r->tenant,
                              .type = allow ? "consent.granted" : "consent.denied",

@@ -19,6 +19,7 @@
 #include "gh_clients.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
+#include "gh_app_consents.h"
 #include "gh_handlers.h"
 #include "gh_jsonw.h"
 #include "gh_keys.h"
@@ -50,6 +51,7 @@ struct grant {
     const char *aud;     /* the resource identifier, or the issuer */
     long long ttl;       /* seconds the access token lives */
     const gh_user *user; /* the account, for the ID token's claims; NULL for client_credentials */
+    const char *claims;  /* asked for in the ID token by the claims parameter (the code's) */
 };
 
 /* The audience and lifetime of an access token for scope (RFC 8707): the
@@ -145,6 +147,14 @@ static char *id_token(gh_req *r, const gh_client *cl, const struct grant *g, con
         gh_profile_user pu = gh_store_user_profile(g->user);
         json_t *more = gh_profile_claims(&pu, g->scope);
         gh_profile_attrs_claims(r, g->user->profile, g->scope, cl->id, more);
+        /* the consents claim only when the request's claims parameter
+         * asked for it in the ID token, and the scope grants it */
+        if (g->claims && gh_scope_has(g->claims, "consents") &&
+            !gh_app_consents_claim(r, g->user_id, g->scope, more)) {
+            json_decref(more);
+            json_decref(p);
+            return NULL;
+        }
         json_object_del(more, "sub");
         json_object_update_missing(p, more);
         json_decref(more);
@@ -299,7 +309,8 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
                       .auth_time = k.auth_time,
                       .acr = k.acr,
                       .amr = k.amr,
-                      .user = &u};
+                      .user = &u,
+                      .claims = k.claims};
     if (!token_target(r, f, k.scope, &g))
         return;
     const char *jti = NULL, *rt = NULL;

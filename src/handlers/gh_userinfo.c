@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "gh_app_consents.h"
 #include "gh_handlers.h"
 #include "gh_oauth.h"
 #include "gh_profile_attrs.h"
@@ -71,6 +72,11 @@ void gh_userinfo(gh_req *r)
     gh_profile_user pu = gh_store_user_profile(&u);
     json_t *o = gh_profile_claims(&pu, scope);
     gh_profile_attrs_claims(r, u.profile, scope, client, o);
+    bool read = gh_app_consents_claim(r, sub, scope, o);
     json_decref(claims);
+    if (!read) {
+        json_decref(o);
+        return gh_resp_db_error(r, GH_DB_BUSY);
+    }
     gh_resp_json(r, 200, o, NULL);
 }

@@ -147,4 +147,8 @@ void gh_admin_profile_attrs_delete(gh_req *r);
 void gh_profile_attrs_get(gh_req *r);
 void gh_profile_attrs_update(gh_req *r);
 
+/* gh_app_consents.c: purpose decisions for applications (bearer, scope consents) */
+void gh_app_consents_get(gh_req *r);
+void gh_app_consents_post(gh_req *r);
+
 #endif

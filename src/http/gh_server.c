@@ -161,6 +161,8 @@ static const gh_route routes[] = {
     {"GET", "/api/v1/profile/attributes", gh_profile_attrs_get, 0},
     {"PATCH", "/api/v1/profile/attributes", gh_profile_attrs_update, API_BODY},
     {"GET", "/profile/complete", gh_static_page, 0},
+    {"GET", "/api/v1/app/consents", gh_app_consents_get, 0},
+    {"POST", "/api/v1/app/consents", gh_app_consents_post, API_BODY},
 };
 
 static gh_db *open_store(gh_config *cfg, unsigned pool)

@@ -584,6 +584,26 @@ static const char *const pg_migrations[] = {
     "  created_at BIGINT NOT NULL,"
     "  updated_at BIGINT NOT NULL,"
     "  PRIMARY KEY (tenant_id, name));",
+    /* migration 18: see the SQLite migration of the same place */
+    "ALTER TABLE consent_records ADD COLUMN client_id TEXT;"
+    "ALTER TABLE auth_codes ADD COLUMN claims TEXT;"
+    "CREATE OR REPLACE FUNCTION consent_records_erase_only() RETURNS trigger LANGUAGE plpgsql AS $$"
+    "  BEGIN"
+    "    IF NEW.seq IS DISTINCT FROM OLD.seq OR NEW.tenant_id IS DISTINCT FROM OLD.tenant_id"
+    "      OR NEW.id IS DISTINCT FROM OLD.id OR NEW.time IS DISTINCT FROM OLD.time"
+    "      OR NEW.purpose IS DISTINCT FROM OLD.purpose"
+    "      OR NEW.decision IS DISTINCT FROM OLD.decision"
+    "      OR NEW.version IS DISTINCT FROM OLD.version OR NEW.sha256 IS DISTINCT FROM OLD.sha256"
+    "      OR NEW.wording IS DISTINCT FROM OLD.wording"
+    "      OR NEW.channel IS DISTINCT FROM OLD.channel OR NEW.reason IS DISTINCT FROM OLD.reason"
+    "      OR NEW.client_id IS DISTINCT FROM OLD.client_id"
+    "      OR NEW.ip IS NOT NULL OR NEW.user_agent IS NOT NULL"
+    "      OR (NEW.user_id IS DISTINCT FROM OLD.user_id AND substr(NEW.user_id, 1, 6) <> 'pseud:')"
+    "      OR (NEW.actor IS DISTINCT FROM OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:') THEN"
+    "      RAISE EXCEPTION 'consent_records is append-only' USING ERRCODE = 'restrict_violation';"
+    "    END IF;"
+    "    RETURN NEW;"
+    "  END $$;",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

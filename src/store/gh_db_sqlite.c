@@ -616,6 +616,27 @@ static const char *const sqlite_migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL,"
     "  PRIMARY KEY (tenant_id, name));",
+    /* migration 18: purpose decisions for applications (issue 20 item 4,
+     * docs/privacy.md "For applications"). consent_records.client_id is the
+     * application through which the customer decided (NULL for Gatehouse's
+     * own pages and the operator); the no-update trigger is made again so
+     * that the new column is as fixed as the others. auth_codes.claims holds
+     * the claims the request's claims parameter asked for in the ID token
+     * (space-separated names Gatehouse acts on, e.g. "consents"). */
+    "ALTER TABLE consent_records ADD COLUMN client_id TEXT;"
+    "ALTER TABLE auth_codes ADD COLUMN claims TEXT;"
+    "DROP TRIGGER consent_records_no_update;"
+    "CREATE TRIGGER consent_records_no_update BEFORE UPDATE ON consent_records"
+    "  WHEN NEW.seq IS NOT OLD.seq OR NEW.tenant_id IS NOT OLD.tenant_id"
+    "    OR NEW.id IS NOT OLD.id OR NEW.time IS NOT OLD.time OR NEW.purpose IS NOT OLD.purpose"
+    "    OR NEW.decision IS NOT OLD.decision OR NEW.version IS NOT OLD.version"
+    "    OR NEW.sha256 IS NOT OLD.sha256 OR NEW.wording IS NOT OLD.wording"
+    "    OR NEW.channel IS NOT OLD.channel OR NEW.reason IS NOT OLD.reason"
+    "    OR NEW.client_id IS NOT OLD.client_id"
+    "    OR NEW.ip IS NOT NULL OR NEW.user_agent IS NOT NULL"
+    "    OR (NEW.user_id IS NOT OLD.user_id AND substr(NEW.user_id, 1, 6) <> 'pseud:')"
+    "    OR (NEW.actor IS NOT OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:')"
+    "  BEGIN SELECT RAISE(ABORT, 'consent_records is append-only'); END;",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

@@ -91,14 +91,14 @@ gh_dbrc gh_store_consent_record_insert(gh_dbconn *c, gh_arena *a, const gh_conse
 {
     static const char sql[] =
         "INSERT INTO consent_records (tenant_id, id, time, user_id, purpose, decision, version, "
-        "sha256, wording, channel, ip, user_agent, actor, reason) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+        "sha256, wording, channel, ip, user_agent, actor, reason, client_id) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
     gh_dbparam q[] = {GH_TEXT(r->tenant_id), GH_TEXT(r->id),      GH_INT(r->time),
                       GH_TEXT(r->user_id),   GH_TEXT(r->purpose), GH_TEXT(r->decision),
                       GH_TEXT(r->version),   GH_TEXT(r->sha256),  GH_TEXT(r->wording),
                       GH_TEXT(r->channel),   GH_TEXT(r->ip),      GH_TEXT(r->user_agent),
-                      GH_TEXT(r->actor),     GH_TEXT(r->reason)};
-    return gh_db_exec(c, a, sql, q, 14, NULL);
+                      GH_TEXT(r->actor),     GH_TEXT(r->reason),  GH_TEXT(r->client_id)};
+    return gh_db_exec(c, a, sql, q, 15, NULL);
 }
 
 gh_dbrc gh_store_consent_records(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
@@ -106,7 +106,7 @@ gh_dbrc gh_store_consent_records(gh_dbconn *c, gh_arena *a, const char *tenant, 
 {
     static const char sql[] =
         "SELECT id, time, purpose, decision, version, sha256, wording, channel, ip, user_agent, "
-        "actor, reason, seq FROM consent_records WHERE tenant_id = $1 AND user_id = $2 "
+        "actor, reason, seq, client_id FROM consent_records WHERE tenant_id = $1 AND user_id = $2 "
         "ORDER BY seq";
     gh_dbparam q[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
     gh_dbres res;
@@ -133,7 +133,8 @@ gh_dbrc gh_store_consent_records(gh_dbconn *c, gh_arena *a, const char *tenant, 
                                        .user_agent = gh_dbres_get(&res, i, 9),
                                        .actor = gh_dbres_get(&res, i, 10),
                                        .reason = gh_dbres_get(&res, i, 11),
-                                       .seq = gh_dbres_int(&res, i, 12)};
+                                       .seq = gh_dbres_int(&res, i, 12),
+                                       .client_id = gh_dbres_get(&res, i, 13)};
     *out = r;
     *n = res.nrows;
     return GH_DB_OK;

@@ -50,7 +50,8 @@ typedef struct gh_consent_record_row {
     const char *user_agent;
     const char *actor; /* the user id, or "admin" */
     const char *reason;
-    long long seq; /* read only */
+    long long seq;         /* read only */
+    const char *client_id; /* the application the customer decided through, or NULL */
 } gh_consent_record_row;
 
 /* CONFLICT when the key is taken. */

@@ -23,6 +23,7 @@ typedef struct gh_code {
     const char *family_id;
     const char *access_jti;
     long long created_at, expires_at, used_at;
+    const char *claims; /* asked for in the ID token by the claims parameter, e.g. "consents" */
 } gh_code;
 
 gh_dbrc gh_store_code_insert(gh_dbconn *c, gh_arena *a, const gh_code *k);

@@ -88,8 +88,12 @@ describe('the document and the route table', () => {
       const schemes = new Set(op.security.flatMap((req) => Object.keys(req)));
       if (p.startsWith('/scim/v2/') || p.startsWith('/admin/v1/') || p === '/register')
         assert.ok(schemes.has('adminToken'), `${where}: adminToken`);
-      if (p.startsWith('/api/v1/') && method !== 'get')
+      // a change authorised by an access token alone (the application API,
+      // /api/v1/app/...) carries no cookie a forged request could use
+      if (p.startsWith('/api/v1/') && method !== 'get' && !schemes.has('accessToken'))
         assert.ok(schemes.has('csrfToken'), `${where}: csrfToken`);
+      if (schemes.has('accessToken') && p.startsWith('/api/v1/'))
+        assert.ok(p.startsWith('/api/v1/app/'), `${where}: only the application API takes an access token`);
     }
   });
 

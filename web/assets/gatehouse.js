@@ -450,6 +450,43 @@ async function passkeyCeremony(optionsPath, kind) {
   return { credential: credentialJSON(cred) };
 }
 
+// The purposes an application asks about on the consent page (issue 20
+// item 4): one unticked checkbox each, labelled with the exact words the
+// ledger records; the description and the document's link describe it.
+function consentPurposes(purposes) {
+  const list = byId('purpose-list');
+  for (const p of purposes) {
+    const row = document.createElement('div');
+    row.className = 'check';
+    const input = document.createElement('input');
+    input.type = 'checkbox';
+    input.id = `purpose-${p.key}`;
+    input.dataset.purpose = p.key;
+    const label = document.createElement('label');
+    label.htmlFor = input.id;
+    label.textContent = p.label;
+    row.append(input, label);
+    list.append(row);
+    const hint = document.createElement('p');
+    hint.className = 'hint';
+    hint.id = `purpose-${p.key}-hint`;
+    if (p.description) hint.append(`${p.description} `);
+    if (p.document && p.document.url) {
+      const a = document.createElement('a');
+      a.href = p.document.url;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      a.textContent = `${p.title}, version ${p.document.version} (opens in a new tab)`;
+      hint.append(a);
+    }
+    if (hint.childNodes.length) {
+      input.setAttribute('aria-describedby', hint.id);
+      list.append(hint);
+    }
+  }
+  byId('purposes').hidden = purposes.length === 0;
+}
+
 // ---- pages ----
 
 const pages = {
@@ -1098,7 +1135,10 @@ const pages = {
     const req = new URLSearchParams(back.slice('/authorize?'.length));
     const clientId = req.get('client_id') || '';
     const scope = req.get('scope') || '';
-    const info = await call('GET', `/consent?${new URLSearchParams({ client_id: clientId, scope })}`);
+    const purpose = req.get('purpose');
+    const ask = new URLSearchParams({ client_id: clientId, scope });
+    if (purpose !== null) ask.set('purpose', purpose);
+    const info = await call('GET', `/consent?${ask}`);
     if (info.status === 401) {
       location.assign(`/signin?${new URLSearchParams({ return_to: back })}`);
       return;
@@ -1114,9 +1154,13 @@ const pages = {
       li.textContent = s.description;
       list.append(li);
     }
+    consentPurposes(info.data.purposes || []);
     byId('form').hidden = false;
     const decide = async (decision) => {
-      const r = await post('/consent', { client_id: clientId, scope, decision, return_to: back });
+      const body = { client_id: clientId, scope, decision, return_to: back };
+      const boxes = [...document.querySelectorAll('input[data-purpose]')];
+      if (boxes.length) body.purposes = Object.fromEntries(boxes.map((b) => [b.dataset.purpose, b.checked]));
+      const r = await post('/consent', body);
       if (!r.ok) {
         showAlert(errorText(r));
         return;

@@ -1,6 +1,7 @@
 // Helpers for relying parties built with openid-client.
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 
 import * as client from 'openid-client';
 
@@ -78,4 +79,19 @@ export async function codeTokens(server, b, reg, scope = 'openid offline_access'
 export async function refresh(server, reg, rt) {
   const res = await tokenRequest(server, reg, { grant_type: 'refresh_token', refresh_token: rt });
   return { status: res.status, json: await res.json() };
+}
+
+/** A relying party's callback on loopback for browser tests: records where
+ * it was reached (callbacks: URLs, newest last) and answers a small page. */
+export async function startRelyingParty() {
+  const callbacks = [];
+  let origin = '';
+  const server = http.createServer((req, res) => {
+    if (req.url.startsWith('/callback')) callbacks.push(new URL(req.url, origin));
+    res.setHeader('content-type', 'text/html');
+    res.end('<!doctype html><title>App</title><p>Back at the app</p>');
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  origin = `http://127.0.0.1:${server.address().port}`;
+  return { redirect: `${origin}/callback`, callbacks, close: () => server.close() };
 }

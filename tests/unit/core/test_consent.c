@@ -109,6 +109,15 @@ fail:
     return -1;
 }
 
+/* One decision in its own transaction. */
+static gh_dbrc record_act(struct fixture *f, const gh_consent_act *a, char *why)
+{
+    gh_dbrc rc = gh_db_begin(f->c);
+    if (rc == GH_DB_OK)
+        rc = gh_consent_record(&f->x, f->c, a, why, 256);
+    return rc == GH_DB_OK ? gh_db_commit(f->c) : (gh_db_rollback(f->c), rc);
+}
+
 static gh_dbrc record(struct fixture *f, const char *purpose, const char *decision,
                       const char *actor, const char *reason, char *why)
 {
@@ -118,10 +127,7 @@ static gh_dbrc record(struct fixture *f, const char *purpose, const char *decisi
                         .channel = actor && strcmp(actor, "admin") == 0 ? "admin" : "page",
                         .actor = actor ? actor : f->alice,
                         .reason = reason};
-    gh_dbrc rc = gh_db_begin(f->c);
-    if (rc == GH_DB_OK)
-        rc = gh_consent_record(&f->x, f->c, &a, why, 256);
-    return rc == GH_DB_OK ? gh_db_commit(f->c) : (gh_db_rollback(f->c), rc);
+    return record_act(f, &a, why);
 }
 
 static bool pending(struct fixture *f)
@@ -332,6 +338,99 @@ static void a_purge_keeps_the_records_under_the_pseudonym(void **state)
     assert_string_equal(r[0].version, "1");
 }
 
+/* Issue 20 item 4: an application's decision keeps its client id, which
+ * the database then refuses to change like any other field (also inside
+ * the one update it allows, the erasure of address and user agent). */
+static void an_application_record_keeps_its_client_fixed(void **state)
+{
+    struct fixture *f = *state;
+    char why[256];
+    gh_consent_act a = {.user_id = f->alice,
+                        .purpose = "marketing_email",
+                        .decision = "granted",
+                        .channel = "api",
+                        .actor = f->alice,
+                        .client_id = "shop-app"};
+    assert_int_equal(record_act(f, &a, why), GH_DB_OK);
+    gh_dbparam p[] = {GH_TEXT(f->alice)};
+    assert_int_not_equal(gh_db_exec_built(f->c, f->x.arena,
+                                          "UPDATE consent_records SET client_id = 'other-app', "
+                                          "ip = NULL, user_agent = NULL WHERE user_id = $1",
+                                          p, 1, NULL),
+                         GH_DB_OK);
+    gh_consent_record_row *r;
+    size_t n;
+    assert_int_equal(gh_store_consent_records(f->c, f->x.arena, T, f->alice, &r, &n), GH_DB_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0].client_id, "shop-app");
+    assert_string_equal(r[0].channel, "api");
+}
+
+/* The consents claim: granted only while valid now, decision none for an
+ * undecided optional purpose, a required purpose's newer version unaccepted
+ * is not granted; the decision's time in seconds. */
+static void the_claim_says_what_is_granted_now(void **state)
+{
+    struct fixture *f = *state;
+    char why[256];
+    gh_dbrc rc;
+    json_t *o = gh_consent_claim(&f->x, f->c, f->alice, &rc);
+    assert_non_null(o);
+    json_t *m = json_object_get(o, "marketing_email");
+    assert_false(json_is_true(json_object_get(m, "granted")));
+    assert_string_equal(json_string_value(json_object_get(m, "decision")), "none");
+    assert_true(json_is_null(json_object_get(m, "at")));
+    json_decref(o);
+    assert_int_equal(record(f, "terms", "granted", NULL, NULL, why), GH_DB_OK);
+    o = gh_consent_claim(&f->x, f->c, f->alice, &rc);
+    json_t *t = json_object_get(o, "terms");
+    assert_true(json_is_true(json_object_get(t, "granted")));
+    assert_true(json_is_true(json_object_get(t, "required")));
+    assert_string_equal(json_string_value(json_object_get(t, "version")), "1");
+    assert_int_equal(json_integer_value(json_object_get(t, "at")), f->x.now / 1000);
+    json_decref(o);
+    json_t *out = NULL, *in = body("{\"version\":\"2\",\"url\":\"https://example.com/terms/2\","
+                                   "\"text\":\"Be kind.\",\"effective_at\":\"2020-01-02\"}");
+    assert_int_equal(
+        gh_consent_document_publish(&f->x, "admin", "terms", in, &out, why, sizeof(why)), GH_DB_OK);
+    json_decref(in);
+    json_decref(out);
+    o = gh_consent_claim(&f->x, f->c, f->alice, &rc);
+    t = json_object_get(o, "terms");
+    assert_false(json_is_true(json_object_get(t, "granted")));
+    assert_string_equal(json_string_value(json_object_get(t, "decision")), "granted");
+    json_decref(o);
+}
+
+/* What an authorization request may ask about: optional purposes only;
+ * undecided until the customer decides one way or the other. */
+static void only_optional_purposes_are_asked(void **state)
+{
+    struct fixture *f = *state;
+    char why[256];
+    bool undecided = false;
+    json_t *view = NULL;
+    assert_int_equal(gh_consent_asked(&f->x, f->c, f->alice, "terms", NULL, NULL, why, sizeof(why)),
+                     GH_DB_INVALID);
+    assert_non_null(strstr(why, "terms"));
+    assert_int_equal(
+        gh_consent_asked(&f->x, f->c, f->alice, "research", NULL, NULL, why, sizeof(why)),
+        GH_DB_INVALID);
+    assert_int_equal(gh_consent_asked(&f->x, f->c, f->alice, "marketing_email", &undecided, &view,
+                                      why, sizeof(why)),
+                     GH_DB_OK);
+    assert_true(undecided);
+    assert_int_equal(json_array_size(view), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(view, 0), "label")),
+                        "Send me marketing email");
+    json_decref(view);
+    assert_int_equal(record(f, "marketing_email", "declined", NULL, NULL, why), GH_DB_OK);
+    assert_int_equal(gh_consent_asked(&f->x, f->c, f->alice, "marketing_email", &undecided, NULL,
+                                      why, sizeof(why)),
+                     GH_DB_OK);
+    assert_false(undecided);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +444,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_database_refuses_to_change_a_record, setup, teardown),
         cmocka_unit_test_setup_teardown(a_purge_keeps_the_records_under_the_pseudonym, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(an_application_record_keeps_its_client_fixed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(the_claim_says_what_is_granted_now, setup, teardown),
+        cmocka_unit_test_setup_teardown(only_optional_purposes_are_asked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
