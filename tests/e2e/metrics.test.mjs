@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { startServer, stopAll, freePort, makeTempDir, randomHex, request, sleep } from './lib/server.mjs';
+import { startServer, stopAll, freePort, makeTempDir, randomHex, request, sleep, REPO_ROOT } from './lib/server.mjs';
 import { startMailSink, codeFrom, sentTo as to } from './lib/mail.mjs';
 import { Browser } from './lib/browser.mjs';
 import { registerClient, codeTokens, refresh } from './lib/oidc.mjs';
@@ -184,6 +184,23 @@ describe('metrics: /metrics, scraped by a real Prometheus', () => {
     // the funnel's conversion, as a dashboard computes it
     assert.equal(await query(prom,
       'gatehouse_signups_total{stage="completed"} / ignoring(stage) gatehouse_signups_total{stage="started"}'), 1);
+  });
+
+  test('every query of the Grafana dashboard (docs/grafana-dashboard.json) is PromQL this Prometheus accepts', async () => {
+    const dash = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'docs', 'grafana-dashboard.json'), 'utf8'));
+    const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    assert.ok(exprs.length >= 15, `${exprs.length} queries`);
+    for (const e of exprs) {
+      const promql = e.replaceAll('$tenant', '.*').replaceAll('$__rate_interval', '1m').replaceAll('$__range', '5m');
+      assert.doesNotMatch(promql, /\$/, e);
+      const res = await fetch(`${prom.url}/api/v1/query?${new URLSearchParams({ query: promql })}`);
+      const body = await res.json();
+      assert.equal(body.status, 'success', `${e}: ${JSON.stringify(body)}`);
+    }
+    // the funnel panels find their series
+    const metricNames = new Set(exprs.flatMap((e) => e.match(/gatehouse_[a-z_]+/g)));
+    const text = (await metricsText(server.url, server.token)).text;
+    for (const m of metricNames) assert.match(text, new RegExp(`^${m}[{ ]`, 'm'), m);
   });
 
   test('label sets stay bounded: random paths and methods add no series', async () => {
