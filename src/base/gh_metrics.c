@@ -34,10 +34,12 @@ int gh_metric_family_init(gh_metric_family *f)
     size_t n = 1;
     if (f->kind == GH_METRIC_HISTOGRAM && (f->nbounds == 0 || f->nbounds > GH_METRIC_MAX_BOUNDS))
         return -1;
-    for (size_t i = 0; i < nlabels(f); i++) {
+    f->nlabels = nlabels(f);
+    for (size_t i = 0; i < f->nlabels; i++) {
         if (!f->values[i] || nvalues(f->values[i]) == 0)
             return -1;
-        n *= nvalues(f->values[i]);
+        f->nvalues[i] = nvalues(f->values[i]);
+        n *= f->nvalues[i];
     }
     _Atomic(uint64_t) *cells = calloc(n * cells_per_series(f), sizeof(*cells));
     if (!cells)
@@ -55,12 +57,15 @@ void gh_metric_family_free(gh_metric_family *f)
     f->nseries = 0;
 }
 
-/* The position of v in list, or the catch-all (the last) when absent. */
-static size_t value_index(const char *const *list, const char *v)
+/* The position of v in list (n values), or the catch-all (the last) when
+ * absent. The same pointer is found first without comparing text. */
+static size_t value_index(const char *const *list, size_t n, const char *v)
 {
-    size_t n = nvalues(list);
     for (size_t i = 0; v && i + 1 < n; i++)
-        if (list[i] == v || strcmp(list[i], v) == 0)
+        if (list[i] == v)
+            return i;
+    for (size_t i = 0; v && i + 1 < n; i++)
+        if (strcmp(list[i], v) == 0)
             return i;
     return n - 1;
 }
@@ -68,8 +73,10 @@ static size_t value_index(const char *const *list, const char *v)
 size_t gh_metric_series(const gh_metric_family *f, const char *const *vals)
 {
     size_t idx = 0;
-    for (size_t i = 0; i < nlabels(f); i++)
-        idx = idx * nvalues(f->values[i]) + value_index(f->values[i], vals[i]);
+    if (!f->cells) /* the counts below are set by gh_metric_family_init */
+        return 0;
+    for (size_t i = 0; i < f->nlabels; i++)
+        idx = idx * f->nvalues[i] + value_index(f->values[i], f->nvalues[i], vals[i]);
     return idx;
 }
 
@@ -175,11 +182,10 @@ static void put(gh_strbuf *out, const char *s)
 static void put_labels(gh_strbuf *out, const gh_metric_family *f, const char *tenant, size_t idx,
                        const char *le)
 {
-    size_t nl = nlabels(f), pick[GH_METRIC_MAX_LABELS] = {0};
+    size_t nl = f->nlabels, pick[GH_METRIC_MAX_LABELS] = {0};
     for (size_t i = nl; i-- > 0;) {
-        size_t n = nvalues(f->values[i]);
-        pick[i] = idx % n;
-        idx /= n;
+        pick[i] = idx % f->nvalues[i];
+        idx /= f->nvalues[i];
     }
     if (!nl && !f->tenant && !le)
         return;

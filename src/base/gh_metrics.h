@@ -43,6 +43,7 @@ typedef struct gh_metric_family {
     bool tenant; /* every series carries tenant="..." first */
     bool sparse; /* series never touched are left out of the text */
     /* set by gh_metric_family_init */
+    size_t nlabels, nvalues[GH_METRIC_MAX_LABELS];
     size_t nseries;
     _Atomic(uint64_t) *cells;
 } gh_metric_family;

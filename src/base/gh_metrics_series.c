@@ -314,9 +314,11 @@ void gh_metrics_http(const char *route, const char *method, unsigned status, dou
     if (!http_requests.cells || !http_routes)
         return;
     size_t ri = route_index(route);
-    const char *vals[] = {http_routes[ri], method,
-                          classes[status >= 100 && status < 600 ? status / 100 : 0]};
-    gh_metric_add_at(&http_requests, gh_metric_series(&http_requests, vals), 1);
+    /* the route's index is known: only method and class are looked up */
+    const char *rest[] = {NULL, method, classes[status >= 100 && status < 600 ? status / 100 : 0]};
+    size_t per_route = http_requests.nseries / http_requests.nvalues[0];
+    gh_metric_add_at(&http_requests,
+                     ri * per_route + gh_metric_series(&http_requests, rest) % per_route, 1);
     gh_metric_observe_at(&http_latency, ri, seconds);
 }
 
