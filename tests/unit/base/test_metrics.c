@@ -9,6 +9,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "gh_config.h"
+#include "gh_crypto.h"
 #include "gh_metrics.h"
 #include "gh_metrics_series.h"
 
@@ -216,6 +218,42 @@ static void catalog(void **state)
     gh_metrics_shutdown();
 }
 
+static const char *table_get(const char *name, void *ctx)
+{
+    const char **kv = ctx;
+    for (; kv[0]; kv += 2)
+        if (strcmp(kv[0], name) == 0)
+            return kv[1];
+    return NULL;
+}
+
+/* GATEHOUSE_METRICS_LISTEN: unset by default, host:port checked like
+ * GATEHOUSE_LISTEN, and never the main listener's own address. */
+static void metrics_listen_setting(void **state)
+{
+    (void)state;
+    gh_config c;
+    char err[512];
+    const char *none[] = {NULL};
+    assert_int_equal(gh_config_load(&c, table_get, none, err, sizeof(err)), 0);
+    assert_int_equal(c.metrics_port, 0);
+    const char *ok[] = {"GATEHOUSE_METRICS_LISTEN", "[::1]:9464", NULL};
+    assert_int_equal(gh_config_load(&c, table_get, ok, err, sizeof(err)), 0);
+    assert_string_equal(c.metrics_host, "::1");
+    assert_int_equal(c.metrics_port, 9464);
+    static const char *const bad[] = {"9464", "127.0.0.1:0", "127.0.0.1:70000", ":9464",
+                                      "127.0.0.1:x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *env[] = {"GATEHOUSE_METRICS_LISTEN", bad[i], NULL};
+        assert_int_equal(gh_config_load(&c, table_get, env, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "GATEHOUSE_METRICS_LISTEN"));
+    }
+    const char *same[] = {"GATEHOUSE_LISTEN", "127.0.0.1:9000", "GATEHOUSE_METRICS_LISTEN",
+                          "127.0.0.1:9000", NULL};
+    assert_int_equal(gh_config_load(&c, table_get, same, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "GATEHOUSE_METRICS_LISTEN must differ"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +265,8 @@ int main(void)
         cmocka_unit_test(updates_before_init_are_dropped),
         cmocka_unit_test(threads_lose_nothing),
         cmocka_unit_test(catalog),
+        cmocka_unit_test(metrics_listen_setting),
     };
+    gh_crypto_init();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
