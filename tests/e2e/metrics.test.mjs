@@ -144,7 +144,7 @@ describe('metrics: /metrics, scraped by a real Prometheus', () => {
     }
   });
 
-  test('a scripted journey shows in PromQL: sign-up funnel, sign-in outcomes, tokens by grant', async () => {
+  test('a scripted journey shows in PromQL: sign-up funnel, sign-in outcomes, recovery, tokens by grant', async () => {
     // sign-up, then the emailed code
     const b = new Browser(server);
     const email = `funnel-${randomHex(4)}@example.com`;
@@ -167,7 +167,14 @@ describe('metrics: /metrics, scraped by a real Prometheus', () => {
     const t = await codeTokens(server, b2, reg);
     assert.equal((await refresh(server, reg, t.refresh_token)).status, 200);
 
+    // a forgotten password asked for: the account's, and an unknown address (no event)
+    const b3 = new Browser(server);
+    assert.equal((await b3.post('/api/v1/recovery', { email })).status, 200);
+    assert.equal((await new Browser(server).post('/api/v1/recovery', { email: `nobody-${randomHex(4)}@example.com` })).status, 200);
+
     await expectQueries(prom, {
+      'gatehouse_recoveries_total{stage="started"}': 1,
+      'gatehouse_recoveries_total{stage="completed"}': 0,
       'gatehouse_signups_total{stage="started"}': 1,
       'gatehouse_signups_total{stage="completed"}': 1,
       'gatehouse_signups_total{stage="abandoned"}': 0,
