@@ -10,8 +10,9 @@ import path from 'node:path';
 
 import { startServer, stopAll, freePort, makeTempDir, randomHex, request, sleep, REPO_ROOT } from './lib/server.mjs';
 import { startMailSink, codeFrom, sentTo as to } from './lib/mail.mjs';
-import { Browser } from './lib/browser.mjs';
-import { registerClient, codeTokens, refresh } from './lib/oidc.mjs';
+import { Browser, newUser, signedIn } from './lib/browser.mjs';
+import { enrolTotp, codeAt, currentStep, wrongCode, awayFromStepEdge } from './lib/factors.mjs';
+import { registerClient, codeTokens, refresh, REDIRECT } from './lib/oidc.mjs';
 
 after(stopAll);
 
@@ -191,6 +192,40 @@ describe('metrics: /metrics, scraped by a real Prometheus', () => {
     // the funnel's conversion, as a dashboard computes it
     assert.equal(await query(prom,
       'gatehouse_signups_total{stage="completed"} / ignoring(stage) gatehouse_signups_total{stage="started"}'), 1);
+  });
+
+  test('second factors and step-up: asked, a wrong code, passed by method', async () => {
+    const user = await newUser(server, 'metrics-mfa');
+    const b = await signedIn(server, user); // password only: aal1
+    const { secret } = await enrolTotp(b);
+
+    // /authorize asks this aal1 session for aal2: a step-up
+    const reg = await registerClient(server, { client_name: 'Step-up app' });
+    const q = new URLSearchParams({
+      client_id: reg.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid',
+      state: randomHex(8), code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256', acr_values: 'urn:gatehouse:aal2',
+    });
+    const az = await b.raw('GET', `/authorize?${q}`);
+    assert.equal(az.status, 302, az.text);
+    assert.match(az.headers.get('location'), /^\/signin\/mfa\?acr=/);
+
+    // a sign-in: the password, a wrong code, the right code
+    const b2 = new Browser(server);
+    const p = await b2.post('/api/v1/signin', { email: user.email, password: user.password });
+    assert.equal(p.json.status, 'mfa_required', p.text);
+    await awayFromStepEdge();
+    assert.equal((await b2.post('/api/v1/signin/mfa', { code: wrongCode(secret) })).status, 401);
+    const m = await b2.post('/api/v1/signin/mfa', { code: codeAt(secret, currentStep()) });
+    assert.equal(m.status, 200, m.text);
+
+    await expectQueries(prom, {
+      'gatehouse_stepups_total{stage="asked"}': 1,
+      'gatehouse_signins_total{outcome="challenged",reason="second_factor"}': 1,
+      'gatehouse_second_factor_total{stage="challenged",method="any"}': 2, // the step-up and the sign-in
+      'gatehouse_second_factor_total{stage="failed",method="any"}': 1,
+      'gatehouse_second_factor_total{stage="passed",method="totp"}': 1,
+    });
   });
 
   test('every query of the Grafana dashboard (docs/grafana-dashboard.json) is PromQL this Prometheus accepts', async () => {
