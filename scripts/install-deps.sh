@@ -3,7 +3,8 @@
 #   scripts/install-deps.sh          build and run the server
 #   scripts/install-deps.sh --example  also Node and its packages (the quickstart's example app)
 #   scripts/install-deps.sh --test   also the test tools (sanitizers, Node packages, sqlite3 CLI,
-#                                    the Debian packaging tools of scripts/package.sh)
+#                                    the Debian packaging tools of scripts/package.sh,
+#                                    Prometheus for tests/e2e/metrics.test.mjs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,7 @@ test_pkgs=(
   libclang-rt-14-dev wrk chromium oathtool
   postgresql-15 postgresql-client-15
   dpkg-dev debhelper lintian
+  prometheus
 )
 
 want=("${runtime_pkgs[@]}")

@@ -1480,6 +1480,22 @@ const appConsents = {
   },
 };
 
+// Prometheus metrics (docs/metrics.md): text, not JSON.
+const metrics = {
+  '/metrics': {
+    get: {
+      tags: ['admin'],
+      summary: 'Journey and operator metrics in the Prometheus text format 0.0.4 (docs/metrics.md)',
+      security: ADMIN,
+      responses: {
+        // text, not JSON: no content schema (docs/metrics.md has the format)
+        200: { description: 'Every series, as `text/plain; version=0.0.4` (the Prometheus text format)' },
+        401: ADMIN401,
+      },
+    },
+  },
+};
+
 const doc = {
   openapi: '3.1.0',
   info: {
@@ -1501,7 +1517,7 @@ const doc = {
     { name: 'health', description: 'probes' },
     { name: 'meta', description: 'this description' },
   ],
-  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents },
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics },
   components: { schemas, securitySchemes },
 };
 

@@ -46,11 +46,13 @@ static int set_string(char *dst, size_t cap, const char *v, char *why, size_t wh
     return 0;
 }
 
-static int p_listen(gh_config *c, const char *v, char *why, size_t whylen)
+/* host:port (or [v6]:port) into host (cap bytes) and port. */
+static int parse_hostport(const char *v, char *host, size_t cap, uint16_t *port, char *why,
+                          size_t whylen)
 {
     const char *colon = strrchr(v, ':');
-    unsigned long port;
-    if (!colon || colon == v || parse_uint(colon + 1, 1, 65535, &port) != 0) {
+    unsigned long n;
+    if (!colon || colon == v || parse_uint(colon + 1, 1, 65535, &n) != 0) {
         snprintf(why, whylen, "must be host:port with a port from 1 to 65535, got \"%.64s\"", v);
         return -1;
     }
@@ -60,14 +62,30 @@ static int p_listen(gh_config *c, const char *v, char *why, size_t whylen)
         h++;
         hl -= 2;
     }
-    if (hl == 0 || hl >= sizeof(c->listen_host)) {
+    if (hl == 0 || hl >= cap) {
         snprintf(why, whylen, "has an empty or overlong host");
         return -1;
     }
-    memcpy(c->listen_host, h, hl);
-    c->listen_host[hl] = '\0';
-    c->listen_port = (uint16_t)port;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = (uint16_t)n;
     return 0;
+}
+
+static int p_listen(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return parse_hostport(v, c->listen_host, sizeof(c->listen_host), &c->listen_port, why, whylen);
+}
+
+/* Unset: /metrics is served on the main listener only. */
+static int p_metrics_listen(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    c->metrics_host[0] = '\0';
+    c->metrics_port = 0;
+    if (!v[0])
+        return 0;
+    return parse_hostport(v, c->metrics_host, sizeof(c->metrics_host), &c->metrics_port, why,
+                          whylen);
 }
 
 static int p_issuer(gh_config *c, const char *v, char *why, size_t whylen)
@@ -409,6 +427,9 @@ static const struct setting settings[] = {
     {"LOCALES_DIR", "", p_locales_dir,
      "directory of language catalogs (<tag>.json) that add languages to the pages and mails or "
      "replace shipped ones; read and checked at start"},
+    {"METRICS_LISTEN", "", p_metrics_listen,
+     "host:port of a second listener that serves GET /metrics only (docs/metrics.md); unset: "
+     "none (/metrics is on the main listener, with the admin token, either way)"},
 };
 
 enum { N_SETTINGS = sizeof(settings) / sizeof(settings[0]) };
@@ -532,6 +553,11 @@ static int derive(gh_config *c, const bool *given, char *err, size_t errlen)
                  "GATEHOUSE_PASSWORD_MIN_LENGTH_MFA (%u) must not be above "
                  "GATEHOUSE_PASSWORD_MIN_LENGTH (%u)",
                  c->password_min_length_mfa, c->password_min_length);
+        return -1;
+    }
+    if (c->metrics_port && c->metrics_port == c->listen_port &&
+        strcmp(c->metrics_host, c->listen_host) == 0) {
+        snprintf(err, errlen, "GATEHOUSE_METRICS_LISTEN must differ from GATEHOUSE_LISTEN");
         return -1;
     }
     return 0;

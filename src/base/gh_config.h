@@ -92,6 +92,9 @@ typedef struct gh_config {
     unsigned body_grace;          /* seconds a body may take before the rate applies */
     /* languages (docs/i18n.md) */
     char locales_dir[GH_PATH_MAX]; /* catalogs added to the shipped ones; "": none */
+    /* GATEHOUSE_METRICS_LISTEN: a listener for /metrics only; port 0: none */
+    char metrics_host[256];
+    uint16_t metrics_port;
 } gh_config;
 
 /* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */

@@ -14,6 +14,7 @@
 #include "gh_audit.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
+#include "gh_metrics_series.h"
 #include "gh_oauth.h"
 #include "gh_store_users.h"
 
@@ -324,6 +325,7 @@ gh_dbrc gh_clients_get_cached(const gh_ctx *x, const char *id, gh_client *out)
                client_copy_out(x->arena, &e->cl, out);
     unsigned long gen = client_cache.generation;
     pthread_mutex_unlock(&client_cache.mu);
+    gh_metrics_client_cache(hit);
     if (hit)
         return GH_DB_OK;
 

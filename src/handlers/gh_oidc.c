@@ -27,6 +27,7 @@
 #include "gh_handlers.h"
 #include "gh_html.h"
 #include "gh_json.h"
+#include "gh_metrics_series.h"
 #include "gh_mfa.h"
 #include "gh_mkey.h"
 #include "gh_oauth.h"
@@ -712,6 +713,7 @@ void gh_oidc_authorize(gh_req *r)
             goto out;
         }
         if (s->aal < target) {
+            gh_metrics_stepup_asked(); /* also under prompt=none: asked, and refused */
             if (z.prompt_none)
                 client_error(r, &z, "interaction_required", "a stronger sign-in is needed");
             else

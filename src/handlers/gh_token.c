@@ -23,6 +23,7 @@
 #include "gh_handlers.h"
 #include "gh_jsonw.h"
 #include "gh_keys.h"
+#include "gh_metrics_series.h"
 #include "gh_oauth.h"
 #include "gh_oidc.h"
 #include "gh_profile_attrs.h"
@@ -475,5 +476,7 @@ void gh_token_endpoint(gh_req *r)
         grant_refresh(r, f, &cl);
     else
         grant_client_credentials(r, f, &cl);
+    if (r->status == 200)
+        gh_metrics_token_issued(gt);
     gh_client_release(&cl);
 }

@@ -146,6 +146,8 @@ void gh_admin_profile_attrs_put(gh_req *r);
 void gh_admin_profile_attrs_delete(gh_req *r);
 void gh_profile_attrs_get(gh_req *r);
 void gh_profile_attrs_update(gh_req *r);
+/* gh_metrics_endpoint.c: GET /metrics (GATEHOUSE_ADMIN_TOKEN; docs/metrics.md) */
+void gh_metrics_endpoint(gh_req *r);
 
 /* gh_app_consents.c: purpose decisions for applications (bearer, scope consents) */
 void gh_app_consents_get(gh_req *r);

@@ -22,6 +22,7 @@
 #include "gh_handlers.h"
 #include "gh_log.h"
 #include "gh_mail.h"
+#include "gh_metrics_series.h"
 #include "gh_proxy.h"
 #include "gh_store_users.h"
 
@@ -43,6 +44,7 @@ struct ctx {
     const char *refused; /* why the request target was refused (on_uri), or NULL */
     atomic_bool job_done;
     int64_t start_ms;
+    double start_s, queued_s; /* finer clocks for the metrics (gh_metrics_http) */
     struct ctx *next_job;
 };
 
@@ -63,6 +65,14 @@ struct gh_http {
     struct ctx *queue_head, *queue_tail;
     bool stopping;
 };
+
+/* Monotonic seconds with sub-millisecond resolution, for latencies. */
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* ---- request accessors ---- */
 
@@ -415,6 +425,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     x->req.app = h->app;
     x->req.conn = conn;
     x->start_ms = gh_mono_ms();
+    x->start_s = mono_s();
     gh_connlimit_request_line(conn);
     x->refused = gh_hcheck_target(uri, strlen(uri));
     const char *q = strchr(uri, '?');
@@ -542,6 +553,7 @@ static bool enqueue_job(gh_http *h, struct ctx *x)
     }
     MHD_suspend_connection(x->req.conn);
     x->next_job = NULL;
+    x->queued_s = mono_s();
     if (h->queue_tail)
         h->queue_tail->next_job = x;
     else
@@ -582,6 +594,7 @@ static void *worker_main(void *arg)
             h->queue_tail = NULL;
         pthread_mutex_unlock(&h->lock);
 
+        gh_metrics_hash_queue_wait(mono_s() - x->queued_s);
         run_handler(x);
         atomic_store(&x->job_done, true);
         MHD_resume_connection(x->req.conn);
@@ -656,6 +669,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!x)
         return;
     gh_req *r = &x->req;
+    if (r->method)
+        gh_metrics_http(x->route ? x->route->pattern : NULL, r->method, r->status,
+                        mono_s() - x->start_s);
     if (h->app->cfg->access_log && r->method) {
         long long ms = gh_mono_ms() - x->start_ms;
         /* A request that took over a second is worth a look (a stalled
@@ -685,8 +701,8 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
     gh_log(GH_LOG_DEBUG, "http", "%s", msg);
 }
 
-static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, char *err,
-                   size_t errlen)
+static int resolve(const char *setting, const char *host, uint16_t port,
+                   struct sockaddr_storage *ss, char *err, size_t errlen)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
@@ -696,8 +712,7 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
     snprintf(portstr, sizeof(portstr), "%u", port);
     int rc = getaddrinfo(host, portstr, &hints, &res);
     if (rc != 0 || !res) {
-        snprintf(err, errlen, "GATEHOUSE_LISTEN: cannot resolve %.100s: %s", host,
-                 gai_strerror(rc));
+        snprintf(err, errlen, "%s: cannot resolve %.100s: %s", setting, host, gai_strerror(rc));
         return -1;
     }
     /* Prefer IPv4 for "localhost" so the default issuer and the socket agree. */
@@ -716,8 +731,17 @@ gh_http *gh_http_start(gh_app *app, const gh_route *routes, size_t nroutes, char
                        size_t errlen)
 {
     const gh_config *cfg = app->cfg;
+    return gh_http_start_at(app, "GATEHOUSE_LISTEN", cfg->listen_host, cfg->listen_port,
+                            cfg->threads, cfg->workers, routes, nroutes, err, errlen);
+}
+
+gh_http *gh_http_start_at(gh_app *app, const char *setting, const char *host, uint16_t port,
+                          unsigned threads, unsigned workers, const gh_route *routes,
+                          size_t nroutes, char *err, size_t errlen)
+{
+    const gh_config *cfg = app->cfg;
     struct sockaddr_storage ss;
-    if (resolve(cfg->listen_host, cfg->listen_port, &ss, err, errlen) != 0)
+    if (resolve(setting, host, port, &ss, err, errlen) != 0)
         return NULL;
     gh_http *h = calloc(1, sizeof(*h));
     if (!h)
@@ -731,10 +755,10 @@ gh_http *gh_http_start(gh_app *app, const gh_route *routes, size_t nroutes, char
         goto fail;
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->cond, NULL);
-    h->workers = calloc(cfg->workers, sizeof(*h->workers));
+    h->workers = calloc(workers ? workers : 1, sizeof(*h->workers));
     if (!h->workers)
         goto fail;
-    for (unsigned i = 0; i < cfg->workers; i++) {
+    for (unsigned i = 0; i < workers; i++) {
         if (pthread_create(&h->workers[i], NULL, worker_main, h) != 0)
             goto fail;
         h->nworkers++;
@@ -745,16 +769,15 @@ gh_http *gh_http_start(gh_app *app, const gh_route *routes, size_t nroutes, char
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     h->daemon = MHD_start_daemon(
-        flags, cfg->listen_port, gh_connlimit_accept, h->limits, on_request, h,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned int)cfg->threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
-        gh_connlimit_notify, h->limits, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, h,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MAX_HEADER_BYTES, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096, MHD_OPTION_END);
+        flags, port, gh_connlimit_accept, h->limits, on_request, h, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_NOTIFY_CONNECTION, gh_connlimit_notify, h->limits, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_error, h, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MAX_HEADER_BYTES,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)4096, MHD_OPTION_END);
     if (!h->daemon) {
-        snprintf(err, errlen, "GATEHOUSE_LISTEN: cannot listen on %.100s:%u (in use?)",
-                 cfg->listen_host, cfg->listen_port);
+        snprintf(err, errlen, "%s: cannot listen on %.100s:%u (in use?)", setting, host, port);
         goto fail;
     }
     return h;

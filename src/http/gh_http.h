@@ -135,6 +135,11 @@ typedef struct gh_http gh_http;
 /* Starts listening. Returns NULL with a reason in err. */
 gh_http *gh_http_start(gh_app *app, const gh_route *routes, size_t nroutes, char *err,
                        size_t errlen);
+/* The same on host:port (setting names it in errors), with its own thread
+ * and worker counts (a listener without slow routes needs no workers). */
+gh_http *gh_http_start_at(gh_app *app, const char *setting, const char *host, uint16_t port,
+                          unsigned threads, unsigned workers, const gh_route *routes,
+                          size_t nroutes, char *err, size_t errlen);
 /* Stops accepting connections; requests in flight go on. */
 void gh_http_quiesce(gh_http *h);
 /* Requests started and not yet completed. */

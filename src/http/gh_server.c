@@ -17,6 +17,7 @@
 #include "gh_logout.h"
 #include "gh_outbound.h"
 #include "gh_mail.h"
+#include "gh_metrics_series.h"
 #include "gh_mkey.h"
 #include "gh_password.h"
 #include "gh_resources.h"
@@ -163,7 +164,24 @@ static const gh_route routes[] = {
     {"GET", "/profile/complete", gh_static_page, 0},
     {"GET", "/api/v1/app/consents", gh_app_consents_get, 0},
     {"POST", "/api/v1/app/consents", gh_app_consents_post, API_BODY},
+    {"GET", "/metrics", gh_metrics_endpoint, 0},
 };
+
+/* The metrics listener (GATEHOUSE_METRICS_LISTEN) serves this route only. */
+static const gh_route metrics_routes[] = {
+    {"GET", "/metrics", gh_metrics_endpoint, 0},
+};
+
+/* Every series, with the route table's patterns as the route label's only
+ * values. */
+static int metrics_init(void)
+{
+    enum { NROUTES = sizeof(routes) / sizeof(routes[0]) };
+    const char *patterns[NROUTES];
+    for (size_t i = 0; i < NROUTES; i++)
+        patterns[i] = routes[i].pattern;
+    return gh_metrics_init(patterns, NROUTES);
+}
 
 static gh_db *open_store(gh_config *cfg, unsigned pool)
 {
@@ -205,7 +223,7 @@ int gh_server_serve(gh_config *cfg)
     int64_t t0 = gh_mono_ms();
     char err[512] = "";
     gh_app app = {.cfg = cfg};
-    gh_http *http = NULL;
+    gh_http *http = NULL, *metrics_http = NULL;
     int code = 1;
 
     /* Signals are taken synchronously by this thread (sigwait); every thread
@@ -217,6 +235,8 @@ int gh_server_serve(gh_config *cfg)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (metrics_init() != 0)
+        return 1;
     if (gh_mkey_load(cfg, err, sizeof(err)) != 0) {
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         return 2;
@@ -260,6 +280,15 @@ int gh_server_serve(gh_config *cfg)
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         goto out;
     }
+    if (cfg->metrics_port) {
+        metrics_http =
+            gh_http_start_at(&app, "GATEHOUSE_METRICS_LISTEN", cfg->metrics_host, cfg->metrics_port,
+                             1, 0, metrics_routes, 1, err, sizeof(err));
+        if (!metrics_http) {
+            gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+            goto out;
+        }
+    }
     gh_log_event(GH_LOG_INFO, "listening",
                  json_pack("{s:s, s:i, s:s, s:i, s:i, s:I}", "host", cfg->listen_host, "port",
                            cfg->listen_port, "issuer", cfg->issuer, "threads", cfg->threads,
@@ -280,14 +309,18 @@ int gh_server_serve(gh_config *cfg)
     atomic_store(&app.stopping, true);
     gh_http_quiesce(http);
     drain(http, cfg->shutdown_grace);
+    gh_http_stop(metrics_http);
+    metrics_http = NULL;
     code = 0;
 out:
+    gh_http_stop(metrics_http);
     gh_http_stop(http);
     gh_prune_stop();
     gh_logout_stop();
     gh_mail_stop();
     gh_keys_shutdown();
     gh_db_close(app.db);
+    gh_metrics_shutdown();
     if (code == 0)
         gh_log(GH_LOG_INFO, "stopped", "clean shutdown");
     return code;

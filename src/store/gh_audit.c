@@ -5,6 +5,7 @@
 
 #include "gh_clock.h"
 #include "gh_crypto.h"
+#include "gh_metrics_series.h"
 
 gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev)
 {
@@ -34,6 +35,11 @@ gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev)
     };
     gh_dbrc rc = gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL);
     free(details);
+    /* The journey metrics follow the audit log, so each journey step is
+     * defined once (docs/metrics.md). */
+    if (rc == GH_DB_OK)
+        gh_metrics_audit_event(ev->type, ev->outcome, ev->reason,
+                               json_string_value(json_object_get(ev->details, "method")));
     return rc;
 }
 

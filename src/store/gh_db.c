@@ -11,6 +11,7 @@
 #include "gh_db_driver.h"
 #include "gh_fs.h"
 #include "gh_log.h"
+#include "gh_metrics_series.h"
 
 struct gh_dbconn {
     gh_db *db;
@@ -210,6 +211,7 @@ gh_dbconn *gh_db_acquire(gh_db *db)
         }
     }
     pthread_mutex_unlock(&db->lock);
+    gh_metrics_db_pool_wait(start ? (double)(gh_mono_ms() - start) / 1000.0 : 0);
     if (!c)
         gh_log(GH_LOG_WARN, "database pool exhausted", "no connection free after 5 s");
     else if (slow)

@@ -17,6 +17,7 @@
 
 #include "gh_clock.h"
 #include "gh_log.h"
+#include "gh_metrics_series.h"
 #include "gh_store_sessions.h"
 #include "gh_throttle.h"
 
@@ -259,6 +260,7 @@ static void prune_once(gh_db *db, const gh_config *cfg)
                                        &n.unverified_users);
     gh_db_release(c);
     gh_arena_free(a);
+    gh_metrics_signups_abandoned((uint64_t)n.unverified_users);
     if (rc != GH_DB_OK)
         gh_log(GH_LOG_WARN, "prune incomplete", "%s; next try in %u s", gh_dbrc_str(rc),
                cfg->prune_interval);
