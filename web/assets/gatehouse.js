@@ -263,7 +263,12 @@ function reauthIfNeeded(r) {
 }
 
 /** Leaves a page that needs a session for sign-in, coming back afterwards. */
+// Set while this page signs its customer out: the page's own loaders, still
+// running, then get 401 and must not race the sign-out's navigation.
+let signingOut = false;
+
 function toSignIn() {
+  if (signingOut) return;
   location.replace(`/signin?${new URLSearchParams({ return_to: location.pathname })}`);
 }
 
@@ -1029,14 +1034,13 @@ const pages = {
       location.assign('/signin?deleted=1');
     });
 
-    let leaving = false;
     byId('signout').addEventListener('click', async () => {
-      if (leaving) return;
-      leaving = true;
+      if (signingOut) return;
+      signingOut = true;
       const out = await post('/signout');
-      leaving = false;
-      if (out.ok) location.assign('/signin?signed_out=1');
-      else showAlert(errorText(out));
+      if (out.ok) return location.assign('/signin?signed_out=1');
+      signingOut = false;
+      return showAlert(errorText(out));
     });
 
     await signInMethods();
