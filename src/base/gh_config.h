@@ -92,6 +92,9 @@ typedef struct gh_config {
     unsigned body_grace;          /* seconds a body may take before the rate applies */
     /* languages (docs/i18n.md) */
     char locales_dir[GH_PATH_MAX]; /* catalogs added to the shipped ones; "": none */
+    /* the audit chain's signed checkpoints (docs/audit.md) */
+    unsigned audit_checkpoint_events;  /* events of a tenant between two checkpoints */
+    unsigned audit_checkpoint_minutes; /* minutes after which a new event is checkpointed */
 } gh_config;
 
 /* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */
