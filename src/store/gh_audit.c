@@ -15,10 +15,6 @@
 static gh_dbrc append_chained(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev,
                               const char *details)
 {
-    static const char sql[] =
-        "INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, user_agent, "
-        "outcome, reason, details, chain_n, prev_hash, pii_digest, hash) VALUES ($1, $2, $3, $4, "
-        "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
     uint8_t key[GH_AUDIT_KEY_BYTES];
     char id[GH_UUID_STRLEN + 1], pii[GH_AUDIT_HEX + 1], hash[GH_AUDIT_HEX + 1];
     gh_audit_head h;
@@ -27,36 +23,30 @@ static gh_dbrc append_chained(gh_dbconn *c, gh_arena *a, const gh_audit_event *e
         return GH_DB_FAIL;
     }
     gh_dbrc rc = gh_audit_log_lock(c, a, ev->tenant_id, &h);
-    if (rc != GH_DB_OK)
-        goto out;
-    gh_uuid(id);
-    gh_audit_row r = {.tenant_id = ev->tenant_id,
-                      .n = h.n + 1,
-                      .prev_hash = h.hash,
-                      .id = id,
-                      .time = gh_now_ms(),
-                      .type = ev->type,
-                      .subject = ev->subject,
-                      .actor = ev->actor,
-                      .ip = ev->ip,
-                      .user_agent = ev->user_agent,
-                      .outcome = ev->outcome ? ev->outcome : "success",
-                      .reason = ev->reason,
-                      .details = details};
-    gh_audit_pii_digest(key, &r, pii);
-    r.pii_digest = pii;
-    gh_audit_row_hash(&r, hash);
-    gh_dbparam p[] = {GH_TEXT(r.tenant_id), GH_TEXT(id),           GH_INT(r.time),
-                      GH_TEXT(r.type),      GH_TEXT(r.subject),    GH_TEXT(r.actor),
-                      GH_TEXT(r.ip),        GH_TEXT(r.user_agent), GH_TEXT(r.outcome),
-                      GH_TEXT(r.reason),    GH_TEXT(details),      GH_INT(r.n),
-                      GH_TEXT(h.hash),      GH_TEXT(pii),          GH_TEXT(hash)};
-    if ((rc = gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL)) != GH_DB_OK)
-        goto out;
-    h.n = r.n;
-    memcpy(h.hash, hash, sizeof(h.hash));
-    rc = gh_audit_log_advance(c, a, ev->tenant_id, &h, r.time);
-out:
+    if (rc == GH_DB_OK) {
+        gh_uuid(id);
+        gh_audit_row r = {.tenant_id = ev->tenant_id,
+                          .n = h.n + 1,
+                          .prev_hash = h.hash,
+                          .id = id,
+                          .time = gh_now_ms(),
+                          .type = ev->type,
+                          .subject = ev->subject,
+                          .actor = ev->actor,
+                          .ip = ev->ip,
+                          .user_agent = ev->user_agent,
+                          .outcome = ev->outcome ? ev->outcome : "success",
+                          .reason = ev->reason,
+                          .details = details};
+        gh_audit_pii_digest(key, &r, pii);
+        r.pii_digest = pii;
+        gh_audit_row_hash(&r, hash);
+        r.hash = hash;
+        char prev[GH_AUDIT_HEX + 1];
+        memcpy(prev, h.hash, sizeof(prev)); /* h moves onto r */
+        r.prev_hash = prev;
+        rc = gh_audit_log_insert(c, a, &r, &h);
+    }
     sodium_memzero(key, sizeof(key));
     return rc;
 }

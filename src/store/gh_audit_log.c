@@ -151,20 +151,18 @@ static gh_dbrc chain_unchained(gh_dbconn *c, gh_arena *a, const char *tenant, gh
 
 gh_dbrc gh_audit_log_lock(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h)
 {
-    /* SQLite's BEGIN IMMEDIATE holds the only write lock already and knows
-     * no FOR UPDATE; on PostgreSQL the row lock orders the tenant's
-     * appends across instances until the transaction ends. */
-    static const char sel_pg[] = "SELECT n, hash, cp_n, cp_time FROM audit_chain_heads "
-                                 "WHERE tenant_id = $1 FOR UPDATE";
-    static const char sel_one[] =
-        "SELECT n, hash, cp_n, cp_time FROM audit_chain_heads WHERE tenant_id = $1";
+    /* An UPDATE takes the row lock on PostgreSQL (a concurrent one waits,
+     * then sees the committed head) and SQLite's write transaction already
+     * excludes other writers: one statement, one round trip. n is moved
+     * here only to take the lock; gh_audit_log_advance writes the head. */
+    static const char lock[] = "UPDATE audit_chain_heads SET n = n + 1 WHERE tenant_id = $1 "
+                               "RETURNING n - 1, hash, cp_n, cp_time";
     static const char ins[] = "INSERT INTO audit_chain_heads (tenant_id, n, hash, cp_n, cp_time) "
                               "VALUES ($1, 0, $2, 0, $3) ON CONFLICT (tenant_id) DO NOTHING "
                               "RETURNING n";
-    const char *sel = gh_db_one_writer(c) ? sel_one : sel_pg;
     gh_dbparam p[] = {GH_TEXT(tenant)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sel, p, 1, &r);
+    gh_dbrc rc = gh_db_exec(c, a, lock, p, 1, &r);
     if (rc != GH_DB_OK || r.nrows == 1) {
         if (rc == GH_DB_OK)
             head_from(&r, h);
@@ -177,7 +175,7 @@ gh_dbrc gh_audit_log_lock(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audi
     if ((rc = gh_db_exec(c, a, ins, q, 3, &r)) != GH_DB_OK)
         return rc;
     if (r.nrows == 0) {
-        if ((rc = gh_db_exec_row(c, a, sel, p, 1, &r)) == GH_DB_OK)
+        if ((rc = gh_db_exec_row(c, a, lock, p, 1, &r)) == GH_DB_OK)
             head_from(&r, h);
         return rc;
     }
@@ -244,22 +242,66 @@ static gh_dbrc checkpoint(gh_dbconn *c, gh_arena *a, gh_audit_signer signer, con
     return rc;
 }
 
-gh_dbrc gh_audit_log_advance(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h,
-                             long long now)
+/* Writes a checkpoint of h when one is due at now. */
+static gh_dbrc checkpoint_if_due(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h,
+                                 long long now)
 {
-    static const char sql[] = "UPDATE audit_chain_heads SET n = $2, hash = $3, cp_n = $4, "
-                              "cp_time = $5 WHERE tenant_id = $1";
     pthread_mutex_lock(&K.lock);
     gh_audit_signer signer = K.signer;
     bool due =
         h->n > h->cp_n && (h->n - h->cp_n >= K.every_events || now - h->cp_time >= K.every_ms);
     pthread_mutex_unlock(&K.lock);
-    gh_dbrc rc = signer && due ? checkpoint(c, a, signer, tenant, h, now) : GH_DB_OK;
+    return signer && due ? checkpoint(c, a, signer, tenant, h, now) : GH_DB_OK;
+}
+
+gh_dbrc gh_audit_log_advance(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h,
+                             long long now)
+{
+    static const char sql[] = "UPDATE audit_chain_heads SET n = $2, hash = $3, cp_n = $4, "
+                              "cp_time = $5 WHERE tenant_id = $1";
+    gh_dbrc rc = checkpoint_if_due(c, a, tenant, h, now);
     if (rc != GH_DB_OK)
         return rc;
     gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(h->n), GH_TEXT(h->hash), GH_INT(h->cp_n),
                       GH_INT(h->cp_time)};
     return gh_db_exec_change(c, a, sql, p, 5, GH_DB_FAIL);
+}
+
+gh_dbrc gh_audit_log_insert(gh_dbconn *c, gh_arena *a, const gh_audit_row *r, gh_audit_head *h)
+{
+    /* SQLite: the insert and the head's move as two statements (no round
+     * trips in process); PostgreSQL: one, a data-modifying WITH, since
+     * token issuance pays every round trip while holding the head's lock. */
+    static const char ins[] =
+        "INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, user_agent, "
+        "outcome, reason, details, chain_n, prev_hash, pii_digest, hash) VALUES ($1, $2, $3, $4, "
+        "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    static const char both[] =
+        "WITH e AS (INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, "
+        "user_agent, outcome, reason, details, chain_n, prev_hash, pii_digest, hash) VALUES ($1, "
+        "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING seq) "
+        "UPDATE audit_chain_heads SET n = $12, hash = $15, cp_n = $16, cp_time = $17 "
+        "WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM e)";
+    h->n = r->n;
+    memcpy(h->hash, r->hash, sizeof(h->hash));
+    gh_dbrc rc = checkpoint_if_due(c, a, r->tenant_id, h, r->time);
+    if (rc != GH_DB_OK)
+        return rc;
+    gh_dbparam p[] = {GH_TEXT(r->tenant_id), GH_TEXT(r->id),         GH_INT(r->time),
+                      GH_TEXT(r->type),      GH_TEXT(r->subject),    GH_TEXT(r->actor),
+                      GH_TEXT(r->ip),        GH_TEXT(r->user_agent), GH_TEXT(r->outcome),
+                      GH_TEXT(r->reason),    GH_TEXT(r->details),    GH_INT(r->n),
+                      GH_TEXT(r->prev_hash), GH_TEXT(r->pii_digest), GH_TEXT(r->hash),
+                      GH_INT(h->cp_n),       GH_INT(h->cp_time)};
+    if (!gh_db_one_writer(c))
+        return gh_db_exec_change(c, a, both, p, 17, GH_DB_FAIL);
+    if ((rc = gh_db_exec(c, a, ins, p, 15, NULL)) != GH_DB_OK)
+        return rc;
+    gh_dbparam q[] = {GH_TEXT(r->tenant_id), GH_INT(h->n), GH_TEXT(h->hash), GH_INT(h->cp_n),
+                      GH_INT(h->cp_time)};
+    static const char head[] = "UPDATE audit_chain_heads SET n = $2, hash = $3, cp_n = $4, "
+                               "cp_time = $5 WHERE tenant_id = $1";
+    return gh_db_exec_change(c, a, head, q, 5, GH_DB_FAIL);
 }
 
 gh_dbrc gh_audit_log_backfill(gh_dbconn *c, gh_arena *a, long long *n)

@@ -59,6 +59,10 @@ gh_dbrc gh_audit_log_lock(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audi
  * checkpoint when one is due. */
 gh_dbrc gh_audit_log_advance(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h,
                              long long now);
+/* Inserts the event r (its chain columns filled from h) and moves the
+ * head h onto it, with a checkpoint when one is due; in the transaction
+ * that gh_audit_log_lock locked h in. */
+gh_dbrc gh_audit_log_insert(gh_dbconn *c, gh_arena *a, const gh_audit_row *r, gh_audit_head *h);
 /* Chains every event that has no hash yet (written before migration 18,
  * or imported from an older export), tenant by tenant in seq order, each
  * tenant in a transaction of its own; *n: events chained. */
