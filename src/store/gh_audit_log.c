@@ -151,15 +151,19 @@ static gh_dbrc chain_unchained(gh_dbconn *c, gh_arena *a, const char *tenant, gh
 
 gh_dbrc gh_audit_log_lock(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h)
 {
-    /* An UPDATE takes the row lock on PostgreSQL (a concurrent one waits,
-     * then sees the committed head) and SQLite's write transaction already
-     * excludes other writers: one statement, one round trip. n is moved
-     * here only to take the lock; gh_audit_log_advance writes the head. */
-    static const char lock[] = "UPDATE audit_chain_heads SET n = n + 1 WHERE tenant_id = $1 "
-                               "RETURNING n - 1, hash, cp_n, cp_time";
+    /* SQLite's BEGIN IMMEDIATE holds the only write lock already and knows
+     * no FOR UPDATE; on PostgreSQL the row lock orders the tenant's
+     * appends across instances until the transaction ends (a concurrent
+     * locker waits, then reads the committed head). A lock, not an
+     * UPDATE: the head then gets one new row version per event, not two. */
+    static const char sel_pg[] = "SELECT n, hash, cp_n, cp_time FROM audit_chain_heads "
+                                 "WHERE tenant_id = $1 FOR UPDATE";
+    static const char sel_one[] =
+        "SELECT n, hash, cp_n, cp_time FROM audit_chain_heads WHERE tenant_id = $1";
     static const char ins[] = "INSERT INTO audit_chain_heads (tenant_id, n, hash, cp_n, cp_time) "
                               "VALUES ($1, 0, $2, 0, $3) ON CONFLICT (tenant_id) DO NOTHING "
                               "RETURNING n";
+    const char *lock = gh_db_one_writer(c) ? sel_one : sel_pg;
     gh_dbparam p[] = {GH_TEXT(tenant)};
     gh_dbres r;
     gh_dbrc rc = gh_db_exec(c, a, lock, p, 1, &r);
