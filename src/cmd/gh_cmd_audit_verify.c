@@ -72,22 +72,10 @@ int gh_cmd_audit_verify(gh_config *cfg, int argc, char **argv)
         return 2;
     }
     gh_audit_log_set_key(cfg->master_key); /* pii digests and vouched keys */
-    gh_db *db =
-        gh_db_open_for_command(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
-    if (!db) {
-        fprintf(stderr, "gatehouse: %s\n", err);
+    gh_cmd_store st;
+    if (!gh_cmd_store_open(cfg, &st))
         return 1;
-    }
-    gh_dbconn *c = gh_db_acquire(db);
-    gh_arena *a = gh_arena_new(0);
-    int code = 1;
-    if (c && a)
-        code = verify_all(c, a);
-    else
-        fprintf(stderr, "gatehouse: the database is busy\n");
-    gh_arena_free(a);
-    if (c)
-        gh_db_release(c);
-    gh_db_close(db);
+    int code = verify_all(st.c, st.a);
+    gh_cmd_store_close(&st);
     return code;
 }

@@ -329,18 +329,27 @@ gh_dbrc gh_audit_log_backfill(gh_dbconn *c, gh_arena *a, long long *n)
     return rc;
 }
 
+/* Runs a listing query and gives room for its rows (one more, zeroed, so
+ * an empty list is not NULL): elem bytes each into *out. */
+static gh_dbrc list_rows(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                         size_t elem, void **out, gh_dbres *r)
+{
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, np, r);
+    if (rc != GH_DB_OK)
+        return rc;
+    *out = gh_arena_alloc(a, (r->nrows + 1) * elem);
+    return *out ? GH_DB_OK : GH_DB_FAIL;
+}
+
 gh_dbrc gh_audit_log_tenants(gh_dbconn *c, gh_arena *a, const char ***out, size_t *n)
 {
     static const char sql[] = "SELECT tenant_id FROM audit_events UNION SELECT tenant_id FROM "
                               "audit_chain_heads UNION SELECT tenant_id FROM audit_checkpoints "
                               "ORDER BY 1";
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, NULL, 0, &r);
+    gh_dbrc rc = list_rows(c, a, sql, NULL, 0, sizeof(**out), (void **)out, &r);
     if (rc != GH_DB_OK)
         return rc;
-    *out = gh_arena_alloc(a, (r.nrows + 1) * sizeof(**out));
-    if (!*out)
-        return GH_DB_FAIL;
     for (size_t i = 0; i < r.nrows; i++)
         (*out)[i] = gh_dbres_get(&r, i, 0);
     *n = r.nrows;
@@ -354,12 +363,9 @@ gh_dbrc gh_audit_log_rows(gh_dbconn *c, gh_arena *a, const char *tenant, long lo
                               "AND seq > $2 ORDER BY seq LIMIT $3";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(after), GH_INT(limit)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
+    gh_dbrc rc = list_rows(c, a, sql, p, 3, sizeof(**out), (void **)out, &r);
     if (rc != GH_DB_OK)
         return rc;
-    *out = gh_arena_alloc(a, (r.nrows + 1) * sizeof(**out));
-    if (!*out)
-        return GH_DB_FAIL;
     for (size_t i = 0; i < r.nrows; i++)
         row_from(&r, i, &(*out)[i]);
     *n = r.nrows;
@@ -373,12 +379,9 @@ gh_dbrc gh_audit_log_checkpoints(gh_dbconn *c, gh_arena *a, const char *tenant, 
                               "audit_checkpoints WHERE tenant_id = $1 ORDER BY n";
     gh_dbparam p[] = {GH_TEXT(tenant)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 1, &r);
+    gh_dbrc rc = list_rows(c, a, sql, p, 1, sizeof(**out), (void **)out, &r);
     if (rc != GH_DB_OK)
         return rc;
-    *out = gh_arena_alloc(a, (r.nrows + 1) * sizeof(**out));
-    if (!*out)
-        return GH_DB_FAIL;
     for (size_t i = 0; i < r.nrows; i++) {
         gh_audit_cp *cp = &(*out)[i];
         cp->n = gh_dbres_int(&r, i, 0);
