@@ -63,6 +63,7 @@ void gh_audit_log_set_checkpoints(gh_audit_signer signer, unsigned every_events,
 
 static void head_from(const gh_dbres *r, gh_audit_head *h)
 {
+    h->chained = 0;
     h->n = gh_dbres_int(r, 0, 0);
     const char *hash = gh_dbres_get(r, 0, 1);
     snprintf(h->hash, sizeof(h->hash), "%s", hash ? hash : GH_AUDIT_GENESIS);
@@ -184,11 +185,11 @@ gh_dbrc gh_audit_log_lock(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audi
         return rc;
     }
     h->n = 0;
+    h->chained = 0;
     memcpy(h->hash, GH_AUDIT_GENESIS, sizeof(h->hash));
     h->cp_n = 0;
     h->cp_time = gh_now_ms();
-    long long chained = 0;
-    return chain_unchained(c, a, tenant, h, &chained);
+    return chain_unchained(c, a, tenant, h, &h->chained);
 }
 
 char *gh_audit_log_cp_payload(gh_arena *a, const char *tenant, long long n, const char *hash,
@@ -320,6 +321,7 @@ gh_dbrc gh_audit_log_backfill(gh_dbconn *c, gh_arena *a, long long *n)
         if ((rc = gh_db_begin(c)) != GH_DB_OK)
             break;
         rc = gh_audit_log_lock(c, a, tenant, &h);
+        *n += rc == GH_DB_OK ? h.chained : 0;
         if (rc == GH_DB_OK)
             rc = chain_unchained(c, a, tenant, &h, n);
         if (rc == GH_DB_OK)

@@ -48,6 +48,7 @@ typedef struct gh_audit_head {
     long long n;                 /* events in the chain */
     char hash[GH_AUDIT_HEX + 1]; /* the last one's hash (GH_AUDIT_GENESIS: none) */
     long long cp_n, cp_time;     /* the last checkpoint's position and time */
+    long long chained;           /* old events gh_audit_log_lock chained (a new head) */
 } gh_audit_head;
 
 /* Locks the tenant's head for the rest of the open transaction (PostgreSQL:

@@ -204,6 +204,40 @@ static void altered_checkpoint_refused(void **state)
     assert_non_null(strstr(r.what, "checkpoint at position 3"));
 }
 
+/* Events written before migration 18 (no chain columns) are chained by the
+ * first start, in seq order, and new events continue that chain. */
+static void old_events_backfilled(void **state)
+{
+    struct fixture *f = *state;
+    static const char old[] =
+        "INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, user_agent, "
+        "outcome, reason, details) VALUES ($1, $2, $3, 'signin.succeeded', 'u9', 'u9', "
+        "'192.0.2.9', 'old', 'success', NULL, '{}')";
+    for (int i = 0; i < 3; i++) {
+        char id[GH_UUID_STRLEN + 1];
+        gh_uuid(id);
+        gh_dbparam p[] = {GH_TEXT(i == 2 ? "acme" : "default"), GH_TEXT(id), GH_INT(1000 + i)};
+        assert_int_equal(gh_db_exec(f->c, f->a, old, p, 3, NULL), GH_DB_OK);
+    }
+    gh_audit_report r;
+    assert_int_equal(gh_audit_verify_tenant(f->c, f->a, "default", &r), GH_DB_OK);
+    assert_false(r.ok);
+    assert_non_null(strstr(r.what, "never chained"));
+    long long n = 0;
+    assert_int_equal(gh_audit_log_backfill(f->c, f->a, &n), GH_DB_OK);
+    assert_int_equal(n, 3);
+    append(f, "u1", 1);
+    r = verify(f);
+    assert_true(r.ok);
+    assert_int_equal(r.events, 3);
+    assert_int_equal(gh_audit_verify_tenant(f->c, f->a, "acme", &r), GH_DB_OK);
+    assert_true(r.ok);
+    assert_int_equal(r.events, 1);
+    /* once chained, the trigger refuses a change of the chain columns */
+    assert_int_not_equal(
+        gh_db_exec(f->c, f->a, "UPDATE audit_events SET hash = NULL", NULL, 0, NULL), GH_DB_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +247,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(deleted_row_named, setup, teardown),
         cmocka_unit_test_setup_teardown(truncation_caught_by_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(altered_checkpoint_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(old_events_backfilled, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
