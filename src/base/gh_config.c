@@ -213,6 +213,8 @@ UINT_SETTING(p_max_conns_per_ip, max_conns_per_ip, 0, 4096)
 UINT_SETTING(p_header_timeout, header_timeout, 1, 300)
 UINT_SETTING(p_min_body_rate, min_body_rate, 0, 1u << 20)
 UINT_SETTING(p_body_grace, body_grace, 1, 300)
+UINT_SETTING(p_audit_cp_events, audit_checkpoint_events, 1, 1000000)
+UINT_SETTING(p_audit_cp_minutes, audit_checkpoint_minutes, 1, 7u * 24u * 60u)
 
 static int p_trusted_proxies(gh_config *c, const char *v, char *why, size_t whylen)
 {
@@ -430,6 +432,11 @@ static const struct setting settings[] = {
     {"METRICS_LISTEN", "", p_metrics_listen,
      "host:port of a second listener that serves GET /metrics only (docs/metrics.md); unset: "
      "none (/metrics is on the main listener, with the admin token, either way)"},
+    {"AUDIT_CHECKPOINT_EVENTS", "1000", p_audit_cp_events,
+     "audit events of a tenant between two signed checkpoints of its hash chain (1 to 1000000)"},
+    {"AUDIT_CHECKPOINT_MINUTES", "60", p_audit_cp_minutes,
+     "minutes after a checkpoint past which the tenant's next audit event is checkpointed too (1 "
+     "to 10080)"},
 };
 
 enum { N_SETTINGS = sizeof(settings) / sizeof(settings[0]) };

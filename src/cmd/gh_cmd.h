@@ -41,6 +41,9 @@ void gh_cmd_user_usage(FILE *out);
 int gh_cmd_audit(gh_config *cfg, int argc, char **argv);
 void gh_cmd_audit_usage(FILE *out);
 long long gh_cmd_audit_time(const char *s, long long now);
+/* `gatehouse audit verify`: checks every tenant's hash chain and signed
+ * checkpoints (gh_cmd_audit_verify.c, docs/audit.md); 0 intact, 1 broken. */
+int gh_cmd_audit_verify(gh_config *cfg, int argc, char **argv);
 
 /* `gatehouse consent purpose add|list|show`, `consent document
  * publish|list`: purposes and versioned documents (gh_cmd_consent.c). */

@@ -19,13 +19,17 @@ void gh_cmd_audit_usage(FILE *out)
 {
     fputs("usage: gatehouse audit [--subject ID|EMAIL] [--type TYPE] [--since TIME]\n"
           "                       [--until TIME] [--limit N] [--follow]\n"
+          "       gatehouse audit verify\n"
           "\n"
           "Prints audit events as JSON lines, oldest first: the newest N (default\n"
           "100, at most 10000) that match, then, with --follow, every new one as it\n"
           "is written. --type takes a type (signin.failed) or a family ending in a\n"
           "dot (recovery.). TIME is RFC 3339 (2026-12-06T10:00:00Z), milliseconds\n"
           "since the epoch, or a time ago: 30s, 15m, 2h, 7d. An email in --subject\n"
-          "names its account.\n",
+          "names its account.\n"
+          "\n"
+          "verify checks every tenant's hash chain and signed checkpoints and\n"
+          "exits 0 when intact, 1 naming the first broken event (docs/audit.md).\n",
           out);
 }
 
@@ -139,6 +143,8 @@ int gh_cmd_audit(gh_config *cfg, int argc, char **argv)
         gh_cmd_audit_usage(stdout);
         return 0;
     }
+    if (argc > 0 && strcmp(argv[0], "verify") == 0)
+        return gh_cmd_audit_verify(cfg, argc - 1, argv + 1);
     int code = parse(argc, argv, &o);
     if (code != 0)
         return code;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "gh_audit.h"
+#include "gh_audit_log.h"
 #include "gh_clock.h"
 #include "gh_cmd.h"
 #include "gh_deletion.h"
@@ -182,6 +183,7 @@ int gh_cmd_user(gh_config *cfg, int argc, char **argv)
         fprintf(stderr, "gatehouse: %s\n", err);
         return 2;
     }
+    gh_audit_log_set_key(cfg->master_key); /* its events join the chain (docs/audit.md) */
     gh_db *db =
         gh_db_open_for_command(cfg->database, cfg->database_is_postgres, 1, err, sizeof(err));
     if (!db) {

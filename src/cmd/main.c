@@ -9,11 +9,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "gh_audit_log.h"
 #include "gh_cmd.h"
 #include "gh_config.h"
 #include "gh_crypto.h"
 #include "gh_export.h"
 #include "gh_log.h"
+#include "gh_mkey.h"
 #include "gh_mail.h"
 #include "gh_resources.h"
 #include "gh_server.h"
@@ -169,6 +171,24 @@ static int load_config(gh_config *cfg)
     return 0;
 }
 
+/* Commands that change the store may write audit events, which join the
+ * hash chain under keys derived from the master key (docs/audit.md). */
+static int audit_chain_key(gh_config *cfg, const char *cmd)
+{
+    static const char *const writers[] = {"client", "resource", "profile", "consent", "topic"};
+    char err[512];
+    for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
+        if (strcmp(cmd, writers[i]) != 0)
+            continue;
+        if (gh_mkey_load(cfg, err, sizeof(err)) != 0) {
+            fprintf(stderr, "gatehouse: %s\n", err);
+            return -1;
+        }
+        gh_audit_log_set_key(cfg->master_key);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static gh_config cfg; /* large: keep it off the stack */
@@ -205,6 +225,8 @@ int main(int argc, char **argv)
     if (load_config(&cfg) != 0)
         return 2;
     gh_config_forget_env();
+    if (audit_chain_key(&cfg, cmd) != 0)
+        return 2;
     if (strcmp(cmd, "mail-test") == 0)
         return gh_mail_test_command(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "keys") == 0)

@@ -24,6 +24,7 @@
 #include "gh_store_prune.h"
 #include "gh_i18n.h"
 #include "gh_i18n_pages.h"
+#include "gh_audit_verify.h"
 
 /* How often the main thread gives back idle argon2id memory, and after how
  * long without a hash a slot counts as idle. */
@@ -262,6 +263,10 @@ int gh_server_serve(gh_config *cfg)
     if (!app.db)
         return 1;
     if (gh_keys_init(&app, err, sizeof(err)) != 0) {
+        gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+        goto out;
+    }
+    if (gh_audit_start(&app, err, sizeof(err)) != 0) { /* the audit chain (docs/audit.md) */
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         goto out;
     }

@@ -3,37 +3,75 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "gh_audit_log.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_metrics_series.h"
+#include "gh_log.h"
+
+/* Inserts ev as the next event of its tenant's chain, inside the open
+ * transaction: locks the head, hashes, inserts, moves the head. */
+static gh_dbrc append_chained(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev,
+                              const char *details)
+{
+    uint8_t key[GH_AUDIT_KEY_BYTES];
+    char id[GH_UUID_STRLEN + 1], pii[GH_AUDIT_HEX + 1], hash[GH_AUDIT_HEX + 1];
+    gh_audit_head h;
+    if (!gh_audit_log_pii_key(key)) {
+        gh_log(GH_LOG_ERROR, "audit chain key not set", "event %s", ev->type);
+        return GH_DB_FAIL;
+    }
+    gh_dbrc rc = gh_audit_log_lock(c, a, ev->tenant_id, &h);
+    if (rc == GH_DB_OK) {
+        gh_uuid(id);
+        gh_audit_row r = {.tenant_id = ev->tenant_id,
+                          .n = h.n + 1,
+                          .prev_hash = h.hash,
+                          .id = id,
+                          .time = gh_now_ms(),
+                          .type = ev->type,
+                          .subject = ev->subject,
+                          .actor = ev->actor,
+                          .ip = ev->ip,
+                          .user_agent = ev->user_agent,
+                          .outcome = ev->outcome ? ev->outcome : "success",
+                          .reason = ev->reason,
+                          .details = details};
+        gh_audit_pii_digest(key, &r, pii);
+        r.pii_digest = pii;
+        gh_audit_row_hash(&r, hash);
+        r.hash = hash;
+        char prev[GH_AUDIT_HEX + 1];
+        memcpy(prev, h.hash, sizeof(prev)); /* h moves onto r */
+        r.prev_hash = prev;
+        rc = gh_audit_log_insert(c, a, &r, &h);
+    }
+    sodium_memzero(key, sizeof(key));
+    return rc;
+}
 
 gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev)
 {
-    static const char sql[] =
-        "INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, user_agent, "
-        "outcome, reason, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-    char id[GH_UUID_STRLEN + 1];
-    gh_uuid(id);
     char *details = ev->details ? json_dumps(ev->details, GH_AUDIT_JSON_FLAGS) : NULL;
     if (ev->details && !details) {
         /* An event that cannot be written fails the change it records. */
         gh_db_fail(c, GH_DB_FAIL);
         return GH_DB_FAIL;
     }
-    gh_dbparam p[] = {
-        GH_TEXT(ev->tenant_id),
-        GH_TEXT(id),
-        GH_INT(gh_now_ms()),
-        GH_TEXT(ev->type),
-        GH_TEXT(ev->subject),
-        GH_TEXT(ev->actor),
-        GH_TEXT(ev->ip),
-        GH_TEXT(ev->user_agent),
-        GH_TEXT(ev->outcome ? ev->outcome : "success"),
-        GH_TEXT(ev->reason),
-        GH_TEXT(details ? details : "{}"),
-    };
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL);
+    /* The head, the event and the checkpoint land together: in the
+     * caller's transaction, or in one of the event's own. */
+    bool own = !gh_db_in_tx(c);
+    gh_dbrc rc = own ? gh_db_begin(c) : GH_DB_OK;
+    if (rc == GH_DB_OK)
+        rc = append_chained(c, a, ev, details ? details : "{}");
+    if (own && rc == GH_DB_OK)
+        rc = gh_db_commit(c);
+    else if (own)
+        gh_db_rollback(c);
+    else
+        gh_db_fail(c, rc);
     free(details);
     /* The journey metrics follow the audit log, so each journey step is
      * defined once (docs/metrics.md). */

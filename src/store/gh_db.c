@@ -334,6 +334,11 @@ gh_dbrc gh_db_commit(gh_dbconn *c)
     return rc;
 }
 
+bool gh_db_in_tx(const gh_dbconn *c)
+{
+    return c->in_tx;
+}
+
 void gh_db_rollback(gh_dbconn *c)
 {
     c->db->driver->script(c->drv, "ROLLBACK");

@@ -133,6 +133,8 @@ void gh_db_rollback(gh_dbconn *c);
  * of the work around the statements (e.g. an audit event that could not be
  * serialised); nothing outside a transaction, or when one failed already. */
 void gh_db_fail(gh_dbconn *c, gh_dbrc rc);
+/* True while c has a transaction open (gh_db_begin or gh_db_begin_read). */
+bool gh_db_in_tx(const gh_dbconn *c);
 
 const char *gh_dbrc_str(gh_dbrc rc);
 

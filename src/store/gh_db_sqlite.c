@@ -637,6 +637,55 @@ static const char *const sqlite_migrations[] = {
     "    OR (NEW.user_id IS NOT OLD.user_id AND substr(NEW.user_id, 1, 6) <> 'pseud:')"
     "    OR (NEW.actor IS NOT OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:')"
     "  BEGIN SELECT RAISE(ABORT, 'consent_records is append-only'); END;",
+    /* migration 19: the audit log's hash chain (issue 22 item 8,
+     * docs/audit.md). Each event gets its place in its tenant's chain
+     * (chain_n), the hash of the event before it, the keyed digest of its
+     * personal fields and its own hash; audit_chain_heads holds each
+     * tenant's last position and hash (its row is the lock that orders
+     * appends) and the last checkpoint; audit_checkpoints the signed ones.
+     * Rows written before this migration have no hash until the first start
+     * chains them (gh_audit_log_backfill): the one update that may set the
+     * chain columns, and only while hash is NULL and nothing else changes.
+     * Once chained, the erasure of a deleted customer stays the only
+     * change. */
+    "ALTER TABLE audit_events ADD COLUMN chain_n INTEGER;"
+    "ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;"
+    "ALTER TABLE audit_events ADD COLUMN pii_digest TEXT;"
+    "ALTER TABLE audit_events ADD COLUMN hash TEXT;"
+    "CREATE TABLE audit_chain_heads ("
+    "  tenant_id TEXT PRIMARY KEY,"
+    "  n INTEGER NOT NULL,"
+    "  hash TEXT NOT NULL,"
+    "  cp_n INTEGER NOT NULL,"
+    "  cp_time INTEGER NOT NULL);"
+    "CREATE TABLE audit_checkpoints ("
+    "  tenant_id TEXT NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  hash TEXT NOT NULL,"
+    "  time INTEGER NOT NULL,"
+    "  kid TEXT NOT NULL,"
+    "  jwk TEXT NOT NULL,"
+    "  jwk_mac TEXT NOT NULL,"
+    "  jws TEXT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, n));"
+    "CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints"
+    "  BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"
+    "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
+    "  BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"
+    "DROP TRIGGER audit_no_update;"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_events"
+    "  WHEN NEW.seq IS NOT OLD.seq OR NEW.tenant_id IS NOT OLD.tenant_id"
+    "    OR NEW.id IS NOT OLD.id OR NEW.time IS NOT OLD.time OR NEW.type IS NOT OLD.type"
+    "    OR NEW.outcome IS NOT OLD.outcome OR NEW.reason IS NOT OLD.reason"
+    "    OR (OLD.hash IS NULL AND (NEW.subject IS NOT OLD.subject OR NEW.actor IS NOT OLD.actor"
+    "      OR NEW.ip IS NOT OLD.ip OR NEW.user_agent IS NOT OLD.user_agent"
+    "      OR NEW.details IS NOT OLD.details))"
+    "    OR (OLD.hash IS NOT NULL AND (NEW.chain_n IS NOT OLD.chain_n"
+    "      OR NEW.prev_hash IS NOT OLD.prev_hash OR NEW.pii_digest IS NOT OLD.pii_digest"
+    "      OR NEW.hash IS NOT OLD.hash OR NEW.ip IS NOT NULL OR NEW.user_agent IS NOT NULL"
+    "      OR (NEW.subject IS NOT OLD.subject AND substr(NEW.subject, 1, 6) <> 'pseud:')"
+    "      OR (NEW.actor IS NOT OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:')))"
+    "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gh_audit_log.h"
 #include "gh_crypto.h"
 #include "gh_db.h"
 
@@ -101,6 +102,9 @@ struct gh_db *test_db_open(test_db *t, const char *prefix, unsigned pool)
     const char *where = test_db_create(t, prefix);
     if (!where)
         return NULL;
+    /* audit events need the chain's key; a fixed one for tests */
+    static const uint8_t test_master[GH_MASTER_KEY_BYTES] = {1};
+    gh_audit_log_set_key(test_master);
     gh_db *db = gh_db_open(where, pool, err, sizeof(err));
     if (db && gh_db_migrate(db, err, sizeof(err)) == 0)
         return db;

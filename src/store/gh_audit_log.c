@@ -1,0 +1,399 @@
+#include "gh_audit_log.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gh_clock.h"
+#include "gh_crypto.h"
+#include "gh_log.h"
+#include "gh_mkey.h"
+
+/* Set once at start-up, read by every append; the mutex only orders the
+ * one write before the reads of other threads. */
+static struct {
+    pthread_mutex_t lock;
+    bool keyed;
+    uint8_t pii[GH_AUDIT_KEY_BYTES];
+    uint8_t cp[GH_AUDIT_KEY_BYTES];
+    gh_audit_signer signer;
+    long long every_events, every_ms;
+} K = {.lock = PTHREAD_MUTEX_INITIALIZER, .every_events = 1000, .every_ms = 3600000};
+
+void gh_audit_log_set_key(const uint8_t master[GH_MASTER_KEY_BYTES])
+{
+    pthread_mutex_lock(&K.lock);
+    K.keyed = gh_mkey_derive(master, "gatehouse audit pii v1", K.pii, sizeof(K.pii)) == 0 &&
+              gh_mkey_derive(master, "gatehouse audit checkpoint key v1", K.cp, sizeof(K.cp)) == 0;
+    pthread_mutex_unlock(&K.lock);
+}
+
+static bool copy_key(const uint8_t *k, uint8_t out[GH_AUDIT_KEY_BYTES])
+{
+    pthread_mutex_lock(&K.lock);
+    bool ok = K.keyed;
+    if (ok)
+        memcpy(out, k, GH_AUDIT_KEY_BYTES);
+    pthread_mutex_unlock(&K.lock);
+    return ok;
+}
+
+bool gh_audit_log_pii_key(uint8_t out[GH_AUDIT_KEY_BYTES])
+{
+    return copy_key(K.pii, out);
+}
+
+bool gh_audit_log_cp_key(uint8_t out[GH_AUDIT_KEY_BYTES])
+{
+    return copy_key(K.cp, out);
+}
+
+void gh_audit_log_set_checkpoints(gh_audit_signer signer, unsigned every_events,
+                                  unsigned every_minutes)
+{
+    pthread_mutex_lock(&K.lock);
+    K.signer = signer;
+    K.every_events = every_events ? every_events : 1000;
+    K.every_ms = (long long)(every_minutes ? every_minutes : 60) * 60000;
+    pthread_mutex_unlock(&K.lock);
+}
+
+static void head_from(const gh_dbres *r, gh_audit_head *h)
+{
+    h->chained = 0;
+    h->n = gh_dbres_int(r, 0, 0);
+    const char *hash = gh_dbres_get(r, 0, 1);
+    snprintf(h->hash, sizeof(h->hash), "%s", hash ? hash : GH_AUDIT_GENESIS);
+    h->cp_n = gh_dbres_int(r, 0, 2);
+    h->cp_time = gh_dbres_int(r, 0, 3);
+}
+
+gh_dbrc gh_audit_log_head(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h)
+{
+    static const char sql[] =
+        "SELECT n, hash, cp_n, cp_time FROM audit_chain_heads WHERE tenant_id = $1";
+    gh_dbparam p[] = {GH_TEXT(tenant)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 1, &r);
+    if (rc == GH_DB_OK)
+        head_from(&r, h);
+    return rc;
+}
+
+/* The row of the event as the chain reads it, from columns in the order of
+ * ROW_COLS starting at col. */
+#define ROW_COLS                                                                                   \
+    "seq, tenant_id, chain_n, prev_hash, id, time, type, subject, actor, ip, user_agent, "         \
+    "outcome, reason, details, pii_digest, hash"
+
+static void row_from(const gh_dbres *r, size_t i, gh_audit_row *o)
+{
+    o->seq = gh_dbres_int(r, i, 0);
+    o->tenant_id = gh_dbres_get(r, i, 1);
+    o->n = gh_dbres_int(r, i, 2);
+    o->prev_hash = gh_dbres_get(r, i, 3);
+    o->id = gh_dbres_get(r, i, 4);
+    o->time = gh_dbres_int(r, i, 5);
+    o->type = gh_dbres_get(r, i, 6);
+    o->subject = gh_dbres_get(r, i, 7);
+    o->actor = gh_dbres_get(r, i, 8);
+    o->ip = gh_dbres_get(r, i, 9);
+    o->user_agent = gh_dbres_get(r, i, 10);
+    o->outcome = gh_dbres_get(r, i, 11);
+    o->reason = gh_dbres_get(r, i, 12);
+    o->details = gh_dbres_get(r, i, 13);
+    o->pii_digest = gh_dbres_get(r, i, 14);
+    o->hash = gh_dbres_get(r, i, 15);
+}
+
+/* Chains the tenant's events that have no hash, after h, in seq order, in
+ * batches (a legacy log may be long); h moves along. */
+static gh_dbrc chain_unchained(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h,
+                               long long *count)
+{
+    static const char sel[] = "SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 "
+                              "AND hash IS NULL ORDER BY seq LIMIT 500";
+    static const char upd[] = "UPDATE audit_events SET chain_n = $2, prev_hash = $3, "
+                              "pii_digest = $4, hash = $5 WHERE seq = $1 AND hash IS NULL";
+    uint8_t key[GH_AUDIT_KEY_BYTES];
+    if (!gh_audit_log_pii_key(key))
+        return GH_DB_FAIL;
+    gh_dbrc rc = GH_DB_OK;
+    for (;;) {
+        gh_dbparam p[] = {GH_TEXT(tenant)};
+        gh_dbres r;
+        if ((rc = gh_db_exec(c, a, sel, p, 1, &r)) != GH_DB_OK || r.nrows == 0)
+            break;
+        for (size_t i = 0; rc == GH_DB_OK && i < r.nrows; i++) {
+            gh_audit_row e;
+            char pii[GH_AUDIT_HEX + 1], hash[GH_AUDIT_HEX + 1];
+            row_from(&r, i, &e);
+            e.n = h->n + 1;
+            e.prev_hash = h->hash;
+            gh_audit_pii_digest(key, &e, pii);
+            e.pii_digest = pii;
+            gh_audit_row_hash(&e, hash);
+            gh_dbparam u[] = {GH_INT(e.seq), GH_INT(e.n), GH_TEXT(h->hash), GH_TEXT(pii),
+                              GH_TEXT(hash)};
+            rc = gh_db_exec_change(c, a, upd, u, 5, GH_DB_FAIL);
+            h->n = e.n;
+            memcpy(h->hash, hash, sizeof(h->hash));
+            (*count)++;
+        }
+        if (rc != GH_DB_OK)
+            break;
+    }
+    sodium_memzero(key, sizeof(key));
+    return rc;
+}
+
+gh_dbrc gh_audit_log_lock(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h)
+{
+    /* SQLite's BEGIN IMMEDIATE holds the only write lock already and knows
+     * no FOR UPDATE; on PostgreSQL the row lock orders the tenant's
+     * appends across instances until the transaction ends (a concurrent
+     * locker waits, then reads the committed head). A lock, not an
+     * UPDATE: the head then gets one new row version per event, not two. */
+    static const char sel_pg[] = "SELECT n, hash, cp_n, cp_time FROM audit_chain_heads "
+                                 "WHERE tenant_id = $1 FOR UPDATE";
+    static const char sel_one[] =
+        "SELECT n, hash, cp_n, cp_time FROM audit_chain_heads WHERE tenant_id = $1";
+    static const char ins[] = "INSERT INTO audit_chain_heads (tenant_id, n, hash, cp_n, cp_time) "
+                              "VALUES ($1, 0, $2, 0, $3) ON CONFLICT (tenant_id) DO NOTHING "
+                              "RETURNING n";
+    const char *lock = gh_db_one_writer(c) ? sel_one : sel_pg;
+    gh_dbparam p[] = {GH_TEXT(tenant)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, lock, p, 1, &r);
+    if (rc != GH_DB_OK || r.nrows == 1) {
+        if (rc == GH_DB_OK)
+            head_from(&r, h);
+        return rc;
+    }
+    /* A new head: whoever inserts it holds its lock and chains the events
+     * written before the chain; a concurrent inserter waits, then reads
+     * the head this one commits. */
+    gh_dbparam q[] = {GH_TEXT(tenant), GH_TEXT(GH_AUDIT_GENESIS), GH_INT(gh_now_ms())};
+    if ((rc = gh_db_exec(c, a, ins, q, 3, &r)) != GH_DB_OK)
+        return rc;
+    if (r.nrows == 0) {
+        if ((rc = gh_db_exec_row(c, a, lock, p, 1, &r)) == GH_DB_OK)
+            head_from(&r, h);
+        return rc;
+    }
+    h->n = 0;
+    h->chained = 0;
+    memcpy(h->hash, GH_AUDIT_GENESIS, sizeof(h->hash));
+    h->cp_n = 0;
+    h->cp_time = gh_now_ms();
+    return chain_unchained(c, a, tenant, h, &h->chained);
+}
+
+char *gh_audit_log_cp_payload(gh_arena *a, const char *tenant, long long n, const char *hash,
+                              long long time)
+{
+    json_t *o =
+        json_pack("{s:s, s:s, s:I, s:s, s:I}", "typ", "gatehouse audit checkpoint", "tenant",
+                  tenant, "n", (json_int_t)n, "hash", hash, "time", (json_int_t)time);
+    char *t = o ? json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+    char *out = t ? gh_arena_strdup(a, t) : NULL;
+    free(t);
+    json_decref(o);
+    return out;
+}
+
+bool gh_audit_log_jwk_mac(const char *kid, const char *jwk, char out[GH_AUDIT_HEX + 1])
+{
+    uint8_t key[GH_AUDIT_KEY_BYTES], mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    if (!gh_audit_log_cp_key(key))
+        return false;
+    crypto_auth_hmacsha256_init(&st, key, sizeof(key));
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)kid, strlen(kid));
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)"\n", 1);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)jwk, strlen(jwk));
+    crypto_auth_hmacsha256_final(&st, mac);
+    gh_hex(mac, sizeof(mac), out);
+    sodium_memzero(key, sizeof(key));
+    sodium_memzero(&st, sizeof(st));
+    return true;
+}
+
+/* Signs and stores a checkpoint of h; false (nothing stored) when the
+ * signer cannot sign. The head's checkpoint fields move only when it is
+ * stored, so the next append tries again. */
+static gh_dbrc checkpoint(gh_dbconn *c, gh_arena *a, gh_audit_signer signer, const char *tenant,
+                          gh_audit_head *h, long long now)
+{
+    static const char sql[] = "INSERT INTO audit_checkpoints (tenant_id, n, hash, time, kid, jwk, "
+                              "jwk_mac, jws) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    char mac[GH_AUDIT_HEX + 1];
+    gh_audit_sig sig;
+    const char *payload = gh_audit_log_cp_payload(a, tenant, h->n, h->hash, now);
+    if (!payload || !signer(a, payload, &sig) || !gh_audit_log_jwk_mac(sig.kid, sig.jwk, mac)) {
+        gh_log(GH_LOG_WARN, "audit checkpoint not signed", "tenant %s, event %lld", tenant, h->n);
+        return GH_DB_OK;
+    }
+    gh_dbparam p[] = {GH_TEXT(tenant),  GH_INT(h->n),     GH_TEXT(h->hash), GH_INT(now),
+                      GH_TEXT(sig.kid), GH_TEXT(sig.jwk), GH_TEXT(mac),     GH_TEXT(sig.jws)};
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 8, NULL);
+    if (rc == GH_DB_OK) {
+        h->cp_n = h->n;
+        h->cp_time = now;
+    }
+    return rc;
+}
+
+/* Writes a checkpoint of h when one is due at now. */
+static gh_dbrc checkpoint_if_due(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h,
+                                 long long now)
+{
+    pthread_mutex_lock(&K.lock);
+    gh_audit_signer signer = K.signer;
+    bool due =
+        h->n > h->cp_n && (h->n - h->cp_n >= K.every_events || now - h->cp_time >= K.every_ms);
+    pthread_mutex_unlock(&K.lock);
+    return signer && due ? checkpoint(c, a, signer, tenant, h, now) : GH_DB_OK;
+}
+
+gh_dbrc gh_audit_log_advance(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h,
+                             long long now)
+{
+    static const char sql[] = "UPDATE audit_chain_heads SET n = $2, hash = $3, cp_n = $4, "
+                              "cp_time = $5 WHERE tenant_id = $1";
+    gh_dbrc rc = checkpoint_if_due(c, a, tenant, h, now);
+    if (rc != GH_DB_OK)
+        return rc;
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(h->n), GH_TEXT(h->hash), GH_INT(h->cp_n),
+                      GH_INT(h->cp_time)};
+    return gh_db_exec_change(c, a, sql, p, 5, GH_DB_FAIL);
+}
+
+gh_dbrc gh_audit_log_insert(gh_dbconn *c, gh_arena *a, const gh_audit_row *r, gh_audit_head *h)
+{
+    /* SQLite: the insert and the head's move as two statements (no round
+     * trips in process); PostgreSQL: one, a data-modifying WITH, since
+     * token issuance pays every round trip while holding the head's lock. */
+    static const char ins[] =
+        "INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, user_agent, "
+        "outcome, reason, details, chain_n, prev_hash, pii_digest, hash) VALUES ($1, $2, $3, $4, "
+        "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    static const char both[] =
+        "WITH e AS (INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, "
+        "user_agent, outcome, reason, details, chain_n, prev_hash, pii_digest, hash) VALUES ($1, "
+        "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING seq) "
+        "UPDATE audit_chain_heads SET n = $12, hash = $15, cp_n = $16, cp_time = $17 "
+        "WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM e)";
+    h->n = r->n;
+    memcpy(h->hash, r->hash, sizeof(h->hash));
+    gh_dbrc rc = checkpoint_if_due(c, a, r->tenant_id, h, r->time);
+    if (rc != GH_DB_OK)
+        return rc;
+    gh_dbparam p[] = {GH_TEXT(r->tenant_id), GH_TEXT(r->id),         GH_INT(r->time),
+                      GH_TEXT(r->type),      GH_TEXT(r->subject),    GH_TEXT(r->actor),
+                      GH_TEXT(r->ip),        GH_TEXT(r->user_agent), GH_TEXT(r->outcome),
+                      GH_TEXT(r->reason),    GH_TEXT(r->details),    GH_INT(r->n),
+                      GH_TEXT(r->prev_hash), GH_TEXT(r->pii_digest), GH_TEXT(r->hash),
+                      GH_INT(h->cp_n),       GH_INT(h->cp_time)};
+    if (!gh_db_one_writer(c))
+        return gh_db_exec_change(c, a, both, p, 17, GH_DB_FAIL);
+    if ((rc = gh_db_exec(c, a, ins, p, 15, NULL)) != GH_DB_OK)
+        return rc;
+    gh_dbparam q[] = {GH_TEXT(r->tenant_id), GH_INT(h->n), GH_TEXT(h->hash), GH_INT(h->cp_n),
+                      GH_INT(h->cp_time)};
+    static const char head[] = "UPDATE audit_chain_heads SET n = $2, hash = $3, cp_n = $4, "
+                               "cp_time = $5 WHERE tenant_id = $1";
+    return gh_db_exec_change(c, a, head, q, 5, GH_DB_FAIL);
+}
+
+gh_dbrc gh_audit_log_backfill(gh_dbconn *c, gh_arena *a, long long *n)
+{
+    static const char sql[] = "SELECT DISTINCT tenant_id FROM audit_events WHERE hash IS NULL";
+    *n = 0;
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, NULL, 0, &r);
+    for (size_t i = 0; rc == GH_DB_OK && i < r.nrows; i++) {
+        const char *tenant = gh_dbres_get(&r, i, 0);
+        gh_audit_head h;
+        if ((rc = gh_db_begin(c)) != GH_DB_OK)
+            break;
+        rc = gh_audit_log_lock(c, a, tenant, &h);
+        *n += rc == GH_DB_OK ? h.chained : 0;
+        if (rc == GH_DB_OK)
+            rc = chain_unchained(c, a, tenant, &h, n);
+        if (rc == GH_DB_OK)
+            rc = gh_audit_log_advance(c, a, tenant, &h, gh_now_ms());
+        rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    }
+    return rc;
+}
+
+/* Runs a listing query and gives room for its rows (one more, zeroed, so
+ * an empty list is not NULL): elem bytes each into *out. */
+static gh_dbrc list_rows(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                         size_t elem, void **out, gh_dbres *r)
+{
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, np, r);
+    if (rc != GH_DB_OK)
+        return rc;
+    *out = gh_arena_alloc(a, (r->nrows + 1) * elem);
+    return *out ? GH_DB_OK : GH_DB_FAIL;
+}
+
+gh_dbrc gh_audit_log_tenants(gh_dbconn *c, gh_arena *a, const char ***out, size_t *n)
+{
+    static const char sql[] = "SELECT tenant_id FROM audit_events UNION SELECT tenant_id FROM "
+                              "audit_chain_heads UNION SELECT tenant_id FROM audit_checkpoints "
+                              "ORDER BY 1";
+    gh_dbres r;
+    gh_dbrc rc = list_rows(c, a, sql, NULL, 0, sizeof(**out), (void **)out, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    for (size_t i = 0; i < r.nrows; i++)
+        (*out)[i] = gh_dbres_get(&r, i, 0);
+    *n = r.nrows;
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_audit_log_rows(gh_dbconn *c, gh_arena *a, const char *tenant, long long after,
+                          long long limit, gh_audit_row **out, size_t *n)
+{
+    static const char sql[] = "SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 "
+                              "AND seq > $2 ORDER BY seq LIMIT $3";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(after), GH_INT(limit)};
+    gh_dbres r;
+    gh_dbrc rc = list_rows(c, a, sql, p, 3, sizeof(**out), (void **)out, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    for (size_t i = 0; i < r.nrows; i++)
+        row_from(&r, i, &(*out)[i]);
+    *n = r.nrows;
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_audit_log_checkpoints(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_cp **out,
+                                 size_t *n)
+{
+    static const char sql[] = "SELECT n, time, hash, kid, jwk, jwk_mac, jws FROM "
+                              "audit_checkpoints WHERE tenant_id = $1 ORDER BY n";
+    gh_dbparam p[] = {GH_TEXT(tenant)};
+    gh_dbres r;
+    gh_dbrc rc = list_rows(c, a, sql, p, 1, sizeof(**out), (void **)out, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    for (size_t i = 0; i < r.nrows; i++) {
+        gh_audit_cp *cp = &(*out)[i];
+        cp->n = gh_dbres_int(&r, i, 0);
+        cp->time = gh_dbres_int(&r, i, 1);
+        cp->hash = gh_dbres_get(&r, i, 2);
+        cp->kid = gh_dbres_get(&r, i, 3);
+        cp->jwk = gh_dbres_get(&r, i, 4);
+        cp->jwk_mac = gh_dbres_get(&r, i, 5);
+        cp->jws = gh_dbres_get(&r, i, 6);
+    }
+    *n = r.nrows;
+    return GH_DB_OK;
+}

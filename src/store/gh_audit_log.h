@@ -1,0 +1,96 @@
+/*
+ * gh_audit_log: the SQL of the audit log's hash chain (docs/audit.md):
+ * each tenant's chain head (the row whose lock orders appends, so two
+ * instances never fork a chain), the signed checkpoints, the first-start
+ * backfill of events written before the chain, and the reads of
+ * `gatehouse audit verify`. The canonical form is proto/gh_audit_chain;
+ * gh_audit_append calls this module; signing is core/gh_audit_verify.
+ */
+#ifndef GH_AUDIT_LOG_H
+#define GH_AUDIT_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gh_arena.h"
+#include "gh_audit_chain.h"
+#include "gh_config.h"
+#include "gh_db.h"
+
+/* Process-wide: derives the chain's keys from the master key (purposes
+ * "gatehouse audit pii v1" and "gatehouse audit checkpoint key v1").
+ * Until it is called every append fails: an event whose digest could not
+ * be keyed would never verify. */
+void gh_audit_log_set_key(const uint8_t master[GH_MASTER_KEY_BYTES]);
+/* The key of pii_digest (false before gh_audit_log_set_key). */
+bool gh_audit_log_pii_key(uint8_t out[GH_AUDIT_KEY_BYTES]);
+/* The key that vouches for a checkpoint's public key (jwk_mac). */
+bool gh_audit_log_cp_key(uint8_t out[GH_AUDIT_KEY_BYTES]);
+
+/* A checkpoint as signed: the compact JWS and the public key that made it
+ * (kid and JWK text), all in the arena. */
+typedef struct gh_audit_sig {
+    const char *jws;
+    const char *kid;
+    const char *jwk;
+} gh_audit_sig;
+/* Signs a checkpoint payload (JSON text); false when it cannot. */
+typedef bool (*gh_audit_signer)(gh_arena *a, const char *payload, gh_audit_sig *out);
+/* Process-wide: appends write a checkpoint through signer every
+ * every_events events of a tenant, or with the first event every_minutes
+ * after the last checkpoint. No signer (the CLI): no checkpoints; the next
+ * append of a server catches up. */
+void gh_audit_log_set_checkpoints(gh_audit_signer signer, unsigned every_events,
+                                  unsigned every_minutes);
+
+typedef struct gh_audit_head {
+    long long n;                 /* events in the chain */
+    char hash[GH_AUDIT_HEX + 1]; /* the last one's hash (GH_AUDIT_GENESIS: none) */
+    long long cp_n, cp_time;     /* the last checkpoint's position and time */
+    long long chained;           /* old events gh_audit_log_lock chained (a new head) */
+} gh_audit_head;
+
+/* Locks the tenant's head for the rest of the open transaction (PostgreSQL:
+ * FOR UPDATE; SQLite's write transaction already excludes other writers)
+ * and reads it; a tenant without one gets it, with its events written
+ * before the chain chained first. */
+gh_dbrc gh_audit_log_lock(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h);
+/* Stores h as the tenant's head after an append at now (ms), and writes a
+ * checkpoint when one is due. */
+gh_dbrc gh_audit_log_advance(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h,
+                             long long now);
+/* Inserts the event r (its chain columns filled from h) and moves the
+ * head h onto it, with a checkpoint when one is due; in the transaction
+ * that gh_audit_log_lock locked h in. */
+gh_dbrc gh_audit_log_insert(gh_dbconn *c, gh_arena *a, const gh_audit_row *r, gh_audit_head *h);
+/* Chains every event that has no hash yet (written before migration 19,
+ * or imported from an older export), tenant by tenant in seq order, each
+ * tenant in a transaction of its own; *n: events chained. */
+gh_dbrc gh_audit_log_backfill(gh_dbconn *c, gh_arena *a, long long *n);
+
+/* -- reads for verification -- */
+
+/* Every tenant with events, a head or checkpoints, sorted. */
+gh_dbrc gh_audit_log_tenants(gh_dbconn *c, gh_arena *a, const char ***out, size_t *n);
+/* Up to limit events of the tenant after seq after, in seq order. */
+gh_dbrc gh_audit_log_rows(gh_dbconn *c, gh_arena *a, const char *tenant, long long after,
+                          long long limit, gh_audit_row **out, size_t *n);
+/* The tenant's head without locking; NOTFOUND when it has none. */
+gh_dbrc gh_audit_log_head(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h);
+
+typedef struct gh_audit_cp {
+    long long n, time;
+    const char *hash, *kid, *jwk, *jwk_mac, *jws;
+} gh_audit_cp;
+/* The tenant's checkpoints by position. */
+gh_dbrc gh_audit_log_checkpoints(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_cp **out,
+                                 size_t *n);
+
+/* The checkpoint payload text for (tenant, n, hash, time), as signed. */
+char *gh_audit_log_cp_payload(gh_arena *a, const char *tenant, long long n, const char *hash,
+                              long long time);
+/* jwk_mac: HMAC-SHA-256 under the checkpoint key of kid "\n" jwk, hex. */
+bool gh_audit_log_jwk_mac(const char *kid, const char *jwk, char out[GH_AUDIT_HEX + 1]);
+
+#endif

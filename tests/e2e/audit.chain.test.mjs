@@ -1,0 +1,146 @@
+// The audit log's hash chain (issue 22 item 8, docs/audit.md; SECURITY.md
+// #47: authentication events are logged, and a change to the log is
+// detected). After a scripted journey `gatehouse audit verify` passes; a
+// row altered or deleted by someone with database access (the append-only
+// trigger dropped first, as such an attacker would) makes it exit 1 naming
+// the event; a deleted customer's erasure and an export/import keep it
+// passing; two instances appending at once on one database never fork a
+// chain. Runs on SQLite, and on PostgreSQL when GATEHOUSE_TEST_DATABASE_URL
+// is set.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+
+import { startServer, stopAll, runGatehouse, scim, sql, sqlExec, userBody, randomHex, makeTempDir } from './lib/server.mjs';
+import { Browser, newUser, signedIn } from './lib/browser.mjs';
+import { registerClient, codeTokens, refresh } from './lib/oidc.mjs';
+
+const ctx = {};
+before(async () => {
+  ctx.server = await startServer({ env: { GATEHOUSE_AUDIT_CHECKPOINT_EVENTS: '5' } });
+});
+after(stopAll);
+
+/** `gatehouse ARGS` against database db (default: the server's) with its master key. */
+const gatehouse = (args, db = ctx.server.dbPath) =>
+  runGatehouse(args, { env: { ...ctx.server.env, GATEHOUSE_DATABASE: db }, timeoutMs: 60_000 });
+const verify = (db) => gatehouse(['audit', 'verify'], db);
+const isPg = () => ctx.server.backend === 'postgres';
+
+/** What an attacker with database access does first: the append-only trigger out of the way. */
+function dropTrigger(target) {
+  sqlExec(target, isPg() || /^postgres/.test(target)
+    ? 'ALTER TABLE audit_events DISABLE TRIGGER USER'
+    : 'DROP TRIGGER IF EXISTS audit_no_update');
+}
+function dropDeleteTrigger(target) {
+  sqlExec(target, isPg() || /^postgres/.test(target)
+    ? 'ALTER TABLE audit_events DISABLE TRIGGER USER'
+    : 'DROP TRIGGER IF EXISTS audit_no_delete');
+}
+
+/** A journey: accounts made, a wrong and a right password, tokens issued and refreshed. */
+async function journey() {
+  const user = await newUser(ctx.server, 'chain');
+  const wrong = await new Browser(ctx.server).post('/api/v1/signin', { email: user.email, password: `${user.password}-no` });
+  assert.equal(wrong.status, 401);
+  const b = await signedIn(ctx.server, user);
+  const reg = await registerClient(ctx.server, { client_name: 'chain app' });
+  const t = await codeTokens(ctx.server, b, reg);
+  const r = await refresh(ctx.server, reg, t.refresh_token);
+  assert.equal(r.status, 200);
+  return user;
+}
+
+test('after a journey every event is chained, checkpoints are signed, and verify passes', async () => {
+  const user = await journey();
+  await journey();
+  const rows = sql(ctx.server, "SELECT chain_n, hash, prev_hash, type FROM audit_events WHERE tenant_id = 'default' ORDER BY seq");
+  assert.ok(rows.length >= 10, `${rows.length} events`);
+  rows.forEach((r, i) => {
+    assert.equal(Number(r.chain_n), i + 1);
+    assert.match(r.hash, /^[0-9a-f]{64}$/);
+    assert.equal(r.prev_hash, i ? rows[i - 1].hash : '0'.repeat(64));
+  });
+  assert.ok(rows.some((r) => r.type === 'token.issued'), 'token issuance is chained');
+  const cps = sql(ctx.server, "SELECT n, jws FROM audit_checkpoints WHERE tenant_id = 'default' ORDER BY n");
+  assert.ok(cps.length >= 2, 'a checkpoint every 5 events');
+  assert.equal(JSON.parse(Buffer.from(cps[0].jws.split('.')[0], 'base64url')).alg, 'ES256');
+  // no personal field is in the chain in clear: the digest is keyed
+  assert.ok(!JSON.stringify(sql(ctx.server, 'SELECT pii_digest, hash FROM audit_events')).includes(user.email));
+  const v = await verify();
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  assert.match(v.stdout, /tenant default: intact: \d+ events, [1-9]\d* signed checkpoints/);
+  assert.match(v.stdout, /audit log intact/);
+});
+
+test('a row altered with the trigger dropped: verify exits 1 naming that event; restored, it passes', async () => {
+  await journey();
+  const [row] = sql(ctx.server, "SELECT seq, outcome FROM audit_events WHERE tenant_id = 'default' ORDER BY seq LIMIT 1 OFFSET 3");
+  dropTrigger(ctx.server.dbPath);
+  sqlExec(ctx.server.dbPath, `UPDATE audit_events SET outcome = 'failure' WHERE seq = ${row.seq}`);
+  const v = await verify();
+  assert.equal(v.code, 1, v.stdout);
+  assert.match(v.stdout, new RegExp(`BROKEN at event seq ${row.seq} \\(chain position 4\\): .*altered`));
+  assert.match(v.stdout, /audit log BROKEN/);
+  sqlExec(ctx.server.dbPath, `UPDATE audit_events SET outcome = '${row.outcome}' WHERE seq = ${row.seq}`);
+  assert.equal((await verify()).code, 0);
+
+  // a personal field changed (not an erasure) is caught through pii_digest
+  const [ev] = sql(ctx.server, "SELECT seq, subject FROM audit_events WHERE tenant_id = 'default' AND subject IS NOT NULL ORDER BY seq DESC LIMIT 1");
+  sqlExec(ctx.server.dbPath, `UPDATE audit_events SET subject = 'someone-else' WHERE seq = ${ev.seq}`);
+  const p = await verify();
+  assert.equal(p.code, 1);
+  assert.match(p.stdout, new RegExp(`BROKEN at event seq ${ev.seq} .*do not match pii_digest`));
+  sqlExec(ctx.server.dbPath, `UPDATE audit_events SET subject = '${ev.subject}' WHERE seq = ${ev.seq}`);
+  assert.equal((await verify()).code, 0);
+});
+
+test("a deleted customer's erasure keeps verify passing", async () => {
+  const user = await journey();
+  const before = sql(ctx.server, `SELECT count(*) AS n FROM audit_events WHERE subject = '${user.id}'`)[0].n;
+  assert.ok(Number(before) > 0);
+  const d = await gatehouse(['user', 'delete', user.id]);
+  assert.equal(d.code, 0, d.stderr);
+  assert.equal(Number(sql(ctx.server, `SELECT count(*) AS n FROM audit_events WHERE subject = '${user.id}'`)[0].n), 0);
+  const v = await verify();
+  assert.equal(v.code, 0, v.stdout);
+  const erased = Number(v.stdout.match(/(\d+) with personal fields erased/)[1]);
+  assert.ok(erased >= Number(before), v.stdout);
+});
+
+test('export then import into a new database still verifies', async () => {
+  const dir = await makeTempDir();
+  const file = path.join(dir, 'export.jsonl');
+  assert.equal((await gatehouse(['export', file])).code, 0);
+  const target = path.join(dir, 'imported.db');
+  const imp = await gatehouse(['import', file], target);
+  assert.equal(imp.code, 0, imp.stderr);
+  const v = await verify(target);
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  assert.equal(v.stdout, (await verify()).stdout, 'the same chain, events and checkpoints');
+});
+
+test('a deleted row: verify exits 1 at the event after it', async () => {
+  await journey();
+  const rows = sql(ctx.server, "SELECT seq FROM audit_events WHERE tenant_id = 'default' ORDER BY seq DESC LIMIT 3");
+  dropDeleteTrigger(ctx.server.dbPath);
+  sqlExec(ctx.server.dbPath, `DELETE FROM audit_events WHERE seq = ${rows[1].seq}`);
+  const v = await verify();
+  assert.equal(v.code, 1, v.stdout);
+  assert.match(v.stdout, new RegExp(`BROKEN at event seq ${rows[0].seq} .*events before it are missing`));
+});
+
+test('two instances on one database appending at once keep one chain', async () => {
+  const a = await startServer({ env: { GATEHOUSE_AUDIT_CHECKPOINT_EVENTS: '7' } });
+  const b = await startServer({ token: a.token, masterKey: a.masterKey, env: { GATEHOUSE_DATABASE: a.dbPath } });
+  const make = (s, i) => scim(s, 'POST', '/Users', userBody(`twin${i}-${randomHex(3)}@example.com`));
+  const results = await Promise.all(Array.from({ length: 60 }, (_, i) => make(i % 2 ? a : b, i)));
+  assert.ok(results.every((r) => r.status === 201), results.map((r) => r.status).join(','));
+  const rows = sql(a, "SELECT chain_n FROM audit_events WHERE tenant_id = 'default' ORDER BY seq");
+  assert.deepEqual(rows.map((r) => Number(r.chain_n)), rows.map((_, i) => i + 1), 'no fork: positions 1..n in order');
+  const v = await runGatehouse(['audit', 'verify'], { env: a.env, timeoutMs: 60_000 });
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  await b.stop('SIGTERM', { keepData: true });
+});

@@ -1,0 +1,253 @@
+/* Unit tests for gh_audit_verify with the store: events appended through
+ * gh_audit_append form a chain with signed checkpoints, an erasure keeps it
+ * verifiable, and a changed or deleted row or checkpoint is named
+ * (docs/audit.md; SECURITY.md #47). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gh_audit.h"
+#include "gh_audit_verify.h"
+#include "gh_crypto.h"
+#include "gh_keys.h"
+#include "testdb.h"
+
+struct fixture {
+    test_db t;
+    gh_db *db;
+    gh_dbconn *c;
+    gh_arena *a;
+    gh_config cfg;
+    gh_app app;
+};
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (!f)
+        return 0;
+    if (f->c)
+        gh_db_release(f->c);
+    gh_keys_shutdown();
+    gh_db_close(f->db);
+    gh_arena_free(f->a);
+    test_db_drop(&f->t);
+    free(f);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char err[256] = "";
+    if (!f)
+        return -1;
+    *state = f;
+    if (!(f->db = test_db_open(&f->t, "gh-auditv", 2)))
+        goto fail;
+    gh_random(f->cfg.master_key, sizeof(f->cfg.master_key));
+    f->cfg.master_key_set = true;
+    f->cfg.keys_refresh = 30;
+    f->cfg.access_token_ttl = 600;
+    f->cfg.id_token_ttl = 3600;
+    f->cfg.audit_checkpoint_events = 3;
+    f->cfg.audit_checkpoint_minutes = 60;
+    f->app.cfg = &f->cfg;
+    f->app.db = f->db;
+    f->a = gh_arena_new(0);
+    if (gh_keys_init(&f->app, err, sizeof(err)) != 0 ||
+        gh_audit_start(&f->app, err, sizeof(err)) != 0)
+        goto fail;
+    f->c = gh_db_acquire(f->db);
+    return f->c ? 0 : -1;
+fail:
+    fprintf(stderr, "test_audit_verify: setup: %s\n", err);
+    teardown(state);
+    *state = NULL;
+    return -1;
+}
+
+/* n events of user u (outside any transaction: each in its own). */
+static void append(struct fixture *f, const char *u, int n)
+{
+    for (int i = 0; i < n; i++) {
+        json_t *d = json_pack("{s:s}", "email", "ann@example.com");
+        gh_audit_event ev = {.tenant_id = "default",
+                             .type = i % 2 ? "token.issued" : "signin.succeeded",
+                             .subject = u,
+                             .actor = u,
+                             .ip = "192.0.2.1",
+                             .user_agent = "test",
+                             .details = d};
+        assert_int_equal(gh_audit_append(f->c, f->a, &ev), GH_DB_OK);
+        json_decref(d);
+    }
+}
+
+static gh_audit_report verify(struct fixture *f)
+{
+    gh_audit_report r;
+    assert_int_equal(gh_audit_verify_tenant(f->c, f->a, "default", &r), GH_DB_OK);
+    return r;
+}
+
+/* Runs sql with the audit tables' triggers out of the way, as an attacker
+ * with database access would. */
+static void tamper(struct fixture *f, const char *sql)
+{
+    const char *off = gh_db_one_writer(f->c)
+                          ? "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; "
+                            "DROP TRIGGER audit_checkpoints_no_update"
+                          : "ALTER TABLE audit_events DISABLE TRIGGER USER; "
+                            "ALTER TABLE audit_checkpoints DISABLE TRIGGER USER";
+    char *both = gh_arena_printf(f->a, "%s; %s", off, sql);
+    for (char *s = both, *e; s && *s; s = e ? e + 1 : NULL) {
+        e = strchr(s, ';');
+        if (e)
+            *e = 0;
+        assert_int_equal(gh_db_exec_built(f->c, f->a, s, NULL, 0, NULL), GH_DB_OK);
+    }
+}
+
+static long long seq_at(struct fixture *f, int n)
+{
+    gh_dbres r;
+    gh_dbparam p[] = {GH_INT(n)};
+    assert_int_equal(gh_db_exec_row(f->c, f->a,
+                                    "SELECT seq FROM audit_events WHERE tenant_id = 'default' "
+                                    "AND chain_n = $1",
+                                    p, 1, &r),
+                     GH_DB_OK);
+    return gh_dbres_int(&r, 0, 0);
+}
+
+static void appended_chain_verifies_with_checkpoints(void **state)
+{
+    struct fixture *f = *state;
+    append(f, "u1", 7);
+    gh_audit_report r = verify(f);
+    assert_true(r.ok);
+    assert_int_equal(r.events, 7);
+    assert_int_equal(r.checkpoints, 2); /* at 3 and 6 */
+    assert_int_equal(r.last_cp, 6);
+}
+
+static void erasure_keeps_the_chain(void **state)
+{
+    struct fixture *f = *state;
+    append(f, "u1", 2);
+    append(f, "u2", 2);
+    long long changed = 0;
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    assert_int_equal(
+        gh_audit_pseudonymise(f->c, f->a, "default", "u1", "pseud:x", "ann@example.com", &changed),
+        GH_DB_OK);
+    assert_int_equal(gh_db_commit(f->c), GH_DB_OK);
+    assert_true(changed >= 4); /* a row may count once per UPDATE that touched it */
+    gh_audit_report r = verify(f);
+    assert_true(r.ok);
+    assert_int_equal(r.erased, 4);
+}
+
+static void altered_row_named(void **state)
+{
+    struct fixture *f = *state;
+    append(f, "u1", 5);
+    tamper(f, "UPDATE audit_events SET outcome = 'failure' WHERE chain_n = 4");
+    gh_audit_report r = verify(f);
+    assert_false(r.ok);
+    assert_int_equal(r.seq, seq_at(f, 4));
+    assert_int_equal(r.n, 4);
+    assert_non_null(strstr(r.what, "altered"));
+}
+
+static void deleted_row_named(void **state)
+{
+    struct fixture *f = *state;
+    append(f, "u1", 5);
+    long long next = seq_at(f, 3);
+    tamper(f, "DELETE FROM audit_events WHERE chain_n = 2");
+    gh_audit_report r = verify(f);
+    assert_false(r.ok);
+    assert_int_equal(r.seq, next);
+    assert_non_null(strstr(r.what, "missing"));
+}
+
+/* The last events deleted and the head rewound to match: the signed
+ * checkpoint past the end tells. */
+static void truncation_caught_by_checkpoint(void **state)
+{
+    struct fixture *f = *state;
+    append(f, "u1", 4);
+    tamper(f, "DELETE FROM audit_events WHERE chain_n >= 3; UPDATE audit_chain_heads SET n = 2, "
+              "hash = (SELECT hash FROM audit_events WHERE chain_n = 2)");
+    gh_audit_report r = verify(f);
+    assert_false(r.ok);
+    assert_int_equal(r.n, 3);
+    assert_non_null(strstr(r.what, "checkpoint"));
+}
+
+static void altered_checkpoint_refused(void **state)
+{
+    struct fixture *f = *state;
+    append(f, "u1", 3);
+    tamper(f, "UPDATE audit_checkpoints SET time = time + 1");
+    gh_audit_report r = verify(f);
+    assert_false(r.ok);
+    assert_int_equal(r.seq, 0);
+    assert_non_null(strstr(r.what, "checkpoint at position 3"));
+}
+
+/* Events written before migration 19 (no chain columns) are chained by the
+ * first start, in seq order, and new events continue that chain. */
+static void old_events_backfilled(void **state)
+{
+    struct fixture *f = *state;
+    static const char old[] =
+        "INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, user_agent, "
+        "outcome, reason, details) VALUES ($1, $2, $3, 'signin.succeeded', 'u9', 'u9', "
+        "'192.0.2.9', 'old', 'success', NULL, '{}')";
+    for (int i = 0; i < 3; i++) {
+        char id[GH_UUID_STRLEN + 1];
+        gh_uuid(id);
+        gh_dbparam p[] = {GH_TEXT(i == 2 ? "acme" : "default"), GH_TEXT(id), GH_INT(1000 + i)};
+        assert_int_equal(gh_db_exec(f->c, f->a, old, p, 3, NULL), GH_DB_OK);
+    }
+    gh_audit_report r;
+    assert_int_equal(gh_audit_verify_tenant(f->c, f->a, "default", &r), GH_DB_OK);
+    assert_false(r.ok);
+    assert_non_null(strstr(r.what, "never chained"));
+    long long n = 0;
+    assert_int_equal(gh_audit_log_backfill(f->c, f->a, &n), GH_DB_OK);
+    assert_int_equal(n, 3);
+    append(f, "u1", 1);
+    r = verify(f);
+    assert_true(r.ok);
+    assert_int_equal(r.events, 3);
+    assert_int_equal(gh_audit_verify_tenant(f->c, f->a, "acme", &r), GH_DB_OK);
+    assert_true(r.ok);
+    assert_int_equal(r.events, 1);
+    /* once chained, the trigger refuses a change of the chain columns */
+    assert_int_not_equal(
+        gh_db_exec(f->c, f->a, "UPDATE audit_events SET hash = NULL", NULL, 0, NULL), GH_DB_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(appended_chain_verifies_with_checkpoints, setup, teardown),
+        cmocka_unit_test_setup_teardown(erasure_keeps_the_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(altered_row_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(deleted_row_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(truncation_caught_by_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(altered_checkpoint_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(old_events_backfilled, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
