@@ -23,6 +23,7 @@
 #include "gh_store_prune.h"
 #include "gh_i18n.h"
 #include "gh_i18n_pages.h"
+#include "gh_ratelimit_http.h"
 
 /* How often the main thread gives back idle argon2id memory, and after how
  * long without a hash a slot counts as idle. */
@@ -233,6 +234,10 @@ int gh_server_serve(gh_config *cfg)
     }
     if (gh_i18n_load(cfg->locales_dir, err, sizeof(err)) != 0 ||
         gh_i18n_pages_init(err, sizeof(err)) != 0) {
+        gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+        return 2;
+    }
+    if (gh_rl_setup(cfg, err, sizeof(err)) != 0) { /* rate limits, disposable domains */
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         return 2;
     }
