@@ -206,6 +206,7 @@ UINT_SETTING(p_rl_identifier, rl_identifier, 0, 1000000)
 UINT_SETTING(p_rl_client, rl_client, 0, 1000000)
 UINT_SETTING(p_rl_network_factor, rl_network_factor, 1, 1000)
 UINT_SETTING(p_rl_table_slots, rl_table_slots, 1024, 1u << 24)
+UINT_SETTING(p_rl_sync_ms, rl_sync_ms, 0, 60000)
 
 static int p_trusted_proxies(gh_config *c, const char *v, char *why, size_t whylen)
 {
@@ -461,7 +462,10 @@ static const struct setting settings[] = {
     {"RATE_LIMIT_NETWORK_FACTOR", "4", p_rl_network_factor,
      "an IPv4 /24 or IPv6 /48 may send this many times one address's limit (1 to 1000)"},
     {"RATE_LIMIT_TABLE", "65536", p_rl_table_slots,
-     "rate-limit buckets kept in memory (about 40 bytes each); the least recently used go first"},
+     "rate-limit buckets kept in memory (about 72 bytes each); the least recently used go first"},
+    {"RATE_LIMIT_SYNC_MS", "1000", p_rl_sync_ms,
+     "PostgreSQL: ms between two shares of the rate-limit counts with the other instances (one "
+     "upsert per busy key); 0: each instance limits alone"},
     {"DISPOSABLE_DOMAINS_FILE", "", p_disposable_file,
      "file of email domains (one a line, # comments) sign-up refuses, subdomains included; "
      "checked at start"},

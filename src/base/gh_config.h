@@ -105,6 +105,7 @@ typedef struct gh_config {
     unsigned rl_client;         /* successful token requests per OAuth client a minute */
     unsigned rl_network_factor; /* a network (IPv4 /24, IPv6 /48) gets this many addresses' */
     unsigned rl_table_slots;    /* buckets kept in memory */
+    unsigned rl_sync_ms;        /* PostgreSQL: ms between shares of the counts; 0: none */
     char disposable_domains_file[GH_PATH_MAX]; /* sign-up refuses these domains; "": none */
 } gh_config;
 

@@ -17,6 +17,11 @@ typedef struct slot {
     int64_t used;
     int64_t logged; /* when a refusal of this key was last logged */
     gh_bucket b;
+    uint32_t burst;  /* of the rate last used: bounds the debt others' tokens make */
+    int32_t pending; /* tokens taken here since the last collection (sharing) */
+    int64_t win;     /* the shared window own and seen count in */
+    int64_t own;     /* this instance's tokens in that window */
+    int64_t seen;    /* other instances' tokens in it, as last seen */
 } slot;
 
 static struct {
@@ -50,7 +55,7 @@ int gh_ratelimit_init(size_t slots)
     if (!T.slots)
         return -1;
     T.nsets = nsets;
-    randombytes_buf(T.key, sizeof(T.key));
+    randombytes_buf(T.key, sizeof(T.key)); /* gh_ratelimit_set_hash_key replaces it */
     for (int i = 0; i < LOCKS; i++)
         pthread_mutex_init(&T.locks[i], NULL);
     return 0;
@@ -65,6 +70,12 @@ void gh_ratelimit_free(void)
     free(T.slots);
     T.slots = NULL;
     T.nsets = 0;
+}
+
+void gh_ratelimit_set_hash_key(const uint8_t key[32])
+{
+    _Static_assert(sizeof(T.key) <= 32, "the hash key fits the derived key");
+    memcpy(T.key, key, sizeof(T.key));
 }
 
 /* The hash of class, kind and key together; never 0 (a free slot). */
@@ -120,7 +131,9 @@ gh_rl_result gh_ratelimit_take(gh_rl_class c, gh_rl_kind k, const char *key,
         gh_bucket_init(&s->b, rate, now);
     }
     s->used = now;
+    s->burst = rate->burst;
     res.wait_ms = gh_bucket_take(&s->b, rate, now);
+    s->pending += res.wait_ms == 0;
     /* one line per key per window: a flood of refusals logs once */
     if (res.wait_ms > 0 && (s->logged == INT64_MIN || now - s->logged >= rate->window_ms)) {
         s->logged = now;
@@ -138,8 +151,54 @@ void gh_ratelimit_refund(gh_rl_class c, gh_rl_kind k, const char *key, const gh_
     pthread_mutex_t *m = lock_of(h);
     pthread_mutex_lock(m);
     slot *s = find(h, false);
-    if (s)
+    if (s) {
         gh_bucket_refund(&s->b, rate);
+        s->pending--;
+    }
+    pthread_mutex_unlock(m);
+}
+
+size_t gh_ratelimit_collect(gh_rl_hot *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t set = 0; set < T.nsets && n < max; set++) {
+        pthread_mutex_t *m = &T.locks[set % LOCKS];
+        pthread_mutex_lock(m);
+        slot *s = T.slots + set * GH_RATELIMIT_WAYS;
+        for (int i = 0; i < GH_RATELIMIT_WAYS && n < max; i++)
+            if (s[i].h && s[i].pending != 0) {
+                out[n++] = (gh_rl_hot){s[i].h, s[i].pending};
+                s[i].pending = 0;
+            }
+        pthread_mutex_unlock(m);
+    }
+    return n;
+}
+
+void gh_ratelimit_apply(uint64_t id, int64_t window, int64_t delta, int64_t total)
+{
+    if (!T.slots)
+        return;
+    pthread_mutex_t *m = lock_of(id);
+    pthread_mutex_lock(m);
+    slot *s = find(id, false);
+    if (s) {
+        if (s->win != window) {
+            s->win = window;
+            s->own = s->seen = 0;
+        }
+        s->own += delta;
+        int64_t others = total - s->own, fresh = others - s->seen;
+        s->seen = others;
+        /* Others' tokens come out of this bucket too; a debt of at most one
+         * full bucket, so a key hammered elsewhere waits here as well. */
+        if (fresh > 0) {
+            int64_t floor = -(int64_t)s->burst * 1000;
+            s->b.milli -= fresh * 1000;
+            if (s->b.milli < floor)
+                s->b.milli = floor;
+        }
+    }
     pthread_mutex_unlock(m);
 }
 

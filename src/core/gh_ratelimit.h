@@ -66,6 +66,24 @@ gh_rl_result gh_ratelimit_take(gh_rl_class c, gh_rl_kind k, const char *key,
  * not to count (a successful sign-in, a refused client). Nothing when the
  * bucket has been evicted meanwhile. */
 void gh_ratelimit_refund(gh_rl_class c, gh_rl_kind k, const char *key, const gh_bucket_rate *rate);
+/* Sets the key the table hashes keys under: instances sharing counts
+ * (gh_ratelimit_sync) must use the same one, derived from the master key.
+ * Before any request. */
+void gh_ratelimit_set_hash_key(const uint8_t key[32]);
+
+/* Sharing between instances (gh_ratelimit_sync): a key with tokens taken
+ * here since the last collection, and how many (refunds subtract). */
+typedef struct gh_rl_hot {
+    uint64_t id;
+    int64_t delta;
+} gh_rl_hot;
+/* Collects up to max hot keys and zeroes their counts; returns how many. */
+size_t gh_ratelimit_collect(gh_rl_hot *out, size_t max);
+/* Tells the bucket of id what the shared count of its window (starting at
+ * window, ms) is after this instance's delta was added: the tokens other
+ * instances took since the last time are taken from the local bucket. */
+void gh_ratelimit_apply(uint64_t id, int64_t window, int64_t delta, int64_t total);
+
 /* Slots in use and in all (tests, docs). */
 size_t gh_ratelimit_used(void);
 size_t gh_ratelimit_capacity(void);

@@ -14,6 +14,7 @@
 #include "gh_form.h"
 #include "gh_json.h"
 #include "gh_log.h"
+#include "gh_mkey.h"
 #include "gh_proxy.h"
 #include "gh_ratelimit.h"
 #include "gh_session.h"
@@ -113,6 +114,15 @@ int gh_rl_setup(const gh_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory for %u rate-limit buckets", cfg->rl_table_slots);
         return -1;
     }
+    /* Instances sharing counts name keys alike: the hash key comes from the
+     * master key they share. */
+    uint8_t key[GH_MKEY_DERIVED_BYTES];
+    if (gh_mkey_derive(cfg->master_key, "gatehouse ratelimit v1", key, sizeof(key)) != 0) {
+        snprintf(err, errlen, "cannot derive the rate-limit key");
+        return -1;
+    }
+    gh_ratelimit_set_hash_key(key);
+    sodium_memzero(key, sizeof(key));
     return gh_disposable_load(cfg->disposable_domains_file, err, errlen);
 }
 

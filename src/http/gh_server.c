@@ -24,6 +24,7 @@
 #include "gh_i18n.h"
 #include "gh_i18n_pages.h"
 #include "gh_ratelimit_http.h"
+#include "gh_ratelimit_sync.h"
 
 /* How often the main thread gives back idle argon2id memory, and after how
  * long without a hash a slot counts as idle. */
@@ -253,6 +254,8 @@ int gh_server_serve(gh_config *cfg)
     gh_prune_set_hook(gh_deletion_purge_due); /* deleted accounts past their grace period */
     if (gh_prune_start(app.db, app.cfg) != 0)
         goto out;
+    if (gh_ratelimit_sync_start(app.db, app.cfg) != 0) /* shared rate limits (PostgreSQL) */
+        goto out;
     if (gh_db_start_upkeep(app.db, cfg->database, err, sizeof(err)) != 0) {
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         goto out;
@@ -287,6 +290,7 @@ int gh_server_serve(gh_config *cfg)
 out:
     gh_http_stop(http);
     gh_prune_stop();
+    gh_ratelimit_sync_stop();
     gh_logout_stop();
     gh_mail_stop();
     gh_keys_shutdown();

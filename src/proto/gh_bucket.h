@@ -21,7 +21,7 @@ typedef struct gh_bucket_rate {
 } gh_bucket_rate;
 
 typedef struct gh_bucket {
-    int64_t milli; /* tokens x 1000 */
+    int64_t milli; /* tokens x 1000; below 0 is a debt (tokens other instances took) */
     int64_t stamp; /* ms of the last refill */
 } gh_bucket;
 

@@ -584,6 +584,12 @@ static const char *const pg_migrations[] = {
     "  created_at BIGINT NOT NULL,"
     "  updated_at BIGINT NOT NULL,"
     "  PRIMARY KEY (tenant_id, name));",
+    /* migration 19: see the SQLite migration of the same place */
+    "CREATE TABLE ratelimit_counts ("
+    "  key TEXT COLLATE \"C\" NOT NULL,"
+    "  window_start BIGINT NOT NULL,"
+    "  count BIGINT NOT NULL,"
+    "  PRIMARY KEY (key, window_start));",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

@@ -616,6 +616,16 @@ static const char *const sqlite_migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL,"
     "  PRIMARY KEY (tenant_id, name));",
+    /* migration 19: rate-limit counts shared by instances (docs/rate-limits.md):
+     * tokens taken per key (a keyed hash of class, kind and address, email or
+     * client; never the email itself) per minute, added to once a second by
+     * each instance's reconciliation (gh_ratelimit_sync); rows older than a few
+     * minutes are deleted by it. Used on PostgreSQL; here for one schema. */
+    "CREATE TABLE ratelimit_counts ("
+    "  key TEXT NOT NULL,"
+    "  window_start INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  PRIMARY KEY (key, window_start));",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

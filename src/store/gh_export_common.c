@@ -45,6 +45,7 @@ const struct gh_export_table gh_export_tables[] = {
     {"comm_preference_history", {"seq"}, false, true},
     {"comm_unsubscribe_links", {"tenant_id", "token_hash"}, false, false},
     {"profile_attributes", {"tenant_id", "name"}, false, false},
+    {"ratelimit_counts", {"key", "window_start"}, false, false},
 };
 _Static_assert(sizeof(gh_export_tables) / sizeof(gh_export_tables[0]) == GH_EXPORT_NTABLES,
                "GH_EXPORT_NTABLES counts the tables");

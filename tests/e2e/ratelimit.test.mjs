@@ -11,7 +11,8 @@ import http from 'node:http';
 import path from 'node:path';
 
 import {
-  startServer, stopAll, scim, userBody, randomHex, runGatehouse, freePort, makeTempDir,
+  startServer, stopAll, scim, sql, userBody, randomHex, runGatehouse, freePort, makeTempDir, sleep,
+  BACKEND,
 } from './lib/server.mjs';
 import { Browser } from './lib/browser.mjs';
 import { addPasskey } from './lib/factors.mjs';
@@ -275,5 +276,40 @@ describe('sign-up abuse: velocity per address and network, disposable domains', 
     });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /bad\.txt line 3: not a domain name/);
+  });
+});
+
+describe('rate limits shared by two instances on one PostgreSQL database', { skip: BACKEND !== 'postgres' && 'PostgreSQL only: set GATEHOUSE_TEST_DATABASE_URL' }, () => {
+  let a;
+  let b;
+
+  before(async () => {
+    a = await startServer({ env: { GATEHOUSE_RATE_LIMIT_IDENTIFIER: '10' } });
+    b = await startServer({
+      token: a.token, masterKey: a.masterKey,
+      env: { GATEHOUSE_DATABASE: a.dbPath, GATEHOUSE_RATE_LIMIT_IDENTIFIER: '10' },
+    });
+  });
+  after(async () => { await a?.stop(); await b?.stop(); });
+
+  test('an email\'s tokens taken on one instance are taken on the other within a second or two, with one row per key and minute, not one per request', async () => {
+    const user = await account(a);
+    const tries = [];
+    for (let i = 0; i < 10; i++) {
+      tries.push(await new Source(a, `127.0.90.${i + 1}`).post('/api/v1/signin', { email: user.email, password: `guess-${i}-wrong` }));
+    }
+    assert.deepEqual([...new Set(tries.map((r) => r.status))], [401]);
+    assertRateLimited(await new Source(a, '127.0.90.50').post('/api/v1/signin', { email: user.email, password: 'one-more-guess' }));
+    await sleep(1500); // a's turn: its 10 tokens reach the table
+    // b has not seen the email yet: its first request is let through (the
+    // slack of one turn) and takes its share of the others' tokens at its
+    // next turn.
+    const first = await new Source(b, '127.0.91.1').post('/api/v1/signin', { email: user.email, password: 'guess-on-b' });
+    assert.equal(first.status, 401, first.text);
+    await sleep(1500);
+    assertRateLimited(await new Source(b, '127.0.91.2').post('/api/v1/signin', { email: user.email, password: 'guess-on-b-2' }));
+    const rows = sql(a, 'SELECT count(*) AS n, sum(count) AS tokens FROM ratelimit_counts');
+    assert.ok(Number(rows[0].n) < 40, `${rows[0].n} rows for about 60 requests`);
+    assert.ok(Number(rows[0].tokens) >= 11);
   });
 });
