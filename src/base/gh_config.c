@@ -455,7 +455,7 @@ static const struct setting settings[] = {
     {"RATE_LIMIT_OTHER", "3000", p_rl_other,
      "other requests (pages, discovery, account API) per client address a minute; 0: off"},
     {"RATE_LIMIT_IDENTIFIER", "20", p_rl_identifier,
-     "sign-in, sign-up and recovery requests naming one email in 15 minutes, from any address "
+     "password sign-ins and sign-ups naming one email in 15 minutes, from any address "
      "(successful sign-ins given back; a device known to the account is exempt); 0: off"},
     {"RATE_LIMIT_CLIENT", "1200", p_rl_client,
      "successful token requests per OAuth client a minute; 0: off"},

@@ -101,7 +101,7 @@ typedef struct gh_config {
     unsigned rl_registration;   /* per address a minute */
     unsigned rl_admin;          /* per address a minute */
     unsigned rl_other;          /* per address a minute */
-    unsigned rl_identifier;     /* per email in 15 minutes (sign-in, sign-up, recovery) */
+    unsigned rl_identifier;     /* per email in 15 minutes (password sign-in, sign-up) */
     unsigned rl_client;         /* successful token requests per OAuth client a minute */
     unsigned rl_network_factor; /* a network (IPv4 /24, IPv6 /48) gets this many addresses' */
     unsigned rl_table_slots;    /* buckets kept in memory */

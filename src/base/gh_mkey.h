@@ -38,6 +38,8 @@ enum { GH_MKEY_DERIVED_BYTES = 32 };
  *   "gatehouse authz v2"    the /authorize fresh-sign-in marker (gh_oidc_mac)
  *   "gatehouse consent v2"  the consent marker (gh_oidc_mac)
  *   "audit pseudonym"       a deleted user's pseudonym in the audit log (gh_deletion)
+ *   "gatehouse ratelimit v1" the hash of rate-limit keys, alike on every instance
+ *                           (gh_ratelimit_http)
  * Each purpose keeps the construction it was first made with (gh_mkey.c),
  * since stored code hashes, CSRF tokens in open pages and markers in URLs
  * depend on the bytes: a new use takes a new purpose, never a changed one.

@@ -41,7 +41,11 @@ typedef struct rl_route {
 /* Routes outside the catch-all prefixes below; the rest is "other". */
 static const rl_route rl_routes[] = {
     {"POST", "/api/v1/signin", GH_RL_SIGNIN, R_IDENT | R_REFUND | R_DEVICE},
-    {"POST", "/api/v1/signin/email", GH_RL_SIGNIN, R_IDENT},
+    /* Asking for a code to be mailed guesses nothing (the code is checked
+     * at /verify, code class) and is already held to the mail limits per
+     * address; an email bucket here would only let others stop the owner's
+     * code. Likewise starting a recovery. */
+    {"POST", "/api/v1/signin/email", GH_RL_SIGNIN, 0},
     {"POST", "/api/v1/signin/passkey", GH_RL_SIGNIN, R_REFUND},
     {"POST", "/api/v1/signin/passkey/options", GH_RL_SIGNIN, 0},
     {"POST", "/api/v1/signup", GH_RL_SIGNUP, R_IDENT},
@@ -50,7 +54,7 @@ static const rl_route rl_routes[] = {
     {"POST", "/api/v1/signin/mfa", GH_RL_CODE, 0},
     {"POST", "/api/v1/signin/mfa/passkey/options", GH_RL_CODE, 0},
     {"POST", "/api/v1/mfa/totp/{id}/confirm", GH_RL_CODE, 0},
-    {"POST", "/api/v1/recovery", GH_RL_CODE, R_IDENT},
+    {"POST", "/api/v1/recovery", GH_RL_CODE, 0},
     {"POST", "/api/v1/recovery/password", GH_RL_CODE, 0},
     {"POST", "/api/v1/recovery/wait", GH_RL_CODE, 0},
     {"POST", "/api/v1/recovery/lock", GH_RL_CODE, 0},

@@ -1,20 +1,19 @@
 // Rate limits on by default, victim-safe, and sign-up abuse (issue 22 items
 // 5 and 6; docs/rate-limits.md; SECURITY.md #11, #12).
 //
-// Requests leave from chosen loopback addresses (127.0.x.y, Linux routes the
-// whole 127/8 to lo), so "many addresses" needs no proxy.
+// Requests leave from chosen loopback addresses (lib/from.mjs), so "many
+// addresses" needs no proxy.
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 
 import {
   startServer, stopAll, scim, sql, userBody, randomHex, runGatehouse, freePort, makeTempDir, sleep,
   BACKEND,
 } from './lib/server.mjs';
-import { Browser } from './lib/browser.mjs';
+import { BrowserFrom } from './lib/from.mjs';
 import { addPasskey } from './lib/factors.mjs';
 import { SoftAuthenticator } from './lib/webauthn.mjs';
 
@@ -22,40 +21,7 @@ after(stopAll);
 
 const strong = () => `Harbour-${randomHex(6)}-Lantern`;
 
-/** A Browser whose requests leave from one loopback address. */
-class Source extends Browser {
-  constructor(server, address) {
-    super(server);
-    this.address = address;
-  }
-
-  raw(method, p, { body, headers = {} } = {}) {
-    const url = new URL(p, this.server.url);
-    return new Promise((resolve, reject) => {
-      const req = http.request({
-        host: url.hostname, port: url.port, path: url.pathname + url.search, method,
-        localAddress: this.address, agent: false, timeout: 15_000,
-        headers: { cookie: this.cookieHeader(), ...headers },
-      }, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const h = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) for (const one of [v].flat()) h.append(k, one);
-          this.take({ headers: h });
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json = null;
-          try { json = JSON.parse(text); } catch { /* not JSON */ }
-          resolve({ status: res.statusCode, headers: h, json, text });
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error('request timed out')));
-      req.on('error', reject);
-      if (body) req.write(body);
-      req.end();
-    });
-  }
-}
+const Source = BrowserFrom;
 
 /** Asserts r is the rate limit's refusal of the JSON APIs. */
 function assertRateLimited(r) {
