@@ -25,11 +25,12 @@ enum { MINUTE_MS = 60 * 1000, HOUR_MS = 60 * MINUTE_MS, IDENT_WINDOW_MS = 15 * M
 
 /* What a route is, for the limits. */
 enum {
-    R_IDENT = 1u << 0,  /* its JSON body's "email" has a bucket */
-    R_REFUND = 1u << 1, /* a 2xx answer gives the address and email tokens back */
-    R_CLIENT = 1u << 2, /* an OAuth client's bucket (charged on 2xx only) */
-    R_OAUTH = 1u << 3,  /* refusals in the OAuth error shape (slow_down) */
-    R_DEVICE = 1u << 4, /* a device known to the account is exempt from the email's bucket */
+    R_IDENT = 1u << 0,   /* its JSON body's "email" has a bucket */
+    R_REFUND = 1u << 1,  /* a 2xx answer gives the address and email tokens back */
+    R_CLIENT = 1u << 2,  /* an OAuth client's bucket (charged on 2xx only) */
+    R_OAUTH = 1u << 3,   /* refusals in the OAuth error shape (slow_down) */
+    R_DEVICE = 1u << 4,  /* a device known to the account is exempt from the email's bucket */
+    R_ONLY_OK = 1u << 5, /* only a 2xx answer counts: the others give their tokens back */
 };
 
 typedef struct rl_route {
@@ -48,7 +49,11 @@ static const rl_route rl_routes[] = {
     {"POST", "/api/v1/signin/email", GH_RL_SIGNIN, 0},
     {"POST", "/api/v1/signin/passkey", GH_RL_SIGNIN, R_REFUND},
     {"POST", "/api/v1/signin/passkey/options", GH_RL_SIGNIN, 0},
-    {"POST", "/api/v1/signup", GH_RL_SIGNUP, R_IDENT},
+    /* Sign-up velocity counts sign-ups that went through (an account made,
+     * or a mail sent, which the same 200 hides): a refused password or
+     * address makes nothing, and a page that explains rules must not run
+     * out of tries. */
+    {"POST", "/api/v1/signup", GH_RL_SIGNUP, R_IDENT | R_ONLY_OK},
     {"POST", "/api/v1/verify", GH_RL_CODE, 0},
     {"POST", "/api/v1/verify/resend", GH_RL_CODE, 0},
     {"POST", "/api/v1/signin/mfa", GH_RL_CODE, 0},
@@ -315,7 +320,9 @@ void gh_rl_settle(gh_req *r)
     bool ok = r->status >= 200 && r->status < 300;
     for (int i = 0; i < st->n; i++) {
         const taken *t = &st->t[i];
-        bool back = t->kind == GH_RLK_CLIENT ? !ok : ok && (st->route->flags & R_REFUND) != 0;
+        bool back = t->kind == GH_RLK_CLIENT || (st->route->flags & R_ONLY_OK)
+                        ? !ok
+                        : ok && (st->route->flags & R_REFUND) != 0;
         if (back)
             gh_ratelimit_refund(st->route->c, t->kind, t->key, &t->rate);
     }
