@@ -54,13 +54,13 @@ static const rl_route rl_routes[] = {
      * address makes nothing, and a page that explains rules must not run
      * out of tries. */
     {"POST", "/api/v1/signup", GH_RL_SIGNUP, R_IDENT | R_ONLY_OK},
-    {"POST", "/api/v1/verify", GH_RL_CODE, 0},
+    {"POST", "/api/v1/verify", GH_RL_CODE, R_REFUND},
     {"POST", "/api/v1/verify/resend", GH_RL_CODE, 0},
-    {"POST", "/api/v1/signin/mfa", GH_RL_CODE, 0},
+    {"POST", "/api/v1/signin/mfa", GH_RL_CODE, R_REFUND},
     {"POST", "/api/v1/signin/mfa/passkey/options", GH_RL_CODE, 0},
-    {"POST", "/api/v1/mfa/totp/{id}/confirm", GH_RL_CODE, 0},
+    {"POST", "/api/v1/mfa/totp/{id}/confirm", GH_RL_CODE, R_REFUND},
     {"POST", "/api/v1/recovery", GH_RL_CODE, 0},
-    {"POST", "/api/v1/recovery/password", GH_RL_CODE, 0},
+    {"POST", "/api/v1/recovery/password", GH_RL_CODE, R_REFUND},
     {"POST", "/api/v1/recovery/wait", GH_RL_CODE, 0},
     {"POST", "/api/v1/recovery/lock", GH_RL_CODE, 0},
     {"POST", "/token", GH_RL_TOKEN, R_CLIENT | R_OAUTH},
