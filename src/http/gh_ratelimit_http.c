@@ -45,10 +45,11 @@ static const rl_route rl_routes[] = {
     /* Asking for a code to be mailed guesses nothing (the code is checked
      * at /verify, code class) and is already held to the mail limits per
      * address; an email bucket here would only let others stop the owner's
-     * code. Likewise starting a recovery. */
+     * code. Starting a recovery is of the same kind and is left to the
+     * "other" class; so are the passkey options (a challenge, nothing
+     * checked). */
     {"POST", "/api/v1/signin/email", GH_RL_SIGNIN, 0},
     {"POST", "/api/v1/signin/passkey", GH_RL_SIGNIN, R_REFUND},
-    {"POST", "/api/v1/signin/passkey/options", GH_RL_SIGNIN, 0},
     /* Sign-up velocity counts sign-ups that went through (an account made,
      * or a mail sent, which the same 200 hides): a refused password or
      * address makes nothing, and a page that explains rules must not run
@@ -57,9 +58,7 @@ static const rl_route rl_routes[] = {
     {"POST", "/api/v1/verify", GH_RL_CODE, R_REFUND},
     {"POST", "/api/v1/verify/resend", GH_RL_CODE, 0},
     {"POST", "/api/v1/signin/mfa", GH_RL_CODE, R_REFUND},
-    {"POST", "/api/v1/signin/mfa/passkey/options", GH_RL_CODE, 0},
     {"POST", "/api/v1/mfa/totp/{id}/confirm", GH_RL_CODE, R_REFUND},
-    {"POST", "/api/v1/recovery", GH_RL_CODE, 0},
     {"POST", "/api/v1/recovery/password", GH_RL_CODE, R_REFUND},
     {"POST", "/api/v1/recovery/wait", GH_RL_CODE, 0},
     {"POST", "/api/v1/recovery/lock", GH_RL_CODE, 0},
