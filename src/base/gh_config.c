@@ -448,7 +448,7 @@ static const struct setting settings[] = {
      "code checks (emailed codes, second factors, recovery) per client address a minute; 0: off"},
     {"RATE_LIMIT_TOKEN", "1200", p_rl_token,
      "token, introspection and revocation requests per client address a minute; 0: off"},
-    {"RATE_LIMIT_REGISTRATION", "60", p_rl_registration,
+    {"RATE_LIMIT_REGISTRATION", "600", p_rl_registration,
      "client registration requests per client address a minute; 0: off"},
     {"RATE_LIMIT_ADMIN", "6000", p_rl_admin,
      "SCIM and admin API requests per client address a minute; 0: off"},
