@@ -215,6 +215,18 @@ UINT_SETTING(p_min_body_rate, min_body_rate, 0, 1u << 20)
 UINT_SETTING(p_body_grace, body_grace, 1, 300)
 UINT_SETTING(p_audit_cp_events, audit_checkpoint_events, 1, 1000000)
 UINT_SETTING(p_audit_cp_minutes, audit_checkpoint_minutes, 1, 7u * 24u * 60u)
+UINT_SETTING(p_rl_signin, rl_signin, 0, 1000000)
+UINT_SETTING(p_rl_signup, rl_signup, 0, 1000000)
+UINT_SETTING(p_rl_code, rl_code, 0, 1000000)
+UINT_SETTING(p_rl_token, rl_token, 0, 1000000)
+UINT_SETTING(p_rl_registration, rl_registration, 0, 1000000)
+UINT_SETTING(p_rl_admin, rl_admin, 0, 1000000)
+UINT_SETTING(p_rl_other, rl_other, 0, 1000000)
+UINT_SETTING(p_rl_identifier, rl_identifier, 0, 1000000)
+UINT_SETTING(p_rl_client, rl_client, 0, 1000000)
+UINT_SETTING(p_rl_network_factor, rl_network_factor, 1, 1000)
+UINT_SETTING(p_rl_table_slots, rl_table_slots, 1024, 1u << 24)
+UINT_SETTING(p_rl_sync_ms, rl_sync_ms, 0, 60000)
 
 static int p_trusted_proxies(gh_config *c, const char *v, char *why, size_t whylen)
 {
@@ -316,6 +328,24 @@ static int p_require_verified(gh_config *c, const char *v, char *why, size_t why
 static int p_mfa_required(gh_config *c, const char *v, char *why, size_t whylen)
 {
     return parse_onoff(v, &c->mfa_required, why, whylen);
+}
+
+static int p_rate_limits(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return parse_onoff(v, &c->rate_limits, why, whylen);
+}
+
+/* The list itself is read and checked at start (gh_disposable_load), which
+ * names a bad line; here only that it is a readable file. */
+static int p_disposable_file(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    if (*v && access(v, R_OK) != 0) {
+        snprintf(why, whylen, "must name a readable file of domains, one a line: %s",
+                 strerror(errno));
+        return -1;
+    }
+    return set_string(c->disposable_domains_file, sizeof(c->disposable_domains_file), v, why,
+                      whylen);
 }
 
 static const struct setting settings[] = {
@@ -437,6 +467,36 @@ static const struct setting settings[] = {
     {"AUDIT_CHECKPOINT_MINUTES", "60", p_audit_cp_minutes,
      "minutes after a checkpoint past which the tenant's next audit event is checkpointed too (1 "
      "to 10080)"},
+    {"RATE_LIMITS", "on", p_rate_limits,
+     "on: the request rate limits below apply (docs/rate-limits.md); off: none does"},
+    {"RATE_LIMIT_SIGNIN", "30", p_rl_signin,
+     "sign-in requests per client address a minute (successful ones are given back); 0: off"},
+    {"RATE_LIMIT_SIGNUP", "30", p_rl_signup, "sign-ups per client address an hour; 0: off"},
+    {"RATE_LIMIT_CODE", "60", p_rl_code,
+     "code checks (emailed codes, second factors, recovery) per client address a minute; 0: off"},
+    {"RATE_LIMIT_TOKEN", "1200", p_rl_token,
+     "token, introspection and revocation requests per client address a minute; 0: off"},
+    {"RATE_LIMIT_REGISTRATION", "600", p_rl_registration,
+     "client registration requests per client address a minute; 0: off"},
+    {"RATE_LIMIT_ADMIN", "6000", p_rl_admin,
+     "SCIM and admin API requests per client address a minute; 0: off"},
+    {"RATE_LIMIT_OTHER", "3000", p_rl_other,
+     "other requests (pages, discovery, account API) per client address a minute; 0: off"},
+    {"RATE_LIMIT_IDENTIFIER", "20", p_rl_identifier,
+     "password sign-ins and sign-ups naming one email in 15 minutes, from any address "
+     "(successful sign-ins given back; a device known to the account is exempt); 0: off"},
+    {"RATE_LIMIT_CLIENT", "1200", p_rl_client,
+     "successful token requests per OAuth client a minute; 0: off"},
+    {"RATE_LIMIT_NETWORK_FACTOR", "4", p_rl_network_factor,
+     "an IPv4 /24 or IPv6 /48 may send this many times one address's limit (1 to 1000)"},
+    {"RATE_LIMIT_TABLE", "65536", p_rl_table_slots,
+     "rate-limit buckets kept in memory (about 72 bytes each); the least recently used go first"},
+    {"RATE_LIMIT_SYNC_MS", "1000", p_rl_sync_ms,
+     "PostgreSQL: ms between two shares of the rate-limit counts with the other instances (one "
+     "upsert per busy key); 0: each instance limits alone"},
+    {"DISPOSABLE_DOMAINS_FILE", "", p_disposable_file,
+     "file of email domains (one a line, # comments) sign-up refuses, subdomains included; "
+     "checked at start"},
 };
 
 enum { N_SETTINGS = sizeof(settings) / sizeof(settings[0]) };

@@ -98,6 +98,21 @@ typedef struct gh_config {
     /* the audit chain's signed checkpoints (docs/audit.md) */
     unsigned audit_checkpoint_events;  /* events of a tenant between two checkpoints */
     unsigned audit_checkpoint_minutes; /* minutes after which a new event is checkpointed */
+    /* rate limits (docs/rate-limits.md): requests per class's window; 0: off */
+    bool rate_limits;           /* off: no rate limit at all */
+    unsigned rl_signin;         /* per address a minute (successes given back) */
+    unsigned rl_signup;         /* per address an hour */
+    unsigned rl_code;           /* per address a minute */
+    unsigned rl_token;          /* per address a minute */
+    unsigned rl_registration;   /* per address a minute */
+    unsigned rl_admin;          /* per address a minute */
+    unsigned rl_other;          /* per address a minute */
+    unsigned rl_identifier;     /* per email in 15 minutes (password sign-in, sign-up) */
+    unsigned rl_client;         /* successful token requests per OAuth client a minute */
+    unsigned rl_network_factor; /* a network (IPv4 /24, IPv6 /48) gets this many addresses' */
+    unsigned rl_table_slots;    /* buckets kept in memory */
+    unsigned rl_sync_ms;        /* PostgreSQL: ms between shares of the counts; 0: none */
+    char disposable_domains_file[GH_PATH_MAX]; /* sign-up refuses these domains; "": none */
 } gh_config;
 
 /* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */

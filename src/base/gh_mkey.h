@@ -40,6 +40,8 @@ enum { GH_MKEY_DERIVED_BYTES = 32 };
  *   "audit pseudonym"       a deleted user's pseudonym in the audit log (gh_deletion)
  *   "gatehouse audit pii v1"             the audit chain's pii_digest (gh_audit_log)
  *   "gatehouse audit checkpoint key v1"  the MAC vouching for a checkpoint's key
+ *   "gatehouse ratelimit v1" the hash of rate-limit keys, alike on every instance
+ *                           (gh_ratelimit_http)
  * Each purpose keeps the construction it was first made with (gh_mkey.c),
  * since stored code hashes, CSRF tokens in open pages and markers in URLs
  * depend on the bytes: a new use takes a new purpose, never a changed one.

@@ -20,6 +20,7 @@
 #include "gh_crypto.h"
 #include "gh_httpcheck.h"
 #include "gh_handlers.h"
+#include "gh_ratelimit_http.h"
 #include "gh_log.h"
 #include "gh_mail.h"
 #include "gh_metrics_series.h"
@@ -526,7 +527,10 @@ static void run_handler(struct ctx *x)
         r->body_len = x->body.len;
         gh_buf_free(&x->body);
     }
-    x->route->handler(r);
+    if (gh_rl_admit(r, x->route->pattern)) { /* the rate limits (docs/rate-limits.md) */
+        x->route->handler(r);
+        gh_rl_settle(r);
+    }
     /* A notice queued deep in a service (a new device's, at sign-in) is
      * sent now rather than at the sender's next poll. Harmless when the
      * transaction that queued it rolled back: the sender finds nothing. */

@@ -89,6 +89,7 @@ struct gh_req {
      * (gh_session_consent_pending, docs/privacy.md): checked once */
     bool consent_checked;
     bool consent_pending;
+    void *ratelimit; /* what gh_rl_admit took, for gh_rl_settle (gh_ratelimit_http) */
 };
 
 /* A request header, or NULL. */

@@ -25,6 +25,8 @@
 #include "gh_i18n.h"
 #include "gh_i18n_pages.h"
 #include "gh_audit_verify.h"
+#include "gh_ratelimit_http.h"
+#include "gh_ratelimit_sync.h"
 
 /* How often the main thread gives back idle argon2id memory, and after how
  * long without a hash a slot counts as idle. */
@@ -259,6 +261,10 @@ int gh_server_serve(gh_config *cfg)
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         return 2;
     }
+    if (gh_rl_setup(cfg, err, sizeof(err)) != 0) { /* rate limits, disposable domains */
+        gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+        return 2;
+    }
     app.db = open_store(cfg, cfg->db_pool);
     if (!app.db)
         return 1;
@@ -274,6 +280,8 @@ int gh_server_serve(gh_config *cfg)
         goto out;
     gh_prune_set_hook(gh_deletion_purge_due); /* deleted accounts past their grace period */
     if (gh_prune_start(app.db, app.cfg) != 0)
+        goto out;
+    if (gh_ratelimit_sync_start(app.db, app.cfg) != 0) /* shared rate limits (PostgreSQL) */
         goto out;
     if (gh_db_start_upkeep(app.db, cfg->database, err, sizeof(err)) != 0) {
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
@@ -321,6 +329,7 @@ out:
     gh_http_stop(metrics_http);
     gh_http_stop(http);
     gh_prune_stop();
+    gh_ratelimit_sync_stop();
     gh_logout_stop();
     gh_mail_stop();
     gh_keys_shutdown();

@@ -654,6 +654,12 @@ static const char *const pg_migrations[] = {
     "    END IF;"
     "    RETURN NEW;"
     "  END $$;",
+    /* migration 20: see the SQLite migration of the same place */
+    "CREATE TABLE ratelimit_counts ("
+    "  key TEXT COLLATE \"C\" NOT NULL,"
+    "  window_start BIGINT NOT NULL,"
+    "  count BIGINT NOT NULL,"
+    "  PRIMARY KEY (key, window_start));",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

@@ -686,6 +686,16 @@ static const char *const sqlite_migrations[] = {
     "      OR (NEW.subject IS NOT OLD.subject AND substr(NEW.subject, 1, 6) <> 'pseud:')"
     "      OR (NEW.actor IS NOT OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:')))"
     "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;",
+    /* migration 20: rate-limit counts shared by instances (docs/rate-limits.md):
+     * tokens taken per key (a keyed hash of class, kind and address, email or
+     * client; never the email itself) per minute, added to once a second by
+     * each instance's reconciliation (gh_ratelimit_sync); rows older than a few
+     * minutes are deleted by it. Used on PostgreSQL; here for one schema. */
+    "CREATE TABLE ratelimit_counts ("
+    "  key TEXT NOT NULL,"
+    "  window_start INTEGER NOT NULL,"
+    "  count INTEGER NOT NULL,"
+    "  PRIMARY KEY (key, window_start));",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

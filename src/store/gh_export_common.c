@@ -47,6 +47,7 @@ const struct gh_export_table gh_export_tables[] = {
     {"profile_attributes", {"tenant_id", "name"}, false, false},
     {"audit_chain_heads", {"tenant_id"}, false, false},
     {"audit_checkpoints", {"tenant_id", "n"}, false, false},
+    {"ratelimit_counts", {"key", "window_start"}, false, false},
 };
 _Static_assert(sizeof(gh_export_tables) / sizeof(gh_export_tables[0]) == GH_EXPORT_NTABLES,
                "GH_EXPORT_NTABLES counts the tables");
