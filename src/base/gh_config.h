@@ -92,6 +92,9 @@ typedef struct gh_config {
     unsigned body_grace;          /* seconds a body may take before the rate applies */
     /* languages (docs/i18n.md) */
     char locales_dir[GH_PATH_MAX]; /* catalogs added to the shipped ones; "": none */
+    /* the risk engine (docs/risk.md): "" for the policy compiled in / no shadow */
+    char risk_policy_file[GH_PATH_MAX];
+    char risk_shadow_policy_file[GH_PATH_MAX];
 } gh_config;
 
 /* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */

@@ -146,5 +146,8 @@ void gh_admin_profile_attrs_put(gh_req *r);
 void gh_admin_profile_attrs_delete(gh_req *r);
 void gh_profile_attrs_get(gh_req *r);
 void gh_profile_attrs_update(gh_req *r);
+/* gh_admin_risk.c: risk decisions for the operator (docs/risk.md) */
+void gh_admin_risk_decision_get(gh_req *r);
+void gh_admin_risk_user_list(gh_req *r);
 
 #endif

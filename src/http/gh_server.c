@@ -23,6 +23,7 @@
 #include "gh_store_prune.h"
 #include "gh_i18n.h"
 #include "gh_i18n_pages.h"
+#include "gh_risk.h"
 
 /* How often the main thread gives back idle argon2id memory, and after how
  * long without a hash a slot counts as idle. */
@@ -161,6 +162,8 @@ static const gh_route routes[] = {
     {"GET", "/api/v1/profile/attributes", gh_profile_attrs_get, 0},
     {"PATCH", "/api/v1/profile/attributes", gh_profile_attrs_update, API_BODY},
     {"GET", "/profile/complete", gh_static_page, 0},
+    {"GET", "/admin/v1/risk/decisions/{id}", gh_admin_risk_decision_get, 0},
+    {"GET", "/admin/v1/users/{id}/risk", gh_admin_risk_user_list, 0},
 };
 
 static gh_db *open_store(gh_config *cfg, unsigned pool)
@@ -228,6 +231,10 @@ int gh_server_serve(gh_config *cfg)
         .breached_file = cfg->breached_passwords_file[0] ? cfg->breached_passwords_file : NULL,
         .min_length_mfa = cfg->password_min_length_mfa};
     if (gh_pwpolicy_init(&app.pwpolicy, err, sizeof(err)) != 0) {
+        gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+        return 2;
+    }
+    if (gh_risk_init(cfg, err, sizeof(err)) != 0) {
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         return 2;
     }
