@@ -251,7 +251,9 @@ static gh_dbrc store_decision(const gh_ctx *x, gh_dbconn *c, const gh_risk_recor
 {
     json_t *details = json_pack("{s:s, s:s, s:s}", "decision_id", d->id, "journey", d->journey,
                                 "policy_version", d->policy_version);
-    gh_dbrc rc = gh_db_begin(c);
+    /* inside a caller's transaction, the record lands with its change */
+    bool own = !gh_db_in_transaction(c);
+    gh_dbrc rc = own ? gh_db_begin(c) : GH_DB_OK;
     if (rc == GH_DB_OK)
         rc = gh_store_risk_decision_insert(c, x->arena, x->tenant, d);
     if (rc == GH_DB_OK) {
@@ -267,6 +269,8 @@ static gh_dbrc store_decision(const gh_ctx *x, gh_dbconn *c, const gh_risk_recor
         rc = gh_audit_append(c, x->arena, &ev);
     }
     json_decref(details);
+    if (!own)
+        return rc;
     return rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
 }
 
@@ -294,6 +298,22 @@ gh_dbrc gh_risk_decide(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const c
     if (rc != GH_DB_OK)
         return rc;
     *out = (gh_risk_verdict){.id = d.id, .outcome = r.outcome, .acr = r.acr, .reason = r.reason};
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_risk_signin(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *in,
+                       gh_signin_facts *facts, gh_risk_verdict *out)
+{
+    gh_risk_signals s;
+    gh_dbrc rc = gh_risk_signin_signals(x, c, in, &s);
+    if (rc == GH_DB_OK)
+        rc = gh_risk_decide(x, c, GH_RJ_SIGNIN, in->user_id, &s, out);
+    if (rc != GH_DB_OK)
+        return rc;
+    bool step_up = out->outcome == GH_RO_STEP_UP;
+    bool email = out->acr && strcmp(out->acr, "email") == 0;
+    facts->account_guarded = step_up && (email || !facts->has_second_factor);
+    facts->risk_deny = out->outcome == GH_RO_DENY;
     return GH_DB_OK;
 }
 

@@ -18,6 +18,7 @@
 
 #include "gh_ctx.h"
 #include "gh_riskpolicy.h"
+#include "gh_signin.h"
 #include "gh_store_sessions.h"
 
 /* Loads the live policy (GATEHOUSE_RISK_POLICY_FILE, else the one compiled
@@ -48,10 +49,18 @@ typedef struct gh_risk_verdict {
     const char *reason; /* a reason code for the customer's page, or NULL */
 } gh_risk_verdict;
 
-/* Evaluates both policies and stores the decision and its audit event in
- * one transaction of its own (call it outside one). */
+/* Evaluates both policies and stores the decision and its audit event
+ * together: in the caller's transaction when one is open, else in one of
+ * its own. */
 gh_dbrc gh_risk_decide(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const char *user_id,
                        const gh_risk_signals *s, gh_risk_verdict *out);
+
+/* A sign-in's risk: gathers the signals, decides
+ * and records, and folds the live verdict into the sign-in's facts for
+ * gh_signin_decide: step_up to "email" (or to a second factor the account
+ * does not have) asks for the mailbox; deny refuses. */
+gh_dbrc gh_risk_signin(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *in,
+                       gh_signin_facts *facts, gh_risk_verdict *out);
 
 /* Inside the caller's transaction: the context's network is now known for
  * the account (a completed sign-in). */

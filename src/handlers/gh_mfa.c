@@ -66,11 +66,14 @@ void gh_mfa_respond(gh_req *r, gh_mfa_outcome *o)
 {
     json_t *j;
     if (o->pending) {
-        const char *next = gh_arena_printf(r->arena, "/signin/mfa?return_to=%s",
-                                           gh_url_encode(r->arena, o->return_to));
+        const char *next = gh_arena_printf(
+            r->arena, "/signin/mfa?return_to=%s%s%s", gh_url_encode(r->arena, o->return_to),
+            o->why ? "&why=" : "", o->why ? gh_url_encode(r->arena, o->why) : "");
         j = json_pack("{s:s, s:o, s:s}", "status", "mfa_required", "methods", o->methods, "next",
                       next);
         o->methods = NULL;
+        if (j && o->why)
+            json_object_set_new(j, "reason", json_string(o->why));
     } else {
         json_decref(o->methods);
         o->methods = NULL;

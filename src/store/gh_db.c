@@ -454,3 +454,8 @@ gh_db *gh_db_open_for_command(const char *url, bool is_postgres, unsigned pool, 
     fprintf(stderr, "gatehouse: database %s\n", gh_db_display(url, shown, sizeof(shown)));
     return gh_db_open_store(url, is_postgres, pool, err, errlen);
 }
+
+bool gh_db_in_transaction(const gh_dbconn *c)
+{
+    return c->in_tx;
+}

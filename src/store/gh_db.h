@@ -133,6 +133,9 @@ void gh_db_rollback(gh_dbconn *c);
  * of the work around the statements (e.g. an audit event that could not be
  * serialised); nothing outside a transaction, or when one failed already. */
 void gh_db_fail(gh_dbconn *c, gh_dbrc rc);
+/* Whether c has an open transaction: a service that writes on its own
+ * (the risk engine's decisions) joins the caller's instead of nesting. */
+bool gh_db_in_transaction(const gh_dbconn *c);
 
 const char *gh_dbrc_str(gh_dbrc rc);
 
