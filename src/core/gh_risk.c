@@ -400,3 +400,35 @@ gh_dbrc gh_risk_list(const gh_ctx *x, gh_dbconn *c, const char *user_id, json_t 
     *out = a;
     return a ? GH_DB_OK : GH_DB_FAIL;
 }
+
+/* ---- deletion ---- */
+
+static const char *erased_signals(gh_arena *a, const char *text)
+{
+    json_t *j = json_loads(text ? text : "{}", 0, NULL);
+    if (!j)
+        j = json_object();
+    json_object_del(j, "network");
+    json_object_del(j, "ua_family");
+    return dump(a, j);
+}
+
+gh_dbrc gh_risk_erase(const gh_ctx *x, gh_dbconn *c, const char *user_id, const char *pseudonym,
+                      long long *n)
+{
+    *n = 0;
+    for (;;) { /* each pass moves a page to the pseudonym, so the next finds the rest */
+        gh_risk_record *list = NULL;
+        size_t k = 0;
+        gh_dbrc rc = gh_store_risk_decision_list(c, x->arena, x->tenant, user_id, 100, &list, &k);
+        if (rc != GH_DB_OK || k == 0)
+            return rc;
+        for (size_t i = 0; i < k; i++) {
+            rc = gh_store_risk_decision_erase(c, x->arena, x->tenant, list[i].id, pseudonym,
+                                              erased_signals(x->arena, list[i].signals));
+            if (rc != GH_DB_OK)
+                return rc;
+        }
+        *n += (long long)k;
+    }
+}

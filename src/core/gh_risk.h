@@ -81,4 +81,11 @@ gh_dbrc gh_risk_explain(const gh_ctx *x, gh_dbconn *c, const char *id, json_t **
 /* An account's latest decisions (at most 100), newest first. */
 gh_dbrc gh_risk_list(const gh_ctx *x, gh_dbconn *c, const char *user_id, json_t **out);
 
+/* Deletion (gh_deletion_purge, inside its transaction): the account's
+ * decisions are kept for the operator under the pseudonym, without the
+ * network and browser they saw; the networks go with the account's row.
+ * *n: how many. */
+gh_dbrc gh_risk_erase(const gh_ctx *x, gh_dbconn *c, const char *user_id, const char *pseudonym,
+                      long long *n);
+
 #endif

@@ -45,6 +45,8 @@ const struct gh_export_table gh_export_tables[] = {
     {"comm_preference_history", {"seq"}, false, true},
     {"comm_unsubscribe_links", {"tenant_id", "token_hash"}, false, false},
     {"profile_attributes", {"tenant_id", "name"}, false, false},
+    {"risk_networks", {"tenant_id", "user_id", "network_hash"}, false, false},
+    {"risk_decisions", {"tenant_id", "id"}, false, false},
 };
 _Static_assert(sizeof(gh_export_tables) / sizeof(gh_export_tables[0]) == GH_EXPORT_NTABLES,
                "GH_EXPORT_NTABLES counts the tables");

@@ -104,13 +104,13 @@ gh_dbrc gh_store_risk_decision_list(gh_dbconn *c, gh_arena *a, const char *tenan
     return GH_DB_OK;
 }
 
-gh_dbrc gh_store_risk_pseudonymise(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                   const char *user_id, const char *pseudonym)
+gh_dbrc gh_store_risk_decision_erase(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                                     const char *pseudonym, const char *signals)
 {
     static const char sql[] =
-        "UPDATE risk_decisions SET user_id = $3 WHERE tenant_id = $1 AND user_id = $2";
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_TEXT(pseudonym)};
-    return gh_db_exec(c, a, sql, p, 3, NULL);
+        "UPDATE risk_decisions SET user_id = $3, signals = $4 WHERE tenant_id = $1 AND id = $2";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_TEXT(pseudonym), GH_TEXT(signals)};
+    return gh_db_exec(c, a, sql, p, 4, NULL);
 }
 
 gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, long long since,

@@ -45,9 +45,10 @@ gh_dbrc gh_store_risk_decision_get(gh_dbconn *c, gh_arena *a, const char *tenant
 gh_dbrc gh_store_risk_decision_list(gh_dbconn *c, gh_arena *a, const char *tenant,
                                     const char *user_id, int limit, gh_risk_record **out,
                                     size_t *n);
-/* Deletion: the account's decisions keep their facts under a pseudonym. */
-gh_dbrc gh_store_risk_pseudonymise(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                   const char *user_id, const char *pseudonym);
+/* Deletion: one decision keeps its facts under a pseudonym, with signals
+ * that no longer say where the customer was. */
+gh_dbrc gh_store_risk_decision_erase(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                                     const char *pseudonym, const char *signals);
 
 /* Failed sign-ins since a time: their address and account (NULL when the
  * address was unknown), newest first, at most limit rows. */
