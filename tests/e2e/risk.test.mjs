@@ -190,3 +190,28 @@ test('a policy that ends shifted sessions ends them: the old cookie is dead, wha
   assert.equal(d.outcome, 'deny');
   await server.stop();
 });
+
+test('decisions about a customer are in their data export, and deletion keeps them only under a pseudonym', async () => {
+  const user = await newUser(ctx.server, 'riskexport');
+  const b = await signedIn(ctx.server, user);
+  const ex = await b.post('/api/v1/account/export', { current_password: user.password });
+  assert.equal(ex.status, 200, ex.text);
+  const [d] = ex.json.risk_decisions;
+  assert.equal(d.journey, 'signin');
+  assert.equal(d.policy_version, 'builtin-1');
+  assert.equal(d.signals.new_device, 1);
+  assert.ok(d.rules.some((f) => f.rule === 'new_device'));
+  assert.equal(d.shadow, undefined); // the operator's, not the customer's
+
+  const before = await decisions(ctx.server, user.id);
+  assert.ok(before.length >= 1);
+  const del = await runGatehouse(['user', 'delete', user.id], { env: ctx.server.env, timeoutMs: 15_000 });
+  assert.equal(del.code, 0, del.stderr);
+  assert.equal((await decisions(ctx.server, user.id)).length, 0);
+  const kept = await admin(ctx.server, `/admin/v1/risk/decisions/${before[0].id}`);
+  assert.equal(kept.status, 200);
+  assert.match(kept.json.user_id, /^pseud:/);
+  assert.equal(kept.json.signals.network, undefined);
+  assert.equal(kept.json.signals.ua_family, undefined);
+  assert.equal(kept.json.signals.new_device, 1);
+});
