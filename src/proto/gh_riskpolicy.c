@@ -342,6 +342,22 @@ static void raise_to(gh_risk_result *res, gh_risk_outcome o, const char *acr)
     }
 }
 
+/* The reason shown: the heaviest fired rule that asked for the outcome
+ * itself, else the heaviest fired rule (NULL when none fired). */
+static const char *reason_of(const gh_risk_policy *p, const gh_risk_result *res, int heaviest)
+{
+    int best = -1;
+    for (int k = 0; k < res->nfired; k++) {
+        const gh_risk_rule *r = &p->rules[res->fired[k]];
+        if (r->has_outcome && r->outcome == res->outcome &&
+            (best < 0 || r->weight > p->rules[best].weight))
+            best = res->fired[k];
+    }
+    if (best < 0)
+        best = heaviest;
+    return best >= 0 ? p->rules[best].reason : NULL;
+}
+
 gh_risk_result gh_riskpolicy_eval(const gh_risk_policy *p, gh_risk_journey j,
                                   const gh_risk_signals *s)
 {
@@ -363,6 +379,6 @@ gh_risk_result gh_riskpolicy_eval(const gh_risk_policy *p, gh_risk_journey j,
         if (t->set && res.score >= t->score)
             raise_to(&res, (gh_risk_outcome)o, t->acr);
     }
-    res.reason = heaviest >= 0 ? p->rules[heaviest].reason : NULL;
+    res.reason = reason_of(p, &res, heaviest);
     return res;
 }

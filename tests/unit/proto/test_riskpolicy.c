@@ -83,6 +83,22 @@ static void thresholds_sum_the_weights(void **state)
     assert_int_equal(r.outcome, GH_RO_ALLOW);
 }
 
+static void the_reason_is_the_rule_that_asked_for_the_outcome(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    assert_int_equal(parse("version v\n"
+                           "rule heavy on signin if new_device weight 90 reason heavy\n"
+                           "rule light on signin if new_device weight 5 then deny reason light\n",
+                           err, sizeof err),
+                     0);
+    gh_risk_signals s = {0};
+    s.v[GH_RS_NEW_DEVICE] = 1;
+    gh_risk_result r = gh_riskpolicy_eval(&policy, GH_RJ_SIGNIN, &s);
+    assert_int_equal(r.outcome, GH_RO_DENY);
+    assert_string_equal(r.reason, "light");
+}
+
 static void expect_error(const char *text, const char *want)
 {
     char err[256] = "";
@@ -143,6 +159,7 @@ int main(void)
         cmocka_unit_test(thresholds_sum_the_weights),
         cmocka_unit_test(errors_name_the_line),
         cmocka_unit_test(not_and_comparisons),
+        cmocka_unit_test(the_reason_is_the_rule_that_asked_for_the_outcome),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
