@@ -22,6 +22,7 @@
 #include "gh_passkeys.h"
 #include "gh_recover.h"
 #include "gh_recovery.h"
+#include "gh_risk.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
 #include "gh_store_mfa.h"
@@ -473,6 +474,14 @@ void gh_mfa_passkey_signin(gh_req *r)
     gh_signin_facts facts;
     if (ok) {
         gh_dbrc frc = gh_factors_signin_facts(&x, c, user_id, GH_METHOD_PASSKEY, aal >= 2, &facts);
+        /* scored like every sign-in (docs/risk.md); a passkey is never held
+         * by the account's failure guard */
+        gh_risk_verdict risk;
+        gh_risk_facts rf = {.user_id = user_id,
+                            .device_hash = gh_device_hash(r),
+                            .has_second_factor = facts.has_second_factor};
+        if (frc == GH_DB_OK)
+            frc = gh_risk_signin(&x, c, &rf, &facts, &risk);
         if (frc != GH_DB_OK && frc != GH_DB_NOTFOUND) {
             gh_resp_db_error(r, frc);
             goto out;
