@@ -31,16 +31,6 @@ static int usage_error(const char *what)
     return 2;
 }
 
-static void print_json(json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text) {
-        puts(text);
-        free(text);
-    }
-    json_decref(doc);
-}
-
 static int check_policy(gh_config *cfg, const char *path)
 {
     char err[512] = "";
@@ -71,7 +61,9 @@ int gh_cmd_risk(gh_config *cfg, int argc, char **argv)
                          : gh_risk_list(&s.x, s.c, argv[1], &out);
     int code = 0;
     if (rc == GH_DB_OK) {
-        print_json(out);
+        json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        putchar('\n');
+        json_decref(out);
     } else if (rc == GH_DB_NOTFOUND) {
         fprintf(stderr, "gatehouse: no risk decision %s\n", argv[1]);
         code = 1;

@@ -81,6 +81,33 @@ gh_dbrc gh_store_risk_decision_get(gh_dbconn *c, gh_arena *a, const char *tenant
     return rc;
 }
 
+/* Runs a statement and turns each row into an element of an arena array
+ * (elem bytes each) with fill; *out NULL and *n 0 when there is none. */
+static gh_dbrc rows_of(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p, size_t np,
+                       size_t elem, void (*fill)(const gh_dbres *, size_t, void *), void **out,
+                       size_t *n)
+{
+    gh_dbres r;
+    *out = NULL;
+    *n = 0;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, np, &r);
+    if (rc != GH_DB_OK || r.nrows == 0)
+        return rc;
+    char *list = gh_arena_alloc(a, r.nrows * elem);
+    if (!list)
+        return GH_DB_FAIL;
+    for (size_t i = 0; i < r.nrows; i++)
+        fill(&r, i, list + i * elem);
+    *out = list;
+    *n = r.nrows;
+    return GH_DB_OK;
+}
+
+static void fill_record(const gh_dbres *r, size_t row, void *d)
+{
+    record_of(r, row, d);
+}
+
 gh_dbrc gh_store_risk_decision_list(gh_dbconn *c, gh_arena *a, const char *tenant,
                                     const char *user_id, int limit, gh_risk_record **out, size_t *n)
 {
@@ -88,20 +115,7 @@ gh_dbrc gh_store_risk_decision_list(gh_dbconn *c, gh_arena *a, const char *tenan
                               "WHERE tenant_id = $1 AND user_id = $2 "
                               "ORDER BY created_at DESC, id LIMIT $3";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(limit)};
-    gh_dbres r;
-    *out = NULL;
-    *n = 0;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
-    if (rc != GH_DB_OK || r.nrows == 0)
-        return rc;
-    gh_risk_record *list = gh_arena_alloc(a, r.nrows * sizeof(*list));
-    if (!list)
-        return GH_DB_FAIL;
-    for (size_t i = 0; i < r.nrows; i++)
-        record_of(&r, i, &list[i]);
-    *out = list;
-    *n = r.nrows;
-    return GH_DB_OK;
+    return rows_of(c, a, sql, p, 3, sizeof(**out), fill_record, (void **)out, n);
 }
 
 gh_dbrc gh_store_risk_decision_erase(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
@@ -113,6 +127,11 @@ gh_dbrc gh_store_risk_decision_erase(gh_dbconn *c, gh_arena *a, const char *tena
     return gh_db_exec(c, a, sql, p, 4, NULL);
 }
 
+static void fill_failure(const gh_dbres *r, size_t row, void *f)
+{
+    *(gh_risk_failure *)f = (gh_risk_failure){gh_dbres_get(r, row, 0), gh_dbres_get(r, row, 1)};
+}
+
 gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, long long since,
                                int limit, gh_risk_failure **out, size_t *n)
 {
@@ -121,20 +140,7 @@ gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, lo
         "SELECT ip, subject FROM audit_events WHERE tenant_id = $1 AND time >= $2 "
         "AND type = 'signin.failed' ORDER BY time DESC LIMIT $3";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(since), GH_INT(limit)};
-    gh_dbres r;
-    *out = NULL;
-    *n = 0;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
-    if (rc != GH_DB_OK || r.nrows == 0)
-        return rc;
-    gh_risk_failure *list = gh_arena_alloc(a, r.nrows * sizeof(*list));
-    if (!list)
-        return GH_DB_FAIL;
-    for (size_t i = 0; i < r.nrows; i++)
-        list[i] = (gh_risk_failure){gh_dbres_get(&r, i, 0), gh_dbres_get(&r, i, 1)};
-    *out = list;
-    *n = r.nrows;
-    return GH_DB_OK;
+    return rows_of(c, a, sql, p, 3, sizeof(**out), fill_failure, (void **)out, n);
 }
 
 gh_dbrc gh_store_risk_session_context(gh_dbconn *c, gh_arena *a, const char *tenant,
