@@ -324,35 +324,62 @@ static bool same(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
+/* The context a session was last scored in: its risk_context, else the
+ * sign-in's address (as its network) and user agent. */
+struct context {
+    char network[64];
+    const char *ua;
+};
+
+static void context_of(const gh_session *s, struct context *c)
+{
+    const char *nl = s->risk_context ? strchr(s->risk_context, '\n') : NULL;
+    if (nl && (size_t)(nl - s->risk_context) < sizeof c->network) {
+        memcpy(c->network, s->risk_context, (size_t)(nl - s->risk_context));
+        c->network[nl - s->risk_context] = '\0';
+        c->ua = nl + 1;
+        return;
+    }
+    gh_device_network(s->ip ? s->ip : "", c->network, sizeof c->network);
+    c->ua = s->user_agent;
+}
+
 bool gh_risk_session_shifted(const gh_ctx *x, const gh_session *s)
 {
-    if (!same(s->user_agent, x->user_agent))
-        return true;
-    if (same(s->ip, x->client_ip))
+    /* the common case: the context the session signed in from, unchanged */
+    if (!s->risk_context && same(s->ip, x->client_ip) && same(s->user_agent, x->user_agent))
         return false;
-    char a[64], b[64];
-    gh_device_network(s->ip ? s->ip : "", a, sizeof a);
-    gh_device_network(x->client_ip ? x->client_ip : "", b, sizeof b);
-    return strcmp(a, b) != 0;
+    struct context was;
+    char now[64];
+    context_of(s, &was);
+    gh_device_network(x->client_ip ? x->client_ip : "", now, sizeof now);
+    return strcmp(was.network, now) != 0 || !same(was.ua, x->user_agent);
 }
 
 gh_dbrc gh_risk_session_reeval(const gh_ctx *x, gh_dbconn *c, const gh_session *s,
                                gh_risk_verdict *out)
 {
+    struct context was;
     gh_risk_signals sig;
+    context_of(s, &was);
     memset(&sig, 0, sizeof(sig));
     sig.network = network_of(x->arena, x->client_ip);
     sig.ua_family = gh_device_browser(x->user_agent);
-    sig.v[GH_RS_NETWORK_CHANGED] = strcmp(sig.network, network_of(x->arena, s->ip)) != 0;
-    sig.v[GH_RS_UA_CHANGED] = !same(s->user_agent, x->user_agent);
-    sig.v[GH_RS_UA_FAMILY_CHANGED] = strcmp(sig.ua_family, gh_device_browser(s->user_agent)) != 0;
+    sig.v[GH_RS_NETWORK_CHANGED] = strcmp(sig.network, was.network) != 0;
+    sig.v[GH_RS_UA_CHANGED] = !same(was.ua, x->user_agent);
+    sig.v[GH_RS_UA_FAMILY_CHANGED] = strcmp(sig.ua_family, gh_device_browser(was.ua)) != 0;
     sig.v[GH_RS_UA_SCRIPTED] = scripted(x->user_agent);
     gh_dbrc rc = gh_risk_decide(x, c, GH_RJ_SESSION, s->user_id, &sig, out);
     if (rc != GH_DB_OK)
         return rc;
     /* recorded so the next request compares with this context: one
-     * decision per shift, not one per request */
-    return gh_store_risk_session_context(c, x->arena, x->tenant, s->id, x->client_ip, x->user_agent,
+     * decision per shift, not one per request; the session's ip and
+     * user_agent stay those of its sign-in (the sessions list shows them) */
+    const char *now =
+        gh_arena_printf(x->arena, "%s\n%s", sig.network, x->user_agent ? x->user_agent : "");
+    if (!now)
+        return GH_DB_FAIL;
+    return gh_store_risk_session_context(c, x->arena, x->tenant, s->id, now,
                                          out->outcome == GH_RO_STEP_UP);
 }
 

@@ -608,7 +608,8 @@ static const char *const pg_migrations[] = {
     "  fired TEXT NOT NULL,"
     "  shadow TEXT,"
     "  PRIMARY KEY (tenant_id, id));"
-    "CREATE INDEX risk_decisions_user ON risk_decisions (tenant_id, user_id, created_at);",
+    "CREATE INDEX risk_decisions_user ON risk_decisions (tenant_id, user_id, created_at);"
+    "ALTER TABLE sessions ADD COLUMN risk_context TEXT;",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

@@ -645,7 +645,10 @@ static const char *const sqlite_migrations[] = {
     "  fired TEXT NOT NULL,"
     "  shadow TEXT,"
     "  PRIMARY KEY (tenant_id, id));"
-    "CREATE INDEX risk_decisions_user ON risk_decisions (tenant_id, user_id, created_at);",
+    "CREATE INDEX risk_decisions_user ON risk_decisions (tenant_id, user_id, created_at);"
+    /* the context a live session was last scored in ("network\nuser agent";
+     * NULL: the sign-in's, its ip and user_agent, which stay as they were) */
+    "ALTER TABLE sessions ADD COLUMN risk_context TEXT;",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

@@ -144,14 +144,13 @@ gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, lo
 }
 
 gh_dbrc gh_store_risk_session_context(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                      const char *session_id, const char *ip,
-                                      const char *user_agent, bool step_up)
+                                      const char *session_id, const char *context, bool step_up)
 {
-    static const char sql[] = "UPDATE sessions SET ip = $3, user_agent = $4, "
-                              "aal = CASE WHEN $5 = 1 THEN 1 ELSE aal END, "
-                              "auth_time = CASE WHEN $5 = 1 THEN 0 ELSE auth_time END "
+    static const char sql[] = "UPDATE sessions SET risk_context = $3, "
+                              "aal = CASE WHEN $4 = 1 THEN 1 ELSE aal END, "
+                              "auth_time = CASE WHEN $4 = 1 THEN 0 ELSE auth_time END "
                               "WHERE tenant_id = $1 AND id = $2";
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(session_id), GH_TEXT(ip), GH_TEXT(user_agent),
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(session_id), GH_TEXT(context),
                       GH_INT(step_up ? 1 : 0)};
-    return gh_db_exec(c, a, sql, p, 5, NULL);
+    return gh_db_exec(c, a, sql, p, 4, NULL);
 }

@@ -59,11 +59,10 @@ typedef struct gh_risk_failure {
 gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, long long since,
                                int limit, gh_risk_failure **out, size_t *n);
 
-/* The context a session is compared with from now on (re-evaluation); with
- * step_up, the session also drops to AAL1 and needs a fresh sign-in for
- * anything that asks for a recent one. */
+/* The context a session is compared with from now on (re-evaluation,
+ * sessions.risk_context); with step_up, the session also drops to AAL1 and
+ * needs a fresh sign-in for anything that asks for a recent one. */
 gh_dbrc gh_store_risk_session_context(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                      const char *session_id, const char *ip,
-                                      const char *user_agent, bool step_up);
+                                      const char *session_id, const char *context, bool step_up);
 
 #endif

@@ -141,36 +141,56 @@ test('shadow mode: the shadow policy\'s refusal is recorded and never acted on; 
   await live.stop();
 });
 
-test('a live session whose browser changes is scored again and asked to step up, once per change', async () => {
+test('a live session whose browser changes is scored again, once per change, and keeps its sign-in\'s details', async () => {
   const user = await newUser(ctx.server, 'riskua');
   const b = new Browser(ctx.server);
   const r = await b.post('/api/v1/signin', { email: user.email, password: user.password }, { headers: { 'user-agent': CHROME } });
   assert.equal(r.status, 200, r.text);
-  const before = await b.raw('GET', '/api/v1/session', { headers: { 'user-agent': CHROME } });
-  assert.equal(before.json.authenticated, true);
-  assert.ok(Date.parse(before.json.session.auth_time) > Date.now() - 600_000);
   const signin = (await decisions(ctx.server, user.id)).length;
 
-  const thief = copyOf(ctx.server, b);
-  const moved = await thief.raw('GET', '/api/v1/session', { headers: { 'user-agent': FIREFOX } });
-  assert.equal(moved.json.authenticated, true);
-  // its sign-in no longer counts as recent: a change of password asks again
-  assert.ok(Date.parse(moved.json.session.auth_time) < Date.parse(before.json.session.auth_time));
-  const change = await thief.post('/api/v1/password', { new_password: `Harbour-${randomHex(6)}-Willow` }, { headers: { 'user-agent': FIREFOX } });
-  assert.equal(change.status, 403, change.text);
-  assert.equal(change.json.error, 'reauthentication_required');
+  const other = copyOf(ctx.server, b);
+  const moved = await other.raw('GET', '/api/v1/session', { headers: { 'user-agent': FIREFOX } });
+  assert.equal(moved.json.authenticated, true); // the built-in policy: a browser change alone is notified
   const list = await decisions(ctx.server, user.id);
   assert.equal(list.length, signin + 1);
   const [d] = list;
   assert.equal(d.journey, 'session');
-  assert.equal(d.outcome, 'step_up');
-  assert.equal(d.acr, 'aal2');
+  assert.equal(d.outcome, 'notify');
   assert.equal(d.signals.ua_family_changed, 1);
+  assert.equal(d.signals.network_changed, 0);
   assert.deepEqual(d.fired.map((f) => f.rule), ['session_browser_changed']);
 
-  // the new context is the session's now: no second decision for it
-  await thief.raw('GET', '/api/v1/session', { headers: { 'user-agent': FIREFOX } });
+  // the new context is what the session is compared with now: no second decision
+  await other.raw('GET', '/api/v1/session', { headers: { 'user-agent': FIREFOX } });
   assert.equal((await decisions(ctx.server, user.id)).length, signin + 1);
+  // and the sessions list still shows the browser it signed in with
+  const sessions = await other.raw('GET', '/api/v1/sessions', { headers: { 'user-agent': FIREFOX } });
+  assert.equal(sessions.json.sessions.find((x) => x.current).user_agent, CHROME);
+});
+
+test('a policy that asks a shifted session to step up: its sign-in no longer counts as recent', async () => {
+  const policy = 'version stepup-1\nrule browser on session if ua_family_changed weight 40 then step_up aal2 reason browser_changed\n';
+  const server = await startServer({ env: { GATEHOUSE_RISK_POLICY_FILE: await policyFile(policy) } });
+  const user = await newUser(server, 'riskstep');
+  const b = new Browser(server);
+  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password }, { headers: { 'user-agent': CHROME } });
+  assert.equal(r.status, 200, r.text);
+  const before = await b.raw('GET', '/api/v1/session', { headers: { 'user-agent': CHROME } });
+  assert.ok(Date.parse(before.json.session.auth_time) > Date.now() - 600_000);
+
+  const thief = copyOf(server, b);
+  const moved = await thief.raw('GET', '/api/v1/session', { headers: { 'user-agent': FIREFOX } });
+  assert.equal(moved.json.authenticated, true);
+  assert.ok(Date.parse(moved.json.session.auth_time) < Date.parse(before.json.session.auth_time));
+  const change = await thief.post('/api/v1/password', { new_password: `Harbour-${randomHex(6)}-Willow` }, { headers: { 'user-agent': FIREFOX } });
+  assert.equal(change.status, 403, change.text);
+  assert.equal(change.json.error, 'reauthentication_required');
+  const [d] = await decisions(server, user.id);
+  assert.equal(d.journey, 'session');
+  assert.equal(d.outcome, 'step_up');
+  assert.equal(d.acr, 'aal2');
+  assert.equal(d.policy_version, 'stepup-1');
+  await server.stop();
 });
 
 test('a policy that ends shifted sessions ends them: the old cookie is dead, whatever browser sends it', async () => {
