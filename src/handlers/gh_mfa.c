@@ -479,7 +479,7 @@ void gh_mfa_passkey_signin(gh_req *r)
         gh_risk_verdict risk;
         gh_risk_facts rf = {.user_id = user_id,
                             .device_hash = gh_device_hash(r),
-                            .has_second_factor = facts.has_second_factor};
+                            .has_second_factor = frc == GH_DB_OK && facts.has_second_factor};
         if (frc == GH_DB_OK)
             frc = gh_risk_signin(&x, c, &rf, &facts, &risk);
         if (frc != GH_DB_OK && frc != GH_DB_NOTFOUND) {
