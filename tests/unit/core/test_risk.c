@@ -37,7 +37,7 @@ static int teardown(void **state);
 
 static int setup(void **state)
 {
-    char id[GH_UUID_STRLEN + 1], err[256];
+    char err[256];
     struct fixture *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;
@@ -53,18 +53,9 @@ static int setup(void **state)
                     .db = f->c};
     if (!f->c || !f->x.arena || gh_risk_init(&f->cfg, err, sizeof err) != 0)
         goto fail;
-    gh_uuid(id);
-    gh_user u = {.tenant_id = T,
-                 .id = gh_arena_strdup(f->x.arena, id),
-                 .username = "alice@example.com",
-                 .email = "alice@example.com",
-                 .active = true,
-                 .version = 1,
-                 .created_at = 1000,
-                 .updated_at = 1000};
-    if (gh_store_user_insert(f->c, f->x.arena, &u) != GH_DB_OK)
+    f->alice = test_db_user(f->c, f->x.arena, "alice@example.com");
+    if (!f->alice)
         goto fail;
-    f->alice = u.id;
     return 0;
 fail:
     teardown(state);
