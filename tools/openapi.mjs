@@ -1496,6 +1496,38 @@ const metrics = {
   },
 };
 
+// The risk engine's decisions (docs/risk.md "Explain").
+const riskDecision = obj(
+  {
+    id: str(), user_id: { type: ['string', 'null'] }, journey: str('signin, session, ...'),
+    created_at: int('ms since the epoch'), outcome: { type: 'string', enum: ['allow', 'notify', 'step_up', 'deny'] },
+    acr: str('step_up: the level asked'), reason: str('the reason code shown to the customer'), score: int(),
+    policy_version: str(), signals: { type: 'object' }, fired: arr({ type: 'object' }, 'the rules that fired, with weight, reason and line'),
+    shadow: { type: ['object', 'null'], description: "the shadow policy's would-be decision" },
+  },
+  ['id', 'journey', 'outcome', 'score', 'policy_version', 'signals', 'fired'],
+);
+const risk = {
+  '/admin/v1/risk/decisions/{id}': {
+    get: {
+      tags: ['admin'],
+      summary: 'One risk decision with its signals, fired rules, score, outcome and policy version',
+      security: ADMIN,
+      parameters: [pathParam('id', 'the decision id (risk.decided audit event details)')],
+      responses: { 200: ok('The decision', riskDecision), 401: ADMIN401, 404: err('No such decision', ['not_found']) },
+    },
+  },
+  '/admin/v1/users/{id}/risk': {
+    get: {
+      tags: ['admin'],
+      summary: "An account's latest risk decisions (at most 100), newest first",
+      security: ADMIN,
+      parameters: [pathParam('id', 'the user id')],
+      responses: { 200: ok('Decisions', obj({ decisions: arr(riskDecision) }, ['decisions'])), 401: ADMIN401 },
+    },
+  },
+};
+
 const doc = {
   openapi: '3.1.0',
   info: {
@@ -1517,7 +1549,7 @@ const doc = {
     { name: 'health', description: 'probes' },
     { name: 'meta', description: 'this description' },
   ],
-  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics },
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk },
   components: { schemas, securitySchemes },
 };
 

@@ -260,6 +260,29 @@ static int p_locales_dir(gh_config *c, const char *v, char *why, size_t whylen)
     return set_string(c->locales_dir, sizeof(c->locales_dir), v, why, whylen);
 }
 
+/* Risk policy files (docs/risk.md): must exist here; their content is
+ * parsed and checked at start by gh_risk_init, which names the line. */
+static int policy_file(char *dst, size_t n, const char *v, char *why, size_t whylen)
+{
+    struct stat st;
+    if (*v && (stat(v, &st) != 0 || !S_ISREG(st.st_mode))) {
+        snprintf(why, whylen, "must name an existing risk policy file");
+        return -1;
+    }
+    return set_string(dst, n, v, why, whylen);
+}
+
+static int p_risk_policy(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return policy_file(c->risk_policy_file, sizeof(c->risk_policy_file), v, why, whylen);
+}
+
+static int p_risk_shadow(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return policy_file(c->risk_shadow_policy_file, sizeof(c->risk_shadow_policy_file), v, why,
+                       whylen);
+}
+
 static int p_smtp_tls(gh_config *c, const char *v, char *why, size_t whylen)
 {
     static const char *names[] = {"auto", "required", "opportunistic", "off"};
@@ -497,6 +520,10 @@ static const struct setting settings[] = {
     {"DISPOSABLE_DOMAINS_FILE", "", p_disposable_file,
      "file of email domains (one a line, # comments) sign-up refuses, subdomains included; "
      "checked at start"},
+    {"RISK_POLICY_FILE", "", p_risk_policy,
+     "risk policy file replacing the built-in one (docs/risk.md); checked at start"},
+    {"RISK_SHADOW_POLICY_FILE", "", p_risk_shadow,
+     "risk policy evaluated beside the live one and only recorded (shadow mode); unset: none"},
 };
 
 enum { N_SETTINGS = sizeof(settings) / sizeof(settings[0]) };

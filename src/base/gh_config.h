@@ -113,6 +113,9 @@ typedef struct gh_config {
     unsigned rl_table_slots;    /* buckets kept in memory */
     unsigned rl_sync_ms;        /* PostgreSQL: ms between shares of the counts; 0: none */
     char disposable_domains_file[GH_PATH_MAX]; /* sign-up refuses these domains; "": none */
+    /* the risk engine (docs/risk.md): "" for the policy compiled in / no shadow */
+    char risk_policy_file[GH_PATH_MAX];
+    char risk_shadow_policy_file[GH_PATH_MAX];
 } gh_config;
 
 /* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */

@@ -35,9 +35,15 @@ static const char *const grants[] = {"authorization_code",
                                      "other",
                                      NULL};
 static const char *const risk_outcomes[] = {"allow", "step_up", "deny", "notify", "other", NULL};
-/* The rules of the shipped risk policy (docs/risk.md, issue 22): a rule
- * of an operator's own policy file is counted as "other". */
+/* The reasons of the shipped risk policy (share/risk-policy.txt, docs/risk.md)
+ * and a few an operator may name: any other reason of an operator's own
+ * policy file is counted as "other". */
 static const char *const risk_rules[] = {"none",
+                                         "account_under_attack",
+                                         "common_password",
+                                         "context_shift",
+                                         "browser_changed",
+                                         "network_changed",
                                          "new_device",
                                          "new_network",
                                          "new_country",

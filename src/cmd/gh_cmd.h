@@ -70,4 +70,9 @@ void gh_cmd_store_close(gh_cmd_store *s);
 int gh_cmd_profile(gh_config *cfg, int argc, char **argv);
 void gh_cmd_profile_usage(FILE *out);
 
+/* `gatehouse risk explain|list|check-policy`: risk decisions and policy
+ * files (gh_cmd_risk.c, docs/risk.md). */
+int gh_cmd_risk(gh_config *cfg, int argc, char **argv);
+void gh_cmd_risk_usage(FILE *out);
+
 #endif

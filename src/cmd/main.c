@@ -37,6 +37,7 @@ static void usage(FILE *out)
             "  audit [--subject ID] [--type T] [--since TIME] [--follow]   read the audit log\n"
             "  consent purpose|document ...   purposes and versioned documents\n"
             "  topic add|list|retire   manage communication topics (opt-in email)\n"
+            "  risk explain|list|check-policy   risk decisions and policy files\n"
             "  export FILE   write every row of the database to FILE (- for stdout)\n"
             "  import FILE   load an export into an empty database (- for stdin)\n"
             "  mail-test ADDRESS   send a test message through GATEHOUSE_SMTP_URL\n"
@@ -152,6 +153,12 @@ static int help(const char *cmd)
         gh_config_print_some(stdout, store_settings);
         return 0;
     }
+    if (strcmp(cmd, "risk") == 0) {
+        gh_cmd_risk_usage(stdout);
+        printf("\n");
+        gh_config_print_some(stdout, store_settings);
+        return 0;
+    }
     if (strcmp(cmd, "version") == 0) {
         printf("Usage: gatehouse version\n\nPrints the version.\n");
         return 0;
@@ -211,7 +218,7 @@ int main(int argc, char **argv)
         strcmp(cmd, "client") != 0 && strcmp(cmd, "keys") != 0 && strcmp(cmd, "export") != 0 &&
         strcmp(cmd, "import") != 0 && strcmp(cmd, "resource") != 0 && strcmp(cmd, "user") != 0 &&
         strcmp(cmd, "audit") != 0 && strcmp(cmd, "consent") != 0 && strcmp(cmd, "topic") != 0 &&
-        strcmp(cmd, "profile") != 0) {
+        strcmp(cmd, "profile") != 0 && strcmp(cmd, "risk") != 0) {
         fprintf(stderr, "gatehouse: unknown command \"%s\" (try gatehouse --help)\n", cmd);
         return 2;
     }
@@ -245,6 +252,8 @@ int main(int argc, char **argv)
         return gh_cmd_consent(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "topic") == 0)
         return gh_cmd_topic(&cfg, argc - 2, argv + 2);
+    if (strcmp(cmd, "risk") == 0)
+        return gh_cmd_risk(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "export") == 0)
         return gh_export_command(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "import") == 0)

@@ -268,6 +268,10 @@ static gh_dbrc lists_json(struct build *b, json_t *doc)
                                        {"ends_at", COL_TIME},
                                        {"reason", COL_TEXT},
                                        {"updated_at", COL_TIME}};
+    static const struct col risk[] = {{"time", COL_TIME},    {"journey", COL_TEXT},
+                                      {"outcome", COL_TEXT}, {"reason", COL_TEXT},
+                                      {"score", COL_INT},    {"policy_version", COL_TEXT},
+                                      {"signals", COL_JSON}, {"rules", COL_JSON}};
     static const struct {
         gh_data_section s;
         const char *name;
@@ -279,6 +283,7 @@ static gh_dbrc lists_json(struct build *b, json_t *doc)
         {GH_DATA_AUDIT, "activity", COLS(audit)},
         {GH_DATA_EMAIL_FLOWS, "email_codes", COLS(flows)},
         {GH_DATA_RECOVERY_WAITS, "recovery_waits", COLS(waits)},
+        {GH_DATA_RISK_DECISIONS, "risk_decisions", COLS(risk)},
     };
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         json_t *l = NULL;

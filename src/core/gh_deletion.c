@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "gh_audit.h"
+#include "gh_risk.h"
 #include "gh_clock.h"
 #include "gh_consent.h"
 #include "gh_factors.h"
@@ -110,6 +111,9 @@ gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, co
     long long nprefs = 0; /* communication preference evidence (gh_prefs) */
     if (rc == GH_DB_OK)
         rc = gh_prefs_erase(x, c, user_id, pseud, &nprefs);
+    long long nrisk = 0; /* risk decisions (gh_risk, docs/risk.md) */
+    if (rc == GH_DB_OK)
+        rc = gh_risk_erase(x, c, user_id, pseud, &nrisk);
     if (rc != GH_DB_OK) {
         json_decref(details);
         return rc;
@@ -118,6 +122,7 @@ gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, co
         details = json_object();
     json_object_set_new(details, "events_pseudonymised", json_integer(n));
     json_object_set_new(details, "consents_pseudonymised", json_integer(nc));
+    json_object_set_new(details, "risk_decisions_pseudonymised", json_integer(nrisk));
     json_object_set_new(details, "preference_history_pseudonymised", json_integer(nprefs));
     gh_audit_event ev = {.tenant_id = x->tenant,
                          .type = type,

@@ -27,6 +27,7 @@
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
 #include "gh_recover.h"
+#include "gh_risk.h"
 #include "gh_consent.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
@@ -685,6 +686,14 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
     gh_signin_decision d = {.verdict = GH_SIGNIN_ALLOW};
     if (rc == GH_DB_OK && start)
         rc = gh_factors_signin_facts(&x, c, user_id, method, false, &facts);
+    /* scored like every sign-in (docs/risk.md), in this transaction; the
+     * mailbox is proven here, so only a deny changes the outcome */
+    gh_risk_verdict risk;
+    gh_risk_facts rf = {.user_id = user_id,
+                        .device_hash = gh_device_hash(r),
+                        .has_second_factor = rc == GH_DB_OK && start && facts.has_second_factor};
+    if (rc == GH_DB_OK && start)
+        rc = gh_risk_signin(&x, c, &rf, &facts, &risk);
     if (rc == GH_DB_OK && start) {
         facts.email_proven = true;
         d = gh_signin_decide(&facts);

@@ -21,6 +21,7 @@
 #include "gh_mfa.h"
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
+#include "gh_risk.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
 #include "gh_store_flows.h"
@@ -146,9 +147,11 @@ static const char *signin_target(gh_req *r, const char *return_to, bool upgrade)
 }
 
 /* fresh: a new password hash to store in the same transaction (or NULL).
- * upgrade: the password is shorter than the account's minimum now. */
+ * upgrade: the password is shorter than the account's minimum now.
+ * why: the risk engine's reason code for a second step (or NULL). */
 static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked,
-                             const char *fresh, const gh_signin_decision *d, bool upgrade)
+                             const char *fresh, const gh_signin_decision *d, bool upgrade,
+                             const char *why)
 {
     const char *return_to = gh_api_return_target(r, asked);
     gh_email_flow f;
@@ -172,6 +175,7 @@ static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const ch
         rc = gh_mfa_first_factor(r, c, u->id, GH_METHOD_PASSWORD, d,
                                  signin_target(r, return_to, upgrade), &m);
         m.password_upgrade = upgrade;
+        m.why = why;
         if (rc == GH_DB_OK && m.token)
             gh_api_audit(r, c, "signin.succeeded", u->id, "success", NULL,
                          upgrade ? json_pack("{s:b}", "password_upgrade", 1) : NULL);
@@ -196,7 +200,8 @@ static void signin_succeeded(gh_req *r, gh_dbconn *c, const gh_user *u, const ch
  * the account's address, entered in this browser, finishes the sign-in
  * (docs/accounts-api.md). Mails are limited per address like
  * /signin/email's. */
-static void signin_unlock(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked)
+static void signin_unlock(gh_req *r, gh_dbconn *c, const gh_user *u, const char *asked,
+                          const char *why)
 {
     gh_email_flow f;
     gh_accounts_codes k;
@@ -222,8 +227,8 @@ static void signin_unlock(gh_req *r, gh_dbconn *c, const gh_user *u, const char 
     }
     gh_mail_kick();
     gh_resp_json(r, 200,
-                 json_pack("{s:s, s:s, s:s}", "status", "email_code_required", "flow_id", f.id,
-                           "email", u->email),
+                 json_pack("{s:s, s:s, s:s, s:s?}", "status", "email_code_required", "flow_id",
+                           f.id, "email", u->email, "reason", why),
                  NULL);
 }
 
@@ -294,14 +299,25 @@ void gh_accounts_signin(gh_req *r)
         gh_resp_db_error(r, frc);
         goto done;
     }
-    facts.account_guarded = throttle_guarded(r, c, &t);
+    gh_risk_verdict risk;
+    gh_risk_facts rf = {.user_id = u.id,
+                        .device_hash = gh_device_hash(r),
+                        .account_guarded = throttle_guarded(r, c, &t),
+                        .has_second_factor = facts.has_second_factor,
+                        .password = pw,
+                        .pwlen = pwlen};
+    frc = gh_risk_signin(&x, c, &rf, &facts, &risk);
+    if (frc != GH_DB_OK) {
+        gh_resp_db_error(r, frc);
+        goto done;
+    }
     gh_signin_decision d = gh_signin_decide(&facts);
     if (d.verdict == GH_SIGNIN_REFUSE) {
         signin_failed(r, c, &t, u.id, d.reason);
     } else if (d.verdict == GH_SIGNIN_MORE && d.need == GH_NEED_EMAIL_CODE) {
         /* the account key stays: the attack it counts may go on */
         gh_store_throttle_clear(c, r->arena, r->tenant, t.key[0]);
-        signin_unlock(r, c, &u, asked);
+        signin_unlock(r, c, &u, asked, risk.reason);
     } else {
         /* the address key keeps counting */
         gh_store_throttle_clear(c, r->arena, r->tenant, t.key[0]);
@@ -309,7 +325,7 @@ void gh_accounts_signin(gh_req *r)
             gh_store_throttle_clear(c, r->arena, r->tenant, t.account);
         bool upgrade =
             gh_pwpolicy_below_minimum(&r->app->pwpolicy, facts.has_second_factor, pw, pwlen);
-        signin_succeeded(r, c, &u, asked, rehash_of(r, phc, pw, pwlen), &d, upgrade);
+        signin_succeeded(r, c, &u, asked, rehash_of(r, phc, pw, pwlen), &d, upgrade, risk.reason);
     }
 done:
     if (pw)

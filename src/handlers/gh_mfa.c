@@ -22,6 +22,7 @@
 #include "gh_passkeys.h"
 #include "gh_recover.h"
 #include "gh_recovery.h"
+#include "gh_risk.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
 #include "gh_store_mfa.h"
@@ -66,11 +67,14 @@ void gh_mfa_respond(gh_req *r, gh_mfa_outcome *o)
 {
     json_t *j;
     if (o->pending) {
-        const char *next = gh_arena_printf(r->arena, "/signin/mfa?return_to=%s",
-                                           gh_url_encode(r->arena, o->return_to));
+        const char *next = gh_arena_printf(
+            r->arena, "/signin/mfa?return_to=%s%s%s", gh_url_encode(r->arena, o->return_to),
+            o->why ? "&why=" : "", o->why ? gh_url_encode(r->arena, o->why) : "");
         j = json_pack("{s:s, s:o, s:s}", "status", "mfa_required", "methods", o->methods, "next",
                       next);
         o->methods = NULL;
+        if (j && o->why)
+            json_object_set_new(j, "reason", json_string(o->why));
     } else {
         json_decref(o->methods);
         o->methods = NULL;
@@ -470,6 +474,14 @@ void gh_mfa_passkey_signin(gh_req *r)
     gh_signin_facts facts;
     if (ok) {
         gh_dbrc frc = gh_factors_signin_facts(&x, c, user_id, GH_METHOD_PASSKEY, aal >= 2, &facts);
+        /* scored like every sign-in (docs/risk.md); a passkey is never held
+         * by the account's failure guard */
+        gh_risk_verdict risk;
+        gh_risk_facts rf = {.user_id = user_id,
+                            .device_hash = gh_device_hash(r),
+                            .has_second_factor = frc == GH_DB_OK && facts.has_second_factor};
+        if (frc == GH_DB_OK)
+            frc = gh_risk_signin(&x, c, &rf, &facts, &risk);
         if (frc != GH_DB_OK && frc != GH_DB_NOTFOUND) {
             gh_resp_db_error(r, frc);
             goto out;

@@ -30,6 +30,10 @@ typedef struct gh_mfa_outcome {
      * is the upgrade page (GH_PASSWORD_UPGRADE_PAGE), which leads on to the
      * journey's own target; the answer says "password_upgrade": true */
     bool password_upgrade;
+    /* pending: the risk engine's reason code (docs/risk.md), which the
+     * second step's page turns into words ("because this is a new
+     * device"); NULL for none */
+    const char *why;
 } gh_mfa_outcome;
 
 /* The hosted page that asks for a longer password or a second factor. */

@@ -152,5 +152,8 @@ void gh_metrics_endpoint(gh_req *r);
 /* gh_app_consents.c: purpose decisions for applications (bearer, scope consents) */
 void gh_app_consents_get(gh_req *r);
 void gh_app_consents_post(gh_req *r);
+/* gh_admin_risk.c: risk decisions for the operator (docs/risk.md) */
+void gh_admin_risk_decision_get(gh_req *r);
+void gh_admin_risk_user_list(gh_req *r);
 
 #endif

@@ -27,6 +27,7 @@
 #include "gh_audit_verify.h"
 #include "gh_ratelimit_http.h"
 #include "gh_ratelimit_sync.h"
+#include "gh_risk.h"
 
 /* How often the main thread gives back idle argon2id memory, and after how
  * long without a hash a slot counts as idle. */
@@ -168,6 +169,8 @@ static const gh_route routes[] = {
     {"GET", "/api/v1/app/consents", gh_app_consents_get, 0},
     {"POST", "/api/v1/app/consents", gh_app_consents_post, API_BODY},
     {"GET", "/metrics", gh_metrics_endpoint, 0},
+    {"GET", "/admin/v1/risk/decisions/{id}", gh_admin_risk_decision_get, 0},
+    {"GET", "/admin/v1/users/{id}/risk", gh_admin_risk_user_list, 0},
 };
 
 /* The metrics listener (GATEHOUSE_METRICS_LISTEN) serves this route only. */
@@ -253,6 +256,10 @@ int gh_server_serve(gh_config *cfg)
         .breached_file = cfg->breached_passwords_file[0] ? cfg->breached_passwords_file : NULL,
         .min_length_mfa = cfg->password_min_length_mfa};
     if (gh_pwpolicy_init(&app.pwpolicy, err, sizeof(err)) != 0) {
+        gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+        return 2;
+    }
+    if (gh_risk_init(cfg, err, sizeof(err)) != 0) {
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         return 2;
     }

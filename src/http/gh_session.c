@@ -7,9 +7,11 @@
 #include "gh_clock.h"
 #include "gh_consent.h"
 #include "gh_crypto.h"
+#include "gh_log.h"
 #include "gh_mkey.h"
 #include "gh_notices.h"
 #include "gh_recovery.h"
+#include "gh_risk.h"
 #include "gh_sessions.h"
 #include "gh_url.h"
 
@@ -55,6 +57,28 @@ static bool consent_exempt(const char *path)
 
 static const gh_session *session_resolve(gh_req *r);
 
+/* A session whose network or user agent changed is scored again
+ * (docs/risk.md "Re-evaluation"): false when the policy ends it; step_up
+ * leaves it at AAL1 with an old sign-in, so what asks for a second factor
+ * or a recent sign-in asks again. A failure keeps it as it was, to be
+ * scored at the next request. */
+static bool reevaluate(gh_req *r, gh_dbconn *c, const gh_ctx *x, gh_session *s)
+{
+    gh_risk_verdict v;
+    if (gh_risk_session_reeval(x, c, s, &v) != GH_DB_OK)
+        return true;
+    if (v.outcome == GH_RO_STEP_UP) {
+        s->aal = 1;
+        s->auth_time = 0;
+    }
+    if (v.outcome != GH_RO_DENY)
+        return true;
+    if (gh_sessions_end(x, c, s) != GH_DB_OK)
+        gh_log(GH_LOG_ERROR, "session end failed", "after risk decision %s", v.id);
+    set_cookie(r, "gh_session", "", 0);
+    return false;
+}
+
 const gh_session *gh_session_current(gh_req *r)
 {
     const gh_session *s = session_resolve(r);
@@ -95,6 +119,10 @@ static const gh_session *session_resolve(gh_req *r)
     gh_session *s = gh_arena_alloc(r->arena, sizeof(*s));
     if (!s || gh_sessions_find(&x, c, token, s) != GH_DB_OK)
         return NULL;
+    /* hot path: two comparisons; the engine runs only on a shift, and not
+     * inside a caller's transaction (a sign-in, which rotates it anyway) */
+    if (gh_risk_session_shifted(&x, s) && !gh_db_in_tx(c) && !reevaluate(r, c, &x, s))
+        return NULL;
     r->session = s;
     return s;
 }
@@ -133,6 +161,9 @@ gh_dbrc gh_session_start(gh_req *r, gh_dbconn *c, const char *user_id, const cha
     /* any sign-in by the owner ends a waiting-period recovery (docs/recovery.md) */
     if (rc == GH_DB_OK)
         rc = gh_recovery_cancel_on_signin(&x, c, user_id);
+    /* the network is known to the account from now on (docs/risk.md) */
+    if (rc == GH_DB_OK)
+        rc = gh_risk_network_seen(&x, c, user_id);
     /* a browser new to the account: its owner hears of it (issue 18
      * item 8), unless this sign-in ends a reset, whose own notice says it */
     if (rc == GH_DB_OK && st.new_device && !r->quiet_signin)

@@ -512,3 +512,10 @@ bool gh_pwpolicy_below_minimum(const gh_pwpolicy *p, bool has_second_factor, con
 {
     return gh_utf8_count(pw, n) < gh_pwpolicy_min_for(p, has_second_factor);
 }
+
+bool gh_pwpolicy_is_weak(const char *pw, size_t n)
+{
+    if (!st.common_off || !pw)
+        return false;
+    return is_common(pw, n) || (st.breached && is_breached(pw, n));
+}

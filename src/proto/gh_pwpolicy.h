@@ -105,4 +105,11 @@ gh_pw_result gh_pwpolicy_check_for(const gh_pwpolicy *p, bool has_second_factor,
 bool gh_pwpolicy_below_minimum(const gh_pwpolicy *p, bool has_second_factor, const char *pw,
                                size_t n);
 
+/*
+ * Whether a password (normalised) is on the common list or, when a breached
+ * file is loaded, on that one: the risk engine's "common_password" signal
+ * for a password that was accepted at sign-in (docs/risk.md).
+ */
+bool gh_pwpolicy_is_weak(const char *pw, size_t n);
+
 #endif

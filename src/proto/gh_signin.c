@@ -17,6 +17,8 @@ gh_signin_decision gh_signin_decide(const gh_signin_facts *f)
      * lock it may hold the password, the mailbox or both. */
     if (f->locked)
         return decision(GH_SIGNIN_REFUSE, GH_NEED_NOTHING, "account locked by its owner");
+    if (f->risk_deny)
+        return decision(GH_SIGNIN_REFUSE, GH_NEED_NOTHING, "refused by the risk policy");
     /* A guessed-at account: a right password from a device it has not
      * signed in on also needs the mailbox, never a plain refusal (issue 15:
      * nobody but the owner can lock the owner out). */

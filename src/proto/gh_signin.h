@@ -33,7 +33,11 @@ typedef struct gh_signin_facts {
     bool email_proven;  /* this sign-in also proved the mailbox (an emailed code or link) */
     /* the request's context */
     bool require_verified_email; /* GATEHOUSE_REQUIRE_VERIFIED_EMAIL */
-    bool account_guarded;        /* many failures on the account, and this device is unknown */
+    /* The risk engine's live verdict (core/gh_risk, docs/risk.md): the
+     * policy asks for the mailbox (its built-in rule: many failures on the
+     * account, and this device is unknown), or refuses the sign-in. */
+    bool account_guarded;
+    bool risk_deny;
 } gh_signin_facts;
 
 typedef struct gh_signin_decision {

@@ -660,6 +660,32 @@ static const char *const pg_migrations[] = {
     "  window_start BIGINT NOT NULL,"
     "  count BIGINT NOT NULL,"
     "  PRIMARY KEY (key, window_start));",
+    /* migration 21: see the SQLite migration of the same place */
+    "CREATE TABLE risk_networks ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  user_id TEXT COLLATE \"C\" NOT NULL,"
+    "  network_hash TEXT COLLATE \"C\" NOT NULL,"
+    "  first_seen BIGINT NOT NULL,"
+    "  last_seen BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, user_id, network_hash),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
+    "CREATE TABLE risk_decisions ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  id TEXT COLLATE \"C\" NOT NULL,"
+    "  user_id TEXT COLLATE \"C\","
+    "  journey TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  outcome TEXT NOT NULL,"
+    "  acr TEXT,"
+    "  reason TEXT,"
+    "  score BIGINT NOT NULL,"
+    "  policy_version TEXT NOT NULL,"
+    "  signals TEXT NOT NULL,"
+    "  fired TEXT NOT NULL,"
+    "  shadow TEXT,"
+    "  PRIMARY KEY (tenant_id, id));"
+    "CREATE INDEX risk_decisions_user ON risk_decisions (tenant_id, user_id, created_at);"
+    "ALTER TABLE sessions ADD COLUMN risk_context TEXT;",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

@@ -696,6 +696,39 @@ static const char *const sqlite_migrations[] = {
     "  window_start INTEGER NOT NULL,"
     "  count INTEGER NOT NULL,"
     "  PRIMARY KEY (key, window_start));",
+    /* migration 21: the risk engine (issue 22 items 1-4, docs/risk.md).
+     * risk_networks: the networks (/24, /48) an account signed in from, as
+     * SHA-256 of user and network, at most GH_RISK_NETWORKS_KEPT per
+     * account. risk_decisions: every decision with its signals, the rules
+     * that fired, score, outcome and policy version (JSON text), and what
+     * the shadow policy would have decided. */
+    "CREATE TABLE risk_networks ("
+    "  tenant_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  network_hash TEXT NOT NULL,"
+    "  first_seen INTEGER NOT NULL,"
+    "  last_seen INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, user_id, network_hash),"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
+    "CREATE TABLE risk_decisions ("
+    "  tenant_id TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  user_id TEXT,"
+    "  journey TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  outcome TEXT NOT NULL,"
+    "  acr TEXT,"
+    "  reason TEXT,"
+    "  score INTEGER NOT NULL,"
+    "  policy_version TEXT NOT NULL,"
+    "  signals TEXT NOT NULL,"
+    "  fired TEXT NOT NULL,"
+    "  shadow TEXT,"
+    "  PRIMARY KEY (tenant_id, id));"
+    "CREATE INDEX risk_decisions_user ON risk_decisions (tenant_id, user_id, created_at);"
+    /* the context a live session was last scored in ("network\nuser agent";
+     * NULL: the sign-in's, its ip and user_agent, which stay as they were) */
+    "ALTER TABLE sessions ADD COLUMN risk_context TEXT;",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

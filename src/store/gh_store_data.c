@@ -56,6 +56,11 @@ static const struct section sections[GH_DATA_SECTIONS] = {
                                 "FROM recovery_waits WHERE tenant_id = $1 AND user_id = $2 "
                                 "ORDER BY started_at DESC, id LIMIT $3",
                                 3, false, false},
+    [GH_DATA_RISK_DECISIONS] = {"SELECT created_at, journey, outcome, reason, score, "
+                                "policy_version, signals, fired FROM risk_decisions "
+                                "WHERE tenant_id = $1 AND user_id = $2 "
+                                "ORDER BY created_at DESC, id LIMIT $3",
+                                3, false, false},
 };
 
 gh_dbrc gh_store_data_read(gh_dbconn *c, gh_arena *a, gh_data_section section, const char *tenant,

@@ -48,6 +48,10 @@ typedef enum {
     /* state, started_at, ends_at, reason, updated_at: waiting-period
      * recoveries, newest first */
     GH_DATA_RECOVERY_WAITS,
+    /* created_at, journey, outcome, reason, score, policy_version, signals
+     * (JSON text), fired (JSON text): risk decisions about the user, newest
+     * first (what a shadow policy would have done is the operator's) */
+    GH_DATA_RISK_DECISIONS,
     GH_DATA_SECTIONS
 } gh_data_section;
 

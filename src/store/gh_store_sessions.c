@@ -25,6 +25,7 @@ static void session_from_row(const gh_dbres *r, size_t i, gh_session *s)
     s->factors = gh_dbres_get(r, i, 13);
     if (!s->factors)
         s->factors = "[]";
+    s->risk_context = NULL; /* only gh_store_session_by_token reads it */
 }
 
 gh_dbrc gh_store_session_insert(gh_dbconn *c, gh_arena *a, const gh_session *s)
@@ -54,7 +55,7 @@ gh_dbrc gh_store_session_by_token(gh_dbconn *c, gh_arena *a, const char *tenant,
                                   const char *token_hash, gh_session *out)
 {
     static const char sql[] =
-        "SELECT " SESSION_COLS " FROM sessions WHERE tenant_id = $1 AND "
+        "SELECT " SESSION_COLS ", risk_context FROM sessions WHERE tenant_id = $1 AND "
         "token_hash = $2 AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM users WHERE "
         "users.tenant_id = sessions.tenant_id AND users.id = "
         "sessions.user_id AND users.status = 'active')";
@@ -63,8 +64,10 @@ gh_dbrc gh_store_session_by_token(gh_dbconn *c, gh_arena *a, const char *tenant,
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(token_hash)};
     gh_dbres r;
     gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
-    if (rc == GH_DB_OK)
+    if (rc == GH_DB_OK) {
         session_from_row(&r, 0, out);
+        out->risk_context = gh_dbres_get(&r, 0, 14);
+    }
     return rc;
 }
 

@@ -22,6 +22,10 @@ typedef struct gh_session {
                           * e.g. [{"method":"pwd","time":1700000000000}] */
     const char *ip;
     const char *user_agent;
+    /* the context the risk engine last scored it in ("network\nuser
+     * agent"), NULL until its first shift (docs/risk.md); read by
+     * gh_store_session_by_token only */
+    const char *risk_context;
 } gh_session;
 
 gh_dbrc gh_store_session_insert(gh_dbconn *c, gh_arena *a, const gh_session *s);

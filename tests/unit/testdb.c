@@ -9,6 +9,7 @@
 #include "gh_audit_log.h"
 #include "gh_crypto.h"
 #include "gh_db.h"
+#include "gh_store_users.h"
 
 static const char *admin_url(void)
 {
@@ -111,4 +112,19 @@ struct gh_db *test_db_open(test_db *t, const char *prefix, unsigned pool)
     fprintf(stderr, "%s: %s\n", prefix, err[0] ? err : "cannot open the database");
     gh_db_close(db);
     return NULL;
+}
+
+const char *test_db_user(gh_dbconn *c, gh_arena *a, const char *email)
+{
+    char id[GH_UUID_STRLEN + 1];
+    gh_uuid(id);
+    gh_user u = {.tenant_id = GH_DEFAULT_TENANT,
+                 .id = gh_arena_strdup(a, id),
+                 .username = email,
+                 .email = email,
+                 .active = true,
+                 .version = 1,
+                 .created_at = 1000,
+                 .updated_at = 1000};
+    return u.id && gh_store_user_insert(c, a, &u) == GH_DB_OK ? u.id : NULL;
 }

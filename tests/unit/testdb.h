@@ -11,6 +11,8 @@
 
 #include <stdbool.h>
 
+#include "gh_db.h"
+
 typedef struct test_db {
     char dir[64];
     char path[128];  /* the SQLite file (also set on PostgreSQL, unused there) */
@@ -31,5 +33,8 @@ int test_db_admin(const char *sql);
 struct gh_db *test_db_open(test_db *t, const char *prefix, unsigned pool);
 /* Drops the database and removes its files. Safe on a zeroed struct. */
 void test_db_drop(test_db *t);
+/* An active user of the default tenant with this address (also its
+ * username); its id in a, or NULL when the insert failed. */
+const char *test_db_user(gh_dbconn *c, gh_arena *a, const char *email);
 
 #endif

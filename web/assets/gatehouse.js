@@ -222,7 +222,9 @@ function toVerify(data) {
   try {
     sessionStorage.setItem(`gh_verify_email:${data.flow_id}`, data.email || '');
   } catch { /* storage off: the page shows a general sentence instead */ }
-  location.assign(withReturn('/verify', { flow: data.flow_id }));
+  // the risk engine's reason code, shown in words there (risk.js)
+  const why = typeof data.reason === 'string' ? { why: data.reason } : {};
+  location.assign(withReturn('/verify', { flow: data.flow_id, ...why }));
 }
 
 /** Runs handler(FormData) on submit (button or Enter), one at a time. */

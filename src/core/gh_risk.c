@@ -1,0 +1,463 @@
+#include "gh_risk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gh_audit.h"
+#include "gh_crypto.h"
+#include "gh_device.h"
+#include "gh_embed.h"
+#include "gh_log.h"
+#include "gh_metrics_series.h"
+#include "gh_pwpolicy.h"
+#include "gh_store_risk.h"
+#include "gh_store_sessions.h"
+
+/* share/risk-policy.txt, compiled in (meson.build, gh_risk_policy_files) */
+extern const gh_embed_file gh_risk_policy_files[];
+extern const size_t gh_risk_policy_count;
+
+/* The velocity window and how many failed sign-ins in it are read: enough
+ * for the default policy's thresholds, bounded so an attack cannot make
+ * each sign-in read an unbounded history. */
+enum { WINDOW_MS = 3600 * 1000, FAILURES_READ = 2000, POLICY_FILE_MAX = 256 * 1024 };
+
+/* Set once at start (gh_risk_init), read-only afterwards. */
+static gh_risk_policy live;
+static gh_risk_policy shadow;
+static bool have_shadow;
+
+static int load_file(const char *path, gh_risk_policy *p, char *err, size_t errlen)
+{
+    char why[256] = "";
+    char *text = NULL;
+    FILE *f = fopen(path, "rb");
+    int rc = -1;
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot be read", path);
+        return -1;
+    }
+    text = malloc(POLICY_FILE_MAX + 1);
+    size_t n = text ? fread(text, 1, POLICY_FILE_MAX + 1, f) : 0;
+    if (!text)
+        snprintf(err, errlen, "%s: out of memory", path);
+    else if (n > POLICY_FILE_MAX)
+        snprintf(err, errlen, "%s: larger than %d bytes", path, POLICY_FILE_MAX);
+    else if (gh_riskpolicy_parse(text, n, p, why, sizeof why) != 0)
+        snprintf(err, errlen, "%s: %s", path, why);
+    else
+        rc = 0;
+    free(text);
+    fclose(f);
+    return rc;
+}
+
+int gh_risk_init(const gh_config *cfg, char *err, size_t errlen)
+{
+    char why[256] = "";
+    have_shadow = false;
+    if (cfg->risk_policy_file[0]) {
+        if (load_file(cfg->risk_policy_file, &live, err, errlen) != 0)
+            return -1;
+    } else {
+        const gh_embed_file *f =
+            gh_embed_find(gh_risk_policy_files, gh_risk_policy_count, "risk-policy.txt");
+        if (!f || gh_riskpolicy_parse((const char *)f->data, f->len, &live, why, sizeof why) != 0) {
+            snprintf(err, errlen, "the built-in risk policy: %s", f ? why : "missing");
+            return -1;
+        }
+    }
+    if (cfg->risk_shadow_policy_file[0]) {
+        if (load_file(cfg->risk_shadow_policy_file, &shadow, err, errlen) != 0)
+            return -1;
+        have_shadow = true;
+    }
+    return 0;
+}
+
+const char *gh_risk_policy_version(void)
+{
+    return live.version;
+}
+
+/* ---- signals ---- */
+
+static const char *network_of(gh_arena *a, const char *ip)
+{
+    char net[64];
+    gh_device_network(ip, net, sizeof net);
+    return gh_arena_strdup(a, net);
+}
+
+/* What the risk tables keep of a network: a hash bound to the account, so
+ * the table says nothing about where a customer is without their id. */
+static const char *network_hash(gh_arena *a, const char *user_id, const char *network)
+{
+    char hash[2 * GH_SHA256_BYTES + 1];
+    const char *text = gh_arena_printf(a, "risk network|%s|%s", user_id, network);
+    if (!text)
+        return NULL;
+    gh_secret_hash(text, hash);
+    return gh_arena_strdup(a, hash);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+/* Distinct values among n strings (sorted in place); NULLs each count once,
+ * since an unknown address tried is, as far as we know, another account. */
+static long long distinct(const char **v, size_t n)
+{
+    long long d = 0;
+    qsort(v, n, sizeof(*v), cmp_str);
+    for (size_t i = 0; i < n; i++)
+        d += !v[i] || i == 0 || !v[i - 1] || strcmp(v[i], v[i - 1]) != 0;
+    return d;
+}
+
+/* The velocity signals from the window's failed sign-ins. */
+static gh_dbrc velocity(const gh_ctx *x, gh_dbconn *c, const char *user_id, const char *network,
+                        gh_risk_signals *s)
+{
+    gh_risk_failure *f = NULL;
+    size_t n = 0;
+    gh_dbrc rc =
+        gh_store_risk_failures(c, x->arena, x->tenant, x->now - WINDOW_MS, FAILURES_READ, &f, &n);
+    if (rc != GH_DB_OK || n == 0)
+        return rc;
+    const char **accounts = gh_arena_alloc(x->arena, n * sizeof(*accounts));
+    const char **addrs = gh_arena_alloc(x->arena, n * sizeof(*addrs));
+    if (!accounts || !addrs)
+        return GH_DB_FAIL;
+    size_t na = 0, nip = 0;
+    const char *ip = x->client_ip ? x->client_ip : "";
+    for (size_t i = 0; i < n; i++) {
+        const char *fip = f[i].ip ? f[i].ip : "";
+        bool same_ip = strcmp(fip, ip) == 0;
+        bool mine = user_id && f[i].subject && strcmp(f[i].subject, user_id) == 0;
+        s->v[GH_RS_IP_FAILURES] += same_ip;
+        s->v[GH_RS_ACCOUNT_FAILURES] += mine;
+        if (same_ip || strcmp(network_of(x->arena, fip), network) == 0)
+            s->v[GH_RS_NETWORK_FAILURES]++;
+        if (same_ip)
+            accounts[na++] = f[i].subject;
+        if (mine)
+            addrs[nip++] = fip;
+    }
+    s->v[GH_RS_IP_ACCOUNTS] = distinct(accounts, na);
+    s->v[GH_RS_ACCOUNT_IPS] = distinct(addrs, nip);
+    return GH_DB_OK;
+}
+
+static bool scripted(const char *ua)
+{
+    return strcmp(gh_device_browser(ua), "an unknown browser") == 0;
+}
+
+gh_dbrc gh_risk_signin_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *f,
+                               gh_risk_signals *out)
+{
+    bool device_known = false, network_known = false;
+    memset(out, 0, sizeof(*out));
+    out->network = network_of(x->arena, x->client_ip);
+    out->ua_family = gh_device_browser(x->user_agent);
+    gh_dbrc rc = GH_DB_OK;
+    if (f->device_hash)
+        rc = gh_store_device_known(c, x->arena, x->tenant, f->user_id, f->device_hash,
+                                   &device_known);
+    const char *nh = network_hash(x->arena, f->user_id, out->network);
+    if (rc == GH_DB_OK && nh)
+        rc = gh_store_risk_network_known(c, x->arena, x->tenant, f->user_id, nh, &network_known);
+    if (rc == GH_DB_OK)
+        rc = velocity(x, c, f->user_id, out->network, out);
+    if (rc != GH_DB_OK)
+        return rc;
+    out->v[GH_RS_NEW_DEVICE] = !device_known;
+    out->v[GH_RS_NEW_NETWORK] = !network_known;
+    out->v[GH_RS_ACCOUNT_GUARDED] = f->account_guarded;
+    out->v[GH_RS_COMMON_PASSWORD] = f->password && gh_pwpolicy_is_weak(f->password, f->pwlen);
+    out->v[GH_RS_NO_SECOND_FACTOR] = !f->has_second_factor;
+    out->v[GH_RS_HAS_SECOND_FACTOR] = f->has_second_factor;
+    out->v[GH_RS_UA_SCRIPTED] = scripted(x->user_agent);
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_risk_network_seen(const gh_ctx *x, gh_dbconn *c, const char *user_id)
+{
+    const char *nh = network_hash(x->arena, user_id, network_of(x->arena, x->client_ip));
+    if (!nh)
+        return GH_DB_FAIL;
+    return gh_store_risk_network_seen(c, x->arena, x->tenant, user_id, nh, x->now);
+}
+
+/* ---- decisions ---- */
+
+static json_t *signals_json(const gh_risk_signals *s)
+{
+    json_t *j = json_object();
+    for (int i = 0; j && i < GH_RS_COUNT; i++)
+        json_object_set_new(j, gh_riskpolicy_signal_name((gh_risk_signal)i), json_integer(s->v[i]));
+    if (j && s->ua_family)
+        json_object_set_new(j, "ua_family", json_string(s->ua_family));
+    if (j && s->network)
+        json_object_set_new(j, "network", json_string(s->network));
+    return j;
+}
+
+static json_t *fired_json(const gh_risk_policy *p, const gh_risk_result *r)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < r->nfired; i++) {
+        const gh_risk_rule *rule = &p->rules[r->fired[i]];
+        json_t *o = json_pack("{s:s, s:i, s:s, s:i}", "rule", rule->name, "weight", rule->weight,
+                              "reason", rule->reason, "line", rule->line);
+        if (o && rule->has_outcome)
+            json_object_set_new(o, "outcome",
+                                json_string(gh_riskpolicy_outcome_name(rule->outcome)));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static const char *dump(gh_arena *a, json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    const char *out = s ? gh_arena_strdup(a, s) : NULL;
+    free(s);
+    json_decref(j);
+    return out;
+}
+
+/* What the shadow policy would have decided, for the record. */
+static const char *shadow_json(gh_arena *a, gh_risk_journey j, const gh_risk_signals *s)
+{
+    if (!have_shadow)
+        return NULL;
+    gh_risk_result r = gh_riskpolicy_eval(&shadow, j, s);
+    json_t *o = json_pack("{s:s, s:s, s:i, s:o}", "policy_version", shadow.version, "outcome",
+                          gh_riskpolicy_outcome_name(r.outcome), "score", r.score, "fired",
+                          fired_json(&shadow, &r));
+    if (o && r.acr)
+        json_object_set_new(o, "acr", json_string(r.acr));
+    if (o && r.reason)
+        json_object_set_new(o, "reason", json_string(r.reason));
+    return dump(a, o);
+}
+
+static gh_dbrc store_decision(const gh_ctx *x, gh_dbconn *c, const gh_risk_record *d)
+{
+    json_t *details = json_pack("{s:s, s:s, s:s}", "decision_id", d->id, "journey", d->journey,
+                                "policy_version", d->policy_version);
+    /* inside a caller's transaction, the record lands with its change */
+    bool own = !gh_db_in_tx(c);
+    gh_dbrc rc = own ? gh_db_begin(c) : GH_DB_OK;
+    if (rc == GH_DB_OK)
+        rc = gh_store_risk_decision_insert(c, x->arena, x->tenant, d);
+    if (rc == GH_DB_OK) {
+        gh_audit_event ev = {.tenant_id = x->tenant,
+                             .type = "risk.decided",
+                             .subject = d->user_id,
+                             .actor = d->user_id,
+                             .ip = x->client_ip,
+                             .user_agent = x->user_agent,
+                             .outcome = d->outcome,
+                             .reason = d->reason,
+                             .details = details};
+        rc = gh_audit_append(c, x->arena, &ev);
+    }
+    json_decref(details);
+    if (!own)
+        return rc;
+    return rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+}
+
+gh_dbrc gh_risk_decide(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const char *user_id,
+                       const gh_risk_signals *s, gh_risk_verdict *out)
+{
+    char id[GH_UUID_STRLEN + 1];
+    gh_risk_result r = gh_riskpolicy_eval(&live, j, s);
+    gh_uuid(id);
+    gh_risk_record d = {.id = gh_arena_strdup(x->arena, id),
+                        .user_id = user_id,
+                        .journey = gh_riskpolicy_journey_name(j),
+                        .created_at = x->now,
+                        .outcome = gh_riskpolicy_outcome_name(r.outcome),
+                        .acr = r.acr,
+                        .reason = r.reason,
+                        .score = r.score,
+                        .policy_version = live.version,
+                        .signals = dump(x->arena, signals_json(s)),
+                        .fired = dump(x->arena, fired_json(&live, &r)),
+                        .shadow = shadow_json(x->arena, j, s)};
+    if (!d.id || !d.signals || !d.fired)
+        return GH_DB_FAIL;
+    gh_dbrc rc = store_decision(x, c, &d);
+    if (rc != GH_DB_OK)
+        return rc;
+    gh_metrics_risk_decision(d.outcome, r.reason); /* by outcome and reason (docs/metrics.md) */
+    *out = (gh_risk_verdict){.id = d.id, .outcome = r.outcome, .acr = r.acr, .reason = r.reason};
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_risk_signin(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *in,
+                       gh_signin_facts *facts, gh_risk_verdict *out)
+{
+    gh_risk_signals s;
+    gh_dbrc rc = gh_risk_signin_signals(x, c, in, &s);
+    if (rc == GH_DB_OK)
+        rc = gh_risk_decide(x, c, GH_RJ_SIGNIN, in->user_id, &s, out);
+    if (rc != GH_DB_OK)
+        return rc;
+    bool step_up = out->outcome == GH_RO_STEP_UP;
+    bool email = out->acr && strcmp(out->acr, "email") == 0;
+    facts->account_guarded = step_up && (email || !facts->has_second_factor);
+    facts->risk_deny = out->outcome == GH_RO_DENY;
+    return GH_DB_OK;
+}
+
+/* ---- live sessions ---- */
+
+static bool same(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* The context a session was last scored in: its risk_context, else the
+ * sign-in's address (as its network) and user agent. */
+struct context {
+    char network[64];
+    const char *ua;
+};
+
+static void context_of(const gh_session *s, struct context *c)
+{
+    const char *nl = s->risk_context ? strchr(s->risk_context, '\n') : NULL;
+    if (nl && (size_t)(nl - s->risk_context) < sizeof c->network) {
+        memcpy(c->network, s->risk_context, (size_t)(nl - s->risk_context));
+        c->network[nl - s->risk_context] = '\0';
+        c->ua = nl + 1;
+        return;
+    }
+    gh_device_network(s->ip ? s->ip : "", c->network, sizeof c->network);
+    c->ua = s->user_agent;
+}
+
+bool gh_risk_session_shifted(const gh_ctx *x, const gh_session *s)
+{
+    /* the common case: the context the session signed in from, unchanged */
+    if (!s->risk_context && same(s->ip, x->client_ip) && same(s->user_agent, x->user_agent))
+        return false;
+    struct context was;
+    char now[64];
+    context_of(s, &was);
+    gh_device_network(x->client_ip ? x->client_ip : "", now, sizeof now);
+    return strcmp(was.network, now) != 0 || !same(was.ua, x->user_agent);
+}
+
+gh_dbrc gh_risk_session_reeval(const gh_ctx *x, gh_dbconn *c, const gh_session *s,
+                               gh_risk_verdict *out)
+{
+    struct context was;
+    gh_risk_signals sig;
+    context_of(s, &was);
+    memset(&sig, 0, sizeof(sig));
+    sig.network = network_of(x->arena, x->client_ip);
+    sig.ua_family = gh_device_browser(x->user_agent);
+    sig.v[GH_RS_NETWORK_CHANGED] = strcmp(sig.network, was.network) != 0;
+    sig.v[GH_RS_UA_CHANGED] = !same(was.ua, x->user_agent);
+    sig.v[GH_RS_UA_FAMILY_CHANGED] = strcmp(sig.ua_family, gh_device_browser(was.ua)) != 0;
+    sig.v[GH_RS_UA_SCRIPTED] = scripted(x->user_agent);
+    gh_dbrc rc = gh_risk_decide(x, c, GH_RJ_SESSION, s->user_id, &sig, out);
+    if (rc != GH_DB_OK)
+        return rc;
+    /* recorded so the next request compares with this context: one
+     * decision per shift, not one per request; the session's ip and
+     * user_agent stay those of its sign-in (the sessions list shows them) */
+    const char *now =
+        gh_arena_printf(x->arena, "%s\n%s", sig.network, x->user_agent ? x->user_agent : "");
+    if (!now)
+        return GH_DB_FAIL;
+    return gh_store_risk_session_context(c, x->arena, x->tenant, s->id, now,
+                                         out->outcome == GH_RO_STEP_UP);
+}
+
+/* ---- explain ---- */
+
+static json_t *parsed(const char *text)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    return j ? j : json_null();
+}
+
+static json_t *record_json(const gh_risk_record *d)
+{
+    json_t *o =
+        json_pack("{s:s, s:s?, s:s, s:I, s:s, s:s?, s:s?, s:I, s:s, s:o, s:o}", "id", d->id,
+                  "user_id", d->user_id, "journey", d->journey, "created_at",
+                  (json_int_t)d->created_at, "outcome", d->outcome, "acr", d->acr, "reason",
+                  d->reason, "score", (json_int_t)d->score, "policy_version", d->policy_version,
+                  "signals", parsed(d->signals), "fired", parsed(d->fired));
+    if (o)
+        json_object_set_new(o, "shadow", parsed(d->shadow));
+    return o;
+}
+
+gh_dbrc gh_risk_explain(const gh_ctx *x, gh_dbconn *c, const char *id, json_t **out)
+{
+    gh_risk_record d;
+    gh_dbrc rc = gh_store_risk_decision_get(c, x->arena, x->tenant, id, &d);
+    if (rc != GH_DB_OK)
+        return rc;
+    *out = record_json(&d);
+    return *out ? GH_DB_OK : GH_DB_FAIL;
+}
+
+gh_dbrc gh_risk_list(const gh_ctx *x, gh_dbconn *c, const char *user_id, json_t **out)
+{
+    gh_risk_record *list = NULL;
+    size_t n = 0;
+    gh_dbrc rc = gh_store_risk_decision_list(c, x->arena, x->tenant, user_id, 100, &list, &n);
+    if (rc != GH_DB_OK)
+        return rc;
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, record_json(&list[i]));
+    *out = a;
+    return a ? GH_DB_OK : GH_DB_FAIL;
+}
+
+/* ---- deletion ---- */
+
+static const char *erased_signals(gh_arena *a, const char *text)
+{
+    json_t *j = json_loads(text ? text : "{}", 0, NULL);
+    if (!j)
+        j = json_object();
+    json_object_del(j, "network");
+    json_object_del(j, "ua_family");
+    return dump(a, j);
+}
+
+gh_dbrc gh_risk_erase(const gh_ctx *x, gh_dbconn *c, const char *user_id, const char *pseudonym,
+                      long long *n)
+{
+    *n = 0;
+    for (;;) { /* each pass moves a page to the pseudonym, so the next finds the rest */
+        gh_risk_record *list = NULL;
+        size_t k = 0;
+        gh_dbrc rc = gh_store_risk_decision_list(c, x->arena, x->tenant, user_id, 100, &list, &k);
+        if (rc != GH_DB_OK || k == 0)
+            return rc;
+        for (size_t i = 0; i < k; i++) {
+            rc = gh_store_risk_decision_erase(c, x->arena, x->tenant, list[i].id, pseudonym,
+                                              erased_signals(x->arena, list[i].signals));
+            if (rc != GH_DB_OK)
+                return rc;
+        }
+        *n += (long long)k;
+    }
+}

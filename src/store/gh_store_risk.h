@@ -1,0 +1,68 @@
+/*
+ * gh_store_risk: the SQL of the risk engine (core/gh_risk, docs/risk.md):
+ * the networks each account signed in from (hashed, bounded per account),
+ * the stored decisions, the recent failed sign-ins the velocity signals
+ * count (read from the audit trail, which already records each one), and
+ * the context a live session is compared with.
+ */
+#ifndef GH_STORE_RISK_H
+#define GH_STORE_RISK_H
+
+#include <stdbool.h>
+
+#include "gh_db.h"
+
+/* How many networks an account keeps: the most recently used ones. */
+enum { GH_RISK_NETWORKS_KEPT = 20 };
+
+gh_dbrc gh_store_risk_network_known(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                    const char *user_id, const char *network_hash, bool *known);
+/* Records (or refreshes) a network and drops the account's oldest beyond
+ * GH_RISK_NETWORKS_KEPT. */
+gh_dbrc gh_store_risk_network_seen(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                   const char *user_id, const char *network_hash, long long now);
+
+typedef struct gh_risk_record {
+    const char *id;
+    const char *user_id; /* NULL when no account */
+    const char *journey;
+    long long created_at;
+    const char *outcome;
+    const char *acr;    /* NULL unless step_up */
+    const char *reason; /* NULL when no rule fired */
+    long long score;
+    const char *policy_version;
+    const char *signals; /* JSON text */
+    const char *fired;   /* JSON text: [{"rule","weight","reason","outcome"}] */
+    const char *shadow;  /* JSON text or NULL */
+} gh_risk_record;
+
+gh_dbrc gh_store_risk_decision_insert(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                      const gh_risk_record *d);
+gh_dbrc gh_store_risk_decision_get(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                                   gh_risk_record *out);
+/* The account's decisions, newest first, at most limit. */
+gh_dbrc gh_store_risk_decision_list(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                    const char *user_id, int limit, gh_risk_record **out,
+                                    size_t *n);
+/* Deletion: one decision keeps its facts under a pseudonym, with signals
+ * that no longer say where the customer was. */
+gh_dbrc gh_store_risk_decision_erase(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
+                                     const char *pseudonym, const char *signals);
+
+/* Failed sign-ins since a time: their address and account (NULL when the
+ * address was unknown), newest first, at most limit rows. */
+typedef struct gh_risk_failure {
+    const char *ip;
+    const char *subject;
+} gh_risk_failure;
+gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, long long since,
+                               int limit, gh_risk_failure **out, size_t *n);
+
+/* The context a session is compared with from now on (re-evaluation,
+ * sessions.risk_context); with step_up, the session also drops to AAL1 and
+ * needs a fresh sign-in for anything that asks for a recent one. */
+gh_dbrc gh_store_risk_session_context(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                      const char *session_id, const char *context, bool step_up);
+
+#endif

@@ -1,0 +1,241 @@
+// The risk engine (issue 22 items 1-4, docs/risk.md) over HTTP: every
+// sign-in is scored by the policy, the decision is stored with its signals,
+// the rules that fired, the score and the policy version, and the operator
+// reads it through GET /admin/v1/risk/decisions/{id} and `gatehouse risk
+// explain`; a policy file is checked at start and its errors name the line;
+// a shadow policy is recorded and never acted on; a live session whose
+// browser or network shifts is scored again. TOTP codes come from Debian's
+// oathtool (lib/factors.mjs).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { startServer, stopAll, runGatehouse, buildEnv, makeTempDir, freePort, randomHex, sql } from './lib/server.mjs';
+import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
+import { enrolTotp } from './lib/factors.mjs';
+
+const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
+
+const ctx = {};
+before(async () => {
+  ctx.server = await startServer();
+});
+after(async () => {
+  await stopAll();
+});
+
+const admin = (server, p) => fetch(`${server.url}${p}`, { headers: { authorization: `Bearer ${server.token}` } })
+  .then(async (r) => ({ status: r.status, json: await r.json().catch(() => null) }));
+
+/** The account's decisions, newest first, as the operator sees them. */
+async function decisions(server, userId) {
+  const r = await admin(server, `/admin/v1/users/${userId}/risk`);
+  assert.equal(r.status, 200);
+  return r.json.decisions;
+}
+
+/** Writes a policy file into a fresh directory; its path. */
+async function policyFile(text) {
+  const dir = await makeTempDir();
+  const p = path.join(dir, 'policy.txt');
+  fs.writeFileSync(p, text);
+  return p;
+}
+
+test('a new device on an account with an authenticator app: the code is asked, the answer says why, the decision explains it', async () => {
+  const user = await newUser(ctx.server, 'risknew');
+  const home = await signedIn(ctx.server, user);
+  const totp = await enrolTotp(home);
+
+  const b = new Browser(ctx.server); // no device cookie: a new device
+  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.status, 'mfa_required');
+  assert.equal(r.json.reason, 'new_device');
+  assert.match(r.json.next, /^\/signin\/mfa\?.*why=new_device/);
+
+  const [d] = await decisions(ctx.server, user.id);
+  assert.equal(d.journey, 'signin');
+  assert.equal(d.policy_version, 'builtin-1');
+  assert.equal(d.signals.new_device, 1);
+  assert.equal(d.signals.has_second_factor, 1);
+  assert.equal(d.reason, 'new_device');
+  const fired = Object.fromEntries(d.fired.map((f) => [f.rule, f.weight]));
+  assert.equal(fired.new_device, 10);
+  assert.equal(d.score, d.fired.reduce((s, f) => s + f.weight, 0));
+
+  // the same record by id, and from the command line
+  const one = await admin(ctx.server, `/admin/v1/risk/decisions/${d.id}`);
+  assert.equal(one.status, 200);
+  assert.deepEqual(one.json, d);
+  const cli = await runGatehouse(['risk', 'explain', d.id], { env: ctx.server.env, timeoutMs: 15_000 });
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.deepEqual(JSON.parse(cli.stdout), d);
+
+  // the audit event links to it
+  const rows = sql(ctx.server, `SELECT details FROM audit_events WHERE type = 'risk.decided' AND subject = '${user.id}'`);
+  assert.ok(rows.some((row) => JSON.parse(Object.values(row)[0]).decision_id === d.id), JSON.stringify(rows));
+
+  // the operator's count of decisions by outcome and reason (docs/metrics.md)
+  const m = await fetch(`${ctx.server.url}/metrics`, { headers: { authorization: `Bearer ${ctx.server.token}` } });
+  assert.match(await m.text(), /^gatehouse_risk_decisions_total\{tenant="default",outcome="allow",rule="new_device"\} [1-9]\d*$/m);
+
+  // the device the account signed in on before: no reason to give
+  const again = await home.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(again.json.status, 'mfa_required');
+  assert.equal(again.json.reason, undefined);
+  assert.ok(totp.secret);
+});
+
+test('the explain API: an unknown decision is 404, and it needs the admin token', async () => {
+  const r = await admin(ctx.server, '/admin/v1/risk/decisions/00000000-0000-0000-0000-000000000000');
+  assert.equal(r.status, 404);
+  const anon = await fetch(`${ctx.server.url}/admin/v1/risk/decisions/x`);
+  assert.equal(anon.status, 401);
+  const cli = await runGatehouse(['risk', 'explain', 'no-such-id'], { env: ctx.server.env, timeoutMs: 15_000 });
+  assert.equal(cli.code, 1);
+  assert.match(cli.stderr, /no risk decision no-such-id/);
+});
+
+test('a policy file with an error stops the start, and stderr names the file and line', async () => {
+  const bad = await policyFile('version t-1\n# a comment\n\nrule r on signin if new_devise weight 5 reason x\n');
+  const port = await freePort();
+  const dir = await makeTempDir();
+  const env = buildEnv({ port, dir, token: randomHex(16), masterKey: randomHex(32),
+    overrides: { GATEHOUSE_RISK_POLICY_FILE: bad } });
+  const r = await runGatehouse(['serve'], { env, timeoutMs: 15_000 });
+  assert.equal(r.code, 2, r.stderr);
+  assert.ok(r.stderr.includes(`${bad}: line 4: unknown signal 'new_devise'`), r.stderr);
+  const shadow = await policyFile('rule r on signin if new_device weight 5 reason x\n');
+  const r2 = await runGatehouse(['serve'], { env: { ...env, GATEHOUSE_RISK_POLICY_FILE: undefined, GATEHOUSE_RISK_SHADOW_POLICY_FILE: shadow }, timeoutMs: 15_000 });
+  assert.equal(r2.code, 2, r2.stderr);
+  assert.ok(r2.stderr.includes(`${shadow}: line 1: the policy has no 'version' line`), r2.stderr);
+  // the same check before deploying
+  const check = await runGatehouse(['risk', 'check-policy', bad], { env, timeoutMs: 15_000 });
+  assert.equal(check.code, 1);
+  assert.match(check.stderr, /line 4: unknown signal 'new_devise'/);
+});
+
+test('shadow mode: the shadow policy\'s refusal is recorded and never acted on; a live one is', async () => {
+  const deny = 'version deny-all-1\nrule everyone on signin if new_device >= 0 weight 100 then deny reason test_deny\n';
+  const server = await startServer({ env: { GATEHOUSE_RISK_SHADOW_POLICY_FILE: await policyFile(deny) } });
+  const user = await newUser(server, 'riskshadow');
+  const b = await signedIn(server, user); // signed in: the live policy allowed it
+  assert.equal((await b.session()).authenticated, true);
+  const [d] = await decisions(server, user.id);
+  assert.equal(d.outcome, 'allow');
+  assert.equal(d.policy_version, 'builtin-1');
+  assert.equal(d.shadow.policy_version, 'deny-all-1');
+  assert.equal(d.shadow.outcome, 'deny');
+  assert.deepEqual(d.shadow.fired.map((f) => f.rule), ['everyone']);
+  await server.stop();
+
+  const live = await startServer({ env: { GATEHOUSE_RISK_POLICY_FILE: await policyFile(deny) } });
+  const u2 = await newUser(live, 'risklive');
+  const r = await new Browser(live).post('/api/v1/signin', { email: u2.email, password: u2.password });
+  assert.equal(r.status, 401, r.text);
+  assert.equal(r.json.error, 'invalid_credentials'); // says no more than a wrong password
+  const [d2] = await decisions(live, u2.id);
+  assert.equal(d2.outcome, 'deny');
+  assert.equal(d2.policy_version, 'deny-all-1');
+  assert.equal(d2.shadow, null);
+  await live.stop();
+});
+
+test('a live session whose browser changes is scored again, once per change, and keeps its sign-in\'s details', async () => {
+  const user = await newUser(ctx.server, 'riskua');
+  const b = new Browser(ctx.server);
+  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password }, { headers: { 'user-agent': CHROME } });
+  assert.equal(r.status, 200, r.text);
+  const signin = (await decisions(ctx.server, user.id)).length;
+
+  const other = copyOf(ctx.server, b);
+  const moved = await other.raw('GET', '/api/v1/session', { headers: { 'user-agent': FIREFOX } });
+  assert.equal(moved.json.authenticated, true); // the built-in policy: a browser change alone is notified
+  const list = await decisions(ctx.server, user.id);
+  assert.equal(list.length, signin + 1);
+  const [d] = list;
+  assert.equal(d.journey, 'session');
+  assert.equal(d.outcome, 'notify');
+  assert.equal(d.signals.ua_family_changed, 1);
+  assert.equal(d.signals.network_changed, 0);
+  assert.deepEqual(d.fired.map((f) => f.rule), ['session_browser_changed']);
+
+  // the new context is what the session is compared with now: no second decision
+  await other.raw('GET', '/api/v1/session', { headers: { 'user-agent': FIREFOX } });
+  assert.equal((await decisions(ctx.server, user.id)).length, signin + 1);
+  // and the sessions list still shows the browser it signed in with
+  const sessions = await other.raw('GET', '/api/v1/sessions', { headers: { 'user-agent': FIREFOX } });
+  assert.equal(sessions.json.sessions.find((x) => x.current).user_agent, CHROME);
+});
+
+test('a policy that asks a shifted session to step up: its sign-in no longer counts as recent', async () => {
+  const policy = 'version stepup-1\nrule browser on session if ua_family_changed weight 40 then step_up aal2 reason browser_changed\n';
+  const server = await startServer({ env: { GATEHOUSE_RISK_POLICY_FILE: await policyFile(policy) } });
+  const user = await newUser(server, 'riskstep');
+  const b = new Browser(server);
+  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password }, { headers: { 'user-agent': CHROME } });
+  assert.equal(r.status, 200, r.text);
+  const before = await b.raw('GET', '/api/v1/session', { headers: { 'user-agent': CHROME } });
+  assert.ok(Date.parse(before.json.session.auth_time) > Date.now() - 600_000);
+
+  const thief = copyOf(server, b);
+  const moved = await thief.raw('GET', '/api/v1/session', { headers: { 'user-agent': FIREFOX } });
+  assert.equal(moved.json.authenticated, true);
+  assert.ok(Date.parse(moved.json.session.auth_time) < Date.parse(before.json.session.auth_time));
+  const change = await thief.post('/api/v1/password', { new_password: `Harbour-${randomHex(6)}-Willow` }, { headers: { 'user-agent': FIREFOX } });
+  assert.equal(change.status, 403, change.text);
+  assert.equal(change.json.error, 'reauthentication_required');
+  const [d] = await decisions(server, user.id);
+  assert.equal(d.journey, 'session');
+  assert.equal(d.outcome, 'step_up');
+  assert.equal(d.acr, 'aal2');
+  assert.equal(d.policy_version, 'stepup-1');
+  await server.stop();
+});
+
+test('a policy that ends shifted sessions ends them: the old cookie is dead, whatever browser sends it', async () => {
+  const policy = 'version end-1\nrule moved on session if ua_changed weight 1 then deny reason moved\n';
+  const server = await startServer({ env: { GATEHOUSE_RISK_POLICY_FILE: await policyFile(policy) } });
+  const user = await newUser(server, 'riskend');
+  const b = new Browser(server);
+  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password }, { headers: { 'user-agent': CHROME } });
+  assert.equal(r.status, 200, r.text);
+  const copy = copyOf(server, b);
+  const other = await b.raw('GET', '/api/v1/session', { headers: { 'user-agent': FIREFOX } });
+  assert.equal(other.json.authenticated, false);
+  const old = await copy.raw('GET', '/api/v1/session', { headers: { 'user-agent': CHROME } });
+  assert.equal(old.json.authenticated, false);
+  const [d] = await decisions(server, user.id);
+  assert.equal(d.journey, 'session');
+  assert.equal(d.outcome, 'deny');
+  await server.stop();
+});
+
+test('decisions about a customer are in their data export, and deletion keeps them only under a pseudonym', async () => {
+  const user = await newUser(ctx.server, 'riskexport');
+  const b = await signedIn(ctx.server, user);
+  const ex = await b.post('/api/v1/account/export', { current_password: user.password });
+  assert.equal(ex.status, 200, ex.text);
+  const [d] = ex.json.risk_decisions;
+  assert.equal(d.journey, 'signin');
+  assert.equal(d.policy_version, 'builtin-1');
+  assert.equal(d.signals.new_device, 1);
+  assert.ok(d.rules.some((f) => f.rule === 'new_device'));
+  assert.equal(d.shadow, undefined); // the operator's, not the customer's
+
+  const before = await decisions(ctx.server, user.id);
+  assert.ok(before.length >= 1);
+  const del = await runGatehouse(['user', 'delete', user.id], { env: ctx.server.env, timeoutMs: 15_000 });
+  assert.equal(del.code, 0, del.stderr);
+  assert.equal((await decisions(ctx.server, user.id)).length, 0);
+  const kept = await admin(ctx.server, `/admin/v1/risk/decisions/${before[0].id}`);
+  assert.equal(kept.status, 200);
+  assert.match(kept.json.user_id, /^pseud:/);
+  assert.equal(kept.json.signals.network, undefined);
+  assert.equal(kept.json.signals.ua_family, undefined);
+  assert.equal(kept.json.signals.new_device, 1);
+});

@@ -1,0 +1,197 @@
+/* Unit tests for the risk engine's service (gh_risk) over a real store
+ * (testdb.h), without HTTP: the velocity signals count the last hour's
+ * failed sign-ins per account, address and network (credential stuffing,
+ * spraying); an account keeps its 20 latest networks; a session's shift is
+ * seen by comparison alone; a deleted account's decisions stay under the
+ * pseudonym without the network and browser (docs/risk.md). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gh_audit.h"
+#include "gh_clock.h"
+#include "gh_crypto.h"
+#include "gh_risk.h"
+#include "gh_store_users.h"
+
+#include "testdb.h"
+
+#define T   GH_DEFAULT_TENANT
+#define NOW 1700000000000LL
+
+struct fixture {
+    test_db t;
+    gh_db *db;
+    gh_dbconn *c;
+    gh_config cfg;
+    gh_ctx x;
+    const char *alice;
+};
+
+static int teardown(void **state);
+
+static int setup(void **state)
+{
+    char err[256];
+    struct fixture *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    *state = f;
+    f->db = test_db_open(&f->t, "gh-risk", 2);
+    f->c = f->db ? gh_db_acquire(f->db) : NULL;
+    f->x = (gh_ctx){.tenant = T,
+                    .arena = gh_arena_new(0),
+                    .cfg = &f->cfg,
+                    .now = NOW,
+                    .client_ip = "198.51.100.7",
+                    .user_agent = "test",
+                    .db = f->c};
+    if (!f->c || !f->x.arena || gh_risk_init(&f->cfg, err, sizeof err) != 0)
+        goto fail;
+    f->alice = test_db_user(f->c, f->x.arena, "alice@example.com");
+    if (!f->alice)
+        goto fail;
+    return 0;
+fail:
+    teardown(state);
+    *state = NULL;
+    return -1;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (!f)
+        return 0;
+    gh_db_release(f->c);
+    gh_db_close(f->db);
+    gh_arena_free(f->x.arena);
+    test_db_drop(&f->t);
+    free(f);
+    return 0;
+}
+
+/* A failed sign-in as the audit trail records it. */
+static void failed(struct fixture *f, const char *subject, const char *ip)
+{
+    gh_audit_event ev = {.tenant_id = T,
+                         .type = "signin.failed",
+                         .subject = subject,
+                         .actor = subject,
+                         .ip = ip,
+                         .outcome = "failure",
+                         .reason = "wrong password"};
+    assert_int_equal(gh_audit_append(f->c, f->x.arena, &ev), GH_DB_OK);
+}
+
+static gh_risk_signals signals(struct fixture *f)
+{
+    gh_risk_signals s;
+    gh_risk_facts in = {.user_id = f->alice};
+    assert_int_equal(gh_risk_signin_signals(&f->x, f->c, &in, &s), GH_DB_OK);
+    return s;
+}
+
+static void velocity_counts_addresses_accounts_and_networks(void **state)
+{
+    struct fixture *f = *state;
+    char ip[32];
+    f->x.now = gh_now_ms();
+    for (int i = 0; i < 12; i++) /* stuffing: unknown addresses from one client */
+        failed(f, NULL, "198.51.100.7");
+    failed(f, "someone-else", "198.51.100.9"); /* the same /24 */
+    for (int i = 0; i < 3; i++) {              /* spraying: alice from three places */
+        snprintf(ip, sizeof ip, "203.0.113.%d", i + 1);
+        failed(f, f->alice, ip);
+    }
+    gh_risk_signals s = signals(f);
+    assert_int_equal(s.v[GH_RS_IP_FAILURES], 12);
+    assert_int_equal(s.v[GH_RS_NETWORK_FAILURES], 13);
+    assert_int_equal(s.v[GH_RS_IP_ACCOUNTS], 12);
+    assert_int_equal(s.v[GH_RS_ACCOUNT_FAILURES], 3);
+    assert_int_equal(s.v[GH_RS_ACCOUNT_IPS], 3);
+    assert_int_equal(s.v[GH_RS_NEW_DEVICE], 1);
+    assert_int_equal(s.v[GH_RS_NEW_NETWORK], 1);
+    assert_string_equal(s.network, "198.51.100.0/24");
+    /* an hour later the window holds none of them */
+    f->x.now += 3600 * 1000 + 60 * 1000; /* the events were written just after x.now */
+    s = signals(f);
+    assert_int_equal(s.v[GH_RS_IP_FAILURES], 0);
+    assert_int_equal(s.v[GH_RS_ACCOUNT_IPS], 0);
+}
+
+static void an_account_keeps_its_latest_twenty_networks(void **state)
+{
+    struct fixture *f = *state;
+    char ip[32];
+    for (int i = 0; i < 25; i++) {
+        snprintf(ip, sizeof ip, "10.0.%d.1", i);
+        f->x.client_ip = ip;
+        f->x.now = NOW + i;
+        assert_int_equal(gh_risk_network_seen(&f->x, f->c, f->alice), GH_DB_OK);
+    }
+    f->x.client_ip = "10.0.24.200"; /* the latest network */
+    assert_int_equal(signals(f).v[GH_RS_NEW_NETWORK], 0);
+    f->x.client_ip = "10.0.5.1"; /* the 20th latest */
+    assert_int_equal(signals(f).v[GH_RS_NEW_NETWORK], 0);
+    f->x.client_ip = "10.0.4.1"; /* dropped */
+    assert_int_equal(signals(f).v[GH_RS_NEW_NETWORK], 1);
+}
+
+static void a_shift_is_seen_by_comparison(void **state)
+{
+    struct fixture *f = *state;
+    gh_session s = {.ip = "198.51.100.7", .user_agent = "test"};
+    assert_false(gh_risk_session_shifted(&f->x, &s));
+    f->x.client_ip = "198.51.100.99"; /* the same /24 */
+    assert_false(gh_risk_session_shifted(&f->x, &s));
+    f->x.client_ip = "192.0.2.1";
+    assert_true(gh_risk_session_shifted(&f->x, &s));
+    /* once scored, the session is compared with the context it was scored in */
+    s.risk_context = "192.0.2.0/24\ntest";
+    assert_false(gh_risk_session_shifted(&f->x, &s));
+    f->x.user_agent = "other";
+    assert_true(gh_risk_session_shifted(&f->x, &s));
+}
+
+static void deletion_keeps_decisions_under_the_pseudonym(void **state)
+{
+    struct fixture *f = *state;
+    gh_risk_signals s = signals(f);
+    gh_risk_verdict v;
+    long long n = 0;
+    json_t *list = NULL, *one = NULL;
+    assert_int_equal(gh_risk_decide(&f->x, f->c, GH_RJ_SIGNIN, f->alice, &s, &v), GH_DB_OK);
+    assert_int_equal(gh_risk_decide(&f->x, f->c, GH_RJ_SIGNIN, f->alice, &s, &v), GH_DB_OK);
+    assert_int_equal(gh_risk_erase(&f->x, f->c, f->alice, "pseud:abc", &n), GH_DB_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(gh_risk_list(&f->x, f->c, f->alice, &list), GH_DB_OK);
+    assert_int_equal(json_array_size(list), 0);
+    assert_int_equal(gh_risk_explain(&f->x, f->c, v.id, &one), GH_DB_OK);
+    assert_string_equal(json_string_value(json_object_get(one, "user_id")), "pseud:abc");
+    json_t *sig = json_object_get(one, "signals");
+    assert_null(json_object_get(sig, "network"));
+    assert_null(json_object_get(sig, "ua_family"));
+    assert_int_equal(json_integer_value(json_object_get(sig, "new_device")), 1);
+    json_decref(list);
+    json_decref(one);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(velocity_counts_addresses_accounts_and_networks, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(an_account_keeps_its_latest_twenty_networks, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_shift_is_seen_by_comparison, setup, teardown),
+        cmocka_unit_test_setup_teardown(deletion_keeps_decisions_under_the_pseudonym, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
