@@ -15,8 +15,10 @@
 #include "gh_log.h"
 #include "gh_logout.h"
 #include "gh_mail.h"
+#include "gh_metrics_series.h"
 #include "gh_mkey.h"
 #include "gh_prefs.h"
+#include "gh_store_prune.h"
 #include "gh_store_sessions.h"
 
 enum { DUE_BATCH = 100 };
@@ -174,4 +176,59 @@ void gh_deletion_purge_due(gh_db *db, const gh_config *cfg)
     if (c)
         gh_db_release(c);
     gh_arena_free(a);
+}
+
+/* One unverified sign-up, in its own transaction: claimed (still
+ * unverified), then purged like a deleted account, so its consent records,
+ * preference history and audit events keep only the pseudonym. */
+static gh_dbrc prune_unverified_one(gh_dbconn *c, gh_arena *a, const gh_config *cfg,
+                                    const char *tenant, const char *id, long long created_before)
+{
+    gh_ctx x = {.tenant = tenant,
+                .arena = a,
+                .cfg = cfg,
+                .now = gh_now_ms(),
+                .client_ip = "",
+                .user_agent = "",
+                .db = c};
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc != GH_DB_OK)
+        return rc;
+    rc = gh_store_unverified_claim(c, a, tenant, id, created_before);
+    if (rc == GH_DB_OK)
+        rc = gh_deletion_purge(&x, c, id, "gatehouse", "account.unverified_pruned",
+                               json_pack("{s:s}", "why", "email never verified"));
+    return rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+}
+
+void gh_deletion_prune_unverified(gh_db *db, const gh_config *cfg)
+{
+    gh_arena *a = gh_arena_new(1u << 20);
+    gh_dbconn *c = a ? gh_db_acquire(db) : NULL;
+    const char **tenants = NULL, **ids = NULL;
+    size_t n = 0, done = 0;
+    long long before = gh_now_ms() - (long long)cfg->unverified_account_ttl * 1000;
+    gh_dbrc rc =
+        c ? gh_store_unverified_due(c, a, before, DUE_BATCH, &tenants, &ids, &n) : GH_DB_BUSY;
+    for (size_t i = 0; rc == GH_DB_OK && i < n; i++) {
+        rc = prune_unverified_one(c, a, cfg, tenants[i], ids[i], before);
+        done += rc == GH_DB_OK;
+        if (rc == GH_DB_NOTFOUND) /* verified meanwhile, or another instance was first */
+            rc = GH_DB_OK;
+    }
+    if (rc != GH_DB_OK)
+        gh_log(GH_LOG_WARN, "prune incomplete", "unverified sign-ups: %s; next try at the next run",
+               gh_dbrc_str(rc));
+    gh_metrics_signups_abandoned((uint64_t)done);
+    if (done > 0)
+        gh_log(GH_LOG_INFO, "unverified sign-ups pruned", "%zu accounts erased", done);
+    if (c)
+        gh_db_release(c);
+    gh_arena_free(a);
+}
+
+void gh_deletion_janitor(gh_db *db, const gh_config *cfg)
+{
+    gh_deletion_purge_due(db, cfg);
+    gh_deletion_prune_unverified(db, cfg);
 }
