@@ -260,4 +260,20 @@ describe('asking for a purpose in the authorization request', () => {
     assert.equal(loc.pathname, '/consent', `the swapped list is asked again, not granted: ${loc.href}`);
     assert.equal(records(u.id).filter((x) => x.purpose === 'analytics').length, 0);
   });
+
+  test('the OAuth consent and the purpose decisions made with it are audited under different types (oauth_consent.* vs consent.*)', async () => {
+    const u = await newUser(ctx.server, 'types');
+    const b = await signedIn(ctx.server, u);
+    const f = await start(b, ctx.third, { scope: 'openid email', purpose: 'analytics' });
+    await tokens(await consent(b, ctx.third, f, { purposes: { analytics: true } }));
+    await b.session();
+    const revoke = await b.raw('DELETE', `/api/v1/consents/${encodeURIComponent(ctx.third.client_id)}`, { headers: { origin: b.origin, 'x-csrf-token': b.csrf } });
+    assert.ok(revoke.status < 300, revoke.text);
+    const events = sql(ctx.server, `SELECT type, details FROM audit_events WHERE subject = '${u.id}' AND (type LIKE 'consent.%' OR type LIKE 'oauth_consent.%') ORDER BY seq`);
+    assert.deepEqual(events.map((e) => e.type), ['consent.granted', 'oauth_consent.granted', 'oauth_consent.revoked']);
+    assert.equal(JSON.parse(events[0].details).purpose, 'analytics', 'consent.* is the ledger');
+    const oauth = JSON.parse(events[1].details);
+    assert.equal(oauth.client_id, ctx.third.client_id);
+    assert.equal(oauth.purpose, undefined, 'oauth_consent.* is the client and its scopes');
+  });
 });
