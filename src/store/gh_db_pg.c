@@ -604,6 +604,8 @@ static const char *const pg_migrations[] = {
     "    END IF;"
     "    RETURN NEW;"
     "  END $$;",
+    /* migration 22: see the SQLite migration of the same place */
+    "ALTER TABLE refresh_tokens ADD COLUMN claims TEXT;",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

@@ -637,6 +637,11 @@ static const char *const sqlite_migrations[] = {
     "    OR (NEW.user_id IS NOT OLD.user_id AND substr(NEW.user_id, 1, 6) <> 'pseud:')"
     "    OR (NEW.actor IS NOT OLD.actor AND substr(NEW.actor, 1, 6) <> 'pseud:')"
     "  BEGIN SELECT RAISE(ABORT, 'consent_records is append-only'); END;",
+    /* migration 22: refresh_tokens.claims keeps the claims the original
+     * request's claims parameter asked for in the ID token (as
+     * auth_codes.claims), so an ID token issued on refresh carries them
+     * too (docs/oidc.md "Refresh"). Every rotated token copies it. */
+    "ALTER TABLE refresh_tokens ADD COLUMN claims TEXT;",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

@@ -121,6 +121,23 @@ describe('the consents scope and claim', () => {
     const asked = await flowTokens(b, ctx.third, { scope: 'openid consents', claims: JSON.stringify({ id_token: { consents: { essential: false } } }) });
     assert.deepEqual(Object.keys(asked.claims().consents).sort(), ['analytics', 'marketing_email']);
   });
+
+  test('an ID token issued on refresh (openid-client) carries the consents claim when the original request asked for it, and only then', async () => {
+    const reg = await registerClient(ctx.server, { scope: 'openid consents offline_access', grant_types: ['authorization_code', 'refresh_token'] }, { firstParty: false });
+    const u = await newUser(ctx.server, 'rf');
+    const b = await signedIn(ctx.server, u);
+    const cfg = await config(reg);
+    const asked = await flowTokens(b, reg, { scope: 'openid consents offline_access', prompt: 'consent', claims: JSON.stringify({ id_token: { consents: null } }) });
+    assert.ok(asked.refresh_token, 'a refresh token');
+    const once = await client.refreshTokenGrant(cfg, asked.refresh_token);
+    assert.deepEqual(Object.keys(once.claims().consents).sort(), ['analytics', 'marketing_email'], 'kept on refresh');
+    const twice = await client.refreshTokenGrant(cfg, once.refresh_token);
+    assert.ok(twice.claims().consents, 'and through every rotation');
+
+    const plain = await flowTokens(b, reg, { scope: 'openid consents offline_access' });
+    const again = await client.refreshTokenGrant(cfg, plain.refresh_token);
+    assert.equal(again.claims().consents, undefined, 'not asked: not given on refresh either');
+  });
 });
 
 describe('the application API', () => {
