@@ -18,7 +18,6 @@
 #include "gh_metrics_series.h"
 #include "gh_mkey.h"
 #include "gh_prefs.h"
-#include "gh_store_prune.h"
 #include "gh_store_sessions.h"
 
 enum { DUE_BATCH = 100 };
@@ -134,9 +133,12 @@ gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, co
     return rc;
 }
 
-/* One due account, in its own transaction. */
+/* One account, in its own transaction, by the janitor: when
+ * unverified_before is not 0 it is first claimed as a sign-up still
+ * unverified (NOTFOUND when it is not). */
 static gh_dbrc purge_one(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
-                         const char *id)
+                         const char *id, long long unverified_before, const char *type,
+                         const char *why)
 {
     gh_ctx x = {.tenant = tenant,
                 .arena = a,
@@ -146,9 +148,10 @@ static gh_dbrc purge_one(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const 
                 .user_agent = "",
                 .db = c};
     gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK && unverified_before)
+        rc = gh_store_unverified_claim(c, a, tenant, id, unverified_before);
     if (rc == GH_DB_OK)
-        rc = gh_deletion_purge(&x, c, id, "gatehouse", "account.purged",
-                               json_pack("{s:s}", "why", "grace period over"));
+        rc = gh_deletion_purge(&x, c, id, "gatehouse", type, json_pack("{s:s}", "why", why));
     return rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
 }
 
@@ -161,7 +164,7 @@ void gh_deletion_purge_due(gh_db *db, const gh_config *cfg)
     gh_dbrc rc = c ? gh_store_user_deletion_due(c, a, gh_now_ms(), DUE_BATCH, &tenants, &ids, &n)
                    : GH_DB_BUSY;
     for (size_t i = 0; rc == GH_DB_OK && i < n; i++) {
-        rc = purge_one(c, a, cfg, tenants[i], ids[i]);
+        rc = purge_one(c, a, cfg, tenants[i], ids[i], 0, "account.purged", "grace period over");
         done += rc == GH_DB_OK;
         if (rc == GH_DB_NOTFOUND) /* another instance's janitor was first */
             rc = GH_DB_OK;
@@ -178,29 +181,6 @@ void gh_deletion_purge_due(gh_db *db, const gh_config *cfg)
     gh_arena_free(a);
 }
 
-/* One unverified sign-up, in its own transaction: claimed (still
- * unverified), then purged like a deleted account, so its consent records,
- * preference history and audit events keep only the pseudonym. */
-static gh_dbrc prune_unverified_one(gh_dbconn *c, gh_arena *a, const gh_config *cfg,
-                                    const char *tenant, const char *id, long long created_before)
-{
-    gh_ctx x = {.tenant = tenant,
-                .arena = a,
-                .cfg = cfg,
-                .now = gh_now_ms(),
-                .client_ip = "",
-                .user_agent = "",
-                .db = c};
-    gh_dbrc rc = gh_db_begin(c);
-    if (rc != GH_DB_OK)
-        return rc;
-    rc = gh_store_unverified_claim(c, a, tenant, id, created_before);
-    if (rc == GH_DB_OK)
-        rc = gh_deletion_purge(&x, c, id, "gatehouse", "account.unverified_pruned",
-                               json_pack("{s:s}", "why", "email never verified"));
-    return rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
-}
-
 void gh_deletion_prune_unverified(gh_db *db, const gh_config *cfg)
 {
     gh_arena *a = gh_arena_new(1u << 20);
@@ -211,7 +191,11 @@ void gh_deletion_prune_unverified(gh_db *db, const gh_config *cfg)
     gh_dbrc rc =
         c ? gh_store_unverified_due(c, a, before, DUE_BATCH, &tenants, &ids, &n) : GH_DB_BUSY;
     for (size_t i = 0; rc == GH_DB_OK && i < n; i++) {
-        rc = prune_unverified_one(c, a, cfg, tenants[i], ids[i], before);
+        /* claimed (still unverified), then purged like a deleted account,
+         * so its consent records, preference history and audit events keep
+         * only the pseudonym */
+        rc = purge_one(c, a, cfg, tenants[i], ids[i], before, "account.unverified_pruned",
+                       "email never verified");
         done += rc == GH_DB_OK;
         if (rc == GH_DB_NOTFOUND) /* verified meanwhile, or another instance was first */
             rc = GH_DB_OK;

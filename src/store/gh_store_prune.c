@@ -186,42 +186,6 @@ gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts
     return rc;
 }
 
-gh_dbrc gh_store_unverified_due(gh_dbconn *c, gh_arena *a, long long created_before, size_t max,
-                                const char ***tenants, const char ***ids, size_t *n)
-{
-    static const char sql[] = "SELECT tenant_id, id FROM users WHERE self_signup = 1 AND "
-                              "email_verified = 0 AND created_at < $1 ORDER BY created_at LIMIT $2";
-    gh_dbparam p[] = {GH_INT(created_before), GH_INT((long long)max)};
-    gh_dbres r;
-    *n = 0;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
-    if (rc != GH_DB_OK)
-        return rc;
-    *tenants = gh_arena_alloc(a, (r.nrows + 1) * sizeof(char *));
-    *ids = gh_arena_alloc(a, (r.nrows + 1) * sizeof(char *));
-    if (!*tenants || !*ids)
-        return GH_DB_FAIL;
-    for (size_t i = 0; i < r.nrows; i++) {
-        (*tenants)[i] = gh_dbres_get(&r, i, 0);
-        (*ids)[i] = gh_dbres_get(&r, i, 1);
-    }
-    *n = r.nrows;
-    return GH_DB_OK;
-}
-
-gh_dbrc gh_store_unverified_claim(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                  const char *user_id, long long created_before)
-{
-    /* A no-op write: it takes the row's lock (PostgreSQL) or the database's
-     * (SQLite), so a verification racing the janitor either lands first
-     * (no row matches: NOTFOUND) or waits and then finds no account. */
-    static const char sql[] =
-        "UPDATE users SET version = version + 1 WHERE tenant_id = $1 AND id = $2 AND "
-        "self_signup = 1 AND email_verified = 0 AND created_at < $3";
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(created_before)};
-    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
-}
-
 long long gh_prune_total(const gh_prune_counts *n)
 {
     return n->sessions + n->auth_codes + n->refresh_tokens + n->revoked_tokens + n->used_jtis +

@@ -43,15 +43,6 @@ typedef struct gh_prune_counts {
  * first) counts each table. Stops at the first statement that fails and
  * returns its code; out then holds what was deleted before it. */
 gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts *out);
-/* Up to max (tenant, id) pairs of the self-service sign-ups never
- * verified and created before created_before (ms), oldest first, for
- * gh_deletion_prune_unverified; arrays in a. */
-gh_dbrc gh_store_unverified_due(gh_dbconn *c, gh_arena *a, long long created_before, size_t max,
-                                const char ***tenants, const char ***ids, size_t *n);
-/* In the caller's transaction: locks user_id if it is still such a
- * sign-up, NOTFOUND when it is not (verified meanwhile, or gone). */
-gh_dbrc gh_store_unverified_claim(gh_dbconn *c, gh_arena *a, const char *tenant,
-                                  const char *user_id, long long created_before);
 /* The sum of all counts. */
 long long gh_prune_total(const gh_prune_counts *n);
 
