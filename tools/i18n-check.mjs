@@ -56,6 +56,15 @@ const SERVER_PAGES = [
   'Do you want to sign out of Gatehouse on this device?', 'Stay signed in',
 ];
 
+// The words of the built-in scopes the consent API sends (scope_description
+// in src/handlers/gh_oidc.c), which the consent page and "Connected apps"
+// show through tr(). Keep in step with that code.
+const SCOPE_WORDS = [
+  'Sign you in with your Gatehouse account', 'See your name', 'See your email address',
+  'Stay connected when you are not using it',
+  'See your privacy choices, and record the ones you make in it',
+];
+
 const collapse = (s) => s.replace(/[ \t\r\n]+/g, ' ').trim();
 const hasLetters = (s) => /\p{L}/u.test(s);
 
@@ -160,6 +169,7 @@ export function allStrings() {
   add('Translations', 'the language switch (src/http/gh_i18n_pages.c)');
   for (const t of SERVER_PAGES) add(t, 'pages the server writes (tools/i18n-check.mjs SERVER_PAGES)');
   for (const t of MAIL_PROSE) add(t, 'mail values (tools/i18n-check.mjs MAIL_PROSE)');
+  for (const t of SCOPE_WORDS) add(t, 'scope words (tools/i18n-check.mjs SCOPE_WORDS)');
   const mails = mailTemplates(readFileSync(join(root, 'src/core/gh_mail_templates.c'), 'utf8'));
   return { strings, mails };
 }

@@ -1,5 +1,8 @@
 #include "gh_consent.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gh_audit.h"
@@ -187,11 +190,178 @@ static gh_consent_fact fact_of(const gh_ctx *x, const struct state *s,
                              .last_version = r ? r->version : NULL};
 }
 
+/* ---- the gate's catalog: cached per tenant ----
+ *
+ * Every signed-in request asks gh_consent_pending, so its catalog (the
+ * required purposes and their documents' versions and dates: all the rule
+ * needs) is kept in memory per tenant for GATE_TTL_MS. A publish or a new
+ * purpose on this instance drops every copy at once (gate_gen); another
+ * instance sharing the database sees it within GATE_TTL_MS
+ * (docs/privacy.md "The gate's cost"). Which document is in effect is still
+ * worked out per request, so a document whose date comes is in force at
+ * that moment. */
+enum { GATE_TTL_MS = 1000, GATE_TENANTS = 64 };
+
+struct gate_entry {
+    char *tenant; /* NULL: a free slot */
+    long long loaded_ms;
+    unsigned gen;
+    struct catalog k; /* malloc'd, required purposes only; strings key, purpose, version */
+    char *strings;    /* one block holding the strings of k */
+};
+
+static struct {
+    pthread_mutex_t mu;
+    struct gate_entry e[GATE_TENANTS];
+    unsigned next_victim;
+} G = {.mu = PTHREAD_MUTEX_INITIALIZER};
+static atomic_uint gate_gen;
+
+static void gate_bump(void)
+{
+    atomic_fetch_add(&gate_gen, 1);
+}
+
+static void gate_entry_free(struct gate_entry *e)
+{
+    free(e->tenant);
+    free(e->k.p);
+    free(e->k.d);
+    free(e->strings);
+    memset(e, 0, sizeof(*e));
+}
+
+/* Appends s to the block at *o; returns where it went. */
+static const char *gate_str(char **o, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    memcpy(*o, s, n);
+    *o += n;
+    return *o - n;
+}
+
+/* A malloc'd copy of k's required purposes and their documents in e. */
+static int gate_entry_fill(struct gate_entry *e, const char *tenant, const struct catalog *k)
+{
+    size_t np = 0, nd = 0, bytes = 0;
+    for (size_t i = 0; i < k->np; i++)
+        if (k->p[i].required) {
+            np++;
+            bytes += strlen(k->p[i].key) + 1;
+        }
+    for (size_t i = 0; i < k->nd; i++) {
+        const gh_consent_purpose_row *p = find_purpose(k, k->d[i].purpose);
+        if (p && p->required) {
+            nd++;
+            bytes += strlen(k->d[i].purpose) + strlen(k->d[i].version) + 2;
+        }
+    }
+    e->tenant = strdup(tenant);
+    e->k.p = calloc(np + 1, sizeof(*e->k.p));
+    e->k.d = calloc(nd + 1, sizeof(*e->k.d));
+    e->strings = malloc(bytes + 1);
+    if (!e->tenant || !e->k.p || !e->k.d || !e->strings)
+        return -1;
+    char *o = e->strings;
+    for (size_t i = 0; i < k->np; i++)
+        if (k->p[i].required)
+            e->k.p[e->k.np++] =
+                (gh_consent_purpose_row){.key = gate_str(&o, k->p[i].key), .required = true};
+    for (size_t i = 0; i < k->nd; i++) {
+        const gh_consent_purpose_row *p = find_purpose(k, k->d[i].purpose);
+        if (p && p->required)
+            e->k.d[e->k.nd++] = (gh_consent_document_row){.purpose = gate_str(&o, k->d[i].purpose),
+                                                          .version = gate_str(&o, k->d[i].version),
+                                                          .effective_at = k->d[i].effective_at,
+                                                          .seq = k->d[i].seq};
+    }
+    return 0;
+}
+
+/* A copy of e's catalog in the arena (the entry may be replaced later). */
+static int gate_copy_out(gh_arena *a, const struct gate_entry *e, struct catalog *k)
+{
+    memset(k, 0, sizeof(*k));
+    k->p = gh_arena_alloc(a, (e->k.np + 1) * sizeof(*k->p));
+    k->d = gh_arena_alloc(a, (e->k.nd + 1) * sizeof(*k->d));
+    if (!k->p || !k->d)
+        return -1;
+    for (size_t i = 0; i < e->k.np; i++)
+        k->p[i] =
+            (gh_consent_purpose_row){.key = gh_arena_strdup(a, e->k.p[i].key), .required = true};
+    for (size_t i = 0; i < e->k.nd; i++)
+        k->d[i] = (gh_consent_document_row){.purpose = gh_arena_strdup(a, e->k.d[i].purpose),
+                                            .version = gh_arena_strdup(a, e->k.d[i].version),
+                                            .effective_at = e->k.d[i].effective_at,
+                                            .seq = e->k.d[i].seq};
+    k->np = e->k.np;
+    k->nd = e->k.nd;
+    return 0;
+}
+
+/* The tenant's gate catalog from the cache when fresh; else from the
+ * database, then cached. */
+static gh_dbrc gate_catalog(const gh_ctx *x, gh_dbconn *c, struct catalog *k)
+{
+    long long now = gh_mono_ms();
+    unsigned gen = atomic_load(&gate_gen);
+    int got = -1;
+    pthread_mutex_lock(&G.mu);
+    for (size_t i = 0; i < GATE_TENANTS; i++) {
+        struct gate_entry *e = &G.e[i];
+        if (e->tenant && strcmp(e->tenant, x->tenant) == 0 && e->gen == gen &&
+            now - e->loaded_ms < GATE_TTL_MS) {
+            got = gate_copy_out(x->arena, e, k);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&G.mu);
+    if (got == 0)
+        return GH_DB_OK;
+    struct catalog full;
+    gh_dbrc rc = catalog_load(x, c, &full);
+    if (rc != GH_DB_OK)
+        return rc;
+    struct gate_entry fresh = {.loaded_ms = now, .gen = gen};
+    if (gate_entry_fill(&fresh, x->tenant, &full) != 0 || gate_copy_out(x->arena, &fresh, k) != 0) {
+        gate_entry_free(&fresh);
+        return GH_DB_FAIL;
+    }
+    pthread_mutex_lock(&G.mu);
+    size_t slot = GATE_TENANTS;
+    for (size_t i = 0; i < GATE_TENANTS && slot == GATE_TENANTS; i++)
+        if (G.e[i].tenant && strcmp(G.e[i].tenant, x->tenant) == 0)
+            slot = i;
+    for (size_t i = 0; i < GATE_TENANTS && slot == GATE_TENANTS; i++)
+        if (!G.e[i].tenant)
+            slot = i;
+    if (slot == GATE_TENANTS) /* full: the slots are reused in turn */
+        slot = G.next_victim++ % GATE_TENANTS;
+    gate_entry_free(&G.e[slot]);
+    G.e[slot] = fresh;
+    pthread_mutex_unlock(&G.mu);
+    return GH_DB_OK;
+}
+
 gh_dbrc gh_consent_pending(const gh_ctx *x, gh_dbconn *c, const char *user_id, bool *pending)
 {
-    struct state s;
+    struct state s = {0};
     *pending = false;
-    gh_dbrc rc = state_load(x, c, user_id, &s);
+    if (!c)
+        return GH_DB_BUSY;
+    gh_dbrc rc = gate_catalog(x, c, &s.k);
+    if (rc != GH_DB_OK)
+        return rc;
+    /* nothing can pend without a required purpose whose document is in
+     * effect: the customer's records are not read at all */
+    bool any = false;
+    for (size_t i = 0; i < s.k.np && !any; i++)
+        any = current_doc(x, &s.k, s.k.p[i].key) != NULL;
+    if (!any)
+        return GH_DB_OK;
+    rc = gh_store_consent_latest(c, x->arena, x->tenant, user_id, &s.r, &s.nr);
     for (size_t i = 0; rc == GH_DB_OK && i < s.k.np && !*pending; i++) {
         gh_consent_fact f = fact_of(x, &s, &s.k.p[i]);
         *pending = gh_consent_rule_ask(&f) == GH_CONSENT_MUST_ACCEPT;
@@ -364,6 +534,8 @@ gh_dbrc gh_consent_purpose_add(const gh_ctx *x, const char *actor, json_t *in, j
         rc = audit(x, c, "consent.purpose_created", NULL, actor, NULL,
                    json_pack("{s:s, s:b}", "purpose", key, "required", required));
     rc = commit_or_rollback(c, rc);
+    if (rc == GH_DB_OK)
+        gate_bump();
     if (rc == GH_DB_CONFLICT)
         snprintf(why, whylen, "a purpose with key %s exists", key);
     if (rc == GH_DB_OK)
@@ -457,6 +629,8 @@ gh_dbrc gh_consent_document_publish(const gh_ctx *x, const char *actor, const ch
             x, c, "consent.document_published", NULL, actor, NULL,
             json_pack("{s:s, s:s, s:s}", "purpose", purpose, "version", version, "sha256", hash));
     rc = commit_or_rollback(c, rc);
+    if (rc == GH_DB_OK)
+        gate_bump();
     if (rc == GH_DB_CONFLICT)
         snprintf(why, whylen, "%s has a version %s already", purpose, version);
     if (rc == GH_DB_OK)

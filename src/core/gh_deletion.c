@@ -16,6 +16,7 @@
 #include "gh_log.h"
 #include "gh_logout.h"
 #include "gh_mail.h"
+#include "gh_metrics_series.h"
 #include "gh_mkey.h"
 #include "gh_prefs.h"
 #include "gh_store_sessions.h"
@@ -137,9 +138,12 @@ gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, co
     return rc;
 }
 
-/* One due account, in its own transaction. */
+/* One account, in its own transaction, by the janitor: when
+ * unverified_before is not 0 it is first claimed as a sign-up still
+ * unverified (NOTFOUND when it is not). */
 static gh_dbrc purge_one(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const char *tenant,
-                         const char *id)
+                         const char *id, long long unverified_before, const char *type,
+                         const char *why)
 {
     gh_ctx x = {.tenant = tenant,
                 .arena = a,
@@ -149,9 +153,10 @@ static gh_dbrc purge_one(gh_dbconn *c, gh_arena *a, const gh_config *cfg, const 
                 .user_agent = "",
                 .db = c};
     gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK && unverified_before)
+        rc = gh_store_unverified_claim(c, a, tenant, id, unverified_before);
     if (rc == GH_DB_OK)
-        rc = gh_deletion_purge(&x, c, id, "gatehouse", "account.purged",
-                               json_pack("{s:s}", "why", "grace period over"));
+        rc = gh_deletion_purge(&x, c, id, "gatehouse", type, json_pack("{s:s}", "why", why));
     return rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
 }
 
@@ -164,7 +169,7 @@ void gh_deletion_purge_due(gh_db *db, const gh_config *cfg)
     gh_dbrc rc = c ? gh_store_user_deletion_due(c, a, gh_now_ms(), DUE_BATCH, &tenants, &ids, &n)
                    : GH_DB_BUSY;
     for (size_t i = 0; rc == GH_DB_OK && i < n; i++) {
-        rc = purge_one(c, a, cfg, tenants[i], ids[i]);
+        rc = purge_one(c, a, cfg, tenants[i], ids[i], 0, "account.purged", "grace period over");
         done += rc == GH_DB_OK;
         if (rc == GH_DB_NOTFOUND) /* another instance's janitor was first */
             rc = GH_DB_OK;
@@ -179,4 +184,40 @@ void gh_deletion_purge_due(gh_db *db, const gh_config *cfg)
     if (c)
         gh_db_release(c);
     gh_arena_free(a);
+}
+
+void gh_deletion_prune_unverified(gh_db *db, const gh_config *cfg)
+{
+    gh_arena *a = gh_arena_new(1u << 20);
+    gh_dbconn *c = a ? gh_db_acquire(db) : NULL;
+    const char **tenants = NULL, **ids = NULL;
+    size_t n = 0, done = 0;
+    long long before = gh_now_ms() - (long long)cfg->unverified_account_ttl * 1000;
+    gh_dbrc rc =
+        c ? gh_store_unverified_due(c, a, before, DUE_BATCH, &tenants, &ids, &n) : GH_DB_BUSY;
+    for (size_t i = 0; rc == GH_DB_OK && i < n; i++) {
+        /* claimed (still unverified), then purged like a deleted account,
+         * so its consent records, preference history and audit events keep
+         * only the pseudonym */
+        rc = purge_one(c, a, cfg, tenants[i], ids[i], before, "account.unverified_pruned",
+                       "email never verified");
+        done += rc == GH_DB_OK;
+        if (rc == GH_DB_NOTFOUND) /* verified meanwhile, or another instance was first */
+            rc = GH_DB_OK;
+    }
+    if (rc != GH_DB_OK)
+        gh_log(GH_LOG_WARN, "prune incomplete", "unverified sign-ups: %s; next try at the next run",
+               gh_dbrc_str(rc));
+    gh_metrics_signups_abandoned((uint64_t)done);
+    if (done > 0)
+        gh_log(GH_LOG_INFO, "unverified sign-ups pruned", "%zu accounts erased", done);
+    if (c)
+        gh_db_release(c);
+    gh_arena_free(a);
+}
+
+void gh_deletion_janitor(gh_db *db, const gh_config *cfg)
+{
+    gh_deletion_purge_due(db, cfg);
+    gh_deletion_prune_unverified(db, cfg);
 }

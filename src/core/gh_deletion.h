@@ -53,4 +53,14 @@ void gh_deletion_pseudonym(const gh_config *cfg, const char *tenant, const char 
  * period is over, each in its own transaction. */
 void gh_deletion_purge_due(gh_db *db, const gh_config *cfg);
 
+/* The janitor's removal of self-service sign-ups never verified within
+ * GATEHOUSE_UNVERIFIED_ACCOUNT_TTL (up to 100 a run): each is purged as
+ * gh_deletion_purge does, in its own transaction, so its consent records,
+ * preference history and audit events keep only the pseudonym
+ * (account.unverified_pruned). SCIM and imported users are never touched. */
+void gh_deletion_prune_unverified(gh_db *db, const gh_config *cfg);
+
+/* Both of the above: the prune thread's hook (gh_prune_set_hook). */
+void gh_deletion_janitor(gh_db *db, const gh_config *cfg);
+
 #endif

@@ -231,9 +231,12 @@ static gh_dbrc change_in(const gh_ctx *x, gh_dbconn *c, const gh_prefs_who *who,
                                   json_pack("{s:s, s:s, s:b}", "topic", ch[i].topic, "channel",
                                             ch[i].channel, "subscribed", ch[i].subscribed));
     }
-    if (rc == GH_DB_OK && json_array_size(changes) > 0)
-        return audit(x, c, "preferences.updated", who->user_id, who->actor, who->reason,
-                     json_pack("{s:s, s:o}", "via", who->via, "changes", changes));
+    if (rc == GH_DB_OK && json_array_size(changes) > 0) {
+        json_t *d = json_pack("{s:s, s:o}", "via", who->via, "changes", changes);
+        if (d && who->claimed_via)
+            json_object_set_new(d, "claimed_via", json_string(who->claimed_via));
+        return audit(x, c, "preferences.updated", who->user_id, who->actor, who->reason, d);
+    }
     json_decref(changes);
     return rc;
 }
@@ -334,7 +337,7 @@ gh_dbrc gh_prefs_unsubscribe(const gh_ctx *x, const char *token, const char **ti
         *title = gh_arena_strdup(x->arena, json_string_value(json_object_get(t, "title")));
     json_decref(all);
     gh_topic_change ch = {topic, channel, false};
-    gh_prefs_who who = {user_id, "unsubscribe-link", "link-holder", NULL};
+    gh_prefs_who who = {user_id, "unsubscribe-link", "link-holder", NULL, NULL};
     /* A link to a topic retired since it was mailed still withdraws: the
      * choice is the customer's either way. */
     if (rc == GH_DB_OK) {

@@ -49,6 +49,9 @@ typedef struct gh_prefs_who {
     const char *via;     /* page, api, unsubscribe-link, admin */
     const char *actor;   /* the user id, "link-holder" or "admin" */
     const char *reason;  /* required for an operator, else NULL */
+    /* what the caller claimed when it differs from via (the audit event's
+     * claimed_via), else NULL */
+    const char *claimed_via;
 } gh_prefs_who;
 
 /* Applies the changes in one transaction with their evidence and one audit

@@ -994,7 +994,7 @@ void gh_oidc_consent_decide(gh_req *r)
     json_decref(choices);
     if (rc == GH_DB_OK) {
         gh_audit_event ev = {.tenant_id = r->tenant,
-                             .type = allow ? "consent.granted" : "consent.denied",
+                             .type = allow ? "oauth_consent.granted" : "oauth_consent.denied",
                              .subject = s->user_id,
                              .actor = s->user_id,
                              .ip = r->ip,
@@ -1093,7 +1093,7 @@ void gh_oidc_consents_revoke(gh_req *r)
     if (rc == GH_DB_OK) {
         json_t *d = json_pack("{s:s}", "client_id", r->params[0]);
         gh_audit_event ev = {.tenant_id = r->tenant,
-                             .type = "consent.revoked",
+                             .type = "oauth_consent.revoked",
                              .subject = s->user_id,
                              .actor = s->user_id,
                              .ip = r->ip,

@@ -68,6 +68,20 @@ static bool change(gh_req *r, json_t *body, const gh_prefs_who *who)
     return rc == GH_DB_OK;
 }
 
+/* The evidence's channel is what the request shows, not what its body
+ * says: "page" only when the page's claim (via: "page") comes with the
+ * browser's own fetch metadata for a same-origin request
+ * (Sec-Fetch-Site, which no script can set); every other caller is "api".
+ * A client outside a browser can send the header too: "page" then means
+ * no more than "a browser on Gatehouse's origin, or a client posing as
+ * one with the customer's session", and the docs say so. */
+static const char *observed_via(gh_req *r, const char *claimed)
+{
+    const char *site = gh_req_header(r, "Sec-Fetch-Site");
+    bool same_origin = site && strcmp(site, "same-origin") == 0;
+    return strcmp(claimed, "page") == 0 && same_origin ? "page" : "api";
+}
+
 void gh_prefs_api_put(gh_req *r)
 {
     if (!gh_csrf_check(r))
@@ -78,7 +92,6 @@ void gh_prefs_api_put(gh_req *r)
     json_t *body = gh_api_body(r);
     if (!body)
         return;
-    /* The hosted page says so; any other caller is "api". */
     const json_t *via = json_object_get(body, "via");
     const char *v = via ? json_string_value(via) : "api";
     if (!v || (strcmp(v, "page") != 0 && strcmp(v, "api") != 0)) {
@@ -86,7 +99,8 @@ void gh_prefs_api_put(gh_req *r)
         return gh_resp_error(r, 400, "invalid_request", "via: \"page\" or \"api\"");
     }
     const char *user_id = gh_arena_strdup(r->arena, s->user_id);
-    gh_prefs_who who = {user_id, v, user_id, NULL};
+    const char *seen = observed_via(r, v);
+    gh_prefs_who who = {user_id, seen, user_id, NULL, strcmp(seen, v) != 0 ? v : NULL};
     bool ok = change(r, body, &who);
     json_decref(body);
     if (ok)
@@ -253,7 +267,7 @@ void gh_admin_user_preferences(gh_req *r)
         json_decref(body);
         return admin_error(r, rc, "no such user");
     }
-    gh_prefs_who who = {user_id, "admin", "admin", reason};
+    gh_prefs_who who = {user_id, "admin", "admin", reason, NULL};
     bool ok = change(r, body, &who);
     json_decref(body);
     if (ok)

@@ -199,7 +199,10 @@ static const char *refresh_token(gh_req *r, gh_dbconn *c, const gh_client *cl,
                     /* revoking this token revokes the access token issued
                      * with it (at_exp is in seconds) */
                     .access_jti = at_jti,
-                    .access_expires_at = at_exp * 1000};
+                    .access_expires_at = at_exp * 1000,
+                    /* kept through every rotation: an ID token issued on
+                     * refresh honours the original claims request */
+                    .claims = g->claims};
     if (gh_store_refresh_insert(c, r->arena, &t) != GH_DB_OK)
         return NULL;
     return token;
@@ -397,7 +400,8 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
                       .auth_time = t.auth_time,
                       .acr = t.acr,
                       .amr = t.amr,
-                      .user = &u};
+                      .user = &u,
+                      .claims = t.claims};
     const char *jti = NULL;
     long long exp = 0;
     struct grant narrowed = g;

@@ -285,7 +285,7 @@ int gh_server_serve(gh_config *cfg)
     }
     if (gh_outbound_init(cfg) != 0 || gh_mail_start(&app) != 0 || gh_logout_start(&app) != 0)
         goto out;
-    gh_prune_set_hook(gh_deletion_purge_due); /* deleted accounts past their grace period */
+    gh_prune_set_hook(gh_deletion_janitor); /* deleted accounts, unverified sign-ups */
     if (gh_prune_start(app.db, app.cfg) != 0)
         goto out;
     if (gh_ratelimit_sync_start(app.db, app.cfg) != 0) /* shared rate limits (PostgreSQL) */

@@ -686,6 +686,8 @@ static const char *const pg_migrations[] = {
     "  PRIMARY KEY (tenant_id, id));"
     "CREATE INDEX risk_decisions_user ON risk_decisions (tenant_id, user_id, created_at);"
     "ALTER TABLE sessions ADD COLUMN risk_context TEXT;",
+    /* migration 22: see the SQLite migration of the same place */
+    "ALTER TABLE refresh_tokens ADD COLUMN claims TEXT;",
 };
 
 /* Server messages reach the structured log instead of libpq's default of

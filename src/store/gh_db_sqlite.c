@@ -729,6 +729,11 @@ static const char *const sqlite_migrations[] = {
     /* the context a live session was last scored in ("network\nuser agent";
      * NULL: the sign-in's, its ip and user_agent, which stay as they were) */
     "ALTER TABLE sessions ADD COLUMN risk_context TEXT;",
+    /* migration 22: refresh_tokens.claims keeps the claims the original
+     * request's claims parameter asked for in the ID token (as
+     * auth_codes.claims), so an ID token issued on refresh carries them
+     * too (docs/oidc.md "Refresh"). Every rotated token copies it. */
+    "ALTER TABLE refresh_tokens ADD COLUMN claims TEXT;",
 };
 
 static gh_dbrc map_error(sqlite3 *db, int rc, const char *sql)

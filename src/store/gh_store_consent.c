@@ -101,13 +101,15 @@ gh_dbrc gh_store_consent_record_insert(gh_dbconn *c, gh_arena *a, const gh_conse
     return gh_db_exec(c, a, sql, q, 15, NULL);
 }
 
-gh_dbrc gh_store_consent_records(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
-                                 gh_consent_record_row **out, size_t *n)
+#define RECORD_COLS                                                                                \
+    "id, time, purpose, decision, version, sha256, wording, channel, ip, user_agent, actor, "      \
+    "reason, seq, client_id"
+
+/* The records a query of RECORD_COLS with parameters (tenant, user_id)
+ * returns, in *out (arena). */
+static gh_dbrc records_of(gh_dbconn *c, gh_arena *a, const char *sql, const char *tenant,
+                          const char *user_id, gh_consent_record_row **out, size_t *n)
 {
-    static const char sql[] =
-        "SELECT id, time, purpose, decision, version, sha256, wording, channel, ip, user_agent, "
-        "actor, reason, seq, client_id FROM consent_records WHERE tenant_id = $1 AND user_id = $2 "
-        "ORDER BY seq";
     gh_dbparam q[] = {GH_TEXT(tenant), GH_TEXT(user_id)};
     gh_dbres res;
     *out = NULL;
@@ -138,6 +140,27 @@ gh_dbrc gh_store_consent_records(gh_dbconn *c, gh_arena *a, const char *tenant, 
     *out = r;
     *n = res.nrows;
     return GH_DB_OK;
+}
+
+gh_dbrc gh_store_consent_records(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                                 gh_consent_record_row **out, size_t *n)
+{
+    static const char sql[] = "SELECT " RECORD_COLS " FROM consent_records WHERE tenant_id = $1 "
+                              "AND user_id = $2 ORDER BY seq";
+    return records_of(c, a, sql, tenant, user_id, out, n);
+}
+
+gh_dbrc gh_store_consent_latest(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                                gh_consent_record_row **out, size_t *n)
+{
+    /* one row per purpose, found through consent_records_user (tenant,
+     * user, seq): the ledger grows with every decision, the gate needs the
+     * last one of each purpose */
+    static const char sql[] =
+        "SELECT " RECORD_COLS " FROM consent_records r WHERE tenant_id = $1 AND user_id = $2 AND "
+        "seq = (SELECT MAX(seq) FROM consent_records l WHERE l.tenant_id = $1 AND l.user_id = $2 "
+        "AND l.purpose = r.purpose) ORDER BY seq";
+    return records_of(c, a, sql, tenant, user_id, out, n);
 }
 
 gh_dbrc gh_store_consent_pseudonymise(gh_dbconn *c, gh_arena *a, const char *tenant,

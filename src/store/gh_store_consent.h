@@ -72,6 +72,10 @@ gh_dbrc gh_store_consent_record_insert(gh_dbconn *c, gh_arena *a, const gh_conse
 /* A customer's records, oldest first. */
 gh_dbrc gh_store_consent_records(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                                  gh_consent_record_row **out, size_t *n);
+/* The latest record of each purpose a customer decided, oldest first:
+ * what the consent gate reads on every signed-in request. */
+gh_dbrc gh_store_consent_latest(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
+                                gh_consent_record_row **out, size_t *n);
 /* A purged customer's records: user_id (and an actor equal to it) become
  * the pseudonym, address and user agent are cleared; *n counts them. */
 gh_dbrc gh_store_consent_pseudonymise(gh_dbconn *c, gh_arena *a, const char *tenant,

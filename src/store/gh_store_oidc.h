@@ -52,6 +52,9 @@ typedef struct gh_refresh {
      * expiry in ms: revoking the refresh token puts it in revoked_tokens */
     const char *access_jti;
     long long access_expires_at;
+    /* the claims the original request asked for in the ID token (the
+     * code's, kept through every rotation), or NULL */
+    const char *claims;
 } gh_refresh;
 
 gh_dbrc gh_store_refresh_insert(gh_dbconn *c, gh_arena *a, const gh_refresh *t);

@@ -17,7 +17,6 @@
 
 #include "gh_clock.h"
 #include "gh_log.h"
-#include "gh_metrics_series.h"
 #include "gh_store_sessions.h"
 #include "gh_throttle.h"
 
@@ -187,39 +186,11 @@ gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts
     return rc;
 }
 
-gh_dbrc gh_store_prune_unverified(gh_dbconn *c, gh_arena *a, long long created_before,
-                                  long long *count)
-{
-    /* Self-service sign-ups only (users.self_signup, set by POST
-     * /api/v1/signup): SCIM and imported users may be unverified for good
-     * reasons and are never touched. Their rows without ON DELETE CASCADE
-     * go first; the user row takes credentials, sessions and factors. */
-#define UNVERIFIED                                                                                 \
-    "SELECT u.id FROM users u WHERE u.tenant_id = %s.tenant_id AND u.self_signup = 1 AND "         \
-    "u.email_verified = 0 AND u.created_at < $1"
-    static const char *const dependants[] = {"email_flows", "auth_codes", "refresh_tokens",
-                                             "consents", "auth_challenges"};
-    gh_dbparam p[] = {GH_INT(created_before)};
-    long long n = 0;
-    gh_dbrc rc = GH_DB_OK;
-    *count = 0;
-    for (size_t i = 0; rc == GH_DB_OK && i < sizeof(dependants) / sizeof(dependants[0]); i++) {
-        const char *where = gh_arena_printf(a, "user_id IN (" UNVERIFIED ")", dependants[i]);
-        rc = where ? prune_table(c, a, dependants[i], where, p, 1, &n) : GH_DB_FAIL;
-    }
-    if (rc == GH_DB_OK)
-        rc = prune_table(c, a, "users",
-                         "self_signup = 1 AND email_verified = 0 AND created_at < $1", p, 1, count);
-#undef UNVERIFIED
-    return rc;
-}
-
 long long gh_prune_total(const gh_prune_counts *n)
 {
     return n->sessions + n->auth_codes + n->refresh_tokens + n->revoked_tokens + n->used_jtis +
            n->email_flows + n->auth_challenges + n->throttles + n->mail_attempts + n->mail_outbox +
-           n->logout_attempts + n->logout_queue + n->devices + n->unverified_users +
-           n->unsubscribe_links;
+           n->logout_attempts + n->logout_queue + n->devices + n->unsubscribe_links;
 }
 
 /* ---- the thread ---- */
@@ -254,20 +225,18 @@ static void prune_once(gh_db *db, const gh_config *cfg)
     int64_t t0 = gh_mono_ms();
     gh_prune_counts n;
     long long now = gh_now_ms();
+    /* unverified sign-ups go in the hook (gh_deletion_prune_unverified):
+     * their evidence must be pseudonymised, which needs the master key */
     gh_dbrc rc = gh_store_prune(c, a, now, &n);
-    if (rc == GH_DB_OK)
-        rc = gh_store_prune_unverified(c, a, now - (long long)cfg->unverified_account_ttl * 1000,
-                                       &n.unverified_users);
     gh_db_release(c);
     gh_arena_free(a);
-    gh_metrics_signups_abandoned((uint64_t)n.unverified_users);
     if (rc != GH_DB_OK)
         gh_log(GH_LOG_WARN, "prune incomplete", "%s; next try in %u s", gh_dbrc_str(rc),
                cfg->prune_interval);
     if (gh_prune_total(&n) > 0)
         gh_log_event(
             GH_LOG_INFO, "pruned expired rows",
-            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                       "sessions", (json_int_t)n.sessions, "auth_codes", (json_int_t)n.auth_codes,
                       "refresh_tokens", (json_int_t)n.refresh_tokens, "revoked_tokens",
                       (json_int_t)n.revoked_tokens, "used_jtis", (json_int_t)n.used_jtis,
@@ -276,8 +245,7 @@ static void prune_once(gh_db *db, const gh_config *cfg)
                       "mail_attempts", (json_int_t)n.mail_attempts, "mail_outbox",
                       (json_int_t)n.mail_outbox, "logout_attempts", (json_int_t)n.logout_attempts,
                       "logout_queue", (json_int_t)n.logout_queue, "devices", (json_int_t)n.devices,
-                      "unverified_users", (json_int_t)n.unverified_users, "ms",
-                      (json_int_t)(gh_mono_ms() - t0)));
+                      "ms", (json_int_t)(gh_mono_ms() - t0)));
 }
 
 static void *pruner(void *arg)

@@ -5,7 +5,8 @@
  * bound.
  *
  * Users (except self-service sign-ups never verified, after
- * GATEHOUSE_UNVERIFIED_ACCOUNT_TTL: gh_store_prune_unverified), credentials,
+ * GATEHOUSE_UNVERIFIED_ACCOUNT_TTL: gh_store_unverified_due, used by
+ * gh_deletion_prune_unverified), credentials,
  * second factors, recovery codes, clients, consents,
  * signing keys (gh_keys retires its own) and the audit log are never
  * touched. Every DELETE runs in autocommit, so no lock outlives its
@@ -34,7 +35,6 @@ typedef struct gh_prune_counts {
     long long logout_queue;
     long long devices;
     long long notice_links;
-    long long unverified_users; /* gh_store_prune_unverified */
     /* comm_unsubscribe_links a day past their expiry */
     long long unsubscribe_links;
 } gh_prune_counts;
@@ -43,12 +43,6 @@ typedef struct gh_prune_counts {
  * first) counts each table. Stops at the first statement that fails and
  * returns its code; out then holds what was deleted before it. */
 gh_dbrc gh_store_prune(gh_dbconn *c, gh_arena *a, long long now, gh_prune_counts *out);
-/* Deletes the self-service sign-ups (users.self_signup) whose email was
- * never verified and that were created before created_before (ms), with
- * all their rows; *count: users deleted. SCIM and imported users are never
- * touched. */
-gh_dbrc gh_store_prune_unverified(gh_dbconn *c, gh_arena *a, long long created_before,
-                                  long long *count);
 /* The sum of all counts. */
 long long gh_prune_total(const gh_prune_counts *n);
 

@@ -266,16 +266,13 @@ gh_dbrc gh_store_user_deletion_clear(gh_dbconn *c, gh_arena *a, const char *tena
     return gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
 }
 
-gh_dbrc gh_store_user_deletion_due(gh_dbconn *c, gh_arena *a, long long now, size_t max,
-                                   const char ***tenants, const char ***ids, size_t *n)
+/* The (tenant_id, id) rows of sql (parameters p) as two arrays in a. */
+static gh_dbrc tenant_id_pairs(gh_dbconn *c, gh_arena *a, const char *sql, const gh_dbparam *p,
+                               size_t np, const char ***tenants, const char ***ids, size_t *n)
 {
-    static const char sql[] = "SELECT tenant_id, id FROM users WHERE delete_at IS NOT NULL "
-                              "AND delete_at <= $1 AND status = 'deleting' "
-                              "ORDER BY delete_at LIMIT $2";
-    gh_dbparam p[] = {GH_INT(now), GH_INT((long long)max)};
     gh_dbres r;
     *n = 0;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, np, &r);
     if (rc != GH_DB_OK)
         return rc;
     *tenants = gh_arena_alloc(a, (r.nrows + 1) * sizeof(char *));
@@ -288,6 +285,38 @@ gh_dbrc gh_store_user_deletion_due(gh_dbconn *c, gh_arena *a, long long now, siz
     }
     *n = r.nrows;
     return GH_DB_OK;
+}
+
+gh_dbrc gh_store_user_deletion_due(gh_dbconn *c, gh_arena *a, long long now, size_t max,
+                                   const char ***tenants, const char ***ids, size_t *n)
+{
+    static const char sql[] = "SELECT tenant_id, id FROM users WHERE delete_at IS NOT NULL "
+                              "AND delete_at <= $1 AND status = 'deleting' "
+                              "ORDER BY delete_at LIMIT $2";
+    gh_dbparam p[] = {GH_INT(now), GH_INT((long long)max)};
+    return tenant_id_pairs(c, a, sql, p, 2, tenants, ids, n);
+}
+
+gh_dbrc gh_store_unverified_due(gh_dbconn *c, gh_arena *a, long long created_before, size_t max,
+                                const char ***tenants, const char ***ids, size_t *n)
+{
+    static const char sql[] = "SELECT tenant_id, id FROM users WHERE self_signup = 1 AND "
+                              "email_verified = 0 AND created_at < $1 ORDER BY created_at LIMIT $2";
+    gh_dbparam p[] = {GH_INT(created_before), GH_INT((long long)max)};
+    return tenant_id_pairs(c, a, sql, p, 2, tenants, ids, n);
+}
+
+gh_dbrc gh_store_unverified_claim(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                  const char *user_id, long long created_before)
+{
+    /* A no-op write: it takes the row's lock (PostgreSQL) or the database's
+     * (SQLite), so a verification racing the janitor either lands first
+     * (no row matches: NOTFOUND) or waits and then finds no account. */
+    static const char sql[] =
+        "UPDATE users SET version = version + 1 WHERE tenant_id = $1 AND id = $2 AND "
+        "self_signup = 1 AND email_verified = 0 AND created_at < $3";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(created_before)};
+    return gh_db_exec_change(c, a, sql, p, 3, GH_DB_NOTFOUND);
 }
 
 /* s with LIKE's wildcards (and the escape itself) escaped by a backslash. */

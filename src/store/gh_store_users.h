@@ -115,6 +115,15 @@ gh_dbrc gh_store_user_deletion_clear(gh_dbconn *c, gh_arena *a, const char *tena
  * arrays of tenants and ids in the arena. */
 gh_dbrc gh_store_user_deletion_due(gh_dbconn *c, gh_arena *a, long long now, size_t max,
                                    const char ***tenants, const char ***ids, size_t *n);
+/* Up to max (tenant, id) pairs of the self-service sign-ups never
+ * verified and created before created_before (ms), oldest first, for
+ * gh_deletion_prune_unverified; arrays in a. */
+gh_dbrc gh_store_unverified_due(gh_dbconn *c, gh_arena *a, long long created_before, size_t max,
+                                const char ***tenants, const char ***ids, size_t *n);
+/* In the caller's transaction: locks user_id if it is still such a
+ * sign-up, NOTFOUND when it is not (verified meanwhile, or gone). */
+gh_dbrc gh_store_unverified_claim(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                  const char *user_id, long long created_before);
 /* Deletes what the user's address left outside their own rows: mail to
  * it (with its delivery attempts), flows opened for it, throttle counters
  * keyed by it or by the user id. In the caller's transaction; called by

@@ -121,6 +121,23 @@ describe('the consents scope and claim', () => {
     const asked = await flowTokens(b, ctx.third, { scope: 'openid consents', claims: JSON.stringify({ id_token: { consents: { essential: false } } }) });
     assert.deepEqual(Object.keys(asked.claims().consents).sort(), ['analytics', 'marketing_email']);
   });
+
+  test('an ID token issued on refresh (openid-client) carries the consents claim when the original request asked for it, and only then', async () => {
+    const reg = await registerClient(ctx.server, { scope: 'openid consents offline_access', grant_types: ['authorization_code', 'refresh_token'] }, { firstParty: false });
+    const u = await newUser(ctx.server, 'rf');
+    const b = await signedIn(ctx.server, u);
+    const cfg = await config(reg);
+    const asked = await flowTokens(b, reg, { scope: 'openid consents offline_access', prompt: 'consent', claims: JSON.stringify({ id_token: { consents: null } }) });
+    assert.ok(asked.refresh_token, 'a refresh token');
+    const once = await client.refreshTokenGrant(cfg, asked.refresh_token);
+    assert.deepEqual(Object.keys(once.claims().consents).sort(), ['analytics', 'marketing_email'], 'kept on refresh');
+    const twice = await client.refreshTokenGrant(cfg, once.refresh_token);
+    assert.ok(twice.claims().consents, 'and through every rotation');
+
+    const plain = await flowTokens(b, reg, { scope: 'openid consents offline_access' });
+    const again = await client.refreshTokenGrant(cfg, plain.refresh_token);
+    assert.equal(again.claims().consents, undefined, 'not asked: not given on refresh either');
+  });
 });
 
 describe('the application API', () => {
@@ -259,5 +276,21 @@ describe('asking for a purpose in the authorization request', () => {
     const loc = new URL(r.headers.get('location'), ctx.server.issuer);
     assert.equal(loc.pathname, '/consent', `the swapped list is asked again, not granted: ${loc.href}`);
     assert.equal(records(u.id).filter((x) => x.purpose === 'analytics').length, 0);
+  });
+
+  test('the OAuth consent and the purpose decisions made with it are audited under different types (oauth_consent.* vs consent.*)', async () => {
+    const u = await newUser(ctx.server, 'types');
+    const b = await signedIn(ctx.server, u);
+    const f = await start(b, ctx.third, { scope: 'openid email', purpose: 'analytics' });
+    await tokens(await consent(b, ctx.third, f, { purposes: { analytics: true } }));
+    await b.session();
+    const revoke = await b.raw('DELETE', `/api/v1/consents/${encodeURIComponent(ctx.third.client_id)}`, { headers: { origin: b.origin, 'x-csrf-token': b.csrf } });
+    assert.ok(revoke.status < 300, revoke.text);
+    const events = sql(ctx.server, `SELECT type, details FROM audit_events WHERE subject = '${u.id}' AND (type LIKE 'consent.%' OR type LIKE 'oauth_consent.%') ORDER BY seq`);
+    assert.deepEqual(events.map((e) => e.type), ['consent.granted', 'oauth_consent.granted', 'oauth_consent.revoked']);
+    assert.equal(JSON.parse(events[0].details).purpose, 'analytics', 'consent.* is the ledger');
+    const oauth = JSON.parse(events[1].details);
+    assert.equal(oauth.client_id, ctx.third.client_id);
+    assert.equal(oauth.purpose, undefined, 'oauth_consent.* is the client and its scopes');
   });
 });

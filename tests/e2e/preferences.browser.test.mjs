@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { launchChromium, assertAccessible } from './lib/chromium.mjs';
-import { startServer, stopAll, randomHex } from './lib/server.mjs';
+import { startServer, stopAll, randomHex, sql } from './lib/server.mjs';
 import { startMailSink, stopAllMailSinks, sentTo } from './lib/mail.mjs';
 import { newUser, signedIn } from './lib/browser.mjs';
 
@@ -88,6 +88,9 @@ test('/account "Email preferences": one labelled checkbox per topic, chosen and 
     const choices = await myChoices(page);
     assert.equal(choices.find((c) => c.topic === kNews).subscribed, true);
     assert.equal(choices.find((c) => c.title === offers).subscribed, false);
+    // the browser's own fetch metadata backs the page's claim: the evidence says "page"
+    const via = sql(server, `SELECT via FROM comm_preference_history WHERE user_id = '${user.id}' AND topic_key = '${kNews}'`);
+    assert.deepEqual(via.map((r) => r.via), ['page']);
     await page.reload();
     await page.getByRole('checkbox', { name: news, checked: true }).waitFor();
     const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);

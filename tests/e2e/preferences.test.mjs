@@ -47,10 +47,12 @@ async function newTopic(tag = 'news') {
   return key;
 }
 
-const put = (b, preferences, extra = {}) => b.raw('PUT', '/api/v1/preferences', {
+const put = (b, preferences, extra = {}, headers = {}) => b.raw('PUT', '/api/v1/preferences', {
   body: JSON.stringify({ preferences, ...extra }),
-  headers: { 'content-type': 'application/json', origin: b.origin, 'x-csrf-token': b.csrf },
+  headers: { 'content-type': 'application/json', origin: b.origin, 'x-csrf-token': b.csrf, ...headers },
 });
+// what a browser adds to the account page's own fetch (no script can set it)
+const FROM_PAGE = { 'sec-fetch-site': 'same-origin' };
 
 const choiceOf = async (b, key) => (await b.raw('GET', '/api/v1/preferences')).json.preferences.find((p) => p.topic === key);
 
@@ -124,16 +126,23 @@ test('a customer chooses topics through the API; each change is kept with its ev
   assert.equal(on.status, 200, on.text);
   assert.equal(on.json.preferences.find((p) => p.topic === key).subscribed, true);
   assert.equal((await put(b, [{ topic: key, subscribed: true }])).status, 200);
-  assert.equal((await put(b, [{ topic: key, subscribed: false }], { via: 'page' })).status, 200);
+  assert.equal((await put(b, [{ topic: key, subscribed: false }], { via: 'page' }, FROM_PAGE)).status, 200);
+  // a caller outside the page saying "page" is recorded as what it is, its claim kept beside
+  assert.equal((await put(b, [{ topic: key, subscribed: true }], { via: 'page' })).status, 200);
+  assert.equal((await put(b, [{ topic: key, subscribed: false }])).status, 200);
   const h = historyOf(user.id);
-  assert.equal(h.length, 2, 'the repeated choice records nothing');
-  assert.deepEqual(h.map((e) => [e.decision, e.via, e.actor]), [['subscribed', 'api', user.id], ['unsubscribed', 'page', user.id]]);
+  assert.equal(h.length, 4, 'the repeated choice records nothing');
+  assert.deepEqual(h.map((e) => [e.decision, e.via, e.actor]), [['subscribed', 'api', user.id],
+    ['unsubscribed', 'page', user.id], ['subscribed', 'api', user.id], ['unsubscribed', 'api', user.id]]);
   assert.ok(h[0].ip && h[0].user_agent !== undefined);
-  assert.equal(sql(ctx.server, `SELECT COUNT(*) AS n FROM audit_events WHERE type = 'preferences.updated' AND subject = '${user.id}'`)[0].n, 2);
+  const events = sql(ctx.server, `SELECT details FROM audit_events WHERE type = 'preferences.updated' AND subject = '${user.id}' ORDER BY seq`)
+    .map((e) => JSON.parse(e.details));
+  assert.deepEqual(events.map((d) => [d.via, d.claimed_via]),
+    [['api', undefined], ['page', undefined], ['api', 'page'], ['api', undefined]]);
 
   assert.throws(() => sqlExec(ctx.server, `UPDATE comm_preference_history SET decision = 'subscribed' WHERE user_id = '${user.id}'`));
   assert.throws(() => sqlExec(ctx.server, `DELETE FROM comm_preference_history WHERE user_id = '${user.id}'`));
-  assert.equal(historyOf(user.id).length, 2);
+  assert.equal(historyOf(user.id).length, 4);
 
   // an operator's change needs a reason, and is recorded as theirs
   assert.equal((await admin('PUT', `/admin/v1/users/${user.id}/preferences`, { preferences: [{ topic: key, subscribed: true }] })).status, 400);
@@ -241,7 +250,7 @@ test('the data export holds the choices and their history; deletion erases the c
   const key = await newTopic('export');
   const user = await newUser(ctx.server, 'prefexp');
   const b = await signedIn(ctx.server, user);
-  assert.equal((await put(b, [{ topic: key, subscribed: true }], { via: 'page' })).status, 200);
+  assert.equal((await put(b, [{ topic: key, subscribed: true }], { via: 'page' }, FROM_PAGE)).status, 200);
   const ex = await b.post('/api/v1/account/export', { current_password: user.password });
   assert.equal(ex.status, 200, ex.text.slice(0, 300));
   const cp = ex.json.communication_preferences;

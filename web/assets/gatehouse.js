@@ -1157,7 +1157,7 @@ const pages = {
     const list = byId('scopes');
     for (const s of info.data.scopes) {
       const li = document.createElement('li');
-      li.textContent = s.description;
+      li.textContent = tr(s.description); // the built-in scopes' words are in the catalogs
       list.append(li);
     }
     consentPurposes(info.data.purposes || []);
@@ -1271,7 +1271,7 @@ function appItem(app) {
   title.textContent = app.client_name || app.client_id;
   const what = document.createElement('p');
   what.className = 'meta';
-  const words = (app.scopes || []).map((s) => s.description || s.scope);
+  const words = (app.scopes || []).map((s) => (s.description ? tr(s.description) : s.scope));
   what.textContent = words.length ? tr('Can: {what}', { what: words.join('; ') }) : '';
   const meta = document.createElement('p');
   meta.className = 'meta';

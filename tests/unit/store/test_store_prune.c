@@ -534,9 +534,23 @@ static void unverified_signups_expire(void **state)
                               "'s-old-signup'";
     assert_int_equal(gh_db_exec(f->c, f->a, own, NULL, 0, NULL), GH_DB_OK);
 
-    long long n = 0;
-    assert_int_equal(gh_store_prune_unverified(f->c, f->a, NOW - 7 * DAY, &n), GH_DB_OK);
+    const char **tenants = NULL, **ids = NULL;
+    size_t n = 0;
+    assert_int_equal(gh_store_unverified_due(f->c, f->a, NOW - 7 * DAY, 10, &tenants, &ids, &n),
+                     GH_DB_OK);
     assert_int_equal(n, 1);
+    assert_string_equal(ids[0], "old-signup@example.com");
+    assert_int_equal(gh_store_unverified_claim(f->c, f->a, T, ids[0], NOW - 7 * DAY), GH_DB_OK);
+    /* a verified, young or SCIM account cannot be claimed, even by id */
+    assert_int_equal(
+        gh_store_unverified_claim(f->c, f->a, T, "verified-signup@example.com", NOW - 7 * DAY),
+        GH_DB_NOTFOUND);
+    assert_int_equal(
+        gh_store_unverified_claim(f->c, f->a, T, "new-signup@example.com", NOW - 7 * DAY),
+        GH_DB_NOTFOUND);
+    assert_int_equal(gh_store_unverified_claim(f->c, f->a, T, "scim@example.com", NOW - 7 * DAY),
+                     GH_DB_NOTFOUND);
+    assert_int_equal(gh_store_user_purge(f->c, f->a, T, ids[0]), GH_DB_OK);
     GONE("users", "id", "old-signup@example.com");
     GONE("email_flows", "id", "f-old");
     GONE("sessions", "id", "s-old-signup");
@@ -544,7 +558,8 @@ static void unverified_signups_expire(void **state)
     KEPT("users", "id", "verified-signup@example.com");
     KEPT("users", "id", "scim@example.com");
     KEPT("users", "id", f->alice);
-    assert_int_equal(gh_store_prune_unverified(f->c, f->a, NOW - 7 * DAY, &n), GH_DB_OK);
+    assert_int_equal(gh_store_unverified_due(f->c, f->a, NOW - 7 * DAY, 10, &tenants, &ids, &n),
+                     GH_DB_OK);
     assert_int_equal(n, 0);
 }
 
