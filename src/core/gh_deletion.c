@@ -87,12 +87,29 @@ gh_dbrc gh_deletion_restore(const gh_ctx *x, gh_dbconn *c, const char *user_id)
     return rc;
 }
 
+gh_dbrc gh_deletion_pseudonymise(const gh_ctx *x, gh_dbconn *c, const char *user_id,
+                                 const char *email, const char *pseudonym, gh_deletion_counts *n)
+{
+    *n = (gh_deletion_counts){0};
+    gh_dbrc rc =
+        gh_audit_pseudonymise(c, x->arena, x->tenant, user_id, pseudonym, email, &n->events);
+    /* the consent ledger is kept as evidence under the same pseudonym
+     * (docs/privacy.md "After deletion") */
+    if (rc == GH_DB_OK)
+        rc = gh_consent_pseudonymise(x, c, user_id, pseudonym, &n->consents);
+    if (rc == GH_DB_OK) /* communication preference evidence (gh_prefs) */
+        rc = gh_prefs_erase(x, c, user_id, pseudonym, &n->preferences);
+    if (rc == GH_DB_OK) /* risk decisions (gh_risk, docs/risk.md) */
+        rc = gh_risk_erase(x, c, user_id, pseudonym, &n->risk_decisions);
+    return rc;
+}
+
 gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, const char *actor,
                           const char *type, json_t *details)
 {
     gh_user u;
     char pseud[GH_DELETION_PSEUDONYM_LEN + 1];
-    long long n = 0;
+    gh_deletion_counts n;
     gh_deletion_pseudonym(x->cfg, x->tenant, user_id, pseud);
     gh_dbrc rc = gh_store_user_get(c, x->arena, x->tenant, user_id, &u);
     /* sessions end first, so their relying parties hear of it */
@@ -103,28 +120,17 @@ gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, co
     if (rc == GH_DB_OK)
         rc = gh_store_user_purge(c, x->arena, x->tenant, user_id);
     if (rc == GH_DB_OK)
-        rc = gh_audit_pseudonymise(c, x->arena, x->tenant, user_id, pseud, u.email, &n);
-    /* the consent ledger is kept as evidence under the same pseudonym
-     * (docs/privacy.md "After deletion") */
-    long long nc = 0;
-    if (rc == GH_DB_OK)
-        rc = gh_consent_pseudonymise(x, c, user_id, pseud, &nc);
-    long long nprefs = 0; /* communication preference evidence (gh_prefs) */
-    if (rc == GH_DB_OK)
-        rc = gh_prefs_erase(x, c, user_id, pseud, &nprefs);
-    long long nrisk = 0; /* risk decisions (gh_risk, docs/risk.md) */
-    if (rc == GH_DB_OK)
-        rc = gh_risk_erase(x, c, user_id, pseud, &nrisk);
+        rc = gh_deletion_pseudonymise(x, c, user_id, u.email, pseud, &n);
     if (rc != GH_DB_OK) {
         json_decref(details);
         return rc;
     }
     if (!details)
         details = json_object();
-    json_object_set_new(details, "events_pseudonymised", json_integer(n));
-    json_object_set_new(details, "consents_pseudonymised", json_integer(nc));
-    json_object_set_new(details, "risk_decisions_pseudonymised", json_integer(nrisk));
-    json_object_set_new(details, "preference_history_pseudonymised", json_integer(nprefs));
+    json_object_set_new(details, "events_pseudonymised", json_integer(n.events));
+    json_object_set_new(details, "consents_pseudonymised", json_integer(n.consents));
+    json_object_set_new(details, "risk_decisions_pseudonymised", json_integer(n.risk_decisions));
+    json_object_set_new(details, "preference_history_pseudonymised", json_integer(n.preferences));
     gh_audit_event ev = {.tenant_id = x->tenant,
                          .type = type,
                          .subject = pseud,

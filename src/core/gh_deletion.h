@@ -42,6 +42,16 @@ gh_dbrc gh_deletion_restore(const gh_ctx *x, gh_dbconn *c, const char *user_id);
 gh_dbrc gh_deletion_purge(const gh_ctx *x, gh_dbconn *c, const char *user_id, const char *actor,
                           const char *type, json_t *details);
 
+/* What a removed account leaves as evidence keeps only its pseudonym, in
+ * the caller's transaction: its audit events (gh_audit_pseudonymise; email
+ * as there, NULL keeps the address in other events' details), consent
+ * ledger, preference history and risk decisions. Counts in n. */
+typedef struct gh_deletion_counts {
+    long long events, consents, preferences, risk_decisions;
+} gh_deletion_counts;
+gh_dbrc gh_deletion_pseudonymise(const gh_ctx *x, gh_dbconn *c, const char *user_id,
+                                 const char *email, const char *pseudonym, gh_deletion_counts *n);
+
 /* The pseudonym of a user in the audit log: "pseud:" and the first 16
  * bytes, base64url, of HMAC-SHA-256 over tenant and user id under the
  * master key's "audit pseudonym" key. Stable, so one person's events stay

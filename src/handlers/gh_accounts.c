@@ -19,6 +19,7 @@
 #include "gh_api.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
+#include "gh_deletion.h"
 #include "gh_factors.h"
 #include "gh_handlers.h"
 #include "gh_mail.h"
@@ -609,6 +610,15 @@ static gh_dbrc replace_unverified(gh_req *r, gh_dbconn *c, const gh_email_flow *
         rc = GH_DB_CONFLICT;
     if (rc == GH_DB_OK)
         rc = gh_store_user_purge(c, r->arena, f->tenant_id, f->user_id);
+    /* what the old account leaves as evidence keeps only its pseudonym, as
+     * for any removed account; the address is the new owner's, so their
+     * events keep it */
+    char pseud[GH_DELETION_PSEUDONYM_LEN + 1];
+    gh_ctx x = gh_req_ctx(r);
+    gh_deletion_counts n;
+    gh_deletion_pseudonym(x.cfg, f->tenant_id, f->user_id, pseud);
+    if (rc == GH_DB_OK)
+        rc = gh_deletion_pseudonymise(&x, c, f->user_id, NULL, pseud, &n);
     if (rc == GH_DB_OK)
         rc = gh_store_user_insert(c, r->arena, &u);
     if (rc == GH_DB_OK)
@@ -617,9 +627,11 @@ static gh_dbrc replace_unverified(gh_req *r, gh_dbconn *c, const gh_email_flow *
         rc = phc ? gh_store_password_set(c, r->arena, u.tenant_id, u.id, phc)
                  : email_signin_add(r, c, u.tenant_id, u.id);
     if (rc == GH_DB_OK)
-        gh_api_audit(r, c, "account.unverified_replaced", f->user_id, "success",
+        gh_api_audit(r, c, "account.unverified_replaced", pseud, "success",
                      "a verified sign-up took the address",
-                     json_pack("{s:s}", "new_user_id", u.id));
+                     json_pack("{s:s, s:I, s:I}", "new_user_id", u.id, "events_pseudonymised",
+                               (json_int_t)n.events, "consents_pseudonymised",
+                               (json_int_t)n.consents));
     json_decref(j);
     *user_id = u.id;
     return rc;

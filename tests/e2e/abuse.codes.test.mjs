@@ -340,9 +340,13 @@ describe('account pre-hijacking: an unverified sign-up does not hold an address 
     assert.equal(sql(server, `SELECT given_name FROM users WHERE id = '${now.id}'`)[0].given_name, 'Real');
     assert.equal(sql(server, `SELECT count(*) AS n FROM users WHERE id = '${old.id}'`)[0].n, 0);
     assert.equal(sql(server, `SELECT count(*) AS n FROM email_flows WHERE user_id = '${old.id}'`)[0].n, 0);
-    const ev = sql(server, `SELECT details FROM audit_events WHERE type = 'account.unverified_replaced' AND subject = '${old.id}'`);
+    const ev = sql(server, `SELECT subject, details FROM audit_events WHERE type = 'account.unverified_replaced' AND details LIKE '%${now.id}%'`);
     assert.equal(ev.length, 1);
     assert.equal(JSON.parse(ev[0].details).new_user_id, now.id);
+    // the removed account's trail keeps only its pseudonym, as for any removed account (issue 20 item 3)
+    assert.match(ev[0].subject, /^pseud:/);
+    assert.equal(sql(server, `SELECT count(*) AS n FROM audit_events WHERE subject = '${old.id}' OR actor = '${old.id}'`)[0].n, 0);
+    assert.equal(sql(server, `SELECT count(*) AS n FROM audit_events WHERE subject = '${ev[0].subject}' AND (ip IS NOT NULL OR user_agent IS NOT NULL) AND type <> 'account.unverified_replaced'`)[0].n, 0);
 
     const ownerIn = await browserFrom().post('/api/v1/signin', { email, password: ownerPassword });
     assert.equal(ownerIn.status, 200, ownerIn.text);

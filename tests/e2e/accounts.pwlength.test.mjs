@@ -337,6 +337,9 @@ describe('passwordless sign-up', () => {
     const newId = userId(server, email);
     assert.notEqual(newId, oldId, 'a new account took the address');
     assert.equal(hasPassword(server, newId), false);
-    assert.equal(audits(server, oldId, 'account.unverified_replaced'), 1);
+    assert.equal(audits(server, oldId, 'account.unverified_replaced'), 0, 'the removed account\'s trail keeps only its pseudonym');
+    const ev = sql(server, `SELECT subject FROM audit_events WHERE type = 'account.unverified_replaced' AND details LIKE '%${newId}%'`);
+    assert.equal(ev.length, 1);
+    assert.match(ev[0].subject, /^pseud:/);
   });
 });
