@@ -93,6 +93,38 @@ describe('a German browser', () => {
     }
   });
 
+  test('the server\'s refusals built with a number (password length, the rate limit\'s wait) show in German too', async () => {
+    const ctx = await browser.newContext({ baseURL: server.issuer, locale: 'de-DE' });
+    const page = await ctx.newPage();
+    try {
+      await page.goto('/signup');
+      const shown = await page.evaluate(() => [
+        'Use at least 15 characters.', 'Use at most 64 characters.',
+        'Too many requests. Try again in 1 second.', 'Too many requests. Try again in 42 seconds.',
+      ].map((d) => errorText({ status: 400, data: { error_description: d } })));
+      assert.deepEqual(shown, [
+        'Verwenden Sie mindestens 15 Zeichen.', 'Verwenden Sie höchstens 64 Zeichen.',
+        'Zu viele Anfragen. Versuchen Sie es in 1 Sekunde erneut.', 'Zu viele Anfragen. Versuchen Sie es in 42 Sekunden erneut.',
+      ]);
+      // the server says them this way: a password of 9 characters on an account without a second factor
+      const r = await page.evaluate(async () => {
+        const s = await (await fetch('/api/v1/session', { credentials: 'same-origin' })).json();
+        const res = await fetch('/api/v1/signup', {
+          method: 'POST', credentials: 'same-origin',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrf_token || '' },
+          body: JSON.stringify({ email: `short-${Date.now()}@example.com`, password: 'Kurz9Zeic' }),
+        });
+        const data = await res.json();
+        return { status: res.status, description: data.error_description, shown: errorText({ status: res.status, data }) };
+      });
+      assert.equal(r.status, 400, JSON.stringify(r));
+      assert.match(r.description, /^Use at least \d+ characters\.$/);
+      assert.match(r.shown, /^Verwenden Sie mindestens \d+ Zeichen\.$/);
+    } finally {
+      await ctx.close();
+    }
+  });
+
   test('German pages are axe-clean at 320 px', async () => {
     const ctx = await browser.newContext({
       baseURL: server.issuer, locale: 'de-DE', bypassCSP: true, viewport: { width: 320, height: 640 },

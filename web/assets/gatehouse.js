@@ -174,9 +174,22 @@ function saveFile(blob, name) {
 
 // ---- page helpers ----
 
+/** The server's messages built with a number (the password length rules,
+ * the rate limit's wait), translated as patterns: null for any other. */
+function numberedText(d) {
+  let m = /^Use at least (\d+) characters\.$/.exec(d);
+  if (m) return tr('Use at least {n} characters.', { n: m[1] });
+  m = /^Use at most (\d+) characters\.$/.exec(d);
+  if (m) return tr('Use at most {n} characters.', { n: m[1] });
+  if (d === 'Too many requests. Try again in 1 second.') return tr('Too many requests. Try again in 1 second.');
+  m = /^Too many requests\. Try again in (\d+) seconds\.$/.exec(d);
+  if (m) return tr('Too many requests. Try again in {n} seconds.', { n: m[1] });
+  return null;
+}
+
 function errorText(r) {
   if (typeof r.data.error_description === 'string' && r.data.error_description) {
-    return tr(r.data.error_description);
+    return numberedText(r.data.error_description) ?? tr(r.data.error_description);
   }
   if (r.status === 0) return MSG.network;
   if (r.status === 429) return MSG.busy;
