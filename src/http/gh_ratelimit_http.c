@@ -297,8 +297,18 @@ static bool disposable_signup(gh_req *r, const rl_state *st)
     return true;
 }
 
+/* Health probes and the metrics scrape are never limited: an orchestrator
+ * or Prometheus polls them from one address, and a 429 there would take a
+ * healthy instance out of service. They are cheap and read no secret. */
+static bool exempt(const char *pattern)
+{
+    return strncmp(pattern, "/healthz/", 9) == 0 || strcmp(pattern, "/metrics") == 0;
+}
+
 bool gh_rl_admit(gh_req *r, const char *pattern)
 {
+    if (exempt(pattern))
+        return true;
     rl_state *st = gh_arena_alloc(r->arena, sizeof(*st));
     if (!st)
         return true;
