@@ -19,6 +19,7 @@
 
 typedef struct gh_ctx {
     const char *tenant;     /* GH_DEFAULT_TENANT until tenants land (issue 21) */
+    const char *issuer;     /* the tenant's issuer: GATEHOUSE_ISSUER for the default tenant */
     gh_arena *arena;        /* results the service returns live here */
     const gh_config *cfg;   /* the settings */
     int64_t now;            /* ms since the epoch, read once for the whole call */
@@ -39,6 +40,13 @@ static inline gh_dbconn *gh_ctx_db(const gh_ctx *x)
     if (x->db)
         return x->db;
     return x->acquire ? x->acquire(x->owner) : NULL;
+}
+
+/* The issuer of x's tenant: a gh_ctx made by a command or a unit test may
+ * leave issuer unset, and then it is the default tenant's. */
+static inline const char *gh_ctx_issuer(const gh_ctx *x)
+{
+    return x->issuer ? x->issuer : x->cfg->issuer;
 }
 
 #endif

@@ -12,7 +12,7 @@
 /* issuer + path, as every link in a mail */
 static const char *url_of(const gh_ctx *x, const char *path)
 {
-    const char *iss = x->cfg->issuer;
+    const char *iss = gh_ctx_issuer(x);
     size_t n = strlen(iss);
     if (n && iss[n - 1] == '/')
         n--;

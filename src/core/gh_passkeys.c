@@ -18,7 +18,7 @@ enum { MAX_WA_FIELD = 16384 }; /* base64url text of one WebAuthn field */
 bool gh_passkeys_rp(const gh_ctx *x, const char **rp_id, const char **origin)
 {
     char o[512];
-    if (gh_url_origin(x->cfg->issuer, o, sizeof(o)) != 0)
+    if (gh_url_origin(gh_ctx_issuer(x), o, sizeof(o)) != 0)
         return false;
     const char *host = strstr(o, "://");
     host = host ? host + 3 : o;

@@ -259,7 +259,7 @@ gh_dbrc gh_prefs_change(const gh_ctx *x, const gh_prefs_who *who, const gh_topic
 /* issuer + path, as every link in a mail */
 static const char *url_of(const gh_ctx *x, const char *path)
 {
-    const char *iss = x->cfg->issuer;
+    const char *iss = gh_ctx_issuer(x);
     size_t n = strlen(iss);
     if (n && iss[n - 1] == '/')
         n--;

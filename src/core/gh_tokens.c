@@ -18,7 +18,7 @@ json_t *gh_tokens_access_check(const gh_ctx *x, const char *token, gh_dbrc *rc)
     const char *iss = json_string_value(json_object_get(claims, "iss"));
     const char *jti = json_string_value(json_object_get(claims, "jti"));
     json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
-    if (!iss || strcmp(iss, x->cfg->issuer) != 0 || !jti || exp <= x->now / 1000)
+    if (!iss || strcmp(iss, gh_ctx_issuer(x)) != 0 || !jti || exp <= x->now / 1000)
         goto refused;
     gh_dbconn *c = gh_ctx_db(x);
     if (!c) {

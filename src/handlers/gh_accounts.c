@@ -112,7 +112,7 @@ gh_dbrc gh_accounts_mail_code(gh_req *r, gh_dbconn *c, const gh_email_flow *f,
                               const gh_accounts_codes *k)
 {
     bool recover = strcmp(f->kind, GH_FLOW_RECOVER) == 0;
-    const char *link = gh_arena_printf(r->arena, "%s/%s?flow=%s&token=%s", r->app->cfg->issuer,
+    const char *link = gh_arena_printf(r->arena, "%s/%s?flow=%s&token=%s", r->issuer,
                                        recover ? "recover" : "verify", f->id, k->link_token);
     /* In the language of the page that asked, where the code is entered
      * (docs/i18n.md). */
@@ -341,8 +341,8 @@ static gh_dbrc signup_existing(gh_req *r, gh_dbconn *c, const gh_user *owner, co
         return rc;
     json_t *params =
         json_pack("{s:s, s:s, s:s}", "signin_link",
-                  gh_arena_printf(r->arena, "%s/signin", r->app->cfg->issuer), "reset_link",
-                  gh_arena_printf(r->arena, "%s/signin", r->app->cfg->issuer), "_locale",
+                  gh_arena_printf(r->arena, "%s/signin", r->issuer), "reset_link",
+                  gh_arena_printf(r->arena, "%s/signin", r->issuer), "_locale",
                   gh_i18n_tags()[gh_req_language(r, return_to)]);
     rc = gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, owner->email, "signup_existing",
                          params);

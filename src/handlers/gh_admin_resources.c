@@ -60,7 +60,7 @@ static void admin_save(gh_req *r, const char *id)
     char why[256] = "";
     if (!gh_scim_authorised(r))
         return;
-    json_t *doc = admin_body(r, r->app->cfg->issuer, why, sizeof(why));
+    json_t *doc = admin_body(r, r->issuer, why, sizeof(why));
     if (!doc)
         return;
     gh_ctx x = gh_req_ctx(r);

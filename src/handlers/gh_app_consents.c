@@ -90,7 +90,7 @@ static bool app_token(gh_req *r, struct app_token *t)
     t->client_id = claim_text(r, claims, "client_id");
     t->scope = claim_text(r, claims, "scope");
     const char *aud = json_string_value(json_object_get(claims, "aud"));
-    bool for_us = aud && strcmp(aud, x.cfg->issuer) == 0;
+    bool for_us = aud && strcmp(aud, gh_ctx_issuer(&x)) == 0;
     t->auth_time = json_integer_value(json_object_get(claims, "auth_time"));
     json_decref(claims);
     gh_user u;

@@ -49,7 +49,7 @@ static void answer(gh_req *r, const gh_ctx *x, const gh_client *cl, const char *
                                       "scope", t.scope, "client_id", t.client_id, "sub", t.user_id,
                                       "token_type", "refresh_token", "exp",
                                       (json_int_t)(t.expires_at / 1000), "iat",
-                                      (json_int_t)(t.created_at / 1000), "iss", x->cfg->issuer),
+                                      (json_int_t)(t.created_at / 1000), "iss", gh_ctx_issuer(x)),
                             NULL);
     if (rc == GH_DB_BUSY)
         return gh_resp_db_error(r, rc);

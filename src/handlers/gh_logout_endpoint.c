@@ -77,7 +77,7 @@ static json_t *hint_claims(gh_req *r, const char *hint, const char *client_id)
     json_t *claims = gh_keys_verify(hint, GH_TYP_ID_TOKEN, NULL);
     const char *iss = json_string_value(json_object_get(claims, "iss"));
     const char *aud = json_string_value(json_object_get(claims, "aud"));
-    if (!claims || !iss || strcmp(iss, r->app->cfg->issuer) != 0 || !aud ||
+    if (!claims || !iss || strcmp(iss, r->issuer) != 0 || !aud ||
         (client_id && strcmp(client_id, aud) != 0) || json_object_get(claims, "events") ||
         json_object_get(claims, "scope")) {
         json_decref(claims);

@@ -43,7 +43,7 @@ enum { MARKER_TTL_MS = 10 * 60 * 1000 };
 
 const char *gh_oidc_url(gh_req *r, const char *path)
 {
-    const char *iss = r->app->cfg->issuer;
+    const char *iss = r->issuer;
     size_t n = strlen(iss);
     if (n && iss[n - 1] == '/')
         n--;
@@ -118,7 +118,7 @@ static json_t *discovery_document(gh_req *r)
     static const char *const prompts[] = {"none", "login", "consent", "select_account", NULL};
     static const char *const pkce[] = {"S256", NULL};
     json_t *d = json_object();
-    json_object_set_new(d, "issuer", json_string(r->app->cfg->issuer));
+    json_object_set_new(d, "issuer", json_string(r->issuer));
     json_object_set_new(d, "authorization_endpoint", json_string(gh_oidc_url(r, "/authorize")));
     json_object_set_new(d, "token_endpoint", json_string(gh_oidc_url(r, "/token")));
     json_object_set_new(d, "userinfo_endpoint", json_string(gh_oidc_url(r, "/userinfo")));
@@ -292,7 +292,7 @@ static void respond_to_client(gh_req *r, const struct authz *z, const char *code
                               const char *description)
 {
     const char *names[] = {"code", "error", "error_description", "state", "iss"};
-    const char *values[] = {code, error, description, z->state, r->app->cfg->issuer};
+    const char *values[] = {code, error, description, z->state, r->issuer};
     if (z->response_mode && strcmp(z->response_mode, "form_post") == 0) {
         form_post(r, z->redirect_uri, names, values, 5);
         return;

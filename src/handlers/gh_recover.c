@@ -376,7 +376,7 @@ static gh_dbrc mail_wait(gh_req *r, gh_dbconn *c, const gh_user *u, const gh_rec
 {
     gh_ctx x = gh_req_ctx(r);
     const char *link = gh_arena_printf(r->arena, "%s/recover/cancel?wait=%s&token=%s",
-                                       r->app->cfg->issuer, w->id, cancel_token);
+                                       r->issuer, w->id, cancel_token);
     json_t *p =
         json_pack("{s:s, s:s}", "ends", gh_notices_time(r->arena, w->ends_at), "cancel_link", link);
     const char *mail_id = NULL;

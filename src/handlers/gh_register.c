@@ -140,7 +140,7 @@ void gh_register_create(gh_req *r)
     gh_client_actor who = actor(r, "admin");
     gh_client_error err;
     json_t *resp = NULL;
-    gh_dbrc rc = gh_clients_register(c, r->arena, &who, r->app->cfg->issuer, body, json_is_true(fp),
+    gh_dbrc rc = gh_clients_register(c, r->arena, &who, r->issuer, body, json_is_true(fp),
                                      &resp, &err);
     json_decref(body);
     respond(r, rc, 201, resp, &err);
@@ -179,7 +179,7 @@ void gh_register_get(gh_req *r)
     gh_client cl;
     if (!load_authorised(r, &cl))
         return;
-    json_t *doc = gh_client_view(&cl, r->app->cfg->issuer);
+    json_t *doc = gh_client_view(&cl, r->issuer);
     gh_client_release(&cl);
     respond(r, GH_DB_OK, 200, doc, NULL);
 }
@@ -197,7 +197,7 @@ void gh_register_update(gh_req *r)
     gh_client_actor who = actor(r, cl.id);
     gh_client_error err;
     json_t *resp = NULL;
-    gh_dbrc rc = gh_clients_update(gh_req_db(r), r->arena, &who, r->app->cfg->issuer, &cl, body,
+    gh_dbrc rc = gh_clients_update(gh_req_db(r), r->arena, &who, r->issuer, &cl, body,
                                    &resp, &err);
     json_decref(body);
     gh_client_release(&cl);

@@ -54,7 +54,7 @@ json_t *gh_scim_body(gh_req *r)
 static json_t *meta(gh_req *r, const char *type, const char *path)
 {
     return json_pack("{s:s, s:s}", "resourceType", type, "location",
-                     gh_arena_printf(r->arena, "%s/scim/v2/%s", r->app->cfg->issuer, path));
+                     gh_arena_printf(r->arena, "%s/scim/v2/%s", r->issuer, path));
 }
 
 void gh_scim_service_provider_config(gh_req *r)

@@ -53,7 +53,7 @@ json_t *gh_scim_profile_schema(gh_req *r)
                      "name", "GatehouseProfile", "description",
                      "The operator's profile attributes (progressive profiling)", "attributes",
                      attrs, "meta", "resourceType", "Schema", "location",
-                     gh_arena_printf(r->arena, "%s/scim/v2/Schemas/%s", r->app->cfg->issuer,
+                     gh_arena_printf(r->arena, "%s/scim/v2/Schemas/%s", r->issuer,
                                      GH_SCIM_PROFILE_URN));
 }
 

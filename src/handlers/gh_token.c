@@ -78,7 +78,7 @@ static bool token_target(gh_req *r, const gh_form *f, const char *scope, struct 
         token_error(r, 400, err, why);
         return false;
     }
-    g->aud = r->app->cfg->issuer;
+    g->aud = r->issuer;
     g->ttl = r->app->cfg->access_token_ttl;
     if (res) {
         long long ttl = json_integer_value(json_object_get(res, "access_token_ttl"));
@@ -103,7 +103,7 @@ static char *access_token(gh_req *r, const gh_client *cl, const struct grant *g,
     gh_uuid(jti);
     gh_jsonw w;
     gh_jsonw_begin(&w, r->arena, 512);
-    gh_jsonw_str(&w, "iss", r->app->cfg->issuer);
+    gh_jsonw_str(&w, "iss", r->issuer);
     gh_jsonw_str(&w, "sub", g->sub);
     gh_jsonw_str(&w, "aud", g->aud);
     gh_jsonw_str(&w, "client_id", cl->id);
@@ -126,7 +126,7 @@ static char *access_token(gh_req *r, const gh_client *cl, const struct grant *g,
 static char *id_token(gh_req *r, const gh_client *cl, const struct grant *g, const char *at)
 {
     long long now = gh_now_ms() / 1000;
-    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", r->app->cfg->issuer, "sub",
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", r->issuer, "sub",
                           g->sub, "aud", cl->id, "azp", cl->id, "iat", (json_int_t)now, "exp",
                           (json_int_t)(now + r->app->cfg->id_token_ttl));
     if (g->auth_time)

@@ -60,7 +60,7 @@ void gh_userinfo(gh_req *r)
     /* a token for a resource (RFC 8707) is that API's, not userinfo's; a
      * client's own token (client_credentials) has no user */
     if (!claims || !sub || (client && strcmp(sub, client) == 0) || !aud ||
-        strcmp(aud, x.cfg->issuer) != 0 || !c ||
+        strcmp(aud, gh_ctx_issuer(&x)) != 0 || !c ||
         gh_store_user_get(c, r->arena, x.tenant, sub, &u) != GH_DB_OK || !u.active) {
         json_decref(claims);
         return bearer_error(r, 401, "invalid_token", "the access token is not valid");

@@ -111,6 +111,7 @@ bool gh_req_db_failed(const gh_req *r)
 gh_ctx gh_req_ctx(gh_req *r)
 {
     return (gh_ctx){.tenant = r->tenant,
+                    .issuer = r->issuer ? r->issuer : r->issuer,
                     .db = r->db,
                     .acquire = req_acquire,
                     .owner = r,
@@ -453,6 +454,8 @@ static void setup_request(struct ctx *x, const char *url, const char *method)
         r->request_id = gh_arena_strdup(r->arena, hex);
     }
     r->tenant = GH_DEFAULT_TENANT;
+    r->issuer = r->issuer;
+    r->base_path = "";
     r->ip = client_ip(r);
     const char *ua = gh_req_header(r, "User-Agent");
     r->user_agent = gh_arena_strndup(r->arena, ua ? ua : "", ua ? strnlen(ua, 512) : 0);

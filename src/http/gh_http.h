@@ -59,6 +59,12 @@ struct gh_req {
      * the path or the host (issue 21) changes only setup_request.
      * GH_DEFAULT_TENANT until then. */
     const char *tenant;
+    /* The tenant's issuer (GATEHOUSE_ISSUER for the default tenant) and the
+     * path prefix its pages and endpoints sit under ("" for the default
+     * tenant or a tenant reached by its own host, "/t/{id}" otherwise):
+     * every URL the server writes for this request is built from these. */
+    const char *issuer;
+    const char *base_path;
     const char *ip;
     const char *user_agent; /* "" when none */
     const char *body;       /* NUL-terminated; NULL when there was none */

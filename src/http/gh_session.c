@@ -17,7 +17,7 @@
 
 static bool secure_cookies(const gh_req *r)
 {
-    return strncmp(r->app->cfg->issuer, "https://", 8) == 0;
+    return strncmp(r->issuer, "https://", 8) == 0;
 }
 
 /* __Host- cookies must be Secure, so the prefix is used only over https. */
@@ -257,7 +257,7 @@ static bool origin_ok(gh_req *r)
     char mine[512];
     const char *origin = gh_req_header(r, "Origin");
     if (origin) {
-        if (gh_url_origin(r->app->cfg->issuer, mine, sizeof(mine)) != 0)
+        if (gh_url_origin(r->issuer, mine, sizeof(mine)) != 0)
             return false;
         return strcasecmp(origin, mine) == 0;
     }

@@ -8,7 +8,10 @@
 // checked by the server) is ever followed.
 'use strict';
 
-const API = '/api/v1';
+// A tenant reached by path (docs/tenants.md) has its pages and API under
+// /t/{tenant}; the default tenant, and a tenant on its own host, at the root.
+const BASE = (location.pathname.match(/^\/t\/[a-z0-9][a-z0-9-]*(?=\/|$)/) || [''])[0];
+const API = `${BASE}/api/v1`;
 const query = new URLSearchParams(location.search);
 const returnTo = query.get('return_to');
 let csrfToken = null;
@@ -223,12 +226,12 @@ function withReturn(path, extra = {}) {
   const q = new URLSearchParams(extra);
   if (returnTo !== null) q.set('return_to', returnTo);
   const s = q.toString();
-  return s ? `${path}?${s}` : path;
+  return s ? `${BASE}${path}?${s}` : BASE + path;
 }
 
 /** Follows the server's (already validated) return_to. */
 function go(target) {
-  location.assign(typeof target === 'string' && target ? target : '/account');
+  location.assign(typeof target === 'string' && target ? target : `${BASE}/account`);
 }
 
 function toVerify(data) {
@@ -273,7 +276,7 @@ function withReturnTo(body) {
  */
 function reauthIfNeeded(r) {
   if (r.status !== 403 || r.data.error !== 'reauthentication_required') return false;
-  location.assign(`/signin?${new URLSearchParams({ return_to: location.pathname, reauth: '1' })}`);
+  location.assign(`${BASE}/signin?${new URLSearchParams({ return_to: location.pathname, reauth: '1' })}`);
   return true;
 }
 
@@ -284,7 +287,7 @@ let signingOut = false;
 
 function toSignIn() {
   if (signingOut) return;
-  location.replace(`/signin?${new URLSearchParams({ return_to: location.pathname })}`);
+  location.replace(`${BASE}/signin?${new URLSearchParams({ return_to: location.pathname })}`);
 }
 
 /** Runs an async click handler on button, one at a time, with aria-busy while it runs. */
@@ -341,8 +344,8 @@ function showWaiting(data) {
 async function onwardAfterSignIn(target) {
   const s = await call('GET', '/session');
   if (s.ok && s.data.consent_required) {
-    const back = typeof target === 'string' && target ? target : '/account';
-    location.assign(`/consent/update?${new URLSearchParams({ return_to: back })}`);
+    const back = typeof target === 'string' && target ? target : `${BASE}/account`;
+    location.assign(`${BASE}/consent/update?${new URLSearchParams({ return_to: back })}`);
     return;
   }
   go(target);
@@ -948,11 +951,11 @@ const pages = {
   async account() {
     const r = await call('GET', '/session');
     if (r.ok && !r.data.authenticated) {
-      location.replace('/signin');
+      location.replace(BASE + '/signin');
       return;
     }
     if (r.ok && r.data.consent_required) { // a required document waits (docs/privacy.md)
-      location.replace(`/consent/update?${new URLSearchParams({ return_to: '/account' })}`);
+      location.replace(`${BASE}/consent/update?${new URLSearchParams({ return_to: `${BASE}/account` })}`);
       return;
     }
     if (!r.ok) {
@@ -1046,14 +1049,14 @@ const pages = {
         byId('delete_password').focus();
         return showAlert(errorText(r));
       }
-      location.assign('/signin?deleted=1');
+      location.assign(BASE + '/signin?deleted=1');
     });
 
     byId('signout').addEventListener('click', async () => {
       if (signingOut) return;
       signingOut = true;
       const out = await post('/signout');
-      if (out.ok) return location.assign('/signin?signed_out=1');
+      if (out.ok) return location.assign(BASE + '/signin?signed_out=1');
       signingOut = false;
       return showAlert(errorText(out));
     });
@@ -1063,7 +1066,7 @@ const pages = {
 
     const s = await call('GET', '/sessions');
     if (s.status === 401) {
-      location.replace('/signin');
+      location.replace(BASE + '/signin');
       return;
     }
     if (!s.ok) {
@@ -1159,7 +1162,7 @@ const pages = {
     if (purpose !== null) ask.set('purpose', purpose);
     const info = await call('GET', `/consent?${ask}`);
     if (info.status === 401) {
-      location.assign(`/signin?${new URLSearchParams({ return_to: back })}`);
+      location.assign(`${BASE}/signin?${new URLSearchParams({ return_to: back })}`);
       return;
     }
     if (!info.ok) {
@@ -1567,6 +1570,12 @@ for (const b of document.querySelectorAll('nav.languages button[data-lang]')) {
 
 // ---- start ----
 
+// The pages' own links are written from the root; under /t/{tenant} they
+// gain the prefix (withReturn adds it to those that keep return_to).
+for (const a of document.querySelectorAll('a[href^="/"]:not([data-keep-return])')) {
+  const href = a.getAttribute('href');
+  if (BASE && !href.startsWith('//') && !href.startsWith(`${BASE}/`)) a.setAttribute('href', BASE + href);
+}
 for (const a of document.querySelectorAll('a[data-keep-return]')) {
   a.setAttribute('href', withReturn(a.getAttribute('href')));
 }

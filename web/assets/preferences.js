@@ -21,14 +21,14 @@
   async function api(method, body) {
     const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
     if (body) {
-      const s = await fetch('/api/v1/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      const s = await fetch(`${API}/session`, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
         .then((r) => r.json()).catch(() => ({}));
       init.headers['Content-Type'] = 'application/json';
       init.headers['X-CSRF-Token'] = s.csrf_token || '';
       init.body = JSON.stringify(body);
     }
     try {
-      const res = await fetch('/api/v1/preferences', init);
+      const res = await fetch(`${API}/preferences`, init);
       return { ok: res.ok, status: res.status, data: await res.json().catch(() => ({})) };
     } catch {
       return { ok: false, status: 0, data: {} };

@@ -85,7 +85,7 @@ async function profileComplete() {
   const q = new URLSearchParams({ client_id: req.get('client_id') || '', scope: req.get('scope') || '' });
   const info = await call('GET', `/profile/attributes?${q}`);
   if (info.status === 401) {
-    location.assign(`/signin?${new URLSearchParams({ return_to: back })}`);
+    location.assign(`${BASE}/signin?${new URLSearchParams({ return_to: back })}`);
     return;
   }
   if (!info.ok) {

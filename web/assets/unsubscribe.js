@@ -21,7 +21,7 @@
     let res = null;
     let data = {};
     try {
-      res = await fetch('/unsubscribe' + location.search, {
+      res = await fetch(location.pathname + location.search, {
         method: 'POST',
         credentials: 'omit',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
