@@ -18,6 +18,7 @@
 #include "gh_log.h"
 #include "gh_mkey.h"
 #include "gh_store_users.h"
+#include "gh_tenant_meta.h"
 
 #define TENANT GH_DEFAULT_TENANT
 
@@ -29,6 +30,7 @@ enum {
 
 /* One key of a snapshot. Immutable once the snapshot is published. */
 typedef struct key {
+    char tenant[GH_TENANT_ID_MAX + 1];
     char kid[KID_MAX];
     char alg[8];
     cjose_jwk_t *jwk; /* with its private part */
@@ -43,9 +45,10 @@ typedef struct key {
 typedef struct keyset {
     atomic_int refs;
     size_t n;
-    key *keys;
-    /* the JWKS document of these keys, made on first use (guarded by K.mu),
-     * and the time the next of them leaves it (0: none does) */
+    key *keys;    /* sorted by tenant, then newest first */
+    key **by_kid; /* the same keys sorted by kid */
+    /* the default tenant's JWKS document, made on first use (guarded by K.mu),
+     * and the time the next of its keys leaves it (0: none does) */
     char *jwks;
     int64_t jwks_until;
 } keyset;
@@ -102,6 +105,7 @@ static void keyset_free(keyset *ks)
         json_decref(ks->keys[i].hdr_at);
     }
     free(ks->keys);
+    free(ks->by_kid);
     free(ks->jwks);
     free(ks);
 }
@@ -153,8 +157,8 @@ static void seal_ad(char *out, size_t n, const char *tenant, const char *kid)
 }
 
 /* Makes a new key of alg as a table row (sealed private JWK) in the arena. */
-static int generate(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], const char *alg,
-                    int64_t now, gh_keyrow *row, char *err, size_t errlen)
+static int generate(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], const char *tenant,
+                    const char *alg, int64_t now, gh_keyrow *row, char *err, size_t errlen)
 {
     static const uint8_t e65537[] = {0x01, 0x00, 0x01};
     cjose_err ce;
@@ -167,9 +171,9 @@ static int generate(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], const 
     char ad[128];
     int rc = -1;
     if (pubtext) {
-        seal_ad(ad, sizeof(ad), TENANT, kid);
+        seal_ad(ad, sizeof(ad), tenant, kid);
         memset(row, 0, sizeof(*row));
-        row->tenant_id = TENANT;
+        row->tenant_id = gh_arena_strdup(a, tenant);
         row->kid = kid;
         row->alg = alg;
         row->private_jwk = gh_mkey_seal(a, mkey, ad, (const uint8_t *)priv, strlen(priv));
@@ -195,7 +199,8 @@ static int key_from_row(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], co
     char ad[128];
     size_t n = 0;
     memset(k, 0, sizeof(*k));
-    if (!row->kid || strlen(row->kid) >= KID_MAX || !row->private_jwk) {
+    if (!row->kid || strlen(row->kid) >= KID_MAX || !row->private_jwk ||
+        (row->tenant_id && strlen(row->tenant_id) > GH_TENANT_ID_MAX)) {
         snprintf(err, errlen, "signing key row with a bad kid");
         return -1;
     }
@@ -228,6 +233,7 @@ static int key_from_row(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], co
         k->jwk = NULL;
         return -1;
     }
+    snprintf(k->tenant, sizeof(k->tenant), "%s", row->tenant_id ? row->tenant_id : TENANT);
     snprintf(k->kid, sizeof(k->kid), "%s", row->kid);
     snprintf(k->alg, sizeof(k->alg), "%s", row->alg);
     k->created_at = row->created_at;
@@ -245,6 +251,20 @@ static int key_from_row(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], co
         return -1;
     }
     return 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    const key *x = a, *y = b;
+    int c = strcmp(x->tenant, y->tenant);
+    if (c == 0 && x->created_at != y->created_at)
+        c = x->created_at > y->created_at ? -1 : 1;
+    return c ? c : strcmp(x->kid, y->kid);
+}
+
+static int kid_cmp(const void *a, const void *b)
+{
+    return strcmp((*(key *const *)a)->kid, (*(key *const *)b)->kid);
 }
 
 /* A snapshot of rows; keys of algs we do not know are skipped. */
@@ -270,16 +290,43 @@ static keyset *build_set(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES],
         }
         ks->n++;
     }
+    /* by tenant, newest first, sorted here: the database's collation need
+     * not be strcmp's; the kid index serves verification */
+    qsort(ks->keys, ks->n, sizeof(key), key_cmp);
+    if (ks->n && !(ks->by_kid = calloc(ks->n, sizeof(key *)))) {
+        keyset_free(ks);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < ks->n; i++)
+        ks->by_kid[i] = &ks->keys[i];
+    qsort(ks->by_kid, ks->n, sizeof(key *), kid_cmp);
     return ks;
 }
 
 /* The key that signs for alg: active, newest; equal times go by kid so
  * every instance picks the same. */
-static const key *active_key(const keyset *ks, const char *alg)
+/* The first key of tenant in ks->keys (sorted by tenant), or ks->n. */
+static size_t tenant_first(const keyset *ks, const char *tenant)
+{
+    size_t lo = 0, hi = ks ? ks->n : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(ks->keys[mid].tenant, tenant) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static const key *active_key(const keyset *ks, const char *tenant, const char *alg)
 {
     const key *best = NULL;
-    for (size_t i = 0; ks && i < ks->n; i++) {
+    for (size_t i = tenant_first(ks, tenant); ks && i < ks->n; i++) {
         const key *k = &ks->keys[i];
+        if (strcmp(k->tenant, tenant) != 0)
+            break;
         if (k->retired_at || strcmp(k->alg, alg) != 0)
             continue;
         if (!best || k->created_at > best->created_at ||
@@ -289,15 +336,24 @@ static const key *active_key(const keyset *ks, const char *alg)
     return best;
 }
 
-static const key *find_kid(const keyset *ks, const char *kid)
+/* The key named kid, when it is tenant's. */
+static const key *find_kid(const keyset *ks, const char *tenant, const char *kid)
 {
-    for (size_t i = 0; ks && i < ks->n; i++)
-        if (strcmp(ks->keys[i].kid, kid) == 0)
-            return &ks->keys[i];
+    size_t lo = 0, hi = ks ? ks->n : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(kid, ks->by_kid[mid]->kid);
+        if (c == 0)
+            return strcmp(ks->by_kid[mid]->tenant, tenant) == 0 ? ks->by_kid[mid] : NULL;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
     return NULL;
 }
 
-/* Reads the live rows of the tenant; without wait, fails at once when no
+/* Reads the live rows of every tenant; without wait, fails at once when no
  * connection is free. */
 static int read_rows(gh_db *db, gh_arena *a, bool wait, gh_keyrow **rows, size_t *n, char *err,
                      size_t errlen)
@@ -307,7 +363,7 @@ static int read_rows(gh_db *db, gh_arena *a, bool wait, gh_keyrow **rows, size_t
         snprintf(err, errlen, "signing keys: no database connection%s", wait ? "" : " free");
         return -1;
     }
-    gh_dbrc rc = gh_store_keys_list(c, a, TENANT, 1, gh_now_ms(), rows, n);
+    gh_dbrc rc = gh_store_keys_list(c, a, NULL, 1, gh_now_ms(), rows, n);
     gh_db_release(c);
     if (rc != GH_DB_OK) {
         snprintf(err, errlen, "signing keys: cannot read them: %s", gh_dbrc_str(rc));
@@ -319,8 +375,8 @@ static int read_rows(gh_db *db, gh_arena *a, bool wait, gh_keyrow **rows, size_t
 /* Makes the keys of the algs that have no active key; with es_only, only
  * ES256 (RSA generation takes 100-300 ms, too long for start-up: the refresh
  * thread makes that key right after the server is up). */
-static int ensure_keys(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], bool es_only, char *err,
-                       size_t errlen)
+static int ensure_keys(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], const char *tenant,
+                       bool es_only, char *err, size_t errlen)
 {
     static const char *const algs[] = {"ES256", "RS256"};
     gh_arena *a = gh_arena_new(0);
@@ -336,7 +392,7 @@ static int ensure_keys(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], bool 
     }
     for (int i = 0; i < 2; i++) {
         long long cnt = 0;
-        if (gh_store_keys_count_active(c, a, TENANT, algs[i], &cnt) != GH_DB_OK) {
+        if (gh_store_keys_count_active(c, a, tenant, algs[i], &cnt) != GH_DB_OK) {
             snprintf(err, errlen, "signing keys: cannot read them");
             goto out;
         }
@@ -352,7 +408,7 @@ static int ensure_keys(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], bool 
     c = NULL;
     int64_t now = gh_now_ms(), t0 = gh_mono_ms();
     for (int i = 0; i < 2; i++)
-        if (need[i] && generate(a, mkey, algs[i], now, &made[i], err, errlen) != 0)
+        if (need[i] && generate(a, mkey, tenant, algs[i], now, &made[i], err, errlen) != 0)
             goto out;
     if (!(c = gh_db_acquire(db)) || gh_db_begin(c) != GH_DB_OK) {
         snprintf(err, errlen, "signing keys: cannot store new keys");
@@ -364,7 +420,7 @@ static int ensure_keys(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], bool 
         long long cnt = 0;
         if (!need[i])
             continue;
-        if (gh_store_keys_count_active(c, a, TENANT, algs[i], &cnt) != GH_DB_OK ||
+        if (gh_store_keys_count_active(c, a, tenant, algs[i], &cnt) != GH_DB_OK ||
             (cnt == 0 && gh_store_keys_insert(c, a, &made[i]) != GH_DB_OK)) {
             gh_db_rollback(c);
             snprintf(err, errlen, "signing keys: cannot store new keys");
@@ -372,8 +428,8 @@ static int ensure_keys(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], bool 
         }
         if (cnt == 0)
             gh_log_event(GH_LOG_INFO, "signing key created",
-                         json_pack("{s:s, s:s, s:I}", "kid", made[i].kid, "alg", algs[i], "ms",
-                                   (json_int_t)(gh_mono_ms() - t0)));
+                         json_pack("{s:s, s:s, s:s, s:I}", "tenant", tenant, "kid", made[i].kid,
+                                   "alg", algs[i], "ms", (json_int_t)(gh_mono_ms() - t0)));
     }
     if (gh_db_commit(c) != GH_DB_OK) {
         snprintf(err, errlen, "signing keys: cannot store new keys");
@@ -391,7 +447,7 @@ static bool active_changed(const keyset *a, const keyset *b)
 {
     static const char *const algs[] = {"ES256", "RS256"};
     for (int i = 0; i < 2; i++) {
-        const key *x = active_key(a, algs[i]), *y = active_key(b, algs[i]);
+        const key *x = active_key(a, TENANT, algs[i]), *y = active_key(b, TENANT, algs[i]);
         if ((x == NULL) != (y == NULL) || (x && strcmp(x->kid, y->kid) != 0))
             return true;
     }
@@ -400,7 +456,7 @@ static bool active_changed(const keyset *a, const keyset *b)
 
 static json_t *active_kids(const keyset *ks)
 {
-    const key *es = active_key(ks, "ES256"), *rs = active_key(ks, "RS256");
+    const key *es = active_key(ks, TENANT, "ES256"), *rs = active_key(ks, TENANT, "RS256");
     return json_pack("{s:s?, s:s?, s:I}", "ES256", es ? es->kid : NULL, "RS256",
                      rs ? rs->kid : NULL, "published", (json_int_t)(ks ? ks->n : 0));
 }
@@ -477,12 +533,12 @@ static void reload_for_unknown_kid(void)
     pthread_mutex_unlock(&K.reload_mu);
 }
 
-/* Makes any key start-up left out (RS256) and publishes it. */
-static void complete_keys(void)
+/* Makes any key of tenant start-up or its creation left out and publishes it. */
+static void complete_keys(const char *tenant)
 {
     char err[256];
     pthread_mutex_lock(&K.reload_mu);
-    int rc = K.db ? ensure_keys(K.db, K.mkey, false, err, sizeof(err)) : 0;
+    int rc = K.db ? ensure_keys(K.db, K.mkey, tenant, false, err, sizeof(err)) : 0;
     if (rc == 0 && K.db)
         rc = reload_locked(err, sizeof(err));
     pthread_mutex_unlock(&K.reload_mu);
@@ -493,7 +549,7 @@ static void complete_keys(void)
 static void *refresher(void *arg)
 {
     (void)arg;
-    complete_keys();
+    complete_keys(TENANT);
     pthread_mutex_lock(&K.thread_mu);
     while (!K.stop) {
         struct timespec until;
@@ -526,7 +582,7 @@ int gh_keys_init(gh_app *app, char *err, size_t errlen)
     K.db = app->db;
     memcpy(K.mkey, app->cfg->master_key, sizeof(K.mkey));
     K.refresh_s = app->cfg->keys_refresh ? app->cfg->keys_refresh : 30;
-    int rc = ensure_keys(K.db, K.mkey, true, err, errlen);
+    int rc = ensure_keys(K.db, K.mkey, TENANT, true, err, errlen);
     if (rc == 0)
         rc = reload_locked(err, errlen);
     if (rc != 0) {
@@ -583,25 +639,25 @@ void gh_keys_shutdown(void)
 
 /* ---- signing ---- */
 
-char *gh_keys_sign_text(gh_arena *a, const char *alg, const char *typ, const char *payload,
-                        size_t len)
+char *gh_keys_sign_text_for(gh_arena *a, const char *tenant, const char *alg, const char *typ,
+                            const char *payload, size_t len)
 {
-    if (!(is_es256(alg) || is_rs256(alg)) || !payload)
+    if (!(is_es256(alg) || is_rs256(alg)) || !payload || !tenant)
         return NULL;
     keyset *ks = keyset_acquire();
-    const key *k = active_key(ks, alg);
+    const key *k = active_key(ks, tenant, alg);
     if (!k) { /* first start, before the refresh thread made it */
         keyset_release(ks);
-        complete_keys();
+        complete_keys(tenant);
         ks = keyset_acquire();
-        k = active_key(ks, alg);
+        k = active_key(ks, tenant, alg);
     }
     char *out = NULL;
     json_t *hdr = NULL;
     cjose_jws_t *jws = NULL;
     cjose_err ce = {0};
     if (!k) {
-        gh_log(GH_LOG_ERROR, "cannot sign", "no active %s signing key", alg);
+        gh_log(GH_LOG_ERROR, "cannot sign", "no active %s signing key for tenant %s", alg, tenant);
         goto out;
     }
     if (!typ)
@@ -627,14 +683,26 @@ out:
     return out;
 }
 
-char *gh_keys_sign(gh_arena *a, const char *alg, const char *typ, const json_t *payload)
+char *gh_keys_sign_text(gh_arena *a, const char *alg, const char *typ, const char *payload,
+                        size_t len)
+{
+    return gh_keys_sign_text_for(a, TENANT, alg, typ, payload, len);
+}
+
+char *gh_keys_sign_for(gh_arena *a, const char *tenant, const char *alg, const char *typ,
+                       const json_t *payload)
 {
     if (!json_is_object(payload))
         return NULL;
     char *body = json_dumps(payload, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    char *out = body ? gh_keys_sign_text(a, alg, typ, body, strlen(body)) : NULL;
+    char *out = body ? gh_keys_sign_text_for(a, tenant, alg, typ, body, strlen(body)) : NULL;
     free(body);
     return out;
+}
+
+char *gh_keys_sign(gh_arena *a, const char *alg, const char *typ, const json_t *payload)
+{
+    return gh_keys_sign_for(a, TENANT, alg, typ, payload);
 }
 
 char *gh_keys_half_hash(gh_arena *a, const char *value)
@@ -684,7 +752,8 @@ static size_t verified_index(const uint8_t hash[GH_SHA256_BYTES])
 
 /* A copy of the remembered payload of jws (checked for typ), or NULL. The
  * key must still be usable; ks is the caller's current keyset. */
-static json_t *verified_find(const uint8_t hash[GH_SHA256_BYTES], const char *typ, const keyset *ks)
+static json_t *verified_find(const uint8_t hash[GH_SHA256_BYTES], const char *tenant,
+                             const char *typ, const keyset *ks)
 {
     size_t i = verified_index(hash);
     pthread_mutex_t *mu = &verified_mu[i % VERIFIED_LOCKS];
@@ -694,7 +763,7 @@ static json_t *verified_find(const uint8_t hash[GH_SHA256_BYTES], const char *ty
     pthread_mutex_lock(mu);
     if (v->payload && sodium_memcmp(v->hash, hash, GH_SHA256_BYTES) == 0 &&
         strcmp(v->typ, typ ? typ : "") == 0) {
-        const key *k = find_kid(ks, v->kid);
+        const key *k = find_kid(ks, tenant, v->kid);
         if (now < v->exp_ms && k && strcmp(k->alg, v->alg) == 0 &&
             !(k->expires_at && now >= k->expires_at))
             out = json_deep_copy(v->payload); /* callers may change theirs */
@@ -740,7 +809,7 @@ static void verified_clear(void)
     }
 }
 
-json_t *gh_keys_verify(const char *jws, const char *typ, const char **why)
+json_t *gh_keys_verify_for(const char *tenant, const char *jws, const char *typ, const char **why)
 {
     const char *scratch = NULL;
     if (!why)
@@ -752,7 +821,7 @@ json_t *gh_keys_verify(const char *jws, const char *typ, const char **why)
     if (jws) {
         gh_sha256(jws, strlen(jws), hash);
         ks = keyset_acquire();
-        out = verified_find(hash, typ, ks);
+        out = verified_find(hash, tenant, typ, ks);
         keyset_release(ks);
         ks = NULL;
         if (out)
@@ -775,11 +844,11 @@ json_t *gh_keys_verify(const char *jws, const char *typ, const char **why)
         goto out;
     }
     ks = keyset_acquire();
-    if (!(k = find_kid(ks, p.kid))) {
+    if (!(k = find_kid(ks, tenant, p.kid))) {
         keyset_release(ks);
         reload_for_unknown_kid();
         ks = keyset_acquire();
-        k = find_kid(ks, p.kid);
+        k = find_kid(ks, tenant, p.kid);
     }
     if (!k)
         *why = "unknown kid";
@@ -797,16 +866,23 @@ out:
     return out;
 }
 
+json_t *gh_keys_verify(const char *jws, const char *typ, const char **why)
+{
+    return gh_keys_verify_for(TENANT, jws, typ, why);
+}
+
 /* ---- the JWK Set ---- */
 
 /* The key set as a JSON document, with the time the first of its keys
  * expires out of it (0: never). */
-static json_t *jwks_of(const keyset *ks, int64_t now, int64_t *until)
+static json_t *jwks_of(const keyset *ks, const char *tenant, int64_t now, int64_t *until)
 {
     json_t *arr = json_array();
     *until = 0;
-    for (size_t i = 0; arr && ks && i < ks->n; i++) {
+    for (size_t i = tenant_first(ks, tenant); arr && ks && i < ks->n; i++) {
         const key *k = &ks->keys[i];
+        if (strcmp(k->tenant, tenant) != 0)
+            break;
         if (k->expires_at && now >= k->expires_at)
             continue;
         if (k->expires_at && (!*until || k->expires_at < *until))
@@ -818,25 +894,40 @@ static json_t *jwks_of(const keyset *ks, int64_t now, int64_t *until)
     return arr ? json_pack("{s:o}", "keys", arr) : NULL;
 }
 
-json_t *gh_keys_jwks(void)
+json_t *gh_keys_jwks_for(const char *tenant)
 {
     int64_t until;
     keyset *ks = keyset_acquire();
-    json_t *set = jwks_of(ks, gh_now_ms(), &until);
+    json_t *set = jwks_of(ks, tenant, gh_now_ms(), &until);
     keyset_release(ks);
     return set;
 }
 
-/* The JWKS text, made once per key set (and again when a key expires out
- * of it), copied into the request arena. */
-const char *gh_keys_jwks_text(gh_arena *a)
+json_t *gh_keys_jwks(void)
+{
+    return gh_keys_jwks_for(TENANT);
+}
+
+/* The default tenant's JWKS text, made once per key set (and again when a
+ * key expires out of it), copied into the request arena; another tenant's
+ * is made at each call (clients cache a JWKS; the default tenant's is the
+ * one a benchmark hammers). */
+const char *gh_keys_jwks_text_for(gh_arena *a, const char *tenant)
 {
     int64_t now = gh_now_ms(), until = 0;
     const char *out = NULL;
+    if (strcmp(tenant, TENANT) != 0) {
+        json_t *set = gh_keys_jwks_for(tenant);
+        char *text = set ? json_dumps(set, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(set);
+        out = text ? gh_arena_strdup(a, text) : NULL;
+        free(text);
+        return out;
+    }
     keyset *ks = keyset_acquire();
     pthread_mutex_lock(&K.mu);
     if (ks && (!ks->jwks || (ks->jwks_until && now >= ks->jwks_until))) {
-        json_t *set = jwks_of(ks, now, &until);
+        json_t *set = jwks_of(ks, TENANT, now, &until);
         char *text = set ? json_dumps(set, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(set);
         if (text) {
@@ -862,8 +953,54 @@ int64_t gh_keys_keep_ms(const gh_config *cfg)
     return (ttl + GH_KEYS_GRACE_S + lag) * 1000;
 }
 
+const char *gh_keys_jwks_text(gh_arena *a)
+{
+    return gh_keys_jwks_text_for(a, TENANT);
+}
+
+int gh_keys_make_for(const gh_config *cfg, gh_dbconn *c, const char *tenant, char *err,
+                     size_t errlen)
+{
+    static const char *const algs[] = {"ES256", "RS256"};
+    gh_arena *a = gh_arena_new(0);
+    gh_keyrow made[2];
+    int rc = -1;
+    if (!a)
+        return -1;
+    int64_t now = gh_now_ms();
+    for (int i = 0; i < 2; i++)
+        if (generate(a, cfg->master_key, tenant, algs[i], now, &made[i], err, errlen) != 0)
+            goto out;
+    if (gh_db_begin(c) != GH_DB_OK)
+        goto fail;
+    for (int i = 0; i < 2; i++) {
+        long long cnt = 0;
+        if (gh_store_keys_count_active(c, a, tenant, algs[i], &cnt) == GH_DB_OK && cnt == 0)
+            gh_store_keys_insert(c, a, &made[i]);
+    }
+    if (gh_db_commit(c) != GH_DB_OK)
+        goto fail;
+    rc = 0;
+    pthread_mutex_lock(&K.reload_mu);
+    if (K.db)
+        rc = reload_locked(err, errlen);
+    pthread_mutex_unlock(&K.reload_mu);
+    goto out;
+fail:
+    snprintf(err, errlen, "signing keys: cannot store the new keys");
+out:
+    gh_arena_free(a);
+    return rc;
+}
+
 int gh_keys_rotate(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], int64_t keep_ms,
                    char es_kid[64], char rs_kid[64], char *err, size_t errlen)
+{
+    return gh_keys_rotate_for(db, mkey, TENANT, keep_ms, es_kid, rs_kid, err, errlen);
+}
+
+int gh_keys_rotate_for(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], const char *tenant,
+                       int64_t keep_ms, char es_kid[64], char rs_kid[64], char *err, size_t errlen)
 {
     gh_arena *a = gh_arena_new(0);
     gh_keyrow *rows = NULL, es, rs;
@@ -881,15 +1018,15 @@ int gh_keys_rotate(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], int64_t k
         goto out;
     keyset_free(check);
     int64_t now = gh_now_ms();
-    if (generate(a, mkey, "ES256", now, &es, err, errlen) != 0 ||
-        generate(a, mkey, "RS256", now, &rs, err, errlen) != 0)
+    if (generate(a, mkey, tenant, "ES256", now, &es, err, errlen) != 0 ||
+        generate(a, mkey, tenant, "RS256", now, &rs, err, errlen) != 0)
         goto out;
     long long deleted = 0;
     if (!(c = gh_db_acquire(db)) || gh_db_begin(c) != GH_DB_OK ||
-        gh_store_keys_retire(c, a, TENANT, now, now + keep_ms) != GH_DB_OK ||
+        gh_store_keys_retire(c, a, tenant, now, now + keep_ms) != GH_DB_OK ||
         gh_store_keys_insert(c, a, &es) != GH_DB_OK ||
         gh_store_keys_insert(c, a, &rs) != GH_DB_OK ||
-        gh_store_keys_delete_expired(c, a, TENANT, now, &deleted) != GH_DB_OK ||
+        gh_store_keys_delete_expired(c, a, tenant, now, &deleted) != GH_DB_OK ||
         gh_db_commit(c) != GH_DB_OK) {
         if (c)
             gh_db_rollback(c);
@@ -901,8 +1038,8 @@ int gh_keys_rotate(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], int64_t k
     if (rs_kid)
         snprintf(rs_kid, 64, "%s", rs.kid);
     gh_log_event(GH_LOG_INFO, "signing keys rotated",
-                 json_pack("{s:s, s:s, s:I, s:I}", "ES256", es.kid, "RS256", rs.kid,
-                           "retired_expire_at", (json_int_t)(now + keep_ms), "deleted",
+                 json_pack("{s:s, s:s, s:s, s:I, s:I}", "tenant", tenant, "ES256", es.kid, "RS256",
+                           rs.kid, "retired_expire_at", (json_int_t)(now + keep_ms), "deleted",
                            (json_int_t)deleted));
     rc = 0;
 out:

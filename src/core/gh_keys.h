@@ -58,6 +58,13 @@ char *gh_keys_sign(gh_arena *a, const char *alg, const char *typ, const json_t *
 char *gh_keys_sign_text(gh_arena *a, const char *alg, const char *typ, const char *payload,
                         size_t len);
 
+/* The same with tenant's keys (the functions without _for use the default
+ * tenant's). */
+char *gh_keys_sign_for(gh_arena *a, const char *tenant, const char *alg, const char *typ,
+                       const json_t *payload);
+char *gh_keys_sign_text_for(gh_arena *a, const char *tenant, const char *alg, const char *typ,
+                            const char *payload, size_t len);
+
 /* Verifies a compact JWS made by one of our published keys (active or
  * retired-but-not-expired). Refuses alg none, algs other than ES256/RS256, a
  * kid we don't have, a bad signature, a crit header, a header typ different
@@ -69,6 +76,9 @@ json_t *gh_keys_verify(const char *jws, const char *typ, const char **why);
  * "JWT" (GH_JOSE_TYP_JWT); an access token (at+jwt) or logout token
  * (logout+jwt) is refused. */
 #define GH_TYP_ID_TOKEN "JWT"
+/* The same, against tenant's keys only: a token signed with another
+ * tenant's key is refused as "unknown kid". */
+json_t *gh_keys_verify_for(const char *tenant, const char *jws, const char *typ, const char **why);
 
 /* The public JWK Set {"keys":[...]} with kid, use "sig", alg, kty and public
  * parameters only; keys whose expires_at passed are left out. New reference
@@ -82,6 +92,14 @@ char *gh_keys_half_hash(gh_arena *a, const char *value);
 /* The published key set (RFC 7517 JWKS: every live public key) as JSON
  * text in a; NULL when no key set is loaded. */
 const char *gh_keys_jwks_text(gh_arena *a);
+/* The same for tenant: only its keys. */
+json_t *gh_keys_jwks_for(const char *tenant);
+const char *gh_keys_jwks_text_for(gh_arena *a, const char *tenant);
+/* Makes tenant's keys (ES256 and RS256, those it has none active of) with
+ * the connection c, under cfg's master key, and publishes them in this
+ * process when the keys are loaded here. Opens its own transaction. */
+int gh_keys_make_for(const gh_config *cfg, gh_dbconn *c, const char *tenant, char *err,
+                     size_t errlen);
 
 /* -- lower level, for the CLI and tests -- */
 
@@ -95,6 +113,9 @@ int64_t gh_keys_keep_ms(const gh_config *cfg);
  * NULL). Does not touch this process's snapshot: call gh_keys_reload. */
 int gh_keys_rotate(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], int64_t keep_ms,
                    char es_kid[64], char rs_kid[64], char *err, size_t errlen);
+/* The same for tenant's keys. */
+int gh_keys_rotate_for(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], const char *tenant,
+                       int64_t keep_ms, char es_kid[64], char rs_kid[64], char *err, size_t errlen);
 /* Re-reads the keys now (after gh_keys_init). */
 int gh_keys_reload(char *err, size_t errlen);
 /* How many times a token with an unknown kid made this process re-read the

@@ -18,6 +18,7 @@
 #include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_keys.h"
+#include "gh_tenants.h"
 #include "gh_log.h"
 #include "gh_outbound.h"
 
@@ -75,12 +76,12 @@ static void deliver(const gh_app *app, gh_arena *a, const gh_logout_row *m,
     char jti[GH_UUID_STRLEN + 1];
     long long now = gh_now_ms() / 1000;
     gh_uuid(jti);
-    json_t *p =
-        json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:{s:{}}}", "iss", app->cfg->issuer, "aud",
-                  m->client_id, "sub", m->user_id, "iat", (json_int_t)now, "exp",
-                  (json_int_t)(now + GH_LOGOUT_TOKEN_TTL_S), "jti", jti, "sid", m->session_id,
-                  "events", "http://schemas.openid.net/event/backchannel-logout");
-    char *token = p ? gh_keys_sign(a, alg, "logout+jwt", p) : NULL;
+    json_t *p = json_pack(
+        "{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:{s:{}}}", "iss",
+        gh_tenants_issuer(a, app->cfg, m->tenant_id), "aud", m->client_id, "sub", m->user_id, "iat",
+        (json_int_t)now, "exp", (json_int_t)(now + GH_LOGOUT_TOKEN_TTL_S), "jti", jti, "sid",
+        m->session_id, "events", "http://schemas.openid.net/event/backchannel-logout");
+    char *token = p ? gh_keys_sign_for(a, m->tenant_id, alg, "logout+jwt", p) : NULL;
     json_decref(p);
     char *enc = token ? curl_easy_escape(NULL, token, 0) : NULL;
     const char *body = enc ? gh_arena_printf(a, "logout_token=%s", enc) : NULL;

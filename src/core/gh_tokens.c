@@ -12,7 +12,7 @@ typedef char hash_hex[2 * GH_SHA256_BYTES + 1];
 json_t *gh_tokens_access_check(const gh_ctx *x, const char *token, gh_dbrc *rc)
 {
     *rc = GH_DB_OK;
-    json_t *claims = token ? gh_keys_verify(token, "at+jwt", NULL) : NULL;
+    json_t *claims = token ? gh_keys_verify_for(x->tenant, token, "at+jwt", NULL) : NULL;
     if (!claims)
         return NULL;
     const char *iss = json_string_value(json_object_get(claims, "iss"));
@@ -56,7 +56,8 @@ gh_dbrc gh_tokens_revoke(const gh_ctx *x, const char *token, const char *client_
     gh_dbconn *c = gh_ctx_db(x);
     if (!c)
         return GH_DB_BUSY;
-    json_t *claims = strchr(token, '.') ? gh_keys_verify(token, "at+jwt", NULL) : NULL;
+    json_t *claims =
+        strchr(token, '.') ? gh_keys_verify_for(x->tenant, token, "at+jwt", NULL) : NULL;
     if (claims) {
         const char *owner = json_string_value(json_object_get(claims, "client_id"));
         const char *jti = json_string_value(json_object_get(claims, "jti"));

@@ -339,11 +339,10 @@ static gh_dbrc signup_existing(gh_req *r, gh_dbconn *c, const gh_user *owner, co
     gh_dbrc rc = verify_flow_create(r, c, NULL, owner->email, return_to, f, &k);
     if (rc != GH_DB_OK || !mail)
         return rc;
-    json_t *params =
-        json_pack("{s:s, s:s, s:s}", "signin_link",
-                  gh_arena_printf(r->arena, "%s/signin", r->issuer), "reset_link",
-                  gh_arena_printf(r->arena, "%s/signin", r->issuer), "_locale",
-                  gh_i18n_tags()[gh_req_language(r, return_to)]);
+    json_t *params = json_pack("{s:s, s:s, s:s}", "signin_link",
+                               gh_arena_printf(r->arena, "%s/signin", r->issuer), "reset_link",
+                               gh_arena_printf(r->arena, "%s/signin", r->issuer), "_locale",
+                               gh_i18n_tags()[gh_req_language(r, return_to)]);
     rc = gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, owner->email, "signup_existing",
                          params);
     json_decref(params);

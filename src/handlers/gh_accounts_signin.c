@@ -142,7 +142,7 @@ static const char *signin_target(gh_req *r, const char *return_to, bool upgrade)
 {
     if (!upgrade)
         return return_to;
-    return gh_arena_printf(r->arena, GH_PASSWORD_UPGRADE_PAGE "?return_to=%s",
+    return gh_arena_printf(r->arena, "%s?return_to=%s", gh_req_page(r, GH_PASSWORD_UPGRADE_PAGE),
                            gh_url_encode(r->arena, return_to));
 }
 

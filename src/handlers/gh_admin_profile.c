@@ -26,7 +26,7 @@ static void admin_error(gh_req *r, gh_dbrc rc, const char *why)
  * NULL with the answer set. */
 static json_t *admin_schema(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return NULL;
     gh_ctx x = gh_req_ctx(r);
     gh_dbrc rc;
@@ -63,7 +63,7 @@ void gh_admin_profile_attrs_get(gh_req *r)
 static void admin_save(gh_req *r, const char *name)
 {
     char why[300] = "";
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     json_t *in = gh_scim_body(r);
     if (!in)
@@ -99,7 +99,7 @@ void gh_admin_profile_attrs_put(gh_req *r)
 
 void gh_admin_profile_attrs_delete(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     gh_ctx x = gh_req_ctx(r);
     gh_dbrc rc =

@@ -31,7 +31,7 @@ static json_t *admin_body(gh_req *r, const char *issuer, char *why, size_t whyle
 
 void gh_admin_resources_list(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     gh_ctx x = gh_req_ctx(r);
     gh_dbrc rc;
@@ -44,7 +44,7 @@ void gh_admin_resources_list(gh_req *r)
 
 void gh_admin_resources_get(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     gh_ctx x = gh_req_ctx(r);
     gh_dbrc rc = GH_DB_NOTFOUND;
@@ -58,7 +58,7 @@ void gh_admin_resources_get(gh_req *r)
 static void admin_save(gh_req *r, const char *id)
 {
     char why[256] = "";
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     json_t *doc = admin_body(r, r->issuer, why, sizeof(why));
     if (!doc)
@@ -87,7 +87,7 @@ void gh_admin_resources_update(gh_req *r)
 
 void gh_admin_resources_delete(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     gh_ctx x = gh_req_ctx(r);
     gh_dbrc rc = r->nparams > 0 ? gh_resources_delete(&x, "admin", r->params[0]) : GH_DB_NOTFOUND;

@@ -27,7 +27,7 @@ static void answer(gh_req *r, gh_dbrc rc, json_t *out)
 /* One decision by id (list false), or an account's latest (list true). */
 static void admin_risk(gh_req *r, bool list)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     gh_dbconn *c = r->nparams > 0 ? gh_req_db(r) : NULL;
     if (!c) {

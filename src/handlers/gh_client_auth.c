@@ -131,8 +131,8 @@ bool gh_client_authenticate(gh_req *r, const gh_form *form, const char *audience
                              : "the client assertion's signature does not verify");
     const char *jti = NULL;
     long long exp = 0, now = gh_now_ms() / 1000;
-    bool ok = gh_client_assertion_claims_ok(claims, out->id, audience, r->issuer, now,
-                                            &jti, &exp, &why);
+    bool ok =
+        gh_client_assertion_claims_ok(claims, out->id, audience, r->issuer, now, &jti, &exp, &why);
     jti = ok ? gh_arena_strdup(r->arena, jti) : NULL;
     json_decref(claims);
     if (!ok)

@@ -42,7 +42,7 @@ static void answer_json(gh_req *r, unsigned status, json_t *body)
 
 void gh_admin_consent_purposes(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     gh_ctx x = gh_req_ctx(r);
     gh_dbrc rc;
@@ -54,7 +54,7 @@ void gh_admin_consent_purposes(gh_req *r)
 
 void gh_admin_consent_purpose_get(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     gh_ctx x = gh_req_ctx(r);
     gh_dbrc rc = GH_DB_NOTFOUND;
@@ -70,7 +70,7 @@ static void admin_write(gh_req *r, gh_dbrc (*fn)(gh_req *r, const gh_ctx *x, jso
                                                  json_t **out, char *why, size_t whylen))
 {
     char why[256] = "";
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     json_t *in = gh_scim_body(r);
     if (!in)
@@ -124,7 +124,7 @@ static bool admin_user(gh_req *r, gh_dbconn *c, gh_user *u)
 void gh_admin_consent_user_get(gh_req *r)
 {
     gh_user u;
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     gh_dbconn *c = gh_req_db(r);
     if (!c || !admin_user(r, c, &u))
@@ -143,7 +143,7 @@ void gh_admin_consent_user_record(gh_req *r)
 {
     char why[256] = "";
     gh_user u;
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     json_t *in = gh_scim_body(r);
     if (!in)

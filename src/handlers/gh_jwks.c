@@ -6,7 +6,7 @@
 
 void gh_jwks_endpoint(gh_req *r)
 {
-    const char *text = gh_keys_jwks_text(r->arena);
+    const char *text = gh_keys_jwks_text_for(r->arena, r->tenant);
     if (!text) {
         gh_resp_error(r, 500, "server_error", "the key set is not available");
         return;

@@ -25,15 +25,14 @@ static void logout_page_error(gh_req *r, const char *text)
 {
     gh_resp_text(
         r, 400, "text/html; charset=utf-8",
-        gh_i18n_html(r,
-                     gh_arena_printf(
-                         r->arena,
-                         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                         "<title>Sign out - Gatehouse</title><link rel=\"stylesheet\" "
-                         "href=\"/assets/gatehouse.css\"></head><body><main class=\"card\">"
-                         "<h1>Sign out</h1><p role=\"alert\">%s</p><p><a href=\"/account\">Go to "
-                         "your account</a></p></main></body></html>\n",
-                         gh_html_escape(r->arena, text))));
+        gh_i18n_html(r, gh_arena_printf(
+                            r->arena,
+                            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                            "<title>Sign out - Gatehouse</title><link rel=\"stylesheet\" "
+                            "href=\"/assets/gatehouse.css\"></head><body><main class=\"card\">"
+                            "<h1>Sign out</h1><p role=\"alert\">%s</p><p><a href=\"%s/account\">Go "
+                            "to your account</a></p></main></body></html>\n",
+                            gh_html_escape(r->arena, text), r->base_path)));
 }
 
 /* The person's go-ahead, asked when the request does not prove it comes
@@ -64,17 +63,17 @@ static void logout_confirm_page(gh_req *r, const char *client_id, const char *ta
                          "<title>Sign out - Gatehouse</title><link rel=\"stylesheet\" "
                          "href=\"/assets/gatehouse.css\"></head><body><main class=\"card\">"
                          "<h1>Sign out</h1><p>Do you want to sign out of Gatehouse on this "
-                         "device?</p><form method=\"post\" action=\"/logout\">%s"
+                         "device?</p><form method=\"post\" action=\"%s/logout\">%s"
                          "<button type=\"submit\">Sign out</button></form>"
-                         "<p><a href=\"/account\">Stay signed in</a></p></main></body></html>\n",
-                         hidden)));
+                         "<p><a href=\"%s/account\">Stay signed in</a></p></main></body></html>\n",
+                         r->base_path, hidden, r->base_path)));
 }
 
 /* The id_token_hint's claims when it is one of our ID tokens (not an access
  * or logout token passed off as one); NULL otherwise. */
 static json_t *hint_claims(gh_req *r, const char *hint, const char *client_id)
 {
-    json_t *claims = gh_keys_verify(hint, GH_TYP_ID_TOKEN, NULL);
+    json_t *claims = gh_keys_verify_for(r->tenant, hint, GH_TYP_ID_TOKEN, NULL);
     const char *iss = json_string_value(json_object_get(claims, "iss"));
     const char *aud = json_string_value(json_object_get(claims, "aud"));
     if (!claims || !iss || strcmp(iss, r->issuer) != 0 || !aud ||

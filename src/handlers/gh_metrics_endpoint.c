@@ -27,7 +27,7 @@ static void refresh_gauges(gh_req *r)
 
 void gh_metrics_endpoint(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     refresh_gauges(r);
     gh_strbuf out = {.a = r->arena};

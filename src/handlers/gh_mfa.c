@@ -67,9 +67,10 @@ void gh_mfa_respond(gh_req *r, gh_mfa_outcome *o)
 {
     json_t *j;
     if (o->pending) {
-        const char *next = gh_arena_printf(
-            r->arena, "/signin/mfa?return_to=%s%s%s", gh_url_encode(r->arena, o->return_to),
-            o->why ? "&why=" : "", o->why ? gh_url_encode(r->arena, o->why) : "");
+        const char *next =
+            gh_arena_printf(r->arena, "%s?return_to=%s%s%s", gh_req_page(r, "/signin/mfa"),
+                            gh_url_encode(r->arena, o->return_to), o->why ? "&why=" : "",
+                            o->why ? gh_url_encode(r->arena, o->why) : "");
         j = json_pack("{s:s, s:o, s:s}", "status", "mfa_required", "methods", o->methods, "next",
                       next);
         o->methods = NULL;

@@ -527,7 +527,8 @@ static const char *resume_url(gh_req *r, const struct authz *z, const char *extr
         q = gh_arena_printf(r->arena, "%s%s%s=%s", q, *q ? "&" : "",
                             gh_url_encode(r->arena, kv->key), gh_url_encode(r->arena, kv->value));
     }
-    return gh_arena_printf(r->arena, "/authorize?%s%s%s", q, extra ? "&" : "", extra ? extra : "");
+    return gh_arena_printf(r->arena, "%s?%s%s%s", gh_req_page(r, "/authorize"), q, extra ? "&" : "",
+                           extra ? extra : "");
 }
 
 /* gh_auth_after=<ms>.<mac>: a sign-in after <ms> satisfies prompt=login and

@@ -159,7 +159,7 @@ static void admin_error(gh_req *r, gh_dbrc rc, const char *what)
 
 void gh_admin_topics_list(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     const gh_form *q = gh_req_query(r);
     if (!q)
@@ -177,7 +177,7 @@ void gh_admin_topics_list(gh_req *r)
 static void admin_save(gh_req *r, const char *key)
 {
     char why[200] = "";
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     json_t *in = gh_scim_body(r);
     if (!in)
@@ -211,7 +211,7 @@ void gh_admin_topics_update(gh_req *r)
 
 void gh_admin_topics_retire(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     gh_ctx x = gh_req_ctx(r);
     gh_dbrc rc = r->nparams > 0 ? gh_prefs_topic_retire(&x, "admin", r->params[0]) : GH_DB_NOTFOUND;
@@ -223,7 +223,7 @@ void gh_admin_topics_retire(gh_req *r)
 void gh_admin_topics_message(gh_req *r)
 {
     char why[200] = "";
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     json_t *in = gh_scim_body(r);
     if (!in)
@@ -245,7 +245,7 @@ void gh_admin_topics_message(gh_req *r)
 
 void gh_admin_user_preferences(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     json_t *body = gh_scim_body(r);
     if (!body)

@@ -140,14 +140,15 @@ static void respond_next(gh_req *r, bool need_factor, json_t *methods)
     if (need_factor) {
         gh_resp_json(r, 200,
                      json_pack("{s:s, s:o, s:s}", "status", "recovery_factor_required", "methods",
-                               methods, "next", "/signin/mfa"),
+                               methods, "next", gh_req_page(r, "/signin/mfa")),
                      NULL);
         return;
     }
     json_decref(methods);
-    gh_resp_json(
-        r, 200, json_pack("{s:s, s:s}", "status", "recovery_password", "next", "/recover/password"),
-        NULL);
+    gh_resp_json(r, 200,
+                 json_pack("{s:s, s:s}", "status", "recovery_password", "next",
+                           gh_req_page(r, "/recover/password")),
+                 NULL);
 }
 
 void gh_recover_email_proved(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
@@ -348,7 +349,8 @@ void gh_recover_password(gh_req *r)
     gh_mail_kick();
     gh_logout_kick(); /* ending the sessions queued their back-channel logouts */
     /* after a wait the factors are gone: straight to setting up new ones */
-    const char *next = removed ? "/account?enrol=1" : gh_api_return_target(r, t.return_to);
+    const char *next =
+        removed ? gh_req_page(r, "/account?enrol=1") : gh_api_return_target(r, t.return_to);
     gh_resp_json(r, 200,
                  json_pack("{s:s, s:s, s:s, s:s, s:b}", "status", "signed_in", "return_to", next,
                            "csrf_token", gh_csrf_token_for(r, token), "acr", gh_assurance_acr(aal),
@@ -375,8 +377,8 @@ static gh_dbrc mail_wait(gh_req *r, gh_dbconn *c, const gh_user *u, const gh_rec
                          const char *cancel_token)
 {
     gh_ctx x = gh_req_ctx(r);
-    const char *link = gh_arena_printf(r->arena, "%s/recover/cancel?wait=%s&token=%s",
-                                       r->issuer, w->id, cancel_token);
+    const char *link = gh_arena_printf(r->arena, "%s/recover/cancel?wait=%s&token=%s", r->issuer,
+                                       w->id, cancel_token);
     json_t *p =
         json_pack("{s:s, s:s}", "ends", gh_notices_time(r->arena, w->ends_at), "cancel_link", link);
     const char *mail_id = NULL;
@@ -476,7 +478,7 @@ static json_t *wait_json(const gh_recovery_wait *w)
 void gh_recover_admin_get(gh_req *r)
 {
     gh_recovery_wait w;
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     gh_dbconn *c = gh_req_db(r);
     if (!c)
@@ -496,7 +498,7 @@ void gh_recover_admin_act(gh_req *r)
 {
     gh_ctx x = gh_req_ctx(r);
     gh_recovery_wait w;
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     json_t *body = gh_scim_body(r);
     if (!body)

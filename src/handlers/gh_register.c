@@ -140,8 +140,8 @@ void gh_register_create(gh_req *r)
     gh_client_actor who = actor(r, "admin");
     gh_client_error err;
     json_t *resp = NULL;
-    gh_dbrc rc = gh_clients_register(c, r->arena, &who, r->issuer, body, json_is_true(fp),
-                                     &resp, &err);
+    gh_dbrc rc =
+        gh_clients_register(c, r->arena, &who, r->issuer, body, json_is_true(fp), &resp, &err);
     json_decref(body);
     respond(r, rc, 201, resp, &err);
 }
@@ -197,8 +197,7 @@ void gh_register_update(gh_req *r)
     gh_client_actor who = actor(r, cl.id);
     gh_client_error err;
     json_t *resp = NULL;
-    gh_dbrc rc = gh_clients_update(gh_req_db(r), r->arena, &who, r->issuer, &cl, body,
-                                   &resp, &err);
+    gh_dbrc rc = gh_clients_update(gh_req_db(r), r->arena, &who, r->issuer, &cl, body, &resp, &err);
     json_decref(body);
     gh_client_release(&cl);
     if (rc == GH_DB_NOTFOUND) { /* deleted meanwhile */

@@ -9,17 +9,46 @@
 #include "gh_crypto.h"
 #include "gh_handlers.h"
 #include "gh_json.h"
+#include "gh_tenants.h"
 
 enum { SCIM_JSON_DEPTH = 16 };
 
-bool gh_scim_authorised(gh_req *r)
+/* The bearer token of the request, or NULL. */
+static const char *bearer(gh_req *r)
 {
     const char *auth = gh_req_header(r, "Authorization");
+    return auth && strncasecmp(auth, "Bearer ", 7) == 0 ? auth + 7 : NULL;
+}
+
+static bool is_admin_token(gh_req *r, const char *token)
+{
     const char *want = r->app->cfg->admin_token;
-    if (want[0] && auth && strncasecmp(auth, "Bearer ", 7) == 0 && gh_secret_equal(auth + 7, want))
+    return want[0] && token && gh_secret_equal(token, want);
+}
+
+bool gh_admin_authorised(gh_req *r)
+{
+    if (is_admin_token(r, bearer(r)))
         return true;
-    gh_resp_header(r, "WWW-Authenticate", "Bearer realm=\"gatehouse-scim\"");
+    gh_resp_header(r, "WWW-Authenticate", "Bearer realm=\"gatehouse-admin\"");
     gh_resp_error(r, 401, NULL, "a valid admin bearer token is required");
+    return false;
+}
+
+bool gh_scim_authorised(gh_req *r)
+{
+    const char *token = bearer(r);
+    if (is_admin_token(r, token))
+        return true;
+    gh_ctx x = gh_req_ctx(r);
+    if (token && gh_tenants_scim_token_ok(&x, token))
+        return true;
+    if (gh_req_db_failed(r)) {
+        gh_resp_db_error(r, GH_DB_BUSY);
+        return false;
+    }
+    gh_resp_header(r, "WWW-Authenticate", "Bearer realm=\"gatehouse-scim\"");
+    gh_resp_error(r, 401, NULL, "a valid admin or SCIM bearer token is required");
     return false;
 }
 

@@ -16,8 +16,13 @@
 #define GH_SCIM_PATCH_URN   "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 #define GH_SCIM_MAX_RESULTS 200
 
-/* Checks the admin bearer token in constant time; on failure sets a 401 and
+/* The admin routes (/admin/v1, /metrics): GATEHOUSE_ADMIN_TOKEN as bearer
+ * (compared in constant time), for every tenant; on failure sets a 401 and
  * returns false. */
+bool gh_admin_authorised(gh_req *r);
+/* The SCIM routes: the admin token, or a live SCIM token of the request's
+ * tenant (docs/tenants.md); a 401 (503 when the database is busy) and false
+ * otherwise. */
 bool gh_scim_authorised(gh_req *r);
 
 /* Parses the JSON body into an object; on failure sets a 400 and returns NULL.

@@ -48,13 +48,13 @@ json_t *gh_scim_profile_schema(gh_req *r)
         json_array_append_new(attrs, a);
     }
     json_decref(schema);
-    return json_pack("{s:[s], s:s, s:s, s:s, s:o, s:{s:s, s:s}}", "schemas",
-                     "urn:ietf:params:scim:schemas:core:2.0:Schema", "id", GH_SCIM_PROFILE_URN,
-                     "name", "GatehouseProfile", "description",
-                     "The operator's profile attributes (progressive profiling)", "attributes",
-                     attrs, "meta", "resourceType", "Schema", "location",
-                     gh_arena_printf(r->arena, "%s/scim/v2/Schemas/%s", r->issuer,
-                                     GH_SCIM_PROFILE_URN));
+    return json_pack(
+        "{s:[s], s:s, s:s, s:s, s:o, s:{s:s, s:s}}", "schemas",
+        "urn:ietf:params:scim:schemas:core:2.0:Schema", "id", GH_SCIM_PROFILE_URN, "name",
+        "GatehouseProfile", "description",
+        "The operator's profile attributes (progressive profiling)", "attributes", attrs, "meta",
+        "resourceType", "Schema", "location",
+        gh_arena_printf(r->arena, "%s/scim/v2/Schemas/%s", r->issuer, GH_SCIM_PROFILE_URN));
 }
 
 json_t *gh_scim_profile_values(const char *profile)

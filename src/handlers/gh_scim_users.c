@@ -280,8 +280,7 @@ static json_t *user_json(gh_req *r, const gh_user *u)
     char created[32], modified[32];
     gh_rfc3339(u->created_at, created);
     gh_rfc3339(u->updated_at, modified);
-    const char *location =
-        gh_arena_printf(r->arena, "%s/scim/v2/Users/%s", r->issuer, u->id);
+    const char *location = gh_arena_printf(r->arena, "%s/scim/v2/Users/%s", r->issuer, u->id);
     const char *version = gh_arena_printf(r->arena, "W/\"%lld\"", u->version);
     json_t *o =
         json_pack("{s:[s, s], s:s}", "schemas", GH_SCIM_USER_URN, GH_SCIM_GH_URN, "id", u->id);
@@ -329,9 +328,8 @@ static void respond_user(gh_req *r, unsigned status, const gh_user *u)
 {
     gh_resp_header(r, "ETag", gh_arena_printf(r->arena, "W/\"%lld\"", u->version));
     if (status == 201)
-        gh_resp_header(
-            r, "Location",
-            gh_arena_printf(r->arena, "%s/scim/v2/Users/%s", r->issuer, u->id));
+        gh_resp_header(r, "Location",
+                       gh_arena_printf(r->arena, "%s/scim/v2/Users/%s", r->issuer, u->id));
     gh_resp_json(r, status, user_json(r, u), GH_SCIM_TYPE);
 }
 

@@ -117,7 +117,8 @@ static char *access_token(gh_req *r, const gh_client *cl, const struct grant *g,
     gh_jsonw_str(&w, "sid", g->session_id);
     size_t len = 0;
     const char *payload = gh_jsonw_end(&w, &len);
-    char *t = payload ? gh_keys_sign_text(r->arena, "ES256", "at+jwt", payload, len) : NULL;
+    char *t = payload ? gh_keys_sign_text_for(r->arena, r->tenant, "ES256", "at+jwt", payload, len)
+                      : NULL;
     *jti_out = jti;
     *exp_out = exp;
     return t;
@@ -126,8 +127,8 @@ static char *access_token(gh_req *r, const gh_client *cl, const struct grant *g,
 static char *id_token(gh_req *r, const gh_client *cl, const struct grant *g, const char *at)
 {
     long long now = gh_now_ms() / 1000;
-    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", r->issuer, "sub",
-                          g->sub, "aud", cl->id, "azp", cl->id, "iat", (json_int_t)now, "exp",
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", r->issuer, "sub", g->sub, "aud",
+                          cl->id, "azp", cl->id, "iat", (json_int_t)now, "exp",
                           (json_int_t)(now + r->app->cfg->id_token_ttl));
     if (g->auth_time)
         json_object_set_new(p, "auth_time", json_integer(g->auth_time / 1000));
@@ -160,7 +161,8 @@ static char *id_token(gh_req *r, const gh_client *cl, const struct grant *g, con
         json_object_update_missing(p, more);
         json_decref(more);
     }
-    char *t = gh_keys_sign(r->arena, cl->id_token_alg ? cl->id_token_alg : "ES256", NULL, p);
+    char *t = gh_keys_sign_for(r->arena, r->tenant, cl->id_token_alg ? cl->id_token_alg : "ES256",
+                               NULL, p);
     json_decref(p);
     return t;
 }

@@ -62,7 +62,7 @@ const char *gh_api_text(gh_req *r, json_t *body, const char *name, size_t max, b
 const char *gh_api_return_target(gh_req *r, const char *asked)
 {
     const char *ok = gh_url_safe_return(r->arena, r->issuer, asked);
-    return ok ? ok : "/account";
+    return ok ? ok : gh_req_page(r, "/account");
 }
 
 gh_dbrc gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,

@@ -155,5 +155,14 @@ void gh_app_consents_post(gh_req *r);
 /* gh_admin_risk.c: risk decisions for the operator (docs/risk.md) */
 void gh_admin_risk_decision_get(gh_req *r);
 void gh_admin_risk_user_list(gh_req *r);
+/* gh_admin_tenants.c: tenants and their SCIM tokens (docs/tenants.md) */
+void gh_admin_tenants_list(gh_req *r);
+void gh_admin_tenants_create(gh_req *r);
+void gh_admin_tenants_get(gh_req *r);
+void gh_admin_tenants_update(gh_req *r);
+void gh_admin_tenants_delete(gh_req *r);
+void gh_admin_scim_tokens_list(gh_req *r);
+void gh_admin_scim_tokens_create(gh_req *r);
+void gh_admin_scim_tokens_revoke(gh_req *r);
 
 #endif

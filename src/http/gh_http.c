@@ -26,6 +26,7 @@
 #include "gh_metrics_series.h"
 #include "gh_proxy.h"
 #include "gh_store_users.h"
+#include "gh_tenants.h"
 
 enum { REQUEST_ARENA_CAP = 16u << 20, MAX_HEADER_BYTES = 32u << 10, SLOW_REQUEST_MS = 1000 };
 /* Longest gh_http_stop waits for resumed responses to be sent. */
@@ -43,6 +44,8 @@ struct ctx {
     phase phase;
     bool too_large;
     const char *refused; /* why the request target was refused (on_uri), or NULL */
+    bool no_tenant;      /* the path named no active tenant: 404 (resolve_tenant) */
+    const char *url;     /* the path as asked, with any /t/{tenant} prefix (the access log) */
     atomic_bool job_done;
     int64_t start_ms;
     double start_s, queued_s; /* finer clocks for the metrics (gh_metrics_http) */
@@ -220,9 +223,18 @@ void gh_resp_text(gh_req *r, unsigned status, const char *type, const char *text
     set_body(r, status, (char *)text, strlen(text), false, type);
 }
 
+const char *gh_req_page(gh_req *r, const char *path)
+{
+    size_t n = strlen(r->base_path);
+    if (!n || path[0] != '/' || path[1] == '/' ||
+        (strncmp(path, r->base_path, n) == 0 && (path[n] == '/' || path[n] == '\0')))
+        return path;
+    return gh_arena_printf(r->arena, "%s%s", r->base_path, path);
+}
+
 void gh_resp_redirect(gh_req *r, const char *location)
 {
-    gh_resp_header(r, "Location", location);
+    gh_resp_header(r, "Location", gh_req_page(r, location));
     set_body(r, 302, NULL, 0, false, NULL);
 }
 
@@ -437,12 +449,45 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return x;
 }
 
+/* The tenant the request is for (docs/tenants.md): the one claiming the
+ * Host header, else the one a leading /t/{id} names (the prefix is taken
+ * off the path the router sees), else the default tenant. False when the
+ * path names a tenant that does not exist or is not active: the request is
+ * answered 404 without routing. Reads the tenants' snapshot only. */
+static bool resolve_tenant(gh_req *r)
+{
+    gh_tenant_info t;
+    const char *host = gh_req_header(r, "Host");
+    if (host && gh_tenants_by_host(r->arena, host, &t)) {
+        r->tenant = t.id;
+        r->issuer = t.issuer;
+        return t.active;
+    }
+    if (strncmp(r->path, "/t/", 3) != 0)
+        return true;
+    const char *id = r->path + 3, *rest = strchr(id, '/');
+    size_t n = rest ? (size_t)(rest - id) : strlen(id);
+    char buf[GH_TENANT_ID_MAX + 1];
+    if (n == 0 || n > GH_TENANT_ID_MAX)
+        return false;
+    memcpy(buf, id, n);
+    buf[n] = '\0';
+    /* the default tenant has one issuer, GATEHOUSE_ISSUER: never /t/default */
+    if (strcmp(buf, GH_DEFAULT_TENANT) == 0 || !gh_tenants_find(r->arena, buf, &t) || !t.active)
+        return false;
+    r->tenant = t.id;
+    r->base_path = gh_arena_printf(r->arena, "/t/%s", t.id);
+    r->issuer = t.issuer;
+    r->path = rest ? rest : "/";
+    return true;
+}
+
 static void setup_request(struct ctx *x, const char *url, const char *method)
 {
     gh_req *r = &x->req;
     r->method = gh_arena_strdup(r->arena, method);
     r->path = gh_arena_strdup(r->arena, url);
-    r->err_style = strncmp(url, "/scim/", 6) == 0 ? GH_ERR_SCIM : GH_ERR_JSON;
+    x->url = r->path;
     const char *rid = gh_req_header(r, "X-Request-Id");
     if (rid && valid_request_id(rid)) {
         r->request_id = gh_arena_strdup(r->arena, rid);
@@ -456,6 +501,8 @@ static void setup_request(struct ctx *x, const char *url, const char *method)
     r->tenant = GH_DEFAULT_TENANT;
     r->issuer = r->issuer;
     r->base_path = "";
+    x->no_tenant = !resolve_tenant(r);
+    r->err_style = strncmp(r->path, "/scim/", 6) == 0 ? GH_ERR_SCIM : GH_ERR_JSON;
     r->ip = client_ip(r);
     const char *ua = gh_req_header(r, "User-Agent");
     r->user_agent = gh_arena_strndup(r->arena, ua ? ua : "", ua ? strnlen(ua, 512) : 0);
@@ -501,6 +548,11 @@ static bool route_request(struct ctx *x, enum MHD_Result *ret)
 {
     gh_req *r = &x->req;
     char allow[128];
+    if (x->no_tenant) {
+        gh_static_not_found(r);
+        *ret = send_response(x);
+        return false;
+    }
     gh_match m = gh_router_match(x->http->routes, x->http->nroutes, r->method, r->path, r->arena,
                                  &x->route, r->params, &r->nparams, allow, sizeof(allow));
     if (m == GH_MATCH_NO_PATH) {
@@ -683,8 +735,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         long long ms = gh_mono_ms() - x->start_ms;
         /* A request that took over a second is worth a look (a stalled
          * database, a slow mail relay): it is logged as a warning. */
-        gh_log_access(ms > SLOW_REQUEST_MS ? GH_LOG_WARN : GH_LOG_INFO, r->method, r->path,
-                      (int)r->status, ms, r->request_id, r->ip ? r->ip : "",
+        gh_log_access(ms > SLOW_REQUEST_MS ? GH_LOG_WARN : GH_LOG_INFO, r->method,
+                      x->url ? x->url : r->path, (int)r->status, ms, r->request_id,
+                      r->ip ? r->ip : "",
                       toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? (int)toe : -1);
     }
     gh_db_release(r->db);

@@ -129,7 +129,12 @@ void gh_resp_json(gh_req *r, unsigned status, json_t *body, const char *type);
 void gh_resp_empty(gh_req *r, unsigned status);
 /* Sends text (owned by the request arena, or static) with a content type. */
 void gh_resp_text(gh_req *r, unsigned status, const char *type, const char *text);
-/* A redirect (302) to location. */
+/* A path of this tenant's pages: path ("/signin") under the request's
+ * base path ("/t/acme/signin"); a path already under it, an absolute URL or
+ * the default tenant's path is returned as it is. */
+const char *gh_req_page(gh_req *r, const char *path);
+/* A redirect (302) to location; a path gains the tenant's base path
+ * (gh_req_page). */
 void gh_resp_redirect(gh_req *r, const char *location);
 /* An error in the request's style: {"error","error_description"} or, on SCIM
  * routes, the SCIM error schema with scimType = error (when not NULL). */

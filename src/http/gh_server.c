@@ -28,6 +28,7 @@
 #include "gh_ratelimit_http.h"
 #include "gh_ratelimit_sync.h"
 #include "gh_risk.h"
+#include "gh_tenants.h"
 
 /* How often the main thread gives back idle argon2id memory, and after how
  * long without a hash a slot counts as idle. */
@@ -171,6 +172,14 @@ static const gh_route routes[] = {
     {"GET", "/metrics", gh_metrics_endpoint, 0},
     {"GET", "/admin/v1/risk/decisions/{id}", gh_admin_risk_decision_get, 0},
     {"GET", "/admin/v1/users/{id}/risk", gh_admin_risk_user_list, 0},
+    {"GET", "/admin/v1/tenants", gh_admin_tenants_list, 0},
+    {"POST", "/admin/v1/tenants", gh_admin_tenants_create, GH_ROUTE_BODY},
+    {"GET", "/admin/v1/tenants/{id}", gh_admin_tenants_get, 0},
+    {"PATCH", "/admin/v1/tenants/{id}", gh_admin_tenants_update, GH_ROUTE_BODY},
+    {"DELETE", "/admin/v1/tenants/{id}", gh_admin_tenants_delete, 0},
+    {"GET", "/admin/v1/scim-tokens", gh_admin_scim_tokens_list, 0},
+    {"POST", "/admin/v1/scim-tokens", gh_admin_scim_tokens_create, GH_ROUTE_BODY},
+    {"DELETE", "/admin/v1/scim-tokens/{id}", gh_admin_scim_tokens_revoke, 0},
 };
 
 /* The metrics listener (GATEHOUSE_METRICS_LISTEN) serves this route only. */
@@ -279,6 +288,10 @@ int gh_server_serve(gh_config *cfg)
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         goto out;
     }
+    if (gh_tenants_init(&app, err, sizeof(err)) != 0) { /* the tenants' snapshot */
+        gh_log(GH_LOG_ERROR, "start failed", "%s", err);
+        goto out;
+    }
     if (gh_audit_start(&app, err, sizeof(err)) != 0) { /* the audit chain (docs/audit.md) */
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);
         goto out;
@@ -340,6 +353,7 @@ out:
     gh_logout_stop();
     gh_mail_stop();
     gh_keys_shutdown();
+    gh_tenants_shutdown();
     gh_db_close(app.db);
     gh_metrics_shutdown();
     if (code == 0)

@@ -13,6 +13,7 @@
 #include "gh_recovery.h"
 #include "gh_risk.h"
 #include "gh_sessions.h"
+#include "gh_store_users.h"
 #include "gh_url.h"
 
 static bool secure_cookies(const gh_req *r)
@@ -20,9 +21,14 @@ static bool secure_cookies(const gh_req *r)
     return strncmp(r->issuer, "https://", 8) == 0;
 }
 
-/* __Host- cookies must be Secure, so the prefix is used only over https. */
+/* __Host- cookies must be Secure, so the prefix is used only over https.
+ * Another tenant's cookies carry its id (docs/tenants.md): tenants reached
+ * by path share the origin, and the browser sends every one of them. */
 static const char *cookie_name(const gh_req *r, const char *base)
 {
+    const char *prefix = secure_cookies(r) ? "__Host-" : "";
+    if (strcmp(r->tenant, GH_DEFAULT_TENANT) != 0)
+        return gh_arena_printf(r->arena, "%s%s.%s", prefix, base, r->tenant);
     if (strcmp(base, "gh_session") == 0)
         return secure_cookies(r) ? "__Host-gh_session" : "gh_session";
     if (strcmp(base, "gh_device") == 0)

@@ -111,7 +111,7 @@ static bool etag_matches(const char *inm, const char *etag)
 void gh_static_page(gh_req *r)
 {
     if (strcmp(r->path, "/") == 0) {
-        gh_resp_header(r, "Location", "/account");
+        gh_resp_header(r, "Location", gh_req_page(r, "/account"));
         gh_resp_empty(r, 302);
         return;
     }

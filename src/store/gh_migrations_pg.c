@@ -649,6 +649,20 @@ const char *const gh_pg_migrations[] = {
     "ALTER TABLE sessions ADD COLUMN risk_context TEXT;",
     /* migration 22: see the SQLite migration of the same place */
     "ALTER TABLE refresh_tokens ADD COLUMN claims TEXT;",
+    /* 23: tenants: status, host, policy; per-tenant SCIM tokens */
+    "ALTER TABLE tenants ADD COLUMN status TEXT COLLATE \"C\" NOT NULL DEFAULT 'active';"
+    "ALTER TABLE tenants ADD COLUMN host TEXT COLLATE \"C\";"
+    "ALTER TABLE tenants ADD COLUMN policy TEXT NOT NULL DEFAULT '{}';"
+    "ALTER TABLE tenants ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;"
+    "CREATE UNIQUE INDEX tenants_host ON tenants (host) WHERE host IS NOT NULL;"
+    "CREATE TABLE scim_tokens ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL REFERENCES tenants(id),"
+    "  id TEXT COLLATE \"C\" NOT NULL,"
+    "  token_hash TEXT COLLATE \"C\" NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  revoked_at BIGINT,"
+    "  PRIMARY KEY (tenant_id, id));",
 };
 _Static_assert(sizeof(gh_pg_migrations) / sizeof(gh_pg_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

@@ -652,6 +652,23 @@ const char *const gh_sqlite_migrations[] = {
      * auth_codes.claims), so an ID token issued on refresh carries them
      * too (docs/oidc.md "Refresh"). Every rotated token copies it. */
     "ALTER TABLE refresh_tokens ADD COLUMN claims TEXT;",
+    /* 23: tenants (docs/tenants.md): a status (active, disabled, deleted:
+     * a deleted tenant keeps its row and audit events, so its id is never
+     * reused), an optional host name it is reached by, its policy (JSON),
+     * and per-tenant SCIM tokens (SHA-256 of each, shown once) */
+    "ALTER TABLE tenants ADD COLUMN status TEXT NOT NULL DEFAULT 'active';"
+    "ALTER TABLE tenants ADD COLUMN host TEXT;"
+    "ALTER TABLE tenants ADD COLUMN policy TEXT NOT NULL DEFAULT '{}';"
+    "ALTER TABLE tenants ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE UNIQUE INDEX tenants_host ON tenants (host) WHERE host IS NOT NULL;"
+    "CREATE TABLE scim_tokens ("
+    "  tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    "  id TEXT NOT NULL,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER,"
+    "  PRIMARY KEY (tenant_id, id));",
 };
 _Static_assert(sizeof(gh_sqlite_migrations) / sizeof(gh_sqlite_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

@@ -33,11 +33,14 @@ gh_dbrc gh_store_keys_list(gh_dbconn *c, gh_arena *a, const char *tenant, int li
     static const char sql[] = "SELECT " KEY_COLS " FROM signing_keys WHERE tenant_id = $1 AND "
                               "(CAST($2 AS BIGINT) = 0 OR expires_at IS NULL OR expires_at > $3) "
                               "ORDER BY created_at DESC, kid";
+    static const char all[] = "SELECT " KEY_COLS " FROM signing_keys WHERE "
+                              "(CAST($1 AS BIGINT) = 0 OR expires_at IS NULL OR expires_at > $2) "
+                              "ORDER BY tenant_id, created_at DESC, kid";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(live ? 1 : 0), GH_INT(now)};
     gh_dbres r;
     *rows = NULL;
     *n = 0;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 3, &r);
+    gh_dbrc rc = tenant ? gh_db_exec(c, a, sql, p, 3, &r) : gh_db_exec(c, a, all, p + 1, 2, &r);
     if (rc != GH_DB_OK)
         return rc;
     if (r.nrows == 0)

@@ -21,8 +21,8 @@ typedef struct gh_keyrow {
 } gh_keyrow;
 
 gh_dbrc gh_store_keys_insert(gh_dbconn *c, gh_arena *a, const gh_keyrow *k);
-/* The tenant's keys, newest first; with live set, only those whose expires_at
- * is unset or after now. */
+/* The tenant's keys (every tenant's with tenant NULL, by tenant), newest first; with live set, only
+ * those whose expires_at is unset or after now. */
 gh_dbrc gh_store_keys_list(gh_dbconn *c, gh_arena *a, const char *tenant, int live, long long now,
                            gh_keyrow **rows, size_t *n);
 /* Active keys of alg (retired_at NULL). */

@@ -1,0 +1,208 @@
+#include "gh_tenant_meta.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gh_utf8.h"
+
+enum {
+    PASSWORD_MIN_LOW = 8, /* NIST SP 800-63B-4: never below 8 */
+    PASSWORD_MIN_HIGH = 64,
+    IDLE_MIN_S = 60,
+    ABSOLUTE_MAX_S = 400 * 86400,
+};
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} methods[] = {
+    {"password", GH_TM_PASSWORD},
+    {"email_code", GH_TM_EMAIL_CODE},
+    {"passkey", GH_TM_PASSKEY},
+    {"federation", GH_TM_FEDERATION},
+};
+enum { NMETHODS = sizeof(methods) / sizeof(methods[0]) };
+
+static bool label_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+bool gh_tenant_id_valid(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > GH_TENANT_ID_MAX || id[0] == '-' || id[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!label_char(id[i]))
+            return false;
+    return true;
+}
+
+bool gh_tenant_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    return n > 0 && n <= GH_TENANT_NAME_MAX && gh_utf8_valid(name, n) &&
+           !gh_utf8_has_control(name, n);
+}
+
+/* One DNS label of host between p and end. */
+static bool label_valid(const char *p, size_t n)
+{
+    if (n == 0 || n > 63 || p[0] == '-' || p[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!label_char(p[i]))
+            return false;
+    return true;
+}
+
+bool gh_tenant_host_valid(const char *host)
+{
+    size_t n = host ? strlen(host) : 0;
+    if (n == 0 || n > GH_TENANT_HOST_MAX)
+        return false;
+    const char *colon = strchr(host, ':');
+    size_t name_len = colon ? (size_t)(colon - host) : n;
+    if (colon) {
+        const char *port = colon + 1;
+        size_t pl = strlen(port);
+        if (pl == 0 || pl > 5 || port[0] == '0' || strspn(port, "0123456789") != pl ||
+            atol(port) > 65535)
+            return false;
+    }
+    size_t labels = 0;
+    for (size_t i = 0; i < name_len;) {
+        size_t j = i;
+        while (j < name_len && host[j] != '.')
+            j++;
+        if (!label_valid(host + i, j - i))
+            return false;
+        labels++;
+        if (j == name_len)
+            break;
+        i = j + 1;
+        if (i == name_len) /* a trailing dot */
+            return false;
+    }
+    return labels >= 2;
+}
+
+void gh_tenant_policy_default(gh_tenant_policy *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->methods = GH_TM_ALL;
+}
+
+static json_t *fail(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static json_t *fail(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+static int read_methods(const json_t *v, unsigned *bits, char *why, size_t whylen)
+{
+    size_t i;
+    json_t *m;
+    if (!json_is_array(v) || json_array_size(v) == 0) {
+        fail(why, whylen, "signin_methods must be a non-empty array");
+        return -1;
+    }
+    *bits = 0;
+    json_array_foreach(v, i, m)
+    {
+        const char *s = json_string_value(m);
+        unsigned bit = 0;
+        for (size_t k = 0; s && k < NMETHODS; k++)
+            if (strcmp(s, methods[k].name) == 0)
+                bit = methods[k].bit;
+        if (!bit) {
+            fail(why, whylen,
+                 "signin_methods[%zu] must be one of password, email_code, passkey, federation", i);
+            return -1;
+        }
+        *bits |= bit;
+    }
+    return 0;
+}
+
+/* An integer member in [lo, hi], or null / absent (0). */
+static int read_bounded(const json_t *in, const char *name, long long lo, long long hi,
+                        int64_t *out, char *why, size_t whylen)
+{
+    const json_t *v = json_object_get(in, name);
+    *out = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+        fail(why, whylen, "%s must be an integer from %lld to %lld, or null", name, lo, hi);
+        return -1;
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static json_t *stored_form(const gh_tenant_policy *p)
+{
+    json_t *arr = json_array();
+    for (size_t k = 0; arr && k < NMETHODS; k++)
+        if (p->methods & methods[k].bit)
+            json_array_append_new(arr, json_string(methods[k].name));
+    json_t *num[3];
+    int64_t v[3] = {p->password_min, p->session_idle_s, p->session_absolute_s};
+    for (int i = 0; i < 3; i++)
+        num[i] = v[i] ? json_integer(v[i]) : json_null();
+    return json_pack("{s:o, s:o, s:b, s:o, s:o}", "signin_methods", arr, "password_min_length",
+                     num[0], "mfa_required", p->mfa_required, "session_idle_seconds", num[1],
+                     "session_absolute_seconds", num[2]);
+}
+
+json_t *gh_tenant_policy_check(const json_t *in, gh_tenant_policy *out, char *why, size_t whylen)
+{
+    static const char *const known[] = {"signin_methods", "password_min_length", "mfa_required",
+                                        "session_idle_seconds", "session_absolute_seconds"};
+    gh_tenant_policy p;
+    gh_tenant_policy_default(&p);
+    if (in && !json_is_object(in))
+        return fail(why, whylen, "the policy must be a JSON object");
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)in, key, val)
+    {
+        bool ok = false;
+        for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+            ok = ok || strcmp(key, known[k]) == 0;
+        if (!ok)
+            return fail(why, whylen, "unknown policy member: %.64s", key);
+    }
+    const json_t *m = json_object_get(in, "signin_methods");
+    if (m && read_methods(m, &p.methods, why, whylen) != 0)
+        return NULL;
+    int64_t pwmin = 0;
+    if (read_bounded(in, "password_min_length", PASSWORD_MIN_LOW, PASSWORD_MIN_HIGH, &pwmin, why,
+                     whylen) != 0 ||
+        read_bounded(in, "session_idle_seconds", IDLE_MIN_S, ABSOLUTE_MAX_S, &p.session_idle_s, why,
+                     whylen) != 0 ||
+        read_bounded(in, "session_absolute_seconds", IDLE_MIN_S, ABSOLUTE_MAX_S,
+                     &p.session_absolute_s, why, whylen) != 0)
+        return NULL;
+    p.password_min = (unsigned)pwmin;
+    const json_t *mfa = json_object_get(in, "mfa_required");
+    if (mfa && !json_is_boolean(mfa))
+        return fail(why, whylen, "mfa_required must be true or false");
+    p.mfa_required = json_is_true(mfa);
+    if (p.session_idle_s && p.session_absolute_s && p.session_idle_s > p.session_absolute_s)
+        return fail(why, whylen, "session_idle_seconds must not exceed session_absolute_seconds");
+    json_t *stored = stored_form(&p);
+    if (!stored)
+        return fail(why, whylen, "out of memory");
+    *out = p;
+    return stored;
+}
