@@ -36,6 +36,7 @@
 #include "gh_session.h"
 #include "gh_store_users.h"
 #include "gh_store_oidc.h"
+#include "gh_tenants.h"
 #include "gh_url.h"
 #include "gh_i18n_pages.h"
 
@@ -418,6 +419,13 @@ static bool check_assurance(gh_req *r, struct authz *z)
         }
         json_decref(doc);
     }
+    /* a tenant that requires a second factor asks it of every sign-in
+     * (docs/tenants.md) */
+    gh_tenant_policy pol;
+    gh_ctx x = gh_req_ctx(r);
+    gh_tenants_policy(&x, &pol);
+    if (pol.mfa_required && z->hard_level < 2)
+        z->hard_level = 2;
     if (z->hard_level > z->want_level)
         z->want_level = z->hard_level;
     return true;
