@@ -71,9 +71,9 @@ static json_t *strings(const char *const *v)
     return a;
 }
 
-/* The discovery document depends only on settings: it is made once per
- * process and served as the same bytes after that (its JSON building was
- * most of the endpoint's cost). */
+/* The default tenant's discovery document depends only on settings: it is
+ * made once per process and served as the same bytes after that (its JSON
+ * building was most of the endpoint's cost). */
 static pthread_mutex_t discovery_mu = PTHREAD_MUTEX_INITIALIZER;
 static char *discovery_text; /* lives as long as the process */
 
@@ -81,6 +81,14 @@ static json_t *discovery_document(gh_req *r);
 
 void gh_oidc_discovery(gh_req *r)
 {
+    if (strcmp(r->issuer, r->app->cfg->issuer) != 0) {
+        /* another tenant's issuer: made for each request, never cached (a
+         * client reads it once) */
+        json_t *d = discovery_document(r);
+        gh_resp_header(r, "Cache-Control", "public, max-age=300");
+        gh_resp_json(r, 200, d, "application/json");
+        return;
+    }
     pthread_mutex_lock(&discovery_mu);
     if (!discovery_text) {
         json_t *d = discovery_document(r);
