@@ -1528,6 +1528,74 @@ const risk = {
   },
 };
 
+// Tenants (docs/tenants.md): managed at the server's own address; a
+// tenant's SCIM tokens under its issuer ({GATEHOUSE_ISSUER}/t/{id}/admin/v1/scim-tokens).
+const tenantPolicy = obj(
+  {
+    signin_methods: arr({ type: 'string', enum: ['password', 'email_code', 'passkey', 'federation'] }, 'the sign-in methods offered'),
+    password_min_length: { type: ['integer', 'null'], description: '8 to 64 code points; null: the server\'s rule' },
+    mfa_required: bool('every sign-in needs a second factor (acr aal2) and the last one cannot be removed'),
+    session_idle_seconds: { type: ['integer', 'null'], description: 'null: GATEHOUSE_SESSION_IDLE' },
+    session_absolute_seconds: { type: ['integer', 'null'], description: 'null: GATEHOUSE_SESSION_ABSOLUTE' },
+  },
+  [],
+  'A tenant\'s policy; unknown members are refused',
+);
+const tenant = obj(
+  {
+    id: str('a-z, 0-9 and -, 1 to 63'), display_name: str(), status: { type: 'string', enum: ['active', 'disabled'] },
+    host: { type: ['string', 'null'], description: 'the host name the tenant is reached by, if it claims one' },
+    issuer: str('the tenant\'s issuer'), policy: tenantPolicy, created_at: int(), updated_at: int(),
+  },
+  ['id', 'display_name', 'status', 'issuer', 'policy'],
+);
+const tenantId = pathParam('id', 'the tenant id');
+const tenants = {
+  '/admin/v1/tenants': {
+    get: {
+      tags: ['admin'], summary: 'List the tenants (not the deleted ones)', security: ADMIN,
+      responses: { 200: ok('Tenants', obj({ tenants: arr(tenant) }, ['tenants'])), 401: ADMIN401, 404: err('Not at the server\'s own address', ['not_found']) },
+    },
+    post: {
+      tags: ['admin'], summary: 'Create a tenant, with its signing keys', security: ADMIN,
+      requestBody: jsonBody(obj({ id: str(), display_name: str(), host: str(), policy: tenantPolicy }, ['id', 'display_name'])),
+      responses: { 201: ok('Created', tenant), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 409: err('The id (or host) is taken', ['conflict']) },
+    },
+  },
+  '/admin/v1/tenants/{id}': {
+    get: {
+      tags: ['admin'], summary: 'Read a tenant', security: ADMIN, parameters: [tenantId],
+      responses: { 200: ok('The tenant', tenant), 401: ADMIN401, 404: err('No such tenant', ['not_found']) },
+    },
+    patch: {
+      tags: ['admin'], summary: 'Change display_name, host, policy or status (active, disabled)', security: ADMIN, parameters: [tenantId],
+      requestBody: jsonBody(obj({ display_name: str(), host: { type: ['string', 'null'] }, policy: tenantPolicy, status: { type: 'string', enum: ['active', 'disabled'] } })),
+      responses: { 200: ok('The tenant', tenant), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 404: err('No such tenant', ['not_found']), 409: err('The default tenant, or a host in use', ['conflict']) },
+    },
+    delete: {
+      tags: ['admin'], summary: 'Delete a tenant: 404 from then on, its keys, sessions, tokens, clients and SCIM tokens deleted; the id is never given again', security: ADMIN, parameters: [tenantId],
+      responses: { 204: { description: 'Deleted' }, 401: ADMIN401, 404: err('No such tenant', ['not_found']), 409: err('The default tenant', ['conflict']) },
+    },
+  },
+  '/admin/v1/scim-tokens': {
+    get: {
+      tags: ['admin'], summary: 'The SCIM tokens of the tenant whose address this is (never the tokens themselves)', security: ADMIN,
+      responses: { 200: ok('Tokens', obj({ tokens: arr(obj({ id: str(), name: str(), created_at: int(), revoked_at: { type: ['integer', 'null'] } })) }, ['tokens'])), 401: ADMIN401 },
+    },
+    post: {
+      tags: ['admin'], summary: 'A new SCIM bearer token for this tenant, shown once', security: ADMIN,
+      requestBody: jsonBody(obj({ name: str('what uses it') }, ['name'])),
+      responses: { 201: ok('The token', obj({ id: str(), token: str(), tenant: str() }, ['id', 'token'])), 400: err('Invalid', ['invalid_request']), 401: ADMIN401 },
+    },
+  },
+  '/admin/v1/scim-tokens/{id}': {
+    delete: {
+      tags: ['admin'], summary: 'Revoke a SCIM token', security: ADMIN, parameters: [pathParam('id', 'the token id')],
+      responses: { 204: { description: 'Revoked' }, 401: ADMIN401, 404: err('No such live token', ['not_found']) },
+    },
+  },
+};
+
 const doc = {
   openapi: '3.1.0',
   info: {
@@ -1549,7 +1617,7 @@ const doc = {
     { name: 'health', description: 'probes' },
     { name: 'meta', description: 'this description' },
   ],
-  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk },
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk, ...tenants },
   components: { schemas, securitySchemes },
 };
 
