@@ -1537,6 +1537,7 @@ const tenantPolicy = obj(
     mfa_required: bool('every sign-in needs a second factor (acr aal2) and the last one cannot be removed'),
     session_idle_seconds: { type: ['integer', 'null'], description: 'null: GATEHOUSE_SESSION_IDLE' },
     session_absolute_seconds: { type: ['integer', 'null'], description: 'null: GATEHOUSE_SESSION_ABSOLUTE' },
+    mail_from: { type: ['string', 'null'], description: 'the From of the tenant\'s mail; null: GATEHOUSE_MAIL_FROM' },
   },
   [],
   'A tenant\'s policy; unknown members are refused',

@@ -12,8 +12,12 @@ import * as jose from 'jose';
 import { startServer, stopAll, scim, request, runGatehouse, randomHex, userBody } from './lib/server.mjs';
 import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
 import { registerClient, codeTokens, refresh, tokenRequest, basic } from './lib/oidc.mjs';
+import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mjs';
 
-after(stopAll);
+after(async () => {
+  await stopAll();
+  await stopAllMailSinks();
+});
 
 const ctx = {};
 
@@ -53,7 +57,8 @@ function getWithHost(server, host, path) {
 }
 
 before(async () => {
-  ctx.server = await startServer();
+  ctx.mail = await startMailSink();
+  ctx.server = await startServer({ env: { GATEHOUSE_SMTP_URL: ctx.mail.url } });
 });
 
 describe('the tenants admin API', () => {
@@ -313,6 +318,28 @@ describe('tenant policy', () => {
     assert.equal(r.status, 302, r.text);
     const loc = new URL(r.headers.get('location'));
     assert.equal(loc.searchParams.get('error'), 'unmet_authentication_requirements', loc.href);
+  });
+});
+
+describe('tenant mail', () => {
+  test('a tenant\'s mail comes from its mail_from; the default tenant keeps GATEHOUSE_MAIL_FROM', async () => {
+    const s = ctx.server;
+    const id = `mail-${randomHex(3)}`;
+    await createTenant(s, id, { policy: { mail_from: `Shop ${id} <no-reply@${id}.example>` } });
+    const T = tenantView(s, id);
+    const user = await newUser(T, 'mail');
+    const r = await new Browser(T).post('/api/v1/recovery', { email: user.email });
+    assert.equal(r.status, 200, r.text);
+    const m = await ctx.mail.waitFor(sentTo(user.email));
+    assert.equal(m.fromAddress, `no-reply@${id}.example`);
+    assert.equal(m.fromName, `Shop ${id}`);
+    assert.ok(codeFrom(m), 'the emailed code');
+    const rootUser = await newUser(s, 'mailroot');
+    assert.equal((await new Browser(s).post('/api/v1/recovery', { email: rootUser.email })).status, 200);
+    const m2 = await ctx.mail.waitFor(sentTo(rootUser.email));
+    assert.notEqual(m2.fromAddress, `no-reply@${id}.example`);
+    const bad = await admin(s, 'PATCH', `/admin/v1/tenants/${id}`, { policy: { mail_from: 'x@y\r\nBcc: z@w' } });
+    assert.equal(bad.status, 400, 'no header injection through mail_from');
   });
 });
 

@@ -83,7 +83,8 @@ static void policy_default(void **state)
     char *text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
     assert_string_equal(text, "{\"signin_methods\":[\"password\",\"email_code\",\"passkey\","
                               "\"federation\"],\"password_min_length\":null,\"mfa_required\":false,"
-                              "\"session_idle_seconds\":null,\"session_absolute_seconds\":null}");
+                              "\"session_idle_seconds\":null,\"session_absolute_seconds\":null,"
+                              "\"mail_from\":null}");
     free(text);
     json_decref(out);
 }
@@ -95,7 +96,8 @@ static void policy_values(void **state)
     char why[160];
     json_t *out = check("{\"signin_methods\":[\"passkey\",\"password\",\"passkey\"],"
                         "\"password_min_length\":12,\"mfa_required\":true,"
-                        "\"session_idle_seconds\":900,\"session_absolute_seconds\":43200}",
+                        "\"session_idle_seconds\":900,\"session_absolute_seconds\":43200,"
+                        "\"mail_from\":\"Acme <no-reply@acme.example>\"}",
                         &p, why, sizeof(why));
     assert_non_null(out);
     assert_int_equal(p.methods, GH_TM_PASSKEY | GH_TM_PASSWORD);
@@ -103,6 +105,7 @@ static void policy_values(void **state)
     assert_true(p.mfa_required);
     assert_int_equal(p.session_idle_s, 900);
     assert_int_equal(p.session_absolute_s, 43200);
+    assert_string_equal(p.mail_from, "Acme <no-reply@acme.example>");
     /* stored in a fixed order, each method once */
     json_t *m = json_object_get(out, "signin_methods");
     assert_int_equal(json_array_size(m), 2);
@@ -130,6 +133,9 @@ static void policy_refused(void **state)
         {"{\"session_absolute_seconds\":99999999999}", "session_absolute_seconds"},
         {"{\"session_idle_seconds\":7200,\"session_absolute_seconds\":3600}",
          "session_idle_seconds"},
+        {"{\"mail_from\":\"no address\"}", "mail_from"},
+        {"{\"mail_from\":\"a@b\\r\\nBcc: x@y\"}", "mail_from"},
+        {"{\"mail_from\":5}", "mail_from"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         gh_tenant_policy p = {.methods = 99};
