@@ -9,7 +9,7 @@ import http from 'node:http';
 
 import * as jose from 'jose';
 
-import { startServer, stopAll, scim, request, runGatehouse, randomHex, userBody } from './lib/server.mjs';
+import { startServer, stopAll, scim, request, runGatehouse, randomHex, userBody, sql, waitFor } from './lib/server.mjs';
 import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
 import { registerClient, codeTokens, refresh, tokenRequest, basic } from './lib/oidc.mjs';
 import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mjs';
@@ -58,7 +58,7 @@ function getWithHost(server, host, path) {
 
 before(async () => {
   ctx.mail = await startMailSink();
-  ctx.server = await startServer({ env: { GATEHOUSE_SMTP_URL: ctx.mail.url } });
+  ctx.server = await startServer({ env: { GATEHOUSE_SMTP_URL: ctx.mail.url, GATEHOUSE_PRUNE_INTERVAL: '1' } });
 });
 
 describe('the tenants admin API', () => {
@@ -160,6 +160,23 @@ describe('the tenants admin API', () => {
     const after = await getWithHost(s, host, '/.well-known/openid-configuration');
     assert.equal(after.body.issuer, s.issuer, 'a released host is the default tenant again');
   });
+});
+
+test('a deleted tenant\'s accounts are purged by the janitor; their audit events stay under a pseudonym', async () => {
+  const s = ctx.server;
+  const id = `gone-${randomHex(3)}`;
+  await createTenant(s, id);
+  const T = tenantView(s, id);
+  const user = await newUser(T, 'gone');
+  const count = () => Number(sql(s, `SELECT COUNT(*) AS n FROM users WHERE tenant_id = '${id}'`)[0].n);
+  assert.equal(count(), 1);
+  assert.equal((await admin(s, 'DELETE', `/admin/v1/tenants/${id}`)).status, 204);
+  assert.equal(Number(sql(s, `SELECT COUNT(*) AS n FROM signing_keys WHERE tenant_id = '${id}'`)[0].n), 0, 'keys go at once');
+  assert.ok(await waitFor(() => count() === 0, 10_000, 200), 'the janitor purges the accounts');
+  const ev = sql(s, `SELECT type, subject FROM audit_events WHERE tenant_id = '${id}' ORDER BY seq`);
+  assert.ok(ev.some((e) => e.type === 'tenant.deleted'));
+  assert.ok(ev.some((e) => e.type === 'account.purged' && e.subject.startsWith('pseud:')), JSON.stringify(ev));
+  assert.ok(!ev.some((e) => e.subject === user.id), 'no event names the account any more');
 });
 
 describe('isolation between tenants', () => {
