@@ -1597,6 +1597,69 @@ const tenants = {
   },
 };
 
+// Organisations (docs/organisations.md).
+const org = obj(
+  {
+    id: str(), display_name: str(), mfa_required: bool(), domains: arr(str()),
+    created_at: int(), updated_at: int(),
+  },
+  ['id', 'display_name', 'mfa_required', 'domains'],
+);
+const orgMember = obj({ user_id: str(), email: { type: ['string', 'null'] }, roles: arr(str()), created_at: int() }, ['user_id', 'roles']);
+const orgMembers = obj({ members: arr(orgMember) }, ['members']);
+const orgId = pathParam('id', 'the organisation id');
+const memberId = pathParam('user_id', 'the account id');
+const ORG_BEARER = [{ accessToken: [] }];
+const orgs = {
+  '/admin/v1/organizations': {
+    get: { tags: ['admin'], summary: 'List the organisations of the tenant', security: ADMIN, responses: { 200: ok('Organisations', obj({ organizations: arr(org) }, ['organizations'])), 401: ADMIN401 } },
+    post: {
+      tags: ['admin'], summary: 'Create an organisation', security: ADMIN,
+      requestBody: jsonBody(obj({ id: str(), display_name: str(), mfa_required: bool(), domains: arr(str()) }, ['id', 'display_name'])),
+      responses: { 201: ok('Created', org), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 409: err('The id or a domain is taken', ['conflict']) },
+    },
+  },
+  '/admin/v1/organizations/{id}': {
+    get: { tags: ['admin'], summary: 'Read an organisation', security: ADMIN, parameters: [orgId], responses: { 200: ok('The organisation', org), 401: ADMIN401, 404: err('No such organisation', ['not_found']) } },
+    patch: {
+      tags: ['admin'], summary: 'Change display_name, mfa_required or domains', security: ADMIN, parameters: [orgId],
+      requestBody: jsonBody(obj({ display_name: str(), mfa_required: bool(), domains: arr(str()) })),
+      responses: { 200: ok('The organisation', org), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 404: err('No such organisation', ['not_found']), 409: err('A domain is another organisation\'s', ['conflict']) },
+    },
+    delete: { tags: ['admin'], summary: 'Delete an organisation (its memberships and domains; the accounts stay)', security: ADMIN, parameters: [orgId], responses: { 204: { description: 'Deleted' }, 401: ADMIN401, 404: err('No such organisation', ['not_found']) } },
+  },
+  '/admin/v1/organizations/{id}/members': {
+    get: { tags: ['admin'], summary: 'The members and their roles', security: ADMIN, parameters: [orgId], responses: { 200: ok('Members', orgMembers), 401: ADMIN401, 404: err('No such organisation', ['not_found']) } },
+  },
+  '/admin/v1/organizations/{id}/members/{user_id}': {
+    put: {
+      tags: ['admin'], summary: 'Add an account, or replace its roles', security: ADMIN, parameters: [orgId, memberId],
+      requestBody: jsonBody(obj({ roles: arr(str()) })),
+      responses: { 200: ok('Members', orgMembers), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 404: err('No such organisation or account', ['not_found']) },
+    },
+    delete: { tags: ['admin'], summary: 'Remove a member', security: ADMIN, parameters: [orgId, memberId], responses: { 204: { description: 'Removed' }, 401: ADMIN401, 404: err('No such member', ['not_found']) } },
+  },
+  '/api/v1/organizations': {
+    get: { tags: ['accounts'], summary: 'The signed-in customer\'s organisations and roles', security: [{ session: [] }], responses: { 200: ok('Organisations', obj({ organizations: arr(obj({ id: str(), display_name: str(), roles: arr(str()) })) }, ['organizations'])), 401: err('Not signed in', ['unauthenticated']) } },
+  },
+  '/api/v1/app/organizations/{id}/members': {
+    get: { tags: ['accounts'], summary: 'Delegated administration: the members (an administrator\'s access token with scope org_admin)', security: ORG_BEARER, parameters: [orgId], responses: { 200: ok('Members', orgMembers), 401: err('No valid token', ['invalid_token']), 403: err('Not an administrator, or no org_admin scope', ['forbidden', 'insufficient_scope']), 404: err('Not a member', ['not_found']) } },
+    post: {
+      tags: ['accounts'], summary: 'Delegated administration: add the account with this email (in one of the organisation\'s domains)', security: ORG_BEARER, parameters: [orgId],
+      requestBody: jsonBody(obj({ email: str(), roles: arr(str()) }, ['email'])),
+      responses: { 200: ok('Members', orgMembers), 400: err('Invalid', ['invalid_request']), 401: err('No valid token', ['invalid_token']), 403: err('Not an administrator, or an address outside the domains', ['forbidden', 'insufficient_scope', 'domain_not_held']), 404: err('No account with that email', ['not_found']) },
+    },
+  },
+  '/api/v1/app/organizations/{id}/members/{user_id}': {
+    put: {
+      tags: ['accounts'], summary: 'Delegated administration: replace a member\'s roles', security: ORG_BEARER, parameters: [orgId, memberId],
+      requestBody: jsonBody(obj({ roles: arr(str()) })),
+      responses: { 200: ok('Members', orgMembers), 400: err('Invalid', ['invalid_request']), 401: err('No valid token', ['invalid_token']), 403: err('Not an administrator', ['forbidden', 'insufficient_scope']), 404: err('No such member', ['not_found']) },
+    },
+    delete: { tags: ['accounts'], summary: 'Delegated administration: remove a member (not oneself)', security: ORG_BEARER, parameters: [orgId, memberId], responses: { 204: { description: 'Removed' }, 401: err('No valid token', ['invalid_token']), 403: err('Not an administrator', ['forbidden', 'insufficient_scope']), 404: err('No such member', ['not_found']), 409: err('An administrator removing themselves', ['conflict']) } },
+  },
+};
+
 const doc = {
   openapi: '3.1.0',
   info: {
@@ -1618,7 +1681,7 @@ const doc = {
     { name: 'health', description: 'probes' },
     { name: 'meta', description: 'this description' },
   ],
-  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk, ...tenants },
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk, ...tenants, ...orgs },
   components: { schemas, securitySchemes },
 };
 

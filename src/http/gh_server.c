@@ -180,6 +180,19 @@ static const gh_route routes[] = {
     {"GET", "/admin/v1/scim-tokens", gh_admin_scim_tokens_list, 0},
     {"POST", "/admin/v1/scim-tokens", gh_admin_scim_tokens_create, GH_ROUTE_BODY},
     {"DELETE", "/admin/v1/scim-tokens/{id}", gh_admin_scim_tokens_revoke, 0},
+    {"GET", "/admin/v1/organizations", gh_admin_orgs_list, 0},
+    {"POST", "/admin/v1/organizations", gh_admin_orgs_create, GH_ROUTE_BODY},
+    {"GET", "/admin/v1/organizations/{id}", gh_admin_orgs_get, 0},
+    {"PATCH", "/admin/v1/organizations/{id}", gh_admin_orgs_update, GH_ROUTE_BODY},
+    {"DELETE", "/admin/v1/organizations/{id}", gh_admin_orgs_delete, 0},
+    {"GET", "/admin/v1/organizations/{id}/members", gh_admin_orgs_members, 0},
+    {"PUT", "/admin/v1/organizations/{id}/members/{user_id}", gh_admin_orgs_member_put, API_BODY},
+    {"DELETE", "/admin/v1/organizations/{id}/members/{user_id}", gh_admin_orgs_member_delete, 0},
+    {"GET", "/api/v1/organizations", gh_orgs_api_mine, 0},
+    {"GET", "/api/v1/app/organizations/{id}/members", gh_orgs_api_members, 0},
+    {"POST", "/api/v1/app/organizations/{id}/members", gh_orgs_api_member_add, API_BODY},
+    {"PUT", "/api/v1/app/organizations/{id}/members/{user_id}", gh_orgs_api_member_put, API_BODY},
+    {"DELETE", "/api/v1/app/organizations/{id}/members/{user_id}", gh_orgs_api_member_delete, 0},
 };
 
 /* The metrics listener (GATEHOUSE_METRICS_LISTEN) serves this route only. */

@@ -51,6 +51,9 @@ const struct gh_export_table gh_export_tables[] = {
     {"risk_networks", {"tenant_id", "user_id", "network_hash"}, false, false},
     {"risk_decisions", {"tenant_id", "id"}, false, false},
     {"scim_tokens", {"tenant_id", "id"}, false, false},
+    {"organizations", {"tenant_id", "id"}, false, false},
+    {"org_members", {"tenant_id", "org_id", "user_id"}, false, false},
+    {"org_domains", {"tenant_id", "domain"}, false, false},
 };
 _Static_assert(sizeof(gh_export_tables) / sizeof(gh_export_tables[0]) == GH_EXPORT_NTABLES,
                "GH_EXPORT_NTABLES counts the tables");
