@@ -15,8 +15,9 @@
 
 gh_dbrc gh_store_code_insert(gh_dbconn *c, gh_arena *a, const gh_code *k)
 {
-    static const char sql[] = "INSERT INTO auth_codes (" CODE_COLS ") VALUES ($1, $2, $3, $4, "
-                              "$5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, $13, $14, NULL, $15, $16)";
+    static const char sql[] =
+        "INSERT INTO auth_codes (" CODE_COLS ") VALUES ($1, $2, $3, $4, "
+        "$5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, $13, $14, NULL, $15, $16)";
     gh_dbparam p[] = {
         GH_TEXT(k->tenant_id), GH_TEXT(k->code_hash),  GH_TEXT(k->client_id),
         GH_TEXT(k->user_id),   GH_TEXT(k->session_id), GH_TEXT(k->redirect_uri),
