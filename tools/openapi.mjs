@@ -1610,7 +1610,37 @@ const orgMembers = obj({ members: arr(orgMember) }, ['members']);
 const orgId = pathParam('id', 'the organisation id');
 const memberId = pathParam('user_id', 'the account id');
 const ORG_BEARER = [{ accessToken: [] }];
+const invitation = obj({ id: str(), email: str(), roles: arr(str()), expires_at: int() }, ['id', 'email', 'expires_at']);
 const orgs = {
+  '/admin/v1/organizations/{id}/invitations': {
+    get: { tags: ['admin'], summary: 'The organisation\'s invitations, newest first (never a token)', security: ADMIN, parameters: [orgId], responses: { 200: ok('Invitations', obj({ invitations: arr(obj({ id: str(), email: str(), roles: arr(str()), invited_by: str(), created_at: int(), expires_at: int(), accepted_at: { type: ['integer', 'null'] } })) }, ['invitations'])), 401: ADMIN401, 404: err('No such organisation', ['not_found']) } },
+    post: {
+      tags: ['admin'], summary: 'Invite an email address (the link is mailed; good 7 days)', security: ADMIN, parameters: [orgId],
+      requestBody: jsonBody(obj({ email: str(), roles: arr(str()) }, ['email'])),
+      responses: { 201: ok('The invitation', invitation), 400: err('Invalid', ['invalid_request', 'invalid_email']), 401: ADMIN401, 404: err('No such organisation', ['not_found']) },
+    },
+  },
+  '/api/v1/app/organizations/{id}/invitations': {
+    post: {
+      tags: ['accounts'], summary: 'Delegated administration: invite an email address', security: ORG_BEARER, parameters: [orgId],
+      requestBody: jsonBody(obj({ email: str(), roles: arr(str()) }, ['email'])),
+      responses: { 201: ok('The invitation', invitation), 400: err('Invalid', ['invalid_request', 'invalid_email']), 401: err('No valid token', ['invalid_token']), 403: err('Not an administrator', ['forbidden', 'insufficient_scope']), 404: err('Not a member', ['not_found']) },
+    },
+  },
+  '/api/v1/invitation': {
+    post: {
+      tags: ['accounts'], summary: 'What an invitation link is for (the token from its fragment)', security: ANY_CSRF,
+      requestBody: jsonBody(obj({ token: str() }, ['token'])),
+      responses: { 200: ok('The invitation', obj({ organization: str(), email: str(), status: { type: 'string', enum: ['pending', 'accepted', 'expired'] }, expires_at: int() })), 404: err('Not a valid link', ['not_found']) },
+    },
+  },
+  '/api/v1/invitation/accept': {
+    post: {
+      tags: ['accounts'], summary: 'Accept an invitation, signed in with the invited and verified address', security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ token: str() }, ['token'])),
+      responses: { 200: ok('Joined', obj({ status: str(), organization: str() })), 401: err('Not signed in', ['unauthenticated']), 404: err('Not a valid link', ['not_found']), 409: err('Expired, used, or for another or unverified address', ['invitation_refused']) },
+    },
+  },
   '/admin/v1/organizations': {
     get: { tags: ['admin'], summary: 'List the organisations of the tenant', security: ADMIN, responses: { 200: ok('Organisations', obj({ organizations: arr(org) }, ['organizations'])), 401: ADMIN401 } },
     post: {

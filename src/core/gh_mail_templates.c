@@ -387,7 +387,28 @@ static const char password_reset_required_html[] = HTML_OPEN
     "<p><a href=\"{{recover_link}}\" style=\"" BUTTON_STYLE
     "\">Choose a new password</a></p>\n" HTML_CLOSE;
 
+static const char org_invitation_text[] =
+    "You are invited to join {{organization}}.\n"
+    "\n"
+    "Accept the invitation here (sign in, or create an account with this email\n"
+    "address, if you have none):\n"
+    "\n"
+    "{{link}}\n"
+    "\n"
+    "The invitation is good until {{date}}. If you do not know why you got it,\n"
+    "ignore this email.\n";
+
+static const char org_invitation_html[] = HTML_OPEN
+    "<h1 style=\"font-size: 20px;\">You are invited to join {{organization}}</h1>\n"
+    "<p>Accept the invitation: sign in, or create an account with this email address if you "
+    "have none.</p>\n"
+    "<p><a href=\"{{link}}\" style=\"" BUTTON_STYLE "\">Accept the invitation</a></p>\n"
+    "<p>The invitation is good until <strong>{{date}}</strong>. If you do not know why you got "
+    "it, ignore this email.</p>\n" HTML_CLOSE;
+
 static const struct template templates[] = {
+    {"org_invitation", "You are invited to join an organisation", org_invitation_text,
+     org_invitation_html},
     {"password_reset_required", "Choose a new password", password_reset_required_text,
      password_reset_required_html},
     {"account_deletion", "Your account will be deleted", account_deletion_text,

@@ -5,7 +5,10 @@
 #include <string.h>
 
 #include "gh_audit.h"
+#include "gh_crypto.h"
 #include "gh_json.h"
+#include "gh_mail.h"
+#include "gh_notices.h"
 #include "gh_org_meta.h"
 #include "gh_store_orgs.h"
 #include "gh_store_users.h"
@@ -338,4 +341,179 @@ int gh_orgs_membership(const gh_ctx *x, const char *org, const char *user_id, co
         return -1;
     *mfa_required = o.mfa_required;
     return 1;
+}
+
+/* ---- invitations ---- */
+
+gh_org_rc gh_orgs_invite(const gh_ctx *x, const char *org, const char *email, const json_t *roles,
+                         const char *actor, json_t **out, char *why, size_t whylen)
+{
+    char hash[2 * GH_SHA256_BYTES + 1], id[GH_UUID_STRLEN + 1];
+    gh_org_row o;
+    *out = NULL;
+    json_t *set = roles ? gh_org_roles_check(roles, why, whylen) : json_array();
+    if (!set)
+        return GH_ORG_INVALID;
+    if (!email || !gh_store_email_valid(email)) {
+        json_decref(set);
+        snprintf(why, whylen, "email must be an email address");
+        return GH_ORG_INVALID;
+    }
+    gh_dbconn *c = gh_ctx_db(x);
+    char *roles_text = json_dumps(set, JSON_COMPACT);
+    const char *token = gh_token(x->arena);
+    gh_dbrc rc = !c ? GH_DB_BUSY : (!roles_text || !token) ? GH_DB_FAIL : GH_DB_OK;
+    if (rc == GH_DB_OK)
+        rc = gh_org_id_valid(org) ? gh_store_org_get(c, x->arena, x->tenant, org, &o)
+                                  : GH_DB_NOTFOUND;
+    gh_org_invitation inv = {.id = id,
+                             .org_id = org,
+                             .email = email,
+                             .roles = roles_text,
+                             .invited_by = actor,
+                             .created_at = x->now,
+                             .expires_at = x->now + (long long)GH_ORG_INVITATION_TTL_S * 1000};
+    if (rc == GH_DB_OK) {
+        gh_secret_hash(token, hash);
+        gh_uuid(id);
+        rc = gh_db_begin(c);
+    }
+    if (rc == GH_DB_OK) {
+        gh_store_org_invitation_insert(c, x->arena, x->tenant, &inv, hash);
+        json_t *p =
+            json_pack("{s:s, s:s, s:s}", "organization", o.display_name, "link",
+                      gh_arena_printf(x->arena, "%s/invitation#token=%s", gh_ctx_issuer(x), token),
+                      "date", gh_notices_time(x->arena, inv.expires_at));
+        gh_mail_enqueue(c, x->arena, x->cfg, x->tenant, email, "org_invitation", p);
+        json_decref(p);
+        audit(x, c, "organization.invited", org, actor,
+              json_pack("{s:s, s:s, s:O}", "invitation_id", id, "email", email, "roles", set));
+        rc = gh_db_commit(c);
+    }
+    if (rc == GH_DB_OK)
+        *out = json_pack("{s:s, s:s, s:O, s:I}", "id", id, "email", email, "roles", set,
+                         "expires_at", (json_int_t)inv.expires_at);
+    free(roles_text);
+    json_decref(set);
+    return from_db(rc);
+}
+
+json_t *gh_orgs_invitations(const gh_ctx *x, const char *org, gh_org_rc *rc)
+{
+    gh_dbconn *c = gh_ctx_db(x);
+    gh_org_row o;
+    gh_dbres r;
+    *rc = GH_ORG_BUSY;
+    if (!c)
+        return NULL;
+    gh_dbrc d =
+        gh_org_id_valid(org) ? gh_store_org_get(c, x->arena, x->tenant, org, &o) : GH_DB_NOTFOUND;
+    if (d == GH_DB_OK)
+        d = gh_store_org_invitations(c, x->arena, x->tenant, org, &r);
+    if ((*rc = from_db(d)) != GH_ORG_OK)
+        return NULL;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < r.nrows; i++) {
+        long long acc = gh_dbres_int(&r, i, 6);
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:o, s:s, s:I, s:I, s:o}", "id", gh_dbres_get(&r, i, 0),
+                           "email", gh_dbres_get(&r, i, 1), "roles",
+                           roles_of(gh_dbres_get(&r, i, 2)), "invited_by", gh_dbres_get(&r, i, 3),
+                           "created_at", (json_int_t)gh_dbres_int(&r, i, 4), "expires_at",
+                           (json_int_t)gh_dbres_int(&r, i, 5), "accepted_at",
+                           acc ? json_integer(acc) : json_null()));
+    }
+    return arr;
+}
+
+/* The invitation of token (and its organisation), or NOTFOUND. */
+static gh_dbrc invitation_of(const gh_ctx *x, gh_dbconn *c, const char *token,
+                             gh_org_invitation *inv, gh_org_row *o)
+{
+    char hash[2 * GH_SHA256_BYTES + 1];
+    if (!token || strlen(token) < 16 || strlen(token) > 128)
+        return GH_DB_NOTFOUND;
+    gh_secret_hash(token, hash);
+    gh_dbrc rc = gh_store_org_invitation_by_token(c, x->arena, x->tenant, hash, inv);
+    if (rc == GH_DB_OK)
+        rc = gh_store_org_get(c, x->arena, x->tenant, inv->org_id, o);
+    return rc;
+}
+
+json_t *gh_orgs_invitation_peek(const gh_ctx *x, const char *token)
+{
+    gh_dbconn *c = gh_ctx_db(x);
+    gh_org_invitation inv;
+    gh_org_row o;
+    if (!c || invitation_of(x, c, token, &inv, &o) != GH_DB_OK)
+        return NULL;
+    const char *status = inv.accepted_at            ? "accepted"
+                         : x->now >= inv.expires_at ? "expired"
+                                                    : "pending";
+    return json_pack("{s:s, s:s, s:s, s:I}", "organization", o.display_name, "email", inv.email,
+                     "status", status, "expires_at", (json_int_t)inv.expires_at);
+}
+
+/* roles_text's roles added to those of the existing membership (text). */
+static json_t *merged_roles(const char *have, const char *add)
+{
+    json_t *a = roles_of(have), *b = roles_of(add);
+    json_array_extend(a, b);
+    json_decref(b);
+    char why[64];
+    json_t *set = gh_org_roles_check(a, why, sizeof(why));
+    json_decref(a);
+    return set ? set : roles_of(add);
+}
+
+gh_org_rc gh_orgs_invitation_accept(const gh_ctx *x, const char *token, const char *user_id,
+                                    char *why, size_t whylen)
+{
+    gh_dbconn *c = gh_ctx_db(x);
+    gh_org_invitation inv;
+    gh_org_row o;
+    gh_user u;
+    if (!c)
+        return GH_ORG_BUSY;
+    gh_dbrc rc = invitation_of(x, c, token, &inv, &o);
+    if (rc == GH_DB_OK)
+        rc = gh_store_user_get(c, x->arena, x->tenant, user_id, &u);
+    if (rc != GH_DB_OK)
+        return from_db(rc);
+    const char *refusal = inv.accepted_at            ? "the invitation was already accepted"
+                          : x->now >= inv.expires_at ? "the invitation has expired"
+                          : !u.email || strcmp(u.email, inv.email) != 0
+                              ? "the invitation is for another email address: sign in with it"
+                          : !u.email_verified ? "verify your email address first"
+                                              : NULL;
+    if (refusal) {
+        snprintf(why, whylen, "%s", refusal);
+        return GH_ORG_INVALID;
+    }
+    const char *have = NULL;
+    gh_dbrc m = gh_store_org_member_roles(c, x->arena, x->tenant, inv.org_id, user_id, &have);
+    if (m != GH_DB_OK && m != GH_DB_NOTFOUND)
+        return from_db(m);
+    json_t *set = merged_roles(m == GH_DB_OK ? have : "[]", inv.roles);
+    char *text = json_dumps(set, JSON_COMPACT);
+    rc = text ? gh_db_begin(c) : GH_DB_FAIL;
+    if (rc == GH_DB_OK) {
+        bool added = false;
+        rc = gh_store_org_invitation_accept(c, x->arena, x->tenant, inv.id, user_id, x->now);
+        if (rc == GH_DB_OK)
+            gh_store_org_member_put(c, x->arena, x->tenant, inv.org_id, user_id, text, x->now,
+                                    &added);
+        if (rc == GH_DB_OK)
+            audit(x, c, "organization.invitation_accepted", user_id, user_id,
+                  json_pack("{s:s, s:s, s:O}", "organization", inv.org_id, "invitation_id", inv.id,
+                            "roles", set));
+        rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    }
+    free(text);
+    json_decref(set);
+    if (rc == GH_DB_CONFLICT) {
+        snprintf(why, whylen, "the invitation was already accepted");
+        return GH_ORG_INVALID;
+    }
+    return from_db(rc);
 }

@@ -52,6 +52,30 @@ gh_org_rc gh_orgs_member_remove(const gh_ctx *x, const char *org, const char *us
  * reference), or NULL when the database failed. */
 json_t *gh_orgs_of_user(const gh_ctx *x, const char *user_id);
 
+/* -- invitations -- */
+
+/* How long an invitation stays good. */
+enum { GH_ORG_INVITATION_TTL_S = 7 * 86400 };
+
+/* Invites email (normalised) to org with roles (NULL: none): the
+ * invitation is stored with the SHA-256 of a new token and its mail, a link
+ * to {issuer}/invitation#token=..., queued in the same transaction. *out
+ * (new reference): {"id", "email", "roles", "expires_at"}. */
+gh_org_rc gh_orgs_invite(const gh_ctx *x, const char *org, const char *email, const json_t *roles,
+                         const char *actor, json_t **out, char *why, size_t whylen);
+/* The organisation's invitations, newest first (never a token). */
+json_t *gh_orgs_invitations(const gh_ctx *x, const char *org, gh_org_rc *rc);
+/* What the holder of token may see: {"organization" (display name),
+ * "email", "status": pending|accepted|expired}; NULL for an unknown token. */
+json_t *gh_orgs_invitation_peek(const gh_ctx *x, const char *token);
+/* Accepts the invitation of token for the account u_id, whose email
+ * (verified) must be the invited one: it becomes a member with the
+ * invitation's roles (added to any it has). INVALID with why for an
+ * expired or used invitation, another address or an unverified one;
+ * NOTFOUND for an unknown token. */
+gh_org_rc gh_orgs_invitation_accept(const gh_ctx *x, const char *token, const char *user_id,
+                                    char *why, size_t whylen);
+
 /* Whether user_id is a member of org: 1 yes (with *roles, JSON text in the
  * arena, and *mfa_required, the organisation's), 0 no (or no such
  * organisation), -1 the database failed. */

@@ -10,10 +10,16 @@
  *     POST /api/v1/app/organizations/{id}/members {"email", "roles"}: an
  *       account whose email is in one of the organisation's domains
  *     PUT, DELETE /api/v1/app/organizations/{id}/members/{user_id}
+ *   invitations: POST, GET /admin/v1/organizations/{id}/invitations (the
+ *     operator), POST /api/v1/app/organizations/{id}/invitations (an
+ *     administrator's org_admin token); the invitee, on the page
+ *     /invitation: POST /api/v1/invitation {token} (what it is) and
+ *     POST /api/v1/invitation/accept {token} (signed in with the address)
  * Thin: the service is core/gh_orgs.
  */
 #include <string.h>
 
+#include "gh_accounts.h"
 #include "gh_api.h"
 #include "gh_bearer.h"
 #include "gh_handlers.h"
@@ -175,6 +181,104 @@ void gh_admin_orgs_member_delete(gh_req *r)
     gh_resp_empty(r, 204);
 }
 
+/* The body {"email", "roles"?} invites email to org, as actor. */
+static void invite(gh_req *r, const char *org, const char *actor)
+{
+    bool bad = false;
+    char why[160] = "";
+    json_t *body = gh_api_body(r);
+    if (!body)
+        return;
+    const char *email = gh_accounts_email_field(r, body, &bad);
+    if (bad) {
+        json_decref(body);
+        return;
+    }
+    gh_ctx x = gh_req_ctx(r);
+    json_t *out = NULL;
+    gh_org_rc rc = gh_orgs_invite(&x, org, email, json_object_get(body, "roles"), actor, &out, why,
+                                  sizeof(why));
+    json_decref(body);
+    if (rc != GH_ORG_OK)
+        return answer(r, rc, why);
+    r->mail_queued = true;
+    send_json(r, 201, out);
+}
+
+void gh_admin_orgs_invite(gh_req *r)
+{
+    if (gh_admin_authorised(r))
+        invite(r, r->params[0], "admin");
+}
+
+void gh_admin_orgs_invitations(gh_req *r)
+{
+    if (!gh_admin_authorised(r))
+        return;
+    gh_ctx x = gh_req_ctx(r);
+    gh_org_rc rc;
+    json_t *all = gh_orgs_invitations(&x, r->params[0], &rc);
+    if (!all)
+        return answer(r, rc, NULL);
+    send_json(r, 200, json_pack("{s:o}", "invitations", all));
+}
+
+/* The token of a body {"token"}, or NULL with the answer sent. */
+static const char *invitation_token(gh_req *r)
+{
+    bool bad = false;
+    if (!gh_csrf_check(r))
+        return NULL;
+    json_t *body = gh_api_body(r);
+    if (!body)
+        return NULL;
+    const char *token = gh_api_text(r, body, "token", 128, &bad);
+    json_decref(body);
+    if (!bad && !token)
+        gh_resp_error(r, 400, "invalid_request", "send {\"token\": ...} from the invitation link");
+    return bad ? NULL : token;
+}
+
+void gh_orgs_api_invitation(gh_req *r)
+{
+    const char *token = invitation_token(r);
+    if (!token)
+        return;
+    gh_ctx x = gh_req_ctx(r);
+    json_t *v = gh_orgs_invitation_peek(&x, token);
+    if (!v)
+        return gh_req_db_failed(r)
+                   ? answer(r, GH_ORG_BUSY, NULL)
+                   : gh_resp_error(r, 404, "not_found", "This invitation link is not valid.");
+    send_json(r, 200, v);
+}
+
+void gh_orgs_api_invitation_accept(gh_req *r)
+{
+    char why[160] = "";
+    const char *token = invitation_token(r);
+    if (!token)
+        return;
+    const gh_session *s = gh_session_current(r);
+    if (!s) {
+        if (!r->status)
+            gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
+        return;
+    }
+    gh_ctx x = gh_req_ctx(r);
+    gh_org_rc rc = gh_orgs_invitation_accept(&x, token, s->user_id, why, sizeof(why));
+    if (rc == GH_ORG_INVALID)
+        return gh_resp_error(r, 409, "invitation_refused", gh_arena_strdup(r->arena, why));
+    if (rc == GH_ORG_NOTFOUND)
+        return gh_resp_error(r, 404, "not_found", "This invitation link is not valid.");
+    if (rc != GH_ORG_OK)
+        return answer(r, rc, NULL);
+    json_t *v = gh_orgs_invitation_peek(&x, token);
+    json_t *org = json_object_get(v, "organization");
+    send_json(r, 200, json_pack("{s:s, s:O?}", "status", "joined", "organization", org));
+    json_decref(v);
+}
+
 /* ---- members ---- */
 
 void gh_orgs_api_mine(gh_req *r)
@@ -277,6 +381,13 @@ void gh_orgs_api_member_add(gh_req *r)
     if (orc != GH_ORG_OK)
         return answer(r, orc, why);
     send_members(r, r->params[0]);
+}
+
+void gh_orgs_api_invite(gh_req *r)
+{
+    gh_bearer t;
+    if (org_admin(r, &t))
+        invite(r, r->params[0], t.user_id);
 }
 
 void gh_orgs_api_member_put(gh_req *r)

@@ -178,5 +178,10 @@ void gh_orgs_api_members(gh_req *r);
 void gh_orgs_api_member_add(gh_req *r);
 void gh_orgs_api_member_put(gh_req *r);
 void gh_orgs_api_member_delete(gh_req *r);
+void gh_admin_orgs_invitations(gh_req *r);
+void gh_admin_orgs_invite(gh_req *r);
+void gh_orgs_api_invite(gh_req *r);
+void gh_orgs_api_invitation(gh_req *r);
+void gh_orgs_api_invitation_accept(gh_req *r);
 
 #endif

@@ -193,6 +193,12 @@ static const gh_route routes[] = {
     {"POST", "/api/v1/app/organizations/{id}/members", gh_orgs_api_member_add, API_BODY},
     {"PUT", "/api/v1/app/organizations/{id}/members/{user_id}", gh_orgs_api_member_put, API_BODY},
     {"DELETE", "/api/v1/app/organizations/{id}/members/{user_id}", gh_orgs_api_member_delete, 0},
+    {"GET", "/admin/v1/organizations/{id}/invitations", gh_admin_orgs_invitations, 0},
+    {"POST", "/admin/v1/organizations/{id}/invitations", gh_admin_orgs_invite, API_BODY},
+    {"POST", "/api/v1/app/organizations/{id}/invitations", gh_orgs_api_invite, API_BODY},
+    {"POST", "/api/v1/invitation", gh_orgs_api_invitation, API_BODY},
+    {"POST", "/api/v1/invitation/accept", gh_orgs_api_invitation_accept, API_BODY},
+    {"GET", "/invitation", gh_static_page, 0},
 };
 
 /* The metrics listener (GATEHOUSE_METRICS_LISTEN) serves this route only. */

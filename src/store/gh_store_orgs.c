@@ -54,6 +54,7 @@ gh_dbrc gh_store_org_delete(gh_dbconn *c, gh_arena *a, const char *tenant, const
     /* children first: SQLite enforces the cascade only with foreign keys
      * on, and saying it costs nothing */
     static const char *const sql[] = {
+        "DELETE FROM org_invitations WHERE tenant_id = $1 AND org_id = $2",
         "DELETE FROM org_members WHERE tenant_id = $1 AND org_id = $2",
         "DELETE FROM org_domains WHERE tenant_id = $1 AND org_id = $2",
     };
@@ -160,6 +161,60 @@ gh_dbrc gh_store_org_members(gh_dbconn *c, gh_arena *a, const char *tenant, cons
         "SELECT m.user_id, u.email, m.roles, m.created_at FROM org_members m JOIN users u ON "
         "u.tenant_id = m.tenant_id AND u.id = m.user_id WHERE m.tenant_id = $1 AND "
         "m.org_id = $2 ORDER BY u.email, m.user_id";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(org)};
+    return gh_db_exec(c, a, sql, p, 2, out);
+}
+
+gh_dbrc gh_store_org_invitation_insert(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                       const gh_org_invitation *inv, const char *token_hash)
+{
+    static const char sql[] = "INSERT INTO org_invitations (tenant_id, id, org_id, email, roles, "
+                              "token_hash, invited_by, created_at, expires_at) VALUES ($1, $2, "
+                              "$3, $4, $5, $6, $7, $8, $9)";
+    gh_dbparam p[] = {GH_TEXT(tenant),          GH_TEXT(inv->id),        GH_TEXT(inv->org_id),
+                      GH_TEXT(inv->email),      GH_TEXT(inv->roles),     GH_TEXT(token_hash),
+                      GH_TEXT(inv->invited_by), GH_INT(inv->created_at), GH_INT(inv->expires_at)};
+    return gh_db_exec(c, a, sql, p, 9, NULL);
+}
+
+gh_dbrc gh_store_org_invitation_by_token(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                         const char *token_hash, gh_org_invitation *out)
+{
+    static const char sql[] = "SELECT id, org_id, email, roles, invited_by, accepted_by, "
+                              "created_at, expires_at, accepted_at FROM org_invitations WHERE "
+                              "tenant_id = $1 AND token_hash = $2";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(token_hash)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec_row(c, a, sql, p, 2, &r);
+    if (rc != GH_DB_OK)
+        return rc;
+    *out = (gh_org_invitation){.id = r.cells[0],
+                               .org_id = r.cells[1],
+                               .email = r.cells[2],
+                               .roles = r.cells[3],
+                               .invited_by = r.cells[4],
+                               .accepted_by = r.cells[5],
+                               .created_at = gh_dbres_int(&r, 0, 6),
+                               .expires_at = gh_dbres_int(&r, 0, 7),
+                               .accepted_at = gh_dbres_int(&r, 0, 8)};
+    return GH_DB_OK;
+}
+
+gh_dbrc gh_store_org_invitation_accept(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                       const char *id, const char *user_id, long long now)
+{
+    static const char sql[] = "UPDATE org_invitations SET accepted_at = $3, accepted_by = $4 "
+                              "WHERE tenant_id = $1 AND id = $2 AND accepted_at IS NULL";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(now), GH_TEXT(user_id)};
+    return gh_db_exec_change(c, a, sql, p, 4, GH_DB_CONFLICT);
+}
+
+gh_dbrc gh_store_org_invitations(gh_dbconn *c, gh_arena *a, const char *tenant, const char *org,
+                                 gh_dbres *out)
+{
+    static const char sql[] = "SELECT id, email, roles, invited_by, created_at, expires_at, "
+                              "accepted_at FROM org_invitations WHERE tenant_id = $1 AND "
+                              "org_id = $2 ORDER BY created_at DESC, id";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(org)};
     return gh_db_exec(c, a, sql, p, 2, out);
 }

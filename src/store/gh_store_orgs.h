@@ -58,4 +58,23 @@ gh_dbrc gh_store_org_members(gh_dbconn *c, gh_arena *a, const char *tenant, cons
 gh_dbrc gh_store_user_orgs(gh_dbconn *c, gh_arena *a, const char *tenant, const char *user_id,
                            gh_dbres *out);
 
+/* Invitations (SHA-256 of each token; one use, until expires_at). */
+typedef struct gh_org_invitation {
+    const char *id, *org_id, *email, *roles, *invited_by, *accepted_by;
+    long long created_at, expires_at, accepted_at;
+} gh_org_invitation;
+
+gh_dbrc gh_store_org_invitation_insert(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                       const gh_org_invitation *inv, const char *token_hash);
+/* NOTFOUND for an unknown token. */
+gh_dbrc gh_store_org_invitation_by_token(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                         const char *token_hash, gh_org_invitation *out);
+/* Marks it accepted by user_id; CONFLICT when it was already. */
+gh_dbrc gh_store_org_invitation_accept(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                       const char *id, const char *user_id, long long now);
+/* The organisation's invitations: rows of id, email, roles, invited_by,
+ * created_at, expires_at, accepted_at. */
+gh_dbrc gh_store_org_invitations(gh_dbconn *c, gh_arena *a, const char *tenant, const char *org,
+                                 gh_dbres *out);
+
 #endif

@@ -10,11 +10,15 @@ import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import * as jose from 'jose';
 
-import { startServer, stopAll, request, randomHex, sql } from './lib/server.mjs';
-import { newUser, signedIn } from './lib/browser.mjs';
+import { startServer, stopAll, request, randomHex, sql, scim, userBody } from './lib/server.mjs';
+import { Browser, newUser, signedIn } from './lib/browser.mjs';
+import { startMailSink, stopAllMailSinks, sentTo } from './lib/mail.mjs';
 import { registerClient, REDIRECT, tokenRequest, refresh } from './lib/oidc.mjs';
 
-after(stopAll);
+after(async () => {
+  await stopAll();
+  await stopAllMailSinks();
+});
 
 const ctx = {};
 
@@ -56,7 +60,8 @@ async function tokensFor(server, b, reg, scope, extra) {
 }
 
 before(async () => {
-  ctx.server = await startServer();
+  ctx.mail = await startMailSink();
+  ctx.server = await startServer({ env: { GATEHOUSE_SMTP_URL: ctx.mail.url } });
   ctx.reg = await registerClient(ctx.server, { client_name: 'B2B App' });
 });
 
@@ -210,6 +215,94 @@ describe('delegated administration', () => {
     assert.deepEqual(after.body.members.map((m) => m.user_id).sort(), [boss.id, made.body.id].sort());
     // audited with the administrator as actor
     const ev = sql(s, `SELECT actor FROM audit_events WHERE type = 'organization.member_removed' AND subject = '${staff.id}'`);
+    assert.deepEqual(ev.map((e) => e.actor), [boss.id]);
+  });
+});
+
+const GH_EXT = 'urn:ietf:params:scim:schemas:extension:gatehouse:2.0:User';
+
+/** An account with a password and a verified email. */
+async function verifiedUser(server, email) {
+  const password = `Lighthouse-${randomHex(6)}-Meadow`;
+  const body = userBody(email, { password, [GH_EXT]: { emailVerified: true } });
+  body.schemas = [...body.schemas, GH_EXT];
+  const r = await scim(server, 'POST', '/Users', body);
+  assert.equal(r.status, 201, r.text);
+  return { email, password, id: r.body.id };
+}
+
+describe('invitations', () => {
+  test('an invitation mails a link; only the invited, verified address accepts it, once, and gets the roles', async () => {
+    const s = ctx.server;
+    const id = `inv-${randomHex(3)}`;
+    assert.equal((await admin(s, 'POST', '/admin/v1/organizations', { id, display_name: 'Invite Co' })).status, 201);
+    const email = `invitee-${randomHex(4)}@example.com`;
+    const made = await admin(s, 'POST', `/admin/v1/organizations/${id}/invitations`, { email: ` ${email.toUpperCase()} `, roles: ['viewer'] });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(made.body.email, email, 'normalised');
+    assert.equal((await admin(s, 'POST', `/admin/v1/organizations/${id}/invitations`, { email: 'not an address' })).status, 400);
+    const m = await ctx.mail.waitFor(sentTo(email));
+    assert.match(m.text, /Invite Co/);
+    const link = /(http\S+\/invitation#token=([A-Za-z0-9_-]+))/.exec(m.text);
+    assert.ok(link, m.text);
+    assert.ok(link[1].startsWith(`${s.issuer}/invitation#token=`), 'the token is in the fragment, never sent to a server by a browser');
+    const token = link[2];
+    const listed = await admin(s, 'GET', `/admin/v1/organizations/${id}/invitations`);
+    assert.equal(listed.body.invitations.length, 1);
+    assert.ok(!JSON.stringify(listed.body).includes(token), 'the token is never listed');
+
+    const anyone = new Browser(s);
+    const peek = await anyone.post('/api/v1/invitation', { token });
+    assert.equal(peek.status, 200, peek.text);
+    assert.deepEqual([peek.json.organization, peek.json.email, peek.json.status], ['Invite Co', email, 'pending']);
+    assert.equal((await anyone.post('/api/v1/invitation', { token: `${token.slice(0, -2)}xx` })).status, 404);
+    assert.equal((await anyone.post('/api/v1/invitation/accept', { token })).status, 401, 'signed out');
+
+    const other = await signedIn(s, await verifiedUser(s, `other-${randomHex(4)}@example.com`));
+    const wrong = await other.post('/api/v1/invitation/accept', { token });
+    assert.equal(wrong.status, 409, 'another address');
+    assert.equal(wrong.json.error, 'invitation_refused');
+    const unverified = await newUser(s, 'unv');
+    const flip = await scim(s, 'PATCH', `/Users/${unverified.id}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: `${GH_EXT}:emailVerified`, value: false }],
+    });
+    assert.equal(flip.status, 200, flip.text);
+    assert.equal((await admin(s, 'POST', `/admin/v1/organizations/${id}/invitations`, { email: unverified.email })).status, 201);
+    const m2 = await ctx.mail.waitFor(sentTo(unverified.email));
+    const t2 = /invitation#token=([A-Za-z0-9_-]+)/.exec(m2.text)[1];
+    // an account whose address is not verified cannot take it (signing in
+    // asks for the verification first, and accepting checks it again)
+    const ub = new Browser(s);
+    await ub.post('/api/v1/signin', { email: unverified.email, password: unverified.password });
+    const nv = await ub.post('/api/v1/invitation/accept', { token: t2 });
+    assert.ok([401, 409].includes(nv.status), `an unverified address proves nothing: ${nv.text}`);
+    const members = await admin(s, 'GET', `/admin/v1/organizations/${id}/members`);
+    assert.ok(!members.body.members.some((mm) => mm.user_id === unverified.id));
+
+    const invitee = await verifiedUser(s, email);
+    const b = await signedIn(s, invitee);
+    const ok = await b.post('/api/v1/invitation/accept', { token });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.organization, 'Invite Co');
+    assert.deepEqual((await b.raw('GET', '/api/v1/organizations')).json.organizations, [{ id, display_name: 'Invite Co', roles: ['viewer'] }]);
+    const again = await b.post('/api/v1/invitation/accept', { token });
+    assert.equal(again.status, 409, 'one use');
+    assert.equal((await anyone.post('/api/v1/invitation', { token })).json.status, 'accepted');
+  });
+
+  test('an organisation\'s administrator invites with an org_admin token', async () => {
+    const s = ctx.server;
+    const id = `dinv-${randomHex(3)}`;
+    assert.equal((await admin(s, 'POST', '/admin/v1/organizations', { id, display_name: 'Self Service' })).status, 201);
+    const boss = await newUser(s, 'dboss');
+    assert.equal((await admin(s, 'PUT', `/admin/v1/organizations/${id}/members/${boss.id}`, { roles: ['admin'] })).status, 200);
+    const token = (await tokensFor(s, await signedIn(s, boss), ctx.reg, 'openid org_admin')).access_token;
+    const email = `contractor-${randomHex(4)}@elsewhere.example`;
+    const r = await bearer(s, 'POST', `/api/v1/app/organizations/${id}/invitations`, token, { email, roles: ['viewer'] });
+    assert.equal(r.status, 201, r.text);
+    await ctx.mail.waitFor(sentTo(email));
+    const ev = sql(s, `SELECT actor FROM audit_events WHERE type = 'organization.invited' AND subject = '${id}'`);
     assert.deepEqual(ev.map((e) => e.actor), [boss.id]);
   });
 });

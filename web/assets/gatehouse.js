@@ -775,7 +775,7 @@ const pages = {
     // The link's secret is in the fragment (never sent to a server, never
     // in a Referer): read it, then drop it from the address bar and history.
     const m = /^#(lock|undo)=([A-Za-z0-9_-]{43})$/.exec(location.hash);
-    history.replaceState(null, '', '/recover/lock');
+    history.replaceState(null, '', BASE + '/recover/lock');
     const lockButton = byId('lock');
     if (!m) {
       byId('ask').hidden = true;
@@ -814,7 +814,7 @@ const pages = {
     const wait = query.get('wait');
     const token = query.get('token');
     // The link's token is a secret: keep it out of the history from now on.
-    history.replaceState(null, '', '/recover/cancel');
+    history.replaceState(null, '', BASE + '/recover/cancel');
     onClick(byId('cancel'), async () => {
       const r = await post('/recovery/wait/cancel', { wait_id: wait || '', token: token || '' });
       if (!r.ok) return showAlert(errorText(r));
