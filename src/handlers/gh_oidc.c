@@ -444,9 +444,55 @@ static bool check_assurance(gh_req *r, struct authz *z)
 /* organization=ID (docs/organisations.md): the signed-in customer must be
  * a member; the organisation's second-factor rule joins the request's
  * required level; the code (and its tokens) carry org_id. */
+static const char *resume_url(gh_req *r, const struct authz *z, const char *extra);
+
+/* The client's organization_usage (deny, allow, require; default allow). */
+static const char *org_usage(const struct authz *z)
+{
+    const char *u = json_string_value(json_object_get(z->client.metadata, "organization_usage"));
+    return u ? u : "allow";
+}
+
+/* A client that requires an organisation and a request that names none:
+ * the customer's only organisation, or the picker when they have several.
+ * 1: *org chosen; 0: answered (picker, or an error); -1: the database. */
+static int pick_organization(gh_req *r, struct authz *z, const gh_session *s, const char **org)
+{
+    gh_ctx x = gh_req_ctx(r);
+    json_t *mine = gh_orgs_of_user(&x, s->user_id);
+    if (!mine)
+        return -1;
+    size_t n = json_array_size(mine);
+    if (n == 1)
+        *org = gh_arena_strdup(r->arena,
+                               json_string_value(json_object_get(json_array_get(mine, 0), "id")));
+    json_decref(mine);
+    if (n == 1)
+        return 1;
+    if (n == 0)
+        client_error(r, z, "access_denied", "the account belongs to no organization");
+    else if (z->prompt_none)
+        client_error(r, z, "interaction_required", "an organization must be chosen");
+    else
+        gh_resp_redirect(r, gh_arena_printf(r->arena, "/organization/select?return_to=%s",
+                                            gh_url_encode(r->arena, resume_url(r, z, NULL))));
+    return 0;
+}
+
 static bool check_organization(gh_req *r, struct authz *z, const gh_session *s)
 {
     const char *org = param(z, "organization");
+    const char *usage = org_usage(z);
+    if (org && strcmp(usage, "deny") == 0)
+        return client_error(r, z, "invalid_request", "this client does not use organizations"),
+               false;
+    if (!org && strcmp(usage, "require") == 0) {
+        int p = pick_organization(r, z, s, &org);
+        if (p < 0)
+            gh_resp_db_error(r, GH_DB_BUSY);
+        if (p <= 0)
+            return false;
+    }
     if (!org)
         return true;
     gh_ctx x = gh_req_ctx(r);

@@ -199,6 +199,7 @@ static const gh_route routes[] = {
     {"POST", "/api/v1/invitation", gh_orgs_api_invitation, API_BODY},
     {"POST", "/api/v1/invitation/accept", gh_orgs_api_invitation_accept, API_BODY},
     {"GET", "/invitation", gh_static_page, 0},
+    {"GET", "/organization/select", gh_static_page, 0},
 };
 
 /* The metrics listener (GATEHOUSE_METRICS_LISTEN) serves this route only. */

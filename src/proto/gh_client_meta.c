@@ -596,6 +596,19 @@ json_t *gh_client_metadata_validate(const json_t *in, gh_client_error *err)
         }
         json_object_set_new(out, "minimum_acr_value", json_string(s));
     }
+    /* organisations (docs/organisations.md): whether /authorize may, or
+     * must, be for one of the customer's organisations */
+    v = member(in, "organization_usage");
+    if (v) {
+        const char *s = json_string_value(v);
+        if (!s || (strcmp(s, "deny") != 0 && strcmp(s, "allow") != 0 &&
+                   strcmp(s, "require") != 0)) {
+            fail_meta(err, "invalid_client_metadata",
+                      "organization_usage must be deny, allow or require");
+            goto bad;
+        }
+        json_object_set_new(out, "organization_usage", json_string(s));
+    }
     v = member(in, "attribute_reasons");
     if (v) {
         json_t *reasons = attribute_reasons(v, err);

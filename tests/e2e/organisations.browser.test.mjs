@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { launchChromium } from './lib/chromium.mjs';
 import { startMailSink, stopAllMailSinks, sentTo } from './lib/mail.mjs';
 import { startServer, stopAll, scim, request, userBody, randomHex } from './lib/server.mjs';
+import { registerClient, startRelyingParty } from './lib/oidc.mjs';
+import * as client from 'openid-client';
 
 const GH_EXT = 'urn:ietf:params:scim:schemas:extension:gatehouse:2.0:User';
 let browser;
@@ -61,4 +63,45 @@ test('the invitee opens the link, signs in from the page, accepts and is a membe
   const members = await request(server, 'GET', `/admin/v1/organizations/${id}/members`, { headers: admin });
   assert.deepEqual(members.body.members.map((x) => [x.email, x.roles]), [[email, ['viewer']]]);
   await ctx.close();
+});
+
+test('a client that requires an organisation: a member of two picks one on the picker; the code carries it', async () => {
+  const admin = { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' };
+  const rp = await startRelyingParty();
+  try {
+    const a = `pa-${randomHex(3)}`;
+    const b = `pb-${randomHex(3)}`;
+    for (const [id, name] of [[a, 'Alpha Shipping'], [b, 'Beta Freight']]) {
+      assert.equal((await request(server, 'POST', '/admin/v1/organizations', { headers: admin, body: JSON.stringify({ id, display_name: name }) })).status, 201);
+    }
+    const email = `pick-${randomHex(4)}@example.com`;
+    const password = `Lantern-${randomHex(6)}-Harbour`;
+    const u = await scim(server, 'POST', '/Users', userBody(email, { password }));
+    for (const id of [a, b]) {
+      assert.equal((await request(server, 'PUT', `/admin/v1/organizations/${id}/members/${u.body.id}`, { headers: admin, body: JSON.stringify({ roles: ['staff'] }) })).status, 200);
+    }
+    const bad = await request(server, 'POST', '/register', { headers: admin, body: JSON.stringify({ redirect_uris: [rp.redirect], organization_usage: 'always' }) });
+    assert.equal(bad.status, 400, 'organization_usage is checked');
+    const reg = await registerClient(server, { client_name: 'Fleet', redirect_uris: [rp.redirect], organization_usage: 'require' });
+    const config = await client.discovery(new URL(server.issuer), reg.client_id, reg.client_secret, client.ClientSecretBasic(reg.client_secret),
+      { execute: [client.allowInsecureRequests] });
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(config, { redirect_uri: rp.redirect, scope: 'openid org_roles', state: 'st',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(url.href);
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Choose an organisation' }).waitFor();
+    await page.getByRole('button', { name: 'Beta Freight' }).click();
+    await page.waitForURL(`${rp.redirect}**`);
+    const tokens = await client.authorizationCodeGrant(config, rp.callbacks.at(-1), { pkceCodeVerifier: verifier, expectedState: 'st' });
+    assert.equal(tokens.claims().org_id, b);
+    assert.deepEqual(tokens.claims().org_roles, ['staff']);
+    await ctx.close();
+  } finally {
+    rp.close();
+  }
 });

@@ -1,8 +1,10 @@
-// The invitation page (docs/organisations.md "Invitations"): shows which
-// organisation invites which address and, once the person is signed in
-// with that address, accepts. Loaded after gatehouse.js, whose helpers
-// (call, post, byId, showAlert, showStatus, errorText, onClick, tr, BASE)
-// it uses; text reaches the page only through textContent.
+// The organisation pages (docs/organisations.md): the invitation page,
+// which shows which organisation invites which address and, once the
+// person is signed in with that address, accepts; and the organisation
+// picker /authorize sends a member of several to. Loaded after
+// gatehouse.js, whose helpers (call, post, byId, showAlert, showStatus,
+// errorText, onClick, tr, BASE, returnTo) it uses; text reaches the page
+// only through textContent.
 'use strict';
 
 (() => {
@@ -46,6 +48,44 @@
       accept.hidden = true;
       showStatus(tr('You joined {organization}.', { organization: r.data.organization }));
     });
+  }
+  start();
+})();
+
+(() => {
+  if (document.body.dataset.page !== 'organization-select') return;
+  // Only an authorization request of this tenant is resumed.
+  let back = null;
+  try {
+    const u = new URL(returnTo || '', location.origin);
+    if (u.origin === location.origin && u.pathname === `${BASE}/authorize`) back = u;
+  } catch {
+    back = null;
+  }
+
+  async function start() {
+    if (!back) return showAlert(tr('This page was opened without an application to go back to.'));
+    const r = await call('GET', '/organizations');
+    if (r.status === 401) {
+      location.assign(`${BASE}/signin?${new URLSearchParams({ return_to: back.pathname + back.search })}`);
+      return;
+    }
+    if (!r.ok) return showAlert(errorText(r));
+    byId('pick-intro').hidden = false;
+    const list = byId('orgs');
+    for (const org of r.data.organizations || []) {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'secondary';
+      b.textContent = org.display_name;
+      b.addEventListener('click', () => {
+        back.searchParams.set('organization', org.id);
+        location.assign(back.pathname + back.search);
+      });
+      li.append(b);
+      list.append(li);
+    }
   }
   start();
 })();
