@@ -601,8 +601,8 @@ json_t *gh_client_metadata_validate(const json_t *in, gh_client_error *err)
     v = member(in, "organization_usage");
     if (v) {
         const char *s = json_string_value(v);
-        if (!s || (strcmp(s, "deny") != 0 && strcmp(s, "allow") != 0 &&
-                   strcmp(s, "require") != 0)) {
+        if (!s ||
+            (strcmp(s, "deny") != 0 && strcmp(s, "allow") != 0 && strcmp(s, "require") != 0)) {
             fail_meta(err, "invalid_client_metadata",
                       "organization_usage must be deny, allow or require");
             goto bad;
