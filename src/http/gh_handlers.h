@@ -156,4 +156,11 @@ void gh_app_consents_post(gh_req *r);
 void gh_admin_risk_decision_get(gh_req *r);
 void gh_admin_risk_user_list(gh_req *r);
 
+/* gh_admin_branding.c: the tenant's branding (docs/branding.md) */
+void gh_admin_branding_get(gh_req *r);
+void gh_admin_branding_put(gh_req *r);
+void gh_admin_branding_delete(gh_req *r);
+void gh_branding_css(gh_req *r);
+void gh_branding_info(gh_req *r);
+
 #endif

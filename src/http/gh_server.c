@@ -171,6 +171,11 @@ static const gh_route routes[] = {
     {"GET", "/metrics", gh_metrics_endpoint, 0},
     {"GET", "/admin/v1/risk/decisions/{id}", gh_admin_risk_decision_get, 0},
     {"GET", "/admin/v1/users/{id}/risk", gh_admin_risk_user_list, 0},
+    {"GET", "/admin/v1/branding", gh_admin_branding_get, 0},
+    {"PUT", "/admin/v1/branding", gh_admin_branding_put, GH_ROUTE_BODY},
+    {"DELETE", "/admin/v1/branding", gh_admin_branding_delete, 0},
+    {"GET", "/branding.css", gh_branding_css, 0},
+    {"GET", "/api/v1/branding", gh_branding_info, 0},
 };
 
 /* The metrics listener (GATEHOUSE_METRICS_LISTEN) serves this route only. */

@@ -50,6 +50,7 @@ const struct gh_export_table gh_export_tables[] = {
     {"ratelimit_counts", {"key", "window_start"}, false, false},
     {"risk_networks", {"tenant_id", "user_id", "network_hash"}, false, false},
     {"risk_decisions", {"tenant_id", "id"}, false, false},
+    {"tenant_branding", {"tenant_id"}, false, false},
 };
 _Static_assert(sizeof(gh_export_tables) / sizeof(gh_export_tables[0]) == GH_EXPORT_NTABLES,
                "GH_EXPORT_NTABLES counts the tables");

@@ -649,6 +649,15 @@ const char *const gh_pg_migrations[] = {
     "ALTER TABLE sessions ADD COLUMN risk_context TEXT;",
     /* migration 22: see the SQLite migration of the same place */
     "ALTER TABLE refresh_tokens ADD COLUMN claims TEXT;",
+    /* 24: see the SQLite migration of the same place */
+    "CREATE TABLE tenant_branding ("
+    "  tenant_id TEXT COLLATE \"C\" PRIMARY KEY REFERENCES tenants(id),"
+    "  product_name TEXT NOT NULL,"
+    "  logo_uri TEXT NOT NULL,"
+    "  colors TEXT NOT NULL,"
+    "  dark_colors TEXT NOT NULL,"
+    "  stylesheet TEXT NOT NULL,"
+    "  updated_at BIGINT NOT NULL);",
 };
 _Static_assert(sizeof(gh_pg_migrations) / sizeof(gh_pg_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

@@ -652,6 +652,18 @@ const char *const gh_sqlite_migrations[] = {
      * auth_codes.claims), so an ID token issued on refresh carries them
      * too (docs/oidc.md "Refresh"). Every rotated token copies it. */
     "ALTER TABLE refresh_tokens ADD COLUMN claims TEXT;",
+    /* 24: per-tenant branding (issue 21 item 2, docs/branding.md): one row
+     * per branded tenant, values validated by gh_brand before they are
+     * stored; colors and dark_colors are JSON objects of colour name to
+     * CSS colour; "" in product_name, logo_uri or stylesheet: the default */
+    "CREATE TABLE tenant_branding ("
+    "  tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),"
+    "  product_name TEXT NOT NULL,"
+    "  logo_uri TEXT NOT NULL,"
+    "  colors TEXT NOT NULL,"
+    "  dark_colors TEXT NOT NULL,"
+    "  stylesheet TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL);",
 };
 _Static_assert(sizeof(gh_sqlite_migrations) / sizeof(gh_sqlite_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");
