@@ -478,7 +478,8 @@ async function passkeyCeremony(optionsPath, kind) {
 // only web addresses (the server has checked them already).
 function consentLinks(app) {
   const list = byId('app-links');
-  const words = [['policy_uri', tr('Privacy policy')], ['tos_uri', tr('Terms of service')]];
+  const words = [['policy_uri', tr('Privacy policy (opens in a new tab)')],
+    ['tos_uri', tr('Terms of service (opens in a new tab)')]];
   for (const [key, text] of words) {
     const uri = app[key];
     if (typeof uri !== 'string' || !/^https?:\/\//.test(uri)) continue;
