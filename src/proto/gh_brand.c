@@ -301,13 +301,23 @@ json_t *gh_brand_to_json(const gh_brand *b)
                      colours_json(b->dark), "stylesheet", b->stylesheet);
 }
 
+static void put_property(gh_strbuf *s, const char *indent, const char *prop, const char *value)
+{
+    const char *parts[] = {indent, prop, ": ", value, ";\n"};
+    for (size_t j = 0; j < 5; j++)
+        gh_strbuf_put(s, parts[j], strlen(parts[j]));
+}
+
+/* The colours set, each as its property; the primary colour also colours
+ * the header's product name (--gh-brand), so one colour gives a brand
+ * for its look. */
 static void put_properties(gh_strbuf *s, const char *const *c, const char *indent)
 {
     for (size_t i = 0; i < GH_BRAND_COLOURS; i++)
         if (c[i]) {
-            const char *parts[] = {indent, gh_brand_colour_props[i], ": ", c[i], ";\n"};
-            for (size_t j = 0; j < 5; j++)
-                gh_strbuf_put(s, parts[j], strlen(parts[j]));
+            put_property(s, indent, gh_brand_colour_props[i], c[i]);
+            if (i == 0)
+                put_property(s, indent, "--gh-brand", c[i]);
         }
 }
 

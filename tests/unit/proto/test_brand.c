@@ -131,7 +131,7 @@ static void css_made(void **state)
     b.dark[4] = "#eee";
     const char *css = gh_brand_css(a, &b);
     assert_non_null(css);
-    assert_non_null(strstr(css, ":root {\n  --gh-primary: #0a7d4f;\n}\n"));
+    assert_non_null(strstr(css, ":root {\n  --gh-primary: #0a7d4f;\n  --gh-brand: #0a7d4f;\n}\n"));
     assert_non_null(strstr(css, "@media (prefers-color-scheme: dark) {\n  :root {\n    --gh-text: "
                                 "#eee;\n  }\n}\n"));
     assert_true(strstr(css, ".x{}") > strstr(css, "@media")); /* its own rules come last */
