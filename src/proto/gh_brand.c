@@ -309,8 +309,8 @@ static void put_property(gh_strbuf *s, const char *indent, const char *prop, con
 }
 
 /* The colours set, each as its property; the primary colour also colours
- * the header's product name (--gh-brand), so one colour gives a brand
- * for its look. */
+ * the header's product name (--gh-brand), so one colour is enough for a
+ * brand's look. */
 static void put_properties(gh_strbuf *s, const char *const *c, const char *indent)
 {
     for (size_t i = 0; i < GH_BRAND_COLOURS; i++)
