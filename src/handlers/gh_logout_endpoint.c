@@ -43,9 +43,9 @@ static void logout_page_error(gh_req *r, const char *text)
                         "href=\"/assets/gatehouse.css\"><link rel=\"stylesheet\" "
                         "href=\"/branding.css\"></head><body><header class=\"brand\">Gatehouse"
                         "</header><main class=\"card\"><h1>Sign out</h1><p class=\"alert\" "
-                        "role=\"alert\">%s</p><p><a href=\"/account\">Go to your account</a></p>"
-                        "</main></body></html>\n",
-                        gh_html_escape(r->arena, text)));
+                        "role=\"alert\">%s</p><p><a href=\"%s/account\">Go to your account</a>"
+                        "</p></main></body></html>\n",
+                        gh_html_escape(r->arena, text), gh_html_escape(r->arena, r->base_path)));
 }
 
 /* The person's go-ahead, asked when the request does not prove it comes
@@ -76,10 +76,10 @@ static void logout_confirm_page(gh_req *r, const char *client_id, const char *ta
                         "href=\"/branding.css\"></head><body><header class=\"brand\">Gatehouse"
                         "</header><main class=\"card\"><h1>Sign out</h1><p>Do you want to sign "
                         "out of Gatehouse on this device?</p><form method=\"post\" "
-                        "action=\"/logout\">%s<button type=\"submit\" class=\"primary\">Sign out"
-                        "</button></form><p><a href=\"/account\">Stay signed in</a></p></main>"
-                        "</body></html>\n",
-                        hidden));
+                        "action=\"%s/logout\">%s<button type=\"submit\" class=\"primary\">Sign "
+                        "out</button></form><p><a href=\"%s/account\">Stay signed in</a></p>"
+                        "</main></body></html>\n",
+                        gh_html_escape(a, r->base_path), hidden, gh_html_escape(a, r->base_path)));
 }
 
 /* The id_token_hint's claims when it is one of our ID tokens (not an access
