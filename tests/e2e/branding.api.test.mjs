@@ -98,7 +98,7 @@ describe('branding admin API', () => {
     assert.equal((await admin('PUT', GOOD)).status, 200);
   });
 
-  test('bad input gets 400 naming the field, and changes nothing (SECURITY.md: untrusted input into every page)', async () => {
+  test('bad input gets 400 naming the field, and changes nothing: no markup, import, escape or other origin reaches a page', async () => {
     const before = (await admin('GET')).body;
     const cases = [
       [{ colors: { primary: 'red;} body { display: none' } }, 'colors.primary'],

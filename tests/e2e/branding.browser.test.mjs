@@ -92,7 +92,7 @@ function authorizeURL(clientId, extra = {}) {
 }
 
 describe('page polish', () => {
-  test('"Show password" shows and hides the password, by mouse and keyboard, without sending the form or changing the label', async () => {
+  test('"Show password" shows and hides the password, by mouse and keyboard, without sending the form or changing the label; masked by default (SECURITY.md #6)', async () => {
     const { ctx, page } = await newPage();
     try {
       await page.goto('/signin');
