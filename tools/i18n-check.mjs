@@ -50,7 +50,7 @@ const SERVER_PAGES = [
   'The application that sent you here is not registered with this service.',
   'Invalid return address · Gatehouse', 'Invalid return address',
   'The application asked to return you to an address it has not registered.',
-  'Sign out - Gatehouse', 'The sign-out request could not be read.',
+  'Sign out · Gatehouse', 'The sign-out request could not be read.',
   'The sign-out request carries an ID token we did not issue.',
   'The application asked to return you to an address it has not registered, so you were not signed out.',
   'Do you want to sign out of Gatehouse on this device?', 'Stay signed in',

@@ -1597,6 +1597,52 @@ const tenants = {
   },
 };
 
+// Branding (docs/branding.md).
+const brandColours = obj(
+  { primary: str(), primary_text: str(), background: str(), surface: str(), text: str() },
+  [], 'CSS colours: #rgb, #rgba, #rrggbb, #rrggbbaa, rgb(), rgba(), hsl(), hsla()',
+);
+const brandDoc = obj({
+  product_name: str('1-64 characters, plain text; "" or absent: Gatehouse'),
+  logo_uri: str('https (http on a loopback host) or ""'),
+  colors: brandColours, dark_colors: { ...brandColours, description: 'the dark theme\'s colours' },
+  stylesheet: str('at most 32768 bytes; no "</", @import, backslash, nor url() to another origin'),
+  updated_at: { type: ['integer', 'null'], description: 'ms since the epoch; null: never branded' },
+});
+const branding = {
+  '/admin/v1/branding': {
+    get: {
+      tags: ['admin'], summary: "The tenant's branding (the default's when it has none)", security: ADMIN,
+      responses: { 200: ok('The branding', brandDoc), 401: ADMIN401 },
+    },
+    put: {
+      tags: ['admin'], summary: "Replaces the tenant's branding (audited branding.updated); pages show it at once", security: ADMIN,
+      requestBody: jsonBody(brandDoc),
+      responses: {
+        200: ok('The stored branding', brandDoc), 401: ADMIN401,
+        400: err('A member is not valid: `field` names it and nothing changed', ['invalid_request']),
+      },
+    },
+    delete: {
+      tags: ['admin'], summary: 'Back to the default look (audited branding.updated)', security: ADMIN,
+      responses: { 204: { description: 'The default look' }, 401: ADMIN401 },
+    },
+  },
+  '/api/v1/branding': {
+    get: {
+      tags: ['accounts'], summary: "The tenant's product name, logo and stylesheet URL (public)", security: NONE,
+      responses: { 200: ok('Branding', obj({ product_name: str(), logo_uri: str(), stylesheet: str('path of /branding.css with its version') })) },
+    },
+  },
+  '/branding.css': {
+    get: {
+      tags: ['accounts'], summary: "The tenant's colours as CSS custom properties and its stylesheet (public; ETag, 304)", security: NONE,
+      parameters: [query('v', 'the version the pages link; with the current one the response may be kept a day')],
+      responses: { 200: { description: 'text/css' }, 304: { description: 'Not modified' } },
+    },
+  },
+};
+
 // Organisations (docs/organisations.md).
 const org = obj(
   {
@@ -1711,7 +1757,7 @@ const doc = {
     { name: 'health', description: 'probes' },
     { name: 'meta', description: 'this description' },
   ],
-  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk, ...tenants, ...orgs },
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk, ...tenants, ...orgs, ...branding },
   components: { schemas, securitySchemes },
 };
 

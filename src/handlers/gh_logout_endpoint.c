@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gh_audit.h"
+#include "gh_branding_pages.h"
 #include "gh_clients.h"
 #include "gh_crypto.h"
 #include "gh_handlers.h"
@@ -21,18 +22,30 @@
 #include "gh_url.h"
 #include "gh_i18n_pages.h"
 
+/* Sends a sign-out page the server writes: translated, then branded like
+ * the hosted pages (docs/branding.md). */
+static void send_logout_page(gh_req *r, unsigned status, const char *html)
+{
+    const char *page = gh_i18n_html(r, html);
+    size_t len = strlen(page);
+    gh_branding_page(r, page, len, &page, &len);
+    gh_resp_text(r, status, "text/html; charset=utf-8", page);
+}
+
 static void logout_page_error(gh_req *r, const char *text)
 {
-    gh_resp_text(
-        r, 400, "text/html; charset=utf-8",
-        gh_i18n_html(r, gh_arena_printf(
-                            r->arena,
-                            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                            "<title>Sign out - Gatehouse</title><link rel=\"stylesheet\" "
-                            "href=\"/assets/gatehouse.css\"></head><body><main class=\"card\">"
-                            "<h1>Sign out</h1><p role=\"alert\">%s</p><p><a href=\"%s/account\">Go "
-                            "to your account</a></p></main></body></html>\n",
-                            gh_html_escape(r->arena, text), r->base_path)));
+    send_logout_page(
+        r, 400,
+        gh_arena_printf(r->arena,
+                        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                        "<title>Sign out · Gatehouse</title><link rel=\"stylesheet\" "
+                        "href=\"/assets/gatehouse.css\"><link rel=\"stylesheet\" "
+                        "href=\"/branding.css\"></head><body><header class=\"brand\">Gatehouse"
+                        "</header><main class=\"card\"><h1>Sign out</h1><p class=\"alert\" "
+                        "role=\"alert\">%s</p><p><a href=\"%s/account\">Go to your account</a>"
+                        "</p></main></body></html>\n",
+                        gh_html_escape(r->arena, text), gh_html_escape(r->arena, r->base_path)));
 }
 
 /* The person's go-ahead, asked when the request does not prove it comes
@@ -53,20 +66,20 @@ static void logout_confirm_page(gh_req *r, const char *client_id, const char *ta
         if (extra[i][1])
             hidden = gh_arena_printf(a, "%s<input type=\"hidden\" name=\"%s\" value=\"%s\">",
                                      hidden, extra[i][0], gh_html_escape(a, extra[i][1]));
-    gh_resp_text(
-        r, 200, "text/html; charset=utf-8",
-        gh_i18n_html(r,
-                     gh_arena_printf(
-                         a,
-                         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                         "<title>Sign out - Gatehouse</title><link rel=\"stylesheet\" "
-                         "href=\"/assets/gatehouse.css\"></head><body><main class=\"card\">"
-                         "<h1>Sign out</h1><p>Do you want to sign out of Gatehouse on this "
-                         "device?</p><form method=\"post\" action=\"%s/logout\">%s"
-                         "<button type=\"submit\">Sign out</button></form>"
-                         "<p><a href=\"%s/account\">Stay signed in</a></p></main></body></html>\n",
-                         r->base_path, hidden, r->base_path)));
+    send_logout_page(
+        r, 200,
+        gh_arena_printf(a,
+                        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                        "<title>Sign out · Gatehouse</title><link rel=\"stylesheet\" "
+                        "href=\"/assets/gatehouse.css\"><link rel=\"stylesheet\" "
+                        "href=\"/branding.css\"></head><body><header class=\"brand\">Gatehouse"
+                        "</header><main class=\"card\"><h1>Sign out</h1><p>Do you want to sign "
+                        "out of Gatehouse on this device?</p><form method=\"post\" "
+                        "action=\"%s/logout\">%s<button type=\"submit\" class=\"primary\">Sign "
+                        "out</button></form><p><a href=\"%s/account\">Stay signed in</a></p>"
+                        "</main></body></html>\n",
+                        gh_html_escape(a, r->base_path), hidden, gh_html_escape(a, r->base_path)));
 }
 
 /* The id_token_hint's claims when it is one of our ID tokens (not an access

@@ -19,6 +19,7 @@
 
 #include "gh_app_consents.h"
 #include "gh_audit.h"
+#include "gh_branding_pages.h"
 #include "gh_clients.h"
 #include "gh_clock.h"
 #include "gh_consent.h"
@@ -179,7 +180,8 @@ struct authz {
 };
 
 /* A page for errors that must not go back to the client (unknown client or
- * redirect URI): a small server-made page, never a redirect. */
+ * redirect URI): a server-made page, never a redirect, in the hosted pages'
+ * look with the tenant's branding (docs/branding.md). */
 static void error_page(gh_req *r, unsigned status, const char *title, const char *text)
 {
     const char *html = gh_arena_printf(
@@ -187,13 +189,18 @@ static void error_page(gh_req *r, unsigned status, const char *title, const char
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<title>%s · Gatehouse</title><link rel=\"icon\" href=\"data:,\">"
-        "<link rel=\"stylesheet\" href=\"/assets/gatehouse.css\"></head><body>"
+        "<link rel=\"stylesheet\" href=\"/assets/gatehouse.css\">"
+        "<link rel=\"stylesheet\" href=\"/branding.css\"></head><body>"
         "<header class=\"brand\">Gatehouse</header><main class=\"card\"><h1>%s</h1>"
-        "<p class=\"alert\" role=\"alert\">%s</p><p class=\"switch\"><a href=\"/signin\">Sign "
-        "in</a> · <a href=\"/account\">Go to your account</a></p></main></body></html>\n",
+        "<p class=\"alert\" role=\"alert\">%s</p><p class=\"switch\"><a href=\"%s/signin\">Sign "
+        "in</a> · <a href=\"%s/account\">Go to your account</a></p></main></body></html>\n",
         gh_html_escape(r->arena, title), gh_html_escape(r->arena, title),
-        gh_html_escape(r->arena, text));
-    gh_resp_text(r, status, "text/html; charset=utf-8", gh_i18n_html(r, html));
+        gh_html_escape(r->arena, text), gh_html_escape(r->arena, r->base_path),
+        gh_html_escape(r->arena, r->base_path));
+    const char *page = gh_i18n_html(r, html);
+    size_t len = strlen(page);
+    gh_branding_page(r, page, len, &page, &len);
+    gh_resp_text(r, status, "text/html; charset=utf-8", page);
 }
 
 static const char *param(const struct authz *z, const char *name)
@@ -902,6 +909,18 @@ static bool consent_info_purposes(gh_req *r, const gh_ctx *x, const char *user_i
     return rc == GH_DB_OK;
 }
 
+/* The client's logo, privacy policy and terms for the consent page
+ * (docs/branding.md): web URIs only, shown as an image and links. */
+static void consent_info_links(json_t *body, const gh_client *cl)
+{
+    static const char *const keys[] = {"logo_uri", "policy_uri", "tos_uri"};
+    for (size_t i = 0; body && i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const char *v = json_string_value(json_object_get(cl->metadata, keys[i]));
+        if (v && gh_client_web_uri_valid(v))
+            json_object_set_new(body, keys[i], json_string(v));
+    }
+}
+
 /* GET /api/v1/consent?client_id=&scope=[&purpose=] : what to show on the
  * consent page. */
 void gh_oidc_consent_info(gh_req *r)
@@ -953,11 +972,11 @@ void gh_oidc_consent_info(gh_req *r)
         gh_client_release(&cl);
         return;
     }
-    gh_resp_json(r, 200,
-                 json_pack("{s:s, s:s, s:o, s:o}", "client_id", client_id, "client_name",
-                           json_is_string(name) ? json_string_value(name) : client_id, "scopes",
-                           list, "purposes", purposes),
-                 NULL);
+    json_t *body = json_pack("{s:s, s:s, s:o, s:o}", "client_id", client_id, "client_name",
+                             json_is_string(name) ? json_string_value(name) : client_id, "scopes",
+                             list, "purposes", purposes);
+    consent_info_links(body, &cl);
+    gh_resp_json(r, 200, body, NULL);
     gh_client_release(&cl);
 }
 

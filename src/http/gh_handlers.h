@@ -184,4 +184,11 @@ void gh_orgs_api_invite(gh_req *r);
 void gh_orgs_api_invitation(gh_req *r);
 void gh_orgs_api_invitation_accept(gh_req *r);
 
+/* gh_admin_branding.c: the tenant's branding (docs/branding.md) */
+void gh_admin_branding_get(gh_req *r);
+void gh_admin_branding_put(gh_req *r);
+void gh_admin_branding_delete(gh_req *r);
+void gh_branding_css(gh_req *r);
+void gh_branding_info(gh_req *r);
+
 #endif

@@ -200,6 +200,11 @@ static const gh_route routes[] = {
     {"POST", "/api/v1/invitation/accept", gh_orgs_api_invitation_accept, API_BODY},
     {"GET", "/invitation", gh_static_page, 0},
     {"GET", "/organization/select", gh_static_page, 0},
+    {"GET", "/admin/v1/branding", gh_admin_branding_get, 0},
+    {"PUT", "/admin/v1/branding", gh_admin_branding_put, GH_ROUTE_BODY},
+    {"DELETE", "/admin/v1/branding", gh_admin_branding_delete, 0},
+    {"GET", "/branding.css", gh_branding_css, 0},
+    {"GET", "/api/v1/branding", gh_branding_info, 0},
 };
 
 /* The metrics listener (GATEHOUSE_METRICS_LISTEN) serves this route only. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gh_branding_pages.h"
 #include "gh_crypto.h"
 #include "gh_embed.h"
 #include "gh_handlers.h"
@@ -79,6 +80,7 @@ static void send_page(gh_req *r, const gh_embed_file *f)
     const char *data;
     size_t len;
     gh_i18n_page(f, lang, &data, &len);
+    gh_branding_page(r, data, len, &data, &len); /* the tenant's look, the client's name */
     gh_resp_empty(r, 200);
     r->resp_body = (char *)data;
     r->resp_len = len;

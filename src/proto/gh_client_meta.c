@@ -625,3 +625,8 @@ bad:
     json_decref(out);
     return NULL;
 }
+
+bool gh_client_web_uri_valid(const char *uri)
+{
+    return uri && web_uri_valid(uri);
+}

@@ -44,4 +44,9 @@ bool gh_client_redirect_uri_valid(const char *uri, bool is_public);
  * array. */
 bool gh_client_meta_has(const json_t *list, const char *s);
 
+/* A web URI a page may show or link to (logo_uri, policy_uri, tos_uri, a
+ * tenant's logo): https, or http on a loopback host; no fragment, no
+ * userinfo. */
+bool gh_client_web_uri_valid(const char *uri);
+
 #endif

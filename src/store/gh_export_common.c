@@ -55,6 +55,7 @@ const struct gh_export_table gh_export_tables[] = {
     {"org_members", {"tenant_id", "org_id", "user_id"}, false, false},
     {"org_domains", {"tenant_id", "domain"}, false, false},
     {"org_invitations", {"tenant_id", "id"}, false, false},
+    {"tenant_branding", {"tenant_id"}, false, false},
 };
 _Static_assert(sizeof(gh_export_tables) / sizeof(gh_export_tables[0]) == GH_EXPORT_NTABLES,
                "GH_EXPORT_NTABLES counts the tables");

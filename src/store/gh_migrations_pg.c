@@ -70,7 +70,6 @@ const char *const gh_pg_migrations[] = {
     "  END $$;"
     "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_events"
     "  FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();",
-
     /* 2: accounts: sessions, email verification flows, throttling, mail outbox */
     "CREATE TABLE sessions ("
     "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
@@ -136,7 +135,6 @@ const char *const gh_pg_migrations[] = {
     "  outcome TEXT COLLATE \"C\" NOT NULL,"
     "  error TEXT,"
     "  PRIMARY KEY (outbox_id, attempt));",
-
     /* 3: OpenID Connect provider: keys, clients, codes, refresh tokens, consent */
     "CREATE TABLE signing_keys ("
     "  tenant_id TEXT NOT NULL,"
@@ -213,7 +211,6 @@ const char *const gh_pg_migrations[] = {
     "  jti TEXT NOT NULL,"
     "  expires_at BIGINT NOT NULL,"
     "  PRIMARY KEY (tenant_id, client_id, jti));",
-
     /* 4: second factors (TOTP, passkeys, email codes), recovery codes,
      * ceremony state, and each session's factors with their times */
     "ALTER TABLE sessions ADD COLUMN factors TEXT NOT NULL DEFAULT '[]';"
@@ -264,13 +261,11 @@ const char *const gh_pg_migrations[] = {
     "  PRIMARY KEY (tenant_id, id));"
     "CREATE INDEX auth_challenges_binding ON auth_challenges (tenant_id, binding_hash, kind);"
     "CREATE INDEX auth_challenges_expires ON auth_challenges (tenant_id, expires_at);",
-
     /* 5: back-channel logout finds a session's clients by session_id in both
      * token tables (gh_store_session_clients): without these indexes every
      * logout scanned both tables */
     "CREATE INDEX auth_codes_session ON auth_codes (tenant_id, session_id);"
     "CREATE INDEX refresh_tokens_session ON refresh_tokens (tenant_id, session_id);",
-
     /* 6: back-channel logout queue (see the SQLite list) */
     "CREATE TABLE logout_queue ("
     "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
@@ -295,7 +290,6 @@ const char *const gh_pg_migrations[] = {
     "  outcome TEXT COLLATE \"C\" NOT NULL,"
     "  error TEXT,"
     "  PRIMARY KEY (tenant_id, session_id, client_id, attempt));",
-
     /* 7: one credential of a type per user (the password re-hash is an
      * upsert): duplicates from concurrent re-hashes are dropped first,
      * keeping the newest */
@@ -305,7 +299,6 @@ const char *const gh_pg_migrations[] = {
     "  OR (n.created_at = credentials.created_at AND n.id > credentials.id)));"
     "DROP INDEX credentials_user;"
     "CREATE UNIQUE INDEX credentials_user_type ON credentials (tenant_id, user_id, type);",
-
     /* 8: devices an account signed in on (the SHA-256 of a device cookie),
      * so sign-in throttling judges them on their own record */
     "CREATE TABLE devices ("
@@ -316,12 +309,10 @@ const char *const gh_pg_migrations[] = {
     "  last_seen_at BIGINT NOT NULL,"
     "  PRIMARY KEY (tenant_id, user_id, device_hash),"
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);",
-
     /* 9: self_signup and email_flows.signup: see src/gh_db_sqlite.c */
     "ALTER TABLE users ADD COLUMN self_signup SMALLINT NOT NULL DEFAULT 0;"
     "ALTER TABLE email_flows ADD COLUMN signup TEXT;"
     "CREATE INDEX users_unverified ON users (tenant_id, self_signup, email_verified, created_at);",
-
     /* 10: protected resources (RFC 8707): issue 16 */
     "CREATE TABLE resources ("
     "  tenant_id TEXT NOT NULL,"
@@ -663,6 +654,15 @@ const char *const gh_pg_migrations[] = {
     "  created_at BIGINT NOT NULL,"
     "  revoked_at BIGINT,"
     "  PRIMARY KEY (tenant_id, id));",
+    /* 24: see the SQLite migration of the same place */
+    "CREATE TABLE tenant_branding ("
+    "  tenant_id TEXT COLLATE \"C\" PRIMARY KEY REFERENCES tenants(id),"
+    "  product_name TEXT NOT NULL,"
+    "  logo_uri TEXT NOT NULL,"
+    "  colors TEXT NOT NULL,"
+    "  dark_colors TEXT NOT NULL,"
+    "  stylesheet TEXT NOT NULL,"
+    "  updated_at BIGINT NOT NULL);",
     /* 27: organisations inside a tenant (docs/organisations.md): members
      * with roles, the email domains an organisation holds, and the
      * organisation an authorization was for (auth_codes.org_id, kept by

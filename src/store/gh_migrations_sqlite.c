@@ -61,7 +61,6 @@ const char *const gh_sqlite_migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_events"
     "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;",
-
     /* 2: accounts: sessions, email verification flows, throttling, mail outbox */
     "CREATE TABLE sessions ("
     "  tenant_id TEXT NOT NULL,"
@@ -127,7 +126,6 @@ const char *const gh_sqlite_migrations[] = {
     "  outcome TEXT NOT NULL,"
     "  error TEXT,"
     "  PRIMARY KEY (outbox_id, attempt));",
-
     /* 3: OpenID Connect provider: keys, clients, codes, refresh tokens, consent */
     "CREATE TABLE signing_keys ("
     "  tenant_id TEXT NOT NULL,"
@@ -204,7 +202,6 @@ const char *const gh_sqlite_migrations[] = {
     "  jti TEXT NOT NULL,"
     "  expires_at INTEGER NOT NULL,"
     "  PRIMARY KEY (tenant_id, client_id, jti));",
-
     /* 4: second factors (TOTP, passkeys, email codes), recovery codes,
      * ceremony state, and each session's factors with their times */
     "ALTER TABLE sessions ADD COLUMN factors TEXT NOT NULL DEFAULT '[]';"
@@ -255,13 +252,11 @@ const char *const gh_sqlite_migrations[] = {
     "  PRIMARY KEY (tenant_id, id));"
     "CREATE INDEX auth_challenges_binding ON auth_challenges (tenant_id, binding_hash, kind);"
     "CREATE INDEX auth_challenges_expires ON auth_challenges (tenant_id, expires_at);",
-
     /* 5: back-channel logout finds a session's clients by session_id in both
      * token tables (gh_store_session_clients): without these indexes every
      * logout scanned both tables */
     "CREATE INDEX auth_codes_session ON auth_codes (tenant_id, session_id);"
     "CREATE INDEX refresh_tokens_session ON refresh_tokens (tenant_id, session_id);",
-
     /* 6: back-channel logout queue: one row per (ended session, client); the
      * token is signed at each attempt, so no row holds one */
     "CREATE TABLE logout_queue ("
@@ -287,7 +282,6 @@ const char *const gh_sqlite_migrations[] = {
     "  outcome TEXT NOT NULL,"
     "  error TEXT,"
     "  PRIMARY KEY (tenant_id, session_id, client_id, attempt));",
-
     /* 7: one credential of a type per user (the password re-hash is an
      * upsert): duplicates from concurrent re-hashes are dropped first,
      * keeping the newest */
@@ -297,7 +291,6 @@ const char *const gh_sqlite_migrations[] = {
     "  OR (n.created_at = credentials.created_at AND n.id > credentials.id)));"
     "DROP INDEX credentials_user;"
     "CREATE UNIQUE INDEX credentials_user_type ON credentials (tenant_id, user_id, type);",
-
     /* 8: devices an account signed in on (the SHA-256 of a device cookie),
      * so sign-in throttling judges them on their own record */
     "CREATE TABLE devices ("
@@ -308,7 +301,6 @@ const char *const gh_sqlite_migrations[] = {
     "  last_seen_at INTEGER NOT NULL,"
     "  PRIMARY KEY (tenant_id, user_id, device_hash),"
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);",
-
     /* 9: self_signup: created by POST /api/v1/signup (never SCIM or import), so
      * replaceable and prunable while unverified; email_flows.signup: the
      * sign-up (password hash, names) a verification flow carries to replace
@@ -316,7 +308,6 @@ const char *const gh_sqlite_migrations[] = {
     "ALTER TABLE users ADD COLUMN self_signup INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE email_flows ADD COLUMN signup TEXT;"
     "CREATE INDEX users_unverified ON users (tenant_id, self_signup, email_verified, created_at);",
-
     /* 10: protected resources (RFC 8707): issue 16 */
     "CREATE TABLE resources ("
     "  tenant_id TEXT NOT NULL,"
@@ -669,6 +660,18 @@ const char *const gh_sqlite_migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  revoked_at INTEGER,"
     "  PRIMARY KEY (tenant_id, id));",
+    /* 24: per-tenant branding (issue 21 item 2, docs/branding.md): one row
+     * per branded tenant, values validated by gh_brand before they are
+     * stored; colors and dark_colors are JSON objects of colour name to
+     * CSS colour; "" in product_name, logo_uri or stylesheet: the default */
+    "CREATE TABLE tenant_branding ("
+    "  tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),"
+    "  product_name TEXT NOT NULL,"
+    "  logo_uri TEXT NOT NULL,"
+    "  colors TEXT NOT NULL,"
+    "  dark_colors TEXT NOT NULL,"
+    "  stylesheet TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL);",
     /* 27: organisations inside a tenant (docs/organisations.md): members
      * with roles, the email domains an organisation holds, and the
      * organisation an authorization was for (auth_codes.org_id, kept by

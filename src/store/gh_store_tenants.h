@@ -30,8 +30,8 @@ gh_dbrc gh_store_tenant_insert(gh_dbconn *c, gh_arena *a, const gh_tenant_row *t
  * there is no such tenant, CONFLICT when the host is another tenant's. */
 gh_dbrc gh_store_tenant_update(gh_dbconn *c, gh_arena *a, const gh_tenant_row *t);
 /* Deletes what a deleted tenant must not keep: its signing keys, sessions,
- * codes, tokens, clients and SCIM tokens (the rest goes with its accounts,
- * purged by the janitor). */
+ * codes, tokens, clients, SCIM tokens and branding (the rest goes with its
+ * accounts, purged by the janitor). */
 gh_dbrc gh_store_tenant_wipe_secrets(gh_dbconn *c, gh_arena *a, const char *id);
 
 /* SCIM tokens: the SHA-256 (hex) of each token, never the token. */

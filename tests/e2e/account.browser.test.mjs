@@ -214,6 +214,7 @@ describe('account page: Profile, Change password, Connected apps', () => {
       await page.keyboard.type(newEmail);
       await page.keyboard.press('Tab');
       await page.keyboard.type(user.password); // Confirm with your password
+      await page.keyboard.press('Tab'); // its "Show password" toggle (docs/branding.md)
       await page.keyboard.press('Tab');
       await page.keyboard.press('Enter'); // Change email
       await page.getByLabel('Code', { exact: true }).waitFor();

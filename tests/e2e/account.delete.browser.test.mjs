@@ -54,8 +54,11 @@ test('Delete account on /account at 320 px by keyboard, then "Restore my account
     await section.getByLabel('Confirm with your password').focus();
     await page.keyboard.type('not-the-password-at-all');
     await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), 'Show password',
+      'Tab goes from the field to its show-password toggle (docs/branding.md)');
+    await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), 'Delete account',
-      'Tab goes from the field to the button');
+      'then to the button');
     await page.keyboard.press('Enter');
     assert.match(await alertText(page), /password/i);
     assert.equal((await pageSession(page)).authenticated, true, 'nothing changed');

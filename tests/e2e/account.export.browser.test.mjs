@@ -82,8 +82,11 @@ describe('account page: Download my data', () => {
       const field = page.getByRole('region', { name: 'Your data' }).getByLabel('Confirm with your password');
       await field.focus();
       await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), 'Show password',
+        'Tab from the field reaches its show-password toggle (docs/branding.md)');
+      await page.keyboard.press('Tab');
       assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), 'Download my data',
-        'Tab from the field reaches the button');
+        'then the button');
       await page.keyboard.press('Enter');
       assert.match(await alertText(page), /password/i);
       assert.equal(await page.evaluate(() => document.activeElement.id), 'export_password', 'focus goes to the field');

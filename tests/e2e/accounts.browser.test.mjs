@@ -600,6 +600,9 @@ describe('accounts journey in the browser', () => {
       await page.keyboard.press('Tab');
       assert.equal(await page.evaluate(() => document.activeElement.getAttribute('type')), 'password');
       await page.keyboard.type(u.password);
+      // the show-password toggle sits between the field and the button (docs/branding.md)
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), 'Show password');
       await page.keyboard.press('Tab');
       const focused = await page.evaluate(() => [document.activeElement.tagName, document.activeElement.textContent.trim(),
         getComputedStyle(document.activeElement).outlineStyle]);

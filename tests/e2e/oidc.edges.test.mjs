@@ -272,7 +272,7 @@ describe('OpenID Connect edges', () => {
     // A bare link, as any site could embed it.
     let r = await b.raw('GET', '/logout');
     assert.equal(r.status, 200, r.text);
-    assert.match(r.text, /<button type="submit">Sign out<\/button>/);
+    assert.match(r.text, /<button type="submit" class="primary">Sign out<\/button>/);
     assert.equal((await copy().session()).authenticated, true, 'the link alone ended nothing');
     // An access token, and an ID token of an earlier session, are no hint for this one.
     const tokens = await codeTokens(server, b, reg, 'openid');

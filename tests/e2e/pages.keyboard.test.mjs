@@ -508,6 +508,7 @@ describe('keyboard only', () => {
       await page.keyboard.type(email);
       await nextTab(page, field('Password'), 'Password');
       await page.keyboard.type(password);
+      await nextTab(page, button('Show password'), 'its "Show password" toggle (docs/branding.md)');
       await nextTab(page, field('First name'), 'First name');
       await page.keyboard.type('Keyboard');
       await nextTab(page, field('Last name'), 'Last name');

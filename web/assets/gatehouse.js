@@ -473,6 +473,28 @@ async function passkeyCeremony(optionsPath, kind) {
   return { credential: credentialJSON(cred) };
 }
 
+// The application's own privacy policy and terms on the consent page
+// (docs/branding.md): links by their words, the address only as href, and
+// only web addresses (the server has checked them already).
+function consentLinks(app) {
+  const list = byId('app-links');
+  const words = [['policy_uri', tr('Privacy policy (opens in a new tab)')],
+    ['tos_uri', tr('Terms of service (opens in a new tab)')]];
+  for (const [key, text] of words) {
+    const uri = app[key];
+    if (typeof uri !== 'string' || !/^https?:\/\//.test(uri)) continue;
+    const a = document.createElement('a');
+    a.href = uri;
+    a.textContent = text;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    const li = document.createElement('li');
+    li.append(a);
+    list.append(li);
+    list.hidden = false;
+  }
+}
+
 // The purposes an application asks about on the consent page (issue 20
 // item 4): one unticked checkbox each, labelled with the exact words the
 // ledger records; the description and the document's link describe it.
@@ -1170,6 +1192,7 @@ const pages = {
       return;
     }
     byId('client').textContent = info.data.client_name;
+    consentLinks(info.data);
     const list = byId('scopes');
     for (const s of info.data.scopes) {
       const li = document.createElement('li');
