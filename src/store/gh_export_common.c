@@ -51,6 +51,8 @@ const struct gh_export_table gh_export_tables[] = {
     {"risk_networks", {"tenant_id", "user_id", "network_hash"}, false, false},
     {"risk_decisions", {"tenant_id", "id"}, false, false},
     {"scim_tokens", {"tenant_id", "id"}, false, false},
+    {"fed_providers", {"tenant_id", "id"}, false, false},
+    {"fed_identities", {"tenant_id", "provider_id", "subject"}, false, false},
 };
 _Static_assert(sizeof(gh_export_tables) / sizeof(gh_export_tables[0]) == GH_EXPORT_NTABLES,
                "GH_EXPORT_NTABLES counts the tables");
