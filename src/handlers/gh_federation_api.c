@@ -95,7 +95,7 @@ static void admin_error(gh_req *r, gh_dbrc rc, const char *why)
 
 void gh_admin_idp_list(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     gh_dbconn *c = gh_req_db(r);
     gh_fed_provider_row *all = NULL;
@@ -112,7 +112,7 @@ void gh_admin_idp_list(gh_req *r)
 
 void gh_admin_idp_get(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     gh_dbconn *c = gh_req_db(r);
     gh_fed_provider_row p;
@@ -128,7 +128,7 @@ void gh_admin_idp_get(gh_req *r)
 static void admin_save(gh_req *r, const char *id)
 {
     char why[256] = "";
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     json_t *in = gh_scim_body(r);
     if (!in)
@@ -161,7 +161,7 @@ void gh_admin_idp_update(gh_req *r)
 
 void gh_admin_idp_delete(gh_req *r)
 {
-    if (!gh_scim_authorised(r))
+    if (!gh_admin_authorised(r))
         return;
     gh_ctx x = gh_req_ctx(r);
     gh_dbrc rc = r->nparams ? gh_federation_delete(&x, r->params[0]) : GH_DB_NOTFOUND;
