@@ -213,6 +213,7 @@ describe('linking an existing account (SECURITY.md #46)', () => {
 
   test("the account's own address not verified: refused, nothing linked", async () => {
     const user = await newUser(ctx.server, 'unver');
+    sqlExec(ctx.server, `UPDATE users SET email_verified = 0 WHERE id = '${user.id}'`);
     const login = `claim-${randomHex(4)}`;
     ctx.alpha.accounts.set(login, { email: user.email, email_verified: true });
     const out = await signInWith(new Agent(ctx.server), 'alpha', login);

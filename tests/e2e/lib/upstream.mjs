@@ -238,7 +238,11 @@ export class Agent {
     if (method !== 'GET' && !this.csrf) await this.api('GET', '/api/v1/session');
     const res = await this.fetch(`${this.server.url}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json', 'x-csrf-token': this.csrf, origin: new URL(this.server.issuer).origin },
+      headers: method === 'GET' ? {} : {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        'x-csrf-token': this.csrf,
+        origin: new URL(this.server.issuer).origin,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
