@@ -73,6 +73,18 @@ static const char *callback_uri(gh_req *r, const char *provider)
     return gh_arena_printf(r->arena, "%s/federation/%s/callback", r->issuer, provider);
 }
 
+/* A call to the upstream may take GATEHOUSE_FEDERATION_TIMEOUT_MS: the
+ * request's database connection goes back to the pool before it (no
+ * transaction is open then), and gh_req_db takes one again after, so slow
+ * upstreams cannot drain the pool. */
+static void db_put_back(gh_req *r)
+{
+    if (r->db) {
+        gh_db_release(r->db);
+        r->db = NULL;
+    }
+}
+
 static void redirect(gh_req *r, const char *to)
 {
     gh_resp_header(r, "Cache-Control", "no-store");
@@ -217,6 +229,7 @@ void gh_federation_start_page(gh_req *r)
     const char *asked = gh_form_get(gh_req_query(r), "return_to");
     const char *return_to = gh_api_return_target(r, asked);
     const char *binding = gh_presession_hash(r, true);
+    db_put_back(r);
     gh_ctx x = gh_req_ctx(r);
     const char *location = NULL, *why = NULL;
     int rc = binding ? gh_federation_start(&x, &p, binding, return_to, callback_uri(r, p.id),
@@ -490,8 +503,14 @@ void gh_federation_callback(gh_req *r)
     }
     gh_fed_identity id;
     const char *why = NULL;
+    db_put_back(r);
     x = gh_req_ctx(r);
     e = gh_federation_finish(&x, &p, code, callback_uri(r, p.id), nonce, verifier, &id, &why);
+    c = gh_req_db(r);
+    if (!c) {
+        gh_federation_identity_free(&id);
+        return;
+    }
     if (e != GH_FED_END_OK) {
         fed_failed(r, c, p.id, NULL, why);
         fed_page(r, 502, "Sign-in did not work",
