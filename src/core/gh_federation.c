@@ -511,6 +511,32 @@ static json_t *exchange(const gh_ctx *x, const gh_fed_provider_row *p, const cha
     return tok;
 }
 
+/* Many providers put the address in the UserInfo answer only (OIDC Core
+ * 5.4): when the ID token has none, the claims the userinfo endpoint gives
+ * for the same sub (5.3.2) are added to the ID token's, never replacing
+ * one. Best effort: without it the sign-in goes on with what it has. */
+static void userinfo_claims(const gh_ctx *x, const gh_fed_provider_row *p, const json_t *tok,
+                            json_t *claims)
+{
+    const char *at = json_string_value(json_object_get(tok, "access_token"));
+    const char *why = NULL;
+    const char *url = at ? endpoint(x, p, "userinfo_endpoint", &why) : NULL;
+    if (!url)
+        return;
+    const char *auth = gh_arena_printf(x->arena, "Authorization: Bearer %s", at);
+    const char *const hdrs[] = {"Accept: application/json", auth, NULL};
+    json_t *info = call_json(x, url, NULL, hdrs, &why);
+    const char *sub = json_string_value(json_object_get(info, "sub"));
+    const char *want = json_string_value(json_object_get(claims, "sub"));
+    if (json_is_object(info) && sub && want && strcmp(sub, want) == 0) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(info, k, v) if (!json_object_get(claims, k))
+            json_object_set(claims, k, v);
+    }
+    json_decref(info);
+}
+
 /* Checks an OIDC token response's ID token: signature against the
  * upstream's keys, then the claims. */
 static gh_fed_end check_id_token(const gh_ctx *x, const gh_fed_provider_row *p, const json_t *tok,
@@ -540,6 +566,8 @@ static gh_fed_end check_id_token(const gh_ctx *x, const gh_fed_provider_row *p, 
     }
     id->claims = claims;
     id->subject = gh_arena_strdup(x->arena, json_string_value(json_object_get(claims, "sub")));
+    if (!json_object_get(claims, "email"))
+        userinfo_claims(x, p, tok, claims);
     const char *email = json_string_value(json_object_get(claims, "email"));
     id->email = email ? gh_arena_strdup(x->arena, email) : NULL;
     /* some providers send "true" as a string */

@@ -31,9 +31,10 @@ async function signingKey(kid) {
 /**
  * oidc-provider on a free loopback port. accounts: Map login -> claims
  * (email, email_verified, given_name...); a login not in it gets
- * {email: login@upstream.test, email_verified: true}.
+ * {email: login@upstream.test, email_verified: true}. userinfoOnly: the
+ * ID token carries sub alone and the rest comes from userinfo.
  */
-export async function startOidcUpstream({ clients }) {
+export async function startOidcUpstream({ clients, userinfoOnly = false }) {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const key = await signingKey(`up-${port}`);
@@ -41,7 +42,9 @@ export async function startOidcUpstream({ clients }) {
   const provider = new Provider(issuer, {
     clients,
     jwks: { keys: [key.priv] },
-    conformIdTokenClaims: false, // the scope's claims ride in the ID token
+    // the scope's claims ride in the ID token, or (userinfoOnly, the
+    // library's default) only in the userinfo answer
+    conformIdTokenClaims: userinfoOnly,
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'] },
     features: { devInteractions: { enabled: true } },
     pkce: { required: () => true },
