@@ -24,7 +24,10 @@
 #include "gh_federation.h"
 #include "gh_handlers.h"
 #include "gh_html.h"
+#include "gh_i18n.h"
 #include "gh_i18n_pages.h"
+#include "gh_mail.h"
+#include "gh_mkey.h"
 #include "gh_mfa.h"
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
@@ -34,7 +37,10 @@
 #include "gh_store_users.h"
 #include "gh_url.h"
 
-enum { LINK_MAX_ATTEMPTS = 5 }; /* wrong passwords per pending link */
+enum {
+    LINK_MAX_ATTEMPTS = 5, /* wrong passwords or codes per pending link */
+    LINK_MAX_CODES = 3,    /* codes mailed per pending link */
+};
 
 #define LINK_PAGE "/federation/link"
 
@@ -561,6 +567,8 @@ void gh_federation_link_info(gh_req *r)
     json_t *methods = json_array();
     if (has_password)
         json_array_append_new(methods, json_string("password"));
+    /* the account's address is verified (gh_fedproto_decide asks it) */
+    json_array_append_new(methods, json_string("email"));
     gh_resp_header(r, "Cache-Control", "no-store");
     gh_resp_json(r, 200,
                  json_pack("{s:s, s:s, s:o, s:s}", "provider",
@@ -571,7 +579,7 @@ void gh_federation_link_info(gh_req *r)
 }
 
 /* The proof was given: the identity joins the account, which signs in. */
-static void link_proved(gh_req *r, gh_dbconn *c, struct pending_link *pl)
+static void link_proved(gh_req *r, gh_dbconn *c, struct pending_link *pl, const char *proof)
 {
     gh_ctx x = gh_req_ctx(r);
     const char *provider = json_string_value(json_object_get(pl->data, "provider"));
@@ -600,7 +608,7 @@ static void link_proved(gh_req *r, gh_dbconn *c, struct pending_link *pl)
         rc = gh_store_fed_identity_insert(c, r->arena, &link);
     if (rc == GH_DB_OK)
         rc = gh_api_audit(r, c, "federation.linked", pl->u.id, "success", NULL,
-                          json_pack("{s:s, s:s}", "provider", provider, "proof", "password"));
+                          json_pack("{s:s, s:s}", "provider", provider, "proof", proof));
     if (rc == GH_DB_OK)
         rc = gh_mfa_first_factor(r, c, pl->u.id, GH_METHOD_FED, &d, gh_api_return_target(r, asked),
                                  &m);
@@ -621,6 +629,54 @@ static void link_proved(gh_req *r, gh_dbconn *c, struct pending_link *pl)
     gh_mfa_respond(r, &m);
 }
 
+/* The MAC of an emailed code, bound to its pending link. */
+static void code_mac(gh_req *r, const char *link_id, const char *code, char out[65])
+{
+    gh_mkey_mac(r->app->cfg->master_key, "gh-code",
+                gh_arena_printf(r->arena, "fedlink:%s:%s", link_id, code), out);
+}
+
+/* A wrong password or code: counted; the pending link ends at the limit. */
+static void link_wrong(gh_req *r, gh_dbconn *c, struct pending_link *pl, const char *what)
+{
+    long long n = 0;
+    bool code = strcmp(what, "code") == 0;
+    gh_dbrc rc =
+        gh_store_challenge_attempt(c, r->arena, r->tenant, pl->ch.id, LINK_MAX_ATTEMPTS, &n);
+    if (rc == GH_DB_OK && n >= LINK_MAX_ATTEMPTS)
+        gh_store_challenge_consume(c, r->arena, r->tenant, pl->ch.id, gh_now_ms());
+    gh_api_audit(
+        r, c, "federation.link_failed", pl->u.id, "failure", code ? "wrong code" : "wrong password",
+        json_pack("{s:s?}", "provider", json_string_value(json_object_get(pl->data, "provider"))));
+    if (r->status)
+        return;
+    if (code)
+        gh_resp_error(r, 400, "wrong_code", "That code is wrong or has expired.");
+    else
+        gh_resp_error(r, 400, "wrong_password", "That password is not right.");
+}
+
+/* The proof by an emailed code (POST /api/v1/federation/link {"code"}). */
+static void link_prove_code(gh_req *r, const char *code)
+{
+    gh_dbconn *c = gh_req_db(r);
+    struct pending_link pl;
+    if (!c || !pending_link(r, c, &pl))
+        return;
+    const char *want = json_string_value(json_object_get(pl.data, "code_mac"));
+    char got[65] = "", digits[8] = "";
+    size_t n = 0;
+    for (const char *p = code; *p && n < sizeof(digits) - 1; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[n++] = *p;
+    code_mac(r, pl.ch.id, digits, got);
+    if (!want || n != 6 || !gh_secret_equal(want, got))
+        link_wrong(r, c, &pl, "code");
+    else
+        link_proved(r, c, &pl, "email");
+    json_decref(pl.data);
+}
+
 void gh_federation_link_prove(gh_req *r)
 {
     bool bad = false;
@@ -629,7 +685,15 @@ void gh_federation_link_prove(gh_req *r)
     json_t *body = gh_api_body(r);
     if (!body)
         return;
+    const char *code = gh_api_text(r, body, "code", 32, &bad);
+    if (bad || code) {
+        json_decref(body);
+        if (code)
+            link_prove_code(r, code);
+        return;
+    }
     json_t *pwv = json_object_get(body, "password");
+
     if (!json_is_string(pwv) || json_string_length(pwv) > GH_ACCOUNTS_MAX_PASSWORD_BYTES) {
         json_decref(body);
         gh_resp_error(r, 400, "invalid_request", "Enter the password of your account.");
@@ -648,25 +712,73 @@ void gh_federation_link_prove(gh_req *r)
     bool ok = found && pw ? gh_password_verify(phc, pw, pwlen)
                           : gh_password_verify_dummy(pw ? pw : "", pw ? pwlen : 0);
     if (!ok) {
-        long long n = 0;
-        gh_dbrc rc =
-            gh_store_challenge_attempt(c, r->arena, r->tenant, pl.ch.id, LINK_MAX_ATTEMPTS, &n);
-        if (rc == GH_DB_OK && n >= LINK_MAX_ATTEMPTS)
-            gh_store_challenge_consume(c, r->arena, r->tenant, pl.ch.id, gh_now_ms());
-        gh_api_audit(r, c, "federation.link_failed", pl.u.id, "failure", "wrong password",
-                     json_pack("{s:s?}", "provider",
-                               json_string_value(json_object_get(pl.data, "provider"))));
-        if (!r->status)
-            gh_resp_error(r, 400, "wrong_password", "That password is not right.");
-        (void)bad;
+        link_wrong(r, c, &pl, "password");
         goto done;
     }
-    link_proved(r, c, &pl);
+    link_proved(r, c, &pl, "password");
 done:
     if (c && pl.data)
         json_decref(pl.data);
     if (pw)
         sodium_memzero((char *)pw, pwlen);
+}
+
+/* POST /api/v1/federation/link/email: a code to the account's own address
+ * (verified: gh_fedproto_decide asked it), entered on the link page. At
+ * most LINK_MAX_CODES per pending link; each new code replaces the last,
+ * and wrong codes keep counting against the same pending link. */
+void gh_federation_link_email(gh_req *r)
+{
+    if (!gh_csrf_check(r))
+        return;
+    gh_dbconn *c = gh_req_db(r);
+    struct pending_link pl;
+    if (!c || !pending_link(r, c, &pl))
+        return;
+    json_t *sends = json_object_get(pl.data, "code_sends");
+    long long sent = json_is_integer(sends) ? json_integer_value(sends) : 0;
+    if (sent >= LINK_MAX_CODES) {
+        json_decref(pl.data);
+        gh_resp_error(r, 429, "too_many_requests",
+                      "We sent the most codes we can for this sign-in. Start again from the "
+                      "sign-in page.");
+        return;
+    }
+    char code[7], mac[65];
+    snprintf(code, sizeof(code), "%06u", (unsigned)randombytes_uniform(1000000));
+    code_mac(r, pl.ch.id, code, mac);
+    json_object_set_new(pl.data, "code_mac", json_string(mac));
+    json_object_set_new(pl.data, "code_sends", json_integer(sent + 1));
+    char *text = json_dumps(pl.data, JSON_COMPACT);
+    gh_challenge ch = pl.ch; /* the same ceremony (id, expiry, attempts), with the code */
+    ch.data = text;
+    const char *link = gh_arena_printf(r->arena, "%s" LINK_PAGE, r->issuer);
+    json_t *params = json_pack("{s:s, s:s, s:i, s:s}", "code", code, "link", link, "minutes",
+                               (int)((ch.expires_at - gh_now_ms() + 59999) / 60000), "_locale",
+                               gh_i18n_tags()[gh_req_language(r, NULL)]);
+    gh_dbrc rc = text && params ? gh_db_begin(c) : GH_DB_FAIL;
+    if (rc == GH_DB_OK) {
+        rc = gh_store_challenge_put(c, r->arena, &ch);
+        if (rc == GH_DB_OK)
+            rc = gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, pl.u.email, "signin_code",
+                                 params);
+        if (rc == GH_DB_OK)
+            rc = gh_api_audit(r, c, "federation.link_code_sent", pl.u.id, "success", NULL,
+                              json_pack("{s:s?}", "provider",
+                                        json_string_value(json_object_get(pl.data, "provider"))));
+        rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    }
+    sodium_memzero(code, sizeof(code));
+    json_decref(params);
+    free(text);
+    json_decref(pl.data);
+    if (rc != GH_DB_OK) {
+        if (!r->status)
+            gh_resp_db_error(r, rc);
+        return;
+    }
+    gh_mail_kick();
+    gh_resp_json(r, 200, json_pack("{s:s, s:s}", "status", "code_sent", "email", pl.u.email), NULL);
 }
 
 /* ---- the account's linked identities ---- */

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { startServer, stopAll, randomHex, sql, sqlExec, scim, userBody, freePort, databaseContains } from './lib/server.mjs';
 import { Browser, newUser, signedIn } from './lib/browser.mjs';
 import { enrolTotp } from './lib/factors.mjs';
+import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mjs';
 import { startOidcUpstream, startFakeOidc, startGithubLike, Agent } from './lib/upstream.mjs';
 
 const ctx = {};
@@ -33,7 +34,8 @@ async function admin(method, path, body, token = ctx.server.token) {
 const callback = (id) => `${ctx.server.issuer}/federation/${id}/callback`;
 
 before(async () => {
-  ctx.server = await startServer({ env: { GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.1/32', GATEHOUSE_FEDERATION_TIMEOUT_MS: '1500' } });
+  ctx.mail = await startMailSink();
+  ctx.server = await startServer({ env: { GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.1/32', GATEHOUSE_FEDERATION_TIMEOUT_MS: '1500', GATEHOUSE_SMTP_URL: ctx.mail.url } });
   const client = (id, secret) => ({
     client_id: id, client_secret: secret, redirect_uris: [callback(id)],
     token_endpoint_auth_method: 'client_secret_post', grant_types: ['authorization_code'], response_types: ['code'],
@@ -60,6 +62,7 @@ before(async () => {
 after(async () => {
   if (process.env.FED_DEBUG) console.error(ctx.server.logs().slice(-30).join('\n'), await ctx.server.exited.then((i) => JSON.stringify(i)).catch(() => ''));
   await stopAll();
+  await stopAllMailSinks();
   for (const u of [ctx.alpha, ctx.beta, ctx.fake, ctx.gh]) await u?.close();
 });
 
@@ -234,7 +237,7 @@ describe('linking an existing account (SECURITY.md #46)', () => {
     assert.equal(info.status, 200, info.text);
     assert.equal(info.json.provider, 'Alpha ID');
     assert.equal(info.json.email, user.email);
-    assert.deepEqual(info.json.methods, ['password']);
+    assert.deepEqual(info.json.methods, ['password', 'email']);
     // another browser cannot finish it (the pending link is bound to this one)
     const other = new Agent(ctx.server);
     assert.equal((await other.api('POST', '/api/v1/federation/link', { password: user.password })).status, 404);
@@ -254,6 +257,40 @@ describe('linking an existing account (SECURITY.md #46)', () => {
     assert.equal(out2.url.pathname, '/account');
     const me = await next.api('GET', '/api/v1/session');
     assert.equal(me.json.authenticated, true);
+  });
+
+  test('the proof may be a code emailed to the account instead: a wrong code links nothing, the right one links; at most 3 codes', async () => {
+    const user = await verifiedUser('bycode');
+    const login = `coder-${randomHex(4)}`;
+    ctx.alpha.accounts.set(login, { email: user.email, email_verified: true });
+    const agent = new Agent(ctx.server);
+    const out = await signInWith(agent, 'alpha', login);
+    assert.equal(out.url.pathname, '/federation/link');
+    assert.deepEqual((await agent.api('GET', '/api/v1/federation/link')).json.methods, ['password', 'email']);
+    const since = ctx.mail.messages.length;
+    const sent = await agent.api('POST', '/api/v1/federation/link/email', {});
+    assert.equal(sent.status, 200, sent.text);
+    const m = await ctx.mail.waitFor((x) => ctx.mail.messages.indexOf(x) >= since && sentTo(user.email)(x), 10_000);
+    const code = codeFrom(m);
+    const wrong = await agent.api('POST', '/api/v1/federation/link', { code: code === '000000' ? '111111' : '000000' });
+    assert.equal(wrong.status, 400, wrong.text);
+    assert.equal(wrong.json.error, 'wrong_code');
+    assert.deepEqual(links(user.id), []);
+    // another browser cannot use the code
+    assert.equal((await new Agent(ctx.server).api('POST', '/api/v1/federation/link', { code })).status, 404);
+    const ok = await agent.api('POST', '/api/v1/federation/link', { code });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.status, 'signed_in');
+    assert.deepEqual(links(user.id), [{ provider_id: 'alpha', subject: login }]);
+    assert.ok(sql(ctx.server, `SELECT details FROM audit_events WHERE type = 'federation.linked' AND subject = '${user.id}'`)[0].details.includes('"email"'));
+
+    const other = await verifiedUser('bycode2');
+    const login2 = `coder2-${randomHex(4)}`;
+    ctx.alpha.accounts.set(login2, { email: other.email, email_verified: true });
+    const b = new Agent(ctx.server);
+    await signInWith(b, 'alpha', login2);
+    for (let i = 0; i < 3; i++) assert.equal((await b.api('POST', '/api/v1/federation/link/email', {})).status, 200);
+    assert.equal((await b.api('POST', '/api/v1/federation/link/email', {})).status, 429);
   });
 
   test('five wrong passwords end the pending link', async () => {

@@ -36,13 +36,23 @@
     }
     byId('link-provider').textContent = r.data.provider;
     byId('link-email').textContent = r.data.email;
-    if (!(r.data.methods || []).includes('password')) {
-      byId('link-form').hidden = true;
-      showAlert(tr('This account has no password. Sign in the way you usually do instead.'));
-      return;
-    }
+    const methods = r.data.methods || [];
+    if (!methods.includes('password')) byId('link-form').hidden = true;
+    if (!methods.includes('email')) byId('link-email-code').hidden = true;
     onSubmit(byId('link-form'), async (fd) => {
       const out = await post('/federation/link', { password: text(fd, 'password') });
+      if (afterSignIn(out)) return;
+      showAlert(errorText(out));
+    });
+    onClick(byId('link-email-code'), async () => {
+      clearAlert();
+      const out = await post('/federation/link/email', {});
+      if (!out.ok) return showAlert(errorText(out));
+      byId('link-code-form').hidden = false;
+      byId('link-code').focus();
+    });
+    onSubmit(byId('link-code-form'), async (fd) => {
+      const out = await post('/federation/link', { code: text(fd, 'code') });
       if (afterSignIn(out)) return;
       showAlert(errorText(out));
     });
