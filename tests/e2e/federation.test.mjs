@@ -40,7 +40,9 @@ before(async () => {
     client_id: id, client_secret: secret, redirect_uris: [callback(id)],
     token_endpoint_auth_method: 'client_secret_post', grant_types: ['authorization_code'], response_types: ['code'],
   });
-  ctx.alpha = await startOidcUpstream({ clients: [client('alpha', SECRET_A)] });
+  ctx.alpha = await startOidcUpstream({
+    clients: [client('alpha', SECRET_A), { ...client('alpha-acme', 'acme-secret'), redirect_uris: [`${ctx.server.issuer}/t/acme/federation/alpha/callback`] }],
+  });
   // beta puts the address in its userinfo answer only (oidc-provider's default)
   ctx.beta = await startOidcUpstream({ clients: [client('beta', 'beta-secret')], userinfoOnly: true });
   ctx.fake = await startFakeOidc();
@@ -444,5 +446,41 @@ describe('the account\'s sign-in providers', () => {
     assert.deepEqual(links(user.id), []);
     assert.ok(audits('federation.unlinked').some((e) => e.subject === user.id));
     assert.equal((await new Agent(ctx.server).api('GET', '/api/v1/federation/identities')).status, 401);
+  });
+});
+
+describe('per tenant', () => {
+  test("a tenant's providers, links and accounts are its own: the same provider id in another tenant, with its own client", async () => {
+    const t = await fetch(`${ctx.server.url}/admin/v1/tenants`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ctx.server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'acme', display_name: 'Acme' }),
+    });
+    assert.equal(t.status, 201, await t.text());
+    const made = await fetch(`${ctx.server.url}/t/acme/admin/v1/identity-providers`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ctx.server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'alpha', display_name: 'Alpha for Acme', issuer: ctx.alpha.issuer, client_id: 'alpha-acme', client_secret: 'acme-secret', trust_email_verified: true }),
+    });
+    assert.equal(made.status, 201, await made.text());
+    const here = await (await fetch(`${ctx.server.url}/api/v1/federation/providers`)).json();
+    assert.equal(here.providers.some((p) => p.display_name === 'Alpha for Acme'), false);
+    const there = await (await fetch(`${ctx.server.url}/t/acme/api/v1/federation/providers`)).json();
+    assert.deepEqual(there.providers.map((p) => [p.id, p.display_name, p.start]), [['alpha', 'Alpha for Acme', '/t/acme/federation/alpha/start']]);
+
+    const login = `acme-${randomHex(4)}`;
+    ctx.alpha.accounts.set(login, { email: `${login}@upstream.test`, email_verified: true });
+    const agent = new Agent(ctx.server);
+    const out = await agent.follow(`${ctx.server.url}/t/acme/federation/alpha/start`, {
+      login, until: (u) => u.port === String(ctx.server.port) && !u.pathname.includes('/federation/'),
+    });
+    assert.match(out.url.pathname, /^\/t\/acme\//, out.url.toString());
+    const rows = sql(ctx.server, `SELECT tenant_id FROM users WHERE email = '${login}@upstream.test'`);
+    assert.deepEqual(rows.map((r) => r.tenant_id), ['acme']);
+    assert.deepEqual(sql(ctx.server, `SELECT tenant_id, provider_id FROM fed_identities WHERE subject = '${login}'`), [{ tenant_id: 'acme', provider_id: 'alpha' }]);
+    // the same upstream identity at the default tenant is a different person there
+    const home = await signInWith(new Agent(ctx.server), 'alpha', login);
+    assert.equal(home.url.pathname, '/account');
+    assert.deepEqual(sql(ctx.server, `SELECT tenant_id FROM users WHERE email = '${login}@upstream.test' ORDER BY tenant_id`).map((r) => r.tenant_id), ['acme', 'default']);
   });
 });
