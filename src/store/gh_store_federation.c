@@ -67,27 +67,37 @@ gh_dbrc gh_store_fed_provider_get(gh_dbconn *c, gh_arena *a, const char *tenant,
     return rc;
 }
 
+enum { PROVIDER_FIELDS = 13 }; /* tenant_id ... enabled: the parameters $1 to $13 */
+
+/* The fields insert and update share, as $1 to $13 in PROVIDER_COLS order. */
+static void provider_params(const gh_fed_provider_row *v, gh_dbparam p[PROVIDER_FIELDS])
+{
+    const gh_dbparam all[PROVIDER_FIELDS] = {GH_TEXT(v->tenant_id),
+                                             GH_TEXT(v->id),
+                                             GH_TEXT(v->display_name),
+                                             GH_TEXT(v->kind),
+                                             GH_TEXT(v->preset),
+                                             GH_TEXT(v->issuer),
+                                             GH_TEXT(v->endpoints),
+                                             GH_TEXT(v->client_id),
+                                             GH_TEXT(v->client_secret),
+                                             GH_TEXT(v->scopes),
+                                             GH_INT(v->trust_email_verified),
+                                             GH_TEXT(v->mapping),
+                                             GH_INT(v->enabled)};
+    memcpy(p, all, sizeof(all));
+}
+
 gh_dbrc gh_store_fed_provider_insert(gh_dbconn *c, gh_arena *a, const gh_fed_provider_row *v)
 {
     static const char sql[] =
         "INSERT INTO fed_providers (" PROVIDER_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
         "$9, $10, $11, $12, $13, $14, $15) ON CONFLICT (tenant_id, id) DO NOTHING";
-    gh_dbparam p[] = {GH_TEXT(v->tenant_id),
-                      GH_TEXT(v->id),
-                      GH_TEXT(v->display_name),
-                      GH_TEXT(v->kind),
-                      GH_TEXT(v->preset),
-                      GH_TEXT(v->issuer),
-                      GH_TEXT(v->endpoints),
-                      GH_TEXT(v->client_id),
-                      GH_TEXT(v->client_secret),
-                      GH_TEXT(v->scopes),
-                      GH_INT(v->trust_email_verified),
-                      GH_TEXT(v->mapping),
-                      GH_INT(v->enabled),
-                      GH_INT(v->created_at),
-                      GH_INT(v->updated_at)};
-    return gh_db_exec_change(c, a, sql, p, sizeof(p) / sizeof(p[0]), GH_DB_CONFLICT);
+    gh_dbparam p[PROVIDER_FIELDS + 2];
+    provider_params(v, p);
+    p[PROVIDER_FIELDS] = GH_INT(v->created_at);
+    p[PROVIDER_FIELDS + 1] = GH_INT(v->updated_at);
+    return gh_db_exec_change(c, a, sql, p, PROVIDER_FIELDS + 2, GH_DB_CONFLICT);
 }
 
 gh_dbrc gh_store_fed_provider_update(gh_dbconn *c, gh_arena *a, const gh_fed_provider_row *v)
@@ -97,21 +107,10 @@ gh_dbrc gh_store_fed_provider_update(gh_dbconn *c, gh_arena *a, const gh_fed_pro
         "endpoints = $7, client_id = $8, client_secret = $9, scopes = $10, "
         "trust_email_verified = $11, mapping = $12, enabled = $13, updated_at = $14 "
         "WHERE tenant_id = $1 AND id = $2";
-    gh_dbparam p[] = {GH_TEXT(v->tenant_id),
-                      GH_TEXT(v->id),
-                      GH_TEXT(v->display_name),
-                      GH_TEXT(v->kind),
-                      GH_TEXT(v->preset),
-                      GH_TEXT(v->issuer),
-                      GH_TEXT(v->endpoints),
-                      GH_TEXT(v->client_id),
-                      GH_TEXT(v->client_secret),
-                      GH_TEXT(v->scopes),
-                      GH_INT(v->trust_email_verified),
-                      GH_TEXT(v->mapping),
-                      GH_INT(v->enabled),
-                      GH_INT(v->updated_at)};
-    return gh_db_exec_change(c, a, sql, p, sizeof(p) / sizeof(p[0]), GH_DB_NOTFOUND);
+    gh_dbparam p[PROVIDER_FIELDS + 1];
+    provider_params(v, p);
+    p[PROVIDER_FIELDS] = GH_INT(v->updated_at);
+    return gh_db_exec_change(c, a, sql, p, PROVIDER_FIELDS + 1, GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_fed_provider_delete(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id)
