@@ -1609,15 +1609,21 @@ const federation = {
       responses: { 200: ok('Pending', obj({ provider: str(), email: str(), methods: arr(str()), csrf_token: str() })), 404: err('No pending link', ['not_found']) },
     },
     post: {
-      tags: ['accounts'], summary: "Prove the existing account (its password or an emailed code) to link the upstream identity, and sign in", security: PRE_CSRF,
-      requestBody: jsonBody(obj({ password: str('the account password'), code: str('or the emailed code (POST /api/v1/federation/link/email)') })),
-      responses: { 200: ok('Linked; signed in or a second factor next', SIGNED_IN), 400: err('Wrong password or code', ['invalid_request', 'wrong_password', 'wrong_code']), 403: E403CSRF, 404: err('No pending link (or it ended after 5 wrong passwords)', ['not_found']), 409: err('Already linked', ['conflict']) },
+      tags: ['accounts'], summary: "Prove the existing account (its password, an emailed code or a passkey) to link the upstream identity, and sign in", security: PRE_CSRF,
+      requestBody: jsonBody(obj({ password: str('the account password'), code: str('or the emailed code (POST /api/v1/federation/link/email)'), credential: { type: 'object', description: 'or a passkey assertion (POST /api/v1/federation/link/passkey/options)' } })),
+      responses: { 200: ok('Linked; signed in or a second factor next', SIGNED_IN), 400: err('Wrong password, code or passkey', ['invalid_request', 'wrong_password', 'wrong_code', 'passkey_failed']), 403: E403CSRF, 404: err('No pending link (or it ended after 5 wrong passwords)', ['not_found']), 409: err('Already linked', ['conflict']) },
     },
   },
   '/api/v1/federation/link/email': {
     post: {
       tags: ['accounts'], summary: "Email a code to the account waiting to be linked (at most 3 per pending link)", security: PRE_CSRF,
       responses: { 200: ok('Sent', obj({ status: str(), email: str() })), 403: E403CSRF, 404: err('No pending link', ['not_found']), 429: err('Three codes were sent already', ['too_many_requests']) },
+    },
+  },
+  '/api/v1/federation/link/passkey/options': {
+    post: {
+      tags: ['accounts'], summary: "WebAuthn request options for the passkeys of the account waiting to be linked", security: PRE_CSRF,
+      responses: { 200: ok('Options', obj({ publicKey: { type: 'object' } })), 400: err('The account has no passkey', ['no_passkey']), 403: E403CSRF, 404: err('No pending link', ['not_found']) },
     },
   },
   '/api/v1/federation/identities': {

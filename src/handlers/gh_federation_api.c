@@ -28,6 +28,7 @@
 #include "gh_i18n_pages.h"
 #include "gh_mail.h"
 #include "gh_mkey.h"
+#include "gh_passkeys.h"
 #include "gh_mfa.h"
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
@@ -569,6 +570,10 @@ void gh_federation_link_info(gh_req *r)
         json_array_append_new(methods, json_string("password"));
     /* the account's address is verified (gh_fedproto_decide asks it) */
     json_array_append_new(methods, json_string("email"));
+    gh_factors_enrolled e;
+    gh_ctx x = gh_req_ctx(r);
+    if (gh_factors_enrolled_get(&x, c, pl.u.id, &e) == GH_DB_OK && e.passkey)
+        json_array_append_new(methods, json_string("passkey"));
     gh_resp_header(r, "Cache-Control", "no-store");
     gh_resp_json(r, 200,
                  json_pack("{s:s, s:s, s:o, s:s}", "provider",
@@ -652,6 +657,8 @@ static void link_wrong(gh_req *r, gh_dbconn *c, struct pending_link *pl, const c
         return;
     if (code)
         gh_resp_error(r, 400, "wrong_code", "That code is wrong or has expired.");
+    else if (strcmp(what, "passkey") == 0)
+        gh_resp_error(r, 400, "passkey_failed", "That passkey could not be checked. Try again.");
     else
         gh_resp_error(r, 400, "wrong_password", "That password is not right.");
 }
@@ -677,6 +684,55 @@ static void link_prove_code(gh_req *r, const char *code)
     json_decref(pl.data);
 }
 
+/* The proof by one of the account's passkeys (POST /api/v1/federation/link
+ * {"credential"}, after /api/v1/federation/link/passkey/options). */
+static void link_prove_passkey(gh_req *r, json_t *cred)
+{
+    gh_dbconn *c = gh_req_db(r);
+    struct pending_link pl;
+    gh_factors_verified v;
+    const char *user_id = NULL, *why = NULL;
+    if (!c || !pending_link(r, c, &pl))
+        return;
+    gh_ctx x = gh_req_ctx(r);
+    if (gh_passkeys_assert(&x, c, cred, gh_presession_hash(r, false), pl.u.id, false, &v, &user_id,
+                           &why))
+        link_proved(r, c, &pl, "passkey");
+    else
+        link_wrong(r, c, &pl, "passkey");
+    json_decref(pl.data);
+}
+
+/* POST /api/v1/federation/link/passkey/options: an assertion for the
+ * pending link's account, bound to this browser. */
+void gh_federation_link_passkey_options(gh_req *r)
+{
+    if (!gh_csrf_check(r))
+        return;
+    gh_dbconn *c = gh_req_db(r);
+    struct pending_link pl;
+    if (!c || !pending_link(r, c, &pl))
+        return;
+    json_decref(pl.data);
+    gh_ctx x = gh_req_ctx(r);
+    gh_factors_enrolled e;
+    const char *rp_id, *origin;
+    json_t *pk = NULL;
+    if (gh_factors_enrolled_get(&x, c, pl.u.id, &e) != GH_DB_OK || !e.passkey) {
+        gh_resp_error(r, 400, "no_passkey", "This account has no passkey.");
+        return;
+    }
+    gh_dbrc rc = gh_passkeys_rp(&x, &rp_id, &origin)
+                     ? gh_passkeys_request_options(&x, c, rp_id, gh_presession_hash(r, false),
+                                                   pl.u.id, &e, "preferred", &pk)
+                     : GH_DB_FAIL;
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    gh_resp_json(r, 200, json_pack("{s:o}", "publicKey", pk), NULL);
+}
+
 void gh_federation_link_prove(gh_req *r)
 {
     bool bad = false;
@@ -686,10 +742,12 @@ void gh_federation_link_prove(gh_req *r)
     if (!body)
         return;
     const char *code = gh_api_text(r, body, "code", 32, &bad);
-    if (bad || code) {
-        json_decref(body);
+    if (bad || code || json_is_object(json_object_get(body, "credential"))) {
         if (code)
             link_prove_code(r, code);
+        else if (!bad)
+            link_prove_passkey(r, json_object_get(body, "credential"));
+        json_decref(body);
         return;
     }
     json_t *pwv = json_object_get(body, "password");

@@ -176,6 +176,7 @@ void gh_federation_callback(gh_req *r);
 void gh_federation_link_info(gh_req *r);
 void gh_federation_link_prove(gh_req *r);
 void gh_federation_link_email(gh_req *r);
+void gh_federation_link_passkey_options(gh_req *r);
 void gh_federation_identities(gh_req *r);
 void gh_federation_identity_remove(gh_req *r);
 

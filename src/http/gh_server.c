@@ -194,6 +194,8 @@ static const gh_route routes[] = {
     {"GET", "/api/v1/federation/link", gh_federation_link_info, 0},
     {"POST", "/api/v1/federation/link", gh_federation_link_prove, API_BODY | GH_ROUTE_SLOW},
     {"POST", "/api/v1/federation/link/email", gh_federation_link_email, API_BODY},
+    {"POST", "/api/v1/federation/link/passkey/options", gh_federation_link_passkey_options,
+     API_BODY},
     {"GET", "/api/v1/federation/identities", gh_federation_identities, 0},
     {"DELETE", "/api/v1/federation/identities/{provider}", gh_federation_identity_remove, 0},
 };

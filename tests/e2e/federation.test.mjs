@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 
 import { startServer, stopAll, randomHex, sql, sqlExec, scim, userBody, freePort, databaseContains } from './lib/server.mjs';
 import { Browser, newUser, signedIn } from './lib/browser.mjs';
-import { enrolTotp } from './lib/factors.mjs';
+import { enrolTotp, addPasskey } from './lib/factors.mjs';
+import { SoftAuthenticator } from './lib/webauthn.mjs';
 import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mjs';
 import { startOidcUpstream, startFakeOidc, startGithubLike, Agent } from './lib/upstream.mjs';
 
@@ -293,6 +294,38 @@ describe('linking an existing account (SECURITY.md #46)', () => {
     await signInWith(b, 'alpha', login2);
     for (let i = 0; i < 3; i++) assert.equal((await b.api('POST', '/api/v1/federation/link/email', {})).status, 200);
     assert.equal((await b.api('POST', '/api/v1/federation/link/email', {})).status, 429);
+  });
+
+  test("the proof may be one of the account's passkeys; a passkey of another account does not do", async () => {
+    const user = await verifiedUser('bypk');
+    const b = await signedIn(ctx.server, user);
+    const auth = new SoftAuthenticator({ origin: new URL(ctx.server.issuer).origin });
+    const { r } = await addPasskey(b, auth);
+    assert.equal(r.status, 200, r.text);
+    // someone else's passkey, from the same authenticator
+    const stranger = await verifiedUser('bypk2');
+    const sb = await signedIn(ctx.server, stranger);
+    assert.equal((await addPasskey(sb, auth)).r.status, 200);
+
+    const login = `pk-${randomHex(4)}`;
+    ctx.alpha.accounts.set(login, { email: user.email, email_verified: true });
+    const agent = new Agent(ctx.server);
+    assert.equal((await signInWith(agent, 'alpha', login)).url.pathname, '/federation/link');
+    assert.deepEqual((await agent.api('GET', '/api/v1/federation/link')).json.methods, ['password', 'email', 'passkey']);
+    // options for the account's own passkeys only
+    const o = await agent.api('POST', '/api/v1/federation/link/passkey/options', {});
+    assert.equal(o.status, 200, o.text);
+    assert.equal(o.json.publicKey.allowCredentials.length, 1);
+    const wrongCred = auth.get({ ...o.json.publicKey, allowCredentials: [] });
+    const bad = await agent.api('POST', '/api/v1/federation/link', { credential: wrongCred });
+    assert.equal(bad.status, 400, bad.text);
+    assert.deepEqual(links(user.id), []);
+    const o2 = await agent.api('POST', '/api/v1/federation/link/passkey/options', {});
+    const credential = auth.get(o2.json.publicKey);
+    const ok = await agent.api('POST', '/api/v1/federation/link', { credential });
+    assert.equal(ok.status, 200, ok.text);
+    assert.ok(['signed_in', 'mfa_required'].includes(ok.json.status), ok.text);
+    assert.deepEqual(links(user.id), [{ provider_id: 'alpha', subject: login }]);
   });
 
   test('five wrong passwords end the pending link', async () => {

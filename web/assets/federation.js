@@ -39,6 +39,15 @@
     const methods = r.data.methods || [];
     if (!methods.includes('password')) byId('link-form').hidden = true;
     if (!methods.includes('email')) byId('link-email-code').hidden = true;
+    byId('link-passkey').hidden = !methods.includes('passkey');
+    onClick(byId('link-passkey'), async () => {
+      clearAlert();
+      const p = await passkeyCeremony('/federation/link/passkey/options', 'get');
+      if (p.error) return showAlert(p.error);
+      const out = await post('/federation/link', { credential: p.credential });
+      if (afterSignIn(out)) return;
+      showAlert(errorText(out));
+    });
     onSubmit(byId('link-form'), async (fd) => {
       const out = await post('/federation/link', { password: text(fd, 'password') });
       if (afterSignIn(out)) return;
