@@ -35,12 +35,18 @@
 #include "gh_scim.h"
 #include "gh_session.h"
 #include "gh_store_mfa.h"
+#include "gh_store_throttle.h"
 #include "gh_store_users.h"
 #include "gh_url.h"
 
 enum {
     LINK_MAX_ATTEMPTS = 5, /* wrong passwords or codes per pending link */
     LINK_MAX_CODES = 3,    /* codes mailed per pending link */
+    /* wrong proofs per account over all its pending links, in
+     * LINK_WINDOW_MS, before linking waits LINK_WINDOW_MS: starting new
+     * pending links gives no more guesses at the password */
+    LINK_MAX_WRONG = 10,
+    LINK_WINDOW_MS = 15 * 60 * 1000,
 };
 
 #define LINK_PAGE "/federation/link"
@@ -641,10 +647,31 @@ static void code_mac(gh_req *r, const char *link_id, const char *code, char out[
                 gh_arena_printf(r->arena, "fedlink:%s:%s", link_id, code), out);
 }
 
+static const char *link_key(gh_req *r, const struct pending_link *pl)
+{
+    return gh_arena_printf(r->arena, "fedlink:%s", pl->u.id);
+}
+
+/* true, with 429 and Retry-After answered, while the account's proofs wait. */
+static bool link_throttled(gh_req *r, gh_dbconn *c, const struct pending_link *pl)
+{
+    long long now = gh_now_ms(), until = 0;
+    if (gh_store_throttle_get(c, r->arena, r->tenant, link_key(r, pl), &until) != GH_DB_OK ||
+        until <= now)
+        return false;
+    gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", (until - now + 999) / 1000));
+    gh_resp_error(r, 429, "too_many_requests", "Too many attempts. Wait a moment, then try again.");
+    return true;
+}
+
 /* A wrong password or code: counted; the pending link ends at the limit. */
 static void link_wrong(gh_req *r, gh_dbconn *c, struct pending_link *pl, const char *what)
 {
-    long long n = 0;
+    long long n = 0, now = gh_now_ms(), wrong = 0;
+    if (gh_store_throttle_fail(c, r->arena, r->tenant, link_key(r, pl), now, now - LINK_WINDOW_MS,
+                               &wrong) == GH_DB_OK &&
+        wrong >= LINK_MAX_WRONG)
+        gh_store_throttle_block(c, r->arena, r->tenant, link_key(r, pl), now + LINK_WINDOW_MS);
     bool code = strcmp(what, "code") == 0;
     gh_dbrc rc =
         gh_store_challenge_attempt(c, r->arena, r->tenant, pl->ch.id, LINK_MAX_ATTEMPTS, &n);
@@ -670,6 +697,10 @@ static void link_prove_code(gh_req *r, const char *code)
     struct pending_link pl;
     if (!c || !pending_link(r, c, &pl))
         return;
+    if (link_throttled(r, c, &pl)) {
+        json_decref(pl.data);
+        return;
+    }
     const char *want = json_string_value(json_object_get(pl.data, "code_mac"));
     char got[65] = "", digits[8] = "";
     size_t n = 0;
@@ -694,6 +725,10 @@ static void link_prove_passkey(gh_req *r, json_t *cred)
     const char *user_id = NULL, *why = NULL;
     if (!c || !pending_link(r, c, &pl))
         return;
+    if (link_throttled(r, c, &pl)) {
+        json_decref(pl.data);
+        return;
+    }
     gh_ctx x = gh_req_ctx(r);
     if (gh_passkeys_assert(&x, c, cred, gh_presession_hash(r, false), pl.u.id, false, &v, &user_id,
                            &why))
@@ -763,7 +798,7 @@ void gh_federation_link_prove(gh_req *r)
     json_decref(body);
     gh_dbconn *c = gh_req_db(r);
     struct pending_link pl;
-    if (!c || !pending_link(r, c, &pl))
+    if (!c || !pending_link(r, c, &pl) || link_throttled(r, c, &pl))
         goto done;
     const char *phc = NULL;
     bool found = gh_store_password_get(c, r->arena, r->tenant, pl.u.id, &phc) == GH_DB_OK;

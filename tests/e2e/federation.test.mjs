@@ -328,7 +328,7 @@ describe('linking an existing account (SECURITY.md #46)', () => {
     assert.deepEqual(links(user.id), [{ provider_id: 'alpha', subject: login }]);
   });
 
-  test('five wrong passwords end the pending link', async () => {
+  test('five wrong passwords end the pending link; ten over all pending links make the account wait', async () => {
     const user = await verifiedUser('guess');
     const login = `guesser-${randomHex(4)}`;
     ctx.alpha.accounts.set(login, { email: user.email, email_verified: true });
@@ -336,6 +336,17 @@ describe('linking an existing account (SECURITY.md #46)', () => {
     await signInWith(agent, 'alpha', login);
     for (let i = 0; i < 5; i++) assert.equal((await agent.api('POST', '/api/v1/federation/link', { password: `wrong-${i}-xxxxxxxx` })).status, 400);
     assert.equal((await agent.api('POST', '/api/v1/federation/link', { password: user.password })).status, 404);
+    assert.deepEqual(links(user.id), []);
+    // a new pending link gives five more tries, but the account counts all
+    // of them: after 10 wrong ones even the right password waits
+    const again = new Agent(ctx.server);
+    await signInWith(again, 'alpha', login);
+    for (let i = 0; i < 4; i++) assert.equal((await again.api('POST', '/api/v1/federation/link', { password: `again-${i}-xxxxxxxx` })).status, 400);
+    assert.equal((await again.api('POST', '/api/v1/federation/link', { password: 'again-4-xxxxxxxx' })).status, 400);
+    const third = new Agent(ctx.server);
+    await signInWith(third, 'alpha', login);
+    const waits = await third.api('POST', '/api/v1/federation/link', { password: user.password });
+    assert.equal(waits.status, 429, waits.text);
     assert.deepEqual(links(user.id), []);
   });
 });
