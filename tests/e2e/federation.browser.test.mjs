@@ -1,7 +1,7 @@
 // Sign-in with upstream identity providers in a real browser (issue 21
 // part 4, docs/federation.md): Chromium through playwright-core against
 // node oidc-provider as the upstream, driven by accessible names on
-// Gatehouse's pages ("Sign in with {provider}", "Password", "Connect and
+// Gatehouse's pages (the button "Sign in with {provider}", "Password", "Connect and
 // sign in", the account's "Sign-in providers" with "Remove {provider}", the
 // failure page's "Back to sign in"), axe-core on each new page. The
 // upstream's own development login form is filled by its placeholders.
@@ -52,7 +52,7 @@ async function newPage(options = {}) {
 /** From the sign-in page through the upstream's login form as login. */
 async function throughAlpha(page, login) {
   await page.goto('/signin');
-  await page.getByRole('link', { name: 'Sign in with Alpha ID' }).click();
+  await page.getByRole('button', { name: 'Sign in with Alpha ID' }).click();
   await page.getByPlaceholder('Enter any login').fill(login);
   await page.getByPlaceholder('and password').fill('anything');
   await page.getByRole('button', { name: 'Sign-in' }).click();
@@ -62,7 +62,7 @@ describe('federation in Chromium', () => {
   test('a new person: "Sign in with Alpha ID", sign in at the upstream, land signed in; the provider is listed on /account and cannot be removed as the only way in', async () => {
     const { c, page } = await newPage();
     await page.goto('/signin');
-    await page.getByRole('link', { name: 'Sign in with Alpha ID' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in with Alpha ID' }).waitFor();
     await assertAccessible(page, '/signin with provider links');
     const login = `br-${randomHex(4)}`;
     ctx.alpha.accounts.set(login, { email: `${login}@upstream.test`, email_verified: true, name: 'Browser Person' });
@@ -106,7 +106,7 @@ describe('federation in Chromium', () => {
     const { c, page } = await newPage();
     ctx.fake.knobs = { deny: true };
     await page.goto('/signin');
-    await page.getByRole('link', { name: 'Sign in with Fake ID' }).click();
+    await page.getByRole('button', { name: 'Sign in with Fake ID' }).click();
     await page.getByRole('heading', { name: 'Sign-in cancelled' }).waitFor();
     assert.match(await alertText(page), /You cancelled signing in with Fake ID/);
     await assertAccessible(page, 'the failure page');

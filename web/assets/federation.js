@@ -15,14 +15,18 @@
     box.id = 'federation';
     box.className = 'federation';
     for (const p of list) {
-      const a = document.createElement('a');
-      a.className = 'federation-link';
+      // a button, as "Sign in with a passkey" beside it; it leaves for the
+      // provider's start URL (a plain navigation: the upstream answers there)
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'secondary';
       const q = new URLSearchParams();
       if (returnTo !== null) q.set('return_to', returnTo);
       const s = q.toString();
-      a.href = s ? `${p.start}?${s}` : p.start;
-      a.textContent = tr('Sign in with {name}', { name: p.display_name });
-      box.append(a);
+      const target = s ? `${p.start}?${s}` : p.start;
+      b.textContent = tr('Sign in with {name}', { name: p.display_name });
+      b.addEventListener('click', () => location.assign(target));
+      box.append(b);
     }
     const after = byId('passkey');
     if (after) after.after(box);
