@@ -32,6 +32,7 @@
 #include "gh_mfa.h"
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
+#include "gh_risk.h"
 #include "gh_scim.h"
 #include "gh_session.h"
 #include "gh_store_mfa.h"
@@ -283,7 +284,15 @@ static void fed_signin(gh_req *r, gh_dbconn *c, const gh_user *u, const gh_fed_i
     gh_ctx x = gh_req_ctx(r);
     gh_signin_facts facts;
     gh_mfa_outcome m = {0};
+    gh_risk_verdict risk;
     gh_dbrc rc = gh_factors_signin_facts(&x, c, u->id, GH_METHOD_FED, false, &facts);
+    /* scored like every sign-in (docs/risk.md): a deny refuses; an upstream
+     * sign-in is never held by the account's password failure guard */
+    gh_risk_facts rf = {.user_id = u->id,
+                        .device_hash = gh_device_hash(r),
+                        .has_second_factor = rc == GH_DB_OK && facts.has_second_factor};
+    if (rc == GH_DB_OK)
+        rc = gh_risk_signin(&x, c, &rf, &facts, &risk);
     if (rc != GH_DB_OK) {
         fed_page(r, 503, "Try again in a moment", "We could not sign you in just now.");
         return;

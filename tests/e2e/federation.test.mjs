@@ -167,6 +167,7 @@ describe('just-in-time provisioning against oidc-provider', () => {
     assert.equal(Number(sess[0].aal), 1, 'a federated sign-in is AAL1');
     assert.deepEqual(links(rows[0].id), [{ provider_id: 'alpha', subject: login }]);
     assert.ok(audits('federation.provisioned').some((e) => e.subject === rows[0].id));
+    assert.ok(sql(ctx.server, `SELECT count(*) AS n FROM risk_decisions WHERE user_id = '${rows[0].id}'`)[0].n >= 1, 'scored by the risk engine like every sign-in');
 
     const again = new Agent(ctx.server);
     const out2 = await signInWith(again, 'alpha', login);
