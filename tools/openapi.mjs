@@ -1611,7 +1611,7 @@ const federation = {
     post: {
       tags: ['accounts'], summary: "Prove the existing account (its password, an emailed code or a passkey) to link the upstream identity, and sign in", security: PRE_CSRF,
       requestBody: jsonBody(obj({ password: str('the account password'), code: str('or the emailed code (POST /api/v1/federation/link/email)'), credential: { type: 'object', description: 'or a passkey assertion (POST /api/v1/federation/link/passkey/options)' } })),
-      responses: { 200: ok('Linked; signed in or a second factor next', SIGNED_IN), 400: err('Wrong password, code or passkey', ['invalid_request', 'wrong_password', 'wrong_code', 'passkey_failed']), 403: E403CSRF, 404: err('No pending link (or it ended after 5 wrong passwords)', ['not_found']), 409: err('Already linked', ['conflict']) },
+      responses: { 200: ok('Linked; signed in or a second factor next', SIGNED_IN), 400: err('Wrong password, code or passkey', ['invalid_request', 'wrong_password', 'wrong_code', 'passkey_failed']), 403: E403CSRF, 404: err('No pending link (or it ended after 5 wrong tries)', ['not_found']), 409: err('Already linked', ['conflict']), 429: E429 },
     },
   },
   '/api/v1/federation/link/email': {
