@@ -4,10 +4,10 @@
 #   2. C unit tests (cmocka)
 #   3. the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer,
 #      and the shutdown end-to-end tests against the sanitized server
-#   4. end-to-end tests (Node's test runner) against the real server
-#   5. the store's unit tests (plain and sanitized) and the end-to-end tests
-#      again on PostgreSQL, in a throwaway cluster (scripts/pg.sh) that is
-#      always removed
+#   4. the store's unit tests (plain and sanitized) on PostgreSQL, in a
+#      throwaway cluster (scripts/pg.sh) that is always removed
+#   5. end-to-end tests (Node's test runner) against the real server, on
+#      SQLite and on PostgreSQL side by side
 #   6. the Debian package: built (scripts/package.sh, lintian clean), installed,
 #      served as the gatehouse user, purged (tests/package/check.sh; needs root
 #      or sudo)
@@ -67,21 +67,50 @@ asan() {
   return $rc
 }
 
-e2e() {
-  local out
-  out=$(mktemp)
-  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/ 2>&1 | tee "$out"
-  local rc=${PIPESTATUS[0]}
-  local p f
+# Counts the results of one end-to-end run whose output is in out, for
+# backend (sqlite or postgresql).
+e2e_count() {
+  local out=$1 backend=$2 p f
   p=$(grep -E '^ℹ pass [0-9]+' "$out" | awk '{print $3}' | tail -1)
   f=$(grep -E '^ℹ fail [0-9]+' "$out" | awk '{print $3}' | tail -1)
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
-  local backend=sqlite
-  [ -n "${GATEHOUSE_TEST_DATABASE_URL:-}" ] && backend=postgresql
   grep -E '^ *✖ ' "$out" | grep -v '✖ failing tests:' | sed "s/^ */  [$backend] /" | sort -u >>"$failed_tests"
-  rm -f "$out"
-  return $rc
+}
+
+e2e_node() {
+  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/
+}
+
+# The end-to-end suite on SQLite and, when the cluster is up, on PostgreSQL
+# side by side: each waits on its own server most of the time, so two runs
+# take little longer than one. Each run's output is printed whole when both
+# are done.
+e2e_both() {
+  local out_sq out_pg rc_sq=0 rc_pg=0 pid_sq pid_pg=""
+  out_sq=$(mktemp)
+  out_pg=$(mktemp)
+  (unset GATEHOUSE_TEST_DATABASE_URL; e2e_node) >"$out_sq" 2>&1 &
+  pid_sq=$!
+  if [ -n "$pg_url" ]; then
+    (GATEHOUSE_TEST_DATABASE_URL=$pg_url e2e_node) >"$out_pg" 2>&1 &
+    pid_pg=$!
+  fi
+  wait "$pid_sq" || rc_sq=$?
+  [ -z "$pid_pg" ] || wait "$pid_pg" || rc_pg=$?
+  echo "-- end-to-end on SQLite"
+  cat "$out_sq"
+  e2e_count "$out_sq" sqlite
+  if [ -n "$pid_pg" ]; then
+    echo "-- end-to-end on PostgreSQL"
+    cat "$out_pg"
+    e2e_count "$out_pg" postgresql
+  else
+    echo "!! no PostgreSQL cluster: the PostgreSQL end-to-end run was not made"
+    rc_pg=1
+  fi
+  rm -f "$out_sq" "$out_pg"
+  [ "$rc_sq" -eq 0 ] && [ "$rc_pg" -eq 0 ]
 }
 
 # The PostgreSQL cluster of the PostgreSQL steps; removed on any exit.
@@ -144,10 +173,6 @@ asan_pg() {
   return $rc
 }
 
-e2e_pg() {
-  [ -n "$pg_url" ] || return 1
-  GATEHOUSE_TEST_DATABASE_URL=$pg_url e2e
-}
 
 # Builds the libFuzzer targets (clang) and runs each briefly on a copy of its
 # seed corpus: enough to keep them building and to catch shallow crashes;
@@ -202,11 +227,10 @@ step "unit tests" unit
 step "unit tests (ASan+UBSan)" asan
 step "shutdown end-to-end (ASan+UBSan)" asan_e2e
 step "fuzz targets (10 s each)" fuzz_smoke
-step "end-to-end tests" e2e
 step "PostgreSQL test cluster" start_pg
 step "unit tests (PostgreSQL)" unit_pg
 step "unit tests (PostgreSQL, ASan+UBSan)" asan_pg
-step "end-to-end tests (PostgreSQL)" e2e_pg
+step "end-to-end tests (SQLite and PostgreSQL side by side)" e2e_both
 stop_pg
 step "Debian package" debian_package
 

@@ -1528,6 +1528,168 @@ const risk = {
   },
 };
 
+// Tenants (docs/tenants.md): managed at the server's own address; a
+// tenant's SCIM tokens under its issuer ({GATEHOUSE_ISSUER}/t/{id}/admin/v1/scim-tokens).
+const tenantPolicy = obj(
+  {
+    signin_methods: arr({ type: 'string', enum: ['password', 'email_code', 'passkey', 'federation'] }, 'the sign-in methods offered'),
+    password_min_length: { type: ['integer', 'null'], description: '8 to 64 code points; null: the server\'s rule' },
+    mfa_required: bool('every sign-in needs a second factor (acr aal2) and the last one cannot be removed'),
+    session_idle_seconds: { type: ['integer', 'null'], description: 'null: GATEHOUSE_SESSION_IDLE' },
+    session_absolute_seconds: { type: ['integer', 'null'], description: 'null: GATEHOUSE_SESSION_ABSOLUTE' },
+    mail_from: { type: ['string', 'null'], description: 'the From of the tenant\'s mail; null: GATEHOUSE_MAIL_FROM' },
+  },
+  [],
+  'A tenant\'s policy; unknown members are refused',
+);
+const tenant = obj(
+  {
+    id: str('a-z, 0-9 and -, 1 to 63'), display_name: str(), status: { type: 'string', enum: ['active', 'disabled'] },
+    host: { type: ['string', 'null'], description: 'the host name the tenant is reached by, if it claims one' },
+    issuer: str('the tenant\'s issuer'), policy: tenantPolicy, created_at: int(), updated_at: int(),
+  },
+  ['id', 'display_name', 'status', 'issuer', 'policy'],
+);
+const tenantId = pathParam('id', 'the tenant id');
+const tenants = {
+  '/admin/v1/tenants': {
+    get: {
+      tags: ['admin'], summary: 'List the tenants (not the deleted ones)', security: ADMIN,
+      responses: { 200: ok('Tenants', obj({ tenants: arr(tenant) }, ['tenants'])), 401: ADMIN401, 404: err('Not at the server\'s own address', ['not_found']) },
+    },
+    post: {
+      tags: ['admin'], summary: 'Create a tenant, with its signing keys', security: ADMIN,
+      requestBody: jsonBody(obj({ id: str(), display_name: str(), host: str(), policy: tenantPolicy }, ['id', 'display_name'])),
+      responses: { 201: ok('Created', tenant), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 409: err('The id (or host) is taken', ['conflict']) },
+    },
+  },
+  '/admin/v1/tenants/{id}': {
+    get: {
+      tags: ['admin'], summary: 'Read a tenant', security: ADMIN, parameters: [tenantId],
+      responses: { 200: ok('The tenant', tenant), 401: ADMIN401, 404: err('No such tenant', ['not_found']) },
+    },
+    patch: {
+      tags: ['admin'], summary: 'Change display_name, host, policy or status (active, disabled)', security: ADMIN, parameters: [tenantId],
+      requestBody: jsonBody(obj({ display_name: str(), host: { type: ['string', 'null'] }, policy: tenantPolicy, status: { type: 'string', enum: ['active', 'disabled'] } })),
+      responses: { 200: ok('The tenant', tenant), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 404: err('No such tenant', ['not_found']), 409: err('The default tenant, or a host in use', ['conflict']) },
+    },
+    delete: {
+      tags: ['admin'], summary: 'Delete a tenant: 404 from then on, its keys, sessions, tokens, clients and SCIM tokens deleted; the id is never given again', security: ADMIN, parameters: [tenantId],
+      responses: { 204: { description: 'Deleted' }, 401: ADMIN401, 404: err('No such tenant', ['not_found']), 409: err('The default tenant', ['conflict']) },
+    },
+  },
+  '/admin/v1/scim-tokens': {
+    get: {
+      tags: ['admin'], summary: 'The SCIM tokens of the tenant whose address this is (never the tokens themselves)', security: ADMIN,
+      responses: { 200: ok('Tokens', obj({ tokens: arr(obj({ id: str(), name: str(), created_at: int(), revoked_at: { type: ['integer', 'null'] } })) }, ['tokens'])), 401: ADMIN401 },
+    },
+    post: {
+      tags: ['admin'], summary: 'A new SCIM bearer token for this tenant, shown once', security: ADMIN,
+      requestBody: jsonBody(obj({ name: str('what uses it') }, ['name'])),
+      responses: { 201: ok('The token', obj({ id: str(), token: str(), tenant: str() }, ['id', 'token'])), 400: err('Invalid', ['invalid_request']), 401: ADMIN401 },
+    },
+  },
+  '/admin/v1/scim-tokens/{id}': {
+    delete: {
+      tags: ['admin'], summary: 'Revoke a SCIM token', security: ADMIN, parameters: [pathParam('id', 'the token id')],
+      responses: { 204: { description: 'Revoked' }, 401: ADMIN401, 404: err('No such live token', ['not_found']) },
+    },
+  },
+};
+
+// Organisations (docs/organisations.md).
+const org = obj(
+  {
+    id: str(), display_name: str(), mfa_required: bool(), domains: arr(str()),
+    created_at: int(), updated_at: int(),
+  },
+  ['id', 'display_name', 'mfa_required', 'domains'],
+);
+const orgMember = obj({ user_id: str(), email: { type: ['string', 'null'] }, roles: arr(str()), created_at: int() }, ['user_id', 'roles']);
+const orgMembers = obj({ members: arr(orgMember) }, ['members']);
+const orgId = pathParam('id', 'the organisation id');
+const memberId = pathParam('user_id', 'the account id');
+const ORG_BEARER = [{ accessToken: [] }];
+const invitation = obj({ id: str(), email: str(), roles: arr(str()), expires_at: int() }, ['id', 'email', 'expires_at']);
+const orgs = {
+  '/admin/v1/organizations/{id}/invitations': {
+    get: { tags: ['admin'], summary: 'The organisation\'s invitations, newest first (never a token)', security: ADMIN, parameters: [orgId], responses: { 200: ok('Invitations', obj({ invitations: arr(obj({ id: str(), email: str(), roles: arr(str()), invited_by: str(), created_at: int(), expires_at: int(), accepted_at: { type: ['integer', 'null'] } })) }, ['invitations'])), 401: ADMIN401, 404: err('No such organisation', ['not_found']) } },
+    post: {
+      tags: ['admin'], summary: 'Invite an email address (the link is mailed; good 7 days)', security: ADMIN, parameters: [orgId],
+      requestBody: jsonBody(obj({ email: str(), roles: arr(str()) }, ['email'])),
+      responses: { 201: ok('The invitation', invitation), 400: err('Invalid', ['invalid_request', 'invalid_email']), 401: ADMIN401, 404: err('No such organisation', ['not_found']) },
+    },
+  },
+  '/api/v1/app/organizations/{id}/invitations': {
+    post: {
+      tags: ['accounts'], summary: 'Delegated administration: invite an email address', security: ORG_BEARER, parameters: [orgId],
+      requestBody: jsonBody(obj({ email: str(), roles: arr(str()) }, ['email'])),
+      responses: { 201: ok('The invitation', invitation), 400: err('Invalid', ['invalid_request', 'invalid_email']), 401: err('No valid token', ['invalid_token']), 403: err('Not an administrator', ['forbidden', 'insufficient_scope']), 404: err('Not a member', ['not_found']) },
+    },
+  },
+  '/api/v1/invitation': {
+    post: {
+      tags: ['accounts'], summary: 'What an invitation link is for (the token from its fragment)', security: ANY_CSRF,
+      requestBody: jsonBody(obj({ token: str() }, ['token'])),
+      responses: { 200: ok('The invitation', obj({ organization: str(), email: str(), status: { type: 'string', enum: ['pending', 'accepted', 'expired'] }, expires_at: int() })), 404: err('Not a valid link', ['not_found']) },
+    },
+  },
+  '/api/v1/invitation/accept': {
+    post: {
+      tags: ['accounts'], summary: 'Accept an invitation, signed in with the invited and verified address', security: SESSION_CSRF,
+      requestBody: jsonBody(obj({ token: str() }, ['token'])),
+      responses: { 200: ok('Joined', obj({ status: str(), organization: str() })), 401: err('Not signed in', ['unauthenticated']), 404: err('Not a valid link', ['not_found']), 409: err('Expired, used, or for another or unverified address', ['invitation_refused']) },
+    },
+  },
+  '/admin/v1/organizations': {
+    get: { tags: ['admin'], summary: 'List the organisations of the tenant', security: ADMIN, responses: { 200: ok('Organisations', obj({ organizations: arr(org) }, ['organizations'])), 401: ADMIN401 } },
+    post: {
+      tags: ['admin'], summary: 'Create an organisation', security: ADMIN,
+      requestBody: jsonBody(obj({ id: str(), display_name: str(), mfa_required: bool(), domains: arr(str()) }, ['id', 'display_name'])),
+      responses: { 201: ok('Created', org), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 409: err('The id or a domain is taken', ['conflict']) },
+    },
+  },
+  '/admin/v1/organizations/{id}': {
+    get: { tags: ['admin'], summary: 'Read an organisation', security: ADMIN, parameters: [orgId], responses: { 200: ok('The organisation', org), 401: ADMIN401, 404: err('No such organisation', ['not_found']) } },
+    patch: {
+      tags: ['admin'], summary: 'Change display_name, mfa_required or domains', security: ADMIN, parameters: [orgId],
+      requestBody: jsonBody(obj({ display_name: str(), mfa_required: bool(), domains: arr(str()) })),
+      responses: { 200: ok('The organisation', org), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 404: err('No such organisation', ['not_found']), 409: err('A domain is another organisation\'s', ['conflict']) },
+    },
+    delete: { tags: ['admin'], summary: 'Delete an organisation (its memberships and domains; the accounts stay)', security: ADMIN, parameters: [orgId], responses: { 204: { description: 'Deleted' }, 401: ADMIN401, 404: err('No such organisation', ['not_found']) } },
+  },
+  '/admin/v1/organizations/{id}/members': {
+    get: { tags: ['admin'], summary: 'The members and their roles', security: ADMIN, parameters: [orgId], responses: { 200: ok('Members', orgMembers), 401: ADMIN401, 404: err('No such organisation', ['not_found']) } },
+  },
+  '/admin/v1/organizations/{id}/members/{user_id}': {
+    put: {
+      tags: ['admin'], summary: 'Add an account, or replace its roles', security: ADMIN, parameters: [orgId, memberId],
+      requestBody: jsonBody(obj({ roles: arr(str()) })),
+      responses: { 200: ok('Members', orgMembers), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 404: err('No such organisation or account', ['not_found']) },
+    },
+    delete: { tags: ['admin'], summary: 'Remove a member', security: ADMIN, parameters: [orgId, memberId], responses: { 204: { description: 'Removed' }, 401: ADMIN401, 404: err('No such member', ['not_found']) } },
+  },
+  '/api/v1/organizations': {
+    get: { tags: ['accounts'], summary: 'The signed-in customer\'s organisations and roles', security: [{ session: [] }], responses: { 200: ok('Organisations', obj({ organizations: arr(obj({ id: str(), display_name: str(), roles: arr(str()) })) }, ['organizations'])), 401: err('Not signed in', ['unauthenticated']) } },
+  },
+  '/api/v1/app/organizations/{id}/members': {
+    get: { tags: ['accounts'], summary: 'Delegated administration: the members (an administrator\'s access token with scope org_admin)', security: ORG_BEARER, parameters: [orgId], responses: { 200: ok('Members', orgMembers), 401: err('No valid token', ['invalid_token']), 403: err('Not an administrator, or no org_admin scope', ['forbidden', 'insufficient_scope']), 404: err('Not a member', ['not_found']) } },
+    post: {
+      tags: ['accounts'], summary: 'Delegated administration: add the account with this email (in one of the organisation\'s domains)', security: ORG_BEARER, parameters: [orgId],
+      requestBody: jsonBody(obj({ email: str(), roles: arr(str()) }, ['email'])),
+      responses: { 200: ok('Members', orgMembers), 400: err('Invalid', ['invalid_request']), 401: err('No valid token', ['invalid_token']), 403: err('Not an administrator, or an address outside the domains', ['forbidden', 'insufficient_scope', 'domain_not_held']), 404: err('No account with that email', ['not_found']) },
+    },
+  },
+  '/api/v1/app/organizations/{id}/members/{user_id}': {
+    put: {
+      tags: ['accounts'], summary: 'Delegated administration: replace a member\'s roles', security: ORG_BEARER, parameters: [orgId, memberId],
+      requestBody: jsonBody(obj({ roles: arr(str()) })),
+      responses: { 200: ok('Members', orgMembers), 400: err('Invalid', ['invalid_request']), 401: err('No valid token', ['invalid_token']), 403: err('Not an administrator', ['forbidden', 'insufficient_scope']), 404: err('No such member', ['not_found']) },
+    },
+    delete: { tags: ['accounts'], summary: 'Delegated administration: remove a member (not oneself)', security: ORG_BEARER, parameters: [orgId, memberId], responses: { 204: { description: 'Removed' }, 401: err('No valid token', ['invalid_token']), 403: err('Not an administrator', ['forbidden', 'insufficient_scope']), 404: err('No such member', ['not_found']), 409: err('An administrator removing themselves', ['conflict']) } },
+  },
+};
+
 // ---- federation with upstream identity providers (issue 21 part 4; docs/federation.md) ----
 const idpId = pathParam('id', 'the provider id (slug)');
 const identityProvider = obj(
@@ -1662,7 +1824,7 @@ const doc = {
     { name: 'health', description: 'probes' },
     { name: 'meta', description: 'this description' },
   ],
-  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk, ...federation },
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk, ...tenants, ...orgs, ...federation },
   components: { schemas, securitySchemes },
 };
 

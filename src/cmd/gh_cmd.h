@@ -75,4 +75,9 @@ void gh_cmd_profile_usage(FILE *out);
 int gh_cmd_risk(gh_config *cfg, int argc, char **argv);
 void gh_cmd_risk_usage(FILE *out);
 
+/* `gatehouse tenant create|list|show|update|disable|enable|delete|scim-token`:
+ * tenants (gh_cmd_tenant.c, docs/tenants.md). */
+int gh_cmd_tenant(gh_config *cfg, int argc, char **argv);
+void gh_cmd_tenant_usage(FILE *out);
+
 #endif

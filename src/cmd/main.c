@@ -32,6 +32,7 @@ static void usage(FILE *out)
             "  keys rotate|list   rotate or list the token signing keys\n"
             "  client create|list|delete|first-party   manage OAuth clients\n"
             "  resource create|list|show|delete   manage protected resources (APIs)\n"
+            "  tenant create|list|show|update|... manage tenants (docs/tenants.md)\n"
             "  profile attribute add|list|remove   the profile schema (progressive profiling)\n"
             "  user find|show|lock|unlock|end-sessions|reset-password|delete   one account\n"
             "  audit [--subject ID] [--type T] [--since TIME] [--follow]   read the audit log\n"
@@ -153,6 +154,12 @@ static int help(const char *cmd)
         gh_config_print_some(stdout, store_settings);
         return 0;
     }
+    if (strcmp(cmd, "tenant") == 0) {
+        gh_cmd_tenant_usage(stdout);
+        printf("\n");
+        gh_config_print_some(stdout, store_settings);
+        return 0;
+    }
     if (strcmp(cmd, "risk") == 0) {
         gh_cmd_risk_usage(stdout);
         printf("\n");
@@ -182,7 +189,8 @@ static int load_config(gh_config *cfg)
  * hash chain under keys derived from the master key (docs/audit.md). */
 static int audit_chain_key(gh_config *cfg, const char *cmd)
 {
-    static const char *const writers[] = {"client", "resource", "profile", "consent", "topic"};
+    static const char *const writers[] = {"client",  "resource", "profile",
+                                          "consent", "topic",    "tenant"};
     char err[512];
     for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
         if (strcmp(cmd, writers[i]) != 0)
@@ -218,7 +226,7 @@ int main(int argc, char **argv)
         strcmp(cmd, "client") != 0 && strcmp(cmd, "keys") != 0 && strcmp(cmd, "export") != 0 &&
         strcmp(cmd, "import") != 0 && strcmp(cmd, "resource") != 0 && strcmp(cmd, "user") != 0 &&
         strcmp(cmd, "audit") != 0 && strcmp(cmd, "consent") != 0 && strcmp(cmd, "topic") != 0 &&
-        strcmp(cmd, "profile") != 0 && strcmp(cmd, "risk") != 0) {
+        strcmp(cmd, "profile") != 0 && strcmp(cmd, "risk") != 0 && strcmp(cmd, "tenant") != 0) {
         fprintf(stderr, "gatehouse: unknown command \"%s\" (try gatehouse --help)\n", cmd);
         return 2;
     }
@@ -254,6 +262,8 @@ int main(int argc, char **argv)
         return gh_cmd_topic(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "risk") == 0)
         return gh_cmd_risk(&cfg, argc - 2, argv + 2);
+    if (strcmp(cmd, "tenant") == 0)
+        return gh_cmd_tenant(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "export") == 0)
         return gh_export_command(&cfg, argc - 2, argv + 2);
     if (strcmp(cmd, "import") == 0)

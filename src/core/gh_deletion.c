@@ -222,8 +222,38 @@ void gh_deletion_prune_unverified(gh_db *db, const gh_config *cfg)
     gh_arena_free(a);
 }
 
+/* The accounts of a deleted tenant (docs/tenants.md) go like deleted
+ * accounts: their rows purged, their audit events and evidence kept under
+ * the pseudonym. A batch per run. */
+void gh_deletion_purge_deleted_tenants(gh_db *db, const gh_config *cfg)
+{
+    gh_arena *a = gh_arena_new(1u << 20);
+    gh_dbconn *c = a ? gh_db_acquire(db) : NULL;
+    const char **tenants = NULL, **ids = NULL;
+    size_t n = 0, done = 0;
+    gh_dbrc rc =
+        c ? gh_store_users_of_deleted_tenants(c, a, DUE_BATCH, &tenants, &ids, &n) : GH_DB_BUSY;
+    for (size_t i = 0; rc == GH_DB_OK && i < n; i++) {
+        rc = purge_one(c, a, cfg, tenants[i], ids[i], 0, "account.purged", "tenant deleted");
+        done += rc == GH_DB_OK;
+        if (rc == GH_DB_NOTFOUND) /* another instance's janitor was first */
+            rc = GH_DB_OK;
+    }
+    if (rc != GH_DB_OK)
+        gh_log(GH_LOG_WARN, "purge incomplete",
+               "deleted tenants' accounts: %s; next try at the "
+               "next run",
+               gh_dbrc_str(rc));
+    if (done > 0)
+        gh_log(GH_LOG_INFO, "accounts purged", "%zu accounts of deleted tenants erased", done);
+    if (c)
+        gh_db_release(c);
+    gh_arena_free(a);
+}
+
 void gh_deletion_janitor(gh_db *db, const gh_config *cfg)
 {
     gh_deletion_purge_due(db, cfg);
+    gh_deletion_purge_deleted_tenants(db, cfg);
     gh_deletion_prune_unverified(db, cfg);
 }

@@ -71,6 +71,8 @@ void gh_deletion_purge_due(gh_db *db, const gh_config *cfg);
 void gh_deletion_prune_unverified(gh_db *db, const gh_config *cfg);
 
 /* Both of the above: the prune thread's hook (gh_prune_set_hook). */
+/* The janitor's batch of deleted tenants' accounts. */
+void gh_deletion_purge_deleted_tenants(gh_db *db, const gh_config *cfg);
 void gh_deletion_janitor(gh_db *db, const gh_config *cfg);
 
 #endif

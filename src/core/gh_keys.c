@@ -94,12 +94,19 @@ static bool is_rs256(const char *alg)
     return alg && strcmp(alg, "RS256") == 0;
 }
 
+/* cjose counts a key's references without atomics, and snapshots share
+ * keys (key_reuse) while readers may free an old snapshot on any thread:
+ * every retain and release of a key takes this lock. */
+static pthread_mutex_t jwk_ref_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static void keyset_free(keyset *ks)
 {
     if (!ks)
         return;
     for (size_t i = 0; i < ks->n; i++) {
+        pthread_mutex_lock(&jwk_ref_mu);
         cjose_jwk_release(ks->keys[i].jwk);
+        pthread_mutex_unlock(&jwk_ref_mu);
         free(ks->keys[i].pub);
         json_decref(ks->keys[i].hdr_plain);
         json_decref(ks->keys[i].hdr_at);
@@ -268,8 +275,35 @@ static int kid_cmp(const void *a, const void *b)
 }
 
 /* A snapshot of rows; keys of algs we do not know are skipped. */
+static const key *find_kid(const keyset *ks, const char *tenant, const char *kid);
+
+/* dst takes src's key (already decrypted and checked, in the previous
+ * snapshot) with the row's times: a reload with a thousand tenants opens
+ * only the keys that are new. */
+static int key_reuse(const key *src, const gh_keyrow *row, key *dst)
+{
+    *dst = *src;
+    dst->pub = strdup(src->pub);
+    if (!dst->pub) {
+        memset(dst, 0, sizeof(*dst));
+        return -1;
+    }
+    cjose_err ce;
+    pthread_mutex_lock(&jwk_ref_mu);
+    cjose_jwk_retain(dst->jwk, &ce);
+    pthread_mutex_unlock(&jwk_ref_mu);
+    json_incref(dst->hdr_plain);
+    json_incref(dst->hdr_at);
+    dst->created_at = row->created_at;
+    dst->retired_at = row->retired_at;
+    dst->expires_at = row->expires_at;
+    return 0;
+}
+
+/* prev: the snapshot in use, whose keys are taken over (NULL: open all). */
 static keyset *build_set(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES],
-                         const gh_keyrow *rows, size_t n, char *err, size_t errlen)
+                         const gh_keyrow *rows, size_t n, const keyset *prev, char *err,
+                         size_t errlen)
 {
     keyset *ks = calloc(1, sizeof(*ks));
     if (!ks || (n && !(ks->keys = calloc(n, sizeof(key))))) {
@@ -284,7 +318,17 @@ static keyset *build_set(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES],
                    rows[i].kid ? rows[i].kid : "?", rows[i].alg ? rows[i].alg : "?");
             continue;
         }
-        if (key_from_row(a, mkey, &rows[i], &ks->keys[ks->n], err, errlen) != 0) {
+        const key *old =
+            prev && rows[i].kid
+                ? find_kid(prev, rows[i].tenant_id ? rows[i].tenant_id : TENANT, rows[i].kid)
+                : NULL;
+        if (old && strcmp(old->alg, rows[i].alg) == 0) {
+            if (key_reuse(old, &rows[i], &ks->keys[ks->n]) != 0) {
+                snprintf(err, errlen, "out of memory");
+                keyset_free(ks);
+                return NULL;
+            }
+        } else if (key_from_row(a, mkey, &rows[i], &ks->keys[ks->n], err, errlen) != 0) {
             keyset_free(ks);
             return NULL;
         }
@@ -304,8 +348,6 @@ static keyset *build_set(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES],
     return ks;
 }
 
-/* The key that signs for alg: active, newest; equal times go by kid so
- * every instance picks the same. */
 /* The first key of tenant in ks->keys (sorted by tenant), or ks->n. */
 static size_t tenant_first(const keyset *ks, const char *tenant)
 {
@@ -320,6 +362,8 @@ static size_t tenant_first(const keyset *ks, const char *tenant)
     return lo;
 }
 
+/* The key that signs for alg: active, newest; equal times go by kid so
+ * every instance picks the same. */
 static const key *active_key(const keyset *ks, const char *tenant, const char *alg)
 {
     const key *best = NULL;
@@ -475,9 +519,11 @@ static int reload_with(bool wait, char *err, size_t errlen)
     keyset *ks = NULL;
     int rc = -1;
     K.last_reload = gh_mono_ms();
+    keyset *prev = keyset_acquire();
     if (a && read_rows(K.db, a, wait, &rows, &n, err, errlen) == 0 &&
-        (ks = build_set(a, K.mkey, rows, n, err, errlen)) != NULL)
+        (ks = build_set(a, K.mkey, rows, n, prev, err, errlen)) != NULL)
         rc = 0;
+    keyset_release(prev);
     gh_arena_free(a);
     if (rc != 0)
         return -1;
@@ -1013,7 +1059,7 @@ int gh_keys_rotate_for(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], const
      * every server at its next start: refuse when the live keys do not open. */
     if (read_rows(db, a, true, &rows, &n, err, errlen) != 0)
         goto out;
-    keyset *check = build_set(a, mkey, rows, n, err, errlen);
+    keyset *check = build_set(a, mkey, rows, n, NULL, err, errlen);
     if (!check)
         goto out;
     keyset_free(check);

@@ -26,6 +26,7 @@
 #include "gh_log.h"
 #include "gh_mkey.h"
 #include "gh_store_users.h"
+#include "gh_tenants.h"
 
 /* ---- pure helpers ---- */
 
@@ -354,6 +355,16 @@ static enum send_kind classify(CURLcode rc, long code, const char *errbuf)
     return SEND_TEMPORARY;
 }
 
+/* The From of a message: its tenant's mail_from (docs/tenants.md), else
+ * GATEHOUSE_MAIL_FROM. */
+static const char *sender(const gh_config *cfg, gh_arena *a, const gh_mail_row *m)
+{
+    gh_tenant_policy p;
+    gh_ctx x = {.tenant = m->tenant_id, .cfg = cfg, .arena = a};
+    gh_tenants_policy(&x, &p);
+    return p.mail_from[0] ? gh_arena_strdup(a, p.mail_from) : cfg->mail_from;
+}
+
 static void smtp_send(const gh_config *cfg, gh_arena *a, const gh_mail_row *m,
                       const gh_mail_rendered *msg, struct send_result *res)
 {
@@ -361,8 +372,8 @@ static void smtp_send(const gh_config *cfg, gh_arena *a, const gh_mail_row *m,
     char err[256];
     res->kind = SEND_TEMPORARY;
     res->error[0] = '\0';
-    if (gh_mail_build_headers(a, cfg->mail_from, m->to, msg->subject, m->id, gh_now_ms(), &h, err,
-                              sizeof(err)) != 0) {
+    if (gh_mail_build_headers(a, sender(cfg, a, m), m->to, msg->subject, m->id, gh_now_ms(), &h,
+                              err, sizeof(err)) != 0) {
         res->kind = SEND_PERMANENT;
         snprintf(res->error, sizeof(res->error), "%s", err);
         return;
@@ -476,8 +487,8 @@ static void log_send(const gh_config *cfg, gh_arena *a, const gh_mail_row *m,
     gh_mail_headers h;
     char err[256];
     res->kind = SEND_PERMANENT;
-    if (gh_mail_build_headers(a, cfg->mail_from, m->to, msg->subject, m->id, gh_now_ms(), &h, err,
-                              sizeof(err)) != 0) {
+    if (gh_mail_build_headers(a, sender(cfg, a, m), m->to, msg->subject, m->id, gh_now_ms(), &h,
+                              err, sizeof(err)) != 0) {
         snprintf(res->error, sizeof(res->error), "%s", err);
         return;
     }

@@ -1,6 +1,8 @@
 #include "gh_resources.h"
 
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,39 +43,57 @@ static json_t *owner_of(json_t *all, const char *t)
 
 /* ---- the per-process snapshot ---- */
 
+/* One snapshot per tenant, in a small set of slots chosen by the tenant's
+ * id: tenants that share a slot take turns, costing a read each. */
+enum { CACHE_SLOTS = 64 };
+
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
-static json_t *cache_all;
-static long long cache_at;
+static struct cache_slot {
+    char tenant[64];
+    json_t *all;
+    long long at;
+} cache[CACHE_SLOTS];
+
+static struct cache_slot *slot_of(const char *tenant)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = tenant; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return &cache[h % CACHE_SLOTS];
+}
 
 static void cache_drop(void)
 {
     pthread_mutex_lock(&cache_mu);
-    json_decref(cache_all);
-    cache_all = NULL;
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        json_decref(cache[i].all);
+        cache[i].all = NULL;
+    }
     pthread_mutex_unlock(&cache_mu);
 }
 
-/* New reference to the snapshot, loading it when older than CACHE_MS. Only
- * the default tenant's resources are cached (the only tenant today). */
+/* New reference to x's tenant's snapshot, loading it when older than
+ * CACHE_MS. */
 static json_t *snapshot(const gh_ctx *x)
 {
-    if (strcmp(x->tenant, GH_DEFAULT_TENANT) != 0)
-        return gh_store_resources_all(gh_ctx_db(x), x->arena, x->tenant, NULL);
     long long now = gh_now_ms();
+    struct cache_slot *c = slot_of(x->tenant);
+    bool cacheable = strlen(x->tenant) < sizeof(c->tenant);
     pthread_mutex_lock(&cache_mu);
-    if (cache_all && now - cache_at < CACHE_MS) {
-        json_t *s = json_incref(cache_all);
+    if (c->all && now - c->at < CACHE_MS && strcmp(c->tenant, x->tenant) == 0) {
+        json_t *s = json_incref(c->all);
         pthread_mutex_unlock(&cache_mu);
         return s;
     }
     pthread_mutex_unlock(&cache_mu);
     json_t *all = gh_store_resources_all(gh_ctx_db(x), x->arena, x->tenant, NULL);
-    if (!all)
-        return NULL;
+    if (!all || !cacheable)
+        return all;
     pthread_mutex_lock(&cache_mu);
-    json_decref(cache_all);
-    cache_all = json_incref(all);
-    cache_at = now;
+    json_decref(c->all);
+    c->all = json_incref(all);
+    c->at = now;
+    snprintf(c->tenant, sizeof(c->tenant), "%s", x->tenant);
     pthread_mutex_unlock(&cache_mu);
     return all;
 }

@@ -5,6 +5,23 @@
 
 #include "gh_audit.h"
 #include "gh_crypto.h"
+#include "gh_tenants.h"
+
+/* The session lifetimes of x's tenant (docs/tenants.md): its policy's, or
+ * GATEHOUSE_SESSION_IDLE and GATEHOUSE_SESSION_ABSOLUTE. */
+static long long idle_s(const gh_ctx *x)
+{
+    gh_tenant_policy p;
+    gh_tenants_policy(x, &p);
+    return p.session_idle_s ? p.session_idle_s : (long long)x->cfg->session_idle;
+}
+
+static long long absolute_s(const gh_ctx *x)
+{
+    gh_tenant_policy p;
+    gh_tenants_policy(x, &p);
+    return p.session_absolute_s ? p.session_absolute_s : (long long)x->cfg->session_absolute;
+}
 
 static bool token_shaped(const char *t)
 {
@@ -32,7 +49,7 @@ gh_dbrc gh_sessions_find(const gh_ctx *x, gh_dbconn *c, const char *token, gh_se
     long long now = x->now;
     if (now >= out->expires_at || now >= out->idle_expires_at)
         return GH_DB_NOTFOUND;
-    long long idle_ms = (long long)x->cfg->session_idle * 1000;
+    long long idle_ms = idle_s(x) * 1000;
     long long step = idle_ms / 10 < 60000 ? idle_ms / 10 : 60000;
     if (now - out->last_seen_at >= step) {
         long long idle_until = now + idle_ms;
@@ -77,7 +94,6 @@ gh_dbrc gh_sessions_start(const gh_ctx *x, gh_dbconn *c, const gh_session *repla
                           const char *user_id, const char *amr, int aal, const char *factors,
                           const char *device, gh_session_started *out)
 {
-    const gh_config *cfg = x->cfg;
     long long now = x->now;
     char id[GH_UUID_STRLEN + 1];
     memset(out, 0, sizeof(*out));
@@ -95,8 +111,8 @@ gh_dbrc gh_sessions_start(const gh_ctx *x, gh_dbconn *c, const gh_session *repla
                     .user_id = user_id,
                     .created_at = now,
                     .last_seen_at = now,
-                    .idle_expires_at = now + (long long)cfg->session_idle * 1000,
-                    .expires_at = now + (long long)cfg->session_absolute * 1000,
+                    .idle_expires_at = now + idle_s(x) * 1000,
+                    .expires_at = now + absolute_s(x) * 1000,
                     .auth_time = now,
                     .aal = aal,
                     .amr = amr,
@@ -130,7 +146,7 @@ gh_dbrc gh_sessions_start(const gh_ctx *x, gh_dbconn *c, const gh_session *repla
     out->new_device = !known && any;
     out->token = token;
     out->device = device;
-    out->max_age = (long long)cfg->session_absolute;
+    out->max_age = absolute_s(x);
     return GH_DB_OK;
 }
 

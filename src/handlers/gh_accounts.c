@@ -292,7 +292,7 @@ bool gh_accounts_new_password(gh_req *r, json_t *body, const char *email, bool h
         gh_resp_error(r, 400, "weak_password", "The password has characters we cannot accept.");
         return false;
     }
-    if (gh_pwpolicy_check_for(&r->app->pwpolicy, has_second_factor, *out, *outlen, email, &why) !=
+    if (gh_pwpolicy_check_for(gh_api_pwpolicy(r), has_second_factor, *out, *outlen, email, &why) !=
         GH_PW_OK) {
         gh_resp_error(r, 400, "weak_password", why);
         return false;

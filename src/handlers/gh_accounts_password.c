@@ -170,7 +170,7 @@ void gh_accounts_password_change(gh_req *r)
 
 void gh_accounts_password_policy(gh_req *r)
 {
-    const gh_pwpolicy *p = &r->app->pwpolicy;
+    const gh_pwpolicy *p = gh_api_pwpolicy(r);
     unsigned max = p->max_length ? p->max_length : GH_PWPOLICY_MAX_LENGTH;
     gh_resp_json(r, 200,
                  json_pack("{s:I, s:I, s:I}", "min_length",

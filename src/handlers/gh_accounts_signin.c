@@ -236,7 +236,7 @@ void gh_accounts_signin(gh_req *r)
 {
     bool bad = false;
     struct throttle_keys t;
-    if (!gh_csrf_check(r))
+    if (!gh_csrf_check(r) || !gh_api_method_allowed(r, GH_TM_PASSWORD))
         return;
     json_t *body = gh_api_body(r);
     if (!body)
@@ -324,7 +324,7 @@ void gh_accounts_signin(gh_req *r)
         if (t.account)
             gh_store_throttle_clear(c, r->arena, r->tenant, t.account);
         bool upgrade =
-            gh_pwpolicy_below_minimum(&r->app->pwpolicy, facts.has_second_factor, pw, pwlen);
+            gh_pwpolicy_below_minimum(gh_api_pwpolicy(r), facts.has_second_factor, pw, pwlen);
         signin_succeeded(r, c, &u, asked, rehash_of(r, phc, pw, pwlen), &d, upgrade, risk.reason);
     }
 done:
@@ -343,7 +343,7 @@ void gh_accounts_signin_email(gh_req *r)
     gh_email_flow f;
     gh_accounts_codes k;
     gh_user u;
-    if (!gh_csrf_check(r))
+    if (!gh_csrf_check(r) || !gh_api_method_allowed(r, GH_TM_EMAIL_CODE))
         return;
     json_t *body = gh_api_body(r);
     if (!body)

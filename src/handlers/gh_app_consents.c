@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "gh_api.h"
+#include "gh_bearer.h"
 #include "gh_clock.h"
 #include "gh_consent.h"
 #include "gh_handlers.h"
@@ -47,68 +48,6 @@ const char *gh_app_consents_id_token_claims(gh_req *r, const char *claims_param)
 
 /* ---- the bearer API ---- */
 
-struct app_token {
-    const char *user_id, *client_id, *scope;
-    long long auth_time; /* seconds; 0 when the token has none */
-};
-
-static void bearer_error(gh_req *r, unsigned status, const char *error, const char *desc,
-                         const char *extra)
-{
-    gh_resp_header(r, "WWW-Authenticate",
-                   gh_arena_printf(r->arena, "Bearer error=\"%s\", error_description=\"%s\"%s",
-                                   error, desc, extra ? extra : ""));
-    gh_resp_header(r, "Cache-Control", "no-store");
-    gh_resp_error(r, status, error, desc);
-}
-
-static const char *claim_text(gh_req *r, json_t *claims, const char *name)
-{
-    const char *s = json_string_value(json_object_get(claims, name));
-    return s ? gh_arena_strdup(r->arena, s) : NULL;
-}
-
-/* The customer's access token for the issuer, as userinfo accepts it; with
- * the consents scope. false with the answer sent. */
-static bool app_token(gh_req *r, struct app_token *t)
-{
-    const char *auth = gh_req_header(r, "Authorization");
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
-        gh_resp_header(r, "WWW-Authenticate", "Bearer");
-        gh_resp_error(r, 401, "invalid_token", "an access token is required");
-        return false;
-    }
-    gh_ctx x = gh_req_ctx(r);
-    gh_dbrc rc;
-    json_t *claims = gh_tokens_access_check(&x, auth + 7, &rc);
-    if (rc != GH_DB_OK) {
-        json_decref(claims);
-        gh_resp_db_error(r, rc);
-        return false;
-    }
-    t->user_id = claim_text(r, claims, "sub");
-    t->client_id = claim_text(r, claims, "client_id");
-    t->scope = claim_text(r, claims, "scope");
-    const char *aud = json_string_value(json_object_get(claims, "aud"));
-    bool for_us = aud && strcmp(aud, gh_ctx_issuer(&x)) == 0;
-    t->auth_time = json_integer_value(json_object_get(claims, "auth_time"));
-    json_decref(claims);
-    gh_user u;
-    gh_dbconn *c = t->user_id && for_us ? gh_ctx_db(&x) : NULL;
-    /* a client's own token (client_credentials) has no customer behind it */
-    if (!c || !t->client_id || strcmp(t->user_id, t->client_id) == 0 ||
-        gh_store_user_get(c, r->arena, x.tenant, t->user_id, &u) != GH_DB_OK || !u.active) {
-        bearer_error(r, 401, "invalid_token", "the access token is not valid", NULL);
-        return false;
-    }
-    if (!t->scope || !gh_scope_has(t->scope, "consents")) {
-        bearer_error(r, 403, "insufficient_scope", "the consents scope is required",
-                     ", scope=\"consents\"");
-        return false;
-    }
-    return true;
-}
-
 static void answer_claim(gh_req *r, const char *user_id)
 {
     gh_ctx x = gh_req_ctx(r);
@@ -123,31 +62,31 @@ static void answer_claim(gh_req *r, const char *user_id)
 
 void gh_app_consents_get(gh_req *r)
 {
-    struct app_token t;
-    if (app_token(r, &t))
+    gh_bearer t;
+    if (gh_bearer_customer(r, "consents", &t))
         answer_claim(r, t.user_id);
 }
 
 /* The customer must be at the application now: a token from an old
  * sign-in (a refresh weeks later) may read, not decide (RFC 9470). */
-static bool customer_present(gh_req *r, const struct app_token *t)
+static bool customer_present(gh_req *r, const gh_bearer *t)
 {
     long long now = gh_now_ms() / 1000;
     if (t->auth_time > 0 && now - t->auth_time <= GH_APP_CONSENTS_PRESENCE_S)
         return true;
-    bearer_error(r, 401, "insufficient_user_authentication",
-                 "the customer must have signed in within the last 5 minutes: send them to "
-                 "/authorize with max_age=300 (or prompt=login) and use the new token",
-                 gh_arena_printf(r->arena, ", max_age=%d", GH_APP_CONSENTS_PRESENCE_S));
+    gh_bearer_error(r, 401, "insufficient_user_authentication",
+                    "the customer must have signed in within the last 5 minutes: send them to "
+                    "/authorize with max_age=300 (or prompt=login) and use the new token",
+                    gh_arena_printf(r->arena, ", max_age=%d", GH_APP_CONSENTS_PRESENCE_S));
     return false;
 }
 
 void gh_app_consents_post(gh_req *r)
 {
-    struct app_token t;
+    gh_bearer t;
     bool bad = false;
     char why[256] = "";
-    if (!app_token(r, &t) || !customer_present(r, &t))
+    if (!gh_bearer_customer(r, "consents", &t) || !customer_present(r, &t))
         return;
     json_t *body = gh_api_body(r);
     if (!body)

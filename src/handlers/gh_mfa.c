@@ -407,7 +407,7 @@ static void assertion_options(gh_req *r, const gh_ctx *x, gh_dbconn *c, const ch
 /* POST /api/v1/signin/passkey/options: username-less sign-in. */
 void gh_mfa_passkey_signin_options(gh_req *r)
 {
-    if (!gh_csrf_check(r))
+    if (!gh_csrf_check(r) || !gh_api_method_allowed(r, GH_TM_PASSKEY))
         return;
     gh_ctx x = gh_req_ctx(r);
     gh_dbconn *c = gh_req_db(r);
@@ -451,7 +451,7 @@ void gh_mfa_passkey_signin(gh_req *r)
     gh_factors_verified v;
     const char *user_id = NULL, *why = NULL, *token = NULL;
     gh_ctx x = gh_req_ctx(r);
-    if (!gh_csrf_check(r))
+    if (!gh_csrf_check(r) || !gh_api_method_allowed(r, GH_TM_PASSKEY))
         return;
     json_t *body = gh_api_body(r);
     if (!body)

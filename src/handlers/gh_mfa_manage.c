@@ -24,6 +24,7 @@
 #include "gh_session.h"
 #include "gh_store_users.h"
 #include "gh_store_mfa.h"
+#include "gh_tenants.h"
 #include "gh_totp.h"
 
 enum {
@@ -474,7 +475,10 @@ void gh_mfa_factor_remove(gh_req *r)
             strcmp(e.list[i].kind, GH_FACTOR_PASSKEY) == 0)
             seconds++;
     bool is_second = strcmp(f.kind, GH_FACTOR_EMAIL) != 0 && f.confirmed;
-    if (is_second && seconds == 1 && r->app->cfg->mfa_required) {
+    gh_tenant_policy pol;
+    gh_ctx px = gh_req_ctx(r);
+    gh_tenants_policy(&px, &pol);
+    if (is_second && seconds == 1 && (r->app->cfg->mfa_required || pol.mfa_required)) {
         gh_resp_error(r, 409, "factor_required",
                       "This account must keep a second factor. Add another one first.");
         return;

@@ -36,6 +36,8 @@
 #include "gh_session.h"
 #include "gh_store_users.h"
 #include "gh_store_oidc.h"
+#include "gh_orgs.h"
+#include "gh_tenants.h"
 #include "gh_url.h"
 #include "gh_i18n_pages.h"
 
@@ -70,9 +72,9 @@ static json_t *strings(const char *const *v)
     return a;
 }
 
-/* The discovery document depends only on settings: it is made once per
- * process and served as the same bytes after that (its JSON building was
- * most of the endpoint's cost). */
+/* The default tenant's discovery document depends only on settings: it is
+ * made once per process and served as the same bytes after that (its JSON
+ * building was most of the endpoint's cost). */
 static pthread_mutex_t discovery_mu = PTHREAD_MUTEX_INITIALIZER;
 static char *discovery_text; /* lives as long as the process */
 
@@ -80,6 +82,14 @@ static json_t *discovery_document(gh_req *r);
 
 void gh_oidc_discovery(gh_req *r)
 {
+    if (strcmp(r->issuer, r->app->cfg->issuer) != 0) {
+        /* another tenant's issuer: made for each request, never cached (a
+         * client reads it once) */
+        json_t *d = discovery_document(r);
+        gh_resp_header(r, "Cache-Control", "public, max-age=300");
+        gh_resp_json(r, 200, d, "application/json");
+        return;
+    }
     pthread_mutex_lock(&discovery_mu);
     if (!discovery_text) {
         json_t *d = discovery_document(r);
@@ -98,8 +108,8 @@ void gh_oidc_discovery(gh_req *r)
 
 static json_t *discovery_document(gh_req *r)
 {
-    static const char *const scopes[] = {"openid",         "profile",  "email",
-                                         "offline_access", "consents", NULL};
+    static const char *const scopes[] = {"openid",   "profile",   "email",     "offline_access",
+                                         "consents", "org_roles", "org_admin", NULL};
     static const char *const response_types[] = {"code", NULL};
     static const char *const modes[] = {"query", "form_post", NULL};
     static const char *const grants[] = {"authorization_code", "refresh_token",
@@ -158,6 +168,7 @@ struct authz {
     const char *client_id, *redirect_uri, *state, *nonce, *scope, *response_mode;
     const char *code_challenge, *acr_values;
     const char *purpose;         /* purposes to ask about (normalised), or NULL */
+    const char *org;             /* the organisation asked for (organization=ID), or NULL */
     const char *id_token_claims; /* what the claims parameter asks for in the ID token */
     long long max_age;           /* -1: none */
     int want_level;              /* the assurance level asked for (0: none) */
@@ -418,6 +429,39 @@ static bool check_assurance(gh_req *r, struct authz *z)
         }
         json_decref(doc);
     }
+    /* a tenant that requires a second factor asks it of every sign-in
+     * (docs/tenants.md) */
+    gh_tenant_policy pol;
+    gh_ctx x = gh_req_ctx(r);
+    gh_tenants_policy(&x, &pol);
+    if (pol.mfa_required && z->hard_level < 2)
+        z->hard_level = 2;
+    if (z->hard_level > z->want_level)
+        z->want_level = z->hard_level;
+    return true;
+}
+
+/* organization=ID (docs/organisations.md): the signed-in customer must be
+ * a member; the organisation's second-factor rule joins the request's
+ * required level; the code (and its tokens) carry org_id. */
+static bool check_organization(gh_req *r, struct authz *z, const gh_session *s)
+{
+    const char *org = param(z, "organization");
+    if (!org)
+        return true;
+    gh_ctx x = gh_req_ctx(r);
+    const char *roles = NULL;
+    bool mfa = false;
+    int m = gh_orgs_membership(&x, org, s->user_id, &roles, &mfa);
+    if (m < 0)
+        return gh_resp_db_error(r, GH_DB_BUSY), false;
+    if (m == 0)
+        return client_error(r, z, "access_denied",
+                            "the account is not a member of the organization"),
+               false;
+    z->org = gh_arena_strdup(r->arena, org);
+    if (mfa && z->hard_level < 2)
+        z->hard_level = 2;
     if (z->hard_level > z->want_level)
         z->want_level = z->hard_level;
     return true;
@@ -612,6 +656,7 @@ static void issue_code(gh_req *r, const struct authz *z, const gh_session *s)
                  .acr = gh_assurance_acr(s->aal),
                  .amr = s->amr,
                  .claims = z->id_token_claims,
+                 .org_id = z->org,
                  .created_at = now,
                  .expires_at = now + (long long)r->app->cfg->auth_code_ttl * 1000};
     gh_dbrc rc = gh_db_begin(c);
@@ -699,6 +744,8 @@ void gh_oidc_authorize(gh_req *r)
                                                 gh_url_encode(r->arena, resume_url(r, &z, NULL))));
         goto out;
     }
+    if (!check_organization(r, &z, s))
+        goto out;
     if (z.want_level > s->aal) {
         /* step-up: ask for the missing factor, not a whole new sign-in */
         gh_ctx x = gh_req_ctx(r);

@@ -16,6 +16,7 @@
 #include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_deletion.h"
+#include "gh_api.h"
 #include "gh_handlers.h"
 #include "gh_logout.h"
 #include "gh_password.h"
@@ -156,7 +157,7 @@ static bool check_password(struct edit *e, bool existing)
     if (!e->password || e->error)
         return true;
     bool second = existing && gh_accounts_has_second_factor(e->r, gh_req_db(e->r), e->u.id);
-    if (gh_pwpolicy_check_for(&e->r->app->pwpolicy, second, e->password, e->password_len,
+    if (gh_pwpolicy_check_for(gh_api_pwpolicy(e->r), second, e->password, e->password_len,
                               e->u.email, &why) != GH_PW_OK)
         return fail(e, "invalidValue", gh_arena_printf(e->r->arena, "password: %s", why));
     return true;

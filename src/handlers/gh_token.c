@@ -26,6 +26,7 @@
 #include "gh_metrics_series.h"
 #include "gh_oauth.h"
 #include "gh_oidc.h"
+#include "gh_orgs.h"
 #include "gh_profile_attrs.h"
 #include "gh_resources.h"
 #include "gh_store_users.h"
@@ -48,12 +49,36 @@ struct grant {
     const char *nonce;
     long long auth_time; /* 0: none */
     const char *acr;
-    const char *amr;     /* JSON array text */
-    const char *aud;     /* the resource identifier, or the issuer */
-    long long ttl;       /* seconds the access token lives */
-    const gh_user *user; /* the account, for the ID token's claims; NULL for client_credentials */
-    const char *claims;  /* asked for in the ID token by the claims parameter (the code's) */
+    const char *amr;       /* JSON array text */
+    const char *aud;       /* the resource identifier, or the issuer */
+    long long ttl;         /* seconds the access token lives */
+    const gh_user *user;   /* the account, for the ID token's claims; NULL for client_credentials */
+    const char *claims;    /* asked for in the ID token by the claims parameter (the code's) */
+    const char *org_id;    /* the organisation the authorization was for, or NULL */
+    const char *org_roles; /* the member's roles there (JSON text), with org_id */
 };
+
+/* The organisation of a code or refresh token: the account must still be
+ * a member (a member removed since gets no new token), and its roles are
+ * read now. false with the error sent. */
+static bool org_grant(gh_req *r, struct grant *g)
+{
+    if (!g->org_id)
+        return true;
+    gh_ctx x = gh_req_ctx(r);
+    bool mfa = false;
+    int m = gh_orgs_membership(&x, g->org_id, g->user_id, &g->org_roles, &mfa);
+    if (m < 0) {
+        gh_resp_db_error(r, GH_DB_BUSY);
+        return false;
+    }
+    if (m == 0) {
+        token_error(r, 400, "invalid_grant",
+                    "the account is no longer a member of the organization");
+        return false;
+    }
+    return true;
+}
 
 /* The audience and lifetime of an access token for scope (RFC 8707): the
  * registered resource that owns its non-OIDC scopes, checked against the
@@ -115,6 +140,8 @@ static char *access_token(gh_req *r, const gh_client *cl, const struct grant *g,
         gh_jsonw_int(&w, "auth_time", g->auth_time / 1000);
     gh_jsonw_str(&w, "acr", g->acr);
     gh_jsonw_str(&w, "sid", g->session_id);
+    if (g->org_id)
+        gh_jsonw_str(&w, "org_id", g->org_id);
     size_t len = 0;
     const char *payload = gh_jsonw_end(&w, &len);
     char *t = payload ? gh_keys_sign_text_for(r->arena, r->tenant, "ES256", "at+jwt", payload, len)
@@ -143,6 +170,13 @@ static char *id_token(gh_req *r, const gh_client *cl, const struct grant *g, con
         json_object_set_new(p, "sid", json_string(g->session_id));
     if (at)
         json_object_set_new(p, "at_hash", json_string(gh_keys_half_hash(r->arena, at)));
+    if (g->org_id) {
+        json_object_set_new(p, "org_id", json_string(g->org_id));
+        json_t *roles = g->org_roles ? json_loads(g->org_roles, 0, NULL) : NULL;
+        if (gh_scope_has(g->scope, "org_roles") && json_is_array(roles))
+            json_object_set(p, "org_roles", roles);
+        json_decref(roles);
+    }
     /* the email and profile claims the scope grants, as userinfo gives them
      * (docs/oidc.md: an RP need not call userinfo for them) */
     if (g->user) {
@@ -204,7 +238,8 @@ static const char *refresh_token(gh_req *r, gh_dbconn *c, const gh_client *cl,
                     .access_expires_at = at_exp * 1000,
                     /* kept through every rotation: an ID token issued on
                      * refresh honours the original claims request */
-                    .claims = g->claims};
+                    .claims = g->claims,
+                    .org_id = g->org_id};
     if (gh_store_refresh_insert(c, r->arena, &t) != GH_DB_OK)
         return NULL;
     return token;
@@ -316,8 +351,9 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
                       .acr = k.acr,
                       .amr = k.amr,
                       .user = &u,
-                      .claims = k.claims};
-    if (!token_target(r, f, k.scope, &g))
+                      .claims = k.claims,
+                      .org_id = k.org_id};
+    if (!org_grant(r, &g) || !token_target(r, f, k.scope, &g))
         return;
     const char *jti = NULL, *rt = NULL;
     long long exp = 0;
@@ -403,7 +439,10 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
                       .acr = t.acr,
                       .amr = t.amr,
                       .user = &u,
-                      .claims = t.claims};
+                      .claims = t.claims,
+                      .org_id = t.org_id};
+    if (!org_grant(r, &g))
+        return;
     const char *jti = NULL;
     long long exp = 0;
     struct grant narrowed = g;

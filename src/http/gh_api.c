@@ -11,6 +11,7 @@
 #include "gh_json.h"
 #include "gh_log.h"
 #include "gh_store_users.h"
+#include "gh_tenants.h"
 #include "gh_url.h"
 #include "gh_utf8.h"
 
@@ -57,6 +58,34 @@ const char *gh_api_text(gh_req *r, json_t *body, const char *name, size_t max, b
         return NULL;
     }
     return gh_arena_strndup(r->arena, s, n);
+}
+
+bool gh_api_method_allowed(gh_req *r, unsigned method)
+{
+    gh_tenant_policy p;
+    gh_ctx x = gh_req_ctx(r);
+    gh_tenants_policy(&x, &p);
+    if (p.methods & method)
+        return true;
+    gh_resp_error(r, 403, "method_not_allowed", "this sign-in method is not offered here");
+    return false;
+}
+
+const gh_pwpolicy *gh_api_pwpolicy(gh_req *r)
+{
+    gh_tenant_policy p;
+    gh_ctx x = gh_req_ctx(r);
+    gh_tenants_policy(&x, &p);
+    if (!p.password_min)
+        return &r->app->pwpolicy;
+    gh_pwpolicy *q = gh_arena_alloc(r->arena, sizeof(*q));
+    if (!q)
+        return &r->app->pwpolicy;
+    *q = r->app->pwpolicy;
+    /* the tenant's minimum holds with a second factor too: it chose it */
+    q->min_length = p.password_min;
+    q->min_length_mfa = p.password_min;
+    return q;
 }
 
 const char *gh_api_return_target(gh_req *r, const char *asked)

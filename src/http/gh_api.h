@@ -10,6 +10,8 @@
 
 #include "gh_db.h"
 #include "gh_http.h"
+#include "gh_pwpolicy.h"
+#include "gh_tenant_meta.h"
 
 /* The JSON object body of an API call; on failure a 4xx is set. The caller
  * owns the result (json_decref). */
@@ -26,5 +28,13 @@ const char *gh_api_return_target(gh_req *r, const char *asked);
  * event written outside a transaction must be checked by the caller. */
 gh_dbrc gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
                      const char *outcome, const char *reason, json_t *details);
+
+/* Whether the tenant's policy (docs/tenants.md) offers the sign-in method
+ * (a GH_TM_* bit); answers 403 method_not_allowed when it does not. */
+bool gh_api_method_allowed(gh_req *r, unsigned method);
+/* The password rules of the request's tenant: the server's
+ * (GATEHOUSE_PASSWORD_MIN_LENGTH and the lists) with the tenant's minimum
+ * length when its policy sets one (in the arena). */
+const gh_pwpolicy *gh_api_pwpolicy(gh_req *r);
 
 #endif

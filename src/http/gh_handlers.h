@@ -164,6 +164,20 @@ void gh_admin_tenants_delete(gh_req *r);
 void gh_admin_scim_tokens_list(gh_req *r);
 void gh_admin_scim_tokens_create(gh_req *r);
 void gh_admin_scim_tokens_revoke(gh_req *r);
+/* gh_orgs_api.c: organisations (docs/organisations.md) */
+void gh_admin_orgs_list(gh_req *r);
+void gh_admin_orgs_create(gh_req *r);
+void gh_admin_orgs_get(gh_req *r);
+void gh_admin_orgs_update(gh_req *r);
+void gh_admin_orgs_delete(gh_req *r);
+void gh_admin_orgs_members(gh_req *r);
+void gh_admin_orgs_member_put(gh_req *r);
+void gh_admin_orgs_member_delete(gh_req *r);
+void gh_orgs_api_mine(gh_req *r);
+void gh_orgs_api_members(gh_req *r);
+void gh_orgs_api_member_add(gh_req *r);
+void gh_orgs_api_member_put(gh_req *r);
+void gh_orgs_api_member_delete(gh_req *r);
 /* gh_federation_api.c: upstream identity providers (docs/federation.md) */
 void gh_admin_idp_list(gh_req *r);
 void gh_admin_idp_create(gh_req *r);

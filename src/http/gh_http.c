@@ -499,7 +499,7 @@ static void setup_request(struct ctx *x, const char *url, const char *method)
         r->request_id = gh_arena_strdup(r->arena, hex);
     }
     r->tenant = GH_DEFAULT_TENANT;
-    r->issuer = r->app->cfg->issuer; /* LOCAL TEST PATCH, not committed */
+    r->issuer = r->app->cfg->issuer;
     r->base_path = "";
     x->no_tenant = !resolve_tenant(r);
     r->err_style = strncmp(r->path, "/scim/", 6) == 0 ? GH_ERR_SCIM : GH_ERR_JSON;

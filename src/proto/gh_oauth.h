@@ -30,7 +30,7 @@ char *gh_scope_minus(gh_arena *a, const char *want, const char *have);
 /* The OpenID Connect scopes this server acts on (normalised): what a client
  * may ask for when it registered no `scope`, and the only scopes an access
  * token for the issuer itself (userinfo) carries. */
-#define GH_SCOPES_STANDARD "consents email offline_access openid profile"
+#define GH_SCOPES_STANDARD "consents email offline_access openid org_admin org_roles profile"
 
 /* RFC 7636: a verifier is 43 to 128 characters of [A-Za-z0-9-._~]. */
 bool gh_pkce_verifier_valid(const char *verifier);

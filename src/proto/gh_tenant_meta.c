@@ -159,15 +159,17 @@ static json_t *stored_form(const gh_tenant_policy *p)
     int64_t v[3] = {p->password_min, p->session_idle_s, p->session_absolute_s};
     for (int i = 0; i < 3; i++)
         num[i] = v[i] ? json_integer(v[i]) : json_null();
-    return json_pack("{s:o, s:o, s:b, s:o, s:o}", "signin_methods", arr, "password_min_length",
+    return json_pack("{s:o, s:o, s:b, s:o, s:o, s:o}", "signin_methods", arr, "password_min_length",
                      num[0], "mfa_required", p->mfa_required, "session_idle_seconds", num[1],
-                     "session_absolute_seconds", num[2]);
+                     "session_absolute_seconds", num[2], "mail_from",
+                     p->mail_from[0] ? json_string(p->mail_from) : json_null());
 }
 
 json_t *gh_tenant_policy_check(const json_t *in, gh_tenant_policy *out, char *why, size_t whylen)
 {
-    static const char *const known[] = {"signin_methods", "password_min_length", "mfa_required",
-                                        "session_idle_seconds", "session_absolute_seconds"};
+    static const char *const known[] = {
+        "signin_methods",       "password_min_length",      "mfa_required",
+        "session_idle_seconds", "session_absolute_seconds", "mail_from"};
     gh_tenant_policy p;
     gh_tenant_policy_default(&p);
     if (in && !json_is_object(in))
@@ -198,6 +200,19 @@ json_t *gh_tenant_policy_check(const json_t *in, gh_tenant_policy *out, char *wh
     if (mfa && !json_is_boolean(mfa))
         return fail(why, whylen, "mfa_required must be true or false");
     p.mfa_required = json_is_true(mfa);
+    const json_t *from = json_object_get(in, "mail_from");
+    if (from && !json_is_null(from)) {
+        const char *f = json_string_value(from);
+        size_t n = f ? strlen(f) : 0;
+        /* a From header: one line of text with an address in it; the
+         * mail module parses it when it sends */
+        if (!f || n < 3 || n > GH_TENANT_MAIL_FROM_MAX || json_string_length(from) != n ||
+            !gh_utf8_valid(f, n) || gh_utf8_has_control(f, n) || !strchr(f, '@'))
+            return fail(why, whylen,
+                        "mail_from must be a From address such as "
+                        "\"Acme <no-reply@acme.example>\", or null");
+        memcpy(p.mail_from, f, n + 1);
+    }
     if (p.session_idle_s && p.session_absolute_s && p.session_idle_s > p.session_absolute_s)
         return fail(why, whylen, "session_idle_seconds must not exceed session_absolute_seconds");
     json_t *stored = stored_form(&p);

@@ -17,6 +17,7 @@ enum {
     GH_TENANT_ID_MAX = 63,    /* bytes; a DNS label's length */
     GH_TENANT_NAME_MAX = 100, /* bytes of display_name */
     GH_TENANT_HOST_MAX = 253,
+    GH_TENANT_MAIL_FROM_MAX = 255, /* bytes of mail_from, as GATEHOUSE_MAIL_FROM */
 };
 
 /* The sign-in methods a tenant's policy may allow (bits of gh_tenant_policy.methods). */
@@ -36,6 +37,7 @@ typedef struct gh_tenant_policy {
     bool mfa_required;          /* a second factor at every sign-in */
     int64_t session_idle_s;     /* 0: GATEHOUSE_SESSION_IDLE */
     int64_t session_absolute_s; /* 0: GATEHOUSE_SESSION_ABSOLUTE */
+    char mail_from[GH_TENANT_MAIL_FROM_MAX + 1]; /* "": GATEHOUSE_MAIL_FROM */
 } gh_tenant_policy;
 
 /* The default tenant's id: also in gh_store_users.h as GH_DEFAULT_TENANT. */

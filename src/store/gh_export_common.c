@@ -51,6 +51,9 @@ const struct gh_export_table gh_export_tables[] = {
     {"risk_networks", {"tenant_id", "user_id", "network_hash"}, false, false},
     {"risk_decisions", {"tenant_id", "id"}, false, false},
     {"scim_tokens", {"tenant_id", "id"}, false, false},
+    {"organizations", {"tenant_id", "id"}, false, false},
+    {"org_members", {"tenant_id", "org_id", "user_id"}, false, false},
+    {"org_domains", {"tenant_id", "domain"}, false, false},
     {"fed_providers", {"tenant_id", "id"}, false, false},
     {"fed_identities", {"tenant_id", "provider_id", "subject"}, false, false},
 };

@@ -663,6 +663,38 @@ const char *const gh_pg_migrations[] = {
     "  created_at BIGINT NOT NULL,"
     "  revoked_at BIGINT,"
     "  PRIMARY KEY (tenant_id, id));",
+    /* 27: organisations inside a tenant (docs/organisations.md): members
+     * with roles, the email domains an organisation holds, and the
+     * organisation an authorization was for (auth_codes.org_id, kept by
+     * every refresh token of its family) */
+    "CREATE TABLE organizations ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL REFERENCES tenants(id),"
+    "  id TEXT COLLATE \"C\" NOT NULL,"
+    "  display_name TEXT COLLATE \"C\" NOT NULL,"
+    "  mfa_required SMALLINT NOT NULL DEFAULT 0,"
+    "  created_at BIGINT NOT NULL,"
+    "  updated_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, id));"
+    "CREATE TABLE org_members ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  org_id TEXT COLLATE \"C\" NOT NULL,"
+    "  user_id TEXT COLLATE \"C\" NOT NULL,"
+    "  roles TEXT COLLATE \"C\" NOT NULL DEFAULT '[]',"
+    "  created_at BIGINT NOT NULL,"
+    "  updated_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, org_id, user_id),"
+    "  FOREIGN KEY (tenant_id, org_id) REFERENCES organizations (tenant_id, id) ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
+    "CREATE INDEX org_members_user ON org_members (tenant_id, user_id);"
+    "CREATE TABLE org_domains ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  domain TEXT COLLATE \"C\" NOT NULL,"
+    "  org_id TEXT COLLATE \"C\" NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, domain),"
+    "  FOREIGN KEY (tenant_id, org_id) REFERENCES organizations (tenant_id, id) ON DELETE CASCADE);"
+    "ALTER TABLE auth_codes ADD COLUMN org_id TEXT COLLATE \"C\";"
+    "ALTER TABLE refresh_tokens ADD COLUMN org_id TEXT COLLATE \"C\";",
     /* 25: see the SQLite migration of the same place */
     "CREATE TABLE fed_providers ("
     "  tenant_id TEXT COLLATE \"C\" NOT NULL,"

@@ -669,6 +669,38 @@ const char *const gh_sqlite_migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  revoked_at INTEGER,"
     "  PRIMARY KEY (tenant_id, id));",
+    /* 27: organisations inside a tenant (docs/organisations.md): members
+     * with roles, the email domains an organisation holds, and the
+     * organisation an authorization was for (auth_codes.org_id, kept by
+     * every refresh token of its family) */
+    "CREATE TABLE organizations ("
+    "  tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    "  id TEXT NOT NULL,"
+    "  display_name TEXT NOT NULL,"
+    "  mfa_required INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, id));"
+    "CREATE TABLE org_members ("
+    "  tenant_id TEXT NOT NULL,"
+    "  org_id TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  roles TEXT NOT NULL DEFAULT '[]',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, org_id, user_id),"
+    "  FOREIGN KEY (tenant_id, org_id) REFERENCES organizations (tenant_id, id) ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
+    "CREATE INDEX org_members_user ON org_members (tenant_id, user_id);"
+    "CREATE TABLE org_domains ("
+    "  tenant_id TEXT NOT NULL,"
+    "  domain TEXT NOT NULL,"
+    "  org_id TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, domain),"
+    "  FOREIGN KEY (tenant_id, org_id) REFERENCES organizations (tenant_id, id) ON DELETE CASCADE);"
+    "ALTER TABLE auth_codes ADD COLUMN org_id TEXT;"
+    "ALTER TABLE refresh_tokens ADD COLUMN org_id TEXT;",
     /* 25: federation with upstream providers (issue 21 part 4,
      * docs/federation.md). fed_providers: an upstream OpenID Connect or
      * GitHub-style OAuth 2.0 provider of a tenant (org_id: an organisation's

@@ -24,6 +24,7 @@ typedef struct gh_code {
     const char *access_jti;
     long long created_at, expires_at, used_at;
     const char *claims; /* asked for in the ID token by the claims parameter, e.g. "consents" */
+    const char *org_id; /* the organisation the authorization was for, or NULL */
 } gh_code;
 
 gh_dbrc gh_store_code_insert(gh_dbconn *c, gh_arena *a, const gh_code *k);
@@ -55,6 +56,7 @@ typedef struct gh_refresh {
     /* the claims the original request asked for in the ID token (the
      * code's, kept through every rotation), or NULL */
     const char *claims;
+    const char *org_id; /* the code's organisation, kept through every rotation, or NULL */
 } gh_refresh;
 
 gh_dbrc gh_store_refresh_insert(gh_dbconn *c, gh_arena *a, const gh_refresh *t);

@@ -297,6 +297,15 @@ gh_dbrc gh_store_user_deletion_due(gh_dbconn *c, gh_arena *a, long long now, siz
     return tenant_id_pairs(c, a, sql, p, 2, tenants, ids, n);
 }
 
+gh_dbrc gh_store_users_of_deleted_tenants(gh_dbconn *c, gh_arena *a, size_t max,
+                                          const char ***tenants, const char ***ids, size_t *n)
+{
+    static const char sql[] = "SELECT u.tenant_id, u.id FROM users u JOIN tenants t ON "
+                              "t.id = u.tenant_id WHERE t.status = 'deleted' LIMIT $1";
+    gh_dbparam p[] = {GH_INT((long long)max)};
+    return tenant_id_pairs(c, a, sql, p, 1, tenants, ids, n);
+}
+
 gh_dbrc gh_store_unverified_due(gh_dbconn *c, gh_arena *a, long long created_before, size_t max,
                                 const char ***tenants, const char ***ids, size_t *n)
 {

@@ -115,6 +115,10 @@ gh_dbrc gh_store_user_deletion_clear(gh_dbconn *c, gh_arena *a, const char *tena
  * arrays of tenants and ids in the arena. */
 gh_dbrc gh_store_user_deletion_due(gh_dbconn *c, gh_arena *a, long long now, size_t max,
                                    const char ***tenants, const char ***ids, size_t *n);
+/* Up to max (tenant, id) pairs of the accounts of deleted tenants
+ * (docs/tenants.md), which the janitor purges. */
+gh_dbrc gh_store_users_of_deleted_tenants(gh_dbconn *c, gh_arena *a, size_t max,
+                                          const char ***tenants, const char ***ids, size_t *n);
 /* Up to max (tenant, id) pairs of the self-service sign-ups never
  * verified and created before created_before (ms), oldest first, for
  * gh_deletion_prune_unverified; arrays in a. */

@@ -42,7 +42,12 @@ after(async () => {
   }
 });
 
-test('the README quickstart: server and example app from its commands, sign-up in Chromium with the code from data/mail, signed in to the app, signed out', async () => {
+// The quickstart runs the README's commands on their SQLite default and
+// builds in the checkout: the PostgreSQL run of the suite, beside the
+// SQLite one, leaves it to that run.
+const ON_PG = Boolean(process.env.GATEHOUSE_TEST_DATABASE_URL);
+
+test('the README quickstart: server and example app from its commands, sign-up in Chromium with the code from data/mail, signed in to the app, signed out', { skip: ON_PG && 'the SQLite run covers it' }, async () => {
   const [startBlock, codeBlock] = quickstartBlocks();
   assert.match(startBlock, /build\/gatehouse serve/);
   assert.match(startBlock, /GATEHOUSE_SMTP_URL=log:/);

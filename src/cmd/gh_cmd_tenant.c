@@ -1,0 +1,241 @@
+/*
+ * gatehouse tenant create|list|show|update|disable|enable|delete|scim-token:
+ * tenants from the command line, over the same service as /admin/v1/tenants
+ * (core/gh_tenants), audited with actor "cli". Running servers see a change
+ * within a second (they compare the table's fingerprint).
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gh_cmd.h"
+#include "gh_json.h"
+#include "gh_tenants.h"
+
+enum { POLICY_FILE_MAX = 64 * 1024 };
+
+void gh_cmd_tenant_usage(FILE *out)
+{
+    fputs("usage: gatehouse tenant create ID [--name NAME] [--host HOST] [--policy FILE]\n"
+          "       gatehouse tenant list\n"
+          "       gatehouse tenant show ID\n"
+          "       gatehouse tenant update ID [--name NAME] [--host HOST | --no-host]\n"
+          "                                  [--policy FILE]\n"
+          "       gatehouse tenant disable ID | enable ID | delete ID\n"
+          "       gatehouse tenant scim-token ID --name NAME\n"
+          "\n"
+          "A tenant is an isolated identity space with its own issuer\n"
+          "($GATEHOUSE_ISSUER/t/ID, or https://HOST when it claims a host), users,\n"
+          "clients, signing keys, sessions and policy (a JSON file: see\n"
+          "docs/tenants.md). A deleted tenant's id is never given again.\n"
+          "scim-token prints a new SCIM bearer token for the tenant, once.\n",
+          out);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gatehouse: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(" (see gatehouse help tenant)\n", stderr);
+    va_end(ap);
+    return 2;
+}
+
+static void print_json(json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text) {
+        puts(text);
+        free(text);
+    }
+    json_decref(doc);
+}
+
+/* The JSON object in file (- for standard input), or NULL with a message. */
+static json_t *read_policy(const char *file)
+{
+    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    char *buf = malloc(POLICY_FILE_MAX + 1);
+    json_t *doc = NULL;
+    char why[160] = "cannot be read";
+    if (f && buf) {
+        size_t n = fread(buf, 1, POLICY_FILE_MAX + 1, f);
+        if (n > POLICY_FILE_MAX)
+            snprintf(why, sizeof(why), "is over %d bytes", POLICY_FILE_MAX);
+        else if (gh_json_parse(buf, n, 8, &doc, why, sizeof(why)) != GH_JSON_OK)
+            doc = NULL;
+    }
+    if (f && f != stdin)
+        fclose(f);
+    free(buf);
+    if (!doc)
+        fprintf(stderr, "gatehouse: the policy file %s %s\n", file, why);
+    return doc;
+}
+
+/* The options of create and update into doc; 0, or an exit code. */
+static int read_options(int argc, char **argv, json_t *doc)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (strcmp(a, "--name") == 0 && has_value) {
+            json_object_set_new(doc, "display_name", json_string(argv[++i]));
+        } else if (strcmp(a, "--host") == 0 && has_value) {
+            json_object_set_new(doc, "host", json_string(argv[++i]));
+        } else if (strcmp(a, "--no-host") == 0) {
+            json_object_set_new(doc, "host", json_null());
+        } else if (strcmp(a, "--policy") == 0 && has_value) {
+            json_t *p = read_policy(argv[++i]);
+            if (!p)
+                return 1;
+            json_object_set_new(doc, "policy", p);
+        } else {
+            return usage_error("unexpected argument or missing value: %s", a);
+        }
+    }
+    return 0;
+}
+
+static int report(gh_tenant_rc rc, const char *id, const char *why)
+{
+    switch (rc) {
+    case GH_TENANT_OK:
+        return 0;
+    case GH_TENANT_INVALID:
+        fprintf(stderr, "gatehouse: %s\n", why && why[0] ? why : "not acceptable");
+        return 1;
+    case GH_TENANT_EXISTS:
+        fprintf(stderr, "gatehouse: the id %s or the host is taken\n", id);
+        return 1;
+    case GH_TENANT_NOTFOUND:
+        fprintf(stderr, "gatehouse: no tenant %s\n", id);
+        return 1;
+    case GH_TENANT_DEFAULT:
+        fprintf(stderr, "gatehouse: the default tenant cannot be disabled or deleted\n");
+        return 1;
+    default:
+        fprintf(stderr, "gatehouse: the database did not answer\n");
+        return 1;
+    }
+}
+
+static int show(gh_cmd_store *s, const char *id)
+{
+    json_t *v = gh_tenants_view(&s->x, id);
+    if (!v)
+        return report(GH_TENANT_NOTFOUND, id, NULL);
+    print_json(v);
+    return 0;
+}
+
+static int list(gh_cmd_store *s)
+{
+    json_t *all = gh_tenants_list(&s->x), *t;
+    size_t i;
+    if (!all)
+        return report(GH_TENANT_BUSY, "", NULL);
+    json_array_foreach(all, i, t)
+    {
+        printf("%-24s %-9s %s  %s\n", json_string_value(json_object_get(t, "id")),
+               json_string_value(json_object_get(t, "status")),
+               json_string_value(json_object_get(t, "issuer")),
+               json_string_value(json_object_get(t, "display_name")));
+    }
+    json_decref(all);
+    return 0;
+}
+
+static int create_or_update(gh_cmd_store *s, bool create, const char *id, int argc, char **argv)
+{
+    char why[256] = "";
+    json_t *doc = json_object();
+    int code = read_options(argc, argv, doc);
+    if (code != 0) {
+        json_decref(doc);
+        return code;
+    }
+    gh_tenant_rc rc;
+    if (create) {
+        json_object_set_new(doc, "id", json_string(id));
+        if (!json_object_get(doc, "display_name"))
+            json_object_set_new(doc, "display_name", json_string(id));
+        rc = gh_tenants_create(&s->x, doc, "cli", why, sizeof(why));
+    } else {
+        rc = gh_tenants_update(&s->x, id, doc, "cli", why, sizeof(why));
+    }
+    json_decref(doc);
+    return rc == GH_TENANT_OK ? show(s, id) : report(rc, id, why);
+}
+
+static int scim_token(gh_cmd_store *s, const char *id, int argc, char **argv)
+{
+    if (argc != 2 || strcmp(argv[0], "--name") != 0)
+        return usage_error("scim-token needs --name NAME");
+    json_t *v = gh_tenants_view(&s->x, id);
+    if (!v)
+        return report(GH_TENANT_NOTFOUND, id, NULL);
+    json_decref(v);
+    gh_ctx x = s->x;
+    x.tenant = id;
+    const char *tid = NULL, *token = NULL;
+    gh_tenant_rc rc = gh_tenants_scim_token_new(&x, argv[1], &tid, &token);
+    if (rc != GH_TENANT_OK)
+        return report(rc, id, "the name must be 1 to 100 bytes of text");
+    printf("SCIM token %s for tenant %s (shown once; keep it secret):\n%s\n", tid, id, token);
+    return 0;
+}
+
+int gh_cmd_tenant(gh_config *cfg, int argc, char **argv)
+{
+    const char *sub = argc > 0 ? argv[0] : NULL;
+    const char *id = argc > 1 ? argv[1] : NULL;
+    if (!sub)
+        return usage_error("a subcommand is needed");
+    bool needs_id = strcmp(sub, "list") != 0;
+    if (needs_id && !id)
+        return usage_error("%s needs a tenant id", sub);
+    if (!needs_id && argc > 1)
+        return usage_error("list takes no arguments");
+    static const char *const known[] = {"create",  "list",   "show",   "update",
+                                        "disable", "enable", "delete", "scim-token"};
+    bool ok = false;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        ok = ok || strcmp(sub, known[i]) == 0;
+    if (!ok)
+        return usage_error("unknown subcommand %s", sub);
+    bool simple = strcmp(sub, "show") == 0 || strcmp(sub, "disable") == 0 ||
+                  strcmp(sub, "enable") == 0 || strcmp(sub, "delete") == 0;
+    if (simple && argc > 2)
+        return usage_error("%s takes only the tenant id", sub);
+    gh_cmd_store s;
+    if (!gh_cmd_store_open(cfg, &s))
+        return 1;
+    s.x.user_agent = "gatehouse tenant";
+    int code;
+    if (strcmp(sub, "list") == 0)
+        code = list(&s);
+    else if (strcmp(sub, "show") == 0)
+        code = show(&s, id);
+    else if (strcmp(sub, "create") == 0 || strcmp(sub, "update") == 0)
+        code = create_or_update(&s, sub[0] == 'c', id, argc - 2, argv + 2);
+    else if (strcmp(sub, "scim-token") == 0)
+        code = scim_token(&s, id, argc - 2, argv + 2);
+    else if (strcmp(sub, "delete") == 0)
+        code = report(gh_tenants_delete(&s.x, id, "cli"), id, NULL);
+    else
+        code = report(gh_tenants_set_status(&s.x, id, sub[0] == 'd' ? "disabled" : "active", "cli"),
+                      id, NULL);
+    if (code == 0 && (strcmp(sub, "delete") == 0 || sub[0] == 'd' || sub[0] == 'e'))
+        printf("tenant %s: %s\n", id,
+               strcmp(sub, "delete") == 0 ? "deleted"
+               : sub[0] == 'd'            ? "disabled"
+                                          : "enabled");
+    gh_cmd_store_close(&s);
+    return code;
+}
