@@ -38,6 +38,7 @@
 #include "gh_store_mfa.h"
 #include "gh_store_throttle.h"
 #include "gh_store_users.h"
+#include "gh_tenants.h"
 #include "gh_url.h"
 
 enum {
@@ -198,10 +199,23 @@ void gh_admin_idp_delete(gh_req *r)
 
 /* ---- GET /api/v1/federation/providers (public) ---- */
 
+/* Whether the tenant's policy offers upstream providers (docs/tenants.md). */
+static bool fed_offered(gh_req *r)
+{
+    gh_tenant_policy tp;
+    gh_ctx x = gh_req_ctx(r);
+    gh_tenants_policy(&x, &tp);
+    return (tp.methods & GH_TM_FEDERATION) != 0;
+}
+
 void gh_federation_providers(gh_req *r)
 {
     gh_ctx x = gh_req_ctx(r);
     json_t *list = NULL;
+    if (!fed_offered(r)) { /* none on offer: the page shows no provider */
+        gh_resp_json(r, 200, json_pack("{s:[]}", "providers"), NULL);
+        return;
+    }
     gh_dbrc rc = gh_federation_enabled(&x, &list);
     if (rc != GH_DB_OK) {
         if (!r->status)
@@ -223,7 +237,9 @@ void gh_federation_providers(gh_req *r)
 static bool provider_of(gh_req *r, gh_fed_provider_row *p)
 {
     gh_ctx x = gh_req_ctx(r);
-    gh_dbrc rc = r->nparams ? gh_federation_provider(&x, r->params[0], p) : GH_DB_NOTFOUND;
+    gh_dbrc rc = !fed_offered(r) ? GH_DB_NOTFOUND
+                 : r->nparams    ? gh_federation_provider(&x, r->params[0], p)
+                                 : GH_DB_NOTFOUND;
     if (rc == GH_DB_OK)
         return true;
     if (rc == GH_DB_NOTFOUND)

@@ -527,5 +527,18 @@ describe('per tenant', () => {
     const home = await signInWith(new Agent(ctx.server), 'alpha', login);
     assert.equal(home.url.pathname, '/account');
     assert.deepEqual(sql(ctx.server, `SELECT tenant_id FROM users WHERE email = '${login}@upstream.test' ORDER BY tenant_id`).map((r) => r.tenant_id), ['acme', 'default']);
+
+    // a tenant whose policy leaves federation out offers no provider
+    const off = await fetch(`${ctx.server.url}/admin/v1/tenants/acme`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${ctx.server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ policy: { signin_methods: ['password'] } }),
+    });
+    assert.equal(off.status, 200, await off.text());
+    assert.deepEqual((await (await fetch(`${ctx.server.url}/t/acme/api/v1/federation/providers`)).json()).providers, []);
+    const refused = await new Agent(ctx.server).follow(`${ctx.server.url}/t/acme/federation/alpha/start`);
+    assert.equal(refused.res.status, 404);
+    assert.match(refused.text, /not available/);
+    assert.match(refused.text, /<a href="\/t\/acme\/signin">Back to sign in<\/a>/);
   });
 });
