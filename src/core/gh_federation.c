@@ -546,7 +546,7 @@ static gh_fed_end check_id_token(const gh_ctx *x, const gh_fed_provider_row *p, 
     gh_jose_jws parsed;
     const char *jwhy = NULL;
     if (!jws || gh_jose_parse(jws, &parsed, &jwhy) != 0) {
-        *why = "sent no usable ID token";
+        *why = "there was no usable ID token";
         return GH_FED_END_TOKEN;
     }
     const char *kid = parsed.kid ? gh_arena_strdup(x->arena, parsed.kid) : NULL;
@@ -557,7 +557,7 @@ static gh_fed_end check_id_token(const gh_ctx *x, const gh_fed_provider_row *p, 
     if (!claims) {
         gh_log(GH_LOG_WARN, "federation", "%s: ID token refused: %s", p->id,
                jwhy ? jwhy : "no keys");
-        *why = jwks || !*why ? "sent an ID token whose signature does not verify" : *why;
+        *why = jwks || !*why ? "the ID token's signature does not verify" : *why;
         return jwks ? GH_FED_END_TOKEN : GH_FED_END_UPSTREAM;
     }
     if (gh_fedproto_check_claims(claims, p->issuer, p->client_id, nonce, x->now / 1000, why) != 0) {

@@ -551,10 +551,15 @@ void gh_federation_callback(gh_req *r)
     }
     if (e != GH_FED_END_OK) {
         fed_failed(r, c, p.id, NULL, why);
+        /* a token check says what failed as a clause; the upstream's
+         * failures as what the provider did */
         fed_page(r, 502, "Sign-in did not work",
                  gh_arena_printf(r->arena,
-                                 "%s %s, so we could not sign you in. Try again, or choose "
-                                 "another way to sign in.",
+                                 e == GH_FED_END_TOKEN
+                                     ? "We could not accept the sign-in from %s: %s. Try again, "
+                                       "or choose another way to sign in."
+                                     : "%s %s, so we could not sign you in. Try again, or "
+                                       "choose another way to sign in.",
                                  p.display_name, why ? why : "failed"));
         gh_federation_identity_free(&id);
         return;
