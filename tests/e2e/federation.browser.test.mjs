@@ -2,7 +2,8 @@
 // part 4, docs/federation.md): Chromium through playwright-core against
 // node oidc-provider as the upstream, driven by accessible names on
 // Gatehouse's pages (the button "Sign in with {provider}", "Password", "Connect and
-// sign in", the account's "Sign-in providers" with "Remove {provider}", the
+// sign in", "Email me a code instead", "Code", "Connect with the code",
+// the account's "Sign-in providers" with "Remove {provider}", the
 // failure page's "Back to sign in"), axe-core on each new page. The
 // upstream's own development login form is filled by its placeholders.
 
@@ -13,6 +14,7 @@ import { launchChromium, alertText, pageSession, assertAccessible } from './lib/
 import { startServer, stopAll, randomHex, sql, sqlExec } from './lib/server.mjs';
 import { newUser } from './lib/browser.mjs';
 import { startOidcUpstream, startFakeOidc } from './lib/upstream.mjs';
+import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mjs';
 
 let browser;
 const ctx = {};
@@ -27,7 +29,8 @@ async function admin(body) {
 }
 
 before(async () => {
-  ctx.server = await startServer({ env: { GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.1/32' } });
+  ctx.mail = await startMailSink();
+  ctx.server = await startServer({ env: { GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.1/32', GATEHOUSE_SMTP_URL: ctx.mail.url } });
   ctx.alpha = await startOidcUpstream({
     clients: [{ client_id: 'alpha', client_secret: 'alpha-secret', redirect_uris: [`${ctx.server.issuer}/federation/alpha/callback`],
       token_endpoint_auth_method: 'client_secret_post' }],
@@ -40,6 +43,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await stopAll();
+  await stopAllMailSinks();
   await ctx.alpha?.close();
   await ctx.fake?.close();
 });
@@ -99,6 +103,26 @@ describe('federation in Chromium', () => {
     await page.getByRole('button', { name: 'Remove Alpha ID' }).click();
     await page.getByText('You do not sign in with another service.').waitFor();
     assert.equal(sql(ctx.server, `SELECT count(*) AS n FROM fed_identities WHERE user_id = '${user.id}'`)[0].n, 0);
+    await c.close();
+  });
+
+  test('an existing account proven with an emailed code instead of its password', async () => {
+    const user = await newUser(ctx.server, 'brcode');
+    sqlExec(ctx.server, `UPDATE users SET email_verified = 1 WHERE id = '${user.id}'`);
+    const login = `brc-${randomHex(4)}`;
+    ctx.alpha.accounts.set(login, { email: user.email, email_verified: true });
+    const { c, page } = await newPage();
+    await throughAlpha(page, login);
+    await page.waitForURL((u) => u.pathname === '/federation/link');
+    const since = ctx.mail.messages.length;
+    await page.getByRole('button', { name: 'Email me a code instead' }).click();
+    await page.getByLabel('Code').waitFor();
+    const m = await ctx.mail.waitFor((x) => ctx.mail.messages.indexOf(x) >= since && sentTo(user.email)(x), 10_000);
+    await page.getByLabel('Code').fill(codeFrom(m));
+    await page.getByRole('button', { name: 'Connect with the code' }).click();
+    await page.waitForURL((u) => u.pathname === '/account');
+    assert.equal((await pageSession(page)).authenticated, true);
+    assert.equal(sql(ctx.server, `SELECT count(*) AS n FROM fed_identities WHERE user_id = '${user.id}'`)[0].n, 1);
     await c.close();
   });
 
