@@ -1736,6 +1736,119 @@ const orgs = {
   },
 };
 
+// ---- federation with upstream identity providers (issue 21 part 4; docs/federation.md) ----
+const idpId = pathParam('id', 'the provider id (slug)');
+const identityProvider = obj(
+  {
+    id: str('slug, in URLs: a-z, 0-9 and -'), display_name: str('shown as "Sign in with {display_name}"'),
+    preset: { type: 'string', enum: ['oidc', 'google', 'microsoft', 'apple', 'github'] },
+    kind: { type: 'string', enum: ['oidc', 'github'], description: 'follows from the preset' },
+    issuer: str('OpenID Connect issuer (discovery at {issuer}/.well-known/openid-configuration); presets fill it'),
+    endpoints: obj({
+      authorization_endpoint: str(), token_endpoint: str(), jwks_uri: str(), userinfo_endpoint: str(),
+      user_endpoint: str('github: GET /user'), emails_endpoint: str('github: GET /user/emails'),
+    }, [], 'overrides of discovery or the preset'),
+    client_id: str(), client_secret: str('write-only: never returned; an update without it keeps the stored one'),
+    has_client_secret: bool('read only'), scopes: str('space separated'),
+    trust_email_verified: bool("whether the provider's email_verified (GitHub: verified) is believed"),
+    mapping: obj({ given_name: str(), family_name: str(), display_name: str() }, [], 'local attribute -> upstream claim'),
+    enabled: bool(), created_at: int(), updated_at: int(),
+  },
+  ['id', 'display_name', 'client_id'],
+);
+const fedPage = (what) => ({ description: what, content: { 'text/html': { schema: { type: 'string' } } } });
+const federation = {
+  '/admin/v1/identity-providers': {
+    get: {
+      tags: ['admin'], summary: "The tenant's upstream identity providers", security: ADMIN,
+      responses: { 200: ok('Providers', obj({ identity_providers: arr(identityProvider) })), 401: ADMIN401 },
+    },
+    post: {
+      tags: ['admin'], summary: 'Add an upstream identity provider', security: ADMIN,
+      requestBody: jsonBody(identityProvider),
+      responses: { 201: ok('Created', identityProvider), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 409: err('The id is taken', ['conflict']) },
+    },
+  },
+  '/admin/v1/identity-providers/{id}': {
+    get: {
+      tags: ['admin'], summary: 'One upstream identity provider', security: ADMIN, parameters: [idpId],
+      responses: { 200: ok('The provider', identityProvider), 401: ADMIN401, 404: err('No such provider', ['not_found']) },
+    },
+    put: {
+      tags: ['admin'], summary: 'Replace a provider (the secret stays unless given)', security: ADMIN, parameters: [idpId],
+      requestBody: jsonBody(identityProvider),
+      responses: { 200: ok('The provider', identityProvider), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 404: err('No such provider', ['not_found']) },
+    },
+    delete: {
+      tags: ['admin'], summary: 'Delete a provider and every identity linked through it', security: ADMIN, parameters: [idpId],
+      responses: { 204: { description: 'Deleted' }, 401: ADMIN401, 404: err('No such provider', ['not_found']) },
+    },
+  },
+  '/api/v1/federation/providers': {
+    get: {
+      tags: ['accounts'], summary: "The enabled providers the sign-in page offers", security: NONE,
+      responses: { 200: ok('Providers', obj({ providers: arr(obj({ id: str(), display_name: str(), kind: str(), start: str('the start URL') })) })) },
+    },
+  },
+  '/federation/{provider}/start': {
+    get: {
+      tags: ['accounts'], summary: 'Start signing in with an upstream provider (a browser navigation)', security: NONE,
+      parameters: [pathParam('provider', 'the provider id'), query('return_to', 'same-origin target after sign-in')],
+      responses: { 302: { description: "To the upstream's authorization endpoint (state, nonce, PKCE S256)" }, 404: fedPage('Unknown or disabled provider'), 502: fedPage('The upstream is down, slow or answered wrong'), 503: fedPage('Try again') },
+    },
+  },
+  '/federation/{provider}/callback': {
+    get: {
+      tags: ['accounts'], summary: "The upstream's redirect back (a browser navigation)", security: NONE,
+      parameters: [pathParam('provider', 'the provider id'), query('code'), query('state'), query('error')],
+      responses: {
+        302: { description: 'Signed in (to return_to), to the second factor (/signin/mfa), or to the link page (/federation/link)' },
+        400: fedPage('Missing, replayed or expired state; cancelled at the upstream'),
+        403: fedPage('Refused: an existing account the upstream did not vouch for, an unverified account address, no address'),
+        404: fedPage('Unknown or disabled provider'),
+        502: fedPage('The upstream failed: down, slow, wrong iss, bad signature, bad nonce'),
+        503: fedPage('Try again'),
+      },
+    },
+  },
+  '/api/v1/federation/link': {
+    get: {
+      tags: ['accounts'], summary: 'The pending link of this browser: which provider, which account', security: NONE,
+      responses: { 200: ok('Pending', obj({ provider: str(), email: str(), methods: arr(str()), csrf_token: str() })), 404: err('No pending link', ['not_found']) },
+    },
+    post: {
+      tags: ['accounts'], summary: "Prove the existing account (its password, an emailed code or a passkey) to link the upstream identity, and sign in", security: PRE_CSRF,
+      requestBody: jsonBody(obj({ password: str('the account password'), code: str('or the emailed code (POST /api/v1/federation/link/email)'), credential: { type: 'object', description: 'or a passkey assertion (POST /api/v1/federation/link/passkey/options)' } })),
+      responses: { 200: ok('Linked; signed in or a second factor next', SIGNED_IN), 400: err('Wrong password, code or passkey', ['invalid_request', 'wrong_password', 'wrong_code', 'passkey_failed']), 403: E403CSRF, 404: err('No pending link (or it ended after 5 wrong tries)', ['not_found']), 409: err('Already linked', ['conflict']), 429: E429 },
+    },
+  },
+  '/api/v1/federation/link/email': {
+    post: {
+      tags: ['accounts'], summary: "Email a code to the account waiting to be linked (at most 3 per pending link)", security: PRE_CSRF,
+      responses: { 200: ok('Sent', obj({ status: str(), email: str() })), 403: E403CSRF, 404: err('No pending link', ['not_found']), 429: err('Three codes were sent already', ['too_many_requests']) },
+    },
+  },
+  '/api/v1/federation/link/passkey/options': {
+    post: {
+      tags: ['accounts'], summary: "WebAuthn request options for the passkeys of the account waiting to be linked", security: PRE_CSRF,
+      responses: { 200: ok('Options', obj({ publicKey: { type: 'object' } })), 400: err('The account has no passkey', ['no_passkey']), 403: E403CSRF, 404: err('No pending link', ['not_found']) },
+    },
+  },
+  '/api/v1/federation/identities': {
+    get: {
+      tags: ['accounts'], summary: "The account's linked upstream identities", security: SESSION,
+      responses: { 200: ok('Identities', obj({ identities: arr(obj({ provider: str(), display_name: str(), email: str(), linked_at: int(), last_used_at: int() })) })), 401: E401 },
+    },
+  },
+  '/api/v1/federation/identities/{provider}': {
+    delete: {
+      tags: ['accounts'], summary: "Remove a provider as a way to sign in (not the last way in)", security: SESSION_CSRF,
+      parameters: [pathParam('provider', 'the provider id')],
+      responses: { 204: { description: 'Removed' }, 401: E401, 403: E403REAUTH, 404: err('Not linked', ['not_found']), 409: err('The only way to sign in', ['signin_method_required']) },
+    },
+  },
+};
+
 const doc = {
   openapi: '3.1.0',
   info: {
@@ -1757,7 +1870,7 @@ const doc = {
     { name: 'health', description: 'probes' },
     { name: 'meta', description: 'this description' },
   ],
-  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk, ...tenants, ...orgs, ...branding },
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk, ...tenants, ...orgs, ...branding, ...federation },
   components: { schemas, securitySchemes },
 };
 

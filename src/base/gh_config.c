@@ -247,6 +247,7 @@ static int p_proxy_header(gh_config *c, const char *v, char *why, size_t whylen)
 }
 
 UINT_SETTING(p_max_sessions, max_sessions, 1, 100000)
+UINT_SETTING(p_fed_timeout, federation_timeout_ms, 200, 30000)
 
 /* A directory of language catalogs (docs/i18n.md); its files are read and
  * checked at start by gh_i18n_load. */
@@ -524,6 +525,9 @@ static const struct setting settings[] = {
      "risk policy file replacing the built-in one (docs/risk.md); checked at start"},
     {"RISK_SHADOW_POLICY_FILE", "", p_risk_shadow,
      "risk policy evaluated beside the live one and only recorded (shadow mode); unset: none"},
+    {"FEDERATION_TIMEOUT_MS", "5000", p_fed_timeout,
+     "ms each call to an upstream identity provider may take (200 to 30000); past it the sign-in "
+     "shows that the provider is not answering"},
 };
 
 enum { N_SETTINGS = sizeof(settings) / sizeof(settings[0]) };

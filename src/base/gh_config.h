@@ -116,6 +116,9 @@ typedef struct gh_config {
     /* the risk engine (docs/risk.md): "" for the policy compiled in / no shadow */
     char risk_policy_file[GH_PATH_MAX];
     char risk_shadow_policy_file[GH_PATH_MAX];
+    /* federation (docs/federation.md): ms each call to an upstream provider
+     * may take in all (discovery, keys, token, user API) */
+    unsigned federation_timeout_ms;
 } gh_config;
 
 /* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */

@@ -182,6 +182,14 @@ gh_outbound_rc gh_outbound_request_send(gh_arena *a, const gh_outbound_request *
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t);
     if (req->form_body)
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->form_body);
+    struct curl_slist *hdrs = NULL;
+    for (size_t i = 0; req->headers && req->headers[i]; i++) {
+        struct curl_slist *more = curl_slist_append(hdrs, req->headers[i]);
+        if (more)
+            hdrs = more;
+    }
+    if (hdrs)
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 
     CURLcode rc = curl_easy_perform(h);
     gh_outbound_rc out = classify(rc, &t);
@@ -199,5 +207,6 @@ gh_outbound_rc gh_outbound_request_send(gh_arena *a, const gh_outbound_request *
                  errbuf[0] ? errbuf : curl_easy_strerror(rc));
     }
     curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
     return out;
 }

@@ -50,6 +50,9 @@ typedef struct gh_outbound_request {
     long connect_timeout_ms; /* 0: GH_OUTBOUND_CONNECT_TIMEOUT_MS */
     long timeout_ms;         /* 0: GH_OUTBOUND_TIMEOUT_MS */
     size_t max_response;     /* bytes of body kept; 0: GH_OUTBOUND_MAX_RESPONSE */
+    /* Extra request headers, "Name: value" each, NULL-terminated; NULL:
+     * none (federation sends Accept and Authorization: Bearer). */
+    const char *const *headers;
 } gh_outbound_request;
 
 typedef struct gh_outbound_response {

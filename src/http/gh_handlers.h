@@ -190,5 +190,20 @@ void gh_admin_branding_put(gh_req *r);
 void gh_admin_branding_delete(gh_req *r);
 void gh_branding_css(gh_req *r);
 void gh_branding_info(gh_req *r);
+/* gh_federation_api.c: upstream identity providers (docs/federation.md) */
+void gh_admin_idp_list(gh_req *r);
+void gh_admin_idp_create(gh_req *r);
+void gh_admin_idp_get(gh_req *r);
+void gh_admin_idp_update(gh_req *r);
+void gh_admin_idp_delete(gh_req *r);
+void gh_federation_providers(gh_req *r);
+void gh_federation_start_page(gh_req *r);
+void gh_federation_callback(gh_req *r);
+void gh_federation_link_info(gh_req *r);
+void gh_federation_link_prove(gh_req *r);
+void gh_federation_link_email(gh_req *r);
+void gh_federation_link_passkey_options(gh_req *r);
+void gh_federation_identities(gh_req *r);
+void gh_federation_identity_remove(gh_req *r);
 
 #endif

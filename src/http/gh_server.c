@@ -205,6 +205,24 @@ static const gh_route routes[] = {
     {"DELETE", "/admin/v1/branding", gh_admin_branding_delete, 0},
     {"GET", "/branding.css", gh_branding_css, 0},
     {"GET", "/api/v1/branding", gh_branding_info, 0},
+    /* federation with upstream identity providers (docs/federation.md); the
+     * round trip calls the upstream, so it runs on the worker pool */
+    {"GET", "/admin/v1/identity-providers", gh_admin_idp_list, 0},
+    {"POST", "/admin/v1/identity-providers", gh_admin_idp_create, GH_ROUTE_BODY},
+    {"GET", "/admin/v1/identity-providers/{id}", gh_admin_idp_get, 0},
+    {"PUT", "/admin/v1/identity-providers/{id}", gh_admin_idp_update, GH_ROUTE_BODY},
+    {"DELETE", "/admin/v1/identity-providers/{id}", gh_admin_idp_delete, 0},
+    {"GET", "/api/v1/federation/providers", gh_federation_providers, 0},
+    {"GET", "/federation/{provider}/start", gh_federation_start_page, GH_ROUTE_SLOW},
+    {"GET", "/federation/{provider}/callback", gh_federation_callback, GH_ROUTE_SLOW},
+    {"GET", "/federation/link", gh_static_page, 0},
+    {"GET", "/api/v1/federation/link", gh_federation_link_info, 0},
+    {"POST", "/api/v1/federation/link", gh_federation_link_prove, API_BODY | GH_ROUTE_SLOW},
+    {"POST", "/api/v1/federation/link/email", gh_federation_link_email, API_BODY},
+    {"POST", "/api/v1/federation/link/passkey/options", gh_federation_link_passkey_options,
+     API_BODY},
+    {"GET", "/api/v1/federation/identities", gh_federation_identities, 0},
+    {"DELETE", "/api/v1/federation/identities/{provider}", gh_federation_identity_remove, 0},
 };
 
 /* The metrics listener (GATEHOUSE_METRICS_LISTEN) serves this route only. */

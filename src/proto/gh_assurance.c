@@ -32,6 +32,8 @@ void gh_assurance_proof_add(gh_assurance_proof *p, const char *method, bool boun
         p->otp = true;
     else if (strcmp(method, GH_METHOD_RECOVERY) == 0)
         p->recovery = true;
+    else if (strcmp(method, GH_METHOD_FED) == 0)
+        p->fed = true;
     else if (strcmp(method, GH_METHOD_PASSKEY) == 0) {
         p->passkey = true;
         p->bound |= bound;
@@ -59,7 +61,7 @@ gh_assurance_proof gh_assurance_proof_of(const char *factors)
 int gh_assurance_proof_level(const gh_assurance_proof *p)
 {
     bool possession = p->otp || p->recovery || p->passkey;
-    if ((p->pwd && possession) || (p->passkey && p->uv))
+    if (((p->pwd || p->fed) && possession) || (p->passkey && p->uv))
         return 2;
     return 1;
 }
@@ -71,6 +73,8 @@ const char *gh_assurance_amr(gh_arena *a, const gh_assurance_proof *p)
         json_array_append_new(arr, json_string("pwd"));
     if (p->email || p->otp || p->recovery)
         json_array_append_new(arr, json_string("otp"));
+    if (p->fed)
+        json_array_append_new(arr, json_string("fed"));
     if (p->passkey)
         /* "hwk" would need attestation to prove the key is in hardware; a
          * key that only says it cannot be synced is a plain proof of

@@ -32,6 +32,10 @@
 #define GH_METHOD_TOTP     "totp"
 #define GH_METHOD_RECOVERY "recovery_code"
 #define GH_METHOD_PASSKEY  "passkey"
+/* signed in through an upstream identity provider (docs/federation.md):
+ * AAL1 on its own whatever the upstream says; a local second factor after
+ * it makes AAL2, as after a password */
+#define GH_METHOD_FED "fed"
 
 /* The acr value of an assurance level: 2 is AAL2, 3 or more AAL3, anything
  * else AAL1. */
@@ -43,6 +47,7 @@ int gh_assurance_level(const char *acr);
 /* What a set of factors proves. */
 typedef struct gh_assurance_proof {
     bool pwd, email, otp, recovery, passkey, uv;
+    bool fed;   /* an upstream provider's sign-in (GH_METHOD_FED) */
     bool bound; /* a passkey says it cannot be synced (not backup-eligible) */
 } gh_assurance_proof;
 

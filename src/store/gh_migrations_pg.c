@@ -663,6 +663,38 @@ const char *const gh_pg_migrations[] = {
     "  dark_colors TEXT NOT NULL,"
     "  stylesheet TEXT NOT NULL,"
     "  updated_at BIGINT NOT NULL);",
+    /* 25: see the SQLite migration of the same place */
+    "CREATE TABLE fed_providers ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  id TEXT COLLATE \"C\" NOT NULL,"
+    "  org_id TEXT COLLATE \"C\","
+    "  display_name TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  preset TEXT NOT NULL,"
+    "  issuer TEXT,"
+    "  endpoints TEXT NOT NULL DEFAULT '{}',"
+    "  client_id TEXT NOT NULL,"
+    "  client_secret TEXT,"
+    "  scopes TEXT NOT NULL,"
+    "  trust_email_verified BIGINT NOT NULL DEFAULT 0,"
+    "  mapping TEXT NOT NULL DEFAULT '{}',"
+    "  enabled BIGINT NOT NULL DEFAULT 1,"
+    "  created_at BIGINT NOT NULL,"
+    "  updated_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, id));"
+    "CREATE TABLE fed_identities ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL,"
+    "  provider_id TEXT COLLATE \"C\" NOT NULL,"
+    "  subject TEXT COLLATE \"C\" NOT NULL,"
+    "  user_id TEXT COLLATE \"C\" NOT NULL,"
+    "  email TEXT,"
+    "  linked_at BIGINT NOT NULL,"
+    "  last_used_at BIGINT,"
+    "  PRIMARY KEY (tenant_id, provider_id, subject),"
+    "  FOREIGN KEY (tenant_id, provider_id) REFERENCES fed_providers (tenant_id, id)"
+    "    ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
+    "CREATE INDEX fed_identities_user ON fed_identities (tenant_id, user_id);",
     /* 27: organisations inside a tenant (docs/organisations.md): members
      * with roles, the email domains an organisation holds, and the
      * organisation an authorization was for (auth_codes.org_id, kept by

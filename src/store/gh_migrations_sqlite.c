@@ -672,6 +672,47 @@ const char *const gh_sqlite_migrations[] = {
     "  dark_colors TEXT NOT NULL,"
     "  stylesheet TEXT NOT NULL,"
     "  updated_at INTEGER NOT NULL);",
+    /* 25: federation with upstream providers (issue 21 part 4,
+     * docs/federation.md). fed_providers: an upstream OpenID Connect or
+     * GitHub-style OAuth 2.0 provider of a tenant (org_id: an organisation's
+     * own, later), its client secret sealed under the master key
+     * (gh_mkey_seal, ad "fedsecret:<tenant>/<id>"), endpoints overriding
+     * discovery or the preset's (JSON object), whether its email_verified is
+     * believed, and the attribute mapping (JSON object). fed_identities: an
+     * upstream subject linked to an account, one account per (tenant,
+     * provider, subject). The pending flow (hash of state, nonce, sealed PKCE
+     * verifier) lives in auth_challenges, kind "federation". */
+    "CREATE TABLE fed_providers ("
+    "  tenant_id TEXT NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  org_id TEXT,"
+    "  display_name TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  preset TEXT NOT NULL,"
+    "  issuer TEXT,"
+    "  endpoints TEXT NOT NULL DEFAULT '{}',"
+    "  client_id TEXT NOT NULL,"
+    "  client_secret TEXT,"
+    "  scopes TEXT NOT NULL,"
+    "  trust_email_verified INTEGER NOT NULL DEFAULT 0,"
+    "  mapping TEXT NOT NULL DEFAULT '{}',"
+    "  enabled INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, id));"
+    "CREATE TABLE fed_identities ("
+    "  tenant_id TEXT NOT NULL,"
+    "  provider_id TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  user_id TEXT NOT NULL,"
+    "  email TEXT,"
+    "  linked_at INTEGER NOT NULL,"
+    "  last_used_at INTEGER,"
+    "  PRIMARY KEY (tenant_id, provider_id, subject),"
+    "  FOREIGN KEY (tenant_id, provider_id) REFERENCES fed_providers (tenant_id, id)"
+    "    ON DELETE CASCADE,"
+    "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
+    "CREATE INDEX fed_identities_user ON fed_identities (tenant_id, user_id);",
     /* 27: organisations inside a tenant (docs/organisations.md): members
      * with roles, the email domains an organisation holds, and the
      * organisation an authorization was for (auth_codes.org_id, kept by

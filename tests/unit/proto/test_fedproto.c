@@ -1,0 +1,343 @@
+/* gh_fedproto: the pure rules of federation (issue 21 part 4,
+ * docs/federation.md): the admin validator with its presets, the upstream
+ * ID token's claims, PKCE S256, GitHub's address list, and the one decision
+ * of what an upstream identity may do (SECURITY.md #46). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gh_assurance.h"
+#include "gh_crypto.h"
+#include "gh_fedproto.h"
+
+static int validate(const char *text, const char *id, gh_fed_config *c, char *why)
+{
+    json_t *in = json_loads(text, 0, NULL);
+    int rc = gh_fedproto_validate(in, id, c, why, 256);
+    json_decref(in);
+    return rc;
+}
+
+static void a_generic_oidc_provider_gets_the_defaults(void **state)
+{
+    (void)state;
+    gh_fed_config c;
+    char why[256] = "";
+    json_t *in = json_loads("{\"id\":\"acme\",\"display_name\":\"Acme SSO\","
+                            "\"issuer\":\"https://sso.acme.example\",\"client_id\":\"gh\","
+                            "\"client_secret\":\"s3cret\"}",
+                            0, NULL);
+    assert_int_equal(gh_fedproto_validate(in, NULL, &c, why, sizeof(why)), 0);
+    assert_string_equal(c.id, "acme");
+    assert_string_equal(c.kind, "oidc");
+    assert_string_equal(c.preset, "oidc");
+    assert_string_equal(c.scopes, "openid email profile");
+    assert_false(c.trust_email_verified); /* a generic issuer is trusted on purpose only */
+    assert_true(c.enabled);
+    assert_string_equal(c.client_secret, "s3cret");
+    assert_string_equal(json_string_value(json_object_get(c.mapping, "display_name")), "name");
+    gh_fed_config_free(&c);
+    json_decref(in);
+}
+
+static void presets_fill_their_issuer_and_trust(void **state)
+{
+    (void)state;
+    gh_fed_config c;
+    char why[256];
+    assert_int_equal(
+        validate(
+            "{\"id\":\"g\",\"display_name\":\"Google\",\"preset\":\"google\",\"client_id\":\"x\"}",
+            NULL, &c, why),
+        0);
+    assert_string_equal(c.issuer, "https://accounts.google.com");
+    assert_true(c.trust_email_verified);
+    gh_fed_config_free(&c);
+    assert_int_equal(
+        validate("{\"id\":\"m\",\"display_name\":\"Microsoft\",\"preset\":\"microsoft\","
+                 "\"client_id\":\"x\"}",
+                 NULL, &c, why),
+        0);
+    assert_false(c.trust_email_verified); /* the nOAuth reports */
+    gh_fed_config_free(&c);
+    assert_int_equal(
+        validate(
+            "{\"id\":\"a\",\"display_name\":\"Apple\",\"preset\":\"apple\",\"client_id\":\"x\"}",
+            NULL, &c, why),
+        0);
+    assert_string_equal(c.issuer, "https://appleid.apple.com");
+    gh_fed_config_free(&c);
+    assert_int_equal(validate("{\"id\":\"gh\",\"display_name\":\"GitHub\",\"preset\":\"github\","
+                              "\"client_id\":\"x\",\"endpoints\":{\"user_endpoint\":"
+                              "\"http://127.0.0.1:9/user\"}}",
+                              NULL, &c, why),
+                     0);
+    assert_string_equal(c.kind, "github");
+    assert_null(c.issuer);
+    assert_string_equal(gh_fedproto_endpoint(c.preset, c.endpoints, "user_endpoint"),
+                        "http://127.0.0.1:9/user");
+    assert_string_equal(gh_fedproto_endpoint(c.preset, c.endpoints, "emails_endpoint"),
+                        "https://api.github.com/user/emails");
+    assert_null(gh_fedproto_endpoint("oidc", c.endpoints, "token_endpoint"));
+    gh_fed_config_free(&c);
+}
+
+static void bad_documents_are_refused_with_a_reason(void **state)
+{
+    (void)state;
+    static const char *const bad[][2] = {
+        {"[]", "JSON object"},
+        {"{\"display_name\":\"x\",\"client_id\":\"c\",\"issuer\":\"https://i.example\"}", "id"},
+        {"{\"id\":\"-x\",\"display_name\":\"x\",\"client_id\":\"c\",\"issuer\":\"https://"
+         "i.example\"}",
+         "id"},
+        {"{\"id\":\"UP\",\"display_name\":\"x\",\"client_id\":\"c\",\"issuer\":\"https://"
+         "i.example\"}",
+         "id"},
+        {"{\"id\":\"x\",\"client_id\":\"c\",\"issuer\":\"https://i.example\"}", "display_name"},
+        {"{\"id\":\"x\",\"display_name\":\"x\",\"issuer\":\"https://i.example\"}", "client_id"},
+        {"{\"id\":\"x\",\"display_name\":\"x\",\"client_id\":\"c\"}", "issuer"},
+        {"{\"id\":\"x\",\"display_name\":\"x\",\"client_id\":\"c\",\"issuer\":\"ftp://i\"}",
+         "issuer"},
+        {"{\"id\":\"x\",\"display_name\":\"x\",\"client_id\":\"c\",\"issuer\":\"https://u@i\"}",
+         "issuer"},
+        {"{\"id\":\"x\",\"display_name\":\"x\",\"client_id\":\"c\",\"issuer\":\"https://i#f\"}",
+         "issuer"},
+        {"{\"id\":\"x\",\"display_name\":\"x\",\"client_id\":\"c\",\"preset\":\"aol\"}", "preset"},
+        {"{\"id\":\"x\",\"display_name\":\"x\",\"client_id\":\"c\",\"preset\":\"github\","
+         "\"kind\":\"oidc\"}",
+         "kind"},
+        {"{\"id\":\"x\",\"display_name\":\"x\",\"client_id\":\"c\",\"issuer\":\"https://i\","
+         "\"scopes\":\"email\"}",
+         "openid"},
+        {"{\"id\":\"x\",\"display_name\":\"x\",\"client_id\":\"c\",\"issuer\":\"https://i\","
+         "\"trust_email_verified\":\"yes\"}",
+         "boolean"},
+        {"{\"id\":\"x\",\"display_name\":\"x\",\"client_id\":\"c\",\"issuer\":\"https://i\","
+         "\"endpoints\":{\"token_endpoint\":\"javascript:x\"}}",
+         "endpoint"},
+        {"{\"id\":\"x\",\"display_name\":\"x\",\"client_id\":\"c\",\"issuer\":\"https://i\","
+         "\"endpoints\":{\"other\":\"https://i/x\"}}",
+         "unknown"},
+        {"{\"id\":\"x\",\"display_name\":\"x\",\"client_id\":\"c\",\"issuer\":\"https://i\","
+         "\"mapping\":{\"email\":\"email\"}}",
+         "mapping"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        gh_fed_config c;
+        char why[256] = "";
+        assert_int_equal(validate(bad[i][0], NULL, &c, why), -1);
+        assert_non_null(strstr(why, bad[i][1]));
+        gh_fed_config_free(&c);
+    }
+}
+
+static void an_update_keeps_its_id(void **state)
+{
+    (void)state;
+    gh_fed_config c;
+    char why[256];
+    const char *doc = "{\"id\":\"other\",\"display_name\":\"x\",\"client_id\":\"c\","
+                      "\"issuer\":\"https://i.example\"}";
+    assert_int_equal(validate(doc, "acme", &c, why), -1);
+    assert_non_null(strstr(why, "cannot be changed"));
+    gh_fed_config_free(&c);
+    assert_int_equal(validate("{\"display_name\":\"x\",\"client_id\":\"c\",\"issuer\":\"https://"
+                              "i.example\"}",
+                              "acme", &c, why),
+                     0);
+    assert_string_equal(c.id, "acme");
+    assert_null(c.client_secret); /* none given: the stored one stays */
+    gh_fed_config_free(&c);
+}
+
+static json_t *claims(long long now)
+{
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", "https://up.example", "aud", "gh",
+                     "sub", "u-1", "exp", (json_int_t)(now + 300), "iat", (json_int_t)now, "nonce",
+                     "n-123");
+}
+
+static void good_claims_pass(void **state)
+{
+    (void)state;
+    const char *why;
+    json_t *c = claims(1000000);
+    assert_int_equal(
+        gh_fedproto_check_claims(c, "https://up.example", "gh", "n-123", 1000000, &why), 0);
+    /* a small clock skew either way */
+    assert_int_equal(
+        gh_fedproto_check_claims(c, "https://up.example", "gh", "n-123", 1000000 + 300 + 60, &why),
+        0);
+    json_decref(c);
+}
+
+static void each_bad_claim_is_refused(void **state)
+{
+    (void)state;
+    const char *why;
+    long long now = 1000000;
+    json_t *c = claims(now);
+    assert_int_equal(gh_fedproto_check_claims(c, "https://other.example", "gh", "n-123", now, &why),
+                     -1);
+    assert_non_null(strstr(why, "iss"));
+    assert_int_equal(gh_fedproto_check_claims(c, "https://up.example", "other", "n-123", now, &why),
+                     -1);
+    assert_non_null(strstr(why, "aud"));
+    assert_int_equal(gh_fedproto_check_claims(c, "https://up.example", "gh", "n-999", now, &why),
+                     -1);
+    assert_non_null(strstr(why, "nonce"));
+    assert_int_equal(gh_fedproto_check_claims(c, "https://up.example", "gh", "n-123",
+                                              now + 300 + GH_FED_SKEW_S, &why),
+                     -1);
+    assert_non_null(strstr(why, "expired"));
+    assert_int_equal(gh_fedproto_check_claims(c, "https://up.example", "gh", "n-123",
+                                              now - GH_FED_SKEW_S - 1, &why),
+                     -1);
+    assert_non_null(strstr(why, "future"));
+    json_object_del(c, "sub");
+    assert_int_equal(gh_fedproto_check_claims(c, "https://up.example", "gh", "n-123", now, &why),
+                     -1);
+    json_decref(c);
+    /* several audiences need azp naming us */
+    c = claims(now);
+    json_object_set_new(c, "aud", json_pack("[s, s]", "gh", "someone-else"));
+    assert_int_equal(gh_fedproto_check_claims(c, "https://up.example", "gh", "n-123", now, &why),
+                     -1);
+    json_object_set_new(c, "azp", json_string("gh"));
+    assert_int_equal(gh_fedproto_check_claims(c, "https://up.example", "gh", "n-123", now, &why),
+                     0);
+    json_object_del(c, "exp");
+    assert_int_equal(gh_fedproto_check_claims(c, "https://up.example", "gh", "n-123", now, &why),
+                     -1);
+    json_decref(c);
+}
+
+static void pkce_s256_matches_rfc7636(void **state)
+{
+    (void)state;
+    assert_int_equal(gh_crypto_init(), 0);
+    gh_arena *a = gh_arena_new(0);
+    /* RFC 7636 appendix B */
+    assert_string_equal(gh_fedproto_pkce_s256(a, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+                        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    gh_arena_free(a);
+}
+
+static void github_offers_its_primary_address(void **state)
+{
+    (void)state;
+    bool verified = true;
+    json_t *list = json_loads("[{\"email\":\"a@x\",\"primary\":false,\"verified\":true},"
+                              "{\"email\":\"b@x\",\"primary\":true,\"verified\":false}]",
+                              0, NULL);
+    assert_string_equal(gh_fedproto_github_email(list, &verified), "b@x");
+    assert_false(verified); /* a verified secondary address does not vouch for the primary */
+    json_decref(list);
+    list = json_loads("[{\"email\":\"a@x\",\"primary\":false,\"verified\":true}]", 0, NULL);
+    assert_null(gh_fedproto_github_email(list, &verified));
+    json_decref(list);
+}
+
+static void the_mapping_reads_claims(void **state)
+{
+    (void)state;
+    json_t *c = json_pack("{s:s, s:i}", "name", "Ada L.", "given_name", 5);
+    json_t *m = json_pack("{s:s, s:s}", "display_name", "name", "given_name", "given_name");
+    assert_string_equal(gh_fedproto_mapped(c, m, "display_name"), "Ada L.");
+    assert_null(gh_fedproto_mapped(c, m, "given_name")); /* not a string */
+    assert_null(gh_fedproto_mapped(c, m, "family_name"));
+    json_decref(c);
+    json_decref(m);
+}
+
+static gh_fed_facts trusted(void)
+{
+    return (gh_fed_facts){.has_email = true,
+                          .upstream_email_verified = true,
+                          .provider_trusted = true,
+                          .account_exists = true,
+                          .account_email_verified = true,
+                          .account_active = true};
+}
+
+static void the_decision(void **state)
+{
+    (void)state;
+    gh_fed_facts f = trusted();
+    assert_int_equal(gh_fedproto_decide(&f), GH_FED_LINK_WITH_PROOF);
+    f.linked = true;
+    assert_int_equal(gh_fedproto_decide(&f), GH_FED_SIGNIN);
+    f = trusted();
+    f.account_exists = false;
+    assert_int_equal(gh_fedproto_decide(&f), GH_FED_PROVISION);
+    assert_true(gh_fedproto_email_trusted(&f));
+    f.provider_trusted = false;
+    assert_int_equal(gh_fedproto_decide(&f), GH_FED_PROVISION);
+    assert_false(gh_fedproto_email_trusted(&f)); /* provisioned, but unverified */
+    f = trusted();
+    f.has_email = false;
+    f.account_exists = false;
+    assert_int_equal(gh_fedproto_decide(&f), GH_FED_REFUSE_NO_EMAIL);
+}
+
+/* nOAuth: an upstream naming an existing account's address never links
+ * unless it vouches for it, is trusted to, and the account's own address
+ * is verified. */
+static void no_link_on_an_unvouched_address(void **state)
+{
+    (void)state;
+    gh_fed_facts f = trusted();
+    f.upstream_email_verified = false;
+    assert_int_equal(gh_fedproto_decide(&f), GH_FED_REFUSE_UNVERIFIED);
+    f = trusted();
+    f.provider_trusted = false;
+    assert_int_equal(gh_fedproto_decide(&f), GH_FED_REFUSE_UNVERIFIED);
+    f = trusted();
+    f.account_email_verified = false;
+    assert_int_equal(gh_fedproto_decide(&f), GH_FED_REFUSE_ACCOUNT_UNVERIFIED);
+    f = trusted();
+    f.account_active = false;
+    assert_int_equal(gh_fedproto_decide(&f), GH_FED_REFUSE_INACTIVE);
+    assert_string_equal(gh_fedproto_outcome_str(GH_FED_REFUSE_UNVERIFIED),
+                        "email_not_verified_upstream");
+}
+
+/* amr gains fed; an upstream sign-in is AAL1 on its own, AAL2 only with a
+ * local second factor after it */
+static void fed_is_aal1_unless_a_local_factor_follows(void **state)
+{
+    (void)state;
+    gh_arena *a = gh_arena_new(0);
+    gh_assurance_proof p = {0};
+    gh_assurance_proof_add(&p, GH_METHOD_FED, false, false);
+    assert_int_equal(gh_assurance_proof_level(&p), 1);
+    assert_string_equal(gh_assurance_amr(a, &p), "[\"fed\"]");
+    gh_assurance_proof_add(&p, GH_METHOD_TOTP, false, false);
+    assert_int_equal(gh_assurance_proof_level(&p), 2);
+    assert_string_equal(gh_assurance_amr(a, &p), "[\"otp\",\"fed\",\"mfa\"]");
+    gh_arena_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_generic_oidc_provider_gets_the_defaults),
+        cmocka_unit_test(presets_fill_their_issuer_and_trust),
+        cmocka_unit_test(bad_documents_are_refused_with_a_reason),
+        cmocka_unit_test(an_update_keeps_its_id),
+        cmocka_unit_test(good_claims_pass),
+        cmocka_unit_test(each_bad_claim_is_refused),
+        cmocka_unit_test(pkce_s256_matches_rfc7636),
+        cmocka_unit_test(github_offers_its_primary_address),
+        cmocka_unit_test(the_mapping_reads_claims),
+        cmocka_unit_test(the_decision),
+        cmocka_unit_test(no_link_on_an_unvouched_address),
+        cmocka_unit_test(fed_is_aal1_unless_a_local_factor_follows),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
