@@ -70,7 +70,8 @@ gh_dbrc gh_risk_network_seen(const gh_ctx *x, gh_dbconn *c, const char *user_id)
  * from the session's. */
 bool gh_risk_session_shifted(const gh_ctx *x, const gh_session *s);
 /* Re-scores a shifted session, records the decision and the session's new
- * context (step_up drops it to AAL1 and ages its sign-in); the caller ends
+ * context (step_up drops it to AAL1 and marks it fresh_required, keeping
+ * its true auth_time); the caller ends
  * it on deny. */
 gh_dbrc gh_risk_session_reeval(const gh_ctx *x, gh_dbconn *c, const gh_session *s,
                                gh_risk_verdict *out);

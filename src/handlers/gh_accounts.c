@@ -260,6 +260,9 @@ void gh_accounts_session(gh_req *r)
                   "csrf_token", csrf, "user", user, "session", "id", s->id, "created_at", created,
                   "expires_at", expires, "auth_time", auth, "acr", gh_assurance_acr(s->aal), "amr",
                   amr ? amr : json_array(), "factors", factors ? factors : json_array());
+    /* a risk step-up waits for the person to prove again (docs/risk.md) */
+    if (j && s->fresh_required)
+        json_object_set_new(j, "reauthentication_required", json_true());
     /* a required document waits for acceptance: the pages go to the re-ask */
     if (j && gh_session_consent_pending(r))
         json_object_set_new(j, "consent_required", json_true());
@@ -339,11 +342,10 @@ static gh_dbrc signup_existing(gh_req *r, gh_dbconn *c, const gh_user *owner, co
     gh_dbrc rc = verify_flow_create(r, c, NULL, owner->email, return_to, f, &k);
     if (rc != GH_DB_OK || !mail)
         return rc;
-    json_t *params =
-        json_pack("{s:s, s:s, s:s}", "signin_link",
-                  gh_arena_printf(r->arena, "%s/signin", r->issuer), "reset_link",
-                  gh_arena_printf(r->arena, "%s/signin", r->issuer), "_locale",
-                  gh_i18n_tags()[gh_req_language(r, return_to)]);
+    json_t *params = json_pack("{s:s, s:s, s:s}", "signin_link",
+                               gh_arena_printf(r->arena, "%s/signin", r->issuer), "reset_link",
+                               gh_arena_printf(r->arena, "%s/signin", r->issuer), "_locale",
+                               gh_i18n_tags()[gh_req_language(r, return_to)]);
     rc = gh_mail_enqueue(c, r->arena, r->app->cfg, r->tenant, owner->email, "signup_existing",
                          params);
     json_decref(params);

@@ -652,6 +652,11 @@ const char *const gh_sqlite_migrations[] = {
      * auth_codes.claims), so an ID token issued on refresh carries them
      * too (docs/oidc.md "Refresh"). Every rotated token copies it. */
     "ALTER TABLE refresh_tokens ADD COLUMN claims TEXT;",
+    /* 26: sessions.fresh_required marks a live session whose risk
+     * re-evaluation asked for a step-up (docs/risk.md): its sign-in no
+     * longer counts as recent until the person proves again, while
+     * auth_time keeps the true time of that sign-in */
+    "ALTER TABLE sessions ADD COLUMN fresh_required INTEGER NOT NULL DEFAULT 0;",
 };
 _Static_assert(sizeof(gh_sqlite_migrations) / sizeof(gh_sqlite_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

@@ -148,7 +148,7 @@ gh_dbrc gh_store_risk_session_context(gh_dbconn *c, gh_arena *a, const char *ten
 {
     static const char sql[] = "UPDATE sessions SET risk_context = $3, "
                               "aal = CASE WHEN $4 = 1 THEN 1 ELSE aal END, "
-                              "auth_time = CASE WHEN $4 = 1 THEN 0 ELSE auth_time END "
+                              "fresh_required = CASE WHEN $4 = 1 THEN 1 ELSE fresh_required END "
                               "WHERE tenant_id = $1 AND id = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(session_id), GH_TEXT(context),
                       GH_INT(step_up ? 1 : 0)};

@@ -61,7 +61,8 @@ gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, lo
 
 /* The context a session is compared with from now on (re-evaluation,
  * sessions.risk_context); with step_up, the session also drops to AAL1 and
- * needs a fresh sign-in for anything that asks for a recent one. */
+ * is marked fresh_required: anything that asks for a recent sign-in asks
+ * again, while its auth_time stays the true time of its sign-in. */
 gh_dbrc gh_store_risk_session_context(gh_dbconn *c, gh_arena *a, const char *tenant,
                                       const char *session_id, const char *context, bool step_up);
 
