@@ -48,6 +48,13 @@ typedef enum {
     GH_RS_NETWORK_CHANGED,   /* session: the network differs from the session's */
     GH_RS_UA_CHANGED,        /* session: the user agent differs */
     GH_RS_UA_FAMILY_CHANGED, /* session: the browser family differs */
+    /* the other journeys (sign-up, recovery, email change, step-up): this
+     * journey's attempts in the last hour (step-up: its failures) */
+    GH_RS_IP_ATTEMPTS,      /* from this address */
+    GH_RS_NETWORK_ATTEMPTS, /* from this address's network */
+    GH_RS_ACCOUNT_ATTEMPTS, /* on this account (or, for sign-up, this email) */
+    GH_RS_DISPOSABLE_EMAIL, /* sign-up, email change: the address's domain is disposable */
+    GH_RS_CLIENT_FAILURES,  /* token: refused grants of this client, last 10 minutes */
     GH_RS_COUNT
 } gh_risk_signal;
 

@@ -650,7 +650,8 @@ const char *const gh_pg_migrations[] = {
     /* migration 22: see the SQLite migration of the same place */
     "ALTER TABLE refresh_tokens ADD COLUMN claims TEXT;",
     /* 26: see the SQLite migration of the same place */
-    "ALTER TABLE sessions ADD COLUMN fresh_required INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE sessions ADD COLUMN fresh_required INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE refresh_tokens ADD COLUMN network TEXT;",
 };
 _Static_assert(sizeof(gh_pg_migrations) / sizeof(gh_pg_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

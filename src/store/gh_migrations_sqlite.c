@@ -656,7 +656,11 @@ const char *const gh_sqlite_migrations[] = {
      * re-evaluation asked for a step-up (docs/risk.md): its sign-in no
      * longer counts as recent until the person proves again, while
      * auth_time keeps the true time of that sign-in */
-    "ALTER TABLE sessions ADD COLUMN fresh_required INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE sessions ADD COLUMN fresh_required INTEGER NOT NULL DEFAULT 0;"
+    /* 26: refresh_tokens.network: the keyed hash of the network a refresh
+     * token was issued to; the risk engine's token journey compares the
+     * network that presents it (docs/risk.md, "Token requests") */
+    "ALTER TABLE refresh_tokens ADD COLUMN network TEXT;",
 };
 _Static_assert(sizeof(gh_sqlite_migrations) / sizeof(gh_sqlite_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

@@ -55,6 +55,10 @@ typedef struct gh_refresh {
     /* the claims the original request asked for in the ID token (the
      * code's, kept through every rotation), or NULL */
     const char *claims;
+    /* the network the token was issued to, as the risk engine's keyed hash
+     * (gh_risk_token_network; NULL for tokens from before migration 26):
+     * the token journey's new_network compares with it, no further read */
+    const char *network;
 } gh_refresh;
 
 gh_dbrc gh_store_refresh_insert(gh_dbconn *c, gh_arena *a, const gh_refresh *t);

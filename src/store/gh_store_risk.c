@@ -143,6 +143,16 @@ gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, lo
     return rows_of(c, a, sql, p, 3, sizeof(**out), fill_failure, (void **)out, n);
 }
 
+gh_dbrc gh_store_risk_events(gh_dbconn *c, gh_arena *a, const char *tenant, const char *pattern,
+                             long long since, int limit, gh_risk_failure **out, size_t *n)
+{
+    static const char sql[] =
+        "SELECT ip, subject FROM audit_events WHERE tenant_id = $1 AND time >= $2 "
+        "AND type LIKE $4 ESCAPE '\\' ORDER BY time DESC LIMIT $3";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(since), GH_INT(limit), GH_TEXT(pattern)};
+    return rows_of(c, a, sql, p, 4, sizeof(**out), fill_failure, (void **)out, n);
+}
+
 gh_dbrc gh_store_risk_session_context(gh_dbconn *c, gh_arena *a, const char *tenant,
                                       const char *session_id, const char *context, bool step_up)
 {

@@ -58,6 +58,11 @@ typedef struct gh_risk_failure {
 } gh_risk_failure;
 gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, long long since,
                                int limit, gh_risk_failure **out, size_t *n);
+/* The audit events of a journey since a time (type LIKE pattern, '\' its
+ * escape: "signup.%", "email.change\_started"): their address and
+ * subject, newest first, at most limit rows. */
+gh_dbrc gh_store_risk_events(gh_dbconn *c, gh_arena *a, const char *tenant, const char *pattern,
+                             long long since, int limit, gh_risk_failure **out, size_t *n);
 
 /* The context a session is compared with from now on (re-evaluation,
  * sessions.risk_context); with step_up, the session also drops to AAL1 and
