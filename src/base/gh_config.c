@@ -283,6 +283,30 @@ static int p_risk_shadow(gh_config *c, const char *v, char *why, size_t whylen)
                        whylen);
 }
 
+/* A MaxMind-format database: an existing regular file (opened and checked
+ * by gh_geoip at start). */
+static int mmdb_file(char *dst, size_t n, const char *v, char *why, size_t whylen)
+{
+    struct stat st;
+    if (*v && (stat(v, &st) != 0 || !S_ISREG(st.st_mode))) {
+        snprintf(why, whylen, "must name an existing MaxMind database file");
+        return -1;
+    }
+    return set_string(dst, n, v, why, whylen);
+}
+
+static int p_geoip_db(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return mmdb_file(c->geoip_db, sizeof(c->geoip_db), v, why, whylen);
+}
+
+static int p_asn_db(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return mmdb_file(c->asn_db, sizeof(c->asn_db), v, why, whylen);
+}
+
+UINT_SETTING(p_risk_travel_kmh, risk_travel_kmh, 100, 20000)
+
 static int p_smtp_tls(gh_config *c, const char *v, char *why, size_t whylen)
 {
     static const char *names[] = {"auto", "required", "opportunistic", "off"};
@@ -524,6 +548,13 @@ static const struct setting settings[] = {
      "risk policy file replacing the built-in one (docs/risk.md); checked at start"},
     {"RISK_SHADOW_POLICY_FILE", "", p_risk_shadow,
      "risk policy evaluated beside the live one and only recorded (shadow mode); unset: none"},
+    {"GEOIP_DB", "", p_geoip_db,
+     "MaxMind-format country or city database (.mmdb) for the risk signals new_country and "
+     "impossible_travel; unset: none"},
+    {"ASN_DB", "", p_asn_db,
+     "MaxMind-format ASN database (.mmdb) for the risk signal new_asn; unset: none"},
+    {"RISK_TRAVEL_KMH", "1000", p_risk_travel_kmh,
+     "km/h between two sign-ins' places above which travel counts as impossible (100 to 20000)"},
 };
 
 enum { N_SETTINGS = sizeof(settings) / sizeof(settings[0]) };

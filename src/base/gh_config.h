@@ -116,6 +116,11 @@ typedef struct gh_config {
     /* the risk engine (docs/risk.md): "" for the policy compiled in / no shadow */
     char risk_policy_file[GH_PATH_MAX];
     char risk_shadow_policy_file[GH_PATH_MAX];
+    /* geolocation for the risk engine (docs/risk.md "Geolocation"): ""
+     * for none; the speed above which travel is impossible */
+    char geoip_db[GH_PATH_MAX];
+    char asn_db[GH_PATH_MAX];
+    unsigned risk_travel_kmh;
 } gh_config;
 
 /* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */

@@ -10,6 +10,7 @@
 #include "gh_crypto.h"
 #include "gh_device.h"
 #include "gh_disposable.h"
+#include "gh_geoip.h"
 #include "gh_embed.h"
 #include "gh_log.h"
 #include "gh_metrics_series.h"
@@ -60,6 +61,8 @@ int gh_risk_init(const gh_config *cfg, char *err, size_t errlen)
 {
     char why[256] = "";
     have_shadow = false;
+    if (gh_geoip_open(cfg, err, errlen) != 0)
+        return -1;
     if (cfg->risk_policy_file[0]) {
         if (load_file(cfg->risk_policy_file, &live, err, errlen) != 0)
             return -1;
@@ -178,6 +181,55 @@ static gh_dbrc account_context(const gh_ctx *x, gh_dbconn *c, const char *user_i
     return rc;
 }
 
+/* The account's last sign-ins whose places are compared (docs/risk.md
+ * "Geolocation"), and the distance under which two places count as one
+ * (a city-level position is worth no more). */
+enum { GEO_SIGNINS = 20, GEO_NEAR_KM = 100 };
+
+/* Whether going from a sign-in at (lat, lon, at) to here by now was faster
+ * than the set speed; a minute at least, so two sign-ins in the same
+ * second do not divide by zero. */
+static bool too_fast(const gh_ctx *x, const gh_geo *was, long long at, const gh_geo *now)
+{
+    double km = gh_geoip_distance_km(was->lat, was->lon, now->lat, now->lon);
+    double hours = (double)(x->now - at > 60000 ? x->now - at : 60000) / 3600000.0;
+    return km >= GEO_NEAR_KM && km / hours > (double)x->cfg->risk_travel_kmh;
+}
+
+/* new_country, new_asn and impossible_travel from the account's latest
+ * sign-ins (their addresses, looked up now: nothing is stored for it). */
+static gh_dbrc geo_signals(const gh_ctx *x, gh_dbconn *c, const char *user_id, gh_risk_signals *out)
+{
+    gh_geo here, was;
+    gh_risk_past_signin *list = NULL;
+    size_t n = 0;
+    if (!gh_geoip_enabled() || !user_id)
+        return GH_DB_OK;
+    gh_geoip_lookup(x->client_ip, &here);
+    if (here.country[0])
+        out->country = gh_arena_strdup(x->arena, here.country);
+    if (here.asn)
+        out->asn = gh_arena_printf(x->arena, "AS%lu", here.asn);
+    gh_dbrc rc =
+        gh_store_risk_recent_signins(c, x->arena, x->tenant, user_id, GEO_SIGNINS, &list, &n);
+    if (rc != GH_DB_OK)
+        return rc;
+    bool country_seen = false, asn_seen = false, travel_checked = false;
+    for (size_t i = 0; i < n; i++) {
+        gh_geoip_lookup(list[i].ip, &was);
+        country_seen |= here.country[0] && strcmp(was.country, here.country) == 0;
+        asn_seen |= here.asn && was.asn == here.asn;
+        /* the latest sign-in with a place is where the person was */
+        if (!travel_checked && was.has_location && here.has_location) {
+            travel_checked = true;
+            out->v[GH_RS_IMPOSSIBLE_TRAVEL] = too_fast(x, &was, list[i].at, &here);
+        }
+    }
+    out->v[GH_RS_NEW_COUNTRY] = here.country[0] && !country_seen;
+    out->v[GH_RS_NEW_ASN] = here.asn && !asn_seen;
+    return GH_DB_OK;
+}
+
 gh_dbrc gh_risk_signin_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *f,
                                gh_risk_signals *out)
 {
@@ -187,6 +239,8 @@ gh_dbrc gh_risk_signin_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_fact
     gh_dbrc rc = account_context(x, c, f->user_id, f->device_hash, out);
     if (rc == GH_DB_OK)
         rc = velocity(x, c, f->user_id, out->network, out);
+    if (rc == GH_DB_OK)
+        rc = geo_signals(x, c, f->user_id, out);
     if (rc != GH_DB_OK)
         return rc;
     out->v[GH_RS_ACCOUNT_GUARDED] = f->account_guarded;
@@ -216,6 +270,10 @@ static json_t *signals_json(const gh_risk_signals *s)
         json_object_set_new(j, "ua_family", json_string(s->ua_family));
     if (j && s->network)
         json_object_set_new(j, "network", json_string(s->network));
+    if (j && s->country)
+        json_object_set_new(j, "country", json_string(s->country));
+    if (j && s->asn)
+        json_object_set_new(j, "asn", json_string(s->asn));
     return j;
 }
 
@@ -400,6 +458,8 @@ gh_dbrc gh_risk_attempt_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_att
     gh_dbrc rc = a->user_id ? account_context(x, c, a->user_id, a->device_hash, out) : GH_DB_OK;
     if (rc == GH_DB_OK)
         rc = attempts(x, c, a->journey, a->user_id, out);
+    if (rc == GH_DB_OK)
+        rc = geo_signals(x, c, a->user_id, out);
     out->v[GH_RS_DISPOSABLE_EMAIL] = a->email && gh_disposable_email(a->email);
     out->v[GH_RS_UA_SCRIPTED] = scripted(x->user_agent);
     return rc;
@@ -616,6 +676,8 @@ static const char *erased_signals(gh_arena *a, const char *text)
         j = json_object();
     json_object_del(j, "network");
     json_object_del(j, "ua_family");
+    json_object_del(j, "country");
+    json_object_del(j, "asn");
     return dump(a, j);
 }
 

@@ -16,6 +16,7 @@
 #include "gh_audit.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
+#include "gh_geoip.h"
 #include "gh_risk.h"
 #include "gh_store_users.h"
 
@@ -257,6 +258,20 @@ static void the_token_journey_writes_only_what_fired(void **state)
     assert_int_equal(v.outcome, GH_RO_ALLOW);
 }
 
+static void great_circle_distances(void **state)
+{
+    (void)state;
+    /* Berlin to New York is 6,385 km; Berlin to Potsdam 27 km */
+    double far = gh_geoip_distance_km(52.52, 13.405, 40.713, -74.006);
+    assert_true(far > 6370 && far < 6400);
+    double near = gh_geoip_distance_km(52.52, 13.405, 52.39, 13.065);
+    assert_true(near > 25 && near < 30);
+    assert_true(gh_geoip_distance_km(10, 20, 10, 20) < 1e-9);
+    /* antipodes: half the circumference */
+    double half = gh_geoip_distance_km(0, 0, 0, 180);
+    assert_true(half > 20010 && half < 20020);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +284,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(journeys_count_their_own_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(the_token_journey_writes_only_what_fired, setup, teardown),
+        cmocka_unit_test(great_circle_distances),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
