@@ -262,14 +262,20 @@ static int p_locales_dir(gh_config *c, const char *v, char *why, size_t whylen)
 
 /* Risk policy files (docs/risk.md): must exist here; their content is
  * parsed and checked at start by gh_risk_init, which names the line. */
-static int policy_file(char *dst, size_t n, const char *v, char *why, size_t whylen)
+static int existing_file(char *dst, size_t n, const char *v, const char *what, char *why,
+                         size_t whylen)
 {
     struct stat st;
     if (*v && (stat(v, &st) != 0 || !S_ISREG(st.st_mode))) {
-        snprintf(why, whylen, "must name an existing risk policy file");
+        snprintf(why, whylen, "must name an existing %s file", what);
         return -1;
     }
     return set_string(dst, n, v, why, whylen);
+}
+
+static int policy_file(char *dst, size_t n, const char *v, char *why, size_t whylen)
+{
+    return existing_file(dst, n, v, "risk policy", why, whylen);
 }
 
 static int p_risk_policy(gh_config *c, const char *v, char *why, size_t whylen)
@@ -283,26 +289,16 @@ static int p_risk_shadow(gh_config *c, const char *v, char *why, size_t whylen)
                        whylen);
 }
 
-/* A MaxMind-format database: an existing regular file (opened and checked
- * by gh_geoip at start). */
-static int mmdb_file(char *dst, size_t n, const char *v, char *why, size_t whylen)
-{
-    struct stat st;
-    if (*v && (stat(v, &st) != 0 || !S_ISREG(st.st_mode))) {
-        snprintf(why, whylen, "must name an existing MaxMind database file");
-        return -1;
-    }
-    return set_string(dst, n, v, why, whylen);
-}
-
+/* MaxMind-format databases: existing files here, opened and checked by
+ * gh_geoip at start. */
 static int p_geoip_db(gh_config *c, const char *v, char *why, size_t whylen)
 {
-    return mmdb_file(c->geoip_db, sizeof(c->geoip_db), v, why, whylen);
+    return existing_file(c->geoip_db, sizeof(c->geoip_db), v, "MaxMind database", why, whylen);
 }
 
 static int p_asn_db(gh_config *c, const char *v, char *why, size_t whylen)
 {
-    return mmdb_file(c->asn_db, sizeof(c->asn_db), v, why, whylen);
+    return existing_file(c->asn_db, sizeof(c->asn_db), v, "MaxMind database", why, whylen);
 }
 
 UINT_SETTING(p_risk_travel_kmh, risk_travel_kmh, 100, 20000)

@@ -230,12 +230,21 @@ static gh_dbrc geo_signals(const gh_ctx *x, gh_dbconn *c, const char *user_id, g
     return GH_DB_OK;
 }
 
-gh_dbrc gh_risk_signin_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *f,
-                               gh_risk_signals *out)
+/* Every journey's start: nothing counted, the request's network and
+ * browser family for the record. */
+static bool signals_begin(const gh_ctx *x, gh_risk_signals *out)
 {
     memset(out, 0, sizeof(*out));
     out->network = network_of(x->arena, x->client_ip);
     out->ua_family = gh_device_browser(x->user_agent);
+    return out->network != NULL;
+}
+
+gh_dbrc gh_risk_signin_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *f,
+                               gh_risk_signals *out)
+{
+    if (!signals_begin(x, out))
+        return GH_DB_FAIL;
     gh_dbrc rc = account_context(x, c, f->user_id, f->device_hash, out);
     if (rc == GH_DB_OK)
         rc = velocity(x, c, f->user_id, out->network, out);
@@ -450,10 +459,7 @@ static gh_dbrc attempts(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const 
 gh_dbrc gh_risk_attempt_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_attempt *a,
                                 gh_risk_signals *out)
 {
-    memset(out, 0, sizeof(*out));
-    out->network = network_of(x->arena, x->client_ip);
-    out->ua_family = gh_device_browser(x->user_agent);
-    if (!out->network)
+    if (!signals_begin(x, out))
         return GH_DB_FAIL;
     gh_dbrc rc = a->user_id ? account_context(x, c, a->user_id, a->device_hash, out) : GH_DB_OK;
     if (rc == GH_DB_OK)
