@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { startServer, stopAll, runGatehouse, buildEnv, makeTempDir, freePort, randomHex, sql } from './lib/server.mjs';
+import { startServer, stopAll, runGatehouse, buildEnv, makeTempDir, freePort, randomHex, sql, sleep } from './lib/server.mjs';
 import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
-import { enrolTotp } from './lib/factors.mjs';
+import { enrolTotp, codeAt, currentStep, awayFromStepEdge } from './lib/factors.mjs';
 import { registerClient, codeTokens, REDIRECT } from './lib/oidc.mjs';
 
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -239,6 +239,34 @@ test('a policy that asks a shifted session to step up: the session must prove ag
   assert.ok(Math.abs(idt.auth_time - Date.now() / 1000) < 30, `auth_time ${idt.auth_time}`);
   const ok = await moved.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
   assert.equal(ok.status, 200, ok.text);
+  await server.stop();
+});
+
+test('a shifted session asked to step up proves again with its second factor: the mark goes and the ID token says now', async () => {
+  const policy = 'version stepup-2\nrule browser on session if ua_family_changed weight 40 then step_up aal2 reason browser_changed\n';
+  const server = await startServer({ env: { GATEHOUSE_RISK_POLICY_FILE: await policyFile(policy) } });
+  const reg = await registerClient(server, { client_name: 'Risk RP 2' });
+  const user = await newUser(server, 'riskstep2');
+  const b = new BrowserAs(server, CHROME);
+  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(r.status, 200, r.text);
+  await b.session();
+  const totp = await enrolTotp(b);
+  await sleep(1100); // so a new auth_time is a later second
+
+  const moved = new BrowserAs(server, FIREFOX, b);
+  const now = await moved.session();
+  assert.equal(now.reauthentication_required, true);
+  const before = Date.parse(now.session.auth_time);
+  await awayFromStepEdge(3);
+  const m = await moved.post('/api/v1/signin/mfa', { code: codeAt(totp.secret, currentStep()) });
+  assert.equal(m.status, 200, m.text);
+  assert.equal(m.json.status, 'signed_in');
+  const after = await moved.session();
+  assert.equal(after.reauthentication_required, undefined);
+  assert.ok(Date.parse(after.session.auth_time) > before);
+  const idt = claimsOf((await codeTokens(server, moved, reg)).id_token);
+  assert.ok(Math.abs(idt.auth_time - Date.now() / 1000) < 30, `auth_time ${idt.auth_time}`);
   await server.stop();
 });
 
