@@ -188,14 +188,21 @@ class BrowserAs extends Browser {
 
 const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 
-test('a policy that asks a shifted session to step up: the session must prove again, and its auth_time stays true', async () => {
+/** A server whose policy asks a session that changes browser family to
+ * step up, an application, and a user signed in with Chrome. */
+async function stepUpWorld(tag) {
   const policy = 'version stepup-1\nrule browser on session if ua_family_changed weight 40 then step_up aal2 reason browser_changed\n';
   const server = await startServer({ env: { GATEHOUSE_RISK_POLICY_FILE: await policyFile(policy) } });
-  const reg = await registerClient(server, { client_name: 'Risk RP' });
-  const user = await newUser(server, 'riskstep');
+  const reg = await registerClient(server, { client_name: `Risk RP ${tag}` });
+  const user = await newUser(server, tag);
   const b = new BrowserAs(server, CHROME);
   const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
   assert.equal(r.status, 200, r.text);
+  return { server, reg, user, b };
+}
+
+test('a policy that asks a shifted session to step up: the session must prove again, and its auth_time stays true', async () => {
+  const { server, reg, user, b } = await stepUpWorld('riskstep');
   const before = await b.session();
   assert.ok(Date.parse(before.session.auth_time) > Date.now() - 600_000);
   assert.equal(before.reauthentication_required, undefined);
@@ -243,13 +250,7 @@ test('a policy that asks a shifted session to step up: the session must prove ag
 });
 
 test('a shifted session asked to step up proves again with its second factor: the mark goes and the ID token says now', async () => {
-  const policy = 'version stepup-2\nrule browser on session if ua_family_changed weight 40 then step_up aal2 reason browser_changed\n';
-  const server = await startServer({ env: { GATEHOUSE_RISK_POLICY_FILE: await policyFile(policy) } });
-  const reg = await registerClient(server, { client_name: 'Risk RP 2' });
-  const user = await newUser(server, 'riskstep2');
-  const b = new BrowserAs(server, CHROME);
-  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
-  assert.equal(r.status, 200, r.text);
+  const { server, reg, b } = await stepUpWorld('riskstep2');
   await b.session();
   const totp = await enrolTotp(b);
   await sleep(1100); // so a new auth_time is a later second
