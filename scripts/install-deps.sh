@@ -4,7 +4,8 @@
 #   scripts/install-deps.sh --example  also Node and its packages (the quickstart's example app)
 #   scripts/install-deps.sh --test   also the test tools (sanitizers, Node packages, sqlite3 CLI,
 #                                    the Debian packaging tools of scripts/package.sh,
-#                                    Prometheus for tests/e2e/metrics.test.mjs)
+#                                    Prometheus for tests/e2e/metrics.test.mjs, the MaxMind DB
+#                                    writer for tests/e2e/risk.geoip.test.mjs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ runtime_pkgs=(
   gcc meson ninja-build pkg-config
   libmicrohttpd-dev libjansson-dev libsodium-dev libargon2-dev libssl-dev libsqlite3-dev libpq-dev
   libcurl4-openssl-dev libcjose-dev liboath-dev libcbor-dev libqrencode-dev libunistring-dev
+  libmaxminddb-dev
 )
 test_pkgs=(
   libcmocka-dev clang clang-format sqlite3 curl nodejs npm
@@ -19,6 +21,7 @@ test_pkgs=(
   postgresql-15 postgresql-client-15
   dpkg-dev debhelper lintian
   prometheus
+  libmaxmind-db-writer-perl
 )
 
 want=("${runtime_pkgs[@]}")

@@ -263,14 +263,20 @@ static int p_locales_dir(gh_config *c, const char *v, char *why, size_t whylen)
 
 /* Risk policy files (docs/risk.md): must exist here; their content is
  * parsed and checked at start by gh_risk_init, which names the line. */
-static int policy_file(char *dst, size_t n, const char *v, char *why, size_t whylen)
+static int existing_file(char *dst, size_t n, const char *v, const char *what, char *why,
+                         size_t whylen)
 {
     struct stat st;
     if (*v && (stat(v, &st) != 0 || !S_ISREG(st.st_mode))) {
-        snprintf(why, whylen, "must name an existing risk policy file");
+        snprintf(why, whylen, "must name an existing %s file", what);
         return -1;
     }
     return set_string(dst, n, v, why, whylen);
+}
+
+static int policy_file(char *dst, size_t n, const char *v, char *why, size_t whylen)
+{
+    return existing_file(dst, n, v, "risk policy", why, whylen);
 }
 
 static int p_risk_policy(gh_config *c, const char *v, char *why, size_t whylen)
@@ -283,6 +289,20 @@ static int p_risk_shadow(gh_config *c, const char *v, char *why, size_t whylen)
     return policy_file(c->risk_shadow_policy_file, sizeof(c->risk_shadow_policy_file), v, why,
                        whylen);
 }
+
+/* MaxMind-format databases: existing files here, opened and checked by
+ * gh_geoip at start. */
+static int p_geoip_db(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return existing_file(c->geoip_db, sizeof(c->geoip_db), v, "MaxMind database", why, whylen);
+}
+
+static int p_asn_db(gh_config *c, const char *v, char *why, size_t whylen)
+{
+    return existing_file(c->asn_db, sizeof(c->asn_db), v, "MaxMind database", why, whylen);
+}
+
+UINT_SETTING(p_risk_travel_kmh, risk_travel_kmh, 100, 20000)
 
 static int p_smtp_tls(gh_config *c, const char *v, char *why, size_t whylen)
 {
@@ -528,6 +548,13 @@ static const struct setting settings[] = {
     {"FEDERATION_TIMEOUT_MS", "5000", p_fed_timeout,
      "ms each call to an upstream identity provider may take (200 to 30000); past it the sign-in "
      "shows that the provider is not answering"},
+    {"GEOIP_DB", "", p_geoip_db,
+     "MaxMind-format country or city database (.mmdb) for the risk signals new_country and "
+     "impossible_travel; unset: none"},
+    {"ASN_DB", "", p_asn_db,
+     "MaxMind-format ASN database (.mmdb) for the risk signal new_asn; unset: none"},
+    {"RISK_TRAVEL_KMH", "1000", p_risk_travel_kmh,
+     "km/h between two sign-ins' places above which travel counts as impossible (100 to 20000)"},
 };
 
 enum { N_SETTINGS = sizeof(settings) / sizeof(settings[0]) };

@@ -119,6 +119,11 @@ typedef struct gh_config {
     /* federation (docs/federation.md): ms each call to an upstream provider
      * may take in all (discovery, keys, token, user API) */
     unsigned federation_timeout_ms;
+    /* geolocation for the risk engine (docs/risk.md "Geolocation"): ""
+     * for none; the speed above which travel is impossible */
+    char geoip_db[GH_PATH_MAX];
+    char asn_db[GH_PATH_MAX];
+    unsigned risk_travel_kmh;
 } gh_config;
 
 /* Looks a setting up by its full name (GATEHOUSE_LISTEN); NULL when unset. */

@@ -35,9 +35,10 @@ static const char *const grants[] = {"authorization_code",
                                      "other",
                                      NULL};
 static const char *const risk_outcomes[] = {"allow", "step_up", "deny", "notify", "other", NULL};
-/* The reasons of the shipped risk policy (share/risk-policy.txt, docs/risk.md)
- * and a few an operator may name: any other reason of an operator's own
- * policy file is counted as "other". */
+/* The reasons of the shipped risk policy (share/risk-policy.txt, docs/risk.md;
+ * from signup_velocity on, the other journeys') and a few an operator may
+ * name: any other reason of an operator's own policy file is counted as
+ * "other". */
 static const char *const risk_rules[] = {"none",
                                          "account_under_attack",
                                          "common_password",
@@ -56,6 +57,14 @@ static const char *const risk_rules[] = {"none",
                                          "breached_password",
                                          "no_second_factor",
                                          "session_shift",
+                                         "signup_velocity",
+                                         "disposable_email",
+                                         "scripted_client",
+                                         "recovery_velocity",
+                                         "email_change_velocity",
+                                         "second_factor_guessing",
+                                         "client_failures",
+                                         "token_abuse",
                                          "other",
                                          NULL};
 static const char *const rate_classes[] = {"signin", "signup",  "code",  "token", "registration",

@@ -106,7 +106,9 @@ int gh_factors_reachable(const gh_ctx *x, const char *user_id)
 bool gh_factors_reauth_needed(const gh_ctx *x, const gh_session *s, const gh_factors_enrolled *e)
 {
     long long window = (long long)x->cfg->reauth_window * 1000;
-    return x->now - s->auth_time > window || (gh_factors_has_second(e) && s->aal < 2);
+    /* a risk step-up on the session (fresh_required) counts as an old sign-in */
+    return s->fresh_required || x->now - s->auth_time > window ||
+           (gh_factors_has_second(e) && s->aal < 2);
 }
 
 /* ---- the first factor's end ---- */

@@ -54,7 +54,7 @@ int gh_factors_reachable(const gh_ctx *x, const char *user_id);
 /* true when session s may not make a sensitive change (sign-in methods,
  * ending other sessions) without signing in again: authenticated longer
  * than GATEHOUSE_REAUTH_WINDOW ago, or below AAL2 while the account (e) has
- * a second factor. */
+ * a second factor, or a risk step-up marked the session fresh_required. */
 bool gh_factors_reauth_needed(const gh_ctx *x, const gh_session *s, const gh_factors_enrolled *e);
 
 /* The account's facts for gh_signin_decide (active, email verified, second

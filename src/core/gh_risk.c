@@ -1,5 +1,7 @@
 #include "gh_risk.h"
 
+#include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,8 @@
 #include "gh_audit.h"
 #include "gh_crypto.h"
 #include "gh_device.h"
+#include "gh_disposable.h"
+#include "gh_geoip.h"
 #include "gh_embed.h"
 #include "gh_log.h"
 #include "gh_metrics_series.h"
@@ -57,6 +61,8 @@ int gh_risk_init(const gh_config *cfg, char *err, size_t errlen)
 {
     char why[256] = "";
     have_shadow = false;
+    if (gh_geoip_open(cfg, err, errlen) != 0)
+        return -1;
     if (cfg->risk_policy_file[0]) {
         if (load_file(cfg->risk_policy_file, &live, err, errlen) != 0)
             return -1;
@@ -158,26 +164,94 @@ static bool scripted(const char *ua)
     return strcmp(gh_device_browser(ua), "an unknown browser") == 0;
 }
 
-gh_dbrc gh_risk_signin_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *f,
-                               gh_risk_signals *out)
+/* new_device and new_network: whether the account knows this device
+ * cookie and this network. */
+static gh_dbrc account_context(const gh_ctx *x, gh_dbconn *c, const char *user_id,
+                               const char *device_hash, gh_risk_signals *out)
 {
     bool device_known = false, network_known = false;
+    gh_dbrc rc = GH_DB_OK;
+    if (device_hash)
+        rc = gh_store_device_known(c, x->arena, x->tenant, user_id, device_hash, &device_known);
+    const char *nh = network_hash(x->arena, user_id, out->network);
+    if (rc == GH_DB_OK && nh)
+        rc = gh_store_risk_network_known(c, x->arena, x->tenant, user_id, nh, &network_known);
+    out->v[GH_RS_NEW_DEVICE] = !device_known;
+    out->v[GH_RS_NEW_NETWORK] = !network_known;
+    return rc;
+}
+
+/* The account's last sign-ins whose places are compared (docs/risk.md
+ * "Geolocation"), and the distance under which two places count as one
+ * (a city-level position is worth no more). */
+enum { GEO_SIGNINS = 20, GEO_NEAR_KM = 100 };
+
+/* Whether going from a sign-in at (lat, lon, at) to here by now was faster
+ * than the set speed; a minute at least, so two sign-ins in the same
+ * second do not divide by zero. */
+static bool too_fast(const gh_ctx *x, const gh_geo *was, long long at, const gh_geo *now)
+{
+    double km = gh_geoip_distance_km(was->lat, was->lon, now->lat, now->lon);
+    double hours = (double)(x->now - at > 60000 ? x->now - at : 60000) / 3600000.0;
+    return km >= GEO_NEAR_KM && km / hours > (double)x->cfg->risk_travel_kmh;
+}
+
+/* new_country, new_asn and impossible_travel from the account's latest
+ * sign-ins (their addresses, looked up now: nothing is stored for it). */
+static gh_dbrc geo_signals(const gh_ctx *x, gh_dbconn *c, const char *user_id, gh_risk_signals *out)
+{
+    gh_geo here, was;
+    gh_risk_past_signin *list = NULL;
+    size_t n = 0;
+    if (!gh_geoip_enabled() || !user_id)
+        return GH_DB_OK;
+    gh_geoip_lookup(x->client_ip, &here);
+    if (here.country[0])
+        out->country = gh_arena_strdup(x->arena, here.country);
+    if (here.asn)
+        out->asn = gh_arena_printf(x->arena, "AS%lu", here.asn);
+    gh_dbrc rc =
+        gh_store_risk_recent_signins(c, x->arena, x->tenant, user_id, GEO_SIGNINS, &list, &n);
+    if (rc != GH_DB_OK)
+        return rc;
+    bool country_seen = false, asn_seen = false, travel_checked = false;
+    for (size_t i = 0; i < n; i++) {
+        gh_geoip_lookup(list[i].ip, &was);
+        country_seen |= here.country[0] && strcmp(was.country, here.country) == 0;
+        asn_seen |= here.asn && was.asn == here.asn;
+        /* the latest sign-in with a place is where the person was */
+        if (!travel_checked && was.has_location && here.has_location) {
+            travel_checked = true;
+            out->v[GH_RS_IMPOSSIBLE_TRAVEL] = too_fast(x, &was, list[i].at, &here);
+        }
+    }
+    out->v[GH_RS_NEW_COUNTRY] = here.country[0] && !country_seen;
+    out->v[GH_RS_NEW_ASN] = here.asn && !asn_seen;
+    return GH_DB_OK;
+}
+
+/* Every journey's start: nothing counted, the request's network and
+ * browser family for the record. */
+static bool signals_begin(const gh_ctx *x, gh_risk_signals *out)
+{
     memset(out, 0, sizeof(*out));
     out->network = network_of(x->arena, x->client_ip);
     out->ua_family = gh_device_browser(x->user_agent);
-    gh_dbrc rc = GH_DB_OK;
-    if (f->device_hash)
-        rc = gh_store_device_known(c, x->arena, x->tenant, f->user_id, f->device_hash,
-                                   &device_known);
-    const char *nh = network_hash(x->arena, f->user_id, out->network);
-    if (rc == GH_DB_OK && nh)
-        rc = gh_store_risk_network_known(c, x->arena, x->tenant, f->user_id, nh, &network_known);
+    return out->network != NULL;
+}
+
+gh_dbrc gh_risk_signin_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *f,
+                               gh_risk_signals *out)
+{
+    if (!signals_begin(x, out))
+        return GH_DB_FAIL;
+    gh_dbrc rc = account_context(x, c, f->user_id, f->device_hash, out);
     if (rc == GH_DB_OK)
         rc = velocity(x, c, f->user_id, out->network, out);
+    if (rc == GH_DB_OK)
+        rc = geo_signals(x, c, f->user_id, out);
     if (rc != GH_DB_OK)
         return rc;
-    out->v[GH_RS_NEW_DEVICE] = !device_known;
-    out->v[GH_RS_NEW_NETWORK] = !network_known;
     out->v[GH_RS_ACCOUNT_GUARDED] = f->account_guarded;
     out->v[GH_RS_COMMON_PASSWORD] = f->password && gh_pwpolicy_is_weak(f->password, f->pwlen);
     out->v[GH_RS_NO_SECOND_FACTOR] = !f->has_second_factor;
@@ -205,6 +279,10 @@ static json_t *signals_json(const gh_risk_signals *s)
         json_object_set_new(j, "ua_family", json_string(s->ua_family));
     if (j && s->network)
         json_object_set_new(j, "network", json_string(s->network));
+    if (j && s->country)
+        json_object_set_new(j, "country", json_string(s->country));
+    if (j && s->asn)
+        json_object_set_new(j, "asn", json_string(s->asn));
     return j;
 }
 
@@ -275,11 +353,12 @@ static gh_dbrc store_decision(const gh_ctx *x, gh_dbconn *c, const gh_risk_recor
     return rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
 }
 
-gh_dbrc gh_risk_decide(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const char *user_id,
-                       const gh_risk_signals *s, gh_risk_verdict *out)
+/* Stores the live policy's result r over s (and the shadow's view). */
+static gh_dbrc record(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const char *user_id,
+                      const gh_risk_signals *s, const gh_risk_result *res, gh_risk_verdict *out)
 {
     char id[GH_UUID_STRLEN + 1];
-    gh_risk_result r = gh_riskpolicy_eval(&live, j, s);
+    gh_risk_result r = *res;
     gh_uuid(id);
     gh_risk_record d = {.id = gh_arena_strdup(x->arena, id),
                         .user_id = user_id,
@@ -303,6 +382,18 @@ gh_dbrc gh_risk_decide(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const c
     return GH_DB_OK;
 }
 
+gh_dbrc gh_risk_decide(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const char *user_id,
+                       const gh_risk_signals *s, gh_risk_verdict *out)
+{
+    gh_risk_result r = gh_riskpolicy_eval(&live, j, s);
+    return record(x, c, j, user_id, s, &r, out);
+}
+
+gh_risk_outcome gh_risk_peek(gh_risk_journey j, const gh_risk_signals *s)
+{
+    return gh_riskpolicy_eval(&live, j, s).outcome;
+}
+
 gh_dbrc gh_risk_signin(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *in,
                        gh_signin_facts *facts, gh_risk_verdict *out)
 {
@@ -317,6 +408,158 @@ gh_dbrc gh_risk_signin(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *in,
     facts->account_guarded = step_up && (email || !facts->has_second_factor);
     facts->risk_deny = out->outcome == GH_RO_DENY;
     return GH_DB_OK;
+}
+
+/* ---- sign-up, recovery, email change, step-up ---- */
+
+/* The audit events each journey's attempts leave (LIKE patterns, '\'
+ * escaping): sign-up's every outcome, a recovery or email change started
+ * (a refused one is audited under the same type, outcome failure), and a
+ * step-up's failures. */
+static const char *attempt_pattern(gh_risk_journey j)
+{
+    switch (j) {
+    case GH_RJ_SIGNUP:
+        return "signup.%";
+    case GH_RJ_RECOVERY:
+        return "recovery.started";
+    case GH_RJ_EMAIL_CHANGE:
+        return "email.change\\_started";
+    case GH_RJ_STEP_UP:
+        return "stepup.failed";
+    default:
+        return NULL;
+    }
+}
+
+/* The attempts signals from the window's audit events of the journey. */
+static gh_dbrc attempts(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const char *user_id,
+                        gh_risk_signals *s)
+{
+    gh_risk_failure *ev = NULL;
+    size_t n = 0;
+    const char *pattern = attempt_pattern(j);
+    if (!pattern)
+        return GH_DB_OK;
+    gh_dbrc rc = gh_store_risk_events(c, x->arena, x->tenant, pattern, x->now - WINDOW_MS,
+                                      FAILURES_READ, &ev, &n);
+    const char *ip = x->client_ip ? x->client_ip : "";
+    for (size_t i = 0; rc == GH_DB_OK && i < n; i++) {
+        const char *eip = ev[i].ip ? ev[i].ip : "";
+        bool same_ip = strcmp(eip, ip) == 0;
+        s->v[GH_RS_IP_ATTEMPTS] += same_ip;
+        s->v[GH_RS_NETWORK_ATTEMPTS] +=
+            same_ip || strcmp(network_of(x->arena, eip), s->network) == 0;
+        s->v[GH_RS_ACCOUNT_ATTEMPTS] +=
+            user_id && ev[i].subject && strcmp(ev[i].subject, user_id) == 0;
+    }
+    return rc;
+}
+
+gh_dbrc gh_risk_attempt_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_attempt *a,
+                                gh_risk_signals *out)
+{
+    if (!signals_begin(x, out))
+        return GH_DB_FAIL;
+    gh_dbrc rc = a->user_id ? account_context(x, c, a->user_id, a->device_hash, out) : GH_DB_OK;
+    if (rc == GH_DB_OK)
+        rc = attempts(x, c, a->journey, a->user_id, out);
+    if (rc == GH_DB_OK)
+        rc = geo_signals(x, c, a->user_id, out);
+    out->v[GH_RS_DISPOSABLE_EMAIL] = a->email && gh_disposable_email(a->email);
+    out->v[GH_RS_UA_SCRIPTED] = scripted(x->user_agent);
+    return rc;
+}
+
+/* ---- token requests ---- */
+
+/* Refused grants per client, in memory (this instance only): a bounded
+ * table of counters over two 10-minute windows, so the token path counts
+ * without touching the database. A client id hashes to one slot; another
+ * client landing on it takes it over (counts start again). */
+enum { CLIENT_SLOTS = 1024, CLIENT_WINDOW_MS = 10 * 60 * 1000 };
+struct client_slot {
+    uint64_t id;
+    long long window; /* the current window's start */
+    long long now, before;
+};
+static struct client_slot client_slots[CLIENT_SLOTS];
+static pthread_mutex_t client_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char client_key[crypto_shorthash_KEYBYTES];
+static pthread_once_t client_key_once = PTHREAD_ONCE_INIT;
+
+static void client_key_init(void)
+{
+    randombytes_buf(client_key, sizeof client_key);
+}
+
+/* The slot of client_id at now, moved to its current window; locked. */
+static struct client_slot *client_slot(const char *client_id, long long now)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    uint64_t id;
+    pthread_once(&client_key_once, client_key_init);
+    crypto_shorthash(h, (const unsigned char *)client_id, strlen(client_id), client_key);
+    memcpy(&id, h, sizeof id);
+    struct client_slot *sl = &client_slots[id % CLIENT_SLOTS];
+    long long window = now - now % CLIENT_WINDOW_MS;
+    if (sl->id != id)
+        *sl = (struct client_slot){.id = id, .window = window};
+    if (sl->window != window) {
+        sl->before = sl->window == window - CLIENT_WINDOW_MS ? sl->now : 0;
+        sl->now = 0;
+        sl->window = window;
+    }
+    return sl;
+}
+
+void gh_risk_token_failed(const char *client_id, long long now)
+{
+    if (!client_id)
+        return;
+    pthread_mutex_lock(&client_lock);
+    client_slot(client_id, now)->now++;
+    pthread_mutex_unlock(&client_lock);
+}
+
+/* The refused grants of the last 10 minutes: this window's, and the part
+ * of the previous one still inside them. */
+static long long client_failures(const char *client_id, long long now)
+{
+    pthread_mutex_lock(&client_lock);
+    struct client_slot *sl = client_slot(client_id, now);
+    long long left = CLIENT_WINDOW_MS - now % CLIENT_WINDOW_MS;
+    long long n = sl->now + sl->before * left / CLIENT_WINDOW_MS;
+    pthread_mutex_unlock(&client_lock);
+    return n;
+}
+
+const char *gh_risk_token_network(const gh_ctx *x, const char *family_id)
+{
+    char hash[2 * GH_SHA256_BYTES + 1];
+    const char *text = gh_arena_printf(x->arena, "risk token network|%s|%s", family_id,
+                                       network_of(x->arena, x->client_ip));
+    if (!text)
+        return NULL;
+    gh_secret_hash(text, hash);
+    return gh_arena_strdup(x->arena, hash);
+}
+
+gh_dbrc gh_risk_token(const gh_ctx *x, gh_dbconn *c, const gh_risk_token_facts *f,
+                      gh_risk_verdict *out)
+{
+    gh_risk_signals s;
+    memset(&s, 0, sizeof(s));
+    memset(out, 0, sizeof(*out));
+    const char *here = f->network ? gh_risk_token_network(x, f->family_id) : NULL;
+    s.v[GH_RS_NEW_NETWORK] = here && strcmp(here, f->network) != 0;
+    s.v[GH_RS_CLIENT_FAILURES] = client_failures(f->client_id, x->now);
+    gh_risk_result r = gh_riskpolicy_eval(&live, GH_RJ_TOKEN, &s);
+    /* the hot path: nothing fired, nothing is written */
+    if (r.nfired == 0 && r.outcome == GH_RO_ALLOW)
+        return GH_DB_OK;
+    s.network = network_of(x->arena, x->client_ip);
+    return record(x, c, GH_RJ_TOKEN, f->user_id, &s, &r, out);
 }
 
 /* ---- live sessions ---- */
@@ -439,6 +682,8 @@ static const char *erased_signals(gh_arena *a, const char *text)
         j = json_object();
     json_object_del(j, "network");
     json_object_del(j, "ua_family");
+    json_object_del(j, "country");
+    json_object_del(j, "asn");
     return dump(a, j);
 }
 

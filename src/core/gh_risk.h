@@ -55,6 +55,46 @@ typedef struct gh_risk_verdict {
 gh_dbrc gh_risk_decide(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const char *user_id,
                        const gh_risk_signals *s, gh_risk_verdict *out);
 
+/* What the live policy decides over s, without recording anything (a
+ * caller choosing whom a decision is about before gh_risk_decide). */
+gh_risk_outcome gh_risk_peek(gh_risk_journey j, const gh_risk_signals *s);
+
+/* Sign-up, recovery, email change and step-up (docs/risk.md "Journeys"). */
+typedef struct gh_risk_attempt {
+    gh_risk_journey journey;
+    const char *user_id;     /* the account the attempt is about, or NULL (sign-up) */
+    const char *device_hash; /* the device cookie's hash, or NULL */
+    const char *email;       /* sign-up, email change: the address asked for, or NULL */
+} gh_risk_attempt;
+
+/* The journey's signals: new_device and new_network (with an account),
+ * the last hour's attempts of the journey from this address, network and
+ * on the account (read from the audit trail), disposable_email and
+ * ua_scripted. */
+gh_dbrc gh_risk_attempt_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_attempt *a,
+                                gh_risk_signals *out);
+
+/* Token requests: a grant refused to this client (invalid_grant), counted
+ * in memory for client_failures. */
+void gh_risk_token_failed(const char *client_id, long long now);
+/* The keyed hash of the request's network for a refresh token family,
+ * stored with each refresh token (refresh_tokens.network). */
+const char *gh_risk_token_network(const gh_ctx *x, const char *family_id);
+
+typedef struct gh_risk_token_facts {
+    const char *user_id;
+    const char *client_id;
+    const char *family_id;
+    const char *network; /* the refresh token's refresh_tokens.network, or NULL */
+} gh_risk_token_facts;
+
+/* A refresh-token use: new_network (the network differs from the one the
+ * token was issued to) and client_failures, no database read. Only a
+ * decision where a rule fired is stored (one write); otherwise *out is
+ * allow with no id. */
+gh_dbrc gh_risk_token(const gh_ctx *x, gh_dbconn *c, const gh_risk_token_facts *f,
+                      gh_risk_verdict *out);
+
 /* A sign-in's risk: gathers the signals, decides
  * and records, and folds the live verdict into the sign-in's facts for
  * gh_signin_decide: step_up to "email" (or to a second factor the account
@@ -70,7 +110,8 @@ gh_dbrc gh_risk_network_seen(const gh_ctx *x, gh_dbconn *c, const char *user_id)
  * from the session's. */
 bool gh_risk_session_shifted(const gh_ctx *x, const gh_session *s);
 /* Re-scores a shifted session, records the decision and the session's new
- * context (step_up drops it to AAL1 and ages its sign-in); the caller ends
+ * context (step_up drops it to AAL1 and marks it fresh_required, keeping
+ * its true auth_time); the caller ends
  * it on deny. */
 gh_dbrc gh_risk_session_reeval(const gh_ctx *x, gh_dbconn *c, const gh_session *s,
                                gh_risk_verdict *out);

@@ -165,6 +165,7 @@ gh_dbrc gh_sessions_elevate(const gh_ctx *x, gh_dbconn *c, const gh_session *cur
     s->amr = amr;
     s->factors = factors;
     s->auth_time = x->now;
+    s->fresh_required = false; /* proven again: a risk step-up is met */
     gh_dbrc rc = gh_store_session_elevate(c, x->arena, s);
     if (rc != GH_DB_OK)
         return rc;

@@ -38,6 +38,7 @@
 #include "gh_store_throttle.h"
 #include "gh_i18n.h"
 #include "gh_i18n_pages.h"
+#include "gh_risk_journeys.h"
 
 enum {
     MAX_NAME = 256,
@@ -260,6 +261,9 @@ void gh_accounts_session(gh_req *r)
                   "csrf_token", csrf, "user", user, "session", "id", s->id, "created_at", created,
                   "expires_at", expires, "auth_time", auth, "acr", gh_assurance_acr(s->aal), "amr",
                   amr ? amr : json_array(), "factors", factors ? factors : json_array());
+    /* a risk step-up waits for the person to prove again (docs/risk.md) */
+    if (j && s->fresh_required)
+        json_object_set_new(j, "reauthentication_required", json_true());
     /* a required document waits for acceptance: the pages go to the re-ask */
     if (j && gh_session_consent_pending(r))
         json_object_set_new(j, "consent_required", json_true());
@@ -399,6 +403,32 @@ static gh_dbrc signup_new(gh_req *r, gh_dbconn *c, gh_user *u, const char *phc,
     return rc;
 }
 
+/* The sign-up's risk decision (docs/risk.md "Journeys"), in its
+ * transaction, about the account the address has (owner_id) or is about
+ * to get (new_id); found: the address lookup's result, returned unless the
+ * check fails. *refused: the policy refuses it, audited signup.refused and
+ * answered as a taken address is. */
+static gh_dbrc signup_risk(gh_req *r, gh_dbconn *c, const char *email, const char *owner_id,
+                           const char *new_id, gh_dbrc found, bool *refused)
+{
+    gh_risk_verdict v;
+    *refused = false;
+    if (found != GH_DB_OK && found != GH_DB_NOTFOUND)
+        return found;
+    gh_risk_check k = {.journey = GH_RJ_SIGNUP,
+                       .email = email,
+                       .record_as = owner_id ? owner_id : new_id,
+                       .record_refused_as = owner_id};
+    gh_dbrc rc = gh_risk_journey_check(r, c, &k, &v);
+    if (rc != GH_DB_OK)
+        return rc;
+    if (v.outcome != GH_RO_DENY)
+        return found;
+    *refused = true;
+    return gh_api_audit(r, c, "signup.refused", owner_id, "failure", "refused by the risk policy",
+                        json_pack("{s:s}", "decision_id", v.id));
+}
+
 /* The sign-up's "consents" against the purposes in effect; false with a
  * 400 answered (or 503). */
 static bool signup_consents_ok(gh_req *r, json_t *consents)
@@ -511,12 +541,16 @@ void gh_accounts_signup(gh_req *r)
         gh_accounts_sends_refused(r);
         return;
     }
+    bool refused = false;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK) {
         rc = gh_store_user_by_email(c, r->arena, r->tenant, email, &owner);
-        if (rc == GH_DB_OK)
+        rc = signup_risk(r, c, email, rc == GH_DB_OK ? owner.id : NULL, u.id, rc, &refused);
+        if (rc == GH_DB_OK && !refused)
             rc = gh_store_user_pending_signup(c, r->arena, r->tenant, owner.id, &pending);
-        if (rc == GH_DB_OK && pending)
+        if (refused)
+            ; /* nothing more: answered below as a taken address */
+        else if (rc == GH_DB_OK && pending)
             rc = signup_replace(r, c, &owner, &u, hash, return_to, send == GH_ACCOUNTS_SEND_MAIL,
                                 &f);
         else if (rc == GH_DB_OK)
@@ -529,7 +563,7 @@ void gh_accounts_signup(gh_req *r)
     }
     json_decref(consents);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
-    if (rc == GH_DB_CONFLICT) {
+    if (rc == GH_DB_CONFLICT || (rc == GH_DB_OK && refused)) {
         /* Another sign-up took the address between our read and write: answer
          * as for a taken address. */
         gh_accounts_respond_verification(r, gh_token(r->arena), email);

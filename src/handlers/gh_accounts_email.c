@@ -24,6 +24,30 @@
 #include "gh_session.h"
 #include "gh_store_flows.h"
 #include "gh_store_users.h"
+#include "gh_risk_journeys.h"
+
+/* The email change's risk decision (docs/risk.md "Journeys"), in the
+ * caller's transaction: deny is audited as an email.change_started that
+ * failed and answered as an accepted request (a decoy flow, no mail);
+ * step_up without the current password in the request asks for it. */
+static gh_dbrc email_change_risk(gh_req *r, gh_dbconn *c, const gh_user *u, const char *email,
+                                 bool with_password, gh_risk_outcome *outcome)
+{
+    gh_risk_verdict v;
+    gh_risk_check k = {.journey = GH_RJ_EMAIL_CHANGE,
+                       .user_id = u->id,
+                       .email = email,
+                       .record_as = u->id,
+                       .record_refused_as = u->id};
+    gh_dbrc rc = gh_risk_journey_check(r, c, &k, &v);
+    *outcome = rc == GH_DB_OK ? v.outcome : GH_RO_ALLOW;
+    if (*outcome == GH_RO_STEP_UP && with_password)
+        *outcome = GH_RO_ALLOW; /* the password was just proven */
+    if (*outcome == GH_RO_DENY)
+        rc = gh_api_audit(r, c, "email.change_started", u->id, "failure",
+                          "refused by the risk policy", json_pack("{s:s}", "decision_id", v.id));
+    return rc;
+}
 
 void gh_accounts_email_change(gh_req *r)
 {
@@ -48,6 +72,7 @@ void gh_accounts_email_change(gh_req *r)
     if (c && rc != GH_DB_OK)
         gh_resp_db_error(r, rc);
     bool go = c && rc == GH_DB_OK && gh_accounts_reauthorised(r, c, s, &u, body);
+    bool with_password = json_object_get(body, "current_password") != NULL;
     json_decref(body);
     if (!go)
         return;
@@ -62,18 +87,31 @@ void gh_accounts_email_change(gh_req *r)
     const char *key = gh_arena_printf(r->arena, "email_change:%s", u.id);
     if (gh_accounts_send_wait(r, c, key))
         return;
+    gh_risk_outcome risk = GH_RO_ALLOW;
     rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_accounts_count_send(r, c, key, gh_req_ctx(r).now);
     if (rc == GH_DB_OK)
+        rc = email_change_risk(r, c, &u, email, with_password, &risk);
+    bool go_on = risk != GH_RO_DENY && risk != GH_RO_STEP_UP;
+    if (rc == GH_DB_OK && go_on)
         rc = gh_accounts_flow_create(r, c, GH_FLOW_EMAIL, u.id, email, NULL, NULL, &f, &k);
-    if (rc == GH_DB_OK)
+    if (rc == GH_DB_OK && go_on)
         rc = gh_accounts_mail_code(r, c, &f, &k);
-    if (rc == GH_DB_OK)
+    if (rc == GH_DB_OK && go_on)
         rc = gh_api_audit(r, c, "email.change_started", u.id, "success", NULL, NULL);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK) {
         gh_resp_db_error(r, rc);
+        return;
+    }
+    if (risk == GH_RO_STEP_UP) {
+        gh_resp_error(r, 403, "reauthentication_required",
+                      "Enter your current password to make this change.");
+        return;
+    }
+    if (risk == GH_RO_DENY) { /* as an accepted request: a decoy flow, no mail */
+        gh_accounts_respond_verification(r, gh_token(r->arena), email);
         return;
     }
     gh_mail_kick();

@@ -29,6 +29,7 @@
 #include "gh_store_throttle.h"
 #include "gh_throttle.h"
 #include "gh_url.h"
+#include "gh_risk_journeys.h"
 
 enum { MAX_ATTEMPTS = 5 }; /* wrong second factors per pending step */
 
@@ -239,6 +240,35 @@ static void passkey_failed(gh_req *r, gh_dbconn *c, const struct mfa_context *m,
     gh_resp_error(r, 401, "invalid_code", WRONG_CODE);
 }
 
+/* A step-up's risk decision (docs/risk.md "Journeys"), in a transaction of
+ * its own, once the factor verified: true when the request was answered,
+ * refused by the policy as a wrong code is (audited stepup.failed) or
+ * 503 when the decision could not be stored. */
+static bool stepup_refused(gh_req *r, gh_dbconn *c, const struct mfa_context *m)
+{
+    gh_risk_verdict v;
+    gh_risk_check k = {.journey = GH_RJ_STEP_UP,
+                       .user_id = m->user_id,
+                       .record_as = m->user_id,
+                       .record_refused_as = m->user_id};
+    bool refused = false;
+    gh_dbrc rc = gh_db_begin(c);
+    if (rc == GH_DB_OK)
+        rc = gh_risk_journey_check(r, c, &k, &v);
+    refused = rc == GH_DB_OK && v.outcome == GH_RO_DENY;
+    if (refused)
+        rc = gh_api_audit(r, c, "stepup.failed", m->user_id, "failure",
+                          "refused by the risk policy", json_pack("{s:s}", "decision_id", v.id));
+    rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return true;
+    }
+    if (refused)
+        gh_resp_error(r, 401, "invalid_code", WRONG_CODE);
+    return refused;
+}
+
 /* Signs in (pending step) or steps the session up with the verified factor. */
 static void mfa_succeeded(gh_req *r, gh_dbconn *c, const struct mfa_context *m,
                           const gh_factors_verified *v, const char *asked)
@@ -253,6 +283,8 @@ static void mfa_succeeded(gh_req *r, gh_dbconn *c, const struct mfa_context *m,
             gh_store_throttle_clear(c, r->arena, r->tenant, m->key);
         return;
     }
+    if (!m->pending && stepup_refused(r, c, m))
+        return;
     if (m->pending) {
         json_t *data = json_loads(m->ch.data, 0, NULL);
         base = gh_arena_strdup(r->arena, json_string_value(json_object_get(data, "factors")));

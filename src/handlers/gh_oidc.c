@@ -777,9 +777,13 @@ void gh_oidc_authorize(gh_req *r)
         s = NULL;
     long long after = auth_after(r, &z);
     long long now = gh_now_ms();
-    bool fresh_needed = s && ((z.prompt_login && (after < 0 || s->auth_time < after)) ||
-                              (z.max_age >= 0 && now - s->auth_time > z.max_age * 1000 &&
-                               (after < 0 || s->auth_time < after)));
+    /* a session a risk re-evaluation asked to step up (docs/risk.md) is
+     * sent to prove again before it vouches for anyone: its auth_time is
+     * true but no longer enough */
+    bool fresh_needed =
+        s && (s->fresh_required || (z.prompt_login && (after < 0 || s->auth_time < after)) ||
+              (z.max_age >= 0 && now - s->auth_time > z.max_age * 1000 &&
+               (after < 0 || s->auth_time < after)));
     if (!s || fresh_needed) {
         if (z.prompt_none)
             client_error(&*r, &z, "login_required", "the user is not signed in");

@@ -47,6 +47,7 @@
 #include "gh_store_recovery.h"
 #include "gh_store_throttle.h"
 #include "gh_store_users.h"
+#include "gh_risk_journeys.h"
 
 #define NOT_STARTED "Start again from \"Forgot password?\": this step has expired."
 
@@ -74,6 +75,25 @@ static gh_dbrc open_recovery(gh_req *r, gh_dbconn *c, const char *user_id, const
         rc = gh_accounts_mail_code(r, c, f, &k);
     if (rc == GH_DB_OK && user_id)
         rc = gh_api_audit(r, c, "recovery.started", user_id, "success", why, NULL);
+    return rc;
+}
+
+/* The recovery's risk decision (docs/risk.md "Journeys") about the
+ * account, in the caller's transaction; *refused: the policy refuses it,
+ * audited as a recovery.started that failed, and answered as an unknown
+ * address is (a decoy flow, no mail). */
+static gh_dbrc recovery_risk(gh_req *r, gh_dbconn *c, const char *user_id, bool *refused)
+{
+    gh_risk_verdict v;
+    gh_risk_check k = {.journey = GH_RJ_RECOVERY,
+                       .user_id = user_id,
+                       .record_as = user_id,
+                       .record_refused_as = user_id};
+    gh_dbrc rc = gh_risk_journey_check(r, c, &k, &v);
+    *refused = rc == GH_DB_OK && v.outcome == GH_RO_DENY;
+    if (*refused)
+        rc = gh_api_audit(r, c, "recovery.started", user_id, "failure",
+                          "refused by the risk policy", json_pack("{s:s}", "decision_id", v.id));
     return rc;
 }
 
@@ -107,13 +127,15 @@ void gh_recover_start(gh_req *r)
         gh_accounts_sends_refused(r);
         return;
     }
-    bool mail = user_id && send == GH_ACCOUNTS_SEND_MAIL;
+    bool mail = user_id && send == GH_ACCOUNTS_SEND_MAIL, refused = false;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_accounts_count_send(r, c, key, now);
+    if (rc == GH_DB_OK && user_id)
+        rc = recovery_risk(r, c, user_id, &refused);
     if (rc == GH_DB_OK)
-        rc = open_recovery(r, c, mail ? user_id : NULL, email, gh_api_return_target(r, asked), &f,
-                           NULL);
+        rc = open_recovery(r, c, mail && !refused ? user_id : NULL, email,
+                           gh_api_return_target(r, asked), &f, NULL);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK) {
         gh_resp_db_error(r, rc);

@@ -31,12 +31,21 @@
 #include "gh_resources.h"
 #include "gh_store_users.h"
 #include "gh_store_oidc.h"
+#include "gh_risk.h"
 
 typedef char hash_hex[2 * GH_SHA256_BYTES + 1];
 
 static void token_error(gh_req *r, unsigned status, const char *error, const char *desc)
 {
     gh_resp_error(r, status, error, desc);
+}
+
+/* A grant refused to an authenticated client (invalid_grant): counted for
+ * the risk engine's client_failures (docs/risk.md "Token requests"). */
+static void grant_refused(gh_req *r, const gh_client *cl, const char *desc)
+{
+    gh_risk_token_failed(cl->id, gh_now_ms());
+    token_error(r, 400, "invalid_grant", desc);
 }
 
 /* ---- issuing ---- */
@@ -240,6 +249,9 @@ static const char *refresh_token(gh_req *r, gh_dbconn *c, const gh_client *cl,
                      * refresh honours the original claims request */
                     .claims = g->claims,
                     .org_id = g->org_id};
+    /* where it went, for the token journey's new_network (no extra read) */
+    gh_ctx x = gh_req_ctx(r);
+    t.network = gh_risk_token_network(&x, family);
     if (gh_store_refresh_insert(c, r->arena, &t) != GH_DB_OK)
         return NULL;
     return token;
@@ -323,24 +335,24 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
     long long now = gh_now_ms();
     gh_dbrc rc = gh_store_code_get(c, r->arena, r->tenant, hash, &k);
     if (rc != GH_DB_OK || strcmp(k.client_id, cl->id) != 0)
-        return token_error(r, 400, "invalid_grant", "the code is invalid");
+        return grant_refused(r, cl, "the code is invalid");
     /* The binding first: only the party that holds the verifier may make a
      * replay revoke anything, or a leaked used code of a public client would
      * let anyone end its owner's tokens. */
     if (strcmp(k.redirect_uri, redirect_uri) != 0)
-        return token_error(r, 400, "invalid_grant", "redirect_uri does not match");
+        return grant_refused(r, cl, "redirect_uri does not match");
     if (!k.code_challenge || !gh_pkce_s256_matches(verifier, k.code_challenge))
-        return token_error(r, 400, "invalid_grant", "the code_verifier does not match");
+        return grant_refused(r, cl, "the code_verifier does not match");
     if (k.used_at) {
         if ((rc = code_replayed(r, c, &k)) != GH_DB_OK)
             return gh_resp_db_error(r, rc);
-        return token_error(r, 400, "invalid_grant", "the code was already used");
+        return grant_refused(r, cl, "the code was already used");
     }
     if (now >= k.expires_at)
-        return token_error(r, 400, "invalid_grant", "the code has expired");
+        return grant_refused(r, cl, "the code has expired");
     gh_user u;
     if (gh_store_user_get(c, r->arena, r->tenant, k.user_id, &u) != GH_DB_OK || !u.active)
-        return token_error(r, 400, "invalid_grant", "the account is not active");
+        return grant_refused(r, cl, "the account is not active");
 
     struct grant g = {.sub = k.user_id,
                       .user_id = k.user_id,
@@ -388,6 +400,30 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
     respond_tokens(r, at, g.ttl, k.scope, idt, rt);
 }
 
+/* The token journey (docs/risk.md "Token requests"): evaluated from what
+ * the refresh token's row and memory hold; deny and step_up answer as an
+ * invalid refresh token does (the application sends the person through
+ * /authorize again). False when answered. */
+static bool token_risk_ok(gh_req *r, gh_dbconn *c, const gh_client *cl, const gh_refresh *t)
+{
+    gh_ctx x = gh_req_ctx(r);
+    gh_risk_verdict v;
+    gh_risk_token_facts tf = {.user_id = t->user_id,
+                              .client_id = cl->id,
+                              .family_id = t->family_id,
+                              .network = t->network};
+    gh_dbrc rc = gh_risk_token(&x, c, &tf, &v);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return false;
+    }
+    if (v.outcome == GH_RO_DENY || v.outcome == GH_RO_STEP_UP) {
+        token_error(r, 400, "invalid_grant", "the refresh token is invalid");
+        return false;
+    }
+    return true;
+}
+
 static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
 {
     const char *token = gh_form_get(f, "refresh_token");
@@ -403,7 +439,7 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
     long long now = gh_now_ms();
     if (gh_store_refresh_get(c, r->arena, r->tenant, hash, &t) != GH_DB_OK ||
         strcmp(t.client_id, cl->id) != 0 || t.revoked_at)
-        return token_error(r, 400, "invalid_grant", "the refresh token is invalid");
+        return grant_refused(r, cl, "the refresh token is invalid");
     if (t.rotated_at) {
         gh_dbrc rc = gh_db_begin(c);
         if (rc == GH_DB_OK)
@@ -414,10 +450,10 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
         rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
         if (rc != GH_DB_OK)
             return gh_resp_db_error(r, rc);
-        return token_error(r, 400, "invalid_grant", "the refresh token was already used");
+        return grant_refused(r, cl, "the refresh token was already used");
     }
     if (now >= t.expires_at || now >= t.family_expires_at)
-        return token_error(r, 400, "invalid_grant", "the refresh token has expired");
+        return grant_refused(r, cl, "the refresh token has expired");
     const char *scope = t.scope;
     if (asked) {
         scope = gh_scope_normalise(r->arena, asked);
@@ -430,7 +466,9 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
         return token_error(r, 400, "invalid_scope", "the client may no longer ask for that scope");
     gh_user u;
     if (gh_store_user_get(c, r->arena, r->tenant, t.user_id, &u) != GH_DB_OK || !u.active)
-        return token_error(r, 400, "invalid_grant", "the account is not active");
+        return grant_refused(r, cl, "the account is not active");
+    if (!token_risk_ok(r, c, cl, &t))
+        return;
     struct grant g = {.sub = t.user_id,
                       .user_id = t.user_id,
                       .scope = t.scope,
@@ -468,7 +506,7 @@ static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
     if (rc == GH_DB_CONFLICT) {
         /* another request rotated it first: that is a reuse too */
         gh_store_refresh_revoke_family(c, r->arena, r->tenant, t.family_id, now);
-        return token_error(r, 400, "invalid_grant", "the refresh token was already used");
+        return grant_refused(r, cl, "the refresh token was already used");
     }
     if (rc != GH_DB_OK)
         return gh_resp_db_error(r, rc);

@@ -65,9 +65,9 @@ static const gh_session *session_resolve(gh_req *r);
 
 /* A session whose network or user agent changed is scored again
  * (docs/risk.md "Re-evaluation"): false when the policy ends it; step_up
- * leaves it at AAL1 with an old sign-in, so what asks for a second factor
- * or a recent sign-in asks again. A failure keeps it as it was, to be
- * scored at the next request. */
+ * leaves it at AAL1 and marked fresh_required (its auth_time stays true),
+ * so what asks for a second factor or a recent sign-in asks again. A failure keeps it as it was, to
+ * be scored at the next request. */
 static bool reevaluate(gh_req *r, gh_dbconn *c, const gh_ctx *x, gh_session *s)
 {
     gh_risk_verdict v;
@@ -75,7 +75,7 @@ static bool reevaluate(gh_req *r, gh_dbconn *c, const gh_ctx *x, gh_session *s)
         return true;
     if (v.outcome == GH_RO_STEP_UP) {
         s->aal = 1;
-        s->auth_time = 0;
+        s->fresh_required = true;
     }
     if (v.outcome != GH_RO_DENY)
         return true;

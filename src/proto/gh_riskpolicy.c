@@ -23,6 +23,14 @@ static const char *const signal_names[GH_RS_COUNT] = {
     [GH_RS_NETWORK_CHANGED] = "network_changed",
     [GH_RS_UA_CHANGED] = "ua_changed",
     [GH_RS_UA_FAMILY_CHANGED] = "ua_family_changed",
+    [GH_RS_IP_ATTEMPTS] = "ip_attempts",
+    [GH_RS_NETWORK_ATTEMPTS] = "network_attempts",
+    [GH_RS_ACCOUNT_ATTEMPTS] = "account_attempts",
+    [GH_RS_DISPOSABLE_EMAIL] = "disposable_email",
+    [GH_RS_CLIENT_FAILURES] = "client_failures",
+    [GH_RS_NEW_COUNTRY] = "new_country",
+    [GH_RS_NEW_ASN] = "new_asn",
+    [GH_RS_IMPOSSIBLE_TRAVEL] = "impossible_travel",
 };
 
 static const char *const journey_names[GH_RJ_COUNT] = {

@@ -48,6 +48,17 @@ typedef enum {
     GH_RS_NETWORK_CHANGED,   /* session: the network differs from the session's */
     GH_RS_UA_CHANGED,        /* session: the user agent differs */
     GH_RS_UA_FAMILY_CHANGED, /* session: the browser family differs */
+    /* the other journeys (sign-up, recovery, email change, step-up): this
+     * journey's attempts in the last hour (step-up: its failures) */
+    GH_RS_IP_ATTEMPTS,      /* from this address */
+    GH_RS_NETWORK_ATTEMPTS, /* from this address's network */
+    GH_RS_ACCOUNT_ATTEMPTS, /* on this account (or, for sign-up, this email) */
+    GH_RS_DISPOSABLE_EMAIL, /* sign-up, email change: the address's domain is disposable */
+    GH_RS_CLIENT_FAILURES,  /* token: refused grants of this client, last 10 minutes */
+    /* geolocation (GATEHOUSE_GEOIP_DB, GATEHOUSE_ASN_DB; 0 without them) */
+    GH_RS_NEW_COUNTRY,       /* the country is not among the account's last sign-ins' */
+    GH_RS_NEW_ASN,           /* the network operator (ASN) is not either */
+    GH_RS_IMPOSSIBLE_TRAVEL, /* from the last sign-in's place, faster than the set speed */
     GH_RS_COUNT
 } gh_risk_signal;
 
@@ -55,6 +66,8 @@ typedef struct gh_risk_signals {
     long long v[GH_RS_COUNT];
     const char *ua_family; /* gh_device_browser's name, for the record */
     const char *network;   /* the /24 or /48 as text, for the record */
+    const char *country;   /* ISO code, for the record, or NULL */
+    const char *asn;       /* "AS64500", for the record, or NULL */
 } gh_risk_signals;
 
 enum { GH_RISK_MAX_RULES = 64, GH_RISK_MAX_CONDS = 8, GH_RISK_NAME_MAX = 48 };

@@ -695,6 +695,9 @@ const char *const gh_pg_migrations[] = {
     "    ON DELETE CASCADE,"
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
     "CREATE INDEX fed_identities_user ON fed_identities (tenant_id, user_id);",
+    /* 26: see the SQLite migration of the same place */
+    "ALTER TABLE sessions ADD COLUMN fresh_required INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE refresh_tokens ADD COLUMN network TEXT;",
     /* 27: organisations inside a tenant (docs/organisations.md): members
      * with roles, the email domains an organisation holds, and the
      * organisation an authorization was for (auth_codes.org_id, kept by

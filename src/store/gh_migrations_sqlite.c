@@ -713,6 +713,15 @@ const char *const gh_sqlite_migrations[] = {
     "    ON DELETE CASCADE,"
     "  FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE);"
     "CREATE INDEX fed_identities_user ON fed_identities (tenant_id, user_id);",
+    /* 26: sessions.fresh_required marks a live session whose risk
+     * re-evaluation asked for a step-up (docs/risk.md): its sign-in no
+     * longer counts as recent until the person proves again, while
+     * auth_time keeps the true time of that sign-in */
+    "ALTER TABLE sessions ADD COLUMN fresh_required INTEGER NOT NULL DEFAULT 0;"
+    /* 26: refresh_tokens.network: the keyed hash of the network a refresh
+     * token was issued to; the risk engine's token journey compares the
+     * network that presents it (docs/risk.md, "Token requests") */
+    "ALTER TABLE refresh_tokens ADD COLUMN network TEXT;",
     /* 27: organisations inside a tenant (docs/organisations.md): members
      * with roles, the email domains an organisation holds, and the
      * organisation an authorization was for (auth_codes.org_id, kept by

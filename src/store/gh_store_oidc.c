@@ -11,7 +11,7 @@
 #define REFRESH_COLS                                                                               \
     "tenant_id, token_hash, family_id, client_id, user_id, session_id, scope, auth_time, acr, "    \
     "amr, created_at, expires_at, family_expires_at, rotated_at, revoked_at, access_jti, "         \
-    "access_expires_at, claims, org_id"
+    "access_expires_at, claims, org_id, network"
 
 gh_dbrc gh_store_code_insert(gh_dbconn *c, gh_arena *a, const gh_code *k)
 {
@@ -84,7 +84,7 @@ gh_dbrc gh_store_refresh_insert(gh_dbconn *c, gh_arena *a, const gh_refresh *t)
 {
     static const char sql[] =
         "INSERT INTO refresh_tokens (" REFRESH_COLS ") VALUES ($1, $2, $3, "
-        "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL, $14, $15, $16, $17)";
+        "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL, $14, $15, $16, $17, $18)";
     gh_dbparam p[] = {
         GH_TEXT(t->tenant_id),
         GH_TEXT(t->token_hash),
@@ -103,6 +103,7 @@ gh_dbrc gh_store_refresh_insert(gh_dbconn *c, gh_arena *a, const gh_refresh *t)
         GH_INT(t->access_expires_at),
         GH_TEXT(t->claims),
         GH_TEXT(t->org_id),
+        GH_TEXT(t->network),
     };
     return gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL);
 }
@@ -136,7 +137,8 @@ gh_dbrc gh_store_refresh_get(gh_dbconn *c, gh_arena *a, const char *tenant, cons
                       .access_jti = v[15],
                       .access_expires_at = gh_dbres_int(&r, 0, 16),
                       .claims = v[17],
-                      .org_id = v[18]};
+                      .org_id = v[18],
+                      .network = v[19]};
     return GH_DB_OK;
 }
 

@@ -57,6 +57,10 @@ typedef struct gh_refresh {
      * code's, kept through every rotation), or NULL */
     const char *claims;
     const char *org_id; /* the code's organisation, kept through every rotation, or NULL */
+    /* the network the token was issued to, as the risk engine's keyed hash
+     * (gh_risk_token_network; NULL for tokens from before migration 26):
+     * the token journey's new_network compares with it, no further read */
+    const char *network;
 } gh_refresh;
 
 gh_dbrc gh_store_refresh_insert(gh_dbconn *c, gh_arena *a, const gh_refresh *t);

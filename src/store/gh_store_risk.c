@@ -143,12 +143,38 @@ gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, lo
     return rows_of(c, a, sql, p, 3, sizeof(**out), fill_failure, (void **)out, n);
 }
 
+static void fill_signin(const gh_dbres *r, size_t row, void *s)
+{
+    *(gh_risk_past_signin *)s =
+        (gh_risk_past_signin){gh_dbres_get(r, row, 0), gh_dbres_int(r, row, 1)};
+}
+
+gh_dbrc gh_store_risk_recent_signins(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                     const char *user_id, int limit, gh_risk_past_signin **out,
+                                     size_t *n)
+{
+    static const char sql[] = "SELECT ip, created_at FROM sessions WHERE tenant_id = $1 AND "
+                              "user_id = $2 ORDER BY created_at DESC LIMIT $3";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_INT(limit)};
+    return rows_of(c, a, sql, p, 3, sizeof(**out), fill_signin, (void **)out, n);
+}
+
+gh_dbrc gh_store_risk_events(gh_dbconn *c, gh_arena *a, const char *tenant, const char *pattern,
+                             long long since, int limit, gh_risk_failure **out, size_t *n)
+{
+    static const char sql[] =
+        "SELECT ip, subject FROM audit_events WHERE tenant_id = $1 AND time >= $2 "
+        "AND type LIKE $4 ESCAPE '\\' ORDER BY time DESC LIMIT $3";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(since), GH_INT(limit), GH_TEXT(pattern)};
+    return rows_of(c, a, sql, p, 4, sizeof(**out), fill_failure, (void **)out, n);
+}
+
 gh_dbrc gh_store_risk_session_context(gh_dbconn *c, gh_arena *a, const char *tenant,
                                       const char *session_id, const char *context, bool step_up)
 {
     static const char sql[] = "UPDATE sessions SET risk_context = $3, "
                               "aal = CASE WHEN $4 = 1 THEN 1 ELSE aal END, "
-                              "auth_time = CASE WHEN $4 = 1 THEN 0 ELSE auth_time END "
+                              "fresh_required = CASE WHEN $4 = 1 THEN 1 ELSE fresh_required END "
                               "WHERE tenant_id = $1 AND id = $2";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(session_id), GH_TEXT(context),
                       GH_INT(step_up ? 1 : 0)};

@@ -58,10 +58,26 @@ typedef struct gh_risk_failure {
 } gh_risk_failure;
 gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, long long since,
                                int limit, gh_risk_failure **out, size_t *n);
+/* The account's latest sign-ins (sessions, ended ones too, newest first, at
+ * most limit): their address and time, for the geolocation signals. */
+typedef struct gh_risk_past_signin {
+    const char *ip;
+    long long at;
+} gh_risk_past_signin;
+gh_dbrc gh_store_risk_recent_signins(gh_dbconn *c, gh_arena *a, const char *tenant,
+                                     const char *user_id, int limit, gh_risk_past_signin **out,
+                                     size_t *n);
+
+/* The audit events of a journey since a time (type LIKE pattern, '\' its
+ * escape: "signup.%", "email.change\_started"): their address and
+ * subject, newest first, at most limit rows. */
+gh_dbrc gh_store_risk_events(gh_dbconn *c, gh_arena *a, const char *tenant, const char *pattern,
+                             long long since, int limit, gh_risk_failure **out, size_t *n);
 
 /* The context a session is compared with from now on (re-evaluation,
  * sessions.risk_context); with step_up, the session also drops to AAL1 and
- * needs a fresh sign-in for anything that asks for a recent one. */
+ * is marked fresh_required: anything that asks for a recent sign-in asks
+ * again, while its auth_time stays the true time of its sign-in. */
 gh_dbrc gh_store_risk_session_context(gh_dbconn *c, gh_arena *a, const char *tenant,
                                       const char *session_id, const char *context, bool step_up);
 

@@ -25,7 +25,8 @@ static void session_from_row(const gh_dbres *r, size_t i, gh_session *s)
     s->factors = gh_dbres_get(r, i, 13);
     if (!s->factors)
         s->factors = "[]";
-    s->risk_context = NULL; /* only gh_store_session_by_token reads it */
+    s->risk_context = NULL; /* only gh_store_session_by_token reads them */
+    s->fresh_required = false;
 }
 
 gh_dbrc gh_store_session_insert(gh_dbconn *c, gh_arena *a, const gh_session *s)
@@ -55,7 +56,8 @@ gh_dbrc gh_store_session_by_token(gh_dbconn *c, gh_arena *a, const char *tenant,
                                   const char *token_hash, gh_session *out)
 {
     static const char sql[] =
-        "SELECT " SESSION_COLS ", risk_context FROM sessions WHERE tenant_id = $1 AND "
+        "SELECT " SESSION_COLS
+        ", risk_context, fresh_required FROM sessions WHERE tenant_id = $1 AND "
         "token_hash = $2 AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM users WHERE "
         "users.tenant_id = sessions.tenant_id AND users.id = "
         "sessions.user_id AND users.status = 'active')";
@@ -67,6 +69,7 @@ gh_dbrc gh_store_session_by_token(gh_dbconn *c, gh_arena *a, const char *tenant,
     if (rc == GH_DB_OK) {
         session_from_row(&r, 0, out);
         out->risk_context = gh_dbres_get(&r, 0, 14);
+        out->fresh_required = gh_dbres_int(&r, 0, 15) != 0;
     }
     return rc;
 }
@@ -83,7 +86,8 @@ gh_dbrc gh_store_session_touch(gh_dbconn *c, gh_arena *a, const gh_session *s, l
 gh_dbrc gh_store_session_elevate(gh_dbconn *c, gh_arena *a, const gh_session *s)
 {
     static const char sql[] =
-        "UPDATE sessions SET token_hash = $3, aal = $4, amr = $5, factors = $6, auth_time = $7 "
+        "UPDATE sessions SET token_hash = $3, aal = $4, amr = $5, factors = $6, auth_time = $7, "
+        "fresh_required = 0 "
         "WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL";
     gh_dbparam p[] = {
         GH_TEXT(s->tenant_id),

@@ -26,6 +26,11 @@ typedef struct gh_session {
      * agent"), NULL until its first shift (docs/risk.md); read by
      * gh_store_session_by_token only */
     const char *risk_context;
+    /* a risk re-evaluation asked for a step-up: the sign-in counts as old
+     * (for max_age, prompt=login, re-authentication) until the person
+     * proves again; auth_time stays true. Read by gh_store_session_by_token
+     * only; cleared by a step-up (gh_store_session_elevate) */
+    bool fresh_required;
 } gh_session;
 
 gh_dbrc gh_store_session_insert(gh_dbconn *c, gh_arena *a, const gh_session *s);
@@ -36,7 +41,8 @@ gh_dbrc gh_store_session_touch(gh_dbconn *c, gh_arena *a, const gh_session *s, l
                                long long idle_expires_at);
 /* Step-up: the same session (same id, so tokens' sid stays valid) gets a
  * new token hash, a higher level, its new methods and factors, and
- * auth_time of this latest authentication. NOTFOUND when the session is
+ * auth_time of this latest authentication, and no longer needs fresh
+ * proof (fresh_required). NOTFOUND when the session is
  * gone or revoked; the old token hash no longer finds it. */
 gh_dbrc gh_store_session_elevate(gh_dbconn *c, gh_arena *a, const gh_session *s);
 /* Ends every session of a user (each queues its back-channel logout) and

@@ -12,9 +12,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { startServer, stopAll, runGatehouse, buildEnv, makeTempDir, freePort, randomHex, sql } from './lib/server.mjs';
+import { startServer, stopAll, runGatehouse, buildEnv, makeTempDir, freePort, randomHex, sql, sleep } from './lib/server.mjs';
 import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
-import { enrolTotp } from './lib/factors.mjs';
+import { enrolTotp, codeAt, currentStep, awayFromStepEdge } from './lib/factors.mjs';
+import { registerClient, codeTokens, REDIRECT } from './lib/oidc.mjs';
 
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
@@ -59,7 +60,7 @@ test('a new device on an account with an authenticator app: the code is asked, t
 
   const [d] = await decisions(ctx.server, user.id);
   assert.equal(d.journey, 'signin');
-  assert.equal(d.policy_version, 'builtin-1');
+  assert.equal(d.policy_version, 'builtin-2');
   assert.equal(d.signals.new_device, 1);
   assert.equal(d.signals.has_second_factor, 1);
   assert.equal(d.reason, 'new_device');
@@ -127,7 +128,7 @@ test('shadow mode: the shadow policy\'s refusal is recorded and never acted on; 
   assert.equal((await b.session()).authenticated, true);
   const [d] = await decisions(server, user.id);
   assert.equal(d.outcome, 'allow');
-  assert.equal(d.policy_version, 'builtin-1');
+  assert.equal(d.policy_version, 'builtin-2');
   assert.equal(d.shadow.policy_version, 'deny-all-1');
   assert.equal(d.shadow.outcome, 'deny');
   assert.deepEqual(d.shadow.fired.map((f) => f.rule), ['everyone']);
@@ -172,28 +173,101 @@ test('a live session whose browser changes is scored again, once per change, and
   assert.equal(sessions.json.sessions.find((x) => x.current).user_agent, CHROME);
 });
 
-test('a policy that asks a shifted session to step up: its sign-in no longer counts as recent', async () => {
+/** A Browser that sends one User-Agent with every request. */
+class BrowserAs extends Browser {
+  constructor(server, ua, jarFrom) {
+    super(server);
+    this.ua = ua;
+    if (jarFrom) { this.jar = new Map(jarFrom.jar); this.csrf = jarFrom.csrf; }
+  }
+
+  raw(method, p, { body, headers = {} } = {}) {
+    return super.raw(method, p, { body, headers: { 'user-agent': this.ua, ...headers } });
+  }
+}
+
+const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+
+/** A server whose policy asks a session that changes browser family to
+ * step up, an application, and a user signed in with Chrome. */
+async function stepUpWorld(tag) {
   const policy = 'version stepup-1\nrule browser on session if ua_family_changed weight 40 then step_up aal2 reason browser_changed\n';
   const server = await startServer({ env: { GATEHOUSE_RISK_POLICY_FILE: await policyFile(policy) } });
-  const user = await newUser(server, 'riskstep');
-  const b = new Browser(server);
-  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password }, { headers: { 'user-agent': CHROME } });
+  const reg = await registerClient(server, { client_name: `Risk RP ${tag}` });
+  const user = await newUser(server, tag);
+  const b = new BrowserAs(server, CHROME);
+  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
   assert.equal(r.status, 200, r.text);
-  const before = await b.raw('GET', '/api/v1/session', { headers: { 'user-agent': CHROME } });
-  assert.ok(Date.parse(before.json.session.auth_time) > Date.now() - 600_000);
+  return { server, reg, user, b };
+}
 
-  const thief = copyOf(server, b);
-  const moved = await thief.raw('GET', '/api/v1/session', { headers: { 'user-agent': FIREFOX } });
-  assert.equal(moved.json.authenticated, true);
-  assert.ok(Date.parse(moved.json.session.auth_time) < Date.parse(before.json.session.auth_time));
-  const change = await thief.post('/api/v1/password', { new_password: `Harbour-${randomHex(6)}-Willow` }, { headers: { 'user-agent': FIREFOX } });
-  assert.equal(change.status, 403, change.text);
-  assert.equal(change.json.error, 'reauthentication_required');
+test('a policy that asks a shifted session to step up: the session must prove again, and its auth_time stays true', async () => {
+  const { server, reg, user, b } = await stepUpWorld('riskstep');
+  const before = await b.session();
+  assert.ok(Date.parse(before.session.auth_time) > Date.now() - 600_000);
+  assert.equal(before.reauthentication_required, undefined);
+
+  const moved = new BrowserAs(server, FIREFOX, b); // the same cookie, another browser family
+  const now = await moved.session();
+  assert.equal(now.authenticated, true);
+  // the sign-in's true time, not 1970: the mark says a new proof is due
+  assert.equal(now.session.auth_time, before.session.auth_time);
+  assert.equal(now.session.acr, before.session.acr);
+  assert.equal(now.reauthentication_required, true);
   const [d] = await decisions(server, user.id);
   assert.equal(d.journey, 'session');
   assert.equal(d.outcome, 'step_up');
   assert.equal(d.acr, 'aal2');
   assert.equal(d.policy_version, 'stepup-1');
+
+  // a sensitive change without the password is refused (SECURITY.md re-authentication)
+  const change = await moved.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
+  assert.equal(change.status, 403, change.text);
+  assert.equal(change.json.error, 'reauthentication_required');
+  // and the session vouches for nobody: an application is sent to sign in
+  const q = new URLSearchParams({ client_id: reg.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid', state: 's1', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+  const silent = await moved.raw('GET', `/authorize?${q}&prompt=none`);
+  assert.equal(silent.status, 302, silent.text);
+  assert.equal(new URL(silent.headers.get('location')).searchParams.get('error'), 'login_required');
+  const asked = await moved.raw('GET', `/authorize?${q}`);
+  assert.equal(asked.status, 302, asked.text);
+  assert.match(asked.headers.get('location'), /^\/signin\?return_to=/);
+  // the original browser's copy is the same session: also asked
+  const orig = await b.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
+  assert.equal(orig.status, 403, orig.text);
+
+  // the person proves again: a new sign-in, and the ID token says when
+  const again = await moved.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(again.status, 200, again.text);
+  const fresh = await moved.session();
+  assert.equal(fresh.reauthentication_required, undefined);
+  const tokens = await codeTokens(server, moved, reg);
+  const idt = claimsOf(tokens.id_token);
+  assert.ok(Math.abs(idt.auth_time - Date.now() / 1000) < 30, `auth_time ${idt.auth_time}`);
+  const ok = await moved.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
+  assert.equal(ok.status, 200, ok.text);
+  await server.stop();
+});
+
+test('a shifted session asked to step up proves again with its second factor: the mark goes and the ID token says now', async () => {
+  const { server, reg, b } = await stepUpWorld('riskstep2');
+  await b.session();
+  const totp = await enrolTotp(b);
+  await sleep(1100); // so a new auth_time is a later second
+
+  const moved = new BrowserAs(server, FIREFOX, b);
+  const now = await moved.session();
+  assert.equal(now.reauthentication_required, true);
+  const before = Date.parse(now.session.auth_time);
+  await awayFromStepEdge(3);
+  const m = await moved.post('/api/v1/signin/mfa', { code: codeAt(totp.secret, currentStep()) });
+  assert.equal(m.status, 200, m.text);
+  assert.equal(m.json.status, 'signed_in');
+  const after = await moved.session();
+  assert.equal(after.reauthentication_required, undefined);
+  assert.ok(Date.parse(after.session.auth_time) > before);
+  const idt = claimsOf((await codeTokens(server, moved, reg)).id_token);
+  assert.ok(Math.abs(idt.auth_time - Date.now() / 1000) < 30, `auth_time ${idt.auth_time}`);
   await server.stop();
 });
 
@@ -222,7 +296,7 @@ test('decisions about a customer are in their data export, and deletion keeps th
   assert.equal(ex.status, 200, ex.text);
   const [d] = ex.json.risk_decisions;
   assert.equal(d.journey, 'signin');
-  assert.equal(d.policy_version, 'builtin-1');
+  assert.equal(d.policy_version, 'builtin-2');
   assert.equal(d.signals.new_device, 1);
   assert.ok(d.rules.some((f) => f.rule === 'new_device'));
   assert.equal(d.shadow, undefined); // the operator's, not the customer's

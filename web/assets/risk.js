@@ -13,6 +13,9 @@
       tr('We asked for your code because many sign-ins are coming from your network right now.'),
     password_spraying: () =>
       tr('We asked for your code because your account is being tried from many places right now.'),
+    impossible_travel: () =>
+      tr('We asked for your code because you signed in a short while ago from a place too far away to have travelled from since.'),
+    new_country: () => tr('We asked for your code because you are signing in from a country you have not signed in from before.'),
   };
   const why = new URLSearchParams(location.search).get('why');
   const el = document.getElementById('risk-why');

@@ -193,6 +193,8 @@ static void sensitive_changes_need_a_recent_strong_sign_in(void **state)
     assert_true(gh_factors_reauth_needed(&f->x, &s, &e)); /* AAL1 with a second factor */
     s.aal = 2;
     assert_false(gh_factors_reauth_needed(&f->x, &s, &e));
+    s.fresh_required = true; /* a risk step-up: the recent sign-in no longer counts */
+    assert_true(gh_factors_reauth_needed(&f->x, &s, &e));
 }
 
 int main(void)

@@ -16,6 +16,7 @@
 #include "gh_audit.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
+#include "gh_geoip.h"
 #include "gh_risk.h"
 #include "gh_store_users.h"
 
@@ -182,6 +183,95 @@ static void deletion_keeps_decisions_under_the_pseudonym(void **state)
     json_decref(one);
 }
 
+/* An audit event of a journey as the handlers write it. */
+static void event(struct fixture *f, const char *type, const char *subject, const char *ip)
+{
+    gh_audit_event ev = {.tenant_id = T,
+                         .type = type,
+                         .subject = subject,
+                         .actor = subject,
+                         .ip = ip,
+                         .outcome = "success"};
+    assert_int_equal(gh_audit_append(f->c, f->x.arena, &ev), GH_DB_OK);
+}
+
+static void journeys_count_their_own_attempts(void **state)
+{
+    struct fixture *f = *state;
+    gh_risk_signals s;
+    f->x.now = gh_now_ms();
+    for (int i = 0; i < 3; i++)
+        event(f, "email.change_started", f->alice, "198.51.100.7");
+    event(f, "email.change_started", "someone-else", "198.51.100.20"); /* the same /24 */
+    event(f, "emailXchange_started", f->alice, "198.51.100.7");        /* '_' is no wildcard */
+    event(f, "recovery.started", f->alice, "198.51.100.7");            /* another journey */
+    gh_risk_attempt a = {
+        .journey = GH_RJ_EMAIL_CHANGE, .user_id = f->alice, .email = "new@example.com"};
+    assert_int_equal(gh_risk_attempt_signals(&f->x, f->c, &a, &s), GH_DB_OK);
+    assert_int_equal(s.v[GH_RS_IP_ATTEMPTS], 3);
+    assert_int_equal(s.v[GH_RS_NETWORK_ATTEMPTS], 4);
+    assert_int_equal(s.v[GH_RS_ACCOUNT_ATTEMPTS], 3);
+    assert_int_equal(s.v[GH_RS_NEW_DEVICE], 1);
+    /* sign-up counts every signup.* event, and knows no account */
+    event(f, "signup.created", "new-1", "198.51.100.7");
+    event(f, "signup.existing_email", f->alice, "198.51.100.7");
+    a = (gh_risk_attempt){.journey = GH_RJ_SIGNUP, .email = "x@example.com"};
+    assert_int_equal(gh_risk_attempt_signals(&f->x, f->c, &a, &s), GH_DB_OK);
+    assert_int_equal(s.v[GH_RS_IP_ATTEMPTS], 2);
+    assert_int_equal(s.v[GH_RS_ACCOUNT_ATTEMPTS], 0);
+    assert_int_equal(s.v[GH_RS_NEW_NETWORK], 0); /* no account: not looked up */
+}
+
+static void the_token_journey_writes_only_what_fired(void **state)
+{
+    struct fixture *f = *state;
+    gh_risk_verdict v;
+    json_t *list = NULL;
+    f->x.now = gh_now_ms();
+    const char *home = gh_risk_token_network(&f->x, "fam-1");
+    assert_non_null(home);
+    gh_risk_token_facts t = {
+        .user_id = f->alice, .client_id = "unit-client", .family_id = "fam-1", .network = home};
+    assert_int_equal(gh_risk_token(&f->x, f->c, &t, &v), GH_DB_OK);
+    assert_int_equal(v.outcome, GH_RO_ALLOW);
+    assert_null(v.id); /* nothing fired, nothing stored */
+    assert_int_equal(gh_risk_list(&f->x, f->c, f->alice, &list), GH_DB_OK);
+    assert_int_equal(json_array_size(list), 0);
+    json_decref(list);
+    /* the same family from another network, after 50 refused grants */
+    for (int i = 0; i < 50; i++)
+        gh_risk_token_failed("unit-client", f->x.now);
+    f->x.client_ip = "203.0.113.5";
+    assert_int_equal(gh_risk_token(&f->x, f->c, &t, &v), GH_DB_OK);
+    assert_int_equal(v.outcome, GH_RO_DENY);
+    assert_string_equal(v.reason, "token_abuse");
+    assert_int_equal(gh_risk_list(&f->x, f->c, f->alice, &list), GH_DB_OK);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    /* a token from before migration 26 has no network: never new */
+    t.network = NULL;
+    assert_int_equal(gh_risk_token(&f->x, f->c, &t, &v), GH_DB_OK);
+    assert_int_equal(v.outcome, GH_RO_NOTIFY); /* the client's failures alone */
+    /* twenty minutes on, the failures have left both windows */
+    f->x.now += 20 * 60 * 1000;
+    assert_int_equal(gh_risk_token(&f->x, f->c, &t, &v), GH_DB_OK);
+    assert_int_equal(v.outcome, GH_RO_ALLOW);
+}
+
+static void great_circle_distances(void **state)
+{
+    (void)state;
+    /* Berlin to New York is 6,385 km; Berlin to Potsdam 27 km */
+    double far = gh_geoip_distance_km(52.52, 13.405, 40.713, -74.006);
+    assert_true(far > 6370 && far < 6400);
+    double near = gh_geoip_distance_km(52.52, 13.405, 52.39, 13.065);
+    assert_true(near > 25 && near < 30);
+    assert_true(gh_geoip_distance_km(10, 20, 10, 20) < 1e-9);
+    /* antipodes: half the circumference */
+    double half = gh_geoip_distance_km(0, 0, 0, 180);
+    assert_true(half > 20010 && half < 20020);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +282,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_shift_is_seen_by_comparison, setup, teardown),
         cmocka_unit_test_setup_teardown(deletion_keeps_decisions_under_the_pseudonym, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(journeys_count_their_own_attempts, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_token_journey_writes_only_what_fired, setup, teardown),
+        cmocka_unit_test(great_circle_distances),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
