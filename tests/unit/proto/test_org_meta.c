@@ -28,10 +28,11 @@ static void roles(void **state)
     free(text);
     json_decref(out);
     json_decref(in);
-    static const char *const bad[] = {
-        "{}", "[1]", "[\"Admin\"]",
-        "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\","
-        "\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\",\"r\",\"s\",\"t\",\"u\"]"};
+    /* 21 roles: one over the limit */
+    static const char too_many[] = "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\","
+                                   "\"j\",\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\",\"r\","
+                                   "\"s\",\"t\",\"u\"]";
+    static const char *const bad[] = {"{}", "[1]", "[\"Admin\"]", too_many};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         in = json_loads(bad[i], 0, NULL);
         what[0] = '\0';
