@@ -63,9 +63,9 @@ async function signedInFrom(address, tag) {
   return { user, b };
 }
 
-test('sign-up: ten from one address in an hour, then the eleventh is refused as a taken address would be; another address signs up', async () => {
+test('sign-up: twenty from one address in an hour, then the twenty-first is refused as a taken address would be; another address signs up', async () => {
   const bot = new From(ctx.server, '127.0.31.1');
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 20; i++) {
     const r = await bot.post('/api/v1/signup', { email: `bot-${randomHex(4)}@example.com`, passwordless: true });
     assert.equal(r.status, 200, r.text);
   }
@@ -82,7 +82,7 @@ test('sign-up: ten from one address in an hour, then the eleventh is refused as 
   assert.equal(d.journey, 'signup');
   assert.equal(d.outcome, 'deny');
   assert.equal(d.reason, 'signup_velocity');
-  assert.equal(d.signals.ip_attempts, 10);
+  assert.equal(d.signals.ip_attempts, 20);
   assert.ok(rulesOf(d).includes('signup_address_velocity'));
   assert.equal(d.user_id, null); // no account was made
 
