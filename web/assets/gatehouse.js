@@ -992,6 +992,16 @@ const pages = {
       byId('name').hidden = false;
     }
     byId('status').hidden = true;
+    // "Sign out" works from the moment it shows, before the page's other
+    // sections have loaded (a click then was lost: CI2)
+    byId('signout').addEventListener('click', async () => {
+      if (signingOut) return;
+      signingOut = true;
+      const out = await post('/signout');
+      if (out.ok) return location.assign(BASE + '/signin?signed_out=1');
+      signingOut = false;
+      return showAlert(errorText(out));
+    });
     byId('content').hidden = false;
     if (query.get('enrol') === '1') showStatus(MSG.enrolAgain);
 
@@ -1072,15 +1082,6 @@ const pages = {
         return showAlert(errorText(r));
       }
       location.assign(BASE + '/signin?deleted=1');
-    });
-
-    byId('signout').addEventListener('click', async () => {
-      if (signingOut) return;
-      signingOut = true;
-      const out = await post('/signout');
-      if (out.ok) return location.assign(BASE + '/signin?signed_out=1');
-      signingOut = false;
-      return showAlert(errorText(out));
     });
 
     await signInMethods();
