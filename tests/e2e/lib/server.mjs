@@ -186,7 +186,42 @@ export function runGatehouse(args, { env = {}, cwd, timeoutMs = 10_000, inheritE
  *   token, masterKey - reuse these secrets (e.g. for a restart)
  *   args   - extra arguments after "serve"
  */
-export async function startServer({ env = {}, dir, port, token, masterKey, args = [] } = {}) {
+export async function startServer(options = {}) {
+  // A port from freePort() may be taken again before the server binds it
+  // (the SQLite and PostgreSQL suites run side by side): then the server
+  // exits with "in use?" and is started again on another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (options.port !== undefined || attempt === 5 || !/in use\?/.test(err.message)) throw err;
+    }
+  }
+}
+
+/**
+ * True when process PID holds the socket listening on PORT: a 200 from the
+ * port alone could come from another test's server that took it first.
+ */
+function listensOn(pid, port) {
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = fs.readFileSync(table, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[1].endsWith(hexPort) && f[3] === '0A') inodes.add(`socket:[${f[9]}]`);
+    }
+  }
+  let fds = [];
+  try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch { return false; }
+  return fds.some((fd) => {
+    try { return inodes.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`)); } catch { return false; }
+  });
+}
+
+async function startOnce({ env = {}, dir, port, token, masterKey, args = [] } = {}) {
   assertBinary();
   port ??= await freePort();
   dir ??= await makeTempDir();
@@ -273,7 +308,8 @@ export async function startServer({ env = {}, dir, port, token, masterKey, args 
     try {
       const res = await fetch(`${url}/healthz/ready`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
-      if (res.status === 200) return server;
+      if (res.status === 200 && listensOn(proc.pid, port)) return server;
+      if (res.status === 200) lastError = `port ${port} answers, but not from this server`;
       lastError = `status ${res.status}`;
     } catch (err) {
       lastError = err.cause?.code ?? err.message;
