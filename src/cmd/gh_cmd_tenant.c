@@ -34,27 +34,7 @@ void gh_cmd_tenant_usage(FILE *out)
           out);
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gatehouse: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see gatehouse help tenant)\n", stderr);
-    va_end(ap);
-    return 2;
-}
-
-static void print_json(json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text) {
-        puts(text);
-        free(text);
-    }
-    json_decref(doc);
-}
+#define usage_error(...) gh_cmd_usage_error("tenant", __VA_ARGS__)
 
 /* The JSON object in file (- for standard input), or NULL with a message. */
 static json_t *read_policy(const char *file)
@@ -130,7 +110,7 @@ static int show(gh_cmd_store *s, const char *id)
     json_t *v = gh_tenants_view(&s->x, id);
     if (!v)
         return report(GH_TENANT_NOTFOUND, id, NULL);
-    print_json(v);
+    gh_cmd_print_json(v);
     return 0;
 }
 
