@@ -161,6 +161,10 @@ void gh_admin_tenants_create(gh_req *r);
 void gh_admin_tenants_get(gh_req *r);
 void gh_admin_tenants_update(gh_req *r);
 void gh_admin_tenants_delete(gh_req *r);
+/* GET, PUT (text/plain) and DELETE /admin/v1/tenants/{id}/risk-policy */
+void gh_admin_tenants_risk_policy_get(gh_req *r);
+void gh_admin_tenants_risk_policy_put(gh_req *r);
+void gh_admin_tenants_risk_policy_delete(gh_req *r);
 void gh_admin_scim_tokens_list(gh_req *r);
 void gh_admin_scim_tokens_create(gh_req *r);
 void gh_admin_scim_tokens_revoke(gh_req *r);
