@@ -55,7 +55,9 @@ describe('a tenant\'s own risk policy', () => {
 
     const before = await admin('GET', `/admin/v1/tenants/${id}/risk-policy`);
     assert.equal(before.status, 200);
-    assert.deepEqual(before.body, { source: 'server', version: 'builtin-2' });
+    assert.equal(before.body.source, 'server');
+    const serverVersion = before.body.version;
+    assert.match(serverVersion, /^builtin-\d+$/, 'the built-in policy');
 
     const set = await admin('PUT', `/admin/v1/tenants/${id}/risk-policy`, { body: STRICT, type: 'text/plain; charset=utf-8' });
     assert.equal(set.status, 200, set.text);
@@ -76,7 +78,7 @@ describe('a tenant\'s own risk policy', () => {
     const fine = await signIn(server, rooted);
     assert.equal(fine.status, 200, fine.text);
     const [rd] = await decisions(server, rooted.id);
-    assert.equal(rd.policy_version, 'builtin-2');
+    assert.equal(rd.policy_version, serverVersion);
 
     // a policy that does not read is refused with its line, and changes nothing
     const bad = await admin('PUT', `/admin/v1/tenants/${id}/risk-policy`, {
@@ -98,7 +100,7 @@ describe('a tenant\'s own risk policy', () => {
     assert.equal(JSON.parse(events[0].details).version, 'shop-strict-1');
 
     assert.equal((await admin('DELETE', `/admin/v1/tenants/${id}/risk-policy`)).status, 204);
-    assert.deepEqual((await admin('GET', `/admin/v1/tenants/${id}/risk-policy`)).body, { source: 'server', version: 'builtin-2' });
+    assert.deepEqual((await admin('GET', `/admin/v1/tenants/${id}/risk-policy`)).body, { source: 'server', version: serverVersion });
     const back = await signIn(T, shopper);
     assert.equal(back.status, 200, back.text);
   });
