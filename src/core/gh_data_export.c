@@ -12,6 +12,7 @@
 
 #include "gh_clock.h"
 #include "gh_consent.h"
+#include "gh_federation.h"
 #include "gh_mail.h"
 #include "gh_prefs.h"
 #include "gh_store_data.h"
@@ -369,6 +370,8 @@ gh_dbrc gh_data_export_build(const gh_ctx *x, gh_dbconn *c, const char *user_id,
     }
     if (rc == GH_DB_OK)
         rc = gh_prefs_export(x, c, user_id, doc);
+    if (rc == GH_DB_OK) /* upstream identities (docs/federation.md) */
+        rc = gh_federation_export(x, c, user_id, doc);
     json_object_set_new(doc, "truncated", b.truncated);
     if (rc != GH_DB_OK) {
         json_decref(doc);

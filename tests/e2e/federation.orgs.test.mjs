@@ -229,3 +229,25 @@ describe('no takeover across organisations (SECURITY.md #46)', () => {
     assert.equal(refused.length, 2);
   });
 });
+
+describe('the customer\'s data export', () => {
+  test('"Download my data" lists the linked upstream identities: provider, subject, address, when linked; never a token or secret', async () => {
+    const login = `exp-${randomHex(3)}`;
+    const email = `${login}@acme.test`;
+    ctx.upA.accounts.set(login, { email, email_verified: true });
+    const agent = new Agent(ctx.server);
+    await signInWith(agent, 'acme-sso', login);
+    const r = await agent.api('POST', '/api/v1/account/export', {}); // just signed in: no password asked
+    assert.equal(r.status, 200, r.text);
+    const ids = r.json.linked_identities;
+    assert.equal(ids.length, 1);
+    assert.deepEqual(Object.keys(ids[0]).sort(), ['email', 'last_used_at', 'linked_at', 'provider', 'provider_name', 'subject']);
+    assert.equal(ids[0].provider, 'acme-sso');
+    assert.equal(ids[0].provider_name, 'acme SSO');
+    assert.equal(ids[0].subject, login);
+    assert.equal(ids[0].email, email);
+    assert.ok(Math.abs(Date.parse(ids[0].linked_at) - Date.now()) < 60_000, ids[0].linked_at);
+    assert.equal(r.text.includes('acme-sso-secret'), false, 'no client secret');
+    assert.equal(/"(access|refresh|id)_token"/.test(r.text), false, 'no token');
+  });
+});
