@@ -198,6 +198,10 @@ gh_dbrc gh_federation_provider(const gh_ctx *x, const char *id, gh_fed_provider_
     gh_dbrc rc = c ? gh_store_fed_provider_get(c, x->arena, x->tenant, id, p) : GH_DB_BUSY;
     if (rc == GH_DB_OK && !p->enabled)
         rc = GH_DB_NOTFOUND;
+    /* an organisation's provider goes with its organisation */
+    gh_org_row o;
+    if (rc == GH_DB_OK && p->org_id)
+        rc = gh_store_org_get(c, x->arena, x->tenant, p->org_id, &o);
     return rc;
 }
 

@@ -55,7 +55,7 @@ gh_dbrc gh_federation_delete(const gh_ctx *x, const char *id);
 gh_dbrc gh_federation_enabled(const gh_ctx *x, json_t **out);
 
 /* A provider that can be used now: enabled, with its row. NOTFOUND for an
- * unknown or disabled one. */
+ * unknown or disabled one, or one whose organisation was deleted. */
 gh_dbrc gh_federation_provider(const gh_ctx *x, const char *id, gh_fed_provider_row *p);
 
 /* Starts a sign-in with provider p for the browser of binding (the

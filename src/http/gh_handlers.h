@@ -207,5 +207,6 @@ void gh_federation_identities(gh_req *r);
 void gh_federation_identity_remove(gh_req *r);
 /* gh_federation_discover.c: home-realm discovery (docs/federation.md) */
 void gh_federation_discover(gh_req *r);
+void gh_admin_idp_patch(gh_req *r);
 
 #endif

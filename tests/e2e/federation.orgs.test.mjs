@@ -118,7 +118,19 @@ describe('the admin API attaches a provider to an organisation', () => {
     const off = await adminCall('PUT', '/identity-providers/x4', base);
     assert.equal(off.status, 200, off.text);
     assert.equal(off.json.org_id, null);
+    // PATCH: only the members given; org_id set, kept across another change, and cleared
+    const patch = (body) => fetch(`${ctx.server.url}/admin/v1/identity-providers/x4`, {
+      method: 'PATCH', headers: { authorization: `Bearer ${ctx.server.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    }).then(async (res) => ({ status: res.status, json: await res.json() }));
+    let pr = await patch({ org_id: 'acme', client_secret: 'patched-secret' });
+    assert.equal(pr.status, 200, JSON.stringify(pr.json));
+    assert.deepEqual([pr.json.org_id, pr.json.display_name, pr.json.issuer, pr.json.has_client_secret], ['acme', 'X', ctx.upA.issuer, true]);
+    pr = await patch({ display_name: 'X two' });
+    assert.deepEqual([pr.json.org_id, pr.json.display_name, pr.json.has_client_secret], ['acme', 'X two', true]);
+    assert.equal((await patch({ org_id: 'no-such-org' })).status, 400);
+    assert.equal((await patch({ org_id: null })).json.org_id, null);
     assert.equal((await adminCall('DELETE', '/identity-providers/x4')).status, 204);
+    assert.equal((await patch({ org_id: 'acme' })).status, 404);
 
     const pub = await (await fetch(`${ctx.server.url}/api/v1/federation/providers`)).json();
     assert.deepEqual(pub.providers.map((p) => p.id).filter((id) => id.endsWith('-sso')), [], 'reached by discovery, not a button for everyone');
@@ -227,6 +239,20 @@ describe('no takeover across organisations (SECURITY.md #46)', () => {
     }
     const refused = sql(ctx.server, `SELECT reason FROM audit_events WHERE type = 'federation.refused' AND reason = 'domain_not_held'`);
     assert.equal(refused.length, 2);
+  });
+});
+
+describe('a deleted organisation', () => {
+  test('its provider is no longer offered nor usable; its domain goes back to the usual sign-in', async () => {
+    const org = `gone-${randomHex(2)}`;
+    assert.equal((await adminCall('POST', '/organizations', { id: org, display_name: 'Gone', domains: [`${org}.test`] })).status, 201);
+    const made = await adminCall('POST', '/identity-providers', { ...provider(`${org}-sso`, org, ctx.upA), client_id: 'acme-sso', client_secret: 'acme-sso-secret' });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(JSON.parse((await discover(`x@${org}.test`)).text).method, 'federation');
+    assert.equal((await adminCall('DELETE', `/organizations/${org}`)).status, 204);
+    assert.deepEqual(JSON.parse((await discover(`x@${org}.test`)).text), { method: 'password' });
+    const start = await fetch(`${ctx.server.url}/federation/${org}-sso/start`, { redirect: 'manual' });
+    assert.equal(start.status, 404);
   });
 });
 
