@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "gh_audit.h"
-#include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_jose.h"
 #include "gh_json.h"
@@ -203,43 +202,6 @@ gh_dbrc gh_federation_provider(const gh_ctx *x, const char *id, gh_fed_provider_
     if (rc == GH_DB_OK && p->org_id)
         rc = gh_store_org_get(c, x->arena, x->tenant, p->org_id, &o);
     return rc;
-}
-
-/* ---- the customer's data export ---- */
-
-static json_t *export_time(long long ms)
-{
-    char t[32];
-    if (ms <= 0)
-        return json_null();
-    gh_rfc3339(ms, t);
-    return json_string(t);
-}
-
-gh_dbrc gh_federation_export(const gh_ctx *x, gh_dbconn *c, const char *user_id, json_t *doc)
-{
-    gh_fed_identity_row *links = NULL;
-    gh_fed_provider_row *provs = NULL;
-    size_t n = 0, np = 0;
-    gh_dbrc rc = gh_store_fed_identities_of(c, x->arena, x->tenant, user_id, &links, &n);
-    if (rc == GH_DB_OK)
-        rc = gh_store_fed_providers(c, x->arena, x->tenant, &provs, &np);
-    if (rc != GH_DB_OK)
-        return rc;
-    json_t *list = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const char *name = NULL;
-        for (size_t k = 0; k < np && !name; k++)
-            if (strcmp(provs[k].id, links[i].provider_id) == 0)
-                name = provs[k].display_name;
-        json_array_append_new(list, json_pack("{s:s, s:s?, s:s, s:s?, s:o, s:o}", "provider",
-                                              links[i].provider_id, "provider_name", name,
-                                              "subject", links[i].subject, "email", links[i].email,
-                                              "linked_at", export_time(links[i].linked_at),
-                                              "last_used_at", export_time(links[i].last_used_at)));
-    }
-    json_object_set_new(doc, "linked_identities", list);
-    return GH_DB_OK;
 }
 
 /* ---- outbound calls ---- */

@@ -102,12 +102,6 @@ gh_fed_end gh_federation_finish(const gh_ctx *x, const gh_fed_provider_row *p, c
                                 gh_fed_identity *id, const char **why);
 void gh_federation_identity_free(gh_fed_identity *id);
 
-/* Adds "linked_identities" to the customer's data export doc: the
- * account's upstream identities [{"provider", "provider_name", "subject",
- * "email", "linked_at", "last_used_at"}] (RFC 3339 times, null for never);
- * never a token or secret (none is stored). */
-gh_dbrc gh_federation_export(const gh_ctx *x, gh_dbconn *c, const char *user_id, json_t *doc);
-
 /* Forgets the cached discovery and keys (tests, provider updates). */
 void gh_federation_cache_clear(void);
 

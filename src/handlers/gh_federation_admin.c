@@ -40,17 +40,26 @@ void gh_admin_idp_list(gh_req *r)
     gh_resp_json(r, 200, json_pack("{s:o}", "identity_providers", list), NULL);
 }
 
-void gh_admin_idp_get(gh_req *r)
+/* The provider the path names, for the admin token; false with the answer
+ * sent otherwise. */
+static bool stored(gh_req *r, gh_fed_provider_row *p)
 {
     if (!gh_admin_authorised(r))
-        return;
+        return false;
     gh_dbconn *c = gh_req_db(r);
-    gh_fed_provider_row p;
     gh_dbrc rc = c && r->nparams
-                     ? gh_store_fed_provider_get(c, r->arena, r->tenant, r->params[0], &p)
+                     ? gh_store_fed_provider_get(c, r->arena, r->tenant, r->params[0], p)
                      : GH_DB_NOTFOUND;
     if (rc != GH_DB_OK)
-        return admin_error(r, rc, "");
+        admin_error(r, rc, "");
+    return rc == GH_DB_OK;
+}
+
+void gh_admin_idp_get(gh_req *r)
+{
+    gh_fed_provider_row p;
+    if (!stored(r, &p))
+        return;
     gh_resp_header(r, "Cache-Control", "no-store");
     gh_resp_json(r, 200, gh_federation_view(&p), NULL);
 }
@@ -99,15 +108,9 @@ void gh_admin_idp_update(gh_req *r)
  * one is given, as with PUT. */
 void gh_admin_idp_patch(gh_req *r)
 {
-    if (!gh_admin_authorised(r))
-        return;
-    gh_dbconn *c = gh_req_db(r);
     gh_fed_provider_row p;
-    gh_dbrc rc = c && r->nparams
-                     ? gh_store_fed_provider_get(c, r->arena, r->tenant, r->params[0], &p)
-                     : GH_DB_NOTFOUND;
-    if (rc != GH_DB_OK)
-        return admin_error(r, rc, "");
+    if (!stored(r, &p))
+        return;
     json_t *in = gh_scim_body(r);
     if (!in)
         return;
