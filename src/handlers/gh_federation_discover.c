@@ -15,11 +15,13 @@
 #include "gh_federation_handlers.h"
 #include "gh_fedorgs.h"
 #include "gh_handlers.h"
-#include "gh_url.h"
+#include "gh_session.h"
 
 void gh_federation_discover(gh_req *r)
 {
     bool bad = false;
+    if (!gh_csrf_check(r)) /* as every /api/v1 POST, though it changes nothing */
+        return;
     json_t *body = gh_api_body(r);
     if (!body)
         return;

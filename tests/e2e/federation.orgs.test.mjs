@@ -31,13 +31,11 @@ async function adminCall(method, path, body, base = '') {
   return { status: res.status, json, text };
 }
 
+/** POST /api/v1/signin/discover as the sign-in page does (CSRF header). */
 async function discover(email) {
-  const res = await fetch(`${ctx.server.url}/api/v1/signin/discover`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: new URL(ctx.server.issuer).origin },
-    body: JSON.stringify({ email }),
-  });
-  return { status: res.status, text: await res.text() };
+  ctx.page ??= new Agent(ctx.server);
+  const r = await ctx.page.api('POST', '/api/v1/signin/discover', { email });
+  return { status: r.status, text: r.text };
 }
 
 const callback = (id) => `${ctx.server.issuer}/federation/${id}/callback`;
