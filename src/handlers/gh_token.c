@@ -319,6 +319,32 @@ static gh_dbrc code_replayed(gh_req *r, gh_dbconn *c, const gh_code *k)
     return rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
 }
 
+/* The token journey on the code grant (docs/risk.md "Token requests"),
+ * from what the code's row and memory hold: deny and step_up answer as an
+ * invalid code does, and the code stays unused. False when answered. */
+static bool code_risk_ok(gh_req *r, gh_dbconn *c, const gh_client *cl, const gh_code *k,
+                         const char *hash)
+{
+    gh_ctx x = gh_req_ctx(r);
+    gh_risk_verdict v;
+    gh_risk_token_facts tf = {.user_id = k->user_id,
+                              .client_id = cl->id,
+                              .family_id = hash,
+                              .network = k->network,
+                              .code_grant = true,
+                              .public_client = cl->is_public};
+    gh_dbrc rc = gh_risk_token(&x, c, &tf, &v);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return false;
+    }
+    if (v.outcome == GH_RO_DENY || v.outcome == GH_RO_STEP_UP) {
+        token_error(r, 400, "invalid_grant", "the code is invalid");
+        return false;
+    }
+    return true;
+}
+
 static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
 {
     const char *code = gh_form_get(f, "code");
@@ -353,6 +379,8 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
     gh_user u;
     if (gh_store_user_get(c, r->arena, r->tenant, k.user_id, &u) != GH_DB_OK || !u.active)
         return grant_refused(r, cl, "the account is not active");
+    if (!code_risk_ok(r, c, cl, &k, hash))
+        return;
 
     struct grant g = {.sub = k.user_id,
                       .user_id = k.user_id,
