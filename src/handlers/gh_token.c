@@ -16,6 +16,7 @@
 
 #include "gh_audit.h"
 #include "gh_client_auth.h"
+#include "gh_client_cred.h"
 #include "gh_clients.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
@@ -565,14 +566,37 @@ static void grant_client_credentials(gh_req *r, const gh_form *f, const gh_clien
     respond_tokens(r, at, g.ttl, scope, NULL, NULL);
 }
 
+/* invalid_client: counted for the risk engine's client_failures under the
+ * client the request names, when there is one (docs/risk.md "Token
+ * requests"); names of no client are not counted, so a flood of made-up
+ * ids cannot push real clients' counts out of the table. */
+static void client_auth_failed(gh_req *r, const gh_form *f)
+{
+    const char *id = f ? gh_form_get(f, "client_id") : NULL, *secret = NULL;
+    gh_client cl;
+    if (r->status != 401)
+        return;
+    if (!id)
+        gh_client_basic_decode(r->arena, gh_req_header(r, "Authorization"), &id, &secret);
+    if (!id && f && gh_form_get(f, "client_assertion"))
+        id = gh_client_assertion_subject(r->arena, gh_form_get(f, "client_assertion"));
+    gh_ctx x = gh_req_ctx(r);
+    if (!id || strlen(id) > 256 || gh_clients_get_cached(&x, id, &cl) != GH_DB_OK)
+        return;
+    gh_risk_token_failed(cl.id, gh_now_ms());
+    gh_client_release(&cl);
+}
+
 void gh_token_endpoint(gh_req *r)
 {
     gh_client cl;
     const gh_form *f = gh_req_body_form(r);
     if (!f)
         return;
-    if (!gh_client_authenticate(r, f, gh_oidc_url(r, "/token"), &cl))
+    if (!gh_client_authenticate(r, f, gh_oidc_url(r, "/token"), &cl)) {
+        client_auth_failed(r, f);
         return;
+    }
     const char *gt = gh_form_get(f, "grant_type");
     if (!gt)
         token_error(r, 400, "invalid_request", "grant_type is required");
