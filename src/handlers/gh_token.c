@@ -320,30 +320,39 @@ static gh_dbrc code_replayed(gh_req *r, gh_dbconn *c, const gh_code *k)
     return rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
 }
 
-/* The token journey on the code grant (docs/risk.md "Token requests"),
- * from what the code's row and memory hold: deny and step_up answer as an
- * invalid code does, and the code stays unused. False when answered. */
-static bool code_risk_ok(gh_req *r, gh_dbconn *c, const gh_client *cl, const gh_code *k,
-                         const char *hash)
+/* The token journey (docs/risk.md "Token requests"), evaluated from what
+ * the refresh token's or code's row and memory hold: deny and step_up
+ * answer as an invalid token or code does (invalid), and nothing is
+ * rotated or spent (the application sends the person through /authorize
+ * again). False when answered. */
+static bool token_journey_ok(gh_req *r, gh_dbconn *c, const gh_risk_token_facts *tf,
+                             const char *invalid)
 {
     gh_ctx x = gh_req_ctx(r);
     gh_risk_verdict v;
+    gh_dbrc rc = gh_risk_token(&x, c, tf, &v);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return false;
+    }
+    if (v.outcome == GH_RO_DENY || v.outcome == GH_RO_STEP_UP) {
+        token_error(r, 400, "invalid_grant", invalid);
+        return false;
+    }
+    return true;
+}
+
+/* The code grant's facts: its network marker is keyed by the code's hash. */
+static bool code_risk_ok(gh_req *r, gh_dbconn *c, const gh_client *cl, const gh_code *k,
+                         const char *hash)
+{
     gh_risk_token_facts tf = {.user_id = k->user_id,
                               .client_id = cl->id,
                               .family_id = hash,
                               .network = k->network,
                               .code_grant = true,
                               .public_client = cl->is_public};
-    gh_dbrc rc = gh_risk_token(&x, c, &tf, &v);
-    if (rc != GH_DB_OK) {
-        gh_resp_db_error(r, rc);
-        return false;
-    }
-    if (v.outcome == GH_RO_DENY || v.outcome == GH_RO_STEP_UP) {
-        token_error(r, 400, "invalid_grant", "the code is invalid");
-        return false;
-    }
-    return true;
+    return token_journey_ok(r, c, &tf, "the code is invalid");
 }
 
 static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
@@ -429,28 +438,14 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
     respond_tokens(r, at, g.ttl, k.scope, idt, rt);
 }
 
-/* The token journey (docs/risk.md "Token requests"): evaluated from what
- * the refresh token's row and memory hold; deny and step_up answer as an
- * invalid refresh token does (the application sends the person through
- * /authorize again). False when answered. */
+/* The refresh grant's facts: the marker is keyed by the token's family. */
 static bool token_risk_ok(gh_req *r, gh_dbconn *c, const gh_client *cl, const gh_refresh *t)
 {
-    gh_ctx x = gh_req_ctx(r);
-    gh_risk_verdict v;
     gh_risk_token_facts tf = {.user_id = t->user_id,
                               .client_id = cl->id,
                               .family_id = t->family_id,
                               .network = t->network};
-    gh_dbrc rc = gh_risk_token(&x, c, &tf, &v);
-    if (rc != GH_DB_OK) {
-        gh_resp_db_error(r, rc);
-        return false;
-    }
-    if (v.outcome == GH_RO_DENY || v.outcome == GH_RO_STEP_UP) {
-        token_error(r, 400, "invalid_grant", "the refresh token is invalid");
-        return false;
-    }
-    return true;
+    return token_journey_ok(r, c, &tf, "the refresh token is invalid");
 }
 
 static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)

@@ -12,7 +12,6 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 
 import * as client from 'openid-client';
 
@@ -22,7 +21,7 @@ import { BrowserFrom } from './lib/from.mjs';
 import { addPasskey } from './lib/factors.mjs';
 import { SoftAuthenticator } from './lib/webauthn.mjs';
 import { startMailSink, codeFrom, sentTo } from './lib/mail.mjs';
-import { registerClient, REDIRECT } from './lib/oidc.mjs';
+import { registerClient, REDIRECT, tokenFromAddress } from './lib/oidc.mjs';
 
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
@@ -201,23 +200,7 @@ test('SECURITY.md #13, #14: after five wrong emailed codes on an account, the ri
   assert.equal((await latest(user.id, 'email_signin')).outcome, 'allow');
 });
 
-/** POST /token from a local address. */
-function tokenFrom(form, address, headers = {}) {
-  const body = new URLSearchParams(form).toString();
-  const url = new URL('/token', ctx.server.url);
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress: address, agent: false,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), ...headers },
-    }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(Buffer.concat(chunks).toString() || 'null') }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const tokenFrom = (form, address, headers) => tokenFromAddress(ctx.server, form, address, headers);
 
 /** A code for reg from the browser b (its /authorize network); resolves {code, verifier}. */
 async function codeFor(b, reg) {

@@ -77,8 +77,9 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A failed sign-in as the audit trail records it. */
-static void failed(struct fixture *f, const char *subject, const char *ip)
+/* A failed sign-in with the reason the audit trail records. */
+static void failed_because(struct fixture *f, const char *subject, const char *ip,
+                           const char *reason)
 {
     gh_audit_event ev = {.tenant_id = T,
                          .type = "signin.failed",
@@ -86,8 +87,14 @@ static void failed(struct fixture *f, const char *subject, const char *ip)
                          .actor = subject,
                          .ip = ip,
                          .outcome = "failure",
-                         .reason = "wrong password"};
+                         .reason = reason};
     assert_int_equal(gh_audit_append(f->c, f->x.arena, &ev), GH_DB_OK);
+}
+
+/* A failed sign-in as the audit trail records it. */
+static void failed(struct fixture *f, const char *subject, const char *ip)
+{
+    failed_because(f, subject, ip, "wrong password");
 }
 
 static gh_risk_signals signals(struct fixture *f)
@@ -256,20 +263,6 @@ static void the_token_journey_writes_only_what_fired(void **state)
     f->x.now += 20 * 60 * 1000;
     assert_int_equal(gh_risk_token(&f->x, f->c, &t, &v), GH_DB_OK);
     assert_int_equal(v.outcome, GH_RO_ALLOW);
-}
-
-/* A failed sign-in with the reason the audit trail records. */
-static void failed_because(struct fixture *f, const char *subject, const char *ip,
-                           const char *reason)
-{
-    gh_audit_event ev = {.tenant_id = T,
-                         .type = "signin.failed",
-                         .subject = subject,
-                         .actor = subject,
-                         .ip = ip,
-                         .outcome = "failure",
-                         .reason = reason};
-    assert_int_equal(gh_audit_append(f->c, f->x.arena, &ev), GH_DB_OK);
 }
 
 /* The built-in policy (builtin-3) on the sign-ins without a password: a
