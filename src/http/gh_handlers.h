@@ -205,5 +205,7 @@ void gh_federation_link_email(gh_req *r);
 void gh_federation_link_passkey_options(gh_req *r);
 void gh_federation_identities(gh_req *r);
 void gh_federation_identity_remove(gh_req *r);
+/* gh_admin_keys.c: the request's tenant's signing keys (docs/tenants.md) */
+void gh_admin_keys_rotate(gh_req *r);
 
 #endif

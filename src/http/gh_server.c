@@ -223,6 +223,9 @@ static const gh_route routes[] = {
      API_BODY},
     {"GET", "/api/v1/federation/identities", gh_federation_identities, 0},
     {"DELETE", "/api/v1/federation/identities/{provider}", gh_federation_identity_remove, 0},
+    /* the request's tenant's signing keys (docs/tenants.md); RSA keys take
+     * 100-300 ms to make */
+    {"POST", "/admin/v1/keys/rotate", gh_admin_keys_rotate, GH_ROUTE_SLOW},
 };
 
 /* The metrics listener (GATEHOUSE_METRICS_LISTEN) serves this route only. */
