@@ -1,7 +1,8 @@
 /*
  * gh_cmd_keys: `gatehouse keys rotate|list [--tenant ID]`, the command line
- * over the signing keys of gh_keys (rotation, audited in the tenant's chain
- * with actor "cli") and gh_store_keys (the listing). Without --tenant: the
+ * over the signing keys: rotation through the tenants service (gh_keys
+ * rotates, gh_tenants audits it in the tenant's chain with actor "cli"),
+ * the listing from gh_store_keys. Without --tenant: the
  * default tenant's keys.
  */
 #include <stdbool.h>
@@ -16,8 +17,8 @@
 #include "gh_keys.h"
 #include "gh_mkey.h"
 #include "gh_store_keys.h"
-#include "gh_store_tenants.h"
 #include "gh_store_users.h"
+#include "gh_tenants.h"
 
 #define USAGE "gatehouse keys rotate|list [--tenant ID]"
 
@@ -77,8 +78,9 @@ static int rotate_keys(gh_cmd_store *s)
 {
     char es[64], rs[64], until[32], err[512] = "";
     int64_t keep = gh_keys_keep_ms(s->x.cfg);
-    if (gh_keys_rotate_audited(&s->x, "cli", es, rs, err, sizeof(err)) != 0) {
-        fprintf(stderr, "gatehouse: %s\n", err);
+    gh_tenant_rc rc = gh_tenants_rotate_keys(&s->x, s->x.tenant, "cli", es, rs, err, sizeof(err));
+    if (rc != GH_TENANT_OK) {
+        fprintf(stderr, "gatehouse: %s\n", err[0] ? err : "the database did not answer");
         return 1;
     }
     gh_rfc3339(gh_now_ms() + keep, until);
@@ -93,9 +95,9 @@ static int rotate_keys(gh_cmd_store *s)
 /* Whether tenant exists and is not deleted (a disabled one has keys too). */
 static bool tenant_known(gh_cmd_store *s, const char *tenant)
 {
-    gh_tenant_row t;
-    return gh_store_tenant_get(s->c, s->a, tenant, &t) == GH_DB_OK &&
-           strcmp(t.status, "deleted") != 0;
+    json_t *v = gh_tenants_view(&s->x, tenant);
+    json_decref(v);
+    return v != NULL;
 }
 
 int gh_cmd_keys(gh_config *cfg, int argc, char **argv)

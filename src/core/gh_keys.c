@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "gh_audit.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_jose.h"
@@ -856,35 +855,10 @@ int gh_keys_rotate(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], int64_t k
     return gh_keys_rotate_for(db, mkey, TENANT, keep_ms, es_kid, rs_kid, err, errlen);
 }
 
-/* The audit event of a rotation, in tenant's chain (x NULL: none). */
-static gh_dbrc audit_rotation(const gh_ctx *x, const char *actor, gh_dbconn *c, gh_arena *a,
-                              const char *tenant, const gh_keyrow *es, const gh_keyrow *rs,
-                              int64_t until)
-{
-    if (!x)
-        return GH_DB_OK;
-    json_t *details = json_pack("{s:s, s:s, s:I}", "ES256", es->kid, "RS256", rs->kid,
-                                "retired_published_until", (json_int_t)until);
-    gh_audit_event ev = {.tenant_id = tenant,
-                         .type = "keys.rotated",
-                         .subject = tenant,
-                         .actor = actor,
-                         .ip = x->client_ip,
-                         .user_agent = x->user_agent,
-                         .outcome = "success",
-                         .details = details};
-    gh_dbrc rc = details ? gh_audit_append(c, a, &ev) : GH_DB_FAIL;
-    if (rc != GH_DB_OK)
-        gh_db_fail(c, rc);
-    json_decref(details);
-    return rc;
-}
-
-/* Rotates tenant's keys on c (no transaction open on it); x (NULL: not
- * audited) and actor name who asked, for the audit event committed with the
- * keys. */
+/* Rotates tenant's keys on c (no transaction open on it); in_tx (NULL:
+ * none) runs in the transaction, before the commit. */
 static int rotate_on(gh_dbconn *c, gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES],
-                     const char *tenant, int64_t keep_ms, const gh_ctx *x, const char *actor,
+                     const char *tenant, int64_t keep_ms, gh_keys_in_tx in_tx, void *arg,
                      char es_kid[64], char rs_kid[64], char *err, size_t errlen)
 {
     gh_keyrow *rows = NULL, es, rs;
@@ -896,10 +870,11 @@ static int rotate_on(gh_dbconn *c, gh_arena *a, const uint8_t mkey[GH_MASTER_KEY
     gh_keyset *check = scratch && rows_on(c, scratch, &rows, &n, err, errlen) == 0
                            ? build_set(scratch, mkey, rows, n, NULL, err, errlen)
                            : NULL;
-    gh_arena_free(scratch);
-    if (!check)
-        return -1;
+    bool opened = check != NULL;
     keyset_free(check);
+    gh_arena_free(scratch);
+    if (!opened)
+        return -1;
     int64_t now = gh_now_ms();
     if (generate(a, mkey, tenant, "ES256", now, &es, err, errlen) != 0 ||
         generate(a, mkey, tenant, "RS256", now, &rs, err, errlen) != 0)
@@ -910,7 +885,7 @@ static int rotate_on(gh_dbconn *c, gh_arena *a, const uint8_t mkey[GH_MASTER_KEY
         gh_store_keys_insert(c, a, &es) != GH_DB_OK ||
         gh_store_keys_insert(c, a, &rs) != GH_DB_OK ||
         gh_store_keys_delete_expired(c, a, tenant, now, &deleted) != GH_DB_OK ||
-        audit_rotation(x, actor, c, a, tenant, &es, &rs, now + keep_ms) != GH_DB_OK ||
+        (in_tx && in_tx(arg, c, es.kid, rs.kid, now + keep_ms) != GH_DB_OK) ||
         gh_db_commit(c) != GH_DB_OK) {
         gh_db_rollback(c);
         snprintf(err, errlen, "signing keys: cannot store the new keys");
@@ -942,16 +917,12 @@ int gh_keys_rotate_for(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], const
     return rc;
 }
 
-int gh_keys_rotate_audited(const gh_ctx *x, const char *actor, char es_kid[64], char rs_kid[64],
-                           char *err, size_t errlen)
+int gh_keys_rotate_on(const gh_config *cfg, gh_dbconn *c, gh_arena *a, const char *tenant,
+                      gh_keys_in_tx in_tx, void *arg, char es_kid[64], char rs_kid[64], char *err,
+                      size_t errlen)
 {
-    gh_dbconn *c = gh_ctx_db(x);
-    if (!c) {
-        snprintf(err, errlen, "signing keys: no database connection");
-        return -1;
-    }
-    if (rotate_on(c, x->arena, x->cfg->master_key, x->tenant, gh_keys_keep_ms(x->cfg), x, actor,
-                  es_kid, rs_kid, err, errlen) != 0)
+    if (rotate_on(c, a, cfg->master_key, tenant, gh_keys_keep_ms(cfg), in_tx, arg, es_kid, rs_kid,
+                  err, errlen) != 0)
         return -1;
     /* this process signs with the new keys at once (others within
      * GATEHOUSE_KEYS_REFRESH, or at the first token naming a new kid) */

@@ -10,7 +10,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { launchChromium, pageSession } from './lib/chromium.mjs';
-import { startServer, stopAll, scim, request, userBody, randomHex, BACKEND } from './lib/server.mjs';
+import { startServer, stopAll, scim, userBody, randomHex, BACKEND } from './lib/server.mjs';
+import { tenantView, createTenant } from './lib/tenants.mjs';
 
 const id = `host-${randomHex(3)}`;
 const name = `${id}.example.test`;
@@ -29,13 +30,9 @@ after(async () => {
 
 test(`sign-in on a tenant's own host sets the tenant's cookie for that host only; the default tenant stays signed out (${BACKEND})`, async () => {
   const host = `${name}:${server.port}`;
-  const made = await request(server, 'POST', '/admin/v1/tenants', {
-    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ id, display_name: 'Hosted', host }),
-  });
-  assert.equal(made.status, 201, made.text);
-  assert.equal(made.body.issuer, `http://${host}`);
-  const T = { ...server, url: `${server.url}/t/${id}`, issuer: `${server.issuer}/t/${id}` };
+  const made = await createTenant(server, id, { host });
+  assert.equal(made.issuer, `http://${host}`);
+  const T = tenantView(server, id);
   const email = `host-${randomHex(4)}@example.com`;
   const password = `Lantern-${randomHex(6)}-Harbour`;
   assert.equal((await scim(T, 'POST', '/Users', userBody(email, { password }))).status, 201);

@@ -14,26 +14,14 @@ import * as jose from 'jose';
 import { startServer, stopAll, request, runGatehouse, randomHex, sql, sleep, BACKEND } from './lib/server.mjs';
 import { newUser, signedIn } from './lib/browser.mjs';
 import { registerClient, codeTokens, basic } from './lib/oidc.mjs';
+import { tenantView, admin, createTenant } from './lib/tenants.mjs';
 
 after(stopAll);
 
 const ctx = {};
 
-/** The server as seen through a tenant's path (helpers then talk to it). */
-function tenantView(server, id) {
-  return { ...server, url: `${server.url}/t/${id}`, issuer: `${server.issuer}/t/${id}` };
-}
-
-function admin(server, method, path, body) {
-  return request(server, method, path, {
-    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
-
-async function createTenant(server, id) {
-  const r = await admin(server, 'POST', '/admin/v1/tenants', { id, display_name: `Tenant ${id}` });
-  assert.equal(r.status, 201, r.text);
+async function newTenant(server, id) {
+  await createTenant(server, id);
   return tenantView(server, id);
 }
 
@@ -93,8 +81,8 @@ describe(`a tenant's signing keys (${BACKEND})`, () => {
     const s = ctx.server;
     ctx.a = `keys-a-${randomHex(3)}`;
     ctx.b = `keys-b-${randomHex(3)}`;
-    ctx.A = await createTenant(s, ctx.a);
-    ctx.B = await createTenant(s, ctx.b);
+    ctx.A = await newTenant(s, ctx.a);
+    ctx.B = await newTenant(s, ctx.b);
     // every tenant's RS256 key is there before a test compares key sets
     for (const t of [s, ctx.A, ctx.B]) assert.equal((await jwksUntil(t, (k) => k.keys.length === 2)).keys.length, 2);
   });

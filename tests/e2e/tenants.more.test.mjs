@@ -10,17 +10,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { startServer, stopAll, request, runGatehouse, randomHex, sql, sleep, BACKEND } from './lib/server.mjs';
+import { startServer, stopAll, runGatehouse, randomHex, sql, sleep, BACKEND } from './lib/server.mjs';
 import { Browser, newUser } from './lib/browser.mjs';
+import { tenantView, admin } from './lib/tenants.mjs';
 
 after(stopAll);
 
 const ctx = {};
 const POLICY_FILE_MAX = 64 * 1024; // src/cmd/gh_cmd_tenant.c
-
-function tenantView(server, id) {
-  return { ...server, url: `${server.url}/t/${id}`, issuer: `${server.issuer}/t/${id}` };
-}
 
 /** Writes text to a fresh file in the server's directory; returns its path. */
 function policyFile(text) {
@@ -79,7 +76,7 @@ describe(`tenant update --policy FILE (${BACKEND})`, () => {
     assert.ok(refused, 'the running server refuses password sign-in within 5 s');
     assert.equal(refused.json.error, 'method_not_allowed');
     // the default tenant keeps its own policy
-    const root = await request(ctx.server, 'GET', '/admin/v1/tenants/default', { headers: { authorization: `Bearer ${ctx.server.token}` } });
+    const root = await admin(ctx.server, 'GET', '/admin/v1/tenants/default');
     assert.equal(root.status, 200, root.text);
     assert.equal(root.body.policy.signin_methods.includes('password'), true);
 
