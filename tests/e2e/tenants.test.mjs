@@ -15,6 +15,7 @@ import { registerClient, codeTokens, refresh, tokenRequest, basic } from './lib/
 import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mjs';
 import { SoftAuthenticator } from './lib/webauthn.mjs';
 import { addPasskey } from './lib/factors.mjs';
+import { tenantView, admin, createTenant } from './lib/tenants.mjs';
 
 after(async () => {
   await stopAll();
@@ -22,25 +23,6 @@ after(async () => {
 });
 
 const ctx = {};
-
-/** The server as seen through a tenant's path: every helper that takes a
- * server (Browser, scim, registerClient, codeTokens) then talks to it. */
-function tenantView(server, id) {
-  return { ...server, url: `${server.url}/t/${id}`, issuer: `${server.issuer}/t/${id}` };
-}
-
-function admin(server, method, path, body) {
-  return request(server, method, path, {
-    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
-
-async function createTenant(server, id, extra = {}) {
-  const r = await admin(server, 'POST', '/admin/v1/tenants', { id, display_name: `Tenant ${id}`, ...extra });
-  assert.equal(r.status, 201, r.text);
-  return r.body;
-}
 
 /** A GET with a chosen Host header (fetch does not let one set it). */
 function getWithHost(server, host, path) {
