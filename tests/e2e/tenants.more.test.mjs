@@ -102,6 +102,7 @@ describe(`tenant update --policy FILE (${BACKEND})`, () => {
       { text: '{"signin_methods": ["telepathy"]}', why: /signin_methods\[0\] must be one of/ },
       { text: '{"password_min_length": 4}', why: /password_min_length must be an integer from 8 to 64/ },
       { text: '[["passkey"]]', why: /the policy must be a JSON object/ },
+      { text: '', why: /policy\.json: is empty/ },
       { text: `{"signin_methods": ${'['.repeat(12)}${']'.repeat(12)}}`, why: /nesting deeper than 8 levels/ },
     ];
     for (const c of cases) {
@@ -112,7 +113,7 @@ describe(`tenant update --policy FILE (${BACKEND})`, () => {
     }
     const missing = await cli(['update', id, '--policy', path.join(ctx.server.dir, 'no-such-policy.json')]);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /no-such-policy\.json cannot be read/);
+    assert.match(missing.stderr, /no-such-policy\.json: cannot be read/);
 
     assert.deepEqual(await show(id), before, 'the tenant is as it was');
     assert.deepEqual(row(), rowBefore, 'the stored policy and updated_at are untouched');
