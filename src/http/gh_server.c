@@ -229,6 +229,8 @@ static const gh_route routes[] = {
     /* home-realm discovery: an organisation's own provider by email domain */
     {"POST", "/api/v1/signin/discover", gh_federation_discover, API_BODY},
     {"PATCH", "/admin/v1/identity-providers/{id}", gh_admin_idp_patch, GH_ROUTE_BODY},
+    /* response_mode=form_post (Apple): the upstream POSTs code and state */
+    {"POST", "/federation/{provider}/callback", gh_federation_callback, API_BODY | GH_ROUTE_SLOW},
 };
 
 /* The metrics listener (GATEHOUSE_METRICS_LISTEN) serves this route only. */

@@ -746,6 +746,8 @@ const char *const gh_pg_migrations[] = {
     "ALTER TABLE refresh_tokens ADD COLUMN org_id TEXT COLLATE \"C\";",
     /* 28: see the SQLite migration of the same place */
     "ALTER TABLE tenants ADD COLUMN risk_policy TEXT;",
+    /* 29: see the SQLite migration of the same place */
+    "ALTER TABLE fed_identities ADD COLUMN upstream_tid TEXT COLLATE \"C\";",
 };
 _Static_assert(sizeof(gh_pg_migrations) / sizeof(gh_pg_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

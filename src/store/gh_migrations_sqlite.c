@@ -771,6 +771,10 @@ const char *const gh_sqlite_migrations[] = {
     /* 28: a tenant's own risk policy (docs/tenants.md "Risk policy"): the
      * policy file's text, NULL when the server's policy applies */
     "ALTER TABLE tenants ADD COLUMN risk_policy TEXT;",
+    /* 29: the upstream tenant of a linked identity (docs/federation.md
+     * "Microsoft"): the tid of the ID token of a multi-tenant provider,
+     * NULL for every other */
+    "ALTER TABLE fed_identities ADD COLUMN upstream_tid TEXT;",
 };
 _Static_assert(sizeof(gh_sqlite_migrations) / sizeof(gh_sqlite_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

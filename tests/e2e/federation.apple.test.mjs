@@ -1,0 +1,236 @@
+// Sign in with Apple (issue 21 part 4, docs/federation.md "Apple") against
+// a REAL upstream: node oidc-provider behind a small proxy that makes it
+// behave as Apple does: it refuses an authorization request without
+// response_mode=form_post, answers with the page that POSTs code and state
+// (cross-site) to our callback, adds Apple's "user" form field with the
+// person's name on the first sign-in only, sends email_verified as the
+// string "true", and checks every client_secret at its token endpoint as
+// Apple would: a JWT, ES256, signed by the developer's key (verified here
+// with jose against the public half), kid the key id, iss the team id, sub
+// the client id, aud https://appleid.apple.com, a short life. oidc-provider
+// itself cannot check that format (it knows client_secret_jwt and
+// private_key_jwt assertions, not a JWT as the secret), so the proxy does,
+// then hands oidc-provider the client's registered secret.
+// SECURITY.md ids cited: #46 (federated users keyed by provider and sub),
+// #47 (authentication events audited).
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+
+import * as jose from 'jose';
+
+import { startServer, stopAll, randomHex, sql, databaseContains } from './lib/server.mjs';
+import { startOidcUpstream, Agent } from './lib/upstream.mjs';
+
+const ctx = {};
+const TEAM = 'TEAM123456';
+const KID = 'KEY1234567';
+const CLIENT = 'com.example.web';
+const INNER_SECRET = `registered-${randomHex(8)}`;
+
+const p256 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const pem = (k) => k.privateKey.export({ type: 'pkcs8', format: 'pem' });
+
+async function admin(method, path, body) {
+  const res = await fetch(`${ctx.server.url}/admin/v1/identity-providers${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ctx.server.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* empty */ }
+  return { status: res.status, json, text };
+}
+
+/** What the Apple-like proxy saw and will do. */
+const apple = { secrets: [], rejected: [], authorizeModes: [], nextUser: null };
+
+async function checkSecret(secret) {
+  const { payload, protectedHeader } = await jose.jwtVerify(secret, ctx.appleKey.publicKey, {
+    algorithms: ['ES256'], issuer: TEAM, audience: 'https://appleid.apple.com', subject: CLIENT,
+  });
+  if (protectedHeader.kid !== KID) throw new Error(`kid ${protectedHeader.kid}`);
+  if (typeof payload.iat !== 'number' || payload.exp - payload.iat > 600) throw new Error('not short-lived');
+}
+
+const appleFront = {
+  async request(req, url, body) {
+    if (url.pathname === '/auth') {
+      apple.authorizeModes.push(url.searchParams.get('response_mode'));
+      if (url.searchParams.get('response_mode') !== 'form_post') {
+        return { status: 400, text: 'response_mode must be form_post when name or email is asked' };
+      }
+    }
+    if (url.pathname === '/token' && req.method === 'POST') {
+      const form = new URLSearchParams(body);
+      const secret = form.get('client_secret');
+      try {
+        await checkSecret(secret);
+      } catch (e) {
+        apple.rejected.push(String(e.message));
+        return { status: 400, json: { error: 'invalid_client' } };
+      }
+      apple.secrets.push(secret);
+      form.set('client_secret', INNER_SECRET);
+      return { body: form.toString() };
+    }
+    return undefined;
+  },
+  // Apple posts the name once, beside the code, in a "user" field
+  html(url, text) {
+    if (!apple.nextUser || !/Submitting Callback/.test(text)) return text;
+    const user = JSON.stringify(apple.nextUser).replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+    apple.nextUser = null;
+    return text.replace('</noscript>', `</noscript>\n<input type="hidden" name="user" value="${user}"/>`);
+  },
+};
+
+before(async () => {
+  ctx.server = await startServer({ env: { GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.1/32', GATEHOUSE_FEDERATION_TIMEOUT_MS: '3000' } });
+  ctx.appleKey = p256();
+  ctx.up = await startOidcUpstream({
+    clients: [{
+      client_id: CLIENT, client_secret: INNER_SECRET, redirect_uris: [`${ctx.server.issuer}/federation/apple/callback`],
+      token_endpoint_auth_method: 'client_secret_post', grant_types: ['authorization_code'], response_types: ['code'],
+    }],
+    // Apple's scopes: its ID token carries the address, never the name
+    scopeClaims: { openid: ['sub'], email: ['email', 'email_verified', 'is_private_email'], name: [] },
+    front: appleFront,
+  });
+  const made = await admin('POST', '', {
+    id: 'apple', display_name: 'Apple', preset: 'apple', issuer: ctx.up.issuer, client_id: CLIENT,
+    apple_team_id: TEAM, apple_key_id: KID, apple_private_key: pem(ctx.appleKey),
+  });
+  assert.equal(made.status, 201, made.text);
+});
+
+after(async () => {
+  if (process.env.FED_DEBUG) console.error(ctx.server.logs().slice(-30).join('\n'));
+  await stopAll();
+  await ctx.up?.close();
+});
+
+function signIn(agent, login, opts = {}) {
+  return agent.follow(`${ctx.server.url}/federation/apple/start?return_to=%2Faccount`, {
+    login, until: (u) => u.port === String(ctx.server.port) && !u.pathname.startsWith('/federation/'), ...opts,
+  });
+}
+
+describe('the apple preset: configuration', () => {
+  test('the key, team id and key id are write-only, sealed at rest, and validated', async () => {
+    const got = await admin('GET', '/apple');
+    assert.equal(got.status, 200);
+    assert.equal(got.json.has_client_secret, true);
+    for (const secret of [TEAM, KID, 'PRIVATE KEY']) assert.equal(got.text.includes(secret), false, `${secret} is never returned`);
+    const keyBody = pem(ctx.appleKey).split('\n')[1];
+    assert.equal(databaseContains(ctx.server, keyBody), false, 'the private key is not stored in plaintext');
+    assert.equal(databaseContains(ctx.server, TEAM), false, 'nor the team id');
+
+    const base = { id: 'apple2', display_name: 'Apple 2', preset: 'apple', client_id: CLIENT };
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const bad = [
+      [{ ...base }, /required/],
+      [{ ...base, apple_team_id: TEAM, apple_key_id: KID }, /go together/],
+      [{ ...base, apple_team_id: 'team', apple_key_id: KID, apple_private_key: pem(ctx.appleKey) }, /10 of A-Z/],
+      [{ ...base, apple_team_id: TEAM, apple_key_id: KID, apple_private_key: 'not a key' }, /PEM/],
+      [{ ...base, apple_team_id: TEAM, apple_key_id: KID, apple_private_key: rsa }, /P-256/],
+      [{ ...base, client_secret: 'plain', apple_team_id: TEAM, apple_key_id: KID, apple_private_key: pem(ctx.appleKey) }, /made from/],
+      [{ id: 'g', display_name: 'G', preset: 'google', client_id: 'c', apple_team_id: TEAM }, /apple preset only/],
+    ];
+    for (const [body, why] of bad) {
+      const r = await admin('POST', '', body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.match(r.json.error_description, why);
+    }
+  });
+});
+
+describe('sign in with apple: form_post and a JWT client secret', () => {
+  test("first sign-in: form_post to the callback, a fresh ES256 client secret, the name from Apple's user field", async () => {
+    const login = `ap-${randomHex(4)}`;
+    const email = `${login}@privaterelay.test`;
+    ctx.up.accounts.set(login, { email, email_verified: 'true', is_private_email: 'true' });
+    apple.nextUser = { name: { firstName: 'Grace', lastName: 'Hopper' }, email };
+    const before = apple.secrets.length;
+    const agent = new Agent(ctx.server);
+    const out = await signIn(agent, login);
+    assert.equal(out.url.pathname, '/account', out.text);
+    assert.equal(apple.authorizeModes.at(-1), 'form_post');
+    assert.equal(apple.secrets.length, before + 1, `the upstream accepted the client secret (${apple.rejected.join('; ')})`);
+    assert.equal((await agent.api('GET', '/api/v1/session')).json.authenticated, true);
+    const rows = sql(ctx.server, `SELECT id, email_verified, given_name, family_name, display_name FROM users WHERE email = '${email}'`);
+    assert.equal(rows.length, 1);
+    assert.equal(Number(rows[0].email_verified), 1, "Apple's \"true\" string counts");
+    assert.deepEqual([rows[0].given_name, rows[0].family_name, rows[0].display_name], ['Grace', 'Hopper', 'Grace Hopper']);
+    assert.deepEqual(sql(ctx.server, `SELECT provider_id, subject FROM fed_identities WHERE user_id = '${rows[0].id}'`), [{ provider_id: 'apple', subject: login }]);
+
+    // the next sign-in has no user field and goes to the same account, with
+    // a new client secret made for it
+    const again = new Agent(ctx.server);
+    assert.equal((await signIn(again, login)).url.pathname, '/account');
+    assert.equal((await again.api('GET', '/api/v1/session')).json.authenticated, true);
+    assert.equal(apple.secrets.length, before + 2);
+    assert.notEqual(apple.secrets.at(-1), apple.secrets.at(-2), 'a fresh secret per token request');
+    assert.equal(sql(ctx.server, `SELECT count(*) AS n FROM users WHERE email = '${email}'`)[0].n, 1);
+  });
+
+  test('the callback takes the code only by POST, once, in the browser that started the sign-in', async () => {
+    const login = `ap2-${randomHex(4)}`;
+    ctx.up.accounts.set(login, { email: `${login}@privaterelay.test`, email_verified: 'true' });
+    const agent = new Agent(ctx.server);
+    // stop at the form_post page: the fields the upstream would POST
+    const stopped = await signIn(agent, login, { until: (u, fields) => Boolean(fields) });
+    assert.ok(stopped.fields?.get('code') && stopped.fields.get('state'), stopped.text);
+    const cb = `${ctx.server.url}/federation/apple/callback`;
+    const body = stopped.fields.toString();
+    const post = (a) => a.fetch(cb, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    // the same fields in a URL are refused: a form_post flow ends by POST only
+    const asGet = await agent.fetch(`${cb}?${body}`);
+    assert.equal(asGet.status, 400);
+    assert.match(await asGet.text(), /expired or was already used/);
+    const other = await post(new Agent(ctx.server));
+    assert.equal(other.status, 400, 'another browser (no flow cookie) finds nothing');
+    const copy = new Map(agent.jar('gatehouse'));
+    const ok = await post(agent);
+    assert.equal(ok.status, 302, await ok.text());
+    assert.equal(new URL(ok.headers.get('location'), ctx.server.url).pathname, '/account');
+    assert.ok(ok.headers.getSetCookie().some((c) => /^gh_fedflow=;.*Max-Age=0/.test(c)), 'the flow cookie is deleted');
+    // a replay with a COPY of the old flow cookie: the state was spent
+    const replayer = new Agent(ctx.server);
+    replayer.jars.set('gatehouse', copy);
+    const replay = await post(replayer);
+    assert.equal(replay.status, 400);
+    assert.match(await replay.text(), /expired or was already used/);
+  });
+
+  test('the flow cookie is made for a cross-site POST: SameSite=None, Secure, HttpOnly, short-lived', async () => {
+    const res = await fetch(`${ctx.server.url}/federation/apple/start`, { redirect: 'manual' });
+    assert.equal(res.status, 302);
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('gh_fedflow='));
+    assert.ok(cookie, res.headers.getSetCookie().join(' | '));
+    assert.match(cookie, /; HttpOnly/);
+    assert.match(cookie, /; Secure/);
+    assert.match(cookie, /; SameSite=None/);
+    assert.match(cookie, /; Max-Age=600/);
+    assert.match(res.headers.get('location'), /[?&]response_mode=form_post(&|$)/);
+  });
+
+  test('a client secret signed by another key is refused by the upstream: a failure page, nobody signed in', async () => {
+    const wrong = p256();
+    const upd = await admin('PATCH', '/apple', { apple_team_id: TEAM, apple_key_id: KID, apple_private_key: pem(wrong) });
+    assert.equal(upd.status, 200, upd.text);
+    const login = `ap3-${randomHex(4)}`;
+    ctx.up.accounts.set(login, { email: `${login}@privaterelay.test`, email_verified: 'true' });
+    const rejected = apple.rejected.length;
+    const agent = new Agent(ctx.server);
+    const out = await signIn(agent, login);
+    assert.equal(out.res.status, 502, out.text);
+    assert.match(out.text, /Apple gave an answer that could not be used/);
+    assert.equal(apple.rejected.length, rejected + 1);
+    assert.equal((await agent.api('GET', '/api/v1/session')).json.authenticated, false);
+    const back = await admin('PATCH', '/apple', { apple_team_id: TEAM, apple_key_id: KID, apple_private_key: pem(ctx.appleKey) });
+    assert.equal(back.status, 200, back.text);
+  });
+});
