@@ -35,9 +35,10 @@ async function signingKey(kid) {
  * ID token carries sub alone and the rest comes from userinfo. path: the
  * issuer's path (oidc-provider mounted there). scopeClaims: the claims of
  * each scope. front: hooks of a small proxy in front of the provider
- * (startFront) that bend it to behave like Apple or Microsoft.
+ * (startFront) that bend it to behave like Apple or Microsoft. config:
+ * more of oidc-provider's configuration (e.g. clientAuthMethods).
  */
-export async function startOidcUpstream({ clients, userinfoOnly = false, path = '', scopeClaims, front, idTokenAlg }) {
+export async function startOidcUpstream({ clients, userinfoOnly = false, path = '', scopeClaims, front, config = {} }) {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}${path}`;
   const key = await signingKey(`up-${port}`);
@@ -52,7 +53,7 @@ export async function startOidcUpstream({ clients, userinfoOnly = false, path = 
     features: { devInteractions: { enabled: true } },
     pkce: { required: () => true },
     cookies: { keys: [randomBytes(16).toString('hex')] },
-    ...(idTokenAlg ? { enabledJWA: { idTokenSigningAlgValues: ['RS256', idTokenAlg] } } : {}),
+    ...config,
     async findAccount(ctx, id) {
       const claims = accounts.get(id) ?? { email: `${id}@upstream.test`, email_verified: true };
       return { accountId: id, async claims() { return { sub: id, ...claims }; } };
