@@ -96,6 +96,11 @@ static bool row_of(const gh_ctx *x, const gh_fed_config *cf, const gh_fed_provid
         apple = k ? json_dumps(k, JSON_COMPACT) : NULL;
         json_decref(k);
     }
+    /* a change to or from apple drops the stored secret: Apple's sealed
+     * key is no shared secret (it must never be sent as one, nor key an
+     * HS256 check), and a shared secret is no Apple key */
+    if (old && (strcmp(old->preset, "apple") == 0) != (strcmp(cf->preset, "apple") == 0))
+        row->client_secret = NULL;
     const char *secret = apple ? apple : cf->client_secret;
     if (secret)
         row->client_secret = gh_mkey_seal(x->arena, x->cfg->master_key, secret_ad(x, cf->id),

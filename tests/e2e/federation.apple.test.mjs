@@ -234,3 +234,17 @@ describe('sign in with apple: form_post and a JWT client secret', () => {
     assert.equal(back.status, 200, back.text);
   });
 });
+
+describe('changing the preset', () => {
+  test("a provider moved from apple to another preset keeps no secret: Apple's key is never sent as a shared secret", async () => {
+    const made = await admin('POST', '', {
+      id: 'apple-move', display_name: 'Apple move', preset: 'apple', issuer: ctx.up.issuer, client_id: CLIENT,
+      apple_team_id: TEAM, apple_key_id: KID, apple_private_key: pem(ctx.appleKey),
+    });
+    assert.equal(made.status, 201, made.text);
+    const moved = await admin('PUT', '/apple-move', { display_name: 'Moved', preset: 'oidc', issuer: ctx.up.issuer, client_id: CLIENT });
+    assert.equal(moved.status, 200, moved.text);
+    assert.equal(moved.json.has_client_secret, false);
+    assert.equal((await admin('DELETE', '/apple-move')).status, 204);
+  });
+});
