@@ -1,16 +1,9 @@
 // Sign in with Apple (issue 21 part 4, docs/federation.md "Apple") against
 // a REAL upstream: node oidc-provider behind a small proxy that makes it
-// behave as Apple does: it refuses an authorization request without
-// response_mode=form_post, answers with the page that POSTs code and state
-// (cross-site) to our callback, adds Apple's "user" form field with the
-// person's name on the first sign-in only, sends email_verified as the
-// string "true", and checks every client_secret at its token endpoint as
-// Apple would: a JWT, ES256, signed by the developer's key (verified here
-// with jose against the public half), kid the key id, iss the team id, sub
-// the client id, aud https://appleid.apple.com, a short life. oidc-provider
-// itself cannot check that format (it knows client_secret_jwt and
-// private_key_jwt assertions, not a JWT as the secret), so the proxy does,
-// then hands oidc-provider the client's registered secret.
+// behave as Apple does (tests/e2e/lib/apple.mjs): form_post required, the
+// "user" field on the first sign-in, email_verified "true", and each
+// client_secret checked as Apple would (an ES256 JWT verified with jose:
+// kid, iss the team id, sub the client id, aud, a short life).
 // SECURITY.md ids cited: #46 (federated users keyed by provider and sub),
 // #47 (authentication events audited).
 
@@ -18,19 +11,13 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 
-import * as jose from 'jose';
-
 import { startServer, stopAll, randomHex, sql, databaseContains } from './lib/server.mjs';
-import { startOidcUpstream, Agent } from './lib/upstream.mjs';
+import { Agent } from './lib/upstream.mjs';
+import { startAppleLike, TEAM, KID, CLIENT, p256, pem } from './lib/apple.mjs';
+
+let apple;
 
 const ctx = {};
-const TEAM = 'TEAM123456';
-const KID = 'KEY1234567';
-const CLIENT = 'com.example.web';
-const INNER_SECRET = `registered-${randomHex(8)}`;
-
-const p256 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const pem = (k) => k.privateKey.export({ type: 'pkcs8', format: 'pem' });
 
 async function admin(method, path, body) {
   const res = await fetch(`${ctx.server.url}/admin/v1/identity-providers${path}`, {
@@ -44,65 +31,13 @@ async function admin(method, path, body) {
   return { status: res.status, json, text };
 }
 
-/** What the Apple-like proxy saw and will do. */
-const apple = { secrets: [], rejected: [], authorizeModes: [], nextUser: null };
-
-async function checkSecret(secret) {
-  const { payload, protectedHeader } = await jose.jwtVerify(secret, ctx.appleKey.publicKey, {
-    algorithms: ['ES256'], issuer: TEAM, audience: 'https://appleid.apple.com', subject: CLIENT,
-  });
-  if (protectedHeader.kid !== KID) throw new Error(`kid ${protectedHeader.kid}`);
-  if (typeof payload.iat !== 'number' || payload.exp - payload.iat > 600) throw new Error('not short-lived');
-}
-
-const appleFront = {
-  async request(req, url, body) {
-    if (url.pathname === '/auth') {
-      apple.authorizeModes.push(url.searchParams.get('response_mode'));
-      if (url.searchParams.get('response_mode') !== 'form_post') {
-        return { status: 400, text: 'response_mode must be form_post when name or email is asked' };
-      }
-    }
-    if (url.pathname === '/token' && req.method === 'POST') {
-      const form = new URLSearchParams(body);
-      const secret = form.get('client_secret');
-      try {
-        await checkSecret(secret);
-      } catch (e) {
-        apple.rejected.push(String(e.message));
-        return { status: 400, json: { error: 'invalid_client' } };
-      }
-      apple.secrets.push(secret);
-      form.set('client_secret', INNER_SECRET);
-      return { body: form.toString() };
-    }
-    return undefined;
-  },
-  // Apple posts the name once, beside the code, in a "user" field
-  html(url, text) {
-    if (!apple.nextUser || !/Submitting Callback/.test(text)) return text;
-    const user = JSON.stringify(apple.nextUser).replace(/&/g, '&amp;').replace(/"/g, '&quot;');
-    apple.nextUser = null;
-    return text.replace('</noscript>', `</noscript>\n<input type="hidden" name="user" value="${user}"/>`);
-  },
-};
-
 before(async () => {
   ctx.server = await startServer({ env: { GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.1/32', GATEHOUSE_FEDERATION_TIMEOUT_MS: '3000' } });
-  ctx.appleKey = p256();
-  ctx.up = await startOidcUpstream({
-    clients: [{
-      client_id: CLIENT, client_secret: INNER_SECRET, redirect_uris: [`${ctx.server.issuer}/federation/apple/callback`],
-      token_endpoint_auth_method: 'client_secret_post', grant_types: ['authorization_code'], response_types: ['code'],
-    }],
-    // Apple's scopes: its ID token carries the address, never the name
-    scopeClaims: { openid: ['sub'], email: ['email', 'email_verified', 'is_private_email'], name: [] },
-    front: appleFront,
-  });
-  const made = await admin('POST', '', {
-    id: 'apple', display_name: 'Apple', preset: 'apple', issuer: ctx.up.issuer, client_id: CLIENT,
-    apple_team_id: TEAM, apple_key_id: KID, apple_private_key: pem(ctx.appleKey),
-  });
+  const started = await startAppleLike({ redirectUris: [`${ctx.server.issuer}/federation/apple/callback`] });
+  ctx.up = started.up;
+  ctx.appleKey = started.key;
+  apple = started.apple;
+  const made = await admin('POST', '', started.provider('apple'));
   assert.equal(made.status, 201, made.text);
 });
 
