@@ -12,24 +12,14 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 
 import { startServer, stopAll, randomHex, sql, databaseContains } from './lib/server.mjs';
-import { Agent } from './lib/upstream.mjs';
+import { Agent, adminApi } from './lib/upstream.mjs';
 import { startAppleLike, TEAM, KID, CLIENT, p256, pem } from './lib/apple.mjs';
 
 let apple;
 
 const ctx = {};
 
-async function admin(method, path, body) {
-  const res = await fetch(`${ctx.server.url}/admin/v1/identity-providers${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ctx.server.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* empty */ }
-  return { status: res.status, json, text };
-}
+const admin = (method, path, body) => adminApi(ctx.server, method, `/identity-providers${path}`, body);
 
 before(async () => {
   ctx.server = await startServer({ env: { GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.1/32', GATEHOUSE_FEDERATION_TIMEOUT_MS: '3000' } });

@@ -19,22 +19,14 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startServer, stopAll, randomHex, sql } from './lib/server.mjs';
-import { startOidcUpstream, Agent } from './lib/upstream.mjs';
+import { startOidcUpstream, Agent, adminApi } from './lib/upstream.mjs';
 
 const ctx = {};
 const TID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const OTHER_TID = '9188040d-6c67-4c5b-b112-36a304b66dad';
 const SECRET = `ms-secret-${randomHex(8)}`;
 
-async function admin(method, path, body) {
-  const res = await fetch(`${ctx.server.url}/admin/v1/identity-providers${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ctx.server.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, text, json: text ? JSON.parse(text) : null };
-}
+const admin = (method, path, body) => adminApi(ctx.server, method, `/identity-providers${path}`, body);
 
 before(async () => {
   ctx.server = await startServer({ env: { GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.1/32', GATEHOUSE_FEDERATION_TIMEOUT_MS: '3000' } });

@@ -13,20 +13,13 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startServer, stopAll, randomHex, sql } from './lib/server.mjs';
-import { startOidcUpstream, Agent } from './lib/upstream.mjs';
+import { startOidcUpstream, Agent, adminApi } from './lib/upstream.mjs';
 
 const ctx = {};
 const SECRET = `hs-${randomHex(24)}`; // 51 bytes: at least 32 for HS256 (RFC 7518 3.2)
 const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
-async function admin(method, path, body) {
-  const res = await fetch(`${ctx.server.url}/admin/v1/identity-providers${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ctx.server.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, text: await res.text() };
-}
+const admin = (method, path, body) => adminApi(ctx.server, method, `/identity-providers${path}`, body);
 
 /** What the proxies saw of token requests, and how to bend the next. */
 const seen = { requests: [], algs: [], bend: {} };

@@ -129,6 +129,19 @@ function startFront(innerPort, hooks) {
   };
 }
 
+/** An /admin/v1 call with the admin token: {status, json, text}. */
+export async function adminApi(server, method, path, body, base = '') {
+  const res = await fetch(`${server.url}${base}/admin/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${server.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* empty */ }
+  return { status: res.status, json, text };
+}
+
 function readBody(req) {
   return new Promise((resolve) => {
     let s = '';
