@@ -576,7 +576,8 @@ static char *client_secret_for(const gh_ctx *x, const gh_fed_provider_row *p, co
 static const char *basic_auth(const gh_ctx *x, const gh_fed_provider_row *p, const char *secret)
 {
     const char *dwhy = NULL;
-    if (!secret || strcmp(p->kind, "oidc") != 0)
+    /* Apple takes its JWT secret in the body only */
+    if (!secret || strcmp(p->kind, "oidc") != 0 || strcmp(p->preset, "apple") == 0)
         return NULL;
     json_t *doc = discovery(x, p, &dwhy);
     bool basic = gh_fedproto_use_basic(doc);
