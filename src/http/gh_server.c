@@ -232,6 +232,8 @@ static const gh_route routes[] = {
     /* the request's tenant's signing keys (docs/tenants.md); RSA keys take
      * 100-300 ms to make */
     {"POST", "/admin/v1/keys/rotate", gh_admin_keys_rotate, GH_ROUTE_SLOW},
+    /* response_mode=form_post (Apple): the upstream POSTs code and state */
+    {"POST", "/federation/{provider}/callback", gh_federation_callback, API_BODY | GH_ROUTE_SLOW},
 };
 
 /* The metrics listener (GATEHOUSE_METRICS_LISTEN) serves this route only. */

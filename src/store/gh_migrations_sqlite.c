@@ -776,6 +776,10 @@ const char *const gh_sqlite_migrations[] = {
      * requests"), written with the code, so the code grant's new_network
      * needs no read of its own; codes from before it have none. */
     "ALTER TABLE auth_codes ADD COLUMN network TEXT;",
+    /* 30: the upstream tenant of a linked identity (docs/federation.md
+     * "Microsoft"): the tid of the ID token of a multi-tenant provider,
+     * NULL for every other */
+    "ALTER TABLE fed_identities ADD COLUMN upstream_tid TEXT;",
 };
 _Static_assert(sizeof(gh_sqlite_migrations) / sizeof(gh_sqlite_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");
