@@ -1,0 +1,132 @@
+// The risk engine on the emailed steps (issue 22, docs/risk.md "Requests
+// for emailed codes"): a request for an emailed sign-in code
+// (POST /api/v1/signin/email) is scored on its own journey
+// (email_code_request) from the audit events every request leaves; a flood
+// (one account's codes asked for from many devices it does not know, or
+// many addresses' codes from one client address) is refused with exactly
+// the answer every request gets (SECURITY.md #14: nothing tells the
+// refusal apart), no mail goes, and the decision is kept. The owner's
+// known device still gets its code. Addresses: every test speaks from its
+// own 127.0.N.0/24, so one test's velocity never counts in another's.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { startServer, stopAll, randomHex, sql } from './lib/server.mjs';
+import { newUser } from './lib/browser.mjs';
+import { BrowserFrom } from './lib/from.mjs';
+
+const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+/** A browser at one local address that sends a browser's User-Agent. */
+class From extends BrowserFrom {
+  raw(method, p, { body, headers = {} } = {}) {
+    return super.raw(method, p, { body, headers: { 'user-agent': CHROME, ...headers } });
+  }
+
+  async put(p, data) {
+    if (!this.csrf) await this.session();
+    return this.raw('PUT', p, {
+      body: JSON.stringify(data),
+      headers: { 'content-type': 'application/json', origin: this.origin, 'x-csrf-token': this.csrf },
+    });
+  }
+}
+
+const ctx = {};
+before(async () => {
+  // the flood below is a hundred requests from one address in seconds: the
+  // per-minute rate limits would answer it first
+  ctx.server = await startServer({ env: { GATEHOUSE_MAIL_IP_HOURLY_LIMIT: '1000', GATEHOUSE_RATE_LIMITS: 'off' } });
+});
+after(async () => {
+  await stopAll();
+});
+
+const admin = async (p) => {
+  const res = await fetch(`${ctx.server.url}${p}`, { headers: { authorization: `Bearer ${ctx.server.token}` } });
+  assert.equal(res.status, 200);
+  return res.json();
+};
+const decisions = async (userId) => (await admin(`/admin/v1/users/${userId}/risk`)).decisions;
+const mailsTo = (email) => Number(sql(ctx.server, `SELECT count(*) AS n FROM mail_outbox WHERE to_addr = '${email}'`)[0].n);
+const auditDetails = (type, ip) =>
+  sql(ctx.server, `SELECT details FROM audit_events WHERE type = '${type}' AND ip = '${ip}'`).map((row) => JSON.parse(Object.values(row)[0]));
+
+/** An account that signs in with an emailed code, set up from home (a
+ * known device and network of the account from then on). */
+async function owner(home, tag) {
+  const user = await newUser(ctx.server, tag);
+  const b = new From(ctx.server, home);
+  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(r.status, 200, r.text);
+  await b.session();
+  const on = await b.put('/api/v1/mfa/email', { enabled: true, current_password: user.password });
+  assert.equal(on.status, 200, on.text);
+  return { user, home: b };
+}
+
+/** The answer's shape: what a caller can compare between two answers. */
+const shape = (r) => ({ status: r.status, keys: Object.keys(r.json).sort(), said: r.json.status });
+
+test('SECURITY.md #14: one account\'s codes asked for eight times in the hour from devices it does not know, the ninth is refused with the answer every request gets and no mail; the decision is kept; the owner\'s device still gets its code', async () => {
+  const { user, home } = await owner('127.0.81.1', 'emflood');
+  for (let i = 1; i <= 8; i++) {
+    const r = await new From(ctx.server, `127.0.82.${i}`).post('/api/v1/signin/email', { email: user.email });
+    assert.equal(r.status, 200, r.text);
+  }
+  const mailed = mailsTo(user.email);
+  const attacker = new From(ctx.server, '127.0.82.9');
+  const refused = await attacker.post('/api/v1/signin/email', { email: user.email });
+  const nobody = await attacker.post('/api/v1/signin/email', { email: `nobody-${randomHex(4)}@example.com` });
+  assert.deepEqual(shape(refused), shape(nobody)); // the answer for an address without an account
+  assert.deepEqual(shape(refused), { status: 200, keys: ['email', 'flow_id', 'status'], said: 'code_sent' });
+  assert.equal(refused.json.email, user.email);
+  assert.equal(mailsTo(user.email), mailed, 'no mail for the refused request');
+
+  const [ev] = auditDetails('signin.email_code_refused', '127.0.82.9');
+  assert.ok(ev?.decision_id, 'the refusal is audited with its decision');
+  const d = (await decisions(user.id)).find((x) => x.journey === 'email_code_request');
+  assert.equal(d.id, ev.decision_id);
+  assert.equal(d.outcome, 'deny');
+  assert.equal(d.reason, 'email_code_velocity');
+  assert.equal(d.signals.account_attempts, 8);
+  assert.equal(d.signals.new_device, 1);
+  assert.ok(d.fired.some((f) => f.rule === 'email_code_account_flood'));
+
+  // the refused flow can never sign anyone in
+  const v = await attacker.post('/api/v1/verify', { flow_id: refused.json.flow_id, code: '000000' });
+  assert.equal(v.status, 400, v.text);
+
+  // the owner on the device the account knows: the code is mailed
+  const mine = await home.post('/api/v1/signin/email', { email: user.email });
+  assert.equal(mine.status, 200, mine.text);
+  assert.equal(mailsTo(user.email), mailed + 1);
+  const ok = (await decisions(user.id)).find((x) => x.journey === 'email_code_request');
+  assert.equal(ok.outcome, 'allow');
+  assert.equal(ok.signals.new_device, 0);
+});
+
+test('a hundred requests for codes from one address in the hour (a script walking a list of addresses): the next, for a real account, is refused without mail and recorded on that account; another address is not', async () => {
+  const { user } = await owner('127.0.83.1', 'emscript');
+  const bot = new From(ctx.server, '127.0.84.1');
+  for (let i = 0; i < 100; i++) {
+    const r = await bot.post('/api/v1/signin/email', { email: `list-${i}-${randomHex(3)}@example.com` });
+    assert.equal(r.status, 200, r.text);
+  }
+  const mailed = mailsTo(user.email);
+  const refused = await bot.post('/api/v1/signin/email', { email: user.email });
+  assert.equal(refused.status, 200, refused.text);
+  assert.equal(refused.json.status, 'code_sent');
+  assert.equal(mailsTo(user.email), mailed);
+  const d = (await decisions(user.id)).find((x) => x.journey === 'email_code_request');
+  assert.equal(d.outcome, 'deny');
+  assert.equal(d.signals.ip_attempts, 100);
+  assert.ok(d.fired.some((f) => f.rule === 'email_code_address_flood'));
+
+  // a person at another network asking for their own code is not held back
+  const person = new From(ctx.server, '127.0.85.1');
+  const r = await person.post('/api/v1/signin/email', { email: user.email });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(mailsTo(user.email), mailed + 1);
+});
