@@ -6,13 +6,19 @@
 // many addresses' codes from one client address) is refused with exactly
 // the answer every request gets (SECURITY.md #14: nothing tells the
 // refusal apart), no mail goes, and the decision is kept. The owner's
-// known device still gets its code. Addresses: every test speaks from its
+// known device still gets its code. The email verification of a sign-up
+// in its browser is scored before the sign-in's transaction, so a refusal
+// there keeps its decision (docs/risk.md "Limits" no longer says it is
+// lost). Addresses: every test speaks from its
 // own 127.0.N.0/24, so one test's velocity never counts in another's.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 
-import { startServer, stopAll, randomHex, sql } from './lib/server.mjs';
+import { startServer, stopAll, randomHex, sql, makeTempDir } from './lib/server.mjs';
+import { startMailSink, codeFrom, sentTo } from './lib/mail.mjs';
 import { newUser } from './lib/browser.mjs';
 import { BrowserFrom } from './lib/from.mjs';
 
@@ -41,6 +47,7 @@ before(async () => {
 });
 after(async () => {
   await stopAll();
+  await ctx.mail?.stop();
 });
 
 const admin = async (p) => {
@@ -129,4 +136,42 @@ test('a hundred requests for codes from one address in the hour (a script walkin
   const r = await person.post('/api/v1/signin/email', { email: user.email });
   assert.equal(r.status, 200, r.text);
   assert.equal(mailsTo(user.email), mailed + 1);
+});
+
+/** A policy that refuses every sign-in on the signin journey from a device
+ * the account does not know: what a stricter operator's policy could say
+ * at the emailed step of a sign-up. */
+async function refusingPolicy() {
+  const file = path.join(await makeTempDir(), 'risk-policy.txt');
+  fs.writeFileSync(file, 'version test-refuse-signin\n'
+    + 'rule refuse_new_device on signin if new_device weight 100 then deny reason test_refusal\n');
+  return file;
+}
+
+test('a refusal at the email verification of a sign-up in its browser keeps its decision: answered as a wrong code, audited, and shown by GET /admin/v1/users/{id}/risk', async () => {
+  ctx.mail = await startMailSink();
+  const server = await startServer({
+    env: { GATEHOUSE_SMTP_URL: ctx.mail.url, GATEHOUSE_RISK_POLICY_FILE: await refusingPolicy(), GATEHOUSE_RATE_LIMITS: 'off' },
+  });
+  const email = `emverify-${randomHex(4)}@example.com`;
+  const b = new From(server, '127.0.86.1');
+  const up = await b.post('/api/v1/signup', { email, passwordless: true });
+  assert.equal(up.status, 200, up.text);
+  assert.equal(up.json.status, 'verification_required');
+  const code = codeFrom(await ctx.mail.waitFor(sentTo(email), 15_000));
+  const v = await b.post('/api/v1/verify', { flow_id: up.json.flow_id, code });
+  assert.equal(v.status, 400, v.text);
+  assert.equal(v.json.error, 'invalid_code'); // as a wrong code
+  assert.equal((await b.session()).authenticated, false); // not signed in
+
+  const [{ id }] = sql(server, `SELECT id FROM users WHERE email = '${email}'`);
+  const res = await fetch(`${server.url}/admin/v1/users/${id}/risk`, { headers: { authorization: `Bearer ${server.token}` } });
+  assert.equal(res.status, 200);
+  const d = (await res.json()).decisions.find((x) => x.journey === 'signin');
+  assert.ok(d, 'the refusal\'s decision is kept');
+  assert.equal(d.outcome, 'deny');
+  assert.equal(d.reason, 'test_refusal');
+  assert.equal(d.policy_version, 'test-refuse-signin');
+  const audited = sql(server, `SELECT reason FROM audit_events WHERE type = 'email.verify_failed' AND subject = '${id}'`);
+  assert.deepEqual(audited.map((row) => Object.values(row)[0]), ['refused by the risk policy']);
 });
