@@ -344,11 +344,7 @@ static gh_dbrc email_code_risk(gh_req *r, gh_dbconn *c, const char *user_id, boo
                                const char **decision)
 {
     gh_risk_verdict v;
-    gh_risk_check k = {.journey = GH_RJ_EMAIL_CODE_REQUEST,
-                       .user_id = user_id,
-                       .record_as = user_id,
-                       .record_refused_as = user_id};
-    gh_dbrc rc = gh_risk_journey_check(r, c, &k, &v);
+    gh_dbrc rc = gh_risk_journey_about(r, c, GH_RJ_EMAIL_CODE_REQUEST, user_id, &v);
     *refused = rc == GH_DB_OK && v.outcome == GH_RO_DENY;
     *decision = rc == GH_DB_OK ? v.id : NULL;
     return rc;

@@ -19,25 +19,10 @@ import path from 'node:path';
 
 import { startServer, stopAll, randomHex, sql, makeTempDir } from './lib/server.mjs';
 import { startMailSink, codeFrom, sentTo } from './lib/mail.mjs';
-import { newUser } from './lib/browser.mjs';
-import { BrowserFrom } from './lib/from.mjs';
-
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+import { ChromeFrom, emailSigninOwner } from './lib/chromefrom.mjs';
 
 /** A browser at one local address that sends a browser's User-Agent. */
-class From extends BrowserFrom {
-  raw(method, p, { body, headers = {} } = {}) {
-    return super.raw(method, p, { body, headers: { 'user-agent': CHROME, ...headers } });
-  }
-
-  async put(p, data) {
-    if (!this.csrf) await this.session();
-    return this.raw('PUT', p, {
-      body: JSON.stringify(data),
-      headers: { 'content-type': 'application/json', origin: this.origin, 'x-csrf-token': this.csrf },
-    });
-  }
-}
+const From = ChromeFrom;
 
 const ctx = {};
 before(async () => {
@@ -60,18 +45,7 @@ const mailsTo = (email) => Number(sql(ctx.server, `SELECT count(*) AS n FROM mai
 const auditDetails = (type, ip) =>
   sql(ctx.server, `SELECT details FROM audit_events WHERE type = '${type}' AND ip = '${ip}'`).map((row) => JSON.parse(Object.values(row)[0]));
 
-/** An account that signs in with an emailed code, set up from home (a
- * known device and network of the account from then on). */
-async function owner(home, tag) {
-  const user = await newUser(ctx.server, tag);
-  const b = new From(ctx.server, home);
-  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
-  assert.equal(r.status, 200, r.text);
-  await b.session();
-  const on = await b.put('/api/v1/mfa/email', { enabled: true, current_password: user.password });
-  assert.equal(on.status, 200, on.text);
-  return { user, home: b };
-}
+const owner = (home, tag) => emailSigninOwner(ctx.server, home, tag);
 
 /** The answer's shape: what a caller can compare between two answers. */
 const shape = (r) => ({ status: r.status, keys: Object.keys(r.json).sort(), said: r.json.status });
