@@ -265,7 +265,7 @@ static void the_token_journey_writes_only_what_fired(void **state)
     assert_int_equal(v.outcome, GH_RO_ALLOW);
 }
 
-/* The built-in policy (builtin-3) on the sign-ins without a password: a
+/* The built-in policy (builtin-3 on) on the sign-ins without a password: a
  * right emailed code after five wrong ones on the account, from a device
  * it does not know, is refused; a passkey on the same account is not (the
  * factor is phishing-resistant), and its decision is stored on its own
