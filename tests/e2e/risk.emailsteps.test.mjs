@@ -50,7 +50,7 @@ const owner = (home, tag) => emailSigninOwner(ctx.server, home, tag);
 /** The answer's shape: what a caller can compare between two answers. */
 const shape = (r) => ({ status: r.status, keys: Object.keys(r.json).sort(), said: r.json.status });
 
-test('SECURITY.md #14: one account\'s codes asked for eight times in the hour from devices it does not know, the ninth is refused with the answer every request gets and no mail; the decision is kept; the owner\'s device still gets its code', async () => {
+test('SECURITY.md #14: one account\'s codes asked for eight times in the hour from devices and a network it does not know, the ninth is refused with the answer every request gets and no mail; the decision is kept; the owner\'s device still gets its code', async () => {
   const { user, home } = await owner('127.0.81.1', 'emflood');
   for (let i = 1; i <= 8; i++) {
     const r = await new From(ctx.server, `127.0.82.${i}`).post('/api/v1/signin/email', { email: user.email });
@@ -73,6 +73,7 @@ test('SECURITY.md #14: one account\'s codes asked for eight times in the hour fr
   assert.equal(d.reason, 'email_code_velocity');
   assert.equal(d.signals.account_attempts, 8);
   assert.equal(d.signals.new_device, 1);
+  assert.equal(d.signals.new_network, 1);
   assert.ok(d.fired.some((f) => f.rule === 'email_code_account_flood'));
 
   // the refused flow can never sign anyone in

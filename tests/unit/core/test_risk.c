@@ -322,9 +322,10 @@ static void passwordless_signins_have_their_own_rules(void **state)
 
 /* The built-in policy on requests for emailed sign-in codes: every
  * signin.email_code_* event counts (sent, not sent, refused, the guarded
- * password's emailed step); eight on an account from a device it does not
- * know, or a hundred from one address, are refused; seven, or twenty from
- * one address, are only notified. */
+ * password's emailed step); eight on an account from a device and a
+ * network it does not know, or a hundred from one address, are refused;
+ * seven, eight from the owner's network, or twenty from one address, are
+ * not. */
 static void code_requests_count_every_request(void **state)
 {
     struct fixture *f = *state;
@@ -348,6 +349,11 @@ static void code_requests_count_every_request(void **state)
                      GH_DB_OK);
     assert_int_equal(v.outcome, GH_RO_DENY);
     assert_string_equal(v.reason, "email_code_velocity");
+    /* from a network the account signed in from, the owner is not refused */
+    assert_int_equal(gh_risk_network_seen(&f->x, f->c, f->alice), GH_DB_OK);
+    assert_int_equal(gh_risk_attempt_signals(&f->x, f->c, &a, &s), GH_DB_OK);
+    assert_int_equal(s.v[GH_RS_NEW_NETWORK], 0);
+    assert_int_equal(gh_risk_peek(&f->x, GH_RJ_EMAIL_CODE_REQUEST, &s), GH_RO_ALLOW);
     /* the same count on no account (an address without one) refuses nothing */
     a.user_id = NULL;
     assert_int_equal(gh_risk_attempt_signals(&f->x, f->c, &a, &s), GH_DB_OK);
