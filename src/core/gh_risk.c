@@ -435,8 +435,8 @@ gh_dbrc gh_risk_signin(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *in,
 
 /* The audit events each journey's attempts leave (LIKE patterns, '\'
  * escaping): sign-up's every outcome, a recovery or email change started
- * (a refused one is audited under the same type, outcome failure), and a
- * step-up's failures. */
+ * (a refused one is audited under the same type, outcome failure), a
+ * step-up's failures, and every request for an emailed sign-in code. */
 static const char *attempt_pattern(gh_risk_journey j)
 {
     switch (j) {
@@ -448,6 +448,11 @@ static const char *attempt_pattern(gh_risk_journey j)
         return "email.change\\_started";
     case GH_RJ_STEP_UP:
         return "stepup.failed";
+    case GH_RJ_EMAIL_CODE_REQUEST:
+        /* every request for a sign-in code leaves one: sent, not sent
+         * (no such account, the daily limit) or refused; the guarded
+         * password's emailed step (email_code_required) is a code mail too */
+        return "signin.email\\_code\\_%";
     default:
         return NULL;
     }

@@ -670,17 +670,20 @@ static gh_dbrc replace_unverified(gh_req *r, gh_dbconn *c, const gh_email_flow *
     return rc;
 }
 
-/* A passwordless sign-in's code or link matched: its risk decision
- * (journey email_signin, docs/risk.md), in a transaction of its own before
- * the sign-in's, so a refusal stays recorded. A refusal is answered as a
- * wrong code and audited as a failed sign-in. False when answered. */
-static bool email_signin_scored(gh_req *r, gh_dbconn *c, const gh_email_flow *f,
-                                gh_signin_facts *facts)
+/* A code or link that matched and starts a sign-in: its risk decision, in
+ * a transaction of its own before the sign-in's, so a refusal stays
+ * recorded (docs/risk.md). A passwordless sign-in is scored on journey
+ * email_signin; the sign-up's email verification in its browser and the
+ * guarded password's emailed step on signin. A refusal is answered as a
+ * wrong code and audited as the flow's failure. False when answered. */
+static bool email_step_scored(gh_req *r, gh_dbconn *c, const gh_email_flow *f, gh_risk_journey j,
+                              gh_signin_facts *facts)
 {
     gh_ctx x = gh_req_ctx(r);
     gh_risk_verdict risk;
-    gh_dbrc rc = gh_factors_signin_facts(&x, c, f->user_id, GH_METHOD_EMAIL, false, facts);
-    gh_risk_facts rf = {.journey = GH_RJ_EMAIL_SIGNIN,
+    const char *method = j == GH_RJ_EMAIL_SIGNIN ? GH_METHOD_EMAIL : GH_METHOD_PASSWORD;
+    gh_dbrc rc = gh_factors_signin_facts(&x, c, f->user_id, method, false, facts);
+    gh_risk_facts rf = {.journey = j,
                         .user_id = f->user_id,
                         .device_hash = gh_device_hash(r),
                         .has_second_factor = rc == GH_DB_OK && facts->has_second_factor};
@@ -737,10 +740,10 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
         return;
     }
     const char *user_id = f->user_id;
-    gh_signin_facts facts;
-    gh_risk_verdict risk;
-    if (signin && !email_signin_scored(r, c, f, &facts))
+    gh_signin_facts facts, scored = {0};
+    if (start && !email_step_scored(r, c, f, signin ? GH_RJ_EMAIL_SIGNIN : GH_RJ_SIGNIN, &scored))
         return;
+    facts = scored;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_store_flow_consume(c, r->arena, f->tenant_id, f->id, now);
@@ -761,14 +764,11 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
     gh_signin_decision d = {.verdict = GH_SIGNIN_ALLOW};
     if (rc == GH_DB_OK && start && !signin)
         rc = gh_factors_signin_facts(&x, c, user_id, method, false, &facts);
-    /* scored like every sign-in (docs/risk.md), in this transaction; the
-     * mailbox is proven here, so only a deny changes the outcome (a
-     * passwordless sign-in was scored above, on its own journey) */
-    gh_risk_facts rf = {.user_id = user_id,
-                        .device_hash = gh_device_hash(r),
-                        .has_second_factor = rc == GH_DB_OK && start && facts.has_second_factor};
-    if (rc == GH_DB_OK && start && !signin)
-        rc = gh_risk_signin(&x, c, &rf, &facts, &risk);
+    /* scored above, before this transaction (a refusal was answered
+     * there); the account's facts are read again here, as a sign-up may
+     * have replaced an unverified account, and the verdict kept */
+    facts.account_guarded = scored.account_guarded;
+    facts.risk_deny = scored.risk_deny;
     if (rc == GH_DB_OK && start) {
         facts.email_proven = true;
         d = gh_signin_decide(&facts);

@@ -22,6 +22,7 @@
 #include "gh_password.h"
 #include "gh_pwpolicy.h"
 #include "gh_risk.h"
+#include "gh_risk_journeys.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
 #include "gh_store_flows.h"
@@ -334,6 +335,36 @@ done:
 
 /* ---- POST /api/v1/signin/email ---- */
 
+/* The request's risk decision (journey email_code_request, docs/risk.md
+ * "Requests for emailed codes"), stored in a transaction of its own before
+ * the request's so a refusal stays on record. user_id: the account that
+ * would get the mail, or NULL. *refused: the policy refuses it; the caller
+ * answers as for an address without an account (a decoy flow, no mail). */
+static gh_dbrc email_code_risk(gh_req *r, gh_dbconn *c, const char *user_id, bool *refused,
+                               const char **decision)
+{
+    gh_risk_verdict v;
+    gh_dbrc rc = gh_risk_journey_about(r, c, GH_RJ_EMAIL_CODE_REQUEST, user_id, &v);
+    *refused = rc == GH_DB_OK && v.outcome == GH_RO_DENY;
+    *decision = rc == GH_DB_OK ? v.id : NULL;
+    return rc;
+}
+
+/* Every request leaves one audit event (the journey's attempts are
+ * counted from them): the code sent, refused by the policy, or not sent
+ * (no account with emailed sign-in, the daily limit). */
+static gh_dbrc email_code_audit(gh_req *r, gh_dbconn *c, const char *user_id, bool mail,
+                                bool refused, const char *decision)
+{
+    if (refused)
+        return gh_api_audit(r, c, "signin.email_code_refused", user_id, "failure",
+                            "refused by the risk policy",
+                            json_pack("{s:s}", "decision_id", decision));
+    if (mail)
+        return gh_api_audit(r, c, "signin.email_code_sent", user_id, "success", NULL, NULL);
+    return gh_api_audit(r, c, "signin.email_code_not_sent", user_id, "failure", "no mail", NULL);
+}
+
 /* Emails a sign-in code to an account that chose passwordless email. Every
  * address gets the same answer and a flow id; the others get a decoy flow
  * that can never succeed, and no mail. */
@@ -382,8 +413,15 @@ void gh_accounts_signin_email(gh_req *r)
         gh_accounts_sends_refused(r);
         return;
     }
-    bool mail = chosen && send == GH_ACCOUNTS_SEND_MAIL;
-    gh_dbrc rc = gh_db_begin(c);
+    bool refused = false;
+    const char *decision = NULL;
+    gh_dbrc rc = email_code_risk(r, c, chosen ? u.id : NULL, &refused, &decision);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return;
+    }
+    bool mail = chosen && send == GH_ACCOUNTS_SEND_MAIL && !refused;
+    rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_accounts_count_send(r, c, key, now);
     if (rc == GH_DB_OK)
@@ -391,8 +429,8 @@ void gh_accounts_signin_email(gh_req *r)
                                      NULL, &f, &k);
     if (rc == GH_DB_OK && mail)
         rc = gh_accounts_mail_code(r, c, &f, &k);
-    if (rc == GH_DB_OK && mail)
-        gh_api_audit(r, c, "signin.email_code_sent", u.id, "success", NULL, NULL);
+    if (rc == GH_DB_OK)
+        rc = email_code_audit(r, c, chosen ? u.id : NULL, mail, refused, decision);
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK) {
         gh_resp_db_error(r, rc);

@@ -85,11 +85,7 @@ static gh_dbrc open_recovery(gh_req *r, gh_dbconn *c, const char *user_id, const
 static gh_dbrc recovery_risk(gh_req *r, gh_dbconn *c, const char *user_id, bool *refused)
 {
     gh_risk_verdict v;
-    gh_risk_check k = {.journey = GH_RJ_RECOVERY,
-                       .user_id = user_id,
-                       .record_as = user_id,
-                       .record_refused_as = user_id};
-    gh_dbrc rc = gh_risk_journey_check(r, c, &k, &v);
+    gh_dbrc rc = gh_risk_journey_about(r, c, GH_RJ_RECOVERY, user_id, &v);
     *refused = rc == GH_DB_OK && v.outcome == GH_RO_DENY;
     if (*refused)
         rc = gh_api_audit(r, c, "recovery.started", user_id, "failure",

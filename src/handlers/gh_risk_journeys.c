@@ -17,3 +17,11 @@ gh_dbrc gh_risk_journey_check(gh_req *r, gh_dbconn *c, const gh_risk_check *k, g
     bool refused = gh_risk_peek(&x, k->journey, &s) == GH_RO_DENY;
     return gh_risk_decide(&x, c, k->journey, refused ? k->record_refused_as : k->record_as, &s, v);
 }
+
+gh_dbrc gh_risk_journey_about(gh_req *r, gh_dbconn *c, gh_risk_journey j, const char *user_id,
+                              gh_risk_verdict *v)
+{
+    gh_risk_check k = {
+        .journey = j, .user_id = user_id, .record_as = user_id, .record_refused_as = user_id};
+    return gh_risk_journey_check(r, c, &k, v);
+}

@@ -28,4 +28,10 @@ typedef struct gh_risk_check {
  * the journey (the caller rolls back and answers 503). */
 gh_dbrc gh_risk_journey_check(gh_req *r, gh_dbconn *c, const gh_risk_check *k, gh_risk_verdict *v);
 
+/* The same for a journey about one account (its signals), or none, whose
+ * decision is recorded about it whatever the outcome (recovery, a request
+ * for an emailed code). */
+gh_dbrc gh_risk_journey_about(gh_req *r, gh_dbconn *c, gh_risk_journey j, const char *user_id,
+                              gh_risk_verdict *v);
+
 #endif

@@ -48,6 +48,7 @@ static const char *const journey_names[GH_RJ_COUNT] = {
     [GH_RJ_SESSION] = "session",
     [GH_RJ_PASSKEY_SIGNIN] = "passkey_signin",
     [GH_RJ_EMAIL_SIGNIN] = "email_signin",
+    [GH_RJ_EMAIL_CODE_REQUEST] = "email_code_request",
 };
 
 static const char *const outcome_names[] = {"allow", "notify", "step_up", "deny"};

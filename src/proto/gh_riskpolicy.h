@@ -25,8 +25,9 @@ typedef enum {
     GH_RJ_TOKEN,
     GH_RJ_SESSION, /* a live session whose context shifted (re-evaluation) */
     /* the sign-ins without a password (gh_signin_decide's other callers) */
-    GH_RJ_PASSKEY_SIGNIN, /* a passkey assertion that verified */
-    GH_RJ_EMAIL_SIGNIN,   /* a passwordless emailed code or link that matched */
+    GH_RJ_PASSKEY_SIGNIN,     /* a passkey assertion that verified */
+    GH_RJ_EMAIL_SIGNIN,       /* a passwordless emailed code or link that matched */
+    GH_RJ_EMAIL_CODE_REQUEST, /* a request for an emailed sign-in code (POST /signin/email) */
     GH_RJ_COUNT
 } gh_risk_journey;
 
@@ -51,8 +52,9 @@ typedef enum {
     GH_RS_NETWORK_CHANGED,   /* session: the network differs from the session's */
     GH_RS_UA_CHANGED,        /* session: the user agent differs */
     GH_RS_UA_FAMILY_CHANGED, /* session: the browser family differs */
-    /* the other journeys (sign-up, recovery, email change, step-up): this
-     * journey's attempts in the last hour (step-up: its failures) */
+    /* the other journeys (sign-up, recovery, email change, step-up, code
+     * requests): this journey's attempts in the last hour (step-up: its
+     * failures) */
     GH_RS_IP_ATTEMPTS,      /* from this address */
     GH_RS_NETWORK_ATTEMPTS, /* from this address's network */
     GH_RS_ACCOUNT_ATTEMPTS, /* on this account (or, for sign-up, this email) */

@@ -17,28 +17,14 @@ import * as client from 'openid-client';
 
 import { startServer, stopAll, randomHex, sql, runGatehouse } from './lib/server.mjs';
 import { newUser } from './lib/browser.mjs';
-import { BrowserFrom } from './lib/from.mjs';
+import { ChromeFrom, emailSigninOwner } from './lib/chromefrom.mjs';
 import { addPasskey } from './lib/factors.mjs';
 import { SoftAuthenticator } from './lib/webauthn.mjs';
 import { startMailSink, codeFrom, sentTo } from './lib/mail.mjs';
 import { registerClient, REDIRECT, tokenFromAddress } from './lib/oidc.mjs';
 
-const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-
 /** A browser at one local address that sends a browser's User-Agent. */
-class From extends BrowserFrom {
-  raw(method, p, { body, headers = {} } = {}) {
-    return super.raw(method, p, { body, headers: { 'user-agent': CHROME, ...headers } });
-  }
-
-  async put(p, data) {
-    if (!this.csrf) await this.session();
-    return this.raw('PUT', p, {
-      body: JSON.stringify(data),
-      headers: { 'content-type': 'application/json', origin: this.origin, 'x-csrf-token': this.csrf },
-    });
-  }
-}
+const From = ChromeFrom;
 
 const ctx = {};
 before(async () => {
@@ -81,13 +67,7 @@ async function emailedCode(b, email) {
 /** An account that signs in with a passkey or an emailed code, set up
  * from home (whose browser is a known device of the account from then on). */
 async function owner(home, tag) {
-  const user = await newUser(ctx.server, tag);
-  const b = new From(ctx.server, home);
-  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
-  assert.equal(r.status, 200, r.text);
-  await b.session();
-  const on = await b.put('/api/v1/mfa/email', { enabled: true, current_password: user.password });
-  assert.equal(on.status, 200, on.text);
+  const { user, home: b } = await emailSigninOwner(ctx.server, home, tag);
   const auth = new SoftAuthenticator({ origin: new URL(ctx.server.issuer).origin });
   const added = await addPasskey(b, auth, { name: 'Laptop' });
   assert.equal(added.r.status, 200, added.r.text);
@@ -112,7 +92,7 @@ test('a passkey sign-in is scored on its own journey: a new device and network a
   const d = await latest(user.id, 'passkey_signin');
   assert.ok(d, 'a passkey_signin decision');
   assert.equal(d.outcome, 'allow');
-  assert.equal(d.policy_version, 'builtin-3');
+  assert.equal(d.policy_version, 'builtin-4');
   assert.equal(d.signals.new_device, 1);
   assert.equal(d.signals.new_network, 1);
   assert.equal(d.signals.phishing_resistant, 1);

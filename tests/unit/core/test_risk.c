@@ -265,7 +265,7 @@ static void the_token_journey_writes_only_what_fired(void **state)
     assert_int_equal(v.outcome, GH_RO_ALLOW);
 }
 
-/* The built-in policy (builtin-3) on the sign-ins without a password: a
+/* The built-in policy (builtin-3 on) on the sign-ins without a password: a
  * right emailed code after five wrong ones on the account, from a device
  * it does not know, is refused; a passkey on the same account is not (the
  * factor is phishing-resistant), and its decision is stored on its own
@@ -318,6 +318,57 @@ static void passwordless_signins_have_their_own_rules(void **state)
     assert_int_equal(gh_risk_signin(&f->x, f->c, &passkey, &facts, &v), GH_DB_OK);
     assert_int_equal(v.outcome, GH_RO_NOTIFY);
     assert_string_equal(v.reason, "credential_stuffing");
+}
+
+/* The built-in policy on requests for emailed sign-in codes: every
+ * signin.email_code_* event counts (sent, not sent, refused, the guarded
+ * password's emailed step); eight on an account from a device and a
+ * network it does not know, or a hundred from one address, are refused;
+ * seven, eight from the owner's network, or twenty from one address, are
+ * not. */
+static void code_requests_count_every_request(void **state)
+{
+    struct fixture *f = *state;
+    gh_risk_signals s;
+    gh_risk_verdict v;
+    f->x.now = gh_now_ms();
+    for (int i = 0; i < 7; i++) /* from seven addresses elsewhere */
+        event(f, i % 2 ? "signin.email_code_sent" : "signin.email_code_not_sent", f->alice,
+              i % 3 ? "203.0.113.9" : "192.0.2.4");
+    event(f, "signin.email_codeXsent", f->alice, "203.0.113.9"); /* '_' is no wildcard */
+    event(f, "signin.failed", f->alice, "203.0.113.9");          /* another journey */
+    gh_risk_attempt a = {.journey = GH_RJ_EMAIL_CODE_REQUEST, .user_id = f->alice};
+    assert_int_equal(gh_risk_attempt_signals(&f->x, f->c, &a, &s), GH_DB_OK);
+    assert_int_equal(s.v[GH_RS_ACCOUNT_ATTEMPTS], 7);
+    assert_int_equal(s.v[GH_RS_IP_ATTEMPTS], 0);
+    assert_int_equal(gh_risk_peek(&f->x, GH_RJ_EMAIL_CODE_REQUEST, &s), GH_RO_ALLOW);
+    event(f, "signin.email_code_required", f->alice, "203.0.113.9");
+    assert_int_equal(gh_risk_attempt_signals(&f->x, f->c, &a, &s), GH_DB_OK);
+    assert_int_equal(s.v[GH_RS_ACCOUNT_ATTEMPTS], 8);
+    assert_int_equal(gh_risk_decide(&f->x, f->c, GH_RJ_EMAIL_CODE_REQUEST, f->alice, &s, &v),
+                     GH_DB_OK);
+    assert_int_equal(v.outcome, GH_RO_DENY);
+    assert_string_equal(v.reason, "email_code_velocity");
+    /* from a network the account signed in from, the owner is not refused */
+    assert_int_equal(gh_risk_network_seen(&f->x, f->c, f->alice), GH_DB_OK);
+    assert_int_equal(gh_risk_attempt_signals(&f->x, f->c, &a, &s), GH_DB_OK);
+    assert_int_equal(s.v[GH_RS_NEW_NETWORK], 0);
+    assert_int_equal(gh_risk_peek(&f->x, GH_RJ_EMAIL_CODE_REQUEST, &s), GH_RO_ALLOW);
+    /* the same count on no account (an address without one) refuses nothing */
+    a.user_id = NULL;
+    assert_int_equal(gh_risk_attempt_signals(&f->x, f->c, &a, &s), GH_DB_OK);
+    assert_int_equal(gh_risk_peek(&f->x, GH_RJ_EMAIL_CODE_REQUEST, &s), GH_RO_ALLOW);
+    /* one address asking for many addresses' codes: noticed, then refused */
+    for (int i = 0; i < 20; i++)
+        event(f, "signin.email_code_not_sent", NULL, "198.51.100.7");
+    assert_int_equal(gh_risk_attempt_signals(&f->x, f->c, &a, &s), GH_DB_OK);
+    assert_int_equal(s.v[GH_RS_IP_ATTEMPTS], 20);
+    assert_int_equal(gh_risk_peek(&f->x, GH_RJ_EMAIL_CODE_REQUEST, &s), GH_RO_NOTIFY);
+    s.v[GH_RS_IP_ATTEMPTS] = 100;
+    assert_int_equal(gh_risk_peek(&f->x, GH_RJ_EMAIL_CODE_REQUEST, &s), GH_RO_DENY);
+    s.v[GH_RS_IP_ATTEMPTS] = 0;
+    s.v[GH_RS_NETWORK_ATTEMPTS] = 300;
+    assert_int_equal(gh_risk_peek(&f->x, GH_RJ_EMAIL_CODE_REQUEST, &s), GH_RO_DENY);
 }
 
 /* The code grant: a public client's code redeemed from another network
@@ -380,6 +431,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(journeys_count_their_own_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(the_token_journey_writes_only_what_fired, setup, teardown),
         cmocka_unit_test_setup_teardown(passwordless_signins_have_their_own_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(code_requests_count_every_request, setup, teardown),
         cmocka_unit_test_setup_teardown(the_code_grant_compares_only_a_public_clients_network,
                                         setup, teardown),
         cmocka_unit_test(great_circle_distances),

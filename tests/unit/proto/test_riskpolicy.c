@@ -175,6 +175,7 @@ static void passwordless_journeys_and_signals(void **state)
     assert_int_equal(gh_riskpolicy_eval(&policy, GH_RJ_PASSKEY_SIGNIN, &s).nfired, 0);
     assert_string_equal(gh_riskpolicy_journey_name(GH_RJ_PASSKEY_SIGNIN), "passkey_signin");
     assert_string_equal(gh_riskpolicy_journey_name(GH_RJ_EMAIL_SIGNIN), "email_signin");
+    assert_string_equal(gh_riskpolicy_journey_name(GH_RJ_EMAIL_CODE_REQUEST), "email_code_request");
     assert_string_equal(gh_riskpolicy_signal_name(GH_RS_PUBLIC_CLIENT), "public_client");
     expect_error("version v\nrule a on passkey if new_device weight 1 reason x\n",
                  "line 2: unknown journey 'passkey'");
