@@ -1,0 +1,176 @@
+// Tenant policies (docs/tenants.md, issue 21 part 1): session lifetimes per
+// assurance level and the level each journey needs, on SQLite and
+// PostgreSQL. A dead session is always checked with a copy of its old cookie.
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { startServer, stopAll, request, randomHex, sleep } from './lib/server.mjs';
+import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
+import { registerClient, REDIRECT } from './lib/oidc.mjs';
+import { enrolTotp, codeAt, currentStep } from './lib/factors.mjs';
+
+const AAL1 = 'urn:gatehouse:aal1';
+const AAL2 = 'urn:gatehouse:aal2';
+
+after(async () => {
+  await stopAll();
+});
+
+const ctx = {};
+
+/** The server as seen through a tenant's path. */
+function tenantView(server, id) {
+  return { ...server, url: `${server.url}/t/${id}`, issuer: `${server.issuer}/t/${id}` };
+}
+
+function admin(server, method, path, body) {
+  return request(server, method, path, {
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** A new tenant with policy; its view. */
+async function tenantWith(server, tag, policy) {
+  const id = `${tag}-${randomHex(3)}`;
+  const r = await admin(server, 'POST', '/admin/v1/tenants', { id, display_name: `Tenant ${id}`, policy });
+  assert.equal(r.status, 201, r.text);
+  return { id, T: tenantView(server, id), body: r.body };
+}
+
+/** The session as GET /api/v1/session reports it for browser b (null: signed out). */
+async function sessionOf(b) {
+  const r = await b.raw('GET', '/api/v1/session');
+  assert.equal(r.status, 200, r.text);
+  return r.json.authenticated ? r.json.session : null;
+}
+
+/** A user with an authenticator app, and the secret (the enrolling browser stays AAL1). */
+async function userWithApp(T, tag) {
+  const user = await newUser(T, tag);
+  const b = await signedIn(T, user);
+  const totp = await enrolTotp(b);
+  return { user, totp, enrolling: b };
+}
+
+/** Password, then the app's code of step currentStep() + offset: an AAL2 browser and its answers. */
+async function signInAal2(T, user, secret, offset = 0) {
+  const b = new Browser(T);
+  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.status, 'mfa_required', r.text);
+  const m = await b.post('/api/v1/signin/mfa', { code: codeAt(secret, currentStep() + offset) });
+  assert.equal(m.status, 200, m.text);
+  assert.equal(m.json.acr, AAL2);
+  return { b, m };
+}
+
+function sessionCookie(res, name = 'gh_session') {
+  const c = res.setCookies.find((x) => x.startsWith(`${name}=`) || x.startsWith(`${name}.`));
+  assert.ok(c, `a ${name} cookie in ${res.setCookies}`);
+  return c;
+}
+
+before(async () => {
+  // GATEHOUSE_SESSION_IDLE=3: the server's idle time, which NIST's 30
+  // minutes at AAL2 does not lengthen; a tenant gives its AAL1 sessions a
+  // longer one of its own.
+  ctx.server = await startServer({ env: { GATEHOUSE_SESSION_IDLE: '3' } });
+});
+
+describe('session lifetimes per assurance level (SECURITY.md #28)', () => {
+  test('the defaults follow SECURITY.md\'s table: an AAL1 session lives 30 days, an AAL2 one 12 hours', async () => {
+    // a tenant that sets only an idle time (the server's 3 s would end the
+    // enrolment's session): the absolute lifetimes are the defaults
+    const { T: s } = await tenantWith(ctx.server, 'deflt', { session_idle_seconds: 600 });
+    const { user, totp } = await userWithApp(s, 'deflt');
+    const plain = await newUser(s, 'deflt1');
+    const one = await new Browser(s).post('/api/v1/signin', { email: plain.email, password: plain.password });
+    assert.equal(one.status, 200, one.text);
+    assert.match(sessionCookie(one), /Max-Age=2592000\b/);
+    const { b, m } = await signInAal2(s, user, totp.secret);
+    assert.match(sessionCookie(m), /Max-Age=43200\b/);
+    const ses = await sessionOf(b);
+    assert.equal(ses.acr, AAL2);
+    // the session's end as reported: the nearer of its idle and absolute
+    // ends, here the tenant's 600 s (below NIST's 30 minutes)
+    const left = Date.parse(ses.expires_at) - Date.now();
+    assert.ok(left <= 600_000 && left > 590_000, `an AAL2 session's end: ${left} ms`);
+  });
+
+  test('the policy takes "sessions" per level and gives them back; bad members are refused with their name', async () => {
+    const s = ctx.server;
+    const { id, body } = await tenantWith(s, 'lvl', { sessions: { aal2: { idle_seconds: 600, absolute_seconds: 3600 } } });
+    assert.deepEqual(body.policy.sessions.aal2, { idle_seconds: 600, absolute_seconds: 3600 });
+    assert.deepEqual(body.policy.sessions.aal1, { idle_seconds: null, absolute_seconds: null });
+    for (const [bad, name] of [
+      [{ sessions: { aal4: {} } }, 'sessions.aal4'],
+      [{ sessions: { aal2: { idle_seconds: 10 } } }, 'sessions.aal2.idle_seconds'],
+      [{ sessions: { aal3: { idle_seconds: 7200, absolute_seconds: 3600 } } }, 'sessions.aal3.idle_seconds'],
+    ]) {
+      const r = await admin(s, 'PATCH', `/admin/v1/tenants/${id}`, { policy: bad });
+      assert.equal(r.status, 400, `${JSON.stringify(bad)}: ${r.text}`);
+      assert.ok(r.text.includes(name), `${JSON.stringify(bad)} names ${name}: ${r.text}`);
+    }
+    const got = await admin(s, 'GET', `/admin/v1/tenants/${id}`);
+    assert.equal(got.body.policy.sessions.aal2.idle_seconds, 600, 'a refused change leaves the policy');
+  });
+
+  test('an AAL2 session ends after AAL2\'s idle time while an AAL1 session of the same tenant, with a longer idle time, goes on', async () => {
+    const s = ctx.server;
+    const { T } = await tenantWith(s, 'idle', { sessions: { aal1: { idle_seconds: 600 } } });
+    const { user, totp } = await userWithApp(T, 'two');
+    const { b: strong } = await signInAal2(T, user, totp.secret);
+    const weak = await signedIn(T, await newUser(T, 'one'));
+    assert.equal((await sessionOf(strong)).acr, AAL2);
+    assert.equal((await sessionOf(weak)).acr, AAL1);
+    const strongCopy = copyOf(T, strong);
+    const weakCopy = copyOf(T, weak);
+    await sleep(4500);
+    assert.equal(await sessionOf(strongCopy), null, 'the AAL2 session is gone after 3 s unused');
+    assert.equal((await strongCopy.raw('GET', '/api/v1/mfa')).status, 401);
+    const still = await sessionOf(weakCopy);
+    assert.equal(still?.acr, AAL1, 'the AAL1 session (600 s idle) goes on');
+  });
+
+  test('a session that steps up to AAL2 gets AAL2\'s timers from then on: a shorter life, and AAL2\'s idle time', async () => {
+    const s = ctx.server;
+    const { T } = await tenantWith(s, 'step', {
+      sessions: { aal1: { idle_seconds: 600, absolute_seconds: 86400 }, aal2: { absolute_seconds: 7200 } },
+    });
+    const { enrolling: b, totp } = await userWithApp(T, 'step');
+    const before = await sessionOf(b);
+    assert.equal(before.acr, AAL1);
+    const reg = await registerClient(T, { client_name: 'Step' });
+    const q = new URLSearchParams({
+      client_id: reg.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid', state: 'st',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', acr_values: AAL2,
+    });
+    const az = await b.raw('GET', `/authorize?${q}`);
+    assert.equal(az.status, 302, az.text);
+    assert.match(az.headers.get('location'), /\/signin\/mfa/);
+    const m = await b.post('/api/v1/signin/mfa', { code: codeAt(totp.secret, currentStep()) });
+    assert.equal(m.status, 200, m.text);
+    assert.equal(m.json.acr, AAL2);
+    assert.match(sessionCookie(m), /Max-Age=7200\b/, 'the cookie lives as long as an AAL2 session may');
+    const after = await sessionOf(b);
+    assert.equal(after.id, before.id, 'the same session, stepped up');
+    const left = Date.parse(after.expires_at) - Date.now();
+    assert.ok(left <= 3000, `the session's end is AAL2's idle time away, not AAL1's 600 s: ${left} ms`);
+    const copy = copyOf(T, b);
+    await sleep(4500);
+    assert.equal(await sessionOf(copy), null, 'AAL2\'s idle time (the server\'s 3 s) applies after the step-up');
+  });
+
+  test('the flat members still work and apply to every level (a step-up never lengthens them)', async () => {
+    const s = ctx.server;
+    const { T, body } = await tenantWith(s, 'flat', { session_idle_seconds: 600, session_absolute_seconds: 3600 });
+    assert.equal(body.policy.session_absolute_seconds, 3600);
+    const { user, totp } = await userWithApp(T, 'flat');
+    const { b, m } = await signInAal2(T, user, totp.secret);
+    assert.match(sessionCookie(m), /Max-Age=3600\b/);
+    await sleep(4500);
+    assert.equal((await sessionOf(copyOf(T, b))).acr, AAL2, 'the tenant\'s 600 s idle time, not the server\'s 3 s');
+  });
+});
