@@ -177,6 +177,64 @@ static json_t *stored_sessions(const gh_tenant_policy *p)
     return o;
 }
 
+static const char *const journey_names[GH_JOURNEYS] = {"signin", "recovery", "profile_change",
+                                                       "step_up"};
+static const char *const level_names[GH_TENANT_AAL_LEVELS] = {"aal1", "aal2", "aal3"};
+
+int gh_tenant_required_aal(const gh_tenant_policy *p, gh_journey j)
+{
+    if (j < 0 || j >= GH_JOURNEYS)
+        return GH_TENANT_AAL_LEVELS; /* a journey nobody named: the highest */
+    int l = p->assurance[j];
+    if (!l)
+        l = j == GH_JOURNEY_STEP_UP ? 2 : 1;
+    if (j == GH_JOURNEY_SIGNIN && p->mfa_required && l < 2)
+        l = 2;
+    return l;
+}
+
+/* The "assurance" member of the stored form: every journey's level in force. */
+static json_t *stored_assurance(const gh_tenant_policy *p)
+{
+    json_t *o = json_object();
+    for (int j = 0; o && j < GH_JOURNEYS; j++)
+        json_object_set_new(o, journey_names[j],
+                            json_string(level_names[gh_tenant_required_aal(p, (gh_journey)j) - 1]));
+    return o;
+}
+
+static int only_known(const json_t *in, const char *const *known, size_t n, const char *prefix,
+                      char *why, size_t whylen);
+
+static int read_assurance(const json_t *v, int *levels, char *why, size_t whylen)
+{
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v)) {
+        fail(why, whylen,
+             "assurance must be an object with members signin, recovery, "
+             "profile_change and step_up");
+        return -1;
+    }
+    if (only_known(v, journey_names, GH_JOURNEYS, "assurance.", why, whylen) != 0)
+        return -1;
+    for (int j = 0; j < GH_JOURNEYS; j++) {
+        const json_t *lv = json_object_get(v, journey_names[j]);
+        if (!lv || json_is_null(lv))
+            continue;
+        const char *s = json_string_value(lv);
+        for (int l = 0; s && l < GH_TENANT_AAL_LEVELS; l++)
+            if (strcmp(s, level_names[l]) == 0)
+                levels[j] = l + 1;
+        if (!levels[j]) {
+            fail(why, whylen, "assurance.%s must be \"aal1\", \"aal2\" or \"aal3\", or null",
+                 journey_names[j]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static json_t *stored_form(const gh_tenant_policy *p)
 {
     json_t *arr = json_array();
@@ -187,11 +245,11 @@ static json_t *stored_form(const gh_tenant_policy *p)
     int64_t v[3] = {p->password_min, p->session_idle_s, p->session_absolute_s};
     for (int i = 0; i < 3; i++)
         num[i] = v[i] ? json_integer(v[i]) : json_null();
-    return json_pack("{s:o, s:o, s:b, s:o, s:o, s:o, s:o}", "signin_methods", arr,
+    return json_pack("{s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o}", "signin_methods", arr,
                      "password_min_length", num[0], "mfa_required", p->mfa_required,
                      "session_idle_seconds", num[1], "session_absolute_seconds", num[2],
                      "mail_from", p->mail_from[0] ? json_string(p->mail_from) : json_null(),
-                     "sessions", stored_sessions(p));
+                     "sessions", stored_sessions(p), "assurance", stored_assurance(p));
 }
 
 /* An object whose members are all among known[0..n), else -1 with why
@@ -298,13 +356,14 @@ json_t *gh_tenant_policy_check(const json_t *in, gh_tenant_policy *out, char *wh
 {
     static const char *const known[] = {
         "signin_methods",           "password_min_length", "mfa_required", "session_idle_seconds",
-        "session_absolute_seconds", "mail_from",           "sessions"};
+        "session_absolute_seconds", "mail_from",           "sessions",     "assurance"};
     gh_tenant_policy p;
     gh_tenant_policy_default(&p);
     if (in && !json_is_object(in))
         return fail(why, whylen, "the policy must be a JSON object");
     if (only_known(in, known, sizeof(known) / sizeof(known[0]), "", why, whylen) != 0 ||
-        read_sessions(json_object_get(in, "sessions"), p.sessions, why, whylen) != 0)
+        read_sessions(json_object_get(in, "sessions"), p.sessions, why, whylen) != 0 ||
+        read_assurance(json_object_get(in, "assurance"), p.assurance, why, whylen) != 0)
         return NULL;
     const json_t *m = json_object_get(in, "signin_methods");
     if (m && read_methods(m, &p.methods, why, whylen) != 0)
@@ -321,7 +380,9 @@ json_t *gh_tenant_policy_check(const json_t *in, gh_tenant_policy *out, char *wh
     const json_t *mfa = json_object_get(in, "mfa_required");
     if (mfa && !json_is_boolean(mfa))
         return fail(why, whylen, "mfa_required must be true or false");
-    p.mfa_required = json_is_true(mfa);
+    /* mfa_required is another name for a sign-in at AAL2: the stored form
+     * shows both, agreeing */
+    p.mfa_required = json_is_true(mfa) || p.assurance[GH_JOURNEY_SIGNIN] >= 2;
     const json_t *from = json_object_get(in, "mail_from");
     if (from && !json_is_null(from)) {
         const char *f = json_string_value(from);

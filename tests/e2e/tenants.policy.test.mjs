@@ -6,6 +6,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startServer, stopAll, request, randomHex, sleep } from './lib/server.mjs';
+import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mjs';
 import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
 import { registerClient, REDIRECT } from './lib/oidc.mjs';
 import { enrolTotp, codeAt, currentStep } from './lib/factors.mjs';
@@ -15,6 +16,7 @@ const AAL2 = 'urn:gatehouse:aal2';
 
 after(async () => {
   await stopAll();
+  await stopAllMailSinks();
 });
 
 const ctx = {};
@@ -76,7 +78,10 @@ before(async () => {
   // GATEHOUSE_SESSION_IDLE=3: the server's idle time, which NIST's 30
   // minutes at AAL2 does not lengthen; a tenant gives its AAL1 sessions a
   // longer one of its own.
-  ctx.server = await startServer({ env: { GATEHOUSE_SESSION_IDLE: '3' } });
+  ctx.mail = await startMailSink();
+  ctx.server = await startServer({
+    env: { GATEHOUSE_SESSION_IDLE: '3', GATEHOUSE_SMTP_URL: ctx.mail.url, GATEHOUSE_MAIL_IP_HOURLY_LIMIT: '1000' },
+  });
 });
 
 describe('session lifetimes per assurance level (SECURITY.md #28)', () => {
@@ -172,5 +177,78 @@ describe('session lifetimes per assurance level (SECURITY.md #28)', () => {
     assert.match(sessionCookie(m), /Max-Age=3600\b/);
     await sleep(4500);
     assert.equal((await sessionOf(copyOf(T, b))).acr, AAL2, 'the tenant\'s 600 s idle time, not the server\'s 3 s');
+  });
+});
+
+describe('assurance per journey', () => {
+  test('profile_change aal2: an AAL1 session gets 403 step_up_required for email, password and profile changes; an AAL2 session may; the default tenant keeps AAL1', async () => {
+    const s = ctx.server;
+    const { T, body } = await tenantWith(s, 'pc', { session_idle_seconds: 600, assurance: { profile_change: 'aal2' } });
+    assert.deepEqual(body.policy.assurance, { signin: 'aal1', recovery: 'aal1', profile_change: 'aal2', step_up: 'aal2' });
+    const { user, totp, enrolling: weak } = await userWithApp(T, 'pc');
+    assert.equal((await sessionOf(weak)).acr, AAL1);
+    const tries = [
+      ['/api/v1/password', { current_password: user.password, new_password: `Orchard-${randomHex(6)}-Lantern` }],
+      ['/api/v1/email', { email: `new-${randomHex(4)}@example.com`, current_password: user.password }],
+    ];
+    for (const [path, data] of tries) {
+      const r = await weak.post(path, data);
+      assert.equal(r.status, 403, `${path}: ${r.text}`);
+      assert.equal(r.json.error, 'step_up_required', r.text);
+      assert.equal(r.json.required_acr, AAL2);
+      assert.equal(r.json.required_level, 'aal2');
+    }
+    const h = { 'content-type': 'application/json', origin: weak.origin, 'x-csrf-token': weak.csrf };
+    const patch = await weak.raw('PATCH', '/api/v1/profile', { body: JSON.stringify({ given_name: 'Ada' }), headers: h });
+    assert.equal(patch.status, 403, patch.text);
+    assert.equal(patch.json.error, 'step_up_required');
+    assert.notEqual((await weak.raw('GET', '/api/v1/profile')).json?.given_name, 'Ada', 'nothing changed');
+
+    const { b: strong } = await signInAal2(T, user, totp.secret);
+    await strong.session();
+    const hs = { 'content-type': 'application/json', origin: strong.origin, 'x-csrf-token': strong.csrf };
+    const ok = await strong.raw('PATCH', '/api/v1/profile', { body: JSON.stringify({ given_name: 'Ada' }), headers: hs });
+    assert.equal(ok.status, 200, ok.text);
+
+    const plain = await signedIn(s, await newUser(s, 'pcdef'));
+    await plain.session();
+    const hd = { 'content-type': 'application/json', origin: plain.origin, 'x-csrf-token': plain.csrf };
+    const def = await plain.raw('PATCH', '/api/v1/profile', { body: JSON.stringify({ given_name: 'Bo' }), headers: hd });
+    assert.equal(def.status, 200, `the default tenant asks AAL1 of a profile change: ${def.text}`);
+  });
+
+  test('recovery aal2: the emailed code alone recovers no account (SECURITY.md #32 kept); an account with an app is asked for it', async () => {
+    const s = ctx.server;
+    const { T } = await tenantWith(s, 'rc', { session_idle_seconds: 600, assurance: { recovery: 'aal2' } });
+    const ask = async (email) => {
+      const b = new Browser(T);
+      const since = ctx.mail.messages.length;
+      const r = await b.post('/api/v1/recovery', { email });
+      assert.equal(r.status, 200, r.text);
+      const msg = await ctx.mail.waitFor((m) => ctx.mail.messages.indexOf(m) >= since && sentTo(email)(m) && m.subject === 'Reset your password', 10_000);
+      return { b, v: await b.post('/api/v1/verify', { flow_id: r.json.flow_id, code: codeFrom(msg) }) };
+    };
+    const plain = await newUser(T, 'rcpw');
+    const { b, v } = await ask(plain.email);
+    assert.equal(v.status, 403, `a password-only account is not recovered by its mailbox alone: ${v.text}`);
+    assert.equal(v.json.error, 'recovery_unavailable');
+    assert.equal((await b.session()).authenticated, false);
+    assert.equal((await b.raw('GET', '/api/v1/recovery')).json.status, 'none');
+
+    const { user } = await userWithApp(T, 'rcapp');
+    const withApp = await ask(user.email);
+    assert.equal(withApp.v.status, 200, withApp.v.text);
+    assert.equal(withApp.v.json.status, 'recovery_factor_required');
+    assert.ok(withApp.v.json.methods.includes('totp'));
+
+    // the same password-only account in a tenant without the rule: the mailbox suffices
+    const { T: U } = await tenantWith(s, 'rcd', { session_idle_seconds: 600 });
+    const other = await newUser(U, 'rcok');
+    const bb = new Browser(U);
+    const since = ctx.mail.messages.length;
+    const r = await bb.post('/api/v1/recovery', { email: other.email });
+    const msg = await ctx.mail.waitFor((m) => ctx.mail.messages.indexOf(m) >= since && sentTo(other.email)(m) && m.subject === 'Reset your password', 10_000);
+    const ok = await bb.post('/api/v1/verify', { flow_id: r.json.flow_id, code: codeFrom(msg) });
+    assert.equal(ok.json?.status, 'recovery_password', ok.text);
   });
 });

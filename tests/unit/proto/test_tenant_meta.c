@@ -87,7 +87,9 @@ static void policy_default(void **state)
                               "\"mail_from\":null,\"sessions\":{"
                               "\"aal1\":{\"idle_seconds\":null,\"absolute_seconds\":null},"
                               "\"aal2\":{\"idle_seconds\":null,\"absolute_seconds\":null},"
-                              "\"aal3\":{\"idle_seconds\":null,\"absolute_seconds\":null}}}");
+                              "\"aal3\":{\"idle_seconds\":null,\"absolute_seconds\":null}},"
+                              "\"assurance\":{\"signin\":\"aal1\",\"recovery\":\"aal1\","
+                              "\"profile_change\":\"aal1\",\"step_up\":\"aal2\"}}");
     free(text);
     json_decref(out);
 }

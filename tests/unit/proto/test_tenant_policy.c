@@ -155,11 +155,73 @@ static void refused(void **state)
     }
 }
 
+/* "assurance": today's behaviour by default; mfa_required is the same as a
+ * sign-in at AAL2, and the higher of the two wins. */
+static void assurance(void **state)
+{
+    (void)state;
+    gh_tenant_policy p;
+    char why[160];
+    json_t *out = check(NULL, &p, why, sizeof(why));
+    assert_int_equal(gh_tenant_required_aal(&p, GH_JOURNEY_SIGNIN), 1);
+    assert_int_equal(gh_tenant_required_aal(&p, GH_JOURNEY_RECOVERY), 1);
+    assert_int_equal(gh_tenant_required_aal(&p, GH_JOURNEY_PROFILE_CHANGE), 1);
+    assert_int_equal(gh_tenant_required_aal(&p, GH_JOURNEY_STEP_UP), 2);
+    assert_int_equal(gh_tenant_required_aal(&p, GH_JOURNEYS), 3); /* unknown: the highest */
+    json_decref(out);
+
+    out = check("{\"mfa_required\":true}", &p, why, sizeof(why));
+    assert_int_equal(gh_tenant_required_aal(&p, GH_JOURNEY_SIGNIN), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(out, "assurance"), "signin")), "aal2");
+    json_decref(out);
+
+    out =
+        check("{\"mfa_required\":true,\"assurance\":{\"signin\":\"aal1\"}}", &p, why, sizeof(why));
+    assert_int_equal(gh_tenant_required_aal(&p, GH_JOURNEY_SIGNIN), 2);
+    json_decref(out);
+
+    out = check("{\"assurance\":{\"signin\":\"aal2\",\"recovery\":\"aal2\","
+                "\"profile_change\":\"aal3\",\"step_up\":\"aal3\"}}",
+                &p, why, sizeof(why));
+    if (!out)
+        fail_msg("refused: %s", why);
+    assert_true(p.mfa_required); /* the alias, both ways */
+    assert_true(json_is_true(json_object_get(out, "mfa_required")));
+    assert_int_equal(gh_tenant_required_aal(&p, GH_JOURNEY_RECOVERY), 2);
+    assert_int_equal(gh_tenant_required_aal(&p, GH_JOURNEY_PROFILE_CHANGE), 3);
+    assert_int_equal(gh_tenant_required_aal(&p, GH_JOURNEY_STEP_UP), 3);
+    gh_tenant_policy again;
+    json_t *round = gh_tenant_policy_check(out, &again, why, sizeof(why));
+    assert_non_null(round);
+    assert_true(json_equal(round, out));
+    json_decref(round);
+    json_decref(out);
+
+    static const struct {
+        const char *text, *names;
+    } bad[] = {
+        {"{\"assurance\":\"aal2\"}", "assurance"},
+        {"{\"assurance\":{\"login\":\"aal2\"}}", "assurance.login"},
+        {"{\"assurance\":{\"signin\":\"aal4\"}}", "assurance.signin"},
+        {"{\"assurance\":{\"recovery\":2}}", "assurance.recovery"},
+        {"{\"assurance\":{\"step_up\":\"urn:gatehouse:aal2\"}}", "assurance.step_up"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char w[160] = "";
+        json_t *o = check(bad[i].text, &p, w, sizeof(w));
+        if (o)
+            fail_msg("accepted %s", bad[i].text);
+        if (!strstr(w, bad[i].names))
+            fail_msg("%s: \"%s\" does not name %s", bad[i].text, w, bad[i].names);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults),    cmocka_unit_test(flat_members), cmocka_unit_test(per_level),
-        cmocka_unit_test(idle_capped), cmocka_unit_test(refused),
+        cmocka_unit_test(idle_capped), cmocka_unit_test(refused),      cmocka_unit_test(assurance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
