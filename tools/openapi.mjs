@@ -1578,6 +1578,21 @@ const tenants = {
       responses: { 204: { description: 'Deleted' }, 401: ADMIN401, 404: err('No such tenant', ['not_found']), 409: err('The default tenant', ['conflict']) },
     },
   },
+  '/admin/v1/tenants/{id}/risk-policy': {
+    get: {
+      tags: ['admin'], summary: 'The risk policy in force for a tenant: its own (with its text), else the server\'s version', security: ADMIN, parameters: [tenantId],
+      responses: { 200: ok('The policy', obj({ source: { type: 'string', enum: ['tenant', 'server'] }, version: str(), text: str() }, ['source', 'version'])), 401: ADMIN401, 404: err('No such tenant', ['not_found']) },
+    },
+    put: {
+      tags: ['admin'], summary: 'Give a tenant its own risk policy (the format of docs/risk.md); an error names its line and changes nothing', security: ADMIN, parameters: [tenantId],
+      requestBody: { required: true, content: { 'text/plain': { schema: { type: 'string', maxLength: 65536 } } } },
+      responses: { 200: ok('The policy now in force', obj({ source: str(), version: str(), text: str() }, ['source', 'version'])), 400: err('The policy does not read (the line is named)', ['invalid_request']), 401: ADMIN401, 404: err('No such tenant', ['not_found']), 415: err('Not text/plain', ['invalid_request']) },
+    },
+    delete: {
+      tags: ['admin'], summary: 'Back to the server\'s risk policy', security: ADMIN, parameters: [tenantId],
+      responses: { 204: { description: 'The server\'s policy applies' }, 401: ADMIN401, 404: err('No such tenant', ['not_found']) },
+    },
+  },
   '/admin/v1/scim-tokens': {
     get: {
       tags: ['admin'], summary: 'The SCIM tokens of the tenant whose address this is (never the tokens themselves)', security: ADMIN,

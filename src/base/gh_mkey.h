@@ -34,7 +34,7 @@ enum { GH_MKEY_DERIVED_BYTES = 32 };
  * GH_MKEY_DERIVED_BYTES into out (len must be that). purpose names the use,
  * one distinct string each; today's purposes are
  *   "gh-code"               gh_mkey_mac of emailed 6-digit codes (gh_accounts; the
- *                           federation link's code, gh_federation_api)
+ *                           federation link's code, gh_federation_link)
  *   "gatehouse csrf v1"     CSRF tokens (gh_csrf_token_for, gh_session)
  *   "gatehouse authz v2"    the /authorize fresh-sign-in marker (gh_oidc_mac)
  *   "gatehouse consent v2"  the consent marker (gh_oidc_mac)

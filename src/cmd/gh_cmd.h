@@ -10,9 +10,18 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "gh_config.h"
 #include "gh_ctx.h"
 #include "gh_db.h"
+
+/* Prints "gatehouse: MESSAGE (see gatehouse help COMMAND)" on standard
+ * error and returns 2, the exit code of a usage error (gh_cmd_out.c). */
+int gh_cmd_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints DOC indented, members in their order, and releases it. */
+void gh_cmd_print_json(json_t *doc);
 
 int gh_cmd_client(gh_config *cfg, int argc, char **argv);
 void gh_cmd_client_usage(FILE *out);

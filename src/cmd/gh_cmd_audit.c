@@ -35,9 +35,7 @@ void gh_cmd_audit_usage(FILE *out)
 
 static int usage_error(const char *msg, const char *arg)
 {
-    fprintf(stderr, "gatehouse: %s%s%.64s (see gatehouse help audit)\n", msg, arg ? ": " : "",
-            arg ? arg : "");
-    return 2;
+    return gh_cmd_usage_error("audit", "%s%s%.64s", msg, arg ? ": " : "", arg ? arg : "");
 }
 
 /* TIME as milliseconds since the epoch; -1 when it is not one. */

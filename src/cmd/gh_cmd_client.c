@@ -59,18 +59,7 @@ void gh_cmd_client_usage(FILE *out)
                  "invalid metadata.\n");
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gatehouse: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see gatehouse help client)\n", stderr);
-    va_end(ap);
-    return 2;
-}
+#define usage_error(...) gh_cmd_usage_error("client", __VA_ARGS__)
 
 static gh_db *cli_open(gh_config *cfg)
 {
@@ -80,16 +69,6 @@ static gh_db *cli_open(gh_config *cfg)
     if (!db)
         fprintf(stderr, "gatehouse: %s\n", err);
     return db;
-}
-
-static void print_json(json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text) {
-        puts(text);
-        free(text);
-    }
-    json_decref(doc);
 }
 
 static int db_failure(gh_dbrc rc, const char *what, const char *id)
@@ -227,7 +206,7 @@ static int cli_create(gh_config *cfg, int argc, char **argv)
     if (rc == GH_DB_OK)
         rc = gh_clients_register(c, a, &who, cfg->issuer, m, first_party, &resp, &err);
     if (rc == GH_DB_OK) {
-        print_json(resp);
+        gh_cmd_print_json(resp);
         code = 0;
     } else if (rc == GH_DB_INVALID) {
         fprintf(stderr, "gatehouse: %s: %s\n", err.error, err.description);
@@ -312,7 +291,7 @@ static int cli_update(gh_config *cfg, int argc, char **argv)
     if (rc == GH_DB_OK) {
         gh_client now;
         if (gh_clients_get(c, a, GH_DEFAULT_TENANT, id, &now) == GH_DB_OK) {
-            print_json(gh_client_view(&now, cfg->issuer));
+            gh_cmd_print_json(gh_client_view(&now, cfg->issuer));
             gh_client_release(&now);
         }
         code = 0;
@@ -390,7 +369,7 @@ int gh_cmd_client(gh_config *cfg, int argc, char **argv)
                 gh_client_release(&v[i]);
             }
             if (as_json)
-                print_json(arr);
+                gh_cmd_print_json(arr);
             else
                 json_decref(arr);
             code = 0;
@@ -401,7 +380,7 @@ int gh_cmd_client(gh_config *cfg, int argc, char **argv)
         gh_client cl;
         gh_dbrc rc = gh_clients_get(c, a, GH_DEFAULT_TENANT, argv[1], &cl);
         if (rc == GH_DB_OK) {
-            print_json(gh_client_view(&cl, cfg->issuer));
+            gh_cmd_print_json(gh_client_view(&cl, cfg->issuer));
             gh_client_release(&cl);
             code = 0;
         } else {
@@ -411,7 +390,8 @@ int gh_cmd_client(gh_config *cfg, int argc, char **argv)
         const char *secret = NULL;
         gh_dbrc rc = gh_clients_rotate_secret(c, a, &who, argv[1], &secret);
         if (rc == GH_DB_OK) {
-            print_json(json_pack("{s:s, s:s}", "client_id", argv[1], "client_secret", secret));
+            gh_cmd_print_json(
+                json_pack("{s:s, s:s}", "client_id", argv[1], "client_secret", secret));
             code = 0;
         } else if (rc == GH_DB_INVALID) {
             fprintf(stderr, "gatehouse: client %.128s authenticates without a secret\n", argv[1]);

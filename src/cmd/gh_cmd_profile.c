@@ -32,17 +32,7 @@ void gh_cmd_profile_usage(FILE *out)
           out);
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gatehouse: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see gatehouse help profile)\n", stderr);
-    va_end(ap);
-    return 2;
-}
+#define usage_error(...) gh_cmd_usage_error("profile", __VA_ARGS__)
 
 /* A number when the whole text is one, else the text (dates). */
 static json_t *number_or_text(const char *v)

@@ -33,27 +33,7 @@ void gh_cmd_resource_usage(FILE *out)
           out);
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gatehouse: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see gatehouse help resource)\n", stderr);
-    va_end(ap);
-    return 2;
-}
-
-static void print_json(json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text) {
-        puts(text);
-        free(text);
-    }
-    json_decref(doc);
-}
+#define usage_error(...) gh_cmd_usage_error("resource", __VA_ARGS__)
 
 static const char *opt(int argc, char **argv, int *i, const char *name, bool *missing)
 {
@@ -172,7 +152,7 @@ int gh_cmd_resource(gh_config *cfg, int argc, char **argv)
         json_t *out = NULL;
         rc = gh_resources_save(&x, "cli", NULL, doc, &out, why, sizeof(why));
         if (rc == GH_DB_OK)
-            print_json(out);
+            gh_cmd_print_json(out);
     } else if (c && a && strcmp(sub, "delete") == 0) {
         rc = gh_resources_delete(&x, "cli", argv[1]);
         if (rc == GH_DB_OK)
@@ -181,7 +161,7 @@ int gh_cmd_resource(gh_config *cfg, int argc, char **argv)
         json_t *doc_out =
             argc == 2 ? gh_resources_get(&x, argv[1], &rc) : gh_resources_list(&x, &rc);
         if (doc_out)
-            print_json(doc_out);
+            gh_cmd_print_json(doc_out);
     }
     if (rc == GH_DB_OK)
         code = 0;

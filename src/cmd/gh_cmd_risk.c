@@ -25,11 +25,7 @@ void gh_cmd_risk_usage(FILE *out)
           out);
 }
 
-static int usage_error(const char *what)
-{
-    fprintf(stderr, "gatehouse: %s (see gatehouse help risk)\n", what);
-    return 2;
-}
+#define usage_error(what) gh_cmd_usage_error("risk", "%s", what)
 
 static int check_policy(gh_config *cfg, const char *path)
 {

@@ -1,5 +1,6 @@
 /*
- * gatehouse tenant create|list|show|update|disable|enable|delete|scim-token:
+ * gatehouse tenant create|list|show|update|disable|enable|delete|scim-token|
+ * risk-policy:
  * tenants from the command line, over the same service as /admin/v1/tenants
  * (core/gh_tenants), audited with actor "cli". Running servers see a change
  * within a second (they compare the table's fingerprint).
@@ -25,53 +26,51 @@ void gh_cmd_tenant_usage(FILE *out)
           "                                  [--policy FILE]\n"
           "       gatehouse tenant disable ID | enable ID | delete ID\n"
           "       gatehouse tenant scim-token ID --name NAME\n"
+          "       gatehouse tenant risk-policy ID FILE | --server\n"
           "\n"
           "A tenant is an isolated identity space with its own issuer\n"
           "($GATEHOUSE_ISSUER/t/ID, or https://HOST when it claims a host), users,\n"
           "clients, signing keys, sessions and policy (a JSON file: see\n"
           "docs/tenants.md). A deleted tenant's id is never given again.\n"
-          "scim-token prints a new SCIM bearer token for the tenant, once.\n",
+          "scim-token prints a new SCIM bearer token for the tenant, once.\n"
+          "risk-policy gives the tenant its own risk policy (a file in the format of\n"
+          "docs/risk.md, checked as GATEHOUSE_RISK_POLICY_FILE is); --server goes back\n"
+          "to the server's.\n",
           out);
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gatehouse: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see gatehouse help tenant)\n", stderr);
-    va_end(ap);
-    return 2;
-}
+#define usage_error(...) gh_cmd_usage_error("tenant", __VA_ARGS__)
 
-static void print_json(json_t *doc)
+/* The text of file (- for standard input), at most max bytes (malloc,
+ * NUL-terminated), or NULL with why. */
+static char *read_text(const char *file, size_t max, size_t *len, char *why, size_t whylen)
 {
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text) {
-        puts(text);
-        free(text);
+    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    char *buf = f ? malloc(max + 2) : NULL;
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    snprintf(why, whylen, "cannot be read");
+    if (buf && n > max) {
+        snprintf(why, whylen, "is over %zu bytes", max);
+        free(buf);
+        buf = NULL;
+    } else if (buf) {
+        buf[n] = '\0';
+        *len = n;
     }
-    json_decref(doc);
+    if (f && f != stdin)
+        fclose(f);
+    return buf;
 }
 
 /* The JSON object in file (- for standard input), or NULL with a message. */
 static json_t *read_policy(const char *file)
 {
-    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
-    char *buf = malloc(POLICY_FILE_MAX + 1);
+    char why[160];
+    size_t n = 0;
     json_t *doc = NULL;
-    char why[160] = "cannot be read";
-    if (f && buf) {
-        size_t n = fread(buf, 1, POLICY_FILE_MAX + 1, f);
-        if (n > POLICY_FILE_MAX)
-            snprintf(why, sizeof(why), "is over %d bytes", POLICY_FILE_MAX);
-        else if (gh_json_parse(buf, n, 8, &doc, why, sizeof(why)) != GH_JSON_OK)
-            doc = NULL;
-    }
-    if (f && f != stdin)
-        fclose(f);
+    char *buf = read_text(file, POLICY_FILE_MAX, &n, why, sizeof(why));
+    if (buf && gh_json_parse(buf, n, 8, &doc, why, sizeof(why)) != GH_JSON_OK)
+        doc = NULL;
     free(buf);
     if (!doc)
         fprintf(stderr, "gatehouse: the policy file %s %s\n", file, why);
@@ -130,7 +129,7 @@ static int show(gh_cmd_store *s, const char *id)
     json_t *v = gh_tenants_view(&s->x, id);
     if (!v)
         return report(GH_TENANT_NOTFOUND, id, NULL);
-    print_json(v);
+    gh_cmd_print_json(v);
     return 0;
 }
 
@@ -191,6 +190,29 @@ static int scim_token(gh_cmd_store *s, const char *id, int argc, char **argv)
     return 0;
 }
 
+/* risk-policy ID FILE: the tenant's own risk policy; --server: back to the
+ * server's. */
+static int risk_policy(gh_cmd_store *s, const char *id, int argc, char **argv)
+{
+    char why[256] = "";
+    size_t n = 0;
+    char *text = NULL;
+    if (argc != 1)
+        return usage_error("risk-policy needs FILE or --server");
+    if (strcmp(argv[0], "--server") != 0 &&
+        !(text = read_text(argv[0], GH_TENANT_RISK_POLICY_MAX, &n, why, sizeof(why)))) {
+        fprintf(stderr, "gatehouse: the risk policy file %s %s\n", argv[0], why);
+        return 1;
+    }
+    bool own = text != NULL;
+    gh_tenant_rc rc = gh_tenants_set_risk_policy(&s->x, id, text, n, "cli", why, sizeof(why));
+    free(text);
+    if (rc != GH_TENANT_OK)
+        return report(rc, id, why);
+    printf("tenant %s: %s risk policy\n", id, own ? "its own" : "the server's");
+    return 0;
+}
+
 int gh_cmd_tenant(gh_config *cfg, int argc, char **argv)
 {
     const char *sub = argc > 0 ? argv[0] : NULL;
@@ -202,8 +224,8 @@ int gh_cmd_tenant(gh_config *cfg, int argc, char **argv)
         return usage_error("%s needs a tenant id", sub);
     if (!needs_id && argc > 1)
         return usage_error("list takes no arguments");
-    static const char *const known[] = {"create",  "list",   "show",   "update",
-                                        "disable", "enable", "delete", "scim-token"};
+    static const char *const known[] = {"create", "list",   "show",       "update",     "disable",
+                                        "enable", "delete", "scim-token", "risk-policy"};
     bool ok = false;
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         ok = ok || strcmp(sub, known[i]) == 0;
@@ -226,6 +248,8 @@ int gh_cmd_tenant(gh_config *cfg, int argc, char **argv)
         code = create_or_update(&s, sub[0] == 'c', id, argc - 2, argv + 2);
     else if (strcmp(sub, "scim-token") == 0)
         code = scim_token(&s, id, argc - 2, argv + 2);
+    else if (strcmp(sub, "risk-policy") == 0)
+        code = risk_policy(&s, id, argc - 2, argv + 2);
     else if (strcmp(sub, "delete") == 0)
         code = report(gh_tenants_delete(&s.x, id, "cli"), id, NULL);
     else

@@ -28,21 +28,7 @@ void gh_cmd_topic_usage(FILE *out)
           out);
 }
 
-static int usage_error(const char *what)
-{
-    fprintf(stderr, "gatehouse: %s (see gatehouse help topic)\n", what);
-    return 2;
-}
-
-static void print_json(json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text) {
-        puts(text);
-        free(text);
-    }
-    json_decref(doc);
-}
+#define usage_error(what) gh_cmd_usage_error("topic", "%s", what)
 
 /* The topic `add` describes, or NULL after a usage error (*code). */
 static json_t *add_doc(int argc, char **argv, int *code)
@@ -76,7 +62,7 @@ static int run(gh_ctx *x, const char *sub, int argc, char **argv, json_t *doc)
     if (strcmp(sub, "add") == 0) {
         rc = gh_prefs_topic_create(x, "cli", doc, &out);
         if (rc == GH_DB_OK)
-            print_json(out);
+            gh_cmd_print_json(out);
     } else if (strcmp(sub, "retire") == 0) {
         rc = gh_prefs_topic_retire(x, "cli", argv[1]);
         if (rc == GH_DB_OK)
@@ -84,7 +70,7 @@ static int run(gh_ctx *x, const char *sub, int argc, char **argv, json_t *doc)
     } else {
         out = gh_prefs_topics(x, argc == 2, &rc);
         if (out)
-            print_json(out);
+            gh_cmd_print_json(out);
     }
     if (rc == GH_DB_OK)
         return 0;

@@ -46,11 +46,7 @@ void gh_cmd_user_usage(FILE *out)
           out);
 }
 
-static int usage_error(const char *msg)
-{
-    fprintf(stderr, "gatehouse: %s (see gatehouse help user)\n", msg);
-    return 2;
-}
+#define usage_error(what) gh_cmd_usage_error("user", "%s", what)
 
 /* The account named by key: an id, else an email address. */
 static gh_dbrc find_user(gh_dbconn *c, gh_arena *a, const char *key, gh_user *u)
@@ -88,15 +84,6 @@ static json_t *user_view(gh_dbconn *c, gh_arena *a, const gh_user *u)
         json_object_set_new(v, "deletion_scheduled", json_string(locked));
     }
     return v;
-}
-
-static void print_json(json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text)
-        puts(text);
-    free(text);
-    json_decref(doc);
 }
 
 static gh_dbrc audit(gh_dbconn *c, gh_arena *a, const char *type, const char *user_id,
@@ -203,7 +190,7 @@ int gh_cmd_user(gh_config *cfg, int argc, char **argv)
     } else if (rc != GH_DB_OK) {
         fprintf(stderr, "gatehouse: could not read the account: %s\n", gh_dbrc_str(rc));
     } else if (strcmp(sub, "find") == 0 || strcmp(sub, "show") == 0) {
-        print_json(user_view(c, a, &u));
+        gh_cmd_print_json(user_view(c, a, &u));
         code = 0;
     } else {
         rc = strcmp(sub, "delete") == 0 ? delete_now(cfg, c, a, &u) : change(cfg, c, a, sub, &u);

@@ -7,7 +7,7 @@
  * exchanged, the ID token checked against the upstream's keys (OIDC) or the
  * user API read (GitHub), giving the upstream identity. Whether that
  * identity signs in, is provisioned or must prove an account is
- * gh_fedproto_decide's; the handlers (gh_federation_api.c) act on it.
+ * gh_fedproto_decide's; the handlers (gh_federation_signin.c, gh_federation_link.c) act on it.
  *
  * Every call to the upstream goes through gh_outbound (time cap
  * GATEHOUSE_FEDERATION_TIMEOUT_MS, size cap, no redirects, address policy)

@@ -1,4 +1,5 @@
 #include "gh_keys.h"
+#include "gh_keys_internal.h"
 
 #include <cjose/cjose.h>
 #include <errno.h>
@@ -23,35 +24,10 @@
 #define TENANT GH_DEFAULT_TENANT
 
 enum {
-    KID_MAX = 64,
+    KID_MAX = GH_KEYS_KID_MAX,
     RSA_BITS = 2048,        /* our RSA keys */
     UNKNOWN_KID_GAP = 1000, /* ms: an unknown kid re-reads the table at most this often */
 };
-
-/* One key of a snapshot. Immutable once the snapshot is published. */
-typedef struct key {
-    char tenant[GH_TENANT_ID_MAX + 1];
-    char kid[KID_MAX];
-    char alg[8];
-    cjose_jwk_t *jwk; /* with its private part */
-    char *pub;        /* the published JWK as JSON text (malloc) */
-    /* JWS headers made once: {alg, kid} and {alg, kid, typ: at+jwt}; shared
-     * read-only by every signer (cjose only reads them) */
-    json_t *hdr_plain, *hdr_at;
-    int64_t created_at, retired_at, expires_at;
-} key;
-
-/* The keys one reload saw. Readers hold a reference while they use it. */
-typedef struct keyset {
-    atomic_int refs;
-    size_t n;
-    key *keys;    /* sorted by tenant, then newest first */
-    key **by_kid; /* the same keys sorted by kid */
-    /* the default tenant's JWKS document, made on first use (guarded by K.mu),
-     * and the time the next of its keys leaves it (0: none does) */
-    char *jwks;
-    int64_t jwks_until;
-} keyset;
 
 static struct {
     pthread_mutex_t mu;        /* guards cur */
@@ -61,7 +37,7 @@ static struct {
     pthread_once_t cond_once;
     bool stop, running;
     pthread_t thread;
-    keyset *cur;
+    gh_keyset *cur;
     gh_db *db;
     uint8_t mkey[GH_MASTER_KEY_BYTES];
     unsigned refresh_s;
@@ -99,7 +75,7 @@ static bool is_rs256(const char *alg)
  * every retain and release of a key takes this lock. */
 static pthread_mutex_t jwk_ref_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void keyset_free(keyset *ks)
+static void keyset_free(gh_keyset *ks)
 {
     if (!ks)
         return;
@@ -117,19 +93,17 @@ static void keyset_free(keyset *ks)
     free(ks);
 }
 
-static void verified_clear(void);
-
-static keyset *keyset_acquire(void)
+gh_keyset *gh_keys_acquire(void)
 {
     pthread_mutex_lock(&K.mu);
-    keyset *ks = K.cur;
+    gh_keyset *ks = K.cur;
     if (ks)
         atomic_fetch_add(&ks->refs, 1);
     pthread_mutex_unlock(&K.mu);
     return ks;
 }
 
-static void keyset_release(keyset *ks)
+void gh_keys_release(gh_keyset *ks)
 {
     if (ks && atomic_fetch_sub(&ks->refs, 1) == 1)
         keyset_free(ks);
@@ -201,7 +175,7 @@ static int generate(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], const 
 /* Opens one row into k: decrypts, imports, checks that kid is the key's
  * thumbprint and that alg fits the key. */
 static int key_from_row(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], const gh_keyrow *row,
-                        key *k, char *err, size_t errlen)
+                        gh_key *k, char *err, size_t errlen)
 {
     char ad[128];
     size_t n = 0;
@@ -262,7 +236,7 @@ static int key_from_row(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES], co
 
 static int key_cmp(const void *a, const void *b)
 {
-    const key *x = a, *y = b;
+    const gh_key *x = a, *y = b;
     int c = strcmp(x->tenant, y->tenant);
     if (c == 0 && x->created_at != y->created_at)
         c = x->created_at > y->created_at ? -1 : 1;
@@ -271,16 +245,13 @@ static int key_cmp(const void *a, const void *b)
 
 static int kid_cmp(const void *a, const void *b)
 {
-    return strcmp((*(key *const *)a)->kid, (*(key *const *)b)->kid);
+    return strcmp((*(gh_key *const *)a)->kid, (*(gh_key *const *)b)->kid);
 }
-
-/* A snapshot of rows; keys of algs we do not know are skipped. */
-static const key *find_kid(const keyset *ks, const char *tenant, const char *kid);
 
 /* dst takes src's key (already decrypted and checked, in the previous
  * snapshot) with the row's times: a reload with a thousand tenants opens
  * only the keys that are new. */
-static int key_reuse(const key *src, const gh_keyrow *row, key *dst)
+static int key_reuse(const gh_key *src, const gh_keyrow *row, gh_key *dst)
 {
     *dst = *src;
     dst->pub = strdup(src->pub);
@@ -300,13 +271,14 @@ static int key_reuse(const key *src, const gh_keyrow *row, key *dst)
     return 0;
 }
 
-/* prev: the snapshot in use, whose keys are taken over (NULL: open all). */
-static keyset *build_set(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES],
-                         const gh_keyrow *rows, size_t n, const keyset *prev, char *err,
-                         size_t errlen)
+/* A snapshot of rows; keys of algs we do not know are skipped.
+ * prev: the snapshot in use, whose keys are taken over (NULL: open all). */
+static gh_keyset *build_set(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES],
+                            const gh_keyrow *rows, size_t n, const gh_keyset *prev, char *err,
+                            size_t errlen)
 {
-    keyset *ks = calloc(1, sizeof(*ks));
-    if (!ks || (n && !(ks->keys = calloc(n, sizeof(key))))) {
+    gh_keyset *ks = calloc(1, sizeof(*ks));
+    if (!ks || (n && !(ks->keys = calloc(n, sizeof(gh_key))))) {
         free(ks);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -318,9 +290,10 @@ static keyset *build_set(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES],
                    rows[i].kid ? rows[i].kid : "?", rows[i].alg ? rows[i].alg : "?");
             continue;
         }
-        const key *old =
+        const gh_key *old =
             prev && rows[i].kid
-                ? find_kid(prev, rows[i].tenant_id ? rows[i].tenant_id : TENANT, rows[i].kid)
+                ? gh_keys_find_kid(prev, rows[i].tenant_id ? rows[i].tenant_id : TENANT,
+                                   rows[i].kid)
                 : NULL;
         if (old && strcmp(old->alg, rows[i].alg) == 0) {
             if (key_reuse(old, &rows[i], &ks->keys[ks->n]) != 0) {
@@ -336,20 +309,20 @@ static keyset *build_set(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES],
     }
     /* by tenant, newest first, sorted here: the database's collation need
      * not be strcmp's; the kid index serves verification */
-    qsort(ks->keys, ks->n, sizeof(key), key_cmp);
-    if (ks->n && !(ks->by_kid = calloc(ks->n, sizeof(key *)))) {
+    qsort(ks->keys, ks->n, sizeof(gh_key), key_cmp);
+    if (ks->n && !(ks->by_kid = calloc(ks->n, sizeof(gh_key *)))) {
         keyset_free(ks);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     for (size_t i = 0; i < ks->n; i++)
         ks->by_kid[i] = &ks->keys[i];
-    qsort(ks->by_kid, ks->n, sizeof(key *), kid_cmp);
+    qsort(ks->by_kid, ks->n, sizeof(gh_key *), kid_cmp);
     return ks;
 }
 
 /* The first key of tenant in ks->keys (sorted by tenant), or ks->n. */
-static size_t tenant_first(const keyset *ks, const char *tenant)
+size_t gh_keys_tenant_first(const gh_keyset *ks, const char *tenant)
 {
     size_t lo = 0, hi = ks ? ks->n : 0;
     while (lo < hi) {
@@ -364,11 +337,11 @@ static size_t tenant_first(const keyset *ks, const char *tenant)
 
 /* The key that signs for alg: active, newest; equal times go by kid so
  * every instance picks the same. */
-static const key *active_key(const keyset *ks, const char *tenant, const char *alg)
+static const gh_key *active_key(const gh_keyset *ks, const char *tenant, const char *alg)
 {
-    const key *best = NULL;
-    for (size_t i = tenant_first(ks, tenant); ks && i < ks->n; i++) {
-        const key *k = &ks->keys[i];
+    const gh_key *best = NULL;
+    for (size_t i = gh_keys_tenant_first(ks, tenant); ks && i < ks->n; i++) {
+        const gh_key *k = &ks->keys[i];
         if (strcmp(k->tenant, tenant) != 0)
             break;
         if (k->retired_at || strcmp(k->alg, alg) != 0)
@@ -381,7 +354,7 @@ static const key *active_key(const keyset *ks, const char *tenant, const char *a
 }
 
 /* The key named kid, when it is tenant's. */
-static const key *find_kid(const keyset *ks, const char *tenant, const char *kid)
+const gh_key *gh_keys_find_kid(const gh_keyset *ks, const char *tenant, const char *kid)
 {
     size_t lo = 0, hi = ks ? ks->n : 0;
     while (lo < hi) {
@@ -487,20 +460,20 @@ out:
 }
 
 /* True when the active kids of two snapshots differ. */
-static bool active_changed(const keyset *a, const keyset *b)
+static bool active_changed(const gh_keyset *a, const gh_keyset *b)
 {
     static const char *const algs[] = {"ES256", "RS256"};
     for (int i = 0; i < 2; i++) {
-        const key *x = active_key(a, TENANT, algs[i]), *y = active_key(b, TENANT, algs[i]);
+        const gh_key *x = active_key(a, TENANT, algs[i]), *y = active_key(b, TENANT, algs[i]);
         if ((x == NULL) != (y == NULL) || (x && strcmp(x->kid, y->kid) != 0))
             return true;
     }
     return false;
 }
 
-static json_t *active_kids(const keyset *ks)
+static json_t *active_kids(const gh_keyset *ks)
 {
-    const key *es = active_key(ks, TENANT, "ES256"), *rs = active_key(ks, TENANT, "RS256");
+    const gh_key *es = active_key(ks, TENANT, "ES256"), *rs = active_key(ks, TENANT, "RS256");
     return json_pack("{s:s?, s:s?, s:I}", "ES256", es ? es->kid : NULL, "RS256",
                      rs ? rs->kid : NULL, "published", (json_int_t)(ks ? ks->n : 0));
 }
@@ -516,24 +489,24 @@ static int reload_with(bool wait, char *err, size_t errlen)
     gh_arena *a = gh_arena_new(0);
     gh_keyrow *rows = NULL;
     size_t n = 0;
-    keyset *ks = NULL;
+    gh_keyset *ks = NULL;
     int rc = -1;
     K.last_reload = gh_mono_ms();
-    keyset *prev = keyset_acquire();
+    gh_keyset *prev = gh_keys_acquire();
     if (a && read_rows(K.db, a, wait, &rows, &n, err, errlen) == 0 &&
         (ks = build_set(a, K.mkey, rows, n, prev, err, errlen)) != NULL)
         rc = 0;
-    keyset_release(prev);
+    gh_keys_release(prev);
     gh_arena_free(a);
     if (rc != 0)
         return -1;
     pthread_mutex_lock(&K.mu);
-    keyset *old = K.cur;
+    gh_keyset *old = K.cur;
     K.cur = ks;
     pthread_mutex_unlock(&K.mu);
     if (old && active_changed(old, ks))
         gh_log_event(GH_LOG_INFO, "signing keys changed", active_kids(ks));
-    keyset_release(old);
+    gh_keys_release(old);
     return 0;
 }
 
@@ -638,11 +611,11 @@ int gh_keys_init(gh_app *app, char *err, size_t errlen)
     pthread_mutex_unlock(&K.reload_mu);
     if (rc != 0)
         return -1;
-    keyset *ks = keyset_acquire();
+    gh_keyset *ks = gh_keys_acquire();
     json_t *fields = active_kids(ks);
     json_object_set_new(fields, "ms", json_integer(gh_mono_ms() - t0));
     gh_log_event(GH_LOG_INFO, "signing keys loaded", fields);
-    keyset_release(ks);
+    gh_keys_release(ks);
 
     pthread_mutex_lock(&K.thread_mu);
     K.stop = false;
@@ -673,14 +646,14 @@ void gh_keys_shutdown(void)
 
     pthread_mutex_lock(&K.reload_mu);
     pthread_mutex_lock(&K.mu);
-    keyset *old = K.cur;
+    gh_keyset *old = K.cur;
     K.cur = NULL;
     pthread_mutex_unlock(&K.mu);
     K.db = NULL;
     sodium_memzero(K.mkey, sizeof(K.mkey));
     pthread_mutex_unlock(&K.reload_mu);
-    keyset_release(old);
-    verified_clear();
+    gh_keys_release(old);
+    gh_keys_verified_clear();
 }
 
 /* ---- signing ---- */
@@ -690,12 +663,12 @@ char *gh_keys_sign_text_for(gh_arena *a, const char *tenant, const char *alg, co
 {
     if (!(is_es256(alg) || is_rs256(alg)) || !payload || !tenant)
         return NULL;
-    keyset *ks = keyset_acquire();
-    const key *k = active_key(ks, tenant, alg);
+    gh_keyset *ks = gh_keys_acquire();
+    const gh_key *k = active_key(ks, tenant, alg);
     if (!k) { /* first start, before the refresh thread made it */
-        keyset_release(ks);
+        gh_keys_release(ks);
         complete_keys(tenant);
-        ks = keyset_acquire();
+        ks = gh_keys_acquire();
         k = active_key(ks, tenant, alg);
     }
     char *out = NULL;
@@ -725,7 +698,7 @@ char *gh_keys_sign_text_for(gh_arena *a, const char *tenant, const char *alg, co
 out:
     cjose_jws_release(jws);
     json_decref(hdr);
-    keyset_release(ks);
+    gh_keys_release(ks);
     return out;
 }
 
@@ -760,100 +733,7 @@ char *gh_keys_half_hash(gh_arena *a, const char *value)
     return gh_b64url(a, h, GH_SHA256_BYTES / 2);
 }
 
-/* ---- verification, and the tokens that verified ----
- *
- * A resource server introspects (or calls UserInfo with) the same access
- * token on every API call, and one ES256 verification costs more than the
- * rest of such a request. A token that verified is remembered by the
- * SHA-256 of its exact text, with its kid, the typ it was checked for and
- * its payload, until its exp. A later call with the same bytes skips the
- * signature but still needs the key: present in the current keyset, same
- * alg, not expired, so a key that leaves the JWKS takes its tokens with it.
- * Everything the callers check (exp, iss, revocation) they still check on
- * every call. Tokens without a numeric exp are not remembered. */
-enum { VERIFIED_SLOTS = 512, VERIFIED_LOCKS = 16, TYP_MAX = 16 };
-
-typedef struct verified {
-    uint8_t hash[GH_SHA256_BYTES];
-    char kid[KID_MAX];
-    char alg[8];
-    char typ[TYP_MAX]; /* "" when checked with typ NULL */
-    json_t *payload;   /* NULL: an empty slot */
-    int64_t exp_ms;
-} verified;
-
-static verified verified_slot[VERIFIED_SLOTS];
-static pthread_mutex_t verified_mu[VERIFIED_LOCKS] = {
-    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-    PTHREAD_MUTEX_INITIALIZER};
-
-static size_t verified_index(const uint8_t hash[GH_SHA256_BYTES])
-{
-    return ((size_t)hash[0] | (size_t)hash[1] << 8) % VERIFIED_SLOTS;
-}
-
-/* A copy of the remembered payload of jws (checked for typ), or NULL. The
- * key must still be usable; ks is the caller's current keyset. */
-static json_t *verified_find(const uint8_t hash[GH_SHA256_BYTES], const char *tenant,
-                             const char *typ, const keyset *ks)
-{
-    size_t i = verified_index(hash);
-    pthread_mutex_t *mu = &verified_mu[i % VERIFIED_LOCKS];
-    verified *v = &verified_slot[i];
-    json_t *out = NULL;
-    int64_t now = gh_now_ms();
-    pthread_mutex_lock(mu);
-    if (v->payload && sodium_memcmp(v->hash, hash, GH_SHA256_BYTES) == 0 &&
-        strcmp(v->typ, typ ? typ : "") == 0) {
-        const key *k = find_kid(ks, tenant, v->kid);
-        if (now < v->exp_ms && k && strcmp(k->alg, v->alg) == 0 &&
-            !(k->expires_at && now >= k->expires_at))
-            out = json_deep_copy(v->payload); /* callers may change theirs */
-    }
-    pthread_mutex_unlock(mu);
-    return out;
-}
-
-static void verified_put(const uint8_t hash[GH_SHA256_BYTES], const char *typ, const char *kid,
-                         const char *alg, const json_t *payload)
-{
-    json_t *expv = json_object_get(payload, "exp");
-    if (!json_is_integer(expv) || (typ && strlen(typ) >= TYP_MAX) || strlen(kid) >= KID_MAX ||
-        strlen(alg) >= sizeof(((verified *)0)->alg))
-        return;
-    json_t *copy = json_deep_copy(payload);
-    if (!copy)
-        return;
-    size_t i = verified_index(hash);
-    pthread_mutex_t *mu = &verified_mu[i % VERIFIED_LOCKS];
-    verified *v = &verified_slot[i];
-    pthread_mutex_lock(mu);
-    json_t *old = v->payload;
-    memcpy(v->hash, hash, GH_SHA256_BYTES);
-    snprintf(v->kid, sizeof(v->kid), "%s", kid);
-    snprintf(v->alg, sizeof(v->alg), "%s", alg);
-    snprintf(v->typ, sizeof(v->typ), "%s", typ ? typ : "");
-    v->exp_ms = (int64_t)json_integer_value(expv) * 1000;
-    v->payload = copy;
-    pthread_mutex_unlock(mu);
-    json_decref(old);
-}
-
-/* Forgets every remembered token (gh_keys_shutdown, tests). */
-static void verified_clear(void)
-{
-    for (size_t i = 0; i < VERIFIED_SLOTS; i++) {
-        pthread_mutex_t *mu = &verified_mu[i % VERIFIED_LOCKS];
-        pthread_mutex_lock(mu);
-        json_decref(verified_slot[i].payload);
-        memset(&verified_slot[i], 0, sizeof(verified_slot[i]));
-        pthread_mutex_unlock(mu);
-    }
-}
+/* ---- verification (the tokens that verified: gh_keys_cache.c) ---- */
 
 json_t *gh_keys_verify_for(const char *tenant, const char *jws, const char *typ, const char **why)
 {
@@ -863,12 +743,12 @@ json_t *gh_keys_verify_for(const char *tenant, const char *jws, const char *typ,
     *why = NULL;
     uint8_t hash[GH_SHA256_BYTES];
     json_t *out = NULL;
-    keyset *ks = NULL;
+    gh_keyset *ks = NULL;
     if (jws) {
         gh_sha256(jws, strlen(jws), hash);
-        ks = keyset_acquire();
-        out = verified_find(hash, tenant, typ, ks);
-        keyset_release(ks);
+        ks = gh_keys_acquire();
+        out = gh_keys_verified_find(hash, tenant, typ, ks);
+        gh_keys_release(ks);
         ks = NULL;
         if (out)
             return out;
@@ -876,7 +756,7 @@ json_t *gh_keys_verify_for(const char *tenant, const char *jws, const char *typ,
     gh_jose_jws p;
     if (gh_jose_parse(jws, &p, why) != 0)
         return NULL;
-    const key *k = NULL;
+    const gh_key *k = NULL;
     if (!is_es256(p.alg) && !is_rs256(p.alg)) {
         *why = "alg not allowed";
         goto out;
@@ -889,12 +769,12 @@ json_t *gh_keys_verify_for(const char *tenant, const char *jws, const char *typ,
         *why = "no kid";
         goto out;
     }
-    ks = keyset_acquire();
-    if (!(k = find_kid(ks, tenant, p.kid))) {
-        keyset_release(ks);
+    ks = gh_keys_acquire();
+    if (!(k = gh_keys_find_kid(ks, tenant, p.kid))) {
+        gh_keys_release(ks);
         reload_for_unknown_kid();
-        ks = keyset_acquire();
-        k = find_kid(ks, tenant, p.kid);
+        ks = gh_keys_acquire();
+        k = gh_keys_find_kid(ks, tenant, p.kid);
     }
     if (!k)
         *why = "unknown kid";
@@ -905,9 +785,9 @@ json_t *gh_keys_verify_for(const char *tenant, const char *jws, const char *typ,
     else if ((*why = gh_jose_key_fits(k->jwk, p.alg, p.siglen)) == NULL)
         out = gh_jose_check_signature(&p, k->jwk, why);
     if (out)
-        verified_put(hash, typ, k->kid, k->alg, out);
+        gh_keys_verified_put(hash, typ, k->kid, k->alg, out);
 out:
-    keyset_release(ks);
+    gh_keys_release(ks);
     gh_jose_jws_free(&p);
     return out;
 }
@@ -915,78 +795,6 @@ out:
 json_t *gh_keys_verify(const char *jws, const char *typ, const char **why)
 {
     return gh_keys_verify_for(TENANT, jws, typ, why);
-}
-
-/* ---- the JWK Set ---- */
-
-/* The key set as a JSON document, with the time the first of its keys
- * expires out of it (0: never). */
-static json_t *jwks_of(const keyset *ks, const char *tenant, int64_t now, int64_t *until)
-{
-    json_t *arr = json_array();
-    *until = 0;
-    for (size_t i = tenant_first(ks, tenant); arr && ks && i < ks->n; i++) {
-        const key *k = &ks->keys[i];
-        if (strcmp(k->tenant, tenant) != 0)
-            break;
-        if (k->expires_at && now >= k->expires_at)
-            continue;
-        if (k->expires_at && (!*until || k->expires_at < *until))
-            *until = k->expires_at;
-        json_t *o = json_loads(k->pub, 0, NULL);
-        if (o)
-            json_array_append_new(arr, o);
-    }
-    return arr ? json_pack("{s:o}", "keys", arr) : NULL;
-}
-
-json_t *gh_keys_jwks_for(const char *tenant)
-{
-    int64_t until;
-    keyset *ks = keyset_acquire();
-    json_t *set = jwks_of(ks, tenant, gh_now_ms(), &until);
-    keyset_release(ks);
-    return set;
-}
-
-json_t *gh_keys_jwks(void)
-{
-    return gh_keys_jwks_for(TENANT);
-}
-
-/* The default tenant's JWKS text, made once per key set (and again when a
- * key expires out of it), copied into the request arena; another tenant's
- * is made at each call (clients cache a JWKS; the default tenant's is the
- * one a benchmark hammers). */
-const char *gh_keys_jwks_text_for(gh_arena *a, const char *tenant)
-{
-    int64_t now = gh_now_ms(), until = 0;
-    const char *out = NULL;
-    if (strcmp(tenant, TENANT) != 0) {
-        json_t *set = gh_keys_jwks_for(tenant);
-        char *text = set ? json_dumps(set, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        json_decref(set);
-        out = text ? gh_arena_strdup(a, text) : NULL;
-        free(text);
-        return out;
-    }
-    keyset *ks = keyset_acquire();
-    pthread_mutex_lock(&K.mu);
-    if (ks && (!ks->jwks || (ks->jwks_until && now >= ks->jwks_until))) {
-        json_t *set = jwks_of(ks, TENANT, now, &until);
-        char *text = set ? json_dumps(set, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        json_decref(set);
-        if (text) {
-            free(ks->jwks);
-            ks->jwks = text;
-            ks->jwks_until = until;
-        }
-    }
-    if (ks && ks->jwks)
-        out = gh_arena_strdup(a, ks->jwks);
-    pthread_mutex_unlock(&K.mu);
-    keyset_release(ks);
-    return out;
 }
 
 /* ---- rotation ---- */
@@ -997,11 +805,6 @@ int64_t gh_keys_keep_ms(const gh_config *cfg)
         cfg->access_token_ttl > cfg->id_token_ttl ? cfg->access_token_ttl : cfg->id_token_ttl;
     int64_t lag = cfg->keys_refresh > 30 ? cfg->keys_refresh - 30 : 0;
     return (ttl + GH_KEYS_GRACE_S + lag) * 1000;
-}
-
-const char *gh_keys_jwks_text(gh_arena *a)
-{
-    return gh_keys_jwks_text_for(a, TENANT);
 }
 
 int gh_keys_make_for(const gh_config *cfg, gh_dbconn *c, const char *tenant, char *err,
@@ -1059,7 +862,7 @@ int gh_keys_rotate_for(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], const
      * every server at its next start: refuse when the live keys do not open. */
     if (read_rows(db, a, true, &rows, &n, err, errlen) != 0)
         goto out;
-    keyset *check = build_set(a, mkey, rows, n, NULL, err, errlen);
+    gh_keyset *check = build_set(a, mkey, rows, n, NULL, err, errlen);
     if (!check)
         goto out;
     keyset_free(check);

@@ -45,6 +45,21 @@ static json_t *roles_of(const char *text)
     return doc;
 }
 
+bool gh_orgs_roles_include(const char *roles, const char *role)
+{
+    json_t *set = roles_of(roles);
+    bool found = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(set, i, v)
+    {
+        const char *name = json_string_value(v);
+        found = found || (name && strcmp(name, role) == 0);
+    }
+    json_decref(set);
+    return found;
+}
+
 static gh_dbrc audit(const gh_ctx *x, gh_dbconn *c, const char *type, const char *subject,
                      const char *actor, json_t *details)
 {

@@ -82,4 +82,8 @@ gh_org_rc gh_orgs_invitation_accept(const gh_ctx *x, const char *token, const ch
 int gh_orgs_membership(const gh_ctx *x, const char *org, const char *user_id, const char **roles,
                        bool *mfa_required);
 
+/* True when ROLES, a member's stored roles (a JSON array of strings, parsed
+ * with a bounded depth), holds ROLE. */
+bool gh_orgs_roles_include(const char *roles, const char *role);
+
 #endif

@@ -17,6 +17,7 @@
 #include "gh_pwpolicy.h"
 #include "gh_store_risk.h"
 #include "gh_store_sessions.h"
+#include "gh_tenants.h"
 
 /* share/risk-policy.txt, compiled in (meson.build, gh_risk_policy_files) */
 extern const gh_embed_file gh_risk_policy_files[];
@@ -353,9 +354,18 @@ static gh_dbrc store_decision(const gh_ctx *x, gh_dbconn *c, const gh_risk_recor
     return rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
 }
 
-/* Stores the live policy's result r over s (and the shadow's view). */
-static gh_dbrc record(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const char *user_id,
-                      const gh_risk_signals *s, const gh_risk_result *res, gh_risk_verdict *out)
+/* The policy of x's tenant: its own when it has one (held until
+ * gh_tenants_release(*hold)), else the server's. */
+static const gh_risk_policy *policy_for(const gh_ctx *x, const void **hold)
+{
+    const gh_risk_policy *p = gh_tenants_risk_policy(x->tenant, hold);
+    return p ? p : &live;
+}
+
+/* Stores policy p's result r over s (and the shadow's view). */
+static gh_dbrc record(const gh_ctx *x, gh_dbconn *c, const gh_risk_policy *p, gh_risk_journey j,
+                      const char *user_id, const gh_risk_signals *s, const gh_risk_result *res,
+                      gh_risk_verdict *out)
 {
     char id[GH_UUID_STRLEN + 1];
     gh_risk_result r = *res;
@@ -368,9 +378,9 @@ static gh_dbrc record(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const ch
                         .acr = r.acr,
                         .reason = r.reason,
                         .score = r.score,
-                        .policy_version = live.version,
+                        .policy_version = p->version,
                         .signals = dump(x->arena, signals_json(s)),
-                        .fired = dump(x->arena, fired_json(&live, &r)),
+                        .fired = dump(x->arena, fired_json(p, &r)),
                         .shadow = shadow_json(x->arena, j, s)};
     if (!d.id || !d.signals || !d.fired)
         return GH_DB_FAIL;
@@ -385,13 +395,20 @@ static gh_dbrc record(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const ch
 gh_dbrc gh_risk_decide(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const char *user_id,
                        const gh_risk_signals *s, gh_risk_verdict *out)
 {
-    gh_risk_result r = gh_riskpolicy_eval(&live, j, s);
-    return record(x, c, j, user_id, s, &r, out);
+    const void *hold = NULL;
+    const gh_risk_policy *p = policy_for(x, &hold);
+    gh_risk_result r = gh_riskpolicy_eval(p, j, s);
+    gh_dbrc rc = record(x, c, p, j, user_id, s, &r, out);
+    gh_tenants_release(hold);
+    return rc;
 }
 
-gh_risk_outcome gh_risk_peek(gh_risk_journey j, const gh_risk_signals *s)
+gh_risk_outcome gh_risk_peek(const gh_ctx *x, gh_risk_journey j, const gh_risk_signals *s)
 {
-    return gh_riskpolicy_eval(&live, j, s).outcome;
+    const void *hold = NULL;
+    gh_risk_outcome o = gh_riskpolicy_eval(policy_for(x, &hold), j, s).outcome;
+    gh_tenants_release(hold);
+    return o;
 }
 
 gh_dbrc gh_risk_signin(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *in,
@@ -554,12 +571,17 @@ gh_dbrc gh_risk_token(const gh_ctx *x, gh_dbconn *c, const gh_risk_token_facts *
     const char *here = f->network ? gh_risk_token_network(x, f->family_id) : NULL;
     s.v[GH_RS_NEW_NETWORK] = here && strcmp(here, f->network) != 0;
     s.v[GH_RS_CLIENT_FAILURES] = client_failures(f->client_id, x->now);
-    gh_risk_result r = gh_riskpolicy_eval(&live, GH_RJ_TOKEN, &s);
+    const void *hold = NULL;
+    const gh_risk_policy *p = policy_for(x, &hold);
+    gh_risk_result r = gh_riskpolicy_eval(p, GH_RJ_TOKEN, &s);
+    gh_dbrc rc = GH_DB_OK;
     /* the hot path: nothing fired, nothing is written */
-    if (r.nfired == 0 && r.outcome == GH_RO_ALLOW)
-        return GH_DB_OK;
-    s.network = network_of(x->arena, x->client_ip);
-    return record(x, c, GH_RJ_TOKEN, f->user_id, &s, &r, out);
+    if (r.nfired || r.outcome != GH_RO_ALLOW) {
+        s.network = network_of(x->arena, x->client_ip);
+        rc = record(x, c, p, GH_RJ_TOKEN, f->user_id, &s, &r, out);
+    }
+    gh_tenants_release(hold);
+    return rc;
 }
 
 /* ---- live sessions ---- */

@@ -55,9 +55,10 @@ typedef struct gh_risk_verdict {
 gh_dbrc gh_risk_decide(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const char *user_id,
                        const gh_risk_signals *s, gh_risk_verdict *out);
 
-/* What the live policy decides over s, without recording anything (a
- * caller choosing whom a decision is about before gh_risk_decide). */
-gh_risk_outcome gh_risk_peek(gh_risk_journey j, const gh_risk_signals *s);
+/* What the policy of x's tenant (its own, else the server's) decides over
+ * s, without recording anything (a caller choosing whom a decision is about
+ * before gh_risk_decide). */
+gh_risk_outcome gh_risk_peek(const gh_ctx *x, gh_risk_journey j, const gh_risk_signals *s);
 
 /* Sign-up, recovery, email change and step-up (docs/risk.md "Journeys"). */
 typedef struct gh_risk_attempt {

@@ -15,6 +15,7 @@
 #include "gh_json.h"
 #include "gh_keys.h"
 #include "gh_log.h"
+#include "gh_riskpolicy.h"
 #include "gh_store_tenants.h"
 
 enum {
@@ -29,6 +30,7 @@ typedef struct entry {
     char *id, *name, *host, *status;
     char *issuer; /* https://host when it claims one, else GATEHOUSE_ISSUER/t/id */
     gh_tenant_policy policy;
+    gh_risk_policy *risk; /* its own risk policy, compiled; NULL: the server's */
 } entry;
 
 typedef struct snapshot {
@@ -67,6 +69,7 @@ static void snapshot_free(snapshot *s)
         free(s->e[i].host);
         free(s->e[i].status);
         free(s->e[i].issuer);
+        free(s->e[i].risk);
     }
     free(s->e);
     free(s->by_host);
@@ -113,6 +116,23 @@ static void read_policy(const char *id, const char *text, gh_tenant_policy *out)
     json_decref(doc);
 }
 
+/* A tenant's own risk policy, compiled (malloc), or NULL: none, or a text
+ * that no longer reads (altered by hand), with a warning; the server's
+ * policy applies then. */
+static gh_risk_policy *read_risk_policy(const char *id, const char *text)
+{
+    char why[256] = "";
+    if (!text)
+        return NULL;
+    gh_risk_policy *p = malloc(sizeof(*p));
+    if (p && gh_riskpolicy_parse(text, strlen(text), p, why, sizeof(why)) == 0)
+        return p;
+    gh_log(GH_LOG_WARN, "tenant risk policy unreadable", "tenant %s: %s; the server's applies", id,
+           p ? why : "out of memory");
+    free(p);
+    return NULL;
+}
+
 /* The issuer of a tenant (malloc): GATEHOUSE_ISSUER for the default one,
  * the scheme of GATEHOUSE_ISSUER and the host for one that claims a host,
  * else GATEHOUSE_ISSUER/t/{id}. */
@@ -157,6 +177,7 @@ static snapshot *build(const gh_config *cfg, const gh_tenant_row *rows, size_t n
             return NULL;
         }
         read_policy(e->id, rows[i].policy, &e->policy);
+        e->risk = read_risk_policy(e->id, rows[i].risk_policy);
         if (e->host && strcmp(e->status, "deleted") != 0)
             s->by_host[s->nhosts++] = e;
     }
@@ -382,6 +403,24 @@ void gh_tenants_policy(const gh_ctx *x, gh_tenant_policy *out)
     else
         gh_tenant_policy_default(out);
     snapshot_release(s);
+}
+
+const gh_risk_policy *gh_tenants_risk_policy(const char *id, const void **hold)
+{
+    snapshot *s = snapshot_acquire();
+    const entry *e = id ? find_in(s, id) : NULL;
+    if (!e || !e->risk) {
+        snapshot_release(s);
+        *hold = NULL;
+        return NULL;
+    }
+    *hold = s;
+    return e->risk;
+}
+
+void gh_tenants_release(const void *hold)
+{
+    snapshot_release((snapshot *)hold);
 }
 
 const char *gh_tenants_issuer(gh_arena *a, const gh_config *cfg, const char *id)
@@ -666,6 +705,64 @@ static gh_tenant_rc change_status(const gh_ctx *x, const char *id, const char *s
         }
     }
     return from_db(rc);
+}
+
+gh_tenant_rc gh_tenants_set_risk_policy(const gh_ctx *x, const char *id, const char *text,
+                                        size_t len, const char *actor, char *why, size_t whylen)
+{
+    gh_dbconn *c = gh_ctx_db(x);
+    gh_tenant_row t;
+    gh_risk_policy *p = NULL;
+    gh_tenant_rc out = GH_TENANT_INVALID;
+    if (text && len > GH_TENANT_RISK_POLICY_MAX) {
+        snprintf(why, whylen, "the policy is larger than %d bytes", GH_TENANT_RISK_POLICY_MAX);
+        return GH_TENANT_INVALID;
+    }
+    /* checked as the server checks its policy file: errors name the line */
+    if (text && (!(p = malloc(sizeof(*p))) || gh_riskpolicy_parse(text, len, p, why, whylen) != 0))
+        goto out;
+    if ((out = c ? GH_TENANT_OK : GH_TENANT_BUSY) != GH_TENANT_OK)
+        goto out;
+    gh_dbrc rc = gh_store_tenant_get(c, x->arena, id, &t);
+    if (rc != GH_DB_OK || strcmp(t.status, "deleted") == 0) {
+        out = rc == GH_DB_OK ? GH_TENANT_NOTFOUND : from_db(rc);
+        goto out;
+    }
+    t.risk_policy = text ? gh_arena_strndup(x->arena, text, len) : NULL;
+    t.updated_at = x->now > t.updated_at ? x->now : t.updated_at + 1;
+    if ((rc = gh_db_begin(c)) != GH_DB_OK) {
+        out = from_db(rc);
+        goto out;
+    }
+    gh_store_tenant_update(c, x->arena, &t);
+    audit(x, c, id, "tenant.risk_policy_changed", actor,
+          json_pack("{s:s?}", "version", p ? p->version : NULL));
+    out = from_db(gh_db_commit(c));
+    if (out == GH_TENANT_OK)
+        gh_tenants_reload();
+out:
+    free(p);
+    return out;
+}
+
+json_t *gh_tenants_risk_policy_view(const gh_ctx *x, const char *id, const char *server_version)
+{
+    gh_dbconn *c = gh_ctx_db(x);
+    gh_tenant_row t;
+    gh_risk_policy *p = NULL;
+    char why[256];
+    if (!c || gh_store_tenant_get(c, x->arena, id, &t) != GH_DB_OK ||
+        strcmp(t.status, "deleted") == 0)
+        return NULL;
+    if (!t.risk_policy)
+        return json_pack("{s:s, s:s}", "source", "server", "version", server_version);
+    p = malloc(sizeof(*p));
+    bool ok =
+        p && gh_riskpolicy_parse(t.risk_policy, strlen(t.risk_policy), p, why, sizeof(why)) == 0;
+    json_t *v = json_pack("{s:s, s:s?, s:s}", "source", "tenant", "version", ok ? p->version : NULL,
+                          "text", t.risk_policy);
+    free(p);
+    return v;
 }
 
 gh_tenant_rc gh_tenants_set_status(const gh_ctx *x, const char *id, const char *status,

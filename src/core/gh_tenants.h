@@ -22,6 +22,7 @@
 
 #include "gh_app.h"
 #include "gh_ctx.h"
+#include "gh_riskpolicy.h"
 #include "gh_tenant_meta.h"
 
 /* One tenant as the request path sees it; strings in the caller's arena. */
@@ -94,6 +95,21 @@ gh_tenant_rc gh_tenants_scim_token_new(const gh_ctx *x, const char *name, const 
 bool gh_tenants_scim_token_ok(const gh_ctx *x, const char *token);
 gh_tenant_rc gh_tenants_scim_token_revoke(const gh_ctx *x, const char *id);
 json_t *gh_tenants_scim_token_list(const gh_ctx *x);
+
+/* A tenant's own risk policy (docs/tenants.md "Risk policy"): the policy
+ * file's text, checked as GATEHOUSE_RISK_POLICY_FILE is (errors name the
+ * line), stored and audited; text NULL goes back to the server's policy.
+ * Running instances take it up with the tenants snapshot. */
+enum { GH_TENANT_RISK_POLICY_MAX = 64 * 1024 };
+gh_tenant_rc gh_tenants_set_risk_policy(const gh_ctx *x, const char *id, const char *text,
+                                        size_t len, const char *actor, char *why, size_t whylen);
+/* {"source": "tenant", "version", "text"} or {"source": "server",
+ * "version": server_version}; NULL for no such tenant (or the database). */
+json_t *gh_tenants_risk_policy_view(const gh_ctx *x, const char *id, const char *server_version);
+/* The compiled risk policy of tenant id, or NULL when it has none. The
+ * policy stays valid until gh_tenants_release(*hold). */
+const gh_risk_policy *gh_tenants_risk_policy(const char *id, const void **hold);
+void gh_tenants_release(const void *hold);
 
 /* The issuer of tenant id: GATEHOUSE_ISSUER for the default tenant, the
  * host it claims (with GATEHOUSE_ISSUER's scheme), else GATEHOUSE_ISSUER +

@@ -7,11 +7,14 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gh_handlers.h"
+#include "gh_risk.h"
 #include "gh_scim.h"
 #include "gh_store_users.h"
 #include "gh_tenants.h"
+#include "gh_utf8.h"
 
 static void answer(gh_req *r, gh_tenant_rc rc, const char *why)
 {
@@ -139,6 +142,55 @@ void gh_admin_tenants_delete(gh_req *r)
     gh_tenant_rc rc = gh_tenants_delete(&x, r->params[0], "admin");
     if (rc != GH_TENANT_OK)
         return answer(r, rc, NULL);
+    gh_resp_empty(r, 204);
+}
+
+/* ---- a tenant's own risk policy ---- */
+
+void gh_admin_tenants_risk_policy_get(gh_req *r)
+{
+    if (!at_root(r))
+        return;
+    gh_ctx x = gh_req_ctx(r);
+    json_t *v = gh_tenants_risk_policy_view(&x, r->params[0], gh_risk_policy_version());
+    if (!v)
+        return answer(r, gh_req_db_failed(r) ? GH_TENANT_BUSY : GH_TENANT_NOTFOUND, NULL);
+    gh_resp_header(r, "Cache-Control", "no-store");
+    gh_resp_json(r, 200, v, NULL);
+}
+
+/* The body is the policy file's text (docs/risk.md's format), as
+ * text/plain: the same file an operator checks with `gatehouse risk
+ * check-policy`. */
+void gh_admin_tenants_risk_policy_put(gh_req *r)
+{
+    char why[256] = "";
+    if (!at_root(r))
+        return;
+    const char *type = gh_req_header(r, "Content-Type");
+    if (!type || strncasecmp(type, "text/plain", 10) != 0 || (type[10] && type[10] != ';'))
+        return gh_resp_error(r, 415, "invalid_request", "the body must be text/plain");
+    if (!r->body || !r->body_len || memchr(r->body, '\0', r->body_len) ||
+        !gh_utf8_valid(r->body, r->body_len))
+        return gh_resp_error(r, 400, "invalid_request", "the body must be the policy's UTF-8 text");
+    gh_ctx x = gh_req_ctx(r);
+    gh_tenant_rc rc = gh_tenants_set_risk_policy(&x, r->params[0], r->body, r->body_len, "admin",
+                                                 why, sizeof(why));
+    if (rc != GH_TENANT_OK)
+        return answer(r, rc, why);
+    gh_admin_tenants_risk_policy_get(r);
+}
+
+void gh_admin_tenants_risk_policy_delete(gh_req *r)
+{
+    char why[256] = "";
+    if (!at_root(r))
+        return;
+    gh_ctx x = gh_req_ctx(r);
+    gh_tenant_rc rc =
+        gh_tenants_set_risk_policy(&x, r->params[0], NULL, 0, "admin", why, sizeof(why));
+    if (rc != GH_TENANT_OK)
+        return answer(r, rc, why);
     gh_resp_empty(r, 204);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gh_audit.h"
+#include "gh_branding.h"
 #include "gh_branding_pages.h"
 #include "gh_clients.h"
 #include "gh_crypto.h"
@@ -66,6 +67,10 @@ static void logout_confirm_page(gh_req *r, const char *client_id, const char *ta
         if (extra[i][1])
             hidden = gh_arena_printf(a, "%s<input type=\"hidden\" name=\"%s\" value=\"%s\">",
                                      hidden, extra[i][0], gh_html_escape(a, extra[i][1]));
+    /* the tenant's product name; the default look's when it cannot be read */
+    gh_ctx x = gh_req_ctx(r);
+    gh_branding b;
+    gh_branding_current(&x, &b);
     send_logout_page(
         r, 200,
         gh_arena_printf(a,
@@ -75,11 +80,12 @@ static void logout_confirm_page(gh_req *r, const char *client_id, const char *ta
                         "href=\"/assets/gatehouse.css\"><link rel=\"stylesheet\" "
                         "href=\"/branding.css\"></head><body><header class=\"brand\">Gatehouse"
                         "</header><main class=\"card\"><h1>Sign out</h1><p>Do you want to sign "
-                        "out of Gatehouse on this device?</p><form method=\"post\" "
+                        "out of %s on this device?</p><form method=\"post\" "
                         "action=\"%s/logout\">%s<button type=\"submit\" class=\"primary\">Sign "
                         "out</button></form><p><a href=\"%s/account\">Stay signed in</a></p>"
                         "</main></body></html>\n",
-                        gh_html_escape(a, r->base_path), hidden, gh_html_escape(a, r->base_path)));
+                        gh_html_escape(a, b.product_name), gh_html_escape(a, r->base_path), hidden,
+                        gh_html_escape(a, r->base_path)));
 }
 
 /* The id_token_hint's claims when it is one of our ID tokens (not an access

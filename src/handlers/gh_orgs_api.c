@@ -311,13 +311,7 @@ static bool org_admin(gh_req *r, gh_bearer *t)
         answer(r, GH_ORG_BUSY, NULL);
         return false;
     }
-    json_t *set = m ? json_loads(roles, 0, NULL) : NULL;
-    bool admin = false;
-    size_t i;
-    json_t *v;
-    json_array_foreach(set, i, v) admin =
-        admin || strcmp(json_string_value(v), GH_ORG_ADMIN_ROLE) == 0;
-    json_decref(set);
+    bool admin = m && gh_orgs_roles_include(roles, GH_ORG_ADMIN_ROLE);
     if (!m) {
         answer(r, GH_ORG_NOTFOUND, NULL);
         return false;
@@ -349,7 +343,8 @@ void gh_orgs_api_member_add(gh_req *r)
     json_t *body = gh_api_body(r);
     if (!body)
         return;
-    const char *email = gh_api_text(r, body, "email", 320, &bad);
+    /* normalised as at sign-up, so the lookup finds the stored address */
+    const char *email = gh_accounts_email_field(r, body, &bad);
     gh_ctx x = gh_req_ctx(r);
     json_t *org = bad ? NULL : gh_orgs_view(&x, r->params[0]);
     const char *domain = email ? gh_org_email_domain(email) : NULL;

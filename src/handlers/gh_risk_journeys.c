@@ -14,6 +14,6 @@ gh_dbrc gh_risk_journey_check(gh_req *r, gh_dbconn *c, const gh_risk_check *k, g
     if (rc != GH_DB_OK)
         return rc;
     /* whom it is about depends on the outcome: peek (pure, µs), then record */
-    bool refused = gh_risk_peek(k->journey, &s) == GH_RO_DENY;
+    bool refused = gh_risk_peek(&x, k->journey, &s) == GH_RO_DENY;
     return gh_risk_decide(&x, c, k->journey, refused ? k->record_refused_as : k->record_as, &s, v);
 }

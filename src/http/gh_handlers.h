@@ -161,6 +161,10 @@ void gh_admin_tenants_create(gh_req *r);
 void gh_admin_tenants_get(gh_req *r);
 void gh_admin_tenants_update(gh_req *r);
 void gh_admin_tenants_delete(gh_req *r);
+/* GET, PUT (text/plain) and DELETE /admin/v1/tenants/{id}/risk-policy */
+void gh_admin_tenants_risk_policy_get(gh_req *r);
+void gh_admin_tenants_risk_policy_put(gh_req *r);
+void gh_admin_tenants_risk_policy_delete(gh_req *r);
 void gh_admin_scim_tokens_list(gh_req *r);
 void gh_admin_scim_tokens_create(gh_req *r);
 void gh_admin_scim_tokens_revoke(gh_req *r);
@@ -190,7 +194,7 @@ void gh_admin_branding_put(gh_req *r);
 void gh_admin_branding_delete(gh_req *r);
 void gh_branding_css(gh_req *r);
 void gh_branding_info(gh_req *r);
-/* gh_federation_api.c: upstream identity providers (docs/federation.md) */
+/* gh_federation_{admin,signin,link}.c: upstream identity providers (docs/federation.md) */
 void gh_admin_idp_list(gh_req *r);
 void gh_admin_idp_create(gh_req *r);
 void gh_admin_idp_get(gh_req *r);

@@ -744,6 +744,8 @@ const char *const gh_pg_migrations[] = {
     "  FOREIGN KEY (tenant_id, org_id) REFERENCES organizations (tenant_id, id) ON DELETE CASCADE);"
     "ALTER TABLE auth_codes ADD COLUMN org_id TEXT COLLATE \"C\";"
     "ALTER TABLE refresh_tokens ADD COLUMN org_id TEXT COLLATE \"C\";",
+    /* 28: see the SQLite migration of the same place */
+    "ALTER TABLE tenants ADD COLUMN risk_policy TEXT;",
 };
 _Static_assert(sizeof(gh_pg_migrations) / sizeof(gh_pg_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

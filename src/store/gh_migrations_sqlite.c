@@ -768,6 +768,9 @@ const char *const gh_sqlite_migrations[] = {
     "  FOREIGN KEY (tenant_id, org_id) REFERENCES organizations (tenant_id, id) ON DELETE CASCADE);"
     "ALTER TABLE auth_codes ADD COLUMN org_id TEXT;"
     "ALTER TABLE refresh_tokens ADD COLUMN org_id TEXT;",
+    /* 28: a tenant's own risk policy (docs/tenants.md "Risk policy"): the
+     * policy file's text, NULL when the server's policy applies */
+    "ALTER TABLE tenants ADD COLUMN risk_policy TEXT;",
 };
 _Static_assert(sizeof(gh_sqlite_migrations) / sizeof(gh_sqlite_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

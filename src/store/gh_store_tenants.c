@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#define COLUMNS "id, name, status, host, policy, created_at, updated_at"
+#define COLUMNS "id, name, status, host, policy, created_at, updated_at, risk_policy"
 
 static void read_row(const gh_dbres *r, size_t i, gh_tenant_row *t)
 {
@@ -13,6 +13,7 @@ static void read_row(const gh_dbres *r, size_t i, gh_tenant_row *t)
     t->policy = gh_dbres_get(r, i, 4);
     t->created_at = gh_dbres_int(r, i, 5);
     t->updated_at = gh_dbres_int(r, i, 6);
+    t->risk_policy = gh_dbres_get(r, i, 7);
 }
 
 gh_dbrc gh_store_tenants_all(gh_dbconn *c, gh_arena *a, gh_tenant_row **rows, size_t *n)
@@ -63,21 +64,22 @@ gh_dbrc gh_store_tenant_get(gh_dbconn *c, gh_arena *a, const char *id, gh_tenant
 gh_dbrc gh_store_tenant_insert(gh_dbconn *c, gh_arena *a, const gh_tenant_row *t)
 {
     static const char sql[] =
-        "INSERT INTO tenants (" COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    gh_dbparam p[] = {GH_TEXT(t->id),       GH_TEXT(t->name),   GH_TEXT(t->status),
-                      GH_TEXT(t->host),     GH_TEXT(t->policy), GH_INT(t->created_at),
-                      GH_INT(t->updated_at)};
-    return gh_db_exec(c, a, sql, p, 7, NULL);
+        "INSERT INTO tenants (" COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    gh_dbparam p[] = {GH_TEXT(t->id),        GH_TEXT(t->name),       GH_TEXT(t->status),
+                      GH_TEXT(t->host),      GH_TEXT(t->policy),     GH_INT(t->created_at),
+                      GH_INT(t->updated_at), GH_TEXT(t->risk_policy)};
+    return gh_db_exec(c, a, sql, p, 8, NULL);
 }
 
 gh_dbrc gh_store_tenant_update(gh_dbconn *c, gh_arena *a, const gh_tenant_row *t)
 {
     static const char sql[] = "UPDATE tenants SET name = $2, status = $3, host = $4, policy = $5, "
-                              "updated_at = $6 WHERE id = $1";
-    gh_dbparam p[] = {GH_TEXT(t->id),   GH_TEXT(t->name),   GH_TEXT(t->status),
-                      GH_TEXT(t->host), GH_TEXT(t->policy), GH_INT(t->updated_at)};
+                              "updated_at = $6, risk_policy = $7 WHERE id = $1";
+    gh_dbparam p[] = {GH_TEXT(t->id),         GH_TEXT(t->name),   GH_TEXT(t->status),
+                      GH_TEXT(t->host),       GH_TEXT(t->policy), GH_INT(t->updated_at),
+                      GH_TEXT(t->risk_policy)};
     gh_dbres r;
-    gh_dbrc rc = gh_db_exec(c, a, sql, p, 6, &r);
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 7, &r);
     if (rc == GH_DB_OK && r.changes == 0)
         return GH_DB_NOTFOUND;
     return rc;

@@ -16,6 +16,7 @@ typedef struct gh_tenant_row {
     const char *host;   /* NULL: none claimed */
     const char *policy; /* JSON text (gh_tenant_policy_check's stored form) */
     long long created_at, updated_at;
+    const char *risk_policy; /* the tenant's risk policy file text; NULL: the server's */
 } gh_tenant_row;
 
 /* Every tenant, by id (the deleted ones too: their ids stay taken). */
@@ -26,7 +27,7 @@ gh_dbrc gh_store_tenants_stamp(gh_dbconn *c, gh_arena *a, long long *count, long
 gh_dbrc gh_store_tenant_get(gh_dbconn *c, gh_arena *a, const char *id, gh_tenant_row *out);
 /* CONFLICT when the id or the host is taken. */
 gh_dbrc gh_store_tenant_insert(gh_dbconn *c, gh_arena *a, const gh_tenant_row *t);
-/* Writes name, status, host, policy and updated_at of t->id; NOTFOUND when
+/* Writes name, status, host, policy, risk_policy and updated_at of t->id; NOTFOUND when
  * there is no such tenant, CONFLICT when the host is another tenant's. */
 gh_dbrc gh_store_tenant_update(gh_dbconn *c, gh_arena *a, const gh_tenant_row *t);
 /* Deletes what a deleted tenant must not keep: its signing keys, sessions,

@@ -200,12 +200,16 @@ describe('delegated administration', () => {
       body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: inDomain.email, emails: [{ value: inDomain.email, primary: true }] }),
     });
     assert.equal(made.status, 201, made.text);
-    const add = await bearer(s, 'POST', `/api/v1/app/organizations/${id}/members`, bossToken, { email: inDomain.email, roles: ['viewer'] });
+    // the address is read as sign-in reads it: case does not matter
+    const add = await bearer(s, 'POST', `/api/v1/app/organizations/${id}/members`, bossToken, { email: inDomain.email.toUpperCase(), roles: ['viewer'] });
     assert.equal(add.status, 200, add.text);
     assert.ok(add.body.members.some((m) => m.email === inDomain.email));
     const outside = await bearer(s, 'POST', `/api/v1/app/organizations/${id}/members`, bossToken, { email: colleague.email, roles: [] });
     assert.equal(outside.status, 403, 'an address outside the organisation\'s domains');
     assert.equal(outside.body.error, 'domain_not_held');
+    const malformed = await bearer(s, 'POST', `/api/v1/app/organizations/${id}/members`, bossToken, { email: `no-at-sign.${domain}` });
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.error, 'invalid_email');
     assert.equal((await bearer(s, 'POST', `/api/v1/app/organizations/${id}/members`, staffToken, { email: inDomain.email })).status, 403);
     // roles and removal; an admin cannot remove themselves
     assert.equal((await bearer(s, 'PUT', `/api/v1/app/organizations/${id}/members/${staff.id}`, bossToken, { roles: ['viewer', 'billing'] })).status, 200);

@@ -70,6 +70,18 @@ describe('a tenant in the browser', () => {
     // the tenant's account page knows the customer; the default tenant's does not
     await page.goto(`${T.url}/account`.replace(server.url, server.issuer));
     await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    // the tenant's 404 page links inside the tenant; sign-out names the tenant's product
+    const brand = await request(T, 'PUT', '/admin/v1/branding', {
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ product_name: 'Shop Online' }),
+    });
+    assert.equal(brand.status, 200, brand.text);
+    await page.goto(`${server.issuer}/t/${id}/no-such-page`);
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Sign in' }).getAttribute('href'), `/t/${id}/signin`);
+    assert.equal(await page.getByRole('link', { name: 'Go to your account' }).getAttribute('href'), `/t/${id}/account`);
+    await page.goto(`${server.issuer}/t/${id}/logout`);
+    await page.getByText('Do you want to sign out of Shop Online on this device?').waitFor();
     await page.goto(`${server.issuer}/account`);
     await page.waitForURL(/\/signin/);
     assert.ok(!new URL(page.url()).pathname.startsWith('/t/'), 'the default tenant\'s sign-in page');

@@ -1,0 +1,13 @@
+/*
+ * gh_federation_handlers: what the federation handlers share
+ * (gh_federation_admin.c, gh_federation_signin.c, gh_federation_link.c;
+ * docs/federation.md). Internal to src/handlers.
+ */
+#ifndef GH_FEDERATION_HANDLERS_H
+#define GH_FEDERATION_HANDLERS_H
+
+/* The page where a person proves an existing account before an upstream
+ * identity joins it (after r->base_path or r->issuer). */
+#define GH_FED_LINK_PAGE "/federation/link"
+
+#endif
