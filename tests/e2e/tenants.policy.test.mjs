@@ -180,7 +180,52 @@ describe('session lifetimes per assurance level (SECURITY.md #28)', () => {
   });
 });
 
+/** GET /authorize for browser b with extra parameters; the answer's redirect target. */
+async function authorize(T, b, extra = {}) {
+  const reg = await registerClient(T, { client_name: 'Journey' });
+  const q = new URLSearchParams({
+    client_id: reg.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid', state: 'st',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', ...extra,
+  });
+  const r = await b.raw('GET', `/authorize?${q}`);
+  assert.equal(r.status, 302, r.text);
+  return new URL(r.headers.get('location'), T.issuer);
+}
+
 describe('assurance per journey', () => {
+  test('signin aal2 (and mfa_required, its alias): /authorize refuses an account without a second factor and asks one that has it', async () => {
+    const s = ctx.server;
+    for (const policy of [{ assurance: { signin: 'aal2' } }, { mfa_required: true }]) {
+      const { T, body } = await tenantWith(s, 'si', { session_idle_seconds: 600, ...policy });
+      assert.equal(body.policy.assurance.signin, 'aal2', JSON.stringify(body.policy));
+      assert.equal(body.policy.mfa_required, true);
+      const plain = await signedIn(T, await newUser(T, 'si'));
+      const refused = await authorize(T, plain);
+      assert.equal(refused.searchParams.get('error'), 'unmet_authentication_requirements', refused.href);
+      const { enrolling } = await userWithApp(T, 'siapp');
+      const asked = await authorize(T, enrolling);
+      assert.match(asked.pathname, /\/signin\/mfa$/, asked.href);
+    }
+    // without the rule the same AAL1 session gets its code
+    const { T } = await tenantWith(s, 'sid', { session_idle_seconds: 600 });
+    const plain = await signedIn(T, await newUser(T, 'sid'));
+    assert.ok((await authorize(T, plain)).searchParams.get('code'));
+  });
+
+  test('step_up: acr_values urn:gatehouse:high-value asks for the tenant\'s step-up level (AAL2 by default, AAL1 where the tenant says so)', async () => {
+    const s = ctx.server;
+    const { T } = await tenantWith(s, 'su', { session_idle_seconds: 600 });
+    const { enrolling } = await userWithApp(T, 'su');
+    assert.ok((await authorize(T, enrolling)).searchParams.get('code'), 'no high-value: the AAL1 session will do');
+    const asked = await authorize(T, enrolling, { acr_values: 'urn:gatehouse:high-value' });
+    assert.match(asked.pathname, /\/signin\/mfa$/, `high-value asks for a second factor: ${asked.href}`);
+
+    const { T: L } = await tenantWith(s, 'sul', { session_idle_seconds: 600, assurance: { step_up: 'aal1' } });
+    const { enrolling: e2 } = await userWithApp(L, 'sul');
+    const done = await authorize(L, e2, { acr_values: 'urn:gatehouse:high-value' });
+    assert.ok(done.searchParams.get('code'), `step_up aal1: the AAL1 session will do: ${done.href}`);
+  });
+
   test('profile_change aal2: an AAL1 session gets 403 step_up_required for email, password and profile changes; an AAL2 session may; the default tenant keeps AAL1', async () => {
     const s = ctx.server;
     const { T, body } = await tenantWith(s, 'pc', { session_idle_seconds: 600, assurance: { profile_change: 'aal2' } });
