@@ -771,6 +771,18 @@ const char *const gh_sqlite_migrations[] = {
     /* 28: a tenant's own risk policy (docs/tenants.md "Risk policy"): the
      * policy file's text, NULL when the server's policy applies */
     "ALTER TABLE tenants ADD COLUMN risk_policy TEXT;",
+    /* 28: a tenant's own email templates (docs/tenants.md "Email
+     * templates"): the subject and text body that replace a built-in
+     * template (name, of gh_mail_templates.c) for one language (locale "":
+     * every language without its own row) */
+    "CREATE TABLE tenant_mail_templates ("
+    "  tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    "  name TEXT NOT NULL,"
+    "  locale TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  body_text TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, name, locale));",
 };
 _Static_assert(sizeof(gh_sqlite_migrations) / sizeof(gh_sqlite_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");
