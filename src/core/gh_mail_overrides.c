@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gh_audit.h"
+#include "gh_html.h"
 #include "gh_locale.h"
 #include "gh_store_mail_templates.h"
 #include "gh_utf8.h"
@@ -138,35 +139,19 @@ bool gh_mail_override_present(const json_t *params)
  * they are filled). */
 static char *html_of(gh_arena *a, const char *text)
 {
+    const char *esc = gh_html_escape(a, text);
     gh_strbuf b = {.a = a};
+    if (!esc)
+        return NULL;
     gh_strbuf_put(&b, "<p>", 3);
-    for (const char *s = text; *s; s++) {
-        const char *rep = NULL;
-        switch (*s) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\n':
-            rep = s[1] == '\n' ? "</p>\n<p>" : "<br>\n";
-            break;
-        default:
-            break;
-        }
-        if (rep && *s == '\n' && s[1] == '\n')
-            s++;
-        if (rep)
-            gh_strbuf_put(&b, rep, strlen(rep));
-        else
+    for (const char *s = esc; *s; s++) {
+        if (*s != '\n') {
             gh_strbuf_put(&b, s, 1);
+            continue;
+        }
+        const char *rep = s[1] == '\n' ? "</p>\n<p>" : "<br>\n";
+        s += s[1] == '\n';
+        gh_strbuf_put(&b, rep, strlen(rep));
     }
     gh_strbuf_put(&b, "</p>\n", 5);
     return b.failed ? NULL : b.buf;
