@@ -168,6 +168,24 @@ describe('session lifetimes per assurance level (SECURITY.md #28)', () => {
     assert.equal(await sessionOf(copy), null, 'AAL2\'s idle time (the server\'s 3 s) applies after the step-up');
   });
 
+  test('absolute lifetime per level: with GATEHOUSE_SESSION_ABSOLUTE=5 an AAL2 session ends 5 s after sign-in though in use, while an AAL1 session with the tenant\'s own 600 s goes on', async () => {
+    const srv = await startServer({ env: { GATEHOUSE_SESSION_ABSOLUTE: '5' } });
+    const { T } = await tenantWith(srv, 'abs', { session_idle_seconds: 600, sessions: { aal1: { absolute_seconds: 600 } } });
+    const { user, totp } = await userWithApp(T, 'abs');
+    const { b: strong, m } = await signInAal2(T, user, totp.secret);
+    assert.match(sessionCookie(m), /Max-Age=5\b/);
+    const weak = await signedIn(T, await newUser(T, 'abs1'));
+    const strongCopy = copyOf(T, strong);
+    const weakCopy = copyOf(T, weak);
+    for (let i = 0; i < 5; i++) {
+      await sleep(1000);
+      await strong.raw('GET', '/api/v1/session'); // in use all along
+    }
+    await sleep(800);
+    assert.equal(await sessionOf(strongCopy), null, 'the AAL2 session is over after its absolute lifetime');
+    assert.equal((await sessionOf(weakCopy))?.acr, AAL1, 'the AAL1 session (600 s) goes on');
+  });
+
   test('the flat members still work and apply to every level (a step-up never lengthens them)', async () => {
     const s = ctx.server;
     const { T, body } = await tenantWith(s, 'flat', { session_idle_seconds: 600, session_absolute_seconds: 3600 });
