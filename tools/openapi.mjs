@@ -1799,6 +1799,7 @@ const identityProvider = obj(
     trust_email_verified: bool("whether the provider's email_verified (GitHub: verified) is believed"),
     mapping: obj({ given_name: str(), family_name: str(), display_name: str() }, [], 'local attribute -> upstream claim'),
     enabled: bool(), created_at: int(), updated_at: int(),
+    org_id: { type: ['string', 'null'], description: "the organisation whose own provider this is (the same tenant's); null: the tenant's" },
   },
   ['id', 'display_name', 'client_id'],
 );
@@ -1823,6 +1824,11 @@ const federation = {
     put: {
       tags: ['admin'], summary: 'Replace a provider (the secret stays unless given)', security: ADMIN, parameters: [idpId],
       requestBody: jsonBody(identityProvider),
+      responses: { 200: ok('The provider', identityProvider), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 404: err('No such provider', ['not_found']) },
+    },
+    patch: {
+      tags: ['admin'], summary: 'Change the members given (e.g. org_id; null detaches)', security: ADMIN, parameters: [idpId],
+      requestBody: jsonBody(obj({}, [], 'any members of the provider document')),
       responses: { 200: ok('The provider', identityProvider), 400: err('Invalid', ['invalid_request']), 401: ADMIN401, 404: err('No such provider', ['not_found']) },
     },
     delete: {
@@ -1891,6 +1897,20 @@ const federation = {
       tags: ['accounts'], summary: "Remove a provider as a way to sign in (not the last way in)", security: SESSION_CSRF,
       parameters: [pathParam('provider', 'the provider id')],
       responses: { 204: { description: 'Removed' }, 401: E401, 403: E403REAUTH, 404: err('Not linked', ['not_found']), 409: err('The only way to sign in', ['signin_method_required']) },
+    },
+  },
+  '/api/v1/signin/discover': {
+    post: {
+      tags: ['accounts'], summary: "Home-realm discovery: which way an address signs in (by its domain alone)", security: PRE_CSRF,
+      requestBody: jsonBody(obj({ email: str() }, ['email'])),
+      responses: {
+        200: ok('The way', obj({
+          method: { type: 'string', enum: ['federation', 'password'] },
+          provider: obj({ id: str(), display_name: str() }), organization: str(), start: str('the start URL'),
+        }, ['method'])),
+        400: err('No address', ['invalid_request']),
+        403: E403CSRF,
+      },
     },
   },
 };

@@ -15,6 +15,7 @@
 #include "gh_mail.h"
 #include "gh_prefs.h"
 #include "gh_store_data.h"
+#include "gh_store_federation.h"
 #include "gh_store_mfa.h"
 #include "gh_store_oidc.h"
 #include "gh_store_users.h"
@@ -321,6 +322,35 @@ static gh_dbrc mails_json(struct build *b, json_t *doc)
     return GH_DB_OK;
 }
 
+/* "linked_identities": the account's upstream identities
+ * (docs/federation.md); never a token or secret (none is stored). */
+static gh_dbrc identities_json(struct build *b, json_t *doc)
+{
+    gh_fed_identity_row *links = NULL;
+    gh_fed_provider_row *provs = NULL;
+    size_t n = 0, np = 0;
+    const gh_ctx *x = b->x;
+    gh_dbrc rc = gh_store_fed_identities_of(b->c, x->arena, x->tenant, b->u->id, &links, &n);
+    if (rc == GH_DB_OK)
+        rc = gh_store_fed_providers(b->c, x->arena, x->tenant, &provs, &np);
+    if (rc != GH_DB_OK)
+        return rc;
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const char *name = NULL;
+        for (size_t k = 0; k < np && !name; k++)
+            if (strcmp(provs[k].id, links[i].provider_id) == 0)
+                name = provs[k].display_name;
+        json_array_append_new(list, json_pack("{s:s, s:s?, s:s, s:s?, s:o, s:o}", "provider",
+                                              links[i].provider_id, "provider_name", name,
+                                              "subject", links[i].subject, "email", links[i].email,
+                                              "linked_at", time_json(links[i].linked_at),
+                                              "last_used_at", time_json(links[i].last_used_at)));
+    }
+    json_object_set_new(doc, "linked_identities", list);
+    return GH_DB_OK;
+}
+
 /* "pending_recovery": the waiting-period recovery under way, or null. */
 static void pending_json(json_t *doc)
 {
@@ -369,6 +399,8 @@ gh_dbrc gh_data_export_build(const gh_ctx *x, gh_dbconn *c, const char *user_id,
     }
     if (rc == GH_DB_OK)
         rc = gh_prefs_export(x, c, user_id, doc);
+    if (rc == GH_DB_OK)
+        rc = identities_json(&b, doc);
     json_object_set_new(doc, "truncated", b.truncated);
     if (rc != GH_DB_OK) {
         json_decref(doc);

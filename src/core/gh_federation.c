@@ -15,8 +15,10 @@
 #include "gh_json.h"
 #include "gh_log.h"
 #include "gh_mkey.h"
+#include "gh_org_meta.h"
 #include "gh_outbound.h"
 #include "gh_store_mfa.h"
+#include "gh_store_orgs.h"
 #include "gh_url.h"
 
 /* ---- providers ---- */
@@ -30,14 +32,14 @@ json_t *gh_federation_view(const gh_fed_provider_row *p)
 {
     json_t *endpoints = json_loads(p->endpoints, 0, NULL);
     json_t *mapping = json_loads(p->mapping, 0, NULL);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:s, s:b, s:s, s:b, s:o, s:b, s:I, s:I}",
-                     "id", p->id, "display_name", p->display_name, "kind", p->kind, "preset",
-                     p->preset, "issuer", p->issuer, "endpoints",
-                     endpoints ? endpoints : json_object(), "client_id", p->client_id,
-                     "has_client_secret", p->client_secret != NULL, "scopes", p->scopes,
-                     "trust_email_verified", p->trust_email_verified, "mapping",
-                     mapping ? mapping : json_object(), "enabled", p->enabled, "created_at",
-                     (json_int_t)p->created_at, "updated_at", (json_int_t)p->updated_at);
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:s?, s:o, s:s, s:b, s:s, s:b, s:o, s:b, s:I, s:I, s:s?}", "id",
+        p->id, "display_name", p->display_name, "kind", p->kind, "preset", p->preset, "issuer",
+        p->issuer, "endpoints", endpoints ? endpoints : json_object(), "client_id", p->client_id,
+        "has_client_secret", p->client_secret != NULL, "scopes", p->scopes, "trust_email_verified",
+        p->trust_email_verified, "mapping", mapping ? mapping : json_object(), "enabled",
+        p->enabled, "created_at", (json_int_t)p->created_at, "updated_at",
+        (json_int_t)p->updated_at, "org_id", p->org_id);
 }
 
 static gh_dbrc audit_admin(const gh_ctx *x, const char *type, const char *id)
@@ -91,13 +93,31 @@ static bool row_of(const gh_ctx *x, const gh_fed_config *cf, const gh_fed_provid
     return row->endpoints && row->mapping && (!cf->client_secret || row->client_secret);
 }
 
+/* The document's org_id: absent or null (the tenant's provider), or an
+ * organisation of this tenant (checked in the save's transaction). */
+static bool org_of(const json_t *body, const char **org, char *why, size_t whylen)
+{
+    const json_t *v = json_object_get(body, "org_id");
+    *org = json_is_string(v) ? json_string_value(v) : NULL;
+    if (!v || json_is_null(v) || (*org && gh_org_id_valid(*org)))
+        return true;
+    snprintf(why, whylen, "org_id must be an organization id or null");
+    return false;
+}
+
 gh_dbrc gh_federation_save(const gh_ctx *x, const char *id, const json_t *body, json_t **out,
                            char *why, size_t whylen)
 {
     gh_fed_config cf;
     gh_fed_provider_row old, row;
+    gh_org_row org_row;
+    const char *org = NULL;
     *out = NULL;
     if (gh_fedproto_validate(body, id, &cf, why, whylen) != 0) {
+        gh_fed_config_free(&cf);
+        return GH_DB_INVALID;
+    }
+    if (!org_of(body, &org, why, whylen)) {
         gh_fed_config_free(&cf);
         return GH_DB_INVALID;
     }
@@ -111,6 +131,14 @@ gh_dbrc gh_federation_save(const gh_ctx *x, const char *id, const json_t *body, 
         rc = gh_store_fed_provider_get(c, x->arena, x->tenant, id, &old);
     if (rc == GH_DB_OK && !row_of(x, &cf, id ? &old : NULL, &row))
         rc = GH_DB_FAIL;
+    if (rc == GH_DB_OK && org) {
+        rc = gh_store_org_get(c, x->arena, x->tenant, org, &org_row);
+        if (rc == GH_DB_NOTFOUND) {
+            snprintf(why, whylen, "org_id names no organization of this tenant");
+            rc = GH_DB_INVALID;
+        }
+        row.org_id = org_row.id;
+    }
     if (rc == GH_DB_OK)
         rc = id ? gh_store_fed_provider_update(c, x->arena, &row)
                 : gh_store_fed_provider_insert(c, x->arena, &row);
@@ -153,8 +181,10 @@ gh_dbrc gh_federation_enabled(const gh_ctx *x, json_t **out)
     if (rc != GH_DB_OK)
         return rc;
     *out = json_array();
+    /* an organisation's own provider is reached by home-realm discovery
+     * (gh_fedorgs), not offered to everyone */
     for (size_t i = 0; i < n; i++)
-        if (all[i].enabled)
+        if (all[i].enabled && !all[i].org_id)
             json_array_append_new(*out,
                                   json_pack("{s:s, s:s, s:s}", "id", all[i].id, "display_name",
                                             all[i].display_name, "kind", all[i].kind));
@@ -167,6 +197,10 @@ gh_dbrc gh_federation_provider(const gh_ctx *x, const char *id, gh_fed_provider_
     gh_dbrc rc = c ? gh_store_fed_provider_get(c, x->arena, x->tenant, id, p) : GH_DB_BUSY;
     if (rc == GH_DB_OK && !p->enabled)
         rc = GH_DB_NOTFOUND;
+    /* an organisation's provider goes with its organisation */
+    gh_org_row o;
+    if (rc == GH_DB_OK && p->org_id)
+        rc = gh_store_org_get(c, x->arena, x->tenant, p->org_id, &o);
     return rc;
 }
 

@@ -41,7 +41,8 @@ json_t *gh_federation_view(const gh_fed_provider_row *p);
 
 /* Creates (id NULL: from the body) or replaces a provider from an
  * administrator's document, sealing its client secret (an update without
- * one keeps the stored one); audited in the same transaction. *out: its
+ * one keeps the stored one; "org_id" attaches it to an organisation of
+ * the tenant, absent or null to none); audited in the same transaction. *out: its
  * view. GH_DB_INVALID with why for a bad document, CONFLICT for an id in
  * use, NOTFOUND for an update of none. */
 gh_dbrc gh_federation_save(const gh_ctx *x, const char *id, const json_t *body, json_t **out,
@@ -49,11 +50,12 @@ gh_dbrc gh_federation_save(const gh_ctx *x, const char *id, const json_t *body, 
 /* Deletes a provider and its links; audited. */
 gh_dbrc gh_federation_delete(const gh_ctx *x, const char *id);
 
-/* The enabled providers of the tenant as [{id, display_name, kind}]. */
+/* The enabled providers of the tenant as [{id, display_name, kind}],
+ * without the organisations' own (reached by home-realm discovery). */
 gh_dbrc gh_federation_enabled(const gh_ctx *x, json_t **out);
 
 /* A provider that can be used now: enabled, with its row. NOTFOUND for an
- * unknown or disabled one. */
+ * unknown or disabled one, or one whose organisation was deleted. */
 gh_dbrc gh_federation_provider(const gh_ctx *x, const char *id, gh_fed_provider_row *p);
 
 /* Starts a sign-in with provider p for the browser of binding (the
@@ -75,6 +77,7 @@ typedef struct gh_fed_identity {
     bool provider_trusted; /* ... and the provider is trusted to say so */
     json_t *claims;        /* the ID token's claims or GitHub's user (owned) */
     const char *return_to; /* where the journey goes (from the start) */
+    const char *org_id;    /* the provider's organisation (gh_fedorgs); NULL: the tenant's */
 } gh_fed_identity;
 
 typedef enum {

@@ -148,6 +148,8 @@ static gh_dbrc velocity(const gh_ctx *x, gh_dbconn *c, const char *user_id, cons
         bool mine = user_id && f[i].subject && strcmp(f[i].subject, user_id) == 0;
         s->v[GH_RS_IP_FAILURES] += same_ip;
         s->v[GH_RS_ACCOUNT_FAILURES] += mine;
+        /* wrong emailed sign-in codes (gh_accounts_verify audits each) */
+        s->v[GH_RS_CODE_FAILURES] += mine && f[i].reason && strcmp(f[i].reason, "wrong code") == 0;
         if (same_ip || strcmp(network_of(x->arena, fip), network) == 0)
             s->v[GH_RS_NETWORK_FAILURES]++;
         if (same_ip)
@@ -258,6 +260,8 @@ gh_dbrc gh_risk_signin_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_fact
     out->v[GH_RS_NO_SECOND_FACTOR] = !f->has_second_factor;
     out->v[GH_RS_HAS_SECOND_FACTOR] = f->has_second_factor;
     out->v[GH_RS_UA_SCRIPTED] = scripted(x->user_agent);
+    out->v[GH_RS_USER_VERIFIED] = f->user_verified;
+    out->v[GH_RS_PHISHING_RESISTANT] = f->phishing_resistant;
     return GH_DB_OK;
 }
 
@@ -417,7 +421,7 @@ gh_dbrc gh_risk_signin(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *in,
     gh_risk_signals s;
     gh_dbrc rc = gh_risk_signin_signals(x, c, in, &s);
     if (rc == GH_DB_OK)
-        rc = gh_risk_decide(x, c, GH_RJ_SIGNIN, in->user_id, &s, out);
+        rc = gh_risk_decide(x, c, in->journey, in->user_id, &s, out);
     if (rc != GH_DB_OK)
         return rc;
     bool step_up = out->outcome == GH_RO_STEP_UP;
@@ -569,8 +573,13 @@ gh_dbrc gh_risk_token(const gh_ctx *x, gh_dbconn *c, const gh_risk_token_facts *
     memset(&s, 0, sizeof(s));
     memset(out, 0, sizeof(*out));
     const char *here = f->network ? gh_risk_token_network(x, f->family_id) : NULL;
-    s.v[GH_RS_NEW_NETWORK] = here && strcmp(here, f->network) != 0;
+    /* a confidential client's server redeems codes from its own network,
+     * never the browser's: only a public client's is compared */
+    s.v[GH_RS_NEW_NETWORK] =
+        here && strcmp(here, f->network) != 0 && (!f->code_grant || f->public_client);
     s.v[GH_RS_CLIENT_FAILURES] = client_failures(f->client_id, x->now);
+    s.v[GH_RS_CODE_GRANT] = f->code_grant;
+    s.v[GH_RS_PUBLIC_CLIENT] = f->public_client;
     const void *hold = NULL;
     const gh_risk_policy *p = policy_for(x, &hold);
     gh_risk_result r = gh_riskpolicy_eval(p, GH_RJ_TOKEN, &s);

@@ -31,12 +31,17 @@ const char *gh_risk_policy_version(void);
 
 /* What the caller of a sign-in knows already. */
 typedef struct gh_risk_facts {
+    /* GH_RJ_SIGNIN (a password; 0, the default), GH_RJ_PASSKEY_SIGNIN or
+     * GH_RJ_EMAIL_SIGNIN */
+    gh_risk_journey journey;
     const char *user_id;
     const char *device_hash; /* the device cookie's hash, or NULL */
     bool account_guarded;    /* the account-wide failure guard is up */
     bool has_second_factor;
     const char *password; /* the password just proven (NUL-free text), or NULL */
     size_t pwlen;
+    bool user_verified;      /* a passkey that verified its user */
+    bool phishing_resistant; /* the proof is bound to the origin (a passkey) */
 } gh_risk_facts;
 
 gh_dbrc gh_risk_signin_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *f,
@@ -75,8 +80,9 @@ typedef struct gh_risk_attempt {
 gh_dbrc gh_risk_attempt_signals(const gh_ctx *x, gh_dbconn *c, const gh_risk_attempt *a,
                                 gh_risk_signals *out);
 
-/* Token requests: a grant refused to this client (invalid_grant), counted
- * in memory for client_failures. */
+/* Token requests: a grant refused to this client (invalid_grant), or a
+ * failed authentication naming it (invalid_client), counted in memory for
+ * client_failures. */
 void gh_risk_token_failed(const char *client_id, long long now);
 /* The keyed hash of the request's network for a refresh token family,
  * stored with each refresh token (refresh_tokens.network). */
@@ -85,12 +91,19 @@ const char *gh_risk_token_network(const gh_ctx *x, const char *family_id);
 typedef struct gh_risk_token_facts {
     const char *user_id;
     const char *client_id;
+    /* what the network marker is keyed by: the refresh token's family id,
+     * or on the code grant the code's hash */
     const char *family_id;
-    const char *network; /* the refresh token's refresh_tokens.network, or NULL */
+    const char *network; /* refresh_tokens.network or auth_codes.network, or NULL */
+    bool code_grant;     /* the authorization-code grant (else refresh) */
+    bool public_client;  /* the client authenticates with nothing (auth method none) */
 } gh_risk_token_facts;
 
-/* A refresh-token use: new_network (the network differs from the one the
- * token was issued to) and client_failures, no database read. Only a
+/* A refresh-token use or a code redemption: new_network (the network
+ * differs from the one the token or code was issued to; on the code grant
+ * only for a public client, whose code is redeemed where it was issued,
+ * while a confidential client's server redeems from its own network),
+ * client_failures, code_grant and public_client; no database read. Only a
  * decision where a rule fired is stored (one write); otherwise *out is
  * allow with no id. */
 gh_dbrc gh_risk_token(const gh_ctx *x, gh_dbconn *c, const gh_risk_token_facts *f,

@@ -670,6 +670,33 @@ static gh_dbrc replace_unverified(gh_req *r, gh_dbconn *c, const gh_email_flow *
     return rc;
 }
 
+/* A passwordless sign-in's code or link matched: its risk decision
+ * (journey email_signin, docs/risk.md), in a transaction of its own before
+ * the sign-in's, so a refusal stays recorded. A refusal is answered as a
+ * wrong code and audited as a failed sign-in. False when answered. */
+static bool email_signin_scored(gh_req *r, gh_dbconn *c, const gh_email_flow *f,
+                                gh_signin_facts *facts)
+{
+    gh_ctx x = gh_req_ctx(r);
+    gh_risk_verdict risk;
+    gh_dbrc rc = gh_factors_signin_facts(&x, c, f->user_id, GH_METHOD_EMAIL, false, facts);
+    gh_risk_facts rf = {.journey = GH_RJ_EMAIL_SIGNIN,
+                        .user_id = f->user_id,
+                        .device_hash = gh_device_hash(r),
+                        .has_second_factor = rc == GH_DB_OK && facts->has_second_factor};
+    if (rc == GH_DB_OK)
+        rc = gh_risk_signin(&x, c, &rf, facts, &risk);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return false;
+    }
+    if (!facts->risk_deny)
+        return true;
+    if (verify_refused(r, c, f, "refused by the risk policy"))
+        gh_resp_error(r, 400, "invalid_code", WRONG_CODE);
+    return false;
+}
+
 /* Completes a flow whose code matched. Email verification signs in only
  * the browser that started it; a passwordless sign-in code or link signs in
  * wherever it is used, since only the mailbox's owner has it. Either way an
@@ -710,6 +737,10 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
         return;
     }
     const char *user_id = f->user_id;
+    gh_signin_facts facts;
+    gh_risk_verdict risk;
+    if (signin && !email_signin_scored(r, c, f, &facts))
+        return;
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_store_flow_consume(c, r->arena, f->tenant_id, f->id, now);
@@ -727,17 +758,16 @@ static void verify_complete(gh_req *r, gh_dbconn *c, const gh_email_flow *f)
     if (rc == GH_DB_OK && !signin && !unlock && start &&
         gh_store_password_get(c, r->arena, f->tenant_id, user_id, &phc) == GH_DB_NOTFOUND)
         method = GH_METHOD_EMAIL;
-    gh_signin_facts facts;
     gh_signin_decision d = {.verdict = GH_SIGNIN_ALLOW};
-    if (rc == GH_DB_OK && start)
+    if (rc == GH_DB_OK && start && !signin)
         rc = gh_factors_signin_facts(&x, c, user_id, method, false, &facts);
     /* scored like every sign-in (docs/risk.md), in this transaction; the
-     * mailbox is proven here, so only a deny changes the outcome */
-    gh_risk_verdict risk;
+     * mailbox is proven here, so only a deny changes the outcome (a
+     * passwordless sign-in was scored above, on its own journey) */
     gh_risk_facts rf = {.user_id = user_id,
                         .device_hash = gh_device_hash(r),
                         .has_second_factor = rc == GH_DB_OK && start && facts.has_second_factor};
-    if (rc == GH_DB_OK && start)
+    if (rc == GH_DB_OK && start && !signin)
         rc = gh_risk_signin(&x, c, &rf, &facts, &risk);
     if (rc == GH_DB_OK && start) {
         facts.email_proven = true;

@@ -10,4 +10,11 @@
  * identity joins it (after r->base_path or r->issuer). */
 #define GH_FED_LINK_PAGE "/federation/link"
 
+#include <stdbool.h>
+
+#include "gh_http.h"
+
+/* Whether the tenant's policy offers upstream providers (docs/tenants.md). */
+bool gh_fedh_offered(gh_req *r);
+
 #endif

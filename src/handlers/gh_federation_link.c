@@ -14,6 +14,7 @@
 #include "gh_crypto.h"
 #include "gh_factors.h"
 #include "gh_federation.h"
+#include "gh_fedorgs.h"
 #include "gh_federation_handlers.h"
 #include "gh_handlers.h"
 #include "gh_i18n.h"
@@ -121,6 +122,10 @@ static void link_proved(gh_req *r, gh_dbconn *c, struct pending_link *pl, const 
     if (rc == GH_DB_OK)
         rc = gh_api_audit(r, c, "federation.linked", pl->u.id, "success", NULL,
                           json_pack("{s:s, s:s}", "provider", provider, "proof", proof));
+    /* proved through an organisation's provider: a member, as in fed_signin */
+    const char *org = json_string_value(json_object_get(pl->data, "org_id"));
+    if (rc == GH_DB_OK && org)
+        rc = gh_fedorgs_join(&x, c, org, pl->u.id, provider);
     if (rc == GH_DB_OK)
         rc = gh_mfa_first_factor(r, c, pl->u.id, GH_METHOD_FED, &d, gh_api_return_target(r, asked),
                                  &m);

@@ -18,6 +18,7 @@
 #include "gh_crypto.h"
 #include "gh_factors.h"
 #include "gh_federation.h"
+#include "gh_fedorgs.h"
 #include "gh_federation_handlers.h"
 #include "gh_handlers.h"
 #include "gh_html.h"
@@ -85,8 +86,7 @@ static void redirect(gh_req *r, const char *to)
 
 /* ---- GET /api/v1/federation/providers (public) ---- */
 
-/* Whether the tenant's policy offers upstream providers (docs/tenants.md). */
-static bool fed_offered(gh_req *r)
+bool gh_fedh_offered(gh_req *r)
 {
     gh_tenant_policy tp;
     gh_ctx x = gh_req_ctx(r);
@@ -98,7 +98,7 @@ void gh_federation_providers(gh_req *r)
 {
     gh_ctx x = gh_req_ctx(r);
     json_t *list = NULL;
-    if (!fed_offered(r)) { /* none on offer: the page shows no provider */
+    if (!gh_fedh_offered(r)) { /* none on offer: the page shows no provider */
         gh_resp_json(r, 200, json_pack("{s:[]}", "providers"), NULL);
         return;
     }
@@ -123,9 +123,9 @@ void gh_federation_providers(gh_req *r)
 static bool provider_of(gh_req *r, gh_fed_provider_row *p)
 {
     gh_ctx x = gh_req_ctx(r);
-    gh_dbrc rc = !fed_offered(r) ? GH_DB_NOTFOUND
-                 : r->nparams    ? gh_federation_provider(&x, r->params[0], p)
-                                 : GH_DB_NOTFOUND;
+    gh_dbrc rc = !gh_fedh_offered(r) ? GH_DB_NOTFOUND
+                 : r->nparams        ? gh_federation_provider(&x, r->params[0], p)
+                                     : GH_DB_NOTFOUND;
     if (rc == GH_DB_OK)
         return true;
     if (rc == GH_DB_NOTFOUND)
@@ -214,6 +214,10 @@ static void fed_signin(gh_req *r, gh_dbconn *c, const gh_user *u, const gh_fed_i
     if (rc == GH_DB_OK)
         rc =
             gh_store_fed_identity_used(c, r->arena, r->tenant, id->provider_id, id->subject, x.now);
+    /* an organisation's provider vouches for its people: they become (or
+     * stay) members, whatever the second factor's outcome */
+    if (rc == GH_DB_OK && id->org_id)
+        rc = gh_fedorgs_join(&x, c, id->org_id, u->id, id->provider_id);
     if (rc == GH_DB_OK)
         rc = gh_mfa_first_factor(r, c, u->id, GH_METHOD_FED, &d, return_to, &m);
     if (rc == GH_DB_OK && m.token)
@@ -291,9 +295,9 @@ static void fed_link_pending(gh_req *r, gh_dbconn *c, const gh_user *u, const gh
 {
     gh_ctx x = gh_req_ctx(r);
     const char *binding = gh_presession_hash(r, true);
-    json_t *data = json_pack("{s:s, s:s, s:s, s:s?, s:s}", "provider", id->provider_id,
+    json_t *data = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?}", "provider", id->provider_id,
                              "provider_name", id->provider_name, "subject", id->subject, "email",
-                             id->email, "return_to", return_to);
+                             id->email, "return_to", return_to, "org_id", id->org_id);
     char *text = json_dumps(data, JSON_COMPACT);
     json_decref(data);
     gh_challenge ch;
@@ -343,6 +347,32 @@ static const char *refusal_text(gh_req *r, gh_fed_outcome o, const char *name)
     }
 }
 
+/* An organisation's provider provisions only addresses of the
+ * organisation's own domains: otherwise it could mint an account, with a
+ * verified address, in another organisation's domain (the "nOAuth"
+ * takeover across organisations). An existing account of another domain
+ * joins only through the link page's proof. false: refused, page sent. */
+static bool org_provisions(gh_req *r, gh_dbconn *c, const gh_fed_identity *id, const char *email)
+{
+    gh_ctx x = gh_req_ctx(r);
+    bool held = false;
+    gh_dbrc rc = gh_fedorgs_domain_held(&x, c, id->org_id, email, &held);
+    if (rc != GH_DB_OK) {
+        fed_page(r, 503, "Try again in a moment", "We could not sign you in just now.");
+        return false;
+    }
+    if (held)
+        return true;
+    gh_api_audit(r, c, "federation.refused", NULL, "failure", "domain_not_held",
+                 json_pack("{s:s, s:s}", "provider", id->provider_id, "organization", id->org_id));
+    fed_page(r, 403, "Cannot sign in with this account",
+             gh_arena_printf(r->arena,
+                             "%s signs in only addresses of its organisation's own domains. "
+                             "Sign in another way.",
+                             id->provider_name));
+    return false;
+}
+
 /* What the upstream identity may do here, and doing it. */
 static void fed_outcome(gh_req *r, gh_dbconn *c, const gh_fed_identity *id, const char *return_to)
 {
@@ -370,6 +400,8 @@ static void fed_outcome(gh_req *r, gh_dbconn *c, const gh_fed_identity *id, cons
         f.account_active = u.active;
     }
     gh_fed_outcome o = gh_fedproto_decide(&f);
+    if (id->org_id && o == GH_FED_PROVISION && !org_provisions(r, c, id, email))
+        return;
     switch (o) {
     case GH_FED_SIGNIN:
         return fed_signin(r, c, &u, id, return_to);
@@ -450,6 +482,7 @@ void gh_federation_callback(gh_req *r)
         gh_federation_identity_free(&id);
         return;
     }
+    id.org_id = p.org_id;
     fed_outcome(r, c, &id, return_to);
     gh_federation_identity_free(&id);
 }

@@ -507,12 +507,15 @@ void gh_mfa_passkey_signin(gh_req *r)
     gh_signin_facts facts;
     if (ok) {
         gh_dbrc frc = gh_factors_signin_facts(&x, c, user_id, GH_METHOD_PASSKEY, aal >= 2, &facts);
-        /* scored like every sign-in (docs/risk.md); a passkey is never held
-         * by the account's failure guard */
+        /* scored on its own journey (docs/risk.md "Passkey and emailed-code
+         * sign-ins"); a passkey is never held by the account's failure guard */
         gh_risk_verdict risk;
-        gh_risk_facts rf = {.user_id = user_id,
+        gh_risk_facts rf = {.journey = GH_RJ_PASSKEY_SIGNIN,
+                            .user_id = user_id,
                             .device_hash = gh_device_hash(r),
-                            .has_second_factor = frc == GH_DB_OK && facts.has_second_factor};
+                            .has_second_factor = frc == GH_DB_OK && facts.has_second_factor,
+                            .user_verified = v.uv,
+                            .phishing_resistant = true};
         if (frc == GH_DB_OK)
             frc = gh_risk_signin(&x, c, &rf, &facts, &risk);
         if (frc != GH_DB_OK && frc != GH_DB_NOTFOUND) {

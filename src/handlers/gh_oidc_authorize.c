@@ -23,6 +23,7 @@
 #include "gh_oauth.h"
 #include "gh_oidc_int.h"
 #include "gh_profile_attrs.h"
+#include "gh_risk.h"
 #include "gh_store_oidc.h"
 #include "gh_url.h"
 
@@ -102,6 +103,9 @@ static void issue_code(gh_req *r, const struct gh_oidc_authz *z, const gh_sessio
         return;
     gh_secret_hash(code, hash);
     long long now = gh_now_ms();
+    /* where the code went, for the code grant's new_network (docs/risk.md
+     * "Token requests") */
+    gh_ctx x = gh_req_ctx(r);
     gh_code k = {.tenant_id = r->tenant,
                  .code_hash = hash,
                  .client_id = z->client_id,
@@ -116,6 +120,7 @@ static void issue_code(gh_req *r, const struct gh_oidc_authz *z, const gh_sessio
                  .amr = s->amr,
                  .claims = z->id_token_claims,
                  .org_id = z->org,
+                 .network = gh_risk_token_network(&x, hash),
                  .created_at = now,
                  .expires_at = now + (long long)r->app->cfg->auth_code_ttl * 1000};
     gh_dbrc rc = gh_db_begin(c);

@@ -16,6 +16,7 @@
 
 #include "gh_audit.h"
 #include "gh_client_auth.h"
+#include "gh_client_cred.h"
 #include "gh_clients.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
@@ -319,6 +320,41 @@ static gh_dbrc code_replayed(gh_req *r, gh_dbconn *c, const gh_code *k)
     return rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
 }
 
+/* The token journey (docs/risk.md "Token requests"), evaluated from what
+ * the refresh token's or code's row and memory hold: deny and step_up
+ * answer as an invalid token or code does (invalid), and nothing is
+ * rotated or spent (the application sends the person through /authorize
+ * again). False when answered. */
+static bool token_journey_ok(gh_req *r, gh_dbconn *c, const gh_risk_token_facts *tf,
+                             const char *invalid)
+{
+    gh_ctx x = gh_req_ctx(r);
+    gh_risk_verdict v;
+    gh_dbrc rc = gh_risk_token(&x, c, tf, &v);
+    if (rc != GH_DB_OK) {
+        gh_resp_db_error(r, rc);
+        return false;
+    }
+    if (v.outcome == GH_RO_DENY || v.outcome == GH_RO_STEP_UP) {
+        token_error(r, 400, "invalid_grant", invalid);
+        return false;
+    }
+    return true;
+}
+
+/* The code grant's facts: its network marker is keyed by the code's hash. */
+static bool code_risk_ok(gh_req *r, gh_dbconn *c, const gh_client *cl, const gh_code *k,
+                         const char *hash)
+{
+    gh_risk_token_facts tf = {.user_id = k->user_id,
+                              .client_id = cl->id,
+                              .family_id = hash,
+                              .network = k->network,
+                              .code_grant = true,
+                              .public_client = cl->is_public};
+    return token_journey_ok(r, c, &tf, "the code is invalid");
+}
+
 static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
 {
     const char *code = gh_form_get(f, "code");
@@ -353,6 +389,8 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
     gh_user u;
     if (gh_store_user_get(c, r->arena, r->tenant, k.user_id, &u) != GH_DB_OK || !u.active)
         return grant_refused(r, cl, "the account is not active");
+    if (!code_risk_ok(r, c, cl, &k, hash))
+        return;
 
     struct grant g = {.sub = k.user_id,
                       .user_id = k.user_id,
@@ -400,28 +438,14 @@ static void grant_code(gh_req *r, const gh_form *f, const gh_client *cl)
     respond_tokens(r, at, g.ttl, k.scope, idt, rt);
 }
 
-/* The token journey (docs/risk.md "Token requests"): evaluated from what
- * the refresh token's row and memory hold; deny and step_up answer as an
- * invalid refresh token does (the application sends the person through
- * /authorize again). False when answered. */
+/* The refresh grant's facts: the marker is keyed by the token's family. */
 static bool token_risk_ok(gh_req *r, gh_dbconn *c, const gh_client *cl, const gh_refresh *t)
 {
-    gh_ctx x = gh_req_ctx(r);
-    gh_risk_verdict v;
     gh_risk_token_facts tf = {.user_id = t->user_id,
                               .client_id = cl->id,
                               .family_id = t->family_id,
                               .network = t->network};
-    gh_dbrc rc = gh_risk_token(&x, c, &tf, &v);
-    if (rc != GH_DB_OK) {
-        gh_resp_db_error(r, rc);
-        return false;
-    }
-    if (v.outcome == GH_RO_DENY || v.outcome == GH_RO_STEP_UP) {
-        token_error(r, 400, "invalid_grant", "the refresh token is invalid");
-        return false;
-    }
-    return true;
+    return token_journey_ok(r, c, &tf, "the refresh token is invalid");
 }
 
 static void grant_refresh(gh_req *r, const gh_form *f, const gh_client *cl)
@@ -537,14 +561,37 @@ static void grant_client_credentials(gh_req *r, const gh_form *f, const gh_clien
     respond_tokens(r, at, g.ttl, scope, NULL, NULL);
 }
 
+/* invalid_client: counted for the risk engine's client_failures under the
+ * client the request names, when there is one (docs/risk.md "Token
+ * requests"); names of no client are not counted, so a flood of made-up
+ * ids cannot push real clients' counts out of the table. */
+static void client_auth_failed(gh_req *r, const gh_form *f)
+{
+    const char *id = f ? gh_form_get(f, "client_id") : NULL, *secret = NULL;
+    gh_client cl;
+    if (r->status != 401)
+        return;
+    if (!id)
+        gh_client_basic_decode(r->arena, gh_req_header(r, "Authorization"), &id, &secret);
+    if (!id && f && gh_form_get(f, "client_assertion"))
+        id = gh_client_assertion_subject(r->arena, gh_form_get(f, "client_assertion"));
+    gh_ctx x = gh_req_ctx(r);
+    if (!id || strlen(id) > 256 || gh_clients_get_cached(&x, id, &cl) != GH_DB_OK)
+        return;
+    gh_risk_token_failed(cl.id, gh_now_ms());
+    gh_client_release(&cl);
+}
+
 void gh_token_endpoint(gh_req *r)
 {
     gh_client cl;
     const gh_form *f = gh_req_body_form(r);
     if (!f)
         return;
-    if (!gh_client_authenticate(r, f, gh_oidc_url(r, "/token"), &cl))
+    if (!gh_client_authenticate(r, f, gh_oidc_url(r, "/token"), &cl)) {
+        client_auth_failed(r, f);
         return;
+    }
     const char *gt = gh_form_get(f, "grant_type");
     if (!gt)
         token_error(r, 400, "invalid_request", "grant_type is required");

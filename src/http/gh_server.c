@@ -226,6 +226,9 @@ static const gh_route routes[] = {
      API_BODY},
     {"GET", "/api/v1/federation/identities", gh_federation_identities, 0},
     {"DELETE", "/api/v1/federation/identities/{provider}", gh_federation_identity_remove, 0},
+    /* home-realm discovery: an organisation's own provider by email domain */
+    {"POST", "/api/v1/signin/discover", gh_federation_discover, API_BODY},
+    {"PATCH", "/admin/v1/identity-providers/{id}", gh_admin_idp_patch, GH_ROUTE_BODY},
     {"GET", "/admin/v1/email-templates/{name}", gh_admin_mail_template_get, 0},
     {"PUT", "/admin/v1/email-templates/{name}", gh_admin_mail_template_put, GH_ROUTE_BODY},
     {"DELETE", "/admin/v1/email-templates/{name}", gh_admin_mail_template_delete, 0},

@@ -31,13 +31,23 @@ static const char *const signal_names[GH_RS_COUNT] = {
     [GH_RS_NEW_COUNTRY] = "new_country",
     [GH_RS_NEW_ASN] = "new_asn",
     [GH_RS_IMPOSSIBLE_TRAVEL] = "impossible_travel",
+    [GH_RS_CODE_FAILURES] = "code_failures",
+    [GH_RS_USER_VERIFIED] = "user_verified",
+    [GH_RS_PHISHING_RESISTANT] = "phishing_resistant",
+    [GH_RS_CODE_GRANT] = "code_grant",
+    [GH_RS_PUBLIC_CLIENT] = "public_client",
 };
 
 static const char *const journey_names[GH_RJ_COUNT] = {
-    [GH_RJ_SIGNIN] = "signin",     [GH_RJ_SIGNUP] = "signup",
-    [GH_RJ_RECOVERY] = "recovery", [GH_RJ_EMAIL_CHANGE] = "email_change",
-    [GH_RJ_STEP_UP] = "step_up",   [GH_RJ_TOKEN] = "token",
+    [GH_RJ_SIGNIN] = "signin",
+    [GH_RJ_SIGNUP] = "signup",
+    [GH_RJ_RECOVERY] = "recovery",
+    [GH_RJ_EMAIL_CHANGE] = "email_change",
+    [GH_RJ_STEP_UP] = "step_up",
+    [GH_RJ_TOKEN] = "token",
     [GH_RJ_SESSION] = "session",
+    [GH_RJ_PASSKEY_SIGNIN] = "passkey_signin",
+    [GH_RJ_EMAIL_SIGNIN] = "email_signin",
 };
 
 static const char *const outcome_names[] = {"allow", "notify", "step_up", "deny"};

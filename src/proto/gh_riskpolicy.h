@@ -24,6 +24,9 @@ typedef enum {
     GH_RJ_STEP_UP,
     GH_RJ_TOKEN,
     GH_RJ_SESSION, /* a live session whose context shifted (re-evaluation) */
+    /* the sign-ins without a password (gh_signin_decide's other callers) */
+    GH_RJ_PASSKEY_SIGNIN, /* a passkey assertion that verified */
+    GH_RJ_EMAIL_SIGNIN,   /* a passwordless emailed code or link that matched */
     GH_RJ_COUNT
 } gh_risk_journey;
 
@@ -59,6 +62,12 @@ typedef enum {
     GH_RS_NEW_COUNTRY,       /* the country is not among the account's last sign-ins' */
     GH_RS_NEW_ASN,           /* the network operator (ASN) is not either */
     GH_RS_IMPOSSIBLE_TRAVEL, /* from the last sign-in's place, faster than the set speed */
+    /* the sign-ins without a password and the code grant */
+    GH_RS_CODE_FAILURES,      /* wrong emailed sign-in codes typed for the account */
+    GH_RS_USER_VERIFIED,      /* passkey: the authenticator verified its user (PIN, biometric) */
+    GH_RS_PHISHING_RESISTANT, /* the proof is bound to this origin (a passkey) */
+    GH_RS_CODE_GRANT,         /* token: the authorization-code grant (0: refresh) */
+    GH_RS_PUBLIC_CLIENT,      /* token: the client has no credentials of its own */
     GH_RS_COUNT
 } gh_risk_signal;
 

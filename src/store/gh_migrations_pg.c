@@ -746,6 +746,11 @@ const char *const gh_pg_migrations[] = {
     "ALTER TABLE refresh_tokens ADD COLUMN org_id TEXT COLLATE \"C\";",
     /* 28: see the SQLite migration of the same place */
     "ALTER TABLE tenants ADD COLUMN risk_policy TEXT;",
+    /* 29: auth_codes.network: the keyed hash of the network of the
+     * /authorize request a code was issued to (docs/risk.md "Token
+     * requests"), written with the code, so the code grant's new_network
+     * needs no read of its own; codes from before it have none. */
+    "ALTER TABLE auth_codes ADD COLUMN network TEXT;",
     /* 28: see the SQLite migration of the same place (tenant_mail_templates) */
     "CREATE TABLE tenant_mail_templates ("
     "  tenant_id TEXT COLLATE \"C\" NOT NULL REFERENCES tenants(id),"

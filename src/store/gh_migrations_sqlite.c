@@ -771,6 +771,11 @@ const char *const gh_sqlite_migrations[] = {
     /* 28: a tenant's own risk policy (docs/tenants.md "Risk policy"): the
      * policy file's text, NULL when the server's policy applies */
     "ALTER TABLE tenants ADD COLUMN risk_policy TEXT;",
+    /* 29: auth_codes.network: the keyed hash of the network of the
+     * /authorize request a code was issued to (docs/risk.md "Token
+     * requests"), written with the code, so the code grant's new_network
+     * needs no read of its own; codes from before it have none. */
+    "ALTER TABLE auth_codes ADD COLUMN network TEXT;",
     /* 28: a tenant's own email templates (docs/tenants.md "Email
      * templates"): the subject and text body that replace a built-in
      * template (name, of gh_mail_templates.c) for one language (locale "":

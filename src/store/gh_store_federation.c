@@ -4,7 +4,7 @@
 
 #define PROVIDER_COLS                                                                              \
     "tenant_id, id, display_name, kind, preset, issuer, endpoints, client_id, client_secret, "     \
-    "scopes, trust_email_verified, mapping, enabled, created_at, updated_at"
+    "scopes, trust_email_verified, mapping, enabled, created_at, updated_at, org_id"
 
 #define IDENTITY_COLS "tenant_id, provider_id, subject, user_id, email, linked_at, last_used_at"
 
@@ -24,7 +24,8 @@ static void provider_from(const gh_dbres *r, size_t i, gh_fed_provider_row *p)
                                .mapping = gh_dbres_get(r, i, 11),
                                .enabled = gh_dbres_int(r, i, 12) != 0,
                                .created_at = gh_dbres_int(r, i, 13),
-                               .updated_at = gh_dbres_int(r, i, 14)};
+                               .updated_at = gh_dbres_int(r, i, 14),
+                               .org_id = gh_dbres_get(r, i, 15)};
     if (!p->endpoints)
         p->endpoints = "{}";
     if (!p->mapping)
@@ -92,12 +93,13 @@ gh_dbrc gh_store_fed_provider_insert(gh_dbconn *c, gh_arena *a, const gh_fed_pro
 {
     static const char sql[] =
         "INSERT INTO fed_providers (" PROVIDER_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-        "$9, $10, $11, $12, $13, $14, $15) ON CONFLICT (tenant_id, id) DO NOTHING";
-    gh_dbparam p[PROVIDER_FIELDS + 2];
+        "$9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (tenant_id, id) DO NOTHING";
+    gh_dbparam p[PROVIDER_FIELDS + 3];
     provider_params(v, p);
     p[PROVIDER_FIELDS] = GH_INT(v->created_at);
     p[PROVIDER_FIELDS + 1] = GH_INT(v->updated_at);
-    return gh_db_exec_change(c, a, sql, p, PROVIDER_FIELDS + 2, GH_DB_CONFLICT);
+    p[PROVIDER_FIELDS + 2] = GH_TEXT(v->org_id);
+    return gh_db_exec_change(c, a, sql, p, PROVIDER_FIELDS + 3, GH_DB_CONFLICT);
 }
 
 gh_dbrc gh_store_fed_provider_update(gh_dbconn *c, gh_arena *a, const gh_fed_provider_row *v)
@@ -105,12 +107,13 @@ gh_dbrc gh_store_fed_provider_update(gh_dbconn *c, gh_arena *a, const gh_fed_pro
     static const char sql[] =
         "UPDATE fed_providers SET display_name = $3, kind = $4, preset = $5, issuer = $6, "
         "endpoints = $7, client_id = $8, client_secret = $9, scopes = $10, "
-        "trust_email_verified = $11, mapping = $12, enabled = $13, updated_at = $14 "
-        "WHERE tenant_id = $1 AND id = $2";
-    gh_dbparam p[PROVIDER_FIELDS + 1];
+        "trust_email_verified = $11, mapping = $12, enabled = $13, updated_at = $14, "
+        "org_id = $15 WHERE tenant_id = $1 AND id = $2";
+    gh_dbparam p[PROVIDER_FIELDS + 2];
     provider_params(v, p);
     p[PROVIDER_FIELDS] = GH_INT(v->updated_at);
-    return gh_db_exec_change(c, a, sql, p, PROVIDER_FIELDS + 1, GH_DB_NOTFOUND);
+    p[PROVIDER_FIELDS + 1] = GH_TEXT(v->org_id);
+    return gh_db_exec_change(c, a, sql, p, PROVIDER_FIELDS + 2, GH_DB_NOTFOUND);
 }
 
 gh_dbrc gh_store_fed_provider_delete(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id)
@@ -196,4 +199,19 @@ gh_dbrc gh_store_fed_identity_delete(gh_dbconn *c, gh_arena *a, const char *tena
                               "AND provider_id = $3 AND subject = $4";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(user_id), GH_TEXT(provider), GH_TEXT(subject)};
     return gh_db_exec_change(c, a, sql, p, 4, GH_DB_NOTFOUND);
+}
+
+gh_dbrc gh_store_fed_provider_of_org(gh_dbconn *c, gh_arena *a, const char *tenant, const char *org,
+                                     gh_fed_provider_row *out)
+{
+    static const char sql[] = "SELECT " PROVIDER_COLS " FROM fed_providers WHERE tenant_id = $1 "
+                              "AND org_id = $2 AND enabled = 1 ORDER BY id LIMIT 1";
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(org)};
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, sql, p, 2, &r);
+    if (rc == GH_DB_OK && r.nrows == 0)
+        rc = GH_DB_NOTFOUND;
+    if (rc == GH_DB_OK)
+        provider_from(&r, 0, out);
+    return rc;
 }

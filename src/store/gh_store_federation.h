@@ -25,6 +25,7 @@ typedef struct gh_fed_provider_row {
     const char *mapping; /* JSON object text */
     bool enabled;
     long long created_at, updated_at;
+    const char *org_id; /* the organisation whose own provider it is; NULL: the tenant's */
 } gh_fed_provider_row;
 
 typedef struct gh_fed_identity_row {
@@ -47,6 +48,9 @@ gh_dbrc gh_store_fed_provider_insert(gh_dbconn *c, gh_arena *a, const gh_fed_pro
 gh_dbrc gh_store_fed_provider_update(gh_dbconn *c, gh_arena *a, const gh_fed_provider_row *p);
 /* Deletes it and (cascade) its linked identities; NOTFOUND when none. */
 gh_dbrc gh_store_fed_provider_delete(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id);
+/* The organisation's own provider: its first enabled one by id; NOTFOUND. */
+gh_dbrc gh_store_fed_provider_of_org(gh_dbconn *c, gh_arena *a, const char *tenant, const char *org,
+                                     gh_fed_provider_row *out);
 
 gh_dbrc gh_store_fed_identity_get(gh_dbconn *c, gh_arena *a, const char *tenant,
                                   const char *provider, const char *subject,

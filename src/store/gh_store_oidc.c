@@ -6,7 +6,7 @@
     "tenant_id, code_hash, client_id, user_id, session_id, redirect_uri, scope, nonce, "           \
     "code_challenge, auth_time, acr, amr, family_id, access_jti, created_at, expires_at, "         \
     "used_at, "                                                                                    \
-    "claims, org_id"
+    "claims, org_id, network"
 
 #define REFRESH_COLS                                                                               \
     "tenant_id, token_hash, family_id, client_id, user_id, session_id, scope, auth_time, acr, "    \
@@ -17,14 +17,14 @@ gh_dbrc gh_store_code_insert(gh_dbconn *c, gh_arena *a, const gh_code *k)
 {
     static const char sql[] =
         "INSERT INTO auth_codes (" CODE_COLS ") VALUES ($1, $2, $3, $4, "
-        "$5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, $13, $14, NULL, $15, $16)";
+        "$5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, $13, $14, NULL, $15, $16, $17)";
     gh_dbparam p[] = {
         GH_TEXT(k->tenant_id), GH_TEXT(k->code_hash),  GH_TEXT(k->client_id),
         GH_TEXT(k->user_id),   GH_TEXT(k->session_id), GH_TEXT(k->redirect_uri),
         GH_TEXT(k->scope),     GH_TEXT(k->nonce),      GH_TEXT(k->code_challenge),
         GH_INT(k->auth_time),  GH_TEXT(k->acr),        GH_TEXT(k->amr),
         GH_INT(k->created_at), GH_INT(k->expires_at),  GH_TEXT(k->claims),
-        GH_TEXT(k->org_id),
+        GH_TEXT(k->org_id),    GH_TEXT(k->network),
     };
     return gh_db_exec(c, a, sql, p, sizeof(p) / sizeof(p[0]), NULL);
 }
@@ -58,7 +58,8 @@ gh_dbrc gh_store_code_get(gh_dbconn *c, gh_arena *a, const char *tenant, const c
                    .expires_at = gh_dbres_int(&r, 0, 15),
                    .used_at = gh_dbres_int(&r, 0, 16),
                    .claims = v[17],
-                   .org_id = v[18]};
+                   .org_id = v[18],
+                   .network = v[19]};
     return GH_DB_OK;
 }
 

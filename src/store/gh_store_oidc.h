@@ -25,6 +25,9 @@ typedef struct gh_code {
     long long created_at, expires_at, used_at;
     const char *claims; /* asked for in the ID token by the claims parameter, e.g. "consents" */
     const char *org_id; /* the organisation the authorization was for, or NULL */
+    /* the keyed hash of the /authorize request's network
+     * (gh_risk_code_network), or NULL */
+    const char *network;
 } gh_code;
 
 gh_dbrc gh_store_code_insert(gh_dbconn *c, gh_arena *a, const gh_code *k);

@@ -129,7 +129,8 @@ gh_dbrc gh_store_risk_decision_erase(gh_dbconn *c, gh_arena *a, const char *tena
 
 static void fill_failure(const gh_dbres *r, size_t row, void *f)
 {
-    *(gh_risk_failure *)f = (gh_risk_failure){gh_dbres_get(r, row, 0), gh_dbres_get(r, row, 1)};
+    *(gh_risk_failure *)f = (gh_risk_failure){gh_dbres_get(r, row, 0), gh_dbres_get(r, row, 1),
+                                              gh_dbres_get(r, row, 2)};
 }
 
 gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, long long since,
@@ -137,7 +138,7 @@ gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, lo
 {
     /* audit_tenant_time bounds the scan to the window */
     static const char sql[] =
-        "SELECT ip, subject FROM audit_events WHERE tenant_id = $1 AND time >= $2 "
+        "SELECT ip, subject, reason FROM audit_events WHERE tenant_id = $1 AND time >= $2 "
         "AND type = 'signin.failed' ORDER BY time DESC LIMIT $3";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(since), GH_INT(limit)};
     return rows_of(c, a, sql, p, 3, sizeof(**out), fill_failure, (void **)out, n);
@@ -163,7 +164,7 @@ gh_dbrc gh_store_risk_events(gh_dbconn *c, gh_arena *a, const char *tenant, cons
                              long long since, int limit, gh_risk_failure **out, size_t *n)
 {
     static const char sql[] =
-        "SELECT ip, subject FROM audit_events WHERE tenant_id = $1 AND time >= $2 "
+        "SELECT ip, subject, reason FROM audit_events WHERE tenant_id = $1 AND time >= $2 "
         "AND type LIKE $4 ESCAPE '\\' ORDER BY time DESC LIMIT $3";
     gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(since), GH_INT(limit), GH_TEXT(pattern)};
     return rows_of(c, a, sql, p, 4, sizeof(**out), fill_failure, (void **)out, n);

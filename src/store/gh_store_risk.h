@@ -50,11 +50,13 @@ gh_dbrc gh_store_risk_decision_list(gh_dbconn *c, gh_arena *a, const char *tenan
 gh_dbrc gh_store_risk_decision_erase(gh_dbconn *c, gh_arena *a, const char *tenant, const char *id,
                                      const char *pseudonym, const char *signals);
 
-/* Failed sign-ins since a time: their address and account (NULL when the
- * address was unknown), newest first, at most limit rows. */
+/* Failed sign-ins since a time: their address, account (NULL when the
+ * address was unknown) and audited reason, newest first, at most limit
+ * rows. */
 typedef struct gh_risk_failure {
     const char *ip;
     const char *subject;
+    const char *reason; /* "wrong password", "wrong code", ... or NULL */
 } gh_risk_failure;
 gh_dbrc gh_store_risk_failures(gh_dbconn *c, gh_arena *a, const char *tenant, long long since,
                                int limit, gh_risk_failure **out, size_t *n);

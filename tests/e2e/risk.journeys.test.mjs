@@ -11,13 +11,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 
 import { startServer, stopAll, randomHex, sql } from './lib/server.mjs';
 import { newUser, copyOf } from './lib/browser.mjs';
 import { BrowserFrom } from './lib/from.mjs';
 import { enrolTotp, codeAt, currentStep, wrongCode, awayFromStepEdge } from './lib/factors.mjs';
-import { registerClient, codeTokens, basic } from './lib/oidc.mjs';
+import { registerClient, codeTokens, basic, tokenFromAddress } from './lib/oidc.mjs';
 
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
@@ -192,22 +191,7 @@ test('step-up: a right code after five wrong ones from a device the account does
 });
 
 /** POST /token from a local address (the refresh journey's network). */
-function tokenFrom(reg, form, address) {
-  const body = new URLSearchParams(form).toString();
-  const url = new URL('/token', ctx.server.url);
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress: address, agent: false,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(reg), 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(Buffer.concat(chunks).toString() || 'null') }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const tokenFrom = (reg, form, address) => tokenFromAddress(ctx.server, form, address, { authorization: basic(reg) });
 
 test('token: a refresh token from another network after many refused grants of the client is refused as an invalid token; from its own network it works', async () => {
   const reg = await registerClient(ctx.server, { client_name: 'Risk tokens' });

@@ -95,3 +95,23 @@ export async function startRelyingParty() {
   origin = `http://127.0.0.1:${server.address().port}`;
   return { redirect: `${origin}/callback`, callbacks, close: () => server.close() };
 }
+
+/** POST /token from a local address (127.x.y.z: the risk engine's network),
+ * with headers (e.g. the client's Basic authorization); resolves
+ * {status, json}. */
+export function tokenFromAddress(server, form, address, headers = {}) {
+  const body = new URLSearchParams(form).toString();
+  const url = new URL('/token', server.url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress: address, agent: false,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), ...headers },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(Buffer.concat(chunks).toString() || 'null') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

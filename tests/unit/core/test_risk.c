@@ -77,8 +77,9 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A failed sign-in as the audit trail records it. */
-static void failed(struct fixture *f, const char *subject, const char *ip)
+/* A failed sign-in with the reason the audit trail records. */
+static void failed_because(struct fixture *f, const char *subject, const char *ip,
+                           const char *reason)
 {
     gh_audit_event ev = {.tenant_id = T,
                          .type = "signin.failed",
@@ -86,8 +87,14 @@ static void failed(struct fixture *f, const char *subject, const char *ip)
                          .actor = subject,
                          .ip = ip,
                          .outcome = "failure",
-                         .reason = "wrong password"};
+                         .reason = reason};
     assert_int_equal(gh_audit_append(f->c, f->x.arena, &ev), GH_DB_OK);
+}
+
+/* A failed sign-in as the audit trail records it. */
+static void failed(struct fixture *f, const char *subject, const char *ip)
+{
+    failed_because(f, subject, ip, "wrong password");
 }
 
 static gh_risk_signals signals(struct fixture *f)
@@ -258,6 +265,94 @@ static void the_token_journey_writes_only_what_fired(void **state)
     assert_int_equal(v.outcome, GH_RO_ALLOW);
 }
 
+/* The built-in policy (builtin-3) on the sign-ins without a password: a
+ * right emailed code after five wrong ones on the account, from a device
+ * it does not know, is refused; a passkey on the same account is not (the
+ * factor is phishing-resistant), and its decision is stored on its own
+ * journey. */
+static void passwordless_signins_have_their_own_rules(void **state)
+{
+    struct fixture *f = *state;
+    gh_risk_signals s;
+    gh_risk_verdict v;
+    gh_signin_facts facts = {0};
+    f->x.now = gh_now_ms();
+    for (int i = 0; i < 4; i++)
+        failed_because(f, f->alice, "203.0.113.9", "wrong code");
+    failed_because(f, f->alice, "203.0.113.9", "wrong password"); /* not a code */
+    gh_risk_facts email = {.journey = GH_RJ_EMAIL_SIGNIN, .user_id = f->alice};
+    assert_int_equal(gh_risk_signin_signals(&f->x, f->c, &email, &s), GH_DB_OK);
+    assert_int_equal(s.v[GH_RS_CODE_FAILURES], 4);
+    assert_int_equal(gh_risk_peek(&f->x, GH_RJ_EMAIL_SIGNIN, &s), GH_RO_ALLOW);
+    failed_because(f, f->alice, "203.0.113.9", "wrong code");
+    assert_int_equal(gh_risk_signin(&f->x, f->c, &email, &facts, &v), GH_DB_OK);
+    assert_int_equal(v.outcome, GH_RO_DENY);
+    assert_string_equal(v.reason, "email_code_guessing");
+    assert_true(facts.risk_deny);
+    /* the password journey has no such rule: the guard of issue 15 is its own */
+    assert_int_equal(gh_risk_signin_signals(&f->x, f->c, &email, &s), GH_DB_OK);
+    assert_int_equal(gh_risk_peek(&f->x, GH_RJ_SIGNIN, &s), GH_RO_ALLOW);
+    /* the owner's passkey from a new device and network: allowed */
+    gh_risk_facts passkey = {.journey = GH_RJ_PASSKEY_SIGNIN,
+                             .user_id = f->alice,
+                             .user_verified = true,
+                             .phishing_resistant = true};
+    memset(&facts, 0, sizeof facts);
+    assert_int_equal(gh_risk_signin(&f->x, f->c, &passkey, &facts, &v), GH_DB_OK);
+    assert_int_equal(v.outcome, GH_RO_ALLOW);
+    assert_false(facts.risk_deny);
+    json_t *d = NULL;
+    assert_int_equal(gh_risk_explain(&f->x, f->c, v.id, &d), GH_DB_OK);
+    assert_string_equal(json_string_value(json_object_get(d, "journey")), "passkey_signin");
+    json_t *sig = json_object_get(d, "signals");
+    assert_int_equal(json_integer_value(json_object_get(sig, "phishing_resistant")), 1);
+    assert_int_equal(json_integer_value(json_object_get(sig, "user_verified")), 1);
+    assert_int_equal(json_integer_value(json_object_get(sig, "new_device")), 1);
+    json_decref(d);
+    /* velocity still counts for a passkey: many accounts failing from here */
+    for (int i = 0; i < 10; i++) {
+        char who[16];
+        snprintf(who, sizeof who, "acct-%d", i);
+        failed_because(f, who, "198.51.100.7", "wrong password");
+    }
+    assert_int_equal(gh_risk_signin(&f->x, f->c, &passkey, &facts, &v), GH_DB_OK);
+    assert_int_equal(v.outcome, GH_RO_NOTIFY);
+    assert_string_equal(v.reason, "credential_stuffing");
+}
+
+/* The code grant: a public client's code redeemed from another network
+ * than its /authorize request's counts as new; a confidential client's
+ * never does (its server redeems from its own network), so others'
+ * failures cannot make its codes refused. */
+static void the_code_grant_compares_only_a_public_clients_network(void **state)
+{
+    struct fixture *f = *state;
+    gh_risk_verdict v;
+    f->x.now = gh_now_ms();
+    const char *issued = gh_risk_token_network(&f->x, "code-hash-1");
+    for (int i = 0; i < 50; i++)
+        gh_risk_token_failed("code-client", f->x.now);
+    f->x.client_ip = "203.0.113.5";
+    gh_risk_token_facts t = {.user_id = f->alice,
+                             .client_id = "code-client",
+                             .family_id = "code-hash-1",
+                             .network = issued,
+                             .code_grant = true,
+                             .public_client = false};
+    assert_int_equal(gh_risk_token(&f->x, f->c, &t, &v), GH_DB_OK);
+    assert_int_equal(v.outcome, GH_RO_NOTIFY); /* the failures alone */
+    t.public_client = true;
+    assert_int_equal(gh_risk_token(&f->x, f->c, &t, &v), GH_DB_OK);
+    assert_int_equal(v.outcome, GH_RO_DENY);
+    assert_string_equal(v.reason, "token_abuse");
+    json_t *d = NULL;
+    assert_int_equal(gh_risk_explain(&f->x, f->c, v.id, &d), GH_DB_OK);
+    json_t *sig = json_object_get(d, "signals");
+    assert_int_equal(json_integer_value(json_object_get(sig, "code_grant")), 1);
+    assert_int_equal(json_integer_value(json_object_get(sig, "public_client")), 1);
+    json_decref(d);
+}
+
 static void great_circle_distances(void **state)
 {
     (void)state;
@@ -284,6 +379,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(journeys_count_their_own_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(the_token_journey_writes_only_what_fired, setup, teardown),
+        cmocka_unit_test_setup_teardown(passwordless_signins_have_their_own_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_code_grant_compares_only_a_public_clients_network,
+                                        setup, teardown),
         cmocka_unit_test(great_circle_distances),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

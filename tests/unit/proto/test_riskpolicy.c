@@ -150,6 +150,36 @@ static void not_and_comparisons(void **state)
     assert_int_equal(r.outcome, GH_RO_ALLOW);
 }
 
+/* The sign-ins without a password are journeys of their own: a rule
+ * written for them fires on them only, and their signals have names. */
+static void passwordless_journeys_and_signals(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    assert_int_equal(parse("version v\n"
+                           "rule guess on email_signin if code_failures >= 5 and new_device "
+                           "weight 60 then deny reason email_code_guessing\n"
+                           "rule pk on passkey_signin,token if not phishing_resistant and "
+                           "not user_verified and not code_grant and not public_client weight 7 "
+                           "reason weak\n"
+                           "threshold passkey_signin notify 7\n",
+                           err, sizeof err),
+                     0);
+    gh_risk_signals s = {0};
+    s.v[GH_RS_CODE_FAILURES] = 5;
+    s.v[GH_RS_NEW_DEVICE] = 1;
+    assert_int_equal(gh_riskpolicy_eval(&policy, GH_RJ_EMAIL_SIGNIN, &s).outcome, GH_RO_DENY);
+    assert_int_equal(gh_riskpolicy_eval(&policy, GH_RJ_SIGNIN, &s).outcome, GH_RO_ALLOW);
+    assert_int_equal(gh_riskpolicy_eval(&policy, GH_RJ_PASSKEY_SIGNIN, &s).outcome, GH_RO_NOTIFY);
+    s.v[GH_RS_PHISHING_RESISTANT] = 1;
+    assert_int_equal(gh_riskpolicy_eval(&policy, GH_RJ_PASSKEY_SIGNIN, &s).nfired, 0);
+    assert_string_equal(gh_riskpolicy_journey_name(GH_RJ_PASSKEY_SIGNIN), "passkey_signin");
+    assert_string_equal(gh_riskpolicy_journey_name(GH_RJ_EMAIL_SIGNIN), "email_signin");
+    assert_string_equal(gh_riskpolicy_signal_name(GH_RS_PUBLIC_CLIENT), "public_client");
+    expect_error("version v\nrule a on passkey if new_device weight 1 reason x\n",
+                 "line 2: unknown journey 'passkey'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +190,7 @@ int main(void)
         cmocka_unit_test(errors_name_the_line),
         cmocka_unit_test(not_and_comparisons),
         cmocka_unit_test(the_reason_is_the_rule_that_asked_for_the_outcome),
+        cmocka_unit_test(passwordless_journeys_and_signals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
