@@ -112,6 +112,10 @@ gh_dbrc gh_recovery_wait_start(const gh_ctx *x, gh_dbconn *c, const char *user_i
 {
     char id[GH_UUID_STRLEN + 1], hash[2 * GH_SHA256_BYTES + 1];
     *cancel_token = NULL;
+    /* a tenant that asks a second factor of every recovery lets no time
+     * stand in for it (docs/tenants.md) */
+    if (gh_tenants_required_aal(x, GH_JOURNEY_RECOVERY) >= 2)
+        return GH_DB_INVALID;
     gh_dbrc rc = gh_store_wait_current(c, x->arena, x->tenant, user_id, out);
     if (rc != GH_DB_NOTFOUND)
         return rc; /* one runs already (OK), or the read failed */

@@ -303,6 +303,10 @@ describe('assurance per journey', () => {
     assert.equal(withApp.v.status, 200, withApp.v.text);
     assert.equal(withApp.v.json.status, 'recovery_factor_required');
     assert.ok(withApp.v.json.methods.includes('totp'));
+    // no waiting period stands in for the app
+    const wait = await withApp.b.post('/api/v1/recovery/wait', {});
+    assert.equal(wait.status, 403, wait.text);
+    assert.equal(wait.json.error, 'recovery_unavailable');
 
     // the same password-only account in a tenant without the rule: the mailbox suffices
     const { T: U } = await tenantWith(s, 'rcd', { session_idle_seconds: 600 });
