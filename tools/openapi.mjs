@@ -75,6 +75,9 @@ const NONE = [];
 const E401 = err('Not signed in', ['unauthenticated']);
 const E403CSRF = err('Missing or wrong X-CSRF-Token, or a cross-site request', ['csrf']);
 const E403REAUTH = err('Missing CSRF token, or no current password and no recent sign-in', ['csrf', 'reauthentication_required']);
+// a tenant's profile_change level (docs/tenants.md "Assurance per journey")
+const E403REAUTH_STEPUP = err('Missing CSRF token, no current password and no recent sign-in, or the tenant asks a higher level of this session (required_acr)', ['csrf', 'reauthentication_required', 'step_up_required']);
+const E403CSRF_STEPUP = err('Missing or wrong X-CSRF-Token, a cross-site request, or the tenant asks a higher level of this session (required_acr)', ['csrf', 'step_up_required']);
 const E429 = err('Too many requests; see Retry-After (seconds)', ['too_many_requests']);
 const ADMIN401 = err('No valid admin bearer token');
 
@@ -424,7 +427,7 @@ const accounts = {
         200: ok('Changed', obj({ status: str('changed'), ended: int('other sessions ended'), return_to: str() }, ['status'])),
         400: err('Refused', ['wrong_password', 'weak_password', 'invalid_request']),
         401: E401,
-        403: E403REAUTH,
+        403: E403REAUTH_STEPUP,
         429: E429,
       },
     },
@@ -456,7 +459,7 @@ const accounts = {
         200: ok('Code sent', obj({ status: str('verification_required'), flow_id: str(), email: str() }, ['status'])),
         400: err('Refused', ['invalid_request', 'same_email', 'wrong_password']),
         401: E401,
-        403: E403REAUTH,
+        403: E403REAUTH_STEPUP,
         429: E429,
       },
     },
@@ -481,7 +484,7 @@ const accounts = {
           zoneinfo: { type: ['string', 'null'], description: 'IANA time zone' },
         }),
       ),
-      responses: { 200: ok('The new profile', ref('Profile')), 400: err('A value it cannot take', ['invalid_request']), 401: E401, 403: E403CSRF, 409: err('Changed meanwhile', ['conflict']) },
+      responses: { 200: ok('The new profile', ref('Profile')), 400: err('A value it cannot take', ['invalid_request']), 401: E401, 403: E403CSRF_STEPUP, 409: err('Changed meanwhile', ['conflict']) },
     },
   },
   '/api/v1/account/delete': {
