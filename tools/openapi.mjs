@@ -1918,6 +1918,19 @@ const federation = {
   },
 };
 
+// A tenant's signing keys (docs/tenants.md), under its issuer.
+const tenantKeys = {
+  '/admin/v1/keys/rotate': {
+    post: {
+      tags: ['admin'], summary: "Rotate the signing keys of the tenant whose address this is (audited keys.rotated); the previous keys stay in its JWKS until every token they signed has expired", security: ADMIN,
+      responses: {
+        200: ok('The new keys', obj({ tenant: str(), keys: arr(obj({ kid: str(), alg: str() })), previous_keys_published_until: str('RFC 3339') }, ['tenant', 'keys'])),
+        401: ADMIN401, 500: err('The keys could not be rotated', ['server_error']),
+      },
+    },
+  },
+};
+
 const doc = {
   openapi: '3.1.0',
   info: {
@@ -1939,7 +1952,7 @@ const doc = {
     { name: 'health', description: 'probes' },
     { name: 'meta', description: 'this description' },
   ],
-  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk, ...tenants, ...orgs, ...branding, ...federation, ...mailTemplates },
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk, ...tenants, ...orgs, ...branding, ...federation, ...tenantKeys, ...mailTemplates },
   components: { schemas, securitySchemes },
 };
 

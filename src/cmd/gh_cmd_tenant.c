@@ -69,11 +69,13 @@ static json_t *read_policy(const char *file)
     size_t n = 0;
     json_t *doc = NULL;
     char *buf = read_text(file, POLICY_FILE_MAX, &n, why, sizeof(why));
-    if (buf && gh_json_parse(buf, n, 8, &doc, why, sizeof(why)) != GH_JSON_OK)
+    if (buf && n == 0)
+        snprintf(why, sizeof(why), "is empty");
+    else if (buf && gh_json_parse(buf, n, 8, &doc, why, sizeof(why)) != GH_JSON_OK)
         doc = NULL;
     free(buf);
     if (!doc)
-        fprintf(stderr, "gatehouse: the policy file %s %s\n", file, why);
+        fprintf(stderr, "gatehouse: the policy file %s: %s\n", file, why);
     return doc;
 }
 
@@ -201,7 +203,7 @@ static int risk_policy(gh_cmd_store *s, const char *id, int argc, char **argv)
         return usage_error("risk-policy needs FILE or --server");
     if (strcmp(argv[0], "--server") != 0 &&
         !(text = read_text(argv[0], GH_TENANT_RISK_POLICY_MAX, &n, why, sizeof(why)))) {
-        fprintf(stderr, "gatehouse: the risk policy file %s %s\n", argv[0], why);
+        fprintf(stderr, "gatehouse: the risk policy file %s: %s\n", argv[0], why);
         return 1;
     }
     bool own = text != NULL;

@@ -29,7 +29,7 @@ static void usage(FILE *out)
             "Commands:\n"
             "  serve     run the identity server\n"
             "  migrate   apply database migrations and exit\n"
-            "  keys rotate|list   rotate or list the token signing keys\n"
+            "  keys rotate|list [--tenant ID]   rotate or list the token signing keys\n"
             "  client create|list|delete|first-party   manage OAuth clients\n"
             "  resource create|list|show|delete   manage protected resources (APIs)\n"
             "  tenant create|list|show|update|... manage tenants (docs/tenants.md)\n"

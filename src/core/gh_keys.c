@@ -370,8 +370,19 @@ const gh_key *gh_keys_find_kid(const gh_keyset *ks, const char *tenant, const ch
     return NULL;
 }
 
-/* Reads the live rows of every tenant; without wait, fails at once when no
- * connection is free. */
+/* Reads the live rows of every tenant on c. */
+static int rows_on(gh_dbconn *c, gh_arena *a, gh_keyrow **rows, size_t *n, char *err, size_t errlen)
+{
+    gh_dbrc rc = gh_store_keys_list(c, a, NULL, 1, gh_now_ms(), rows, n);
+    if (rc != GH_DB_OK) {
+        snprintf(err, errlen, "signing keys: cannot read them: %s", gh_dbrc_str(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* The same on a connection of db; without wait, fails at once when none is
+ * free. */
 static int read_rows(gh_db *db, gh_arena *a, bool wait, gh_keyrow **rows, size_t *n, char *err,
                      size_t errlen)
 {
@@ -380,13 +391,9 @@ static int read_rows(gh_db *db, gh_arena *a, bool wait, gh_keyrow **rows, size_t
         snprintf(err, errlen, "signing keys: no database connection%s", wait ? "" : " free");
         return -1;
     }
-    gh_dbrc rc = gh_store_keys_list(c, a, NULL, 1, gh_now_ms(), rows, n);
+    int rc = rows_on(c, a, rows, n, err, errlen);
     gh_db_release(c);
-    if (rc != GH_DB_OK) {
-        snprintf(err, errlen, "signing keys: cannot read them: %s", gh_dbrc_str(rc));
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 /* Makes the keys of the algs that have no active key; with es_only, only
@@ -848,39 +855,41 @@ int gh_keys_rotate(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], int64_t k
     return gh_keys_rotate_for(db, mkey, TENANT, keep_ms, es_kid, rs_kid, err, errlen);
 }
 
-int gh_keys_rotate_for(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], const char *tenant,
-                       int64_t keep_ms, char es_kid[64], char rs_kid[64], char *err, size_t errlen)
+/* Rotates tenant's keys on c (no transaction open on it); in_tx (NULL:
+ * none) runs in the transaction, before the commit. */
+static int rotate_on(gh_dbconn *c, gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES],
+                     const char *tenant, int64_t keep_ms, gh_keys_in_tx in_tx, void *arg,
+                     char es_kid[64], char rs_kid[64], char *err, size_t errlen)
 {
-    gh_arena *a = gh_arena_new(0);
     gh_keyrow *rows = NULL, es, rs;
     size_t n = 0;
-    gh_dbconn *c = NULL;
-    int rc = -1;
-    if (!a)
-        return -1;
     /* New keys sealed under another master key than the servers' would stop
-     * every server at its next start: refuse when the live keys do not open. */
-    if (read_rows(db, a, true, &rows, &n, err, errlen) != 0)
-        goto out;
-    gh_keyset *check = build_set(a, mkey, rows, n, NULL, err, errlen);
-    if (!check)
-        goto out;
+     * every server at its next start: refuse when the live keys do not open.
+     * The check opens every live key: a scratch arena, freed at once. */
+    gh_arena *scratch = gh_arena_new(0);
+    gh_keyset *check = scratch && rows_on(c, scratch, &rows, &n, err, errlen) == 0
+                           ? build_set(scratch, mkey, rows, n, NULL, err, errlen)
+                           : NULL;
+    bool opened = check != NULL;
     keyset_free(check);
+    gh_arena_free(scratch);
+    if (!opened)
+        return -1;
     int64_t now = gh_now_ms();
     if (generate(a, mkey, tenant, "ES256", now, &es, err, errlen) != 0 ||
         generate(a, mkey, tenant, "RS256", now, &rs, err, errlen) != 0)
-        goto out;
+        return -1;
     long long deleted = 0;
-    if (!(c = gh_db_acquire(db)) || gh_db_begin(c) != GH_DB_OK ||
+    if (gh_db_begin(c) != GH_DB_OK ||
         gh_store_keys_retire(c, a, tenant, now, now + keep_ms) != GH_DB_OK ||
         gh_store_keys_insert(c, a, &es) != GH_DB_OK ||
         gh_store_keys_insert(c, a, &rs) != GH_DB_OK ||
         gh_store_keys_delete_expired(c, a, tenant, now, &deleted) != GH_DB_OK ||
+        (in_tx && in_tx(arg, c, es.kid, rs.kid, now + keep_ms) != GH_DB_OK) ||
         gh_db_commit(c) != GH_DB_OK) {
-        if (c)
-            gh_db_rollback(c);
+        gh_db_rollback(c);
         snprintf(err, errlen, "signing keys: cannot store the new keys");
-        goto out;
+        return -1;
     }
     if (es_kid)
         snprintf(es_kid, 64, "%s", es.kid);
@@ -890,9 +899,37 @@ int gh_keys_rotate_for(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], const
                  json_pack("{s:s, s:s, s:s, s:I, s:I}", "tenant", tenant, "ES256", es.kid, "RS256",
                            rs.kid, "retired_expire_at", (json_int_t)(now + keep_ms), "deleted",
                            (json_int_t)deleted));
-    rc = 0;
-out:
+    return 0;
+}
+
+int gh_keys_rotate_for(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], const char *tenant,
+                       int64_t keep_ms, char es_kid[64], char rs_kid[64], char *err, size_t errlen)
+{
+    gh_arena *a = gh_arena_new(0);
+    gh_dbconn *c = a ? gh_db_acquire(db) : NULL;
+    int rc = -1;
+    if (!c)
+        snprintf(err, errlen, "signing keys: no database connection");
+    else
+        rc = rotate_on(c, a, mkey, tenant, keep_ms, NULL, NULL, es_kid, rs_kid, err, errlen);
     gh_db_release(c);
     gh_arena_free(a);
     return rc;
+}
+
+int gh_keys_rotate_on(const gh_config *cfg, gh_dbconn *c, gh_arena *a, const char *tenant,
+                      gh_keys_in_tx in_tx, void *arg, char es_kid[64], char rs_kid[64], char *err,
+                      size_t errlen)
+{
+    if (rotate_on(c, a, cfg->master_key, tenant, gh_keys_keep_ms(cfg), in_tx, arg, es_kid, rs_kid,
+                  err, errlen) != 0)
+        return -1;
+    /* this process signs with the new keys at once (others within
+     * GATEHOUSE_KEYS_REFRESH, or at the first token naming a new kid) */
+    char why[256];
+    pthread_mutex_lock(&K.reload_mu);
+    if (K.db && reload_locked(why, sizeof(why)) != 0)
+        gh_log(GH_LOG_WARN, "signing keys not refreshed", "%s", why);
+    pthread_mutex_unlock(&K.reload_mu);
+    return 0;
 }

@@ -116,6 +116,19 @@ int gh_keys_rotate(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], int64_t k
 /* The same for tenant's keys. */
 int gh_keys_rotate_for(gh_db *db, const uint8_t mkey[GH_MASTER_KEY_BYTES], const char *tenant,
                        int64_t keep_ms, char es_kid[64], char rs_kid[64], char *err, size_t errlen);
+/* Work done in a rotation's transaction before its commit (the tenants
+ * service's audit event), given the new kids and until when the retired keys
+ * stay published; a result other than GH_DB_OK rolls the rotation back. */
+typedef gh_dbrc (*gh_keys_in_tx)(void *arg, gh_dbconn *c, const char *es_kid, const char *rs_kid,
+                                 int64_t retired_until);
+/* Rotates tenant's keys on c (no transaction open on it; a the arena) under
+ * cfg's master key, retired keys published gh_keys_keep_ms(cfg), refusing
+ * as gh_keys_rotate does; in_tx (may be NULL) runs in its transaction.
+ * Publishes the new keys in this process at once when the keys are loaded
+ * here; other processes see them within GATEHOUSE_KEYS_REFRESH. */
+int gh_keys_rotate_on(const gh_config *cfg, gh_dbconn *c, gh_arena *a, const char *tenant,
+                      gh_keys_in_tx in_tx, void *arg, char es_kid[64], char rs_kid[64], char *err,
+                      size_t errlen);
 /* Re-reads the keys now (after gh_keys_init). */
 int gh_keys_reload(char *err, size_t errlen);
 /* How many times a token with an unknown kid made this process re-read the

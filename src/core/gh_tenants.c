@@ -514,6 +514,17 @@ static gh_tenant_rc from_db(gh_dbrc rc)
     }
 }
 
+/* The row of tenant id on c, when it is not deleted. */
+static gh_tenant_rc live_row(const gh_ctx *x, gh_dbconn *c, const char *id, gh_tenant_row *t)
+{
+    if (!c)
+        return GH_TENANT_BUSY;
+    gh_dbrc rc = gh_store_tenant_get(c, x->arena, id, t);
+    if (rc != GH_DB_OK || strcmp(t->status, "deleted") == 0)
+        return rc == GH_DB_OK ? GH_TENANT_NOTFOUND : from_db(rc);
+    return GH_TENANT_OK;
+}
+
 /* Reads "host" of doc into *host: absent leaves it, null clears it. */
 static bool read_host(const json_t *doc, const char **host, char *why, size_t whylen)
 {
@@ -631,11 +642,10 @@ gh_tenant_rc gh_tenants_update(const gh_ctx *x, const char *id, const json_t *do
     }
     if (!only_members(doc, known, 3, why, whylen))
         return GH_TENANT_INVALID;
-    if (!c)
-        return GH_TENANT_BUSY;
-    gh_dbrc rc = gh_store_tenant_get(c, x->arena, id, &t);
-    if (rc != GH_DB_OK || strcmp(t.status, "deleted") == 0)
-        return rc == GH_DB_OK ? GH_TENANT_NOTFOUND : from_db(rc);
+    gh_tenant_rc found = live_row(x, c, id, &t);
+    if (found != GH_TENANT_OK)
+        return found;
+    gh_dbrc rc;
     const json_t *name = json_object_get(doc, "display_name");
     if (name && !gh_tenant_name_valid(json_string_value(name))) {
         snprintf(why, whylen, "display_name must be 1 to 100 bytes of text");
@@ -679,11 +689,10 @@ static gh_tenant_rc change_status(const gh_ctx *x, const char *id, const char *s
     gh_tenant_row t;
     if (strcmp(id, GH_TENANT_DEFAULT_ID) == 0)
         return GH_TENANT_DEFAULT;
-    if (!c)
-        return GH_TENANT_BUSY;
-    gh_dbrc rc = gh_store_tenant_get(c, x->arena, id, &t);
-    if (rc != GH_DB_OK || strcmp(t.status, "deleted") == 0)
-        return rc == GH_DB_OK ? GH_TENANT_NOTFOUND : from_db(rc);
+    gh_tenant_rc found = live_row(x, c, id, &t);
+    if (found != GH_TENANT_OK)
+        return found;
+    gh_dbrc rc;
     const char *was = t.status;
     t.status = status;
     t.updated_at = x->now > t.updated_at ? x->now : t.updated_at + 1;
@@ -850,4 +859,36 @@ json_t *gh_tenants_scim_token_list(const gh_ctx *x)
                       "revoked_at", revoked ? json_integer(gh_dbres_int(&r, i, 3)) : json_null()));
     }
     return arr;
+}
+
+/* ---- signing keys ---- */
+
+typedef struct rotation {
+    const gh_ctx *x;
+    const char *id, *actor;
+} rotation;
+
+/* The audit event of a rotation, in its transaction (gh_keys_in_tx). */
+static gh_dbrc audit_rotation(void *arg, gh_dbconn *c, const char *es_kid, const char *rs_kid,
+                              int64_t retired_until)
+{
+    const rotation *ro = arg;
+    return audit(ro->x, c, ro->id, "keys.rotated", ro->actor,
+                 json_pack("{s:s, s:s, s:I}", "ES256", es_kid, "RS256", rs_kid,
+                           "retired_published_until", (json_int_t)retired_until));
+}
+
+gh_tenant_rc gh_tenants_rotate_keys(const gh_ctx *x, const char *id, const char *actor,
+                                    char es_kid[64], char rs_kid[64], char *why, size_t whylen)
+{
+    gh_dbconn *c = gh_ctx_db(x);
+    gh_tenant_row t;
+    gh_tenant_rc found = live_row(x, c, id, &t);
+    if (found != GH_TENANT_OK)
+        return found;
+    rotation ro = {.x = x, .id = id, .actor = actor};
+    if (gh_keys_rotate_on(x->cfg, c, x->arena, id, audit_rotation, &ro, es_kid, rs_kid, why,
+                          whylen) != 0)
+        return GH_TENANT_FAIL;
+    return GH_TENANT_OK;
 }

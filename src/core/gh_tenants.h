@@ -110,6 +110,12 @@ json_t *gh_tenants_risk_policy_view(const gh_ctx *x, const char *id, const char 
  * policy stays valid until gh_tenants_release(*hold). */
 const gh_risk_policy *gh_tenants_risk_policy(const char *id, const void **hold);
 void gh_tenants_release(const void *hold);
+/* Rotates the signing keys of tenant id (gh_keys_rotate_on), audited
+ * "keys.rotated" (actor, the new kids) in the tenant's chain in the same
+ * transaction. NOTFOUND for an unknown or deleted tenant (a disabled one's
+ * keys rotate); FAIL with *why when gh_keys refused or failed. */
+gh_tenant_rc gh_tenants_rotate_keys(const gh_ctx *x, const char *id, const char *actor,
+                                    char es_kid[64], char rs_kid[64], char *why, size_t whylen);
 
 /* The issuer of tenant id: GATEHOUSE_ISSUER for the default tenant, the
  * host it claims (with GATEHOUSE_ISSUER's scheme), else GATEHOUSE_ISSUER +

@@ -212,6 +212,8 @@ void gh_federation_identity_remove(gh_req *r);
 /* gh_federation_discover.c: home-realm discovery (docs/federation.md) */
 void gh_federation_discover(gh_req *r);
 void gh_admin_idp_patch(gh_req *r);
+/* gh_admin_keys.c: the request's tenant's signing keys (docs/tenants.md) */
+void gh_admin_keys_rotate(gh_req *r);
 /* gh_admin_mail_templates.c: the tenant's own email templates (docs/tenants.md) */
 void gh_admin_mail_template_get(gh_req *r);
 void gh_admin_mail_template_put(gh_req *r);

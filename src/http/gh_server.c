@@ -229,6 +229,9 @@ static const gh_route routes[] = {
     /* home-realm discovery: an organisation's own provider by email domain */
     {"POST", "/api/v1/signin/discover", gh_federation_discover, API_BODY},
     {"PATCH", "/admin/v1/identity-providers/{id}", gh_admin_idp_patch, GH_ROUTE_BODY},
+    /* the request's tenant's signing keys (docs/tenants.md); RSA keys take
+     * 100-300 ms to make */
+    {"POST", "/admin/v1/keys/rotate", gh_admin_keys_rotate, GH_ROUTE_SLOW},
     {"GET", "/admin/v1/email-templates/{name}", gh_admin_mail_template_get, 0},
     {"PUT", "/admin/v1/email-templates/{name}", gh_admin_mail_template_put, GH_ROUTE_BODY},
     {"DELETE", "/admin/v1/email-templates/{name}", gh_admin_mail_template_delete, 0},

@@ -13,6 +13,9 @@ import { startServer, stopAll, scim, request, runGatehouse, randomHex, userBody,
 import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
 import { registerClient, codeTokens, refresh, tokenRequest, basic } from './lib/oidc.mjs';
 import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mjs';
+import { SoftAuthenticator } from './lib/webauthn.mjs';
+import { addPasskey } from './lib/factors.mjs';
+import { tenantView, admin, createTenant } from './lib/tenants.mjs';
 
 after(async () => {
   await stopAll();
@@ -20,25 +23,6 @@ after(async () => {
 });
 
 const ctx = {};
-
-/** The server as seen through a tenant's path: every helper that takes a
- * server (Browser, scim, registerClient, codeTokens) then talks to it. */
-function tenantView(server, id) {
-  return { ...server, url: `${server.url}/t/${id}`, issuer: `${server.issuer}/t/${id}` };
-}
-
-function admin(server, method, path, body) {
-  return request(server, method, path, {
-    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
-
-async function createTenant(server, id, extra = {}) {
-  const r = await admin(server, 'POST', '/admin/v1/tenants', { id, display_name: `Tenant ${id}`, ...extra });
-  assert.equal(r.status, 201, r.text);
-  return r.body;
-}
 
 /** A GET with a chosen Host header (fetch does not let one set it). */
 function getWithHost(server, host, path) {
@@ -211,10 +195,10 @@ describe('isolation between tenants', () => {
     const stolen = b.jar.get(cookieName);
     const inBSession = new Browser(B);
     inBSession.jar.set(`gh_session.${ctx.b}`, stolen);
-    assert.equal((await inBSession.raw('GET', '/api/v1/session')).json.signed_in ?? false, false);
+    assert.equal((await inBSession.raw('GET', '/api/v1/session')).json.authenticated, false);
     const inRootSession = new Browser(s);
     inRootSession.jar.set('gh_session', stolen);
-    assert.equal((await inRootSession.raw('GET', '/api/v1/session')).json.signed_in ?? false, false);
+    assert.equal((await inRootSession.raw('GET', '/api/v1/session')).json.authenticated, false);
     // ...while the copy still works in A: the refusals are the tenant's
     assert.equal((await copyOf(A, b).raw('GET', '/api/v1/session')).json.user.id, user.id);
 
@@ -245,6 +229,30 @@ describe('isolation between tenants', () => {
     assert.equal((await refresh(B, regB, t.refresh_token)).status, 400);
     // and it still works in A: nothing above spent it
     assert.equal((await refresh(A, regA, t.refresh_token)).status, 200);
+  });
+
+  test('a passkey of tenant A signs in at A only: the same assertion is refused in B and the default tenant', async () => {
+    const { A, B, server: s } = ctx;
+    const user = await newUser(A, 'isopk');
+    const b = await signedIn(A, user);
+    const auth = new SoftAuthenticator({ origin: new URL(A.issuer).origin });
+    const added = await addPasskey(b, auth, { name: 'Laptop' });
+    assert.equal(added.r.status, 200, added.r.text);
+    // presented at B and at the default tenant, each with its own live challenge
+    for (const there of [B, s]) {
+      const other = new Browser(there);
+      const o = await other.post('/api/v1/signin/passkey/options', {});
+      assert.equal(o.status, 200, o.text);
+      const r = await other.post('/api/v1/signin/passkey', { credential: auth.get(o.json.publicKey, { cred: added.cred }) });
+      assert.ok(r.status >= 400 && r.status < 500, `refused outside A (${r.status})`);
+      assert.equal((await other.raw('GET', '/api/v1/session')).json.authenticated, false);
+    }
+    // ...and the passkey works in A: the refusals are the tenant's
+    const home = new Browser(A);
+    const o = await home.post('/api/v1/signin/passkey/options', {});
+    const ok = await home.post('/api/v1/signin/passkey', { credential: auth.get(o.json.publicKey, { cred: added.cred }) });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((await home.raw('GET', '/api/v1/session')).json.user.id, user.id);
   });
 
   test('a tenant\'s SCIM token works in its tenant only; the admin token works in every tenant', async () => {

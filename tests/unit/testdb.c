@@ -128,3 +128,26 @@ const char *test_db_user(gh_dbconn *c, gh_arena *a, const char *email)
                  .updated_at = 1000};
     return u.id && gh_store_user_insert(c, a, &u) == GH_DB_OK ? u.id : NULL;
 }
+
+bool test_store_open(test_store *s, const char *prefix, unsigned pool)
+{
+    memset(s, 0, sizeof(*s));
+    s->db = test_db_open(&s->t, prefix, pool);
+    s->c = s->db ? gh_db_acquire(s->db) : NULL;
+    s->a = gh_arena_new(0);
+    if (s->c && s->a)
+        return true;
+    fprintf(stderr, "%s: no connection or arena\n", prefix);
+    test_store_close(s);
+    return false;
+}
+
+void test_store_close(test_store *s)
+{
+    if (s->c)
+        gh_db_release(s->c);
+    gh_db_close(s->db);
+    gh_arena_free(s->a);
+    test_db_drop(&s->t);
+    memset(s, 0, sizeof(*s));
+}

@@ -37,4 +37,18 @@ void test_db_drop(test_db *t);
  * username); its id in a, or NULL when the insert failed. */
 const char *test_db_user(gh_dbconn *c, gh_arena *a, const char *email);
 
+/* What most store and service tests hold: a fresh database, one connection
+ * taken from it and an arena. */
+typedef struct test_store {
+    test_db t;
+    gh_db *db;
+    gh_dbconn *c;
+    gh_arena *a;
+} test_store;
+/* Fills s (test_db_open with pool connections); false, with the reason on
+ * stderr, when any of it cannot be had (what was got is given back). */
+bool test_store_open(test_store *s, const char *prefix, unsigned pool);
+/* Gives back whatever test_store_open got; safe on a zeroed struct. */
+void test_store_close(test_store *s);
+
 #endif

@@ -14,13 +14,14 @@ import { REPO_ROOT } from './server.mjs';
 export const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 const AXE_PATH = path.join(REPO_ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 
-/** A fresh headless Chromium; each launch gets its own temporary profile. */
-export function launchChromium() {
+/** A fresh headless Chromium; each launch gets its own temporary profile.
+ * extraArgs: more switches (e.g. --host-resolver-rules). */
+export function launchChromium(extraArgs = []) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
 }
 
