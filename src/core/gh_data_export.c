@@ -341,11 +341,13 @@ static gh_dbrc identities_json(struct build *b, json_t *doc)
         for (size_t k = 0; k < np && !name; k++)
             if (strcmp(provs[k].id, links[i].provider_id) == 0)
                 name = provs[k].display_name;
-        json_array_append_new(list, json_pack("{s:s, s:s?, s:s, s:s?, s:o, s:o}", "provider",
+        /* upstream_tid only for a multi-tenant Microsoft identity */
+        json_array_append_new(list, json_pack("{s:s, s:s?, s:s, s:s?, s:o, s:o, s:s*}", "provider",
                                               links[i].provider_id, "provider_name", name,
                                               "subject", links[i].subject, "email", links[i].email,
                                               "linked_at", time_json(links[i].linked_at),
-                                              "last_used_at", time_json(links[i].last_used_at)));
+                                              "last_used_at", time_json(links[i].last_used_at),
+                                              "upstream_tid", links[i].upstream_tid));
     }
     json_object_set_new(doc, "linked_identities", list);
     return GH_DB_OK;

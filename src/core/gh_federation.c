@@ -11,6 +11,7 @@
 
 #include "gh_audit.h"
 #include "gh_crypto.h"
+#include "gh_fedapple.h"
 #include "gh_jose.h"
 #include "gh_json.h"
 #include "gh_log.h"
@@ -86,11 +87,29 @@ static bool row_of(const gh_ctx *x, const gh_fed_config *cf, const gh_fed_provid
                               .enabled = cf->enabled,
                               .created_at = old ? old->created_at : x->now,
                               .updated_at = x->now};
-    if (cf->client_secret)
-        row->client_secret =
-            gh_mkey_seal(x->arena, x->cfg->master_key, secret_ad(x, cf->id),
-                         (const uint8_t *)cf->client_secret, strlen(cf->client_secret));
-    return row->endpoints && row->mapping && (!cf->client_secret || row->client_secret);
+    /* Apple's client secret is made per request from its key (gh_fedapple):
+     * the key and its ids are sealed as one JSON document in its place */
+    char *apple = NULL;
+    if (cf->apple_private_key) {
+        json_t *k = json_pack("{s:s, s:s, s:s}", "team_id", cf->apple_team_id, "key_id",
+                              cf->apple_key_id, "private_key", cf->apple_private_key);
+        apple = k ? json_dumps(k, JSON_COMPACT) : NULL;
+        json_decref(k);
+    }
+    /* a change to or from apple drops the stored secret: Apple's sealed
+     * key is no shared secret (it must never be sent as one, nor key an
+     * HS256 check), and a shared secret is no Apple key */
+    if (old && (strcmp(old->preset, "apple") == 0) != (strcmp(cf->preset, "apple") == 0))
+        row->client_secret = NULL;
+    const char *secret = apple ? apple : cf->client_secret;
+    if (secret)
+        row->client_secret = gh_mkey_seal(x->arena, x->cfg->master_key, secret_ad(x, cf->id),
+                                          (const uint8_t *)secret, strlen(secret));
+    if (apple) {
+        sodium_memzero(apple, strlen(apple));
+        free(apple);
+    }
+    return row->endpoints && row->mapping && (!secret || row->client_secret);
 }
 
 /* The document's org_id: absent or null (the tenant's provider), or an
@@ -311,7 +330,11 @@ static json_t *discovery(const gh_ctx *x, const gh_fed_provider_row *p, const ch
     /* OpenID Connect Discovery 4.3: the document must name the issuer we
      * asked about, exactly */
     const char *iss = json_string_value(json_object_get(doc, "issuer"));
-    if (!iss || strcmp(iss, p->issuer) != 0) {
+    /* ... except Microsoft's multi-tenant endpoints (common, organizations),
+     * whose issuer is a template each ID token fills with its own tenant
+     * (check_id_token) */
+    bool tmpl = strcmp(p->preset, "microsoft") == 0 && gh_fedproto_is_issuer_template(iss);
+    if (!iss || (strcmp(iss, p->issuer) != 0 && !tmpl)) {
         gh_log(GH_LOG_WARN, "federation", "%s: discovery names another issuer", p->id);
         json_decref(doc);
         *why = "describes itself as another issuer";
@@ -425,6 +448,11 @@ static char *open_secret(const gh_ctx *x, const gh_fed_provider_row *p)
     return out;
 }
 
+bool gh_federation_form_post(const gh_fed_provider_row *p)
+{
+    return strcmp(p->preset, "apple") == 0;
+}
+
 int gh_federation_start(const gh_ctx *x, const gh_fed_provider_row *p, const char *binding,
                         const char *return_to, const char *redirect_uri, const char **location,
                         const char **why)
@@ -471,10 +499,11 @@ int gh_federation_start(const gh_ctx *x, const gh_fed_provider_row *p, const cha
     *location = gh_arena_printf(
         a,
         "%s%sresponse_type=code&client_id=%s&redirect_uri=%s&scope=%s&state=%s&nonce=%s"
-        "&code_challenge=%s&code_challenge_method=S256",
+        "&code_challenge=%s&code_challenge_method=S256%s",
         authz, strchr(authz, '?') ? "&" : "?", gh_url_encode(a, p->client_id),
         gh_url_encode(a, redirect_uri), gh_url_encode(a, p->scopes), state, nonce,
-        gh_fedproto_pkce_s256(a, verifier));
+        gh_fedproto_pkce_s256(a, verifier),
+        gh_federation_form_post(p) ? "&response_mode=form_post" : "");
     return 0;
 }
 
@@ -516,8 +545,59 @@ gh_fed_end gh_federation_take(const gh_ctx *x, const gh_fed_provider_row *p, con
     return rc == GH_DB_OK ? GH_FED_END_OK : GH_FED_END_DB;
 }
 
-/* POSTs the code to the token endpoint (client_secret_post) and returns
- * the token response. */
+/* The client secret to send: the stored one, or Apple's JWT made now from
+ * its sealed key (gh_fedapple). NULL with *why when one is configured but
+ * cannot be read or made; NULL alone when the provider has none. */
+static char *client_secret_for(const gh_ctx *x, const gh_fed_provider_row *p, const char **why)
+{
+    char *secret = open_secret(x, p);
+    if (p->client_secret && !secret)
+        *why = "is configured with a client secret that cannot be read";
+    if (!secret || strcmp(p->preset, "apple") != 0)
+        return secret;
+    json_t *k = json_loads(secret, 0, NULL);
+    sodium_memzero(secret, strlen(secret));
+    const char *pem = json_string_value(json_object_get(k, "private_key"));
+    char *jwt =
+        pem ? gh_fedapple_client_secret(x->arena, json_string_value(json_object_get(k, "team_id")),
+                                        json_string_value(json_object_get(k, "key_id")),
+                                        p->client_id, pem, x->now / 1000)
+            : NULL;
+    if (pem)
+        sodium_memzero((char *)pem, strlen(pem));
+    json_decref(k);
+    if (!jwt)
+        *why = "is configured with an Apple key that cannot sign";
+    return jwt;
+}
+
+/* client_secret_basic (RFC 6749 2.3.1: both parts form-encoded first) when
+ * the upstream's discovery offers only that; NULL for client_secret_post. */
+static const char *basic_auth(const gh_ctx *x, const gh_fed_provider_row *p, const char *secret)
+{
+    const char *dwhy = NULL;
+    /* Apple takes its JWT secret in the body only */
+    if (!secret || strcmp(p->kind, "oidc") != 0 || strcmp(p->preset, "apple") == 0)
+        return NULL;
+    json_t *doc = discovery(x, p, &dwhy);
+    bool basic = gh_fedproto_use_basic(doc);
+    json_decref(doc);
+    if (!basic)
+        return NULL;
+    gh_arena *a = x->arena;
+    const char *pair =
+        gh_arena_printf(a, "%s:%s", gh_url_encode(a, p->client_id), gh_url_encode(a, secret));
+    size_t n = strlen(pair), m = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = gh_arena_alloc(a, m);
+    if (!b64)
+        return NULL;
+    sodium_bin2base64(b64, m, (const uint8_t *)pair, n, sodium_base64_VARIANT_ORIGINAL);
+    sodium_memzero((char *)pair, n);
+    return gh_arena_printf(a, "Authorization: Basic %s", b64);
+}
+
+/* POSTs the code to the token endpoint (client_secret_post, or _basic
+ * when that is all the upstream takes) and returns the token response. */
 static json_t *exchange(const gh_ctx *x, const gh_fed_provider_row *p, const char *code,
                         const char *redirect_uri, const char *verifier, const char **why)
 {
@@ -525,23 +605,24 @@ static json_t *exchange(const gh_ctx *x, const gh_fed_provider_row *p, const cha
     const char *url = endpoint(x, p, "token_endpoint", why);
     if (!url)
         return NULL;
-    char *secret = open_secret(x, p);
-    if (p->client_secret && !secret) {
-        *why = "is configured with a client secret that cannot be read";
+    char *secret = client_secret_for(x, p, why);
+    if (p->client_secret && !secret)
         return NULL;
-    }
+    const char *basic = basic_auth(x, p, secret);
     char *form = gh_arena_printf(
-        a,
-        "grant_type=authorization_code&code=%s&redirect_uri=%s&client_id=%s&code_verifier=%s%s%s",
-        gh_url_encode(a, code), gh_url_encode(a, redirect_uri), gh_url_encode(a, p->client_id),
-        gh_url_encode(a, verifier), secret ? "&client_secret=" : "",
-        secret ? gh_url_encode(a, secret) : "");
-    static const char *const hdrs[] = {"Accept: application/json", NULL};
+        a, "grant_type=authorization_code&code=%s&redirect_uri=%s&code_verifier=%s%s%s%s%s",
+        gh_url_encode(a, code), gh_url_encode(a, redirect_uri), gh_url_encode(a, verifier),
+        basic ? "" : "&client_id=", basic ? "" : gh_url_encode(a, p->client_id),
+        secret && !basic ? "&client_secret=" : "",
+        secret && !basic ? gh_url_encode(a, secret) : "");
+    const char *const hdrs[] = {"Accept: application/json", basic, NULL};
     json_t *tok = form ? call_json(x, url, form, hdrs, why) : NULL;
     if (secret)
         sodium_memzero(secret, strlen(secret));
     if (form)
         sodium_memzero(form, strlen(form));
+    if (basic)
+        sodium_memzero((char *)basic, strlen(basic));
     return tok;
 }
 
@@ -571,8 +652,33 @@ static void userinfo_claims(const gh_ctx *x, const gh_fed_provider_row *p, const
     json_decref(info);
 }
 
+static gh_fed_end accept_claims(const gh_ctx *x, const gh_fed_provider_row *p, const json_t *tok,
+                                json_t *claims, const char *nonce, gh_fed_identity *id,
+                                const char **why);
+
+/* An ID token signed with the client secret (OIDC Core 10.1): only from a
+ * provider that has a plain client secret (never Apple's key, never a
+ * provider without one), and only as HS256. */
+static gh_fed_end check_hs256(const gh_ctx *x, const gh_fed_provider_row *p, const json_t *tok,
+                              const char *jws, const char *nonce, gh_fed_identity *id,
+                              const char **why)
+{
+    const char *jwhy = NULL;
+    char *secret = strcmp(p->preset, "apple") != 0 ? open_secret(x, p) : NULL;
+    json_t *claims = secret ? gh_fedproto_verify_hs256(jws, secret, &jwhy) : NULL;
+    if (secret)
+        sodium_memzero(secret, strlen(secret));
+    if (!claims) {
+        gh_log(GH_LOG_WARN, "federation", "%s: HS256 ID token refused: %s", p->id,
+               jwhy ? jwhy : "no client secret");
+        *why = "the ID token's signature does not verify";
+        return GH_FED_END_TOKEN;
+    }
+    return accept_claims(x, p, tok, claims, nonce, id, why);
+}
+
 /* Checks an OIDC token response's ID token: signature against the
- * upstream's keys, then the claims. */
+ * upstream's keys (or its client secret, HS256), then the claims. */
 static gh_fed_end check_id_token(const gh_ctx *x, const gh_fed_provider_row *p, const json_t *tok,
                                  const char *nonce, gh_fed_identity *id, const char **why)
 {
@@ -584,7 +690,10 @@ static gh_fed_end check_id_token(const gh_ctx *x, const gh_fed_provider_row *p, 
         return GH_FED_END_TOKEN;
     }
     const char *kid = parsed.kid ? gh_arena_strdup(x->arena, parsed.kid) : NULL;
+    bool hs = strcmp(parsed.alg, "HS256") == 0;
     gh_jose_jws_free(&parsed);
+    if (hs)
+        return check_hs256(x, p, tok, jws, nonce, id, why);
     json_t *jwks = jwks_for(x, p, kid, why);
     json_t *claims = jwks ? gh_jose_verify_with_jwks(jws, jwks, &jwhy) : NULL;
     json_decref(jwks);
@@ -594,7 +703,37 @@ static gh_fed_end check_id_token(const gh_ctx *x, const gh_fed_provider_row *p, 
         *why = jwks || !*why ? "the ID token's signature does not verify" : *why;
         return jwks ? GH_FED_END_TOKEN : GH_FED_END_UPSTREAM;
     }
-    if (gh_fedproto_check_claims(claims, p->issuer, p->client_id, nonce, x->now / 1000, why) != 0) {
+    return accept_claims(x, p, tok, claims, nonce, id, why);
+}
+
+/* The issuer an ID token must name: the configured one, or for a
+ * multi-tenant Microsoft endpoint the discovery's template filled with the
+ * token's own tid (and only that), which is then kept with the identity. */
+static const char *expected_issuer(const gh_ctx *x, const gh_fed_provider_row *p,
+                                   const json_t *claims, gh_fed_identity *id)
+{
+    if (strcmp(p->preset, "microsoft") != 0)
+        return p->issuer;
+    const char *dwhy = NULL;
+    json_t *doc = discovery(x, p, &dwhy);
+    const char *tmpl = json_string_value(json_object_get(doc, "issuer"));
+    const char *tid = json_string_value(json_object_get(claims, "tid"));
+    const char *want = p->issuer;
+    if (gh_fedproto_is_issuer_template(tmpl)) {
+        want = gh_fedproto_tenant_issuer(x->arena, tmpl, tid); /* NULL: no usable tid */
+        id->upstream_tid = want ? gh_arena_strdup(x->arena, tid) : NULL;
+    }
+    json_decref(doc);
+    return want;
+}
+
+/* The claims of a token whose signature verified: checked, then taken. */
+static gh_fed_end accept_claims(const gh_ctx *x, const gh_fed_provider_row *p, const json_t *tok,
+                                json_t *claims, const char *nonce, gh_fed_identity *id,
+                                const char **why)
+{
+    const char *iss = expected_issuer(x, p, claims, id);
+    if (gh_fedproto_check_claims(claims, iss, p->client_id, nonce, x->now / 1000, why) != 0) {
         json_decref(claims);
         return GH_FED_END_TOKEN;
     }

@@ -58,6 +58,10 @@ gh_dbrc gh_federation_enabled(const gh_ctx *x, json_t **out);
  * unknown or disabled one, or one whose organisation was deleted. */
 gh_dbrc gh_federation_provider(const gh_ctx *x, const char *id, gh_fed_provider_row *p);
 
+/* Whether p's upstream answers with response_mode=form_post (Apple): it
+ * POSTs the code and state to the callback, cross-site. */
+bool gh_federation_form_post(const gh_fed_provider_row *p);
+
 /* Starts a sign-in with provider p for the browser of binding (the
  * pre-session cookie's hash): the upstream's authorization URL in
  * *location, the state behind it stored (its hash) with nonce and PKCE
@@ -72,12 +76,13 @@ int gh_federation_start(const gh_ctx *x, const gh_fed_provider_row *p, const cha
 typedef struct gh_fed_identity {
     const char *provider_id, *provider_name;
     const char *subject;
-    const char *email;     /* NULL: none given */
-    bool email_verified;   /* the upstream says it verified the address */
-    bool provider_trusted; /* ... and the provider is trusted to say so */
-    json_t *claims;        /* the ID token's claims or GitHub's user (owned) */
-    const char *return_to; /* where the journey goes (from the start) */
-    const char *org_id;    /* the provider's organisation (gh_fedorgs); NULL: the tenant's */
+    const char *email;        /* NULL: none given */
+    bool email_verified;      /* the upstream says it verified the address */
+    bool provider_trusted;    /* ... and the provider is trusted to say so */
+    json_t *claims;           /* the ID token's claims or GitHub's user (owned) */
+    const char *return_to;    /* where the journey goes (from the start) */
+    const char *org_id;       /* the provider's organisation (gh_fedorgs); NULL: the tenant's */
+    const char *upstream_tid; /* a multi-tenant Microsoft endpoint's tid; NULL: none */
 } gh_fed_identity;
 
 typedef enum {

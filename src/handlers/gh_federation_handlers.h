@@ -17,4 +17,10 @@
 /* Whether the tenant's policy offers upstream providers (docs/tenants.md). */
 bool gh_fedh_offered(gh_req *r);
 
+/* The binding of a form_post flow (gh_federation_flowcookie.c): create
+ * sets a new SameSite=None flow cookie and returns its hash; otherwise
+ * the hash of the request's flow cookie (NULL when none), which is then
+ * deleted. */
+const char *gh_fedh_flow_binding(gh_req *r, bool create);
+
 #endif

@@ -103,7 +103,9 @@ static void link_proved(gh_req *r, gh_dbconn *c, struct pending_link *pl, const 
                                 .subject = subject,
                                 .user_id = pl->u.id,
                                 .email = pl->u.email,
-                                .linked_at = x.now};
+                                .linked_at = x.now,
+                                .upstream_tid =
+                                    json_string_value(json_object_get(pl->data, "tid"))};
     gh_signin_facts facts;
     gh_mfa_outcome m = {0};
     gh_dbrc rc = gh_factors_signin_facts(&x, c, pl->u.id, GH_METHOD_FED, false, &facts);

@@ -12,11 +12,13 @@
  * says what went wrong in plain words and leads back to sign-in.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "gh_api.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_factors.h"
+#include "gh_fedapple.h"
 #include "gh_federation.h"
 #include "gh_fedorgs.h"
 #include "gh_federation_handlers.h"
@@ -144,7 +146,10 @@ void gh_federation_start_page(gh_req *r)
         return;
     const char *asked = gh_form_get(gh_req_query(r), "return_to");
     const char *return_to = gh_api_return_target(r, asked);
-    const char *binding = gh_presession_hash(r, true);
+    /* a form_post upstream comes back cross-site: its flow is bound to a
+     * cookie made for that (gh_federation_flowcookie.c) */
+    const char *binding =
+        gh_federation_form_post(&p) ? gh_fedh_flow_binding(r, true) : gh_presession_hash(r, true);
     db_put_back(r);
     gh_ctx x = gh_req_ctx(r);
     const char *location = NULL, *why = NULL;
@@ -269,7 +274,8 @@ static void fed_provision(gh_req *r, gh_dbconn *c, const gh_fed_identity *id, co
                                 .subject = id->subject,
                                 .user_id = u.id,
                                 .email = email,
-                                .linked_at = x.now};
+                                .linked_at = x.now,
+                                .upstream_tid = id->upstream_tid};
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_store_user_insert(c, r->arena, &u);
@@ -295,9 +301,10 @@ static void fed_link_pending(gh_req *r, gh_dbconn *c, const gh_user *u, const gh
 {
     gh_ctx x = gh_req_ctx(r);
     const char *binding = gh_presession_hash(r, true);
-    json_t *data = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?}", "provider", id->provider_id,
-                             "provider_name", id->provider_name, "subject", id->subject, "email",
-                             id->email, "return_to", return_to, "org_id", id->org_id);
+    json_t *data =
+        json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:s?}", "provider", id->provider_id,
+                  "provider_name", id->provider_name, "subject", id->subject, "email", id->email,
+                  "return_to", return_to, "org_id", id->org_id, "tid", id->upstream_tid);
     char *text = json_dumps(data, JSON_COMPACT);
     json_decref(data);
     gh_challenge ch;
@@ -422,12 +429,26 @@ static void fed_outcome(gh_req *r, gh_dbconn *c, const gh_fed_identity *id, cons
              refusal_text(r, o, id->provider_name));
 }
 
+/* The callback's parameters: the query, or with form_post (Apple) the
+ * urlencoded body the upstream's page POSTed. NULL when unreadable. */
+static const gh_form *callback_params(gh_req *r)
+{
+    if (strcmp(r->method, "POST") != 0)
+        return gh_req_query(r);
+    const char *type = gh_req_header(r, "Content-Type");
+    gh_form *f = gh_arena_alloc(r->arena, sizeof(*f));
+    if (!f || !type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0 ||
+        gh_form_parse(r->arena, r->body ? r->body : "", r->body_len, NULL, f) != GH_FORM_OK)
+        return NULL;
+    return f;
+}
+
 void gh_federation_callback(gh_req *r)
 {
     gh_fed_provider_row p;
     if (!provider_of(r, &p))
         return;
-    const gh_form *q = gh_req_query(r);
+    const gh_form *q = callback_params(r);
     const char *state = gh_form_get(q, "state"), *code = gh_form_get(q, "code");
     const char *error = gh_form_get(q, "error");
     gh_ctx x = gh_req_ctx(r);
@@ -435,8 +456,15 @@ void gh_federation_callback(gh_req *r)
     if (!c)
         return;
     const char *return_to = NULL, *nonce = NULL, *verifier = NULL;
-    gh_fed_end e = gh_federation_take(&x, &p, gh_presession_hash(r, false), state, &return_to,
-                                      &nonce, &verifier);
+    /* a form_post flow is found by its own cookie (and only by a POST: the
+     * code never travels in a URL), any other by the pre-session cookie */
+    bool post = strcmp(r->method, "POST") == 0;
+    const char *binding = !gh_federation_form_post(&p) ? gh_presession_hash(r, false)
+                          : post                       ? gh_fedh_flow_binding(r, false)
+                                                       : NULL;
+    gh_fed_end e = post && !gh_federation_form_post(&p)
+                       ? GH_FED_END_STATE
+                       : gh_federation_take(&x, &p, binding, state, &return_to, &nonce, &verifier);
     if (e != GH_FED_END_OK) {
         fed_failed(r, c, p.id, NULL,
                    "no live sign-in for this state (missing, replayed or expired)");
@@ -483,6 +511,10 @@ void gh_federation_callback(gh_req *r)
         return;
     }
     id.org_id = p.org_id;
+    /* Apple sends the person's name once, at the first sign-in, beside the
+     * code: unsigned, so it only fills names the ID token lacks */
+    if (post && id.claims)
+        gh_fedapple_user_names(gh_form_get(q, "user"), id.claims);
     fed_outcome(r, c, &id, return_to);
     gh_federation_identity_free(&id);
 }

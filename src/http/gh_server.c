@@ -232,6 +232,8 @@ static const gh_route routes[] = {
     /* the request's tenant's signing keys (docs/tenants.md); RSA keys take
      * 100-300 ms to make */
     {"POST", "/admin/v1/keys/rotate", gh_admin_keys_rotate, GH_ROUTE_SLOW},
+    /* response_mode=form_post (Apple): the upstream POSTs code and state */
+    {"POST", "/federation/{provider}/callback", gh_federation_callback, API_BODY | GH_ROUTE_SLOW},
     {"GET", "/admin/v1/email-templates/{name}", gh_admin_mail_template_get, 0},
     {"PUT", "/admin/v1/email-templates/{name}", gh_admin_mail_template_put, GH_ROUTE_BODY},
     {"DELETE", "/admin/v1/email-templates/{name}", gh_admin_mail_template_delete, 0},

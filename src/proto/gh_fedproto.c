@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "gh_crypto.h"
+#include "gh_fedapple.h"
+#include "gh_jose.h"
 
 struct preset {
     const char *name, *kind, *issuer, *scopes;
@@ -177,6 +179,37 @@ static int check_names(const json_t *in, const char *id, gh_fed_config *c, char 
     return 0;
 }
 
+/* Apple's client secret is a JWT made from a team id, a key id and a
+ * private key (gh_fedapple): all three together, required when an apple
+ * provider is made, refused for other presets; no plain client_secret. */
+static int check_apple(const json_t *in, bool create, gh_fed_config *c, char *why, size_t whylen)
+{
+    bool apple = strcmp(c->preset, "apple") == 0;
+    int t = text_member(in, "apple_team_id", 10, &c->apple_team_id);
+    int k = text_member(in, "apple_key_id", 10, &c->apple_key_id);
+    int p = text_member(in, "apple_private_key", GH_FEDAPPLE_PEM_MAX, &c->apple_private_key);
+    if (!apple && (t || k || p))
+        return fail(why, whylen,
+                    "apple_team_id, apple_key_id and apple_private_key are for the "
+                    "apple preset only");
+    if (!apple)
+        return 0;
+    if (c->client_secret)
+        return fail(why, whylen,
+                    "an apple provider's client secret is made from apple_team_id, "
+                    "apple_key_id and apple_private_key; give those instead");
+    if (t < 0 || k < 0 || p < 0 || (t | k | p) != (t & k & p))
+        return fail(why, whylen, "apple_team_id, apple_key_id and apple_private_key go together");
+    if (!t && create)
+        return fail(why, whylen, "apple_team_id, apple_key_id and apple_private_key are required");
+    if (!t)
+        return 0;
+    if (!gh_fedapple_id_ok(c->apple_team_id) || !gh_fedapple_id_ok(c->apple_key_id))
+        return fail(why, whylen, "apple_team_id and apple_key_id are 10 of A-Z and 0-9");
+    const char *bad = gh_fedapple_key_check(c->apple_private_key);
+    return bad ? fail(why, whylen, bad) : 0;
+}
+
 int gh_fedproto_validate(const json_t *in, const char *id, gh_fed_config *c, char *why,
                          size_t whylen)
 {
@@ -215,7 +248,8 @@ int gh_fedproto_validate(const json_t *in, const char *id, gh_fed_config *c, cha
     if (bool_member(in, "trust_email_verified", &c->trust_email_verified) < 0 ||
         bool_member(in, "enabled", &c->enabled) < 0)
         return fail(why, whylen, "trust_email_verified and enabled must be booleans");
-    if (check_endpoints(in, c, why, whylen) != 0 || check_mapping(in, p, c, why, whylen) != 0)
+    if (check_endpoints(in, c, why, whylen) != 0 || check_mapping(in, p, c, why, whylen) != 0 ||
+        check_apple(in, id == NULL, c, why, whylen) != 0)
         return -1;
     return 0;
 }
@@ -289,6 +323,70 @@ int gh_fedproto_check_claims(const json_t *claims, const char *issuer, const cha
     else if (!sub || !*sub || strlen(sub) > GH_FED_SUBJECT_MAX)
         *why = "the ID token has no usable subject (sub)";
     return *why ? -1 : 0;
+}
+
+#define TENANT_SLOT "{tenantid}"
+
+bool gh_fedproto_is_issuer_template(const char *iss)
+{
+    const char *at = iss ? strstr(iss, TENANT_SLOT) : NULL;
+    return at && !strstr(at + 1, TENANT_SLOT);
+}
+
+char *gh_fedproto_tenant_issuer(gh_arena *a, const char *tmpl, const char *tid)
+{
+    size_t n = tid ? strlen(tid) : 0;
+    if (!gh_fedproto_is_issuer_template(tmpl) || n == 0 || n > 64)
+        return NULL;
+    /* a tenant id is a GUID at Microsoft: nothing that could reshape the
+     * URL around it (no /, ?, # or %) */
+    for (size_t i = 0; i < n; i++)
+        if (!((tid[i] >= '0' && tid[i] <= '9') || (tid[i] >= 'a' && tid[i] <= 'z') ||
+              (tid[i] >= 'A' && tid[i] <= 'Z') || tid[i] == '-' || tid[i] == '.'))
+            return NULL;
+    const char *at = strstr(tmpl, TENANT_SLOT);
+    return gh_arena_printf(a, "%.*s%s%s", (int)(at - tmpl), tmpl, tid, at + strlen(TENANT_SLOT));
+}
+
+json_t *gh_fedproto_verify_hs256(const char *jws, const char *secret, const char **why)
+{
+    gh_jose_jws p;
+    cjose_err ce;
+    *why = NULL;
+    if (!secret || strlen(secret) < GH_FED_HS_SECRET_MIN) {
+        *why = "HS256 with a client secret shorter than 32 bytes";
+        return NULL;
+    }
+    if (gh_jose_parse(jws, &p, why) != 0)
+        return NULL;
+    json_t *claims = NULL;
+    if (strcmp(p.alg, "HS256") != 0) {
+        *why = "not HS256";
+        goto out;
+    }
+    cjose_jwk_t *k = cjose_jwk_create_oct_spec((const uint8_t *)secret, strlen(secret), &ce);
+    claims = k ? gh_jose_check_signature(&p, k, why) : NULL;
+    if (!k)
+        *why = "no key";
+    cjose_jwk_release(k);
+out:
+    gh_jose_jws_free(&p);
+    return claims;
+}
+
+bool gh_fedproto_use_basic(const json_t *discovery)
+{
+    const json_t *m = json_object_get(discovery, "token_endpoint_auth_methods_supported");
+    bool basic = false, post = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(m, i, v)
+    {
+        const char *s = json_string_value(v);
+        basic |= s && strcmp(s, "client_secret_basic") == 0;
+        post |= s && strcmp(s, "client_secret_post") == 0;
+    }
+    return basic && !post;
 }
 
 char *gh_fedproto_pkce_s256(gh_arena *a, const char *verifier)

@@ -17,11 +17,12 @@
 #include "gh_arena.h"
 
 enum {
-    GH_FED_ID_MAX = 40,      /* provider slug: [a-z0-9-], starting with a letter or digit */
-    GH_FED_NAME_MAX = 80,    /* display name, bytes */
-    GH_FED_URL_MAX = 2048,   /* issuer and endpoint URLs */
-    GH_FED_SKEW_S = 120,     /* clock skew allowed on exp and iat */
-    GH_FED_SUBJECT_MAX = 255 /* an upstream sub longer than this is refused */
+    GH_FED_ID_MAX = 40,       /* provider slug: [a-z0-9-], starting with a letter or digit */
+    GH_FED_NAME_MAX = 80,     /* display name, bytes */
+    GH_FED_URL_MAX = 2048,    /* issuer and endpoint URLs */
+    GH_FED_SKEW_S = 120,      /* clock skew allowed on exp and iat */
+    GH_FED_SUBJECT_MAX = 255, /* an upstream sub longer than this is refused */
+    GH_FED_HS_SECRET_MIN = 32 /* shortest client secret an HS256 ID token may use */
 };
 
 /* A provider as configured, in the arena or borrowed from the JSON given
@@ -39,6 +40,9 @@ typedef struct gh_fed_config {
     bool trust_email_verified;
     json_t *mapping; /* object: local attribute -> upstream claim (owned likewise) */
     bool enabled;
+    /* apple only: what its client secret JWT is made from (gh_fedapple);
+     * all three or none (an update without them keeps the stored ones) */
+    const char *apple_team_id, *apple_key_id, *apple_private_key;
 } gh_fed_config;
 
 /* Checks an administrator's provider document (create: id from the body;
@@ -63,6 +67,28 @@ const char *gh_fedproto_endpoint(const char *preset, const json_t *endpoints, co
  * *why a short reason. now in seconds. */
 int gh_fedproto_check_claims(const json_t *claims, const char *issuer, const char *client_id,
                              const char *nonce, long long now, const char **why);
+
+/* The issuer an ID token of a multi-tenant provider must name (Microsoft's
+ * common and organizations endpoints, whose discovery issuer is a
+ * template such as https://login.microsoftonline.com/{tenantid}/v2.0):
+ * tmpl with its one "{tenantid}" replaced by tid, the token's own tenant
+ * id (1 to 64 of 0-9, a-z, A-Z, - and .). NULL when tmpl has not exactly
+ * one {tenantid} or tid is not such a string. In the arena. */
+char *gh_fedproto_tenant_issuer(gh_arena *a, const char *tmpl, const char *tid);
+/* Whether a discovery issuer is such a template. */
+bool gh_fedproto_is_issuer_template(const char *iss);
+
+/* The claims of an ID token signed with HMAC SHA-256 under the client
+ * secret (OIDC Core 10.1: the secret's UTF-8 octets are the key): alg must
+ * be HS256 exactly, the secret at least GH_FED_HS_SECRET_MIN bytes (RFC
+ * 7518 3.2). New reference, or NULL with *why. */
+json_t *gh_fedproto_verify_hs256(const char *jws, const char *secret, const char **why);
+
+/* How to authenticate at an upstream's token endpoint given its discovery
+ * document: client_secret_basic when token_endpoint_auth_methods_supported
+ * lists it and not client_secret_post, else client_secret_post (what every
+ * preset takes). true for basic. */
+bool gh_fedproto_use_basic(const json_t *discovery);
 
 /* The S256 code challenge of a PKCE verifier (RFC 7636), in the arena. */
 char *gh_fedproto_pkce_s256(gh_arena *a, const char *verifier);

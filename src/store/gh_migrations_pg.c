@@ -751,6 +751,8 @@ const char *const gh_pg_migrations[] = {
      * requests"), written with the code, so the code grant's new_network
      * needs no read of its own; codes from before it have none. */
     "ALTER TABLE auth_codes ADD COLUMN network TEXT;",
+    /* 30: see the SQLite migration of the same place */
+    "ALTER TABLE fed_identities ADD COLUMN upstream_tid TEXT COLLATE \"C\";",
     /* 28: see the SQLite migration of the same place (tenant_mail_templates) */
     "CREATE TABLE tenant_mail_templates ("
     "  tenant_id TEXT COLLATE \"C\" NOT NULL REFERENCES tenants(id),"

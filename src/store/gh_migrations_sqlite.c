@@ -776,6 +776,10 @@ const char *const gh_sqlite_migrations[] = {
      * requests"), written with the code, so the code grant's new_network
      * needs no read of its own; codes from before it have none. */
     "ALTER TABLE auth_codes ADD COLUMN network TEXT;",
+    /* 30: the upstream tenant of a linked identity (docs/federation.md
+     * "Microsoft"): the tid of the ID token of a multi-tenant provider,
+     * NULL for every other */
+    "ALTER TABLE fed_identities ADD COLUMN upstream_tid TEXT;",
     /* 28: a tenant's own email templates (docs/tenants.md "Email
      * templates"): the subject and text body that replace a built-in
      * template (name, of gh_mail_templates.c) for one language (locale "":

@@ -6,7 +6,8 @@
     "tenant_id, id, display_name, kind, preset, issuer, endpoints, client_id, client_secret, "     \
     "scopes, trust_email_verified, mapping, enabled, created_at, updated_at, org_id"
 
-#define IDENTITY_COLS "tenant_id, provider_id, subject, user_id, email, linked_at, last_used_at"
+#define IDENTITY_COLS                                                                              \
+    "tenant_id, provider_id, subject, user_id, email, linked_at, last_used_at, upstream_tid"
 
 static void provider_from(const gh_dbres *r, size_t i, gh_fed_provider_row *p)
 {
@@ -135,7 +136,8 @@ static void identity_from(const gh_dbres *r, size_t i, gh_fed_identity_row *o)
                                .user_id = gh_dbres_get(r, i, 3),
                                .email = gh_dbres_get(r, i, 4),
                                .linked_at = gh_dbres_int(r, i, 5),
-                               .last_used_at = gh_dbres_int(r, i, 6)};
+                               .last_used_at = gh_dbres_int(r, i, 6),
+                               .upstream_tid = gh_dbres_get(r, i, 7)};
 }
 
 gh_dbrc gh_store_fed_identity_get(gh_dbconn *c, gh_arena *a, const char *tenant,
@@ -155,11 +157,12 @@ gh_dbrc gh_store_fed_identity_get(gh_dbconn *c, gh_arena *a, const char *tenant,
 gh_dbrc gh_store_fed_identity_insert(gh_dbconn *c, gh_arena *a, const gh_fed_identity_row *i)
 {
     static const char sql[] =
-        "INSERT INTO fed_identities (" IDENTITY_COLS ") VALUES ($1, $2, $3, $4, $5, $6, NULL) "
+        "INSERT INTO fed_identities (" IDENTITY_COLS ") VALUES ($1, $2, $3, $4, $5, $6, NULL, $7) "
         "ON CONFLICT (tenant_id, provider_id, subject) DO NOTHING";
-    gh_dbparam p[] = {GH_TEXT(i->tenant_id), GH_TEXT(i->provider_id), GH_TEXT(i->subject),
-                      GH_TEXT(i->user_id),   GH_TEXT(i->email),       GH_INT(i->linked_at)};
-    return gh_db_exec_change(c, a, sql, p, 6, GH_DB_CONFLICT);
+    gh_dbparam p[] = {GH_TEXT(i->tenant_id),   GH_TEXT(i->provider_id), GH_TEXT(i->subject),
+                      GH_TEXT(i->user_id),     GH_TEXT(i->email),       GH_INT(i->linked_at),
+                      GH_TEXT(i->upstream_tid)};
+    return gh_db_exec_change(c, a, sql, p, 7, GH_DB_CONFLICT);
 }
 
 gh_dbrc gh_store_fed_identity_used(gh_dbconn *c, gh_arena *a, const char *tenant,

@@ -35,6 +35,7 @@ typedef struct gh_fed_identity_row {
     const char *user_id;
     const char *email;
     long long linked_at, last_used_at; /* last_used_at 0: never */
+    const char *upstream_tid;          /* a multi-tenant provider's tenant (tid); NULL: none */
 } gh_fed_identity_row;
 
 /* Every provider of the tenant, by id (*out in the arena). */

@@ -15,21 +15,11 @@ import * as jose from 'jose';
 import { startServer, stopAll, randomHex, sql } from './lib/server.mjs';
 import { newUser } from './lib/browser.mjs';
 import { registerClient, REDIRECT, tokenRequest } from './lib/oidc.mjs';
-import { startOidcUpstream, Agent } from './lib/upstream.mjs';
+import { startOidcUpstream, Agent, adminApi } from './lib/upstream.mjs';
 
 const ctx = {};
 
-async function adminCall(method, path, body, base = '') {
-  const res = await fetch(`${ctx.server.url}${base}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ctx.server.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* empty */ }
-  return { status: res.status, json, text };
-}
+const adminCall = (method, path, body, base = '') => adminApi(ctx.server, method, path, body, base);
 
 /** POST /api/v1/signin/discover as the sign-in page does (CSRF header). */
 async function discover(email) {

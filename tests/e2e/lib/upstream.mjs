@@ -32,11 +32,15 @@ async function signingKey(kid) {
  * oidc-provider on a free loopback port. accounts: Map login -> claims
  * (email, email_verified, given_name...); a login not in it gets
  * {email: login@upstream.test, email_verified: true}. userinfoOnly: the
- * ID token carries sub alone and the rest comes from userinfo.
+ * ID token carries sub alone and the rest comes from userinfo. path: the
+ * issuer's path (oidc-provider mounted there). scopeClaims: the claims of
+ * each scope. front: hooks of a small proxy in front of the provider
+ * (startFront) that bend it to behave like Apple or Microsoft. config:
+ * more of oidc-provider's configuration (e.g. clientAuthMethods).
  */
-export async function startOidcUpstream({ clients, userinfoOnly = false }) {
+export async function startOidcUpstream({ clients, userinfoOnly = false, path = '', scopeClaims, front, config = {} }) {
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://127.0.0.1:${port}${path}`;
   const key = await signingKey(`up-${port}`);
   const accounts = new Map();
   const provider = new Provider(issuer, {
@@ -45,10 +49,11 @@ export async function startOidcUpstream({ clients, userinfoOnly = false }) {
     // the scope's claims ride in the ID token, or (userinfoOnly, the
     // library's default) only in the userinfo answer
     conformIdTokenClaims: userinfoOnly,
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'] },
+    claims: scopeClaims ?? { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'given_name', 'family_name'] },
     features: { devInteractions: { enabled: true } },
     pkce: { required: () => true },
     cookies: { keys: [randomBytes(16).toString('hex')] },
+    ...config,
     async findAccount(ctx, id) {
       const claims = accounts.get(id) ?? { email: `${id}@upstream.test`, email_verified: true };
       return { accountId: id, async claims() { return { sub: id, ...claims }; } };
@@ -58,19 +63,83 @@ export async function startOidcUpstream({ clients, userinfoOnly = false }) {
       const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
       const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
-      grant.addOIDCScope('openid email profile');
+      grant.addOIDCScope(ctx.oidc.params.scope || 'openid email profile');
       await grant.save();
       return grant;
     },
   });
   provider.on('server_error', (ctx, err) => console.error('upstream server_error', err));
-  const server = http.createServer(provider.callback());
-  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const handle = provider.callback();
+  // mounted at the issuer's path: oidc-provider finds it from originalUrl
+  const mounted = (req, res) => {
+    if (path && req.url.startsWith(path)) {
+      req.originalUrl = req.url;
+      req.url = req.url.slice(path.length) || '/';
+    }
+    handle(req, res);
+  };
+  const inner = front ? await listen(http.createServer(mounted), await freePort()) : null;
+  const server = await listen(front ? http.createServer(startFront(inner.address().port, front)) : http.createServer(mounted), port);
+  const stop = (s) => new Promise((resolve) => { s.closeAllConnections?.(); s.close(resolve); });
   return {
     issuer,
+    base: `http://127.0.0.1:${port}`,
     accounts,
-    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(resolve); }),
+    provider,
+    close: async () => { await stop(server); if (inner) await stop(inner); },
   };
+}
+
+function listen(server, port) {
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+
+/**
+ * A proxy in front of oidc-provider on innerPort. hooks.request(req, url,
+ * body) may answer itself ({status, json} or {status, text}) or give the
+ * body to forward ({body}); hooks.json(url, doc) and hooks.html(url, text)
+ * may rewrite the answers.
+ */
+function startFront(innerPort, hooks) {
+  return async (req, res) => {
+    const url = new URL(req.url, `http://${req.headers.host}`);
+    let body = Buffer.from(await readBody(req));
+    const said = (await hooks.request?.(req, url, body.toString())) ?? {};
+    if (said.status) {
+      res.writeHead(said.status, { 'content-type': said.json ? 'application/json' : 'text/html' });
+      return res.end(said.json ? JSON.stringify(said.json) : said.text);
+    }
+    if (said.body !== undefined) body = Buffer.from(said.body);
+    const headers = { ...req.headers, 'content-length': String(body.length) };
+    const ir = await new Promise((resolve, reject) => {
+      const out = http.request({ host: '127.0.0.1', port: innerPort, method: req.method, path: req.url, headers }, resolve);
+      out.on('error', reject);
+      out.end(body);
+    });
+    let text = await readBody(ir);
+    const type = ir.headers['content-type'] || '';
+    if (type.startsWith('application/json') && hooks.json) text = JSON.stringify(hooks.json(url, JSON.parse(text)));
+    if (type.startsWith('text/html') && hooks.html) text = hooks.html(url, text);
+    const h = { ...ir.headers };
+    delete h['content-length'];
+    delete h['transfer-encoding'];
+    h['content-length'] = String(Buffer.byteLength(text));
+    res.writeHead(ir.statusCode, h);
+    res.end(text);
+  };
+}
+
+/** An /admin/v1 call with the admin token: {status, json, text}. */
+export async function adminApi(server, method, path, body, base = '') {
+  const res = await fetch(`${server.url}${base}/admin/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${server.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* empty */ }
+  return { status: res.status, json, text };
 }
 
 function readBody(req) {
@@ -210,6 +279,8 @@ export async function startGithubLike({ clientId, clientSecret }) {
   return gh;
 }
 
+const unescapeHtml = (s) => s.replace(/&(amp|lt|gt|quot|#39|#x27);/g, (m, e) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'" })[e]);
+
 /** A user agent: one cookie jar per origin, redirects followed by hand. */
 export class Agent {
   constructor(server) {
@@ -262,8 +333,10 @@ export class Agent {
    */
   async follow(url, { login, until } = {}) {
     let next = new URL(url);
+    let init = {};
     for (let i = 0; i < 15; i++) {
-      const res = await this.fetch(next);
+      const res = await this.fetch(next, init);
+      init = {};
       if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
         await res.arrayBuffer();
         next = new URL(res.headers.get('location'), next);
@@ -281,6 +354,17 @@ export class Agent {
         });
         await r2.arrayBuffer();
         next = new URL(r2.headers.get('location'), action);
+        continue;
+      }
+      // response_mode=form_post: the upstream's page POSTs its hidden
+      // fields to the callback (as its script would in a browser)
+      const post = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(text);
+      if (post && /Submitting Callback/.test(text)) {
+        const fields = new URLSearchParams();
+        for (const m of post[2].matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/?>/g)) fields.set(m[1], unescapeHtml(m[2]));
+        next = new URL(unescapeHtml(post[1]), next);
+        if (until && until(next, fields)) return { res, url: next, text, fields };
+        init = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fields.toString() };
         continue;
       }
       return { res, url: next, text };

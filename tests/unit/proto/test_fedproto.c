@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "gh_assurance.h"
 #include "gh_crypto.h"
@@ -64,12 +65,21 @@ static void presets_fill_their_issuer_and_trust(void **state)
         0);
     assert_false(c.trust_email_verified); /* the nOAuth reports */
     gh_fed_config_free(&c);
+    /* an update may leave Apple's key out (the stored one is kept); a new
+     * provider may not (test_fedapple.c and federation.apple.test.mjs) */
+    assert_int_equal(
+        validate(
+            "{\"id\":\"a\",\"display_name\":\"Apple\",\"preset\":\"apple\",\"client_id\":\"x\"}",
+            "a", &c, why),
+        0);
+    assert_string_equal(c.issuer, "https://appleid.apple.com");
+    gh_fed_config_free(&c);
     assert_int_equal(
         validate(
             "{\"id\":\"a\",\"display_name\":\"Apple\",\"preset\":\"apple\",\"client_id\":\"x\"}",
             NULL, &c, why),
-        0);
-    assert_string_equal(c.issuer, "https://appleid.apple.com");
+        -1);
+    assert_non_null(strstr(why, "apple_private_key"));
     gh_fed_config_free(&c);
     assert_int_equal(validate("{\"id\":\"gh\",\"display_name\":\"GitHub\",\"preset\":\"github\","
                               "\"client_id\":\"x\",\"endpoints\":{\"user_endpoint\":"
@@ -323,6 +333,82 @@ static void fed_is_aal1_unless_a_local_factor_follows(void **state)
     gh_arena_free(a);
 }
 
+static void the_tenant_template_takes_a_tenant_id_only(void **state)
+{
+    (void)state;
+    gh_arena *a = gh_arena_new(1 << 16);
+    const char *t = "https://login.microsoftonline.com/{tenantid}/v2.0";
+    assert_true(gh_fedproto_is_issuer_template(t));
+    assert_false(gh_fedproto_is_issuer_template("https://login.microsoftonline.com/common/v2.0"));
+    assert_false(gh_fedproto_is_issuer_template("https://x/{tenantid}/{tenantid}"));
+    assert_false(gh_fedproto_is_issuer_template(NULL));
+    assert_string_equal(
+        gh_fedproto_tenant_issuer(a, t, "72f988bf-86f1-41af-91ab-2d7cd011db47"),
+        "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0");
+    assert_null(gh_fedproto_tenant_issuer(a, t, "evil.example/x"));
+    assert_null(gh_fedproto_tenant_issuer(a, t, "a?b"));
+    assert_null(gh_fedproto_tenant_issuer(a, t, ""));
+    assert_null(gh_fedproto_tenant_issuer(a, t, NULL));
+    assert_null(gh_fedproto_tenant_issuer(a, "https://x/common", "abc"));
+    gh_arena_free(a);
+}
+
+static void basic_only_when_it_is_all_the_upstream_takes(void **state)
+{
+    (void)state;
+    json_t *only = json_loads(
+        "{\"token_endpoint_auth_methods_supported\":[\"client_secret_basic\"]}", 0, NULL);
+    json_t *both = json_loads("{\"token_endpoint_auth_methods_supported\":[\"client_secret_basic\","
+                              "\"client_secret_post\"]}",
+                              0, NULL);
+    json_t *none = json_object();
+    assert_true(gh_fedproto_use_basic(only));
+    assert_false(gh_fedproto_use_basic(both));
+    assert_false(gh_fedproto_use_basic(none));
+    assert_false(gh_fedproto_use_basic(NULL));
+    json_decref(only);
+    json_decref(both);
+    json_decref(none);
+}
+
+/* A compact HS256 JWS of payload under key (in the arena). */
+static char *hs256(gh_arena *a, const char *alg, const char *payload, const char *key)
+{
+    char *hdr = gh_arena_printf(a, "{\"alg\":\"%s\"}", alg);
+    char *input = gh_arena_printf(a, "%s.%s", gh_b64url(a, (const uint8_t *)hdr, strlen(hdr)),
+                                  gh_b64url(a, (const uint8_t *)payload, strlen(payload)));
+    uint8_t mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const uint8_t *)key, strlen(key));
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)input, strlen(input));
+    crypto_auth_hmacsha256_final(&st, mac);
+    return gh_arena_printf(a, "%s.%s", input, gh_b64url(a, mac, sizeof(mac)));
+}
+
+static void hs256_with_the_client_secret_only(void **state)
+{
+    (void)state;
+    gh_arena *a = gh_arena_new(1 << 16);
+    const char *secret = "0123456789abcdef0123456789abcdef-long";
+    const char *why = NULL;
+    json_t *c =
+        gh_fedproto_verify_hs256(hs256(a, "HS256", "{\"sub\":\"s\"}", secret), secret, &why);
+    assert_non_null(c);
+    assert_string_equal(json_string_value(json_object_get(c, "sub")), "s");
+    json_decref(c);
+    assert_null(gh_fedproto_verify_hs256(
+        hs256(a, "HS256", "{\"sub\":\"s\"}", "another secret of 32 bytes or more"), secret, &why));
+    assert_null(
+        gh_fedproto_verify_hs256(hs256(a, "HS384", "{\"sub\":\"s\"}", secret), secret, &why));
+    assert_null(
+        gh_fedproto_verify_hs256(hs256(a, "none", "{\"sub\":\"s\"}", secret), secret, &why));
+    /* no secret, or one too short for HS256 (RFC 7518 3.2) */
+    assert_null(gh_fedproto_verify_hs256(hs256(a, "HS256", "{\"sub\":\"s\"}", secret), NULL, &why));
+    assert_null(
+        gh_fedproto_verify_hs256(hs256(a, "HS256", "{\"sub\":\"s\"}", "short"), "short", &why));
+    gh_arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +424,9 @@ int main(void)
         cmocka_unit_test(the_decision),
         cmocka_unit_test(no_link_on_an_unvouched_address),
         cmocka_unit_test(fed_is_aal1_unless_a_local_factor_follows),
+        cmocka_unit_test(the_tenant_template_takes_a_tenant_id_only),
+        cmocka_unit_test(basic_only_when_it_is_all_the_upstream_takes),
+        cmocka_unit_test(hs256_with_the_client_secret_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
