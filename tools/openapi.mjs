@@ -75,6 +75,9 @@ const NONE = [];
 const E401 = err('Not signed in', ['unauthenticated']);
 const E403CSRF = err('Missing or wrong X-CSRF-Token, or a cross-site request', ['csrf']);
 const E403REAUTH = err('Missing CSRF token, or no current password and no recent sign-in', ['csrf', 'reauthentication_required']);
+// a tenant's profile_change level (docs/tenants.md "Assurance per journey")
+const E403REAUTH_STEPUP = err('Missing CSRF token, no current password and no recent sign-in, or the tenant asks a higher level of this session (required_acr)', ['csrf', 'reauthentication_required', 'step_up_required']);
+const E403CSRF_STEPUP = err('Missing or wrong X-CSRF-Token, a cross-site request, or the tenant asks a higher level of this session (required_acr)', ['csrf', 'step_up_required']);
 const E429 = err('Too many requests; see Retry-After (seconds)', ['too_many_requests']);
 const ADMIN401 = err('No valid admin bearer token');
 
@@ -424,7 +427,7 @@ const accounts = {
         200: ok('Changed', obj({ status: str('changed'), ended: int('other sessions ended'), return_to: str() }, ['status'])),
         400: err('Refused', ['wrong_password', 'weak_password', 'invalid_request']),
         401: E401,
-        403: E403REAUTH,
+        403: E403REAUTH_STEPUP,
         429: E429,
       },
     },
@@ -456,7 +459,7 @@ const accounts = {
         200: ok('Code sent', obj({ status: str('verification_required'), flow_id: str(), email: str() }, ['status'])),
         400: err('Refused', ['invalid_request', 'same_email', 'wrong_password']),
         401: E401,
-        403: E403REAUTH,
+        403: E403REAUTH_STEPUP,
         429: E429,
       },
     },
@@ -481,7 +484,7 @@ const accounts = {
           zoneinfo: { type: ['string', 'null'], description: 'IANA time zone' },
         }),
       ),
-      responses: { 200: ok('The new profile', ref('Profile')), 400: err('A value it cannot take', ['invalid_request']), 401: E401, 403: E403CSRF, 409: err('Changed meanwhile', ['conflict']) },
+      responses: { 200: ok('The new profile', ref('Profile')), 400: err('A value it cannot take', ['invalid_request']), 401: E401, 403: E403CSRF_STEPUP, 409: err('Changed meanwhile', ['conflict']) },
     },
   },
   '/api/v1/account/delete': {
@@ -1538,6 +1541,8 @@ const tenantPolicy = obj(
     session_idle_seconds: { type: ['integer', 'null'], description: 'null: GATEHOUSE_SESSION_IDLE' },
     session_absolute_seconds: { type: ['integer', 'null'], description: 'null: GATEHOUSE_SESSION_ABSOLUTE' },
     mail_from: { type: ['string', 'null'], description: 'the From of the tenant\'s mail; null: GATEHOUSE_MAIL_FROM' },
+    sessions: { type: ['object', 'null'], description: 'aal1, aal2, aal3: each null or {idle_seconds, absolute_seconds} (each null or 60 s to 400 days): the lifetimes of a session at that level (docs/tenants.md)' },
+    assurance: { type: ['object', 'null'], description: 'signin, recovery, profile_change, step_up: each "aal1", "aal2", "aal3" or null: the level the journey needs (docs/tenants.md)' },
   },
   [],
   'A tenant\'s policy; unknown members are refused',
@@ -1624,6 +1629,35 @@ const brandDoc = obj({
   stylesheet: str('at most 32768 bytes; no "</", @import, backslash, nor url() to another origin'),
   updated_at: { type: ['integer', 'null'], description: 'ms since the epoch; null: never branded' },
 });
+// A tenant's own email templates (docs/tenants.md "Email templates").
+const mailTemplate = obj({
+  name: str('a built-in template, e.g. verify_email'), locale: str('"": the tenant\'s default'),
+  subject: str('one line, 1-200 bytes, no control characters'),
+  text: str('1-20000 bytes; every {{placeholder}} of the built-in text, no other'),
+  updated_at: int(),
+});
+const mailTemplateParams = [pathParam('name', 'a built-in template'), query('locale', 'a language tag; absent: the tenant\'s default')];
+const mailTemplates = {
+  '/admin/v1/email-templates/{name}': {
+    get: {
+      tags: ['admin'], summary: "The tenant's template (404: the built-in one applies)", security: ADMIN, parameters: mailTemplateParams,
+      responses: { 200: ok('The template', mailTemplate), 401: ADMIN401, 404: err('None stored', ['not_found']) },
+    },
+    put: {
+      tags: ['admin'], summary: "Stores the tenant's template (audited mail_template.updated); mail queued from now on uses it", security: ADMIN,
+      parameters: mailTemplateParams, requestBody: jsonBody(obj({ subject: str(), text: str() }, ['subject', 'text'])),
+      responses: {
+        200: ok('The stored template', mailTemplate), 401: ADMIN401,
+        400: err('Not acceptable: error_description names the member', ['invalid_request']),
+      },
+    },
+    delete: {
+      tags: ['admin'], summary: 'Back to the built-in template (audited mail_template.deleted)', security: ADMIN, parameters: mailTemplateParams,
+      responses: { 204: { description: 'Deleted' }, 401: ADMIN401, 404: err('None stored', ['not_found']) },
+    },
+  },
+};
+
 const branding = {
   '/admin/v1/branding': {
     get: {
@@ -1934,7 +1968,7 @@ const doc = {
     { name: 'health', description: 'probes' },
     { name: 'meta', description: 'this description' },
   ],
-  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk, ...tenants, ...orgs, ...branding, ...federation, ...tenantKeys },
+  paths: { ...health, ...oidc, ...accounts, ...recovery, ...mfa, ...scim, ...admin, ...registration, ...meta, ...privacy, ...preferences, ...profiling, ...appConsents, ...metrics, ...risk, ...tenants, ...orgs, ...branding, ...federation, ...tenantKeys, ...mailTemplates },
   components: { schemas, securitySchemes },
 };
 

@@ -27,6 +27,7 @@
 #include "gh_mkey.h"
 #include "gh_store_users.h"
 #include "gh_tenants.h"
+#include "gh_mail_overrides.h"
 
 /* ---- pure helpers ---- */
 
@@ -796,10 +797,13 @@ gh_dbrc gh_mail_enqueue_at(gh_dbconn *c, gh_arena *a, const gh_config *cfg, cons
         (params && !json_is_object(params)))
         return GH_DB_INVALID;
     json_t *own = NULL;
-    if (!params && gh_i18n_count() > 1)
+    if (!params) /* for the language and the tenant's own template */
         params = own = json_object();
     mail_locale(c, a, tenant, to, params);
-    gh_dbrc rc = enqueue_prepared(c, a, cfg, tenant, to, template_name, params, send_at, id_out);
+    /* the tenant's own template, sealed with the parameters (docs/tenants.md) */
+    gh_dbrc rc = gh_mail_overrides_apply(c, a, tenant, template_name, params);
+    if (rc == GH_DB_OK)
+        rc = enqueue_prepared(c, a, cfg, tenant, to, template_name, params, send_at, id_out);
     json_decref(own);
     return rc;
 }

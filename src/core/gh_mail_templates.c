@@ -14,6 +14,7 @@
 
 #include "gh_i18n.h"
 #include "gh_mail.h"
+#include "gh_mail_overrides.h"
 
 struct template
 {
@@ -739,6 +740,8 @@ int gh_mail_render(gh_arena *a, const char *template_name, const json_t *params,
     out->unsubscribe_url = NULL;
     if (template_name && strcmp(template_name, GH_MAIL_TOPIC_TEMPLATE) == 0)
         return gh_mail_topic_render(a, params, out, err, errlen);
+    if (gh_mail_override_present(params)) /* the tenant's own (docs/tenants.md) */
+        return gh_mail_override_render(a, params, out, err, errlen);
     const struct template *t = find(template_name);
     if (!t) {
         snprintf(err, errlen, "unknown mail template \"%.64s\"",
@@ -770,4 +773,23 @@ int gh_mail_render(gh_arena *a, const char *template_name, const json_t *params,
         rc = 0;
     json_decref(local);
     return rc;
+}
+
+/* ---- a tenant's own templates (gh_mail_overrides.h) ---- */
+
+bool gh_mail_template_builtin(const char *name, const char **subject, const char **text)
+{
+    const struct template *t = find(name);
+    if (!t || strcmp(t->name, "test") == 0)
+        return false;
+    if (subject)
+        *subject = t->subject;
+    if (text)
+        *text = t->text;
+    return true;
+}
+
+char *gh_mail_html_framed(gh_arena *a, const char *lang, const char *body)
+{
+    return catalog_html(a, lang, body);
 }

@@ -14,6 +14,7 @@
 #include "gh_store_recovery.h"
 #include "gh_store_sessions.h"
 #include "gh_store_users.h"
+#include "gh_tenants_assurance.h"
 
 gh_dbrc gh_recovery_rule_for(const gh_ctx *x, gh_dbconn *c, const char *user_id,
                              gh_factors_enrolled *e, gh_recovery_rule *out)
@@ -29,6 +30,7 @@ gh_dbrc gh_recovery_rule_for(const gh_ctx *x, gh_dbconn *c, const char *user_id,
                                .recovery = e->recovery_left,
                                .disabled = !u.active};
     *out = gh_recovery_required(&in);
+    gh_tenants_recovery_rule(x, out); /* the tenant's level (docs/tenants.md) */
     return GH_DB_OK;
 }
 
@@ -82,7 +84,7 @@ gh_dbrc gh_recovery_email_proved(const gh_ctx *x, gh_dbconn *c, const char *user
     const char *why = NULL;
     memset(wait, 0, sizeof(*wait));
     *next = rule->factors ? GH_RECOVERY_NEXT_FACTOR : GH_RECOVERY_NEXT_PASSWORD;
-    if (rule->factors) {
+    if (rule->factors && rule->waiting_period) {
         rc = gh_store_wait_current(c, x->arena, x->tenant, user_id, wait);
         if (rc == GH_DB_OK)
             *next = x->now >= wait->ends_at ? GH_RECOVERY_NEXT_PASSWORD : GH_RECOVERY_NEXT_WAITING;
@@ -110,6 +112,10 @@ gh_dbrc gh_recovery_wait_start(const gh_ctx *x, gh_dbconn *c, const char *user_i
 {
     char id[GH_UUID_STRLEN + 1], hash[2 * GH_SHA256_BYTES + 1];
     *cancel_token = NULL;
+    /* a tenant that asks a second factor of every recovery lets no time
+     * stand in for it (docs/tenants.md) */
+    if (gh_tenants_required_aal(x, GH_JOURNEY_RECOVERY) >= 2)
+        return GH_DB_INVALID;
     gh_dbrc rc = gh_store_wait_current(c, x->arena, x->tenant, user_id, out);
     if (rc != GH_DB_NOTFOUND)
         return rc; /* one runs already (OK), or the read failed */

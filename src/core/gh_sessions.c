@@ -7,20 +7,17 @@
 #include "gh_crypto.h"
 #include "gh_tenants.h"
 
-/* The session lifetimes of x's tenant (docs/tenants.md): its policy's, or
- * GATEHOUSE_SESSION_IDLE and GATEHOUSE_SESSION_ABSOLUTE. */
-static long long idle_s(const gh_ctx *x)
+/* The lifetimes of a session at level aal in x's tenant (docs/tenants.md):
+ * the level decides, so a step-up to AAL2 brings AAL2's timers
+ * (SECURITY.md #28). */
+static gh_tenant_timers timers(const gh_ctx *x, int aal)
 {
     gh_tenant_policy p;
+    gh_tenant_timers t;
     gh_tenants_policy(x, &p);
-    return p.session_idle_s ? p.session_idle_s : (long long)x->cfg->session_idle;
-}
-
-static long long absolute_s(const gh_ctx *x)
-{
-    gh_tenant_policy p;
-    gh_tenants_policy(x, &p);
-    return p.session_absolute_s ? p.session_absolute_s : (long long)x->cfg->session_absolute;
+    gh_tenant_session_timers(&p, aal, x->cfg->session_idle, x->cfg->session_absolute, &t.idle_s,
+                             &t.absolute_s);
+    return t;
 }
 
 static bool token_shaped(const char *t)
@@ -47,9 +44,11 @@ gh_dbrc gh_sessions_find(const gh_ctx *x, gh_dbconn *c, const char *token, gh_se
     if (rc != GH_DB_OK)
         return rc;
     long long now = x->now;
-    if (now >= out->expires_at || now >= out->idle_expires_at)
+    long long idle_ms = timers(x, out->aal).idle_s * 1000;
+    /* the level's idle time as the policy says now, not only as stored at
+     * the last use: a shorter one applies to live sessions at once */
+    if (now >= out->expires_at || now >= out->idle_expires_at || now - out->last_seen_at >= idle_ms)
         return GH_DB_NOTFOUND;
-    long long idle_ms = idle_s(x) * 1000;
     long long step = idle_ms / 10 < 60000 ? idle_ms / 10 : 60000;
     if (now - out->last_seen_at >= step) {
         long long idle_until = now + idle_ms;
@@ -105,14 +104,15 @@ gh_dbrc gh_sessions_start(const gh_ctx *x, gh_dbconn *c, const gh_session *repla
     const char *device_hash = device ? hash_of(x->arena, device) : NULL;
     if (!hash || !device_hash)
         return GH_DB_FAIL;
+    gh_tenant_timers t = timers(x, aal);
     gh_session s = {.tenant_id = x->tenant,
                     .id = gh_arena_strdup(x->arena, id),
                     .token_hash = hash,
                     .user_id = user_id,
                     .created_at = now,
                     .last_seen_at = now,
-                    .idle_expires_at = now + idle_s(x) * 1000,
-                    .expires_at = now + absolute_s(x) * 1000,
+                    .idle_expires_at = now + t.idle_s * 1000,
+                    .expires_at = now + t.absolute_s * 1000,
                     .auth_time = now,
                     .aal = aal,
                     .amr = amr,
@@ -146,7 +146,7 @@ gh_dbrc gh_sessions_start(const gh_ctx *x, gh_dbconn *c, const gh_session *repla
     out->new_device = !known && any;
     out->token = token;
     out->device = device;
-    out->max_age = absolute_s(x);
+    out->max_age = t.absolute_s;
     return GH_DB_OK;
 }
 
@@ -166,6 +166,15 @@ gh_dbrc gh_sessions_elevate(const gh_ctx *x, gh_dbconn *c, const gh_session *cur
     s->factors = factors;
     s->auth_time = x->now;
     s->fresh_required = false; /* proven again: a risk step-up is met */
+    /* the new level's timers from now on, never a longer life than the
+     * session had */
+    gh_tenant_timers tm = timers(x, aal);
+    if (x->now + tm.absolute_s * 1000 < s->expires_at)
+        s->expires_at = x->now + tm.absolute_s * 1000;
+    s->last_seen_at = x->now;
+    s->idle_expires_at = x->now + tm.idle_s * 1000;
+    if (s->idle_expires_at > s->expires_at)
+        s->idle_expires_at = s->expires_at;
     gh_dbrc rc = gh_store_session_elevate(c, x->arena, s);
     if (rc != GH_DB_OK)
         return rc;

@@ -25,6 +25,7 @@
 #include "gh_store_flows.h"
 #include "gh_store_users.h"
 #include "gh_risk_journeys.h"
+#include "gh_journey_level.h"
 
 /* The email change's risk decision (docs/risk.md "Journeys"), in the
  * caller's transaction: deny is audited as an email.change_started that
@@ -63,6 +64,8 @@ void gh_accounts_email_change(gh_req *r)
             gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
         return;
     }
+    if (!gh_journey_level_ok(r, s, GH_JOURNEY_PROFILE_CHANGE))
+        return;
     json_t *body = gh_api_body(r);
     if (!body)
         return;

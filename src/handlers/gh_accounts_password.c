@@ -33,6 +33,7 @@
 #include "gh_sessions.h"
 #include "gh_store_throttle.h"
 #include "gh_store_users.h"
+#include "gh_journey_level.h"
 
 enum { WRONG_MAX = 5, WRONG_WINDOW_MS = 15 * 60 * 1000 };
 
@@ -106,6 +107,8 @@ void gh_accounts_password_change(gh_req *r)
             gh_resp_error(r, 401, "unauthenticated", "Sign in first.");
         return;
     }
+    if (!gh_journey_level_ok(r, s, GH_JOURNEY_PROFILE_CHANGE))
+        return;
     json_t *body = gh_api_body(r);
     if (!body)
         return;

@@ -15,6 +15,7 @@
 #include "gh_profile.h"
 #include "gh_session.h"
 #include "gh_store_users.h"
+#include "gh_journey_level.h"
 
 #define ZONE_DIR "/usr/share/zoneinfo/"
 
@@ -91,7 +92,8 @@ void gh_accounts_profile_update(gh_req *r)
     gh_user u;
     bool set[5], bad = false;
     const char *v[5];
-    if (!gh_csrf_check(r) || !gh_accounts_signed_in_user(r, &u))
+    if (!gh_csrf_check(r) || !gh_accounts_signed_in_user(r, &u) ||
+        !gh_journey_level_ok(r, gh_session_current(r), GH_JOURNEY_PROFILE_CHANGE))
         return;
     json_t *body = gh_api_body(r);
     if (!body)

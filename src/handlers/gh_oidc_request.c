@@ -23,6 +23,7 @@
 #include "gh_orgs.h"
 #include "gh_resources.h"
 #include "gh_tenants.h"
+#include "gh_tenants_assurance.h"
 #include "gh_url.h"
 
 /* A page for errors that must not go back to the client (unknown client or
@@ -220,13 +221,12 @@ static bool check_assurance(gh_req *r, struct gh_oidc_authz *z)
         }
         json_decref(doc);
     }
-    /* a tenant that requires a second factor asks it of every sign-in
-     * (docs/tenants.md) */
-    gh_tenant_policy pol;
+    /* the tenant's level for every sign-in and for a high-value
+     * transaction (docs/tenants.md, "Assurance per journey") */
     gh_ctx x = gh_req_ctx(r);
-    gh_tenants_policy(&x, &pol);
-    if (pol.mfa_required && z->hard_level < 2)
-        z->hard_level = 2;
+    int need = gh_tenants_required_aal(&x, GH_JOURNEY_SIGNIN);
+    z->hard_level = need > z->hard_level ? need : z->hard_level;
+    z->want_level = gh_tenants_acr_values_level(&x, z->acr_values, z->want_level);
     if (z->hard_level > z->want_level)
         z->want_level = z->hard_level;
     return true;

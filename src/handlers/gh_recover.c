@@ -442,6 +442,9 @@ void gh_recover_wait(gh_req *r)
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc == GH_DB_CONFLICT)
         return gh_resp_error(r, 400, "flow_expired", NOT_STARTED);
+    if (rc == GH_DB_INVALID) /* the tenant's recovery level (docs/tenants.md) */
+        return gh_resp_error(r, 403, "recovery_unavailable",
+                             "This account cannot be recovered here. Contact support.");
     if (rc != GH_DB_OK)
         return gh_resp_db_error(r, rc);
     gh_mail_kick();

@@ -214,5 +214,9 @@ void gh_federation_discover(gh_req *r);
 void gh_admin_idp_patch(gh_req *r);
 /* gh_admin_keys.c: the request's tenant's signing keys (docs/tenants.md) */
 void gh_admin_keys_rotate(gh_req *r);
+/* gh_admin_mail_templates.c: the tenant's own email templates (docs/tenants.md) */
+void gh_admin_mail_template_get(gh_req *r);
+void gh_admin_mail_template_put(gh_req *r);
+void gh_admin_mail_template_delete(gh_req *r);
 
 #endif

@@ -234,6 +234,9 @@ static const gh_route routes[] = {
     {"POST", "/admin/v1/keys/rotate", gh_admin_keys_rotate, GH_ROUTE_SLOW},
     /* response_mode=form_post (Apple): the upstream POSTs code and state */
     {"POST", "/federation/{provider}/callback", gh_federation_callback, API_BODY | GH_ROUTE_SLOW},
+    {"GET", "/admin/v1/email-templates/{name}", gh_admin_mail_template_get, 0},
+    {"PUT", "/admin/v1/email-templates/{name}", gh_admin_mail_template_put, GH_ROUTE_BODY},
+    {"DELETE", "/admin/v1/email-templates/{name}", gh_admin_mail_template_delete, 0},
 };
 
 /* The metrics listener (GATEHOUSE_METRICS_LISTEN) serves this route only. */

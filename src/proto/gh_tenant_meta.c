@@ -14,6 +14,14 @@ enum {
     ABSOLUTE_MAX_S = 400 * 86400,
 };
 
+/* NIST SP 800-63B's reauthentication timers (SECURITY.md #28), the defaults
+ * at each level; 0: none (AAL1 has no inactivity limit of its own). */
+static const gh_tenant_timers nist_timers[GH_TENANT_AAL_LEVELS] = {
+    {0, 30 * 86400},
+    {30 * 60, 12 * 3600},
+    {15 * 60, 12 * 3600},
+};
+
 static const struct {
     const char *name;
     unsigned bit;
@@ -149,6 +157,84 @@ static int read_bounded(const json_t *in, const char *name, long long lo, long l
     return 0;
 }
 
+static json_t *int_or_null(int64_t v)
+{
+    return v ? json_integer(v) : json_null();
+}
+
+/* The "sessions" member of the stored form: every level, every timer. */
+static json_t *stored_sessions(const gh_tenant_policy *p)
+{
+    json_t *o = json_object();
+    for (int l = 0; o && l < GH_TENANT_AAL_LEVELS; l++) {
+        char name[8];
+        snprintf(name, sizeof(name), "aal%d", l + 1);
+        json_object_set_new(o, name,
+                            json_pack("{s:o, s:o}", "idle_seconds",
+                                      int_or_null(p->sessions[l].idle_s), "absolute_seconds",
+                                      int_or_null(p->sessions[l].absolute_s)));
+    }
+    return o;
+}
+
+static const char *const journey_names[GH_JOURNEYS] = {"signin", "recovery", "profile_change",
+                                                       "step_up"};
+static const char *const level_names[GH_TENANT_AAL_LEVELS] = {"aal1", "aal2", "aal3"};
+
+int gh_tenant_required_aal(const gh_tenant_policy *p, gh_journey j)
+{
+    if (j < 0 || j >= GH_JOURNEYS)
+        return GH_TENANT_AAL_LEVELS; /* a journey nobody named: the highest */
+    int l = p->assurance[j];
+    if (!l)
+        l = j == GH_JOURNEY_STEP_UP ? 2 : 1;
+    if (j == GH_JOURNEY_SIGNIN && p->mfa_required && l < 2)
+        l = 2;
+    return l;
+}
+
+/* The "assurance" member of the stored form: every journey's level in force. */
+static json_t *stored_assurance(const gh_tenant_policy *p)
+{
+    json_t *o = json_object();
+    for (int j = 0; o && j < GH_JOURNEYS; j++)
+        json_object_set_new(o, journey_names[j],
+                            json_string(level_names[gh_tenant_required_aal(p, (gh_journey)j) - 1]));
+    return o;
+}
+
+static int only_known(const json_t *in, const char *const *known, size_t n, const char *prefix,
+                      char *why, size_t whylen);
+
+static int read_assurance(const json_t *v, int *levels, char *why, size_t whylen)
+{
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v)) {
+        fail(why, whylen,
+             "assurance must be an object with members signin, recovery, "
+             "profile_change and step_up");
+        return -1;
+    }
+    if (only_known(v, journey_names, GH_JOURNEYS, "assurance.", why, whylen) != 0)
+        return -1;
+    for (int j = 0; j < GH_JOURNEYS; j++) {
+        const json_t *lv = json_object_get(v, journey_names[j]);
+        if (!lv || json_is_null(lv))
+            continue;
+        const char *s = json_string_value(lv);
+        for (int l = 0; s && l < GH_TENANT_AAL_LEVELS; l++)
+            if (strcmp(s, level_names[l]) == 0)
+                levels[j] = l + 1;
+        if (!levels[j]) {
+            fail(why, whylen, "assurance.%s must be \"aal1\", \"aal2\" or \"aal3\", or null",
+                 journey_names[j]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static json_t *stored_form(const gh_tenant_policy *p)
 {
     json_t *arr = json_array();
@@ -159,31 +245,126 @@ static json_t *stored_form(const gh_tenant_policy *p)
     int64_t v[3] = {p->password_min, p->session_idle_s, p->session_absolute_s};
     for (int i = 0; i < 3; i++)
         num[i] = v[i] ? json_integer(v[i]) : json_null();
-    return json_pack("{s:o, s:o, s:b, s:o, s:o, s:o}", "signin_methods", arr, "password_min_length",
-                     num[0], "mfa_required", p->mfa_required, "session_idle_seconds", num[1],
-                     "session_absolute_seconds", num[2], "mail_from",
-                     p->mail_from[0] ? json_string(p->mail_from) : json_null());
+    return json_pack("{s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o}", "signin_methods", arr,
+                     "password_min_length", num[0], "mfa_required", p->mfa_required,
+                     "session_idle_seconds", num[1], "session_absolute_seconds", num[2],
+                     "mail_from", p->mail_from[0] ? json_string(p->mail_from) : json_null(),
+                     "sessions", stored_sessions(p), "assurance", stored_assurance(p));
 }
 
-json_t *gh_tenant_policy_check(const json_t *in, gh_tenant_policy *out, char *why, size_t whylen)
+/* An object whose members are all among known[0..n), else -1 with why
+ * naming the first other one (prefix: where it is, "" at the top). */
+static int only_known(const json_t *in, const char *const *known, size_t n, const char *prefix,
+                      char *why, size_t whylen)
 {
-    static const char *const known[] = {
-        "signin_methods",       "password_min_length",      "mfa_required",
-        "session_idle_seconds", "session_absolute_seconds", "mail_from"};
-    gh_tenant_policy p;
-    gh_tenant_policy_default(&p);
-    if (in && !json_is_object(in))
-        return fail(why, whylen, "the policy must be a JSON object");
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)in, key, val)
     {
         bool ok = false;
-        for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+        for (size_t k = 0; k < n; k++)
             ok = ok || strcmp(key, known[k]) == 0;
-        if (!ok)
-            return fail(why, whylen, "unknown policy member: %.64s", key);
+        if (!ok) {
+            fail(why, whylen, "unknown policy member: %s%.64s", prefix, key);
+            return -1;
+        }
     }
+    return 0;
+}
+
+/* One level's timers, "sessions": {"aalN": {"idle_seconds", "absolute_seconds"}}. */
+static int read_level(const json_t *v, int level, gh_tenant_timers *t, char *why, size_t whylen)
+{
+    static const char *const known[] = {"idle_seconds", "absolute_seconds"};
+    char prefix[24];
+    snprintf(prefix, sizeof(prefix), "sessions.aal%d.", level);
+    if (!json_is_object(v)) {
+        fail(why, whylen,
+             "sessions.aal%d must be an object with idle_seconds and "
+             "absolute_seconds",
+             level);
+        return -1;
+    }
+    if (only_known(v, known, 2, prefix, why, whylen) != 0)
+        return -1;
+    char name[2][48];
+    for (int i = 0; i < 2; i++)
+        snprintf(name[i], sizeof(name[i]), "%s%s", prefix, known[i]);
+    /* read_bounded names the member it reads: look the plain names up, but
+     * report the full path */
+    int64_t idle = 0, abs = 0;
+    json_t *flat = json_pack("{s:O?, s:O?}", name[0], json_object_get(v, known[0]), name[1],
+                             json_object_get(v, known[1]));
+    int rc = flat ? 0 : -1;
+    if (rc == 0)
+        rc = read_bounded(flat, name[0], IDLE_MIN_S, ABSOLUTE_MAX_S, &idle, why, whylen);
+    if (rc == 0)
+        rc = read_bounded(flat, name[1], IDLE_MIN_S, ABSOLUTE_MAX_S, &abs, why, whylen);
+    json_decref(flat);
+    if (rc == 0 && idle && abs && idle > abs) {
+        fail(why, whylen, "%s must not exceed %s", name[0], name[1]);
+        rc = -1;
+    }
+    t->idle_s = idle;
+    t->absolute_s = abs;
+    return rc;
+}
+
+static int read_sessions(const json_t *v, gh_tenant_timers *levels, char *why, size_t whylen)
+{
+    static const char *const known[] = {"aal1", "aal2", "aal3"};
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v)) {
+        fail(why, whylen, "sessions must be an object with members aal1, aal2 and aal3");
+        return -1;
+    }
+    if (only_known(v, known, GH_TENANT_AAL_LEVELS, "sessions.", why, whylen) != 0)
+        return -1;
+    for (int l = 0; l < GH_TENANT_AAL_LEVELS; l++) {
+        const json_t *lv = json_object_get(v, known[l]);
+        if (lv && !json_is_null(lv) && read_level(lv, l + 1, &levels[l], why, whylen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+void gh_tenant_session_timers(const gh_tenant_policy *p, int aal, int64_t server_idle_s,
+                              int64_t server_absolute_s, int64_t *idle_s, int64_t *absolute_s)
+{
+    int l = aal < 1 ? 0 : aal > GH_TENANT_AAL_LEVELS ? GH_TENANT_AAL_LEVELS - 1 : aal - 1;
+    /* the tenant's base: its flat members, else the server's settings */
+    int64_t idle = p->session_idle_s ? p->session_idle_s : server_idle_s;
+    int64_t abs = p->session_absolute_s ? p->session_absolute_s : server_absolute_s;
+    /* above AAL1 the NIST figures cap the base, so a higher level never
+     * lives longer than the tenant's sessions do in general */
+    if (l > 0) {
+        if (nist_timers[l].idle_s && nist_timers[l].idle_s < idle)
+            idle = nist_timers[l].idle_s;
+        if (nist_timers[l].absolute_s < abs)
+            abs = nist_timers[l].absolute_s;
+    }
+    if (p->sessions[l].idle_s)
+        idle = p->sessions[l].idle_s;
+    if (p->sessions[l].absolute_s)
+        abs = p->sessions[l].absolute_s;
+    *idle_s = idle < abs ? idle : abs;
+    *absolute_s = abs;
+}
+
+json_t *gh_tenant_policy_check(const json_t *in, gh_tenant_policy *out, char *why, size_t whylen)
+{
+    static const char *const known[] = {
+        "signin_methods",           "password_min_length", "mfa_required", "session_idle_seconds",
+        "session_absolute_seconds", "mail_from",           "sessions",     "assurance"};
+    gh_tenant_policy p;
+    gh_tenant_policy_default(&p);
+    if (in && !json_is_object(in))
+        return fail(why, whylen, "the policy must be a JSON object");
+    if (only_known(in, known, sizeof(known) / sizeof(known[0]), "", why, whylen) != 0 ||
+        read_sessions(json_object_get(in, "sessions"), p.sessions, why, whylen) != 0 ||
+        read_assurance(json_object_get(in, "assurance"), p.assurance, why, whylen) != 0)
+        return NULL;
     const json_t *m = json_object_get(in, "signin_methods");
     if (m && read_methods(m, &p.methods, why, whylen) != 0)
         return NULL;
@@ -199,7 +380,9 @@ json_t *gh_tenant_policy_check(const json_t *in, gh_tenant_policy *out, char *wh
     const json_t *mfa = json_object_get(in, "mfa_required");
     if (mfa && !json_is_boolean(mfa))
         return fail(why, whylen, "mfa_required must be true or false");
-    p.mfa_required = json_is_true(mfa);
+    /* mfa_required is another name for a sign-in at AAL2: the stored form
+     * shows both, agreeing */
+    p.mfa_required = json_is_true(mfa) || p.assurance[GH_JOURNEY_SIGNIN] >= 2;
     const json_t *from = json_object_get(in, "mail_from");
     if (from && !json_is_null(from)) {
         const char *f = json_string_value(from);

@@ -29,6 +29,25 @@ enum {
     GH_TM_ALL = (1u << 4) - 1,
 };
 
+/* Assurance levels a policy names (gh_tenant_policy.sessions is indexed by
+ * level - 1). */
+enum { GH_TENANT_AAL_LEVELS = 3 };
+
+/* One level's session lifetimes; 0: the default (docs/tenants.md). */
+typedef struct gh_tenant_timers {
+    int64_t idle_s;
+    int64_t absolute_s;
+} gh_tenant_timers;
+
+/* The journeys whose assurance level a policy sets ("assurance"). */
+typedef enum gh_journey {
+    GH_JOURNEY_SIGNIN,         /* every /authorize */
+    GH_JOURNEY_RECOVERY,       /* a forgotten-password reset */
+    GH_JOURNEY_PROFILE_CHANGE, /* email, password and profile changes on /api/v1 */
+    GH_JOURNEY_STEP_UP,        /* what acr_values GH_ACR_HIGH_VALUE asks for */
+    GH_JOURNEYS
+} gh_journey;
+
 /* A tenant's policy as the request path reads it; 0 in a number: the
  * server's setting applies. */
 typedef struct gh_tenant_policy {
@@ -38,6 +57,11 @@ typedef struct gh_tenant_policy {
     int64_t session_idle_s;     /* 0: GATEHOUSE_SESSION_IDLE */
     int64_t session_absolute_s; /* 0: GATEHOUSE_SESSION_ABSOLUTE */
     char mail_from[GH_TENANT_MAIL_FROM_MAX + 1]; /* "": GATEHOUSE_MAIL_FROM */
+    /* "sessions": the lifetimes of a session at AAL1, AAL2 and AAL3 */
+    gh_tenant_timers sessions[GH_TENANT_AAL_LEVELS];
+    /* "assurance": the level (1 to 3) each journey needs; 0: the default
+     * (gh_tenant_required_aal) */
+    int assurance[GH_JOURNEYS];
 } gh_tenant_policy;
 
 /* The default tenant's id: also in gh_store_users.h as GH_DEFAULT_TENANT. */
@@ -61,5 +85,21 @@ json_t *gh_tenant_policy_check(const json_t *in, gh_tenant_policy *out, char *wh
 /* The policy a tenant has when none was set: every method, the server's
  * settings. */
 void gh_tenant_policy_default(gh_tenant_policy *out);
+
+/* The seconds a session at level aal (1 to 3) may stay unused (*idle_s) and
+ * live (*absolute_s) under policy p, given the server's settings
+ * (GATEHOUSE_SESSION_IDLE, GATEHOUSE_SESSION_ABSOLUTE): the level's own
+ * "sessions" member, else the flat session_*_seconds member or the server's
+ * setting, which at AAL2 and AAL3 is capped by NIST SP 800-63B's figures
+ * (12 hours absolute; 30 and 15 minutes idle; SECURITY.md #28). Never an
+ * idle time above the absolute one. */
+/* The assurance level (1 to 3) journey j needs under policy p: the policy's
+ * "assurance" member, else today's behaviour: AAL1, AAL2 for a sign-in when
+ * mfa_required is set (an alias of "signin": "aal2"; the higher wins), and
+ * AAL2 for a step-up. */
+int gh_tenant_required_aal(const gh_tenant_policy *p, gh_journey j);
+
+void gh_tenant_session_timers(const gh_tenant_policy *p, int aal, int64_t server_idle_s,
+                              int64_t server_absolute_s, int64_t *idle_s, int64_t *absolute_s);
 
 #endif

@@ -58,6 +58,7 @@ const struct gh_export_table gh_export_tables[] = {
     {"tenant_branding", {"tenant_id"}, false, false},
     {"fed_providers", {"tenant_id", "id"}, false, false},
     {"fed_identities", {"tenant_id", "provider_id", "subject"}, false, false},
+    {"tenant_mail_templates", {"tenant_id", "name", "locale"}, false, false},
 };
 _Static_assert(sizeof(gh_export_tables) / sizeof(gh_export_tables[0]) == GH_EXPORT_NTABLES,
                "GH_EXPORT_NTABLES counts the tables");

@@ -753,6 +753,15 @@ const char *const gh_pg_migrations[] = {
     "ALTER TABLE auth_codes ADD COLUMN network TEXT;",
     /* 30: see the SQLite migration of the same place */
     "ALTER TABLE fed_identities ADD COLUMN upstream_tid TEXT COLLATE \"C\";",
+    /* 28: see the SQLite migration of the same place (tenant_mail_templates) */
+    "CREATE TABLE tenant_mail_templates ("
+    "  tenant_id TEXT COLLATE \"C\" NOT NULL REFERENCES tenants(id),"
+    "  name TEXT COLLATE \"C\" NOT NULL,"
+    "  locale TEXT COLLATE \"C\" NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  body_text TEXT NOT NULL,"
+    "  updated_at BIGINT NOT NULL,"
+    "  PRIMARY KEY (tenant_id, name, locale));",
 };
 _Static_assert(sizeof(gh_pg_migrations) / sizeof(gh_pg_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

@@ -780,6 +780,18 @@ const char *const gh_sqlite_migrations[] = {
      * "Microsoft"): the tid of the ID token of a multi-tenant provider,
      * NULL for every other */
     "ALTER TABLE fed_identities ADD COLUMN upstream_tid TEXT;",
+    /* 28: a tenant's own email templates (docs/tenants.md "Email
+     * templates"): the subject and text body that replace a built-in
+     * template (name, of gh_mail_templates.c) for one language (locale "":
+     * every language without its own row) */
+    "CREATE TABLE tenant_mail_templates ("
+    "  tenant_id TEXT NOT NULL REFERENCES tenants(id),"
+    "  name TEXT NOT NULL,"
+    "  locale TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  body_text TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tenant_id, name, locale));",
 };
 _Static_assert(sizeof(gh_sqlite_migrations) / sizeof(gh_sqlite_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

@@ -87,7 +87,7 @@ gh_dbrc gh_store_session_elevate(gh_dbconn *c, gh_arena *a, const gh_session *s)
 {
     static const char sql[] =
         "UPDATE sessions SET token_hash = $3, aal = $4, amr = $5, factors = $6, auth_time = $7, "
-        "fresh_required = 0 "
+        "fresh_required = 0, last_seen_at = $8, idle_expires_at = $9, expires_at = $10 "
         "WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL";
     gh_dbparam p[] = {
         GH_TEXT(s->tenant_id),
@@ -97,6 +97,9 @@ gh_dbrc gh_store_session_elevate(gh_dbconn *c, gh_arena *a, const gh_session *s)
         GH_TEXT(s->amr ? s->amr : "[]"),
         GH_TEXT(s->factors ? s->factors : "[]"),
         GH_INT(s->auth_time),
+        GH_INT(s->last_seen_at),
+        GH_INT(s->idle_expires_at),
+        GH_INT(s->expires_at),
     };
     return gh_db_exec_change(c, a, sql, p, sizeof(p) / sizeof(p[0]), GH_DB_NOTFOUND);
 }

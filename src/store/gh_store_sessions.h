@@ -41,7 +41,8 @@ gh_dbrc gh_store_session_touch(gh_dbconn *c, gh_arena *a, const gh_session *s, l
                                long long idle_expires_at);
 /* Step-up: the same session (same id, so tokens' sid stays valid) gets a
  * new token hash, a higher level, its new methods and factors, and
- * auth_time of this latest authentication, and no longer needs fresh
+ * auth_time of this latest authentication, the new level's lifetimes
+ * (last_seen_at, idle_expires_at, expires_at), and no longer needs fresh
  * proof (fresh_required). NOTFOUND when the session is
  * gone or revoked; the old token hash no longer finds it. */
 gh_dbrc gh_store_session_elevate(gh_dbconn *c, gh_arena *a, const gh_session *s);

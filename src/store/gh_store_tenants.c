@@ -101,6 +101,7 @@ gh_dbrc gh_store_tenant_wipe_secrets(gh_dbconn *c, gh_arena *a, const char *id)
         "DELETE FROM signing_keys WHERE tenant_id = $1",
         "DELETE FROM scim_tokens WHERE tenant_id = $1",
         "DELETE FROM tenant_branding WHERE tenant_id = $1",
+        "DELETE FROM tenant_mail_templates WHERE tenant_id = $1",
     };
     gh_dbparam p[] = {GH_TEXT(id)};
     for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {

@@ -84,7 +84,12 @@ static void policy_default(void **state)
     assert_string_equal(text, "{\"signin_methods\":[\"password\",\"email_code\",\"passkey\","
                               "\"federation\"],\"password_min_length\":null,\"mfa_required\":false,"
                               "\"session_idle_seconds\":null,\"session_absolute_seconds\":null,"
-                              "\"mail_from\":null}");
+                              "\"mail_from\":null,\"sessions\":{"
+                              "\"aal1\":{\"idle_seconds\":null,\"absolute_seconds\":null},"
+                              "\"aal2\":{\"idle_seconds\":null,\"absolute_seconds\":null},"
+                              "\"aal3\":{\"idle_seconds\":null,\"absolute_seconds\":null}},"
+                              "\"assurance\":{\"signin\":\"aal1\",\"recovery\":\"aal1\","
+                              "\"profile_change\":\"aal1\",\"step_up\":\"aal2\"}}");
     free(text);
     json_decref(out);
 }
