@@ -753,7 +753,7 @@ const char *const gh_pg_migrations[] = {
     "ALTER TABLE auth_codes ADD COLUMN network TEXT;",
     /* 30: see the SQLite migration of the same place */
     "ALTER TABLE fed_identities ADD COLUMN upstream_tid TEXT COLLATE \"C\";",
-    /* 28: see the SQLite migration of the same place (tenant_mail_templates) */
+    /* 31: see the SQLite migration of the same place (tenant_mail_templates) */
     "CREATE TABLE tenant_mail_templates ("
     "  tenant_id TEXT COLLATE \"C\" NOT NULL REFERENCES tenants(id),"
     "  name TEXT COLLATE \"C\" NOT NULL,"

@@ -780,7 +780,7 @@ const char *const gh_sqlite_migrations[] = {
      * "Microsoft"): the tid of the ID token of a multi-tenant provider,
      * NULL for every other */
     "ALTER TABLE fed_identities ADD COLUMN upstream_tid TEXT;",
-    /* 28: a tenant's own email templates (docs/tenants.md "Email
+    /* 31: a tenant's own email templates (docs/tenants.md "Email
      * templates"): the subject and text body that replace a built-in
      * template (name, of gh_mail_templates.c) for one language (locale "":
      * every language without its own row) */

@@ -1,5 +1,5 @@
 /*
- * gh_store_mail_templates: the tenant_mail_templates table (migration 28;
+ * gh_store_mail_templates: the tenant_mail_templates table (migration 31;
  * the service is core/gh_mail_overrides, docs/tenants.md "Email
  * templates"): a tenant's subject and text body for a built-in template
  * and a locale ("" for the tenant's default).
