@@ -14,6 +14,7 @@ import { startServer, stopAll, request, randomHex, sql, scim, userBody } from '.
 import { Browser, newUser, signedIn } from './lib/browser.mjs';
 import { startMailSink, stopAllMailSinks, sentTo } from './lib/mail.mjs';
 import { registerClient, REDIRECT, tokenRequest, refresh } from './lib/oidc.mjs';
+import { admin } from './lib/tenants.mjs';
 
 after(async () => {
   await stopAll();
@@ -21,13 +22,6 @@ after(async () => {
 });
 
 const ctx = {};
-
-function admin(server, method, path, body) {
-  return request(server, method, path, {
-    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
 
 function bearer(server, method, path, token, body) {
   return request(server, method, path, {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { startServer, stopAll, request, randomHex, sql } from './lib/server.mjs';
 import { Browser } from './lib/browser.mjs';
 import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mjs';
+import { tenantView, admin } from './lib/tenants.mjs';
 
 after(async () => {
   await stopAll();
@@ -16,18 +17,6 @@ after(async () => {
 
 const ctx = {};
 const BUILT_IN_SUBJECT = 'Verify your email address';
-
-function tenantView(server, id) {
-  return { ...server, url: `${server.url}/t/${id}`, issuer: `${server.issuer}/t/${id}` };
-}
-
-/** An admin-token request at server's (or a tenant view's) address. */
-function admin(server, method, path, body, { token = server.token } = {}) {
-  return request(server, method, path, {
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
 
 async function newTenant(tag) {
   const id = `${tag}-${randomHex(3)}`;

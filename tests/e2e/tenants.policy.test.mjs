@@ -10,6 +10,7 @@ import { startMailSink, stopAllMailSinks, sentTo, codeFrom } from './lib/mail.mj
 import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
 import { registerClient, REDIRECT } from './lib/oidc.mjs';
 import { enrolTotp, codeAt, currentStep } from './lib/factors.mjs';
+import { tenantView, admin } from './lib/tenants.mjs';
 
 const AAL1 = 'urn:gatehouse:aal1';
 const AAL2 = 'urn:gatehouse:aal2';
@@ -20,18 +21,6 @@ after(async () => {
 });
 
 const ctx = {};
-
-/** The server as seen through a tenant's path. */
-function tenantView(server, id) {
-  return { ...server, url: `${server.url}/t/${id}`, issuer: `${server.issuer}/t/${id}` };
-}
-
-function admin(server, method, path, body) {
-  return request(server, method, path, {
-    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
 
 /** A new tenant with policy; its view. */
 async function tenantWith(server, tag, policy) {

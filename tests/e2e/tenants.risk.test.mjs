@@ -10,12 +10,11 @@ import path from 'node:path';
 
 import { startServer, stopAll, scim, request, runGatehouse, randomHex, userBody, makeTempDir, sleep, sql } from './lib/server.mjs';
 import { Browser } from './lib/browser.mjs';
+import { tenantView } from './lib/tenants.mjs';
 
 let server;
 before(async () => { server = await startServer(); });
 after(async () => { await stopAll(); });
-
-const tenantView = (s, id) => ({ ...s, url: `${s.url}/t/${id}`, issuer: `${s.issuer}/t/${id}` });
 
 function admin(method, p, { body, type = 'application/json', token = server.token } = {}) {
   return request(server, method, p, {

@@ -11,10 +11,10 @@ export function tenantView(server, id) {
   return { ...server, url: `${server.url}/t/${id}`, issuer: `${server.issuer}/t/${id}` };
 }
 
-/** A JSON request with the admin token as bearer. */
-export function admin(server, method, path, body) {
+/** A JSON request with the admin token (or another token) as bearer. */
+export function admin(server, method, path, body, { token = server.token } = {}) {
   return request(server, method, path, {
-    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 }
