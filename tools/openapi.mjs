@@ -1806,6 +1806,10 @@ const identityProvider = obj(
     apple_team_id: str('apple: write-only, with apple_key_id and apple_private_key (10 of A-Z, 0-9)'),
     apple_key_id: str('apple: write-only (10 of A-Z, 0-9)'),
     apple_private_key: str('apple: write-only; the EC P-256 key (.p8) in PEM; the client secret JWT is made from it per token request'),
+    allowed_tenant_ids: {
+      type: ['array', 'null'], items: { type: 'string', pattern: '^[0-9A-Za-z.-]{1,64}$' }, minItems: 1, maxItems: 100, uniqueItems: true,
+      description: 'microsoft only: the Entra ID tenants (tid) that may sign in; null: every tenant the issuer admits',
+    },
   },
   ['id', 'display_name', 'client_id'],
 );

@@ -29,11 +29,35 @@ static const char *secret_ad(const gh_ctx *x, const char *id)
     return gh_arena_printf(x->arena, "fedsecret:%s/%s", x->tenant, id);
 }
 
+/* A microsoft provider's allowed_tenant_ids is kept in its mapping
+ * column's JSON under this member (no column of its own, and never a
+ * mapped attribute: the validator takes given_name, family_name and
+ * display_name only); the view and the sign-in take it out again. */
+#define TENANTS_KEY "allowed_tenant_ids"
+
+/* The stored allow-list of a provider row: a new reference, or NULL when
+ * none is set. */
+static json_t *allowed_tenants(const gh_fed_provider_row *p)
+{
+    json_t *m = json_loads(p->mapping, 0, NULL);
+    if (!m)
+        return json_array(); /* unreadable: admit no one rather than every tenant */
+    json_t *l = json_incref(json_object_get(m, TENANTS_KEY));
+    json_decref(m);
+    if (l && !json_is_array(l)) {
+        json_decref(l);
+        return NULL;
+    }
+    return l;
+}
+
 json_t *gh_federation_view(const gh_fed_provider_row *p)
 {
     json_t *endpoints = json_loads(p->endpoints, 0, NULL);
     json_t *mapping = json_loads(p->mapping, 0, NULL);
-    return json_pack(
+    json_t *tenants = json_incref(json_object_get(mapping, TENANTS_KEY));
+    json_object_del(mapping, TENANTS_KEY);
+    json_t *v = json_pack(
         "{s:s, s:s, s:s, s:s, s:s?, s:o, s:s, s:b, s:s, s:b, s:o, s:b, s:I, s:I, s:s?}", "id",
         p->id, "display_name", p->display_name, "kind", p->kind, "preset", p->preset, "issuer",
         p->issuer, "endpoints", endpoints ? endpoints : json_object(), "client_id", p->client_id,
@@ -41,6 +65,11 @@ json_t *gh_federation_view(const gh_fed_provider_row *p)
         p->trust_email_verified, "mapping", mapping ? mapping : json_object(), "enabled",
         p->enabled, "created_at", (json_int_t)p->created_at, "updated_at",
         (json_int_t)p->updated_at, "org_id", p->org_id);
+    if (v)
+        json_object_set_new(v, TENANTS_KEY, tenants ? tenants : json_null());
+    else
+        json_decref(tenants);
+    return v;
 }
 
 static gh_dbrc audit_admin(const gh_ctx *x, const char *type, const char *id)
@@ -67,6 +96,17 @@ static char *dump(const gh_ctx *x, const json_t *j)
     return out;
 }
 
+/* The mapping column's text: the mapping, with the allow-list beside it. */
+static char *mapping_text(const gh_ctx *x, const gh_fed_config *cf)
+{
+    json_t *m = json_deep_copy(cf->mapping);
+    if (m && cf->allowed_tenant_ids)
+        json_object_set(m, TENANTS_KEY, cf->allowed_tenant_ids);
+    char *t = m ? dump(x, m) : NULL;
+    json_decref(m);
+    return t;
+}
+
 /* The row of a validated document; old: the stored row on update. */
 static bool row_of(const gh_ctx *x, const gh_fed_config *cf, const gh_fed_provider_row *old,
                    gh_fed_provider_row *row)
@@ -83,7 +123,7 @@ static bool row_of(const gh_ctx *x, const gh_fed_config *cf, const gh_fed_provid
                               .client_secret = old ? old->client_secret : NULL,
                               .scopes = gh_arena_strdup(x->arena, cf->scopes),
                               .trust_email_verified = cf->trust_email_verified,
-                              .mapping = dump(x, cf->mapping),
+                              .mapping = mapping_text(x, cf),
                               .enabled = cf->enabled,
                               .created_at = old ? old->created_at : x->now,
                               .updated_at = x->now};
@@ -727,6 +767,23 @@ static const char *expected_issuer(const gh_ctx *x, const gh_fed_provider_row *p
     return want;
 }
 
+/* A microsoft provider with allowed_tenant_ids admits only tokens whose
+ * tid it names (a multi-tenant endpoint otherwise admits every Entra ID
+ * tenant); any other provider, or one without the list, admits all. */
+static bool tenant_allowed(const gh_fed_provider_row *p, const json_t *claims)
+{
+    if (strcmp(p->preset, "microsoft") != 0)
+        return true;
+    json_t *l = allowed_tenants(p);
+    const char *tid = json_string_value(json_object_get(claims, "tid"));
+    bool ok = gh_fedproto_tenant_allowed(l, tid);
+    json_decref(l);
+    if (!ok)
+        gh_log(GH_LOG_WARN, "federation", "%s: tenant %s is not in allowed_tenant_ids", p->id,
+               tid ? tid : "(none)");
+    return ok;
+}
+
 /* The claims of a token whose signature verified: checked, then taken. */
 static gh_fed_end accept_claims(const gh_ctx *x, const gh_fed_provider_row *p, const json_t *tok,
                                 json_t *claims, const char *nonce, gh_fed_identity *id,
@@ -735,6 +792,11 @@ static gh_fed_end accept_claims(const gh_ctx *x, const gh_fed_provider_row *p, c
     const char *iss = expected_issuer(x, p, claims, id);
     if (gh_fedproto_check_claims(claims, iss, p->client_id, nonce, x->now / 1000, why) != 0) {
         json_decref(claims);
+        return GH_FED_END_TOKEN;
+    }
+    if (!tenant_allowed(p, claims)) {
+        json_decref(claims);
+        *why = "your organisation's Microsoft tenant is not allowed to sign in here";
         return GH_FED_END_TOKEN;
     }
     id->claims = claims;

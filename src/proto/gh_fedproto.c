@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gh_crypto.h"
 #include "gh_fedapple.h"
@@ -160,6 +161,44 @@ static int check_mapping(const json_t *in, const struct preset *p, gh_fed_config
     return 0;
 }
 
+static bool tenant_id_ok(const char *t, size_t n)
+{
+    if (n == 0 || n > 64 || strlen(t) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'z') ||
+              (t[i] >= 'A' && t[i] <= 'Z') || t[i] == '-' || t[i] == '.'))
+            return false;
+    return true;
+}
+
+/* allowed_tenant_ids (microsoft only): absent or null for no list, else
+ * 1 to GH_FED_TENANTS_MAX distinct tenant ids. An empty list is refused:
+ * it would let no one in, which disabling the provider says plainly. */
+static int check_tenants(const json_t *in, gh_fed_config *c, char *why, size_t whylen)
+{
+    json_t *l = json_object_get(in, "allowed_tenant_ids");
+    if (!l || json_is_null(l))
+        return 0;
+    if (strcmp(c->preset, "microsoft") != 0)
+        return fail(why, whylen, "allowed_tenant_ids is for the microsoft preset only");
+    if (!json_is_array(l) || json_array_size(l) == 0 || json_array_size(l) > GH_FED_TENANTS_MAX)
+        return fail(why, whylen, "allowed_tenant_ids must be an array of 1 to 100 tenant ids");
+    size_t i;
+    json_t *v;
+    json_array_foreach(l, i, v)
+    {
+        if (!json_is_string(v) || !tenant_id_ok(json_string_value(v), json_string_length(v)))
+            return fail(why, whylen,
+                        "each of allowed_tenant_ids must be 1-64 of 0-9, a-z, A-Z, - and .");
+        for (size_t j = 0; j < i; j++)
+            if (strcasecmp(json_string_value(json_array_get(l, j)), json_string_value(v)) == 0)
+                return fail(why, whylen, "allowed_tenant_ids names a tenant twice");
+    }
+    c->allowed_tenant_ids = json_deep_copy(l);
+    return c->allowed_tenant_ids ? 0 : fail(why, whylen, "out of memory");
+}
+
 static int check_names(const json_t *in, const char *id, gh_fed_config *c, char *why, size_t whylen)
 {
     const char *body_id = NULL;
@@ -249,7 +288,7 @@ int gh_fedproto_validate(const json_t *in, const char *id, gh_fed_config *c, cha
         bool_member(in, "enabled", &c->enabled) < 0)
         return fail(why, whylen, "trust_email_verified and enabled must be booleans");
     if (check_endpoints(in, c, why, whylen) != 0 || check_mapping(in, p, c, why, whylen) != 0 ||
-        check_apple(in, id == NULL, c, why, whylen) != 0)
+        check_apple(in, id == NULL, c, why, whylen) != 0 || check_tenants(in, c, why, whylen) != 0)
         return -1;
     return 0;
 }
@@ -258,7 +297,8 @@ void gh_fed_config_free(gh_fed_config *c)
 {
     json_decref(c->endpoints);
     json_decref(c->mapping);
-    c->endpoints = c->mapping = NULL;
+    json_decref(c->allowed_tenant_ids);
+    c->endpoints = c->mapping = c->allowed_tenant_ids = NULL;
 }
 
 const char *gh_fedproto_endpoint(const char *preset, const json_t *endpoints, const char *name)
@@ -333,17 +373,24 @@ bool gh_fedproto_is_issuer_template(const char *iss)
     return at && !strstr(at + 1, TENANT_SLOT);
 }
 
+bool gh_fedproto_tenant_allowed(const json_t *allowed, const char *tid)
+{
+    if (!allowed)
+        return true;
+    size_t i;
+    json_t *v;
+    bool found = false;
+    json_array_foreach(allowed, i, v) found |=
+        tid && json_is_string(v) && strcasecmp(json_string_value(v), tid) == 0;
+    return found;
+}
+
 char *gh_fedproto_tenant_issuer(gh_arena *a, const char *tmpl, const char *tid)
 {
-    size_t n = tid ? strlen(tid) : 0;
-    if (!gh_fedproto_is_issuer_template(tmpl) || n == 0 || n > 64)
-        return NULL;
     /* a tenant id is a GUID at Microsoft: nothing that could reshape the
      * URL around it (no /, ?, # or %) */
-    for (size_t i = 0; i < n; i++)
-        if (!((tid[i] >= '0' && tid[i] <= '9') || (tid[i] >= 'a' && tid[i] <= 'z') ||
-              (tid[i] >= 'A' && tid[i] <= 'Z') || tid[i] == '-' || tid[i] == '.'))
-            return NULL;
+    if (!gh_fedproto_is_issuer_template(tmpl) || !tid || !tenant_id_ok(tid, strlen(tid)))
+        return NULL;
     const char *at = strstr(tmpl, TENANT_SLOT);
     return gh_arena_printf(a, "%.*s%s%s", (int)(at - tmpl), tmpl, tid, at + strlen(TENANT_SLOT));
 }

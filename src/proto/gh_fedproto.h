@@ -17,12 +17,13 @@
 #include "gh_arena.h"
 
 enum {
-    GH_FED_ID_MAX = 40,       /* provider slug: [a-z0-9-], starting with a letter or digit */
-    GH_FED_NAME_MAX = 80,     /* display name, bytes */
-    GH_FED_URL_MAX = 2048,    /* issuer and endpoint URLs */
-    GH_FED_SKEW_S = 120,      /* clock skew allowed on exp and iat */
-    GH_FED_SUBJECT_MAX = 255, /* an upstream sub longer than this is refused */
-    GH_FED_HS_SECRET_MIN = 32 /* shortest client secret an HS256 ID token may use */
+    GH_FED_ID_MAX = 40,        /* provider slug: [a-z0-9-], starting with a letter or digit */
+    GH_FED_NAME_MAX = 80,      /* display name, bytes */
+    GH_FED_URL_MAX = 2048,     /* issuer and endpoint URLs */
+    GH_FED_SKEW_S = 120,       /* clock skew allowed on exp and iat */
+    GH_FED_SUBJECT_MAX = 255,  /* an upstream sub longer than this is refused */
+    GH_FED_HS_SECRET_MIN = 32, /* shortest client secret an HS256 ID token may use */
+    GH_FED_TENANTS_MAX = 100   /* entries of a microsoft provider's allowed_tenant_ids */
 };
 
 /* A provider as configured, in the arena or borrowed from the JSON given
@@ -43,6 +44,9 @@ typedef struct gh_fed_config {
     /* apple only: what its client secret JWT is made from (gh_fedapple);
      * all three or none (an update without them keeps the stored ones) */
     const char *apple_team_id, *apple_key_id, *apple_private_key;
+    /* microsoft only: the Entra ID tenants (tid) that may sign in; NULL:
+     * any the issuer admits (owned like endpoints) */
+    json_t *allowed_tenant_ids;
 } gh_fed_config;
 
 /* Checks an administrator's provider document (create: id from the body;
@@ -77,6 +81,11 @@ int gh_fedproto_check_claims(const json_t *claims, const char *issuer, const cha
 char *gh_fedproto_tenant_issuer(gh_arena *a, const char *tmpl, const char *tid);
 /* Whether a discovery issuer is such a template. */
 bool gh_fedproto_is_issuer_template(const char *iss);
+/* Whether an ID token's tid may sign in under a microsoft provider's
+ * allowed_tenant_ids: any when allowed is NULL (no list), else only a tid
+ * the list names (tenant ids are GUIDs: compared without regard to ASCII
+ * case). A missing tid is never in a list. */
+bool gh_fedproto_tenant_allowed(const json_t *allowed, const char *tid);
 
 /* The claims of an ID token signed with HMAC SHA-256 under the client
  * secret (OIDC Core 10.1: the secret's UTF-8 octets are the key): alg must

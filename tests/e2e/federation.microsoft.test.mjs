@@ -13,6 +13,10 @@
 // signs in (Entra ID's tokens for two tenants would come from two issuers
 // with the same shape); a token whose tid names another tenant than its iss
 // is refused, which is the check that matters.
+// A microsoft provider's allowed_tenant_ids narrows the multi-tenant
+// endpoint to the tenants it names: a token from any other tid is refused
+// before anything is provisioned or signed in (docs/federation.md
+// "Microsoft").
 // SECURITY.md ids cited: #46 (federated users keyed by provider and sub).
 
 import { test, describe, before, after } from 'node:test';
@@ -107,5 +111,70 @@ describe('microsoft common endpoint: the {tenantid} issuer template', () => {
     const out = await new Agent(ctx.server).follow(`${ctx.server.url}/federation/ms-generic/start`);
     assert.equal(out.res.status, 502, out.text);
     assert.match(out.text, /describes itself as another issuer/);
+  });
+});
+
+describe('microsoft allowed_tenant_ids: only the tenants named may sign in', () => {
+  const patch = (body) => admin('PATCH', '/ms', body);
+  const audits = () => sql(ctx.server, "SELECT outcome, reason FROM audit_events WHERE type = 'federation.failed'");
+  after(async () => { await patch({ allowed_tenant_ids: null }); });
+
+  test('bad lists are refused with 400 naming the member; a good one is returned by GET', async () => {
+    const bad = [[], 'x', [1], [''], ['a/b'], ['a?b'], [`${'a'.repeat(65)}`], [TID, TID.toUpperCase()],
+      Array.from({ length: 101 }, (_, i) => `t${i}`)];
+    for (const list of bad) {
+      const res = await patch({ allowed_tenant_ids: list });
+      assert.equal(res.status, 400, `${JSON.stringify(list)}: ${res.text}`);
+      assert.match(res.text, /allowed_tenant_ids/);
+    }
+    const other = await admin('PATCH', '/ms-generic', { allowed_tenant_ids: [TID] });
+    assert.equal(other.status, 400, other.text);
+    assert.match(other.text, /allowed_tenant_ids is for the microsoft preset only/);
+    assert.equal((await admin('GET', '/ms')).json.allowed_tenant_ids, null, 'unset by default');
+    const hundred = Array.from({ length: 100 }, (_, i) => `t${i}`);
+    assert.equal((await patch({ allowed_tenant_ids: hundred })).status, 200);
+    const got = await admin('GET', '/ms');
+    assert.deepEqual(got.json.allowed_tenant_ids, hundred);
+    assert.ok(!('allowed_tenant_ids' in got.json.mapping), 'the mapping shows mapped attributes only');
+    assert.equal((await patch({ allowed_tenant_ids: null })).status, 200);
+    assert.equal((await admin('GET', '/ms')).json.allowed_tenant_ids, null);
+  });
+
+  test("a list naming another tenant refuses the upstream's sign-in: nothing is provisioned, a linked identity is not signed in, the refusal is audited", async () => {
+    const linked = `ms-l-${randomHex(4)}`;
+    ctx.up.accounts.set(linked, { tid: TID, email: `${linked}@contoso.test`, email_verified: true });
+    assert.equal((await signIn(new Agent(ctx.server), 'ms', linked)).url.pathname, '/account', 'signs in while no list is set');
+    const set = await patch({ allowed_tenant_ids: [OTHER_TID] });
+    assert.equal(set.status, 200, set.text);
+    assert.deepEqual(set.json.allowed_tenant_ids, [OTHER_TID]);
+    const before = audits().length;
+    const fresh = `ms-n-${randomHex(4)}`;
+    ctx.up.accounts.set(fresh, { tid: TID, email: `${fresh}@contoso.test`, email_verified: true });
+    for (const login of [fresh, linked]) {
+      const agent = new Agent(ctx.server);
+      const out = await signIn(agent, 'ms', login);
+      assert.equal(out.res.status, 502, `${login}: ${out.text}`);
+      assert.match(out.text, /Microsoft tenant is not allowed to sign in here/);
+      assert.equal((await agent.api('GET', '/api/v1/session')).json.authenticated, false);
+    }
+    assert.deepEqual(sql(ctx.server, `SELECT id FROM users WHERE email = '${fresh}@contoso.test'`), [], 'no account created');
+    assert.deepEqual(sql(ctx.server, `SELECT subject FROM fed_identities WHERE subject = '${fresh}'`), [], 'nothing linked');
+    const refused = audits().slice(before);
+    assert.equal(refused.length, 2);
+    for (const e of refused) {
+      assert.equal(e.outcome, 'failure');
+      assert.match(e.reason, /tenant is not allowed/);
+    }
+  });
+
+  test("a list naming the upstream's tenant (in any case) lets it sign in", async () => {
+    assert.equal((await patch({ allowed_tenant_ids: [OTHER_TID, TID.toUpperCase()] })).status, 200);
+    const login = `ms-a-${randomHex(4)}`;
+    ctx.up.accounts.set(login, { tid: TID, email: `${login}@contoso.test`, email_verified: true });
+    const agent = new Agent(ctx.server);
+    const out = await signIn(agent, 'ms', login);
+    assert.equal(out.url.pathname, '/account', out.text);
+    assert.equal((await agent.api('GET', '/api/v1/session')).json.authenticated, true);
+    assert.deepEqual(sql(ctx.server, `SELECT upstream_tid FROM fed_identities WHERE subject = '${login}'`), [{ upstream_tid: TID }]);
   });
 });

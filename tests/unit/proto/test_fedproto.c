@@ -353,6 +353,57 @@ static void the_tenant_template_takes_a_tenant_id_only(void **state)
     gh_arena_free(a);
 }
 
+static void allowed_tenant_ids_is_a_short_list_of_tenant_ids_for_microsoft(void **state)
+{
+    (void)state;
+    gh_fed_config c;
+    char why[256] = "";
+#define MS "{\"id\":\"ms\",\"display_name\":\"M\",\"preset\":\"microsoft\",\"client_id\":\"a\","
+    assert_int_equal(
+        validate(MS "\"allowed_tenant_ids\":[\"72f988bf-86f1\",\"contoso.test\"]}", NULL, &c, why),
+        0);
+    assert_int_equal(json_array_size(c.allowed_tenant_ids), 2);
+    gh_fed_config_free(&c);
+    assert_int_equal(validate(MS "\"allowed_tenant_ids\":null}", NULL, &c, why), 0);
+    assert_null(c.allowed_tenant_ids);
+    gh_fed_config_free(&c);
+    const char *bad[] = {"[]",
+                         "\"abc\"",
+                         "[\"a/b\"]",
+                         "[\"\"]",
+                         "[1]",
+                         "[\"Ab\",\"aB\"]",
+                         "[\"x0123456789012345678901234567890123456789012345678901234567890123\"]"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text), MS "\"allowed_tenant_ids\":%s}", bad[i]);
+        assert_int_equal(validate(text, NULL, &c, why), -1);
+        assert_non_null(strstr(why, "allowed_tenant_ids"));
+        gh_fed_config_free(&c);
+    }
+#undef MS
+    assert_int_equal(validate("{\"id\":\"g\",\"display_name\":\"G\",\"preset\":\"google\","
+                              "\"client_id\":\"a\",\"allowed_tenant_ids\":[\"t\"]}",
+                              NULL, &c, why),
+                     -1);
+    assert_non_null(strstr(why, "microsoft preset only"));
+    gh_fed_config_free(&c);
+}
+
+static void a_tid_is_allowed_only_when_the_list_names_it(void **state)
+{
+    (void)state;
+    json_t *l = json_loads("[\"72f988bf-86f1-41af-91ab-2d7cd011db47\",\"b\"]", 0, NULL);
+    assert_true(gh_fedproto_tenant_allowed(NULL, "anything"));
+    assert_true(gh_fedproto_tenant_allowed(NULL, NULL));
+    assert_true(gh_fedproto_tenant_allowed(l, "72F988BF-86F1-41AF-91AB-2D7CD011DB47"));
+    assert_true(gh_fedproto_tenant_allowed(l, "b"));
+    assert_false(gh_fedproto_tenant_allowed(l, "9188040d-6c67-4c5b-b112-36a304b66dad"));
+    assert_false(gh_fedproto_tenant_allowed(l, "b2"));
+    assert_false(gh_fedproto_tenant_allowed(l, NULL));
+    json_decref(l);
+}
+
 static void basic_only_when_it_is_all_the_upstream_takes(void **state)
 {
     (void)state;
@@ -426,6 +477,8 @@ int main(void)
         cmocka_unit_test(fed_is_aal1_unless_a_local_factor_follows),
         cmocka_unit_test(the_tenant_template_takes_a_tenant_id_only),
         cmocka_unit_test(basic_only_when_it_is_all_the_upstream_takes),
+        cmocka_unit_test(allowed_tenant_ids_is_a_short_list_of_tenant_ids_for_microsoft),
+        cmocka_unit_test(a_tid_is_allowed_only_when_the_list_names_it),
         cmocka_unit_test(hs256_with_the_client_secret_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
