@@ -308,8 +308,10 @@ static gh_keyset *build_set(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES]
         ks->n++;
     }
     /* by tenant, newest first, sorted here: the database's collation need
-     * not be strcmp's; the kid index serves verification */
-    qsort(ks->keys, ks->n, sizeof(gh_key), key_cmp);
+     * not be strcmp's; the kid index serves verification (qsort wants a
+     * non-null base even for no elements: an empty set has none) */
+    if (ks->n)
+        qsort(ks->keys, ks->n, sizeof(gh_key), key_cmp);
     if (ks->n && !(ks->by_kid = calloc(ks->n, sizeof(gh_key *)))) {
         keyset_free(ks);
         snprintf(err, errlen, "out of memory");
@@ -317,7 +319,8 @@ static gh_keyset *build_set(gh_arena *a, const uint8_t mkey[GH_MASTER_KEY_BYTES]
     }
     for (size_t i = 0; i < ks->n; i++)
         ks->by_kid[i] = &ks->keys[i];
-    qsort(ks->by_kid, ks->n, sizeof(gh_key *), kid_cmp);
+    if (ks->n)
+        qsort(ks->by_kid, ks->n, sizeof(gh_key *), kid_cmp);
     return ks;
 }
 

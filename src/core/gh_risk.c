@@ -120,7 +120,8 @@ static int cmp_str(const void *a, const void *b)
 static long long distinct(const char **v, size_t n)
 {
     long long d = 0;
-    qsort(v, n, sizeof(*v), cmp_str);
+    if (n) /* qsort wants a non-null base even for none */
+        qsort(v, n, sizeof(*v), cmp_str);
     for (size_t i = 0; i < n; i++)
         d += !v[i] || i == 0 || !v[i - 1] || strcmp(v[i], v[i - 1]) != 0;
     return d;

@@ -181,7 +181,8 @@ static snapshot *build(const gh_config *cfg, const gh_tenant_row *rows, size_t n
         if (e->host && strcmp(e->status, "deleted") != 0)
             s->by_host[s->nhosts++] = e;
     }
-    qsort(s->by_host, s->nhosts, sizeof(entry *), by_host_cmp);
+    if (s->nhosts) /* by_host is NULL for no tenants */
+        qsort(s->by_host, s->nhosts, sizeof(entry *), by_host_cmp);
     return s;
 }
 
