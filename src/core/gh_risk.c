@@ -160,6 +160,9 @@ static gh_dbrc velocity(const gh_ctx *x, gh_dbconn *c, const char *user_id, cons
     }
     s->v[GH_RS_IP_ACCOUNTS] = distinct(accounts, na);
     s->v[GH_RS_ACCOUNT_IPS] = distinct(addrs, nip);
+    /* the tenant's whole window: a wide attack spread thin over addresses
+     * and accounts still shows here (bounded by FAILURES_READ) */
+    s->v[GH_RS_TENANT_FAILURES] = (long long)n;
     return GH_DB_OK;
 }
 
@@ -471,6 +474,8 @@ static gh_dbrc attempts(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const 
     gh_dbrc rc = gh_store_risk_events(c, x->arena, x->tenant, pattern, x->now - WINDOW_MS,
                                       FAILURES_READ, &ev, &n);
     const char *ip = x->client_ip ? x->client_ip : "";
+    if (rc == GH_DB_OK)
+        s->v[GH_RS_TENANT_ATTEMPTS] = (long long)n; /* bounded by FAILURES_READ */
     for (size_t i = 0; rc == GH_DB_OK && i < n; i++) {
         const char *eip = ev[i].ip ? ev[i].ip : "";
         bool same_ip = strcmp(eip, ip) == 0;

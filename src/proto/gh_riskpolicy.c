@@ -36,6 +36,8 @@ static const char *const signal_names[GH_RS_COUNT] = {
     [GH_RS_PHISHING_RESISTANT] = "phishing_resistant",
     [GH_RS_CODE_GRANT] = "code_grant",
     [GH_RS_PUBLIC_CLIENT] = "public_client",
+    [GH_RS_TENANT_FAILURES] = "tenant_failures",
+    [GH_RS_TENANT_ATTEMPTS] = "tenant_attempts",
 };
 
 static const char *const journey_names[GH_RJ_COUNT] = {

@@ -70,6 +70,9 @@ typedef enum {
     GH_RS_PHISHING_RESISTANT, /* the proof is bound to this origin (a passkey) */
     GH_RS_CODE_GRANT,         /* token: the authorization-code grant (0: refresh) */
     GH_RS_PUBLIC_CLIENT,      /* token: the client has no credentials of its own */
+    /* the whole tenant, last hour (at most the 2000 newest events read) */
+    GH_RS_TENANT_FAILURES, /* failed sign-ins anywhere in the tenant */
+    GH_RS_TENANT_ATTEMPTS, /* the other journeys: this journey's attempts in the tenant */
     GH_RS_COUNT
 } gh_risk_signal;
 

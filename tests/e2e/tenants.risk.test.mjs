@@ -104,6 +104,34 @@ describe('a tenant\'s own risk policy', () => {
     assert.equal(back.status, 200, back.text);
   });
 
+  test('a tenant-wide wave of failed sign-ins shows in tenant_failures, counted per tenant: a policy can act on an attack spread over many accounts', async () => {
+    const id = `wave-${randomHex(3)}`;
+    assert.equal((await admin('POST', '/admin/v1/tenants', { body: JSON.stringify({ id, display_name: 'Shop' }) })).status, 201);
+    const T = tenantView(server, id);
+    const owner = await person(T);
+    const policy = 'version wave-1\n'
+      + 'rule tenant_wave on signin if tenant_failures >= 4 weight 10 reason tenant_under_attack\n'
+      + 'threshold signin notify 10\n';
+    assert.equal((await admin('PUT', `/admin/v1/tenants/${id}/risk-policy`, { body: policy, type: 'text/plain' })).status, 200);
+    // four wrong passwords, each on another address of the tenant
+    for (let i = 0; i < 4; i++) {
+      const r = await new Browser(T).post('/api/v1/signin', { email: `nobody-${i}-${randomHex(3)}@example.com`, password: 'Wrong-password-123456' });
+      assert.equal(r.status, 401);
+    }
+    const ok = await signIn(T, owner);
+    assert.equal(ok.status, 200, ok.text);
+    const [d] = await decisions(T, owner.id);
+    assert.ok(d.signals.tenant_failures >= 4, `tenant_failures ${d.signals.tenant_failures}`);
+    assert.deepEqual(d.fired.map((f) => f.rule), ['tenant_wave']);
+    assert.equal(d.outcome, 'notify');
+    // another tenant's wave is not this one's: the default tenant's count leaves them out
+    const rooted = await person(server);
+    assert.equal((await signIn(server, rooted)).status, 200);
+    const [rd] = await decisions(server, rooted.id);
+    const elsewhere = sql(server, `SELECT COUNT(*) AS n FROM audit_events WHERE tenant_id = 'default' AND type = 'signin.failed'`)[0].n;
+    assert.equal(rd.signals.tenant_failures, Number(elsewhere));
+  });
+
   test('`gatehouse tenant risk-policy ID FILE` reaches the running server; --server goes back; a bad file names its line and changes nothing', async () => {
     const id = `clirisk-${randomHex(3)}`;
     assert.equal((await admin('POST', '/admin/v1/tenants', { body: JSON.stringify({ id, display_name: 'Shop' }) })).status, 201);

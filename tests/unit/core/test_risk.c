@@ -123,6 +123,7 @@ static void velocity_counts_addresses_accounts_and_networks(void **state)
     assert_int_equal(s.v[GH_RS_IP_ACCOUNTS], 12);
     assert_int_equal(s.v[GH_RS_ACCOUNT_FAILURES], 3);
     assert_int_equal(s.v[GH_RS_ACCOUNT_IPS], 3);
+    assert_int_equal(s.v[GH_RS_TENANT_FAILURES], 16); /* every failure of the tenant */
     assert_int_equal(s.v[GH_RS_NEW_DEVICE], 1);
     assert_int_equal(s.v[GH_RS_NEW_NETWORK], 1);
     assert_string_equal(s.network, "198.51.100.0/24");
@@ -131,6 +132,7 @@ static void velocity_counts_addresses_accounts_and_networks(void **state)
     s = signals(f);
     assert_int_equal(s.v[GH_RS_IP_FAILURES], 0);
     assert_int_equal(s.v[GH_RS_ACCOUNT_IPS], 0);
+    assert_int_equal(s.v[GH_RS_TENANT_FAILURES], 0);
 }
 
 static void an_account_keeps_its_latest_twenty_networks(void **state)
@@ -218,6 +220,7 @@ static void journeys_count_their_own_attempts(void **state)
     assert_int_equal(s.v[GH_RS_IP_ATTEMPTS], 3);
     assert_int_equal(s.v[GH_RS_NETWORK_ATTEMPTS], 4);
     assert_int_equal(s.v[GH_RS_ACCOUNT_ATTEMPTS], 3);
+    assert_int_equal(s.v[GH_RS_TENANT_ATTEMPTS], 4); /* anyone's, anywhere in the tenant */
     assert_int_equal(s.v[GH_RS_NEW_DEVICE], 1);
     /* sign-up counts every signup.* event, and knows no account */
     event(f, "signup.created", "new-1", "198.51.100.7");
@@ -225,6 +228,7 @@ static void journeys_count_their_own_attempts(void **state)
     a = (gh_risk_attempt){.journey = GH_RJ_SIGNUP, .email = "x@example.com"};
     assert_int_equal(gh_risk_attempt_signals(&f->x, f->c, &a, &s), GH_DB_OK);
     assert_int_equal(s.v[GH_RS_IP_ATTEMPTS], 2);
+    assert_int_equal(s.v[GH_RS_TENANT_ATTEMPTS], 2);
     assert_int_equal(s.v[GH_RS_ACCOUNT_ATTEMPTS], 0);
     assert_int_equal(s.v[GH_RS_NEW_NETWORK], 0); /* no account: not looked up */
 }
