@@ -5,7 +5,7 @@
 # The caller sets `set -euo pipefail`, then calls bench_init NAME, which:
 #   - cds to the repository root; sets ROOT, BENCH, RESULTS, WORK (a temp dir)
 #   - drops every GATEHOUSE_* variable inherited from the environment
-#   - copies build/gatehouse to $WORK (building it first only when missing),
+#   - copies build/gatehouse (or $BENCH_BIN) to $WORK (building it first only when missing),
 #     so a rebuild in the tree during the run cannot swap the binary
 #   - installs the EXIT trap: wrk runs, servers and then any commands the
 #     caller added with at_exit are stopped, and $WORK is removed (kept, with
@@ -51,16 +51,21 @@ bench_init() {
     mkfifo "$WORK/tick"
     exec {TICK}<>"$WORK/tick"
 
-    if [[ ! -x $ROOT/build/gatehouse ]]; then
+    # BENCH_BIN: another binary to measure (bench/chain.sh compares commits)
+    local src=${BENCH_BIN:-$ROOT/build/gatehouse}
+    if [[ -n ${BENCH_BIN:-} ]]; then
+        [[ -x $src ]] || die "BENCH_BIN $src is not an executable"
+    elif [[ ! -x $src ]]; then
         say "build/gatehouse is missing: building it"
         bash scripts/build.sh >"$WORK/build.log" 2>&1 || {
             cat "$WORK/build.log" >&2
             die "build failed"
         }
     fi
-    cp "$ROOT/build/gatehouse" "$WORK/gatehouse"
+    cp "$src" "$WORK/gatehouse"
     BIN=$WORK/gatehouse
-    BIN_DATE=$(date -u -r "$ROOT/build/gatehouse" '+%Y-%m-%d %H:%M:%SZ')
+    BIN_FROM=${BENCH_BIN:-build/gatehouse}
+    BIN_DATE=$(date -u -r "$src" '+%Y-%m-%d %H:%M:%SZ')
     TOKEN=$(rand_hex 24)
     MASTER_KEY=$(rand_hex 32)
     ((${#TOKEN} >= 16 && ${#MASTER_KEY} == 64)) || die "cannot make secrets"
@@ -301,7 +306,7 @@ machine_lines() {
     printf '  %-32s %s\n' "CPU" "${cpu:-?}"
     printf '  %-32s %s GiB\n' "memory" "$mem"
     printf '  %-32s %s\n' "kernel" "$(uname -r)"
-    printf '  %-32s %s\n' "binary" "copy of build/gatehouse built $BIN_DATE"
+    printf '  %-32s %s\n' "binary" "copy of $BIN_FROM built $BIN_DATE"
     printf '  %-32s %s (start) / %s (end)\n' "load average 1/5/15 min" "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 

@@ -10,7 +10,7 @@
 # (per-connection pause in the half-rate runs, default 10),
 # BENCH_SIG_SECONDS (seconds per signature measurement, default 2),
 # BENCH_ONLY (a space-separated subset of: live discovery jwks cc introspect
-# introspect_new userinfo refresh; the report leaves the others out),
+# introspect_new userinfo refresh code; the report leaves the others out),
 # BENCH_MANY_TOKENS (distinct access tokens for introspect_new, default 8192).
 #
 # The server runs with GATEHOUSE_RATE_LIMITS=off: the rate limits (on by
@@ -162,11 +162,11 @@ SETUP_HWM_KIB=$(status_kib "$MAIN_PID" VmHWM)
 # ---------------------------------------------------------------- runs
 
 declare -A R_BL R_HALF R_CONNS_HALF R_RSS R_NOISE
-ORDER=(live discovery jwks cc introspect introspect_new userinfo refresh)
+ORDER=(live discovery jwks cc introspect introspect_new userinfo refresh code)
 if [[ -n ${BENCH_ONLY:-} ]]; then
     read -ra ORDER <<<"$BENCH_ONLY"
     for key in "${ORDER[@]}"; do
-        [[ " live discovery jwks cc introspect introspect_new userinfo refresh " == *" $key "* ]] ||
+        [[ " live discovery jwks cc introspect introspect_new userinfo refresh code " == *" $key "* ]] ||
             die "BENCH_ONLY: unknown case $key"
     done
 fi
@@ -179,6 +179,7 @@ declare -A LABEL=(
     [introspect_new]="POST /introspect (a new token each time)"
     [userinfo]="GET /userinfo"
     [refresh]="POST /token refresh_token"
+    [code]="GET /authorize + code exchange"
 )
 
 # run_case KEY MODE CONNS [SECONDS]: MODE peak, half or cal (a short run to
@@ -200,6 +201,8 @@ run_case() {
         refresh_tokens $((conns + 4)) "$WORK/rt-$mode.txt"
         args=(/token refresh.lua -H "$WEB_BASIC" -H "$FORM" -- "$WORK/rt-$mode.txt" "$thr")
         ;;
+    code) args=("${AUTHZ#"$U"}" code.lua -H "Cookie: gh_session=$SESSION" -H "$WEB_BASIC" -H "$FORM" --
+        "${AUTHZ#"$U"}" "grant_type=authorization_code&redirect_uri=$REDIRECT_ENC&code_verifier=$VERIFIER&") ;;
     esac
     say "$key $mode: wrk -t$thr -c$conns -d${dur}s$([[ $mode != peak ]] && echo ", pause ${PACE} ms before each request")"
     # pace.lua reads BENCH_PACE_MS from wrk's environment
@@ -218,6 +221,9 @@ run_case() {
     R_HWM[$key-$mode]=$(status_kib "$MAIN_PID" VmHWM)
     R_NOISE[$key-$mode]=$NOISE
     errors_clean "$BL" || PROBLEMS+=("${LABEL[$key]} ($mode): $(errors_of "$BL")$([[ -n $(kv "$BL" codes) ]] && echo ", by status: $(kv "$BL" codes)")${BSAMPLE:+; first body: $BSAMPLE}")
+    if [[ $key == code && $(kv "$BL" nocode) != 0 ]]; then
+        PROBLEMS+=("${LABEL[$key]} ($mode): $(kv "$BL" nocode) redirects carried no code")
+    fi
     if [[ $key == refresh && $(kv "$BL" starved) != 0 ]]; then
         PROBLEMS+=("${LABEL[$key]} ($mode): $(kv "$BL" starved) requests found no live refresh token (chains broken by errors)")
     fi
@@ -288,6 +294,8 @@ CEIL[userinfo]=$ES_VERIFY
 CEIL_WHAT[userinfo]="1 verify"
 CEIL[refresh]=$(awk -v s="$ES_SIGN" 'BEGIN {printf "%.0f", s / 2}')
 CEIL_WHAT[refresh]="2 signs"
+CEIL[code]=""
+CEIL_WHAT[code]="-"
 declare -A TARGET=([cc]=20000 [introspect]=20000 [discovery]=40000 [jwks]=40000)
 
 row() { printf '  %-38s %9s %7s %7s %8s   %8s %-8s %5s   %5s %5s %6s %7s   %s\n' "$@"; }
@@ -341,6 +349,12 @@ row() { printf '  %-38s %9s %7s %7s %8s   %8s %-8s %5s   %5s %5s %6s %7s   %s\n'
     echo "  pays a full ES256 verification: the cost of a token seen for the first time."
     echo "  refresh: one chain per connection (each request sends the token the previous response"
     echo "  returned), $(kv "${R_BL[refresh]:-}" chains) chains from as many code flows; each refresh writes to the database."
+    if [[ -n ${R_BL[code]:-} ]]; then
+        echo "  authorize + code exchange: a GET /authorize with the session cookie (302 with a new code),"
+        echo "  then that code's exchange at POST /token (ID, access and refresh token; the exchange"
+        echo "  writes a token.issued audit event): req/s counts both requests; complete"
+        echo "  flows: $(kv "${R_BL[code]}" flows_per_s)/s at the peak, $(kv "${R_HALF[code]}" flows_per_s)/s in the half run."
+    fi
     echo "  wrk corrects its percentiles for coordinated omission: one slow response adds synthetic"
     echo "  samples for the requests a steady client would have sent meanwhile, so a stall weighs heavily."
     echo
