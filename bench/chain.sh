@@ -10,9 +10,12 @@
 # (without, with, without, with, ...) so both see the same machine; the
 # table gives each run and the median per binary. See bench/README.md.
 #
+# Each round runs on SQLite and on PostgreSQL (a throwaway cluster from
+# scripts/pg.sh, fsync off, a fresh database per run).
 # Knobs (environment): BENCH_CHAIN_ROUNDS (alternations, default 2),
 # BENCH_DURATION (seconds per wrk run, default 5), BENCH_CHAIN_NOW (1: also
-# run build/gatehouse of this tree once per round; default 1).
+# run build/gatehouse of this tree once per round; default 1),
+# BENCH_CHAIN_PG (0: SQLite only; default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -20,6 +23,7 @@ RESULTS=$ROOT/bench/results
 mkdir -p "$RESULTS"
 ROUNDS=${BENCH_CHAIN_ROUNDS:-2}
 NOW=${BENCH_CHAIN_NOW:-1}
+PG=${BENCH_CHAIN_PG:-1}
 export BENCH_DURATION=${BENCH_DURATION:-5}
 export BENCH_ONLY="cc refresh code"
 export BENCH_SIG_SECONDS=1
@@ -33,8 +37,10 @@ die() {
 }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-chain.XXXXXX")
+chmod 755 "$WORK" # the postgres user must reach the cluster made inside it
 cleanup() {
     local w
+    [[ -d $WORK/pg ]] && bash scripts/pg.sh stop "$WORK/pg" >/dev/null 2>&1
     for w in "$WORK"/src-*; do
         [[ -d $w ]] && git worktree remove --force "$w" >/dev/null 2>&1
     done
@@ -63,12 +69,19 @@ BINS[with]=$(build_at $AFTER) || exit 1
 LABELS=(without with)
 ((NOW)) && LABELS+=(now)
 
-# one LABEL ROUND: bench/oidc.sh against that binary; keeps its table.
+BACKENDS=(sqlite)
+if ((PG)); then
+    PG_URL=$(bash scripts/pg.sh start "$WORK/pg" | tail -1) || die "scripts/pg.sh start failed"
+    BACKENDS+=(pg)
+fi
+
+# one BACKEND LABEL ROUND: bench/oidc.sh against that binary; keeps its table.
 one() {
-    local label=$1 round=$2 out=$RESULTS/chain-$1-$2.txt
-    say "round $round: $label"
-    BENCH_BIN=${BINS[$label]} bash bench/oidc.sh >/dev/null 2>"$WORK/oidc-$label-$round.err" ||
-        die "bench/oidc.sh failed for $label: $(tail -5 "$WORK/oidc-$label-$round.err")"
+    local backend=$1 label=$2 round=$3 out=$RESULTS/chain-$1-$2-$3.txt url=
+    [[ $backend == pg ]] && url=$PG_URL
+    say "round $round: $backend $label"
+    BENCH_PG_URL=$url BENCH_BIN=${BINS[$label]} bash bench/oidc.sh >/dev/null 2>"$WORK/oidc-$backend-$label-$round.err" ||
+        die "bench/oidc.sh failed for $backend $label: $(tail -5 "$WORK/oidc-$backend-$label-$round.err")"
     cp "$RESULTS/oidc.txt" "$out"
 }
 
@@ -82,7 +95,9 @@ flows() {
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((r = 1; r <= ROUNDS; r++)); do
-    for label in "${LABELS[@]}"; do one "$label" "$r"; done
+    for backend in "${BACKENDS[@]}"; do
+        for label in "${LABELS[@]}"; do one "$backend" "$label" "$r"; done
+    done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -90,23 +105,26 @@ median() { sort -n | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; e
 {
     echo "Gatehouse audit chain on the token endpoint  $(date -u '+%Y-%m-%d %H:%M:%SZ')"
     echo "without: $BEFORE   with: $AFTER   now: build/gatehouse of $(git rev-parse --short HEAD)"
-    echo "bench/oidc.sh, SQLite, rate limits off, ${BENCH_DURATION}s per wrk run, $ROUNDS rounds alternating;"
+    echo "bench/oidc.sh, rate limits off, ${BENCH_DURATION}s per wrk run, $ROUNDS rounds alternating;"
     echo "load average before / after: $LOAD_BEFORE / $LOAD_AFTER"
-    echo
-    printf '  %-9s %-34s %-34s %-34s\n' "" "client_credentials req/s" "refresh_token req/s" "code flows/s (authorize+exchange)"
-    for label in "${LABELS[@]}"; do
-        cc=() rt=() cf=()
-        for ((r = 1; r <= ROUNDS; r++)); do
-            f=$RESULTS/chain-$label-$r.txt
-            cc+=("$(figure "$f" "POST /token client_credentials")")
-            rt+=("$(figure "$f" "POST /token refresh_token")")
-            cf+=("$(flows "$f")")
+    for backend in "${BACKENDS[@]}"; do
+        echo
+        [[ $backend == pg ]] && echo "PostgreSQL 15 (scripts/pg.sh, fsync off, same machine)" || echo "SQLite"
+        printf '  %-9s %-34s %-34s %-34s\n' "" "client_credentials req/s" "refresh_token req/s" "code flows/s (authorize+exchange)"
+        for label in "${LABELS[@]}"; do
+            cc=() rt=() cf=()
+            for ((r = 1; r <= ROUNDS; r++)); do
+                f=$RESULTS/chain-$backend-$label-$r.txt
+                cc+=("$(figure "$f" "POST /token client_credentials")")
+                rt+=("$(figure "$f" "POST /token refresh_token")")
+                cf+=("$(flows "$f")")
+            done
+            printf '  %-9s %-34s %-34s %-34s\n' "$label" \
+                "$(printf '%s\n' "${cc[@]}" | median) (${cc[*]})" \
+                "$(printf '%s\n' "${rt[@]}" | median) (${rt[*]})" \
+                "$(printf '%s\n' "${cf[@]}" | median) (${cf[*]})"
         done
-        printf '  %-9s %-34s %-34s %-34s\n' "$label" \
-            "$(printf '%s\n' "${cc[@]}" | median) (${cc[*]})" \
-            "$(printf '%s\n' "${rt[@]}" | median) (${rt[*]})" \
-            "$(printf '%s\n' "${cf[@]}" | median) (${cf[*]})"
     done
     echo
-    echo "  median (each round's figure); each run's full table: bench/results/chain-LABEL-ROUND.txt"
+    echo "  median (each round's figure); each run's full table: bench/results/chain-BACKEND-LABEL-ROUND.txt"
 } | tee "$RESULTS/chain.txt"

@@ -11,7 +11,9 @@
 # BENCH_SIG_SECONDS (seconds per signature measurement, default 2),
 # BENCH_ONLY (a space-separated subset of: live discovery jwks cc introspect
 # introspect_new userinfo refresh code; the report leaves the others out),
-# BENCH_MANY_TOKENS (distinct access tokens for introspect_new, default 8192).
+# BENCH_MANY_TOKENS (distinct access tokens for introspect_new, default 8192),
+# BENCH_PG_URL (a postgresql:// URL of a role that may create databases: the
+# server runs on a fresh database there instead of SQLite).
 #
 # The server runs with GATEHOUSE_RATE_LIMITS=off: the rate limits (on by
 # default, docs/rate-limits.md) would answer the set-up's bursts of code
@@ -53,8 +55,18 @@ TOTP_BEFORE=$TOTP_LINE
 WA_BEFORE=$WA_LINE
 SIG_NOISE_BEFORE=$SIG_NOISE
 
-say "server with GATEHOUSE_RATE_LIMITS=off (the endpoints' cost, not the limits')"
-start_gh main "$WORK/data-main/gatehouse.db" GATEHOUSE_RATE_LIMITS=off
+BACKEND=SQLite
+DB=$WORK/data-main/gatehouse.db
+if [[ -n ${BENCH_PG_URL:-} ]]; then # a fresh database, dropped at the end
+    BACKEND=PostgreSQL
+    dbname=ghoidc_$$_$(rand_hex 4)
+    PSQL=$(command -v psql || echo /usr/lib/postgresql/15/bin/psql)
+    "$PSQL" -X -q "$BENCH_PG_URL" -c "CREATE DATABASE $dbname" || die "cannot create database $dbname"
+    at_exit "'$PSQL' -X -q '$BENCH_PG_URL' -c 'DROP DATABASE IF EXISTS $dbname' >/dev/null 2>&1"
+    DB=${BENCH_PG_URL%/*}/$dbname
+fi
+say "server on $BACKEND with GATEHOUSE_RATE_LIMITS=off (the endpoints' cost, not the limits')"
+start_gh main "$DB" GATEHOUSE_RATE_LIMITS=off
 MAIN=$PORT
 MAIN_PID=$PID
 U=http://127.0.0.1:$MAIN
@@ -320,7 +332,7 @@ row() { printf '  %-38s %9s %7s %7s %8s   %8s %-8s %5s   %5s %5s %6s %7s   %s\n'
     echo "  WebAuthn: bench/webauthn_rate.c, gh_webauthn_assert (JSON, CBOR, key import, ECDSA) vs raw EVP_DigestVerify, one thread."
     echo "  Access tokens and ID tokens are signed with ES256 (the default)."
     echo
-    echo "Load: server on SQLite, access log off, rate limits off (GATEHOUSE_RATE_LIMITS=off: on by"
+    echo "Load: server on $BACKEND, access log off, rate limits off (GATEHOUSE_RATE_LIMITS=off: on by"
     echo "default they would answer this load with slow_down / 429), wrk -t$THREADS on the same $NPROC cores, ${DURATION}s per run,"
     echo "peak runs with $CONNS connections; latency in ms; 'other' = CPU share taken by other processes"
     echo "during the peak / half run"

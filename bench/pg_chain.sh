@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The audit hash chain on PostgreSQL with one and with two Gatehouse
 # instances appending for the same tenant (docs/audit.md "Cost"): token
-# issuance throughput (client_credentials and the refresh grant) and, for
+# issuance throughput (client_credentials, the refresh grant, and the
+# authorization code flow, whose exchange appends token.issued) and, for
 # contrast, an audited write (POST /scim/v2/Users without a password, one
 # scim.user.created event per request), each from one instance and then
 # from two on one database, with the load average read beside every figure.
 # (client_credentials and refresh write no audit event on success: their
-# rows show that; the SCIM rows show what the chain's serialisation costs.)
+# rows show that; the code and SCIM rows show what the chain's
+# serialisation costs.)
 # Prints a table and writes it to bench/results/pg_chain.txt.
 #
 # Knobs (environment): BENCH_DURATION (seconds per run, default 8),
@@ -95,6 +97,8 @@ run_set() {
         case $kase in
         cc) args=(/token fixed.lua -H "$CC_BASIC" -H "$FORM" -- POST "grant_type=client_credentials&scope=api.read") ;;
         refresh) args=(/token refresh.lua -H "$WEB_BASIC" -H "$FORM" -- "$WORK/rt-$key-$i.txt" "$thr") ;;
+        code) args=("/authorize?${AUTHZ#*\?}" code.lua -H "Cookie: gh_session=$SESSION" -H "$WEB_BASIC" -H "$FORM" --
+            "/authorize?${AUTHZ#*\?}" "grant_type=authorization_code&redirect_uri=$REDIRECT_ENC&code_verifier=$VERIFIER&") ;;
         scim) args=(/scim/v2/Users scim_users.lua -H "Authorization: Bearer $TOKEN"
             -H "Content-Type: application/scim+json" -- "$key-$i-$(rand_hex 3)" nopassword) ;;
         esac
@@ -104,7 +108,10 @@ run_set() {
     done
     for ((i = 0; i < n; i++)); do
         wrk_wait "${wpids[$i]}" "${outs[$i]}" "$key, instance $((i + 1)) of $n"
-        rps=$(awk -v a="$rps" -v b="$(kv "$BL" rps)" 'BEGIN {printf "%.0f", a + b}')
+        # a code flow is two requests: count the complete flows
+        local got
+        [[ $kase == code ]] && got=$(kv "$BL" flows_per_s) || got=$(kv "$BL" rps)
+        rps=$(awk -v a="$rps" -v b="$got" 'BEGIN {printf "%.0f", a + b}')
         errors_clean "$BL" || errs+="instance $((i + 1)): $(errors_of "$BL") $(kv "$BL" codes); "
     done
     noise_end
@@ -112,7 +119,7 @@ run_set() {
     check_servers "$key"
 }
 
-for kase in cc refresh scim; do
+for kase in cc refresh code scim; do
     if [[ $kase == refresh ]]; then
         refresh_tokens $((CONNS + 4)) "$WORK/rt-$kase-1-0.txt"
         refresh_tokens $((CONNS / 2 + 2)) "$WORK/rt-$kase-2-0.txt"
@@ -132,6 +139,7 @@ label() {
     case $1 in
     cc) echo "POST /token client_credentials" ;;
     refresh) echo "POST /token refresh_token" ;;
+    code) echo "code flows/s (authorize+exchange)" ;;
     scim) echo "POST /scim/v2/Users (audited)" ;;
     esac
 }
@@ -148,7 +156,7 @@ label() {
     echo "Audit events in the database at the end: $EVENTS"
     echo
     row "" instances "req/s" "load" other errors
-    for kase in cc refresh scim; do
+    for kase in cc refresh code scim; do
         for n in 1 2; do
             IFS='|' read -r rps load other errs <<<"${RES[$kase-$n]}"
             row "$(label "$kase")" "$n" "$rps" "$load" "$other" "$errs"
