@@ -797,7 +797,7 @@ static gh_fed_end accept_claims(const gh_ctx *x, const gh_fed_provider_row *p, c
     if (!tenant_allowed(p, claims)) {
         json_decref(claims);
         *why = "your organisation's Microsoft tenant is not allowed to sign in here";
-        return GH_FED_END_TOKEN;
+        return GH_FED_END_REFUSED;
     }
     id->claims = claims;
     id->subject = gh_arena_strdup(x->arena, json_string_value(json_object_get(claims, "sub")));

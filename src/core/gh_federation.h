@@ -90,6 +90,7 @@ typedef enum {
     GH_FED_END_STATE,    /* no live flow with this state for this browser */
     GH_FED_END_UPSTREAM, /* the upstream failed, was slow, or answered wrong */
     GH_FED_END_TOKEN,    /* the ID token failed a check (iss, aud, nonce, signature...) */
+    GH_FED_END_REFUSED,  /* a good token of someone this provider's settings keep out */
     GH_FED_END_DB,
 } gh_fed_end;
 

@@ -498,10 +498,12 @@ void gh_federation_callback(gh_req *r)
     if (e != GH_FED_END_OK) {
         fed_failed(r, c, p.id, NULL, why);
         /* a token check says what failed as a clause; the upstream's
-         * failures as what the provider did */
-        fed_page(r, 502, "Sign-in did not work",
+         * failures as what the provider did. A good token of someone the
+         * provider's settings keep out is a refusal (403), not the
+         * upstream's fault (502). */
+        fed_page(r, e == GH_FED_END_REFUSED ? 403 : 502, "Sign-in did not work",
                  gh_arena_printf(r->arena,
-                                 e == GH_FED_END_TOKEN
+                                 e == GH_FED_END_TOKEN || e == GH_FED_END_REFUSED
                                      ? "We could not accept the sign-in from %s: %s. Try again, "
                                        "or choose another way to sign in."
                                      : "%s %s, so we could not sign you in. Try again, or "

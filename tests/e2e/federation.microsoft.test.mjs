@@ -153,7 +153,7 @@ describe('microsoft allowed_tenant_ids: only the tenants named may sign in', () 
     for (const login of [fresh, linked]) {
       const agent = new Agent(ctx.server);
       const out = await signIn(agent, 'ms', login);
-      assert.equal(out.res.status, 502, `${login}: ${out.text}`);
+      assert.equal(out.res.status, 403, `${login}: a refusal, not an upstream failure: ${out.text}`);
       assert.match(out.text, /Microsoft tenant is not allowed to sign in here/);
       assert.equal((await agent.api('GET', '/api/v1/session')).json.authenticated, false);
     }
