@@ -12,19 +12,17 @@
 
 #include "gh_federation.h"
 
+/* A provider row with these stored columns. */
 static gh_fed_provider_row row_with(const char *endpoints, const char *mapping)
 {
-    return (gh_fed_provider_row){.tenant_id = "default",
-                                 .id = "acme",
-                                 .display_name = "Acme",
-                                 .kind = "oidc",
-                                 .preset = "microsoft",
-                                 .issuer = "https://idp.test",
-                                 .endpoints = endpoints,
-                                 .client_id = "c",
-                                 .scopes = "openid",
-                                 .mapping = mapping,
-                                 .enabled = true};
+    gh_fed_provider_row row = {.kind = "oidc", .preset = "microsoft", .enabled = true};
+    row.tenant_id = "default";
+    row.id = row.display_name = row.client_id = "acme";
+    row.issuer = "https://idp.test";
+    row.scopes = "openid";
+    row.endpoints = endpoints;
+    row.mapping = mapping;
+    return row;
 }
 
 /* The view's member name of row as compact JSON (malloc). */
