@@ -35,11 +35,21 @@ static const char *secret_ad(const gh_ctx *x, const char *id)
  * display_name only); the view and the sign-in take it out again. */
 #define TENANTS_KEY "allowed_tenant_ids"
 
+/* A stored column's JSON within depth (a new reference), or NULL when it
+ * is absent or fails gh_json_parse's bounds: callers treat both alike. */
+static json_t *stored_json(const char *text, int depth)
+{
+    json_t *doc = NULL;
+    if (text)
+        (void)gh_json_parse(text, strlen(text), depth, &doc, NULL, 0);
+    return doc;
+}
+
 /* The stored allow-list of a provider row: a new reference, or NULL when
  * none is set. */
 static json_t *allowed_tenants(const gh_fed_provider_row *p)
 {
-    json_t *m = json_loads(p->mapping, 0, NULL);
+    json_t *m = stored_json(p->mapping, GH_FED_MAPPING_DEPTH);
     if (!m)
         return json_array(); /* unreadable: admit no one rather than every tenant */
     json_t *l = json_incref(json_object_get(m, TENANTS_KEY));
@@ -53,8 +63,8 @@ static json_t *allowed_tenants(const gh_fed_provider_row *p)
 
 json_t *gh_federation_view(const gh_fed_provider_row *p)
 {
-    json_t *endpoints = json_loads(p->endpoints, 0, NULL);
-    json_t *mapping = json_loads(p->mapping, 0, NULL);
+    json_t *endpoints = stored_json(p->endpoints, GH_FED_FLAT_DEPTH);
+    json_t *mapping = stored_json(p->mapping, GH_FED_MAPPING_DEPTH);
     json_t *tenants = json_incref(json_object_get(mapping, TENANTS_KEY));
     json_object_del(mapping, TENANTS_KEY);
     json_t *v = json_pack(
@@ -396,7 +406,7 @@ static json_t *discovery(const gh_ctx *x, const gh_fed_provider_row *p, const ch
 static const char *endpoint(const gh_ctx *x, const gh_fed_provider_row *p, const char *name,
                             const char **why)
 {
-    json_t *eps = json_loads(p->endpoints, 0, NULL);
+    json_t *eps = stored_json(p->endpoints, GH_FED_FLAT_DEPTH);
     const char *set = gh_fedproto_endpoint(p->preset, eps, name);
     const char *out = set ? gh_arena_strdup(x->arena, set) : NULL;
     json_decref(eps);
@@ -565,7 +575,7 @@ gh_fed_end gh_federation_take(const gh_ctx *x, const gh_fed_provider_row *p, con
     gh_secret_hash(state, state_hash);
     if (!ch.challenge || !gh_secret_equal(ch.challenge, state_hash))
         return GH_FED_END_STATE;
-    json_t *d = json_loads(ch.data, 0, NULL);
+    json_t *d = stored_json(ch.data, GH_FED_FLAT_DEPTH);
     const char *prov = json_string_value(json_object_get(d, "provider"));
     const char *sealed = json_string_value(json_object_get(d, "verifier"));
     bool same = prov && strcmp(prov, p->id) == 0;
@@ -595,7 +605,7 @@ static char *client_secret_for(const gh_ctx *x, const gh_fed_provider_row *p, co
         *why = "is configured with a client secret that cannot be read";
     if (!secret || strcmp(p->preset, "apple") != 0)
         return secret;
-    json_t *k = json_loads(secret, 0, NULL);
+    json_t *k = stored_json(secret, GH_FED_FLAT_DEPTH);
     sodium_memzero(secret, strlen(secret));
     const char *pem = json_string_value(json_object_get(k, "private_key"));
     char *jwt =

@@ -35,6 +35,14 @@ enum {
     GH_FED_MAX_DOCUMENT = 256 * 1024,     /* largest upstream answer read */
 };
 
+/* Nesting bounds for the JSON the federation stores and reads back with
+ * gh_json_parse: endpoints, the sealed Apple key and a flow's or pending
+ * link's data are flat objects; a mapping holds the allow-list array. */
+enum {
+    GH_FED_FLAT_DEPTH = 1,
+    GH_FED_MAPPING_DEPTH = 2,
+};
+
 /* A provider as the admin API shows it: never its secret, only whether it
  * has one. New reference. */
 json_t *gh_federation_view(const gh_fed_provider_row *p);

@@ -19,6 +19,7 @@
 #include "gh_handlers.h"
 #include "gh_i18n.h"
 #include "gh_i18n_pages.h"
+#include "gh_json.h"
 #include "gh_mail.h"
 #include "gh_mkey.h"
 #include "gh_passkeys.h"
@@ -61,7 +62,8 @@ static bool pending_link(gh_req *r, gh_dbconn *c, struct pending_link *pl)
                       "There is no account to connect. Start again from the sign-in page.");
         return false;
     }
-    pl->data = json_loads(pl->ch.data, 0, NULL);
+    (void)gh_json_parse(pl->ch.data, pl->ch.data ? strlen(pl->ch.data) : 0, GH_FED_FLAT_DEPTH,
+                        &pl->data, NULL, 0);
     return true;
 }
 

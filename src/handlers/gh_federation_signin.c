@@ -26,6 +26,7 @@
 #include "gh_html.h"
 #include "gh_i18n.h"
 #include "gh_i18n_pages.h"
+#include "gh_json.h"
 #include "gh_mfa.h"
 #include "gh_risk.h"
 #include "gh_session.h"
@@ -250,7 +251,8 @@ static void fed_provision(gh_req *r, gh_dbconn *c, const gh_fed_identity *id, co
     gh_fed_provider_row p;
     json_t *mapping = NULL;
     if (gh_store_fed_provider_get(c, r->arena, r->tenant, id->provider_id, &p) == GH_DB_OK)
-        mapping = json_loads(p.mapping, 0, NULL);
+        (void)gh_json_parse(p.mapping, p.mapping ? strlen(p.mapping) : 0, GH_FED_MAPPING_DEPTH,
+                            &mapping, NULL, 0);
     gh_user u = {
         .tenant_id = r->tenant,
         .id = gh_arena_strdup(r->arena, uid),

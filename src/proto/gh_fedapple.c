@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gh_crypto.h"
+#include "gh_json.h"
 
 bool gh_fedapple_id_ok(const char *s)
 {
@@ -104,9 +105,26 @@ out:
     return out;
 }
 
+/* The user field as an object, or NULL: it comes from a cross-site POST,
+ * so it gets the project's bounds (size, UTF-8, nesting, duplicate keys)
+ * before jansson sees it; whatever fails them just gives no names. */
+static json_t *user_doc(const char *user_field)
+{
+    size_t n = user_field ? strnlen(user_field, GH_FEDAPPLE_USER_MAX + 1) : 0;
+    json_t *u = NULL;
+    if (n == 0 || n > GH_FEDAPPLE_USER_MAX ||
+        gh_json_parse(user_field, n, GH_FEDAPPLE_USER_DEPTH, &u, NULL, 0) != GH_JSON_OK)
+        return NULL;
+    if (!json_is_object(u)) {
+        json_decref(u);
+        return NULL;
+    }
+    return u;
+}
+
 void gh_fedapple_user_names(const char *user_field, json_t *claims)
 {
-    json_t *u = user_field ? json_loads(user_field, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *u = user_doc(user_field);
     json_t *name = json_object_get(u, "name");
     const char *first = json_string_value(json_object_get(name, "firstName"));
     const char *last = json_string_value(json_object_get(name, "lastName"));

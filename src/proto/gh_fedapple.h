@@ -20,6 +20,10 @@
 enum {
     GH_FEDAPPLE_SECRET_TTL_S = 300, /* a client secret is made per token request */
     GH_FEDAPPLE_PEM_MAX = 4096,     /* a P-256 key in PEM is a few hundred bytes */
+    /* the "user" field, {"name": {"firstName", "lastName"}, "email"}: two
+     * levels; one more as slack. Names of 100 characters fit escaped. */
+    GH_FEDAPPLE_USER_DEPTH = 3,
+    GH_FEDAPPLE_USER_MAX = 4096,
 };
 
 /* Whether s can be an Apple team id or key id: 10 of A-Z and 0-9, as
@@ -41,7 +45,8 @@ char *gh_fedapple_client_secret(gh_arena *a, const char *team_id, const char *ke
  * "lastName"}, ...}, JSON) to claims as given_name, family_name and name,
  * each only when claims has none: it is not signed, so it never replaces
  * what the ID token says, and its email is not read. Ignores anything
- * malformed. */
+ * malformed, not an object, longer than GH_FEDAPPLE_USER_MAX bytes or
+ * nested deeper than GH_FEDAPPLE_USER_DEPTH. */
 void gh_fedapple_user_names(const char *user_field, json_t *claims);
 
 #endif

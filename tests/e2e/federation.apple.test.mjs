@@ -173,3 +173,28 @@ describe('changing the preset', () => {
     assert.equal((await admin('DELETE', '/apple-move')).status, 204);
   });
 });
+
+describe("apple's user field outside the bounds (issue 22's review: bounded JSON parsing)", () => {
+  // The field comes from a cross-site POST: too deep or too large, it gives
+  // no names, and the sign-in goes on as if there were none.
+  const fields = {
+    'nested too deep': (email) => ({ name: { firstName: 'Eve', lastName: 'Deep', extra: { a: [1] } }, email }),
+    'larger than 4 KiB': (email) => ({ name: { firstName: 'Eve', lastName: 'Large' }, email, pad: 'a'.repeat(5000) }),
+  };
+  for (const [what, field] of Object.entries(fields)) {
+    test(`a user field ${what}: signed in, no names taken from it`, async () => {
+      const login = `ap4-${randomHex(4)}`;
+      const email = `${login}@privaterelay.test`;
+      ctx.up.accounts.set(login, { email, email_verified: 'true' });
+      apple.nextUser = field(email);
+      const agent = new Agent(ctx.server);
+      const out = await signIn(agent, login);
+      assert.equal(out.url.pathname, '/account', out.text);
+      assert.equal(apple.nextUser, null, 'the upstream sent the field');
+      assert.equal((await agent.api('GET', '/api/v1/session')).json.authenticated, true);
+      const rows = sql(ctx.server, `SELECT given_name, family_name, display_name FROM users WHERE email = '${email}'`);
+      assert.equal(rows.length, 1);
+      assert.deepEqual([rows[0].given_name, rows[0].family_name, rows[0].display_name], [null, null, null]);
+    });
+  }
+});

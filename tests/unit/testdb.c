@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gh_audit_log.h"
 #include "gh_crypto.h"
 #include "gh_db.h"
+#include "gh_keys.h"
 #include "gh_store_users.h"
 
 static const char *admin_url(void)
@@ -150,4 +152,31 @@ void test_store_close(test_store *s)
     gh_arena_free(s->a);
     test_db_drop(&s->t);
     memset(s, 0, sizeof(*s));
+}
+
+/* The number of keys the default tenant publishes. */
+static size_t default_keys(void)
+{
+    json_t *set = gh_keys_jwks_for(GH_DEFAULT_TENANT);
+    size_t n = json_array_size(json_object_get(set, "keys"));
+    json_decref(set);
+    return n;
+}
+
+int test_db_keys_ready(gh_config *cfg, gh_app *app, gh_db *db, char *err, size_t errlen)
+{
+    gh_random(cfg->master_key, sizeof(cfg->master_key));
+    cfg->master_key_set = true;
+    cfg->keys_refresh = 30;
+    cfg->access_token_ttl = 600;
+    cfg->id_token_ttl = 3600;
+    app->cfg = cfg;
+    app->db = db;
+    if (gh_keys_init(app, err, errlen) != 0)
+        return -1;
+    for (int i = 0; i < 500 && default_keys() < 2; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
 }

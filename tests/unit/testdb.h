@@ -11,6 +11,8 @@
 
 #include <stdbool.h>
 
+#include "gh_app.h"
+#include "gh_config.h"
 #include "gh_db.h"
 
 typedef struct test_db {
@@ -50,5 +52,13 @@ typedef struct test_store {
 bool test_store_open(test_store *s, const char *prefix, unsigned pool);
 /* Gives back whatever test_store_open got; safe on a zeroed struct. */
 void test_store_close(test_store *s);
+
+/* The key service over db as the key tests use it: cfg gets a random
+ * master key and fixed refresh and token lifetimes, app points at cfg and
+ * db, gh_keys_init runs, and the call waits (up to 5 s) until the default
+ * tenant publishes both its keys: start-up makes the ES256 key, the
+ * refresh thread the RS256 one right after. cfg and app must outlive the
+ * keys (gh_keys_shutdown). 0, or -1 with the reason in err. */
+int test_db_keys_ready(gh_config *cfg, gh_app *app, gh_db *db, char *err, size_t errlen);
 
 #endif

@@ -10,12 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
 #include "gh_app.h"
-#include "gh_crypto.h"
 #include "gh_keys.h"
 
 #include "testdb.h"
@@ -53,23 +51,13 @@ static int setup(void **state)
     *state = f;
     if (!f || !test_store_open(&f->s, "gh-keys-tenants", 4))
         goto fail;
-    gh_random(f->cfg.master_key, sizeof(f->cfg.master_key));
-    f->cfg.master_key_set = true;
-    f->cfg.keys_refresh = 30;
-    f->cfg.access_token_ttl = 600;
-    f->cfg.id_token_ttl = 3600;
-    f->app.cfg = &f->cfg;
-    f->app.db = f->s.db;
-    if (gh_keys_init(&f->app, err, sizeof(err)) != 0 ||
+    /* the default tenant's keys first (its RS256 key comes from the refresh
+     * thread), then two more tenants' */
+    if (test_db_keys_ready(&f->cfg, &f->app, f->s.db, err, sizeof(err)) != 0 ||
         gh_keys_make_for(&f->cfg, f->s.c, "acme", err, sizeof(err)) != 0 ||
         gh_keys_make_for(&f->cfg, f->s.c, "globex", err, sizeof(err)) != 0 ||
         gh_keys_reload(err, sizeof(err)) != 0)
         goto fail;
-    /* the default tenant's RS256 key is made by the refresh thread */
-    for (int i = 0; i < 500 && published("default") < 2; i++) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
     return 0;
 fail:
     fprintf(stderr, "test_keys_tenants: setup: %s\n", err);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,6 +148,65 @@ static void the_user_field_fills_only_missing_names(void **state)
     json_decref(signed_claims);
 }
 
+/* The given name field yields in a fresh claims object (left in *claims),
+ * or NULL when none came. */
+static const char *given_name_of(const char *field, json_t **claims)
+{
+    *claims = json_pack("{s:s}", "sub", "x");
+    gh_fedapple_user_names(field, *claims);
+    assert_null(json_object_get(*claims, "email"));
+    return json_string_value(json_object_get(*claims, "given_name"));
+}
+
+/* The field comes from the browser's cross-site POST, so it is parsed with
+ * the project's bounds (gh_json_parse; issue 22's review): anything outside
+ * them gives no names and no failure. */
+static void a_user_field_out_of_bounds_gives_no_names(void **state)
+{
+    (void)state;
+    json_t *claims = NULL;
+    /* the shape Apple sends is within the depth bound */
+    assert_string_equal(
+        given_name_of("{\"name\":{\"firstName\":\"Ada\",\"lastName\":\"L\"},\"email\":\"a@x\"}",
+                      &claims),
+        "Ada");
+    json_decref(claims);
+    /* too deep: one level past GH_FEDAPPLE_USER_DEPTH around a good name */
+    assert_null(given_name_of(
+        "{\"name\":{\"firstName\":\"Ada\",\"x\":{\"y\":[1]}},\"email\":\"a@x\"}", &claims));
+    assert_null(json_object_get(claims, "name"));
+    json_decref(claims);
+    /* deep nesting far past any bound: refused before jansson recurses */
+    char deep[20001];
+    memset(deep, '[', 10000);
+    memset(deep + 10000, ']', 10000);
+    deep[20000] = '\0';
+    assert_null(given_name_of(deep, &claims));
+    json_decref(claims);
+    /* not an object */
+    assert_null(given_name_of("[{\"name\":{\"firstName\":\"Ada\"}}]", &claims));
+    json_decref(claims);
+    assert_null(given_name_of("\"Ada\"", &claims));
+    json_decref(claims);
+    /* broken UTF-8 inside an otherwise good field */
+    assert_null(given_name_of("{\"name\":{\"firstName\":\"Ad\xc3\x28\"}}", &claims));
+    json_decref(claims);
+    /* a duplicate key is refused, not resolved either way */
+    assert_null(given_name_of("{\"name\":{\"firstName\":\"Ada\",\"firstName\":\"Eve\"}}", &claims));
+    json_decref(claims);
+    /* oversized: a good field padded past GH_FEDAPPLE_USER_MAX */
+    size_t n = GH_FEDAPPLE_USER_MAX + 64;
+    char *big = malloc(n + 1);
+    int head = snprintf(big, n + 1, "{\"name\":{\"firstName\":\"Ada\"},\"email\":\"");
+    memset(big + head, 'a', n - (size_t)head - 2);
+    memcpy(big + n - 2, "\"}", 3);
+    assert_null(given_name_of(big, &claims));
+    json_decref(claims);
+    free(big);
+    assert_null(given_name_of("", &claims));
+    json_decref(claims);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +214,7 @@ int main(void)
         cmocka_unit_test(only_a_p256_private_key_is_taken),
         cmocka_unit_test(the_client_secret_is_what_apple_asks),
         cmocka_unit_test(the_user_field_fills_only_missing_names),
+        cmocka_unit_test(a_user_field_out_of_bounds_gives_no_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
