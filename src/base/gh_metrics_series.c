@@ -166,15 +166,21 @@ static gh_metric_family client_cache = {
     .help = "Look-ups of the client cache of client authentication, by result.",
     .label = {"result"},
     .values = {cache_results}};
+static gh_metric_family keys_cache = {
+    .name = "gatehouse_keys_cache_lookups_total",
+    .help = "Look-ups of the signing keys' cache of tokens that verified (a hit skips the "
+            "signature check), by result.",
+    .label = {"result"},
+    .values = {cache_results}};
 static gh_metric_family mail_backlog = {
     .name = "gatehouse_mail_outbox_backlog",
     .help = "Mail queued in the outbox and not yet sent (pending or being sent).",
     .kind = GH_METRIC_GAUGE};
 
-static gh_metric_family *const all[] = {&signups,       &signins,      &mfa,       &recoveries,
-                                        &stepups,       &tokens,       &risk,      &rate_limited,
-                                        &http_requests, &http_latency, &hash_wait, &db_wait,
-                                        &client_cache,  &mail_backlog};
+static gh_metric_family *const all[] = {&signups,       &signins,      &mfa,         &recoveries,
+                                        &stepups,       &tokens,       &risk,        &rate_limited,
+                                        &http_requests, &http_latency, &hash_wait,   &db_wait,
+                                        &client_cache,  &keys_cache,   &mail_backlog};
 
 /* ---- set-up ---- */
 
@@ -350,6 +356,11 @@ void gh_metrics_db_pool_wait(double seconds)
 void gh_metrics_client_cache(int hit)
 {
     gh_metric_add(&client_cache, hit ? "hit" : "miss", NULL, NULL, 1);
+}
+
+void gh_metrics_keys_cache(int hit)
+{
+    gh_metric_add(&keys_cache, hit ? "hit" : "miss", NULL, NULL, 1);
 }
 
 void gh_metrics_mail_backlog(int64_t n)

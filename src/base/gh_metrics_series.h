@@ -62,6 +62,9 @@ void gh_metrics_hash_queue_wait(double seconds);
 void gh_metrics_db_pool_wait(double seconds);
 /* The client cache of client authentication: one look-up. */
 void gh_metrics_client_cache(int hit);
+/* The signing keys' cache of tokens that verified (gh_keys_cache): one
+ * look-up. */
+void gh_metrics_keys_cache(int hit);
 /* Mail in the outbox not yet sent (read at each scrape). */
 void gh_metrics_mail_backlog(int64_t n);
 

@@ -11,6 +11,7 @@
 
 #include "gh_clock.h"
 #include "gh_keys_internal.h"
+#include "gh_metrics_series.h"
 
 /* A resource server introspects (or calls UserInfo with) the same access
  * token on every API call, and one ES256 verification costs more than the
@@ -65,6 +66,7 @@ json_t *gh_keys_verified_find(const uint8_t hash[GH_SHA256_BYTES], const char *t
             out = json_deep_copy(v->payload); /* callers may change theirs */
     }
     pthread_mutex_unlock(mu);
+    gh_metrics_keys_cache(out != NULL); /* hit rate at /metrics (docs/metrics.md) */
     return out;
 }
 
