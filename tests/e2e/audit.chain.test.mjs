@@ -4,15 +4,18 @@
 // row altered or deleted by someone with database access (the append-only
 // trigger dropped first, as such an attacker would) makes it exit 1 naming
 // the event; a deleted customer's erasure and an export/import keep it
-// passing; two instances appending at once on one database never fork a
-// chain. Runs on SQLite, and on PostgreSQL when GATEHOUSE_TEST_DATABASE_URL
-// is set.
+// passing (on PostgreSQL also into a fresh PostgreSQL database, and through
+// SQLite and back); two instances appending at once on one database never
+// fork a chain. Runs on SQLite, and on PostgreSQL when
+// GATEHOUSE_TEST_DATABASE_URL is set.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { startServer, stopAll, runGatehouse, scim, sql, sqlExec, userBody, randomHex, makeTempDir } from './lib/server.mjs';
+import {
+  startServer, stopAll, runGatehouse, scim, sql, sqlExec, userBody, randomHex, makeTempDir, freshDatabase,
+} from './lib/server.mjs';
 import { Browser, newUser, signedIn } from './lib/browser.mjs';
 import { registerClient, codeTokens, refresh } from './lib/oidc.mjs';
 
@@ -28,17 +31,16 @@ const gatehouse = (args, db = ctx.server.dbPath) =>
 const verify = (db) => gatehouse(['audit', 'verify'], db);
 const isPg = () => ctx.server.backend === 'postgres';
 
-/** What an attacker with database access does first: the append-only trigger out of the way. */
-function dropTrigger(target) {
-  sqlExec(target, isPg() || /^postgres/.test(target)
-    ? 'ALTER TABLE audit_events DISABLE TRIGGER USER'
-    : 'DROP TRIGGER IF EXISTS audit_no_update');
+/**
+ * What an attacker with database access does first: an append-only trigger
+ * out of the way (SQLite: the one named; PostgreSQL: the table's own ones).
+ */
+function dropTrigger(target, name = 'audit_no_update', table = 'audit_events') {
+  sqlExec(target, /^postgres/.test(target)
+    ? `ALTER TABLE ${table} DISABLE TRIGGER USER`
+    : `DROP TRIGGER IF EXISTS ${name}`);
 }
-function dropDeleteTrigger(target) {
-  sqlExec(target, isPg() || /^postgres/.test(target)
-    ? 'ALTER TABLE audit_events DISABLE TRIGGER USER'
-    : 'DROP TRIGGER IF EXISTS audit_no_delete');
-}
+const dropDeleteTrigger = (target) => dropTrigger(target, 'audit_no_delete');
 
 /** A journey: accounts made, a wrong and a right password, tokens issued and refreshed. */
 async function journey() {
@@ -110,16 +112,40 @@ test("a deleted customer's erasure keeps verify passing", async () => {
   assert.ok(erased >= Number(before), v.stdout);
 });
 
-test('export then import into a new database still verifies', async () => {
+/** Imports the export file into the empty database db; verify there must
+ * print exactly `expected` (the same events, checkpoints and erasures). */
+async function importVerifies(file, db, expected) {
+  const imp = await gatehouse(['import', file], db);
+  assert.equal(imp.code, 0, imp.stderr);
+  const v = await verify(db);
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  assert.equal(v.stdout, expected, `the same chain, events and checkpoints in ${db}`);
+}
+
+test('export then import into a new database still verifies (PostgreSQL: into PostgreSQL, SQLite and back), and a row altered there is named', async () => {
   const dir = await makeTempDir();
   const file = path.join(dir, 'export.jsonl');
   assert.equal((await gatehouse(['export', file])).code, 0);
-  const target = path.join(dir, 'imported.db');
-  const imp = await gatehouse(['import', file], target);
-  assert.equal(imp.code, 0, imp.stderr);
-  const v = await verify(target);
-  assert.equal(v.code, 0, v.stdout + v.stderr);
-  assert.equal(v.stdout, (await verify()).stdout, 'the same chain, events and checkpoints');
+  const here = (await verify()).stdout;
+  assert.match(here, /signed checkpoints \(last at [1-9]/);
+  // a fresh database of the backend under test: SQLite → SQLite, PostgreSQL → PostgreSQL
+  const copy = await freshDatabase();
+  await importVerifies(file, copy, here);
+  if (isPg()) {
+    // PostgreSQL → SQLite, then that file's export → PostgreSQL (SQLite → PostgreSQL)
+    const lite = path.join(dir, 'imported.db');
+    await importVerifies(file, lite, here);
+    const again = path.join(dir, 'from-sqlite.jsonl');
+    assert.equal((await gatehouse(['export', again], lite)).code, 0);
+    await importVerifies(again, await freshDatabase(), here);
+  }
+  // the copy is checked, not trusted: an event altered there is named
+  const [row] = sql(copy, "SELECT seq, chain_n FROM audit_events WHERE tenant_id = 'default' ORDER BY seq LIMIT 1 OFFSET 2");
+  dropTrigger(copy);
+  sqlExec(copy, `UPDATE audit_events SET time = time + 1 WHERE seq = ${row.seq}`);
+  const v = await verify(copy);
+  assert.equal(v.code, 1, v.stdout);
+  assert.match(v.stdout, new RegExp(`BROKEN at event seq ${row.seq} \\(chain position ${row.chain_n}\\): .*altered`));
 });
 
 test('a deleted row: verify exits 1 at the event after it', async () => {
