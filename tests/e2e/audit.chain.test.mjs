@@ -6,7 +6,8 @@
 // the event; a deleted customer's erasure and an export/import keep it
 // passing (on PostgreSQL also into a fresh PostgreSQL database, and through
 // SQLite and back); two instances appending at once on one database never
-// fork a chain. Runs on SQLite, and on PostgreSQL when
+// fork a chain; a checkpoint falls due by time as well as by count, and its
+// signature is checked. Runs on SQLite, and on PostgreSQL when
 // GATEHOUSE_TEST_DATABASE_URL is set.
 
 import { test, before, after } from 'node:test';
@@ -14,16 +15,31 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 
 import {
-  startServer, stopAll, runGatehouse, scim, sql, sqlExec, userBody, randomHex, makeTempDir, freshDatabase,
+  startServer, stopAll, runGatehouse, scim, sql, sqlExec, userBody, randomHex, makeTempDir, freshDatabase, sleep,
 } from './lib/server.mjs';
 import { Browser, newUser, signedIn } from './lib/browser.mjs';
 import { registerClient, codeTokens, refresh } from './lib/oidc.mjs';
 
+// The server of the time-based checkpoint (the last test): checkpoints by
+// count out of reach (the maximum, 1000000) and by time after the minimum, a
+// minute. Started and given its first events here, so that most of the
+// minute it waits for passes while the other tests run.
+const MINUTE_ENV = { GATEHOUSE_AUDIT_CHECKPOINT_EVENTS: '1000000', GATEHOUSE_AUDIT_CHECKPOINT_MINUTES: '1' };
+
 const ctx = {};
 before(async () => {
   ctx.server = await startServer({ env: { GATEHOUSE_AUDIT_CHECKPOINT_EVENTS: '5' } });
+  ctx.timed = await startServer({ env: MINUTE_ENV });
+  for (let i = 0; i < 3; i++) await scimUser(ctx.timed, `early${i}`);
 });
 after(stopAll);
+
+/** A user made through SCIM on server s (one scim.user.created event); its id. */
+async function scimUser(s, name) {
+  const r = await scim(s, 'POST', '/Users', userBody(`${name}-${randomHex(3)}@example.com`));
+  assert.equal(r.status, 201, r.text);
+  return r.body.id;
+}
 
 /** `gatehouse ARGS` against database db (default: the server's) with its master key. */
 const gatehouse = (args, db = ctx.server.dbPath) =>
@@ -41,6 +57,7 @@ function dropTrigger(target, name = 'audit_no_update', table = 'audit_events') {
     : `DROP TRIGGER IF EXISTS ${name}`);
 }
 const dropDeleteTrigger = (target) => dropTrigger(target, 'audit_no_delete');
+const dropCheckpointTrigger = (target) => dropTrigger(target, 'audit_checkpoints_no_update', 'audit_checkpoints');
 
 /** A journey: accounts made, a wrong and a right password, tokens issued and refreshed. */
 async function journey() {
@@ -169,4 +186,41 @@ test('two instances on one database appending at once keep one chain', async () 
   const v = await runGatehouse(['audit', 'verify'], { env: a.env, timeoutMs: 60_000 });
   assert.equal(v.code, 0, v.stdout + v.stderr);
   await b.stop('SIGTERM', { keepData: true });
+});
+
+// SECURITY.md #47: a checkpoint bounds how much of the log's end can go
+// unnoticed; by time, an idle tenant's last events are signed at its next
+// event once GATEHOUSE_AUDIT_CHECKPOINT_MINUTES has passed (docs/audit.md
+// "Checkpoints"), however few they are.
+test('a checkpoint falls due by time (GATEHOUSE_AUDIT_CHECKPOINT_MINUTES), not count, and verify checks its signature', async () => {
+  const s = ctx.timed;
+  const [head] = sql(s, "SELECT n, cp_n, cp_time FROM audit_chain_heads WHERE tenant_id = 'default'");
+  assert.ok(Number(head.n) >= 3, `${head.n} events`);
+  assert.equal(Number(head.cp_n), 0);
+  assert.equal(sql(s, 'SELECT n FROM audit_checkpoints').length, 0, 'none within the minute');
+  // the minute from the chain's start (most of it passed in the tests above), and a little
+  const wait = Number(head.cp_time) + 60_000 + 250 - Date.now();
+  if (wait > 0) await sleep(wait);
+  const id = await scimUser(s, 'late');
+  const [ev] = sql(s, `SELECT chain_n, time FROM audit_events WHERE type = 'scim.user.created' AND subject = '${id}'`);
+  const cps = sql(s, "SELECT n, time, jws FROM audit_checkpoints WHERE tenant_id = 'default'");
+  assert.equal(cps.length, 1, 'one checkpoint, by time');
+  const n = Number(cps[0].n);
+  assert.equal(n, Number(ev.chain_n), 'at the first event after the minute');
+  assert.ok(n < 100, `${n} events: far below the count of 1000000`);
+  assert.ok(Number(cps[0].time) - Number(head.cp_time) >= 60_000);
+
+  const run = () => runGatehouse(['audit', 'verify'], { env: s.env, timeoutMs: 60_000 });
+  const ok = await run();
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, new RegExp(`1 signed checkpoints \\(last at ${n}\\)`));
+
+  // one character of its ES256 signature changed: verify names the checkpoint
+  const [h, p, sig] = cps[0].jws.split('.');
+  const bad = `${h}.${p}.${sig.slice(0, 20)}${sig[20] === 'A' ? 'B' : 'A'}${sig.slice(21)}`;
+  dropCheckpointTrigger(s.dbPath);
+  sqlExec(s.dbPath, `UPDATE audit_checkpoints SET jws = '${bad}' WHERE tenant_id = 'default' AND n = ${n}`);
+  const v = await run();
+  assert.equal(v.code, 1, v.stdout);
+  assert.match(v.stdout, new RegExp(`BROKEN at chain position ${n}: checkpoint at position ${n}: its signature does not verify`));
 });
