@@ -132,8 +132,10 @@ start_pg() {
 }
 
 # The unit tests that open a database (and read GATEHOUSE_TEST_DATABASE_URL);
-# the others would only run twice.
-pg_unit_tests=(store mail clients keys store_mfa store_prune)
+# the others would only run twice. risk and audit_verify open theirs through
+# testdb.h (test_db_open): the risk store's SQL (upserts, time windows) and the
+# audit chain's head (FOR UPDATE, one WITH statement on PostgreSQL) run on both.
+pg_unit_tests=(store mail clients keys store_mfa store_prune risk audit_verify)
 unit_pg() {
   [ -n "$pg_url" ] || return 1
   GATEHOUSE_TEST_DATABASE_URL=$pg_url meson test -C build --print-errorlogs "${pg_unit_tests[@]}"

@@ -4,23 +4,42 @@
 // row altered or deleted by someone with database access (the append-only
 // trigger dropped first, as such an attacker would) makes it exit 1 naming
 // the event; a deleted customer's erasure and an export/import keep it
-// passing; two instances appending at once on one database never fork a
-// chain. Runs on SQLite, and on PostgreSQL when GATEHOUSE_TEST_DATABASE_URL
-// is set.
+// passing (on PostgreSQL also into a fresh PostgreSQL database, and through
+// SQLite and back); two instances appending at once on one database never
+// fork a chain; a checkpoint falls due by time as well as by count, and its
+// signature is checked. Runs on SQLite, and on PostgreSQL when
+// GATEHOUSE_TEST_DATABASE_URL is set.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { startServer, stopAll, runGatehouse, scim, sql, sqlExec, userBody, randomHex, makeTempDir } from './lib/server.mjs';
+import {
+  startServer, stopAll, runGatehouse, scim, sql, sqlExec, userBody, randomHex, makeTempDir, freshDatabase, sleep,
+} from './lib/server.mjs';
 import { Browser, newUser, signedIn } from './lib/browser.mjs';
 import { registerClient, codeTokens, refresh } from './lib/oidc.mjs';
+
+// The server of the time-based checkpoint (the last test): checkpoints by
+// count out of reach (the maximum, 1000000) and by time after the minimum, a
+// minute. Started and given its first events here, so that most of the
+// minute it waits for passes while the other tests run.
+const MINUTE_ENV = { GATEHOUSE_AUDIT_CHECKPOINT_EVENTS: '1000000', GATEHOUSE_AUDIT_CHECKPOINT_MINUTES: '1' };
 
 const ctx = {};
 before(async () => {
   ctx.server = await startServer({ env: { GATEHOUSE_AUDIT_CHECKPOINT_EVENTS: '5' } });
+  ctx.timed = await startServer({ env: MINUTE_ENV });
+  for (let i = 0; i < 3; i++) await scimUser(ctx.timed, `early${i}`);
 });
 after(stopAll);
+
+/** A user made through SCIM on server s (one scim.user.created event); its id. */
+async function scimUser(s, name) {
+  const r = await scim(s, 'POST', '/Users', userBody(`${name}-${randomHex(3)}@example.com`));
+  assert.equal(r.status, 201, r.text);
+  return r.body.id;
+}
 
 /** `gatehouse ARGS` against database db (default: the server's) with its master key. */
 const gatehouse = (args, db = ctx.server.dbPath) =>
@@ -28,17 +47,17 @@ const gatehouse = (args, db = ctx.server.dbPath) =>
 const verify = (db) => gatehouse(['audit', 'verify'], db);
 const isPg = () => ctx.server.backend === 'postgres';
 
-/** What an attacker with database access does first: the append-only trigger out of the way. */
-function dropTrigger(target) {
-  sqlExec(target, isPg() || /^postgres/.test(target)
-    ? 'ALTER TABLE audit_events DISABLE TRIGGER USER'
-    : 'DROP TRIGGER IF EXISTS audit_no_update');
+/**
+ * What an attacker with database access does first: an append-only trigger
+ * out of the way (SQLite: the one named; PostgreSQL: the table's own ones).
+ */
+function dropTrigger(target, name = 'audit_no_update', table = 'audit_events') {
+  sqlExec(target, /^postgres/.test(target)
+    ? `ALTER TABLE ${table} DISABLE TRIGGER USER`
+    : `DROP TRIGGER IF EXISTS ${name}`);
 }
-function dropDeleteTrigger(target) {
-  sqlExec(target, isPg() || /^postgres/.test(target)
-    ? 'ALTER TABLE audit_events DISABLE TRIGGER USER'
-    : 'DROP TRIGGER IF EXISTS audit_no_delete');
-}
+const dropDeleteTrigger = (target) => dropTrigger(target, 'audit_no_delete');
+const dropCheckpointTrigger = (target) => dropTrigger(target, 'audit_checkpoints_no_update', 'audit_checkpoints');
 
 /** A journey: accounts made, a wrong and a right password, tokens issued and refreshed. */
 async function journey() {
@@ -110,16 +129,40 @@ test("a deleted customer's erasure keeps verify passing", async () => {
   assert.ok(erased >= Number(before), v.stdout);
 });
 
-test('export then import into a new database still verifies', async () => {
+/** Imports the export file into the empty database db; verify there must
+ * print exactly `expected` (the same events, checkpoints and erasures). */
+async function importVerifies(file, db, expected) {
+  const imp = await gatehouse(['import', file], db);
+  assert.equal(imp.code, 0, imp.stderr);
+  const v = await verify(db);
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  assert.equal(v.stdout, expected, `the same chain, events and checkpoints in ${db}`);
+}
+
+test('export then import into a new database still verifies (PostgreSQL: into PostgreSQL, SQLite and back), and a row altered there is named', async () => {
   const dir = await makeTempDir();
   const file = path.join(dir, 'export.jsonl');
   assert.equal((await gatehouse(['export', file])).code, 0);
-  const target = path.join(dir, 'imported.db');
-  const imp = await gatehouse(['import', file], target);
-  assert.equal(imp.code, 0, imp.stderr);
-  const v = await verify(target);
-  assert.equal(v.code, 0, v.stdout + v.stderr);
-  assert.equal(v.stdout, (await verify()).stdout, 'the same chain, events and checkpoints');
+  const here = (await verify()).stdout;
+  assert.match(here, /signed checkpoints \(last at [1-9]/);
+  // a fresh database of the backend under test: SQLite → SQLite, PostgreSQL → PostgreSQL
+  const copy = await freshDatabase();
+  await importVerifies(file, copy, here);
+  if (isPg()) {
+    // PostgreSQL → SQLite, then that file's export → PostgreSQL (SQLite → PostgreSQL)
+    const lite = path.join(dir, 'imported.db');
+    await importVerifies(file, lite, here);
+    const again = path.join(dir, 'from-sqlite.jsonl');
+    assert.equal((await gatehouse(['export', again], lite)).code, 0);
+    await importVerifies(again, await freshDatabase(), here);
+  }
+  // the copy is checked, not trusted: an event altered there is named
+  const [row] = sql(copy, "SELECT seq, chain_n FROM audit_events WHERE tenant_id = 'default' ORDER BY seq LIMIT 1 OFFSET 2");
+  dropTrigger(copy);
+  sqlExec(copy, `UPDATE audit_events SET time = time + 1 WHERE seq = ${row.seq}`);
+  const v = await verify(copy);
+  assert.equal(v.code, 1, v.stdout);
+  assert.match(v.stdout, new RegExp(`BROKEN at event seq ${row.seq} \\(chain position ${row.chain_n}\\): .*altered`));
 });
 
 test('a deleted row: verify exits 1 at the event after it', async () => {
@@ -143,4 +186,41 @@ test('two instances on one database appending at once keep one chain', async () 
   const v = await runGatehouse(['audit', 'verify'], { env: a.env, timeoutMs: 60_000 });
   assert.equal(v.code, 0, v.stdout + v.stderr);
   await b.stop('SIGTERM', { keepData: true });
+});
+
+// SECURITY.md #47: a checkpoint bounds how much of the log's end can go
+// unnoticed; by time, an idle tenant's last events are signed at its next
+// event once GATEHOUSE_AUDIT_CHECKPOINT_MINUTES has passed (docs/audit.md
+// "Checkpoints"), however few they are.
+test('a checkpoint falls due by time (GATEHOUSE_AUDIT_CHECKPOINT_MINUTES), not count, and verify checks its signature', async () => {
+  const s = ctx.timed;
+  const [head] = sql(s, "SELECT n, cp_n, cp_time FROM audit_chain_heads WHERE tenant_id = 'default'");
+  assert.ok(Number(head.n) >= 3, `${head.n} events`);
+  assert.equal(Number(head.cp_n), 0);
+  assert.equal(sql(s, 'SELECT n FROM audit_checkpoints').length, 0, 'none within the minute');
+  // the minute from the chain's start (most of it passed in the tests above), and a little
+  const wait = Number(head.cp_time) + 60_000 + 250 - Date.now();
+  if (wait > 0) await sleep(wait);
+  const id = await scimUser(s, 'late');
+  const [ev] = sql(s, `SELECT chain_n, time FROM audit_events WHERE type = 'scim.user.created' AND subject = '${id}'`);
+  const cps = sql(s, "SELECT n, time, jws FROM audit_checkpoints WHERE tenant_id = 'default'");
+  assert.equal(cps.length, 1, 'one checkpoint, by time');
+  const n = Number(cps[0].n);
+  assert.equal(n, Number(ev.chain_n), 'at the first event after the minute');
+  assert.ok(n < 100, `${n} events: far below the count of 1000000`);
+  assert.ok(Number(cps[0].time) - Number(head.cp_time) >= 60_000);
+
+  const run = () => runGatehouse(['audit', 'verify'], { env: s.env, timeoutMs: 60_000 });
+  const ok = await run();
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, new RegExp(`1 signed checkpoints \\(last at ${n}\\)`));
+
+  // one character of its ES256 signature changed: verify names the checkpoint
+  const [h, p, sig] = cps[0].jws.split('.');
+  const bad = `${h}.${p}.${sig.slice(0, 20)}${sig[20] === 'A' ? 'B' : 'A'}${sig.slice(21)}`;
+  dropCheckpointTrigger(s.dbPath);
+  sqlExec(s.dbPath, `UPDATE audit_checkpoints SET jws = '${bad}' WHERE tenant_id = 'default' AND n = ${n}`);
+  const v = await run();
+  assert.equal(v.code, 1, v.stdout);
+  assert.match(v.stdout, new RegExp(`BROKEN at chain position ${n}: checkpoint at position ${n}: its signature does not verify`));
 });

@@ -73,6 +73,15 @@ function databaseFor(dir) {
   return url.toString();
 }
 
+/**
+ * A new, empty database of the backend in use, for a command to import into:
+ * a SQLite file path in a new temporary directory, or a new database on the
+ * PostgreSQL test cluster (dropped by stopAll, like a server's).
+ */
+export async function freshDatabase() {
+  return databaseFor(await makeTempDir());
+}
+
 /** Drops the PostgreSQL database of a data dir, if it has one. */
 function dropDatabaseOf(dir) {
   const db = pgDatabases.get(dir);
