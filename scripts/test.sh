@@ -135,7 +135,9 @@ start_pg() {
 # the others would only run twice. risk and audit_verify open theirs through
 # testdb.h (test_db_open): the risk store's SQL (upserts, time windows) and the
 # audit chain's head (FOR UPDATE, one WITH statement on PostgreSQL) run on both.
-pg_unit_tests=(store mail clients keys store_mfa store_prune risk audit_verify)
+# The rest open theirs through testdb.h as well, so each of them runs on both.
+pg_unit_tests=(store mail clients keys store_mfa store_prune risk audit_verify
+  branding consent data_export deletion factors keys_rotate keys_tenants recovery sessions)
 unit_pg() {
   [ -n "$pg_url" ] || return 1
   GATEHOUSE_TEST_DATABASE_URL=$pg_url meson test -C build --print-errorlogs "${pg_unit_tests[@]}"
