@@ -14,6 +14,7 @@ import path from 'node:path';
 
 import { startServer, stopAll, runGatehouse, buildEnv, makeTempDir, freePort, randomHex, sql, sleep } from './lib/server.mjs';
 import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
+import { BrowserFrom } from './lib/from.mjs';
 import { enrolTotp, codeAt, currentStep, awayFromStepEdge } from './lib/factors.mjs';
 import { registerClient, codeTokens, REDIRECT } from './lib/oidc.mjs';
 
@@ -173,10 +174,12 @@ test('a live session whose browser changes is scored again, once per change, and
   assert.equal(sessions.json.sessions.find((x) => x.current).user_agent, CHROME);
 });
 
-/** A Browser that sends one User-Agent with every request. */
-class BrowserAs extends Browser {
-  constructor(server, ua, jarFrom) {
-    super(server);
+/** A browser that sends one User-Agent with every request, from one local
+ * address (lib/from.mjs; 127.0.0.1 unless given: another /24 is another
+ * network); jarFrom: start with a copy of that browser's cookies. */
+class BrowserAs extends BrowserFrom {
+  constructor(server, ua, jarFrom, address = '127.0.0.1') {
+    super(server, address);
     this.ua = ua;
     if (jarFrom) { this.jar = new Map(jarFrom.jar); this.csrf = jarFrom.csrf; }
   }
@@ -287,6 +290,92 @@ test('a policy that ends shifted sessions ends them: the old cookie is dead, wha
   assert.equal(d.journey, 'session');
   assert.equal(d.outcome, 'deny');
   await server.stop();
+});
+
+// The built-in policy on a live session (share/risk-policy.txt): another
+// network alone is recorded; another network and another browser family
+// together ask for a step-up (rule session_moved). The sessions sign in
+// from 127.0.12x.1: each /24 of 127/8 is another network to the engine.
+
+test('a live session used from another network in the same browser is scored again (rule session_network_changed) and asked nothing; another address of its /24 is not scored', async () => {
+  const user = await newUser(ctx.server, 'risknet');
+  const b = new BrowserAs(ctx.server, CHROME, null, '127.0.120.1');
+  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(r.status, 200, r.text);
+  const signin = (await decisions(ctx.server, user.id)).length;
+
+  // a neighbour on the same network: no shift, no decision
+  const near = new BrowserAs(ctx.server, CHROME, b, '127.0.120.2');
+  assert.equal((await near.session()).authenticated, true);
+  assert.equal((await decisions(ctx.server, user.id)).length, signin);
+
+  const away = new BrowserAs(ctx.server, CHROME, b, '127.0.121.1');
+  const now = await away.session();
+  assert.equal(now.authenticated, true);
+  assert.equal(now.reauthentication_required, undefined);
+  const list = await decisions(ctx.server, user.id);
+  assert.equal(list.length, signin + 1);
+  const [d] = list;
+  assert.equal(d.journey, 'session');
+  assert.equal(d.outcome, 'allow');
+  assert.equal(d.reason, 'network_changed');
+  assert.equal(d.signals.network_changed, 1);
+  assert.equal(d.signals.ua_family_changed, 0);
+  assert.equal(d.signals.network, '127.0.121.0/24');
+  assert.deepEqual(d.fired.map((f) => f.rule), ['session_network_changed']);
+  // nothing is asked: a sensitive change within the sign-in's
+  // re-authentication window goes through without the password
+  const change = await away.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
+  assert.equal(change.status, 200, change.text);
+});
+
+test('SECURITY.md #9, #27: a live session used from another network in another browser is asked to step up by the built-in policy (rule session_moved); a copy of the old cookie is held too; a new sign-in lifts it and the moved copy dies', async () => {
+  const user = await newUser(ctx.server, 'riskmoved'); // no second factor: only the mark asks for the password
+  const home = new BrowserAs(ctx.server, CHROME, null, '127.0.122.1');
+  const r = await home.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(r.status, 200, r.text);
+  const before = await home.session();
+  assert.equal(before.reauthentication_required, undefined);
+
+  // the cookie taken to another network and another browser family
+  const moved = new BrowserAs(ctx.server, FIREFOX, home, '127.0.123.1');
+  const now = await moved.session();
+  assert.equal(now.authenticated, true);
+  assert.equal(now.reauthentication_required, true);
+  assert.equal(now.session.auth_time, before.session.auth_time);
+  const [d] = await decisions(ctx.server, user.id);
+  assert.equal(d.journey, 'session');
+  assert.equal(d.outcome, 'step_up');
+  assert.equal(d.acr, 'aal2');
+  assert.equal(d.reason, 'context_shift');
+  assert.equal(d.policy_version, 'builtin-4');
+  assert.equal(d.signals.network_changed, 1);
+  assert.equal(d.signals.ua_family_changed, 1);
+  assert.ok(d.fired.some((f) => f.rule === 'session_moved'), JSON.stringify(d.fired));
+  // the mark is stored: the next request from there (no new shift) still
+  // carries it, and a password change needs the current password again
+  // (SECURITY.md #9), as it would not within the sign-in's window otherwise
+  assert.equal((await moved.session()).reauthentication_required, true);
+  const change = await moved.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
+  assert.equal(change.status, 403, change.text);
+  assert.equal(change.json.error, 'reauthentication_required');
+
+  // a copy of the old cookie back in the owner's browser is the same
+  // session: it must prove again as well
+  const copy = new BrowserAs(ctx.server, CHROME, home, '127.0.122.1');
+  assert.equal((await copy.session()).reauthentication_required, true);
+  const refused = await copy.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
+  assert.equal(refused.status, 403, refused.text);
+
+  // the owner proves again: a new sign-in, a new session token (SECURITY.md
+  // #27) without the mark, and the copy elsewhere no longer works
+  const again = await copy.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(again.status, 200, again.text);
+  const fresh = await copy.session();
+  assert.equal(fresh.authenticated, true);
+  assert.equal(fresh.reauthentication_required, undefined);
+  assert.notEqual(copy.jar.get('gh_session'), moved.jar.get('gh_session'));
+  assert.equal((await moved.session()).authenticated, false);
 });
 
 test('decisions about a customer are in their data export, and deletion keeps them only under a pseudonym', async () => {
