@@ -259,7 +259,7 @@ describe('sign-up abuse: velocity per address and network, disposable domains', 
   });
   after(async () => { await server?.stop(); });
 
-  test('a disposable domain (and its subdomains, any case) is refused with the invalid-address answer, the same for an address that has an account', async () => {
+  test('SECURITY.md #14: a disposable domain (and its subdomains, any case) is refused with the invalid-address answer, the same for an address that has an account', async () => {
     const taken = `taken-${randomHex(3)}@mailinator.com`;
     const made = await scim(server, 'POST', '/Users', userBody(taken, { password: strong() }));
     assert.equal(made.status, 201, made.text);

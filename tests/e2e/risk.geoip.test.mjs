@@ -8,8 +8,8 @@
 // (scripts/install-deps.sh --test), placing local addresses (Linux routes
 // 127/8 to loopback) in Berlin, Potsdam and New York.
 //
-// SECURITY.md #33 (ASVS 6.3.5: sign-ins from an unusual location are
-// suspicious): the first test checks the second step and the reason the
+// SECURITY.md #33 (notify on suspicious sign-in, ASVS 6.3.5): the first test
+// checks the second step a sign-in from far away is asked and the reason its
 // answer gives; no notification mail is checked here.
 
 import { test, before, after } from 'node:test';

@@ -205,7 +205,7 @@ async function stepUpWorld(tag) {
   return { server, reg, user, b };
 }
 
-test('a policy that asks a shifted session to step up: the session must prove again, and its auth_time stays true', async () => {
+test('SECURITY.md #9, #22: a policy that asks a shifted session to step up: the session must prove again, and its auth_time stays true', async () => {
   const { server, reg, user, b } = await stepUpWorld('riskstep');
   const before = await b.session();
   assert.ok(Date.parse(before.session.auth_time) > Date.now() - 600_000);
@@ -224,7 +224,8 @@ test('a policy that asks a shifted session to step up: the session must prove ag
   assert.equal(d.acr, 'aal2');
   assert.equal(d.policy_version, 'stepup-1');
 
-  // a sensitive change without the password is refused (SECURITY.md re-authentication)
+  // a sensitive change without the password is refused (SECURITY.md #9:
+  // a password change needs the current password or a fresh re-authentication)
   const change = await moved.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
   assert.equal(change.status, 403, change.text);
   assert.equal(change.json.error, 'reauthentication_required');
@@ -253,7 +254,7 @@ test('a policy that asks a shifted session to step up: the session must prove ag
   await server.stop();
 });
 
-test('a shifted session asked to step up proves again with its second factor: the mark goes and the ID token says now', async () => {
+test('SECURITY.md #22: a shifted session asked to step up proves again with its second factor: the mark goes and the ID token says now', async () => {
   const { server, reg, b } = await stepUpWorld('riskstep2');
   await b.session();
   const totp = await enrolTotp(b);
