@@ -192,6 +192,24 @@ class BrowserAs extends BrowserFrom {
 
 const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 
+/** A password change without the current password from b: refused until
+ * the session proves again (SECURITY.md #9). */
+async function assertChangeRefused(b) {
+  const r = await b.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
+  assert.equal(r.status, 403, r.text);
+  assert.equal(r.json.error, 'reauthentication_required');
+}
+
+/** The person proves again in b with a new password sign-in; the session
+ * afterwards, no longer marked. */
+async function signInAgain(b, user) {
+  const again = await b.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(again.status, 200, again.text);
+  const fresh = await b.session();
+  assert.equal(fresh.reauthentication_required, undefined);
+  return fresh;
+}
+
 /** A server whose policy asks a session that changes browser family to
  * step up, an application, and a user signed in with Chrome. */
 async function stepUpWorld(tag) {
@@ -226,9 +244,7 @@ test('SECURITY.md #9, #22: a policy that asks a shifted session to step up: the 
 
   // a sensitive change without the password is refused (SECURITY.md #9:
   // a password change needs the current password or a fresh re-authentication)
-  const change = await moved.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
-  assert.equal(change.status, 403, change.text);
-  assert.equal(change.json.error, 'reauthentication_required');
+  await assertChangeRefused(moved);
   // and the session vouches for nobody: an application is sent to sign in
   const q = new URLSearchParams({ client_id: reg.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid', state: 's1', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
   const silent = await moved.raw('GET', `/authorize?${q}&prompt=none`);
@@ -238,14 +254,10 @@ test('SECURITY.md #9, #22: a policy that asks a shifted session to step up: the 
   assert.equal(asked.status, 302, asked.text);
   assert.match(asked.headers.get('location'), /^\/signin\?return_to=/);
   // the original browser's copy is the same session: also asked
-  const orig = await b.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
-  assert.equal(orig.status, 403, orig.text);
+  await assertChangeRefused(b);
 
   // the person proves again: a new sign-in, and the ID token says when
-  const again = await moved.post('/api/v1/signin', { email: user.email, password: user.password });
-  assert.equal(again.status, 200, again.text);
-  const fresh = await moved.session();
-  assert.equal(fresh.reauthentication_required, undefined);
+  await signInAgain(moved, user);
   const tokens = await codeTokens(server, moved, reg);
   const idt = claimsOf(tokens.id_token);
   assert.ok(Math.abs(idt.auth_time - Date.now() / 1000) < 30, `auth_time ${idt.auth_time}`);
@@ -358,24 +370,17 @@ test('SECURITY.md #9, #27: a live session used from another network in another b
   // carries it, and a password change needs the current password again
   // (SECURITY.md #9), as it would not within the sign-in's window otherwise
   assert.equal((await moved.session()).reauthentication_required, true);
-  const change = await moved.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
-  assert.equal(change.status, 403, change.text);
-  assert.equal(change.json.error, 'reauthentication_required');
+  await assertChangeRefused(moved);
 
   // a copy of the old cookie back in the owner's browser is the same
   // session: it must prove again as well
   const copy = new BrowserAs(ctx.server, CHROME, home, '127.0.122.1');
   assert.equal((await copy.session()).reauthentication_required, true);
-  const refused = await copy.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
-  assert.equal(refused.status, 403, refused.text);
+  await assertChangeRefused(copy);
 
   // the owner proves again: a new sign-in, a new session token (SECURITY.md
   // #27) without the mark, and the copy elsewhere no longer works
-  const again = await copy.post('/api/v1/signin', { email: user.email, password: user.password });
-  assert.equal(again.status, 200, again.text);
-  const fresh = await copy.session();
-  assert.equal(fresh.authenticated, true);
-  assert.equal(fresh.reauthentication_required, undefined);
+  assert.equal((await signInAgain(copy, user)).authenticated, true);
   assert.notEqual(copy.jar.get('gh_session'), moved.jar.get('gh_session'));
   assert.equal((await moved.session()).authenticated, false);
 });
