@@ -4,6 +4,10 @@
 // authenticator app asks for the code, and the second step says why in
 // plain words, in English and German, at 320 px, axe clean. TOTP codes
 // come from Debian's oathtool.
+//
+// SECURITY.md #33 (notify on suspicious sign-in, ASVS 6.3.5): here only the
+// in-page part, the reason given on the second step for a new device; no
+// notification mail is checked in this file.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

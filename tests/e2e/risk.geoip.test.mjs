@@ -7,6 +7,10 @@
 // databases are written for the test by Debian's libmaxmind-db-writer-perl
 // (scripts/install-deps.sh --test), placing local addresses (Linux routes
 // 127/8 to loopback) in Berlin, Potsdam and New York.
+//
+// SECURITY.md #33 (notify on suspicious sign-in, ASVS 6.3.5): the first test
+// checks the second step a sign-in from far away is asked and the reason its
+// answer gives; no notification mail is checked here.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,7 +88,7 @@ async function latest(userId) {
 
 const signIn = (user, address) => new From(ctx.server, address).post('/api/v1/signin', { email: user.email, password: user.password });
 
-test('a sign-in from the other side of the world minutes after one in Berlin asks for a second step, and says why; a nearby one passes', { skip: writerMissing }, async () => {
+test('SECURITY.md #33: a sign-in from the other side of the world minutes after one in Berlin asks for a second step, and says why; a nearby one passes', { skip: writerMissing }, async () => {
   const user = await newUser(ctx.server, 'geo');
   const first = await signIn(user, BERLIN);
   assert.equal(first.status, 200, first.text);
@@ -137,9 +141,17 @@ test('deletion keeps the decisions without the country and network operator they
   assert.equal(kept.signals.new_country, 1);
 });
 
-test('a database file that is not one stops the start, naming the file', { skip: writerMissing }, async () => {
+// Needs no database writer: it runs wherever the binary was built with
+// libmaxminddb (a build without it refuses any database, naming none).
+test('a database file that is not one stops the start, naming the file', async (t) => {
   const dir = await makeTempDir();
   const bad = path.join(dir, 'bad.mmdb');
   fs.writeFileSync(bad, 'not a MaxMind database');
-  await assert.rejects(startServer({ env: { GATEHOUSE_GEOIP_DB: bad } }), (e) => e.message.includes(bad));
+  let message = '';
+  await assert.rejects(startServer({ env: { GATEHOUSE_GEOIP_DB: bad } }), (e) => { message = e.message; return true; });
+  if (/need a build with libmaxminddb/.test(message)) {
+    t.skip('this gatehouse was built without libmaxminddb');
+    return;
+  }
+  assert.ok(message.includes(bad), message);
 });

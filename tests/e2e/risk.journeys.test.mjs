@@ -62,7 +62,7 @@ async function signedInFrom(address, tag) {
   return { user, b };
 }
 
-test('sign-up: twenty from one address in an hour, then the twenty-first is refused as a taken address would be; another address signs up', async () => {
+test('SECURITY.md #14: sign-up: twenty from one address in an hour, then the twenty-first is refused as a taken address would be; another address signs up', async () => {
   const bot = new From(ctx.server, '127.0.31.1');
   for (let i = 0; i < 20; i++) {
     const r = await bot.post('/api/v1/signup', { email: `bot-${randomHex(4)}@example.com`, passwordless: true });
@@ -98,7 +98,7 @@ test('sign-up: twenty from one address in an hour, then the twenty-first is refu
   assert.equal(mine.signals.ip_attempts, 0);
 });
 
-test('recovery: asked for one account again and again from devices it does not know is refused (no mail, the unknown-address answer); the owner\'s device still gets its code', async () => {
+test('SECURITY.md #14: recovery: asked for one account again and again from devices it does not know is refused (no mail, the unknown-address answer); the owner\'s device still gets its code', async () => {
   const { user, b: owner } = await signedInFrom('127.0.33.1', 'riskrec');
   const before = mailsTo(user.email);
   for (let i = 1; i <= 5; i++) {

@@ -9,11 +9,13 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { startServer, stopAll, runGatehouse, buildEnv, makeTempDir, freePort, randomHex, sql, sleep } from './lib/server.mjs';
+import { startServer, stopAll, runGatehouse, buildEnv, makeTempDir, freePort, randomHex, sql, sleep, scim, userBody } from './lib/server.mjs';
 import { Browser, newUser, signedIn, copyOf } from './lib/browser.mjs';
+import { BrowserFrom } from './lib/from.mjs';
 import { enrolTotp, codeAt, currentStep, awayFromStepEdge } from './lib/factors.mjs';
 import { registerClient, codeTokens, REDIRECT } from './lib/oidc.mjs';
 
@@ -173,10 +175,12 @@ test('a live session whose browser changes is scored again, once per change, and
   assert.equal(sessions.json.sessions.find((x) => x.current).user_agent, CHROME);
 });
 
-/** A Browser that sends one User-Agent with every request. */
-class BrowserAs extends Browser {
-  constructor(server, ua, jarFrom) {
-    super(server);
+/** A browser that sends one User-Agent with every request, from one local
+ * address (lib/from.mjs; 127.0.0.1 unless given: another /24 is another
+ * network); jarFrom: start with a copy of that browser's cookies. */
+class BrowserAs extends BrowserFrom {
+  constructor(server, ua, jarFrom, address = '127.0.0.1') {
+    super(server, address);
     this.ua = ua;
     if (jarFrom) { this.jar = new Map(jarFrom.jar); this.csrf = jarFrom.csrf; }
   }
@@ -187,6 +191,24 @@ class BrowserAs extends Browser {
 }
 
 const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+
+/** A password change without the current password from b: refused until
+ * the session proves again (SECURITY.md #9). */
+async function assertChangeRefused(b) {
+  const r = await b.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
+  assert.equal(r.status, 403, r.text);
+  assert.equal(r.json.error, 'reauthentication_required');
+}
+
+/** The person proves again in b with a new password sign-in; the session
+ * afterwards, no longer marked. */
+async function signInAgain(b, user) {
+  const again = await b.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(again.status, 200, again.text);
+  const fresh = await b.session();
+  assert.equal(fresh.reauthentication_required, undefined);
+  return fresh;
+}
 
 /** A server whose policy asks a session that changes browser family to
  * step up, an application, and a user signed in with Chrome. */
@@ -201,7 +223,7 @@ async function stepUpWorld(tag) {
   return { server, reg, user, b };
 }
 
-test('a policy that asks a shifted session to step up: the session must prove again, and its auth_time stays true', async () => {
+test('SECURITY.md #9, #22: a policy that asks a shifted session to step up: the session must prove again, and its auth_time stays true', async () => {
   const { server, reg, user, b } = await stepUpWorld('riskstep');
   const before = await b.session();
   assert.ok(Date.parse(before.session.auth_time) > Date.now() - 600_000);
@@ -220,10 +242,9 @@ test('a policy that asks a shifted session to step up: the session must prove ag
   assert.equal(d.acr, 'aal2');
   assert.equal(d.policy_version, 'stepup-1');
 
-  // a sensitive change without the password is refused (SECURITY.md re-authentication)
-  const change = await moved.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
-  assert.equal(change.status, 403, change.text);
-  assert.equal(change.json.error, 'reauthentication_required');
+  // a sensitive change without the password is refused (SECURITY.md #9:
+  // a password change needs the current password or a fresh re-authentication)
+  await assertChangeRefused(moved);
   // and the session vouches for nobody: an application is sent to sign in
   const q = new URLSearchParams({ client_id: reg.client_id, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid', state: 's1', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
   const silent = await moved.raw('GET', `/authorize?${q}&prompt=none`);
@@ -233,14 +254,10 @@ test('a policy that asks a shifted session to step up: the session must prove ag
   assert.equal(asked.status, 302, asked.text);
   assert.match(asked.headers.get('location'), /^\/signin\?return_to=/);
   // the original browser's copy is the same session: also asked
-  const orig = await b.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
-  assert.equal(orig.status, 403, orig.text);
+  await assertChangeRefused(b);
 
   // the person proves again: a new sign-in, and the ID token says when
-  const again = await moved.post('/api/v1/signin', { email: user.email, password: user.password });
-  assert.equal(again.status, 200, again.text);
-  const fresh = await moved.session();
-  assert.equal(fresh.reauthentication_required, undefined);
+  await signInAgain(moved, user);
   const tokens = await codeTokens(server, moved, reg);
   const idt = claimsOf(tokens.id_token);
   assert.ok(Math.abs(idt.auth_time - Date.now() / 1000) < 30, `auth_time ${idt.auth_time}`);
@@ -249,7 +266,7 @@ test('a policy that asks a shifted session to step up: the session must prove ag
   await server.stop();
 });
 
-test('a shifted session asked to step up proves again with its second factor: the mark goes and the ID token says now', async () => {
+test('SECURITY.md #22: a shifted session asked to step up proves again with its second factor: the mark goes and the ID token says now', async () => {
   const { server, reg, b } = await stepUpWorld('riskstep2');
   await b.session();
   const totp = await enrolTotp(b);
@@ -286,6 +303,141 @@ test('a policy that ends shifted sessions ends them: the old cookie is dead, wha
   const [d] = await decisions(server, user.id);
   assert.equal(d.journey, 'session');
   assert.equal(d.outcome, 'deny');
+  await server.stop();
+});
+
+// The built-in policy on a live session (share/risk-policy.txt): another
+// network alone is recorded; another network and another browser family
+// together ask for a step-up (rule session_moved). The sessions sign in
+// from 127.0.12x.1: each /24 of 127/8 is another network to the engine.
+
+test('a live session used from another network in the same browser is scored again (rule session_network_changed) and asked nothing; another address of its /24 is not scored', async () => {
+  const user = await newUser(ctx.server, 'risknet');
+  const b = new BrowserAs(ctx.server, CHROME, null, '127.0.120.1');
+  const r = await b.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(r.status, 200, r.text);
+  const signin = (await decisions(ctx.server, user.id)).length;
+
+  // a neighbour on the same network: no shift, no decision
+  const near = new BrowserAs(ctx.server, CHROME, b, '127.0.120.2');
+  assert.equal((await near.session()).authenticated, true);
+  assert.equal((await decisions(ctx.server, user.id)).length, signin);
+
+  const away = new BrowserAs(ctx.server, CHROME, b, '127.0.121.1');
+  const now = await away.session();
+  assert.equal(now.authenticated, true);
+  assert.equal(now.reauthentication_required, undefined);
+  const list = await decisions(ctx.server, user.id);
+  assert.equal(list.length, signin + 1);
+  const [d] = list;
+  assert.equal(d.journey, 'session');
+  assert.equal(d.outcome, 'allow');
+  assert.equal(d.reason, 'network_changed');
+  assert.equal(d.signals.network_changed, 1);
+  assert.equal(d.signals.ua_family_changed, 0);
+  assert.equal(d.signals.network, '127.0.121.0/24');
+  assert.deepEqual(d.fired.map((f) => f.rule), ['session_network_changed']);
+  // nothing is asked: a sensitive change within the sign-in's
+  // re-authentication window goes through without the password
+  const change = await away.post('/api/v1/password', { password: `Harbour-${randomHex(6)}-Willow` });
+  assert.equal(change.status, 200, change.text);
+});
+
+test('SECURITY.md #9, #27: a live session used from another network in another browser is asked to step up by the built-in policy (rule session_moved); a copy of the old cookie is held too; a new sign-in lifts it and the moved copy dies', async () => {
+  const user = await newUser(ctx.server, 'riskmoved'); // no second factor: only the mark asks for the password
+  const home = new BrowserAs(ctx.server, CHROME, null, '127.0.122.1');
+  const r = await home.post('/api/v1/signin', { email: user.email, password: user.password });
+  assert.equal(r.status, 200, r.text);
+  const before = await home.session();
+  assert.equal(before.reauthentication_required, undefined);
+
+  // the cookie taken to another network and another browser family
+  const moved = new BrowserAs(ctx.server, FIREFOX, home, '127.0.123.1');
+  const now = await moved.session();
+  assert.equal(now.authenticated, true);
+  assert.equal(now.reauthentication_required, true);
+  assert.equal(now.session.auth_time, before.session.auth_time);
+  const [d] = await decisions(ctx.server, user.id);
+  assert.equal(d.journey, 'session');
+  assert.equal(d.outcome, 'step_up');
+  assert.equal(d.acr, 'aal2');
+  assert.equal(d.reason, 'context_shift');
+  assert.equal(d.policy_version, 'builtin-4');
+  assert.equal(d.signals.network_changed, 1);
+  assert.equal(d.signals.ua_family_changed, 1);
+  assert.ok(d.fired.some((f) => f.rule === 'session_moved'), JSON.stringify(d.fired));
+  // the mark is stored: the next request from there (no new shift) still
+  // carries it, and a password change needs the current password again
+  // (SECURITY.md #9), as it would not within the sign-in's window otherwise
+  assert.equal((await moved.session()).reauthentication_required, true);
+  await assertChangeRefused(moved);
+
+  // a copy of the old cookie back in the owner's browser is the same
+  // session: it must prove again as well
+  const copy = new BrowserAs(ctx.server, CHROME, home, '127.0.122.1');
+  assert.equal((await copy.session()).reauthentication_required, true);
+  await assertChangeRefused(copy);
+
+  // the owner proves again: a new sign-in, a new session token (SECURITY.md
+  // #27) without the mark, and the copy elsewhere no longer works
+  assert.equal((await signInAgain(copy, user)).authenticated, true);
+  assert.notEqual(copy.jar.get('gh_session'), moved.jar.get('gh_session'));
+  assert.equal((await moved.session()).authenticated, false);
+});
+
+/** A user made through SCIM with the given password. */
+async function userWithPassword(server, tag, password) {
+  const email = `${tag}-${randomHex(4)}@example.com`;
+  const r = await scim(server, 'POST', '/Users', userBody(email, { password }));
+  assert.equal(r.status, 201, r.text);
+  return { email, password, id: r.body.id };
+}
+
+test('a password found in a breach after it was set (common_password) and an account without a second factor (no_second_factor) are in the explained decision when true and not when false; rule weak_password needs both', async () => {
+  // The password is accepted when set, then appears in the breached file
+  // (the list SECURITY.md #4 checks new passwords against) at a restart.
+  const fast = { GATEHOUSE_ARGON2_MEMORY_KIB: '8192', GATEHOUSE_ARGON2_ITERATIONS: '1' }; // 3 accounts, 5 sign-ins
+  const first = await startServer({ env: fast });
+  const listed = `Velvet-${randomHex(5)}-Harbour`;
+  const alone = await userWithPassword(first, 'riskbreach', listed);
+  const guarded = await userWithPassword(first, 'riskbreachapp', listed);
+  const clean = await newUser(first, 'riskclean');
+  await enrolTotp(await signedIn(first, guarded));
+  await first.stop('SIGTERM', { keepData: true });
+  const pwned = path.join(await makeTempDir(), 'pwned.txt');
+  fs.writeFileSync(pwned, `${createHash('sha1').update(listed).digest('hex').toUpperCase()}:41\n`);
+  const server = await startServer({ dir: first.dir, token: first.token, masterKey: first.masterKey,
+    env: { ...fast, GATEHOUSE_BREACHED_PASSWORDS_FILE: pwned } });
+
+  /** Signs user in from a new browser; the decision as the explain API shows it. */
+  const explained = async (user) => {
+    const r = await new Browser(server).post('/api/v1/signin', { email: user.email, password: user.password });
+    assert.equal(r.status, 200, r.text);
+    const [d] = await decisions(server, user.id);
+    const one = await admin(server, `/admin/v1/risk/decisions/${d.id}`);
+    assert.equal(one.status, 200);
+    return { status: r.json.status, d: one.json, rules: one.json.fired.map((f) => f.rule) };
+  };
+
+  const a = await explained(alone);
+  assert.equal(a.d.signals.common_password, 1);
+  assert.equal(a.d.signals.no_second_factor, 1);
+  assert.equal(a.d.signals.has_second_factor, 0);
+  assert.ok(a.rules.includes('weak_password'), a.rules.join());
+  assert.equal(a.d.reason, 'common_password'); // the heaviest rule that fired
+  assert.equal(a.status, 'signed_in'); // a score of 35: below the notify threshold
+
+  const g = await explained(guarded);
+  assert.equal(g.status, 'mfa_required');
+  assert.equal(g.d.signals.common_password, 1);
+  assert.equal(g.d.signals.no_second_factor, 0);
+  assert.equal(g.d.signals.has_second_factor, 1);
+  assert.ok(!g.rules.includes('weak_password'), g.rules.join());
+
+  const c = await explained(clean);
+  assert.equal(c.d.signals.common_password, 0);
+  assert.equal(c.d.signals.no_second_factor, 1);
+  assert.ok(!c.rules.includes('weak_password'), c.rules.join());
   await server.stop();
 });
 

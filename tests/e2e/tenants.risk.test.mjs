@@ -104,7 +104,7 @@ describe('a tenant\'s own risk policy', () => {
     assert.equal(back.status, 200, back.text);
   });
 
-  test('a tenant-wide wave of failed sign-ins shows in tenant_failures, counted per tenant: a policy can act on an attack spread over many accounts', async () => {
+  test('SECURITY.md #11: a tenant-wide wave of failed sign-ins shows in tenant_failures, counted per tenant: a policy can act on an attack spread over many accounts', async () => {
     const id = `wave-${randomHex(3)}`;
     assert.equal((await admin('POST', '/admin/v1/tenants', { body: JSON.stringify({ id, display_name: 'Shop' }) })).status, 201);
     const T = tenantView(server, id);
