@@ -190,6 +190,17 @@ static const char *body_client(gh_req *r)
     return id && *id ? id : NULL;
 }
 
+/* The key of an identifier within the request's tenant. An email or a
+ * client id names an account or a client of one tenant only, so an attack
+ * on alice@x in one tenant must not empty the bucket of alice@x in
+ * another. Tenant ids hold no ':' (gh_tenant_meta), so the pair reads one
+ * way only. The address buckets stay shared: one client is one client
+ * whichever tenant it names. NULL when id is NULL. */
+static const char *tenant_key(gh_req *r, const char *id)
+{
+    return id ? gh_arena_printf(r->arena, "%s:%s", r->tenant, id) : NULL;
+}
+
 /* Whether the request's device cookie is one the account of email signed
  * in on before: its owner, whatever the attack on the email. */
 static bool known_device(gh_req *r, const char *email)
@@ -271,12 +282,12 @@ static bool take_all(gh_req *r, rl_state *st)
     if (st->route->flags & R_IDENT) {
         email = body_email(r);
         gh_bucket_rate per = {cfg->rl_identifier, IDENT_WINDOW_MS};
-        if (!take(r, st, GH_RLK_IDENTIFIER, email, per, email))
+        if (!take(r, st, GH_RLK_IDENTIFIER, tenant_key(r, email), per, email))
             return false;
     }
     if (st->route->flags & R_CLIENT) {
         gh_bucket_rate per = {cfg->rl_client, MINUTE_MS};
-        if (!take(r, st, GH_RLK_CLIENT, body_client(r), per, NULL))
+        if (!take(r, st, GH_RLK_CLIENT, tenant_key(r, body_client(r)), per, NULL))
             return false;
     }
     return true;

@@ -5,8 +5,9 @@
  * Every route falls in one class (sign-in, sign-up, code checks, token,
  * registration, admin, other) by its method and pattern. Before the
  * handler runs, a request takes a token from the buckets of its client
- * address and network, of the email it names (sign-in, sign-up, recovery)
- * and of its OAuth client (token endpoints); an empty bucket answers 429
+ * address and network, of the email it names (sign-in, sign-up) and of
+ * its OAuth client (token endpoints), these two within the request's
+ * tenant; an empty bucket answers 429
  * with Retry-After and does not run the handler. After the handler, tokens
  * of requests that should not count are given back: a successful sign-in
  * (honest users behind one address are not slowed by their own successes)

@@ -92,7 +92,7 @@ test('a passkey sign-in is scored on its own journey: a new device and network a
   const d = await latest(user.id, 'passkey_signin');
   assert.ok(d, 'a passkey_signin decision');
   assert.equal(d.outcome, 'allow');
-  assert.equal(d.policy_version, 'builtin-4');
+  assert.equal(d.policy_version, 'builtin-5');
   assert.equal(d.signals.new_device, 1);
   assert.equal(d.signals.new_network, 1);
   assert.equal(d.signals.phishing_resistant, 1);

@@ -62,7 +62,7 @@ test('a new device on an account with an authenticator app: the code is asked, t
 
   const [d] = await decisions(ctx.server, user.id);
   assert.equal(d.journey, 'signin');
-  assert.equal(d.policy_version, 'builtin-4');
+  assert.equal(d.policy_version, 'builtin-5');
   assert.equal(d.signals.new_device, 1);
   assert.equal(d.signals.has_second_factor, 1);
   assert.equal(d.reason, 'new_device');
@@ -130,7 +130,7 @@ test('shadow mode: the shadow policy\'s refusal is recorded and never acted on; 
   assert.equal((await b.session()).authenticated, true);
   const [d] = await decisions(server, user.id);
   assert.equal(d.outcome, 'allow');
-  assert.equal(d.policy_version, 'builtin-4');
+  assert.equal(d.policy_version, 'builtin-5');
   assert.equal(d.shadow.policy_version, 'deny-all-1');
   assert.equal(d.shadow.outcome, 'deny');
   assert.deepEqual(d.shadow.fired.map((f) => f.rule), ['everyone']);
@@ -448,7 +448,7 @@ test('decisions about a customer are in their data export, and deletion keeps th
   assert.equal(ex.status, 200, ex.text);
   const [d] = ex.json.risk_decisions;
   assert.equal(d.journey, 'signin');
-  assert.equal(d.policy_version, 'builtin-4');
+  assert.equal(d.policy_version, 'builtin-5');
   assert.equal(d.signals.new_device, 1);
   assert.ok(d.rules.some((f) => f.rule === 'new_device'));
   assert.equal(d.shadow, undefined); // the operator's, not the customer's
