@@ -362,7 +362,7 @@ test('SECURITY.md #9, #27: a live session used from another network in another b
   assert.equal(d.outcome, 'step_up');
   assert.equal(d.acr, 'aal2');
   assert.equal(d.reason, 'context_shift');
-  assert.equal(d.policy_version, 'builtin-4');
+  assert.equal(d.policy_version, 'builtin-5');
   assert.equal(d.signals.network_changed, 1);
   assert.equal(d.signals.ua_family_changed, 1);
   assert.ok(d.fired.some((f) => f.rule === 'session_moved'), JSON.stringify(d.fired));
