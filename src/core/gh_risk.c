@@ -437,26 +437,36 @@ gh_dbrc gh_risk_signin(const gh_ctx *x, gh_dbconn *c, const gh_risk_facts *in,
 
 /* ---- sign-up, recovery, email change, step-up ---- */
 
-/* The audit events each journey's attempts leave (LIKE patterns, '\'
- * escaping): sign-up's every outcome, a recovery or email change started
- * (a refused one is audited under the same type, outcome failure), a
- * step-up's failures, and every request for an emailed sign-in code. */
-static const char *attempt_pattern(gh_risk_journey j)
+/* The audit events each journey's attempts leave: sign-up's every outcome,
+ * a recovery or email change started (a refused one is audited under the
+ * same type, outcome failure), a step-up's failures, and every request for
+ * an emailed sign-in code. A new event type of one of these journeys must
+ * be added here to count (at most GH_RISK_EVENT_TYPES a journey). */
+static const char *const *attempt_types(gh_risk_journey j)
 {
+    static const char *const signup[] = {"signup.created", "signup.existing_email",
+                                         "signup.refused", "signup.unverified_email", NULL};
+    static const char *const recovery[] = {"recovery.started", NULL};
+    static const char *const email_change[] = {"email.change_started", NULL};
+    static const char *const step_up[] = {"stepup.failed", NULL};
+    /* sent, not sent (no such account, the daily limit) or refused; the
+     * guarded password's emailed step (email_code_required) is a code mail
+     * too */
+    static const char *const code_request[] = {"signin.email_code_sent",
+                                               "signin.email_code_not_sent",
+                                               "signin.email_code_refused",
+                                               "signin.email_code_required", NULL};
     switch (j) {
     case GH_RJ_SIGNUP:
-        return "signup.%";
+        return signup;
     case GH_RJ_RECOVERY:
-        return "recovery.started";
+        return recovery;
     case GH_RJ_EMAIL_CHANGE:
-        return "email.change\\_started";
+        return email_change;
     case GH_RJ_STEP_UP:
-        return "stepup.failed";
+        return step_up;
     case GH_RJ_EMAIL_CODE_REQUEST:
-        /* every request for a sign-in code leaves one: sent, not sent
-         * (no such account, the daily limit) or refused; the guarded
-         * password's emailed step (email_code_required) is a code mail too */
-        return "signin.email\\_code\\_%";
+        return code_request;
     default:
         return NULL;
     }
@@ -468,10 +478,10 @@ static gh_dbrc attempts(const gh_ctx *x, gh_dbconn *c, gh_risk_journey j, const 
 {
     gh_risk_failure *ev = NULL;
     size_t n = 0;
-    const char *pattern = attempt_pattern(j);
-    if (!pattern)
+    const char *const *types = attempt_types(j);
+    if (!types)
         return GH_DB_OK;
-    gh_dbrc rc = gh_store_risk_events(c, x->arena, x->tenant, pattern, x->now - WINDOW_MS,
+    gh_dbrc rc = gh_store_risk_events(c, x->arena, x->tenant, types, x->now - WINDOW_MS,
                                       FAILURES_READ, &ev, &n);
     const char *ip = x->client_ip ? x->client_ip : "";
     if (rc == GH_DB_OK)

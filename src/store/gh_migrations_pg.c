@@ -762,6 +762,8 @@ const char *const gh_pg_migrations[] = {
     "  body_text TEXT NOT NULL,"
     "  updated_at BIGINT NOT NULL,"
     "  PRIMARY KEY (tenant_id, name, locale));",
+    /* 32: see the SQLite migration of the same place */
+    "CREATE INDEX audit_tenant_type_time ON audit_events (tenant_id, type, time);",
 };
 _Static_assert(sizeof(gh_pg_migrations) / sizeof(gh_pg_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

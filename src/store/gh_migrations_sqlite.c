@@ -792,6 +792,11 @@ const char *const gh_sqlite_migrations[] = {
     "  body_text TEXT NOT NULL,"
     "  updated_at INTEGER NOT NULL,"
     "  PRIMARY KEY (tenant_id, name, locale));",
+    /* 32: the risk signals read the last hour's events of a few types
+     * (gh_store_risk_failures, gh_store_risk_events); by (tenant, time)
+     * alone that read grew with every other event of the hour, the
+     * sign-ins' own risk.decided among them (docs/risk.md "Cost"). */
+    "CREATE INDEX audit_tenant_type_time ON audit_events (tenant_id, type, time);",
 };
 _Static_assert(sizeof(gh_sqlite_migrations) / sizeof(gh_sqlite_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

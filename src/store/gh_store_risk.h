@@ -70,11 +70,15 @@ gh_dbrc gh_store_risk_recent_signins(gh_dbconn *c, gh_arena *a, const char *tena
                                      const char *user_id, int limit, gh_risk_past_signin **out,
                                      size_t *n);
 
-/* The audit events of a journey since a time (type LIKE pattern, '\' its
- * escape: "signup.%", "email.change\_started"): their address and
- * subject, newest first, at most limit rows. */
-gh_dbrc gh_store_risk_events(gh_dbconn *c, gh_arena *a, const char *tenant, const char *pattern,
-                             long long since, int limit, gh_risk_failure **out, size_t *n);
+/* The audit events of a journey since a time: those whose type is one of
+ * types (NULL-terminated, at most GH_RISK_EVENT_TYPES), their address and
+ * subject, newest first, at most limit rows. Exact types rather than a
+ * pattern, so that each is one seek of audit_tenant_type_time bounded by
+ * the window, whatever else the tenant's log holds. */
+enum { GH_RISK_EVENT_TYPES = 4 };
+gh_dbrc gh_store_risk_events(gh_dbconn *c, gh_arena *a, const char *tenant,
+                             const char *const *types, long long since, int limit,
+                             gh_risk_failure **out, size_t *n);
 
 /* The context a session is compared with from now on (re-evaluation,
  * sessions.risk_context); with step_up, the session also drops to AAL1 and
