@@ -92,16 +92,25 @@ static bool slotless(const char *tenant)
            strcmp(tenant, GH_METRIC_TENANT_OTHER) == 0;
 }
 
-/* Walks the claimed slots (a prefix: slots fill in order) for tenant;
- * *end is the first free slot (nslots when none). */
-static size_t scan(const gh_metric_tenants *t, const char *tenant, size_t *end)
+/* FNV-1a: a tenant id's hash, to compare before the text. */
+static uint64_t id_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Walks the claimed slots (a prefix: slots fill in order) for tenant of
+ * hash h; *end is the first free slot (nslots when none). */
+static size_t scan(const gh_metric_tenants *t, const char *tenant, uint64_t h, size_t *end)
 {
     size_t i = 0;
     for (; i < t->nslots; i++) {
-        const char *id = atomic_load_explicit(&t->ids[i], memory_order_acquire);
-        if (!id)
+        const gh_metric_tenant_id *e = atomic_load_explicit(&t->ids[i], memory_order_acquire);
+        if (!e)
             break;
-        if (strcmp(id, tenant) == 0)
+        if (e->hash == h && strcmp(e->id, tenant) == 0)
             return i;
     }
     *end = i;
@@ -120,7 +129,7 @@ static size_t overflow_slot(gh_metric_tenants *t)
 size_t gh_metric_tenant_find(const gh_metric_tenants *t, const char *tenant)
 {
     size_t end;
-    return !t->ids || slotless(tenant) ? t->nslots : scan(t, tenant, &end);
+    return !t->ids || slotless(tenant) ? t->nslots : scan(t, tenant, id_hash(tenant), &end);
 }
 
 size_t gh_metric_tenant_slot(gh_metric_tenants *t, const char *tenant)
@@ -130,23 +139,26 @@ size_t gh_metric_tenant_slot(gh_metric_tenants *t, const char *tenant)
         return t->nslots;
     if (slotless(tenant))
         return overflow_slot(t);
-    size_t i = scan(t, tenant, &end);
+    uint64_t h = id_hash(tenant);
+    size_t i = scan(t, tenant, h, &end);
     if (i < t->nslots)
         return i;
     if (end == t->nslots)
         return overflow_slot(t);
-    char *mine = strdup(tenant);
+    gh_metric_tenant_id *mine = malloc(sizeof(*mine));
     if (!mine) /* counted as other rather than lost */
         return overflow_slot(t);
+    mine->hash = h;
+    memcpy(mine->id, tenant, strlen(tenant) + 1); /* slotless: at most 63 bytes */
     /* Claim the first free slot. A thread that loses the race reads the
      * winner's id: the same tenant is then found there, another one makes
      * it try the next slot, so no id ever holds two slots. */
     for (i = end; i < t->nslots; i++) {
-        char *expected = NULL;
+        gh_metric_tenant_id *expected = NULL;
         if (atomic_compare_exchange_strong_explicit(&t->ids[i], &expected, mine,
                                                     memory_order_acq_rel, memory_order_acquire))
             return i;
-        if (strcmp(expected, tenant) == 0)
+        if (expected->hash == h && strcmp(expected->id, tenant) == 0)
             break;
     }
     free(mine);
@@ -417,7 +429,7 @@ static void render_tenant(const gh_metric_family *f, const char *tenant, gh_strb
 {
     size_t slot = gh_metric_tenant_slot(f->tenants, tenant);
     if (slot < f->tenants->nslots)
-        render_slot(f, slot, atomic_load_explicit(&f->tenants->ids[slot], memory_order_acquire),
+        render_slot(f, slot, atomic_load_explicit(&f->tenants->ids[slot], memory_order_acquire)->id,
                     out);
 }
 
@@ -427,10 +439,11 @@ static void render_tenants(const gh_metric_family *f, gh_strbuf *out)
 {
     size_t n = f->tenants->nslots;
     for (size_t i = 0; i < n; i++) {
-        const char *id = atomic_load_explicit(&f->tenants->ids[i], memory_order_acquire);
-        if (!id)
+        const gh_metric_tenant_id *e =
+            atomic_load_explicit(&f->tenants->ids[i], memory_order_acquire);
+        if (!e)
             break;
-        render_slot(f, i, id, out);
+        render_slot(f, i, e->id, out);
     }
     if (atomic_load_explicit(&f->tenants->overflow, memory_order_relaxed))
         render_slot(f, n, GH_METRIC_TENANT_OTHER, out);

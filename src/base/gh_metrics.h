@@ -41,12 +41,19 @@ enum { GH_METRIC_MAX_LABELS = 3, GH_METRIC_MAX_BOUNDS = 16 };
 enum { GH_METRIC_TENANT_MAX = 63 };
 #define GH_METRIC_TENANT_OTHER "other"
 
+/* A claimed slot's id and its hash (compared first: the walk of the slots
+ * reads one word per slot, not a string). */
+typedef struct gh_metric_tenant_id {
+    uint64_t hash;
+    char id[GH_METRIC_TENANT_MAX + 1];
+} gh_metric_tenant_id;
+
 /* Tenant slots. ids[0..nslots) fill in order and never empty again while
  * the table lives (a deleted tenant keeps its slot until a restart); each
  * is a copy the table owns, published with release order. */
 typedef struct gh_metric_tenants {
     size_t nslots;
-    _Atomic(char *) *ids;
+    _Atomic(gh_metric_tenant_id *) *ids;
     atomic_bool overflow; /* a tenant was sent to "other": it is in the text */
 } gh_metric_tenants;
 

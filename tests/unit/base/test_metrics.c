@@ -333,7 +333,8 @@ static void claim_round(void)
     assert_int_equal(with_slot, CLAIM_SLOTS);
     for (size_t i = 0; i < CLAIM_SLOTS; i++)
         for (size_t j = i + 1; j < CLAIM_SLOTS; j++)
-            assert_string_not_equal(atomic_load(&claimed.ids[i]), atomic_load(&claimed.ids[j]));
+            assert_string_not_equal(atomic_load(&claimed.ids[i])->id,
+                                    atomic_load(&claimed.ids[j])->id);
     gh_metric_tenants_free(&claimed);
 }
 
