@@ -201,49 +201,76 @@ static void tenant_ids_without_a_slot(void **state)
     gh_metric_tenants_free(&t);
 }
 
+/* A counter family with tenants over a fresh table, and an arena for its
+ * text. x must not move while open (the family points at its table). */
+typedef struct {
+    gh_metric_tenants t;
+    gh_metric_family f;
+    gh_arena *a;
+} tenant_fixture;
+
+/* values: the one label "result"'s list, or NULL for no label. */
+static void fixture_open(tenant_fixture *x, size_t nslots, const char *const *values)
+{
+    assert_int_equal(gh_metric_tenants_init(&x->t, nslots), 0);
+    x->f = (gh_metric_family){.name = "j_total", .help = "j", .tenants = &x->t};
+    if (values) {
+        x->f.label[0] = "result";
+        x->f.values[0] = values;
+    }
+    assert_int_equal(gh_metric_family_init(&x->f), 0);
+    x->a = gh_arena_new(1 << 16);
+}
+
+/* The family's text: tenant's scrape, or every tenant's for NULL. */
+static const char *fixture_text(tenant_fixture *x, const char *tenant)
+{
+    gh_strbuf out = {.a = x->a};
+    gh_metric_render(&x->f, tenant, &out);
+    assert_false(out.failed);
+    return out.buf;
+}
+
+static void fixture_close(tenant_fixture *x)
+{
+    gh_arena_free(x->a);
+    gh_metric_family_free(&x->f);
+    gh_metric_tenants_free(&x->t);
+}
+
 /* The text with two tenants: each its own series, in slot order, then
  * "other" once the slots are gone; a tenant's own scrape never shows
  * another tenant, nor "other" for a tenant counted there. */
 static void two_tenants_text(void **state)
 {
     (void)state;
-    gh_metric_tenants t;
-    assert_int_equal(gh_metric_tenants_init(&t, 2), 0);
-    gh_metric_family f = {
-        .name = "j_total", .help = "j", .label = {"result"}, .values = {results}, .tenants = &t};
-    assert_int_equal(gh_metric_family_init(&f), 0);
-    gh_metric_add_for(&f, "default", "miss", NULL, 1);
-    gh_metric_add_for(&f, "acme", "hit", NULL, 3);
-    gh_metric_add_for(&f, "zeta", "hit", NULL, 5); /* no slot left */
-    assert_int_equal(gh_metric_value_for(&f, "acme", "hit", NULL), 3);
-    assert_int_equal(gh_metric_value_for(&f, "default", "hit", NULL), 0);
-    assert_int_equal(gh_metric_value_for(&f, "zeta", "hit", NULL), 0);
-    assert_int_equal(gh_metric_value_for(&f, "other", "hit", NULL), 5);
-    gh_arena *a = gh_arena_new(1 << 16);
-    gh_strbuf all = {.a = a}, acme = {.a = a}, zeta = {.a = a};
-    gh_metric_render(&f, NULL, &all);
-    assert_string_equal(all.buf, "# HELP j_total j\n"
-                                 "# TYPE j_total counter\n"
-                                 "j_total{tenant=\"default\",result=\"hit\"} 0\n"
-                                 "j_total{tenant=\"default\",result=\"miss\"} 1\n"
-                                 "j_total{tenant=\"default\",result=\"other\"} 0\n"
-                                 "j_total{tenant=\"acme\",result=\"hit\"} 3\n"
-                                 "j_total{tenant=\"acme\",result=\"miss\"} 0\n"
-                                 "j_total{tenant=\"acme\",result=\"other\"} 0\n"
-                                 "j_total{tenant=\"other\",result=\"hit\"} 5\n"
-                                 "j_total{tenant=\"other\",result=\"miss\"} 0\n"
-                                 "j_total{tenant=\"other\",result=\"other\"} 0\n");
-    gh_metric_render(&f, "acme", &acme);
-    assert_string_equal(acme.buf, "# HELP j_total j\n"
-                                  "# TYPE j_total counter\n"
-                                  "j_total{tenant=\"acme\",result=\"hit\"} 3\n"
-                                  "j_total{tenant=\"acme\",result=\"miss\"} 0\n"
-                                  "j_total{tenant=\"acme\",result=\"other\"} 0\n");
-    gh_metric_render(&f, "zeta", &zeta);
-    assert_string_equal(zeta.buf, "# HELP j_total j\n# TYPE j_total counter\n");
-    gh_arena_free(a);
-    gh_metric_family_free(&f);
-    gh_metric_tenants_free(&t);
+    tenant_fixture x;
+    fixture_open(&x, 2, results);
+    gh_metric_add_for(&x.f, "default", "miss", NULL, 1);
+    gh_metric_add_for(&x.f, "acme", "hit", NULL, 3);
+    gh_metric_add_for(&x.f, "zeta", "hit", NULL, 5); /* no slot left */
+    assert_int_equal(gh_metric_value_for(&x.f, "acme", "hit", NULL), 3);
+    assert_int_equal(gh_metric_value_for(&x.f, "default", "hit", NULL), 0);
+    assert_int_equal(gh_metric_value_for(&x.f, "zeta", "hit", NULL), 0);
+    assert_int_equal(gh_metric_value_for(&x.f, "other", "hit", NULL), 5);
+    assert_string_equal(fixture_text(&x, NULL), "# HELP j_total j\n"
+                                                "# TYPE j_total counter\n"
+                                                "j_total{tenant=\"default\",result=\"hit\"} 0\n"
+                                                "j_total{tenant=\"default\",result=\"miss\"} 1\n"
+                                                "j_total{tenant=\"default\",result=\"other\"} 0\n"
+                                                "j_total{tenant=\"acme\",result=\"hit\"} 3\n"
+                                                "j_total{tenant=\"acme\",result=\"miss\"} 0\n"
+                                                "j_total{tenant=\"acme\",result=\"other\"} 0\n"
+                                                "j_total{tenant=\"other\",result=\"hit\"} 5\n"
+                                                "j_total{tenant=\"other\",result=\"miss\"} 0\n"
+                                                "j_total{tenant=\"other\",result=\"other\"} 0\n");
+    assert_string_equal(fixture_text(&x, "acme"), "# HELP j_total j\n"
+                                                  "# TYPE j_total counter\n"
+                                                  "j_total{tenant=\"acme\",result=\"hit\"} 3\n"
+                                                  "j_total{tenant=\"acme\",result=\"miss\"} 0\n"
+                                                  "j_total{tenant=\"acme\",result=\"other\"} 0\n");
+    assert_string_equal(fixture_text(&x, "zeta"), "# HELP j_total j\n# TYPE j_total counter\n");
+    fixture_close(&x);
 }
 
 /* Slots left free are not in the text, nor is "other" before a tenant
@@ -251,28 +278,19 @@ static void two_tenants_text(void **state)
 static void free_slots_not_rendered(void **state)
 {
     (void)state;
-    gh_metric_tenants t;
-    assert_int_equal(gh_metric_tenants_init(&t, 4), 0);
-    gh_metric_family f = {.name = "k_total", .help = "k", .tenants = &t};
-    assert_int_equal(gh_metric_family_init(&f), 0);
-    gh_metric_add_for(&f, "default", NULL, NULL, 2);
-    gh_arena *a = gh_arena_new(1 << 16);
-    gh_strbuf out = {.a = a};
-    gh_metric_render(&f, NULL, &out);
-    assert_string_equal(out.buf, "# HELP k_total k\n"
-                                 "# TYPE k_total counter\n"
-                                 "k_total{tenant=\"default\"} 2\n");
+    tenant_fixture x;
+    fixture_open(&x, 4, NULL);
+    gh_metric_add_for(&x.f, "default", NULL, NULL, 2);
+    assert_string_equal(fixture_text(&x, NULL), "# HELP j_total j\n"
+                                                "# TYPE j_total counter\n"
+                                                "j_total{tenant=\"default\"} 2\n");
     /* a tenant that never gets a slot: "other" is there from then on */
-    gh_metric_add_for(&f, GH_METRIC_TENANT_OTHER, NULL, NULL, 1);
-    gh_strbuf then = {.a = a};
-    gh_metric_render(&f, NULL, &then);
-    assert_string_equal(then.buf, "# HELP k_total k\n"
-                                  "# TYPE k_total counter\n"
-                                  "k_total{tenant=\"default\"} 2\n"
-                                  "k_total{tenant=\"other\"} 1\n");
-    gh_arena_free(a);
-    gh_metric_family_free(&f);
-    gh_metric_tenants_free(&t);
+    gh_metric_add_for(&x.f, GH_METRIC_TENANT_OTHER, NULL, NULL, 1);
+    assert_string_equal(fixture_text(&x, NULL), "# HELP j_total j\n"
+                                                "# TYPE j_total counter\n"
+                                                "j_total{tenant=\"default\"} 2\n"
+                                                "j_total{tenant=\"other\"} 1\n");
+    fixture_close(&x);
 }
 
 /* A tenant id is a label value: \, " and a newline are escaped, so even
@@ -280,18 +298,11 @@ static void free_slots_not_rendered(void **state)
 static void tenant_label_escaped(void **state)
 {
     (void)state;
-    gh_metric_tenants t;
-    assert_int_equal(gh_metric_tenants_init(&t, 1), 0);
-    gh_metric_family f = {.name = "e_total", .help = "e", .tenants = &t};
-    assert_int_equal(gh_metric_family_init(&f), 0);
-    gh_metric_add_for(&f, "a\"b\\c\nd", NULL, NULL, 1);
-    gh_arena *a = gh_arena_new(1 << 16);
-    gh_strbuf out = {.a = a};
-    gh_metric_render(&f, NULL, &out);
-    assert_non_null(strstr(out.buf, "e_total{tenant=\"a\\\"b\\\\c\\nd\"} 1\n"));
-    gh_arena_free(a);
-    gh_metric_family_free(&f);
-    gh_metric_tenants_free(&t);
+    tenant_fixture x;
+    fixture_open(&x, 1, NULL);
+    gh_metric_add_for(&x.f, "a\"b\\c\nd", NULL, NULL, 1);
+    assert_non_null(strstr(fixture_text(&x, NULL), "j_total{tenant=\"a\\\"b\\\\c\\nd\"} 1\n"));
+    fixture_close(&x);
 }
 
 enum { CLAIM_THREADS = 4, CLAIM_IDS = 16, CLAIM_SLOTS = 8, CLAIM_ROUNDS = 1000 };
