@@ -227,6 +227,7 @@ UINT_SETTING(p_rl_client, rl_client, 0, 1000000)
 UINT_SETTING(p_rl_network_factor, rl_network_factor, 1, 1000)
 UINT_SETTING(p_rl_table_slots, rl_table_slots, 1024, 1u << 24)
 UINT_SETTING(p_rl_sync_ms, rl_sync_ms, 0, 60000)
+UINT_SETTING(p_metrics_tenants, metrics_tenants, 1, 1024)
 
 static int p_trusted_proxies(gh_config *c, const char *v, char *why, size_t whylen)
 {
@@ -506,6 +507,9 @@ static const struct setting settings[] = {
     {"METRICS_LISTEN", "", p_metrics_listen,
      "host:port of a second listener that serves GET /metrics only (docs/metrics.md); unset: "
      "none (/metrics is on the main listener, with the admin token, either way)"},
+    {"METRICS_TENANTS", "64", p_metrics_tenants,
+     "tenants whose journey metrics carry their own tenant label (1 to 1024), the default tenant "
+     "and then the others in the order they are first seen; the rest count as tenant=\"other\""},
     {"AUDIT_CHECKPOINT_EVENTS", "1000", p_audit_cp_events,
      "audit events of a tenant between two signed checkpoints of its hash chain (1 to 1000000)"},
     {"AUDIT_CHECKPOINT_MINUTES", "60", p_audit_cp_minutes,

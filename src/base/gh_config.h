@@ -95,6 +95,7 @@ typedef struct gh_config {
     /* GATEHOUSE_METRICS_LISTEN: a listener for /metrics only; port 0: none */
     char metrics_host[256];
     uint16_t metrics_port;
+    unsigned metrics_tenants; /* tenants with journey series of their own; others: "other" */
     /* the audit chain's signed checkpoints (docs/audit.md) */
     unsigned audit_checkpoint_events;  /* events of a tenant between two checkpoints */
     unsigned audit_checkpoint_minutes; /* minutes after which a new event is checkpointed */

@@ -86,6 +86,9 @@ static const double wait_bounds[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0
 
 /* ---- the families ---- */
 
+/* The tenant slots every journey family shares (gh_metrics_init). */
+static gh_metric_tenants tenants;
+
 static gh_metric_family signups = {
     .name = "gatehouse_signups_total",
     .help = "Self-service sign-ups by stage: started (account created), completed (email "
@@ -93,48 +96,48 @@ static gh_metric_family signups = {
             "GATEHOUSE_UNVERIFIED_ACCOUNT_TTL).",
     .label = {"stage"},
     .values = {signup_stages},
-    .tenant = true};
+    .tenants = &tenants};
 static gh_metric_family signins = {
     .name = "gatehouse_signins_total",
     .help = "Sign-in attempts by outcome (success, failure, challenged: more proof asked) and "
             "reason.",
     .label = {"outcome", "reason"},
     .values = {signin_outcomes, signin_reasons},
-    .tenant = true};
+    .tenants = &tenants};
 static gh_metric_family mfa = {
     .name = "gatehouse_second_factor_total",
     .help = "Second factors: challenges (method any: the customer picks), passes and failures "
             "by method.",
     .label = {"stage", "method"},
     .values = {mfa_stages, mfa_methods},
-    .tenant = true};
+    .tenants = &tenants};
 static gh_metric_family recoveries = {
     .name = "gatehouse_recoveries_total",
     .help = "Account recoveries by stage: started, completed, cancelled, refused.",
     .label = {"stage"},
     .values = {recovery_stages},
-    .tenant = true};
+    .tenants = &tenants};
 static gh_metric_family stepups = {.name = "gatehouse_stepups_total",
                                    .help =
                                        "Step-ups of a signed-in session: asked, passed, failed.",
                                    .label = {"stage"},
                                    .values = {stepup_stages},
-                                   .tenant = true};
+                                   .tenants = &tenants};
 static gh_metric_family tokens = {.name = "gatehouse_tokens_issued_total",
                                   .help = "Token responses sent by the token endpoint, by grant.",
                                   .label = {"grant_type"},
                                   .values = {grants},
-                                  .tenant = true};
+                                  .tenants = &tenants};
 static gh_metric_family risk = {.name = "gatehouse_risk_decisions_total",
                                 .help = "Risk decisions by outcome and the rule that decided them.",
                                 .label = {"outcome", "rule"},
                                 .values = {risk_outcomes, risk_rules},
-                                .tenant = true};
+                                .tenants = &tenants};
 static gh_metric_family rate_limited = {.name = "gatehouse_rate_limited_total",
                                         .help = "Requests refused by a rate limit (429), by class.",
                                         .label = {"class"},
                                         .values = {rate_classes},
-                                        .tenant = true};
+                                        .tenants = &tenants};
 static gh_metric_family http_requests = {
     .name = "gatehouse_http_requests_total",
     .help = "HTTP requests by route pattern, method and status class.",
@@ -204,10 +207,14 @@ static int routes_init(const char *const *patterns, size_t n)
     return 0;
 }
 
-int gh_metrics_init(const char *const *patterns, size_t n)
+int gh_metrics_init(const char *const *patterns, size_t n, size_t tenant_slots)
 {
-    if (routes_init(patterns, n) != 0)
+    if (routes_init(patterns, n) != 0 || gh_metric_tenants_init(&tenants, tenant_slots) != 0) {
+        gh_metrics_shutdown();
         return -1;
+    }
+    /* the default tenant first: its series are there from the start */
+    gh_metric_tenant_slot(&tenants, "default");
     for (size_t i = 0; i < NB(all); i++)
         if (gh_metric_family_init(all[i]) != 0) {
             gh_metrics_shutdown();
@@ -220,6 +227,7 @@ void gh_metrics_shutdown(void)
 {
     for (size_t i = 0; i < NB(all); i++)
         gh_metric_family_free(all[i]);
+    gh_metric_tenants_free(&tenants);
     free(http_routes);
     http_routes = NULL;
 }
@@ -240,6 +248,12 @@ static const char *signin_reason(const char *reason)
         if (strcmp(reason, map[i][0]) == 0)
             return map[i][1];
     return "other";
+}
+
+void gh_metrics_tenant_known(const char *tenant)
+{
+    if (signins.cells)
+        gh_metric_tenant_slot(&tenants, tenant);
 }
 
 /* Events that count once in one family with fixed labels. */
@@ -265,50 +279,50 @@ static const struct {
     {"recovery.refused", &recoveries, "refused", NULL},
 };
 
-void gh_metrics_audit_event(const char *type, const char *outcome, const char *reason,
-                            const char *method)
+void gh_metrics_audit_event(const char *tenant, const char *type, const char *outcome,
+                            const char *reason, const char *method)
 {
     (void)outcome;
     if (!type || !signins.cells)
         return;
     for (size_t i = 0; i < NB(fixed); i++)
         if (strcmp(type, fixed[i].type) == 0)
-            gh_metric_add(fixed[i].f, fixed[i].v0, fixed[i].v1, NULL, 1);
+            gh_metric_add_for(fixed[i].f, tenant, fixed[i].v0, fixed[i].v1, 1);
     if (strcmp(type, "signin.failed") == 0)
-        gh_metric_add(&signins, "failure", signin_reason(reason), NULL, 1);
+        gh_metric_add_for(&signins, tenant, "failure", signin_reason(reason), 1);
     else if (strcmp(type, "signin.succeeded") == 0)
-        gh_metric_add(&signins, "success", "none", NULL, 1);
+        gh_metric_add_for(&signins, tenant, "success", "none", 1);
     /* A second factor passed (a passkey sign-in is one: it proves two) */
     if (method && strcmp(method, "pwd") != 0 && strcmp(method, "email") != 0 &&
         (strcmp(type, "signin.succeeded") == 0 || strcmp(type, "stepup.succeeded") == 0))
-        gh_metric_add(&mfa, "passed", method, NULL, 1);
+        gh_metric_add_for(&mfa, tenant, "passed", method, 1);
 }
 
-void gh_metrics_signups_abandoned(uint64_t n)
+void gh_metrics_signups_abandoned(const char *tenant, uint64_t n)
 {
     if (n)
-        gh_metric_add(&signups, "abandoned", NULL, NULL, n);
+        gh_metric_add_for(&signups, tenant, "abandoned", NULL, n);
 }
 
-void gh_metrics_stepup_asked(void)
+void gh_metrics_stepup_asked(const char *tenant)
 {
-    gh_metric_add(&stepups, "asked", NULL, NULL, 1);
-    gh_metric_add(&mfa, "challenged", "any", NULL, 1);
+    gh_metric_add_for(&stepups, tenant, "asked", NULL, 1);
+    gh_metric_add_for(&mfa, tenant, "challenged", "any", 1);
 }
 
-void gh_metrics_token_issued(const char *grant)
+void gh_metrics_token_issued(const char *tenant, const char *grant)
 {
-    gh_metric_add(&tokens, grant, NULL, NULL, 1);
+    gh_metric_add_for(&tokens, tenant, grant, NULL, 1);
 }
 
-void gh_metrics_risk_decision(const char *outcome, const char *rule)
+void gh_metrics_risk_decision(const char *tenant, const char *outcome, const char *rule)
 {
-    gh_metric_add(&risk, outcome, rule ? rule : "none", NULL, 1);
+    gh_metric_add_for(&risk, tenant, outcome, rule ? rule : "none", 1);
 }
 
-void gh_metrics_rate_limited(const char *class_)
+void gh_metrics_rate_limited(const char *tenant, const char *class_)
 {
-    gh_metric_add(&rate_limited, class_, NULL, NULL, 1);
+    gh_metric_add_for(&rate_limited, tenant, class_, NULL, 1);
 }
 
 /* ---- operators ---- */
@@ -370,6 +384,9 @@ void gh_metrics_mail_backlog(int64_t n)
 
 void gh_metrics_render_all(const char *tenant, gh_strbuf *out)
 {
+    /* a tenant's scrape leaves out the operator series: they are the
+     * server's, counted over every tenant */
     for (size_t i = 0; i < NB(all); i++)
-        gh_metric_render(all[i], tenant, out);
+        if (!tenant || all[i]->tenants)
+            gh_metric_render(all[i], tenant, out);
 }

@@ -207,14 +207,16 @@ void gh_deletion_prune_unverified(gh_db *db, const gh_config *cfg)
          * only the pseudonym */
         rc = purge_one(c, a, cfg, tenants[i], ids[i], before, "account.unverified_pruned",
                        "email never verified");
-        done += rc == GH_DB_OK;
+        if (rc == GH_DB_OK) { /* abandoned, in its own tenant's series */
+            gh_metrics_signups_abandoned(tenants[i], 1);
+            done++;
+        }
         if (rc == GH_DB_NOTFOUND) /* verified meanwhile, or another instance was first */
             rc = GH_DB_OK;
     }
     if (rc != GH_DB_OK)
         gh_log(GH_LOG_WARN, "prune incomplete", "unverified sign-ups: %s; next try at the next run",
                gh_dbrc_str(rc));
-    gh_metrics_signups_abandoned((uint64_t)done);
     if (done > 0)
         gh_log(GH_LOG_INFO, "unverified sign-ups pruned", "%zu accounts erased", done);
     if (c)

@@ -395,7 +395,8 @@ static gh_dbrc record(const gh_ctx *x, gh_dbconn *c, const gh_risk_policy *p, gh
     gh_dbrc rc = store_decision(x, c, &d);
     if (rc != GH_DB_OK)
         return rc;
-    gh_metrics_risk_decision(d.outcome, r.reason); /* by outcome and reason (docs/metrics.md) */
+    /* by tenant, outcome and reason (docs/metrics.md) */
+    gh_metrics_risk_decision(x->tenant, d.outcome, r.reason);
     *out = (gh_risk_verdict){.id = d.id, .outcome = r.outcome, .acr = r.acr, .reason = r.reason};
     return GH_DB_OK;
 }

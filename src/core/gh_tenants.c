@@ -15,6 +15,7 @@
 #include "gh_json.h"
 #include "gh_keys.h"
 #include "gh_log.h"
+#include "gh_metrics_series.h"
 #include "gh_riskpolicy.h"
 #include "gh_store_tenants.h"
 
@@ -178,8 +179,11 @@ static snapshot *build(const gh_config *cfg, const gh_tenant_row *rows, size_t n
         }
         read_policy(e->id, rows[i].policy, &e->policy);
         e->risk = read_risk_policy(e->id, rows[i].risk_policy);
-        if (e->host && strcmp(e->status, "deleted") != 0)
+        if (strcmp(e->status, "deleted") == 0)
+            continue;
+        if (e->host)
             s->by_host[s->nhosts++] = e;
+        gh_metrics_tenant_known(e->id); /* its journey series at zero from now on */
     }
     if (s->nhosts) /* by_host is NULL for no tenants */
         qsort(s->by_host, s->nhosts, sizeof(entry *), by_host_cmp);

@@ -1,14 +1,19 @@
 /*
- * GET /metrics: every series of gh_metrics_series in the Prometheus text
+ * GET /metrics: the series of gh_metrics_series in the Prometheus text
  * format 0.0.4, to the admin token as a bearer token (docs/metrics.md).
  * Served on the main listener and, when GATEHOUSE_METRICS_LISTEN is set,
- * on a listener of its own that has no other route.
+ * on a listener of its own that has no other route. At the server's own
+ * address every series; at a tenant's address (/t/{id}/metrics, or its
+ * host) only that tenant's journey series.
  */
+#include <string.h>
+
 #include "gh_handlers.h"
 #include "gh_log.h"
 #include "gh_metrics_series.h"
 #include "gh_scim.h"
 #include "gh_store_metrics.h"
+#include "gh_store_users.h"
 
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -31,7 +36,9 @@ void gh_metrics_endpoint(gh_req *r)
         return;
     refresh_gauges(r);
     gh_strbuf out = {.a = r->arena};
-    gh_metrics_render_all(r->tenant, &out);
+    /* the default tenant's address is the server's own: the whole scrape */
+    bool server = strcmp(r->tenant, GH_DEFAULT_TENANT) == 0;
+    gh_metrics_render_all(server ? NULL : r->tenant, &out);
     if (out.failed || !out.buf) {
         gh_resp_error(r, 500, "server_error", "the metrics did not fit in memory");
         return;

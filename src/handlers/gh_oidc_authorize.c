@@ -233,7 +233,7 @@ void gh_oidc_authorize(gh_req *r)
             goto out;
         }
         if (s->aal < target) {
-            gh_metrics_stepup_asked(); /* also under prompt=none: asked, and refused */
+            gh_metrics_stepup_asked(r->tenant); /* also under prompt=none: asked, and refused */
             if (z.prompt_none)
                 gh_oidc_client_error(r, &z, "interaction_required", "a stronger sign-in is needed");
             else

@@ -607,6 +607,6 @@ void gh_token_endpoint(gh_req *r)
     else
         grant_client_credentials(r, f, &cl);
     if (r->status == 200)
-        gh_metrics_token_issued(gt);
+        gh_metrics_token_issued(r->tenant, gt);
     gh_client_release(&cl);
 }

@@ -231,7 +231,7 @@ static void refuse(gh_req *r, const rl_state *st, gh_rl_kind kind, const gh_rl_r
                                gh_ratelimit_kind_name(kind), "key", id, "ip", r->ip ? r->ip : "",
                                "retry_after", (json_int_t)secs));
     }
-    gh_metrics_rate_limited(gh_ratelimit_class_name(st->route->c));
+    gh_metrics_rate_limited(r->tenant, gh_ratelimit_class_name(st->route->c));
     gh_resp_header(r, "Retry-After", gh_arena_printf(r->arena, "%lld", secs));
     const char *desc = gh_arena_printf(r->arena, "Too many requests. Try again in %lld second%s.",
                                        secs, secs == 1 ? "" : "s");

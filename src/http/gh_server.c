@@ -246,13 +246,13 @@ static const gh_route metrics_routes[] = {
 
 /* Every series, with the route table's patterns as the route label's only
  * values. */
-static int metrics_init(void)
+static int metrics_init(const gh_config *cfg)
 {
     enum { NROUTES = sizeof(routes) / sizeof(routes[0]) };
     const char *patterns[NROUTES];
     for (size_t i = 0; i < NROUTES; i++)
         patterns[i] = routes[i].pattern;
-    return gh_metrics_init(patterns, NROUTES);
+    return gh_metrics_init(patterns, NROUTES, cfg->metrics_tenants);
 }
 
 static gh_db *open_store(gh_config *cfg, unsigned pool)
@@ -307,7 +307,7 @@ int gh_server_serve(gh_config *cfg)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (metrics_init() != 0)
+    if (metrics_init(cfg) != 0)
         return 1;
     if (gh_mkey_load(cfg, err, sizeof(err)) != 0) {
         gh_log(GH_LOG_ERROR, "start failed", "%s", err);

@@ -76,7 +76,7 @@ gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev)
     /* The journey metrics follow the audit log, so each journey step is
      * defined once (docs/metrics.md). */
     if (rc == GH_DB_OK)
-        gh_metrics_audit_event(ev->type, ev->outcome, ev->reason,
+        gh_metrics_audit_event(ev->tenant_id, ev->type, ev->outcome, ev->reason,
                                json_string_value(json_object_get(ev->details, "method")));
     return rc;
 }
