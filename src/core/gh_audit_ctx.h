@@ -2,9 +2,10 @@
  * gh_audit_ctx: an audit event about a service call, its context taken
  * from the gh_ctx the service was given. The services (tenants,
  * organisations, consent, preferences, branding, profiling, resources,
- * mail templates, providers) and the /authorize handlers write their
- * successes through it, so what an event says about the call (tenant,
- * address, user agent) is filled in one place.
+ * mail templates, providers), the /authorize handlers and the sign-in
+ * steps (gh_factors_audit, gh_api_audit) write their events through it,
+ * so what an event says about the call (tenant, address, user agent) is
+ * filled in one place.
  */
 #ifndef GH_AUDIT_CTX_H
 #define GH_AUDIT_CTX_H
@@ -23,5 +24,10 @@
  * connection to be had) answers GH_DB_BUSY and writes nothing. */
 gh_dbrc gh_audit_ctx_append(const gh_ctx *x, gh_dbconn *c, const char *type, const char *subject,
                             const char *actor, const char *reason, json_t *details);
+/* The same with the outcome given ("success" or "failure"): the sign-in
+ * steps that audit failures (gh_factors_audit, gh_api_audit). */
+gh_dbrc gh_audit_ctx_outcome(const gh_ctx *x, gh_dbconn *c, const char *type, const char *subject,
+                             const char *actor, const char *outcome, const char *reason,
+                             json_t *details);
 
 #endif

@@ -1,9 +1,10 @@
 /* Unit tests for gh_audit_ctx_append over a real store (testdb.h): the row
  * it writes carries the tenant, address and user agent of the gh_ctx and
  * the caller's type, subject, actor, reason and details, with outcome
- * "success"; it lands in the caller's transaction (rolled back with it);
- * and it takes the details whatever the outcome, a missing connection
- * included (docs/audit.md "Appending"). */
+ * "success" (or the one given to gh_audit_ctx_outcome); it lands in the
+ * caller's transaction (rolled back with it); and it takes the details
+ * whatever the outcome, a missing connection included (docs/audit.md
+ * "Appending"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,9 +63,13 @@ static gh_ctx ctx_of(struct fixture *f, const char *tenant, const char *ip, cons
                     .db = f->s.c};
 }
 
-/* The one event of this type, every column the helper fills; the test
- * fails unless there is exactly one. */
-static gh_dbres read_back(struct fixture *f, const char *type)
+/* The columns the helper fills, in the order expect_event takes them. */
+enum { NCOLS = 8 };
+
+/* There is exactly one event of this type, and its tenant_id, subject,
+ * actor, ip, user_agent, outcome, reason and details are want's (NULL:
+ * SQL NULL). */
+static void expect_event(struct fixture *f, const char *type, const char *const want[NCOLS])
 {
     gh_dbres r;
     gh_dbparam p[] = {GH_TEXT(type)};
@@ -74,7 +79,15 @@ static gh_dbres read_back(struct fixture *f, const char *type)
                                 p, 1, &r),
                      GH_DB_OK);
     assert_int_equal(r.nrows, 1);
-    return r;
+    for (size_t i = 0; i < NCOLS; i++) {
+        const char *got = gh_dbres_get(&r, 0, i);
+        if (!want[i]) {
+            assert_null(got);
+            continue;
+        }
+        assert_non_null(got);
+        assert_string_equal(got, want[i]);
+    }
 }
 
 static long long count_of(struct fixture *f, const char *type)
@@ -100,25 +113,12 @@ static void fields_from_the_context(void **state)
     assert_int_equal(
         gh_audit_ctx_append(&b, f->s.c, "test.ctx_b", "subject-b", "user-b", NULL, NULL), GH_DB_OK);
 
-    gh_dbres r = read_back(f, "test.ctx_a");
-    assert_string_equal(gh_dbres_get(&r, 0, 0), T);
-    assert_string_equal(gh_dbres_get(&r, 0, 1), "subject-a");
-    assert_string_equal(gh_dbres_get(&r, 0, 2), "admin");
-    assert_string_equal(gh_dbres_get(&r, 0, 3), "192.0.2.7");
-    assert_string_equal(gh_dbres_get(&r, 0, 4), "ctx-agent/1");
-    assert_string_equal(gh_dbres_get(&r, 0, 5), "success");
-    assert_string_equal(gh_dbres_get(&r, 0, 6), "because");
-    assert_string_equal(gh_dbres_get(&r, 0, 7), "{\"k\":\"v\",\"n\":3}");
-
-    r = read_back(f, "test.ctx_b");
-    assert_string_equal(gh_dbres_get(&r, 0, 0), OTHER);
-    assert_string_equal(gh_dbres_get(&r, 0, 1), "subject-b");
-    assert_string_equal(gh_dbres_get(&r, 0, 2), "user-b");
-    assert_string_equal(gh_dbres_get(&r, 0, 3), "2001:db8::9");
-    assert_string_equal(gh_dbres_get(&r, 0, 4), "ctx-agent/2");
-    assert_string_equal(gh_dbres_get(&r, 0, 5), "success");
-    assert_null(gh_dbres_get(&r, 0, 6));
-    assert_string_equal(gh_dbres_get(&r, 0, 7), "{}");
+    expect_event(f, "test.ctx_a",
+                 (const char *const[NCOLS]){T, "subject-a", "admin", "192.0.2.7", "ctx-agent/1",
+                                            "success", "because", "{\"k\":\"v\",\"n\":3}"});
+    expect_event(f, "test.ctx_b",
+                 (const char *const[NCOLS]){OTHER, "subject-b", "user-b", "2001:db8::9",
+                                            "ctx-agent/2", "success", NULL, "{}"});
 }
 
 /* A command's context has no address or agent (""): stored as the
@@ -129,9 +129,22 @@ static void empty_context_fields_kept(void **state)
     gh_ctx x = ctx_of(f, T, "", "");
     assert_int_equal(gh_audit_ctx_append(&x, f->s.c, "test.ctx_cli", "s", "cli", NULL, NULL),
                      GH_DB_OK);
-    gh_dbres r = read_back(f, "test.ctx_cli");
-    assert_string_equal(gh_dbres_get(&r, 0, 3), "");
-    assert_string_equal(gh_dbres_get(&r, 0, 4), "");
+    expect_event(f, "test.ctx_cli",
+                 (const char *const[NCOLS]){T, "s", "cli", "", "", "success", NULL, "{}"});
+}
+
+/* The outcome variant (the sign-in steps' failures) writes the outcome
+ * it is given; the rest as above. */
+static void outcome_given(void **state)
+{
+    struct fixture *f = *state;
+    gh_ctx x = ctx_of(f, T, "192.0.2.7", "ctx-agent/1");
+    assert_int_equal(gh_audit_ctx_outcome(&x, f->s.c, "test.ctx_failed", "user-a", "user-a",
+                                          "failure", "wrong code", NULL),
+                     GH_DB_OK);
+    expect_event(f, "test.ctx_failed",
+                 (const char *const[NCOLS]){T, "user-a", "user-a", "192.0.2.7", "ctx-agent/1",
+                                            "failure", "wrong code", "{}"});
 }
 
 /* Written in the caller's transaction: rolled back with the change it
@@ -181,6 +194,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(fields_from_the_context, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_context_fields_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(outcome_given, setup, teardown),
         cmocka_unit_test_setup_teardown(in_the_callers_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(details_stolen, setup, teardown),
     };
