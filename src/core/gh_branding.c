@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_json.h"
@@ -210,17 +210,8 @@ json_t *gh_branding_get(const gh_ctx *x, gh_dbrc *rc)
 
 static gh_dbrc audit(const gh_ctx *x, const char *actor, json_t *details)
 {
-    gh_audit_event ev = {.tenant_id = x->tenant,
-                         .type = "branding.updated",
-                         .subject = x->tenant,
-                         .actor = actor,
-                         .ip = x->client_ip,
-                         .user_agent = x->user_agent,
-                         .outcome = "success",
-                         .details = details};
-    gh_dbrc rc = gh_audit_append(gh_ctx_db(x), x->arena, &ev);
-    json_decref(details);
-    return rc;
+    return gh_audit_ctx_append(x, gh_ctx_db(x), "branding.updated", x->tenant, actor, NULL,
+                               details);
 }
 
 /* The row to store for a validated brand (JSON texts in x->arena). */

@@ -5,11 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_clock.h"
 #include "gh_consent_rule.h"
 #include "gh_crypto.h"
-#include "gh_log.h"
 #include "gh_store_consent.h"
 #include "gh_utf8.h"
 
@@ -445,25 +444,6 @@ json_t *gh_consent_view(const gh_ctx *x, gh_dbconn *c, const char *user_id, gh_d
 
 /* ---- writing ---- */
 
-static gh_dbrc audit(const gh_ctx *x, gh_dbconn *c, const char *type, const char *subject,
-                     const char *actor, const char *reason, json_t *details)
-{
-    gh_audit_event ev = {.tenant_id = x->tenant,
-                         .type = type,
-                         .subject = subject,
-                         .actor = actor,
-                         .ip = x->client_ip && *x->client_ip ? x->client_ip : NULL,
-                         .user_agent = x->user_agent && *x->user_agent ? x->user_agent : NULL,
-                         .outcome = "success",
-                         .reason = reason,
-                         .details = details};
-    gh_dbrc rc = gh_audit_append(c, x->arena, &ev);
-    if (rc != GH_DB_OK)
-        gh_log(GH_LOG_ERROR, "audit write failed", "event %s", type);
-    json_decref(details);
-    return rc;
-}
-
 static gh_dbrc invalid(char *why, size_t whylen, const char *msg)
 {
     snprintf(why, whylen, "%s", msg);
@@ -531,8 +511,8 @@ gh_dbrc gh_consent_purpose_add(const gh_ctx *x, const char *actor, json_t *in, j
         return rc;
     rc = gh_store_consent_purpose_insert(c, x->arena, &p);
     if (rc == GH_DB_OK)
-        rc = audit(x, c, "consent.purpose_created", NULL, actor, NULL,
-                   json_pack("{s:s, s:b}", "purpose", key, "required", required));
+        rc = gh_audit_ctx_append(x, c, "consent.purpose_created", NULL, actor, NULL,
+                                 json_pack("{s:s, s:b}", "purpose", key, "required", required));
     rc = commit_or_rollback(c, rc);
     if (rc == GH_DB_OK)
         gate_bump();
@@ -625,7 +605,7 @@ gh_dbrc gh_consent_document_publish(const gh_ctx *x, const char *actor, const ch
         return rc;
     rc = gh_store_consent_document_insert(c, x->arena, &d);
     if (rc == GH_DB_OK)
-        rc = audit(
+        rc = gh_audit_ctx_append(
             x, c, "consent.document_published", NULL, actor, NULL,
             json_pack("{s:s, s:s, s:s}", "purpose", purpose, "version", version, "sha256", hash));
     rc = commit_or_rollback(c, rc);
@@ -692,11 +672,12 @@ gh_dbrc gh_consent_record(const gh_ctx *x, gh_dbconn *c, const gh_consent_act *a
                                .client_id = a->client_id};
     rc = gh_store_consent_record_insert(c, x->arena, &r);
     if (rc == GH_DB_OK)
-        rc = audit(x, c, gh_arena_printf(x->arena, "consent.%s", a->decision), a->user_id, a->actor,
-                   r.reason,
-                   json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?}", "record", id, "purpose", p->key,
-                             "version", r.version, "channel", a->channel, "decision", a->decision,
-                             "client_id", a->client_id));
+        rc = gh_audit_ctx_append(x, c, gh_arena_printf(x->arena, "consent.%s", a->decision),
+                                 a->user_id, a->actor, r.reason,
+                                 json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?}", "record", id,
+                                           "purpose", p->key, "version", r.version, "channel",
+                                           a->channel, "decision", a->decision, "client_id",
+                                           a->client_id));
     return rc;
 }
 

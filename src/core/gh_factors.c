@@ -15,9 +15,8 @@
 #include <string.h>
 
 #include "gh_assurance.h"
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_crypto.h"
-#include "gh_log.h"
 #include "gh_mkey.h"
 #include "gh_store_notices.h"
 #include "gh_store_sessions.h"
@@ -38,20 +37,7 @@ typedef char hash_hex[2 * GH_SHA256_BYTES + 1];
 gh_dbrc gh_factors_audit(const gh_ctx *x, gh_dbconn *c, const char *type, const char *subject,
                          const char *outcome, const char *reason, json_t *details)
 {
-    gh_audit_event ev = {.tenant_id = x->tenant,
-                         .type = type,
-                         .subject = subject,
-                         .actor = subject,
-                         .ip = x->client_ip,
-                         .user_agent = x->user_agent,
-                         .outcome = outcome,
-                         .reason = reason,
-                         .details = details};
-    gh_dbrc rc = gh_audit_append(c, x->arena, &ev);
-    if (rc != GH_DB_OK)
-        gh_log(GH_LOG_ERROR, "audit write failed", "event %s", type);
-    json_decref(details);
-    return rc;
+    return gh_audit_ctx_outcome(x, c, type, subject, subject, outcome, reason, details);
 }
 
 /* ---- the user's enrolled factors ---- */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_crypto.h"
 #include "gh_fedapple.h"
 #include "gh_jose.h"
@@ -84,18 +84,8 @@ json_t *gh_federation_view(const gh_fed_provider_row *p)
 
 static gh_dbrc audit_admin(const gh_ctx *x, const char *type, const char *id)
 {
-    json_t *d = json_pack("{s:s}", "provider", id);
-    gh_audit_event ev = {.tenant_id = x->tenant,
-                         .type = type,
-                         .subject = id,
-                         .actor = "admin",
-                         .ip = x->client_ip,
-                         .user_agent = x->user_agent,
-                         .outcome = "success",
-                         .details = d};
-    gh_dbrc rc = gh_audit_append(gh_ctx_db(x), x->arena, &ev);
-    json_decref(d);
-    return rc;
+    return gh_audit_ctx_append(x, gh_ctx_db(x), type, id, "admin", NULL,
+                               json_pack("{s:s}", "provider", id));
 }
 
 static char *dump(const gh_ctx *x, const json_t *j)

@@ -6,7 +6,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_store_orgs.h"
 
 const char *gh_fedorgs_domain(gh_arena *a, const char *email)
@@ -76,17 +76,7 @@ gh_dbrc gh_fedorgs_join(const gh_ctx *x, gh_dbconn *c, const char *org, const ch
                                  x->now, &added);
     if (rc != GH_DB_OK)
         return rc;
-    json_t *d = json_pack("{s:s, s:[s], s:s}", "organization", org, "roles", GH_FEDORGS_ROLE,
-                          "provider", provider);
-    gh_audit_event ev = {.tenant_id = x->tenant,
-                         .type = "organization.member_added",
-                         .subject = user_id,
-                         .actor = user_id,
-                         .ip = x->client_ip && *x->client_ip ? x->client_ip : NULL,
-                         .user_agent = x->user_agent && *x->user_agent ? x->user_agent : NULL,
-                         .outcome = "success",
-                         .details = d};
-    rc = gh_audit_append(c, x->arena, &ev);
-    json_decref(d);
-    return rc;
+    return gh_audit_ctx_append(x, c, "organization.member_added", user_id, user_id, NULL,
+                               json_pack("{s:s, s:[s], s:s}", "organization", org, "roles",
+                                         GH_FEDORGS_ROLE, "provider", provider));
 }

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_html.h"
 #include "gh_locale.h"
 #include "gh_store_mail_templates.h"
@@ -189,18 +189,8 @@ static bool locale_ok(const char *locale)
 static gh_dbrc audit(const gh_ctx *x, const char *type, const char *actor, const char *name,
                      const char *locale)
 {
-    json_t *details = json_pack("{s:s, s:s}", "template", name, "locale", locale);
-    gh_audit_event ev = {.tenant_id = x->tenant,
-                         .type = type,
-                         .subject = x->tenant,
-                         .actor = actor,
-                         .ip = x->client_ip,
-                         .user_agent = x->user_agent,
-                         .outcome = "success",
-                         .details = details};
-    gh_dbrc rc = gh_audit_append(gh_ctx_db(x), x->arena, &ev);
-    json_decref(details);
-    return rc;
+    return gh_audit_ctx_append(x, gh_ctx_db(x), type, x->tenant, actor, NULL,
+                               json_pack("{s:s, s:s}", "template", name, "locale", locale));
 }
 
 static json_t *doc_of(const gh_mail_template_row *row)

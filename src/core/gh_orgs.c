@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_crypto.h"
 #include "gh_json.h"
 #include "gh_mail.h"
@@ -58,22 +58,6 @@ bool gh_orgs_roles_include(const char *roles, const char *role)
     }
     json_decref(set);
     return found;
-}
-
-static gh_dbrc audit(const gh_ctx *x, gh_dbconn *c, const char *type, const char *subject,
-                     const char *actor, json_t *details)
-{
-    gh_audit_event ev = {.tenant_id = x->tenant,
-                         .type = type,
-                         .subject = subject,
-                         .actor = actor,
-                         .ip = x->client_ip && *x->client_ip ? x->client_ip : NULL,
-                         .user_agent = x->user_agent && *x->user_agent ? x->user_agent : NULL,
-                         .outcome = "success",
-                         .details = details};
-    gh_dbrc rc = gh_audit_append(c, x->arena, &ev);
-    json_decref(details);
-    return rc;
 }
 
 static json_t *view_of(gh_dbconn *c, const gh_ctx *x, const gh_org_row *o)
@@ -187,9 +171,9 @@ gh_org_rc gh_orgs_create(const gh_ctx *x, const json_t *doc, const char *actor, 
         gh_store_org_insert(c, x->arena, x->tenant, &o);
         if (domains)
             gh_store_org_domains_set(c, x->arena, x->tenant, o.id, domains, x->now);
-        audit(x, c, "organization.created", o.id, actor,
-              json_pack("{s:s, s:b, s:O?}", "display_name", o.display_name, "mfa_required",
-                        o.mfa_required, "domains", domains));
+        gh_audit_ctx_append(x, c, "organization.created", o.id, actor, NULL,
+                            json_pack("{s:s, s:b, s:O?}", "display_name", o.display_name,
+                                      "mfa_required", o.mfa_required, "domains", domains));
         rc = gh_db_commit(c);
     }
     json_decref(domains);
@@ -225,7 +209,8 @@ gh_org_rc gh_orgs_update(const gh_ctx *x, const char *id, const json_t *doc, con
         gh_store_org_update(c, x->arena, x->tenant, &o);
         if (domains)
             gh_store_org_domains_set(c, x->arena, x->tenant, id, domains, x->now);
-        audit(x, c, "organization.updated", id, actor, json_pack("{s:O}", "changed", changed));
+        gh_audit_ctx_append(x, c, "organization.updated", id, actor, NULL,
+                            json_pack("{s:O}", "changed", changed));
         rc = gh_db_commit(c);
     }
     json_decref(changed);
@@ -247,7 +232,7 @@ gh_org_rc gh_orgs_delete(const gh_ctx *x, const char *id, const char *actor)
         return from_db(rc);
     gh_dbrc del = gh_store_org_delete(c, x->arena, x->tenant, id);
     if (del == GH_DB_OK)
-        audit(x, c, "organization.deleted", id, actor, NULL);
+        gh_audit_ctx_append(x, c, "organization.deleted", id, actor, NULL, NULL);
     rc = gh_db_commit(c);
     return from_db(del != GH_DB_OK ? del : rc);
 }
@@ -296,8 +281,9 @@ gh_org_rc gh_orgs_member_put(const gh_ctx *x, const char *org, const char *user_
     if (rc == GH_DB_OK) {
         bool added = false;
         gh_store_org_member_put(c, x->arena, x->tenant, org, user_id, text, x->now, &added);
-        audit(x, c, added ? "organization.member_added" : "organization.member_updated", user_id,
-              actor, json_pack("{s:s, s:O}", "organization", org, "roles", set));
+        gh_audit_ctx_append(
+            x, c, added ? "organization.member_added" : "organization.member_updated", user_id,
+            actor, NULL, json_pack("{s:s, s:O}", "organization", org, "roles", set));
         rc = gh_db_commit(c);
     }
     free(text);
@@ -318,8 +304,8 @@ gh_org_rc gh_orgs_member_remove(const gh_ctx *x, const char *org, const char *us
         return from_db(rc);
     gh_dbrc del = gh_store_org_member_delete(c, x->arena, x->tenant, org, user_id);
     if (del == GH_DB_OK)
-        audit(x, c, "organization.member_removed", user_id, actor,
-              json_pack("{s:s}", "organization", org));
+        gh_audit_ctx_append(x, c, "organization.member_removed", user_id, actor, NULL,
+                            json_pack("{s:s}", "organization", org));
     rc = gh_db_commit(c);
     return from_db(del != GH_DB_OK ? del : rc);
 }
@@ -401,8 +387,9 @@ gh_org_rc gh_orgs_invite(const gh_ctx *x, const char *org, const char *email, co
                       "date", gh_notices_time(x->arena, inv.expires_at));
         gh_mail_enqueue(c, x->arena, x->cfg, x->tenant, email, "org_invitation", p);
         json_decref(p);
-        audit(x, c, "organization.invited", org, actor,
-              json_pack("{s:s, s:s, s:O}", "invitation_id", id, "email", email, "roles", set));
+        gh_audit_ctx_append(
+            x, c, "organization.invited", org, actor, NULL,
+            json_pack("{s:s, s:s, s:O}", "invitation_id", id, "email", email, "roles", set));
         rc = gh_db_commit(c);
     }
     if (rc == GH_DB_OK)
@@ -519,9 +506,9 @@ gh_org_rc gh_orgs_invitation_accept(const gh_ctx *x, const char *token, const ch
             gh_store_org_member_put(c, x->arena, x->tenant, inv.org_id, user_id, text, x->now,
                                     &added);
         if (rc == GH_DB_OK)
-            audit(x, c, "organization.invitation_accepted", user_id, user_id,
-                  json_pack("{s:s, s:s, s:O}", "organization", inv.org_id, "invitation_id", inv.id,
-                            "roles", set));
+            gh_audit_ctx_append(x, c, "organization.invitation_accepted", user_id, user_id, NULL,
+                                json_pack("{s:s, s:s, s:O}", "organization", inv.org_id,
+                                          "invitation_id", inv.id, "roles", set));
         rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     }
     free(text);

@@ -3,10 +3,9 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
-#include "gh_log.h"
 #include "gh_mail.h"
 #include "gh_store_prefs.h"
 
@@ -24,25 +23,6 @@ static json_t *topic_in(json_t *all, const char *key)
             return t;
     }
     return NULL;
-}
-
-static gh_dbrc audit(const gh_ctx *x, gh_dbconn *c, const char *type, const char *subject,
-                     const char *actor, const char *reason, json_t *details)
-{
-    gh_audit_event ev = {.tenant_id = x->tenant,
-                         .type = type,
-                         .subject = subject,
-                         .actor = actor,
-                         .ip = x->client_ip,
-                         .user_agent = x->user_agent,
-                         .outcome = "success",
-                         .reason = reason,
-                         .details = details};
-    gh_dbrc rc = gh_audit_append(c, x->arena, &ev);
-    if (rc != GH_DB_OK)
-        gh_log(GH_LOG_ERROR, "audit write failed", "event %s", type);
-    json_decref(details);
-    return rc;
 }
 
 /* Commits when rc is OK, else rolls back; the outcome. */
@@ -107,7 +87,8 @@ static gh_dbrc topic_change(const gh_ctx *x, const char *actor, enum topic_op op
     else
         rc = gh_store_topic_retire(c, x->arena, x->tenant, key, x->now);
     if (rc == GH_DB_OK)
-        rc = audit(x, c, types[op], key, actor, NULL, json_pack("{s:s}", "topic", key));
+        rc = gh_audit_ctx_append(x, c, types[op], key, actor, NULL,
+                                 json_pack("{s:s}", "topic", key));
     rc = finish(c, rc);
     if (rc == GH_DB_OK && out)
         *out = reread(x, c, key);
@@ -235,7 +216,8 @@ static gh_dbrc change_in(const gh_ctx *x, gh_dbconn *c, const gh_prefs_who *who,
         json_t *d = json_pack("{s:s, s:o}", "via", who->via, "changes", changes);
         if (d && who->claimed_via)
             json_object_set_new(d, "claimed_via", json_string(who->claimed_via));
-        return audit(x, c, "preferences.updated", who->user_id, who->actor, who->reason, d);
+        return gh_audit_ctx_append(x, c, "preferences.updated", who->user_id, who->actor,
+                                   who->reason, d);
     }
     json_decref(changes);
     return rc;
@@ -310,9 +292,10 @@ gh_dbrc gh_prefs_send(const gh_ctx *x, const char *actor, const char *key, const
     if (rc == GH_DB_OK)
         *queued = (long long)to.nrows;
     if (rc == GH_DB_OK)
-        rc = audit(x, c, "topic.message_queued", key, actor, NULL,
-                   json_pack("{s:s, s:I, s:s}", "topic", key, "recipients", (json_int_t)*queued,
-                             "subject", json_string_value(json_object_get(msg, "subject"))));
+        rc = gh_audit_ctx_append(x, c, "topic.message_queued", key, actor, NULL,
+                                 json_pack("{s:s, s:I, s:s}", "topic", key, "recipients",
+                                           (json_int_t)*queued, "subject",
+                                           json_string_value(json_object_get(msg, "subject"))));
     return finish(c, rc);
 }
 
@@ -347,9 +330,10 @@ gh_dbrc gh_prefs_unsubscribe(const gh_ctx *x, const char *token, const char **ti
         if (rc == GH_DB_OK)
             rc = apply_one(x, c, &who, &mine, &ch, &changed);
         if (rc == GH_DB_OK)
-            rc = audit(x, c, "preferences.unsubscribed", user_id, "link-holder", NULL,
-                       json_pack("{s:s, s:s, s:s, s:b}", "via", "unsubscribe-link", "topic", topic,
-                                 "channel", channel, "changed", changed));
+            rc = gh_audit_ctx_append(x, c, "preferences.unsubscribed", user_id, "link-holder", NULL,
+                                     json_pack("{s:s, s:s, s:s, s:b}", "via", "unsubscribe-link",
+                                               "topic", topic, "channel", channel, "changed",
+                                               changed));
     }
     return finish(c, rc);
 }

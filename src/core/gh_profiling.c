@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "gh_attr_schema.h"
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_oauth.h"
 #include "gh_resources.h"
 #include "gh_store_profile_attrs.h"
@@ -33,17 +33,7 @@ const json_t *gh_profiling_find(const json_t *schema, const char *name)
 static gh_dbrc audit(const gh_ctx *x, const char *actor, const char *type, const char *subject,
                      json_t *details)
 {
-    gh_audit_event ev = {.tenant_id = x->tenant,
-                         .type = type,
-                         .subject = subject,
-                         .actor = actor,
-                         .ip = x->client_ip,
-                         .user_agent = x->user_agent,
-                         .outcome = "success",
-                         .details = details};
-    gh_dbrc rc = gh_audit_append(gh_ctx_db(x), x->arena, &ev);
-    json_decref(details);
-    return rc;
+    return gh_audit_ctx_append(x, gh_ctx_db(x), type, subject, actor, NULL, details);
 }
 
 /* Every scope the definition names is one the server knows (an OIDC scope

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_oauth.h"
@@ -219,18 +219,9 @@ bool gh_resources_may_introspect(const gh_ctx *x, const char *identifier, const 
 static gh_dbrc audit(const gh_ctx *x, const char *actor, const char *type, const char *id,
                      const char *identifier)
 {
-    json_t *d = json_pack("{s:s, s:s}", "resource_id", id, "identifier", identifier);
-    gh_audit_event ev = {.tenant_id = x->tenant,
-                         .type = type,
-                         .subject = id,
-                         .actor = actor,
-                         .ip = x->client_ip,
-                         .user_agent = x->user_agent,
-                         .outcome = "success",
-                         .details = d};
-    gh_dbrc rc = gh_audit_append(gh_ctx_db(x), x->arena, &ev);
-    json_decref(d);
-    return rc;
+    return gh_audit_ctx_append(
+        x, gh_ctx_db(x), type, id, actor, NULL,
+        json_pack("{s:s, s:s}", "resource_id", id, "identifier", identifier));
 }
 
 /* Refuses (CONFLICT, with why) a resource whose identifier or a scope is

@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_json.h"
@@ -487,20 +487,14 @@ json_t *gh_tenants_list(const gh_ctx *x)
     return arr;
 }
 
+/* An event about tenant in tenant's own chain, which need not be x's
+ * (creating or deleting another tenant); details stolen. */
 static gh_dbrc audit(const gh_ctx *x, gh_dbconn *c, const char *tenant, const char *type,
                      const char *actor, json_t *details)
 {
-    gh_audit_event ev = {.tenant_id = tenant,
-                         .type = type,
-                         .subject = tenant,
-                         .actor = actor,
-                         .ip = x->client_ip,
-                         .user_agent = x->user_agent,
-                         .outcome = "success",
-                         .details = details};
-    gh_dbrc rc = gh_audit_append(c, x->arena, &ev);
-    json_decref(details);
-    return rc;
+    gh_ctx in = *x;
+    in.tenant = tenant;
+    return gh_audit_ctx_append(&in, c, type, tenant, actor, NULL, details);
 }
 
 static gh_tenant_rc from_db(gh_dbrc rc)

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_clock.h"
 #include "gh_consent.h"
 #include "gh_crypto.h"
@@ -126,21 +126,11 @@ static void issue_code(gh_req *r, const struct gh_oidc_authz *z, const gh_sessio
     gh_dbrc rc = gh_db_begin(c);
     if (rc == GH_DB_OK)
         rc = gh_store_code_insert(c, r->arena, &k);
-    if (rc == GH_DB_OK) {
-        json_t *d =
-            json_pack("{s:s, s:s, s:s?, s:s?}", "client_id", z->client_id, "scope", z->scope,
-                      "acr_values", z->acr_values, "prompt", gh_oidc_param(z, "prompt"));
-        gh_audit_event ev = {.tenant_id = r->tenant,
-                             .type = "authorize.code_issued",
-                             .subject = s->user_id,
-                             .actor = z->client_id,
-                             .ip = r->ip,
-                             .user_agent = r->user_agent,
-                             .outcome = "success",
-                             .details = d};
-        rc = gh_audit_append(c, r->arena, &ev);
-        json_decref(d);
-    }
+    if (rc == GH_DB_OK)
+        rc = gh_audit_ctx_append(&x, c, "authorize.code_issued", s->user_id, z->client_id, NULL,
+                                 json_pack("{s:s, s:s, s:s?, s:s?}", "client_id", z->client_id,
+                                           "scope", z->scope, "acr_values", z->acr_values, "prompt",
+                                           gh_oidc_param(z, "prompt")));
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK) {
         gh_oidc_client_error(r, z, "server_error", "the code could not be stored");

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_clock.h"
 #include "gh_consent.h"
 #include "gh_json.h"
@@ -254,17 +254,10 @@ void gh_oidc_consent_decide(gh_req *r)
         rc = record_purposes(r, c, s->user_id, client_id, asked, choices, why, sizeof(why));
     json_decref(choices);
     if (rc == GH_DB_OK) {
-        gh_audit_event ev = {.tenant_id = r->tenant,
-                             .type = allow ? "oauth_consent.granted" : "oauth_consent.denied",
-                             .subject = s->user_id,
-                             .actor = s->user_id,
-                             .ip = r->ip,
-                             .user_agent = r->user_agent,
-                             .outcome = "success"};
-        json_t *d = json_pack("{s:s, s:s}", "client_id", client_id, "scope", scope);
-        ev.details = d;
-        rc = gh_audit_append(c, r->arena, &ev);
-        json_decref(d);
+        gh_ctx x = gh_req_ctx(r);
+        rc = gh_audit_ctx_append(&x, c, allow ? "oauth_consent.granted" : "oauth_consent.denied",
+                                 s->user_id, s->user_id, NULL,
+                                 json_pack("{s:s, s:s}", "client_id", client_id, "scope", scope));
     }
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK) {
@@ -352,17 +345,9 @@ void gh_oidc_consents_revoke(gh_req *r)
         rc = gh_store_refresh_revoke_client(c, r->arena, r->tenant, s->user_id, r->params[0],
                                             gh_now_ms());
     if (rc == GH_DB_OK) {
-        json_t *d = json_pack("{s:s}", "client_id", r->params[0]);
-        gh_audit_event ev = {.tenant_id = r->tenant,
-                             .type = "oauth_consent.revoked",
-                             .subject = s->user_id,
-                             .actor = s->user_id,
-                             .ip = r->ip,
-                             .user_agent = r->user_agent,
-                             .outcome = "success",
-                             .details = d};
-        rc = gh_audit_append(c, r->arena, &ev);
-        json_decref(d);
+        gh_ctx x = gh_req_ctx(r);
+        rc = gh_audit_ctx_append(&x, c, "oauth_consent.revoked", s->user_id, s->user_id, NULL,
+                                 json_pack("{s:s}", "client_id", r->params[0]));
     }
     rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     if (rc != GH_DB_OK)

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_client_auth.h"
 #include "gh_client_cred.h"
 #include "gh_clients.h"
@@ -278,19 +278,9 @@ static void respond_tokens(gh_req *r, const char *at, long long ttl, const char 
 static gh_dbrc audit_token(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
                            const char *client_id, const char *outcome, const char *reason)
 {
-    json_t *d = json_pack("{s:s}", "client_id", client_id);
-    gh_audit_event ev = {.tenant_id = r->tenant,
-                         .type = type,
-                         .subject = subject,
-                         .actor = client_id,
-                         .ip = r->ip,
-                         .user_agent = r->user_agent,
-                         .outcome = outcome,
-                         .reason = reason,
-                         .details = d};
-    gh_dbrc rc = gh_audit_append(c, r->arena, &ev);
-    json_decref(d);
-    return rc;
+    gh_ctx x = gh_req_ctx(r);
+    return gh_audit_ctx_outcome(&x, c, type, subject, client_id, outcome, reason,
+                                json_pack("{s:s}", "client_id", client_id));
 }
 
 /* ---- grants ---- */

@@ -7,9 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_json.h"
-#include "gh_log.h"
 #include "gh_store_users.h"
 #include "gh_tenants.h"
 #include "gh_url.h"
@@ -97,18 +96,6 @@ const char *gh_api_return_target(gh_req *r, const char *asked)
 gh_dbrc gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
                      const char *outcome, const char *reason, json_t *details)
 {
-    gh_audit_event ev = {.tenant_id = r->tenant,
-                         .type = type,
-                         .subject = subject,
-                         .actor = subject,
-                         .ip = r->ip,
-                         .user_agent = r->user_agent,
-                         .outcome = outcome,
-                         .reason = reason,
-                         .details = details};
-    gh_dbrc rc = gh_audit_append(c, r->arena, &ev);
-    if (rc != GH_DB_OK)
-        gh_log(GH_LOG_ERROR, "audit write failed", "event %s", type);
-    json_decref(details);
-    return rc;
+    gh_ctx x = gh_req_ctx(r);
+    return gh_audit_ctx_outcome(&x, c, type, subject, subject, outcome, reason, details);
 }

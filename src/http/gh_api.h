@@ -22,10 +22,11 @@ json_t *gh_api_body(gh_req *r);
 const char *gh_api_text(gh_req *r, json_t *body, const char *name, size_t max, bool *bad);
 /* asked when it is a same-origin target, else "/account". */
 const char *gh_api_return_target(gh_req *r, const char *asked);
-/* Appends an audit event for subject (also the actor) in the default
- * tenant; takes ownership of details (may be NULL). A failure is logged,
- * answered, and fails the open transaction (its commit rolls back): an
- * event written outside a transaction must be checked by the caller. */
+/* Appends an audit event for subject (also the actor) with the request's
+ * tenant, address and user agent (gh_audit_ctx_outcome over gh_req_ctx);
+ * takes ownership of details (may be NULL). A failure is logged and fails
+ * the open transaction (its commit rolls back): an event written outside
+ * a transaction must be checked by the caller. */
 gh_dbrc gh_api_audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
                      const char *outcome, const char *reason, json_t *details);
 
