@@ -453,10 +453,9 @@ static const char *const *attempt_types(gh_risk_journey j)
     /* sent, not sent (no such account, the daily limit) or refused; the
      * guarded password's emailed step (email_code_required) is a code mail
      * too */
-    static const char *const code_request[] = {"signin.email_code_sent",
-                                               "signin.email_code_not_sent",
-                                               "signin.email_code_refused",
-                                               "signin.email_code_required", NULL};
+    static const char *const code_request[] = {
+        "signin.email_code_sent", "signin.email_code_not_sent", "signin.email_code_refused",
+        "signin.email_code_required", NULL};
     switch (j) {
     case GH_RJ_SIGNUP:
         return signup;
