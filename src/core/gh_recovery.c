@@ -6,7 +6,7 @@
 
 #include "gh_assurance.h"
 #include "gh_crypto.h"
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_mail.h"
 #include "gh_store_mail.h"
 #include "gh_store_mfa.h"
@@ -182,19 +182,9 @@ gh_dbrc gh_recovery_wait_cancel(const gh_ctx *x, gh_dbconn *c, const char *id, c
             return GH_DB_NOTFOUND;
     }
     rc = gh_store_wait_finish(c, x->arena, x->tenant, id, GH_WAIT_CANCELLED, reason, x->now);
-    if (rc == GH_DB_OK) {
-        gh_audit_event ev = {.tenant_id = x->tenant,
-                             .type = "recovery.cancelled",
-                             .subject = out->user_id,
-                             .actor = actor,
-                             .ip = x->client_ip,
-                             .user_agent = x->user_agent,
-                             .outcome = "success",
-                             .reason = reason,
-                             .details = json_pack("{s:s}", "wait_id", id)};
-        rc = gh_audit_append(c, x->arena, &ev);
-        json_decref(ev.details);
-    }
+    if (rc == GH_DB_OK)
+        rc = gh_audit_ctx_append(x, c, "recovery.cancelled", out->user_id, actor, reason,
+                                 json_pack("{s:s}", "wait_id", id));
     if (rc == GH_DB_OK)
         rc = notify_cancelled(x, c, out->user_id, out->reminder_mail_id, why);
     return rc;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_crypto.h"
 #include "gh_device.h"
 #include "gh_disposable.h"
@@ -344,19 +344,11 @@ static gh_dbrc store_decision(const gh_ctx *x, gh_dbconn *c, const gh_risk_recor
     gh_dbrc rc = own ? gh_db_begin(c) : GH_DB_OK;
     if (rc == GH_DB_OK)
         rc = gh_store_risk_decision_insert(c, x->arena, x->tenant, d);
-    if (rc == GH_DB_OK) {
-        gh_audit_event ev = {.tenant_id = x->tenant,
-                             .type = "risk.decided",
-                             .subject = d->user_id,
-                             .actor = d->user_id,
-                             .ip = x->client_ip,
-                             .user_agent = x->user_agent,
-                             .outcome = d->outcome,
-                             .reason = d->reason,
-                             .details = details};
-        rc = gh_audit_append(c, x->arena, &ev);
-    }
-    json_decref(details);
+    if (rc == GH_DB_OK)
+        rc = gh_audit_ctx_outcome(x, c, "risk.decided", d->user_id, d->user_id, d->outcome,
+                                  d->reason, details);
+    else
+        json_decref(details);
     if (!own)
         return rc;
     return rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);

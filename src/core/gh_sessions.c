@@ -3,7 +3,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_crypto.h"
 #include "gh_tenants.h"
 
@@ -72,19 +72,10 @@ static gh_dbrc end_over_cap(const gh_ctx *x, gh_dbconn *c, const char *user_id)
                                            x->cfg->max_sessions, &over, &nover);
     for (size_t i = 0; rc == GH_DB_OK && i < nover; i++) {
         rc = gh_store_session_revoke(c, x->arena, x->tenant, over[i], x->now);
-        json_t *details = json_pack("{s:s}", "session_id", over[i]);
-        gh_audit_event ev = {.tenant_id = x->tenant,
-                             .type = "session.ended",
-                             .subject = user_id,
-                             .actor = user_id,
-                             .ip = x->client_ip,
-                             .user_agent = x->user_agent,
-                             .outcome = "success",
-                             .reason = "more sessions than GATEHOUSE_MAX_SESSIONS_PER_ACCOUNT",
-                             .details = details};
         if (rc == GH_DB_OK)
-            rc = gh_audit_append(c, x->arena, &ev);
-        json_decref(details);
+            rc = gh_audit_ctx_append(x, c, "session.ended", user_id, user_id,
+                                     "more sessions than GATEHOUSE_MAX_SESSIONS_PER_ACCOUNT",
+                                     json_pack("{s:s}", "session_id", over[i]));
     }
     return rc;
 }
@@ -196,19 +187,9 @@ gh_dbrc gh_sessions_end_others(const gh_ctx *x, gh_dbconn *c, const char *user_i
             (only_id && strcmp(list[i].id, only_id) != 0))
             continue;
         rc = gh_store_session_revoke(c, x->arena, x->tenant, list[i].id, x->now);
-        json_t *details = json_pack("{s:s}", "session_id", list[i].id);
-        gh_audit_event ev = {.tenant_id = x->tenant,
-                             .type = "session.ended",
-                             .subject = user_id,
-                             .actor = user_id,
-                             .ip = x->client_ip,
-                             .user_agent = x->user_agent,
-                             .outcome = "success",
-                             .reason = reason,
-                             .details = details};
         if (rc == GH_DB_OK)
-            rc = gh_audit_append(c, x->arena, &ev);
-        json_decref(details);
+            rc = gh_audit_ctx_append(x, c, "session.ended", user_id, user_id, reason,
+                                     json_pack("{s:s}", "session_id", list[i].id));
         if (rc == GH_DB_OK)
             (*ended)++;
     }

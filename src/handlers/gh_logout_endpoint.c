@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_branding.h"
 #include "gh_branding_pages.h"
 #include "gh_clients.h"
@@ -116,15 +116,9 @@ static bool end_this_session(gh_req *r, const char *actor)
     if (rc == GH_DB_OK)
         rc = gh_session_end(r, c);
     if (rc == GH_DB_OK) {
-        gh_audit_event ev = {.tenant_id = r->tenant,
-                             .type = "signout",
-                             .subject = uid,
-                             .actor = actor ? actor : uid,
-                             .ip = r->ip,
-                             .user_agent = r->user_agent,
-                             .outcome = "success",
-                             .reason = "end_session_endpoint"};
-        rc = gh_audit_append(c, r->arena, &ev);
+        gh_ctx x = gh_req_ctx(r);
+        rc = gh_audit_ctx_append(&x, c, "signout", uid, actor ? actor : uid, "end_session_endpoint",
+                                 NULL);
     }
     /* revoking queued the back-channel logout tokens */
     if (rc == GH_DB_OK)

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "gh_accounts.h"
-#include "gh_audit.h"
+#include "gh_audit_ctx.h"
 #include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_deletion.h"
@@ -373,17 +373,8 @@ static bool hash_password(struct edit *e, char phc[GH_PWHASH_MAX])
 static gh_dbrc audit(gh_req *r, gh_dbconn *c, const char *type, const char *subject,
                      json_t *details)
 {
-    gh_audit_event ev = {.tenant_id = r->tenant,
-                         .type = type,
-                         .subject = subject,
-                         .actor = "admin",
-                         .ip = r->ip,
-                         .user_agent = r->user_agent,
-                         .outcome = "success",
-                         .details = details};
-    gh_dbrc rc = gh_audit_append(c, r->arena, &ev);
-    json_decref(details);
-    return rc;
+    gh_ctx x = gh_req_ctx(r);
+    return gh_audit_ctx_append(&x, c, type, subject, "admin", NULL, details);
 }
 
 /* Writes e->u (insert or update), its password and an audit event in one
