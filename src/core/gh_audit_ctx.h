@@ -2,10 +2,12 @@
  * gh_audit_ctx: an audit event about a service call, its context taken
  * from the gh_ctx the service was given. The services (tenants,
  * organisations, consent, preferences, branding, profiling, resources,
- * mail templates, providers), the /authorize handlers and the sign-in
- * steps (gh_factors_audit, gh_api_audit) write their events through it,
- * so what an event says about the call (tenant, address, user agent) is
- * filled in one place.
+ * mail templates, providers, sessions, recovery, risk decisions), the
+ * /authorize, end-session and SCIM users handlers and the sign-in steps
+ * (gh_factors_audit, gh_api_audit) write their events through it, so what
+ * an event says about the call (tenant, address, user agent) is filled in
+ * one place. gh_deletion (which stores an empty address as NULL) and
+ * gh_clients (called without a gh_ctx) still fill their own.
  */
 #ifndef GH_AUDIT_CTX_H
 #define GH_AUDIT_CTX_H
