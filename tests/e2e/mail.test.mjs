@@ -131,7 +131,11 @@ describe('gatehouse mail-test', () => {
   });
 
   test('no SMTP server listening: reports failure, exit 1, attempts recorded, message withdrawn', async () => {
-    const deadPort = await freePort();
+    // Port 1: no test binds a privileged port, so the relay is refused at
+    // once. A port from freePort() could be taken again before the server
+    // dials it (by this server's own listener, or the other backend's run
+    // beside it): then the relay "answered" nothing and timed out instead.
+    const deadPort = 1;
     const server = await startServer({
       env: { GATEHOUSE_SMTP_URL: `smtp://127.0.0.1:${deadPort}`, GATEHOUSE_MAIL_RETRY_BASE: 1 },
     });
@@ -208,8 +212,9 @@ describe('the sender thread in `serve`', () => {
     const sink = await startMailSink();
     const server = await startServer({ env: { GATEHOUSE_SMTP_URL: sink.url, GATEHOUSE_MAIL_RETRY_BASE: 1 } });
     // Another instance (here: mail-test pointed at a dead relay) makes one
-    // attempt and dies before the retry, which is 3 s later.
-    const deadPort = await freePort();
+    // attempt and dies before the retry, which is 3 s later. Port 1: see
+    // 'no SMTP server listening' above.
+    const deadPort = 1;
     const env = { ...server.env, GATEHOUSE_SMTP_URL: `smtp://127.0.0.1:${deadPort}`, GATEHOUSE_MAIL_RETRY_BASE: 3 };
     const child = spawn(BINARY, ['mail-test', TO], { env, cwd: server.dir, stdio: 'ignore' });
     const exited = new Promise((resolve) => child.on('exit', resolve));
