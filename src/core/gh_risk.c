@@ -557,13 +557,15 @@ void gh_risk_token_failed(const char *client_id, long long now)
 }
 
 /* The refused grants of the last 10 minutes: this window's, and the part
- * of the previous one still inside them. */
+ * of the previous one still inside them, rounded up: just after a window
+ * starts, a burst that straddled its start counts whole (rounded down, 50
+ * failures read as 49 there and a threshold of 50 was missed). */
 static long long client_failures(const char *client_id, long long now)
 {
     pthread_mutex_lock(&client_lock);
     struct client_slot *sl = client_slot(client_id, now);
     long long left = CLIENT_WINDOW_MS - now % CLIENT_WINDOW_MS;
-    long long n = sl->now + sl->before * left / CLIENT_WINDOW_MS;
+    long long n = sl->now + (sl->before * left + CLIENT_WINDOW_MS - 1) / CLIENT_WINDOW_MS;
     pthread_mutex_unlock(&client_lock);
     return n;
 }

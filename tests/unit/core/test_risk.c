@@ -269,6 +269,30 @@ static void the_token_journey_writes_only_what_fired(void **state)
     assert_int_equal(v.outcome, GH_RO_ALLOW);
 }
 
+/* Fifty refused grants that straddle the start of a 10-minute window still
+ * count as fifty a moment later (they were read as 49 when the previous
+ * window's share was rounded down, and token_abuse did not fire). */
+static void failures_across_a_window_start_count_whole(void **state)
+{
+    struct fixture *f = *state;
+    gh_risk_verdict v;
+    const long long window = 10 * 60 * 1000;
+    long long start = (gh_now_ms() / window + 1) * window; /* a window's start */
+    f->x.now = start - 1000;
+    const char *home = gh_risk_token_network(&f->x, "fam-edge");
+    gh_risk_token_facts t = {
+        .user_id = f->alice, .client_id = "edge-client", .family_id = "fam-edge", .network = home};
+    for (int i = 0; i < 30; i++)
+        gh_risk_token_failed("edge-client", start - 500);
+    for (int i = 0; i < 20; i++)
+        gh_risk_token_failed("edge-client", start + 500);
+    f->x.now = start + 1000;
+    f->x.client_ip = "203.0.113.9";
+    assert_int_equal(gh_risk_token(&f->x, f->c, &t, &v), GH_DB_OK);
+    assert_int_equal(v.outcome, GH_RO_DENY);
+    assert_string_equal(v.reason, "token_abuse");
+}
+
 /* The built-in policy (builtin-3 on) on the sign-ins without a password: a
  * right emailed code after five wrong ones on the account, from a device
  * it does not know, is refused; a passkey on the same account is not (the
@@ -434,6 +458,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(journeys_count_their_own_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(the_token_journey_writes_only_what_fired, setup, teardown),
+        cmocka_unit_test_setup_teardown(failures_across_a_window_start_count_whole, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(passwordless_signins_have_their_own_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(code_requests_count_every_request, setup, teardown),
         cmocka_unit_test_setup_teardown(the_code_grant_compares_only_a_public_clients_network,
