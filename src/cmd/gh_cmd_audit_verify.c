@@ -3,7 +3,8 @@
  * signed checkpoints (core/gh_audit_verify, docs/audit.md) in one read
  * snapshot, prints a line per tenant, and exits 0 when every chain is
  * intact, 1 naming the first broken link of each broken one, 2 on usage.
- * It changes nothing: events not chained yet are reported, not chained.
+ * It changes nothing: events not chained yet are reported, not chained;
+ * those whose seal MAC holds are counted as waiting for the sealer.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,8 +18,8 @@ static bool report(const char *tenant, const gh_audit_report *r)
 {
     if (r->ok) {
         printf("tenant %s: intact: %lld events, %lld signed checkpoints (last at %lld), "
-               "%lld with personal fields erased\n",
-               tenant, r->events, r->checkpoints, r->last_cp, r->erased);
+               "%lld with personal fields erased, %lld waiting for the sealer\n",
+               tenant, r->events, r->checkpoints, r->last_cp, r->erased, r->unsealed);
         return true;
     }
     if (r->seq > 0)

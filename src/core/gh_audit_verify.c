@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gh_audit_sealer.h"
 #include "gh_jose.h"
 #include "gh_keys.h"
 #include "gh_log.h"
@@ -43,20 +44,26 @@ int gh_audit_start(gh_app *app, char *err, size_t errlen)
     gh_audit_log_set_key(app->cfg->master_key);
     gh_audit_log_set_checkpoints(gh_audit_sign_checkpoint, app->cfg->audit_checkpoint_events,
                                  app->cfg->audit_checkpoint_minutes);
-    gh_dbconn *c = gh_db_acquire(app->db);
-    gh_arena *a = gh_arena_new(0);
-    long long n = 0;
-    gh_dbrc rc = c && a ? gh_audit_log_backfill(c, a, &n) : GH_DB_BUSY;
-    gh_arena_free(a);
-    if (c)
-        gh_db_release(c);
-    if (rc != GH_DB_OK) {
-        snprintf(err, errlen, "the audit log could not be chained: %s", gh_dbrc_str(rc));
+    /* Events left unsealed (written by `gatehouse` commands, by an
+     * instance that stopped before its sealer's turn, or before the chain
+     * existed) are chained before the first request. */
+    long long n = gh_audit_sealer_once(app->db);
+    if (n < 0) {
+        snprintf(err, errlen, "the audit log could not be chained");
         return -1;
     }
     if (n > 0)
-        gh_log(GH_LOG_INFO, "audit log chained", "%lld events written before the chain", n);
+        gh_log(GH_LOG_INFO, "audit log chained", "%lld events not chained yet", n);
+    if (gh_audit_sealer_start(app->db) != 0) {
+        snprintf(err, errlen, "the audit sealer thread could not start");
+        return -1;
+    }
     return 0;
+}
+
+void gh_audit_stop(void)
+{
+    gh_audit_sealer_stop();
 }
 
 static bool broken(gh_audit_report *rep, long long seq, long long n, const char *what)
@@ -136,7 +143,7 @@ static gh_dbrc walk(gh_dbconn *c, gh_arena *a, const char *tenant, const gh_audi
         if (!batch)
             rc = GH_DB_FAIL;
         else
-            rc = gh_audit_log_rows(c, batch, tenant, after, 1000, &rows, &n);
+            rc = gh_audit_log_rows(c, batch, tenant, false, after, 1000, &rows, &n);
         if (rc != GH_DB_OK || n == 0) {
             gh_arena_free(batch);
             break;
@@ -155,7 +162,7 @@ static gh_dbrc walk(gh_dbconn *c, gh_arena *a, const char *tenant, const gh_audi
                            "(the chain was rewritten)");
                 next_cp++;
             }
-            after = rows[i].seq;
+            after = rows[i].n;
         }
         gh_arena_free(batch);
         if (!rep->ok)
@@ -173,6 +180,45 @@ static gh_dbrc walk(gh_dbconn *c, gh_arena *a, const char *tenant, const gh_audi
     return rc;
 }
 
+/* The events not chained yet: each must carry a seal MAC that holds (it
+ * waits for the sealer) or be one written before the chain (never chained
+ * yet: broken, as before). Anything else was altered or inserted by hand. */
+static gh_dbrc unsealed(gh_dbconn *c, const char *tenant, gh_audit_report *rep)
+{
+    uint8_t key[GH_AUDIT_KEY_BYTES];
+    long long after = 0, legacy = 0;
+    if (!gh_audit_log_seal_key(key))
+        return GH_DB_FAIL;
+    gh_dbrc rc = GH_DB_OK;
+    while (rc == GH_DB_OK && rep->ok) {
+        gh_audit_row *rows;
+        size_t n;
+        gh_arena *batch = gh_arena_new(0);
+        rc = batch ? gh_audit_log_legacy_max(c, batch, &legacy) : GH_DB_FAIL;
+        if (rc == GH_DB_OK)
+            rc = gh_audit_log_rows(c, batch, tenant, true, after, 1000, &rows, &n);
+        if (rc != GH_DB_OK || n == 0) {
+            gh_arena_free(batch);
+            break;
+        }
+        for (size_t i = 0; i < n && rep->ok; i++) {
+            const gh_audit_row *r = &rows[i];
+            after = r->seq;
+            if (r->hash || r->n > 0)
+                broken(rep, r->seq, r->n, gh_audit_check_str(GH_AUDIT_ALTERED));
+            else if (r->seal_mac && gh_audit_seal_ok(key, r))
+                rep->unsealed++;
+            else if (!r->seal_mac && r->seq <= legacy)
+                broken(rep, r->seq, 0, gh_audit_check_str(GH_AUDIT_UNCHAINED));
+            else
+                broken(rep, r->seq, 0, gh_audit_check_str(GH_AUDIT_BAD_SEAL));
+        }
+        gh_arena_free(batch);
+    }
+    sodium_memzero(key, sizeof(key));
+    return rc;
+}
+
 gh_dbrc gh_audit_verify_tenant(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_report *rep)
 {
     gh_audit_cp *cps;
@@ -186,6 +232,8 @@ gh_dbrc gh_audit_verify_tenant(gh_dbconn *c, gh_arena *a, const char *tenant, gh
         return rc;
     gh_audit_walk_start(&w);
     if ((rc = walk(c, a, tenant, cps, ncp, &w, rep)) != GH_DB_OK || !rep->ok)
+        return rc;
+    if ((rc = unsealed(c, tenant, rep)) != GH_DB_OK || !rep->ok)
         return rc;
     rc = gh_audit_log_head(c, a, tenant, &h);
     if (rc == GH_DB_NOTFOUND && w.n == 0)

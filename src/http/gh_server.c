@@ -409,6 +409,7 @@ out:
     gh_ratelimit_sync_stop();
     gh_logout_stop();
     gh_mail_stop();
+    gh_audit_stop(); /* a last sealing turn, while the keys can sign a checkpoint */
     gh_keys_shutdown();
     gh_tenants_shutdown();
     gh_db_close(app.db);

@@ -59,6 +59,35 @@ void gh_audit_pii_digest(const uint8_t key[GH_AUDIT_KEY_BYTES], const gh_audit_r
     sodium_memzero(&st, sizeof(st)); /* the state holds the padded key */
 }
 
+void gh_audit_seal_mac(const uint8_t key[GH_AUDIT_KEY_BYTES], const gh_audit_row *r,
+                       char out[GH_AUDIT_HEX + 1])
+{
+    crypto_auth_hmacsha256_state st;
+    uint8_t mac[crypto_auth_hmacsha256_BYTES];
+    lp_sink s = {NULL, &st};
+    crypto_auth_hmacsha256_init(&st, key, GH_AUDIT_KEY_BYTES);
+    lp_field(&s, "gatehouse.audit.seal.v1");
+    lp_field(&s, r->tenant_id);
+    lp_field(&s, r->id);
+    lp_int(&s, r->time);
+    lp_field(&s, r->type);
+    lp_field(&s, r->outcome);
+    lp_field(&s, r->reason);
+    lp_field(&s, r->pii_digest);
+    crypto_auth_hmacsha256_final(&st, mac);
+    gh_hex(mac, sizeof(mac), out);
+    sodium_memzero(&st, sizeof(st));
+}
+
+bool gh_audit_seal_ok(const uint8_t key[GH_AUDIT_KEY_BYTES], const gh_audit_row *r)
+{
+    char m[GH_AUDIT_HEX + 1];
+    if (!r->seal_mac || strlen(r->seal_mac) != GH_AUDIT_HEX)
+        return false;
+    gh_audit_seal_mac(key, r, m);
+    return sodium_memcmp(r->seal_mac, m, GH_AUDIT_HEX) == 0;
+}
+
 void gh_audit_row_hash(const gh_audit_row *r, char out[GH_AUDIT_HEX + 1])
 {
     crypto_hash_sha256_state st;
@@ -109,6 +138,9 @@ const char *gh_audit_check_str(gh_audit_check c)
         return "prev_hash is not the hash of the event before it (altered or reordered)";
     case GH_AUDIT_PII_ALTERED:
         return "subject, actor, ip, user_agent or details do not match pii_digest (altered)";
+    case GH_AUDIT_BAD_SEAL:
+        return "the event is not sealed yet and its fields do not match its seal MAC (altered, "
+               "or inserted by hand)";
     }
     return "unknown";
 }

@@ -19,6 +19,16 @@
  * personal fields (gh_audit_pseudonymise) leaves every hash valid, and the
  * digest cannot be tested against guessed addresses without the key.
  * Hashes and digests are stored as lower-case hex.
+ *
+ * An event is written unsealed (no position, no hashes yet) with its
+ * pii_digest and a seal MAC, HMAC-SHA-256 under a second key derived from
+ * the master key over
+ *   "gatehouse.audit.seal.v1", tenant_id, id, time (decimal), type,
+ *   outcome, reason, pii_digest,
+ * and the sealer (store/gh_audit_log) gives it its place in the chain
+ * after its transaction commits. The MAC is what lets the sealer, and
+ * verification, tell an event the server wrote from a row inserted or
+ * edited by hand before it was sealed.
  */
 #ifndef GH_AUDIT_CHAIN_H
 #define GH_AUDIT_CHAIN_H
@@ -52,11 +62,17 @@ typedef struct gh_audit_row {
     const char *details;
     const char *pii_digest;
     const char *hash;
+    const char *seal_mac; /* NULL: written before the sealer (legacy) */
 } gh_audit_row;
 
 /* pii_digest of r's personal fields under key, hex into out. */
 void gh_audit_pii_digest(const uint8_t key[GH_AUDIT_KEY_BYTES], const gh_audit_row *r,
                          char out[GH_AUDIT_HEX + 1]);
+/* seal_mac of r (its pii_digest as stored) under key, hex into out. */
+void gh_audit_seal_mac(const uint8_t key[GH_AUDIT_KEY_BYTES], const gh_audit_row *r,
+                       char out[GH_AUDIT_HEX + 1]);
+/* True when r's stored seal_mac is the one key gives it. */
+bool gh_audit_seal_ok(const uint8_t key[GH_AUDIT_KEY_BYTES], const gh_audit_row *r);
 /* The hash of r from its canonical form (r->n, r->prev_hash and
  * r->pii_digest as stored), hex into out. */
 void gh_audit_row_hash(const gh_audit_row *r, char out[GH_AUDIT_HEX + 1]);
@@ -65,13 +81,14 @@ void gh_audit_row_hash(const gh_audit_row *r, char out[GH_AUDIT_HEX + 1]);
 bool gh_audit_row_erased(const gh_audit_row *r);
 
 typedef enum {
-    GH_AUDIT_OK,         /* the link holds and the personal fields match */
-    GH_AUDIT_OK_ERASED,  /* the link holds; personal fields erased since */
-    GH_AUDIT_UNCHAINED,  /* no hash: written before the chain and not backfilled */
-    GH_AUDIT_ALTERED,    /* the fields do not give the stored hash */
-    GH_AUDIT_GAP,        /* the position is not the next one: events missing */
-    GH_AUDIT_BAD_LINK,   /* prev_hash is not the hash of the event before */
-    GH_AUDIT_PII_ALTERED /* personal fields changed other than by an erasure */
+    GH_AUDIT_OK,          /* the link holds and the personal fields match */
+    GH_AUDIT_OK_ERASED,   /* the link holds; personal fields erased since */
+    GH_AUDIT_UNCHAINED,   /* no hash: written before the chain and not backfilled */
+    GH_AUDIT_ALTERED,     /* the fields do not give the stored hash */
+    GH_AUDIT_GAP,         /* the position is not the next one: events missing */
+    GH_AUDIT_BAD_LINK,    /* prev_hash is not the hash of the event before */
+    GH_AUDIT_PII_ALTERED, /* personal fields changed other than by an erasure */
+    GH_AUDIT_BAD_SEAL     /* unsealed, and its seal MAC does not match: altered or forged */
 } gh_audit_check;
 
 /* What a check answer means, in a few words. */

@@ -11,44 +11,39 @@
 #include "gh_metrics_series.h"
 #include "gh_log.h"
 
-/* Inserts ev as the next event of its tenant's chain, inside the open
- * transaction: locks the head, hashes, inserts, moves the head. */
-static gh_dbrc append_chained(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev,
-                              const char *details)
+/* Inserts ev unsealed, with its pii_digest and seal MAC, inside the open
+ * transaction; without a sealer thread, seals it there too. */
+static gh_dbrc append_unsealed(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev,
+                               const char *details, bool seal_now)
 {
-    uint8_t key[GH_AUDIT_KEY_BYTES];
-    char id[GH_UUID_STRLEN + 1], pii[GH_AUDIT_HEX + 1], hash[GH_AUDIT_HEX + 1];
-    gh_audit_head h;
-    if (!gh_audit_log_pii_key(key)) {
+    uint8_t pii_key[GH_AUDIT_KEY_BYTES], seal_key[GH_AUDIT_KEY_BYTES];
+    char id[GH_UUID_STRLEN + 1], pii[GH_AUDIT_HEX + 1], mac[GH_AUDIT_HEX + 1];
+    if (!gh_audit_log_pii_key(pii_key) || !gh_audit_log_seal_key(seal_key)) {
         gh_log(GH_LOG_ERROR, "audit chain key not set", "event %s", ev->type);
         return GH_DB_FAIL;
     }
-    gh_dbrc rc = gh_audit_log_lock(c, a, ev->tenant_id, &h);
-    if (rc == GH_DB_OK) {
-        gh_uuid(id);
-        gh_audit_row r = {.tenant_id = ev->tenant_id,
-                          .n = h.n + 1,
-                          .prev_hash = h.hash,
-                          .id = id,
-                          .time = gh_now_ms(),
-                          .type = ev->type,
-                          .subject = ev->subject,
-                          .actor = ev->actor,
-                          .ip = ev->ip,
-                          .user_agent = ev->user_agent,
-                          .outcome = ev->outcome ? ev->outcome : "success",
-                          .reason = ev->reason,
-                          .details = details};
-        gh_audit_pii_digest(key, &r, pii);
-        r.pii_digest = pii;
-        gh_audit_row_hash(&r, hash);
-        r.hash = hash;
-        char prev[GH_AUDIT_HEX + 1];
-        memcpy(prev, h.hash, sizeof(prev)); /* h moves onto r */
-        r.prev_hash = prev;
-        rc = gh_audit_log_insert(c, a, &r, &h);
-    }
-    sodium_memzero(key, sizeof(key));
+    gh_uuid(id);
+    gh_audit_row r = {.tenant_id = ev->tenant_id,
+                      .id = id,
+                      .time = gh_now_ms(),
+                      .type = ev->type,
+                      .subject = ev->subject,
+                      .actor = ev->actor,
+                      .ip = ev->ip,
+                      .user_agent = ev->user_agent,
+                      .outcome = ev->outcome ? ev->outcome : "success",
+                      .reason = ev->reason,
+                      .details = details};
+    gh_audit_pii_digest(pii_key, &r, pii);
+    r.pii_digest = pii;
+    gh_audit_seal_mac(seal_key, &r, mac);
+    r.seal_mac = mac;
+    sodium_memzero(pii_key, sizeof(pii_key));
+    sodium_memzero(seal_key, sizeof(seal_key));
+    gh_dbrc rc = gh_audit_log_insert(c, a, &r);
+    long long sealed = 0, refused = 0;
+    if (rc == GH_DB_OK && seal_now)
+        rc = gh_audit_log_seal_tenant(c, a, ev->tenant_id, &sealed, &refused);
     return rc;
 }
 
@@ -60,12 +55,13 @@ gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev)
         gh_db_fail(c, GH_DB_FAIL);
         return GH_DB_FAIL;
     }
-    /* The head, the event and the checkpoint land together: in the
-     * caller's transaction, or in one of the event's own. */
+    /* The event lands with the change it records: in the caller's
+     * transaction, or in one of its own. */
     bool own = !gh_db_in_tx(c);
+    void (*wake)(void) = gh_audit_log_sealer();
     gh_dbrc rc = own ? gh_db_begin(c) : GH_DB_OK;
     if (rc == GH_DB_OK)
-        rc = append_chained(c, a, ev, details ? details : "{}");
+        rc = append_unsealed(c, a, ev, details ? details : "{}", wake == NULL);
     if (own && rc == GH_DB_OK)
         rc = gh_db_commit(c);
     else if (own)
@@ -73,6 +69,8 @@ gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev)
     else
         gh_db_fail(c, rc);
     free(details);
+    if (rc == GH_DB_OK && wake)
+        wake(); /* it finds the event once the caller's transaction commits */
     /* The journey metrics follow the audit log, so each journey step is
      * defined once (docs/metrics.md). */
     if (rc == GH_DB_OK)

@@ -36,9 +36,10 @@ typedef struct gh_audit_event {
 /* json_dumps flags of the canonical details text (above). */
 #define GH_AUDIT_JSON_FLAGS (JSON_SORT_KEYS | JSON_COMPACT)
 
-/* Appends ev as the next link of its tenant's hash chain (docs/audit.md:
- * the head locked, pii_digest and hash computed, a checkpoint signed when
- * due), in the open transaction or, without one, in one of its own. On
+/* Appends ev to its tenant's log (docs/audit.md "Appending"): inserted
+ * with its pii_digest and seal MAC, in the open transaction or, without
+ * one, in one of its own; the sealer chains it after the commit (or,
+ * without a sealer, the append chains it in the transaction). On
  * failure the open transaction is marked failed too (gh_db_fail), so its
  * commit rolls the change back. Fails until gh_audit_log_set_key. */
 gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev);

@@ -19,15 +19,19 @@ static struct {
     bool keyed;
     uint8_t pii[GH_AUDIT_KEY_BYTES];
     uint8_t cp[GH_AUDIT_KEY_BYTES];
+    uint8_t seal[GH_AUDIT_KEY_BYTES];
     gh_audit_signer signer;
+    void (*wake)(void); /* the sealer's; NULL: appends seal in their transaction */
     long long every_events, every_ms;
 } K = {.lock = PTHREAD_MUTEX_INITIALIZER, .every_events = 1000, .every_ms = 3600000};
 
 void gh_audit_log_set_key(const uint8_t master[GH_MASTER_KEY_BYTES])
 {
     pthread_mutex_lock(&K.lock);
-    K.keyed = gh_mkey_derive(master, "gatehouse audit pii v1", K.pii, sizeof(K.pii)) == 0 &&
-              gh_mkey_derive(master, "gatehouse audit checkpoint key v1", K.cp, sizeof(K.cp)) == 0;
+    K.keyed =
+        gh_mkey_derive(master, "gatehouse audit pii v1", K.pii, sizeof(K.pii)) == 0 &&
+        gh_mkey_derive(master, "gatehouse audit checkpoint key v1", K.cp, sizeof(K.cp)) == 0 &&
+        gh_mkey_derive(master, "gatehouse audit seal v1", K.seal, sizeof(K.seal)) == 0;
     pthread_mutex_unlock(&K.lock);
 }
 
@@ -51,6 +55,26 @@ bool gh_audit_log_cp_key(uint8_t out[GH_AUDIT_KEY_BYTES])
     return copy_key(K.cp, out);
 }
 
+bool gh_audit_log_seal_key(uint8_t out[GH_AUDIT_KEY_BYTES])
+{
+    return copy_key(K.seal, out);
+}
+
+void gh_audit_log_set_sealer(void (*wake)(void))
+{
+    pthread_mutex_lock(&K.lock);
+    K.wake = wake;
+    pthread_mutex_unlock(&K.lock);
+}
+
+void (*gh_audit_log_sealer(void))(void)
+{
+    pthread_mutex_lock(&K.lock);
+    void (*wake)(void) = K.wake;
+    pthread_mutex_unlock(&K.lock);
+    return wake;
+}
+
 void gh_audit_log_set_checkpoints(gh_audit_signer signer, unsigned every_events,
                                   unsigned every_minutes)
 {
@@ -63,7 +87,6 @@ void gh_audit_log_set_checkpoints(gh_audit_signer signer, unsigned every_events,
 
 static void head_from(const gh_dbres *r, gh_audit_head *h)
 {
-    h->chained = 0;
     h->n = gh_dbres_int(r, 0, 0);
     const char *hash = gh_dbres_get(r, 0, 1);
     snprintf(h->hash, sizeof(h->hash), "%s", hash ? hash : GH_AUDIT_GENESIS);
@@ -87,7 +110,7 @@ gh_dbrc gh_audit_log_head(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audi
  * ROW_COLS starting at col. */
 #define ROW_COLS                                                                                   \
     "seq, tenant_id, chain_n, prev_hash, id, time, type, subject, actor, ip, user_agent, "         \
-    "outcome, reason, details, pii_digest, hash"
+    "outcome, reason, details, pii_digest, hash, seal_mac"
 
 static void row_from(const gh_dbres *r, size_t i, gh_audit_row *o)
 {
@@ -107,46 +130,89 @@ static void row_from(const gh_dbres *r, size_t i, gh_audit_row *o)
     o->details = gh_dbres_get(r, i, 13);
     o->pii_digest = gh_dbres_get(r, i, 14);
     o->hash = gh_dbres_get(r, i, 15);
+    o->seal_mac = gh_dbres_get(r, i, 16);
 }
 
-/* Chains the tenant's events that have no hash, after h, in seq order, in
- * batches (a legacy log may be long); h moves along. */
-static gh_dbrc chain_unchained(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h,
-                               long long *count)
+gh_dbrc gh_audit_log_legacy_max(gh_dbconn *c, gh_arena *a, long long *max)
+{
+    gh_dbres r;
+    gh_dbrc rc = gh_db_exec(c, a, "SELECT max_seq FROM audit_legacy WHERE id = 1", NULL, 0, &r);
+    *max = rc == GH_DB_OK && r.nrows == 1 ? gh_dbres_int(&r, 0, 0) : 0;
+    return rc;
+}
+
+/* Logs a refused event once per process (the sealer meets it every turn
+ * until someone looks). */
+static void refused_once(const gh_audit_row *e)
+{
+    static long long logged; /* the highest seq logged; under the head's lock */
+    if (e->seq <= logged)
+        return;
+    logged = e->seq;
+    gh_log(GH_LOG_ERROR, "audit event not sealed",
+           "tenant %s, event seq %lld: %s; `gatehouse audit verify` names it", e->tenant_id, e->seq,
+           gh_audit_check_str(GH_AUDIT_BAD_SEAL));
+}
+
+/* Whether e may join the chain: its seal MAC holds, or it has none and was
+ * written before there were MACs (seq up to legacy; its pii_digest is then
+ * computed here). */
+static bool sealable(const uint8_t pii_key[GH_AUDIT_KEY_BYTES],
+                     const uint8_t seal_key[GH_AUDIT_KEY_BYTES], long long legacy, gh_audit_row *e,
+                     char pii[GH_AUDIT_HEX + 1])
+{
+    if (e->seal_mac)
+        return e->pii_digest && gh_audit_seal_ok(seal_key, e);
+    if (e->seq > legacy)
+        return false;
+    gh_audit_pii_digest(pii_key, e, pii);
+    e->pii_digest = pii;
+    return true;
+}
+
+/* Chains the tenant's committed events that have no hash, after h, in seq
+ * order, in batches; h moves along. Events that may not join (above) are
+ * left as they are and counted in *refused. */
+static gh_dbrc seal_rows(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h,
+                         long long *sealed, long long *refused)
 {
     static const char sel[] = "SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 "
-                              "AND hash IS NULL ORDER BY seq LIMIT 500";
+                              "AND hash IS NULL AND seq > $2 ORDER BY seq LIMIT 500";
     static const char upd[] = "UPDATE audit_events SET chain_n = $2, prev_hash = $3, "
                               "pii_digest = $4, hash = $5 WHERE seq = $1 AND hash IS NULL";
-    uint8_t key[GH_AUDIT_KEY_BYTES];
-    if (!gh_audit_log_pii_key(key))
+    uint8_t pii_key[GH_AUDIT_KEY_BYTES], seal_key[GH_AUDIT_KEY_BYTES];
+    long long legacy = 0, after = 0;
+    if (!gh_audit_log_pii_key(pii_key) || !gh_audit_log_seal_key(seal_key))
         return GH_DB_FAIL;
-    gh_dbrc rc = GH_DB_OK;
-    for (;;) {
-        gh_dbparam p[] = {GH_TEXT(tenant)};
+    gh_dbrc rc = gh_audit_log_legacy_max(c, a, &legacy);
+    while (rc == GH_DB_OK) {
+        gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(after)};
         gh_dbres r;
-        if ((rc = gh_db_exec(c, a, sel, p, 1, &r)) != GH_DB_OK || r.nrows == 0)
+        if ((rc = gh_db_exec(c, a, sel, p, 2, &r)) != GH_DB_OK || r.nrows == 0)
             break;
         for (size_t i = 0; rc == GH_DB_OK && i < r.nrows; i++) {
             gh_audit_row e;
             char pii[GH_AUDIT_HEX + 1], hash[GH_AUDIT_HEX + 1];
             row_from(&r, i, &e);
+            after = e.seq;
+            if (!sealable(pii_key, seal_key, legacy, &e, pii)) {
+                refused_once(&e);
+                (*refused)++;
+                continue;
+            }
             e.n = h->n + 1;
             e.prev_hash = h->hash;
-            gh_audit_pii_digest(key, &e, pii);
-            e.pii_digest = pii;
             gh_audit_row_hash(&e, hash);
-            gh_dbparam u[] = {GH_INT(e.seq), GH_INT(e.n), GH_TEXT(h->hash), GH_TEXT(pii),
+            gh_dbparam u[] = {GH_INT(e.seq), GH_INT(e.n), GH_TEXT(h->hash), GH_TEXT(e.pii_digest),
                               GH_TEXT(hash)};
             rc = gh_db_exec_change(c, a, upd, u, 5, GH_DB_FAIL);
             h->n = e.n;
             memcpy(h->hash, hash, sizeof(h->hash));
-            (*count)++;
+            (*sealed)++;
         }
-        if (rc != GH_DB_OK)
-            break;
     }
-    sodium_memzero(key, sizeof(key));
+    sodium_memzero(pii_key, sizeof(pii_key));
+    sodium_memzero(seal_key, sizeof(seal_key));
     return rc;
 }
 
@@ -173,9 +239,8 @@ gh_dbrc gh_audit_log_lock(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audi
             head_from(&r, h);
         return rc;
     }
-    /* A new head: whoever inserts it holds its lock and chains the events
-     * written before the chain; a concurrent inserter waits, then reads
-     * the head this one commits. */
+    /* A new head: whoever inserts it holds its lock; a concurrent inserter
+     * waits, then reads the head this one commits. */
     gh_dbparam q[] = {GH_TEXT(tenant), GH_TEXT(GH_AUDIT_GENESIS), GH_INT(gh_now_ms())};
     if ((rc = gh_db_exec(c, a, ins, q, 3, &r)) != GH_DB_OK)
         return rc;
@@ -185,11 +250,10 @@ gh_dbrc gh_audit_log_lock(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audi
         return rc;
     }
     h->n = 0;
-    h->chained = 0;
     memcpy(h->hash, GH_AUDIT_GENESIS, sizeof(h->hash));
     h->cp_n = 0;
     h->cp_time = gh_now_ms();
-    return chain_unchained(c, a, tenant, h, &h->chained);
+    return GH_DB_OK;
 }
 
 char *gh_audit_log_cp_payload(gh_arena *a, const char *tenant, long long n, const char *hash,
@@ -272,60 +336,42 @@ gh_dbrc gh_audit_log_advance(gh_dbconn *c, gh_arena *a, const char *tenant, gh_a
     return gh_db_exec_change(c, a, sql, p, 5, GH_DB_FAIL);
 }
 
-gh_dbrc gh_audit_log_insert(gh_dbconn *c, gh_arena *a, const gh_audit_row *r, gh_audit_head *h)
+gh_dbrc gh_audit_log_insert(gh_dbconn *c, gh_arena *a, const gh_audit_row *r)
 {
-    /* SQLite: the insert and the head's move as two statements (no round
-     * trips in process); PostgreSQL: one, a data-modifying WITH, since
-     * token issuance pays every round trip while holding the head's lock. */
     static const char ins[] =
         "INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, user_agent, "
-        "outcome, reason, details, chain_n, prev_hash, pii_digest, hash) VALUES ($1, $2, $3, $4, "
-        "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
-    static const char both[] =
-        "WITH e AS (INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, "
-        "user_agent, outcome, reason, details, chain_n, prev_hash, pii_digest, hash) VALUES ($1, "
-        "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING seq) "
-        "UPDATE audit_chain_heads SET n = $12, hash = $15, cp_n = $16, cp_time = $17 "
-        "WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM e)";
-    h->n = r->n;
-    memcpy(h->hash, r->hash, sizeof(h->hash));
-    gh_dbrc rc = checkpoint_if_due(c, a, r->tenant_id, h, r->time);
-    if (rc != GH_DB_OK)
-        return rc;
+        "outcome, reason, details, pii_digest, seal_mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+        "$9, $10, $11, $12, $13)";
     gh_dbparam p[] = {GH_TEXT(r->tenant_id), GH_TEXT(r->id),         GH_INT(r->time),
                       GH_TEXT(r->type),      GH_TEXT(r->subject),    GH_TEXT(r->actor),
                       GH_TEXT(r->ip),        GH_TEXT(r->user_agent), GH_TEXT(r->outcome),
-                      GH_TEXT(r->reason),    GH_TEXT(r->details),    GH_INT(r->n),
-                      GH_TEXT(r->prev_hash), GH_TEXT(r->pii_digest), GH_TEXT(r->hash),
-                      GH_INT(h->cp_n),       GH_INT(h->cp_time)};
-    if (!gh_db_one_writer(c))
-        return gh_db_exec_change(c, a, both, p, 17, GH_DB_FAIL);
-    if ((rc = gh_db_exec(c, a, ins, p, 15, NULL)) != GH_DB_OK)
-        return rc;
-    gh_dbparam q[] = {GH_TEXT(r->tenant_id), GH_INT(h->n), GH_TEXT(h->hash), GH_INT(h->cp_n),
-                      GH_INT(h->cp_time)};
-    static const char head[] = "UPDATE audit_chain_heads SET n = $2, hash = $3, cp_n = $4, "
-                               "cp_time = $5 WHERE tenant_id = $1";
-    return gh_db_exec_change(c, a, head, q, 5, GH_DB_FAIL);
+                      GH_TEXT(r->reason),    GH_TEXT(r->details),    GH_TEXT(r->pii_digest),
+                      GH_TEXT(r->seal_mac)};
+    return gh_db_exec(c, a, ins, p, 13, NULL);
 }
 
-gh_dbrc gh_audit_log_backfill(gh_dbconn *c, gh_arena *a, long long *n)
+gh_dbrc gh_audit_log_seal_tenant(gh_dbconn *c, gh_arena *a, const char *tenant, long long *sealed,
+                                 long long *refused)
+{
+    gh_audit_head h;
+    long long before = *sealed;
+    gh_dbrc rc = gh_audit_log_lock(c, a, tenant, &h);
+    if (rc == GH_DB_OK)
+        rc = seal_rows(c, a, tenant, &h, sealed, refused);
+    if (rc == GH_DB_OK && *sealed > before)
+        rc = gh_audit_log_advance(c, a, tenant, &h, gh_now_ms());
+    return rc;
+}
+
+gh_dbrc gh_audit_log_seal(gh_dbconn *c, gh_arena *a, long long *sealed, long long *refused)
 {
     static const char sql[] = "SELECT DISTINCT tenant_id FROM audit_events WHERE hash IS NULL";
-    *n = 0;
     gh_dbres r;
     gh_dbrc rc = gh_db_exec(c, a, sql, NULL, 0, &r);
     for (size_t i = 0; rc == GH_DB_OK && i < r.nrows; i++) {
-        const char *tenant = gh_dbres_get(&r, i, 0);
-        gh_audit_head h;
         if ((rc = gh_db_begin(c)) != GH_DB_OK)
             break;
-        rc = gh_audit_log_lock(c, a, tenant, &h);
-        *n += rc == GH_DB_OK ? h.chained : 0;
-        if (rc == GH_DB_OK)
-            rc = chain_unchained(c, a, tenant, &h, n);
-        if (rc == GH_DB_OK)
-            rc = gh_audit_log_advance(c, a, tenant, &h, gh_now_ms());
+        rc = gh_audit_log_seal_tenant(c, a, gh_dbres_get(&r, i, 0), sealed, refused);
         rc = rc == GH_DB_OK ? gh_db_commit(c) : (gh_db_rollback(c), rc);
     }
     return rc;
@@ -358,11 +404,15 @@ gh_dbrc gh_audit_log_tenants(gh_dbconn *c, gh_arena *a, const char ***out, size_
     return GH_DB_OK;
 }
 
-gh_dbrc gh_audit_log_rows(gh_dbconn *c, gh_arena *a, const char *tenant, long long after,
-                          long long limit, gh_audit_row **out, size_t *n)
+gh_dbrc gh_audit_log_rows(gh_dbconn *c, gh_arena *a, const char *tenant, bool unsealed,
+                          long long after, long long limit, gh_audit_row **out, size_t *n)
 {
-    static const char sql[] = "SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 "
-                              "AND seq > $2 ORDER BY seq LIMIT $3";
+    static const char chained[] = "SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 "
+                                  "AND chain_n > $2 ORDER BY chain_n, seq LIMIT $3";
+    static const char rest[] = "SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 "
+                               "AND (chain_n IS NULL OR hash IS NULL) AND seq > $2 "
+                               "ORDER BY seq LIMIT $3";
+    const char *sql = unsealed ? rest : chained;
     gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(after), GH_INT(limit)};
     gh_dbres r;
     gh_dbrc rc = list_rows(c, a, sql, p, 3, sizeof(**out), (void **)out, &r);

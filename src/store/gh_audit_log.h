@@ -1,10 +1,11 @@
 /*
  * gh_audit_log: the SQL of the audit log's hash chain (docs/audit.md):
- * each tenant's chain head (the row whose lock orders appends, so two
- * instances never fork a chain), the signed checkpoints, the first-start
- * backfill of events written before the chain, and the reads of
- * `gatehouse audit verify`. The canonical form is proto/gh_audit_chain;
- * gh_audit_append calls this module; signing is core/gh_audit_verify.
+ * the insert of an unsealed event, the sealing that chains committed
+ * events under each tenant's chain head (the row whose lock orders the
+ * sealers, so two instances never fork a chain), the signed checkpoints,
+ * and the reads of `gatehouse audit verify`. The canonical form is
+ * proto/gh_audit_chain; gh_audit_append calls this module; the sealer
+ * thread and signing are core/gh_audit_sealer and core/gh_audit_verify.
  */
 #ifndef GH_AUDIT_LOG_H
 #define GH_AUDIT_LOG_H
@@ -27,6 +28,15 @@ void gh_audit_log_set_key(const uint8_t master[GH_MASTER_KEY_BYTES]);
 bool gh_audit_log_pii_key(uint8_t out[GH_AUDIT_KEY_BYTES]);
 /* The key that vouches for a checkpoint's public key (jwk_mac). */
 bool gh_audit_log_cp_key(uint8_t out[GH_AUDIT_KEY_BYTES]);
+/* The key of an unsealed event's seal_mac ("gatehouse audit seal v1"). */
+bool gh_audit_log_seal_key(uint8_t out[GH_AUDIT_KEY_BYTES]);
+
+/* Process-wide: with a sealer (the server's thread), gh_audit_append
+ * inserts the event unsealed and calls wake after it; without one (the
+ * CLI, unit tests) it seals the tenant's events in the append's own
+ * transaction, holding the head's lock to its end as before. */
+void gh_audit_log_set_sealer(void (*wake)(void));
+void (*gh_audit_log_sealer(void))(void);
 
 /* A checkpoint as signed: the compact JWS and the public key that made it
  * (kid and JWK text), all in the arena. */
@@ -48,34 +58,43 @@ typedef struct gh_audit_head {
     long long n;                 /* events in the chain */
     char hash[GH_AUDIT_HEX + 1]; /* the last one's hash (GH_AUDIT_GENESIS: none) */
     long long cp_n, cp_time;     /* the last checkpoint's position and time */
-    long long chained;           /* old events gh_audit_log_lock chained (a new head) */
 } gh_audit_head;
 
 /* Locks the tenant's head for the rest of the open transaction (PostgreSQL:
  * FOR UPDATE; SQLite's write transaction already excludes other writers)
- * and reads it; a tenant without one gets it, with its events written
- * before the chain chained first. */
+ * and reads it; a tenant without one gets a new one (n 0). */
 gh_dbrc gh_audit_log_lock(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h);
 /* Stores h as the tenant's head after an append at now (ms), and writes a
  * checkpoint when one is due. */
 gh_dbrc gh_audit_log_advance(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h,
                              long long now);
-/* Inserts the event r (its chain columns filled from h) and moves the
- * head h onto it, with a checkpoint when one is due; in the transaction
- * that gh_audit_log_lock locked h in. */
-gh_dbrc gh_audit_log_insert(gh_dbconn *c, gh_arena *a, const gh_audit_row *r, gh_audit_head *h);
-/* Chains every event that has no hash yet (written before migration 19,
- * or imported from an older export), tenant by tenant in seq order, each
- * tenant in a transaction of its own; *n: events chained. */
-gh_dbrc gh_audit_log_backfill(gh_dbconn *c, gh_arena *a, long long *n);
+/* Inserts the event r unsealed: no position or hash, with its pii_digest
+ * and seal_mac (gh_audit_chain.h). */
+gh_dbrc gh_audit_log_insert(gh_dbconn *c, gh_arena *a, const gh_audit_row *r);
+/* In the open transaction: locks the tenant's head and chains its
+ * committed (or this transaction's) unsealed events in seq order, moving
+ * the head and writing a checkpoint when one is due. An event whose seal
+ * MAC does not hold, or without one written after audit_legacy.max_seq,
+ * is left unsealed (logged once) and counted in *refused; the chained
+ * ones are added to *sealed. */
+gh_dbrc gh_audit_log_seal_tenant(gh_dbconn *c, gh_arena *a, const char *tenant, long long *sealed,
+                                 long long *refused);
+/* Seals every tenant that has unsealed events, each in a transaction of
+ * its own (the sealer's turn; at start, the events written before the
+ * chain). */
+gh_dbrc gh_audit_log_seal(gh_dbconn *c, gh_arena *a, long long *sealed, long long *refused);
+/* The last seq that may be chained without a seal MAC (migration 33). */
+gh_dbrc gh_audit_log_legacy_max(gh_dbconn *c, gh_arena *a, long long *max);
 
 /* -- reads for verification -- */
 
 /* Every tenant with events, a head or checkpoints, sorted. */
 gh_dbrc gh_audit_log_tenants(gh_dbconn *c, gh_arena *a, const char ***out, size_t *n);
-/* Up to limit events of the tenant after seq after, in seq order. */
-gh_dbrc gh_audit_log_rows(gh_dbconn *c, gh_arena *a, const char *tenant, long long after,
-                          long long limit, gh_audit_row **out, size_t *n);
+/* Up to limit events of the tenant: the chained ones after position
+ * after, in chain order; or (unsealed) the ones without a position or
+ * hash after seq after, in seq order. */
+gh_dbrc gh_audit_log_rows(gh_dbconn *c, gh_arena *a, const char *tenant, bool unsealed,
+                          long long after, long long limit, gh_audit_row **out, size_t *n);
 /* The tenant's head without locking; NOTFOUND when it has none. */
 gh_dbrc gh_audit_log_head(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h);
 

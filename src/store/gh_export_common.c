@@ -47,6 +47,7 @@ const struct gh_export_table gh_export_tables[] = {
     {"profile_attributes", {"tenant_id", "name"}, false, false},
     {"audit_chain_heads", {"tenant_id"}, false, false},
     {"audit_checkpoints", {"tenant_id", "n"}, false, false},
+    {"audit_legacy", {"id"}, true, false},
     {"ratelimit_counts", {"key", "window_start"}, false, false},
     {"risk_networks", {"tenant_id", "user_id", "network_hash"}, false, false},
     {"risk_decisions", {"tenant_id", "id"}, false, false},

@@ -16,7 +16,7 @@ enum {
     GH_EXPORT_MAX_KEY = 4,   /* columns in the widest primary key */
     GH_EXPORT_MAX_COLS = 64, /* the drivers bind at most 64 parameters */
     /* entries of gh_export_tables (checked where it is defined) */
-    GH_EXPORT_NTABLES = 47,
+    GH_EXPORT_NTABLES = 48,
     GH_EXPORT_PROGRESS_EVERY = 10000,
 };
 

@@ -11,7 +11,7 @@
 /* The schema version both lists reach; each list's length is checked
  * against it at compile time, so a migration added to one driver only does
  * not build. */
-enum { GH_MIGRATIONS = 32 };
+enum { GH_MIGRATIONS = 33 };
 
 extern const char *const gh_sqlite_migrations[GH_MIGRATIONS];
 extern const char *const gh_pg_migrations[GH_MIGRATIONS];

@@ -764,6 +764,37 @@ const char *const gh_pg_migrations[] = {
     "  PRIMARY KEY (tenant_id, name, locale));",
     /* 32: see the SQLite migration of the same place */
     "CREATE INDEX audit_tenant_type_time ON audit_events (tenant_id, type, time);",
+    /* 33: see the SQLite migration of the same place (the sealer) */
+    "ALTER TABLE audit_events ADD COLUMN seal_mac TEXT COLLATE \"C\";"
+    "CREATE INDEX audit_unsealed ON audit_events (tenant_id, seq) WHERE hash IS NULL;"
+    "CREATE INDEX audit_chain_pos ON audit_events (tenant_id, chain_n);"
+    "CREATE TABLE audit_legacy (id INTEGER PRIMARY KEY CHECK (id = 1), max_seq BIGINT NOT NULL);"
+    "INSERT INTO audit_legacy SELECT 1, COALESCE(MAX(seq), 0) FROM audit_events WHERE hash IS NULL;"
+    "CREATE OR REPLACE FUNCTION audit_events_erase_only() RETURNS trigger LANGUAGE plpgsql AS $$"
+    "  BEGIN"
+    "    IF NEW.seq IS DISTINCT FROM OLD.seq OR NEW.tenant_id IS DISTINCT FROM OLD.tenant_id"
+    "      OR NEW.id IS DISTINCT FROM OLD.id OR NEW.time IS DISTINCT FROM OLD.time"
+    "      OR NEW.type IS DISTINCT FROM OLD.type OR NEW.outcome IS DISTINCT FROM OLD.outcome"
+    "      OR NEW.reason IS DISTINCT FROM OLD.reason"
+    "      OR NEW.seal_mac IS DISTINCT FROM OLD.seal_mac"
+    "      OR (OLD.hash IS NOT NULL AND (NEW.chain_n IS DISTINCT FROM OLD.chain_n"
+    "        OR NEW.prev_hash IS DISTINCT FROM OLD.prev_hash"
+    "        OR NEW.hash IS DISTINCT FROM OLD.hash))"
+    "      OR (OLD.pii_digest IS NOT NULL AND NEW.pii_digest IS DISTINCT FROM OLD.pii_digest)"
+    "      OR ((NEW.subject IS DISTINCT FROM OLD.subject OR NEW.actor IS DISTINCT FROM OLD.actor"
+    "          OR NEW.ip IS DISTINCT FROM OLD.ip"
+    "          OR NEW.user_agent IS DISTINCT FROM OLD.user_agent"
+    "          OR NEW.details IS DISTINCT FROM OLD.details)"
+    "        AND (OLD.pii_digest IS NULL OR NEW.ip IS NOT NULL OR NEW.user_agent IS NOT NULL"
+    "          OR (NEW.subject IS DISTINCT FROM OLD.subject"
+    "            AND COALESCE(substr(NEW.subject, 1, 6), '') <> 'pseud:')"
+    "          OR (NEW.actor IS DISTINCT FROM OLD.actor"
+    "            AND COALESCE(substr(NEW.actor, 1, 6), '') <> 'pseud:')))"
+    "    THEN"
+    "      RAISE EXCEPTION 'audit_events is append-only' USING ERRCODE = 'restrict_violation';"
+    "    END IF;"
+    "    RETURN NEW;"
+    "  END $$;",
 };
 _Static_assert(sizeof(gh_pg_migrations) / sizeof(gh_pg_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

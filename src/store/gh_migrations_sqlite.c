@@ -797,6 +797,37 @@ const char *const gh_sqlite_migrations[] = {
      * alone that read grew with every other event of the hour, the
      * sign-ins' own risk.decided among them (docs/risk.md "Cost"). */
     "CREATE INDEX audit_tenant_type_time ON audit_events (tenant_id, type, time);",
+    /* 33: events are chained after their commit by the sealer, not in the
+     * request (docs/audit.md "Appending"). A new event is inserted with
+     * its pii_digest and seal_mac, the MAC that tells the sealer it was
+     * written by the server; the sealer then sets its chain columns, the
+     * one update allowed while hash is NULL. The erasure of a deleted
+     * customer may now reach an event not sealed yet (pii_digest already
+     * covers it). audit_legacy keeps the last seq written before the chain
+     * had MACs: only events up to it may be chained without one. */
+    "ALTER TABLE audit_events ADD COLUMN seal_mac TEXT;"
+    "CREATE INDEX audit_unsealed ON audit_events (tenant_id, seq) WHERE hash IS NULL;"
+    "CREATE INDEX audit_chain_pos ON audit_events (tenant_id, chain_n);"
+    "CREATE TABLE audit_legacy (id INTEGER PRIMARY KEY CHECK (id = 1), max_seq INTEGER NOT NULL);"
+    "INSERT INTO audit_legacy SELECT 1, COALESCE(MAX(seq), 0) FROM audit_events WHERE hash IS NULL;"
+    "DROP TRIGGER audit_no_update;"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_events"
+    "  WHEN NEW.seq IS NOT OLD.seq OR NEW.tenant_id IS NOT OLD.tenant_id"
+    "    OR NEW.id IS NOT OLD.id OR NEW.time IS NOT OLD.time OR NEW.type IS NOT OLD.type"
+    "    OR NEW.outcome IS NOT OLD.outcome OR NEW.reason IS NOT OLD.reason"
+    "    OR NEW.seal_mac IS NOT OLD.seal_mac"
+    "    OR (OLD.hash IS NOT NULL AND (NEW.chain_n IS NOT OLD.chain_n"
+    "      OR NEW.prev_hash IS NOT OLD.prev_hash OR NEW.hash IS NOT OLD.hash))"
+    "    OR (OLD.pii_digest IS NOT NULL AND NEW.pii_digest IS NOT OLD.pii_digest)"
+    "    OR ((NEW.subject IS NOT OLD.subject OR NEW.actor IS NOT OLD.actor"
+    "        OR NEW.ip IS NOT OLD.ip OR NEW.user_agent IS NOT OLD.user_agent"
+    "        OR NEW.details IS NOT OLD.details)"
+    "      AND (OLD.pii_digest IS NULL OR NEW.ip IS NOT NULL OR NEW.user_agent IS NOT NULL"
+    "        OR (NEW.subject IS NOT OLD.subject AND COALESCE(substr(NEW.subject, 1, 6), '') <> "
+    "'pseud:')"
+    "        OR (NEW.actor IS NOT OLD.actor AND COALESCE(substr(NEW.actor, 1, 6), '') <> "
+    "'pseud:')))"
+    "  BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;",
 };
 _Static_assert(sizeof(gh_sqlite_migrations) / sizeof(gh_sqlite_migrations[0]) == GH_MIGRATIONS,
                "GH_MIGRATIONS counts the migrations");

@@ -31,6 +31,7 @@ before(async () => {
   ctx.server = await startServer({ env: { GATEHOUSE_AUDIT_CHECKPOINT_EVENTS: '5' } });
   ctx.timed = await startServer({ env: MINUTE_ENV });
   for (let i = 0; i < 3; i++) await scimUser(ctx.timed, `early${i}`);
+  await sealed(ctx.timed);
 });
 after(stopAll);
 
@@ -59,6 +60,21 @@ function dropTrigger(target, name = 'audit_no_update', table = 'audit_events') {
 const dropDeleteTrigger = (target) => dropTrigger(target, 'audit_no_delete');
 const dropCheckpointTrigger = (target) => dropTrigger(target, 'audit_checkpoints_no_update', 'audit_checkpoints');
 
+/**
+ * Waits until the sealer of server s has chained every event (it runs
+ * moments after each request's commit, docs/audit.md "Appending"); the ms
+ * it took. Rows that can never be sealed are left out with `except`.
+ */
+async function sealed(s, except = "''") {
+  const t0 = Date.now();
+  for (;;) {
+    const [r] = sql(s, `SELECT count(*) AS n FROM audit_events WHERE hash IS NULL AND id NOT IN (${except})`);
+    if (Number(r.n) === 0) return Date.now() - t0;
+    assert.ok(Date.now() - t0 < 10_000, `${r.n} events still unsealed after 10 s`);
+    await sleep(10);
+  }
+}
+
 /** A journey: accounts made, a wrong and a right password, tokens issued and refreshed. */
 async function journey() {
   const user = await newUser(ctx.server, 'chain');
@@ -69,6 +85,7 @@ async function journey() {
   const t = await codeTokens(ctx.server, b, reg);
   const r = await refresh(ctx.server, reg, t.refresh_token);
   assert.equal(r.status, 200);
+  await sealed(ctx.server);
   return user;
 }
 
@@ -92,6 +109,35 @@ test('after a journey every event is chained, checkpoints are signed, and verify
   assert.equal(v.code, 0, v.stdout + v.stderr);
   assert.match(v.stdout, /tenant default: intact: \d+ events, [1-9]\d* signed checkpoints/);
   assert.match(v.stdout, /audit log intact/);
+});
+
+// SECURITY.md #47: the chain is written after the request's commit, so an
+// event waits a moment unchained; its seal MAC (keyed from the master key)
+// is what the sealer checks before chaining it. A row inserted by hand in
+// that state, without the key, is never chained, and verify names it.
+test('an event is chained moments after its request; a row inserted by hand is never chained and verify names it', async () => {
+  const s = ctx.server;
+  await scimUser(s, 'prompt');
+  const ms = await sealed(s);
+  assert.ok(ms < 2_000, `sealed after ${ms} ms`);
+  const forged = `forged-${randomHex(4)}`;
+  sqlExec(s.dbPath, `INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, outcome, details) VALUES ('default', '${forged}', ${Date.now()}, 'signin.succeeded', 'nobody', 'nobody', 'success', '{}')`);
+  // copying a real event's seal MAC onto it does not help: the MAC covers the id
+  const [real] = sql(s, "SELECT seal_mac, pii_digest FROM audit_events WHERE seal_mac IS NOT NULL ORDER BY seq DESC LIMIT 1");
+  const copied = `${forged}-copy`;
+  sqlExec(s.dbPath, `INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, outcome, details, pii_digest, seal_mac) VALUES ('default', '${copied}', ${Date.now()}, 'signin.succeeded', 'nobody', 'nobody', 'success', '{}', '${real.pii_digest}', '${real.seal_mac}')`);
+  await scimUser(s, 'after-forgery'); // wakes the sealer; its turn passes over both
+  await sealed(s, `'${forged}', '${copied}'`);
+  await sleep(1_200); // and an idle turn too
+  const left = sql(s, `SELECT seq, id, hash FROM audit_events WHERE id IN ('${forged}', '${copied}') ORDER BY seq`);
+  assert.deepEqual(left.map((r) => r.hash), [null, null], 'neither was chained');
+  const v = await verify();
+  assert.equal(v.code, 1, v.stdout);
+  assert.match(v.stdout, new RegExp(`BROKEN at event seq ${left[0].seq} \\(chain position 0\\): .*inserted by hand`));
+  // the attacker takes them out again: an unchained row leaves no trace
+  dropDeleteTrigger(s.dbPath);
+  sqlExec(s.dbPath, `DELETE FROM audit_events WHERE id IN ('${forged}', '${copied}')`);
+  assert.equal((await verify()).code, 0);
 });
 
 test('a row altered with the trigger dropped: verify exits 1 naming that event; restored, it passes', async () => {
@@ -122,6 +168,7 @@ test("a deleted customer's erasure keeps verify passing", async () => {
   assert.ok(Number(before) > 0);
   const d = await gatehouse(['user', 'delete', user.id]);
   assert.equal(d.code, 0, d.stderr);
+  await sealed(ctx.server);
   assert.equal(Number(sql(ctx.server, `SELECT count(*) AS n FROM audit_events WHERE subject = '${user.id}'`)[0].n), 0);
   const v = await verify();
   assert.equal(v.code, 0, v.stdout);
@@ -142,6 +189,7 @@ async function importVerifies(file, db, expected) {
 test('export then import into a new database still verifies (PostgreSQL: into PostgreSQL, SQLite and back), and a row altered there is named', async () => {
   const dir = await makeTempDir();
   const file = path.join(dir, 'export.jsonl');
+  await sealed(ctx.server);
   assert.equal((await gatehouse(['export', file])).code, 0);
   const here = (await verify()).stdout;
   assert.match(here, /signed checkpoints \(last at [1-9]/);
@@ -181,8 +229,12 @@ test('two instances on one database appending at once keep one chain', async () 
   const make = (s, i) => scim(s, 'POST', '/Users', userBody(`twin${i}-${randomHex(3)}@example.com`));
   const results = await Promise.all(Array.from({ length: 60 }, (_, i) => make(i % 2 ? a : b, i)));
   assert.ok(results.every((r) => r.status === 201), results.map((r) => r.status).join(','));
-  const rows = sql(a, "SELECT chain_n FROM audit_events WHERE tenant_id = 'default' ORDER BY seq");
-  assert.deepEqual(rows.map((r) => Number(r.chain_n)), rows.map((_, i) => i + 1), 'no fork: positions 1..n in order');
+  await sealed(a);
+  // chained in the order their transactions committed, which on PostgreSQL
+  // need not be seq order: every position once, none twice
+  const rows = sql(a, "SELECT chain_n FROM audit_events WHERE tenant_id = 'default' ORDER BY chain_n");
+  assert.ok(rows.length >= 60, `${rows.length} events`);
+  assert.deepEqual(rows.map((r) => Number(r.chain_n)), rows.map((_, i) => i + 1), 'no fork: positions 1..n');
   const v = await runGatehouse(['audit', 'verify'], { env: a.env, timeoutMs: 60_000 });
   assert.equal(v.code, 0, v.stdout + v.stderr);
   await b.stop('SIGTERM', { keepData: true });
@@ -202,6 +254,7 @@ test('a checkpoint falls due by time (GATEHOUSE_AUDIT_CHECKPOINT_MINUTES), not c
   const wait = Number(head.cp_time) + 60_000 + 250 - Date.now();
   if (wait > 0) await sleep(wait);
   const id = await scimUser(s, 'late');
+  await sealed(s);
   const [ev] = sql(s, `SELECT chain_n, time FROM audit_events WHERE type = 'scim.user.created' AND subject = '${id}'`);
   const cps = sql(s, "SELECT n, time, jws FROM audit_checkpoints WHERE tenant_id = 'default'");
   assert.equal(cps.length, 1, 'one checkpoint, by time');

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "gh_audit.h"
+#include "gh_audit_sealer.h"
 #include "gh_audit_verify.h"
 #include "gh_crypto.h"
 #include "gh_keys.h"
@@ -32,6 +33,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
     if (!f)
         return 0;
+    gh_audit_log_set_sealer(NULL);
     if (f->c)
         gh_db_release(f->c);
     gh_keys_shutdown();
@@ -64,6 +66,10 @@ static int setup(void **state)
     if (gh_keys_init(&f->app, err, sizeof(err)) != 0 ||
         gh_audit_start(&f->app, err, sizeof(err)) != 0)
         goto fail;
+    /* Without the sealer thread appends seal in their own transaction;
+     * the sealer's tests below set a wake of their own and take its turns
+     * by hand. */
+    gh_audit_stop();
     f->c = gh_db_acquire(f->db);
     return f->c ? 0 : -1;
 fail:
@@ -204,28 +210,40 @@ static void altered_checkpoint_refused(void **state)
     assert_non_null(strstr(r.what, "checkpoint at position 3"));
 }
 
-/* Events written before migration 19 (no chain columns) are chained by the
- * first start, in seq order, and new events continue that chain. */
-static void old_events_backfilled(void **state)
+static void insert_plain(struct fixture *f, const char *tenant, long long time)
 {
-    struct fixture *f = *state;
     static const char old[] =
         "INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, user_agent, "
         "outcome, reason, details) VALUES ($1, $2, $3, 'signin.succeeded', 'u9', 'u9', "
         "'192.0.2.9', 'old', 'success', NULL, '{}')";
-    for (int i = 0; i < 3; i++) {
-        char id[GH_UUID_STRLEN + 1];
-        gh_uuid(id);
-        gh_dbparam p[] = {GH_TEXT(i == 2 ? "acme" : "default"), GH_TEXT(id), GH_INT(1000 + i)};
-        assert_int_equal(gh_db_exec(f->c, f->a, old, p, 3, NULL), GH_DB_OK);
-    }
+    char id[GH_UUID_STRLEN + 1];
+    gh_uuid(id);
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_TEXT(id), GH_INT(time)};
+    assert_int_equal(gh_db_exec(f->c, f->a, old, p, 3, NULL), GH_DB_OK);
+}
+
+/* Events written before migration 19 (no chain columns, no seal MAC, seq
+ * up to audit_legacy) are chained by the first start, in seq order, and new
+ * events continue that chain. */
+static void old_events_backfilled(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 3; i++)
+        insert_plain(f, i == 2 ? "acme" : "default", 1000 + i);
+    /* as migration 33 records the events it finds without a hash */
+    assert_int_equal(gh_db_exec(f->c, f->a,
+                                "UPDATE audit_legacy SET max_seq = (SELECT MAX(seq) FROM "
+                                "audit_events)",
+                                NULL, 0, NULL),
+                     GH_DB_OK);
     gh_audit_report r;
     assert_int_equal(gh_audit_verify_tenant(f->c, f->a, "default", &r), GH_DB_OK);
     assert_false(r.ok);
     assert_non_null(strstr(r.what, "never chained"));
-    long long n = 0;
-    assert_int_equal(gh_audit_log_backfill(f->c, f->a, &n), GH_DB_OK);
+    long long n = 0, refused = 0;
+    assert_int_equal(gh_audit_log_seal(f->c, f->a, &n, &refused), GH_DB_OK);
     assert_int_equal(n, 3);
+    assert_int_equal(refused, 0);
     append(f, "u1", 1);
     r = verify(f);
     assert_true(r.ok);
@@ -238,6 +256,105 @@ static void old_events_backfilled(void **state)
         gh_db_exec(f->c, f->a, "UPDATE audit_events SET hash = NULL", NULL, 0, NULL), GH_DB_OK);
 }
 
+/* The sealer's wake, counted (the tests turn the sealer by hand). */
+static int wakes;
+static void count_wake(void)
+{
+    wakes++;
+}
+
+/* With a sealer, an append leaves its event unsealed and wakes it; verify
+ * counts the event as waiting, and the sealer's turn chains it with its
+ * checkpoint. */
+static void sealer_chains_after_commit(void **state)
+{
+    struct fixture *f = *state;
+    wakes = 0;
+    gh_audit_log_set_sealer(count_wake);
+    append(f, "u1", 4);
+    assert_int_equal(wakes, 4);
+    gh_audit_report r = verify(f);
+    assert_true(r.ok);
+    assert_int_equal(r.events, 0);
+    assert_int_equal(r.unsealed, 4);
+    /* an event not sealed yet may change only as the sealer or an erasure
+     * changes it */
+    assert_int_not_equal(
+        gh_db_exec(f->c, f->a, "UPDATE audit_events SET type = 'x'", NULL, 0, NULL), GH_DB_OK);
+    assert_int_not_equal(
+        gh_db_exec(f->c, f->a, "UPDATE audit_events SET seal_mac = 'x'", NULL, 0, NULL), GH_DB_OK);
+    assert_int_equal(gh_audit_sealer_once(f->db), 4);
+    r = verify(f);
+    assert_true(r.ok);
+    assert_int_equal(r.events, 4);
+    assert_int_equal(r.unsealed, 0);
+    assert_int_equal(r.checkpoints, 1); /* at 3 */
+    assert_int_equal(gh_audit_sealer_once(f->db), 0);
+}
+
+/* An unsealed event altered (trigger dropped) before the sealer's turn is
+ * not chained, and verify names it; the events around it are chained. */
+static void unsealed_altered_event_refused(void **state)
+{
+    struct fixture *f = *state;
+    gh_audit_log_set_sealer(count_wake);
+    append(f, "u1", 3);
+    gh_dbres q;
+    assert_int_equal(gh_db_exec(f->c, f->a,
+                                "SELECT seq FROM audit_events ORDER BY seq LIMIT 1 OFFSET 1", NULL,
+                                0, &q),
+                     GH_DB_OK);
+    long long bad = gh_dbres_int(&q, 0, 0);
+    tamper(f, gh_arena_printf(f->a, "UPDATE audit_events SET outcome = 'failure' WHERE seq = %lld",
+                              bad));
+    gh_audit_report r = verify(f);
+    assert_false(r.ok);
+    assert_int_equal(r.seq, bad);
+    assert_non_null(strstr(r.what, "seal MAC"));
+    assert_int_equal(gh_audit_sealer_once(f->db), 2);
+    r = verify(f);
+    assert_false(r.ok);
+    assert_int_equal(r.seq, bad);
+    assert_int_equal(r.events, 2);
+}
+
+/* A row inserted by hand without a seal MAC, after the legacy events, is
+ * never chained: the sealer leaves it and verify names it. */
+static void hand_inserted_event_refused(void **state)
+{
+    struct fixture *f = *state;
+    gh_audit_log_set_sealer(count_wake);
+    append(f, "u1", 1);
+    insert_plain(f, "default", 5000);
+    append(f, "u1", 1);
+    assert_int_equal(gh_audit_sealer_once(f->db), 2);
+    gh_audit_report r = verify(f);
+    assert_false(r.ok);
+    assert_int_equal(r.events, 2);
+    assert_non_null(strstr(r.what, "inserted by hand"));
+}
+
+/* A customer erased before the sealer's turn: the erasure may change the
+ * unsealed events, and they chain and verify as erased. */
+static void erasure_before_the_seal(void **state)
+{
+    struct fixture *f = *state;
+    gh_audit_log_set_sealer(count_wake);
+    append(f, "u1", 2);
+    append(f, "u2", 1);
+    long long changed = 0;
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    assert_int_equal(
+        gh_audit_pseudonymise(f->c, f->a, "default", "u1", "pseud:x", "ann@example.com", &changed),
+        GH_DB_OK);
+    assert_int_equal(gh_db_commit(f->c), GH_DB_OK);
+    assert_int_equal(gh_audit_sealer_once(f->db), 3);
+    gh_audit_report r = verify(f);
+    assert_true(r.ok);
+    assert_int_equal(r.events, 3);
+    assert_int_equal(r.erased, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +365,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(truncation_caught_by_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(altered_checkpoint_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(old_events_backfilled, setup, teardown),
+        cmocka_unit_test_setup_teardown(sealer_chains_after_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(unsealed_altered_event_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(hand_inserted_event_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(erasure_before_the_seal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

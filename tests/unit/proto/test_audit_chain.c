@@ -99,6 +99,26 @@ static void canonical_form_vector(void **state)
     r.pii_digest = pii;
     gh_audit_row_hash(&r, hash);
     assert_string_equal(hash, "0dc73aed2fea54720906a4670373d50b193cf432a5592364c17803be75b54938");
+    /* the seal MAC of the event as first written (before its position) */
+    char mac[GH_AUDIT_HEX + 1];
+    gh_audit_seal_mac(key, &r, mac);
+    assert_string_equal(mac, "43c7a5bd70dfa66ceadb5c6a863f409ef0b33b36da292508a6f4a781f27b1c53");
+    r.seal_mac = mac;
+    assert_true(gh_audit_seal_ok(key, &r));
+    /* each sealed field counts; a position does not (it comes later) */
+    r.n = 7;
+    assert_true(gh_audit_seal_ok(key, &r));
+    r.type = "signin.failed";
+    assert_false(gh_audit_seal_ok(key, &r));
+    r.type = "signin.succeeded";
+    r.time++;
+    assert_false(gh_audit_seal_ok(key, &r));
+    r.time--;
+    r.pii_digest = GH_AUDIT_GENESIS;
+    assert_false(gh_audit_seal_ok(key, &r));
+    r.pii_digest = pii;
+    r.seal_mac = NULL;
+    assert_false(gh_audit_seal_ok(key, &r));
 }
 
 /* NULL and "" differ, and a field's bytes cannot slide into the next. */
