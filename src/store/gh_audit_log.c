@@ -176,8 +176,16 @@ static bool sealable(const uint8_t pii_key[GH_AUDIT_KEY_BYTES],
 static gh_dbrc seal_rows(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h,
                          long long *sealed, long long *refused)
 {
-    static const char sel[] = "SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 "
-                              "AND hash IS NULL AND seq > $2 ORDER BY seq LIMIT 500";
+    /* PostgreSQL: rows another transaction holds (an erasure in progress)
+     * are skipped, not waited for; they are chained at a later turn. The
+     * head's lock is all a sealer waits for, so an append that seals in
+     * its own transaction (the CLI), holding the rows it erased and
+     * waiting for the head, cannot deadlock with the sealer. */
+    static const char sel_one[] = "SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 "
+                                  "AND hash IS NULL AND seq > $2 ORDER BY seq LIMIT 500";
+    static const char sel_pg[] = "SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 "
+                                 "AND hash IS NULL AND seq > $2 ORDER BY seq LIMIT 500 "
+                                 "FOR UPDATE SKIP LOCKED";
     static const char upd[] = "UPDATE audit_events SET chain_n = $2, prev_hash = $3, "
                               "pii_digest = $4, hash = $5 WHERE seq = $1 AND hash IS NULL";
     uint8_t pii_key[GH_AUDIT_KEY_BYTES], seal_key[GH_AUDIT_KEY_BYTES];
@@ -188,6 +196,7 @@ static gh_dbrc seal_rows(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit
     while (rc == GH_DB_OK) {
         gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(after)};
         gh_dbres r;
+        const char *sel = gh_db_one_writer(c) ? sel_one : sel_pg;
         if ((rc = gh_db_exec(c, a, sel, p, 2, &r)) != GH_DB_OK || r.nrows == 0)
             break;
         for (size_t i = 0; rc == GH_DB_OK && i < r.nrows; i++) {
