@@ -1,8 +1,15 @@
 /*
- * The audit chain's cost per append (docs/audit.md "Cost"): gh_audit_append
- * (head locked, digest, hash, insert, head moved) against the plain INSERT
- * the log did before the chain, each in a transaction of its own and
- * batched 100 to a transaction, and the hashing alone. SQLite by default;
+ * The audit chain's cost per append (docs/audit.md "Cost"), each in a
+ * transaction of its own and batched 100 to a transaction:
+ *   plain     the INSERT the log did before the chain (another tenant, so
+ *             the sealer never meets these rows);
+ *   inline    gh_audit_append without a sealer, as the CLI appends (and
+ *             every append did before migration 33): head locked, digest,
+ *             hash, insert, head moved, in the append's transaction;
+ *   unsealed  gh_audit_append with a sealer, as the server appends: digest,
+ *             seal MAC, insert; and then the sealer's turn over those
+ *             events (gh_audit_log_seal), per event;
+ * and the hashing alone. SQLite by default;
  * PostgreSQL with GATEHOUSE_TEST_DATABASE_URL (as the unit tests).
  * Usage: build/bench_audit_append [EVENTS]   (default 5000)
  */
@@ -40,7 +47,7 @@ static gh_dbrc plain_insert(gh_dbconn *c, gh_arena *a)
         "outcome, reason, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
     char id[GH_UUID_STRLEN + 1];
     gh_uuid(id);
-    gh_dbparam p[] = {GH_TEXT(ev.tenant_id),
+    gh_dbparam p[] = {GH_TEXT("plain"),
                       GH_TEXT(id),
                       GH_INT(gh_now_ms()),
                       GH_TEXT(ev.type),
@@ -62,6 +69,31 @@ static gh_dbrc chained(gh_dbconn *c, gh_arena *a)
     gh_dbrc rc = gh_audit_append(c, a, &e);
     json_decref(d);
     return rc;
+}
+
+static void no_wake(void)
+{
+}
+
+static gh_dbrc unsealed(gh_dbconn *c, gh_arena *a)
+{
+    gh_audit_log_set_sealer(no_wake);
+    gh_dbrc rc = chained(c, a);
+    gh_audit_log_set_sealer(NULL);
+    return rc;
+}
+
+/* µs per event of the sealer's turn over every unsealed event. */
+static double seal_turn(gh_dbconn *c)
+{
+    gh_arena *a = gh_arena_new(0);
+    long long sealed = 0, refused = 0;
+    double t0 = now_us();
+    if (gh_audit_log_seal(c, a, &sealed, &refused) != GH_DB_OK || refused != 0)
+        fprintf(stderr, "seal failed\n");
+    double us = (now_us() - t0) / (sealed ? (double)sealed : 1);
+    gh_arena_free(a);
+    return us;
 }
 
 /* µs per event of n events, batch to a transaction. */
@@ -121,11 +153,16 @@ int main(int argc, char **argv)
     printf("hashing only (pii_digest + hash): %.2f us/event\n", hash_only(n * 10));
     for (int pass = 0; pass < 2; pass++) { /* the first pass warms caches */
         double p1 = run(c, plain_insert, n, 1), c1 = run(c, chained, n, 1);
+        double u1 = run(c, unsealed, n, 1), s1 = seal_turn(c);
         double p100 = run(c, plain_insert, n, 100), c100 = run(c, chained, n, 100);
+        double u100 = run(c, unsealed, n, 100), s100 = seal_turn(c);
         if (pass)
-            printf("own transaction: plain %.1f us, chained %.1f us (+%.1f)\n"
-                   "100 per transaction: plain %.1f us, chained %.1f us (+%.1f)\n",
-                   p1, c1, c1 - p1, p100, c100, c100 - p100);
+            printf("own transaction: plain %.1f us, inline chained %.1f us (+%.1f), "
+                   "unsealed %.1f us (+%.1f) then sealed %.1f us\n"
+                   "100 per transaction: plain %.1f us, inline chained %.1f us (+%.1f), "
+                   "unsealed %.1f us (+%.1f) then sealed %.1f us\n",
+                   p1, c1, c1 - p1, u1, u1 - p1, s1, p100, c100, c100 - p100, u100, u100 - p100,
+                   s100);
     }
     gh_db_release(c);
     gh_db_close(db);
