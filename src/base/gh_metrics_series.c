@@ -175,15 +175,28 @@ static gh_metric_family keys_cache = {
             "signature check), by result.",
     .label = {"result"},
     .values = {cache_results}};
+static const char *const seal_results[] = {"sealed", "refused", NULL};
+static gh_metric_family audit_sealed = {
+    .name = "gatehouse_audit_sealed_total",
+    .help = "Audit events the sealer chained, and events it refused to chain because their seal "
+            "MAC does not hold (altered or inserted by hand; each counted once per process).",
+    .label = {"result"},
+    .values = {seal_results}};
+static gh_metric_family audit_seal_delay = {
+    .name = "gatehouse_audit_seal_delay_seconds",
+    .help = "Time from an audit event's writing to its chaining by the sealer.",
+    .kind = GH_METRIC_HISTOGRAM,
+    .bounds = wait_bounds,
+    .nbounds = NB(wait_bounds)};
 static gh_metric_family mail_backlog = {
     .name = "gatehouse_mail_outbox_backlog",
     .help = "Mail queued in the outbox and not yet sent (pending or being sent).",
     .kind = GH_METRIC_GAUGE};
 
-static gh_metric_family *const all[] = {&signups,       &signins,      &mfa,         &recoveries,
-                                        &stepups,       &tokens,       &risk,        &rate_limited,
-                                        &http_requests, &http_latency, &hash_wait,   &db_wait,
-                                        &client_cache,  &keys_cache,   &mail_backlog};
+static gh_metric_family *const all[] = {
+    &signups,      &signins,      &mfa,           &recoveries,       &stepups,     &tokens,
+    &risk,         &rate_limited, &http_requests, &http_latency,     &hash_wait,   &db_wait,
+    &client_cache, &keys_cache,   &audit_sealed,  &audit_seal_delay, &mail_backlog};
 
 /* ---- set-up ---- */
 
@@ -375,6 +388,17 @@ void gh_metrics_client_cache(int hit)
 void gh_metrics_keys_cache(int hit)
 {
     gh_metric_add(&keys_cache, hit ? "hit" : "miss", NULL, NULL, 1);
+}
+
+void gh_metrics_audit_sealed(double delay_seconds)
+{
+    gh_metric_add(&audit_sealed, "sealed", NULL, NULL, 1);
+    gh_metric_observe(&audit_seal_delay, NULL, NULL, delay_seconds);
+}
+
+void gh_metrics_audit_refused(void)
+{
+    gh_metric_add(&audit_sealed, "refused", NULL, NULL, 1);
 }
 
 void gh_metrics_mail_backlog(int64_t n)

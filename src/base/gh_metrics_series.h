@@ -76,6 +76,10 @@ void gh_metrics_client_cache(int hit);
 /* The signing keys' cache of tokens that verified (gh_keys_cache): one
  * look-up. */
 void gh_metrics_keys_cache(int hit);
+/* The audit sealer: one event chained delay_seconds after it was written,
+ * or one refused (its seal MAC does not hold). */
+void gh_metrics_audit_sealed(double delay_seconds);
+void gh_metrics_audit_refused(void);
 /* Mail in the outbox not yet sent (read at each scrape). */
 void gh_metrics_mail_backlog(int64_t n);
 

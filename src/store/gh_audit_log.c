@@ -10,6 +10,7 @@
 #include "gh_clock.h"
 #include "gh_crypto.h"
 #include "gh_log.h"
+#include "gh_metrics_series.h"
 #include "gh_mkey.h"
 
 /* Set once at start-up, read by every append; the mutex only orders the
@@ -149,6 +150,7 @@ static void refused_once(const gh_audit_row *e)
     if (e->seq <= logged)
         return;
     logged = e->seq;
+    gh_metrics_audit_refused();
     gh_log(GH_LOG_ERROR, "audit event not sealed",
            "tenant %s, event seq %lld: %s; `gatehouse audit verify` names it", e->tenant_id, e->seq,
            gh_audit_check_str(GH_AUDIT_BAD_SEAL));
@@ -192,6 +194,7 @@ static gh_dbrc seal_rows(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit
     long long legacy = 0, after = 0;
     if (!gh_audit_log_pii_key(pii_key) || !gh_audit_log_seal_key(seal_key))
         return GH_DB_FAIL;
+    long long now = gh_now_ms();
     gh_dbrc rc = gh_audit_log_legacy_max(c, a, &legacy);
     while (rc == GH_DB_OK) {
         gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(after)};
@@ -218,6 +221,7 @@ static gh_dbrc seal_rows(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit
             h->n = e.n;
             memcpy(h->hash, hash, sizeof(h->hash));
             (*sealed)++;
+            gh_metrics_audit_sealed((double)(now - e.time) / 1000.0);
         }
     }
     sodium_memzero(pii_key, sizeof(pii_key));

@@ -75,6 +75,17 @@ async function sealed(s, except = "''") {
   }
 }
 
+/** The value of one series of s's /metrics (0 when absent). */
+async function metric(s, series) {
+  const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.token}` } });
+  assert.equal(res.status, 200);
+  const line = (await res.text()).split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+const SEALED = 'gatehouse_audit_sealed_total{result="sealed"}';
+const REFUSED = 'gatehouse_audit_sealed_total{result="refused"}';
+const DELAYS = 'gatehouse_audit_seal_delay_seconds_count';
+
 /** A journey: accounts made, a wrong and a right password, tokens issued and refreshed. */
 async function journey() {
   const user = await newUser(ctx.server, 'chain');
@@ -117,9 +128,13 @@ test('after a journey every event is chained, checkpoints are signed, and verify
 // that state, without the key, is never chained, and verify names it.
 test('an event is chained moments after its request; a row inserted by hand is never chained and verify names it', async () => {
   const s = ctx.server;
+  const [sealed0, delays0, refused0] = [await metric(s, SEALED), await metric(s, DELAYS), await metric(s, REFUSED)];
   await scimUser(s, 'prompt');
   const ms = await sealed(s);
   assert.ok(ms < 2_000, `sealed after ${ms} ms`);
+  // the operator sees it at /metrics: one more event sealed, its delay observed
+  assert.equal(await metric(s, SEALED), sealed0 + 1);
+  assert.equal(await metric(s, DELAYS), delays0 + 1);
   const forged = `forged-${randomHex(4)}`;
   sqlExec(s.dbPath, `INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, outcome, details) VALUES ('default', '${forged}', ${Date.now()}, 'signin.succeeded', 'nobody', 'nobody', 'success', '{}')`);
   // copying a real event's seal MAC onto it does not help: the MAC covers the id
@@ -131,6 +146,7 @@ test('an event is chained moments after its request; a row inserted by hand is n
   await sleep(1_200); // and an idle turn too
   const left = sql(s, `SELECT seq, id, hash FROM audit_events WHERE id IN ('${forged}', '${copied}') ORDER BY seq`);
   assert.deepEqual(left.map((r) => r.hash), [null, null], 'neither was chained');
+  assert.equal(await metric(s, REFUSED), refused0 + 2, 'each refusal counted once, however many turns');
   const v = await verify();
   assert.equal(v.code, 1, v.stdout);
   assert.match(v.stdout, new RegExp(`BROKEN at event seq ${left[0].seq} \\(chain position 0\\): .*inserted by hand`));
