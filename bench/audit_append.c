@@ -1,8 +1,8 @@
 /*
  * The audit chain's cost per append (docs/audit.md "Cost"), each in a
  * transaction of its own and batched 100 to a transaction:
- *   plain     the INSERT the log did before the chain (another tenant, so
- *             the sealer never meets these rows);
+ *   plain     the INSERT the log did before the chain (another tenant, and
+ *             a hash, so the sealer never meets these rows);
  *   inline    gh_audit_append without a sealer, as the CLI appends (and
  *             every append did before migration 33): head locked, digest,
  *             hash, insert, head moved, in the append's transaction;
@@ -44,7 +44,8 @@ static gh_dbrc plain_insert(gh_dbconn *c, gh_arena *a)
 {
     static const char sql[] =
         "INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, user_agent, "
-        "outcome, reason, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+        "outcome, reason, details, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+        "'plain')";
     char id[GH_UUID_STRLEN + 1];
     gh_uuid(id);
     gh_dbparam p[] = {GH_TEXT("plain"),
@@ -89,7 +90,11 @@ static double seal_turn(gh_dbconn *c)
     gh_arena *a = gh_arena_new(0);
     long long sealed = 0, refused = 0;
     double t0 = now_us();
-    if (gh_audit_log_seal(c, a, &sealed, &refused) != GH_DB_OK || refused != 0)
+    /* the default tenant's only: the plain rows (tenant "plain") have no
+     * seal MAC and are never chained */
+    if (gh_db_begin(c) != GH_DB_OK ||
+        gh_audit_log_seal_tenant(c, a, ev.tenant_id, &sealed, &refused) != GH_DB_OK ||
+        gh_db_commit(c) != GH_DB_OK || refused != 0)
         fprintf(stderr, "seal failed\n");
     double us = (now_us() - t0) / (sealed ? (double)sealed : 1);
     gh_arena_free(a);

@@ -766,7 +766,7 @@ const char *const gh_pg_migrations[] = {
     "CREATE INDEX audit_tenant_type_time ON audit_events (tenant_id, type, time);",
     /* 33: see the SQLite migration of the same place (the sealer) */
     "ALTER TABLE audit_events ADD COLUMN seal_mac TEXT COLLATE \"C\";"
-    "CREATE INDEX audit_unsealed ON audit_events (tenant_id, seq) WHERE hash IS NULL;"
+    "CREATE INDEX audit_unsealed ON audit_events (seq) WHERE hash IS NULL;"
     "CREATE INDEX audit_chain_pos ON audit_events (tenant_id, chain_n);"
     "CREATE TABLE audit_legacy (id INTEGER PRIMARY KEY CHECK (id = 1), max_seq BIGINT NOT NULL);"
     "INSERT INTO audit_legacy SELECT 1, COALESCE(MAX(seq), 0) FROM audit_events WHERE hash IS NULL;"

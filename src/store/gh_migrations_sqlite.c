@@ -806,7 +806,7 @@ const char *const gh_sqlite_migrations[] = {
      * covers it). audit_legacy keeps the last seq written before the chain
      * had MACs: only events up to it may be chained without one. */
     "ALTER TABLE audit_events ADD COLUMN seal_mac TEXT;"
-    "CREATE INDEX audit_unsealed ON audit_events (tenant_id, seq) WHERE hash IS NULL;"
+    "CREATE INDEX audit_unsealed ON audit_events (seq) WHERE hash IS NULL;"
     "CREATE INDEX audit_chain_pos ON audit_events (tenant_id, chain_n);"
     "CREATE TABLE audit_legacy (id INTEGER PRIMARY KEY CHECK (id = 1), max_seq INTEGER NOT NULL);"
     "INSERT INTO audit_legacy SELECT 1, COALESCE(MAX(seq), 0) FROM audit_events WHERE hash IS NULL;"
