@@ -13,7 +13,8 @@
 #
 # Knobs (environment): BENCH_DURATION (seconds per run, default 8),
 # BENCH_CONNS (connections in all, split over the instances, default 32),
-# BENCH_SCIM_CONNS (the same for the SCIM runs, default 16), BENCH_WAIT_QUIET.
+# BENCH_SCIM_CONNS (the same for the SCIM runs, default 16), BENCH_WAIT_QUIET,
+# BENCH_PG_CHAIN_CASES (a subset of "cc refresh code scim"), BENCH_BIN.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_init pg_chain
@@ -119,7 +120,7 @@ run_set() {
     check_servers "$key"
 }
 
-for kase in cc refresh code scim; do
+for kase in ${BENCH_PG_CHAIN_CASES:-cc refresh code scim}; do
     if [[ $kase == refresh ]]; then
         refresh_tokens $((CONNS + 4)) "$WORK/rt-$kase-1-0.txt"
         refresh_tokens $((CONNS / 2 + 2)) "$WORK/rt-$kase-2-0.txt"
@@ -156,7 +157,7 @@ label() {
     echo "Audit events in the database at the end: $EVENTS"
     echo
     row "" instances "req/s" "load" other errors
-    for kase in cc refresh code scim; do
+    for kase in ${BENCH_PG_CHAIN_CASES:-cc refresh code scim}; do
         for n in 1 2; do
             IFS='|' read -r rps load other errs <<<"${RES[$kase-$n]}"
             row "$(label "$kase")" "$n" "$rps" "$load" "$other" "$errs"

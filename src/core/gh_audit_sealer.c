@@ -12,9 +12,10 @@
 #include "gh_audit_log.h"
 #include "gh_log.h"
 
-/* A woken turn looks again FOLLOW_MS later (the transaction that woke it
- * may not have committed yet); an idle thread still turns every IDLE_MS
- * (events written by `gatehouse` commands or another instance). */
+/* Turns are FOLLOW_MS apart at the closest; a woken turn looks again
+ * FOLLOW_MS later (the transaction that woke it may not have committed
+ * yet); an idle thread still turns every IDLE_MS (events written by
+ * `gatehouse` commands or another instance). */
 enum { FOLLOW_MS = 20, IDLE_MS = 1000 };
 
 static struct {
@@ -61,17 +62,29 @@ static void deadline(struct timespec *t, unsigned ms)
     t->tv_nsec %= 1000000000L;
 }
 
+/* Waits until ms have passed or the thread is told to stop; with
+ * wakeable, a wake ends the wait too. Under S.mu. */
+static void wait_ms(unsigned ms, bool wakeable)
+{
+    struct timespec until;
+    deadline(&until, ms);
+    while (!S.stop && !(wakeable && S.woken))
+        if (pthread_cond_timedwait(&S.cond, &S.mu, &until) == ETIMEDOUT)
+            break;
+}
+
 static void *sealer(void *arg)
 {
     (void)arg;
     bool follow = false;
     pthread_mutex_lock(&S.mu);
     while (!S.stop) {
-        struct timespec until;
-        deadline(&until, follow ? FOLLOW_MS : IDLE_MS);
-        while (!S.stop && !S.woken)
-            if (pthread_cond_timedwait(&S.cond, &S.mu, &until) == ETIMEDOUT)
-                break;
+        /* Turns are at least FOLLOW_MS apart, however often appends wake
+         * the thread: under load a turn chains a batch, not one event, and
+         * the sealer's transactions stay few (on SQLite each holds the one
+         * write lock). */
+        if (!follow && !S.woken)
+            wait_ms(IDLE_MS, true);
         if (S.stop)
             break;
         bool woken = S.woken;
@@ -79,10 +92,11 @@ static void *sealer(void *arg)
         pthread_mutex_unlock(&S.mu);
         atomic_store(&S.pending, false); /* appends from now on wake again */
         long long n = gh_audit_sealer_once(S.db);
+        pthread_mutex_lock(&S.mu);
         /* Look again soon while events arrive; back to idle once a
          * follow-up turn finds nothing. */
         follow = woken || n > 0;
-        pthread_mutex_lock(&S.mu);
+        wait_ms(FOLLOW_MS, false);
     }
     pthread_mutex_unlock(&S.mu);
     return NULL;

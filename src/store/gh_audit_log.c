@@ -304,6 +304,8 @@ static gh_dbrc seal_rows(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit
         }
         if (rc == GH_DB_OK)
             rc = batch_write(c, a, &b);
+        if (r.nrows < 500)
+            break; /* that was the last of them: no read that finds none */
     }
     sodium_memzero(pii_key, sizeof(pii_key));
     sodium_memzero(seal_key, sizeof(seal_key));

@@ -288,7 +288,8 @@ static void sealer_chains_after_commit(void **state)
     assert_true(r.ok);
     assert_int_equal(r.events, 4);
     assert_int_equal(r.unsealed, 0);
-    assert_int_equal(r.checkpoints, 1); /* at 3 */
+    assert_int_equal(r.checkpoints, 1); /* at the turn's last event, 4 */
+    assert_int_equal(r.last_cp, 4);
     assert_int_equal(gh_audit_sealer_once(f->db), 0);
 }
 
