@@ -1,6 +1,7 @@
 #include "gh_audit_verify.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,7 +132,9 @@ static gh_dbrc walk(gh_dbconn *c, gh_arena *a, const char *tenant, const gh_audi
                     size_t ncp, gh_audit_walk *w, gh_audit_report *rep)
 {
     uint8_t key[GH_AUDIT_KEY_BYTES];
-    long long after = 0;
+    /* from below any position, so a row moved to 0 or below is read too
+     * (and refused), not skipped */
+    long long after = LLONG_MIN, after_seq = LLONG_MIN;
     size_t next_cp = 0;
     if (!gh_audit_log_pii_key(key))
         return GH_DB_FAIL;
@@ -143,7 +146,7 @@ static gh_dbrc walk(gh_dbconn *c, gh_arena *a, const char *tenant, const gh_audi
         if (!batch)
             rc = GH_DB_FAIL;
         else
-            rc = gh_audit_log_rows(c, batch, tenant, false, after, 1000, &rows, &n);
+            rc = gh_audit_log_rows(c, batch, tenant, false, after, after_seq, 1000, &rows, &n);
         if (rc != GH_DB_OK || n == 0) {
             gh_arena_free(batch);
             break;
@@ -163,6 +166,7 @@ static gh_dbrc walk(gh_dbconn *c, gh_arena *a, const char *tenant, const gh_audi
                 next_cp++;
             }
             after = rows[i].n;
+            after_seq = rows[i].seq;
         }
         gh_arena_free(batch);
         if (!rep->ok)
@@ -196,7 +200,7 @@ static gh_dbrc unsealed(gh_dbconn *c, const char *tenant, gh_audit_report *rep)
         gh_arena *batch = gh_arena_new(0);
         rc = batch ? gh_audit_log_legacy_max(c, batch, &legacy) : GH_DB_FAIL;
         if (rc == GH_DB_OK)
-            rc = gh_audit_log_rows(c, batch, tenant, true, after, 1000, &rows, &n);
+            rc = gh_audit_log_rows(c, batch, tenant, true, after, 0, 1000, &rows, &n);
         if (rc != GH_DB_OK || n == 0) {
             gh_arena_free(batch);
             break;

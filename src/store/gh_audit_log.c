@@ -501,17 +501,21 @@ gh_dbrc gh_audit_log_tenants(gh_dbconn *c, gh_arena *a, const char ***out, size_
 }
 
 gh_dbrc gh_audit_log_rows(gh_dbconn *c, gh_arena *a, const char *tenant, bool unsealed,
-                          long long after, long long limit, gh_audit_row **out, size_t *n)
+                          long long after, long long after_seq, long long limit, gh_audit_row **out,
+                          size_t *n)
 {
+    /* (chain_n, seq) is the cursor of the chained rows: two rows that claim
+     * one position are both read, whichever batch they fall in. */
     static const char chained[] = "SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 "
-                                  "AND chain_n > $2 ORDER BY chain_n, seq LIMIT $3";
+                                  "AND (chain_n > $2 OR (chain_n = $2 AND seq > $4)) "
+                                  "ORDER BY chain_n, seq LIMIT $3";
     static const char rest[] = "SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 "
                                "AND (chain_n IS NULL OR hash IS NULL) AND seq > $2 "
                                "ORDER BY seq LIMIT $3";
-    const char *sql = unsealed ? rest : chained;
-    gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(after), GH_INT(limit)};
+    gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(after), GH_INT(limit), GH_INT(after_seq)};
     gh_dbres r;
-    gh_dbrc rc = list_rows(c, a, sql, p, 3, sizeof(**out), (void **)out, &r);
+    gh_dbrc rc = unsealed ? list_rows(c, a, rest, p, 3, sizeof(**out), (void **)out, &r)
+                          : list_rows(c, a, chained, p, 4, sizeof(**out), (void **)out, &r);
     if (rc != GH_DB_OK)
         return rc;
     for (size_t i = 0; i < r.nrows; i++)

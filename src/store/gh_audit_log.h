@@ -90,11 +90,12 @@ gh_dbrc gh_audit_log_legacy_max(gh_dbconn *c, gh_arena *a, long long *max);
 
 /* Every tenant with events, a head or checkpoints, sorted. */
 gh_dbrc gh_audit_log_tenants(gh_dbconn *c, gh_arena *a, const char ***out, size_t *n);
-/* Up to limit events of the tenant: the chained ones after position
- * after, in chain order; or (unsealed) the ones without a position or
- * hash after seq after, in seq order. */
+/* Up to limit events of the tenant: the chained ones after (position
+ * after, seq after_seq), in (chain_n, seq) order; or (unsealed) the ones
+ * without a position or hash after seq after, in seq order. */
 gh_dbrc gh_audit_log_rows(gh_dbconn *c, gh_arena *a, const char *tenant, bool unsealed,
-                          long long after, long long limit, gh_audit_row **out, size_t *n);
+                          long long after, long long after_seq, long long limit, gh_audit_row **out,
+                          size_t *n);
 /* The tenant's head without locking; NOTFOUND when it has none. */
 gh_dbrc gh_audit_log_head(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h);
 

@@ -210,6 +210,29 @@ static void altered_checkpoint_refused(void **state)
     assert_non_null(strstr(r.what, "checkpoint at position 3"));
 }
 
+/* A copy of the event at position 1000 under another id: verify reads the
+ * chain 1000 rows at a time, and the copy, the first row of the second
+ * batch, is read too and named (with a cursor of the position alone it was
+ * skipped and verify passed). */
+static void duplicate_position_at_a_batch_end_named(void **state)
+{
+    struct fixture *f = *state;
+    append(f, "u1", 1001);
+    tamper(f, "INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, "
+              "user_agent, outcome, reason, details, chain_n, prev_hash, pii_digest, hash, "
+              "seal_mac) SELECT tenant_id, 'copy', time, type, subject, actor, ip, user_agent, "
+              "outcome, reason, details, chain_n, prev_hash, pii_digest, hash, seal_mac FROM "
+              "audit_events WHERE chain_n = 1000");
+    gh_dbres q;
+    assert_int_equal(
+        gh_db_exec_row(f->c, f->a, "SELECT seq FROM audit_events WHERE id = 'copy'", NULL, 0, &q),
+        GH_DB_OK);
+    gh_audit_report r = verify(f);
+    assert_false(r.ok);
+    assert_int_equal(r.seq, gh_dbres_int(&q, 0, 0));
+    assert_int_equal(r.events, 1000);
+}
+
 static void insert_plain(struct fixture *f, const char *tenant, long long time)
 {
     static const char old[] =
@@ -366,6 +389,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(truncation_caught_by_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(altered_checkpoint_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(old_events_backfilled, setup, teardown),
+        cmocka_unit_test_setup_teardown(duplicate_position_at_a_batch_end_named, setup, teardown),
         cmocka_unit_test_setup_teardown(sealer_chains_after_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(unsealed_altered_event_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(hand_inserted_event_refused, setup, teardown),
