@@ -187,20 +187,19 @@ static gh_dbrc walk(gh_dbconn *c, gh_arena *a, const char *tenant, const gh_audi
 /* The events not chained yet: each must carry a seal MAC that holds (it
  * waits for the sealer) or be one written before the chain (never chained
  * yet: broken, as before). Anything else was altered or inserted by hand. */
-static gh_dbrc unsealed(gh_dbconn *c, const char *tenant, gh_audit_report *rep)
+static gh_dbrc unsealed(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_report *rep)
 {
     uint8_t key[GH_AUDIT_KEY_BYTES];
     long long after = 0, legacy = 0;
     if (!gh_audit_log_seal_key(key))
         return GH_DB_FAIL;
-    gh_dbrc rc = GH_DB_OK;
+    gh_dbrc rc = gh_audit_log_legacy_max(c, a, &legacy);
     while (rc == GH_DB_OK && rep->ok) {
         gh_audit_row *rows;
         size_t n;
         gh_arena *batch = gh_arena_new(0);
-        rc = batch ? gh_audit_log_legacy_max(c, batch, &legacy) : GH_DB_FAIL;
-        if (rc == GH_DB_OK)
-            rc = gh_audit_log_rows(c, batch, tenant, true, after, 0, 1000, &rows, &n);
+        rc = batch ? gh_audit_log_rows(c, batch, tenant, true, after, 0, 1000, &rows, &n)
+                   : GH_DB_FAIL;
         if (rc != GH_DB_OK || n == 0) {
             gh_arena_free(batch);
             break;
@@ -237,7 +236,7 @@ gh_dbrc gh_audit_verify_tenant(gh_dbconn *c, gh_arena *a, const char *tenant, gh
     gh_audit_walk_start(&w);
     if ((rc = walk(c, a, tenant, cps, ncp, &w, rep)) != GH_DB_OK || !rep->ok)
         return rc;
-    if ((rc = unsealed(c, tenant, rep)) != GH_DB_OK || !rep->ok)
+    if ((rc = unsealed(c, a, tenant, rep)) != GH_DB_OK || !rep->ok)
         return rc;
     rc = gh_audit_log_head(c, a, tenant, &h);
     if (rc == GH_DB_NOTFOUND && w.n == 0)

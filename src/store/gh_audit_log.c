@@ -142,14 +142,96 @@ gh_dbrc gh_audit_log_legacy_max(gh_dbconn *c, gh_arena *a, long long *max)
     return rc;
 }
 
-/* Logs a refused event once per process (the sealer meets it every turn
- * until someone looks). */
+/* The refused events met so far, as short keyed hashes of (seq, tenant,
+ * id): the sealer meets such an event at every turn until someone looks,
+ * and logs and counts it once. An exact set, not a high-water mark: the
+ * tenants are sealed in no fixed order, and on PostgreSQL a row with a
+ * lower seq may commit after a higher one. It holds one entry per refused
+ * event the process has met (rows someone inserted or altered by hand),
+ * open addressing, doubled when half full. */
+static struct {
+    pthread_mutex_t lock;
+    bool keyed;
+    uint8_t key[crypto_generichash_KEYBYTES];
+    uint64_t *slot; /* 0: empty */
+    size_t cap, n;
+} Refused = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Puts h into a table of cap slots (a power of two, not full). */
+static void refused_put(uint64_t *slot, size_t cap, uint64_t h)
+{
+    size_t i = (size_t)h & (cap - 1);
+    while (slot[i] && slot[i] != h)
+        i = (i + 1) & (cap - 1);
+    slot[i] = h;
+}
+
+static bool refused_has(uint64_t h)
+{
+    for (size_t i = (size_t)h & (Refused.cap - 1); Refused.slot[i]; i = (i + 1) & (Refused.cap - 1))
+        if (Refused.slot[i] == h)
+            return true;
+    return false;
+}
+
+/* Adds h; false when there is no room (the event is then logged again at
+ * the next turn, which is better than never). Under Refused.lock. */
+static bool refused_add(uint64_t h)
+{
+    if (Refused.n + 1 > Refused.cap / 2) {
+        size_t cap = Refused.cap ? Refused.cap * 2 : 64;
+        uint64_t *slot = calloc(cap, sizeof(*slot));
+        if (!slot)
+            return false;
+        for (size_t i = 0; i < Refused.cap; i++)
+            if (Refused.slot[i])
+                refused_put(slot, cap, Refused.slot[i]);
+        free(Refused.slot);
+        Refused.slot = slot;
+        Refused.cap = cap;
+    }
+    refused_put(Refused.slot, Refused.cap, h);
+    Refused.n++;
+    return true;
+}
+
+/* Appends one length-prefixed field to a hash of the event's identity. */
+static void refused_field(crypto_generichash_state *st, const char *v)
+{
+    uint64_t len = v ? strlen(v) : 0;
+    crypto_generichash_update(st, (const uint8_t *)&len, sizeof(len));
+    crypto_generichash_update(st, (const uint8_t *)(v ? v : ""), len);
+}
+
+/* Whether e is met for the first time; records it. */
+static bool refused_first(const gh_audit_row *e)
+{
+    crypto_generichash_state st;
+    uint64_t h = 0;
+    int64_t seq = e->seq;
+    pthread_mutex_lock(&Refused.lock);
+    if (!Refused.keyed) {
+        randombytes_buf(Refused.key, sizeof(Refused.key));
+        Refused.keyed = true;
+    }
+    crypto_generichash_init(&st, Refused.key, sizeof(Refused.key), sizeof(h));
+    crypto_generichash_update(&st, (const uint8_t *)&seq, sizeof(seq));
+    refused_field(&st, e->tenant_id);
+    refused_field(&st, e->id);
+    crypto_generichash_final(&st, (uint8_t *)&h, sizeof(h));
+    h |= h ? 0 : 1; /* 0 marks an empty slot */
+    bool first = !(Refused.cap && refused_has(h));
+    if (first)
+        refused_add(h);
+    pthread_mutex_unlock(&Refused.lock);
+    return first;
+}
+
+/* Logs and counts a refused event the first time this process meets it. */
 static void refused_once(const gh_audit_row *e)
 {
-    static long long logged; /* the highest seq logged; under the head's lock */
-    if (e->seq <= logged)
+    if (!refused_first(e))
         return;
-    logged = e->seq;
     gh_metrics_audit_refused();
     gh_log(GH_LOG_ERROR, "audit event not sealed",
            "tenant %s, event seq %lld: %s; `gatehouse audit verify` names it", e->tenant_id, e->seq,
@@ -509,9 +591,18 @@ gh_dbrc gh_audit_log_rows(gh_dbconn *c, gh_arena *a, const char *tenant, bool un
     static const char chained[] = "SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 "
                                   "AND (chain_n > $2 OR (chain_n = $2 AND seq > $4)) "
                                   "ORDER BY chain_n, seq LIMIT $3";
-    static const char rest[] = "SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 "
-                               "AND (chain_n IS NULL OR hash IS NULL) AND seq > $2 "
-                               "ORDER BY seq LIMIT $3";
+    /* The rest: rows without a hash (through the partial index
+     * audit_unsealed; SQLite, with no statistics, is told to use it) and
+     * rows with a hash but no position (through the index on (tenant_id,
+     * chain_n)), so that neither half reads the tenant's chained rows. */
+#define REST(indexed_by)                                                                           \
+    "SELECT " ROW_COLS " FROM audit_events " indexed_by "WHERE tenant_id = $1 AND hash IS NULL "   \
+    "AND seq > $2 UNION ALL SELECT " ROW_COLS " FROM audit_events WHERE tenant_id = $1 AND "       \
+    "chain_n IS NULL AND hash IS NOT NULL AND seq > $2 ORDER BY 1 LIMIT $3"
+    static const char rest_one[] = REST("INDEXED BY audit_unsealed ");
+    static const char rest_pg[] = REST("");
+#undef REST
+    const char *rest = gh_db_one_writer(c) ? rest_one : rest_pg;
     gh_dbparam p[] = {GH_TEXT(tenant), GH_INT(after), GH_INT(limit), GH_INT(after_seq)};
     gh_dbres r;
     gh_dbrc rc = unsealed ? list_rows(c, a, rest, p, 3, sizeof(**out), (void **)out, &r)

@@ -1,7 +1,8 @@
 /* Unit tests for gh_audit_verify with the store: events appended through
  * gh_audit_append form a chain with signed checkpoints, an erasure keeps it
  * verifiable, and a changed or deleted row or checkpoint is named
- * (docs/audit.md; SECURITY.md #47). */
+ * (docs/audit.md; SECURITY.md #47), and a row the sealer refuses is
+ * counted once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "gh_audit_verify.h"
 #include "gh_crypto.h"
 #include "gh_keys.h"
+#include "gh_metrics_series.h"
 #include "testdb.h"
 
 struct fixture {
@@ -170,6 +172,21 @@ static void altered_row_named(void **state)
     assert_false(r.ok);
     assert_int_equal(r.seq, seq_at(f, 4));
     assert_int_equal(r.n, 4);
+    assert_non_null(strstr(r.what, "altered"));
+}
+
+/* The last chained event's position cleared (its hash kept): the walk
+ * ends one event early, and the read of the rows outside the chain names
+ * that event, not the head's count. */
+static void position_removed_named(void **state)
+{
+    struct fixture *f = *state;
+    append(f, "u1", 5);
+    long long last = seq_at(f, 5);
+    tamper(f, "UPDATE audit_events SET chain_n = NULL WHERE chain_n = 5");
+    gh_audit_report r = verify(f);
+    assert_false(r.ok);
+    assert_int_equal(r.seq, last);
     assert_non_null(strstr(r.what, "altered"));
 }
 
@@ -379,6 +396,46 @@ static void erasure_before_the_seal(void **state)
     assert_int_equal(r.erased, 3);
 }
 
+/* gatehouse_audit_sealed_total{result="refused"} as /metrics shows it. */
+static long long refused_metric(struct fixture *f)
+{
+    static const char series[] = "gatehouse_audit_sealed_total{result=\"refused\"} ";
+    gh_strbuf out = {.a = f->a};
+    gh_metrics_render_all(NULL, &out);
+    assert_false(out.failed);
+    const char *at = out.buf ? strstr(out.buf, series) : NULL;
+    assert_non_null(at);
+    return atoll(at + strlen(series));
+}
+
+/* Each refused event is logged and counted once, whatever order its
+ * tenant is sealed in: here "default" (its forged row inserted last, seq
+ * higher) is sealed before "acme" (seq lower), and a later turn meeting
+ * both again counts neither. */
+static void refused_counted_once_across_tenants(void **state)
+{
+    struct fixture *f = *state;
+    static const char *routes[] = {"/"};
+    assert_int_equal(gh_metrics_init(routes, 1, 4), 0);
+    gh_audit_log_set_sealer(count_wake);
+    insert_plain(f, "acme", 5000);
+    insert_plain(f, "default", 5001);
+    const char *order[] = {"default", "acme"};
+    long long sealed = 0, refused = 0;
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+        assert_int_equal(gh_audit_log_seal_tenant(f->c, f->a, order[i], &sealed, &refused),
+                         GH_DB_OK);
+        assert_int_equal(gh_db_commit(f->c), GH_DB_OK);
+    }
+    assert_int_equal(sealed, 0);
+    assert_int_equal(refused, 2);
+    assert_int_equal(refused_metric(f), 2);
+    assert_int_equal(gh_audit_sealer_once(f->db), 0);
+    assert_int_equal(refused_metric(f), 2);
+    gh_metrics_shutdown();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +443,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(erasure_keeps_the_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(altered_row_named, setup, teardown),
         cmocka_unit_test_setup_teardown(deleted_row_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(position_removed_named, setup, teardown),
         cmocka_unit_test_setup_teardown(truncation_caught_by_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(altered_checkpoint_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(old_events_backfilled, setup, teardown),
@@ -394,6 +452,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unsealed_altered_event_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(hand_inserted_event_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(erasure_before_the_seal, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_counted_once_across_tenants, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
