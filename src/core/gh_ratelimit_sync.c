@@ -3,16 +3,13 @@
  */
 #include "gh_ratelimit_sync.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <string.h>
-#include <time.h>
 
 #include "gh_clock.h"
 #include "gh_log.h"
 #include "gh_ratelimit.h"
 #include "gh_store_ratelimit.h"
+#include "gh_ticker.h"
 
 /* Counts are kept per minute; rows of windows older than KEEP_MS go. */
 enum { WINDOW_MS = 60 * 1000, KEEP_MS = 5 * 60 * 1000, PRUNE_EVERY_MS = 60 * 1000 };
@@ -20,15 +17,11 @@ enum { WINDOW_MS = 60 * 1000, KEEP_MS = 5 * 60 * 1000, PRUNE_EVERY_MS = 60 * 100
 enum { MAX_HOT = 4096 };
 
 static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    bool stop, running;
-    pthread_t thread;
-    gh_db *db;
+    gh_ticker *ticker; /* NULL: no thread */
     unsigned interval_ms;
     int64_t pruned_at;
     gh_rl_hot hot[MAX_HOT];
-} S = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} S;
 
 /* Sends n hot keys on c: one upsert each, the answer applied at once. The
  * tokens of a key whose upsert failed are lost to the others (they count
@@ -69,59 +62,25 @@ size_t gh_ratelimit_sync_once(gh_db *db)
     return n;
 }
 
-static void *syncer(void *arg)
+/* One turn of the thread, every interval. */
+static unsigned turn(void *db, bool woken)
 {
-    (void)arg;
-    pthread_mutex_lock(&S.mu);
-    while (!S.stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += (long)(S.interval_ms % 1000) * 1000000L;
-        until.tv_sec += S.interval_ms / 1000 + until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        while (!S.stop)
-            if (pthread_cond_timedwait(&S.cond, &S.mu, &until) == ETIMEDOUT)
-                break;
-        if (S.stop)
-            break;
-        pthread_mutex_unlock(&S.mu);
-        gh_ratelimit_sync_once(S.db);
-        pthread_mutex_lock(&S.mu);
-    }
-    pthread_mutex_unlock(&S.mu);
-    return NULL;
+    (void)woken;
+    gh_ratelimit_sync_once(db);
+    return S.interval_ms;
 }
 
 int gh_ratelimit_sync_start(gh_db *db, const gh_config *cfg)
 {
-    if (!cfg->database_is_postgres || !cfg->rate_limits || cfg->rl_sync_ms == 0 || S.running)
+    if (!cfg->database_is_postgres || !cfg->rate_limits || cfg->rl_sync_ms == 0 || S.ticker)
         return 0;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&S.cond, &attr);
-    pthread_condattr_destroy(&attr);
-    S.db = db;
     S.interval_ms = cfg->rl_sync_ms;
-    S.stop = false;
-    int err = pthread_create(&S.thread, NULL, syncer, NULL);
-    if (err != 0) {
-        gh_log(GH_LOG_ERROR, "start failed", "cannot start the rate-limit sync thread: %s",
-               strerror(err));
-        return -1;
-    }
-    S.running = true;
-    return 0;
+    S.ticker = gh_ticker_start("rate-limit sync", turn, db, S.interval_ms, 0);
+    return S.ticker ? 0 : -1;
 }
 
 void gh_ratelimit_sync_stop(void)
 {
-    if (!S.running)
-        return;
-    pthread_mutex_lock(&S.mu);
-    S.stop = true;
-    pthread_cond_signal(&S.cond);
-    pthread_mutex_unlock(&S.mu);
-    pthread_join(S.thread, NULL);
-    S.running = false;
+    gh_ticker_stop(S.ticker);
+    S.ticker = NULL;
 }

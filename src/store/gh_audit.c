@@ -47,6 +47,64 @@ static gh_dbrc append_unsealed(gh_dbconn *c, gh_arena *a, const gh_audit_event *
     return rc;
 }
 
+/* What an event sets going once its transaction commits: the journey
+ * metrics (a rolled-back event counts nothing) and the sealer's wake (it
+ * then finds the event). The strings are copies in one allocation, owned by
+ * the after-commit work, which frees it. */
+typedef struct landed {
+    void (*wake)(void);
+    const char *tenant, *type, *outcome, *reason, *method;
+    char text[];
+} landed;
+
+static void landed_run(void *arg, bool committed)
+{
+    landed *l = arg;
+    if (committed) {
+        if (l->wake)
+            l->wake();
+        /* The journey metrics follow the audit log, so each journey step
+         * is defined once (docs/metrics.md). */
+        gh_metrics_audit_event(l->tenant, l->type, l->outcome, l->reason, l->method);
+    }
+    free(l);
+}
+
+/* Copies s (NULL stays NULL) to *at, which moves past it. */
+static const char *landed_put(char **at, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = memcpy(*at, s, n);
+    *at += n;
+    return d;
+}
+
+static void on_commit(gh_dbconn *c, const gh_audit_event *ev, void (*wake)(void))
+{
+    const char *method = json_string_value(json_object_get(ev->details, "method"));
+    const char *f[] = {ev->tenant_id, ev->type, ev->outcome, ev->reason, method};
+    size_t len = 0;
+    for (size_t i = 0; i < 5; i++)
+        len += f[i] ? strlen(f[i]) + 1 : 0;
+    landed *l = malloc(sizeof(*l) + len);
+    if (!l) { /* counted now, as if it lands: better than never */
+        if (wake)
+            wake();
+        gh_metrics_audit_event(f[0], f[1], f[2], f[3], f[4]);
+        return;
+    }
+    char *at = l->text;
+    l->wake = wake;
+    l->tenant = landed_put(&at, f[0]);
+    l->type = landed_put(&at, f[1]);
+    l->outcome = landed_put(&at, f[2]);
+    l->reason = landed_put(&at, f[3]);
+    l->method = landed_put(&at, f[4]);
+    gh_db_after_commit(c, landed_run, l);
+}
+
 gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev)
 {
     char *details = ev->details ? json_dumps(ev->details, GH_AUDIT_JSON_FLAGS) : NULL;
@@ -62,6 +120,8 @@ gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev)
     gh_dbrc rc = own ? gh_db_begin(c) : GH_DB_OK;
     if (rc == GH_DB_OK)
         rc = append_unsealed(c, a, ev, details ? details : "{}", wake == NULL);
+    if (rc == GH_DB_OK)
+        on_commit(c, ev, wake);
     if (own && rc == GH_DB_OK)
         rc = gh_db_commit(c);
     else if (own)
@@ -69,13 +129,6 @@ gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev)
     else
         gh_db_fail(c, rc);
     free(details);
-    if (rc == GH_DB_OK && wake)
-        wake(); /* it finds the event once the caller's transaction commits */
-    /* The journey metrics follow the audit log, so each journey step is
-     * defined once (docs/metrics.md). */
-    if (rc == GH_DB_OK)
-        gh_metrics_audit_event(ev->tenant_id, ev->type, ev->outcome, ev->reason,
-                               json_string_value(json_object_get(ev->details, "method")));
     return rc;
 }
 

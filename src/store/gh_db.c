@@ -22,6 +22,12 @@ struct gh_dbconn {
      * gh_db_commit rolls back and answers it, so a transaction commits all
      * of its writes or none, on SQLite as PostgreSQL does by itself. */
     gh_dbrc tx_rc;
+    /* gh_db_after_commit's work for the open transaction */
+    struct {
+        gh_db_after_fn fn;
+        void *arg;
+    } after[GH_DB_AFTER_COMMIT_MAX];
+    size_t nafter;
 };
 
 struct gh_db {
@@ -322,11 +328,32 @@ gh_dbrc gh_db_begin_read(gh_dbconn *c)
     return rc;
 }
 
+/* Runs and forgets the transaction's after-commit work. */
+static void run_after(gh_dbconn *c, bool committed)
+{
+    size_t n = c->nafter;
+    c->nafter = 0; /* a fn that begins a transaction of its own starts afresh */
+    for (size_t i = 0; i < n; i++)
+        c->after[i].fn(c->after[i].arg, committed);
+}
+
+void gh_db_after_commit(gh_dbconn *c, gh_db_after_fn fn, void *arg)
+{
+    if (!c->in_tx || c->nafter == GH_DB_AFTER_COMMIT_MAX) {
+        fn(arg, true);
+        return;
+    }
+    c->after[c->nafter].fn = fn;
+    c->after[c->nafter].arg = arg;
+    c->nafter++;
+}
+
 gh_dbrc gh_db_commit(gh_dbconn *c)
 {
     gh_dbrc rc = c->tx_rc;
     if (rc == GH_DB_OK && (rc = c->db->driver->script(c->drv, "COMMIT")) == GH_DB_OK) {
         c->in_tx = false;
+        run_after(c, true);
         return GH_DB_OK;
     }
     /* A transaction in which something failed lands none of its writes. */
@@ -344,6 +371,7 @@ void gh_db_rollback(gh_dbconn *c)
     c->db->driver->script(c->drv, "ROLLBACK");
     c->in_tx = false;
     c->tx_rc = GH_DB_OK;
+    run_after(c, false);
 }
 
 static const char create_migrations_table[] =

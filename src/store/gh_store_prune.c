@@ -8,7 +8,6 @@
  */
 #include "gh_store_prune.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -18,6 +17,7 @@
 #include "gh_clock.h"
 #include "gh_log.h"
 #include "gh_store_sessions.h"
+#include "gh_ticker.h"
 #include "gh_throttle.h"
 
 #define HOUR_MS (3600LL * 1000)
@@ -197,10 +197,8 @@ long long gh_prune_total(const gh_prune_counts *n)
 
 static struct {
     pthread_mutex_t mu; /* guards everything below */
-    pthread_cond_t cond;
-    bool cond_ready, stop, running;
-    pthread_t thread;
-    gh_db *db; /* set by gh_prune_start, read by the thread */
+    gh_ticker *ticker;  /* NULL: no thread */
+    gh_db *db;          /* set by gh_prune_start, read by the thread */
     const gh_config *cfg;
     gh_prune_hook hook;
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -248,33 +246,20 @@ static void prune_once(gh_db *db, const gh_config *cfg)
                       "ms", (json_int_t)(gh_mono_ms() - t0)));
 }
 
-static void *pruner(void *arg)
+/* One turn of the thread, every GATEHOUSE_PRUNE_INTERVAL seconds. */
+static unsigned turn(void *arg, bool woken)
 {
     (void)arg;
+    (void)woken;
+    pthread_mutex_lock(&P.mu);
     gh_db *db = P.db;
     const gh_config *cfg = P.cfg;
-    unsigned interval = cfg->prune_interval;
-    unsigned wait = interval < FIRST_RUN_S ? interval : FIRST_RUN_S;
-    pthread_mutex_lock(&P.mu);
-    while (!P.stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += wait;
-        while (!P.stop)
-            if (pthread_cond_timedwait(&P.cond, &P.mu, &until) == ETIMEDOUT)
-                break;
-        if (P.stop)
-            break;
-        gh_prune_hook hook = P.hook;
-        pthread_mutex_unlock(&P.mu);
-        prune_once(db, cfg);
-        if (hook)
-            hook(db, cfg);
-        pthread_mutex_lock(&P.mu);
-        wait = interval;
-    }
+    gh_prune_hook hook = P.hook;
     pthread_mutex_unlock(&P.mu);
-    return NULL;
+    prune_once(db, cfg);
+    if (hook)
+        hook(db, cfg);
+    return cfg->prune_interval * 1000u;
 }
 
 int gh_prune_start(gh_db *db, const gh_config *cfg)
@@ -282,45 +267,26 @@ int gh_prune_start(gh_db *db, const gh_config *cfg)
     if (cfg->prune_interval == 0)
         return 0;
     pthread_mutex_lock(&P.mu);
-    if (P.running) {
+    if (P.ticker) {
         pthread_mutex_unlock(&P.mu);
         return 0;
     }
-    if (!P.cond_ready) {
-        pthread_condattr_t attr;
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        pthread_cond_init(&P.cond, &attr);
-        pthread_condattr_destroy(&attr);
-        P.cond_ready = true;
-    }
-    P.stop = false;
     P.db = db;
     P.cfg = cfg;
-    int err = pthread_create(&P.thread, NULL, pruner, NULL);
-    P.running = err == 0;
+    /* the first run after FIRST_RUN_S, the others every interval (at most
+     * a day, so its milliseconds fit) */
+    unsigned first = cfg->prune_interval < FIRST_RUN_S ? cfg->prune_interval : FIRST_RUN_S;
+    P.ticker = gh_ticker_start("pruning", turn, NULL, first * 1000u, 0);
+    bool ok = P.ticker != NULL;
     pthread_mutex_unlock(&P.mu);
-    if (err != 0) {
-        gh_log(GH_LOG_ERROR, "start failed", "cannot start the pruning thread: %s", strerror(err));
-        return -1;
-    }
-    return 0;
+    return ok ? 0 : -1;
 }
 
 void gh_prune_stop(void)
 {
     pthread_mutex_lock(&P.mu);
-    if (!P.running) {
-        pthread_mutex_unlock(&P.mu);
-        return;
-    }
-    P.stop = true;
-    pthread_cond_signal(&P.cond);
-    pthread_t t = P.thread;
+    gh_ticker *t = P.ticker;
+    P.ticker = NULL;
     pthread_mutex_unlock(&P.mu);
-    pthread_join(t, NULL);
-    pthread_mutex_lock(&P.mu);
-    P.running = false;
-    P.stop = false;
-    pthread_mutex_unlock(&P.mu);
+    gh_ticker_stop(t); /* a turn under way reads P.mu, so not under it */
 }

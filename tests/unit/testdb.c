@@ -11,6 +11,7 @@
 #include "gh_crypto.h"
 #include "gh_db.h"
 #include "gh_keys.h"
+#include "gh_metrics_series.h"
 #include "gh_store_users.h"
 
 static const char *admin_url(void)
@@ -179,4 +180,15 @@ int test_db_keys_ready(gh_config *cfg, gh_app *app, gh_db *db, char *err, size_t
         nanosleep(&ts, NULL);
     }
     return 0;
+}
+
+long long test_metric(gh_arena *a, const char *series)
+{
+    gh_strbuf out = {.a = a};
+    gh_metrics_render_all(NULL, &out);
+    size_t n = strlen(series);
+    for (const char *at = out.failed ? NULL : out.buf; at && (at = strstr(at, series)); at += n)
+        if ((at == out.buf || at[-1] == '\n') && at[n] == ' ')
+            return atoll(at + n + 1);
+    return -1;
 }

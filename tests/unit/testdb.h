@@ -61,4 +61,10 @@ void test_store_close(test_store *s);
  * keys (gh_keys_shutdown). 0, or -1 with the reason in err. */
 int test_db_keys_ready(gh_config *cfg, gh_app *app, gh_db *db, char *err, size_t errlen);
 
+/* The value of one series as /metrics shows it (gh_metrics_render_all),
+ * series written with its labels as there, e.g.
+ * `gatehouse_audit_sealed_total{result="refused"}`; -1 when it is not
+ * shown. The text is rendered in a. */
+long long test_metric(gh_arena *a, const char *series);
+
 #endif

@@ -4,7 +4,8 @@
  * "success" (or the one given to gh_audit_ctx_outcome); it lands in the
  * caller's transaction (rolled back with it); and it takes the details
  * whatever the outcome, a missing connection included (docs/audit.md
- * "Appending"). */
+ * "Appending"); its journey metric counts only once it has landed
+ * (docs/metrics.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "gh_audit_ctx.h"
+#include "gh_metrics_series.h"
 
 #include "testdb.h"
 
@@ -189,6 +191,49 @@ static void details_stolen(void **state)
     json_decref(d);
 }
 
+static long long signups_started(struct fixture *f)
+{
+    return test_metric(f->s.a, "gatehouse_signups_total{tenant=\"default\",stage=\"started\"}");
+}
+
+/* A journey event counts when its transaction commits: not while it is
+ * open, never when it rolls back; outside a transaction at once. */
+static void journey_counted_when_it_lands(void **state)
+{
+    struct fixture *f = *state;
+    static const char *routes[] = {"/"};
+    assert_int_equal(gh_metrics_init(routes, 1, 4), 0);
+    gh_metrics_tenant_known(T);
+    gh_ctx x = ctx_of(f, T, "192.0.2.7", "ctx-agent/1");
+    assert_int_equal(signups_started(f), 0);
+
+    assert_int_equal(gh_db_begin(f->s.c), GH_DB_OK);
+    assert_int_equal(gh_audit_ctx_append(&x, f->s.c, "signup.created", "u1", "u1", NULL, NULL),
+                     GH_DB_OK);
+    assert_int_equal(signups_started(f), 0);
+    gh_db_rollback(f->s.c);
+    assert_int_equal(signups_started(f), 0);
+
+    assert_int_equal(gh_db_begin(f->s.c), GH_DB_OK);
+    assert_int_equal(gh_audit_ctx_append(&x, f->s.c, "signup.created", "u2", "u2", NULL, NULL),
+                     GH_DB_OK);
+    assert_int_equal(gh_db_commit(f->s.c), GH_DB_OK);
+    assert_int_equal(signups_started(f), 1);
+
+    /* a transaction whose commit fails counts nothing either */
+    assert_int_equal(gh_db_begin(f->s.c), GH_DB_OK);
+    assert_int_equal(gh_audit_ctx_append(&x, f->s.c, "signup.created", "u3", "u3", NULL, NULL),
+                     GH_DB_OK);
+    gh_db_fail(f->s.c, GH_DB_FAIL);
+    assert_int_not_equal(gh_db_commit(f->s.c), GH_DB_OK);
+    assert_int_equal(signups_started(f), 1);
+
+    assert_int_equal(gh_audit_ctx_append(&x, f->s.c, "signup.created", "u4", "u4", NULL, NULL),
+                     GH_DB_OK);
+    assert_int_equal(signups_started(f), 2);
+    gh_metrics_shutdown();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +242,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(outcome_given, setup, teardown),
         cmocka_unit_test_setup_teardown(in_the_callers_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(details_stolen, setup, teardown),
+        cmocka_unit_test_setup_teardown(journey_counted_when_it_lands, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

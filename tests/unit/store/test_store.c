@@ -142,6 +142,60 @@ static void rollback_leaves_nothing(void **state)
     assert_int_equal(gh_store_user_get(f->c, f->a, GH_DEFAULT_TENANT, u.id, &got), GH_DB_NOTFOUND);
 }
 
+/* gh_db_after_commit's record: which calls ran, in order, and how. */
+static char after_log[64];
+static void after_note(void *arg, bool committed)
+{
+    size_t n = strlen(after_log);
+    if (n + 3 <= sizeof(after_log)) {
+        after_log[n] = *(const char *)arg;
+        after_log[n + 1] = committed ? '+' : '-';
+        after_log[n + 2] = 0;
+    }
+}
+
+/* After-commit work runs after the commit, in order; at a rollback (or a
+ * failed commit, or a release with the transaction open) it is told the
+ * writes did not land; outside a transaction, and past the limit, it runs
+ * at once. */
+static void after_commit_runs_when_final(void **state)
+{
+    struct fixture *f = *state;
+    after_log[0] = 0;
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    gh_db_after_commit(f->c, after_note, "a");
+    gh_db_after_commit(f->c, after_note, "b");
+    assert_string_equal(after_log, "");
+    assert_int_equal(gh_db_commit(f->c), GH_DB_OK);
+    assert_string_equal(after_log, "a+b+");
+
+    after_log[0] = 0;
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    gh_db_after_commit(f->c, after_note, "c");
+    gh_db_rollback(f->c);
+    gh_db_after_commit(f->c, after_note, "d"); /* no transaction: at once */
+    assert_string_equal(after_log, "c-d+");
+
+    after_log[0] = 0;
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    gh_db_after_commit(f->c, after_note, "e");
+    gh_db_fail(f->c, GH_DB_FAIL);
+    assert_int_not_equal(gh_db_commit(f->c), GH_DB_OK);
+    assert_string_equal(after_log, "e-");
+
+    after_log[0] = 0;
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    for (int i = 0; i < GH_DB_AFTER_COMMIT_MAX; i++)
+        gh_db_after_commit(f->c, after_note, "f");
+    gh_db_after_commit(f->c, after_note, "g"); /* past the limit: at once */
+    assert_string_equal(after_log, "g+");
+    gh_db_release(f->c); /* an open transaction rolled back */
+    assert_int_equal(strlen(after_log), 2 + 2 * GH_DB_AFTER_COMMIT_MAX);
+    assert_int_equal(after_log[3], '-');
+    f->c = gh_db_acquire(f->db);
+    assert_non_null(f->c);
+}
+
 static void passwords_replace_and_cascade(void **state)
 {
     struct fixture *f = *state;
@@ -626,6 +680,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(insert_get_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(update_versions_and_preconditions, setup, teardown),
         cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(after_commit_runs_when_final, setup, teardown),
         cmocka_unit_test_setup_teardown(passwords_replace_and_cascade, setup, teardown),
         cmocka_unit_test_setup_teardown(password_is_one_row_by_constraint, setup, teardown),
         cmocka_unit_test_setup_teardown(filters, setup, teardown),
