@@ -7,15 +7,20 @@
 #   without the chain  0f695f1 (main before the audit chain, with /metrics)
 #   with the chain     3ad36a1 (the merge that added the chain, nothing else)
 # and, for the present, build/gatehouse of this tree. The runs alternate
-# (without, with, without, with, ...) so both see the same machine; the
-# table gives each run and the median per binary. See bench/README.md.
+# so all see the same machine, and each round starts with the next binary
+# (without, with, now; then with, now, without; ...) so none always runs
+# first; the table gives each run and the median per binary. See
+# bench/README.md.
 #
 # Each round runs on SQLite and on PostgreSQL (a throwaway cluster from
-# scripts/pg.sh, fsync off, a fresh database per run).
+# scripts/pg.sh, fsync off unless BENCH_CHAIN_FSYNC=1, a fresh database per
+# run).
 # Knobs (environment): BENCH_CHAIN_ROUNDS (alternations, default 2),
 # BENCH_DURATION (seconds per wrk run, default 5), BENCH_CHAIN_NOW (1: also
 # run build/gatehouse of this tree once per round; default 1),
-# BENCH_CHAIN_PG (0: SQLite only; default 1).
+# BENCH_CHAIN_PG (0: SQLite only; default 1), BENCH_CHAIN_SQLITE (0:
+# PostgreSQL only; default 1), BENCH_CHAIN_FSYNC (1: the PostgreSQL cluster
+# flushes its commits, fsync and synchronous_commit on; default 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,6 +29,10 @@ mkdir -p "$RESULTS"
 ROUNDS=${BENCH_CHAIN_ROUNDS:-2}
 NOW=${BENCH_CHAIN_NOW:-1}
 PG=${BENCH_CHAIN_PG:-1}
+SQLITE=${BENCH_CHAIN_SQLITE:-1}
+FSYNC=${BENCH_CHAIN_FSYNC:-0}
+FSYNC_WORDS="fsync off"
+((FSYNC)) && FSYNC_WORDS="fsync and synchronous_commit on"
 export BENCH_DURATION=${BENCH_DURATION:-5}
 export BENCH_ONLY="cc refresh code"
 export BENCH_SIG_SECONDS=1
@@ -69,11 +78,16 @@ BINS[with]=$(build_at $AFTER) || exit 1
 LABELS=(without with)
 ((NOW)) && LABELS+=(now)
 
-BACKENDS=(sqlite)
+BACKENDS=()
+((SQLITE)) && BACKENDS+=(sqlite)
 if ((PG)); then
-    PG_URL=$(bash scripts/pg.sh start "$WORK/pg" | tail -1) || die "scripts/pg.sh start failed"
+    pg_fsync=off
+    ((FSYNC)) && pg_fsync=on
+    PG_URL=$(GATEHOUSE_PG_FSYNC=$pg_fsync bash scripts/pg.sh start "$WORK/pg" | tail -1) ||
+        die "scripts/pg.sh start failed"
     BACKENDS+=(pg)
 fi
+((${#BACKENDS[@]})) || die "BENCH_CHAIN_SQLITE=0 and BENCH_CHAIN_PG=0 leave nothing to run"
 
 # one BACKEND LABEL ROUND: bench/oidc.sh against that binary; keeps its table.
 one() {
@@ -96,7 +110,8 @@ flows() {
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((r = 1; r <= ROUNDS; r++)); do
     for backend in "${BACKENDS[@]}"; do
-        for label in "${LABELS[@]}"; do one "$backend" "$label" "$r"; done
+        n=${#LABELS[@]}
+        for ((k = 0; k < n; k++)); do one "$backend" "${LABELS[$(((r - 1 + k) % n))]}" "$r"; done
     done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -105,11 +120,11 @@ median() { sort -n | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; e
 {
     echo "Gatehouse audit chain on the token endpoint  $(date -u '+%Y-%m-%d %H:%M:%SZ')"
     echo "without: $BEFORE   with: $AFTER   now: build/gatehouse of $(git rev-parse --short HEAD)"
-    echo "bench/oidc.sh, rate limits off, ${BENCH_DURATION}s per wrk run, $ROUNDS rounds alternating;"
+    echo "bench/oidc.sh, rate limits off, ${BENCH_DURATION}s per wrk run, $ROUNDS rounds alternating, each round starting with the next binary;"
     echo "load average before / after: $LOAD_BEFORE / $LOAD_AFTER"
     for backend in "${BACKENDS[@]}"; do
         echo
-        [[ $backend == pg ]] && echo "PostgreSQL 15 (scripts/pg.sh, fsync off, same machine)" || echo "SQLite"
+        [[ $backend == pg ]] && echo "PostgreSQL 15 (scripts/pg.sh, $FSYNC_WORDS, same machine)" || echo "SQLite"
         printf '  %-9s %-34s %-34s %-34s\n' "" "client_credentials req/s" "refresh_token req/s" "code flows/s (authorize+exchange)"
         for label in "${LABELS[@]}"; do
             cc=() rt=() cf=()

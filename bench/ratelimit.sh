@@ -4,8 +4,11 @@
 # to refuse anything (so the figure is the cost of the check: address,
 # network and client buckets, the client_id read from the request), on
 # SQLite and, when a PostgreSQL URL is given, on PostgreSQL with the
-# sharing thread running (on) and without it (local). Runs alternate off/on to even out a shared
-# machine. Prints a table and writes it to bench/results/ratelimit.txt.
+# sharing thread running (on) and without it (local). The modes alternate,
+# and each round starts with the next mode (off, on, local; then on, local,
+# off; ...) so that none always runs first on a shared machine. Prints
+# each round's figure and the median per mode, and writes the table to
+# bench/results/ratelimit.txt.
 #
 # Knobs (environment): BENCH_DURATION (seconds per wrk run, default 8),
 # BENCH_CONNS (default 16), BENCH_ROUNDS (off/on pairs, default 3),
@@ -44,9 +47,11 @@ measure() {
 }
 
 for backend in sqlite ${BENCH_PG_URL:+pg}; do
+    modes=(off on)
+    [[ $backend == pg ]] && modes+=(local)
     for ((i = 1; i <= ROUNDS; i++)); do
-        for mode in off on ${BENCH_PG_URL:+local}; do
-            [[ $backend == sqlite && $mode == local ]] && continue
+        for ((k = 0; k < ${#modes[@]}; k++)); do
+            mode=${modes[$(((i - 1 + k) % ${#modes[@]}))]}
             name=$backend-$mode-$i
             if [[ $backend == sqlite ]]; then
                 db=$WORK/$name.db
@@ -69,13 +74,15 @@ done
 
 {
     echo "rate limits on /token (client_credentials), wrk -t1 -c$CONNS -d${DURATION}s, $NPROC cores, commit $COMMIT, $RUN_DATE"
-    printf '%-10s %-5s %s\n' backend mode "requests/s per round"
+    printf '%-10s %-5s %-8s %s\n' backend mode median "requests/s per round (round 1 first)"
     for backend in sqlite ${BENCH_PG_URL:+pg}; do
         for mode in off on ${BENCH_PG_URL:+local}; do
             [[ $backend == sqlite && $mode == local ]] && continue
             line=""
             for ((i = 1; i <= ROUNDS; i++)); do line+=" ${RPS[$backend-$mode-$i]}"; done
-            printf '%-10s %-5s%s\n' "$backend" "$mode" "$line"
+            med=$(tr ' ' '\n' <<<"$line" | grep . | sort -n |
+                awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else print int((a[NR / 2] + a[NR / 2 + 1]) / 2)}')
+            printf '%-10s %-5s %-8s%s\n' "$backend" "$mode" "$med" "$line"
         done
     done
     print_problems

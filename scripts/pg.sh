@@ -5,8 +5,10 @@
 #                               its postgresql:// URL on stdout
 #   scripts/pg.sh restart DIR   restarts it (same port, same data)
 #   scripts/pg.sh stop DIR      stops it and removes DIR
-# Durability is traded for speed (fsync off): never keep data in it. As root,
-# the cluster runs as the "postgres" system user of the Debian package.
+# Durability is traded for speed (fsync off): never keep data in it. With
+# GATEHOUSE_PG_FSYNC=on the cluster flushes as a production one does (for
+# benchmarks that measure commits). As root, the cluster runs as the
+# "postgres" system user of the Debian package.
 set -euo pipefail
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -57,10 +59,12 @@ start() {
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
 max_connections = 300
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 EOF
+  if [ "${GATEHOUSE_PG_FSYNC:-off}" = on ]; then
+    printf 'fsync = on\nsynchronous_commit = on\nfull_page_writes = on\n' >>"$dir/data/postgresql.conf"
+  else
+    printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >>"$dir/data/postgresql.conf"
+  fi
 
   # Another process may take a port between our pick and the bind: the
   # start then fails and the next random port is tried.
