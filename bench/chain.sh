@@ -20,7 +20,11 @@
 # run build/gatehouse of this tree once per round; default 1),
 # BENCH_CHAIN_PG (0: SQLite only; default 1), BENCH_CHAIN_SQLITE (0:
 # PostgreSQL only; default 1), BENCH_CHAIN_FSYNC (1: the PostgreSQL cluster
-# flushes its commits, fsync and synchronous_commit on; default 0).
+# flushes its commits, fsync and synchronous_commit on; default 0),
+# BENCH_CHAIN_ALSO (more binaries, "LABEL=COMMIT ...", e.g.
+# "request=75ec515" for the chain written in the request just before the
+# sealer), BENCH_CHAIN_ONLY (the bench/oidc.sh cases, a subset of "cc
+# refresh code"; default all three).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -34,7 +38,7 @@ FSYNC=${BENCH_CHAIN_FSYNC:-0}
 FSYNC_WORDS="fsync off"
 ((FSYNC)) && FSYNC_WORDS="fsync and synchronous_commit on"
 export BENCH_DURATION=${BENCH_DURATION:-5}
-export BENCH_ONLY="cc refresh code"
+export BENCH_ONLY=${BENCH_CHAIN_ONLY:-cc refresh code}
 export BENCH_SIG_SECONDS=1
 BEFORE=0f695f1
 AFTER=3ad36a1
@@ -76,6 +80,11 @@ declare -A BINS=([now]=$WORK/gatehouse-now)
 BINS[without]=$(build_at $BEFORE) || exit 1
 BINS[with]=$(build_at $AFTER) || exit 1
 LABELS=(without with)
+for pair in ${BENCH_CHAIN_ALSO:-}; do
+    [[ $pair =~ ^[a-z]+=[0-9a-f]{7,40}$ ]] || die "BENCH_CHAIN_ALSO: not LABEL=COMMIT: $pair"
+    BINS[${pair%%=*}]=$(build_at "${pair#*=}") || exit 1
+    LABELS+=("${pair%%=*}")
+done
 ((NOW)) && LABELS+=(now)
 
 BACKENDS=()
@@ -119,7 +128,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 median() { sort -n | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 {
     echo "Gatehouse audit chain on the token endpoint  $(date -u '+%Y-%m-%d %H:%M:%SZ')"
-    echo "without: $BEFORE   with: $AFTER   now: build/gatehouse of $(git rev-parse --short HEAD)"
+    echo "without: $BEFORE   with: $AFTER   ${BENCH_CHAIN_ALSO:+$BENCH_CHAIN_ALSO   }now: build/gatehouse of $(git rev-parse --short HEAD)"
     echo "bench/oidc.sh, rate limits off, ${BENCH_DURATION}s per wrk run, $ROUNDS rounds alternating, each round starting with the next binary;"
     echo "load average before / after: $LOAD_BEFORE / $LOAD_AFTER"
     for backend in "${BACKENDS[@]}"; do

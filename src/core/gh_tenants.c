@@ -15,6 +15,7 @@
 #include "gh_json.h"
 #include "gh_keys.h"
 #include "gh_log.h"
+#include "gh_metrics.h"
 #include "gh_metrics_series.h"
 #include "gh_riskpolicy.h"
 #include "gh_store_tenants.h"
@@ -580,6 +581,14 @@ gh_tenant_rc gh_tenants_create(const gh_ctx *x, const json_t *doc, const char *a
         snprintf(why, whylen,
                  "id must be 1 to 63 of a-z, 0-9 and '-', not starting or ending "
                  "with '-'");
+        return GH_TENANT_INVALID;
+    }
+    if (strcmp(id, GH_METRIC_TENANT_OTHER) == 0) {
+        /* its journey series would be those of the tenants past the slots */
+        snprintf(why, whylen,
+                 "id \"%s\" is reserved: /metrics counts the tenants past "
+                 "GATEHOUSE_METRICS_TENANTS under that name",
+                 GH_METRIC_TENANT_OTHER);
         return GH_TENANT_INVALID;
     }
     if (!gh_tenant_name_valid(name)) {

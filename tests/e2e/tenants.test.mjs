@@ -62,6 +62,7 @@ describe('the tenants admin API', () => {
 
     for (const bad of [
       { id: 'Upper', display_name: 'x' }, { id: '-dash', display_name: 'x' }, { id: 'a/b', display_name: 'x' },
+      { id: 'other', display_name: 'x' }, // reserved: /metrics's overflow series (docs/metrics.md)
       { id: `ok-${randomHex(2)}`, display_name: '' }, { id: `ok-${randomHex(2)}` },
       { id: `ok-${randomHex(2)}`, display_name: 'x', colour: 'red' },
       { id: `ok-${randomHex(2)}`, display_name: 'x', policy: { signin_methods: ['telepathy'] } },
