@@ -246,7 +246,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else 
     printf '  %-32s %s%%\n' "CPU idle in 1 s before start" "$IDLE_BEFORE"
     awk -v i="$IDLE_BEFORE" 'BEGIN {if (i < 80) print "  WARNING: the CPUs were already busy when the run started; figures are noisy"}'
     echo
-    echo "Database: PostgreSQL $PG_VERSION from scripts/pg.sh (same machine, fsync off), default pool"
+    echo "Database: PostgreSQL $PG_VERSION from scripts/pg.sh (same machine, fsync ${GATEHOUSE_PG_FSYNC:-off}), default pool"
     echo "(threads + workers + 1 connections per instance); instances share the database and master key"
     printf '  %-32s %s ms\n' "gatehouse migrate (empty db)" "$MIGRATE_MS"
     printf '  %-32s %s s (%s users, %s in parallel slices)\n' "generate $(human "$SMALL") users in SQL" "$GEN_SMALL_S" "$((SMALL - 1))" "$NPROC"

@@ -14,7 +14,8 @@
 # Knobs (environment): BENCH_DURATION (seconds per run, default 8),
 # BENCH_CONNS (connections in all, split over the instances, default 32),
 # BENCH_SCIM_CONNS (the same for the SCIM runs, default 16), BENCH_WAIT_QUIET,
-# BENCH_PG_CHAIN_CASES (a subset of "cc refresh code scim"), BENCH_BIN.
+# BENCH_PG_CHAIN_CASES (a subset of "cc refresh code scim"), BENCH_BIN;
+# GATEHOUSE_PG_FSYNC=on: the cluster flushes its commits (scripts/pg.sh).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_init pg_chain
@@ -151,7 +152,7 @@ label() {
     echo "  The machine is shared and busy: 'load' is the 1-minute load average before / after each run,"
     echo "  'other' the CPU share taken by processes other than the servers, PostgreSQL and wrk."
     echo
-    echo "PostgreSQL from scripts/pg.sh (same machine, fsync off); instances share the database, the master"
+    echo "PostgreSQL from scripts/pg.sh (same machine, fsync ${GATEHOUSE_PG_FSYNC:-off}); instances share the database, the master"
     echo "key and one tenant (default), so every audited write of both goes through the same chain head."
     echo "wrk -t2 for one instance, -t1 each for two, ${DURATION}s, -c$CONNS in all for /token, -c$SCIM_CONNS for SCIM; rate limits off."
     echo "Audit events in the database at the end: $EVENTS"

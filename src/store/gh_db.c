@@ -13,6 +13,11 @@
 #include "gh_log.h"
 #include "gh_metrics_series.h"
 
+typedef struct after_work {
+    gh_db_after_fn fn;
+    void *arg;
+} after_work;
+
 struct gh_dbconn {
     gh_db *db;
     void *drv; /* the driver's connection */
@@ -23,10 +28,7 @@ struct gh_dbconn {
      * of its writes or none, on SQLite as PostgreSQL does by itself. */
     gh_dbrc tx_rc;
     /* gh_db_after_commit's work for the open transaction */
-    struct {
-        gh_db_after_fn fn;
-        void *arg;
-    } after[GH_DB_AFTER_COMMIT_MAX];
+    after_work after[GH_DB_AFTER_COMMIT_MAX];
     size_t nafter;
 };
 
@@ -328,13 +330,16 @@ gh_dbrc gh_db_begin_read(gh_dbconn *c)
     return rc;
 }
 
-/* Runs and forgets the transaction's after-commit work. */
+/* Runs and forgets the transaction's after-commit work. From a copy: a
+ * fn may begin a transaction of its own on c, with work of its own. */
 static void run_after(gh_dbconn *c, bool committed)
 {
+    after_work todo[GH_DB_AFTER_COMMIT_MAX];
     size_t n = c->nafter;
-    c->nafter = 0; /* a fn that begins a transaction of its own starts afresh */
+    memcpy(todo, c->after, n * sizeof(todo[0]));
+    c->nafter = 0;
     for (size_t i = 0; i < n; i++)
-        c->after[i].fn(c->after[i].arg, committed);
+        todo[i].fn(todo[i].arg, committed);
 }
 
 void gh_db_after_commit(gh_dbconn *c, gh_db_after_fn fn, void *arg)
