@@ -23,6 +23,7 @@ static struct {
     uint8_t seal[GH_AUDIT_KEY_BYTES];
     gh_audit_signer signer;
     void (*wake)(void); /* the sealer's; NULL: appends seal in their transaction */
+    bool sealer_only;   /* gh_audit_log_set_chain_in_tx(false) */
     long long every_events, every_ms;
 } K = {.lock = PTHREAD_MUTEX_INITIALIZER, .every_events = 1000, .every_ms = 3600000};
 
@@ -526,6 +527,41 @@ gh_dbrc gh_audit_log_insert(gh_dbconn *c, gh_arena *a, const gh_audit_row *r)
                       GH_TEXT(r->reason),    GH_TEXT(r->details),    GH_TEXT(r->pii_digest),
                       GH_TEXT(r->seal_mac)};
     return gh_db_exec(c, a, ins, p, 13, NULL);
+}
+
+gh_dbrc gh_audit_log_insert_chained(gh_dbconn *c, gh_arena *a, const gh_audit_row *r,
+                                    gh_audit_head *h)
+{
+    static const char ins[] =
+        "INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, user_agent, "
+        "outcome, reason, details, pii_digest, seal_mac, chain_n, prev_hash, hash) VALUES ($1, "
+        "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+    gh_dbparam p[] = {
+        GH_TEXT(r->tenant_id), GH_TEXT(r->id),     GH_INT(r->time),       GH_TEXT(r->type),
+        GH_TEXT(r->subject),   GH_TEXT(r->actor),  GH_TEXT(r->ip),        GH_TEXT(r->user_agent),
+        GH_TEXT(r->outcome),   GH_TEXT(r->reason), GH_TEXT(r->details),   GH_TEXT(r->pii_digest),
+        GH_TEXT(r->seal_mac),  GH_INT(r->n),       GH_TEXT(r->prev_hash), GH_TEXT(r->hash)};
+    gh_dbrc rc = gh_db_exec(c, a, ins, p, 16, NULL);
+    if (rc != GH_DB_OK)
+        return rc;
+    h->n = r->n;
+    memcpy(h->hash, r->hash, sizeof(h->hash));
+    return gh_audit_log_advance(c, a, r->tenant_id, h, r->time);
+}
+
+void gh_audit_log_set_chain_in_tx(bool on)
+{
+    pthread_mutex_lock(&K.lock);
+    K.sealer_only = !on;
+    pthread_mutex_unlock(&K.lock);
+}
+
+bool gh_audit_log_chain_in_tx(const gh_dbconn *c)
+{
+    pthread_mutex_lock(&K.lock);
+    bool on = !K.sealer_only;
+    pthread_mutex_unlock(&K.lock);
+    return on && gh_db_one_writer(c);
 }
 
 gh_dbrc gh_audit_log_seal_tenant(gh_dbconn *c, gh_arena *a, const char *tenant, long long *sealed,

@@ -71,6 +71,16 @@ gh_dbrc gh_audit_log_advance(gh_dbconn *c, gh_arena *a, const char *tenant, gh_a
 /* Inserts the event r unsealed: no position or hash, with its pii_digest
  * and seal_mac (gh_audit_chain.h). */
 gh_dbrc gh_audit_log_insert(gh_dbconn *c, gh_arena *a, const gh_audit_row *r);
+/* Inserts the event r already chained (r->n, prev_hash and hash set after
+ * h, which gh_audit_log_lock read in this transaction) and moves h onto
+ * it, with a checkpoint when one is due. */
+gh_dbrc gh_audit_log_insert_chained(gh_dbconn *c, gh_arena *a, const gh_audit_row *r,
+                                    gh_audit_head *h);
+/* Whether appends on a database with one writer (SQLite) chain their event
+ * as they insert it (the default) rather than leave it to the sealer; the
+ * sealer's tests turn it off to exercise the sealer on SQLite too. */
+void gh_audit_log_set_chain_in_tx(bool on);
+bool gh_audit_log_chain_in_tx(const gh_dbconn *c);
 /* In the open transaction: locks the tenant's head and chains its
  * committed (or this transaction's) unsealed events in seq order, moving
  * the head and writing a checkpoint when one is due. An event whose seal

@@ -36,6 +36,7 @@ static int teardown(void **state)
     if (!f)
         return 0;
     gh_audit_log_set_sealer(NULL);
+    gh_audit_log_set_chain_in_tx(true);
     if (f->c)
         gh_db_release(f->c);
     gh_keys_shutdown();
@@ -311,6 +312,7 @@ static void sealer_chains_after_commit(void **state)
     struct fixture *f = *state;
     wakes = 0;
     gh_audit_log_set_sealer(count_wake);
+    gh_audit_log_set_chain_in_tx(false); /* SQLite too: the sealer chains */
     append(f, "u1", 4);
     assert_int_equal(wakes, 4);
     gh_audit_report r = verify(f);
@@ -339,6 +341,7 @@ static void unsealed_altered_event_refused(void **state)
 {
     struct fixture *f = *state;
     gh_audit_log_set_sealer(count_wake);
+    gh_audit_log_set_chain_in_tx(false); /* SQLite too: the sealer chains */
     append(f, "u1", 3);
     gh_dbres q;
     assert_int_equal(gh_db_exec(f->c, f->a,
@@ -365,6 +368,7 @@ static void hand_inserted_event_refused(void **state)
 {
     struct fixture *f = *state;
     gh_audit_log_set_sealer(count_wake);
+    gh_audit_log_set_chain_in_tx(false); /* SQLite too: the sealer chains */
     append(f, "u1", 1);
     insert_plain(f, "default", 5000);
     append(f, "u1", 1);
@@ -381,6 +385,7 @@ static void erasure_before_the_seal(void **state)
 {
     struct fixture *f = *state;
     gh_audit_log_set_sealer(count_wake);
+    gh_audit_log_set_chain_in_tx(false); /* SQLite too: the sealer chains */
     append(f, "u1", 2);
     append(f, "u2", 1);
     long long changed = 0;
@@ -429,6 +434,34 @@ static void refused_counted_once_across_tenants(void **state)
     gh_metrics_shutdown();
 }
 
+/* On SQLite, whose write transaction holds the one write lock already, an
+ * append chains its event as it inserts it, sealer or not: nothing waits
+ * for the sealer and nothing wakes it. On PostgreSQL it leaves the event to
+ * the sealer. */
+static void sqlite_chains_in_the_append(void **state)
+{
+    struct fixture *f = *state;
+    wakes = 0;
+    gh_audit_log_set_sealer(count_wake);
+    append(f, "u1", 4);
+    gh_audit_report r = verify(f);
+    assert_true(r.ok);
+    if (gh_db_one_writer(f->c)) {
+        assert_int_equal(wakes, 0);
+        assert_int_equal(r.events, 4);
+        assert_int_equal(r.unsealed, 0);
+        assert_int_equal(r.checkpoints, 1); /* every 3 events */
+    } else {
+        assert_int_equal(wakes, 4);
+        assert_int_equal(r.events, 0);
+        assert_int_equal(r.unsealed, 4);
+    }
+    assert_int_equal(gh_audit_sealer_once(f->db), gh_db_one_writer(f->c) ? 0 : 4);
+    r = verify(f);
+    assert_true(r.ok);
+    assert_int_equal(r.events, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +475,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(old_events_backfilled, setup, teardown),
         cmocka_unit_test_setup_teardown(duplicate_position_at_a_batch_end_named, setup, teardown),
         cmocka_unit_test_setup_teardown(sealer_chains_after_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(sqlite_chains_in_the_append, setup, teardown),
         cmocka_unit_test_setup_teardown(unsealed_altered_event_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(hand_inserted_event_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(erasure_before_the_seal, setup, teardown),
