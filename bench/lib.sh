@@ -390,7 +390,8 @@ cc_token() {
 # noise_begin PID...: notes /proc/stat, the CPU time of PID... (our servers,
 # PostgreSQL) and of this shell's finished children (wrk, curl). noise_end:
 # sets NOISE to the share of all CPU time over the span used by anything
-# else, and BUSY to the share of all CPU time that was busy, both in %.
+# else, and BUSY to the share of all CPU time that was busy, both in %, and
+# OWN_US to the CPU time (user + system, us) of PID... over the span.
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 proc_ticks() {
     local p s=0 t
@@ -423,6 +424,7 @@ noise_end() {
     own=$(proc_ticks "${NZ_PIDS[@]}")
     children_ticks
     ch=$CH_TICKS
+    OWN_US=$(((own - NZ_OWN) * 1000000 / CLK_TCK))
     read -r NOISE BUSY < <(awk -v a="$NZ_STAT" -v b="$stat" -v own=$((own - NZ_OWN + ch - NZ_CH)) 'BEGIN {
         n = split(a, x); split(b, y); t = 0
         for (i = 2; i <= n; i++) t += y[i] - x[i]

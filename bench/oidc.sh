@@ -232,6 +232,7 @@ run_case() {
     R_RSS[$key-$mode]=$rss
     R_HWM[$key-$mode]=$(status_kib "$MAIN_PID" VmHWM)
     R_NOISE[$key-$mode]=$NOISE
+    R_CPU[$key-$mode]=$(awk -v us="$OWN_US" -v n="$(kv "$BL" requests)" 'BEGIN {printf "%.0f", (n > 0 ? us / n : 0)}')
     errors_clean "$BL" || PROBLEMS+=("${LABEL[$key]} ($mode): $(errors_of "$BL")$([[ -n $(kv "$BL" codes) ]] && echo ", by status: $(kv "$BL" codes)")${BSAMPLE:+; first body: $BSAMPLE}")
     if [[ $key == code && $(kv "$BL" nocode) != 0 ]]; then
         PROBLEMS+=("${LABEL[$key]} ($mode): $(kv "$BL" nocode) redirects carried no code")
@@ -244,7 +245,7 @@ run_case() {
     fi
 }
 STALLS=()
-declare -A R_HWM
+declare -A R_HWM R_CPU
 
 for key in "${ORDER[@]}"; do
     run_case "$key" peak "$CONNS"
@@ -346,6 +347,13 @@ row() { printf '  %-38s %9s %7s %7s %8s   %8s %-8s %5s   %5s %5s %6s %7s   %s\n'
             "${CEIL[$key]:--}" "${CEIL_WHAT[$key]}" "$( [[ -n ${CEIL[$key]} ]] && pct "$rps" "${CEIL[$key]}" || echo -)" \
             "$(pct "$(kv "$hb" rps)" "$rps")" "${R_CONNS_HALF[$key]}" "$(ms_from_us "$(kv "$hb" p50_us)")" \
             "$(ms_from_us "$(kv "$hb" p99_us)")" "${R_NOISE[$key-peak]}%/${R_NOISE[$key-half]}%"
+    done
+    echo
+    echo "  server CPU per request at the peak / in the half run (user + system time of the gatehouse"
+    echo "  process over the run, divided by the requests answered; steadier than req/s when the"
+    echo "  machine's speed drifts between runs, and it leaves out wrk's and PostgreSQL's share):"
+    for key in "${ORDER[@]}"; do
+        printf '  %-38s %6s / %6s us\n' "${LABEL[$key]}" "${R_CPU[$key-peak]}" "${R_CPU[$key-half]}"
     done
     echo
     echo "  half: a run paced at about half the peak rate (a ${PACE} ms pause before each request on"

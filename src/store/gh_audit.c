@@ -20,9 +20,10 @@ typedef enum {
 
 /* Chains r as it is inserted: on SQLite the write transaction holds the one
  * write lock from its BEGIN IMMEDIATE, so reading the head here makes no
- * one wait who was not waiting already, and the row is written once
- * instead of inserted and then updated by a sealer's transaction of its own
- * (bench/chain.sh: the code flow 8-20% faster). */
+ * one wait who was not waiting already, the row is written once, and no
+ * event waits unchained for the sealer. It is not faster than leaving the
+ * event to the sealer (docs/audit.md "SQLite's appends"). r's hash and
+ * prev_hash point into this frame: r is not read after the call. */
 static gh_dbrc insert_chained(gh_dbconn *c, gh_arena *a, gh_audit_row *r)
 {
     gh_audit_head h;
@@ -35,10 +36,7 @@ static gh_dbrc insert_chained(gh_dbconn *c, gh_arena *a, gh_audit_row *r)
     r->prev_hash = prev;
     gh_audit_row_hash(r, hash);
     r->hash = hash;
-    rc = gh_audit_log_insert_chained(c, a, r, &h);
-    r->hash = NULL;
-    r->prev_hash = NULL;
-    return rc;
+    return gh_audit_log_insert_chained(c, a, r, &h);
 }
 
 /* Inserts ev with its pii_digest and seal MAC inside the open transaction,
@@ -155,15 +153,13 @@ gh_dbrc gh_audit_append(gh_dbconn *c, gh_arena *a, const gh_audit_event *ev)
     /* The event lands with the change it records: in the caller's
      * transaction, or in one of its own. */
     bool own = !gh_db_in_tx(c);
-    void (*wake)(void) = gh_audit_log_sealer();
-    chain_mode mode = gh_audit_log_chain_in_tx(c) ? CHAIN_NOW
-                      : wake                      ? CHAIN_BY_SEALER
-                                                  : CHAIN_SEAL_TX;
+    gh_audit_plan plan = gh_audit_log_plan(c);
+    chain_mode mode = plan.chain_now ? CHAIN_NOW : plan.wake ? CHAIN_BY_SEALER : CHAIN_SEAL_TX;
     gh_dbrc rc = own ? gh_db_begin(c) : GH_DB_OK;
     if (rc == GH_DB_OK)
         rc = append_event(c, a, ev, details ? details : "{}", mode);
     if (rc == GH_DB_OK)
-        on_commit(c, ev, mode == CHAIN_BY_SEALER ? wake : NULL, mode == CHAIN_NOW);
+        on_commit(c, ev, mode == CHAIN_BY_SEALER ? plan.wake : NULL, mode == CHAIN_NOW);
     if (own && rc == GH_DB_OK)
         rc = gh_db_commit(c);
     else if (own)

@@ -69,14 +69,6 @@ void gh_audit_log_set_sealer(void (*wake)(void))
     pthread_mutex_unlock(&K.lock);
 }
 
-void (*gh_audit_log_sealer(void))(void)
-{
-    pthread_mutex_lock(&K.lock);
-    void (*wake)(void) = K.wake;
-    pthread_mutex_unlock(&K.lock);
-    return wake;
-}
-
 void gh_audit_log_set_checkpoints(gh_audit_signer signer, unsigned every_events,
                                   unsigned every_minutes)
 {
@@ -556,12 +548,13 @@ void gh_audit_log_set_chain_in_tx(bool on)
     pthread_mutex_unlock(&K.lock);
 }
 
-bool gh_audit_log_chain_in_tx(const gh_dbconn *c)
+gh_audit_plan gh_audit_log_plan(const gh_dbconn *c)
 {
     pthread_mutex_lock(&K.lock);
-    bool on = !K.sealer_only;
+    gh_audit_plan p = {.wake = K.wake, .chain_now = !K.sealer_only};
     pthread_mutex_unlock(&K.lock);
-    return on && gh_db_one_writer(c);
+    p.chain_now = p.chain_now && gh_db_one_writer(c);
+    return p;
 }
 
 gh_dbrc gh_audit_log_seal_tenant(gh_dbconn *c, gh_arena *a, const char *tenant, long long *sealed,

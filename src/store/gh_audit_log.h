@@ -31,12 +31,9 @@ bool gh_audit_log_cp_key(uint8_t out[GH_AUDIT_KEY_BYTES]);
 /* The key of an unsealed event's seal_mac ("gatehouse audit seal v1"). */
 bool gh_audit_log_seal_key(uint8_t out[GH_AUDIT_KEY_BYTES]);
 
-/* Process-wide: with a sealer (the server's thread), gh_audit_append
- * inserts the event unsealed and calls wake after it; without one (the
- * CLI, unit tests) it seals the tenant's events in the append's own
- * transaction, holding the head's lock to its end as before. */
+/* Process-wide: the sealer's wake (the server's thread; NULL: none). How
+ * gh_audit_append then chains an event is gh_audit_log_plan's. */
 void gh_audit_log_set_sealer(void (*wake)(void));
-void (*gh_audit_log_sealer(void))(void);
 
 /* A checkpoint as signed: the compact JWS and the public key that made it
  * (kid and JWK text), all in the arena. */
@@ -80,7 +77,19 @@ gh_dbrc gh_audit_log_insert_chained(gh_dbconn *c, gh_arena *a, const gh_audit_ro
  * as they insert it (the default) rather than leave it to the sealer; the
  * sealer's tests turn it off to exercise the sealer on SQLite too. */
 void gh_audit_log_set_chain_in_tx(bool on);
-bool gh_audit_log_chain_in_tx(const gh_dbconn *c);
+
+/* How an append on c chains its event, read under the module's lock once:
+ *  - chain_now: a database with one writer (SQLite) and chaining in the
+ *    append on: the event is inserted chained (gh_audit_log_insert_chained);
+ *  - else with a sealer (wake set): inserted unsealed, and wake called
+ *    once it commits;
+ *  - else (the CLI, unit tests): inserted, then the tenant sealed in the
+ *    append's own transaction (gh_audit_log_seal_tenant). */
+typedef struct gh_audit_plan {
+    void (*wake)(void);
+    bool chain_now;
+} gh_audit_plan;
+gh_audit_plan gh_audit_log_plan(const gh_dbconn *c);
 /* In the open transaction: locks the tenant's head and chains its
  * committed (or this transaction's) unsealed events in seq order, moving
  * the head and writing a checkpoint when one is due. An event whose seal

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,11 @@ struct gh_dbconn {
      * gh_db_commit rolls back and answers it, so a transaction commits all
      * of its writes or none, on SQLite as PostgreSQL does by itself. */
     gh_dbrc tx_rc;
-    /* gh_db_after_commit's work for the open transaction */
-    after_work after[GH_DB_AFTER_COMMIT_MAX];
-    size_t nafter;
+    /* gh_db_after_commit's work for the open transaction: nafter of cap,
+     * grown as needed and kept for the next transaction; owned by the
+     * connection and freed with the pool (gh_db_close). */
+    after_work *after;
+    size_t nafter, cap;
 };
 
 struct gh_db {
@@ -184,8 +187,10 @@ void gh_db_close(gh_db *db)
         pthread_join(db->upkeep_thread, NULL);
         db->driver->disconnect(db->upkeep_conn);
     }
-    for (unsigned i = 0; i < db->size; i++)
+    for (unsigned i = 0; i < db->size; i++) {
         db->driver->disconnect(db->conns[i].drv);
+        free(db->conns[i].after);
+    }
     pthread_mutex_destroy(&db->lock);
     pthread_cond_destroy(&db->available);
     pthread_cond_destroy(&db->upkeep_wake);
@@ -330,23 +335,41 @@ gh_dbrc gh_db_begin_read(gh_dbconn *c)
     return rc;
 }
 
-/* Runs and forgets the transaction's after-commit work. From a copy: a
- * fn may begin a transaction of its own on c, with work of its own. */
+/* Runs and forgets the transaction's after-commit work. The list is taken
+ * off c first: a fn may begin a transaction of its own on c, with work of
+ * its own. The buffer goes back to c unless that left c one of its own. */
 static void run_after(gh_dbconn *c, bool committed)
 {
-    after_work todo[GH_DB_AFTER_COMMIT_MAX];
-    size_t n = c->nafter;
-    memcpy(todo, c->after, n * sizeof(todo[0]));
-    c->nafter = 0;
+    after_work *todo = c->after;
+    size_t n = c->nafter, cap = c->cap;
+    c->after = NULL;
+    c->nafter = c->cap = 0;
     for (size_t i = 0; i < n; i++)
         todo[i].fn(todo[i].arg, committed);
+    if (c->after) {
+        free(todo);
+    } else {
+        c->after = todo;
+        c->cap = cap;
+    }
 }
 
 void gh_db_after_commit(gh_dbconn *c, gh_db_after_fn fn, void *arg)
 {
-    if (!c->in_tx || c->nafter == GH_DB_AFTER_COMMIT_MAX) {
+    if (!c->in_tx) {
         fn(arg, true);
         return;
+    }
+    if (c->nafter == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 16;
+        after_work *grown =
+            cap < SIZE_MAX / sizeof(*grown) ? realloc(c->after, cap * sizeof(*grown)) : NULL;
+        if (!grown) { /* out of memory: at once, as if it lands */
+            fn(arg, true);
+            return;
+        }
+        c->after = grown;
+        c->cap = cap;
     }
     c->after[c->nafter].fn = fn;
     c->after[c->nafter].arg = arg;

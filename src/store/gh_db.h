@@ -139,11 +139,10 @@ bool gh_db_in_tx(const gh_dbconn *c);
 /* Work for when the open transaction's writes are final: fn(arg, true) runs
  * after its commit, fn(arg, false) at its rollback (or a failed commit),
  * in the order given. Outside a transaction fn(arg, true) runs at once.
- * fn owns arg: it frees it either way. Up to GH_DB_AFTER_COMMIT_MAX per
- * transaction; past that fn(arg, true) runs at once (before the commit).
- * For counters that must not count what never landed (the journey
+ * fn owns arg: it frees it either way. Any number per transaction; only
+ * when the list cannot grow (out of memory) does fn(arg, true) run at
+ * once. For counters that must not count what never landed (the journey
  * metrics) and wakes that must find the rows (the audit sealer). */
-enum { GH_DB_AFTER_COMMIT_MAX = 16 };
 typedef void (*gh_db_after_fn)(void *arg, bool committed);
 void gh_db_after_commit(gh_dbconn *c, gh_db_after_fn fn, void *arg);
 

@@ -231,6 +231,16 @@ static void journey_counted_when_it_lands(void **state)
     assert_int_equal(gh_audit_ctx_append(&x, f->s.c, "signup.created", "u4", "u4", NULL, NULL),
                      GH_DB_OK);
     assert_int_equal(signups_started(f), 2);
+
+    /* many events in one transaction (a janitor's batch): none counted
+     * before the commit, all after it */
+    assert_int_equal(gh_db_begin(f->s.c), GH_DB_OK);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(gh_audit_ctx_append(&x, f->s.c, "signup.created", "u5", "u5", NULL, NULL),
+                         GH_DB_OK);
+    assert_int_equal(signups_started(f), 2);
+    assert_int_equal(gh_db_commit(f->s.c), GH_DB_OK);
+    assert_int_equal(signups_started(f), 42);
     gh_metrics_shutdown();
 }
 

@@ -143,7 +143,7 @@ static void rollback_leaves_nothing(void **state)
 }
 
 /* gh_db_after_commit's record: which calls ran, in order, and how. */
-static char after_log[64];
+static char after_log[160];
 static void after_note(void *arg, bool committed)
 {
     size_t n = strlen(after_log);
@@ -156,8 +156,8 @@ static void after_note(void *arg, bool committed)
 
 /* After-commit work runs after the commit, in order; at a rollback (or a
  * failed commit, or a release with the transaction open) it is told the
- * writes did not land; outside a transaction, and past the limit, it runs
- * at once. */
+ * writes did not land; outside a transaction it runs at once. A long list
+ * (the janitor's batches) waits for the end like a short one. */
 static void after_commit_runs_when_final(void **state)
 {
     struct fixture *f = *state;
@@ -185,15 +185,22 @@ static void after_commit_runs_when_final(void **state)
 
     after_log[0] = 0;
     assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
-    for (int i = 0; i < GH_DB_AFTER_COMMIT_MAX; i++)
-        gh_db_after_commit(f->c, after_note, "f");
-    gh_db_after_commit(f->c, after_note, "g"); /* past the limit: at once */
-    assert_string_equal(after_log, "g+");
+    for (int i = 0; i < 70; i++) /* past the first buffer, twice */
+        gh_db_after_commit(f->c, after_note, i == 69 ? "g" : "f");
+    assert_string_equal(after_log, "");
     gh_db_release(f->c); /* an open transaction rolled back */
-    assert_int_equal(strlen(after_log), 2 + 2 * GH_DB_AFTER_COMMIT_MAX);
-    assert_int_equal(after_log[3], '-');
+    assert_int_equal(strlen(after_log), 2 * 70);
+    for (int i = 0; i < 70; i++)
+        assert_int_equal(after_log[2 * i + 1], '-');
+    assert_int_equal(after_log[2 * 69], 'g');
     f->c = gh_db_acquire(f->db);
     assert_non_null(f->c);
+
+    after_log[0] = 0; /* the buffer kept from the last list still works */
+    assert_int_equal(gh_db_begin(f->c), GH_DB_OK);
+    gh_db_after_commit(f->c, after_note, "h");
+    assert_int_equal(gh_db_commit(f->c), GH_DB_OK);
+    assert_string_equal(after_log, "h+");
 }
 
 static void passwords_replace_and_cascade(void **state)
