@@ -349,9 +349,9 @@ row() { printf '  %-38s %9s %7s %7s %8s   %8s %-8s %5s   %5s %5s %6s %7s   %s\n'
             "$(ms_from_us "$(kv "$hb" p99_us)")" "${R_NOISE[$key-peak]}%/${R_NOISE[$key-half]}%"
     done
     echo
-    echo "  server CPU per request at the peak / in the half run (user + system time of the gatehouse"
-    echo "  process over the run, divided by the requests answered; steadier than req/s when the"
-    echo "  machine's speed drifts between runs, and it leaves out wrk's and PostgreSQL's share):"
+    echo "  server CPU per request at the peak / in the half run: user + system time of the gatehouse"
+    echo "  process over the run, divided by the requests answered (wrk's and PostgreSQL's share left"
+    echo "  out; at the peak it includes the time lost to contention):"
     for key in "${ORDER[@]}"; do
         printf '  %-38s %6s / %6s us\n' "${LABEL[$key]}" "${R_CPU[$key-peak]}" "${R_CPU[$key-half]}"
     done
