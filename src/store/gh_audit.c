@@ -89,18 +89,25 @@ typedef struct landed {
     char text[];
 } landed;
 
+/* An event that landed: the sealer woken, or its chaining counted, and
+ * its journey metrics. */
+static void landed_count(void (*wake)(void), bool chained, const char *tenant, const char *type,
+                         const char *outcome, const char *reason, const char *method)
+{
+    if (wake)
+        wake();
+    if (chained)
+        gh_metrics_audit_sealed(0);
+    /* The journey metrics follow the audit log, so each journey step is
+     * defined once (docs/metrics.md). */
+    gh_metrics_audit_event(tenant, type, outcome, reason, method);
+}
+
 static void landed_run(void *arg, bool committed)
 {
     landed *l = arg;
-    if (committed) {
-        if (l->wake)
-            l->wake();
-        if (l->chained)
-            gh_metrics_audit_sealed(0);
-        /* The journey metrics follow the audit log, so each journey step
-         * is defined once (docs/metrics.md). */
-        gh_metrics_audit_event(l->tenant, l->type, l->outcome, l->reason, l->method);
-    }
+    if (committed)
+        landed_count(l->wake, l->chained, l->tenant, l->type, l->outcome, l->reason, l->method);
     free(l);
 }
 
@@ -124,11 +131,7 @@ static void on_commit(gh_dbconn *c, const gh_audit_event *ev, void (*wake)(void)
         len += f[i] ? strlen(f[i]) + 1 : 0;
     landed *l = malloc(sizeof(*l) + len);
     if (!l) { /* counted now, as if it lands: better than never */
-        if (wake)
-            wake();
-        if (chained)
-            gh_metrics_audit_sealed(0);
-        gh_metrics_audit_event(f[0], f[1], f[2], f[3], f[4]);
+        landed_count(wake, chained, f[0], f[1], f[2], f[3], f[4]);
         return;
     }
     char *at = l->text;

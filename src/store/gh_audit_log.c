@@ -511,29 +511,31 @@ gh_dbrc gh_audit_log_insert(gh_dbconn *c, gh_arena *a, const gh_audit_row *r)
 {
     static const char ins[] =
         "INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, user_agent, "
-        "outcome, reason, details, pii_digest, seal_mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-        "$9, $10, $11, $12, $13)";
-    gh_dbparam p[] = {GH_TEXT(r->tenant_id), GH_TEXT(r->id),         GH_INT(r->time),
-                      GH_TEXT(r->type),      GH_TEXT(r->subject),    GH_TEXT(r->actor),
-                      GH_TEXT(r->ip),        GH_TEXT(r->user_agent), GH_TEXT(r->outcome),
-                      GH_TEXT(r->reason),    GH_TEXT(r->details),    GH_TEXT(r->pii_digest),
-                      GH_TEXT(r->seal_mac)};
-    return gh_db_exec(c, a, ins, p, 13, NULL);
+        "outcome, reason, details, pii_digest, seal_mac, chain_n, prev_hash, hash) VALUES ($1, "
+        "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+    gh_dbparam p[] = {GH_TEXT(r->tenant_id),
+                      GH_TEXT(r->id),
+                      GH_INT(r->time),
+                      GH_TEXT(r->type),
+                      GH_TEXT(r->subject),
+                      GH_TEXT(r->actor),
+                      GH_TEXT(r->ip),
+                      GH_TEXT(r->user_agent),
+                      GH_TEXT(r->outcome),
+                      GH_TEXT(r->reason),
+                      GH_TEXT(r->details),
+                      GH_TEXT(r->pii_digest),
+                      GH_TEXT(r->seal_mac),
+                      r->hash ? GH_INT(r->n) : GH_NULLP,
+                      GH_TEXT(r->hash ? r->prev_hash : NULL),
+                      GH_TEXT(r->hash)};
+    return gh_db_exec(c, a, ins, p, 16, NULL);
 }
 
 gh_dbrc gh_audit_log_insert_chained(gh_dbconn *c, gh_arena *a, const gh_audit_row *r,
                                     gh_audit_head *h)
 {
-    static const char ins[] =
-        "INSERT INTO audit_events (tenant_id, id, time, type, subject, actor, ip, user_agent, "
-        "outcome, reason, details, pii_digest, seal_mac, chain_n, prev_hash, hash) VALUES ($1, "
-        "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
-    gh_dbparam p[] = {
-        GH_TEXT(r->tenant_id), GH_TEXT(r->id),     GH_INT(r->time),       GH_TEXT(r->type),
-        GH_TEXT(r->subject),   GH_TEXT(r->actor),  GH_TEXT(r->ip),        GH_TEXT(r->user_agent),
-        GH_TEXT(r->outcome),   GH_TEXT(r->reason), GH_TEXT(r->details),   GH_TEXT(r->pii_digest),
-        GH_TEXT(r->seal_mac),  GH_INT(r->n),       GH_TEXT(r->prev_hash), GH_TEXT(r->hash)};
-    gh_dbrc rc = gh_db_exec(c, a, ins, p, 16, NULL);
+    gh_dbrc rc = gh_audit_log_insert(c, a, r);
     if (rc != GH_DB_OK)
         return rc;
     h->n = r->n;

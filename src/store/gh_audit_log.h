@@ -65,8 +65,9 @@ gh_dbrc gh_audit_log_lock(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audi
  * checkpoint when one is due. */
 gh_dbrc gh_audit_log_advance(gh_dbconn *c, gh_arena *a, const char *tenant, gh_audit_head *h,
                              long long now);
-/* Inserts the event r unsealed: no position or hash, with its pii_digest
- * and seal_mac (gh_audit_chain.h). */
+/* Inserts the event r with its pii_digest and seal_mac (gh_audit_chain.h):
+ * unsealed when r->hash is NULL (no position or hash), else with r->n,
+ * prev_hash and hash (gh_audit_log_insert_chained). */
 gh_dbrc gh_audit_log_insert(gh_dbconn *c, gh_arena *a, const gh_audit_row *r);
 /* Inserts the event r already chained (r->n, prev_hash and hash set after
  * h, which gh_audit_log_lock read in this transaction) and moves h onto
