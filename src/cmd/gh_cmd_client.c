@@ -236,10 +236,24 @@ static void print_row(json_t *view)
            json_is_true(json_object_get(view, "gatehouse_first_party")) ? "yes" : "no");
 }
 
+/* Whether s is one of client update's options (alone or with "=value"). A
+ * client id may itself begin with '-' (base64url), so only these are
+ * taken for a missing ID. */
+static bool update_option(const char *s)
+{
+    static const char *const names[] = {"--name", "--redirect-uri", "--first-party"};
+    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        size_t n = strlen(names[k]);
+        if (strncmp(s, names[k], n) == 0 && (s[n] == '\0' || s[n] == '='))
+            return true;
+    }
+    return false;
+}
+
 /* `client update ID [--name NAME] [--redirect-uri URI]... [--first-party on|off]` */
 static int cli_update(gh_config *cfg, int argc, char **argv)
 {
-    if (argc < 1 || argv[0][0] == '-')
+    if (argc < 1 || update_option(argv[0]))
         return usage_error(
             "usage: gatehouse client update ID [--name NAME] [--redirect-uri URI]... "
             "[--first-party on|off]");

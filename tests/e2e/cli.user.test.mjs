@@ -150,6 +150,10 @@ test('client show, update (name, redirect URIs, first-party), rotate-secret (the
   const bad = await gatehouse(['client', 'update', web.client_id, '--redirect-uri', 'http://evil.example.com/cb']);
   assert.equal(bad.code, 2, 'checked like RFC 7592: http only on loopback');
   assert.deepEqual(JSON.parse((await gatehouse(['client', 'show', web.client_id])).stdout).redirect_uris, ['https://b.example.com/cb']);
+  // A client id is base64url and may begin with '-': it is taken as the ID
+  // (unknown here: 1), and only an option in its place is a usage error (2).
+  assert.equal((await gatehouse(['client', 'update', '-no-such-client', '--name', 'X'])).code, 1);
+  assert.equal((await gatehouse(['client', 'update', '--name', 'X'])).code, 2);
 
   const rot = await gatehouse(['client', 'rotate-secret', id]);
   assert.equal(rot.code, 0, rot.stderr);
